@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2bd: shared internal declarations (configuration, logging, constants).
+ * Every server file includes this first.
+ */
+#ifndef E2BD_H
+#define E2BD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* envd version we report: no higher than the newest behaviour implemented. */
+#define E2BD_ENVD_VERSION "0.5.7"
+#define E2BD_OPENKRUISE_ENVD_VERSION "0.2.10"
+#define E2BD_ENVD_PORT 49983
+/* Largest request body accepted for JSON (management and unary RPC). */
+#define E2BD_MAX_JSON_BODY (4u << 20)
+/* Largest single Connect envelope accepted from a client. */
+#define E2BD_MAX_ENVELOPE (4u << 20)
+
+enum e2bd_flavor { FLAVOR_E2B, FLAVOR_OPENKRUISE };
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct template_def {
+	char *name;
+	char *rootfs;	/* NULL for the built-in host-system template */
+};
+
+struct e2bd_config {
+	char *listen_addr;	/* "127.0.0.1" */
+	unsigned short port;	/* 3000 */
+	char *state_dir;
+	char api_key[129];
+	struct template_def *templates;
+	size_t ntemplates;
+	char *default_template;
+	enum e2bd_flavor flavor;
+	enum log_level log_level;
+	char *domain;		/* "localhost:PORT" unless given */
+};
+
+extern struct e2bd_config g_cfg;
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_dbg(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* Monotonic clock in milliseconds. */
+int64_t now_ms(void);
+
+#endif

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Connect RPC plumbing shared by the envd services (rpc.c, by the HTTP
+ * layer) and the contract the services implement (fsrpc.c, process.c).
+ *
+ * The HTTP layer routes a request to a sandbox, checks X-Access-Token,
+ * resolves the Basic-auth user into an rpc_ctx, parses the request
+ * (bare JSON for unary, one envelope for server streams, envelopes as
+ * they arrive for client streams) and calls the method's handler.
+ */
+#ifndef E2BD_RPC_H
+#define E2BD_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "sandbox.h"
+
+struct rpc_ctx {
+	struct sandbox *sb;	/* referenced for the life of the call */
+	struct sb_user user;	/* Basic-auth user, or the default user */
+	bool user_explicit;	/* Authorization: Basic was sent */
+	int64_t deadline_ms;	/* now_ms() deadline from Connect-Timeout-Ms, 0 = none */
+	int keepalive_s;	/* Keepalive-Ping-Interval, default 90 */
+};
+
+/* A Connect error: code is one of the Connect code strings, or NULL. */
+struct rpc_error {
+	const char *code;
+	char message[1024];
+};
+
+/* Set @err (printf-style) and return -1, for `return rpc_fail(...)`. */
+int rpc_fail(struct rpc_error *err, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Unary handler: on success store a new reference in *out and return 0;
+ * on failure return -1 with @err set.  @req is borrowed.
+ */
+typedef int (*rpc_unary_fn)(struct rpc_ctx *ctx, json_t *req, json_t **out,
+			    struct rpc_error *err);
+
+/*
+ * Server-stream handler.  It runs on a thread of its own and sends
+ * messages with rpc_stream_send(); when it returns, the end-stream
+ * envelope is sent, carrying @err if err->code was set.  The stream layer
+ * itself sends the method's keepalive message after keepalive_s seconds
+ * without a message, and ends the stream with deadline_exceeded when
+ * ctx->deadline_ms passes (rpc_stream_closed() then turns true and
+ * rpc_stream_deadline_expired() tells why).
+ */
+struct rpc_stream;
+typedef void (*rpc_stream_fn)(struct rpc_ctx *ctx, json_t *req,
+			      struct rpc_stream *s, struct rpc_error *err);
+
+/* Queue one message (borrowed).  Returns 0, or -1 once the stream is closed. */
+int rpc_stream_send(struct rpc_stream *s, json_t *msg);
+/* True once the client went away or the deadline passed. */
+bool rpc_stream_closed(struct rpc_stream *s);
+bool rpc_stream_deadline_expired(struct rpc_stream *s);
+/*
+ * Sleep until the stream closes or @ms pass; returns true if closed.
+ * Handlers that wait for events use this (or their own condition plus
+ * rpc_stream_closed()) so a disconnect is noticed within a second.
+ */
+bool rpc_stream_wait_closed(struct rpc_stream *s, int ms);
+
+/*
+ * Client-stream handler (StreamInput): called once per message as it
+ * arrives, then once with msg == NULL at the end of the request body.
+ * *state is NULL on the first call; the handler owns what it puts there
+ * and frees it on the final call (or when it returns -1).  On the final
+ * call it stores the response in *out.
+ */
+typedef int (*rpc_cstream_fn)(struct rpc_ctx *ctx, json_t *msg, void **state,
+			      json_t **out, struct rpc_error *err);
+
+enum rpc_kind { RPC_UNARY, RPC_SERVER_STREAM, RPC_CLIENT_STREAM };
+
+struct rpc_method {
+	const char *path;	/* "/filesystem.Filesystem/Stat" */
+	enum rpc_kind kind;
+	rpc_unary_fn unary;
+	rpc_stream_fn stream;
+	rpc_cstream_fn cstream;
+	const char *keepalive_json;	/* for streams: '{"keepalive":{}}' etc. */
+};
+
+/* Tables terminated by an entry with path == NULL. */
+extern const struct rpc_method fsrpc_methods[];
+extern const struct rpc_method process_methods[];
+
+/*
+ * A plain-HTTP envd request (/files, /files/compose, /health, /envs,
+ * /metrics) handed over by the HTTP layer with routing, token check
+ * (except for /files, which checks token or signature itself) and user
+ * resolution done.  The handler is called like an MHD access handler:
+ * repeatedly while the body arrives (*upload_data_size > 0; it must
+ * consume the data and set *upload_data_size = 0), then once with
+ * *upload_data_size == 0 to queue the response.  handler_state survives
+ * between calls; handler_free (if set) is called when the request ends.
+ */
+struct envd_request {
+	struct MHD_Connection *conn;
+	struct rpc_ctx ctx;
+	const char *method;
+	const char *path;	/* envd-local path, prefix stripped, no query */
+	void *handler_state;
+	void (*handler_free)(void *state);
+};
+
+typedef enum MHD_Result (*envd_http_fn)(struct envd_request *r,
+					const char *upload_data,
+					size_t *upload_data_size);
+
+/* Implemented in files.c: /files (GET, POST), /files/compose, /health, /envs, /metrics. */
+enum MHD_Result envd_http_dispatch(struct envd_request *r,
+				   const char *upload_data,
+				   size_t *upload_data_size);
+
+/* Response helpers (rpc.c). */
+/* envd/E2B error JSON {"code":<int>,"message":...}. */
+enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status,
+				const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Connect unary error JSON with the status from the Connect code table. */
+enum MHD_Result http_send_connect_error(struct MHD_Connection *c,
+					const struct rpc_error *err);
+/* Send a JSON body (borrowed) with @status. */
+enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status,
+			       json_t *body);
+/* HTTP status of a Connect code. */
+unsigned rpc_code_http_status(const char *code);
+
+#endif

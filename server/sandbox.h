@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A sandbox: its registry entry, its root filesystem and its users.
+ * The registry and lifecycle live in sandbox.c; the root filesystem,
+ * namespaces and processes in nsbox.c/process.c; users and path
+ * resolution in users.c.
+ */
+#ifndef E2BD_SANDBOX_H
+#define E2BD_SANDBOX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+#include <jansson.h>
+
+enum sandbox_state { SB_RUNNING, SB_PAUSED, SB_DEAD };
+
+struct nsbox;		/* namespaces + init process, owned by nsbox.c */
+struct proc_table;	/* processes, owned by process.c */
+struct watch_table;	/* watchers, owned by fsrpc.c */
+
+struct sandbox {
+	char id[40];
+	char template_id[128];
+	char *dir;		/* STATE_DIR/sandboxes/<id> */
+	const char *lower;	/* template rootfs, NULL = built-in host template */
+	/*
+	 * Host path of the merged root (inside e2bd's private mount
+	 * namespace) and an O_PATH directory fd on it; every file RPC
+	 * resolves paths beneath rootfd with RESOLVE_IN_ROOT.  -1 while the
+	 * root is not mounted.
+	 */
+	char *root;
+	int rootfd;
+	char access_token[80];	/* "" when not secure */
+	json_t *metadata;	/* object, owned */
+	json_t *env_vars;	/* object, owned */
+	time_t started_at;
+	time_t end_at;
+	bool auto_pause;
+	bool secure;
+
+	pthread_mutex_t lock;
+	enum sandbox_state state;	/* protected by lock */
+	int refs;			/* protected by the registry lock */
+
+	struct nsbox *ns;
+	struct proc_table *procs;
+	struct watch_table *watches;
+};
+
+/* Look up a sandbox by ID, taking a reference; NULL if unknown. */
+struct sandbox *sandbox_get(const char *id);
+void sandbox_put(struct sandbox *sb);
+
+/* A user of a sandbox, from the sandbox's own /etc/passwd. */
+struct sb_user {
+	char name[64];
+	uid_t uid;
+	gid_t gid;
+	char home[256];
+};
+
+/*
+ * Look up @name in the sandbox's /etc/passwd (and /etc/group for the
+ * primary group).  Returns 0, or -1 if the user does not exist.
+ */
+int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out);
+
+/*
+ * envd path resolution (protocol.md §2.3): "" stays "" (caller decides),
+ * "~" and "~/x" expand to the user's home, relative paths join the home,
+ * the result is lexically cleaned.  Writes an absolute sandbox path to
+ * @out.  Returns 0, or -1 with a message in @err (invalid_argument).
+ */
+int sandbox_resolve_path(const struct sb_user *u, const char *in,
+			 char *out, size_t outlen, char *err, size_t errlen);
+
+#endif
