@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: MIT
+# Helpers for TAP-lite test scripts run by tests/run.  Source it:
+#   . "$SRC_DIR/tests/lib.sh"
+# Each check prints `ok - NAME` or `not ok - NAME: WHY`; the script's exit
+# status is 1 if any check failed.
+
+: "${E2BD_URL:?tests/lib.sh needs E2BD_URL (run through tests/run)}"
+: "${E2B_API_KEY:?tests/lib.sh needs E2B_API_KEY (run through tests/run)}"
+: "${TEST_TMP:=$(mktemp -d)}"
+
+_lib_failed=0
+_lib_sandboxes=()
+
+ok() { printf 'ok - %s\n' "$1"; }
+fail() { printf 'not ok - %s: %s\n' "$1" "${2:-failed}"; _lib_failed=1; }
+skip() { printf 'skip - %s: %s\n' "$1" "${2:-skipped}"; }
+
+# check NAME CMD...: ok if CMD succeeds.
+check() {
+	local name=$1; shift
+	local out
+	if out=$("$@" 2>&1); then ok "$name"; else fail "$name" "$(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"; fi
+}
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# api METHOD PATH [JSON]: management API call; prints the body and sets
+# API_STATUS.  Uses a header file so the key stays off the command line.
+_lib_hdr="$TEST_TMP/.apikey-hdr.$$"
+printf 'X-API-Key: %s\n' "$E2B_API_KEY" > "$_lib_hdr"
+chmod 600 "$_lib_hdr"
+API_STATUS=
+api() {
+	local method=$1 path=$2 body=${3-} out
+	local args=(-sS -X "$method" -H @"$_lib_hdr" -o "$TEST_TMP/.api-body.$$" -w '%{http_code}')
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	API_STATUS=$(curl "${args[@]}" "$E2BD_URL$path") || API_STATUS=000
+	cat "$TEST_TMP/.api-body.$$"
+}
+
+# new_sandbox [JSON]: create a sandbox, print its ID; killed at exit.
+new_sandbox() {
+	local body=${1:-'{"templateID":"base"}'} out id
+	out=$(api POST /sandboxes "$body")
+	id=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sandboxID"])' 2>/dev/null) || {
+		echo "new_sandbox: create failed ($API_STATUS): $out" >&2; return 1; }
+	printf '%s\n' "$id" >> "$TEST_TMP/.sandboxes.$$"
+	printf '%s\n' "$id"
+}
+
+# sandbox_token ID: its envdAccessToken ("" if none).
+sandbox_token() {
+	api GET "/sandboxes/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("envdAccessToken",""))'
+}
+
+# envd ID METHOD PATH [BODY] [CONTENT-TYPE] [EXTRA CURL ARGS...]: envd call
+# through header routing; prints the body, sets ENVD_STATUS.
+ENVD_STATUS=
+envd() {
+	local id=$1 method=$2 path=$3 body=${4-} ctype=${5:-application/json}
+	shift 5 2>/dev/null || shift $#
+	local args=(-sS -X "$method" -H "E2b-Sandbox-Id: $id" -H 'E2b-Sandbox-Port: 49983'
+		-o "$TEST_TMP/.envd-body.$$" -w '%{http_code}')
+	[ -n "$body" ] && args+=(-H "Content-Type: $ctype" --data-binary "$body")
+	ENVD_STATUS=$(curl "${args[@]}" "$@" "$E2BD_URL$path") || ENVD_STATUS=000
+	cat "$TEST_TMP/.envd-body.$$"
+}
+
+# rpc ID PROCEDURE JSON: unary Connect call, e.g. rpc $id filesystem.Filesystem/Stat '{"path":"/"}'
+rpc() {
+	envd "$1" POST "/$2" "$3" application/json -H 'Connect-Protocol-Version: 1' "${@:4}"
+}
+
+# json_get EXPR: read JSON on stdin, print python expression of `d`.
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# free_port: an unused loopback TCP port.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+_lib_cleanup() {
+	if [ -f "$TEST_TMP/.sandboxes.$$" ]; then
+		while read -r id; do api DELETE "/sandboxes/$id" >/dev/null 2>&1; done < "$TEST_TMP/.sandboxes.$$"
+		rm -f "$TEST_TMP/.sandboxes.$$"
+	fi
+	rm -f "$_lib_hdr" "$TEST_TMP/.api-body.$$" "$TEST_TMP/.envd-body.$$"
+}
+trap '_lib_cleanup' EXIT
+
+# done_testing: call last; exits with the verdict.
+done_testing() { exit "$_lib_failed"; }
