@@ -53,4 +53,25 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
 
+/* main.c: set once SIGTERM/SIGINT arrived; long waits poll it. */
+extern volatile int g_shutting_down;
+/* Random bytes as lowercase hex (2 * nbytes chars + NUL) into @out. */
+int random_hex(char *out, size_t outlen, size_t nbytes);
+/* @n random lowercase alphanumerics + NUL into @out (outlen > n). */
+int random_alnum(char *out, size_t outlen, size_t n);
+
+/*
+ * mgmt.c: answer one management API request (path with any /kruise/api
+ * prefix removed; @body is the whole request body, @too_big if it went
+ * over E2BD_MAX_JSON_BODY).  Returns an enum MHD_Result.
+ */
+struct MHD_Connection;
+int mgmt_handle(struct MHD_Connection *c, const char *method,
+		const char *path, bool prefixed, const char *body, size_t len,
+		bool too_big);
+
+/* http.c: start the listener (fills g_cfg.port if it was 0), stop it. */
+int http_start(char *err, size_t errlen);
+void http_stop(void);
+
 #endif

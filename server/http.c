@@ -1,3 +1,512 @@
 /* SPDX-License-Identifier: MIT */
-/* http.c: placeholder until its owner lands it. */
+/*
+ * The HTTP/1.1 listener (libmicrohttpd, one thread per connection) and the
+ * front door of every request: it tells envd traffic (routed by path
+ * prefix, headers or Host, as E2B's edge and OpenKruise's gateway do) from
+ * management API calls, applies envd's middleware chain (access token,
+ * Basic-auth user) and hands the request to the Connect layer, the envd
+ * HTTP routes or the management API.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
 #include "e2bd.h"
+#include "rpc.h"
+#include "sandbox.h"
+
+static struct MHD_Daemon *daemon_;
+
+enum req_kind { RK_DONE, RK_MGMT, RK_RPC, RK_ENVD_HTTP };
+
+/* Per-request state, MHD's *con_cls. */
+struct http_req {
+	enum req_kind kind;
+	/* RK_MGMT */
+	char *path;
+	bool prefixed;
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	/* RK_RPC */
+	struct rpc_call *call;
+	/* RK_ENVD_HTTP (envd.ctx.sb holds a reference) */
+	struct envd_request envd;
+	char *envd_path;
+};
+
+static int body_append(struct http_req *r, const char *data, size_t n)
+{
+	if (r->too_big || r->len + n > E2BD_MAX_JSON_BODY) {
+		r->too_big = true;
+		return -1;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 1024;
+		char *b;
+
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		b = realloc(r->body, cap);
+		if (!b) {
+			r->too_big = true;
+			return -1;
+		}
+		r->body = b;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
+				 const char *text)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; charset=utf-8");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* What E2B's edge proxy or OpenKruise's gateway says for a sandbox it cannot reach. */
+static enum MHD_Result send_not_found_sandbox(struct MHD_Connection *c,
+					      const char *id, bool known)
+{
+	char text[256];
+	enum MHD_Result ret = MHD_NO;
+	json_t *j;
+	char *s;
+
+	if (g_cfg.flavor == FLAVOR_OPENKRUISE) {
+		snprintf(text, sizeof(text), "%ssandbox not found: %s",
+			 known ? "healthy " : "", id);
+		return send_text(c, 502, text);
+	}
+	j = json_pack("{s:s, s:s, s:i}", "sandboxId", id, "message",
+		      "The sandbox was not found", "code", 502);
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (s) {
+		struct MHD_Response *r;
+
+		r = MHD_create_response_from_buffer(strlen(s), s,
+						    MHD_RESPMEM_MUST_COPY);
+		if (r) {
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/json; charset=utf-8");
+			ret = MHD_queue_response(c, 502, r);
+			MHD_destroy_response(r);
+		}
+	}
+	free(s);
+	json_decref(j);
+	return ret;
+}
+
+static int b64val(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+' || ch == '-')
+		return 62;
+	if (ch == '/' || ch == '_')
+		return 63;
+	return -1;
+}
+
+/* Decode base64 (padding optional) into @out; -1 if invalid or too long. */
+static int b64_decode(const char *in, char *out, size_t outlen)
+{
+	unsigned acc = 0;
+	int bits = 0, v;
+	size_t n = 0;
+
+	for (; *in && *in != '='; in++) {
+		v = b64val((unsigned char)*in);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n + 1 >= outlen)
+				return -1;
+			out[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/*
+ * The user named by Authorization: Basic, into @name.  Returns 1 if one
+ * was sent, 0 if none (absent or not Basic: envd then uses its default).
+ */
+static int basic_user(struct MHD_Connection *c, char *name, size_t namelen)
+{
+	const char *h, *p;
+	char dec[512], *colon;
+
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Basic ", 6) != 0)
+		return 0;
+	p = h + 6;
+	while (*p == ' ')
+		p++;
+	if (b64_decode(p, dec, sizeof(dec)) < 0)
+		return 0;
+	colon = strchr(dec, ':');
+	if (!colon)
+		return 0;	/* Go's BasicAuth() needs the colon */
+	*colon = '\0';
+	snprintf(name, namelen, "%s", dec);
+	return 1;
+}
+
+static bool token_ok(struct sandbox *sb, struct MHD_Connection *c)
+{
+	const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    "X-Access-Token");
+	size_t n = strlen(sb->access_token);
+
+	return t && strlen(t) == n && CRYPTO_memcmp(t, sb->access_token, n) == 0;
+}
+
+static bool test_rpc;
+
+static const struct rpc_method *find_method(const char *path)
+{
+	const struct rpc_method *tables[] = { fsrpc_methods, process_methods,
+					      rpc_test_methods };
+	const struct rpc_method *m;
+	size_t i;
+
+	for (i = 0; i < (test_rpc ? 3u : 2u); i++)
+		for (m = tables[i]; m->path; m++)
+			if (strcmp(m->path, path) == 0)
+				return m;
+	return NULL;
+}
+
+/* Parse an unsigned decimal port; -1 if not one. */
+static long parse_port(const char *s, size_t n)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * Find the envd target of a request: *id, *port and the envd-local path.
+ * Returns 1 for envd traffic, 0 for the management API, -1 for a
+ * malformed /kruise/<id>/<port> path (404).
+ */
+static int route_envd(struct MHD_Connection *c, const char *url, char *id,
+		      size_t idlen, long *port, const char **path)
+{
+	const char *h, *p, *slash;
+	size_t n;
+
+	*path = url;
+	if (strncmp(url, "/kruise/", 8) == 0 &&
+	    !(strncmp(url + 8, "api", 3) == 0 && (url[11] == '/' || !url[11]))) {
+		p = url + 8;
+		slash = strchr(p, '/');
+		if (!slash || slash == p || (size_t)(slash - p) >= idlen)
+			return -1;
+		memcpy(id, p, (size_t)(slash - p));
+		id[slash - p] = '\0';
+		p = slash + 1;
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		*port = parse_port(p, n);
+		if (*port < 0)
+			return -1;
+		*path = slash ? slash : "/";
+		return 1;
+	}
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Id");
+	if (h) {
+		if (!*h || strlen(h) >= idlen)
+			return -1;
+		snprintf(id, idlen, "%s", h);
+		h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						"E2b-Sandbox-Port");
+		*port = h ? parse_port(h, strlen(h)) : E2BD_ENVD_PORT;
+		return 1;
+	}
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (h) {
+		/* ^(\d+)-([A-Za-z0-9-]+)\. */
+		for (p = h; *p >= '0' && *p <= '9'; p++)
+			;
+		if (p == h || *p != '-')
+			return 0;
+		*port = parse_port(h, (size_t)(p - h));
+		slash = ++p;
+		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		       (*p >= '0' && *p <= '9') || *p == '-')
+			p++;
+		if (p == slash || *p != '.' || (size_t)(p - slash) >= idlen)
+			return 0;
+		memcpy(id, slash, (size_t)(p - slash));
+		id[p - slash] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* First call for an envd request: envd's middleware chain, then dispatch. */
+static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c,
+				  const char *method, const char *id, long port,
+				  const char *path)
+{
+	struct rpc_ctx ctx = { 0 };
+	struct rpc_error err = { 0 };
+	const struct rpc_method *m;
+	struct sandbox *sb;
+	enum MHD_Result ret;
+	char user[128];
+	int explicit_user;
+	bool exempt;
+
+	sb = sandbox_get(id);
+	if (!sb || port != E2BD_ENVD_PORT ||
+	    sandbox_state_get(sb, NULL) != SB_RUNNING) {
+		ret = send_not_found_sandbox(c, id, sb != NULL);
+		sandbox_put(sb);
+		return ret;
+	}
+	exempt = (strcmp(method, "GET") == 0 && strcmp(path, "/health") == 0) ||
+		 ((strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0) &&
+		  strcmp(path, "/files") == 0);
+	if (sb->secure && sb->access_token[0] && !exempt && !token_ok(sb, c)) {
+		sandbox_put(sb);
+		return http_send_error(c, 401, "unauthorized access, please provide a valid access token or method signing if supported");
+	}
+
+	ctx.sb = sb;
+	explicit_user = basic_user(c, user, sizeof(user));
+	if (explicit_user) {
+		if (sandbox_user(sb, user, &ctx.user) < 0) {
+			const char *ct = MHD_lookup_connection_value(c,
+				MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+			rpc_fail(&err, "unauthenticated", "invalid username: '%s'", user);
+			sandbox_put(sb);
+			return rpc_is_stream_content_type(ct) ?
+			       rpc_send_stream_error(c, &err) :
+			       http_send_connect_error(c, &err);
+		}
+		ctx.user_explicit = true;
+	} else if (sandbox_user(sb, "user", &ctx.user) < 0) {
+		/* Template without the default user yet: envd's defaults. */
+		snprintf(ctx.user.name, sizeof(ctx.user.name), "user");
+		ctx.user.uid = 1000;
+		ctx.user.gid = 1000;
+		snprintf(ctx.user.home, sizeof(ctx.user.home), "/home/user");
+	}
+	ctx.keepalive_s = 90;
+
+	m = find_method(path);
+	if (m) {
+		req->call = rpc_call_begin(c, method, m, &ctx, &ret);
+		if (!req->call)
+			return ret;	/* rpc_call_begin put the reference */
+		req->kind = RK_RPC;
+		return MHD_YES;
+	}
+	if (strncmp(path, "/filesystem.Filesystem/", 23) == 0 ||
+	    strncmp(path, "/process.Process/", 17) == 0) {
+		sandbox_put(sb);
+		return send_text(c, 404, "404 page not found\n");
+	}
+	req->envd_path = strdup(path);
+	if (!req->envd_path) {
+		sandbox_put(sb);
+		return MHD_NO;
+	}
+	req->kind = RK_ENVD_HTTP;
+	req->envd.conn = c;
+	req->envd.ctx = ctx;
+	req->envd.method = method;
+	req->envd.path = req->envd_path;
+	return MHD_YES;
+}
+
+static enum MHD_Result begin_request(struct http_req *req,
+				     struct MHD_Connection *c, const char *url,
+				     const char *method)
+{
+	const char *path;
+	char id[64];
+	long port = E2BD_ENVD_PORT;
+	int r;
+
+	r = route_envd(c, url, id, sizeof(id), &port, &path);
+	if (r < 0)
+		return http_send_error(c, 404, "not found");
+	if (r > 0) {
+		log_dbg("envd %s %s %s", id, method, path);
+		return begin_envd(req, c, method, id, port, path);
+	}
+	log_dbg("api %s %s", method, url);
+	req->prefixed = strncmp(url, "/kruise/api", 11) == 0;
+	path = req->prefixed ? url + 11 : url;
+	req->path = strdup(*path ? path : "/");
+	if (!req->path)
+		return MHD_NO;
+	req->kind = RK_MGMT;
+	return MHD_YES;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct http_req *req = *con_cls;
+
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		req->kind = RK_DONE;
+		return begin_request(req, c, url, method);
+	}
+	switch (req->kind) {
+	case RK_MGMT:
+		if (*upload_data_size) {
+			body_append(req, upload_data, *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		req->kind = RK_DONE;
+		return (enum MHD_Result)mgmt_handle(c, method, req->path,
+						    req->prefixed, req->body,
+						    req->len, req->too_big);
+	case RK_RPC:
+		return rpc_call_data(req->call, upload_data, upload_data_size);
+	case RK_ENVD_HTTP:
+		return envd_http_dispatch(&req->envd, upload_data,
+					  upload_data_size);
+	default:
+		/* A response is queued already: drop any body. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *req = *con_cls;
+
+	if (!req)
+		return;
+	rpc_call_end(req->call);
+	if (req->kind == RK_ENVD_HTTP || req->envd_path) {
+		if (req->envd.handler_free)
+			req->envd.handler_free(req->envd.handler_state);
+		sandbox_put(req->envd.ctx.sb);
+	}
+	free(req->envd_path);
+	free(req->path);
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_dbg("microhttpd: %s", msg);
+}
+
+int http_start(char *err, size_t errlen)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	test_rpc = getenv("E2BD_TEST_RPC") && strcmp(getenv("E2BD_TEST_RPC"), "1") == 0;
+	if (inet_pton(AF_INET, g_cfg.listen_addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(g_cfg.port);
+	} else if (inet_pton(AF_INET6, g_cfg.listen_addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(g_cfg.port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(err, errlen, "cannot parse listen address '%s'",
+			 g_cfg.listen_addr);
+		return -1;
+	}
+	daemon_ = MHD_start_daemon(flags, g_cfg.port, NULL, NULL, access_cb, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+		MHD_OPTION_END);
+	if (!daemon_) {
+		snprintf(err, errlen, "cannot listen on %s:%u: %s",
+			 g_cfg.listen_addr, g_cfg.port,
+			 errno ? strerror(errno) : "libmicrohttpd refused");
+		return -1;
+	}
+	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+	if (info && info->port)
+		g_cfg.port = info->port;
+	return 0;
+}
+
+void http_stop(void)
+{
+	if (daemon_) {
+		MHD_stop_daemon(daemon_);
+		daemon_ = NULL;
+	}
+}

@@ -1,4 +1,457 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: placeholder until its owner lands it. */
+/*
+ * e2bd entry point: command line, state directory, API key, isolation
+ * check, then the listener and the sandbox registry until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
 #include "e2bd.h"
-int main(void) { return 0; }
+#include "nsbox.h"
+#include "sandbox.h"
+
+#ifndef E2BD_VERSION
+#define E2BD_VERSION "0.1.0"
+#endif
+
+struct e2bd_config g_cfg;
+volatile int g_shutting_down;
+
+static const char usage_text[] =
+	"usage: e2bd [--listen ADDR:PORT] [--state-dir DIR] [--api-key-file FILE]\n"
+	"            [--template NAME=ROOTFS_DIR]... [--default-template NAME]\n"
+	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
+	"            [--domain DOMAIN] [--help] [--version]\n"
+	"\n"
+	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
+	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
+	"\n"
+	"  --listen ADDR:PORT        address to listen on (default 127.0.0.1:49982;\n"
+	"                            port 0 picks a free port; IPv6 as [::1]:PORT)\n"
+	"  --state-dir DIR           sandboxes and the generated API key (default\n"
+	"                            $XDG_STATE_HOME/e2bd, ~/.local/state/e2bd, or\n"
+	"                            /var/lib/e2bd as root)\n"
+	"  --api-key-file FILE       read the API key from FILE; without it a key is\n"
+	"                            generated once into STATE_DIR/api-key (mode 0600)\n"
+	"  --template NAME=DIR       add a template whose root filesystem is DIR\n"
+	"                            (repeatable; built-in: base, alias code-interpreter)\n"
+	"  --default-template NAME   template for create requests naming none\n"
+	"                            (default: none, such requests get 400)\n"
+	"  --flavor e2b|openkruise   answer as E2B (default) or as OpenKruise's\n"
+	"                            sandbox-manager where the two differ\n"
+	"  --log-level LEVEL         error, warn, info (default) or debug\n"
+	"  --domain DOMAIN           domain reported to clients (default: the\n"
+	"                            request's Host header)\n"
+	"  --help                    show this help\n"
+	"  --version                 show the version\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+int random_hex(char *out, size_t outlen, size_t nbytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char buf[128];
+	size_t i;
+
+	if (nbytes > sizeof(buf) || outlen < nbytes * 2 + 1)
+		return -1;
+	if (RAND_bytes(buf, (int)nbytes) != 1)
+		return -1;
+	for (i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[buf[i] >> 4];
+		out[2 * i + 1] = hex[buf[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+	return 0;
+}
+
+int random_alnum(char *out, size_t outlen, size_t n)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char b;
+	size_t i = 0;
+
+	if (outlen < n + 1)
+		return -1;
+	while (i < n) {
+		if (RAND_bytes(&b, 1) != 1)
+			return -1;
+		/* Reject the top of the range so every character is equally likely. */
+		if (b >= 252)
+			continue;
+		out[i++] = set[b % 36];
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for the directories we create. */
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t i, len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -1;
+		buf[i] = i < len ? '/' : '\0';
+	}
+	return 0;
+}
+
+static char *default_state_dir(void)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char buf[4096];
+
+	if (geteuid() == 0)
+		return strdup("/var/lib/e2bd");
+	if (x && x[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/e2bd", x);
+		return strdup(buf);
+	}
+	if (!home || home[0] != '/') {
+		struct passwd *pw = getpwuid(geteuid());
+
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s/.local/state/e2bd", home);
+	return strdup(buf);
+}
+
+static int parse_listen(const char *arg)
+{
+	const char *colon;
+	char *end;
+	long port;
+
+	if (arg[0] == '[') {
+		const char *rb = strchr(arg, ']');
+
+		if (!rb || rb[1] != ':')
+			return -1;
+		g_cfg.listen_addr = strndup(arg + 1, (size_t)(rb - arg - 1));
+		colon = rb + 1;
+	} else {
+		colon = strrchr(arg, ':');
+		if (!colon)
+			return -1;
+		g_cfg.listen_addr = strndup(arg, (size_t)(colon - arg));
+	}
+	if (!g_cfg.listen_addr || !g_cfg.listen_addr[0])
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+		return -1;
+	g_cfg.port = (unsigned short)port;
+	return 0;
+}
+
+static int add_template(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct template_def *t;
+	char *rootfs;
+	struct stat st;
+
+	if (!eq || eq == arg || !eq[1]) {
+		fprintf(stderr, "e2bd: --template wants NAME=ROOTFS_DIR, got '%s'\n", arg);
+		return -1;
+	}
+	rootfs = realpath(eq + 1, NULL);
+	if (!rootfs || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "e2bd: template root '%s' is not a directory\n", eq + 1);
+		free(rootfs);
+		return -1;
+	}
+	t = realloc(g_cfg.templates, (g_cfg.ntemplates + 1) * sizeof(*t));
+	if (!t) {
+		free(rootfs);
+		return -1;
+	}
+	g_cfg.templates = t;
+	t[g_cfg.ntemplates].name = strndup(arg, (size_t)(eq - arg));
+	t[g_cfg.ntemplates].rootfs = rootfs;
+	g_cfg.ntemplates++;
+	return 0;
+}
+
+/* Trim trailing whitespace (the newline of a key file). */
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+		     s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+static int read_key(const char *path)
+{
+	char buf[256];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "e2bd: cannot open '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "e2bd: cannot read '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	trim(buf);
+	if (!buf[0] || strlen(buf) >= sizeof(g_cfg.api_key) || strchr(buf, '\n')) {
+		fprintf(stderr, "e2bd: '%s' does not hold one API key of 1-128 chars\n", path);
+		return -1;
+	}
+	memcpy(g_cfg.api_key, buf, strlen(buf) + 1);
+	memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+/* Read STATE_DIR/api-key, creating it with a fresh key on first start. */
+static int state_key(char *path, size_t pathlen)
+{
+	char key[80];
+	int fd;
+	size_t len;
+
+	snprintf(path, pathlen, "%s/api-key", g_cfg.state_dir);
+	if (access(path, F_OK) == 0)
+		return read_key(path);
+	memcpy(key, "e2b_", 4);
+	if (random_hex(key + 4, sizeof(key) - 4, 20) < 0) {
+		fprintf(stderr, "e2bd: cannot generate an API key\n");
+		return -1;
+	}
+	len = strlen(key);
+	key[len] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, key, len + 1) != (ssize_t)(len + 1)) {
+		fprintf(stderr, "e2bd: cannot write '%s': %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	key[len] = '\0';
+	memcpy(g_cfg.api_key, key, len + 1);
+	memset(key, 0, sizeof(key));
+	fprintf(stderr, "e2bd: generated a new API key in %s\n", path);
+	return 0;
+}
+
+enum {
+	OPT_LISTEN = 256, OPT_STATE_DIR, OPT_KEY_FILE, OPT_TEMPLATE,
+	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "api-key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "template", required_argument, NULL, OPT_TEMPLATE },
+	{ "default-template", required_argument, NULL, OPT_DEFAULT_TEMPLATE },
+	{ "flavor", required_argument, NULL, OPT_FLAVOR },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool template_known(const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, "base") == 0 || strcmp(name, "code-interpreter") == 0)
+		return true;
+	for (i = 0; i < g_cfg.ntemplates; i++)
+		if (strcmp(g_cfg.templates[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	const char *key_file = NULL;
+	char key_path[4096], err[512];
+	sigset_t sigs;
+	int opt, sig, ret = 1;
+
+	g_cfg.log_level = LOG_INFO;
+	g_cfg.flavor = FLAVOR_E2B;
+	g_cfg.port = 49982;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_LISTEN:
+			free(g_cfg.listen_addr);
+			if (parse_listen(optarg) < 0) {
+				fprintf(stderr, "e2bd: --listen wants ADDR:PORT, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_STATE_DIR:
+			free(g_cfg.state_dir);
+			g_cfg.state_dir = strdup(optarg);
+			break;
+		case OPT_KEY_FILE:
+			key_file = optarg;
+			break;
+		case OPT_TEMPLATE:
+			if (add_template(optarg) < 0)
+				return 2;
+			break;
+		case OPT_DEFAULT_TEMPLATE:
+			g_cfg.default_template = strdup(optarg);
+			break;
+		case OPT_FLAVOR:
+			if (strcmp(optarg, "e2b") == 0) {
+				g_cfg.flavor = FLAVOR_E2B;
+			} else if (strcmp(optarg, "openkruise") == 0) {
+				g_cfg.flavor = FLAVOR_OPENKRUISE;
+			} else {
+				fprintf(stderr, "e2bd: unknown flavor '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_LOG_LEVEL:
+			if (strcmp(optarg, "error") == 0) {
+				g_cfg.log_level = LOG_ERROR;
+			} else if (strcmp(optarg, "warn") == 0) {
+				g_cfg.log_level = LOG_WARN;
+			} else if (strcmp(optarg, "info") == 0) {
+				g_cfg.log_level = LOG_INFO;
+			} else if (strcmp(optarg, "debug") == 0) {
+				g_cfg.log_level = LOG_DEBUG;
+			} else {
+				fprintf(stderr, "e2bd: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_DOMAIN:
+			g_cfg.domain = strdup(optarg);
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("e2bd %s (envd %s)\n", E2BD_VERSION, E2BD_ENVD_VERSION);
+			return 0;
+		default:
+			if (optopt)
+				fprintf(stderr, "e2bd: option needs an argument or is unknown: '%s'\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr, "e2bd: unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "e2bd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!g_cfg.listen_addr)
+		g_cfg.listen_addr = strdup("127.0.0.1");
+	if (g_cfg.default_template && !template_known(g_cfg.default_template)) {
+		fprintf(stderr, "e2bd: unknown default template '%s'\n", g_cfg.default_template);
+		return 2;
+	}
+	if (!g_cfg.state_dir)
+		g_cfg.state_dir = default_state_dir();
+	if (!g_cfg.state_dir || mkdir_p(g_cfg.state_dir) < 0) {
+		fprintf(stderr, "e2bd: cannot create state directory '%s': %s\n",
+			g_cfg.state_dir ? g_cfg.state_dir : "(none)", strerror(errno));
+		return 1;
+	}
+	{
+		char *abs = realpath(g_cfg.state_dir, NULL);
+
+		if (abs) {
+			free(g_cfg.state_dir);
+			g_cfg.state_dir = abs;
+		}
+	}
+	chmod(g_cfg.state_dir, 0700);
+	if (key_file) {
+		if (read_key(key_file) < 0)
+			return 1;
+		snprintf(key_path, sizeof(key_path), "%s", key_file);
+	} else if (state_key(key_path, sizeof(key_path)) < 0) {
+		return 1;
+	}
+
+	/* Before any thread: nsbox may unshare the mount namespace. */
+	if (nsbox_global_init(g_cfg.state_dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "e2bd: cannot isolate sandboxes: %s\n", err);
+		return 1;
+	}
+
+	/* Every thread inherits this mask; the main thread waits for them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (sandbox_registry_init(err, sizeof(err)) < 0) {
+		fprintf(stderr, "e2bd: %s\n", err);
+		goto out;
+	}
+	if (http_start(err, sizeof(err)) < 0) {
+		fprintf(stderr, "e2bd: %s\n", err);
+		goto out_registry;
+	}
+	fprintf(stderr, "e2bd: listening on http://%s%s%s:%u (api key in %s)\n",
+		strchr(g_cfg.listen_addr, ':') ? "[" : "", g_cfg.listen_addr,
+		strchr(g_cfg.listen_addr, ':') ? "]" : "", g_cfg.port, key_path);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+			continue;
+		break;
+	}
+	log_info("signal %d: shutting down", sig);
+	g_shutting_down = 1;
+	http_stop();
+	ret = 0;
+out_registry:
+	sandbox_registry_shutdown();
+out:
+	log_info("stopped");
+	return ret;
+}

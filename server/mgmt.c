@@ -1,3 +1,994 @@
 /* SPDX-License-Identifier: MIT */
-/* mgmt.c: placeholder until its owner lands it. */
+/*
+ * The management REST API: E2B's sandbox routes (protocol.md §4.1, as the
+ * JS SDK 2.51 uses them, §9) and, with --flavor openkruise, the answers of
+ * OpenKruise's sandbox-manager where it differs (§4.2).  Served at native
+ * paths and again under /kruise/api; http.c strips that prefix.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
 #include "e2bd.h"
+#include "rpc.h"
+#include "sandbox.h"
+
+#define OK_MAX_TIMEOUT 2592000
+#define DEFAULT_TIMEOUT 300
+
+/* One management request. */
+struct mreq {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *body;
+	size_t len;
+	bool too_big;
+	char request_id[40];
+	char domain[256];
+};
+
+static bool openkruise(void)
+{
+	return g_cfg.flavor == FLAVOR_OPENKRUISE;
+}
+
+/*
+ * Queue @body (stolen, may be NULL for an empty body) with @status and
+ * optionally one extra header.  OpenKruise tags every answer with
+ * X-Request-ID.
+ */
+static enum MHD_Result reply(struct mreq *m, unsigned status, json_t *body,
+			     const char *hname, const char *hval)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+	char *text = NULL;
+
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (!text)
+			return MHD_NO;
+		r = MHD_create_response_from_buffer(strlen(text), text,
+						    MHD_RESPMEM_MUST_FREE);
+	} else {
+		r = MHD_create_response_from_buffer(0, NULL,
+						    MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	if (body)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	if (hname && hval)
+		MHD_add_response_header(r, hname, hval);
+	if (openkruise())
+		MHD_add_response_header(r, "X-Request-ID", m->request_id);
+	ret = MHD_queue_response(m->conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result fail(struct mreq *m, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* E2B error JSON {"code","message"}, or OpenKruise's with headers and request_id. */
+static enum MHD_Result fail(struct mreq *m, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (openkruise())
+		j = json_pack("{s:i, s:n, s:s, s:s}", "code", (int)status,
+			      "headers", "message", msg, "request_id",
+			      m->request_id);
+	else
+		j = json_pack("{s:i, s:s}", "code", (int)status, "message", msg);
+	if (!j)
+		return MHD_NO;
+	return reply(m, status, j, NULL, NULL);
+}
+
+static enum MHD_Result not_found_sb(struct mreq *m, const char *id)
+{
+	if (openkruise())
+		return fail(m, 404, "Sandbox route not found, maybe it is crashed or killed: %s", id);
+	return fail(m, 404, "sandbox \"%s\" doesn't exist or you don't have access to it", id);
+}
+
+/* Host facts reported as every sandbox's resources. */
+static long cpu_count, memory_mb, disk_mb;
+static pthread_once_t facts_once = PTHREAD_ONCE_INIT;
+
+static void facts_init(void)
+{
+	struct statvfs vfs;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	cpu_count = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpu_count < 1)
+		cpu_count = 1;
+	memory_mb = pages > 0 && psize > 0 ?
+		    (long)((double)pages * psize / (1024 * 1024)) : 512;
+	disk_mb = statvfs(g_cfg.state_dir, &vfs) == 0 ?
+		  (long)((double)vfs.f_blocks * vfs.f_frsize / (1024 * 1024)) :
+		  1024;
+}
+
+static json_t *rfc3339(time_t t)
+{
+	char buf[40];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+enum sb_view { VIEW_SANDBOX, VIEW_DETAIL, VIEW_LISTED };
+
+/* A sandbox as E2B's Sandbox / SandboxDetail / ListedSandbox, or OpenKruise's Sandbox model. */
+static json_t *sandbox_json(struct mreq *m, struct sandbox *sb, enum sb_view view)
+{
+	enum sandbox_state st;
+	time_t end;
+	json_t *j;
+	bool full = openkruise() || view != VIEW_SANDBOX;
+
+	pthread_once(&facts_once, facts_init);
+	st = sandbox_state_get(sb, &end);
+	j = json_object();
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "templateID", json_string(sb->template_id));
+	json_object_set_new(j, "sandboxID", json_string(sb->id));
+	json_object_set_new(j, "clientID", json_string(""));
+	json_object_set_new(j, "envdVersion", json_string(openkruise() ?
+		E2BD_OPENKRUISE_ENVD_VERSION : E2BD_ENVD_VERSION));
+	if (sb->secure && sb->access_token[0] && view != VIEW_LISTED)
+		json_object_set_new(j, "envdAccessToken",
+				    json_string(sb->access_token));
+	if (view != VIEW_LISTED || openkruise())
+		json_object_set_new(j, "domain", json_string(m->domain));
+	if (full) {
+		json_object_set_new(j, "alias", json_string(""));
+		json_object_set_new(j, "startedAt", rfc3339(sb->started_at));
+		json_object_set_new(j, "endAt", rfc3339(end));
+		json_object_set_new(j, "cpuCount", json_integer(cpu_count));
+		json_object_set_new(j, "memoryMB", json_integer(memory_mb));
+		json_object_set_new(j, "diskSizeMB", json_integer(disk_mb));
+		json_object_set_new(j, "state", json_string(
+			st == SB_RUNNING ? "running" : "paused"));
+		json_object_set(j, "metadata", sb->metadata);
+	}
+	if (view == VIEW_DETAIL && !openkruise())
+		json_object_set_new(j, "lifecycle", json_pack("{s:b, s:s}",
+			"autoResume", 0, "onTimeout",
+			sb->auto_pause ? "pause" : "kill"));
+	return j;
+}
+
+/* Parse the body as a JSON object; NULL body → empty object when @optional. */
+static json_t *body_json(struct mreq *m, bool optional, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < m->len && (m->body[i] == ' ' || m->body[i] == '\n' ||
+				   m->body[i] == '\r' || m->body[i] == '\t'); i++)
+		;
+	if (i == m->len) {
+		if (optional)
+			return json_object();
+		snprintf(err, errlen, "request body is empty");
+		return NULL;
+	}
+	j = json_loadb(m->body, m->len, 0, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "Error when parsing request: %s", jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(err, errlen, "Error when parsing request: expected a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+/*
+ * Read integer field @key of @j into *out.  Returns 1 if present, 0 if
+ * absent (or null), -1 if not an integer.
+ */
+static int int_field(json_t *j, const char *key, long long *out)
+{
+	json_t *v = json_object_get(j, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 1;
+	}
+	if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v)) {
+		*out = (long long)json_real_value(v);
+		return 1;
+	}
+	return -1;
+}
+
+/* A {string: string} object, or absent. */
+static bool string_map_ok(json_t *v)
+{
+	const char *k;
+	json_t *x;
+
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_object(v))
+		return false;
+	json_object_foreach(v, k, x)
+		if (!json_is_string(x))
+			return false;
+	return true;
+}
+
+/* Find a template: --template names first, then the built-in base. */
+static bool template_find(const char *name, const char **lower)
+{
+	size_t i;
+
+	for (i = 0; i < g_cfg.ntemplates; i++) {
+		if (strcmp(g_cfg.templates[i].name, name) == 0) {
+			*lower = g_cfg.templates[i].rootfs;
+			return true;
+		}
+	}
+	if (strcmp(name, "base") == 0 || strcmp(name, "code-interpreter") == 0) {
+		*lower = NULL;
+		return true;
+	}
+	return false;
+}
+
+static enum MHD_Result do_create(struct mreq *m, bool v2)
+{
+	struct sandbox_opts o = { 0 };
+	struct sandbox *sb = NULL;
+	char err[512];
+	json_t *body, *v;
+	const char *tmpl;
+	long long timeout = DEFAULT_TIMEOUT;
+	enum MHD_Result ret;
+	int r;
+
+	body = body_json(m, false, err, sizeof(err));
+	if (!body)
+		return fail(m, 400, "%s", err);
+	v = json_object_get(body, "templateID");
+	if (v && !json_is_string(v)) {
+		ret = fail(m, 400, "templateID must be a string");
+		goto out;
+	}
+	tmpl = v ? json_string_value(v) : g_cfg.default_template;
+	if (!tmpl || !tmpl[0]) {
+		ret = fail(m, 400, "templateID is required");
+		goto out;
+	}
+	if (!template_find(tmpl, &o.lower)) {
+		ret = openkruise() ? fail(m, 400, "Template or Checkpoint not found") :
+				     fail(m, 400, "template '%s' not found", tmpl);
+		goto out;
+	}
+	o.template_id = tmpl;
+	r = int_field(body, "timeout", &timeout);
+	if (r < 0) {
+		ret = fail(m, 400, "timeout must be an integer");
+		goto out;
+	}
+	if (openkruise()) {
+		if (r == 0 || timeout == 0)
+			timeout = DEFAULT_TIMEOUT;
+		if (timeout < 30 || timeout > OK_MAX_TIMEOUT) {
+			ret = fail(m, 400, "timeout should between 30 and %d", OK_MAX_TIMEOUT);
+			goto out;
+		}
+	} else {
+		if (r == 0)
+			timeout = DEFAULT_TIMEOUT;
+		if (timeout < 0 || timeout > INT32_MAX) {
+			ret = fail(m, 400, "timeout must be between 0 and %d", INT32_MAX);
+			goto out;
+		}
+	}
+	o.timeout_s = (int)timeout;
+	v = json_object_get(body, "autoPause");
+	if (v && !json_is_boolean(v) && !json_is_null(v)) {
+		ret = fail(m, 400, "autoPause must be a boolean");
+		goto out;
+	}
+	o.auto_pause = json_is_true(v);
+	v = json_object_get(body, "secure");
+	if (v && !json_is_boolean(v) && !json_is_null(v)) {
+		ret = fail(m, 400, "secure must be a boolean");
+		goto out;
+	}
+	/* v2 sandboxes are always secured; OpenKruise always mints a token. */
+	o.secure = v2 || openkruise() || json_is_true(v);
+	o.metadata = json_object_get(body, "metadata");
+	o.env_vars = json_object_get(body, "envVars");
+	if (!string_map_ok(o.metadata) || !string_map_ok(o.env_vars)) {
+		ret = fail(m, 400, "metadata and envVars must map strings to strings");
+		goto out;
+	}
+	if (json_is_null(o.metadata))
+		o.metadata = NULL;
+	if (json_is_null(o.env_vars))
+		o.env_vars = NULL;
+	if (sandbox_create(&o, &sb, err, sizeof(err)) < 0) {
+		ret = fail(m, 500, "%s", err);
+		goto out;
+	}
+	ret = reply(m, 201, sandbox_json(m, sb, VIEW_SANDBOX), NULL, NULL);
+	sandbox_put(sb);
+out:
+	json_decref(body);
+	return ret;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode @n bytes of @in into a new string. */
+static char *pct_decode(const char *in, size_t n)
+{
+	char *out = malloc(n + 1);
+	size_t i, o = 0;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (in[i] == '%' && i + 2 < n &&
+		    hexval((unsigned char)in[i + 1]) >= 0 &&
+		    hexval((unsigned char)in[i + 2]) >= 0) {
+			out[o++] = (char)(hexval((unsigned char)in[i + 1]) * 16 +
+					  hexval((unsigned char)in[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = in[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Metadata filter: pairs parsed from the query. */
+struct filter {
+	json_t *want;	/* {k: v} */
+};
+
+/* Add "k=v&k2=v2" (each part percent-encoded once more) to @f. */
+static int filter_add_query(struct filter *f, const char *q)
+{
+	const char *p = q, *amp, *eq;
+	char *k, *v;
+
+	while (*p) {
+		amp = strchr(p, '&');
+		if (!amp)
+			amp = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if (amp > p) {
+			k = pct_decode(p, (size_t)((eq ? eq : amp) - p));
+			v = eq ? pct_decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
+			if (!k || !v) {
+				free(k);
+				free(v);
+				return -1;
+			}
+			json_object_set_new(f->want, k, json_string(v));
+			free(k);
+			free(v);
+		}
+		p = *amp ? amp + 1 : amp;
+	}
+	return 0;
+}
+
+static bool filter_match(struct filter *f, struct sandbox *sb)
+{
+	const char *k;
+	json_t *v, *have;
+
+	json_object_foreach(f->want, k, v) {
+		have = json_object_get(sb->metadata, k);
+		if (!json_is_string(have) ||
+		    strcmp(json_string_value(have), json_string_value(v)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* OpenKruise treats every other query key as an exact metadata filter. */
+static enum MHD_Result extra_filter_cb(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct filter *f = cls;
+
+	if (strcmp(key, "state") == 0 || strcmp(key, "limit") == 0 ||
+	    strcmp(key, "nextToken") == 0 || strcmp(key, "metadata") == 0)
+		return MHD_YES;
+	json_object_set_new(f->want, key, json_string(value ? value : ""));
+	return MHD_YES;
+}
+
+/* Order: newest first, then by ID. */
+static int cmp_sandbox(const void *a, const void *b)
+{
+	const struct sandbox *x = *(struct sandbox *const *)a;
+	const struct sandbox *y = *(struct sandbox *const *)b;
+
+	if (x->started_at != y->started_at)
+		return x->started_at > y->started_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static enum MHD_Result do_list(struct mreq *m, bool v2)
+{
+	struct filter f = { 0 };
+	struct sandbox **list = NULL;
+	bool want_running = true, want_paused = !v2 ? false : true;
+	const char *q;
+	long limit = 100;
+	long long tok_t = 0;
+	char tok_id[64] = "", next[128] = "";
+	json_t *arr = NULL;
+	enum MHD_Result ret;
+	int n = -1, i, count = 0, total_running = 0;
+
+	f.want = json_object();
+	if (!f.want)
+		return MHD_NO;
+	if (v2) {
+		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "state");
+		if (q) {
+			const char *tok = q, *end;
+			size_t tl;
+
+			want_running = want_paused = false;
+			while (*tok) {
+				end = strchr(tok, ',');
+				tl = end ? (size_t)(end - tok) : strlen(tok);
+				if (tl == 7 && strncmp(tok, "running", 7) == 0) {
+					want_running = true;
+				} else if (tl == 6 && strncmp(tok, "paused", 6) == 0) {
+					want_paused = true;
+				} else if (tl) {
+					ret = fail(m, 400, "invalid state '%.*s'", (int)tl, tok);
+					goto out;
+				}
+				tok += tl + (end ? 1 : 0);
+			}
+		}
+		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "limit");
+		if (q) {
+			char *end;
+
+			errno = 0;
+			limit = strtol(q, &end, 10);
+			if (errno || end == q || *end || limit < 1 || limit > 100) {
+				ret = fail(m, 400, "limit must be between 1 and 100");
+				goto out;
+			}
+		}
+		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "nextToken");
+		if (q && *q) {
+			char *end;
+			size_t idlen;
+
+			errno = 0;
+			tok_t = strtoll(q, &end, 10);
+			idlen = *end == '_' ? strlen(end + 1) : 0;
+			if (errno || end == q || *end != '_' || idlen == 0 ||
+			    idlen >= sizeof(tok_id)) {
+				ret = fail(m, 400, "invalid nextToken");
+				goto out;
+			}
+			memcpy(tok_id, end + 1, idlen + 1);
+		}
+		if (openkruise())
+			MHD_get_connection_values(m->conn, MHD_GET_ARGUMENT_KIND,
+						  extra_filter_cb, &f);
+	}
+	q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "metadata");
+	if (q && filter_add_query(&f, q) < 0) {
+		ret = MHD_NO;
+		goto out;
+	}
+
+	n = sandbox_list(&list);
+	if (n < 0) {
+		ret = fail(m, 500, "out of memory");
+		goto out;
+	}
+	qsort(list, (size_t)n, sizeof(*list), cmp_sandbox);
+	arr = json_array();
+	for (i = 0; i < n && arr; i++) {
+		enum sandbox_state st = sandbox_state_get(list[i], NULL);
+
+		if (st == SB_RUNNING)
+			total_running++;
+		if (!((st == SB_RUNNING && want_running) ||
+		      (st == SB_PAUSED && want_paused)))
+			continue;
+		if (!filter_match(&f, list[i]))
+			continue;
+		if (tok_id[0] && ((long long)list[i]->started_at > tok_t ||
+				  ((long long)list[i]->started_at == tok_t &&
+				   strcmp(list[i]->id, tok_id) < 0)))
+			continue;	/* before the cursor */
+		if (v2 && count == limit) {
+			snprintf(next, sizeof(next), "%lld_%s",
+				 (long long)list[i]->started_at, list[i]->id);
+			break;
+		}
+		json_array_append_new(arr, sandbox_json(m, list[i], VIEW_LISTED));
+		count++;
+	}
+	if (!arr) {
+		ret = MHD_NO;
+		goto out;
+	}
+	if (v2 && next[0]) {
+		ret = reply(m, 200, arr, "X-Next-Token", next);
+	} else if (want_running && !openkruise()) {
+		char tr[32];
+
+		snprintf(tr, sizeof(tr), "%d", total_running);
+		ret = reply(m, 200, arr, "X-Total-Running", tr);
+	} else {
+		ret = reply(m, 200, arr, NULL, NULL);
+	}
+	arr = NULL;
+out:
+	json_decref(arr);
+	json_decref(f.want);
+	if (n >= 0)
+		sandbox_list_free(list, n);
+	return ret;
+}
+
+/* POST /sandboxes/{id}/timeout */
+static enum MHD_Result do_timeout(struct mreq *m, struct sandbox *sb)
+{
+	char err[512];
+	json_t *body;
+	long long t = 0;
+	enum MHD_Result ret;
+	int r;
+
+	body = body_json(m, false, err, sizeof(err));
+	if (!body)
+		return fail(m, openkruise() ? 500 : 400, "%s", err);
+	r = int_field(body, "timeout", &t);
+	json_decref(body);
+	if (openkruise()) {
+		/* sandbox-manager answers 500 for everything but 404. */
+		if (r <= 0 || t < 1 || t > OK_MAX_TIMEOUT)
+			return fail(m, 500, "timeout should between 1 and %d", OK_MAX_TIMEOUT);
+		if (sandbox_state_get(sb, NULL) != SB_RUNNING)
+			return fail(m, 500, "sandbox %s is not running", sb->id);
+	} else if (r <= 0 || t < 0 || t > INT32_MAX) {
+		return fail(m, 400, "timeout must be an integer between 0 and %d", INT32_MAX);
+	}
+	if (sandbox_set_timeout(sb, (int)t, false) < 0)
+		return not_found_sb(m, sb->id);
+	ret = reply(m, 204, NULL, NULL, NULL);
+	return ret;
+}
+
+static enum MHD_Result do_pause(struct mreq *m, struct sandbox *sb)
+{
+	int r = sandbox_pause(sb);
+
+	if (r < 0)
+		return sandbox_state_get(sb, NULL) == SB_DEAD ?
+		       not_found_sb(m, sb->id) :
+		       fail(m, 500, "cannot pause sandbox %s", sb->id);
+	if (r > 0)
+		return fail(m, 409, "Sandbox %s is already paused", sb->id);
+	return reply(m, 204, NULL, NULL, NULL);
+}
+
+static enum MHD_Result do_resume(struct mreq *m, struct sandbox *sb)
+{
+	char err[512];
+	json_t *body;
+	long long t = 15;
+	int r;
+
+	body = body_json(m, !openkruise(), err, sizeof(err));
+	if (!body)
+		return fail(m, 500, "%s", err);
+	r = int_field(body, "timeout", &t);
+	json_decref(body);
+	if (openkruise()) {
+		if (r <= 0 || t < 1 || t > OK_MAX_TIMEOUT)
+			return fail(m, 500, "timeout should between 1 and %d", OK_MAX_TIMEOUT);
+	} else if (r < 0 || t < 0 || t > INT32_MAX) {
+		return fail(m, 400, "timeout must be an integer between 0 and %d", INT32_MAX);
+	}
+	r = sandbox_resume(sb, (int)t, false);
+	if (r < 0)
+		return sandbox_state_get(sb, NULL) == SB_DEAD ?
+		       not_found_sb(m, sb->id) :
+		       fail(m, 500, "cannot resume sandbox %s", sb->id);
+	if (r > 0)
+		return fail(m, 409, "Sandbox %s is already running", sb->id);
+	if (openkruise())
+		return reply(m, 204, NULL, NULL, NULL);
+	return reply(m, 201, sandbox_json(m, sb, VIEW_SANDBOX), NULL, NULL);
+}
+
+/* POST /sandboxes/{id}/connect and /v2/sandboxes/{id}/connect */
+static enum MHD_Result do_connect(struct mreq *m, struct sandbox *sb, bool v2)
+{
+	char err[512];
+	json_t *body;
+	long long t = DEFAULT_TIMEOUT;
+	int r;
+
+	body = body_json(m, v2, err, sizeof(err));
+	if (!body) {
+		if (openkruise())
+			return fail(m, 500, "%s", err);
+		return fail(m, 400, "%s", err);
+	}
+	r = int_field(body, "timeout", &t);
+	json_decref(body);
+	if (r < 0 || (r == 0 && !v2) || t < 0 || t > INT32_MAX ||
+	    (openkruise() && (t < 1 || t > OK_MAX_TIMEOUT)))
+		return fail(m, 400, "timeout must be an integer between %d and %d",
+			    openkruise() ? 1 : 0,
+			    openkruise() ? OK_MAX_TIMEOUT : INT32_MAX);
+	if (r == 0)
+		t = DEFAULT_TIMEOUT;
+	/* Connect never shortens the end time. */
+	r = sandbox_resume(sb, (int)t, true);
+	if (r < 0)
+		return sandbox_state_get(sb, NULL) == SB_DEAD ?
+		       not_found_sb(m, sb->id) :
+		       fail(m, openkruise() ? 400 : 500, "cannot resume sandbox %s", sb->id);
+	if (r > 0) {
+		if (sandbox_set_timeout(sb, (int)t, true) < 0)
+			return not_found_sb(m, sb->id);
+		return reply(m, 200, sandbox_json(m, sb, VIEW_SANDBOX), NULL, NULL);
+	}
+	return reply(m, 201, sandbox_json(m, sb, VIEW_SANDBOX), NULL, NULL);
+}
+
+static enum MHD_Result do_refresh(struct mreq *m, struct sandbox *sb)
+{
+	char err[512];
+	json_t *body;
+	long long d = 0;
+	int r;
+
+	body = body_json(m, true, err, sizeof(err));
+	if (!body)
+		return fail(m, 400, "%s", err);
+	r = int_field(body, "duration", &d);
+	json_decref(body);
+	if (r < 0 || d < 0 || d > 3600)
+		return fail(m, 400, "duration must be an integer between 0 and 3600");
+	if (sandbox_set_timeout(sb, (int)d, true) < 0)
+		return not_found_sb(m, sb->id);
+	return reply(m, 204, NULL, NULL, NULL);
+}
+
+static enum MHD_Result do_metrics(struct mreq *m, struct sandbox *sb)
+{
+	time_t now = time(NULL);
+	json_t *arr, *one;
+
+	pthread_once(&facts_once, facts_init);
+	one = json_object();
+	arr = json_array();
+	if (!one || !arr) {
+		json_decref(one);
+		json_decref(arr);
+		return MHD_NO;
+	}
+	json_object_set_new(one, "timestamp", rfc3339(now));
+	json_object_set_new(one, "timestampUnix", json_integer(now));
+	json_object_set_new(one, "cpuCount", json_integer(cpu_count));
+	json_object_set_new(one, "cpuUsedPct", json_real(0.0));
+	json_object_set_new(one, "memUsed", json_integer(0));
+	json_object_set_new(one, "memTotal", json_integer((json_int_t)memory_mb << 20));
+	json_object_set_new(one, "memCache", json_integer(0));
+	json_object_set_new(one, "diskUsed", json_integer(0));
+	json_object_set_new(one, "diskTotal", json_integer((json_int_t)disk_mb << 20));
+	json_array_append_new(arr, one);
+	return reply(m, 200, arr, NULL, NULL);
+}
+
+static bool key_ok(struct MHD_Connection *c)
+{
+	const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+	size_t n = strlen(g_cfg.api_key);
+
+	return k && n && strlen(k) == n && CRYPTO_memcmp(k, g_cfg.api_key, n) == 0;
+}
+
+static bool is_hex32(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (hexval((unsigned char)s[i]) < 0)
+			return false;
+	return i == 32;
+}
+
+static void fill_request(struct mreq *m)
+{
+	const char *h;
+
+	h = MHD_lookup_connection_value(m->conn, MHD_HEADER_KIND, "X-Request-ID");
+	if (h && is_hex32(h))
+		snprintf(m->request_id, sizeof(m->request_id), "%s", h);
+	else if (random_hex(m->request_id, sizeof(m->request_id), 16) < 0)
+		snprintf(m->request_id, sizeof(m->request_id),
+			 "00000000000000000000000000000000");
+	if (g_cfg.domain) {
+		snprintf(m->domain, sizeof(m->domain), "%s", g_cfg.domain);
+		return;
+	}
+	h = MHD_lookup_connection_value(m->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (!h || !*h)
+		h = "localhost";
+	if (strncmp(h, "api.", 4) == 0)
+		h += 4;
+	snprintf(m->domain, sizeof(m->domain), "%s", h);
+}
+
+static enum MHD_Result unknown_path(struct mreq *m)
+{
+	if (openkruise()) {
+		static const char text[] = "404 page not found\n";
+		struct MHD_Response *r;
+		enum MHD_Result ret;
+
+		r = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
+						    MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; charset=utf-8");
+		ret = MHD_queue_response(m->conn, 404, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	return fail(m, 404, "not found");
+}
+
+static enum MHD_Result method_not_allowed(struct mreq *m, const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!openkruise()) {
+		json_t *j = json_pack("{s:i, s:s}", "code", 405, "message",
+				      "method not allowed");
+
+		return j ? reply(m, 405, j, MHD_HTTP_HEADER_ALLOW, allow) : MHD_NO;
+	}
+	r = MHD_create_response_from_buffer(19, (void *)"Method Not Allowed\n",
+					    MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; charset=utf-8");
+	ret = MHD_queue_response(m->conn, 405, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Route names for sandbox-scoped actions. */
+enum action {
+	A_NONE, A_CREATE, A_LIST, A_CREATE_V2, A_LIST_V2, A_GET, A_DELETE,
+	A_TIMEOUT, A_PAUSE, A_RESUME, A_CONNECT, A_CONNECT_V2, A_REFRESH,
+	A_METRICS,
+};
+
+/*
+ * Match @path: fills *id for sandbox routes.  Returns the action for
+ * @method, A_NONE with *allow set for a known path with another method,
+ * or A_NONE with *allow NULL for an unknown path.
+ */
+static enum action route(const char *method, const char *path, char *id,
+			 size_t idlen, const char **allow)
+{
+	const char *p, *slash, *sub;
+	bool v2 = false, get = strcmp(method, "GET") == 0,
+	     post = strcmp(method, "POST") == 0;
+	size_t n;
+
+	*allow = NULL;
+	if (strcmp(path, "/sandboxes") == 0 || strcmp(path, "/v2/sandboxes") == 0) {
+		v2 = path[1] == 'v';
+		*allow = "GET, POST";
+		return post ? (v2 ? A_CREATE_V2 : A_CREATE) :
+		       get ? (v2 ? A_LIST_V2 : A_LIST) : A_NONE;
+	}
+	if (strncmp(path, "/sandboxes/", 11) == 0) {
+		p = path + 11;
+	} else if (strncmp(path, "/v2/sandboxes/", 14) == 0) {
+		p = path + 14;
+		v2 = true;
+	} else {
+		return A_NONE;
+	}
+	slash = strchr(p, '/');
+	n = slash ? (size_t)(slash - p) : strlen(p);
+	if (n == 0 || n >= idlen)
+		return A_NONE;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	sub = slash ? slash + 1 : NULL;
+	if (v2) {
+		if (sub && strcmp(sub, "connect") == 0) {
+			*allow = "POST";
+			return post ? A_CONNECT_V2 : A_NONE;
+		}
+		return A_NONE;
+	}
+	if (!sub) {
+		*allow = "GET, DELETE";
+		return get ? A_GET : strcmp(method, "DELETE") == 0 ? A_DELETE : A_NONE;
+	}
+	if (strcmp(sub, "metrics") == 0) {
+		*allow = "GET";
+		return get ? A_METRICS : A_NONE;
+	}
+	*allow = "POST";
+	if (strcmp(sub, "timeout") == 0)
+		return post ? A_TIMEOUT : A_NONE;
+	if (strcmp(sub, "pause") == 0)
+		return post ? A_PAUSE : A_NONE;
+	if (strcmp(sub, "resume") == 0)
+		return post ? A_RESUME : A_NONE;
+	if (strcmp(sub, "connect") == 0)
+		return post ? A_CONNECT : A_NONE;
+	if (strcmp(sub, "refreshes") == 0)
+		return post ? A_REFRESH : A_NONE;
+	*allow = NULL;
+	return A_NONE;
+}
+
+int mgmt_handle(struct MHD_Connection *c, const char *method,
+		const char *path, bool prefixed, const char *body, size_t len,
+		bool too_big)
+{
+	struct mreq m = { .conn = c, .method = method, .body = body ? body : "",
+			  .len = body ? len : 0, .too_big = too_big };
+	char trimmed[1024], id[64];
+	const char *allow;
+	struct sandbox *sb;
+	enum action a;
+	enum MHD_Result ret;
+	size_t n = strlen(path);
+
+	fill_request(&m);
+	if (n >= sizeof(trimmed))
+		return unknown_path(&m);
+	memcpy(trimmed, path, n + 1);
+	/* Go's mux also serves each pattern's trailing-slash subtree. */
+	if (n > 1 && trimmed[n - 1] == '/')
+		trimmed[n - 1] = '\0';
+
+	if (strcmp(trimmed, "/health") == 0 && !prefixed) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return method_not_allowed(&m, "GET");
+		{
+			struct MHD_Response *r = MHD_create_response_from_buffer(
+				2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+
+			if (!r)
+				return MHD_NO;
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"text/plain; charset=utf-8");
+			ret = MHD_queue_response(c, 200, r);
+			MHD_destroy_response(r);
+			return ret;
+		}
+	}
+	a = route(method, trimmed, id, sizeof(id), &allow);
+	if (a == A_NONE)
+		return allow ? method_not_allowed(&m, allow) : unknown_path(&m);
+	if (!key_ok(c))
+		return openkruise() ? fail(&m, 401, "Invalid API Key") :
+				      fail(&m, 401, "Invalid API key");
+	if (too_big)
+		return fail(&m, 413, "request body larger than %u bytes",
+			    E2BD_MAX_JSON_BODY);
+	switch (a) {
+	case A_CREATE:
+		return do_create(&m, false);
+	case A_CREATE_V2:
+		return do_create(&m, true);
+	case A_LIST:
+		return do_list(&m, false);
+	case A_LIST_V2:
+		return do_list(&m, true);
+	default:
+		break;
+	}
+	sb = sandbox_get(id);
+	if (!sb) {
+		if (a == A_DELETE && openkruise() && sandbox_was_killed(id))
+			return reply(&m, 204, NULL, NULL, NULL);
+		return not_found_sb(&m, id);
+	}
+	switch (a) {
+	case A_GET:
+		ret = reply(&m, 200, sandbox_json(&m, sb, VIEW_DETAIL), NULL, NULL);
+		break;
+	case A_DELETE:
+		if (sandbox_kill(sb) < 0 && !openkruise())
+			ret = not_found_sb(&m, id);
+		else
+			ret = reply(&m, 204, NULL, NULL, NULL);
+		break;
+	case A_TIMEOUT:
+		ret = do_timeout(&m, sb);
+		break;
+	case A_PAUSE:
+		ret = do_pause(&m, sb);
+		break;
+	case A_RESUME:
+		ret = do_resume(&m, sb);
+		break;
+	case A_CONNECT:
+		ret = do_connect(&m, sb, false);
+		break;
+	case A_CONNECT_V2:
+		ret = do_connect(&m, sb, true);
+		break;
+	case A_REFRESH:
+		ret = do_refresh(&m, sb);
+		break;
+	case A_METRICS:
+		ret = do_metrics(&m, sb);
+		break;
+	default:
+		ret = unknown_path(&m);
+		break;
+	}
+	sandbox_put(sb);
+	return ret;
+}

@@ -92,6 +92,8 @@ struct rpc_method {
 /* Tables terminated by an entry with path == NULL. */
 extern const struct rpc_method fsrpc_methods[];
 extern const struct rpc_method process_methods[];
+/* Test service (rpc.c), routed only when E2BD_TEST_RPC=1. */
+extern const struct rpc_method rpc_test_methods[];
 
 /*
  * A plain-HTTP envd request (/files, /files/compose, /health, /envs,
@@ -134,5 +136,39 @@ enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status,
 			       json_t *body);
 /* HTTP status of a Connect code. */
 unsigned rpc_code_http_status(const char *code);
+
+/*
+ * The HTTP layer's side of a Connect call (rpc.c, used by http.c).
+ * rpc_call_begin() checks method, content type and Connect headers and
+ * fills the deadline and keepalive of @ctx; it takes over the sandbox
+ * reference in @ctx whatever it returns.  NULL means a response was
+ * queued already (*ret says whether that worked).  rpc_call_data() is
+ * then called like an MHD access handler (body chunks, then *size == 0
+ * to answer) and rpc_call_end() once the request is over, also when the
+ * client went away.
+ */
+struct rpc_call;
+struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
+				const char *http_method,
+				const struct rpc_method *m,
+				const struct rpc_ctx *ctx,
+				enum MHD_Result *ret);
+enum MHD_Result rpc_call_data(struct rpc_call *call, const char *data,
+			      size_t *size);
+void rpc_call_end(struct rpc_call *call);
+
+/* 200 application/connect+json holding one end-stream envelope with @err. */
+enum MHD_Result rpc_send_stream_error(struct MHD_Connection *c,
+				      const struct rpc_error *err);
+/* True if @content_type is a Connect streaming type (application/connect+...). */
+bool rpc_is_stream_content_type(const char *content_type);
+
+/*
+ * Parse the envelope at the start of @buf: returns 1 with *flags and
+ * *payload_len set when all 5 + *payload_len bytes are there, 0 if more
+ * bytes are needed, -1 if the promised length exceeds @max.
+ */
+int rpc_envelope_parse(const uint8_t *buf, size_t len, size_t max,
+		       uint8_t *flags, size_t *payload_len);
 
 #endif

@@ -40,6 +40,7 @@ struct sandbox {
 	time_t end_at;
 	bool auto_pause;
 	bool secure;
+	bool ns_started;	/* nsbox_start ran since load; protected by lock */
 
 	pthread_mutex_t lock;
 	enum sandbox_state state;	/* protected by lock */
@@ -53,6 +54,8 @@ struct sandbox {
 /* Look up a sandbox by ID, taking a reference; NULL if unknown. */
 struct sandbox *sandbox_get(const char *id);
 void sandbox_put(struct sandbox *sb);
+/* Take one more reference on a sandbox the caller already holds. */
+struct sandbox *sandbox_ref(struct sandbox *sb);
 
 /* A user of a sandbox, from the sandbox's own /etc/passwd. */
 struct sb_user {
@@ -76,5 +79,50 @@ int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out);
  */
 int sandbox_resolve_path(const struct sb_user *u, const char *in,
 			 char *out, size_t outlen, char *err, size_t errlen);
+
+/*
+ * Registry and lifecycle (sandbox.c).  Every function taking a sandbox
+ * expects the caller to hold a reference.  Lifecycle calls serialize on
+ * sb->lock; end_at is protected by sb->lock too.
+ */
+struct sandbox_opts {
+	const char *template_id;
+	const char *lower;	/* template rootfs, NULL = built-in */
+	int timeout_s;
+	bool secure;
+	bool auto_pause;
+	json_t *metadata;	/* borrowed, may be NULL */
+	json_t *env_vars;	/* borrowed, may be NULL */
+};
+
+/* Load persisted sandboxes (as paused) and start the expiry timer. */
+int sandbox_registry_init(char *err, size_t errlen);
+/* Stop the timer and every sandbox's processes; layers stay on disk. */
+void sandbox_registry_shutdown(void);
+/* Create and start a sandbox; *out gets a reference.  -1 with @err. */
+int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
+		   char *err, size_t errlen);
+/* Kill: stop processes, remove the layer and the state.  -1 if already dead. */
+int sandbox_kill(struct sandbox *sb);
+/* Pause: 0, 1 if already paused, -1 if dead or failed. */
+int sandbox_pause(struct sandbox *sb);
+/*
+ * Resume a paused sandbox and set its end time to now + @timeout_s (or,
+ * with @extend_only, never earlier than it was).  0 resumed, 1 already
+ * running (nothing changed), -1 if dead or failed.
+ */
+int sandbox_resume(struct sandbox *sb, int timeout_s, bool extend_only);
+/* Set end_at = now + @timeout_s (@extend_only: never shorten).  -1 if dead. */
+int sandbox_set_timeout(struct sandbox *sb, int timeout_s, bool extend_only);
+/* Snapshot of the state and end time under the lock. */
+enum sandbox_state sandbox_state_get(struct sandbox *sb, time_t *end_at);
+/*
+ * Every live sandbox, each with a reference, in a new array (*out, free
+ * with sandbox_list_free).  Returns the count, or -1 on allocation failure.
+ */
+int sandbox_list(struct sandbox ***out);
+void sandbox_list_free(struct sandbox **list, int n);
+/* True if @id was killed by this e2bd process (OpenKruise: delete → 204). */
+bool sandbox_was_killed(const char *id);
 
 #endif
