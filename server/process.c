@@ -3,6 +3,7 @@
 #include "e2bd.h"
 #include "rpc.h"
 #include "nsbox.h"
+#include "nsproc.h"
 
 const struct rpc_method process_methods[] = {
 	{ .path = NULL },
@@ -15,4 +16,5 @@ int proc_table_init(struct sandbox *sb)
 
 void proc_table_release(struct sandbox *sb)
 {
+	nsbox_release(sb);
 }
