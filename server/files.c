@@ -1,11 +1,1250 @@
 /* SPDX-License-Identifier: MIT */
-/* files.c: envd plain-HTTP routes (stub until landed). */
+/*
+ * envd's plain-HTTP routes (protocol.md §2.8): GET/POST /files,
+ * POST /files/compose, /health, /envs, /metrics.  Downloads are served
+ * from the file descriptor (sendfile, no copy); uploads stream into a
+ * temporary file beside the target that is renamed over it at the end,
+ * so a failed upload never leaves a truncated file behind (envd truncates
+ * in place; this is deliberately safer).  Paths and signatures come from
+ * clients, file contents from the sandbox: both are untrusted.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include "e2bd.h"
+#include "fsrpc.h"
+#include "multipart.h"
 #include "rpc.h"
+#include "sbfs.h"
+
+#define COMPOSE_MAX_BODY (1u << 20)
+#define METADATA_MAX_TOTAL 4096
+#define METADATA_MAX_KEY 246
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static const char *query(struct envd_request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static const char *header(struct envd_request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+}
+
+static enum MHD_Result send_empty(struct MHD_Connection *c, unsigned status)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
+				 const char *text, const char *content_range)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (content_range)
+		MHD_add_response_header(resp, "Content-Range", content_range);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return (s && s[1]) ? s + 1 : path;
+}
+
+static void http_date(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static int parse_http_date(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+/* The user a /files request acts as: ?username= or the call's user. */
+static int files_user(struct envd_request *r, struct sb_user *u, char *err, size_t errlen)
+{
+	const char *name = query(r, "username");
+
+	if (!name) {
+		*u = r->ctx.user;
+		return 0;
+	}
+	if (sandbox_user(r->ctx.sb, name, u) < 0) {
+		snprintf(err, errlen, "error looking up user '%s': user: unknown user %s",
+			 name, name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * envd's validateSigning: with an access token set, either X-Access-Token
+ * matches, or a v1_ signature over path:operation:username:token[:exp].
+ */
+static int check_signing(struct envd_request *r, const char *operation,
+			 char *err, size_t errlen)
+{
+	const char *tok = r->ctx.sb->access_token, *hdr, *sig, *exp, *user, *path;
+	unsigned char digest[SHA256_DIGEST_LENGTH], b64[64];
+	char expected[80];
+	EVP_MD_CTX *md;
+	long long expv = 0;
+	char *end;
+	int n;
+
+	if (!tok[0])
+		return 0;
+	hdr = header(r, "X-Access-Token");
+	if (hdr && hdr[0]) {
+		if (strlen(hdr) == strlen(tok) && CRYPTO_memcmp(hdr, tok, strlen(tok)) == 0)
+			return 0;
+		snprintf(err, errlen, "access token present in header but does not match");
+		return -1;
+	}
+	sig = query(r, "signature");
+	if (!sig) {
+		snprintf(err, errlen, "missing signature query parameter");
+		return -1;
+	}
+	exp = query(r, "signature_expiration");
+	if (exp) {
+		errno = 0;
+		expv = strtoll(exp, &end, 10);
+		if (errno || end == exp || *end) {
+			snprintf(err, errlen, "invalid signature");
+			return -1;
+		}
+	}
+	path = query(r, "path");
+	user = query(r, "username");
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		snprintf(err, errlen, "invalid signature");
+		return -1;
+	}
+	EVP_DigestUpdate(md, path ? path : "", path ? strlen(path) : 0);
+	EVP_DigestUpdate(md, ":", 1);
+	EVP_DigestUpdate(md, operation, strlen(operation));
+	EVP_DigestUpdate(md, ":", 1);
+	EVP_DigestUpdate(md, user ? user : "", user ? strlen(user) : 0);
+	EVP_DigestUpdate(md, ":", 1);
+	EVP_DigestUpdate(md, tok, strlen(tok));
+	if (exp) {
+		char num[32];
+
+		n = snprintf(num, sizeof(num), ":%lld", expv);
+		EVP_DigestUpdate(md, num, (size_t)n);
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	EVP_MD_CTX_free(md);
+	n = EVP_EncodeBlock(b64, digest, sizeof(digest));
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	snprintf(expected, sizeof(expected), "v1_%s", (char *)b64);
+	if (strlen(sig) != strlen(expected) ||
+	    CRYPTO_memcmp(sig, expected, strlen(expected)) != 0) {
+		snprintf(err, errlen, "invalid signature");
+		return -1;
+	}
+	if (exp && expv < (long long)time(NULL)) {
+		snprintf(err, errlen, "signature is already expired");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- GET /files ---------------------------------------------------------- */
+
+static const struct {
+	const char *ext;
+	const char *type;
+} mime_types[] = {
+	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".htm", "text/html; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".mjs", "text/javascript; charset=utf-8" },
+	{ ".json", "application/json" },
+	{ ".xml", "text/xml; charset=utf-8" },
+	{ ".csv", "text/csv; charset=utf-8" },
+	{ ".md", "text/markdown; charset=utf-8" },
+	{ ".png", "image/png" },
+	{ ".jpg", "image/jpeg" },
+	{ ".jpeg", "image/jpeg" },
+	{ ".gif", "image/gif" },
+	{ ".webp", "image/webp" },
+	{ ".svg", "image/svg+xml" },
+	{ ".pdf", "application/pdf" },
+	{ ".wasm", "application/wasm" },
+	{ ".zip", "application/zip" },
+	{ ".gz", "application/gzip" },
+	{ ".tar", "application/x-tar" },
+};
+
+/* Go's ServeContent: type by extension, else sniff the first 512 bytes. */
+static void content_type(const char *name, int fd, off_t size, char *out, size_t outlen)
+{
+	const char *dot = strrchr(name, '.');
+	unsigned char buf[512];
+	ssize_t n = 0, i;
+	size_t k;
+
+	if (dot) {
+		for (k = 0; k < sizeof(mime_types) / sizeof(mime_types[0]); k++) {
+			if (strcasecmp(dot, mime_types[k].ext) == 0) {
+				snprintf(out, outlen, "%s", mime_types[k].type);
+				return;
+			}
+		}
+	}
+	if (size > 0)
+		n = pread(fd, buf, sizeof(buf), 0);
+	if (n >= 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", 8) == 0) {
+		snprintf(out, outlen, "image/png");
+		return;
+	}
+	if (n >= 3 && memcmp(buf, "\x1f\x8b\x08", 3) == 0) {
+		snprintf(out, outlen, "application/x-gzip");
+		return;
+	}
+	if (n >= 5 && memcmp(buf, "%PDF-", 5) == 0) {
+		snprintf(out, outlen, "application/pdf");
+		return;
+	}
+	if (n >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0) {
+		snprintf(out, outlen, "application/zip");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = buf[i];
+
+		if (c <= 0x08 || c == 0x0b || (c >= 0x0e && c <= 0x1a) || (c >= 0x1c && c <= 0x1f)) {
+			snprintf(out, outlen, "application/octet-stream");
+			return;
+		}
+	}
+	snprintf(out, outlen, "text/plain; charset=utf-8");
+}
+
+/* Content-Disposition the way Go's mime.FormatMediaType writes it. */
+static void content_disposition(const char *name, char *out, size_t outlen)
+{
+	static const char tspecials[] = "()<>@,;:\\\"/[]?=";
+	bool token = name[0] != '\0', ascii = true;
+	size_t o, i;
+	const unsigned char *s;
+
+	for (s = (const unsigned char *)name; *s; s++) {
+		if (*s >= 0x80 || *s < 0x20 || *s == 0x7f)
+			ascii = false;
+		if (*s <= ' ' || *s >= 0x7f || strchr(tspecials, *s))
+			token = false;
+	}
+	if (!ascii) {
+		o = (size_t)snprintf(out, outlen, "inline; filename*=utf-8''");
+		for (s = (const unsigned char *)name; *s && o + 4 < outlen; s++) {
+			if (isalnum(*s) || strchr("!#$&+-.^_`|~", *s))
+				out[o++] = (char)*s;
+			else
+				o += (size_t)snprintf(out + o, outlen - o, "%%%02X", *s);
+		}
+		out[o < outlen ? o : outlen - 1] = '\0';
+		return;
+	}
+	if (token) {
+		snprintf(out, outlen, "inline; filename=%s", name);
+		return;
+	}
+	o = (size_t)snprintf(out, outlen, "inline; filename=\"");
+	for (i = 0; name[i] && o + 3 < outlen; i++) {
+		if (name[i] == '"' || name[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = name[i];
+	}
+	snprintf(out + o, outlen - o, "\"");
+}
+
+/*
+ * Parse a single "bytes=a-b" range against @size.  Returns 1 with the
+ * range set, 0 to serve the whole file (no or multiple ranges), -1 if it
+ * cannot be satisfied (416).
+ */
+static int parse_range(const char *h, off_t size, off_t *start, off_t *len)
+{
+	long long a, b;
+	const char *s;
+	char *end;
+
+	if (!h)
+		return 0;
+	if (strncmp(h, "bytes=", 6) != 0)
+		return -1;
+	s = h + 6;
+	while (*s == ' ')
+		s++;
+	if (strchr(s, ','))
+		return 0;	/* multiple ranges: RFC 7233 lets us ignore Range */
+	if (*s == '-') {
+		errno = 0;
+		b = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end || b < 0)
+			return -1;
+		if (b == 0)
+			return -1;
+		if (b > size)
+			b = size;
+		*start = size - b;
+		*len = b;
+		return size == 0 ? -1 : 1;
+	}
+	errno = 0;
+	a = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '-' || a < 0)
+		return -1;
+	s = end + 1;
+	if (*s == '\0') {
+		b = size - 1;
+	} else {
+		errno = 0;
+		b = strtoll(s, &end, 10);
+		if (errno || end == s || *end || b < a)
+			return -1;
+		if (b >= size)
+			b = size - 1;
+	}
+	if (a >= size)
+		return -1;
+	*start = a;
+	*len = b - a + 1;
+	return 1;
+}
+
+static enum MHD_Result files_get(struct envd_request *r)
+{
+	char err[SBFS_PATH_MAX + 256], path[SBFS_PATH_MAX], msg[512];
+	char ctype[64], disp[3 * SBFS_PATH_MAX + 64], lm[64], crange[96];
+	const char *qpath = query(r, "path"), *h;
+	struct MHD_Response *resp;
+	struct sb_user u;
+	struct stat st;
+	off_t start = 0, len;
+	enum MHD_Result ret;
+	int fd, rr, e;
+	time_t t;
+
+	if (check_signing(r, "read", err, sizeof(err)) < 0)
+		return http_send_error(r->conn, 401, "%s", err);
+	if (files_user(r, &u, err, sizeof(err)) < 0)
+		return http_send_error(r->conn, 401, "%s", err);
+	if (sandbox_resolve_path(&u, qpath ? qpath : "", path, sizeof(path), msg, sizeof(msg)) < 0)
+		return http_send_error(r->conn, 400, "error expanding and resolving path '%s': %s",
+				       qpath ? qpath : "", msg);
+	if (!path[0])
+		snprintf(path, sizeof(path), "%s", u.home);
+	if (r->ctx.sb->rootfd < 0)
+		return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+	fd = sbfs_open(r->ctx.sb->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return http_send_error(r->conn, 404, "path '%s' does not exist", path);
+		return http_send_error(r->conn, 500, "error checking if path exists '%s': stat %s: %s",
+				       path, path, sbfs_errstr(e));
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return http_send_error(r->conn, 500, "error checking if path exists '%s': %s",
+				       path, sbfs_errstr(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return http_send_error(r->conn, 400, "path '%s' is a directory", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return http_send_error(r->conn, 400, "path '%s' is not a regular file", path);
+	}
+	/* Drop O_NONBLOCK again: it only guarded against opening a FIFO. */
+	fcntl(fd, F_SETFL, 0);
+
+	/* Conditional requests (http.ServeContent; no ETag, so dates only). */
+	h = header(r, "If-Unmodified-Since");
+	if (h && parse_http_date(h, &t) == 0 && st.st_mtime > t) {
+		close(fd);
+		return send_empty(r->conn, 412);
+	}
+	h = header(r, "If-Modified-Since");
+	if (h && !header(r, "If-None-Match") && parse_http_date(h, &t) == 0 &&
+	    st.st_mtime <= t) {
+		close(fd);
+		return send_empty(r->conn, 304);
+	}
+
+	len = st.st_size;
+	h = header(r, "Range");
+	rr = parse_range(h, st.st_size, &start, &len);
+	if (rr != 0) {
+		const char *ifr = header(r, "If-Range");
+
+		/* If-Range with a stale date (or any ETag: we have none) → whole file. */
+		if (ifr && (parse_http_date(ifr, &t) < 0 || t != st.st_mtime))
+			rr = 0;
+	}
+	if (rr < 0) {
+		close(fd);
+		snprintf(crange, sizeof(crange), "bytes */%lld", (long long)st.st_size);
+		return send_text(r->conn, 416, "invalid range: failed to overlap\n", crange);
+	}
+	if (rr == 0) {
+		start = 0;
+		len = st.st_size;
+	}
+
+	if (len == 0) {
+		close(fd);
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		content_type(base_name(path), fd, st.st_size, ctype, sizeof(ctype));
+		/* MHD owns fd from here and serves it with sendfile(). */
+		resp = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)start);
+		if (!resp)
+			close(fd);
+	}
+	if (!resp)
+		return MHD_NO;
+	if (len == 0)
+		snprintf(ctype, sizeof(ctype), "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+	http_date(st.st_mtime, lm, sizeof(lm));
+	MHD_add_response_header(resp, "Last-Modified", lm);
+	content_disposition(base_name(path), disp, sizeof(disp));
+	MHD_add_response_header(resp, "Content-Disposition", disp);
+	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+	if (rr == 1) {
+		snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld", (long long)start,
+			 (long long)(start + len - 1), (long long)st.st_size);
+		MHD_add_response_header(resp, "Content-Range", crange);
+	}
+	ret = MHD_queue_response(r->conn, rr == 1 ? 206 : 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- uploads ------------------------------------------------------------- */
+
+enum upload_kind { UP_MULTIPART, UP_RAW, UP_COMPOSE };
+
+struct upload {
+	enum upload_kind kind;
+	unsigned status;		/* deferred error status, 0 = none */
+	char error[SBFS_PATH_MAX + 256];
+	struct sb_user user;
+	int rootfd;
+	bool has_path;
+	char path_param[SBFS_PATH_MAX];
+	struct mp_parser *mp;
+	json_t *metadata;		/* X-Metadata-* → object, or NULL */
+	json_t *results;		/* array of {"path","name","type"} */
+	/* the file being written */
+	bool active;
+	bool skip_part;
+	int fd;
+	int pfd;
+	char tmp[64];
+	char leaf[NAME_MAX + 1];
+	char dest[SBFS_PATH_MAX];	/* as reported */
+	/* compose body */
+	char *body;
+	size_t len;
+};
+
+static int up_fail(struct upload *u, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int up_fail(struct upload *u, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->status)
+		return -1;	/* keep the first error */
+	u->status = status;
+	va_start(ap, fmt);
+	vsnprintf(u->error, sizeof(u->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void file_abort(struct upload *u)
+{
+	if (!u->active)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->pfd >= 0) {
+		unlinkat(u->pfd, u->tmp, 0);
+		close(u->pfd);
+	}
+	u->fd = u->pfd = -1;
+	u->active = false;
+}
+
+static void upload_free(void *state)
+{
+	struct upload *u = state;
+
+	if (!u)
+		return;
+	file_abort(u);
+	mp_free(u->mp);
+	json_decref(u->metadata);
+	json_decref(u->results);
+	free(u->body);
+	free(u);
+}
+
+static bool is_nospace(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* Start writing @dest (resolved sandbox path) into a temp file beside it. */
+static int file_begin(struct upload *u, const char *dest)
+{
+	char dir[SBFS_PATH_MAX], real[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
+	const char *target = dest;
+	struct stat st;
+	mode_t mode = 0644;
+	size_t i;
+	int e;
+
+	/* Two parts to one path: envd refuses. */
+	for (i = 0; i < json_array_size(u->results); i++) {
+		const char *p = json_string_value(json_object_get(json_array_get(u->results, i),
+								  "path"));
+
+		if (p && strcmp(p, dest) == 0)
+			return up_fail(u, 400,
+				       "you cannot upload multiple files to the same path '%s' in one upload request, only the first specified file was uploaded",
+				       dest);
+	}
+	snprintf(u->dest, sizeof(u->dest), "%s", dest);
+	/* Writing through a symlink writes its target, as envd's open() does. */
+	if (sbfs_lstat(u->rootfd, dest, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    sbfs_realpath(u->rootfd, dest, real, sizeof(real)) == 0)
+		target = real;
+	snprintf(dir, sizeof(dir), "%s", target);
+	{
+		char *slash = strrchr(dir, '/');
+
+		if (slash == dir)
+			dir[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+	}
+	if (sbfs_mkdirs(u->rootfd, dir, u->user.uid, u->user.gid, msg, sizeof(msg)) < 0)
+		return up_fail(u, 500, "error ensuring directories: %s", msg);
+	if (sbfs_stat(u->rootfd, target, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return up_fail(u, 400, "path is a directory: %s", dest);
+		if (S_ISREG(st.st_mode))
+			mode = st.st_mode & 0777;
+	}
+	u->pfd = sbfs_open_parent(u->rootfd, target, u->leaf, sizeof(u->leaf));
+	if (u->pfd < 0) {
+		e = errno;
+		return up_fail(u, 500, "error opening file: open %s: %s", dest, sbfs_errstr(e));
+	}
+	u->active = true;
+	for (i = 0; i < 8; i++) {
+		char hex[17];
+
+		if (random_hex(hex, sizeof(hex), 8) < 0)
+			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)now_ms() + i);
+		snprintf(u->tmp, sizeof(u->tmp), ".e2bd-upload-%s", hex);
+		u->fd = openat(u->pfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (u->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (u->fd < 0) {
+		e = errno;
+		file_abort(u);
+		if (is_nospace(e))
+			return up_fail(u, 507, "not enough inodes available: open %s: %s",
+				       dest, sbfs_errstr(e));
+		return up_fail(u, 500, "error opening file: open %s: %s", dest, sbfs_errstr(e));
+	}
+	if (fchown(u->fd, u->user.uid, u->user.gid) < 0 || fchmod(u->fd, mode) < 0) {
+		e = errno;
+		file_abort(u);
+		return up_fail(u, 500, "error changing file ownership: chown %s: %s",
+			       dest, sbfs_errstr(e));
+	}
+	return 0;
+}
+
+static int file_write(struct upload *u, const char *data, size_t len)
+{
+	ssize_t n;
+	int e;
+
+	while (len > 0) {
+		n = write(u->fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			file_abort(u);
+			if (is_nospace(e))
+				return up_fail(u, 507, "not enough disk space available");
+			return up_fail(u, 500, "error writing file: write %s: %s",
+				       u->dest, sbfs_errstr(e));
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int file_end(struct upload *u)
+{
+	const char *key;
+	json_t *v, *res;
+	char name[300];
+	int e;
+
+	json_object_foreach(u->metadata, key, v) {
+		snprintf(name, sizeof(name), "user.e2b.%s", key);
+		if (fsetxattr(u->fd, name, json_string_value(v), strlen(json_string_value(v)),
+			      0) < 0) {
+			e = errno;
+			file_abort(u);
+			if (is_nospace(e) || e == E2BIG)
+				return up_fail(u, 507, "not enough space for file metadata: %s",
+					       sbfs_errstr(e));
+			return up_fail(u, 500, "error setting file metadata: %s", sbfs_errstr(e));
+		}
+	}
+	if (renameat(u->pfd, u->tmp, u->pfd, u->leaf) < 0) {
+		e = errno;
+		file_abort(u);
+		if (e == EISDIR)
+			return up_fail(u, 400, "path is a directory: %s", u->dest);
+		return up_fail(u, 500, "error writing file: rename %s: %s", u->dest, sbfs_errstr(e));
+	}
+	close(u->fd);
+	close(u->pfd);
+	u->fd = u->pfd = -1;
+	u->active = false;
+	res = json_pack("{s:s,s:s,s:s}", "path", u->dest, "name", base_name(u->dest),
+			"type", "file");
+	if (res && u->metadata && json_object_size(u->metadata))
+		json_object_set(res, "metadata", u->metadata);
+	json_array_append_new(u->results, res);
+	return 0;
+}
+
+static int mp_begin(void *payload, const char *name, const char *filename)
+{
+	struct upload *u = payload;
+	char dest[SBFS_PATH_MAX], msg[512];
+	const char *in;
+
+	u->skip_part = strcmp(name, "file") != 0;
+	if (u->skip_part)
+		return 0;
+	in = u->has_path ? u->path_param : (filename ? filename : "");
+	if (sandbox_resolve_path(&u->user, in, dest, sizeof(dest), msg, sizeof(msg)) < 0)
+		return up_fail(u, 400, "error resolving path: %s", msg);
+	if (!dest[0])
+		snprintf(dest, sizeof(dest), "%s", u->user.home);
+	return file_begin(u, dest);
+}
+
+static int mp_data(void *payload, const char *data, size_t len)
+{
+	struct upload *u = payload;
+
+	if (u->skip_part)
+		return 0;
+	return file_write(u, data, len);
+}
+
+static int mp_end(void *payload)
+{
+	struct upload *u = payload;
+
+	if (u->skip_part)
+		return 0;
+	return file_end(u);
+}
+
+static const struct mp_callbacks mp_cbs = { mp_begin, mp_data, mp_end };
+
+struct meta_scan {
+	struct upload *u;
+	size_t total;
+};
+
+static enum MHD_Result meta_header(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	struct meta_scan *ms = cls;
+	char k[METADATA_MAX_KEY + 1];
+	size_t klen, i;
+
+	if (strncasecmp(key, "X-Metadata-", 11) != 0)
+		return MHD_YES;
+	key += 11;
+	klen = strlen(key);
+	if (klen == 0 || klen > METADATA_MAX_KEY) {
+		up_fail(ms->u, 400, "invalid metadata: key '%s' must be 1-%d bytes", key,
+			METADATA_MAX_KEY);
+		return MHD_NO;
+	}
+	for (i = 0; i < klen; i++) {
+		if (key[i] <= ' ' || key[i] > '~') {
+			up_fail(ms->u, 400, "invalid metadata: key must be printable ASCII");
+			return MHD_NO;
+		}
+		k[i] = (char)tolower((unsigned char)key[i]);
+	}
+	k[klen] = '\0';
+	for (i = 0; value[i]; i++) {
+		if (value[i] < ' ' || value[i] > '~') {
+			up_fail(ms->u, 400, "invalid metadata: value for '%s' must be printable ASCII",
+				k);
+			return MHD_NO;
+		}
+	}
+	ms->total += klen + strlen(value);
+	if (ms->total > METADATA_MAX_TOTAL) {
+		up_fail(ms->u, 400, "invalid metadata: total size exceeds %d bytes",
+			METADATA_MAX_TOTAL);
+		return MHD_NO;
+	}
+	if (!ms->u->metadata)
+		ms->u->metadata = json_object();
+	json_object_set_new(ms->u->metadata, k, json_string(value));
+	return MHD_YES;
+}
+
+/* First call of POST /files: check everything that does not need the body. */
+static void upload_start(struct envd_request *r, struct upload *u)
+{
+	const char *ctype = header(r, "Content-Type"), *p = query(r, "path");
+	const char *enc = header(r, "Content-Encoding");
+	char err[SBFS_PATH_MAX + 256], media[128], dest[SBFS_PATH_MAX];
+	struct meta_scan ms = { u, 0 };
+	size_t n;
+
+	u->fd = u->pfd = -1;
+	u->results = json_array();
+	u->rootfd = r->ctx.sb->rootfd;
+	if (check_signing(r, "write", err, sizeof(err)) < 0) {
+		up_fail(u, 401, "%s", err);
+		return;
+	}
+	if (files_user(r, &u->user, err, sizeof(err)) < 0) {
+		up_fail(u, 401, "%s", err);
+		return;
+	}
+	if (u->rootfd < 0) {
+		up_fail(u, 502, "sandbox filesystem is not mounted");
+		return;
+	}
+	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		up_fail(u, 400, "error decompressing request body: unsupported content encoding '%s'",
+			enc);
+		return;
+	}
+	if (p) {
+		u->has_path = true;
+		snprintf(u->path_param, sizeof(u->path_param), "%s", p);
+	}
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, meta_header, &ms);
+	if (u->status)
+		return;
+	n = ctype ? strcspn(ctype, ";") : 0;
+	while (n > 0 && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(media))
+		n = sizeof(media) - 1;
+	if (ctype)
+		memcpy(media, ctype, n);
+	media[n] = '\0';
+	if (strcasecmp(media, "application/octet-stream") == 0) {
+		u->kind = UP_RAW;
+		if (!u->has_path) {
+			up_fail(u, 400, "path query parameter is required for raw body upload");
+			return;
+		}
+		if (sandbox_resolve_path(&u->user, u->path_param, dest, sizeof(dest), err,
+					 sizeof(err)) < 0) {
+			up_fail(u, 400, "error resolving path: %s", err);
+			return;
+		}
+		if (!dest[0])
+			snprintf(dest, sizeof(dest), "%s", u->user.home);
+		file_begin(u, dest);
+		return;
+	}
+	if (strncasecmp(media, "multipart/", 10) == 0) {
+		u->kind = UP_MULTIPART;
+		u->mp = mp_new(ctype, &mp_cbs, u, err, sizeof(err));
+		if (!u->mp)
+			up_fail(u, 500, "error parsing multipart form: %s", err);
+		return;
+	}
+	up_fail(u, 400,
+		"unsupported content type: %s, expected multipart/form-data or application/octet-stream",
+		ctype ? ctype : "");
+}
+
+static enum MHD_Result upload_finish(struct envd_request *r, struct upload *u)
+{
+	int rc;
+
+	if (!u->status && u->kind == UP_MULTIPART) {
+		rc = mp_finish(u->mp);
+		if (rc < 0 && !u->status)
+			up_fail(u, 500, "error reading form: %s", mp_error(u->mp));
+	}
+	if (!u->status && u->kind == UP_RAW && u->active)
+		file_end(u);
+	file_abort(u);
+	if (u->status)
+		return http_send_error(r->conn, u->status, "%s", u->error);
+	return http_send_json(r->conn, 200, u->results);
+}
+
+static enum MHD_Result files_post(struct envd_request *r, const char *data, size_t *size)
+{
+	struct upload *u = r->handler_state;
+
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return MHD_NO;
+		r->handler_state = u;
+		r->handler_free = upload_free;
+		upload_start(r, u);
+		if (*size == 0)
+			return MHD_YES;
+	} else if (*size == 0) {
+		return upload_finish(r, u);
+	}
+	/* After an error the rest of the body is read and dropped. */
+	if (!u->status) {
+		if (u->kind == UP_RAW && u->active)
+			file_write(u, data, *size);
+		else if (u->kind == UP_MULTIPART && mp_feed(u->mp, data, *size) < 0 && !u->status)
+			up_fail(u, 500, "error reading form: %s", mp_error(u->mp));
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
+/* ---- POST /files/compose -------------------------------------------------- */
+
+static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
+{
+	char dest[SBFS_PATH_MAX], src[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
+	json_t *req, *srcs, *v, *resp;
+	const char *uname, *in;
+	struct sb_user user;
+	struct stat st;
+	json_error_t jerr;
+	size_t i;
+	int sfd, e;
+	char **paths = NULL;
+	size_t npaths = 0;
+	enum MHD_Result ret;
+
+	req = json_loadb(u->body ? u->body : "", u->len, 0, &jerr);
+	if (!req || !json_is_object(req)) {
+		json_decref(req);
+		return http_send_error(r->conn, 400, "invalid request body: %s",
+				       req ? "expected a JSON object" : jerr.text);
+	}
+	srcs = json_object_get(req, "source_paths");
+	v = json_object_get(req, "destination");
+	if (!json_is_array(srcs) || json_array_size(srcs) == 0) {
+		json_decref(req);
+		return http_send_error(r->conn, 400, "source_paths must not be empty");
+	}
+	if (!json_is_string(v) || !json_string_value(v)[0]) {
+		json_decref(req);
+		return http_send_error(r->conn, 400, "destination is required");
+	}
+	uname = json_string_value(json_object_get(req, "username"));
+	user = r->ctx.user;
+	if (uname && sandbox_user(r->ctx.sb, uname, &user) < 0) {
+		ret = http_send_error(r->conn, 401, "error looking up user '%s': user: unknown user %s",
+				      uname, uname);
+		json_decref(req);
+		return ret;
+	}
+	u->user = user;
+	u->rootfd = r->ctx.sb->rootfd;
+	u->results = json_array();
+	u->fd = u->pfd = -1;
+	if (sandbox_resolve_path(&user, json_string_value(v), dest, sizeof(dest), msg,
+				 sizeof(msg)) < 0) {
+		json_decref(req);
+		return http_send_error(r->conn, 400, "error resolving destination path: %s", msg);
+	}
+	if (!dest[0])
+		snprintf(dest, sizeof(dest), "%s", user.home);
+	paths = calloc(json_array_size(srcs), sizeof(*paths));
+	if (!paths) {
+		json_decref(req);
+		return MHD_NO;
+	}
+	json_array_foreach(srcs, i, v) {
+		in = json_string_value(v);
+		if (!in || sandbox_resolve_path(&user, in, src, sizeof(src), msg, sizeof(msg)) < 0) {
+			up_fail(u, 400, "error resolving source path \"%s\": %s", in ? in : "",
+				in ? msg : "not a string");
+			goto out;
+		}
+		if (!src[0])
+			snprintf(src, sizeof(src), "%s", user.home);
+		if (strcmp(src, dest) == 0) {
+			up_fail(u, 400, "source path \"%s\" cannot be the same as destination", in);
+			goto out;
+		}
+		if (sbfs_stat(u->rootfd, src, &st) < 0) {
+			up_fail(u, 404, "source file not found: %s", in);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			up_fail(u, 400, "source path is not a regular file: %s", in);
+			goto out;
+		}
+		paths[npaths] = strdup(src);
+		if (!paths[npaths]) {
+			up_fail(u, 500, "out of memory");
+			goto out;
+		}
+		npaths++;
+	}
+	if (file_begin(u, dest) < 0)
+		goto out;
+	for (i = 0; i < npaths; i++) {
+		char buf[64 * 1024];
+		ssize_t n;
+
+		sfd = sbfs_open(u->rootfd, paths[i], O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+		if (sfd < 0) {
+			e = errno;
+			file_abort(u);
+			up_fail(u, 500, "error opening source file %s: %s", paths[i], sbfs_errstr(e));
+			goto out;
+		}
+		for (;;) {
+			ssize_t c = copy_file_range(sfd, NULL, u->fd, NULL, 1u << 30, 0);
+
+			if (c > 0)
+				continue;
+			if (c == 0)
+				break;
+			/* Cross-device or unsupported: plain copy. */
+			n = read(sfd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n < 0) {
+					e = errno;
+					close(sfd);
+					file_abort(u);
+					up_fail(u, 500, "error composing source %s: %s", paths[i],
+						sbfs_errstr(e));
+					goto out;
+				}
+				break;
+			}
+			if (file_write(u, buf, (size_t)n) < 0) {
+				close(sfd);
+				goto out;
+			}
+		}
+		close(sfd);
+	}
+	u->metadata = NULL;
+	if (file_end(u) < 0)
+		goto out;
+	for (i = 0; i < npaths; i++)
+		sbfs_remove_all(u->rootfd, paths[i]);
+out:
+	for (i = 0; i < npaths; i++)
+		free(paths[i]);
+	free(paths);
+	json_decref(req);
+	if (u->status)
+		return http_send_error(r->conn, u->status, "%s", u->error);
+	resp = json_incref(json_array_get(u->results, 0));
+	ret = http_send_json(r->conn, 200, resp);
+	json_decref(resp);
+	return ret;
+}
+
+static enum MHD_Result files_compose(struct envd_request *r, const char *data, size_t *size)
+{
+	struct upload *u = r->handler_state;
+	char *nb;
+
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return MHD_NO;
+		u->kind = UP_COMPOSE;
+		u->fd = u->pfd = -1;
+		r->handler_state = u;
+		r->handler_free = upload_free;
+		if (*size == 0)
+			return MHD_YES;
+	} else if (*size == 0) {
+		if (u->status)
+			return http_send_error(r->conn, u->status, "%s", u->error);
+		if (r->ctx.sb->rootfd < 0)
+			return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+		return compose_run(r, u);
+	}
+	if (!u->status) {
+		if (u->len + *size > COMPOSE_MAX_BODY) {
+			up_fail(u, 413, "request body too large");
+		} else {
+			nb = realloc(u->body, u->len + *size + 1);
+			if (!nb) {
+				up_fail(u, 500, "out of memory");
+			} else {
+				u->body = nb;
+				memcpy(u->body + u->len, data, *size);
+				u->len += *size;
+			}
+		}
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
+/* ---- /envs, /metrics ------------------------------------------------------- */
+
+static enum MHD_Result envs_get(struct envd_request *r)
+{
+	struct sandbox *sb = r->ctx.sb;
+	enum MHD_Result ret;
+	json_t *o;
+
+	o = json_object();
+	if (!o)
+		return MHD_NO;
+	json_object_set_new(o, "E2B_SANDBOX", json_string("true"));
+	json_object_set_new(o, "E2B_SANDBOX_ID", json_string(sb->id));
+	json_object_set_new(o, "E2B_TEMPLATE_ID", json_string(sb->template_id));
+	if (json_is_object(sb->env_vars))
+		json_object_update(o, sb->env_vars);
+	ret = http_send_json(r->conn, 200, o);
+	json_decref(o);
+	return ret;
+}
+
+static long long meminfo_kb(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+	long long v;
+	char *end;
+
+	if (!p)
+		return 0;
+	p += strlen(key);
+	while (*p == ' ' || *p == ':')
+		p++;
+	v = strtoll(p, &end, 10);
+	return end == p ? 0 : v;
+}
+
+/* CPU use since the previous /metrics call (envd samples over an interval too). */
+static double cpu_used_pct(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned long long last_total, last_idle;
+	unsigned long long v[10] = { 0 }, total = 0, idle, dt, di;
+	double pct = 0;
+	char line[512];
+	FILE *f;
+	int i;
+
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	if (sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) < 4)
+		return 0;
+	for (i = 0; i < 8; i++)
+		total += v[i];
+	idle = v[3] + v[4];
+	pthread_mutex_lock(&lock);
+	dt = total - last_total;
+	di = idle - last_idle;
+	if (last_total && dt > 0 && di <= dt)
+		pct = 100.0 * (double)(dt - di) / (double)dt;
+	last_total = total;
+	last_idle = idle;
+	pthread_mutex_unlock(&lock);
+	return (double)((long long)(pct * 100 + 0.5)) / 100;
+}
+
+static enum MHD_Result metrics_get(struct envd_request *r)
+{
+	char *mem = calloc(1, 16385);
+	long long total = 0, avail = 0, cached = 0;
+	struct statvfs vfs;
+	enum MHD_Result ret;
+	json_t *o;
+	long ncpu;
+
+	if (mem) {
+		FILE *f = fopen("/proc/meminfo", "re");
+
+		if (f) {
+			if (fread(mem, 1, 16384, f) == 0)
+				mem[0] = '\0';
+			fclose(f);
+		}
+	}
+	if (mem) {
+		total = meminfo_kb(mem, "MemTotal") * 1024;
+		avail = meminfo_kb(mem, "MemAvailable") * 1024;
+		cached = meminfo_kb(mem, "Cached") * 1024;
+		free(mem);
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o = json_object();
+	if (!o)
+		return MHD_NO;
+	json_object_set_new(o, "ts", json_integer((json_int_t)time(NULL)));
+	json_object_set_new(o, "cpu_count", json_integer(ncpu > 0 ? ncpu : 1));
+	json_object_set_new(o, "cpu_used_pct", json_real(cpu_used_pct()));
+	json_object_set_new(o, "mem_total", json_integer(total));
+	json_object_set_new(o, "mem_used", json_integer(total - avail));
+	json_object_set_new(o, "mem_cache", json_integer(cached));
+	json_object_set_new(o, "mem_total_mib", json_integer(total >> 20));
+	json_object_set_new(o, "mem_used_mib", json_integer((total - avail) >> 20));
+	if (r->ctx.sb->rootfd >= 0 && fstatvfs(r->ctx.sb->rootfd, &vfs) == 0) {
+		json_object_set_new(o, "disk_used",
+				    json_integer((json_int_t)((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize)));
+		json_object_set_new(o, "disk_total",
+				    json_integer((json_int_t)(vfs.f_blocks * vfs.f_frsize)));
+	} else {
+		json_object_set_new(o, "disk_used", json_integer(0));
+		json_object_set_new(o, "disk_total", json_integer(0));
+	}
+	ret = http_send_json(r->conn, 200, o);
+	json_decref(o);
+	return ret;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
 
 enum MHD_Result envd_http_dispatch(struct envd_request *r,
 				   const char *upload_data,
 				   size_t *upload_data_size)
 {
-	return http_send_error(r->conn, 404, "not implemented");
+	bool get = strcmp(r->method, "GET") == 0;
+	bool post = strcmp(r->method, "POST") == 0;
+
+	if (strcmp(r->path, "/files") == 0) {
+		if (get) {
+			*upload_data_size = 0;
+			return files_get(r);
+		}
+		if (post)
+			return files_post(r, upload_data, upload_data_size);
+	} else if (strcmp(r->path, "/files/compose") == 0) {
+		if (post)
+			return files_compose(r, upload_data, upload_data_size);
+	} else if (strcmp(r->path, "/health") == 0) {
+		if (get) {
+			*upload_data_size = 0;
+			return send_empty(r->conn, 204);
+		}
+	} else if (strcmp(r->path, "/envs") == 0) {
+		if (get) {
+			*upload_data_size = 0;
+			return envs_get(r);
+		}
+	} else if (strcmp(r->path, "/metrics") == 0) {
+		if (get) {
+			*upload_data_size = 0;
+			return metrics_get(r);
+		}
+	} else {
+		*upload_data_size = 0;
+		return send_text(r->conn, 404, "404 page not found\n", NULL);
+	}
+	/* Known path, wrong method (chi answers 405 with an empty body). */
+	*upload_data_size = 0;
+	return send_empty(r->conn, 405);
 }

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * EntryInfo rendering shared by the filesystem service (fsrpc.c), the
+ * /files routes (files.c) and the unit tests.
+ */
+#ifndef E2BD_FSRPC_H
+#define E2BD_FSRPC_H
+
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "sbfs.h"
+
+/*
+ * EntryInfo JSON (protocol.md §2.7.1, proto3 JSON rules of §2.5) of the
+ * entry @leaf in directory @dfd, reported as sandbox path @path.  Returns
+ * a new reference, or NULL with errno set when the entry cannot be
+ * lstat'ed.  @rootfd resolves symlink targets inside the sandbox.
+ */
+json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
+		       const char *leaf, const char *path);
+
+/* The same for a sandbox path resolved beneath @rootfd. */
+json_t *fsrpc_entry(int rootfd, const struct sb_idnames *names, const char *path);
+
+/* protojson Timestamp: RFC 3339 UTC, 0/3/6/9 fractional digits. */
+void fsrpc_format_time(const struct timespec *ts, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streaming multipart parser.  The body is scanned for the delimiter
+ * "\r\n--<boundary>"; only a delimiter-length tail is ever held back, so
+ * memory stays bounded whatever the part sizes.  Part headers are capped
+ * at 16 KiB: the client is untrusted.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "multipart.h"
+
+#define MP_MAX_HEADERS (16u * 1024)
+#define MP_MAX_BOUNDARY 200
+
+enum mp_state { MP_PREAMBLE, MP_AFTER_DELIM, MP_HEADERS, MP_BODY, MP_END, MP_FAILED };
+
+struct mp_parser {
+	char delim[MP_MAX_BOUNDARY + 8];	/* "\r\n--" boundary */
+	size_t dlen;
+	enum mp_state st;
+	char *buf;
+	size_t len, cap;
+	bool seen_part;
+	const struct mp_callbacks *cb;
+	void *payload;
+	char err[256];
+};
+
+static const char *skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parse one `key=value` value at @s into @out; returns the end. */
+static const char *parse_value(const char *s, char *out, size_t outlen, bool *ok)
+{
+	size_t o = 0;
+
+	*ok = true;
+	if (*s == '"') {
+		s++;
+		while (*s && *s != '"') {
+			if (*s == '\\' && s[1])
+				s++;
+			if (o + 1 < outlen)
+				out[o++] = *s;
+			else
+				*ok = false;
+			s++;
+		}
+		if (*s == '"')
+			s++;
+		else
+			*ok = false;
+	} else {
+		while (*s && *s != ';' && *s != ' ' && *s != '\t') {
+			if (o + 1 < outlen)
+				out[o++] = *s;
+			else
+				*ok = false;
+			s++;
+		}
+	}
+	out[o] = '\0';
+	return s;
+}
+
+/* RFC 5987 ext-value: charset'lang'pct-encoded.  Only UTF-8/ASCII. */
+static int decode_ext(const char *in, char *out, size_t outlen)
+{
+	const char *q1 = strchr(in, '\''), *q2;
+	size_t o = 0;
+	int hi, lo;
+
+	if (!q1)
+		return -1;
+	q2 = strchr(q1 + 1, '\'');
+	if (!q2)
+		return -1;
+	if (strncasecmp(in, "utf-8'", 6) != 0 && strncasecmp(in, "us-ascii'", 9) != 0)
+		return -1;
+	for (in = q2 + 1; *in; in++) {
+		char c = *in;
+
+		if (c == '%') {
+			hi = hexval((unsigned char)in[1]);
+			lo = hi < 0 ? -1 : hexval((unsigned char)in[2]);
+			if (lo < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			in += 2;
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int mp_header_param(const char *value, const char *key, char *out, size_t outlen)
+{
+	char k[64], v[4096];
+	const char *s = value;
+	size_t klen = strlen(key), n;
+	int found = -1;
+	bool ok;
+
+	/* Skip the disposition type. */
+	s = strchr(s, ';');
+	while (s && *s == ';') {
+		s = skip_ws(s + 1);
+		n = strcspn(s, "=; \t");
+		if (n >= sizeof(k))
+			return found;
+		memcpy(k, s, n);
+		k[n] = '\0';
+		s = skip_ws(s + n);
+		if (*s != '=') {
+			s = strchr(s, ';');
+			continue;
+		}
+		s = parse_value(skip_ws(s + 1), v, sizeof(v), &ok);
+		if (ok && strlen(k) == klen + 1 && k[klen] == '*' &&
+		    strncasecmp(k, key, klen) == 0) {
+			if (decode_ext(v, out, outlen) == 0)
+				return 0;	/* the extended form wins */
+		} else if (ok && found < 0 && strcasecmp(k, key) == 0) {
+			if (strlen(v) < outlen) {
+				memcpy(out, v, strlen(v) + 1);
+				found = 0;
+			}
+		}
+		s = skip_ws(s);
+		if (*s && *s != ';')
+			s = strchr(s, ';');
+	}
+	return found;
+}
+
+struct mp_parser *mp_new(const char *content_type, const struct mp_callbacks *cb,
+			 void *payload, char *err, size_t errlen)
+{
+	char boundary[MP_MAX_BOUNDARY + 1];
+	struct mp_parser *p;
+
+	if (!content_type || mp_header_param(content_type, "boundary", boundary,
+					     sizeof(boundary)) < 0 || !boundary[0]) {
+		snprintf(err, errlen, "no multipart boundary param in Content-Type");
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->dlen = (size_t)snprintf(p->delim, sizeof(p->delim), "\r\n--%s", boundary);
+	p->cap = 64 * 1024;
+	p->buf = malloc(p->cap);
+	if (!p->buf) {
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* The first delimiter may start the body: pretend a CRLF precedes it. */
+	memcpy(p->buf, "\r\n", 2);
+	p->len = 2;
+	p->cb = cb;
+	p->payload = payload;
+	return p;
+}
+
+static int fail(struct mp_parser *p, const char *msg)
+{
+	snprintf(p->err, sizeof(p->err), "%s", msg);
+	p->st = MP_FAILED;
+	return -1;
+}
+
+static int begin_part(struct mp_parser *p, char *headers)
+{
+	char name[256] = "", filename[4096];
+	bool have_name = false, have_file = false;
+	char *line, *next, *colon;
+
+	for (line = headers; line && *line; line = next) {
+		next = strstr(line, "\r\n");
+		if (next) {
+			*next = '\0';
+			next += 2;
+		}
+		colon = strchr(line, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		if (strcasecmp(line, "content-disposition") != 0)
+			continue;
+		if (strncasecmp(skip_ws(colon + 1), "form-data", 9) != 0)
+			continue;
+		have_name = mp_header_param(colon + 1, "name", name, sizeof(name)) == 0;
+		have_file = mp_header_param(colon + 1, "filename", filename,
+					    sizeof(filename)) == 0;
+	}
+	p->seen_part = true;
+	return p->cb->part_begin(p->payload, have_name ? name : "",
+				 have_file ? filename : NULL);
+}
+
+static int run(struct mp_parser *p)
+{
+	size_t pos = 0, keep = p->dlen - 1, hlen;
+	char *hit;
+	int rc = 0;
+
+	while (rc == 0) {
+		switch (p->st) {
+		case MP_PREAMBLE:
+			hit = memmem(p->buf + pos, p->len - pos, p->delim, p->dlen);
+			if (!hit) {
+				if (p->len - pos > keep)
+					pos = p->len - keep;
+				goto out;
+			}
+			pos = (size_t)(hit - p->buf) + p->dlen;
+			p->st = MP_AFTER_DELIM;
+			break;
+		case MP_AFTER_DELIM:
+			if (p->len - pos < 2)
+				goto out;
+			if (p->buf[pos] == '-' && p->buf[pos + 1] == '-') {
+				p->st = MP_END;
+				pos = p->len;
+				goto out;
+			}
+			hit = memmem(p->buf + pos, p->len - pos, "\r\n", 2);
+			if (!hit) {
+				if (p->len - pos > 1024)
+					rc = fail(p, "malformed multipart boundary line");
+				goto out;
+			}
+			pos = (size_t)(hit - p->buf) + 2;
+			p->st = MP_HEADERS;
+			break;
+		case MP_HEADERS:
+			if (p->len - pos >= 2 && p->buf[pos] == '\r' && p->buf[pos + 1] == '\n') {
+				char none[1] = "";
+
+				pos += 2;
+				rc = begin_part(p, none);
+			} else {
+				hit = memmem(p->buf + pos, p->len - pos, "\r\n\r\n", 4);
+				if (!hit) {
+					if (p->len - pos > MP_MAX_HEADERS)
+						rc = fail(p, "multipart part headers too large");
+					goto out;
+				}
+				hlen = (size_t)(hit - p->buf) - pos;
+				p->buf[pos + hlen + 2] = '\0';	/* keep the last line's CRLF */
+				rc = begin_part(p, p->buf + pos);
+				pos += hlen + 4;
+			}
+			p->st = MP_BODY;
+			break;
+		case MP_BODY:
+			hit = memmem(p->buf + pos, p->len - pos, p->delim, p->dlen);
+			if (hit) {
+				size_t n = (size_t)(hit - p->buf) - pos;
+
+				if (n)
+					rc = p->cb->part_data(p->payload, p->buf + pos, n);
+				if (rc == 0)
+					rc = p->cb->part_end(p->payload);
+				pos += n + p->dlen;
+				p->st = MP_AFTER_DELIM;
+				break;
+			}
+			if (p->len - pos > keep) {
+				size_t n = p->len - keep - pos;
+
+				rc = p->cb->part_data(p->payload, p->buf + pos, n);
+				pos += n;
+			}
+			goto out;
+		case MP_END:
+		case MP_FAILED:
+			pos = p->len;
+			goto out;
+		}
+	}
+out:
+	if (rc < 0 && p->st != MP_FAILED) {
+		p->err[0] = '\0';
+		p->st = MP_FAILED;
+	}
+	memmove(p->buf, p->buf + pos, p->len - pos);
+	p->len -= pos;
+	return rc < 0 ? -1 : 0;
+}
+
+int mp_feed(struct mp_parser *p, const char *data, size_t len)
+{
+	size_t ncap;
+	char *nb;
+
+	if (p->st == MP_FAILED)
+		return -1;
+	if (p->st == MP_END)
+		return 0;
+	while (len > 0) {
+		size_t n = len;
+
+		/* Feed in slices so the buffer never grows past its capacity. */
+		if (p->len + n > p->cap) {
+			if (p->len >= p->cap / 2) {
+				ncap = p->cap * 2;
+				if (ncap > 4 * MP_MAX_HEADERS + 2 * 64 * 1024)
+					return fail(p, "multipart parser buffer overflow");
+				nb = realloc(p->buf, ncap);
+				if (!nb)
+					return fail(p, "out of memory");
+				p->buf = nb;
+				p->cap = ncap;
+			}
+			n = p->cap - p->len;
+			if (n > len)
+				n = len;
+		}
+		memcpy(p->buf + p->len, data, n);
+		p->len += n;
+		data += n;
+		len -= n;
+		if (run(p) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int mp_finish(struct mp_parser *p)
+{
+	if (p->st == MP_END)
+		return 0;
+	if (p->st == MP_PREAMBLE && !p->seen_part)
+		return 1;
+	if (p->st != MP_FAILED)
+		fail(p, "unexpected EOF");
+	return -1;
+}
+
+const char *mp_error(const struct mp_parser *p)
+{
+	return p->err;
+}
+
+void mp_free(struct mp_parser *p)
+{
+	if (!p)
+		return;
+	free(p->buf);
+	free(p);
+}

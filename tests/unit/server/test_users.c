@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for users.c: users from the sandbox's passwd, envd path resolution. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fakeroot.h"
+#include "sandbox.h"
+
+static void test_user_from_sandbox_passwd(void **state)
+{
+	struct fakeroot *f = *state;
+	struct sb_user u;
+
+	assert_int_equal(sandbox_user(&f->sb, "user", &u), 0);
+	assert_string_equal(u.name, "user");
+	assert_string_equal(u.home, "/home/user");
+	assert_int_equal(sandbox_user(&f->sb, "root", &u), 0);
+	assert_int_equal(u.uid, 0);
+	assert_string_equal(u.home, "/root");
+	/* svc has no shell field: still a valid 6-field line. */
+	assert_int_equal(sandbox_user(&f->sb, "svc", &u), 0);
+	assert_int_equal(u.uid, 998);
+	assert_string_equal(u.home, "/var/svc");
+}
+
+static void test_user_unknown_or_hostile_names(void **state)
+{
+	struct fakeroot *f = *state;
+	struct sb_user u;
+
+	assert_int_equal(sandbox_user(&f->sb, "nobody-here", &u), -1);
+	assert_int_equal(sandbox_user(&f->sb, "", &u), -1);
+	assert_int_equal(sandbox_user(&f->sb, "us", &u), -1);
+	assert_int_equal(sandbox_user(&f->sb, "user:x", &u), -1);
+	assert_int_equal(sandbox_user(&f->sb, "broken line", &u), -1);
+	assert_int_equal(sandbox_user(&f->sb, "# comment line", &u), -1);
+}
+
+static void test_user_needs_mounted_root(void **state)
+{
+	struct sandbox sb;
+	struct sb_user u;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.rootfd = -1;
+	assert_int_equal(sandbox_user(&sb, "user", &u), -1);
+}
+
+static void expect_path(const struct sb_user *u, const char *in, const char *want)
+{
+	char out[4096], err[256] = "";
+
+	assert_int_equal(sandbox_resolve_path(u, in, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, want);
+}
+
+static void test_resolve_path_rules(void **state)
+{
+	struct fakeroot *f = *state;
+
+	expect_path(&f->user, "", "");
+	expect_path(&f->user, "~", "/home/user");
+	expect_path(&f->user, "~/", "/home/user");
+	expect_path(&f->user, "~/x/y", "/home/user/x/y");
+	expect_path(&f->user, "x", "/home/user/x");
+	expect_path(&f->user, "./x/../y", "/home/user/y");
+	expect_path(&f->user, "../../../../etc", "/etc");
+	expect_path(&f->user, "/a/./b/../c/", "/a/c");
+	expect_path(&f->user, "/../../..", "/");
+	expect_path(&f->user, "//x//y", "/x/y");
+	expect_path(&f->user, "~/../../..", "/");
+	expect_path(&f->user, "a b/ü%20.txt", "/home/user/a b/ü%20.txt");
+}
+
+static void test_resolve_path_other_users_home_is_an_error(void **state)
+{
+	struct fakeroot *f = *state;
+	char out[4096], err[256] = "";
+
+	assert_int_equal(sandbox_resolve_path(&f->user, "~root/x", out, sizeof(out),
+					      err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot expand user-specific home dir"));
+}
+
+static void test_resolve_path_too_long(void **state)
+{
+	struct fakeroot *f = *state;
+	char in[6000], out[4096], small[8], err[256] = "";
+
+	memset(in, 'a', sizeof(in) - 1);
+	in[0] = '/';
+	in[sizeof(in) - 1] = '\0';
+	assert_int_equal(sandbox_resolve_path(&f->user, in, out, sizeof(out), err, sizeof(err)), -1);
+	assert_int_equal(sandbox_resolve_path(&f->user, "/abcdefghij", small, sizeof(small),
+					      err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_user_from_sandbox_passwd),
+		cmocka_unit_test(test_user_unknown_or_hostile_names),
+		cmocka_unit_test(test_user_needs_mounted_root),
+		cmocka_unit_test(test_resolve_path_rules),
+		cmocka_unit_test(test_resolve_path_other_users_home_is_an_error),
+		cmocka_unit_test(test_resolve_path_too_long),
+	};
+
+	return cmocka_run_group_tests(tests, fakeroot_setup, fakeroot_teardown);
+}
