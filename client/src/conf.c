@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Config resolution: defaults, the environment layer, URL precedence and
+ * the per-protocol URL table.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "conf.h"
+#include "json.h"
+#include "error.h"
+#include "util.h"
+
+static const char *env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+int e2b_config_from_env(e2b_config *cfg)
+{
+	const char *v;
+	int explicit_routing;
+
+	if (!cfg || cfg->version != E2B_CONFIG_VERSION)
+		return e2b__error_set(E2B_EINVALID, "invalid config version");
+	explicit_routing = cfg->domain || cfg->protocol != E2B_PROTOCOL_DEFAULT;
+	if (!cfg->api_key) {
+		cfg->api_key = env_nonempty("E2B_API_KEY");
+		if (!cfg->api_key)
+			cfg->api_key = env_nonempty("X_API_KEY");
+	}
+	if (!cfg->access_token)
+		cfg->access_token = env_nonempty("X_ACCESS_TOKEN");
+	if (!cfg->scheme)
+		cfg->scheme = env_nonempty("SCHEME");
+	if (cfg->protocol == E2B_PROTOCOL_DEFAULT) {
+		v = env_nonempty("PROTOCOL");
+		if (v)
+			cfg->protocol = !strcasecmp(v, "private") ?
+				E2B_PROTOCOL_PRIVATE : E2B_PROTOCOL_NATIVE;
+	}
+	if (!cfg->domain)
+		cfg->domain = env_nonempty("E2B_DOMAIN");
+	if (!explicit_routing) {
+		if (!cfg->api_url)
+			cfg->api_url = env_nonempty("E2B_API_URL");
+		if (!cfg->sandbox_url)
+			cfg->sandbox_url = env_nonempty("E2B_SANDBOX_URL");
+	}
+	v = env_nonempty("E2B_DEBUG");
+	if (v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")))
+		cfg->debug = 1;
+	return 0;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = e2b__strdup(src);
+	return *dst ? 0 : e2b__error_oom();
+}
+
+/* Copy a URL override, dropping trailing slashes; must be http(s)://host. */
+static int dup_url(char **dst, const char *src, const char *what)
+{
+	size_t n;
+
+	*dst = NULL;
+	if (!src)
+		return 0;
+	if (strncasecmp(src, "http://", 7) && strncasecmp(src, "https://", 8))
+		return e2b__error_set(E2B_EINVALID, "%s '%s' is not an http(s) url",
+				      what, src);
+	n = strlen(src);
+	while (n && src[n - 1] == '/')
+		n--;
+	*dst = e2b__strndup(src, n);
+	return *dst ? 0 : e2b__error_oom();
+}
+
+static int valid_domain(const char *d)
+{
+	const unsigned char *p;
+
+	if (!*d)
+		return 0;
+	for (p = (const unsigned char *)d; *p; p++)
+		if (*p <= ' ' || *p == '/' || *p == '?' || *p == '#' || *p == '@' || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+void e2b__conf_release(struct e2b__conf *c)
+{
+	if (!c)
+		return;
+	e2b__free(c->api_key);
+	e2b__free(c->access_token);
+	e2b__free(c->domain);
+	e2b__free(c->scheme);
+	e2b__free(c->api_url);
+	e2b__free(c->sandbox_url);
+	e2b__free(c->user);
+	e2b__free(c->ca_file);
+	e2b__free(c->user_agent);
+	e2b__kv_free(c->headers, c->headers_count);
+	memset(c, 0, sizeof(*c));
+}
+
+int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
+{
+	static const e2b_config defaults = E2B_CONFIG_INIT;
+	e2b_buf b = E2B_BUF_INIT;
+	size_t i;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if (!cfg)
+		cfg = &defaults;
+	if (cfg->version != E2B_CONFIG_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported e2b_config version %u",
+				      cfg->version);
+	if ((error = dup_opt(&out->api_key, cfg->api_key)) < 0 ||
+	    (error = dup_opt(&out->access_token, cfg->access_token)) < 0 ||
+	    (error = dup_opt(&out->domain, cfg->domain ? cfg->domain : E2B_DEFAULT_DOMAIN)) < 0 ||
+	    (error = dup_opt(&out->scheme, cfg->scheme ? cfg->scheme : E2B_DEFAULT_SCHEME)) < 0 ||
+	    (error = dup_opt(&out->user, cfg->user)) < 0 ||
+	    (error = dup_opt(&out->ca_file, cfg->ca_file)) < 0 ||
+	    (error = dup_url(&out->sandbox_url, cfg->sandbox_url, "sandbox url")) < 0)
+		goto out;
+	for (i = 0; out->scheme[i]; i++)
+		out->scheme[i] = (char)tolower((unsigned char)out->scheme[i]);
+	if (strcmp(out->scheme, "http") && strcmp(out->scheme, "https")) {
+		error = e2b__error_set(E2B_EINVALID, "unsupported scheme '%s'", out->scheme);
+		goto out;
+	}
+	if (!valid_domain(out->domain)) {
+		error = e2b__error_set(E2B_EINVALID, "invalid domain '%s'", out->domain);
+		goto out;
+	}
+	out->protocol = cfg->protocol == E2B_PROTOCOL_PRIVATE ?
+		E2B_PROTOCOL_PRIVATE : E2B_PROTOCOL_NATIVE;
+	if (cfg->api_url) {
+		error = dup_url(&out->api_url, cfg->api_url, "api url");
+	} else {
+		if (out->protocol == E2B_PROTOCOL_PRIVATE)
+			error = e2b_buf_printf(&b, "%s://%s/kruise/api", out->scheme, out->domain);
+		else
+			error = e2b_buf_printf(&b, "%s://api.%s", out->scheme, out->domain);
+		if (error == 0) {
+			out->api_url = e2b_buf_detach(&b, NULL);
+			if (!out->api_url)
+				error = e2b__error_oom();
+		}
+	}
+	if (error < 0)
+		goto out;
+	if (cfg->headers_count) {
+		if (!cfg->headers) {
+			error = e2b__error_set(E2B_EINVALID, "headers is NULL");
+			goto out;
+		}
+		out->headers = e2b__calloc(cfg->headers_count, sizeof(*out->headers));
+		if (!out->headers) {
+			error = e2b__error_oom();
+			goto out;
+		}
+		for (i = 0; i < cfg->headers_count; i++) {
+			const char *k = cfg->headers[i].key, *v = cfg->headers[i].value;
+
+			if (!k || !v || !*k || strpbrk(k, ": \r\n") || strpbrk(v, "\r\n")) {
+				error = e2b__error_set(E2B_EINVALID, "invalid header %zu", i);
+				goto out;
+			}
+			out->headers[i].key = e2b__strdup(k);
+			out->headers[i].value = e2b__strdup(v);
+			out->headers_count++;
+			if (!out->headers[i].key || !out->headers[i].value) {
+				error = e2b__error_oom();
+				goto out;
+			}
+		}
+	}
+	error = e2b_buf_printf(&b, "libe2b/%s%s%s", E2B_VERSION,
+			       cfg->user_agent ? " " : "",
+			       cfg->user_agent ? cfg->user_agent : "");
+	if (error < 0)
+		goto out;
+	out->user_agent = e2b_buf_detach(&b, NULL);
+	if (!out->user_agent) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	out->sandbox_url_append_id = cfg->sandbox_url_append_id;
+	out->ignore_api_domain = cfg->ignore_api_domain;
+	out->request_timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms :
+		E2B_DEFAULT_REQUEST_TIMEOUT_MS;
+	out->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 10000;
+	out->debug_mode = cfg->debug_mode;
+	out->insecure = cfg->insecure;
+	out->envd_port = cfg->envd_port ? cfg->envd_port : E2B_DEFAULT_ENVD_PORT;
+	if (out->envd_port > 65535) {
+		error = e2b__error_set(E2B_EINVALID, "invalid envd port %u", out->envd_port);
+		goto out;
+	}
+	out->keepalive_s = cfg->keepalive_s ? cfg->keepalive_s : E2B_DEFAULT_KEEPALIVE_S;
+	out->max_connections = cfg->max_connections ? cfg->max_connections :
+		E2B_DEFAULT_MAX_CONNECTIONS;
+	out->max_retries = cfg->retry_disable ? 0 :
+		(cfg->max_retries ? cfg->max_retries : E2B_DEFAULT_MAX_RETRIES);
+	out->http1_only = cfg->http1_only;
+	out->log.cb = cfg->log_cb;
+	out->log.payload = cfg->log_payload;
+	out->log.debug = cfg->debug;
+out:
+	e2b_buf_release(&b);
+	if (error < 0)
+		e2b__conf_release(out);
+	return error;
+}
+
+/* A subdomain of an IP literal cannot resolve, so such a returned domain
+ * (e.g. "127.0.0.1:8080" from a local server) is not usable for native
+ * URLs. */
+static int is_ip_literal_host(const char *d)
+{
+	const char *p;
+
+	if (*d == '[')
+		return 1;
+	for (p = d; *p && *p != ':'; p++)
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return 0;
+	return p != d;
+}
+
+int e2b__conf_envd_url(char **out, const struct e2b__conf *c, const char *id,
+		       const char *api_domain)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	const char *domain = c->domain;
+	int error;
+
+	*out = NULL;
+	if (!id || !*id)
+		return e2b__error_set(E2B_EINVALID, "empty sandbox id");
+	if (strpbrk(id, "/?#@ \t\r\n:%"))
+		return e2b__error_set(E2B_EINVALID, "invalid sandbox id '%s'", id);
+	if (c->sandbox_url) {
+		if (c->sandbox_url_append_id)
+			error = e2b_buf_printf(&b, "%s/%s", c->sandbox_url, id);
+		else
+			error = e2b_buf_puts(&b, c->sandbox_url);
+	} else if (c->protocol == E2B_PROTOCOL_PRIVATE) {
+		error = e2b_buf_printf(&b, "%s://%s/kruise/%s/%u", c->scheme,
+				       c->domain, id, c->envd_port);
+	} else {
+		if (api_domain && *api_domain && !c->ignore_api_domain &&
+		    valid_domain(api_domain) && !is_ip_literal_host(api_domain))
+			domain = api_domain;
+		error = e2b_buf_printf(&b, "%s://%u-%s.%s", c->scheme, c->envd_port,
+				       id, domain);
+	}
+	if (error < 0)
+		goto out;
+	*out = e2b_buf_detach(&b, NULL);
+	if (!*out)
+		error = e2b__error_oom();
+out:
+	e2b_buf_release(&b);
+	return error;
+}

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Connect RPC over libcurl.  Unary calls are bare JSON (never an empty
+ * body).  Streams are parsed as a byte stream of envelopes that may be
+ * split or joined anywhere; the server is treated as adversarial (frame
+ * size limit, reserved flags, data after end-of-stream, missing end).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "errdecode.h"
+#include "error.h"
+#include "connect.h"
+#include "json.h"
+#include "util.h"
+
+void e2b__envd_release(struct e2b__envd *e)
+{
+	if (!e)
+		return;
+	e2b__free(e->base_url);
+	e2b__free(e->sandbox_id);
+	e2b__free(e->access_token);
+	e2b__free(e->user);
+	e2b__free(e->envd_version);
+	memset(e, 0, sizeof(*e));
+}
+
+int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
+		      const char *content_type, int with_user)
+{
+	const struct e2b__conf *c = e->conf;
+	struct curl_slist *l = NULL;
+	e2b_buf b = E2B_BUF_INIT;
+	char port[16];
+	size_t i;
+	int error = 0;
+
+	/* Custom headers first: ours win on collision (later duplicates are
+	 * sent too, so skip names we set ourselves). */
+	for (i = 0; i < c->headers_count && !error; i++) {
+		const char *k = c->headers[i].key;
+
+		if (!strcasecmp(k, "X-Access-Token") || !strcasecmp(k, "E2b-Sandbox-Id") ||
+		    !strcasecmp(k, "E2b-Sandbox-Port") || !strcasecmp(k, "Content-Type"))
+			continue;
+		error = e2b__headers_add(&l, k, c->headers[i].value);
+	}
+	snprintf(port, sizeof(port), "%u", c->envd_port);
+	if (!error)
+		error = e2b__headers_add(&l, "E2b-Sandbox-Id", e->sandbox_id);
+	if (!error)
+		error = e2b__headers_add(&l, "E2b-Sandbox-Port", port);
+	if (!error && e->access_token && *e->access_token)
+		error = e2b__headers_add(&l, "X-Access-Token", e->access_token);
+	if (!error && c->api_key)
+		error = e2b__headers_add(&l, "X-API-Key", c->api_key);
+	if (!error && content_type)
+		error = e2b__headers_add(&l, "Content-Type", content_type);
+	if (!error && with_user && e->user && *e->user) {
+		error = e2b_buf_printf(&b, "%s:", e->user);
+		if (!error) {
+			e2b_buf enc = E2B_BUF_INIT;
+
+			error = e2b_buf_puts(&enc, "Basic ");
+			if (!error)
+				error = e2b__b64_encode(&enc, b.ptr, b.size);
+			if (!error)
+				error = e2b__headers_add(&l, "Authorization", enc.ptr);
+			e2b_buf_release(&enc);
+		}
+	}
+	/* Small bodies: skip the 100-continue round trip. */
+	if (!error && !curl_slist_append(l, "Expect:"))
+		error = e2b__error_oom();
+	e2b_buf_release(&b);
+	if (error < 0) {
+		curl_slist_free_all(l);
+		return error;
+	}
+	*out = l;
+	return 0;
+}
+
+static int rpc_url(e2b_buf *url, const struct e2b__envd *e, const char *procedure)
+{
+	return e2b_buf_printf(url, "%s/%s", e->base_url, procedure);
+}
+
+int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
+		   const char *procedure, const json_t *req, int idempotent,
+		   const char *what)
+{
+	struct e2b__req r = { 0 };
+	struct e2b__resp resp;
+	e2b_buf url = E2B_BUF_INIT, body = E2B_BUF_INIT;
+	struct curl_slist *hdrs = NULL;
+	json_t *j = NULL;
+	int error;
+
+	if (out)
+		*out = NULL;
+	e2b__resp_init(&resp);
+	error = rpc_url(&url, e, procedure);
+	if (error < 0)
+		goto out;
+	error = req ? e2b__json_dump(&body, req) : e2b_buf_puts(&body, "{}");
+	if (error < 0)
+		goto out;
+	if (!body.size) {
+		/* connect-go rejects zero-length unary payloads. */
+		error = e2b_buf_puts(&body, "{}");
+		if (error < 0)
+			goto out;
+	}
+	error = e2b__envd_headers(&hdrs, e, "application/json", 1);
+	if (error == 0 && !curl_slist_append(hdrs, "Connect-Protocol-Version: 1"))
+		error = e2b__error_oom();
+	if (error < 0)
+		goto out;
+	r.method = "POST";
+	r.url = url.ptr;
+	r.headers = hdrs;
+	r.has_body = 1;
+	r.body = body.ptr;
+	r.body_len = body.size;
+	r.idempotent = idempotent;
+	error = e2b__http_do(e->http, &r, &resp);
+	if (error < 0) {
+		e2b__error_prefix(what);
+		goto out;
+	}
+	if (resp.status != 200) {
+		error = e2b__error_from_response(resp.status, resp.body.ptr, resp.body.size,
+						 resp.request_id, what);
+		goto out;
+	}
+	error = e2b__json_parse_object(&j, resp.body.ptr, resp.body.size);
+	if (error < 0) {
+		e2b__error_prefix(what);
+		goto out;
+	}
+	if (out) {
+		*out = j;
+		j = NULL;
+	}
+out:
+	json_decref(j);
+	curl_slist_free_all(hdrs);
+	e2b_buf_release(&url);
+	e2b_buf_release(&body);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+/* ---- envelopes ------------------------------------------------------ */
+
+void e2b__env_reader_init(struct e2b__env_reader *r, size_t max_frame,
+			  e2b__env_cb cb, void *payload)
+{
+	r->max_frame = max_frame ? max_frame : E2B_ENV_MAX_FRAME;
+	e2b_buf_init(&r->buf, r->max_frame + 5);
+	r->ended = 0;
+	r->cb = cb;
+	r->payload = payload;
+}
+
+void e2b__env_reader_release(struct e2b__env_reader *r)
+{
+	e2b_buf_release(&r->buf);
+}
+
+size_t e2b__env_reader_pending(const struct e2b__env_reader *r)
+{
+	return r->buf.size;
+}
+
+/* Handle complete envelopes at the start of [p, p+n); returns bytes used. */
+static int parse_frames(struct e2b__env_reader *r, const char *p, size_t n,
+			size_t *used)
+{
+	const unsigned char *u;
+	uint32_t len;
+	unsigned flags;
+	size_t off = 0;
+	int error;
+
+	while (n - off >= 5) {
+		u = (const unsigned char *)p + off;
+		flags = u[0];
+		len = ((uint32_t)u[1] << 24) | ((uint32_t)u[2] << 16) |
+		      ((uint32_t)u[3] << 8) | (uint32_t)u[4];
+		if (r->ended)
+			return e2b__error_set(E2B_EPROTO, "data after end of stream");
+		if (flags & ~(unsigned)(E2B_ENV_FLAG_COMPRESSED | E2B_ENV_FLAG_END))
+			return e2b__error_set(E2B_EPROTO, "envelope has reserved flags 0x%02x", flags);
+		if (flags & E2B_ENV_FLAG_COMPRESSED)
+			return e2b__error_set(E2B_EPROTO, "compressed envelope was not negotiated");
+		if (len > r->max_frame)
+			return e2b__error_set(E2B_EPROTO, "envelope of %u bytes exceeds the limit of %zu",
+					      len, r->max_frame);
+		if (n - off - 5 < len)
+			break;
+		if (flags & E2B_ENV_FLAG_END)
+			r->ended = 1;
+		error = r->cb(flags, p + off + 5, len, r->payload);
+		if (error)
+			return error < 0 ? error : E2B_ECANCELED;
+		off += 5 + (size_t)len;
+	}
+	if (r->ended && off < n && n - off < 5)
+		return e2b__error_set(E2B_EPROTO, "data after end of stream");
+	*used = off;
+	return 0;
+}
+
+int e2b__env_reader_feed(struct e2b__env_reader *r, const char *data,
+			 size_t len)
+{
+	size_t used = 0, need;
+	const unsigned char *u;
+	int error;
+
+	if (!len)
+		return 0;
+	if (r->ended)
+		return e2b__error_set(E2B_EPROTO, "data after end of stream");
+	/* Complete a buffered partial envelope first, taking only what it needs. */
+	while (r->buf.size && len) {
+		if (r->buf.size < 5) {
+			need = 5 - r->buf.size;
+			if (need > len)
+				need = len;
+		} else {
+			u = (const unsigned char *)r->buf.ptr;
+			need = ((size_t)u[1] << 24 | (size_t)u[2] << 16 | (size_t)u[3] << 8 | u[4]);
+			if (need > r->max_frame)
+				return e2b__error_set(E2B_EPROTO,
+						      "envelope of %zu bytes exceeds the limit of %zu",
+						      need, r->max_frame);
+			need = need + 5 - r->buf.size;
+			if (need > len)
+				need = len;
+		}
+		error = e2b_buf_put(&r->buf, data, need);
+		if (error < 0)
+			return error;
+		data += need;
+		len -= need;
+		error = parse_frames(r, r->buf.ptr, r->buf.size, &used);
+		if (error < 0)
+			return error;
+		e2b_buf_consume(&r->buf, used);
+		if (r->ended && len)
+			return e2b__error_set(E2B_EPROTO, "data after end of stream");
+	}
+	if (!len)
+		return 0;
+	error = parse_frames(r, data, len, &used);
+	if (error < 0)
+		return error;
+	return e2b_buf_put(&r->buf, data + used, len - used);
+}
+
+int e2b__env_write(e2b_buf *out, unsigned flags, const char *payload,
+		   size_t len)
+{
+	unsigned char h[5];
+	int error;
+
+	if (len > UINT32_MAX)
+		return e2b__error_set(E2B_EINVALID, "message too large");
+	h[0] = (unsigned char)flags;
+	h[1] = (unsigned char)(len >> 24);
+	h[2] = (unsigned char)(len >> 16);
+	h[3] = (unsigned char)(len >> 8);
+	h[4] = (unsigned char)len;
+	error = e2b_buf_put(out, h, 5);
+	if (error < 0)
+		return error;
+	return e2b_buf_put(out, payload, len);
+}
+
+/* ---- server streams ------------------------------------------------- */
+
+struct e2b__rpc_stream {
+	struct e2b__hstream *hs;
+	struct e2b__env_reader rd;
+	e2b__rpc_msg_cb cb;
+	void *payload;
+	struct curl_slist *hdrs;
+	e2b_buf url;
+	e2b_buf body;
+	int end_seen;
+	int end_error;		/* code of an end-stream error, 0 if clean */
+	int checked_headers;
+	unsigned keepalive_s;
+	int64_t last_pump_ms;
+	char what[160];
+};
+
+static int stream_frame(unsigned flags, const char *data, size_t len, void *payload)
+{
+	struct e2b__rpc_stream *s = payload;
+	struct e2b__resp *resp = e2b__hstream_resp(s->hs);
+	json_t *j = NULL, *err;
+	int error;
+
+	error = e2b__json_parse_object(&j, data, len);
+	if (error < 0) {
+		e2b__error_prefix(s->what);
+		return error;
+	}
+	if (flags & E2B_ENV_FLAG_END) {
+		s->end_seen = 1;
+		err = json_object_get(j, "error");
+		if (err && json_is_object(err)) {
+			s->end_error = e2b__error_from_connect_json(err, resp->status,
+								    resp->request_id, s->what);
+			error = s->end_error;
+		}
+		json_decref(j);
+		return error;
+	}
+	error = s->cb(j, s->payload);
+	json_decref(j);
+	return error;
+}
+
+/* hstream sink: check the response looks like a Connect stream, then parse. */
+static int stream_sink(const char *data, size_t len, void *payload)
+{
+	struct e2b__rpc_stream *s = payload;
+	struct e2b__resp *resp = e2b__hstream_resp(s->hs);
+
+	if (!s->checked_headers) {
+		s->checked_headers = 1;
+		if (strncmp(resp->content_type, "application/connect+", 20))
+			return e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL,
+						   resp->request_id,
+						   "%s: unexpected content type '%s' on stream",
+						   s->what, resp->content_type);
+	}
+	return e2b__env_reader_feed(&s->rd, data, len);
+}
+
+int e2b__rpc_stream_open(struct e2b__rpc_stream **out,
+			 const struct e2b__envd *e, const char *procedure,
+			 const json_t *req, unsigned deadline_ms,
+			 e2b__rpc_msg_cb cb, void *payload, const char *what)
+{
+	struct e2b__rpc_stream *s;
+	struct e2b__req r = { 0 };
+	e2b_buf msg = E2B_BUF_INIT;
+	char tmp[32];
+	int error;
+
+	*out = NULL;
+	s = e2b__calloc(1, sizeof(*s));
+	if (!s)
+		return e2b__error_oom();
+	e2b_buf_init(&s->url, 0);
+	e2b_buf_init(&s->body, 0);
+	snprintf(s->what, sizeof(s->what), "%s", what);
+	s->cb = cb;
+	s->payload = payload;
+	s->keepalive_s = e->conf->keepalive_s;
+	e2b__env_reader_init(&s->rd, 0, stream_frame, s);
+	error = rpc_url(&s->url, e, procedure);
+	if (error < 0)
+		goto fail;
+	error = e2b__json_dump(&msg, req);
+	if (error < 0)
+		goto fail;
+	error = e2b__env_write(&s->body, 0, msg.ptr, msg.size);
+	if (error < 0)
+		goto fail;
+	error = e2b__envd_headers(&s->hdrs, e, "application/connect+json", 1);
+	if (error < 0)
+		goto fail;
+	snprintf(tmp, sizeof(tmp), "%u", s->keepalive_s);
+	error = e2b__headers_add(&s->hdrs, "Keepalive-Ping-Interval", tmp);
+	if (!error)
+		error = e2b__headers_add(&s->hdrs, "Connect-Protocol-Version", "1");
+	if (!error)
+		error = e2b__headers_add(&s->hdrs, "Accept-Encoding", "identity");
+	if (!error && deadline_ms) {
+		snprintf(tmp, sizeof(tmp), "%u", deadline_ms);
+		error = e2b__headers_add(&s->hdrs, "Connect-Timeout-Ms", tmp);
+	}
+	if (error < 0)
+		goto fail;
+	r.method = "POST";
+	r.url = s->url.ptr;
+	r.headers = s->hdrs;
+	r.has_body = 1;
+	r.body = s->body.ptr;
+	r.body_len = s->body.size;
+	r.sink = stream_sink;
+	r.sink_payload = s;
+	error = e2b__hstream_open(&s->hs, e->http, &r);
+	if (error < 0)
+		goto fail;
+	e2b_buf_release(&msg);
+	*out = s;
+	return 0;
+fail:
+	e2b_buf_release(&msg);
+	e2b__rpc_stream_free(s);
+	return error;
+}
+
+int e2b__rpc_stream_pump(struct e2b__rpc_stream *s, int timeout_ms, int fd,
+			 int *out_done)
+{
+	struct e2b__resp *resp = e2b__hstream_resp(s->hs);
+	int64_t limit_ms = (int64_t)s->keepalive_s * 2000;
+	int error, done = 0;
+
+	*out_done = 0;
+	/* Silence only counts while someone is listening: a background
+	 * handle nobody pumped for a while has its bytes waiting in the socket. */
+	if (e2b__now_ms() - s->last_pump_ms > 1000)
+		e2b__hstream_touch(s->hs);
+	error = e2b__hstream_pump(s->hs, timeout_ms, fd, &done);
+	s->last_pump_ms = e2b__now_ms();
+	if (!done) {
+		if (error < 0)
+			goto finish;
+		if (e2b__hstream_idle_ms(s->hs) > limit_ms) {
+			error = e2b__error_set(E2B_EUNAVAILABLE,
+					       "%s: stream silent for %lld s, connection presumed dead",
+					       s->what, (long long)(limit_ms / 1000));
+			goto finish;
+		}
+		return 0;
+	}
+	if (error < 0) {
+		/* A callback error (or end-stream error) is already recorded. */
+		if (resp->status && resp->status != 200 && !resp->cb_error)
+			goto http_error;
+		if (!resp->cb_error)
+			e2b__error_prefix(s->what);
+		goto finish;
+	}
+	if (resp->status != 200)
+		goto http_error;
+	if (!s->checked_headers && strncmp(resp->content_type, "application/connect+", 20)) {
+		error = e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL,
+					    resp->request_id,
+					    "%s: unexpected content type '%s' on stream",
+					    s->what, resp->content_type);
+		goto finish;
+	}
+	if (!s->end_seen) {
+		error = e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL,
+					    resp->request_id, "%s: stream ended without end-of-stream%s",
+					    s->what, e2b__env_reader_pending(&s->rd) ?
+					    " (truncated envelope)" : "");
+		goto finish;
+	}
+	error = s->end_error;
+	goto finish;
+http_error:
+	error = e2b__error_from_response(resp->status, resp->body.ptr, resp->body.size,
+					 resp->request_id, s->what);
+finish:
+	*out_done = 1;
+	return error;
+}
+
+void e2b__rpc_stream_wakeup(struct e2b__rpc_stream *s)
+{
+	if (s)
+		e2b__hstream_wakeup(s->hs);
+}
+
+void e2b__rpc_stream_free(struct e2b__rpc_stream *s)
+{
+	if (!s)
+		return;
+	e2b__hstream_free(s->hs);
+	e2b__env_reader_release(&s->rd);
+	curl_slist_free_all(s->hdrs);
+	e2b_buf_release(&s->url);
+	e2b_buf_release(&s->body);
+	e2b__free(s);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Connect protocol with the JSON codec against envd: the per-sandbox
+ * request target (URL + headers), unary calls, the envelope reader and
+ * server streams with a keepalive watchdog.  See docs/internals/connect.md.
+ */
+#ifndef E2B_CONNECT_H
+#define E2B_CONNECT_H
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "http.h"
+
+/* A snapshot of how to reach one sandbox's envd; owned strings. */
+struct e2b__envd {
+	struct e2b__http *http;
+	const struct e2b__conf *conf;
+	char *base_url;
+	char *sandbox_id;
+	char *access_token;	/* NULL = none */
+	char *user;		/* effective user, NULL = envd default */
+	char *envd_version;
+};
+
+void e2b__envd_release(struct e2b__envd *e);
+
+/* Common envd headers plus Content-Type (if given). */
+int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
+		      const char *content_type, int with_user);
+
+/* Unary RPC.  @out may be NULL.  Returns 0 or the decoded error. */
+int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
+		   const char *procedure, const json_t *req, int idempotent,
+		   const char *what);
+
+/* ---- envelopes ------------------------------------------------------ */
+
+#define E2B_ENV_FLAG_COMPRESSED 0x01
+#define E2B_ENV_FLAG_END 0x02
+#define E2B_ENV_MAX_FRAME ((size_t)16 * 1024 * 1024)
+
+typedef int (*e2b__env_cb)(unsigned flags, const char *data, size_t len,
+			   void *payload);
+
+struct e2b__env_reader {
+	e2b_buf buf;
+	size_t max_frame;
+	int ended;
+	e2b__env_cb cb;
+	void *payload;
+};
+
+void e2b__env_reader_init(struct e2b__env_reader *r, size_t max_frame,
+			  e2b__env_cb cb, void *payload);
+/* Feed bytes; calls cb per complete envelope.  0 or a negative code. */
+int e2b__env_reader_feed(struct e2b__env_reader *r, const char *data,
+			 size_t len);
+/* Bytes of an incomplete envelope still buffered. */
+size_t e2b__env_reader_pending(const struct e2b__env_reader *r);
+void e2b__env_reader_release(struct e2b__env_reader *r);
+
+/* Frame @payload as one envelope into @out. */
+int e2b__env_write(e2b_buf *out, unsigned flags, const char *payload,
+		   size_t len);
+
+/* ---- server streams ------------------------------------------------- */
+
+/* Called with each message object (borrowed); return 0 or a negative code
+ * (recorded) / E2B_ECANCELED to stop. */
+typedef int (*e2b__rpc_msg_cb)(json_t *msg, void *payload);
+
+struct e2b__rpc_stream;
+
+/*
+ * Open a server stream.  deadline_ms > 0 sends Connect-Timeout-Ms.
+ * Returns after the request was started; messages arrive from pump().
+ */
+int e2b__rpc_stream_open(struct e2b__rpc_stream **out,
+			 const struct e2b__envd *e, const char *procedure,
+			 const json_t *req, unsigned deadline_ms,
+			 e2b__rpc_msg_cb cb, void *payload, const char *what);
+/*
+ * Process stream activity for up to timeout_ms.  *out_done = 1 when the
+ * stream is over; the return value is then its outcome (0 = clean end).
+ * Fails with E2B_EUNAVAILABLE when no bytes arrived for twice the
+ * keepalive interval.
+ */
+int e2b__rpc_stream_pump(struct e2b__rpc_stream *s, int timeout_ms, int fd,
+			 int *out_done);
+void e2b__rpc_stream_wakeup(struct e2b__rpc_stream *s);
+void e2b__rpc_stream_free(struct e2b__rpc_stream *s);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal side of the per-thread error record: set it where a failure is
+ * detected, propagate the returned code, never overwrite it on the way up.
+ */
+#ifndef E2B_ERROR_H
+#define E2B_ERROR_H
+
+#include <e2b/errors.h>
+
+/* Record code + message; returns @code so callers can `return e2b__error_set(...)`. */
+int e2b__error_set(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same with the HTTP/RPC details. */
+int e2b__error_set_http(int code, int http_status, const char *rpc_code,
+			const char *request_id, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+int e2b__error_oom(void);
+/* Prefix the current message with "<prefix>: " (context the caller lacks). */
+void e2b__error_prefix(const char *prefix);
+
+/* Programming errors: assert in debug builds, E2B_EINVALID otherwise. */
+#ifdef NDEBUG
+#define E2B_ASSERT_ARG(x) do { if (!(x)) return e2b__error_set(E2B_EINVALID, \
+	"invalid argument: %s", #x); } while (0)
+#else
+#include <assert.h>
+#define E2B_ASSERT_ARG(x) do { if (!(x)) return e2b__error_set(E2B_EINVALID, \
+	"invalid argument: %s", #x); } while (0)
+#endif
+
+#define BUG(msg) e2b__bug(__FILE__, __LINE__, msg)
+void e2b__bug(const char *file, int line, const char *msg) __attribute__((noreturn));
+
+#endif

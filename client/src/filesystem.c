@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * filesystem.Filesystem RPCs and the public file API on top of /files,
+ * including atomic writes (temporary file + Move) and directory watches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "client_int.h"
+#include "error.h"
+#include "json.h"
+#include "model.h"
+#include "transfer.h"
+#include "util.h"
+
+#define MAX_READ_DEFAULT ((size_t)1024 * 1024 * 1024)
+
+static int check_path(const char *path)
+{
+	if (!path || !*path)
+		return e2b__error_set(E2B_EINVALID, "empty path");
+	return 0;
+}
+
+/* Unary filesystem call with a string-keyed request built by the caller. */
+static int fs_call(json_t **resp, e2b_sandbox *sb, const char *procedure, json_t *req,
+		   int idempotent, const char *what)
+{
+	struct e2b__envd e;
+	int error;
+
+	if (!req)
+		return e2b__error_oom();
+	error = e2b__sandbox_envd(&e, sb, NULL);
+	if (!error)
+		error = e2b__rpc_unary(resp, &e, procedure, req, idempotent, what);
+	e2b__envd_release(&e);
+	json_decref(req);
+	return error;
+}
+
+static int entry_from_resp(e2b_entry_info **out, json_t *resp)
+{
+	e2b_entry_info *ei;
+	int error;
+
+	ei = e2b__calloc(1, sizeof(*ei));
+	if (!ei)
+		return e2b__error_oom();
+	error = e2b__entry_from_json(ei, e2b__json_field(resp, "entry", NULL));
+	if (error < 0) {
+		e2b__free(ei);
+		return error;
+	}
+	*out = ei;
+	return 0;
+}
+
+void e2b_entry_info_free(e2b_entry_info *info)
+{
+	if (!info)
+		return;
+	e2b__entry_release(info);
+	e2b__free(info);
+}
+
+void e2b_entry_list_free(e2b_entry_list *list)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < list->count; i++)
+		e2b__entry_release(&list->items[i]);
+	e2b__free(list->items);
+	e2b__free(list);
+}
+
+void e2b_write_info_free(e2b_write_info *info)
+{
+	if (!info)
+		return;
+	e2b__write_info_release(info);
+	e2b__free(info);
+}
+
+const char *e2b_file_type_str(e2b_file_type type)
+{
+	switch (type) {
+	case E2B_FILE_TYPE_FILE: return "file";
+	case E2B_FILE_TYPE_DIR: return "dir";
+	case E2B_FILE_TYPE_SYMLINK: return "symlink";
+	default: return "unknown";
+	}
+}
+
+int e2b_fs_list(e2b_entry_list **out, e2b_sandbox *sb, const char *path, unsigned depth)
+{
+	e2b_entry_list *list;
+	json_t *resp = NULL;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	*out = NULL;
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	e2b__what(what, sizeof(what), "list", path);
+	error = fs_call(&resp, sb, "filesystem.Filesystem/ListDir",
+			json_pack("{s:s,s:i}", "path", path, "depth", (int)(depth ? depth : 1)),
+			1, what);
+	if (error < 0)
+		return error;
+	list = e2b__calloc(1, sizeof(*list));
+	if (!list) {
+		json_decref(resp);
+		return e2b__error_oom();
+	}
+	error = e2b__entry_list_from_json(list, e2b__json_field(resp, "entries", NULL));
+	json_decref(resp);
+	if (error < 0) {
+		e2b__free(list);
+		return error;
+	}
+	*out = list;
+	return 0;
+}
+
+int e2b_fs_stat(e2b_entry_info **out, e2b_sandbox *sb, const char *path)
+{
+	json_t *resp = NULL;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	*out = NULL;
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	e2b__what(what, sizeof(what), "stat", path);
+	error = fs_call(&resp, sb, "filesystem.Filesystem/Stat",
+			json_pack("{s:s}", "path", path), 1, what);
+	if (error < 0)
+		return error;
+	error = entry_from_resp(out, resp);
+	json_decref(resp);
+	return error;
+}
+
+int e2b_fs_exists(int *out, e2b_sandbox *sb, const char *path)
+{
+	e2b_entry_info *ei = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	*out = 0;
+	error = e2b_fs_stat(&ei, sb, path);
+	if (error == E2B_ENOTFOUND) {
+		e2b_error_clear();
+		return 0;
+	}
+	if (error < 0)
+		return error;
+	e2b_entry_info_free(ei);
+	*out = 1;
+	return 0;
+}
+
+int e2b_fs_mkdir(int *out_created, e2b_sandbox *sb, const char *path)
+{
+	const e2b_error *le;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	if (out_created)
+		*out_created = 0;
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	e2b__what(what, sizeof(what), "mkdir", path);
+	/* Not retried: a retry after a lost reply would report "exists". */
+	error = fs_call(NULL, sb, "filesystem.Filesystem/MakeDir",
+			json_pack("{s:s}", "path", path), 0, what);
+	if (error == E2B_EEXISTS) {
+		e2b_error_clear();
+		return 0;
+	}
+	if (error == E2B_EINVALID) {
+		le = e2b_error_last();
+		if (strstr(le->message, "already exists"))
+			return e2b__error_set_http(E2B_EEXISTS, le->http_status, le->rpc_code,
+						   le->request_id, "%s: exists and is not a directory",
+						   what);
+	}
+	if (!error && out_created)
+		*out_created = 1;
+	return error;
+}
+
+int e2b_fs_rename(e2b_entry_info **out, e2b_sandbox *sb, const char *from, const char *to)
+{
+	json_t *resp = NULL;
+	char what[512];
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	if (out)
+		*out = NULL;
+	if ((error = check_path(from)) < 0 || (error = check_path(to)) < 0)
+		return error;
+	snprintf(what, sizeof(what), "rename '%.200s' to '%.200s'", from, to);
+	error = fs_call(&resp, sb, "filesystem.Filesystem/Move",
+			json_pack("{s:s,s:s}", "source", from, "destination", to), 0, what);
+	if (error < 0)
+		return error;
+	if (out)
+		error = entry_from_resp(out, resp);
+	json_decref(resp);
+	return error;
+}
+
+int e2b_fs_remove(e2b_sandbox *sb, const char *path)
+{
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	e2b__what(what, sizeof(what), "remove", path);
+	return fs_call(NULL, sb, "filesystem.Filesystem/Remove",
+		       json_pack("{s:s}", "path", path), 1, what);
+}
+
+/* ---- reads ---------------------------------------------------------- */
+
+static int read_opts(const e2b_read_options **o, const e2b_read_options *in)
+{
+	static const e2b_read_options defaults = E2B_READ_OPTIONS_INIT;
+
+	*o = in ? in : &defaults;
+	if ((*o)->version != E2B_READ_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported read options version %u",
+				      (*o)->version);
+	return 0;
+}
+
+static int do_read(e2b_read_info *info, e2b_sandbox *sb, const char *path,
+		   const e2b_read_options *o, e2b_data_cb sink, void *payload)
+{
+	struct e2b__envd e;
+	e2b_read_info tmp;
+	int error;
+
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	error = e2b__sandbox_envd(&e, sb, o->user);
+	if (error < 0)
+		return error;
+	error = e2b__files_get(info ? info : &tmp, &e, path, o, sink, payload);
+	e2b__envd_release(&e);
+	return error;
+}
+
+static int mem_sink(const char *data, size_t len, void *payload)
+{
+	return e2b_buf_put(payload, data, len);
+}
+
+int e2b_fs_read(char **out, size_t *out_len, e2b_sandbox *sb, const char *path,
+		const e2b_read_options *opts)
+{
+	const e2b_read_options *o;
+	e2b_buf b;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	error = read_opts(&o, opts);
+	if (error < 0)
+		return error;
+	e2b_buf_init(&b, o->max_size ? o->max_size : MAX_READ_DEFAULT);
+	error = do_read(NULL, sb, path, o, mem_sink, &b);
+	if (error < 0) {
+		e2b_buf_release(&b);
+		return error;
+	}
+	*out = e2b_buf_detach(&b, out_len);
+	return *out ? 0 : e2b__error_oom();
+}
+
+struct range_ctx {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static int range_sink(const char *data, size_t len, void *payload)
+{
+	struct range_ctx *r = payload;
+
+	if (len > r->cap - r->len)
+		return e2b__error_set(E2B_EPROTO, "server sent more than the requested range");
+	memcpy(r->buf + r->len, data, len);
+	r->len += len;
+	return 0;
+}
+
+int e2b_fs_read_range(size_t *out_len, e2b_sandbox *sb, const char *path,
+		      uint64_t offset, void *buf, size_t len, const e2b_read_options *opts)
+{
+	const e2b_read_options *o;
+	e2b_read_options ro;
+	struct range_ctx r = { buf, len, 0 };
+	int error;
+
+	E2B_ASSERT_ARG(out_len);
+	E2B_ASSERT_ARG(sb);
+	*out_len = 0;
+	if (!len)
+		return 0;
+	E2B_ASSERT_ARG(buf);
+	error = read_opts(&o, opts);
+	if (error < 0)
+		return error;
+	ro = *o;
+	ro.offset = offset;
+	ro.length = len;
+	ro.if_modified_since = 0;
+	error = do_read(NULL, sb, path, &ro, range_sink, &r);
+	if (error < 0)
+		return error;
+	*out_len = r.len;
+	return 0;
+}
+
+struct user_sink {
+	e2b_data_cb cb;
+	void *payload;
+};
+
+/* Any nonzero from a user callback means "stop", never an error code. */
+static int user_sink_cb(const char *data, size_t len, void *payload)
+{
+	struct user_sink *u = payload;
+
+	return u->cb(data, len, u->payload) ? E2B_ECANCELED : 0;
+}
+
+int e2b_fs_read_stream(e2b_read_info *out_info, e2b_sandbox *sb, const char *path,
+		       const e2b_read_options *opts, e2b_data_cb cb, void *payload)
+{
+	const e2b_read_options *o;
+	struct user_sink u = { cb, payload };
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	E2B_ASSERT_ARG(cb);
+	error = read_opts(&o, opts);
+	if (error < 0)
+		return error;
+	error = do_read(out_info, sb, path, o, user_sink_cb, &u);
+	if (error == E2B_ECANCELED && e2b_error_last()->code == E2B_ECANCELED &&
+	    !*e2b_error_last()->message)
+		e2b__error_set(E2B_ECANCELED, "read '%s' cancelled by callback", path);
+	return error;
+}
+
+static int fd_sink(const char *data, size_t len, void *payload)
+{
+	int fd = *(int *)payload;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return e2b__error_set(E2B_ERROR, "cannot write to file descriptor: %s",
+					      strerror(errno));
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int e2b_fs_read_to_fd(e2b_read_info *out_info, e2b_sandbox *sb, const char *path,
+		      int fd, const e2b_read_options *opts)
+{
+	const e2b_read_options *o;
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	if (fd < 0)
+		return e2b__error_set(E2B_EINVALID, "invalid file descriptor");
+	error = read_opts(&o, opts);
+	if (error < 0)
+		return error;
+	return do_read(out_info, sb, path, o, fd_sink, &fd);
+}
+
+/* ---- writes --------------------------------------------------------- */
+
+static int write_opts(const e2b_write_options **o, const e2b_write_options *in)
+{
+	static const e2b_write_options defaults = E2B_WRITE_OPTIONS_INIT;
+
+	*o = in ? in : &defaults;
+	if ((*o)->version != E2B_WRITE_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported write options version %u",
+				      (*o)->version);
+	if ((*o)->metadata_count && !(*o)->metadata)
+		return e2b__error_set(E2B_EINVALID, "metadata is NULL");
+	return 0;
+}
+
+/* "<dir>/.<base>.e2b-tmp-<random>" beside the target. */
+static int temp_name(e2b_buf *out, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	unsigned char rnd[8] = { 0 };
+	int fd, error;
+	size_t i;
+
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, rnd, sizeof(rnd)) < 0)
+			rnd[0] = (unsigned char)getpid();
+		close(fd);
+	}
+	if (slash)
+		error = e2b_buf_printf(out, "%.*s/.%s.e2b-tmp-", (int)(slash - path), path, slash + 1);
+	else
+		error = e2b_buf_printf(out, ".%s.e2b-tmp-", path);
+	for (i = 0; !error && i < sizeof(rnd); i++)
+		error = e2b_buf_printf(out, "%02x", rnd[i]);
+	return error;
+}
+
+static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
+		    struct e2b__upload *up, const e2b_write_options *o)
+{
+	struct e2b__envd e;
+	e2b_buf tmp = E2B_BUF_INIT;
+	e2b_write_info *wi = NULL;
+	int error;
+
+	if (out)
+		*out = NULL;
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	if (path[strlen(path) - 1] == '/')
+		return e2b__error_set(E2B_EINVALID, "write '%s': path is a directory", path);
+	up->multipart = (o->flags & E2B_WRITE_MULTIPART) ||
+		!e2b_sandbox_has_feature(sb, E2B_FEATURE_OCTET_STREAM_UPLOAD);
+	up->metadata = o->metadata;
+	up->metadata_count = o->metadata_count;
+	up->timeout_ms = o->timeout_ms;
+	error = e2b__sandbox_envd(&e, sb, o->user);
+	if (error < 0)
+		return error;
+	if (!(o->flags & E2B_WRITE_ATOMIC)) {
+		up->path = path;
+		error = e2b__files_post(out, &e, up);
+		goto out;
+	}
+	error = temp_name(&tmp, path);
+	if (error < 0)
+		goto out;
+	up->path = tmp.ptr;
+	error = e2b__files_post(NULL, &e, up);
+	if (error == 0) {
+		error = e2b_fs_rename(NULL, sb, tmp.ptr, path);
+		if (error == 0 && out) {
+			wi = e2b__calloc(1, sizeof(*wi));
+			if (wi) {
+				const char *slash = strrchr(path, '/');
+
+				wi->path = e2b__strdup(path);
+				wi->name = e2b__strdup(slash ? slash + 1 : path);
+				wi->type = E2B_FILE_TYPE_FILE;
+			}
+			if (!wi || !wi->path || !wi->name) {
+				e2b_write_info_free(wi);
+				error = e2b__error_oom();
+			} else {
+				*out = wi;
+			}
+		}
+	}
+	if (error < 0) {
+		/* Best effort; keep the original error record. */
+		e2b_error tmp_err = *e2b_error_last();
+		char msg[512], rpc[48], rid[128];
+
+		snprintf(msg, sizeof(msg), "%s", tmp_err.message);
+		snprintf(rpc, sizeof(rpc), "%s", tmp_err.rpc_code);
+		snprintf(rid, sizeof(rid), "%s", tmp_err.request_id);
+		e2b_fs_remove(sb, tmp.ptr);
+		e2b__error_set_http(tmp_err.code, tmp_err.http_status, rpc, rid, "%s", msg);
+	}
+out:
+	e2b_buf_release(&tmp);
+	e2b__envd_release(&e);
+	return error;
+}
+
+int e2b_fs_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
+		 const void *data, size_t len, const e2b_write_options *opts)
+{
+	const e2b_write_options *o;
+	struct e2b__upload up = { 0 };
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	if (len && !data)
+		return e2b__error_set(E2B_EINVALID, "data is NULL");
+	error = write_opts(&o, opts);
+	if (error < 0)
+		return error;
+	up.data = data;
+	up.len = len;
+	return do_write(out, sb, path, &up, o);
+}
+
+struct fd_src {
+	int fd;
+	int failed;
+};
+
+static long fd_source(char *buf, size_t cap, void *payload)
+{
+	struct fd_src *f = payload;
+	ssize_t n;
+
+	for (;;) {
+		n = read(f->fd, buf, cap);
+		if (n >= 0)
+			return (long)n;
+		if (errno != EINTR)
+			break;
+	}
+	f->failed = errno;
+	return -1;
+}
+
+int e2b_fs_write_fd(e2b_write_info **out, e2b_sandbox *sb, const char *path, int fd,
+		    const e2b_write_options *opts)
+{
+	const e2b_write_options *o;
+	struct e2b__upload up = { 0 };
+	struct fd_src f = { fd, 0 };
+	struct stat st;
+	off_t pos;
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	if (fd < 0)
+		return e2b__error_set(E2B_EINVALID, "invalid file descriptor");
+	error = write_opts(&o, opts);
+	if (error < 0)
+		return error;
+	up.src = fd_source;
+	up.src_payload = &f;
+	up.src_len = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		pos = lseek(fd, 0, SEEK_CUR);
+		if (pos >= 0 && pos <= st.st_size)
+			up.src_len = (int64_t)(st.st_size - pos);
+	}
+	error = do_write(out, sb, path, &up, o);
+	if (f.failed)
+		return e2b__error_set(E2B_ERROR, "write '%s': cannot read file descriptor: %s",
+				      path, strerror(f.failed));
+	return error;
+}
+
+int e2b_fs_write_stream(e2b_write_info **out, e2b_sandbox *sb, const char *path,
+			e2b_source_cb cb, void *payload, const e2b_write_options *opts)
+{
+	const e2b_write_options *o;
+	struct e2b__upload up = { 0 };
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	E2B_ASSERT_ARG(cb);
+	error = write_opts(&o, opts);
+	if (error < 0)
+		return error;
+	up.src = cb;
+	up.src_payload = payload;
+	up.src_len = -1;
+	return do_write(out, sb, path, &up, o);
+}
+
+int e2b_fs_compose(e2b_sandbox *sb, const char *const *sources, size_t count,
+		   const char *dest, const char *user)
+{
+	struct e2b__envd e;
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	if (!count || !sources)
+		return e2b__error_set(E2B_EINVALID, "no sources to compose");
+	error = check_path(dest);
+	if (error < 0)
+		return error;
+	error = e2b__sandbox_envd(&e, sb, user);
+	if (error < 0)
+		return error;
+	error = e2b__files_compose(&e, sources, count, dest);
+	e2b__envd_release(&e);
+	return error;
+}
+
+/* ---- watch ---------------------------------------------------------- */
+
+struct e2b_watch {
+	e2b_sandbox *sb;
+	struct e2b__rpc_stream *st;
+	e2b_watch_cb cb;
+	void *payload;
+	int started;
+	int finished;
+	int result;
+	atomic_int cancel;
+	char what[256];
+};
+
+static const char *const event_types[] = {
+	"EVENT_TYPE_UNSPECIFIED", "EVENT_TYPE_CREATE", "EVENT_TYPE_WRITE",
+	"EVENT_TYPE_REMOVE", "EVENT_TYPE_RENAME", "EVENT_TYPE_CHMOD",
+};
+
+static int watch_msg(json_t *msg, void *payload)
+{
+	struct e2b_watch *w = payload;
+	e2b_entry_info entry;
+	e2b_fs_event ev = { 0 };
+	json_t *fe, *je;
+	const char *name;
+	int type = 0, error = 0;
+
+	/* Some servers wrap the oneof in "event" like process events. */
+	if (e2b__json_field(msg, "event", NULL))
+		msg = e2b__json_field(msg, "event", NULL);
+	if (e2b__json_field(msg, "start", NULL)) {
+		w->started = 1;
+		return 0;
+	}
+	fe = e2b__json_field(msg, "filesystem", NULL);
+	if (!fe)
+		return 0;	/* keepalive */
+	if (!json_is_object(fe))
+		return e2b__error_set(E2B_EPROTO, "%s: bad filesystem event", w->what);
+	name = e2b__json_str(fe, "name", NULL, &error);
+	if (error < 0)
+		return error;
+	error = e2b__json_enum(fe, "type", NULL, event_types, 6, &type);
+	if (error < 0)
+		return error;
+	ev.type = (e2b_fs_event_type)type;
+	ev.name = name ? name : "";
+	je = e2b__json_field(fe, "entry", NULL);
+	if (je) {
+		error = e2b__entry_from_json(&entry, je);
+		if (error < 0)
+			return error;
+		ev.entry = &entry;
+	}
+	if (w->cb && w->cb(&ev, w->payload))
+		error = E2B_ECANCELED;
+	if (je)
+		e2b__entry_release(&entry);
+	return error;
+}
+
+int e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb, const char *path,
+		 const e2b_watch_options *opts)
+{
+	static const e2b_watch_options defaults = E2B_WATCH_OPTIONS_INIT;
+	struct e2b__envd e;
+	struct e2b_watch *w;
+	int64_t deadline;
+	json_t *req = NULL;
+	int error, done = 0;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != E2B_WATCH_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported watch options version %u",
+				      opts->version);
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	w = e2b__calloc(1, sizeof(*w));
+	if (!w)
+		return e2b__error_oom();
+	w->sb = sb;
+	w->cb = opts->on_event;
+	w->payload = opts->payload;
+	e2b__what(w->what, sizeof(w->what), "watch", path);
+	req = json_pack("{s:s,s:b,s:b}", "path", path, "recursive", opts->recursive,
+			"includeEntry", opts->include_entry);
+	if (req && opts->allow_network_mounts)
+		error = e2b__json_set_bool(req, "allowNetworkMounts", 1);
+	if (!req)
+		error = e2b__error_oom();
+	if (error < 0)
+		goto fail;
+	error = e2b__sandbox_envd(&e, sb, opts->user);
+	if (error < 0)
+		goto fail;
+	error = e2b__rpc_stream_open(&w->st, &e, "filesystem.Filesystem/WatchDir", req, 0,
+				     watch_msg, w, w->what);
+	e2b__envd_release(&e);
+	if (error < 0)
+		goto fail;
+	deadline = e2b__now_ms() + sb->client->conf.request_timeout_ms;
+	while (!w->started) {
+		if (e2b__now_ms() > deadline) {
+			error = e2b__error_set(E2B_ETIMEOUT, "%s: no start event", w->what);
+			goto fail;
+		}
+		error = e2b__rpc_stream_pump(w->st, 1000, -1, &done);
+		if (done && !w->started) {
+			if (error == 0)
+				error = e2b__error_set(E2B_EPROTO, "%s: stream closed without start event",
+						       w->what);
+			goto fail;
+		}
+		if (done) {
+			w->finished = 1;
+			w->result = error;
+		}
+		if (error < 0)
+			goto fail;
+	}
+	json_decref(req);
+	*out = w;
+	return 0;
+fail:
+	json_decref(req);
+	e2b_watch_free(w);
+	return error;
+}
+
+int e2b_watch_poll(e2b_watch *w, int timeout_ms, int fd)
+{
+	int error, done = 0;
+
+	E2B_ASSERT_ARG(w);
+	if (w->finished)
+		return w->result ? w->result :
+			e2b__error_set(E2B_EUNAVAILABLE, "%s: stream ended", w->what);
+	if (atomic_load(&w->cancel)) {
+		atomic_store(&w->cancel, 0);
+		return e2b__error_set(E2B_ECANCELED, "%s: cancelled", w->what);
+	}
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	error = e2b__rpc_stream_pump(w->st, timeout_ms, fd, &done);
+	if (done) {
+		w->finished = 1;
+		/* A watch has no natural end: a clean end means the server left. */
+		if (error == 0)
+			error = e2b__error_set(E2B_EUNAVAILABLE, "%s: stream ended", w->what);
+		w->result = error;
+	}
+	return error;
+}
+
+int e2b_watch_run(e2b_watch *w)
+{
+	int error;
+
+	E2B_ASSERT_ARG(w);
+	do {
+		error = e2b_watch_poll(w, 1000, -1);
+	} while (!error);
+	return error;
+}
+
+void e2b_watch_cancel(e2b_watch *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->cancel, 1);
+	e2b__rpc_stream_wakeup(w->st);
+}
+
+void e2b_watch_free(e2b_watch *w)
+{
+	if (!w)
+		return;
+	e2b__rpc_stream_free(w->st);
+	e2b__free(w);
+}

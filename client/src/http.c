@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcurl transport.  All requests of a client share one CURLSH (DNS
+ * cache, TLS sessions, connection cache) so connections are reused across
+ * calls and threads; the share is the only shared mutable state and is
+ * guarded by one mutex per curl lock class.  Easy handles are recycled
+ * through a bounded idle pool.  Over TLS, HTTP/2 is negotiated by ALPN
+ * (CURL_HTTP_VERSION_2TLS, PIPEWAIT); plain http stays on HTTP/1.1
+ * keep-alive, since envd and e2bd have no h2c.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "http.h"
+#include "util.h"
+
+#define DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
+#define MAX_BACKOFF_MS 5000L
+#define MAX_RETRY_AFTER_S 30L
+
+struct xfer {
+	const struct e2b__req *req;
+	struct e2b__resp *resp;
+	const struct e2b__logger *log;
+	size_t body_sent;
+	int64_t last_rx_ms;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct e2b__hstream {
+	struct e2b__http *http;
+	CURL *easy;
+	CURLM *multi;
+	struct e2b__req req;
+	struct e2b__resp resp;
+	struct xfer x;
+	int done;
+	int result;
+	int64_t started_ms;
+};
+
+void e2b__resp_init(struct e2b__resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	e2b_buf_init(&r->body, DEFAULT_MAX_BODY);
+	r->retry_after = -1;
+	r->content_length = -1;
+}
+
+void e2b__resp_release(struct e2b__resp *r)
+{
+	if (!r)
+		return;
+	e2b_buf_release(&r->body);
+}
+
+static void share_lock(CURL *handle, curl_lock_data data,
+		       curl_lock_access access, void *userptr)
+{
+	struct e2b__http *h = userptr;
+
+	(void)handle;
+	(void)access;
+	pthread_mutex_lock(&h->share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userptr)
+{
+	struct e2b__http *h = userptr;
+
+	(void)handle;
+	pthread_mutex_unlock(&h->share_locks[data]);
+}
+
+int e2b__http_init(struct e2b__http *h, const struct e2b__conf *conf)
+{
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	h->conf = conf;
+	h->idle_max = conf->max_connections;
+	h->idle = e2b__calloc(h->idle_max, sizeof(*h->idle));
+	if (!h->idle)
+		return e2b__error_oom();
+	h->share = curl_share_init();
+	if (!h->share) {
+		e2b__free(h->idle);
+		return e2b__error_set(E2B_ERROR, "cannot create curl share");
+	}
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->share_locks[i], NULL);
+	pthread_mutex_init(&h->pool_lock, NULL);
+	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	if (conf->insecure)
+		e2b__log(&conf->log, E2B_LOG_WARN,
+			 "tls certificate verification is disabled (insecure)");
+	return 0;
+}
+
+void e2b__http_release(struct e2b__http *h)
+{
+	size_t i;
+	int j;
+
+	if (!h || !h->share)
+		return;
+	for (i = 0; i < h->idle_count; i++)
+		curl_easy_cleanup(h->idle[i]);
+	e2b__free(h->idle);
+	curl_share_cleanup(h->share);
+	for (j = 0; j < CURL_LOCK_DATA_LAST; j++)
+		pthread_mutex_destroy(&h->share_locks[j]);
+	pthread_mutex_destroy(&h->pool_lock);
+	memset(h, 0, sizeof(*h));
+}
+
+static CURL *easy_get(struct e2b__http *h)
+{
+	CURL *e = NULL;
+
+	pthread_mutex_lock(&h->pool_lock);
+	if (h->idle_count)
+		e = h->idle[--h->idle_count];
+	pthread_mutex_unlock(&h->pool_lock);
+	if (e) {
+		curl_easy_reset(e);
+		return e;
+	}
+	return curl_easy_init();
+}
+
+static void easy_put(struct e2b__http *h, CURL *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&h->pool_lock);
+	if (h->idle_count < h->idle_max) {
+		h->idle[h->idle_count++] = e;
+		e = NULL;
+	}
+	pthread_mutex_unlock(&h->pool_lock);
+	if (e)
+		curl_easy_cleanup(e);
+}
+
+int e2b__headers_add(struct curl_slist **list, const char *name,
+		     const char *value)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	struct curl_slist *n;
+	int error;
+
+	error = e2b_buf_printf(&b, "%s: %s", name, value);
+	if (error < 0)
+		return error;
+	n = curl_slist_append(*list, b.ptr);
+	e2b_buf_release(&b);
+	if (!n)
+		return e2b__error_oom();
+	*list = n;
+	return 0;
+}
+
+static void copy_hdr(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	struct e2b__resp *r = x->resp;
+	size_t len = size * nmemb, nlen, vlen;
+	const char *colon, *v;
+	char name[32];
+	int64_t n;
+	char tmp[32];
+
+	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
+		/* A new response (after 1xx or a retry) starts afresh. */
+		const char *sp = memchr(data, ' ', len);
+
+		r->status = 0;
+		if (sp && sp + 4 <= data + len) {
+			r->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+			if (r->status < 100 || r->status > 999)
+				r->status = 0;
+		}
+		r->headers_done = 0;
+		r->request_id[0] = r->next_token[0] = r->content_type[0] = '\0';
+		r->content_range[0] = r->last_modified[0] = '\0';
+		r->retry_after = -1;
+		r->content_length = -1;
+		return len;
+	}
+	if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+		if (r->status >= 200)
+			r->headers_done = 1;
+		return len;
+	}
+	colon = memchr(data, ':', len);
+	if (!colon)
+		return len;
+	nlen = (size_t)(colon - data);
+	if (nlen >= sizeof(name))
+		return len;
+	memcpy(name, data, nlen);
+	name[nlen] = '\0';
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	if (!strcasecmp(name, "x-request-id"))
+		copy_hdr(r->request_id, sizeof(r->request_id), v, vlen);
+	else if (!strcasecmp(name, "x-next-token"))
+		copy_hdr(r->next_token, sizeof(r->next_token), v, vlen);
+	else if (!strcasecmp(name, "content-type"))
+		copy_hdr(r->content_type, sizeof(r->content_type), v, vlen);
+	else if (!strcasecmp(name, "content-range"))
+		copy_hdr(r->content_range, sizeof(r->content_range), v, vlen);
+	else if (!strcasecmp(name, "last-modified"))
+		copy_hdr(r->last_modified, sizeof(r->last_modified), v, vlen);
+	else if (!strcasecmp(name, "retry-after") || !strcasecmp(name, "content-length")) {
+		copy_hdr(tmp, sizeof(tmp), v, vlen);
+		if (e2b__parse_i64(tmp, &n) == 0 && n >= 0) {
+			if (name[0] == 'r' || name[0] == 'R')
+				r->retry_after = (long)(n > 3600 ? 3600 : n);
+			else
+				r->content_length = n;
+		}
+	}
+	return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	struct e2b__resp *r = x->resp;
+	size_t len = size * nmemb;
+	int error;
+
+	x->last_rx_ms = e2b__now_ms();
+	if (!len)
+		return 0;
+	if (x->req->sink && r->status >= 200 && r->status < 300) {
+		/* Internal sinks return a negative e2b code they recorded;
+		 * anything else means "stop". */
+		error = x->req->sink(data, len, x->req->sink_payload);
+		if (error) {
+			r->cb_error = (error < 0 && error >= E2B_ECANCELED) ?
+				error : E2B_ECANCELED;
+			return CURL_WRITEFUNC_ERROR;
+		}
+		r->sunk += len;
+		return len;
+	}
+	error = e2b_buf_put(&r->body, data, len);
+	if (error < 0) {
+		r->cb_error = error;
+		return CURL_WRITEFUNC_ERROR;
+	}
+	return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t cap = size * nmemb;
+	long n;
+
+	if (x->req->src) {
+		n = x->req->src(buf, cap, x->req->src_payload);
+		if (n < 0 || (size_t)n > cap) {
+			if (!x->resp->cb_error)
+				x->resp->cb_error = E2B_ECANCELED;
+			return CURL_READFUNC_ABORT;
+		}
+		x->body_sent += (size_t)n;
+		return (size_t)n;
+	}
+	n = (long)(x->req->body_len - x->body_sent);
+	if ((size_t)n > cap)
+		n = (long)cap;
+	memcpy(buf, x->req->body + x->body_sent, (size_t)n);
+	x->body_sent += (size_t)n;
+	return (size_t)n;
+}
+
+#define SETOPT(e, o, v) do { if (curl_easy_setopt((e), (o), (v)) != CURLE_OK) \
+	return e2b__error_set(E2B_ERROR, "cannot set curl option %d", (int)(o)); } while (0)
+
+static int setup_easy(struct e2b__http *h, CURL *e, struct xfer *x)
+{
+	const struct e2b__conf *c = h->conf;
+	const struct e2b__req *req = x->req;
+	long timeout = req->timeout_ms ? (long)req->timeout_ms : (long)c->request_timeout_ms;
+
+	SETOPT(e, CURLOPT_URL, req->url);
+	SETOPT(e, CURLOPT_SHARE, h->share);
+	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(e, CURLOPT_PRIVATE, x);
+	SETOPT(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	SETOPT(e, CURLOPT_HTTP_VERSION, c->http1_only ? (long)CURL_HTTP_VERSION_1_1 :
+	       (long)CURL_HTTP_VERSION_2TLS);
+	SETOPT(e, CURLOPT_PIPEWAIT, 1L);
+	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
+	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+	SETOPT(e, CURLOPT_USERAGENT, c->user_agent);
+	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->insecure) {
+		SETOPT(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (c->ca_file)
+		SETOPT(e, CURLOPT_CAINFO, c->ca_file);
+	if (req->no_timeout) {
+		/* Stall detection: less than 1 byte/s for the request timeout. */
+		SETOPT(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		SETOPT(e, CURLOPT_LOW_SPEED_TIME, (long)((c->request_timeout_ms + 999) / 1000));
+		if (req->timeout_ms)
+			SETOPT(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+		SETOPT(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+		SETOPT(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+	} else {
+		SETOPT(e, CURLOPT_TIMEOUT_MS, timeout);
+	}
+	SETOPT(e, CURLOPT_HTTPHEADER, req->headers);
+	SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(e, CURLOPT_HEADERDATA, x);
+	SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(e, CURLOPT_WRITEDATA, x);
+	if (!strcmp(req->method, "GET")) {
+		SETOPT(e, CURLOPT_HTTPGET, 1L);
+	} else if (!strcmp(req->method, "HEAD")) {
+		SETOPT(e, CURLOPT_NOBODY, 1L);
+	} else {
+		SETOPT(e, CURLOPT_POST, 1L);
+		if (req->src || req->has_body) {
+			SETOPT(e, CURLOPT_READFUNCTION, read_cb);
+			SETOPT(e, CURLOPT_READDATA, x);
+			SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, req->src ?
+			       (curl_off_t)req->src_len : (curl_off_t)req->body_len);
+		} else {
+			SETOPT(e, CURLOPT_POSTFIELDS, "");
+			SETOPT(e, CURLOPT_POSTFIELDSIZE, 0L);
+		}
+		if (strcmp(req->method, "POST"))
+			SETOPT(e, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	return 0;
+}
+
+/* Map a transfer failure to an error code and record it. */
+static int transport_error(struct xfer *x, CURLcode rc, long timeout_ms)
+{
+	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+
+	if (x->resp->cb_error && (rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK ||
+				  rc == CURLE_READ_ERROR)) {
+		if (x->resp->cb_error == E2B_ECANCELED && e2b_error_last()->code != E2B_ECANCELED)
+			return e2b__error_set(E2B_ECANCELED, "transfer cancelled by callback");
+		return x->resp->cb_error;
+	}
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		if (x->req->no_timeout && !x->req->timeout_ms)
+			return e2b__error_set(E2B_ETIMEOUT, "transfer stalled: %s", detail);
+		return e2b__error_set(E2B_ETIMEOUT, "request timed out after %ld ms", timeout_ms);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return e2b__error_set(E2B_EUNAVAILABLE, "connection failed: %s", detail);
+	case CURLE_OUT_OF_MEMORY:
+		return e2b__error_oom();
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+		return e2b__error_set(E2B_ERROR, "tls verification failed: %s", detail);
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return e2b__error_set(E2B_EINVALID, "bad url: %s", detail);
+	default:
+		return e2b__error_set(E2B_ERROR, "http request failed: %s", detail);
+	}
+}
+
+static int retryable_rc(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR ||
+	       rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+	       rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM ||
+	       rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PARTIAL_FILE;
+}
+
+int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
+		 struct e2b__resp *resp)
+{
+	const struct e2b__conf *c = h->conf;
+	long timeout = req->timeout_ms ? (long)req->timeout_ms : (long)c->request_timeout_ms;
+	int64_t start = e2b__now_ms(), t0;
+	unsigned attempt = 0;
+	struct xfer x;
+	CURLcode rc;
+	CURL *e;
+	long backoff;
+	int error = 0, can_retry;
+
+	e = easy_get(h);
+	if (!e)
+		return e2b__error_set(E2B_ENOMEM, "cannot create curl handle");
+	for (;;) {
+		memset(&x, 0, sizeof(x));
+		x.req = req;
+		x.resp = resp;
+		x.log = &c->log;
+		e2b_buf_truncate(&resp->body, 0);
+		if (req->max_body)
+			resp->body.max = req->max_body;
+		resp->status = 0;
+		resp->cb_error = 0;
+		resp->headers_done = 0;
+		if (attempt)
+			curl_easy_reset(e);
+		error = setup_easy(h, e, &x);
+		if (error < 0)
+			goto out;
+		t0 = e2b__now_ms();
+		rc = curl_easy_perform(e);
+		e2b__debug(&c->log, "%s %s -> %ld (%s, %lld ms)", req->method, req->url,
+			   resp->status, rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
+			   (long long)(e2b__now_ms() - t0));
+		can_retry = req->idempotent && !req->src && resp->sunk == 0 &&
+			    attempt < c->max_retries &&
+			    e2b__now_ms() - start < (int64_t)timeout;
+		if (rc != CURLE_OK) {
+			if (can_retry && retryable_rc(rc)) {
+				backoff = 100L << attempt;
+			} else {
+				error = transport_error(&x, rc, timeout);
+				goto out;
+			}
+		} else if (can_retry && (resp->status == 429 || resp->status == 502 ||
+					 resp->status == 503)) {
+			backoff = 100L << attempt;
+			if (resp->retry_after >= 0)
+				backoff = (resp->retry_after > MAX_RETRY_AFTER_S ?
+					   MAX_RETRY_AFTER_S : resp->retry_after) * 1000L;
+		} else {
+			error = 0;
+			goto out;
+		}
+		if (backoff > MAX_BACKOFF_MS && resp->retry_after < 0)
+			backoff = MAX_BACKOFF_MS;
+		/* Keep the whole call within twice the request timeout. */
+		if (e2b__now_ms() - start + backoff > 2 * (int64_t)timeout) {
+			if (rc != CURLE_OK)
+				error = transport_error(&x, rc, timeout);
+			goto out;
+		}
+		e2b__debug(&c->log, "retrying %s %s in %ld ms", req->method, req->url, backoff);
+		e2b__sleep_ms(backoff);
+		attempt++;
+		if (req->has_body && !req->src)
+			x.body_sent = 0;
+	}
+out:
+	/* A failed transfer leaves the handle in an unknown state. */
+	if (error < 0 && !resp->status) {
+		curl_easy_cleanup(e);
+		e = NULL;
+	}
+	easy_put(h, e);
+	return error;
+}
+
+/* ---------------------------------------------------------------- */
+/* Streams                                                            */
+/* ---------------------------------------------------------------- */
+
+int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
+		      const struct e2b__req *req)
+{
+	struct e2b__hstream *s;
+	int error;
+
+	*out = NULL;
+	s = e2b__calloc(1, sizeof(*s));
+	if (!s)
+		return e2b__error_oom();
+	s->http = h;
+	s->req = *req;
+	s->req.no_timeout = 1;
+	e2b__resp_init(&s->resp);
+	s->x.req = &s->req;
+	s->x.resp = &s->resp;
+	s->x.log = &h->conf->log;
+	s->x.last_rx_ms = s->started_ms = e2b__now_ms();
+	s->multi = curl_multi_init();
+	s->easy = curl_easy_init();
+	if (!s->multi || !s->easy) {
+		error = e2b__error_set(E2B_ENOMEM, "cannot create curl handles");
+		goto fail;
+	}
+	error = setup_easy(h, s->easy, &s->x);
+	if (error < 0)
+		goto fail;
+	/* The keepalive watchdog, not curl, decides when a stream is dead. */
+	curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_LIMIT, 0L);
+	curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_TIME, 0L);
+	curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
+		error = e2b__error_set(E2B_ERROR, "cannot start stream");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	e2b__hstream_free(s);
+	return error;
+}
+
+int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
+		      int *out_done)
+{
+	struct curl_waitfd wfd;
+	CURLMsg *msg;
+	int running = 0, left, nfds = 0;
+	CURLMcode mc;
+
+	*out_done = 0;
+	if (s->done) {
+		*out_done = 1;
+		return s->result;
+	}
+	mc = curl_multi_perform(s->multi, &running);
+	if (mc == CURLM_OK && running && timeout_ms > 0) {
+		memset(&wfd, 0, sizeof(wfd));
+		if (fd >= 0) {
+			wfd.fd = fd;
+			wfd.events = CURL_WAIT_POLLIN;
+			nfds = 1;
+		}
+		mc = curl_multi_poll(s->multi, nfds ? &wfd : NULL, (unsigned)nfds,
+				     timeout_ms, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(s->multi, &running);
+	}
+	if (mc != CURLM_OK)
+		return e2b__error_set(E2B_ERROR, "stream failed: %s", curl_multi_strerror(mc));
+	while ((msg = curl_multi_info_read(s->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		s->done = 1;
+		e2b__debug(&s->http->conf->log, "%s %s -> %ld (stream %s, %lld ms)",
+			   s->req.method, s->req.url, s->resp.status,
+			   curl_easy_strerror(msg->data.result),
+			   (long long)(e2b__now_ms() - s->started_ms));
+		if (msg->data.result != CURLE_OK)
+			s->result = transport_error(&s->x, msg->data.result, 0);
+		else
+			s->result = 0;
+	}
+	if (s->done) {
+		*out_done = 1;
+		return s->result;
+	}
+	return 0;
+}
+
+struct e2b__resp *e2b__hstream_resp(struct e2b__hstream *s)
+{
+	return &s->resp;
+}
+
+int64_t e2b__hstream_idle_ms(const struct e2b__hstream *s)
+{
+	return e2b__now_ms() - s->x.last_rx_ms;
+}
+
+void e2b__hstream_touch(struct e2b__hstream *s)
+{
+	s->x.last_rx_ms = e2b__now_ms();
+}
+
+void e2b__hstream_wakeup(struct e2b__hstream *s)
+{
+	if (s && s->multi)
+		curl_multi_wakeup(s->multi);
+}
+
+void e2b__hstream_free(struct e2b__hstream *s)
+{
+	if (!s)
+		return;
+	if (s->multi && s->easy)
+		curl_multi_remove_handle(s->multi, s->easy);
+	if (s->easy)
+		curl_easy_cleanup(s->easy);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	e2b__resp_release(&s->resp);
+	e2b__free(s);
+}

@@ -1,0 +1,946 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sandbox handles and the management API (e2b_api_*).  Per-route rules of
+ * both backends live here: 404 on kill is "not killed", 409 on pause is
+ * "already paused", OpenKruise resume answers 204 without a body.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "client_int.h"
+#include "errdecode.h"
+#include "error.h"
+#include "json.h"
+#include "model.h"
+#include "rest.h"
+#include "util.h"
+
+#define MAX_LIST_PAGES 1000
+
+/* "/sandboxes/<escaped id><suffix>" */
+static int sandbox_path(e2b_buf *b, const char *id, const char *suffix)
+{
+	int error;
+
+	if (!id || !*id)
+		return e2b__error_set(E2B_EINVALID, "empty sandbox id");
+	error = e2b_buf_puts(b, "/sandboxes/");
+	if (!error)
+		error = e2b__url_escape(b, id);
+	if (!error && suffix)
+		error = e2b_buf_puts(b, suffix);
+	return error;
+}
+
+static int info_from(e2b_sandbox_info **out, json_t *j)
+{
+	e2b_sandbox_info *info;
+	int error;
+
+	info = e2b__calloc(1, sizeof(*info));
+	if (!info)
+		return e2b__error_oom();
+	error = e2b__sandbox_info_from_json(info, j);
+	if (error < 0) {
+		e2b__free(info);
+		return error;
+	}
+	*out = info;
+	return 0;
+}
+
+void e2b_sandbox_info_free(e2b_sandbox_info *info)
+{
+	if (!info)
+		return;
+	e2b__sandbox_info_release(info);
+	e2b__free(info);
+}
+
+void e2b_sandbox_list_free(e2b_sandbox_list *list)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < list->count; i++)
+		e2b__sandbox_info_release(&list->items[i]);
+	e2b__free(list->items);
+	e2b__free((char *)list->next_token);
+	e2b__free(list);
+}
+
+void e2b_sandbox_metrics_free(e2b_sandbox_metrics *metrics)
+{
+	if (!metrics)
+		return;
+	e2b__free(metrics->items);
+	e2b__free(metrics);
+}
+
+const char *e2b_sandbox_state_str(e2b_sandbox_state state)
+{
+	switch (state) {
+	case E2B_SANDBOX_STATE_RUNNING: return "running";
+	case E2B_SANDBOX_STATE_PAUSED: return "paused";
+	default: return "unknown";
+	}
+}
+
+/* ---- management API ------------------------------------------------- */
+
+int e2b_api_create(e2b_sandbox_info **out, e2b_client *client,
+		   const e2b_sandbox_create_options *opts)
+{
+	static const e2b_sandbox_create_options defaults = E2B_SANDBOX_CREATE_OPTIONS_INIT;
+	struct e2b__resp resp;
+	json_t *body = NULL, *j = NULL, *ar;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != E2B_SANDBOX_CREATE_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported create options version %u",
+				      opts->version);
+	e2b__resp_init(&resp);
+	body = json_object();
+	if (!body) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	error = e2b__json_set_str(body, "templateID", opts->template_id ?
+				  opts->template_id : E2B_DEFAULT_TEMPLATE);
+	if (!error)
+		error = e2b__json_set_int(body, "timeout", opts->timeout_s ? opts->timeout_s :
+					  E2B_DEFAULT_SANDBOX_TIMEOUT_S);
+	if (!error && opts->metadata_count)
+		error = e2b__json_set_new(body, "metadata",
+					  e2b__kv_to_json(opts->metadata, opts->metadata_count));
+	if (!error && opts->env_vars_count)
+		error = e2b__json_set_new(body, "envVars",
+					  e2b__kv_to_json(opts->env_vars, opts->env_vars_count));
+	if (!error && opts->auto_pause)
+		error = e2b__json_set_bool(body, "autoPause", 1);
+	if (!error && opts->secure)
+		error = e2b__json_set_bool(body, "secure", 1);
+	if (!error && opts->allow_internet_access >= 0)
+		error = e2b__json_set_bool(body, "allow_internet_access",
+					   opts->allow_internet_access);
+	if (!error && opts->auto_resume >= 0) {
+		ar = json_pack("{s:b}", "enabled", opts->auto_resume);
+		error = e2b__json_set_new(body, "autoResume", ar);
+	}
+	if (error < 0)
+		goto out;
+	error = e2b__rest_call(&j, &resp, &client->http, "POST", "/sandboxes", body, 0,
+			       "create sandbox");
+	if (error < 0)
+		goto out;
+	if (!j) {
+		error = e2b__error_set(E2B_EPROTO, "create sandbox: empty response");
+		goto out;
+	}
+	error = info_from(out, j);
+out:
+	json_decref(body);
+	json_decref(j);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_connect(e2b_sandbox_info **out, e2b_client *client,
+		    const char *sandbox_id, unsigned timeout_s)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	json_t *body = NULL, *j = NULL;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(client);
+	if (out)
+		*out = NULL;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "connect to sandbox", sandbox_id);
+	error = sandbox_path(&path, sandbox_id, "/connect");
+	if (error < 0)
+		goto out;
+	body = json_pack("{s:i}", "timeout", (int)(timeout_s ? timeout_s :
+						   E2B_DEFAULT_SANDBOX_TIMEOUT_S));
+	if (!body) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, 1, what);
+	if (error < 0)
+		goto out;
+	if (!j) {
+		error = e2b__error_set(E2B_EPROTO, "%s: empty response", what);
+		goto out;
+	}
+	if (out)
+		error = info_from(out, j);
+out:
+	json_decref(body);
+	json_decref(j);
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+/* Append "&name=value" (or "?name=value" first) with the value escaped. */
+static int add_query(e2b_buf *b, int *first, const char *name, const char *value)
+{
+	int error = e2b_buf_printf(b, "%c%s=", *first ? '?' : '&', name);
+
+	*first = 0;
+	if (!error)
+		error = e2b__url_escape(b, value);
+	return error;
+}
+
+static int list_page(e2b_sandbox_list *acc, e2b_client *client,
+		     const e2b_list_options *opts, const char *token,
+		     char **out_next)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT, md = E2B_BUF_INIT;
+	e2b_sandbox_list page = { 0 };
+	e2b_sandbox_info *items;
+	json_t *j = NULL;
+	char tmp[32];
+	size_t i;
+	int first = 1, error;
+
+	*out_next = NULL;
+	e2b__resp_init(&resp);
+	error = e2b_buf_puts(&path, "/v2/sandboxes");
+	if (!error && opts->states) {
+		snprintf(tmp, sizeof(tmp), "%s%s%s",
+			 opts->states & E2B_LIST_RUNNING ? "running" : "",
+			 (opts->states & E2B_LIST_RUNNING) && (opts->states & E2B_LIST_PAUSED) ? "," : "",
+			 opts->states & E2B_LIST_PAUSED ? "paused" : "");
+		error = add_query(&path, &first, "state", tmp);
+	}
+	/* metadata = urlencode(k)=urlencode(v)&..., then escaped again as one value. */
+	for (i = 0; !error && i < opts->metadata_count; i++) {
+		if (!opts->metadata[i].key || !opts->metadata[i].value) {
+			error = e2b__error_set(E2B_EINVALID, "metadata filter %zu has a NULL member", i);
+			break;
+		}
+		if (i)
+			error = e2b_buf_puts(&md, "&");
+		if (!error)
+			error = e2b__url_escape(&md, opts->metadata[i].key);
+		if (!error)
+			error = e2b_buf_puts(&md, "=");
+		if (!error)
+			error = e2b__url_escape(&md, opts->metadata[i].value);
+	}
+	if (!error && md.size)
+		error = add_query(&path, &first, "metadata", md.ptr);
+	if (!error && opts->limit) {
+		snprintf(tmp, sizeof(tmp), "%u", opts->limit);
+		error = add_query(&path, &first, "limit", tmp);
+	}
+	if (!error && token && *token)
+		error = add_query(&path, &first, "nextToken", token);
+	if (error < 0)
+		goto out;
+	error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1,
+			       "list sandboxes");
+	if (error < 0)
+		goto out;
+	if (j) {
+		error = e2b__sandbox_list_from_json(&page, j);
+		if (error < 0)
+			goto out;
+	}
+	if (page.count) {
+		items = e2b__realloc(acc->items, (acc->count + page.count) * sizeof(*items));
+		if (!items) {
+			error = e2b__error_oom();
+			goto out;
+		}
+		memcpy(items + acc->count, page.items, page.count * sizeof(*items));
+		acc->items = items;
+		acc->count += page.count;
+		page.count = 0;
+	}
+	*out_next = e2b__strdup(resp.next_token);
+	if (!*out_next)
+		error = e2b__error_oom();
+out:
+	for (i = 0; i < page.count; i++)
+		e2b__sandbox_info_release(&page.items[i]);
+	e2b__free(page.items);
+	json_decref(j);
+	e2b_buf_release(&path);
+	e2b_buf_release(&md);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_list(e2b_sandbox_list **out, e2b_client *client,
+		 const e2b_list_options *opts)
+{
+	static const e2b_list_options defaults = E2B_LIST_OPTIONS_INIT;
+	e2b_sandbox_list *list;
+	char *token = NULL, *next = NULL;
+	int error = 0, pages = 0;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != E2B_LIST_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported list options version %u",
+				      opts->version);
+	list = e2b__calloc(1, sizeof(*list));
+	if (!list)
+		return e2b__error_oom();
+	token = e2b__strdup0(opts->next_token);
+	if (!token) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	for (;;) {
+		error = list_page(list, client, opts, token, &next);
+		if (error < 0)
+			goto out;
+		/* A hostile server must not keep us paging forever. */
+		if (!(opts->flags & E2B_LIST_ALL_PAGES) || !*next ||
+		    !strcmp(next, token) || ++pages >= MAX_LIST_PAGES)
+			break;
+		e2b__free(token);
+		token = next;
+		next = NULL;
+	}
+	list->next_token = (opts->flags & E2B_LIST_ALL_PAGES) ? e2b__strdup("") : next;
+	if (opts->flags & E2B_LIST_ALL_PAGES)
+		e2b__free(next);
+	next = NULL;
+	if (!list->next_token)
+		error = e2b__error_oom();
+out:
+	e2b__free(token);
+	e2b__free(next);
+	if (error < 0) {
+		e2b_sandbox_list_free(list);
+		return error;
+	}
+	*out = list;
+	return 0;
+}
+
+int e2b_api_get_info(e2b_sandbox_info **out, e2b_client *client,
+		     const char *sandbox_id)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	json_t *j = NULL;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "get sandbox", sandbox_id);
+	error = sandbox_path(&path, sandbox_id, NULL);
+	if (!error)
+		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
+	if (error == E2B_ENOTFOUND && resp.status == 404)
+		e2b__error_set_http(E2B_ENOTFOUND, 404, NULL, resp.request_id,
+				    "sandbox '%s' not found", sandbox_id);
+	if (error < 0)
+		goto out;
+	if (!j) {
+		error = e2b__error_set(E2B_EPROTO, "%s: empty response", what);
+		goto out;
+	}
+	error = info_from(out, j);
+out:
+	json_decref(j);
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_kill(int *out_killed, e2b_client *client, const char *sandbox_id)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(client);
+	if (out_killed)
+		*out_killed = 0;
+	if (client->conf.debug_mode) {
+		if (out_killed)
+			*out_killed = 1;
+		return 0;
+	}
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "kill sandbox", sandbox_id);
+	error = sandbox_path(&path, sandbox_id, NULL);
+	if (!error)
+		error = e2b__rest_call(NULL, &resp, &client->http, "DELETE", path.ptr, NULL, 1, what);
+	if (error == E2B_ENOTFOUND && resp.status == 404) {
+		e2b_error_clear();
+		error = 0;
+	} else if (error == 0 && out_killed) {
+		*out_killed = 1;
+	}
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_set_timeout(e2b_client *client, const char *sandbox_id,
+			unsigned timeout_s)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	json_t *body;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(client);
+	if (client->conf.debug_mode)
+		return 0;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "set timeout of sandbox", sandbox_id);
+	body = json_pack("{s:i}", "timeout", (int)timeout_s);
+	error = body ? sandbox_path(&path, sandbox_id, "/timeout") : e2b__error_oom();
+	if (!error)
+		error = e2b__rest_call(NULL, &resp, &client->http, "POST", path.ptr, body, 1, what);
+	json_decref(body);
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_pause(int *out_paused, e2b_client *client, const char *sandbox_id)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(client);
+	if (out_paused)
+		*out_paused = 0;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "pause sandbox", sandbox_id);
+	error = sandbox_path(&path, sandbox_id, "/pause");
+	if (!error)
+		error = e2b__rest_call(NULL, &resp, &client->http, "POST", path.ptr, NULL, 1, what);
+	if (error == E2B_ECONFLICT && resp.status == 409) {
+		/* Already paused. */
+		e2b_error_clear();
+		error = 0;
+	} else if (error == 0 && out_paused) {
+		*out_paused = 1;
+	}
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_resume(e2b_sandbox_info **out, e2b_client *client,
+		   const char *sandbox_id, unsigned timeout_s)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	json_t *body = NULL, *j = NULL;
+	char what[256];
+	int error;
+
+	E2B_ASSERT_ARG(client);
+	if (out)
+		*out = NULL;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "resume sandbox", sandbox_id);
+	body = json_pack("{s:i}", "timeout", (int)(timeout_s ? timeout_s :
+						   E2B_DEFAULT_SANDBOX_TIMEOUT_S));
+	error = body ? sandbox_path(&path, sandbox_id, "/resume") : e2b__error_oom();
+	if (!error)
+		error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, 0, what);
+	if (!error && j && out && json_is_object(j))
+		error = info_from(out, j);
+	json_decref(body);
+	json_decref(j);
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_api_metrics(e2b_sandbox_metrics **out, e2b_client *client,
+		    const char *sandbox_id, int64_t start_unix, int64_t end_unix)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	e2b_sandbox_metrics *m = NULL;
+	json_t *j = NULL;
+	char what[256], tmp[32];
+	size_t i, n;
+	int error, first = 1;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "get metrics of sandbox", sandbox_id);
+	error = sandbox_path(&path, sandbox_id, "/metrics");
+	if (!error && start_unix) {
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)start_unix);
+		error = add_query(&path, &first, "start", tmp);
+	}
+	if (!error && end_unix) {
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)end_unix);
+		error = add_query(&path, &first, "end", tmp);
+	}
+	if (!error)
+		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
+	if (error < 0)
+		goto out;
+	if (j && !json_is_array(j)) {
+		error = e2b__error_set(E2B_EPROTO, "%s: expected a json array", what);
+		goto out;
+	}
+	n = j ? json_array_size(j) : 0;
+	m = e2b__calloc(1, sizeof(*m));
+	if (m)
+		m->items = e2b__calloc(n ? n : 1, sizeof(*m->items));
+	if (!m || !m->items) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		error = e2b__metric_from_json(&m->items[i], json_array_get(j, i));
+		if (error < 0)
+			goto out;
+		m->count++;
+	}
+	*out = m;
+	m = NULL;
+out:
+	e2b_sandbox_metrics_free(m);
+	json_decref(j);
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+/* ---- sandbox handle ------------------------------------------------- */
+
+static void retire(e2b_sandbox *sb, char *old)
+{
+	char **r;
+
+	if (!old)
+		return;
+	r = e2b__realloc(sb->retired, (sb->retired_count + 1) * sizeof(*r));
+	if (!r) {
+		/* Better to leak one string than free one a caller may hold. */
+		return;
+	}
+	r[sb->retired_count++] = old;
+	sb->retired = r;
+}
+
+/* Update the envd details from an API answer.  Caller holds no lock. */
+static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
+			 const char *envd_version, const char *token,
+			 const char *domain)
+{
+	const struct e2b__conf *c = &sb->client->conf;
+	char *url = NULL, *tpl = NULL, *ver = NULL, *tok = NULL, *dom = NULL;
+	int error;
+
+	error = e2b__conf_envd_url(&url, c, sb->id, domain);
+	if (error < 0)
+		return error;
+	tpl = e2b__strdup0(template_id);
+	ver = e2b__strdup(envd_version && *envd_version ? envd_version : "0.6.0");
+	tok = (token && *token) ? e2b__strdup(token) : e2b__strdup0(c->access_token);
+	dom = e2b__strdup0(domain);
+	if (!tpl || !ver || !tok || !dom) {
+		e2b__free(url);
+		e2b__free(tpl);
+		e2b__free(ver);
+		e2b__free(tok);
+		e2b__free(dom);
+		return e2b__error_oom();
+	}
+	pthread_mutex_lock(&sb->lock);
+	if (sb->template_id && *sb->template_id && !*tpl) {
+		e2b__free(tpl);
+		tpl = e2b__strdup(sb->template_id);
+	}
+	retire(sb, sb->template_id);
+	retire(sb, sb->envd_url);
+	retire(sb, sb->envd_version);
+	retire(sb, sb->access_token);
+	retire(sb, sb->domain);
+	sb->template_id = tpl ? tpl : e2b__strdup0("");
+	sb->envd_url = url;
+	sb->envd_version = ver;
+	sb->access_token = tok;
+	sb->domain = dom;
+	pthread_mutex_unlock(&sb->lock);
+	return 0;
+}
+
+static int sandbox_new(e2b_sandbox **out, e2b_client *client, const char *id)
+{
+	e2b_sandbox *sb;
+
+	sb = e2b__calloc(1, sizeof(*sb));
+	if (!sb)
+		return e2b__error_oom();
+	sb->client = client;
+	sb->id = e2b__strdup(id);
+	if (!sb->id) {
+		e2b__free(sb);
+		return e2b__error_oom();
+	}
+	pthread_mutex_init(&sb->lock, NULL);
+	*out = sb;
+	return 0;
+}
+
+static int sandbox_from_info(e2b_sandbox **out, e2b_client *client,
+			     const e2b_sandbox_info *info)
+{
+	e2b_sandbox *sb;
+	int error;
+
+	error = sandbox_new(&sb, client, info->sandbox_id);
+	if (error < 0)
+		return error;
+	error = sandbox_apply(sb, info->template_id, info->envd_version,
+			      info->envd_access_token, info->domain);
+	if (error < 0) {
+		e2b_sandbox_free(sb);
+		return error;
+	}
+	*out = sb;
+	return 0;
+}
+
+int e2b_sandbox_create(e2b_sandbox **out, e2b_client *client,
+		       const e2b_sandbox_create_options *opts)
+{
+	e2b_sandbox_info *info = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	*out = NULL;
+	error = e2b_api_create(&info, client, opts);
+	if (error < 0)
+		return error;
+	error = sandbox_from_info(out, client, info);
+	if (error < 0) {
+		/* Do not leak a running sandbox we cannot hand out. */
+		e2b_api_kill(NULL, client, info->sandbox_id);
+	}
+	e2b_sandbox_info_free(info);
+	return error;
+}
+
+int e2b_sandbox_connect(e2b_sandbox **out, e2b_client *client,
+			const char *sandbox_id, unsigned timeout_s)
+{
+	e2b_sandbox_info *info = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	*out = NULL;
+	error = e2b_api_connect(&info, client, sandbox_id, timeout_s);
+	if (error < 0)
+		return error;
+	/* The id we were given is authoritative for routing. */
+	if (strcmp(info->sandbox_id, sandbox_id)) {
+		e2b__free((char *)info->sandbox_id);
+		info->sandbox_id = e2b__strdup(sandbox_id);
+		if (!info->sandbox_id) {
+			e2b_sandbox_info_free(info);
+			return e2b__error_oom();
+		}
+	}
+	error = sandbox_from_info(out, client, info);
+	e2b_sandbox_info_free(info);
+	return error;
+}
+
+int e2b_sandbox_open(e2b_sandbox **out, e2b_client *client,
+		     const char *sandbox_id, const e2b_sandbox_open_options *opts)
+{
+	static const e2b_sandbox_open_options defaults = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	e2b_sandbox *sb;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != E2B_SANDBOX_OPEN_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported open options version %u",
+				      opts->version);
+	if (!sandbox_id || !*sandbox_id)
+		return e2b__error_set(E2B_EINVALID, "empty sandbox id");
+	error = sandbox_new(&sb, client, sandbox_id);
+	if (error < 0)
+		return error;
+	error = sandbox_apply(sb, opts->template_id, opts->envd_version,
+			      opts->envd_access_token, opts->domain);
+	if (error < 0) {
+		e2b_sandbox_free(sb);
+		return error;
+	}
+	*out = sb;
+	return 0;
+}
+
+void e2b_sandbox_free(e2b_sandbox *sb)
+{
+	size_t i;
+
+	if (!sb)
+		return;
+	e2b__free(sb->id);
+	e2b__free(sb->template_id);
+	e2b__free(sb->envd_url);
+	e2b__free(sb->access_token);
+	e2b__free(sb->envd_version);
+	e2b__free(sb->domain);
+	for (i = 0; i < sb->retired_count; i++)
+		e2b__free(sb->retired[i]);
+	e2b__free(sb->retired);
+	pthread_mutex_destroy(&sb->lock);
+	e2b__free(sb);
+}
+
+int e2b_sandbox_close(e2b_sandbox *sb)
+{
+	int error;
+
+	if (!sb)
+		return 0;
+	error = e2b_api_kill(NULL, sb->client, sb->id);
+	e2b_sandbox_free(sb);
+	return error;
+}
+
+const char *e2b_sandbox_id(const e2b_sandbox *sb)
+{
+	return sb ? sb->id : NULL;
+}
+
+const char *e2b_sandbox_template_id(const e2b_sandbox *sb)
+{
+	const char *s;
+
+	if (!sb)
+		return NULL;
+	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
+	s = sb->template_id;
+	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
+	return s;
+}
+
+const char *e2b_sandbox_envd_version(const e2b_sandbox *sb)
+{
+	const char *s;
+
+	if (!sb)
+		return NULL;
+	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
+	s = sb->envd_version;
+	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
+	return s;
+}
+
+const char *e2b_sandbox_envd_url(const e2b_sandbox *sb)
+{
+	const char *s;
+
+	if (!sb)
+		return NULL;
+	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
+	s = sb->envd_url;
+	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
+	return s;
+}
+
+e2b_client *e2b_sandbox_client(const e2b_sandbox *sb)
+{
+	return sb ? sb->client : NULL;
+}
+
+int e2b_sandbox_has_feature(const e2b_sandbox *sb, e2b_feature feature)
+{
+	static const char *const min_version[] = {
+		[E2B_FEATURE_RECURSIVE_WATCH] = "0.1.4",
+		[E2B_FEATURE_COMMANDS_STDIN] = "0.3.0",
+		[E2B_FEATURE_DEFAULT_USER] = "0.4.0",
+		[E2B_FEATURE_CLOSE_STDIN] = "0.5.2",
+		[E2B_FEATURE_FILES_COMPOSE] = "0.5.5",
+		[E2B_FEATURE_OCTET_STREAM_UPLOAD] = "0.5.7",
+		[E2B_FEATURE_FILE_METADATA] = "0.6.2",
+		[E2B_FEATURE_WATCH_ENTRY_INFO] = "0.6.3",
+		[E2B_FEATURE_WATCH_NETWORK_MOUNTS] = "0.6.4",
+	};
+	const char *v;
+
+	if (!sb || (int)feature <= 0 ||
+	    (size_t)feature >= sizeof(min_version) / sizeof(min_version[0]))
+		return 0;
+	v = e2b_sandbox_envd_version(sb);
+	return e2b__version_cmp(v, min_version[feature]) >= 0;
+}
+
+int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
+{
+	const struct e2b__conf *c = &sb->client->conf;
+	int error = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->http = &sb->client->http;
+	out->conf = c;
+	pthread_mutex_lock(&sb->lock);
+	out->base_url = e2b__strdup(sb->envd_url);
+	out->sandbox_id = e2b__strdup(sb->id);
+	out->access_token = e2b__strdup0(sb->access_token);
+	out->envd_version = e2b__strdup0(sb->envd_version);
+	pthread_mutex_unlock(&sb->lock);
+	if (!user)
+		user = c->user;
+	if (!user && e2b__version_cmp(out->envd_version, "0.4.0") < 0)
+		user = "user";
+	if (user)
+		out->user = e2b__strdup(user);
+	if (!out->base_url || !out->sandbox_id || !out->access_token ||
+	    !out->envd_version || (user && !out->user)) {
+		e2b__envd_release(out);
+		error = e2b__error_oom();
+	}
+	return error;
+}
+
+int e2b_sandbox_get_info(e2b_sandbox_info **out, e2b_sandbox *sb)
+{
+	E2B_ASSERT_ARG(sb);
+	return e2b_api_get_info(out, sb->client, sb->id);
+}
+
+int e2b_sandbox_set_timeout(e2b_sandbox *sb, unsigned timeout_s)
+{
+	E2B_ASSERT_ARG(sb);
+	return e2b_api_set_timeout(sb->client, sb->id, timeout_s);
+}
+
+int e2b_sandbox_pause(int *out_paused, e2b_sandbox *sb)
+{
+	E2B_ASSERT_ARG(sb);
+	return e2b_api_pause(out_paused, sb->client, sb->id);
+}
+
+int e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s)
+{
+	e2b_sandbox_info *info = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	error = e2b_api_connect(&info, sb->client, sb->id, timeout_s);
+	if (error < 0)
+		return error;
+	error = sandbox_apply(sb, info->template_id, info->envd_version,
+			      info->envd_access_token, info->domain);
+	e2b_sandbox_info_free(info);
+	return error;
+}
+
+int e2b_sandbox_kill(int *out_killed, e2b_sandbox *sb)
+{
+	E2B_ASSERT_ARG(sb);
+	return e2b_api_kill(out_killed, sb->client, sb->id);
+}
+
+/* GET {envd}{path}; 2xx body into resp. */
+static int envd_get(struct e2b__resp *resp, e2b_sandbox *sb, const char *path,
+		    const char *what)
+{
+	struct e2b__envd e;
+	struct e2b__req r = { 0 };
+	struct curl_slist *hdrs = NULL;
+	e2b_buf url = E2B_BUF_INIT;
+	int error;
+
+	error = e2b__sandbox_envd(&e, sb, NULL);
+	if (error < 0)
+		return error;
+	error = e2b_buf_printf(&url, "%s%s", e.base_url, path);
+	if (!error)
+		error = e2b__envd_headers(&hdrs, &e, NULL, 0);
+	if (error < 0)
+		goto out;
+	r.method = "GET";
+	r.url = url.ptr;
+	r.headers = hdrs;
+	r.idempotent = 1;
+	error = e2b__http_do(e.http, &r, resp);
+	if (error < 0) {
+		e2b__error_prefix(what);
+		goto out;
+	}
+	if (resp->status < 200 || resp->status > 299)
+		error = e2b__error_from_response(resp->status, resp->body.ptr, resp->body.size,
+						 resp->request_id, what);
+out:
+	curl_slist_free_all(hdrs);
+	e2b_buf_release(&url);
+	e2b__envd_release(&e);
+	return error;
+}
+
+int e2b_sandbox_health(e2b_sandbox *sb)
+{
+	struct e2b__resp resp;
+	int error;
+
+	E2B_ASSERT_ARG(sb);
+	e2b__resp_init(&resp);
+	error = envd_get(&resp, sb, "/health", "envd health");
+	e2b__resp_release(&resp);
+	return error;
+}
+
+int e2b_sandbox_envd_metrics(e2b_envd_metrics *out, e2b_sandbox *sb)
+{
+	struct e2b__resp resp;
+	json_t *j = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	memset(out, 0, sizeof(*out));
+	e2b__resp_init(&resp);
+	error = envd_get(&resp, sb, "/metrics", "envd metrics");
+	if (!error)
+		error = e2b__json_parse_object(&j, resp.body.ptr, resp.body.size);
+	if (!error)
+		error = e2b__envd_metrics_from_json(out, j);
+	json_decref(j);
+	e2b__resp_release(&resp);
+	return error;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * envd /files: ranged, conditional, streamed downloads and uploads as
+ * application/octet-stream or multipart/form-data.
+ */
+#ifndef E2B_TRANSFER_H
+#define E2B_TRANSFER_H
+
+#include <e2b/filesystem.h>
+#include "connect.h"
+
+int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
+		   const char *path, const e2b_read_options *o,
+		   e2b_data_cb sink, void *payload);
+
+struct e2b__upload {
+	const char *path;
+	int multipart;
+	/* memory body, or a source callback with a known (or -1) length */
+	const void *data;
+	size_t len;
+	e2b_source_cb src;
+	void *src_payload;
+	int64_t src_len;
+	const e2b_kv *metadata;
+	size_t metadata_count;
+	unsigned timeout_ms;
+};
+
+int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
+		    const struct e2b__upload *up);
+
+/* POST /files/compose */
+int e2b__files_compose(const struct e2b__envd *e, const char *const *sources,
+		       size_t count, const char *dest);
+
+#endif
