@@ -615,7 +615,7 @@ static int file_begin(struct upload *u, const char *dest)
 
 		if (random_hex(hex, sizeof(hex), 8) < 0)
 			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)now_ms() + i);
-		snprintf(u->tmp, sizeof(u->tmp), ".e2bd-upload-%s", hex);
+		snprintf(u->tmp, sizeof(u->tmp), UPLOAD_TMP_PREFIX "%s", hex);
 		u->fd = openat(u->pfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0600);
 		if (u->fd >= 0 || errno != EEXIST)

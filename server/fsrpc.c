@@ -584,6 +584,7 @@ struct fswatch {
 	} *dirs;
 	size_t ndirs, cap;
 	struct sb_idnames names;
+	uint32_t upload_cookie;	/* rename cookie of an upload temp file */
 };
 
 static void fswatch_free(struct fswatch *w)
@@ -809,6 +810,16 @@ static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 			d = fswatch_find(w, ev->wd);
 			if (!d || ev->len == 0 || !ev->name[0])
 				continue;
+			/*
+			 * Uploads write a temp file and rename it into place
+			 * (files.c).  Hide the temp file and report the rename
+			 * as envd's in-place write would show: CREATE + WRITE.
+			 */
+			if (strncmp(ev->name, UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0) {
+				if (ev->mask & IN_MOVED_FROM)
+					w->upload_cookie = ev->cookie;
+				continue;
+			}
 			if (snprintf(name, sizeof(name), "%s%s%s", d->rel, d->rel[0] ? "/" : "",
 				     ev->name) >= (int)sizeof(name))
 				continue;
@@ -820,6 +831,12 @@ static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 			if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
 			    emit_one(w, name, "EVENT_TYPE_CREATE", emit, payload) < 0)
 				return -1;
+			if ((ev->mask & IN_MOVED_TO) && ev->cookie && ev->cookie == w->upload_cookie) {
+				w->upload_cookie = 0;
+				if (emit_one(w, name, "EVENT_TYPE_WRITE", emit, payload) < 0)
+					return -1;
+				continue;
+			}
 			if ((ev->mask & IN_MOVED_FROM) &&
 			    emit_one(w, name, "EVENT_TYPE_RENAME", emit, payload) < 0)
 				return -1;

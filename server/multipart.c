@@ -193,6 +193,28 @@ static int fail(struct mp_parser *p, const char *msg)
 	return -1;
 }
 
+/*
+ * A delimiter match is real only if "--" or optional blanks + CRLF follow
+ * it.  Returns 1 real, 0 not a delimiter, -1 need more bytes.
+ */
+static int delim_real(const struct mp_parser *p, size_t after)
+{
+	size_t i = after;
+
+	if (p->len - i >= 2 && p->buf[i] == '-' && p->buf[i + 1] == '-')
+		return 1;
+	if (p->len - i < 2)
+		return p->len - i == 1 && p->buf[i] != '-' && p->buf[i] != ' ' &&
+		       p->buf[i] != '\t' && p->buf[i] != '\r' ? 0 : -1;
+	while (i < p->len && (p->buf[i] == ' ' || p->buf[i] == '\t'))
+		i++;
+	if (i - after > 256)
+		return 0;
+	if (i + 2 > p->len)
+		return (i < p->len && p->buf[i] != '\r') ? 0 : -1;
+	return p->buf[i] == '\r' && p->buf[i + 1] == '\n';
+}
+
 static int begin_part(struct mp_parser *p, char *headers)
 {
 	char name[256] = "", filename[4096];
@@ -226,7 +248,7 @@ static int run(struct mp_parser *p)
 {
 	size_t pos = 0, keep = p->dlen - 1, hlen;
 	char *hit;
-	int rc = 0;
+	int rc = 0, real;
 
 	while (rc == 0) {
 		switch (p->st) {
@@ -237,8 +259,14 @@ static int run(struct mp_parser *p)
 					pos = p->len - keep;
 				goto out;
 			}
-			pos = (size_t)(hit - p->buf) + p->dlen;
-			p->st = MP_AFTER_DELIM;
+			real = delim_real(p, (size_t)(hit - p->buf) + p->dlen);
+			if (real < 0) {
+				pos = (size_t)(hit - p->buf);
+				goto out;
+			}
+			pos = (size_t)(hit - p->buf) + (real ? p->dlen : 1);
+			if (real)
+				p->st = MP_AFTER_DELIM;
 			break;
 		case MP_AFTER_DELIM:
 			if (p->len - pos < 2)
@@ -282,11 +310,19 @@ static int run(struct mp_parser *p)
 			if (hit) {
 				size_t n = (size_t)(hit - p->buf) - pos;
 
+				real = delim_real(p, (size_t)(hit - p->buf) + p->dlen);
+				if (real == 0)
+					n++;	/* boundary text inside the content */
 				if (n)
 					rc = p->cb->part_data(p->payload, p->buf + pos, n);
+				pos += n;
+				if (real < 0)
+					goto out;
+				if (real == 0)
+					break;
 				if (rc == 0)
 					rc = p->cb->part_end(p->payload);
-				pos += n + p->dlen;
+				pos += p->dlen;
 				p->st = MP_AFTER_DELIM;
 				break;
 			}

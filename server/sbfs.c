@@ -275,9 +275,17 @@ int sbfs_mkdirs(int rootfd, const char *path, uid_t uid, gid_t gid,
 			errno = e;
 			return -1;
 		}
-		/* Deterministic 0755 whatever e2bd's umask is. */
-		if (fchmodat(pfd, leaf, 0755, 0) < 0 ||
-		    fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		/* Deterministic 0755 whatever e2bd's umask is (one event only when it is 022). */
+		if ((fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     (st.st_mode & 07777) != 0755) && fchmodat(pfd, leaf, 0755, 0) < 0) {
+			e = errno;
+			close(pfd);
+			snprintf(err, errlen, "failed to create directory: chmod %s: %s",
+				 sub, sbfs_errstr(e));
+			errno = e;
+			return -1;
+		}
+		if (fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 			e = errno;
 			close(pfd);
 			snprintf(err, errlen, "failed to chown directory: chown %s: %s",

@@ -17,6 +17,8 @@
 #include "sandbox.h"
 
 #define SBFS_PATH_MAX 4096
+/* Name prefix of the temp files uploads are written to (hidden from watches). */
+#define UPLOAD_TMP_PREFIX ".e2bd-upload-"
 
 /*
  * Open @path (absolute sandbox path) beneath @rootfd, following symlinks

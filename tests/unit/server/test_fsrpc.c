@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -433,6 +434,7 @@ static void test_watch_dir_recursive_events(void **state)
 {
 	struct fakeroot *f = *state;
 	struct watch_run w;
+	char tmp[1024];
 	pthread_t th;
 	json_t *fe;
 	int fd, i;
@@ -458,7 +460,11 @@ static void test_watch_dir_recursive_events(void **state)
 	close(fd);
 	chmod(fakeroot_host(f, "/w/sub/inner"), 0600);
 	unlink(fakeroot_host(f, "/w/sub/inner"));
-	for (i = 0; i < 200 && !find_event(w.ts.sent, "sub/inner", "EVENT_TYPE_REMOVE"); i++)
+	/* An upload's temp file is hidden; its rename shows as CREATE + WRITE. */
+	snprintf(tmp, sizeof(tmp), "%s", fakeroot_host(f, "/w/.e2bd-upload-0123"));
+	close(open(tmp, O_CREAT | O_WRONLY, 0644));
+	assert_int_equal(rename(tmp, fakeroot_host(f, "/w/uploaded")), 0);
+	for (i = 0; i < 200 && !find_event(w.ts.sent, "uploaded", "EVENT_TYPE_WRITE"); i++)
 		usleep(10000);
 	w.ts.closed = true;
 	pthread_join(th, NULL);
@@ -473,6 +479,10 @@ static void test_watch_dir_recursive_events(void **state)
 	fe = find_event(w.ts.sent, "sub/inner", "EVENT_TYPE_REMOVE");
 	assert_non_null(fe);
 	assert_null(json_object_get(fe, "entry"));
+	assert_non_null(find_event(w.ts.sent, "uploaded", "EVENT_TYPE_CREATE"));
+	assert_non_null(find_event(w.ts.sent, "uploaded", "EVENT_TYPE_WRITE"));
+	assert_null(find_event(w.ts.sent, ".e2bd-upload-0123", "EVENT_TYPE_CREATE"));
+	assert_null(find_event(w.ts.sent, ".e2bd-upload-0123", "EVENT_TYPE_RENAME"));
 	assert_null(w.err.code);
 	json_decref(w.req);
 	json_decref(w.ts.sent);
