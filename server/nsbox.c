@@ -806,6 +806,41 @@ static void reap(struct init_state *st)
 	}
 }
 
+/*
+ * The zygote and every init are copies of e2bd, so /proc/1/cmdline in a
+ * sandbox would show e2bd's command line (state dir, key file path).
+ * Blank the argument area (its bounds are fields 48-49 of
+ * /proc/self/stat) and leave a neutral name in it.
+ */
+static void hide_cmdline(const char *name)
+{
+	char buf[2048], *p;
+	unsigned long start = 0, end = 0;
+	int fd, field;
+	ssize_t n;
+
+	prctl(PR_SET_NAME, name);
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	if (!p)
+		return;
+	for (field = 2; p && field < 48; field++) {
+		p = strchr(p + 1, ' ');
+	}
+	if (!p || sscanf(p + 1, "%lu %lu", &start, &end) != 2 || end <= start ||
+	    end - start < strlen(name) + 1)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, strlen(name));
+}
+
 static void __attribute__((noreturn))
 init_main(int sock, const char *root, const char *hostname)
 {
@@ -822,6 +857,7 @@ init_main(int sock, const char *root, const char *hostname)
 	 * init orphaned that early finds its socket closed instead.
 	 */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	hide_cmdline("init");
 	setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &one, sizeof(one));
 	if (init_setup(root, hostname, err, sizeof(err)) < 0) {
 		send_error(sock, 0, NSERR_INTERNAL, "%s", err);
@@ -955,7 +991,7 @@ static void __attribute__((noreturn)) zygote_main(int chan, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
-	prctl(PR_SET_NAME, "e2bd-zygote");
+	hide_cmdline("e2bd-zygote");
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);

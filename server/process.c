@@ -581,7 +581,7 @@ static int json_u32(json_t *v, uint32_t *out)
  * envd's getProcess(): not_found, or unimplemented for an empty selector.
  */
 static struct proc *proc_lookup(struct sandbox *sb, json_t *sel,
-				struct rpc_error *err)
+				bool finished_too, struct rpc_error *err)
 {
 	struct proc_table *t = sb->procs;
 	json_t *jpid = json_object_get(sel, "pid");
@@ -622,6 +622,9 @@ static struct proc *proc_lookup(struct sandbox *sb, json_t *sel,
 	pthread_mutex_lock(&t->lock);
 	table_gc_locked(t);
 	for (p = t->procs; p; p = p->next) {
+		/* Only Connect sees ended processes (envd's 30 s retention). */
+		if (p->finished && !finished_too)
+			continue;
 		if (jpid ? p->pid == (pid_t)pid
 			 : (p->tag && strcmp(p->tag, json_string_value(jtag)) == 0)) {
 			found = p;
@@ -990,7 +993,8 @@ out:
 static void process_connect(struct rpc_ctx *ctx, json_t *req,
 			    struct rpc_stream *st, struct rpc_error *err)
 {
-	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), err);
+	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), true,
+				     err);
 	struct proc_table *t;
 	struct sub *s;
 	json_t *start;
@@ -1166,7 +1170,8 @@ static int handle_input(struct proc *p, json_t *in, struct rpc_error *err)
 static int process_send_input(struct rpc_ctx *ctx, json_t *req, json_t **out,
 			      struct rpc_error *err)
 {
-	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), err);
+	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), false,
+				     err);
 	int rc;
 
 	if (!p)
@@ -1201,7 +1206,7 @@ static int process_stream_input(struct rpc_ctx *ctx, json_t *msg, void **state,
 	}
 	if ((v = json_object_get(msg, "start")) && !json_is_null(v)) {
 		struct proc *p = proc_lookup(ctx->sb, json_object_get(v, "process"),
-					     err);
+					     false, err);
 
 		if (!p)
 			goto fail;
@@ -1241,7 +1246,8 @@ done:
 static int process_close_stdin(struct rpc_ctx *ctx, json_t *req, json_t **out,
 			       struct rpc_error *err)
 {
-	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), err);
+	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), false,
+				     err);
 	int rc = 0;
 
 	if (!p)
@@ -1268,7 +1274,8 @@ static int process_close_stdin(struct rpc_ctx *ctx, json_t *req, json_t **out,
 static int process_send_signal(struct rpc_ctx *ctx, json_t *req, json_t **out,
 			       struct rpc_error *err)
 {
-	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), err);
+	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), false,
+				     err);
 	json_t *js = json_object_get(req, "signal");
 	const char *name = "SIGNAL_UNSPECIFIED";
 	char num[32];
@@ -1325,7 +1332,8 @@ static int process_send_signal(struct rpc_ctx *ctx, json_t *req, json_t **out,
 static int process_update(struct rpc_ctx *ctx, json_t *req, json_t **out,
 			  struct rpc_error *err)
 {
-	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), err);
+	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), false,
+				     err);
 	json_t *pty = json_object_get(req, "pty");
 	int rc = 0;
 
