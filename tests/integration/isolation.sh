@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Sandboxes are isolated: a process in one sandbox cannot see another
+# sandbox's files, the host's /root, /tmp, /home or e2bd's state dir;
+# `..` and symlinks do not escape (processes and /files alike); each
+# sandbox has its own PID and UTS namespace; processes run as `user`
+# (uid 1000) unless Basic auth asks for root; root inside is not
+# all-powerful; the host's own files are untouched.
+. "$SRC_DIR/tests/lib.sh"
+
+HOST_PASSWD=$(sha256sum /etc/passwd /etc/group)
+A=$(new_sandbox '{"templateID":"base","timeout":300}') || { fail "create sandbox A" "no sandbox"; done_testing; }
+B=$(new_sandbox '{"templateID":"base","timeout":300}') || { fail "create sandbox B" "no sandbox"; done_testing; }
+
+# run ID CMD [USER]: run `bash -l -c CMD` in sandbox ID; prints its stdout
+# (stderr appended), sets RC to its exit code.
+RC=
+run() {
+	local id=$1 cmd=$2 user=${3:-} f auth=()
+	f=$(mktemp "$TEST_TMP/env.XXXXXX")
+	python3 - "$f" "$cmd" <<'EOF'
+import json, sys
+p = json.dumps({"process": {"cmd": "/bin/bash", "args": ["-l", "-c", sys.argv[2]]}, "stdin": False}).encode()
+open(sys.argv[1], "wb").write(b"\0" + len(p).to_bytes(4, "big") + p)
+EOF
+	[ -n "$user" ] && auth=(-H "Authorization: Basic $(printf '%s:' "$user" | base64 -w0)")
+	curl -sS -N -X POST -H "E2b-Sandbox-Id: $id" -H 'Content-Type: application/connect+json' \
+		"${auth[@]}" --data-binary @"$f" "$E2BD_URL/process.Process/Start" > "$f.out"
+	python3 - "$f.out" > "$f.txt" <<'EOF'
+import sys, json, base64
+d = open(sys.argv[1], "rb").read(); i = 0; out = b""; rc = "none"
+while i + 5 <= len(d):
+    fl = d[i]; n = int.from_bytes(d[i+1:i+5], "big"); j = json.loads(d[i+5:i+5+n]); i += 5 + n
+    ev = j.get("event", {})
+    if "data" in ev:
+        for v in ev["data"].values(): out += base64.b64decode(v)
+    if "end" in ev: rc = ev["end"].get("exitCode", 0)
+    if fl & 2 and "error" in j: rc = "error:" + j["error"]["message"]
+sys.stdout.write(out.decode("latin-1") + "\n" + str(rc))
+EOF
+	RC=$(tail -n1 "$f.txt")
+	head -n -1 "$f.txt"
+	rm -f "$f" "$f.out" "$f.txt"
+}
+
+MARK=e2bd-iso-$$-$RANDOM
+HOSTFILES=("/root/$MARK" "/tmp/$MARK" "/home/$MARK" "/var/tmp/$MARK" "/run/$MARK")
+for f in "${HOSTFILES[@]}"; do echo "host secret" > "$f" 2>/dev/null; done
+cleanup_host() { rm -f "${HOSTFILES[@]}"; }
+trap 'cleanup_host; _lib_cleanup' EXIT
+
+# --- identity and namespaces
+expect_eq "default user is uid 1000 'user'" "1000 user 1000 /home/user /home/user" "$(run "$A" 'echo $(id -u) $(id -un) $(id -g) $HOME $(pwd)' | tr -d '\n')"
+expect_eq "Basic root runs as uid 0" "0 root" "$(run "$A" 'echo $(id -u) $(id -un)' root | tr -d '\n')"
+expect_eq "hostname is the sandbox ID" "$A" "$(run "$A" hostname | tr -d '\n')"
+expect_eq "B's hostname is B's ID" "$B" "$(run "$B" 'cat /proc/sys/kernel/hostname' | tr -d '\n')"
+nproc_ns=$(run "$A" 'ls /proc | grep -c "^[0-9]"' | tr -d '\n')
+check "own PID namespace (only a few processes visible)" test "$nproc_ns" -lt 10
+expect_eq "pid 1 is the sandbox init" init "$(run "$A" 'cat /proc/1/comm' | tr -d '\n')"
+check "e2bd's command line is not visible" test -z "$(run "$A" 'cat /proc/*/cmdline 2>/dev/null | tr "\0" " " | grep -o -- "--state-di[r]\|api-ke[y]" | head -1' | tr -d '\n')"
+check "home is owned by user" test "$(run "$A" 'stat -c %U:%G /home/user' | tr -d '\n')" = user:user
+check "/tmp is sticky and world-writable" test "$(run "$A" 'stat -c %a /tmp' | tr -d '\n')" = 1777
+expect_eq "bash, python3 and coreutils work inside" "ok 3" "$(run "$A" 'python3 -c "print(\"ok\", 1+2)"' | tr -d '\n')"
+
+# --- sandboxes cannot see each other
+run "$A" "echo secret-of-A > /home/user/a-only.txt; echo sec > /tmp/a-tmp-$MARK; mkdir -p /opt/a-dir" > /dev/null
+expect_eq "A sees its own file" "secret-of-A" "$(run "$A" 'cat /home/user/a-only.txt' | tr -d '\n')"
+expect_eq "B does not see A's home file" "missing" "$(run "$B" 'test -e /home/user/a-only.txt && echo present || echo missing' | tr -d '\n')"
+expect_eq "B does not see A's /tmp file" "missing" "$(run "$B" "test -e /tmp/a-tmp-$MARK && echo present || echo missing" | tr -d '\n')"
+expect_eq "B does not see A's write under /opt (per-sandbox overlay)" "missing" "$(run "$B" 'test -e /opt/a-dir && echo present || echo missing' | tr -d '\n')"
+check "A's /opt write did not reach the host" test ! -e /opt/a-dir
+expect_eq "no file of A anywhere in B (as root)" "" "$(run "$B" 'find / -xdev -name a-only.txt 2>/dev/null; find / -name "a-tmp-*" -path "*$MARK*" 2>/dev/null' root | tr -d '\n')"
+expect_eq "B cannot find A's ID anywhere in its filesystem" "" "$(run "$B" "grep -rl $A /etc /home /tmp /root /var /opt 2>/dev/null | head -3" root | tr -d '\n')"
+
+# --- the host stays invisible
+for f in "${HOSTFILES[@]}"; do
+	[ -e "$f" ] || continue
+	expect_eq "host $f invisible (as root)" missing "$(run "$A" "test -e $f && echo present || echo missing" root | tr -d '\n')"
+done
+expect_eq "e2bd's state dir invisible" missing "$(run "$A" "test -e '$E2BD_STATE_DIR' && echo present || echo missing" root | tr -d '\n')"
+expect_eq "no api-key file anywhere" "" "$(run "$A" 'find / -xdev -name api-key 2>/dev/null | head -3' root | tr -d '\n')"
+expect_eq "'..' stays at the sandbox root" "$(run "$A" 'ls / | tr "\n" " "')" "$(run "$A" 'ls /../../../.. | tr "\n" " "')"
+expect_eq "/proc/self/root is the sandbox root" "$(run "$A" 'ls / | tr "\n" " "' root)" "$(run "$A" 'ls /proc/self/root/ | tr "\n" " "' root)"
+run "$A" 'ls /proc/1/root/' root > /dev/null
+check "root cannot reach init's root through /proc/1/root (no CAP_SYS_PTRACE)" test "$RC" != 0
+expect_eq "host /etc/passwd and /etc/group untouched" "$HOST_PASSWD" "$(sha256sum /etc/passwd /etc/group)"
+expect_eq "sandbox passwd has user" "user:x:1000:1000::/home/user:/bin/bash" "$(run "$A" 'grep "^user:" /etc/passwd' | tr -d '\n')"
+
+# --- root inside the sandbox has no host-level powers
+run "$A" 'mount -t tmpfs none /mnt' root > /dev/null
+check "root cannot mount" test "$RC" != 0
+run "$A" 'mknod /tmp/vda b 253 0' root > /dev/null
+check "root cannot mknod block devices" test "$RC" != 0
+run "$A" 'echo 1 > /proc/sys/kernel/sysrq' root > /dev/null
+check "root cannot write /proc/sys" test "$RC" != 0
+expect_eq "no host block devices in /dev" "" "$(run "$A" 'ls /dev | grep -E "^(vd|sd|nvme|loop|fuse|kmsg|mem$)"' root | tr -d '\n')"
+
+# --- symlinks and '..' through /files and the filesystem RPCs
+run "$A" "ln -s /root /home/user/rootlink; ln -s /tmp/$MARK /home/user/hostlink; ln -s ../../../../../../ /home/user/uplink" > /dev/null
+st=$(envd "$A" GET "/files?path=/home/user/hostlink" > /dev/null; echo "$ENVD_STATUS")
+check "/files: absolute symlink to a host path does not reach the host" test "$st" != 200
+body=$(envd "$A" GET "/files?path=/home/user/uplink/tmp/$MARK" 2>/dev/null)
+check "/files: '..' symlink chain does not reach the host" test "$ENVD_STATUS" != 200 -o "$body" != "host secret"
+body=$(envd "$A" GET "/files?path=/../../../../tmp/$MARK" 2>/dev/null)
+check "/files: '..' in the path does not reach the host" test "$ENVD_STATUS" != 200 -o "$body" != "host secret"
+out=$(rpc "$A" filesystem.Filesystem/ListDir '{"path":"/home/user/uplink","depth":1}')
+names=$(printf '%s' "$out" | json_get "' '.join(sorted(e['name'] for e in d.get('entries',[])))" 2>/dev/null)
+check "ListDir through a '..' symlink lists the sandbox root" grep -qw home <<< "$names"
+check "ListDir through a '..' symlink shows no host entry" test -z "$(grep -o "work\|lost+found\|$MARK" <<< "$names")"
+
+# --- processes and /files see the same tree
+printf 'uploaded-by-files' > "$TEST_TMP/up.txt"
+envd "$A" POST "/files?path=/home/user/up.txt" "" "" -F "file=@$TEST_TMP/up.txt" > /dev/null
+expect_eq "/files upload is visible to processes" "uploaded-by-files user" "$(run "$A" 'cat /home/user/up.txt; echo " $(stat -c %U /home/user/up.txt)"' | tr -d '\n')"
+expect_eq "process writes are visible to /files" "secret-of-A" "$(envd "$A" GET "/files?path=/home/user/a-only.txt" | tr -d '\n')"
+expect_eq "B's /files does not see A's file" 404 "$(envd "$B" GET "/files?path=/home/user/a-only.txt" > /dev/null; echo "$ENVD_STATUS")"
+
+done_testing
