@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <zlib.h>
 
 #include "e2bd.h"
 #include "fsrpc.h"
@@ -511,6 +512,10 @@ struct upload {
 	/* compose body */
 	char *body;
 	size_t len;
+	/* Content-Encoding: gzip request bodies */
+	bool gzip;
+	bool gzip_done;		/* a gzip member ended and nothing followed yet */
+	z_stream z;
 };
 
 static int up_fail(struct upload *u, unsigned status, const char *fmt, ...)
@@ -550,6 +555,8 @@ static void upload_free(void *state)
 	if (!u)
 		return;
 	file_abort(u);
+	if (u->gzip)
+		inflateEnd(&u->z);
 	mp_free(u->mp);
 	json_decref(u->metadata);
 	json_decref(u->results);
@@ -808,7 +815,13 @@ static void upload_start(struct envd_request *r, struct upload *u)
 		up_fail(u, 502, "sandbox filesystem is not mounted");
 		return;
 	}
-	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+	if (enc && strcasecmp(enc, "gzip") == 0) {
+		if (inflateInit2(&u->z, 16 + MAX_WBITS) != Z_OK) {
+			up_fail(u, 500, "error decompressing request body: cannot start inflate");
+			return;
+		}
+		u->gzip = true;
+	} else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
 		up_fail(u, 400, "error decompressing request body: unsupported content encoding '%s'",
 			enc);
 		return;
@@ -856,9 +869,56 @@ static void upload_start(struct envd_request *r, struct upload *u)
 		ctype ? ctype : "");
 }
 
+/* Hand decoded body bytes to the raw writer or the multipart parser. */
+static void body_consume(struct upload *u, const char *data, size_t len)
+{
+	if (u->status || len == 0)
+		return;
+	if (u->kind == UP_RAW && u->active)
+		file_write(u, data, len);
+	else if (u->kind == UP_MULTIPART && mp_feed(u->mp, data, len) < 0 && !u->status)
+		up_fail(u, 500, "error reading form: %s", mp_error(u->mp));
+}
+
+/* Inflate a gzip body as it arrives (several members allowed, like Go's reader). */
+static void body_feed(struct upload *u, const char *data, size_t len)
+{
+	char out[64 * 1024];
+	int zr;
+
+	if (!u->gzip) {
+		body_consume(u, data, len);
+		return;
+	}
+	u->z.next_in = (Bytef *)(uintptr_t)data;
+	u->z.avail_in = (uInt)len;
+	while (u->z.avail_in > 0 && !u->status) {
+		if (u->gzip_done) {
+			inflateReset(&u->z);
+			u->gzip_done = false;
+		}
+		u->z.next_out = (Bytef *)out;
+		u->z.avail_out = sizeof(out);
+		zr = inflate(&u->z, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			up_fail(u, 400, "error decompressing request body: %s",
+				u->z.msg ? u->z.msg : "invalid gzip data");
+			return;
+		}
+		body_consume(u, out, sizeof(out) - u->z.avail_out);
+		if (zr == Z_STREAM_END)
+			u->gzip_done = true;
+		else if (zr == Z_BUF_ERROR && u->z.avail_out != 0)
+			break;
+	}
+}
+
 static enum MHD_Result upload_finish(struct envd_request *r, struct upload *u)
 {
 	int rc;
+
+	if (!u->status && u->gzip && !u->gzip_done)
+		up_fail(u, 400, "error decompressing request body: unexpected EOF");
 
 	if (!u->status && u->kind == UP_MULTIPART) {
 		rc = mp_finish(u->mp);
@@ -890,12 +950,8 @@ static enum MHD_Result files_post(struct envd_request *r, const char *data, size
 		return upload_finish(r, u);
 	}
 	/* After an error the rest of the body is read and dropped. */
-	if (!u->status) {
-		if (u->kind == UP_RAW && u->active)
-			file_write(u, data, *size);
-		else if (u->kind == UP_MULTIPART && mp_feed(u->mp, data, *size) < 0 && !u->status)
-			up_fail(u, 500, "error reading form: %s", mp_error(u->mp));
-	}
+	if (!u->status)
+		body_feed(u, data, *size);
 	*size = 0;
 	return MHD_YES;
 }

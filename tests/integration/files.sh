@@ -144,6 +144,15 @@ expect_eq "unsupported content type → 400" "400 400" "$code $(json_get 'd["cod
 code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
 	-H 'Content-Type: application/octet-stream' -H 'Transfer-Encoding: chunked' --data-binary "@$T/hello" "$E2BD_URL/files?path=chunked.txt")
 expect_eq "chunked octet-stream upload" 200 "$code"
+printf 'gz1\n' | gzip > "$T/g.gz"; printf 'gz2\n' | gzip >> "$T/g.gz"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' -H 'Content-Encoding: gzip' --data-binary "@$T/g.gz" "$E2BD_URL/files?path=gz.txt")
+got=$(curl -sS -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' "$E2BD_URL/files?path=gz.txt" | tr '\n' ' ')
+expect_eq "gzip request body (two members) stored decompressed" "200 gz1 gz2 " "$code $got"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' -H 'Content-Encoding: gzip' --data-binary "@$T/hello" "$E2BD_URL/files?path=gz.txt")
+got=$(curl -sS -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' "$E2BD_URL/files?path=gz.txt" | tr '\n' ' ')
+expect_eq "bad gzip → 400, target untouched" "400 gz1 gz2 " "$code $got"
 code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
 	-H 'Content-Type: application/octet-stream' --data-binary "@$T/hello" "$E2BD_URL/files?path=mk")
 expect_eq "upload onto a directory → 400" 400 "$code"
