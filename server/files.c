@@ -383,7 +383,7 @@ static enum MHD_Result files_get(struct envd_request *r)
 	struct stat st;
 	off_t start = 0, len;
 	enum MHD_Result ret;
-	int fd, rr, e;
+	int fd, rr, e, rootfd;
 	time_t t;
 
 	if (check_signing(r, "read", err, sizeof(err)) < 0)
@@ -395,11 +395,13 @@ static enum MHD_Result files_get(struct envd_request *r)
 				       qpath ? qpath : "", msg);
 	if (!path[0])
 		snprintf(path, sizeof(path), "%s", u.home);
-	if (r->ctx.sb->rootfd < 0)
+	rootfd = sbfs_root_get(r->ctx.sb);
+	if (rootfd < 0)
 		return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
-	fd = sbfs_open(r->ctx.sb->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	fd = sbfs_open(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	e = errno;
+	close(rootfd);
 	if (fd < 0) {
-		e = errno;
 		if (e == ENOENT)
 			return http_send_error(r->conn, 404, "path '%s' does not exist", path);
 		return http_send_error(r->conn, 500, "error checking if path exists '%s': stat %s: %s",
@@ -555,6 +557,8 @@ static void upload_free(void *state)
 	if (!u)
 		return;
 	file_abort(u);
+	if (u->rootfd >= 0)
+		close(u->rootfd);
 	if (u->gzip)
 		inflateEnd(&u->z);
 	mp_free(u->mp);
@@ -802,7 +806,6 @@ static void upload_start(struct envd_request *r, struct upload *u)
 
 	u->fd = u->pfd = -1;
 	u->results = json_array();
-	u->rootfd = r->ctx.sb->rootfd;
 	if (check_signing(r, "write", err, sizeof(err)) < 0) {
 		up_fail(u, 401, "%s", err);
 		return;
@@ -811,6 +814,7 @@ static void upload_start(struct envd_request *r, struct upload *u)
 		up_fail(u, 401, "%s", err);
 		return;
 	}
+	u->rootfd = sbfs_root_get(r->ctx.sb);
 	if (u->rootfd < 0) {
 		up_fail(u, 502, "sandbox filesystem is not mounted");
 		return;
@@ -941,6 +945,7 @@ static enum MHD_Result files_post(struct envd_request *r, const char *data, size
 		u = calloc(1, sizeof(*u));
 		if (!u)
 			return MHD_NO;
+		u->rootfd = -1;
 		r->handler_state = u;
 		r->handler_free = upload_free;
 		upload_start(r, u);
@@ -997,9 +1002,13 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 		return ret;
 	}
 	u->user = user;
-	u->rootfd = r->ctx.sb->rootfd;
+	u->rootfd = sbfs_root_get(r->ctx.sb);
 	u->results = json_array();
 	u->fd = u->pfd = -1;
+	if (u->rootfd < 0) {
+		json_decref(req);
+		return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+	}
 	if (sandbox_resolve_path(&user, json_string_value(v), dest, sizeof(dest), msg,
 				 sizeof(msg)) < 0) {
 		json_decref(req);
@@ -1110,7 +1119,7 @@ static enum MHD_Result files_compose(struct envd_request *r, const char *data, s
 		if (!u)
 			return MHD_NO;
 		u->kind = UP_COMPOSE;
-		u->fd = u->pfd = -1;
+		u->fd = u->pfd = u->rootfd = -1;
 		r->handler_state = u;
 		r->handler_free = upload_free;
 		if (*size == 0)
@@ -1118,8 +1127,6 @@ static enum MHD_Result files_compose(struct envd_request *r, const char *data, s
 	} else if (*size == 0) {
 		if (u->status)
 			return http_send_error(r->conn, u->status, "%s", u->error);
-		if (r->ctx.sb->rootfd < 0)
-			return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
 		return compose_run(r, u);
 	}
 	if (!u->status) {
@@ -1220,6 +1227,7 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 	enum MHD_Result ret;
 	json_t *o;
 	long ncpu;
+	int rootfd;
 
 	if (mem) {
 		FILE *f = fopen("/proc/meminfo", "re");
@@ -1248,7 +1256,8 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 	json_object_set_new(o, "mem_cache", json_integer(cached));
 	json_object_set_new(o, "mem_total_mib", json_integer(total >> 20));
 	json_object_set_new(o, "mem_used_mib", json_integer((total - avail) >> 20));
-	if (r->ctx.sb->rootfd >= 0 && fstatvfs(r->ctx.sb->rootfd, &vfs) == 0) {
+	rootfd = sbfs_root_get(r->ctx.sb);
+	if (rootfd >= 0 && fstatvfs(rootfd, &vfs) == 0) {
 		json_object_set_new(o, "disk_used",
 				    json_integer((json_int_t)((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize)));
 		json_object_set_new(o, "disk_total",
@@ -1257,6 +1266,8 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 		json_object_set_new(o, "disk_used", json_integer(0));
 		json_object_set_new(o, "disk_total", json_integer(0));
 	}
+	if (rootfd >= 0)
+		close(rootfd);
 	ret = http_send_json(r->conn, 200, o);
 	json_decref(o);
 	return ret;

@@ -248,27 +248,42 @@ static int resolve(struct rpc_ctx *ctx, const char *in, char *out, size_t outlen
 	return 0;
 }
 
-static int rootfd_of(struct rpc_ctx *ctx, struct rpc_error *err)
+typedef int (*fs_root_fn)(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+			  struct rpc_error *err);
+
+/* Run @fn with a private root fd held for the whole call (see sbfs_root_get). */
+static int with_root(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_error *err,
+		     fs_root_fn fn)
 {
-	if (ctx->sb->rootfd < 0)
+	int rootfd, rc;
+
+	rootfd = sbfs_root_get(ctx->sb);
+	if (rootfd < 0)
 		return rpc_fail(err, "unavailable", "sandbox filesystem is not mounted");
-	return ctx->sb->rootfd;
+	rc = fn(ctx, rootfd, req, out, err);
+	close(rootfd);
+	return rc;
 }
+
+#define FS_ROOT_HANDLER(name)							\
+	static int name(struct rpc_ctx *ctx, json_t *req, json_t **out,		\
+			struct rpc_error *err)					\
+	{									\
+		return with_root(ctx, req, out, err, name##_root);		\
+	}
 
 /* ---- unary RPCs --------------------------------------------------------- */
 
-static int fs_stat(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_error *err)
+static int fs_stat_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+		        struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX];
 	struct sb_idnames names;
 	const char *in;
 	json_t *e;
-	int rootfd, e2;
+	int e2;
 
 	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
-		return -1;
-	rootfd = rootfd_of(ctx, err);
-	if (rootfd < 0)
 		return -1;
 	sb_idnames_load(&names, rootfd);
 	e = fsrpc_entry(rootfd, &names, path);
@@ -383,7 +398,8 @@ static int walk_dir(struct walk *w, int dfd, const char *prefix, uint32_t level)
 	return rc;
 }
 
-static int fs_list_dir(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_error *err)
+static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+		            struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], real[SBFS_PATH_MAX];
 	struct sb_idnames names;
@@ -391,16 +407,13 @@ static int fs_list_dir(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rp
 	struct stat st;
 	const char *in;
 	uint32_t depth;
-	int rootfd, dfd, rc, e;
+	int dfd, rc, e;
 
 	if (req_str(req, "path", NULL, &in, err) < 0 || req_u32(req, "depth", &depth, err) < 0 ||
 	    resolve(ctx, in, path, sizeof(path), err) < 0)
 		return -1;
 	if (depth == 0)
 		depth = 1;
-	rootfd = rootfd_of(ctx, err);
-	if (rootfd < 0)
-		return -1;
 	if (sbfs_realpath(rootfd, path, real, sizeof(real)) < 0) {
 		e = errno;
 		if (e == ENOENT)
@@ -447,19 +460,16 @@ static int fs_list_dir(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rp
 	return 0;
 }
 
-static int fs_make_dir(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_error *err)
+static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+		            struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
 	struct sb_idnames names;
 	struct stat st;
 	const char *in;
 	json_t *e;
-	int rootfd;
 
 	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
-		return -1;
-	rootfd = rootfd_of(ctx, err);
-	if (rootfd < 0)
 		return -1;
 	if (sbfs_stat(rootfd, path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
@@ -499,22 +509,20 @@ static void path_dir(const char *path, char *out, size_t outlen)
 	out[len] = '\0';
 }
 
-static int fs_move(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_error *err)
+static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+		        struct rpc_error *err)
 {
 	char src[SBFS_PATH_MAX], dst[SBFS_PATH_MAX], dir[SBFS_PATH_MAX];
 	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1], msg[SBFS_PATH_MAX + 128];
 	struct sb_idnames names;
 	const char *sin, *din;
-	int rootfd, spfd = -1, dpfd = -1, rc, e;
+	int spfd = -1, dpfd = -1, rc, e;
 	json_t *entry;
 
 	if (req_str(req, "source", NULL, &sin, err) < 0 ||
 	    req_str(req, "destination", NULL, &din, err) < 0 ||
 	    resolve(ctx, sin, src, sizeof(src), err) < 0 ||
 	    resolve(ctx, din, dst, sizeof(dst), err) < 0)
-		return -1;
-	rootfd = rootfd_of(ctx, err);
-	if (rootfd < 0)
 		return -1;
 	path_dir(dst, dir, sizeof(dir));
 	if (sbfs_mkdirs(rootfd, dir, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
@@ -552,16 +560,13 @@ static int fs_move(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_er
 	return 0;
 }
 
-static int fs_remove(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_error *err)
+static int fs_remove_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+		          struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX];
 	const char *in;
-	int rootfd;
 
 	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
-		return -1;
-	rootfd = rootfd_of(ctx, err);
-	if (rootfd < 0)
 		return -1;
 	if (sbfs_remove_all(rootfd, path) < 0)
 		return rpc_fail(err, "internal", "error removing file or directory: unlinkat %s: %s",
@@ -570,10 +575,17 @@ static int fs_remove(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_
 	return 0;
 }
 
+FS_ROOT_HANDLER(fs_stat)
+FS_ROOT_HANDLER(fs_list_dir)
+FS_ROOT_HANDLER(fs_make_dir)
+FS_ROOT_HANDLER(fs_move)
+FS_ROOT_HANDLER(fs_remove)
+
 /* ---- watching ------------------------------------------------------------ */
 
 struct fswatch {
 	struct sandbox *sb;
+	int rootfd;		/* private duplicate, see sbfs_root_get */
 	int ifd;
 	bool recursive;
 	bool include_entry;
@@ -595,6 +607,8 @@ static void fswatch_free(struct fswatch *w)
 		return;
 	if (w->ifd >= 0)
 		close(w->ifd);
+	if (w->rootfd >= 0)
+		close(w->rootfd);
 	for (i = 0; i < w->ndirs; i++)
 		free(w->dirs[i].rel);
 	free(w->dirs);
@@ -633,7 +647,7 @@ static void fswatch_add_tree(struct fswatch *w, const char *rel)
 	int dfd;
 
 	join_path(w->base, rel, path, sizeof(path));
-	dfd = sbfs_open(w->sb->rootfd, path, O_RDONLY | O_DIRECTORY, 0);
+	dfd = sbfs_open(w->rootfd, path, O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0)
 		return;
 	names = read_names(dfd, &n);
@@ -666,7 +680,7 @@ static int fswatch_add(struct fswatch *w, const char *rel)
 		return -1;
 	}
 	join_path(w->base, rel, path, sizeof(path));
-	fd = sbfs_open(w->sb->rootfd, path, O_PATH | O_DIRECTORY, 0);
+	fd = sbfs_open(w->rootfd, path, O_PATH | O_DIRECTORY, 0);
 	if (fd < 0)
 		return -1;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -714,11 +728,14 @@ static struct fswatch *fswatch_new(struct rpc_ctx *ctx, json_t *req, struct rpc_
 	    req_bool(req, "allowNetworkMounts", "allow_network_mounts", &netok, err) < 0 ||
 	    resolve(ctx, in, path, sizeof(path), err) < 0)
 		return NULL;
-	rootfd = rootfd_of(ctx, err);
-	if (rootfd < 0)
+	rootfd = sbfs_root_get(ctx->sb);
+	if (rootfd < 0) {
+		rpc_fail(err, "unavailable", "sandbox filesystem is not mounted");
 		return NULL;
+	}
 	if (sbfs_stat(rootfd, path, &st) < 0) {
 		e = errno;
+		close(rootfd);
 		if (e == ENOENT)
 			rpc_fail(err, "not_found", "path %s not found: stat %s: %s",
 				 path, path, sbfs_errstr(e));
@@ -728,15 +745,18 @@ static struct fswatch *fswatch_new(struct rpc_ctx *ctx, json_t *req, struct rpc_
 		return NULL;
 	}
 	if (!S_ISDIR(st.st_mode)) {
+		close(rootfd);
 		rpc_fail(err, "invalid_argument", "path %s not a directory", path);
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
+		close(rootfd);
 		rpc_fail(err, "internal", "out of memory");
 		return NULL;
 	}
 	w->sb = ctx->sb;
+	w->rootfd = rootfd;
 	w->recursive = rec;
 	w->include_entry = inc;
 	snprintf(w->base, sizeof(w->base), "%s", path);
@@ -768,7 +788,7 @@ static int emit_one(struct fswatch *w, const char *name, const char *type,
 		return 0;
 	if (w->include_entry) {
 		join_path(w->base, name, path, sizeof(path));
-		entry = fsrpc_entry(w->sb->rootfd, &w->names, path);
+		entry = fsrpc_entry(w->rootfd, &w->names, path);
 		if (entry)
 			json_object_set_new(ev, "entry", entry);
 	}

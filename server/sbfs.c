@@ -52,6 +52,31 @@ static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode,
 	return fd;
 }
 
+int sbfs_root_get(struct sandbox *sb)
+{
+	char proc[64], link[SBFS_PATH_MAX];
+	int fd = sb->rootfd, d;
+	ssize_t n;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (d < 0)
+		return -1;
+	if (sb->root) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d);
+		n = readlink(proc, link, sizeof(link) - 1);
+		if (n < 0 || (size_t)n != strlen(sb->root) || memcmp(link, sb->root, (size_t)n) != 0) {
+			close(d);
+			errno = ESTALE;
+			return -1;
+		}
+	}
+	return d;
+}
+
 int sbfs_open(int rootfd, const char *path, int flags, mode_t mode)
 {
 	return openat2_in_root(rootfd, path, flags, mode, 0);

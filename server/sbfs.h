@@ -21,6 +21,15 @@
 #define UPLOAD_TMP_PREFIX ".e2bd-upload-"
 
 /*
+ * A private duplicate of the sandbox's root fd, for one request (close it
+ * when done).  nsbox may close sb->rootfd at any moment (stop, pause after
+ * restart) and the number could then be reused by an unrelated file, even
+ * another sandbox's root; the duplicate is checked to still name sb->root.
+ * Returns -1 (errno ESTALE/EBADF) when the root is not mounted.
+ */
+int sbfs_root_get(struct sandbox *sb);
+
+/*
  * Open @path (absolute sandbox path) beneath @rootfd, following symlinks
  * inside the root.  @flags/@mode as for openat(2).  Returns an fd.
  */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2bd.h"
 #include "sandbox.h"
@@ -38,14 +39,18 @@ int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out)
 	unsigned long uid, gid;
 	size_t nlen;
 	char *passwd;
-	int nf, rc = -1;
+	int nf, rc = -1, rootfd;
 
-	if (!sb || sb->rootfd < 0 || !name || !*name)
+	if (!sb || !name || !*name)
 		return -1;
 	nlen = strlen(name);
 	if (nlen >= sizeof(out->name) || strchr(name, ':') || strchr(name, '\n'))
 		return -1;
-	passwd = sbfs_read_small(sb->rootfd, "/etc/passwd", 1u << 20);
+	rootfd = sbfs_root_get(sb);
+	if (rootfd < 0)
+		return -1;
+	passwd = sbfs_read_small(rootfd, "/etc/passwd", 1u << 20);
+	close(rootfd);
 	if (!passwd)
 		return -1;
 	for (line = passwd; *line; line = *end ? end + 1 : end) {
