@@ -172,10 +172,12 @@ test('commands: timeoutMs kills a long command', T, async () => {
 	const took = Date.now() - t0
 	assert.ok(took < 10_000, `gave up after ${took} ms`)
 	const pid = (await sbx.files.read(marker, rto)).trim()
+	let seen = ''
 	await waitFor(async () => {
-		const r = await sbx.commands.run(`test -d /proc/${pid} && cat /proc/${pid}/cmdline | tr '\\0' ' ' || echo gone`, rto)
-		return r.stdout.trim() === 'gone' || !r.stdout.includes('sleep')
-	}, { timeoutMs: 5_000, what: `process ${pid} to be killed at the deadline` })
+		const r = await sbx.commands.run(`test -d /proc/${pid} && tr '\\0' ' ' < /proc/${pid}/cmdline || echo gone`, rto)
+		seen = r.stdout.trim()
+		return seen === 'gone' || !seen.includes('sleep')
+	}, { timeoutMs: 5_000, what: () => `process ${pid} to be killed at the deadline (still running: '${seen}')` })
 })
 
 test('commands: 10 MiB of output arrives intact', { timeout: 90_000 }, async () => {

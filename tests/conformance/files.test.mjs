@@ -102,9 +102,25 @@ test('files: octet-stream upload (envd >= 0.5.7)', { timeout: 60_000 }, async (t
 	const info = await sbx.files.write(p, data, { useOctetStream: true, ...rto })
 	assert.equal(info.path, p)
 	assert.equal(sha256(await sbx.files.read(p, { format: 'bytes', ...rto })), sha256(data))
-	const gz = await sbx.files.write(`${HOME}/octet/g.txt`, 'gzipped upload\n'.repeat(1000), { gzip: true, ...rto })
+	const stream = new ReadableStream({
+		start(c) {
+			for (let i = 0; i < 64; i++) c.enqueue(new TextEncoder().encode(`chunk ${i}\n`))
+			c.close()
+		},
+	})
+	const si = await sbx.files.write(`${HOME}/octet/s.txt`, stream, rto)
+	assert.equal(si.path, `${HOME}/octet/s.txt`)
+	const want = Array.from({ length: 64 }, (_, i) => `chunk ${i}\n`).join('')
+	assert.equal(await sbx.files.read(`${HOME}/octet/s.txt`, rto), want, 'streamed (chunked) upload')
+})
+
+test('files: gzip-compressed upload (envd >= 0.5.7)', T, async (t) => {
+	const sbx = await sandbox()
+	if (!versionAtLeast(envdVersion(sbx), '0.5.7')) return t.skip(`envd ${envdVersion(sbx)} has no octet-stream upload`)
+	const text = 'gzipped upload\n'.repeat(1000)
+	const gz = await sbx.files.write(`${HOME}/octet/g.txt`, text, { gzip: true, ...rto })
 	assert.equal(gz.path, `${HOME}/octet/g.txt`)
-	assert.equal(await sbx.files.read(`${HOME}/octet/g.txt`, rto), 'gzipped upload\n'.repeat(1000), 'Content-Encoding: gzip upload')
+	assert.equal(await sbx.files.read(`${HOME}/octet/g.txt`, rto), text, 'Content-Encoding: gzip upload is stored decompressed')
 })
 
 test('files: gzip download is decoded', T, async () => {
@@ -127,7 +143,7 @@ test('files: odd names (spaces, unicode, %, #, ?, &, +, =, quotes) round-trip', 
 	}
 	const listed = (await sbx.files.list(dir, rto)).map((e) => e.name).sort()
 	assert.deepEqual(listed, [...names].sort(), 'list shows the exact names')
-	const fromShell = (await sh(sbx, `cd ${dir} && for f in *; do printf '%s\\n' "$f"; done`)).split('\n').filter(Boolean).sort()
+	const fromShell = (await sh(sbx, `find ${dir} -mindepth 1 -maxdepth 1 -printf '%f\\n'`)).split('\n').filter(Boolean).sort()
 	assert.deepEqual(fromShell, [...names].sort(), 'the shell sees the exact names')
 	// A name that only differs by %-encoding is a different file.
 	assert.equal(await sbx.files.exists(`${dir}/with%20space.txt`, rto), false)

@@ -129,7 +129,8 @@ export function uniq(prefix = 'c') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/* Poll fn until it returns a truthy value; throw after timeoutMs naming what. */
+/* Poll fn until it returns a truthy value; throw after timeoutMs naming what
+ * (a string, or a function called at failure time for late detail). */
 export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 100, what = 'condition' } = {}) {
 	const deadline = Date.now() + timeoutMs
 	let last
@@ -141,7 +142,7 @@ export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 100, what =
 			last = e
 		}
 		if (Date.now() >= deadline) {
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`)
+			throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${last.message})` : ''}`)
 		}
 		await sleep(intervalMs)
 	}
