@@ -1441,6 +1441,42 @@ static int ensure_line(int rootfd, const char *dir, const char *name,
 	return rc;
 }
 
+/* Append @line to @path unless some line starts with @prefix. */
+static int ensure_line_prefix(int rootfd, const char *path, const char *prefix,
+			      const char *line)
+{
+	char *old = root_read(rootfd, path, 4u << 20), *buf, dir[64];
+	const char *p, *slash = strrchr(path, '/');
+	size_t need, plen = strlen(prefix);
+	int rc;
+
+	for (p = old; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+		if (strncmp(p, prefix, plen) == 0) {
+			free(old);
+			return 0;
+		}
+	}
+	if (!slash || (size_t)(slash - path) >= sizeof(dir)) {
+		free(old);
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	need = (old ? strlen(old) : 0) + strlen(line) + 3;
+	buf = malloc(need);
+	if (!buf) {
+		free(old);
+		return -1;
+	}
+	xfmt(buf, need, "%s%s%s\n", old ? old : "",
+	     old && *old && old[strlen(old) - 1] != '\n' ? "\n" : "", line);
+	rc = root_replace(rootfd, dir, slash + 1, buf, 0644);
+	free(old);
+	free(buf);
+	return rc;
+}
+
 /*
  * The sandbox's own users and directories: user `user` (uid/gid 1000,
  * home /home/user), passwordless sudo for it where sudo exists, the
@@ -1473,6 +1509,14 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 				 dirs[i].path, strerror(errno));
 			return -1;
 		}
+	}
+	/* A template without accounts still needs root (Basic root). */
+	if (ensure_line_prefix(rootfd, "etc/passwd", "root:",
+			       "root:x:0:0:root:/root:/bin/sh") < 0 ||
+	    ensure_line_prefix(rootfd, "etc/group", "root:", "root:x:0:") < 0) {
+		xfmt(err, errlen, "cannot add root to the sandbox: %s",
+		     strerror(errno));
+		return -1;
 	}
 	if (ensure_account(rootfd, "etc/passwd", "user",
 			   "user:x:1000:1000::/home/user:/bin/bash") < 0 ||
@@ -1768,6 +1812,7 @@ static void detect_freezer(void)
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
 	char own1[PATH_MAX] = "", own2[PATH_MAX] = "", probe[PATH_MAX + 16];
+	const char *force;
 
 	G.freezer = FREEZER_SIGNAL;
 	if (!f)
@@ -1811,7 +1856,11 @@ static void detect_freezer(void)
 		}
 		fclose(f);
 	}
-	if (v1[0]) {
+	/* E2BD_FREEZER=v2|signal: test the other freezers on a v1 host. */
+	force = getenv("E2BD_FREEZER");
+	if (force && strcmp(force, "signal") == 0)
+		return;
+	if (v1[0] && !(force && strcmp(force, "v2") == 0)) {
 		xfmt(G.cgbase, sizeof(G.cgbase), "%s%s/e2bd", v1,
 			 strcmp(own1, "/") == 0 ? "" : own1);
 		if ((mkdir(G.cgbase, 0755) == 0 || errno == EEXIST)) {

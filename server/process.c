@@ -941,6 +941,7 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	set_nonblock(p->stdin_fd);
 	start = event_msg("start", json_pack("{s:i}", "pid", (int)p->pid));
 	pthread_mutex_lock(&t->lock);
+	table_gc_locked(t);
 	if (start)
 		sub_push_locked(s, start, 0, false);
 	s->next = p->subs;
