@@ -41,6 +41,7 @@ struct http_req {
 	/* RK_ENVD_HTTP (envd.ctx.sb holds a reference) */
 	struct envd_request envd;
 	char *envd_path;
+	bool envd_body;		/* POST /files or /files/compose: pass the body on */
 };
 
 static int body_append(struct http_req *r, const char *data, size_t n)
@@ -357,6 +358,9 @@ static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c
 		return MHD_NO;
 	}
 	req->kind = RK_ENVD_HTTP;
+	req->envd_body = strcmp(method, "POST") == 0 &&
+			 (strcmp(path, "/files") == 0 ||
+			  strcmp(path, "/files/compose") == 0);
 	req->envd.conn = c;
 	req->envd.ctx = ctx;
 	req->envd.method = method;
@@ -419,6 +423,14 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 	case RK_RPC:
 		return rpc_call_data(req->call, upload_data, upload_data_size);
 	case RK_ENVD_HTTP:
+		/*
+		 * Only the upload routes see the body; for the rest it is
+		 * dropped here so their handlers answer once, at the end.
+		 */
+		if (*upload_data_size && !req->envd_body) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
 		return envd_http_dispatch(&req->envd, upload_data,
 					  upload_data_size);
 	default:
