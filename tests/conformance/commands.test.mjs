@@ -198,3 +198,30 @@ test('commands: concurrent commands do not block each other', T, async () => {
 	assert.ok(Date.now() - t0 < 15_000, 'a long-running stream does not hold up others')
 	await slow.kill()
 })
+
+test('commands: connect after a process ended (late connect, version-dependent)', T, async () => {
+	const sbx = await sandbox()
+	const h = await sbx.commands.run('echo gone-soon', { background: true, ...rto })
+	const r = await within(h.wait(), 10_000, 'short command')
+	assert.equal(r.stdout, 'gone-soon\n')
+	if (versionAtLeast(envdVersion(sbx), '0.6.12')) {
+		// envd >= 0.6.12 keeps the end event for 30 s: start + end, no output replay.
+		const c = await sbx.commands.connect(h.pid, rto)
+		const rr = await within(c.wait(), 10_000, 'late connect')
+		assert.equal(rr.exitCode, 0)
+		assert.equal(rr.stdout, '', 'no output replay')
+	} else {
+		await rejectsWith(sbx.commands.connect(h.pid, rto), NotFoundError, 'late connect on envd < 0.6.12')
+		assert.equal(await sbx.commands.kill(h.pid, rto), false, 'kill of an ended process')
+	}
+})
+
+test('commands: files created by processes belong to the running user', T, async () => {
+	const sbx = await sandbox()
+	await sbx.commands.run('echo u > /home/user/by-user.txt', rto)
+	await sbx.commands.run('echo r > /home/user/by-root.txt', { user: 'root', ...rto })
+	assert.equal((await sbx.files.getInfo('/home/user/by-user.txt', rto)).owner, 'user')
+	assert.equal((await sbx.files.getInfo('/home/user/by-root.txt', rto)).owner, 'root')
+	const err = await rejectsWith(sbx.commands.run('echo x > /root/nope.txt', rto), CommandExitError, 'user writing into /root')
+	assert.match(err.stderr, /Permission denied/)
+})

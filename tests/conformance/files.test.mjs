@@ -333,3 +333,33 @@ test('files: signed uploadUrl/downloadUrl work without the access token', T, asy
 	await res.body?.cancel()
 	assert.equal(await sbx.files.read(p, rto), 'signed upload')
 })
+
+test('files: GET /files honours Range (206) and reports errors as envd JSON', T, async () => {
+	const sbx = await sandbox()
+	const p = `${HOME}/range.txt`
+	await sbx.files.write(p, 'hello range', rto)
+	const q = `/files?path=${encodeURIComponent(p)}`
+	let res = await envdFetch(sbx, q, { headers: { Range: 'bytes=1-3', 'Accept-Encoding': 'identity' } })
+	assert.equal(res.status, 206)
+	assert.equal(res.headers.get('content-range'), 'bytes 1-3/11')
+	assert.equal(await res.text(), 'ell')
+	res = await envdFetch(sbx, q, { headers: { Range: 'bytes=6-', 'Accept-Encoding': 'identity' } })
+	assert.equal(res.status, 206)
+	assert.equal(await res.text(), 'range')
+	res = await envdFetch(sbx, q, { headers: { 'Accept-Encoding': 'identity' } })
+	assert.equal(res.status, 200)
+	assert.equal(res.headers.get('content-length'), '11')
+	assert.equal(await res.text(), 'hello range')
+	res = await envdFetch(sbx, `/files?path=${encodeURIComponent(HOME)}`)
+	assert.equal(res.status, 400, 'GET /files of a directory')
+	const body = await res.json()
+	assert.equal(body.code, 400)
+})
+
+test('files: a path under a regular file fails cleanly', T, async () => {
+	const sbx = await sandbox()
+	await sbx.files.write(`${HOME}/afile`, 'x', rto)
+	await assert.rejects(sbx.files.write(`${HOME}/afile/child.txt`, 'y', rto), (e) => e instanceof Error && !(e instanceof FileNotFoundError), 'write below a file')
+	await assert.rejects(sbx.files.makeDir(`${HOME}/afile`, rto), /not a directory|exists/i, 'makeDir over a file')
+	assert.equal(await sbx.files.read(`${HOME}/afile`, rto), 'x', 'the file is untouched')
+})

@@ -95,7 +95,8 @@ test('lifecycle: wrong API key gives AuthenticationError', T, async () => {
 test('lifecycle: list filters by metadata and state, and paginates', T, async () => {
 	const tag = uniq('list')
 	const a = await createSandbox({ metadata: { suite: tag, idx: 'a' } })
-	const b = await createSandbox({ metadata: { suite: tag, idx: 'b' } })
+	const odd = 'a b&c=d/é%20?#'
+	const b = await createSandbox({ metadata: { suite: tag, idx: 'b', odd } })
 	const ids = (xs) => xs.map((s) => s.sandboxId).sort()
 	const all = async (query, limit) => {
 		const p = Sandbox.list({ query, limit, ...rto })
@@ -112,6 +113,13 @@ test('lifecycle: list filters by metadata and state, and paginates', T, async ()
 	assert.ok(la.startedAt instanceof Date && !Number.isNaN(la.startedAt.getTime()))
 	got = await all({ metadata: { suite: tag, idx: 'b' } })
 	assert.deepEqual(ids(got), [b.sandboxId], 'two metadata keys AND together')
+	got = await all({ metadata: { odd } })
+	assert.deepEqual(ids(got), [b.sandboxId], 'metadata value with reserved characters (double-encoded by the SDK)')
+	assert.equal(got[0].metadata.odd, odd)
+	got = await all({ metadata: { suite: tag, idx: 'c' } })
+	assert.equal(got.length, 0, 'AND with a non-matching value')
+	got = await all(undefined)
+	assert.ok(ids(got).includes(a.sandboxId) && ids(got).includes(b.sandboxId), 'unfiltered list includes both')
 	got = await all({ metadata: { suite: uniq('nomatch') } })
 	assert.equal(got.length, 0, 'no match gives an empty list')
 	// Pagination: one per page.
@@ -233,4 +241,50 @@ test('lifecycle: getMetrics answers for a running sandbox', T, async (t) => {
 	}
 	await killSandbox(sbx)
 	await assert.rejects(Sandbox.getMetrics(sbx.sandboxId, rto), SandboxNotFoundError)
+})
+
+test('lifecycle: onTimeout "pause" pauses at expiry instead of killing', T, async () => {
+	const sbx = await createSandbox({ timeoutMs: 3_000, lifecycle: { onTimeout: 'pause' } })
+	await sbx.files.write('/home/user/before-autopause.txt', 'still here', rto)
+	await waitFor(async () => (await sbx.getInfo(rto)).state === 'paused', { timeoutMs: 20_000, intervalMs: 500, what: 'auto-pause at expiry' })
+	assert.equal(await sbx.isRunning(rto), false)
+	const again = await Sandbox.connect(sbx.sandboxId, { timeoutMs: 60_000, ...rto })
+	assert.equal((await again.getInfo(rto)).state, 'running')
+	assert.equal(await again.files.read('/home/user/before-autopause.txt', rto), 'still here')
+	await killSandbox(sbx)
+})
+
+test('lifecycle: connect to a running sandbox extends but never shortens its timeout', T, async () => {
+	const sbx = await createSandbox({ timeoutMs: 240_000 })
+	await Sandbox.connect(sbx.sandboxId, { timeoutMs: 30_000, ...rto })
+	let left = ((await sbx.getInfo(rto)).endAt.getTime() - Date.now()) / 1000
+	assert.ok(left > 200, `connect with a shorter timeout left ${left}s (expected ~240s)`)
+	await Sandbox.connect(sbx.sandboxId, { timeoutMs: 600_000, ...rto })
+	left = ((await sbx.getInfo(rto)).endAt.getTime() - Date.now()) / 1000
+	assert.ok(left > 580 && left < 620, `connect with a longer timeout: ${left}s left (expected ~600s)`)
+	await killSandbox(sbx)
+})
+
+test('lifecycle: two sandboxes have separate files and processes', T, async () => {
+	const [a, b] = await Promise.all([createSandbox(), createSandbox()])
+	const secret = uniq('secret')
+	await a.files.write('/home/user/secret.txt', secret, rto)
+	await a.files.write('/tmp/a-only', secret, rto)
+	const sleeper = await a.commands.run(`exec -a ${secret} sleep 60`, { background: true, ...rto })
+	assert.equal(await b.files.exists('/home/user/secret.txt', rto), false)
+	assert.equal(await b.files.exists('/tmp/a-only', rto), false)
+	// A regex that matches the secret but not its own text, so grep never finds itself.
+	const pat = `${secret.slice(0, 3)}[${secret[3]}]${secret.slice(4)}`
+	let r = await b.commands.run(`grep -rl '${pat}' /home /tmp 2>/dev/null | wc -l`, rto)
+	assert.equal(r.stdout.trim(), '0', 'B finds none of A\'s files')
+	r = await b.commands.run(`for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done 2>/dev/null | grep -c '${pat}' || true`, rto)
+	assert.equal(r.stdout.trim(), '0', 'B sees none of A\'s processes')
+	r = await a.commands.run(`for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done 2>/dev/null | grep -c '${pat}' || true`, rto)
+	assert.equal(r.stdout.trim(), '1', 'A sees its own sleeper (the check itself works)')
+	assert.ok(!(await b.commands.list(rto)).some((p) => p.args.join(' ').includes(secret)), 'B lists none of A\'s processes')
+	assert.ok((await a.commands.list(rto)).some((p) => p.args.join(' ').includes(secret)), 'A lists its sleeper')
+	await sleeper.kill()
+	await killSandbox(a)
+	assert.equal(await b.isRunning(rto), true, 'killing A leaves B running')
+	await killSandbox(b)
 })

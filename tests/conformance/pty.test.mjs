@@ -91,3 +91,17 @@ test('pty: disconnect and reconnect, input still works', T, async () => {
 	await waitFor(async () => !(await sbx.commands.list(rto)).some((x) => x.pid === p.h.pid), { timeoutMs: 5_000, what: 'killed pty to leave the list' })
 	assert.equal(await sbx.pty.kill(4_000_000, rto), false, 'kill of an unknown pid')
 })
+
+test('pty: cwd, envs and user options', T, async () => {
+	const sbx = await sandbox()
+	const p = await openPty(sbx, { cwd: '/tmp', envs: { PTY_VAR: 'pty-value' } })
+	await p.send('echo "cwd=$(pwd) var=$PTY_VAR"\n')
+	await p.expect(/cwd=\/tmp var=pty-value/, 'cwd and env')
+	await sbx.pty.kill(p.h.pid, rto)
+	await within(p.h.wait().catch(() => {}), 10_000, 'pty to end')
+	const q = await openPty(sbx, { user: 'root' })
+	await q.send('echo "uid=$(id -u)"\n')
+	await q.expect(/uid=0/, 'root pty')
+	await sbx.pty.kill(q.h.pid, rto)
+	await within(q.h.wait().catch(() => {}), 10_000, 'pty to end')
+})
