@@ -1,0 +1,918 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The content cache: one sparse file on disk per inode whose content was
+ * read or written, with a presence map of CACHE_BLOCK blocks filled by
+ * ranged GETs (readahead doubles on sequential access).  Writes go to the
+ * cache file after the whole content is local; a dirty file is uploaded
+ * atomically (temporary name + Move, by libe2b) on fsync, on close and at
+ * unmount.  A dirty file has a sidecar "<cache file>.dirty" holding its
+ * remote path, so a later mount finds and uploads what an earlier one could
+ * not.
+ *
+ * Locking: file->lock guards one file and is held across its network I/O
+ * (reads of one file are serialized, other files proceed); it is taken
+ * before inode_lock, never after.  files_lock guards only the list.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2bfs.h"
+
+#define RA_MAX_BLOCKS 64u	/* 8 MiB readahead at most */
+
+struct file {
+	pthread_mutex_t lock;
+	struct inode *in;
+	int fd;			/* protected by lock; -1 when closed */
+	char *cpath;		/* protected by lock; NULL = nothing on disk */
+	uint64_t size;		/* protected by lock; logical size */
+	uint8_t *present;	/* protected by lock; one byte per block */
+	size_t nblocks;		/* protected by lock; entries in present */
+	int complete;		/* protected by lock; whole content local */
+	int dirty;		/* protected by lock */
+	int opens;		/* protected by lock */
+	int has_base;		/* protected by lock */
+	int64_t base_sec;	/* protected by lock; remote version cached */
+	int32_t base_nsec;	/* protected by lock */
+	uint64_t base_size;	/* protected by lock */
+	mode_t mode;		/* protected by lock; permission bits wanted */
+	struct timespec mtime;	/* protected by lock; of the last local write */
+	uint64_t seq_next;	/* protected by lock; readahead state */
+	unsigned ra;		/* protected by lock */
+	double last_use;	/* protected by lock */
+	int listed;		/* protected by files_lock */
+	struct file *next;	/* protected by files_lock */
+};
+
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct file *files;	/* protected by files_lock */
+
+/* Dirty leftovers of an earlier mount, found by cache_init(). */
+static char **leftovers;	/* protected by files_lock */
+static size_t nleftovers;	/* protected by files_lock */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t len = strlen(path), i;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != 0)
+			continue;
+		buf[i] = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = i < len ? '/' : 0;
+	}
+	return 0;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+int cache_init(struct fs *fs)
+{
+	DIR *d;
+	struct dirent *de;
+	char p[4096];
+	int rc;
+
+	rc = mkdir_p(fs->cache_dir, 0700);
+	if (rc < 0)
+		return rc;
+	d = opendir(fs->cache_dir);
+	if (!d)
+		return -errno;
+	/* Clean leftovers go; dirty ones are uploaded by cache_recover(). */
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "data-", 5))
+			continue;
+		if (has_suffix(de->d_name, ".dirty")) {
+			char **n = realloc(leftovers, (nleftovers + 1) * sizeof(*n));
+
+			if (!n)
+				continue;
+			leftovers = n;
+			snprintf(p, sizeof(p), "%s/%s", fs->cache_dir, de->d_name);
+			p[strlen(p) - 6] = 0;
+			leftovers[nleftovers] = strdup(p);
+			if (leftovers[nleftovers])
+				nleftovers++;
+			continue;
+		}
+		snprintf(p, sizeof(p), "%s/%s.dirty", fs->cache_dir, de->d_name);
+		if (access(p, F_OK) == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", fs->cache_dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	return 0;
+}
+
+static struct file *get_file(struct inode *in)
+{
+	struct file *f;
+
+	pthread_mutex_lock(&inode_lock);
+	f = in->file;
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (f) {
+			pthread_mutex_init(&f->lock, NULL);
+			f->fd = -1;
+			f->in = in;
+			in->file = f;
+		}
+	}
+	pthread_mutex_unlock(&inode_lock);
+	if (f) {
+		pthread_mutex_lock(&files_lock);
+		if (!f->listed) {
+			f->listed = 1;
+			f->next = files;
+			files = f;
+		}
+		pthread_mutex_unlock(&files_lock);
+	}
+	return f;
+}
+
+static struct file *peek_file(struct inode *in)
+{
+	struct file *f;
+
+	pthread_mutex_lock(&inode_lock);
+	f = in->file;
+	pthread_mutex_unlock(&inode_lock);
+	return f;
+}
+
+/* Make sure the cache file exists and is open; lock held. */
+static int ensure_fd(struct fs *fs, struct file *f)
+{
+	char tmpl[4096];
+	int fd;
+
+	if (f->fd >= 0)
+		return 0;
+	if (f->cpath) {
+		f->fd = open(f->cpath, O_RDWR | O_CLOEXEC);
+		if (f->fd >= 0)
+			return 0;
+		free(f->cpath);
+		f->cpath = NULL;
+		f->complete = f->size == 0;
+		memset(f->present, 0, f->nblocks);
+		if (f->dirty)
+			return -EIO;
+	}
+	if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/data-XXXXXX", fs->cache_dir) >= sizeof(tmpl))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	f->cpath = strdup(tmpl);
+	if (!f->cpath) {
+		close(fd);
+		unlink(tmpl);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	return 0;
+}
+
+/* Grow the presence map to cover @size; lock held. */
+static int grow_map(struct file *f, uint64_t size)
+{
+	size_t n = (size_t)((size + CACHE_BLOCK - 1) / CACHE_BLOCK);
+	uint8_t *p;
+
+	if (n <= f->nblocks)
+		return 0;
+	p = realloc(f->present, n);
+	if (!p)
+		return -ENOMEM;
+	memset(p + f->nblocks, 0, n - f->nblocks);
+	f->present = p;
+	f->nblocks = n;
+	return 0;
+}
+
+/* Forget the content; lock held. */
+static void reset_locked(struct file *f, uint64_t size)
+{
+	if (f->fd >= 0 && ftruncate(f->fd, 0) < 0) {
+		close(f->fd);
+		f->fd = -1;
+		if (f->cpath)
+			unlink(f->cpath);
+		free(f->cpath);
+		f->cpath = NULL;
+	}
+	memset(f->present, 0, f->nblocks);
+	f->size = size;
+	f->complete = size == 0;
+	f->seq_next = 0;
+	f->ra = 1;
+}
+
+static void set_base(struct file *f, const struct stat *st)
+{
+	f->has_base = 1;
+	f->base_sec = st->st_mtim.tv_sec;
+	f->base_nsec = (int32_t)st->st_mtim.tv_nsec;
+	f->base_size = (uint64_t)st->st_size;
+}
+
+static int same_base(const struct file *f, const struct stat *st)
+{
+	return f->has_base && f->base_sec == st->st_mtim.tv_sec &&
+	       f->base_nsec == st->st_mtim.tv_nsec && f->base_size == (uint64_t)st->st_size;
+}
+
+static void sidecar_path(const struct file *f, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.dirty", f->cpath ? f->cpath : "");
+}
+
+/* Mark dirty, recording the remote path beside the data; lock held. */
+static void mark_dirty(struct file *f)
+{
+	char sc[4200];
+	char *path;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	if (f->dirty)
+		return;
+	f->dirty = 1;
+	path = inode_path(f->in);
+	if (!path || !f->cpath) {
+		free(path);
+		return;
+	}
+	sidecar_path(f, sc, sizeof(sc));
+	fd = open(sc, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, path, strlen(path)) < 0)
+			unlink(sc);
+		close(fd);
+	}
+	free(path);
+}
+
+static void clear_dirty(struct file *f)
+{
+	char sc[4200];
+
+	if (!f->dirty)
+		return;
+	f->dirty = 0;
+	if (f->cpath) {
+		sidecar_path(f, sc, sizeof(sc));
+		unlink(sc);
+	}
+}
+
+int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *remote,
+	       int *keep_cache)
+{
+	struct file *f = get_file(in);
+	int rc = 0;
+
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_lock(&f->lock);
+	*keep_cache = 1;
+	if (!f->dirty) {
+		if (!same_base(f, remote) || !f->cpath) {
+			reset_locked(f, (uint64_t)remote->st_size);
+			*keep_cache = 0;
+		}
+		set_base(f, remote);
+		f->mode = remote->st_mode & 07777;
+	}
+	rc = grow_map(f, f->size);
+	if (rc == 0)
+		rc = ensure_fd(fs, f);
+	if (rc == 0 && (flags & O_TRUNC) && (f->size || f->dirty)) {
+		if (ftruncate(f->fd, 0) < 0) {
+			rc = -errno;
+		} else {
+			f->size = 0;
+			f->complete = 1;
+			mark_dirty(f);
+			*keep_cache = 0;
+		}
+	}
+	if (rc == 0) {
+		f->opens++;
+		f->last_use = now_mono();
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
+{
+	struct file *f = get_file(in);
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_lock(&f->lock);
+	clear_dirty(f);
+	reset_locked(f, 0);
+	set_base(f, remote);
+	f->mode = remote->st_mode & 07777;
+	rc = ensure_fd(fs, f);
+	if (rc == 0) {
+		f->complete = 1;
+		f->opens++;
+		f->last_use = now_mono();
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* Fetch blocks [b0, b1) from the sandbox; lock held. */
+static int fetch(struct fs *fs, struct file *f, size_t b0, size_t b1)
+{
+	uint64_t off = (uint64_t)b0 * CACHE_BLOCK, len, got = 0, rsize = 0, end;
+	char *path;
+	size_t b;
+	int rc;
+
+	if (off >= f->size)
+		return 0;
+	len = (uint64_t)(b1 - b0) * CACHE_BLOCK;
+	if (off + len > f->size)
+		len = f->size - off;
+	path = inode_path(f->in);
+	if (!path)
+		return -ESTALE;
+	rc = ensure_fd(fs, f);
+	if (rc == 0)
+		rc = remote_read_to_fd(fs, path, f->fd, off, len, &got, &rsize);
+	if (rc < 0) {
+		free(path);
+		return rc;
+	}
+	end = off + got;
+	for (b = b0; b < b1; b++) {
+		uint64_t bend = (uint64_t)(b + 1) * CACHE_BLOCK;
+
+		if (bend <= end || (end >= f->size && (uint64_t)b * CACHE_BLOCK < end))
+			f->present[b] = 1;
+	}
+	if (got < len) {
+		fs_log(fs, "short read of '%s' (changed in the sandbox while open?)", path);
+		rc = -EIO;
+	}
+	free(path);
+	return rc;
+}
+
+/* Make the whole content local; lock held. */
+static int ensure_complete(struct fs *fs, struct file *f)
+{
+	size_t b = 0, e, n;
+	int rc;
+
+	if (f->complete)
+		return 0;
+	rc = grow_map(f, f->size);
+	if (rc < 0)
+		return rc;
+	n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK);
+	while (b < n) {
+		if (f->present[b]) {
+			b++;
+			continue;
+		}
+		for (e = b; e < n && !f->present[e]; e++)
+			;
+		rc = fetch(fs, f, b, e);
+		if (rc < 0)
+			return rc;
+		b = e;
+	}
+	f->complete = 1;
+	return 0;
+}
+
+int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,
+	       size_t *out_len)
+{
+	struct file *f = peek_file(in);
+	uint64_t end;
+	size_t b0, b1, b, n, miss;
+	ssize_t r;
+	int rc = 0;
+
+	*out_len = 0;
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	f->last_use = now_mono();
+	if ((uint64_t)off >= f->size)
+		goto out;
+	end = (uint64_t)off + size;
+	if (end > f->size)
+		end = f->size;
+	if (!f->complete) {
+		rc = grow_map(f, f->size);
+		if (rc < 0)
+			goto out;
+		n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK);
+		b0 = (size_t)((uint64_t)off / CACHE_BLOCK);
+		b1 = (size_t)((end + CACHE_BLOCK - 1) / CACHE_BLOCK);
+		for (miss = b0; miss < b1 && f->present[miss]; miss++)
+			;
+		if (miss < b1) {
+			/* Sequential access grows the readahead window. */
+			if ((uint64_t)off == f->seq_next)
+				f->ra = f->ra < RA_MAX_BLOCKS ? f->ra * 2 : RA_MAX_BLOCKS;
+			else
+				f->ra = 1;
+			b = b1 + f->ra;
+			if (b > n)
+				b = n;
+			/* Stop at the first block we already have. */
+			for (b1 = miss; b1 < b && !f->present[b1]; b1++)
+				;
+			rc = fetch(fs, f, miss, b1);
+			if (rc < 0)
+				goto out;
+		} else {
+			pthread_mutex_lock(&fs->lock);
+			fs->st.cache_hits += end - (uint64_t)off;
+			pthread_mutex_unlock(&fs->lock);
+		}
+		/* The request may span blocks after a present run. */
+		for (b = (size_t)((uint64_t)off / CACHE_BLOCK); b * (uint64_t)CACHE_BLOCK < end; b++) {
+			if (!f->present[b]) {
+				size_t e2 = b;
+
+				while (e2 < n && !f->present[e2] && e2 * (uint64_t)CACHE_BLOCK < end)
+					e2++;
+				rc = fetch(fs, f, b, e2);
+				if (rc < 0)
+					goto out;
+			}
+		}
+	} else {
+		pthread_mutex_lock(&fs->lock);
+		fs->st.cache_hits += end - (uint64_t)off;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	f->seq_next = end;
+	rc = ensure_fd(fs, f);
+	if (rc < 0)
+		goto out;
+	r = pread(f->fd, buf, (size_t)(end - (uint64_t)off), off);
+	if (r < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* A hole past the cache file's end reads as zeros. */
+	if ((uint64_t)r < end - (uint64_t)off)
+		memset(buf + r, 0, (size_t)(end - (uint64_t)off) - (size_t)r);
+	*out_len = (size_t)(end - (uint64_t)off);
+out:
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int cache_write(struct fs *fs, struct inode *in, const char *buf, size_t size, off_t off)
+{
+	struct file *f = peek_file(in);
+	ssize_t w;
+	size_t done = 0;
+	int rc;
+
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	rc = ensure_complete(fs, f);
+	if (rc == 0)
+		rc = ensure_fd(fs, f);
+	while (rc == 0 && done < size) {
+		w = pwrite(f->fd, buf + done, size - done, off + (off_t)done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (done) {
+		if ((uint64_t)off + done > f->size)
+			f->size = (uint64_t)off + done;
+		mark_dirty(f);
+	}
+	f->last_use = now_mono();
+	pthread_mutex_unlock(&f->lock);
+	return rc < 0 && !done ? rc : (int)done;
+}
+
+int cache_truncate(struct fs *fs, struct inode *in, off_t size)
+{
+	struct file *f = peek_file(in);
+	int rc = 0;
+
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	if (size == 0) {
+		memset(f->present, 0, f->nblocks);
+		f->complete = 1;
+	} else {
+		rc = ensure_complete(fs, f);
+	}
+	if (rc == 0)
+		rc = ensure_fd(fs, f);
+	if (rc == 0 && ftruncate(f->fd, size) < 0)
+		rc = -errno;
+	if (rc == 0) {
+		f->size = (uint64_t)size;
+		mark_dirty(f);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* Upload a dirty file; lock held.  The error is the one close reports. */
+static int upload_locked(struct fs *fs, struct file *f)
+{
+	e2b_entry_info *e = NULL;
+	struct stat st;
+	char *path;
+	int fd, rc;
+
+	if (!f->dirty)
+		return 0;
+	path = inode_path(f->in);
+	if (!path) {
+		/* Unlinked or renamed over while open: nothing to upload. */
+		clear_dirty(f);
+		return 0;
+	}
+	/* Conflict: the remote changed since we fetched it.  Last close
+	 * wins, but the other version is kept beside it. */
+	if (f->has_base) {
+		rc = remote_stat(fs, path, &e);
+		if (rc == 0) {
+			inode_attr_from_entry(fs, e, &st);
+			if (!same_base(f, &st) && S_ISREG(st.st_mode)) {
+				char cname[4200];
+				time_t t = time(NULL);
+
+				snprintf(cname, sizeof(cname), "%s.e2bfs-conflict-%lld", path,
+					 (long long)t);
+				fs_log(fs, "conflict on '%s': remote changed since open, kept as '%s'",
+				       path, cname);
+				remote_rename(fs, path, cname);
+			}
+		} else if (rc != -ENOENT) {
+			goto out;
+		}
+		e2b_entry_info_free(e);
+		e = NULL;
+	}
+	if (!f->cpath) {
+		rc = -EIO;
+		goto out;
+	}
+	fd = open(f->cpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = remote_upload_fd(fs, path, fd);
+	close(fd);
+	if (rc < 0) {
+		fs_log(fs, "upload of '%s' failed (kept in cache, will retry): %s", path,
+		       strerror(-rc));
+		goto out;
+	}
+	clear_dirty(f);
+	if (remote_stat(fs, path, &e) == 0) {
+		inode_attr_from_entry(fs, e, &st);
+		if ((st.st_mode & 07777) != (f->mode & 07777) && S_ISREG(st.st_mode)) {
+			char mode[16];
+			const char *argv[] = { "chmod", mode, "--", path, NULL };
+
+			snprintf(mode, sizeof(mode), "%o", (unsigned)(f->mode & 07777));
+			if (remote_helper(fs, argv, NULL) == 0)
+				st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
+		}
+		set_base(f, &st);
+		inode_update(fs, path, e, NULL);
+		st.st_ino = f->in->ino;
+		inode_set_attr(fs, f->in, &st);
+	} else {
+		f->has_base = 0;
+		inode_invalidate(f->in);
+	}
+out:
+	e2b_entry_info_free(e);
+	free(path);
+	return rc;
+}
+
+int cache_flush(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int rc;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	rc = upload_locked(fs, f);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+void cache_release(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int gone;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->opens > 0)
+		f->opens--;
+	if (!f->opens) {
+		if (f->dirty)
+			upload_locked(fs, f);
+		if (f->fd >= 0) {
+			close(f->fd);
+			f->fd = -1;
+		}
+		pthread_mutex_lock(&inode_lock);
+		gone = in->path == NULL;
+		pthread_mutex_unlock(&inode_lock);
+		if (gone && f->cpath) {
+			unlink(f->cpath);
+			free(f->cpath);
+			f->cpath = NULL;
+			f->has_base = 0;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+int cache_local_attr(struct inode *in, struct stat *st)
+{
+	struct file *f = peek_file(in);
+	int used = 0;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	if (f->dirty) {
+		st->st_size = (off_t)f->size;
+		st->st_blocks = (blkcnt_t)((f->size + 511) / 512);
+		st->st_mtim = f->mtime;
+		st->st_ctim = f->mtime;
+		used = 1;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return used;
+}
+
+int cache_is_open(struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int o = 0;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		o = f->opens > 0 || f->dirty;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return o;
+}
+
+void cache_set_mode(struct inode *in, mode_t mode)
+{
+	struct file *f = peek_file(in);
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		f->mode = mode & 07777;
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+int cache_is_dirty(struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int d = 0;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		d = f->dirty;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return d;
+}
+
+/* The remote object is gone (unlink, overwritten): never upload it. */
+void cache_drop(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	clear_dirty(f);
+	f->has_base = 0;
+	if (!f->opens && f->cpath) {
+		if (f->fd >= 0)
+			close(f->fd);
+		f->fd = -1;
+		unlink(f->cpath);
+		free(f->cpath);
+		f->cpath = NULL;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Snapshot of the file list (files are never freed). */
+static struct file **snapshot(size_t *n)
+{
+	struct file *f, **arr = NULL, **tmp;
+	size_t cnt = 0, cap = 0;
+
+	pthread_mutex_lock(&files_lock);
+	for (f = files; f; f = f->next) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			tmp = realloc(arr, cap * sizeof(*arr));
+			if (!tmp)
+				break;
+			arr = tmp;
+		}
+		arr[cnt++] = f;
+	}
+	pthread_mutex_unlock(&files_lock);
+	*n = cnt;
+	return arr;
+}
+
+int cache_sync_all(struct fs *fs)
+{
+	struct file **arr;
+	size_t n, i;
+	int rc, first = 0;
+
+	arr = snapshot(&n);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&arr[i]->lock);
+		rc = upload_locked(fs, arr[i]);
+		pthread_mutex_unlock(&arr[i]->lock);
+		if (rc < 0 && !first)
+			first = rc;
+	}
+	free(arr);
+	return first;
+}
+
+/* Upload what an earlier mount left dirty. */
+void cache_recover(struct fs *fs)
+{
+	char buf[4097], sc[4200];
+	size_t i, keep = 0;
+	ssize_t r;
+	int fd, dfd, rc;
+
+	pthread_mutex_lock(&files_lock);
+	for (i = 0; i < nleftovers; i++) {
+		snprintf(sc, sizeof(sc), "%s.dirty", leftovers[i]);
+		fd = open(sc, O_RDONLY | O_CLOEXEC);
+		r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		dfd = open(leftovers[i], O_RDONLY | O_CLOEXEC);
+		if (r <= 0 || buf[0] != '/' || dfd < 0) {
+			if (dfd >= 0)
+				close(dfd);
+			unlink(sc);
+			free(leftovers[i]);
+			continue;
+		}
+		buf[r] = 0;
+		rc = remote_upload_fd(fs, buf, dfd);
+		close(dfd);
+		if (rc == 0) {
+			fs_log(fs, "uploaded '%s' left dirty by an earlier mount", buf);
+			unlink(leftovers[i]);
+			unlink(sc);
+			free(leftovers[i]);
+		} else {
+			leftovers[keep++] = leftovers[i];
+		}
+	}
+	nleftovers = keep;
+	pthread_mutex_unlock(&files_lock);
+}
+
+void cache_stats(struct fs *fs, uint64_t *bytes, unsigned *nfiles, unsigned *ndirty)
+{
+	struct file **arr;
+	struct stat st;
+	size_t n, i;
+
+	*bytes = 0;
+	*nfiles = 0;
+	*ndirty = 0;
+	arr = snapshot(&n);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&arr[i]->lock);
+		if (arr[i]->cpath && stat(arr[i]->cpath, &st) == 0) {
+			*bytes += (uint64_t)st.st_blocks * 512;
+			(*nfiles)++;
+		}
+		if (arr[i]->dirty)
+			(*ndirty)++;
+		pthread_mutex_unlock(&arr[i]->lock);
+	}
+	free(arr);
+	pthread_mutex_lock(&files_lock);
+	*ndirty += (unsigned)nleftovers;
+	pthread_mutex_unlock(&files_lock);
+}
+
+static int cmp_use(const void *a, const void *b)
+{
+	double x = (*(struct file *const *)a)->last_use, y = (*(struct file *const *)b)->last_use;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Periodic work: retry failed uploads of closed files, and evict the least
+ * recently used clean, closed files while the cache is over cache_max.
+ */
+void cache_housekeep(struct fs *fs)
+{
+	struct file **arr;
+	uint64_t bytes;
+	unsigned nf, nd;
+	struct stat st;
+	size_t n, i;
+
+	if (nleftovers)
+		cache_recover(fs);
+	arr = snapshot(&n);
+	for (i = 0; i < n; i++) {
+		if (pthread_mutex_trylock(&arr[i]->lock))
+			continue;
+		if (arr[i]->dirty && !arr[i]->opens)
+			upload_locked(fs, arr[i]);
+		pthread_mutex_unlock(&arr[i]->lock);
+	}
+	cache_stats(fs, &bytes, &nf, &nd);
+	if (fs->cache_max && bytes > fs->cache_max) {
+		qsort(arr, n, sizeof(*arr), cmp_use);
+		for (i = 0; i < n && bytes > fs->cache_max; i++) {
+			struct file *f = arr[i];
+
+			pthread_mutex_lock(&f->lock);
+			if (!f->opens && !f->dirty && f->cpath) {
+				if (stat(f->cpath, &st) == 0)
+					bytes -= bytes > (uint64_t)st.st_blocks * 512 ?
+						 (uint64_t)st.st_blocks * 512 : bytes;
+				if (f->fd >= 0)
+					close(f->fd);
+				f->fd = -1;
+				unlink(f->cpath);
+				free(f->cpath);
+				f->cpath = NULL;
+				f->has_base = 0;
+				memset(f->present, 0, f->nblocks);
+				f->complete = 0;
+			}
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	free(arr);
+}

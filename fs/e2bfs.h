@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal contract of e2bfs, the FUSE daemon that mounts a sandbox: the
+ * mount state, the inode table (inode.c), the content cache (cache.c), the
+ * remote layer with its single error mapping (remote.c), the control
+ * directory (ctl.c) and the watcher (watch.c).  ops.c holds the thin
+ * low-level handlers that glue them together.
+ */
+#ifndef E2BFS_H
+#define E2BFS_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <e2b/e2b.h>
+
+#define E2BFS_VERSION "0.1.0"
+
+/* The control directory lives in its own inode range, far above the
+ * inodes handed out for remote paths. */
+#define CTL_NAME ".e2bfs"
+#define CTL_INO_BASE (UINT64_C(1) << 48)
+
+/* Content cache block: the unit of ranged fetches and of the presence map. */
+#define CACHE_BLOCK (128u * 1024u)
+
+struct file;
+
+struct opts {
+	char *api_key_file;
+	char *user;
+	double attr_timeout;
+	double entry_timeout;
+	double negative_timeout;
+	double dir_cache;
+	char *cache_dir;
+	char *cache_max;
+	int no_watch;
+	int noautoresume;
+	int keepalive;
+	double op_timeout;
+	int ro;
+	int show_help;
+	int show_version;
+};
+
+struct stats {
+	uint64_t rpc;		/* remote calls made */
+	uint64_t rpc_errors;
+	uint64_t rpc_ms;	/* total latency */
+	uint64_t cache_hits;	/* bytes read from the cache */
+	uint64_t cache_misses;	/* bytes fetched */
+	uint64_t uploads;
+	uint64_t upload_errors;
+};
+
+/* The whole mount. */
+struct fs {
+	struct opts o;
+	e2b_client *client;
+	e2b_sandbox *sb;
+	char sandbox_id[128];
+	char *root;		/* remote root path, no trailing '/' except "/" */
+	char *cache_dir;	/* per-sandbox cache directory */
+	uint64_t cache_max;
+	struct fuse_session *se;
+	uid_t uid;
+	gid_t gid;
+	int debug;
+
+	pthread_mutex_t lock;	/* protects the fields below */
+	struct stats st;	/* protected by lock */
+	int online;		/* protected by lock */
+	char last_error[256];	/* protected by lock */
+	double last_resume_check; /* protected by lock */
+	int stopping;		/* protected by lock */
+	pthread_cond_t cond;	/* signalled on stopping */
+};
+
+/* ---- util (main.c) -------------------------------------------------- */
+double now_mono(void);
+void fs_log(struct fs *fs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- remote.c: every call into libe2b goes through here -------------- */
+int remote_errno(int code);
+int remote_begin(struct fs *fs);
+int remote_end(struct fs *fs, int rc);
+int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out);
+int remote_list(struct fs *fs, const char *path, e2b_entry_list **out);
+int remote_mkdir(struct fs *fs, const char *path);
+int remote_rename(struct fs *fs, const char *from, const char *to);
+int remote_remove(struct fs *fs, const char *path);
+int remote_create(struct fs *fs, const char *path);
+int remote_upload_fd(struct fs *fs, const char *path, int fd);
+int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
+		      uint64_t len, uint64_t *got, uint64_t *remote_size);
+int remote_helper(struct fs *fs, const char *const *argv, char **out);
+int remote_statfs(struct fs *fs, e2b_envd_metrics *m);
+char *path_join(const char *dir, const char *name);
+
+/* ---- inode.c --------------------------------------------------------- */
+struct inode {
+	fuse_ino_t ino;
+	char *path;		/* protected by inode_lock; NULL once detached */
+	uint64_t nlookup;	/* protected by inode_lock */
+	struct stat attr;	/* protected by inode_lock */
+	double attr_until;	/* protected by inode_lock; 0 = unknown */
+	double dir_until;	/* protected by inode_lock; listing fresh until */
+	char **names;		/* protected by inode_lock; cached listing */
+	size_t nnames;		/* protected by inode_lock */
+	char *link;		/* protected by inode_lock; readlink cache */
+	struct file *file;	/* protected by inode_lock (the pointer) */
+	struct inode *hnext;	/* protected by inode_lock */
+};
+
+extern pthread_mutex_t inode_lock;
+
+int inode_init(struct fs *fs);
+struct inode *inode_get(fuse_ino_t ino);
+struct inode *inode_find_path(const char *path);
+struct inode *inode_for_path(const char *path);
+char *inode_path(struct inode *in);
+char *inode_child_path(struct inode *parent, const char *name);
+void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e,
+			   struct stat *st);
+struct inode *inode_update(struct fs *fs, const char *path,
+			   const e2b_entry_info *e, struct stat *st_out);
+void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
+int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st);
+void inode_invalidate(struct inode *in);
+void inode_invalidate_dir(struct inode *in);
+void inode_invalidate_all(void);
+void inode_set_listing(struct fs *fs, struct inode *dir,
+		       const e2b_entry_list *l);
+int inode_listing_has(struct inode *dir, const char *name, int *out_fresh);
+void inode_forget(fuse_ino_t ino, uint64_t n);
+void inode_ref(struct inode *in);
+void inode_detach(struct inode *in);
+void inode_renamed(const char *from, const char *to);
+
+/* ---- cache.c: content cache ------------------------------------------ */
+int cache_init(struct fs *fs);
+int cache_open(struct fs *fs, struct inode *in, int flags,
+	       const struct stat *remote, int *keep_cache);
+int cache_create(struct fs *fs, struct inode *in, const struct stat *remote);
+int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size,
+	       off_t off, size_t *out_len);
+int cache_write(struct fs *fs, struct inode *in, const char *buf,
+		size_t size, off_t off);
+int cache_truncate(struct fs *fs, struct inode *in, off_t size);
+int cache_flush(struct fs *fs, struct inode *in);
+void cache_release(struct fs *fs, struct inode *in);
+int cache_local_attr(struct inode *in, struct stat *st);
+int cache_is_dirty(struct inode *in);
+int cache_is_open(struct inode *in);
+void cache_set_mode(struct inode *in, mode_t mode);
+void cache_drop(struct fs *fs, struct inode *in);
+int cache_sync_all(struct fs *fs);
+void cache_recover(struct fs *fs);
+void cache_stats(struct fs *fs, uint64_t *bytes, unsigned *files,
+		 unsigned *dirty);
+void cache_housekeep(struct fs *fs);
+
+/* ---- ops.c ----------------------------------------------------------- */
+extern const struct fuse_lowlevel_ops e2bfs_ops;
+
+/* ---- ctl.c: the control directory ------------------------------------ */
+int ctl_is(fuse_ino_t ino);
+void ctl_init(struct fs *fs);
+void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ctl_getattr(fuse_req_t req, fuse_ino_t ino);
+void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi, int plus);
+void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ctl_releasedir(fuse_req_t req, fuse_ino_t ino,
+		    struct fuse_file_info *fi);
+void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	       off_t off, struct fuse_file_info *fi);
+void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		 int to_set, struct fuse_file_info *fi);
+void ctl_shutdown(struct fs *fs);
+
+/* ---- watch.c ---------------------------------------------------------- */
+int watch_start(struct fs *fs);
+void watch_stop(struct fs *fs);
+
+#endif /* E2BFS_H */

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inode table: remote path <-> inode number, lookup counts, cached
+ * attributes and directory listings.  Inode structs are never freed while
+ * the mount lives (a forgotten inode only drops its caches), so a pointer
+ * from inode_get() stays valid without reference counting, and a path keeps
+ * its number for the life of the mount unless it is removed or renamed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2bfs.h"
+
+pthread_mutex_t inode_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct fs *g_fs;
+static struct inode **by_ino;	/* protected by inode_lock; index = ino */
+static size_t by_ino_cap;	/* protected by inode_lock */
+static fuse_ino_t next_ino = 1;	/* protected by inode_lock */
+static struct inode **buckets;	/* protected by inode_lock */
+static size_t nbuckets;		/* protected by inode_lock */
+static size_t npaths;		/* protected by inode_lock */
+
+static size_t hash_path(const char *p)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*p) {
+		h ^= (unsigned char)*p++;
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+static void hash_insert(struct inode *in)
+{
+	size_t b;
+
+	if (npaths + 1 > nbuckets * 2) {
+		size_t n = nbuckets * 4, i;
+		struct inode **nb = calloc(n, sizeof(*nb));
+
+		if (nb) {
+			for (i = 0; i < nbuckets; i++) {
+				struct inode *c = buckets[i], *next;
+
+				for (; c; c = next) {
+					next = c->hnext;
+					b = hash_path(c->path) & (n - 1);
+					c->hnext = nb[b];
+					nb[b] = c;
+				}
+			}
+			free(buckets);
+			buckets = nb;
+			nbuckets = n;
+		}
+	}
+	b = hash_path(in->path) & (nbuckets - 1);
+	in->hnext = buckets[b];
+	buckets[b] = in;
+	npaths++;
+}
+
+static void hash_remove(struct inode *in)
+{
+	struct inode **pp = &buckets[hash_path(in->path) & (nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == in) {
+			*pp = in->hnext;
+			in->hnext = NULL;
+			npaths--;
+			return;
+		}
+	}
+}
+
+static struct inode *hash_find(const char *path)
+{
+	struct inode *c = buckets[hash_path(path) & (nbuckets - 1)];
+
+	for (; c; c = c->hnext)
+		if (!strcmp(c->path, path))
+			return c;
+	return NULL;
+}
+
+/* Allocate an inode for @path (takes ownership of @path); lock held. */
+static struct inode *new_inode(char *path)
+{
+	struct inode *in;
+
+	if (next_ino >= by_ino_cap) {
+		size_t cap = by_ino_cap ? by_ino_cap * 2 : 1024;
+		struct inode **n = realloc(by_ino, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		memset(n + by_ino_cap, 0, (cap - by_ino_cap) * sizeof(*n));
+		by_ino = n;
+		by_ino_cap = cap;
+	}
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->ino = next_ino++;
+	in->path = path;
+	by_ino[in->ino] = in;
+	hash_insert(in);
+	return in;
+}
+
+int inode_init(struct fs *fs)
+{
+	char *p = strdup(fs->root);
+	struct inode *root;
+
+	g_fs = fs;
+	nbuckets = 4096;
+	buckets = calloc(nbuckets, sizeof(*buckets));
+	if (!p || !buckets)
+		return -ENOMEM;
+	pthread_mutex_lock(&inode_lock);
+	root = new_inode(p);
+	if (root)
+		root->nlookup = 1;
+	pthread_mutex_unlock(&inode_lock);
+	return root && root->ino == FUSE_ROOT_ID ? 0 : -ENOMEM;
+}
+
+struct inode *inode_get(fuse_ino_t ino)
+{
+	struct inode *in = NULL;
+
+	pthread_mutex_lock(&inode_lock);
+	if (ino < next_ino)
+		in = by_ino[ino];
+	pthread_mutex_unlock(&inode_lock);
+	return in;
+}
+
+struct inode *inode_find_path(const char *path)
+{
+	struct inode *in;
+
+	pthread_mutex_lock(&inode_lock);
+	in = hash_find(path);
+	pthread_mutex_unlock(&inode_lock);
+	return in;
+}
+
+struct inode *inode_for_path(const char *path)
+{
+	struct inode *in;
+	char *p;
+
+	pthread_mutex_lock(&inode_lock);
+	in = hash_find(path);
+	if (!in) {
+		p = strdup(path);
+		in = p ? new_inode(p) : NULL;
+		if (!in)
+			free(p);
+	}
+	pthread_mutex_unlock(&inode_lock);
+	return in;
+}
+
+char *inode_path(struct inode *in)
+{
+	char *p = NULL;
+
+	pthread_mutex_lock(&inode_lock);
+	if (in->path)
+		p = strdup(in->path);
+	pthread_mutex_unlock(&inode_lock);
+	return p;
+}
+
+char *inode_child_path(struct inode *parent, const char *name)
+{
+	char *p = NULL;
+
+	pthread_mutex_lock(&inode_lock);
+	if (parent->path)
+		p = path_join(parent->path, name);
+	pthread_mutex_unlock(&inode_lock);
+	return p;
+}
+
+void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (e->is_symlink) {
+		st->st_mode = S_IFLNK | 0777;
+	} else if (e->type == E2B_FILE_TYPE_DIR) {
+		st->st_mode = S_IFDIR | (e->mode & 07777);
+	} else if (e->type == E2B_FILE_TYPE_FILE) {
+		st->st_mode = S_IFREG | (e->mode & 07777);
+	} else {
+		/* fifo, socket or device: nothing we could read through /files */
+		st->st_mode = S_IFSOCK | (e->mode & 07777);
+	}
+	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = (off_t)e->size;
+	st->st_blksize = CACHE_BLOCK;
+	st->st_blocks = (blkcnt_t)((e->size + 511) / 512);
+	st->st_mtim.tv_sec = e->mtime_sec;
+	st->st_mtim.tv_nsec = e->mtime_nsec;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+/* Drop the caches of @in; lock held. */
+static void drop_locked(struct inode *in)
+{
+	size_t i;
+
+	in->attr_until = 0;
+	in->dir_until = 0;
+	for (i = 0; i < in->nnames; i++)
+		free(in->names[i]);
+	free(in->names);
+	in->names = NULL;
+	in->nnames = 0;
+	free(in->link);
+	in->link = NULL;
+}
+
+/* Detach @in from its path; lock held. */
+static void detach_locked(struct inode *in)
+{
+	if (!in->path)
+		return;
+	hash_remove(in);
+	free(in->path);
+	in->path = NULL;
+	drop_locked(in);
+}
+
+struct inode *inode_update(struct fs *fs, const char *path, const e2b_entry_info *e,
+			   struct stat *st_out)
+{
+	struct stat st;
+	struct inode *in;
+	char *p;
+
+	inode_attr_from_entry(fs, e, &st);
+	pthread_mutex_lock(&inode_lock);
+	in = hash_find(path);
+	/* A path that changed type is a new object: give it a new inode. */
+	if (in && in->attr_until && in->ino != FUSE_ROOT_ID &&
+	    (in->attr.st_mode & S_IFMT) != (st.st_mode & S_IFMT) && !in->file) {
+		detach_locked(in);
+		in = NULL;
+	}
+	if (!in) {
+		p = strdup(path);
+		in = p ? new_inode(p) : NULL;
+		if (!in) {
+			free(p);
+			pthread_mutex_unlock(&inode_lock);
+			return NULL;
+		}
+	}
+	st.st_ino = in->ino;
+	in->attr = st;
+	in->attr_until = now_mono() + fs->o.dir_cache;
+	pthread_mutex_unlock(&inode_lock);
+	if (st_out) {
+		*st_out = st;
+		cache_local_attr(in, st_out);
+	}
+	return in;
+}
+
+void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->attr = *st;
+	in->attr.st_ino = in->ino;
+	in->attr_until = now_mono() + fs->o.dir_cache;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st)
+{
+	int ok = 0;
+
+	pthread_mutex_lock(&inode_lock);
+	if (in->attr_until > now_mono()) {
+		*st = in->attr;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&inode_lock);
+	if (ok)
+		cache_local_attr(in, st);
+	return ok;
+}
+
+void inode_invalidate(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->attr_until = 0;
+	free(in->link);
+	in->link = NULL;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+void inode_invalidate_dir(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->dir_until = 0;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+void inode_invalidate_all(void)
+{
+	fuse_ino_t i;
+
+	pthread_mutex_lock(&inode_lock);
+	for (i = 1; i < next_ino; i++)
+		if (by_ino[i])
+			drop_locked(by_ino[i]);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void inode_set_listing(struct fs *fs, struct inode *dir, const e2b_entry_list *l)
+{
+	char **names = calloc(l->count + 1, sizeof(*names));
+	char *dpath = inode_path(dir);
+	size_t i, n = 0;
+
+	if (!names || !dpath)
+		goto out;
+	for (i = 0; i < l->count; i++) {
+		char *cp = path_join(dpath, l->items[i].name);
+
+		if (cp)
+			inode_update(fs, cp, &l->items[i], NULL);
+		free(cp);
+		names[n] = strdup(l->items[i].name);
+		if (!names[n])
+			goto out;
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	pthread_mutex_lock(&inode_lock);
+	for (i = 0; i < dir->nnames; i++)
+		free(dir->names[i]);
+	free(dir->names);
+	dir->names = names;
+	dir->nnames = n;
+	dir->dir_until = now_mono() + fs->o.dir_cache;
+	pthread_mutex_unlock(&inode_lock);
+	names = NULL;
+	n = 0;
+out:
+	if (names) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	free(dpath);
+}
+
+int inode_listing_has(struct inode *dir, const char *name, int *out_fresh)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&inode_lock);
+	*out_fresh = dir->dir_until > now_mono();
+	if (*out_fresh && dir->names)
+		found = bsearch(&name, dir->names, dir->nnames, sizeof(char *), cmp_str) != NULL;
+	pthread_mutex_unlock(&inode_lock);
+	return found;
+}
+
+void inode_forget(fuse_ino_t ino, uint64_t n)
+{
+	struct inode *in;
+
+	pthread_mutex_lock(&inode_lock);
+	in = ino < next_ino ? by_ino[ino] : NULL;
+	if (in) {
+		in->nlookup = in->nlookup > n ? in->nlookup - n : 0;
+		/* Nothing refers to it in the kernel any more: drop the
+		 * listing memory, keep the number for the path. */
+		if (!in->nlookup && in->ino != FUSE_ROOT_ID)
+			drop_locked(in);
+	}
+	pthread_mutex_unlock(&inode_lock);
+}
+
+void inode_ref(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->nlookup++;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+void inode_detach(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	if (in->ino != FUSE_ROOT_ID)
+		detach_locked(in);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/*
+ * @from was renamed to @to: whatever was at @to (and under it) is gone, and
+ * @from with all its descendants now lives under @to.
+ */
+void inode_renamed(const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	fuse_ino_t i;
+
+	pthread_mutex_lock(&inode_lock);
+	for (i = 2; i < next_ino; i++) {
+		struct inode *in = by_ino[i];
+
+		if (!in || !in->path)
+			continue;
+		if (!strncmp(in->path, to, tl) && (in->path[tl] == 0 || in->path[tl] == '/'))
+			detach_locked(in);
+	}
+	for (i = 2; i < next_ino; i++) {
+		struct inode *in = by_ino[i];
+		size_t rest;
+		char *np;
+
+		if (!in || !in->path)
+			continue;
+		if (strncmp(in->path, from, fl) || (in->path[fl] != 0 && in->path[fl] != '/'))
+			continue;
+		rest = strlen(in->path + fl);
+		np = malloc(tl + rest + 1);
+		if (!np) {
+			detach_locked(in);
+			continue;
+		}
+		memcpy(np, to, tl);
+		memcpy(np + tl, in->path + fl, rest + 1);
+		hash_remove(in);
+		free(in->path);
+		in->path = np;
+		hash_insert(in);
+		in->dir_until = 0;
+	}
+	pthread_mutex_unlock(&inode_lock);
+}

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2bfs entry point: parse the command line (SANDBOX_ID[:PATH] MOUNTPOINT
+ * plus FUSE and e2bfs -o options), connect to the sandbox with the same
+ * configuration libe2b reads from the environment, mount, and run the
+ * multithreaded low-level FUSE loop with the watcher and housekeeping
+ * threads beside it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2bfs.h"
+
+static int log_to_syslog;
+
+double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void fs_log(struct fs *fs, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	(void)fs;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (log_to_syslog)
+		syslog(LOG_WARNING, "%s", buf);
+	else
+		fprintf(stderr, "e2bfs: %s\n", buf);
+}
+
+/* libe2b's log sink: warnings and errors only, debug with -d. */
+static void lib_log(e2b_log_level level, const char *msg, void *payload)
+{
+	struct fs *fs = payload;
+
+	if (level <= E2B_LOG_WARN || fs->debug)
+		fs_log(fs, "%s", msg);
+}
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_API_KEY,
+};
+
+#define OPT(t, p) { t, offsetof(struct opts, p), 1 }
+
+static const struct fuse_opt opt_spec[] = {
+	OPT("api_key_file=%s", api_key_file),
+	OPT("user=%s", user),
+	OPT("attr_timeout=%lf", attr_timeout),
+	OPT("entry_timeout=%lf", entry_timeout),
+	OPT("negative_timeout=%lf", negative_timeout),
+	OPT("dir_cache=%lf", dir_cache),
+	OPT("cache_dir=%s", cache_dir),
+	OPT("cache_max=%s", cache_max),
+	OPT("no_watch", no_watch),
+	OPT("noautoresume", noautoresume),
+	OPT("keepalive", keepalive),
+	OPT("op_timeout=%lf", op_timeout),
+	FUSE_OPT_KEY("api_key=", KEY_API_KEY),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+struct parse_ctx {
+	struct opts *o;
+	char *spec;
+	int nonopts;
+	int bad_key;
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct parse_ctx *c = data;
+
+	switch (key) {
+	case KEY_HELP:
+		c->o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->o->show_version = 1;
+		return 0;
+	case KEY_API_KEY:
+		c->bad_key = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (c->nonopts++ == 0) {
+			c->spec = strdup(arg);
+			return 0;
+		}
+		return 1;
+	case FUSE_OPT_KEY_OPT:
+		if (!strcmp(arg, "ro"))
+			c->o->ro = 1;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] SANDBOX_ID[:PATH] MOUNTPOINT\n\n"
+	       "Mount the directory PATH (default: the sandbox user's home) of an\n"
+	       "E2B-compatible sandbox at MOUNTPOINT.  Connection settings come from\n"
+	       "the environment as for libe2b: E2B_API_KEY, E2B_API_URL, E2B_SANDBOX_URL,\n"
+	       "E2B_DOMAIN, PROTOCOL, SCHEME, X_ACCESS_TOKEN, E2B_DEBUG.\n\n"
+	       "e2bfs options:\n"
+	       "    -o api_key_file=FILE   read the API key from FILE (never pass a key on\n"
+	       "                           the command line)\n"
+	       "    -o user=NAME           sandbox user for files and helpers (default:\n"
+	       "                           envd's default user)\n"
+	       "    -o attr_timeout=S      kernel attribute cache (default 1)\n"
+	       "    -o entry_timeout=S     kernel name cache (default 1)\n"
+	       "    -o negative_timeout=S  kernel cache of missing names (default 1)\n"
+	       "    -o dir_cache=S         e2bfs listing/attribute cache (default 5)\n"
+	       "    -o cache_dir=DIR       content cache (default ~/.cache/e2bfs)\n"
+	       "    -o cache_max=SIZE      content cache bound, e.g. 512M, 2G (default 1G)\n"
+	       "    -o no_watch            do not follow sandbox-side changes\n"
+	       "    -o noautoresume        do not resume a paused sandbox\n"
+	       "    -o keepalive           extend the sandbox timeout while mounted\n"
+	       "    -o op_timeout=S        fail an operation with EIO after S seconds\n"
+	       "                           without the sandbox (default 15)\n"
+	       "    -V, --version          print the version\n\n", prog);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	case 't': case 'T': v <<= 40; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Read the first line of @file into a malloc'd string. */
+static char *read_key_file(const char *file)
+{
+	char buf[1024];
+	ssize_t n;
+	int fd;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "e2bfs: cannot open '%s': %s\n", file, strerror(errno));
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		fprintf(stderr, "e2bfs: cannot read '%s'\n", file);
+		return NULL;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!buf[0]) {
+		fprintf(stderr, "e2bfs: '%s' holds no key\n", file);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+static pthread_t hk_thread;
+static int hk_started;
+
+/* Housekeeping: retried uploads, leftovers, eviction, keepalive. */
+static void *housekeeper(void *arg)
+{
+	struct fs *fs = arg;
+	double last_keep = 0;
+	struct timespec ts;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stopping) {
+		pthread_mutex_unlock(&fs->lock);
+		cache_housekeep(fs);
+		if (fs->o.keepalive && now_mono() - last_keep > 30) {
+			e2b_sandbox_info *info = NULL;
+
+			last_keep = now_mono();
+			if (e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
+				int64_t left = info->end_at_ms ? info->end_at_ms / 1000 - time(NULL) : 0;
+
+				/* Only ever extend: ask for 5 minutes when fewer are left. */
+				if (info->end_at_ms && left < 240)
+					e2b_sandbox_set_timeout(fs->sb, 300);
+			}
+			e2b_sandbox_info_free(info);
+		}
+		pthread_mutex_lock(&fs->lock);
+		if (fs->stopping)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 3;
+		pthread_cond_timedwait(&fs->cond, &fs->lock, &ts);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+/* Attach to the sandbox: resume it if paused (unless noautoresume). */
+static int attach(struct fs *fs)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	e2b_sandbox_info *info = NULL;
+	int rc;
+
+	rc = e2b_api_get_info(&info, fs->client, fs->sandbox_id);
+	if (rc < 0) {
+		fprintf(stderr, "e2bfs: cannot find sandbox '%s': %s\n", fs->sandbox_id,
+			e2b_error_last()->message);
+		return -1;
+	}
+	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
+		if (fs->o.noautoresume) {
+			fprintf(stderr, "e2bfs: sandbox '%s' is paused (noautoresume)\n",
+				fs->sandbox_id);
+			e2b_sandbox_info_free(info);
+			return -1;
+		}
+		e2b_sandbox_info_free(info);
+		rc = e2b_sandbox_connect(&fs->sb, fs->client, fs->sandbox_id, 0);
+	} else {
+		oo.envd_access_token = info->envd_access_token[0] ? info->envd_access_token : NULL;
+		oo.envd_version = info->envd_version[0] ? info->envd_version : NULL;
+		oo.domain = info->domain[0] ? info->domain : NULL;
+		oo.template_id = info->template_id;
+		rc = e2b_sandbox_open(&fs->sb, fs->client, fs->sandbox_id, &oo);
+		e2b_sandbox_info_free(info);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "e2bfs: cannot connect to sandbox '%s': %s\n", fs->sandbox_id,
+			e2b_error_last()->message);
+		return -1;
+	}
+	return 0;
+}
+
+/* Resolve the mounted directory to an absolute path. */
+static int resolve_root(struct fs *fs, const char *path)
+{
+	e2b_entry_info *e = NULL;
+	int rc;
+
+	rc = e2b_fs_stat(&e, fs->sb, path);
+	if (rc < 0) {
+		fprintf(stderr, "e2bfs: cannot stat '%s' in sandbox '%s': %s\n", path,
+			fs->sandbox_id, e2b_error_last()->message);
+		return -1;
+	}
+	if (e->type != E2B_FILE_TYPE_DIR) {
+		fprintf(stderr, "e2bfs: '%s' is not a directory\n", path);
+		e2b_entry_info_free(e);
+		return -1;
+	}
+	fs->root = strdup(path[0] == '/' ? path : e->path);
+	e2b_entry_info_free(e);
+	if (!fs->root)
+		return -1;
+	if (strlen(fs->root) > 1 && fs->root[strlen(fs->root) - 1] == '/')
+		fs->root[strlen(fs->root) - 1] = 0;
+	return 0;
+}
+
+static char *default_cache_dir(void)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char buf[4096];
+	struct passwd *pw;
+
+	if (x && x[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/e2bfs", x);
+		return strdup(buf);
+	}
+	if (!home || home[0] != '/') {
+		pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : "/tmp";
+	}
+	snprintf(buf, sizeof(buf), "%s/.cache/e2bfs", home);
+	return strdup(buf);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts co;
+	struct fuse_loop_config *lc = NULL;
+	struct parse_ctx pc;
+	e2b_config cfg = E2B_CONFIG_INIT;
+	static struct fs fs;
+	char *key = NULL, *colon, *path = NULL, *cd = NULL, opt[512];
+	const char *rpath;
+	int ret = 1, mounted = 0, inited = 0;
+
+	memset(&pc, 0, sizeof(pc));
+	memset(&co, 0, sizeof(co));
+	pthread_mutex_init(&fs.lock, NULL);
+	pthread_cond_init(&fs.cond, NULL);
+	fs.o.attr_timeout = 1.0;
+	fs.o.entry_timeout = 1.0;
+	fs.o.negative_timeout = 1.0;
+	fs.o.dir_cache = 5.0;
+	fs.o.op_timeout = 15.0;
+	fs.online = 1;
+	pc.o = &fs.o;
+	if (fuse_opt_parse(&args, &pc, opt_spec, opt_proc) < 0)
+		goto out;
+	if (pc.bad_key) {
+		fprintf(stderr, "e2bfs: an API key is never taken on the command line; "
+			"use E2B_API_KEY or -o api_key_file=FILE\n");
+		goto out;
+	}
+	if (fs.o.show_version) {
+		printf("e2bfs %s (libe2b %s, libfuse %s)\n", E2BFS_VERSION, e2b_version(),
+		       fuse_pkgversion());
+		ret = 0;
+		goto out;
+	}
+	if (fs.o.show_help) {
+		usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out;
+	}
+	if (!pc.spec || pc.nonopts < 2) {
+		fprintf(stderr, "usage: %s [options] SANDBOX_ID[:PATH] MOUNTPOINT (see --help)\n",
+			argv[0]);
+		goto out;
+	}
+	if (fs.o.op_timeout < 1 || fs.o.op_timeout > 3600 || fs.o.attr_timeout < 0 ||
+	    fs.o.entry_timeout < 0 || fs.o.negative_timeout < 0 || fs.o.dir_cache < 0) {
+		fprintf(stderr, "e2bfs: timeouts must be >= 0 (op_timeout 1..3600)\n");
+		goto out;
+	}
+	fs.cache_max = 1ull << 30;
+	if (fs.o.cache_max && parse_size(fs.o.cache_max, &fs.cache_max) < 0) {
+		fprintf(stderr, "e2bfs: bad cache_max '%s'\n", fs.o.cache_max);
+		goto out;
+	}
+	colon = strchr(pc.spec, ':');
+	if (colon) {
+		*colon = 0;
+		path = colon + 1;
+	}
+	if (!pc.spec[0] || strlen(pc.spec) >= sizeof(fs.sandbox_id) ||
+	    strspn(pc.spec, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+		    strlen(pc.spec)) {
+		fprintf(stderr, "e2bfs: bad sandbox id '%s'\n", pc.spec);
+		goto out;
+	}
+	memcpy(fs.sandbox_id, pc.spec, strlen(pc.spec) + 1);
+	if (fuse_parse_cmdline(&args, &co) != 0)
+		goto out;
+	if (!co.mountpoint) {
+		fprintf(stderr, "e2bfs: no mountpoint\n");
+		goto out;
+	}
+	fs.debug = co.debug;
+	fs.uid = getuid();
+	fs.gid = getgid();
+
+	if (e2b_global_init() < 0) {
+		fprintf(stderr, "e2bfs: cannot initialise libe2b\n");
+		goto out;
+	}
+	inited = 1;
+	if (fs.o.api_key_file) {
+		key = read_key_file(fs.o.api_key_file);
+		if (!key)
+			goto out;
+		cfg.api_key = key;
+	}
+	cfg.user = fs.o.user;
+	/* Each attempt gets half the op timeout; libe2b keeps retries of a
+	 * call within twice the request timeout. */
+	cfg.request_timeout_ms = (unsigned)(fs.o.op_timeout * 500.0);
+	cfg.connect_timeout_ms = cfg.request_timeout_ms < 5000 ? cfg.request_timeout_ms : 5000;
+	cfg.user_agent = "e2bfs/" E2BFS_VERSION;
+	cfg.log_cb = lib_log;
+	cfg.log_payload = &fs;
+	e2b_config_from_env(&cfg);
+	if (!cfg.api_key && !cfg.access_token) {
+		fprintf(stderr, "e2bfs: no API key: set E2B_API_KEY or use -o api_key_file=FILE\n");
+		goto out;
+	}
+	if (e2b_client_new(&fs.client, &cfg) < 0) {
+		fprintf(stderr, "e2bfs: %s\n", e2b_error_last()->message);
+		goto out;
+	}
+	if (attach(&fs) < 0)
+		goto out;
+	rpath = path && path[0] ? path : ".";
+	if (resolve_root(&fs, rpath) < 0)
+		goto out;
+
+	cd = fs.o.cache_dir ? strdup(fs.o.cache_dir) : default_cache_dir();
+	if (!cd)
+		goto out;
+	fs.cache_dir = path_join(cd, fs.sandbox_id);
+	if (!fs.cache_dir || cache_init(&fs) < 0) {
+		fprintf(stderr, "e2bfs: cannot use cache directory '%s'\n",
+			fs.cache_dir ? fs.cache_dir : cd);
+		goto out;
+	}
+	if (inode_init(&fs) < 0)
+		goto out;
+	ctl_init(&fs);
+
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	snprintf(opt, sizeof(opt), "-ofsname=e2bfs:%s:%s", fs.sandbox_id, fs.root);
+	if (!strchr(fs.root, ',') && strlen(fs.root) < 400)
+		fuse_opt_add_arg(&args, opt);
+	if (!co.nodefault_subtype)
+		fuse_opt_add_arg(&args, "-osubtype=e2bfs");
+	fs.se = fuse_session_new(&args, &e2bfs_ops, sizeof(e2bfs_ops), &fs);
+	if (!fs.se)
+		goto out;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto out;
+	if (fuse_session_mount(fs.se, co.mountpoint) != 0)
+		goto out;
+	mounted = 1;
+	if (!co.foreground) {
+		log_to_syslog = 1;
+		openlog("e2bfs", LOG_PID, LOG_DAEMON);
+	}
+	fuse_daemonize(co.foreground);
+
+	/* Threads only after daemonize (fork). */
+	if (pthread_create(&hk_thread, NULL, housekeeper, &fs) == 0)
+		hk_started = 1;
+	if (!fs.o.no_watch && watch_start(&fs) < 0)
+		fs_log(&fs, "cannot watch '%s'; sandbox-side changes show after the cache times out",
+		       fs.root);
+
+	if (co.singlethread) {
+		ret = fuse_session_loop(fs.se);
+	} else {
+		lc = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(lc, co.clone_fd);
+		fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(lc, co.max_threads > 64 ? co.max_threads : 64);
+		ret = fuse_session_loop_mt(fs.se, lc);
+	}
+	ret = ret != 0;
+
+	pthread_mutex_lock(&fs.lock);
+	fs.stopping = 1;
+	pthread_cond_broadcast(&fs.cond);
+	pthread_mutex_unlock(&fs.lock);
+	watch_stop(&fs);
+	ctl_shutdown(&fs);
+	if (hk_started)
+		pthread_join(hk_thread, NULL);
+out:
+	if (fs.se) {
+		if (mounted)
+			fuse_session_unmount(fs.se);
+		fuse_remove_signal_handlers(fs.se);
+		fuse_session_destroy(fs.se);
+	}
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
+	e2b_sandbox_free(fs.sb);
+	e2b_client_free(fs.client);
+	if (inited)
+		e2b_global_shutdown();
+	if (key) {
+		memset(key, 0, strlen(key));
+		free(key);
+	}
+	free(cd);
+	free(co.mountpoint);
+	free(pc.spec);
+	fuse_opt_free_args(&args);
+	return ret;
+}

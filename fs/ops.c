@@ -1,0 +1,1210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The low-level FUSE handlers: one thin function per operation that
+ * translates the request, calls the remote layer, the inode table or the
+ * content cache, and replies.  POSIX checks envd does not make (rmdir of a
+ * non-empty directory, unlink of a directory, rename type rules) are made
+ * here before the remote call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2bfs.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+static struct fs *FS(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Reply an entry for @in, counting the lookup. */
+static void reply_entry(fuse_req_t req, struct fs *fs, struct inode *in, const struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = in->ino;
+	e.generation = 1;
+	e.attr = *st;
+	e.attr.st_ino = in->ino;
+	e.attr_timeout = fs->o.attr_timeout;
+	e.entry_timeout = fs->o.entry_timeout;
+	inode_ref(in);
+	if (fuse_reply_entry(req, &e) == -ENOENT)
+		inode_forget(in->ino, 1);
+}
+
+static void reply_negative(fuse_req_t req, struct fs *fs)
+{
+	struct fuse_entry_param e;
+
+	if (fs->o.negative_timeout <= 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = fs->o.negative_timeout;
+	fuse_reply_entry(req, &e);
+}
+
+/* The parent's listing is stale after a change in it. */
+static void dir_changed(struct inode *parent)
+{
+	if (parent) {
+		inode_invalidate_dir(parent);
+		inode_invalidate(parent);
+	}
+}
+
+/* Fresh attributes of @path (Stat), updating the table. */
+static int stat_path(struct fs *fs, const char *path, struct inode **out, struct stat *st)
+{
+	e2b_entry_info *e = NULL;
+	struct inode *in;
+	int rc;
+
+	rc = remote_stat(fs, path, &e);
+	if (rc < 0)
+		return rc;
+	in = inode_update(fs, path, e, st);
+	e2b_entry_info_free(e);
+	if (!in)
+		return -ENOMEM;
+	st->st_ino = in->ino;
+	if (out)
+		*out = in;
+	return 0;
+}
+
+/* Attributes of @in: cached if fresh, else Stat. */
+static int get_attr(struct fs *fs, struct inode *in, struct stat *st)
+{
+	char *path;
+	int rc;
+
+	if (inode_cached_attr(fs, in, st))
+		return 0;
+	path = inode_path(in);
+	if (!path)
+		return -ESTALE;
+	rc = stat_path(fs, path, NULL, st);
+	free(path);
+	return rc;
+}
+
+static void e2bfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_write = 1024 * 1024;
+	conn->max_readahead = 1024 * 1024;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	(void)fs;
+}
+
+static void e2bfs_destroy(void *userdata)
+{
+	struct fs *fs = userdata;
+	int rc;
+
+	rc = cache_sync_all(fs);
+	if (rc < 0)
+		fs_log(fs, "unmount: some dirty files could not be uploaded (kept in '%s')",
+		       fs->cache_dir);
+}
+
+static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *in;
+	struct stat st;
+	char *path = NULL;
+	int rc, fresh;
+
+	if (ctl_is(parent) || (parent == FUSE_ROOT_ID && !strcmp(name, CTL_NAME))) {
+		ctl_lookup(req, parent, name);
+		return;
+	}
+	pin = inode_get(parent);
+	if (!pin) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	path = inode_child_path(pin, name);
+	if (!path) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	in = inode_find_path(path);
+	if (in && inode_cached_attr(fs, in, &st)) {
+		reply_entry(req, fs, in, &st);
+		goto out;
+	}
+	if (!inode_listing_has(pin, name, &fresh) && fresh) {
+		reply_negative(req, fs);
+		goto out;
+	}
+	rc = stat_path(fs, path, &in, &st);
+	if (rc == -ENOENT)
+		reply_negative(req, fs);
+	else if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, fs, in, &st);
+out:
+	free(path);
+}
+
+static void e2bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (!ctl_is(ino))
+		inode_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void e2bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (!ctl_is(forgets[i].ino))
+			inode_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void e2bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	struct stat st;
+	int rc;
+
+	if (ctl_is(ino)) {
+		ctl_getattr(req, ino);
+		return;
+	}
+	in = inode_get(ino);
+	if (!in) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	rc = get_attr(fs, in, &st);
+	if (rc == -ESTALE && fi && cache_is_open(in)) {
+		/* Unlinked while open: the local copy still answers. */
+		pthread_mutex_lock(&inode_lock);
+		st = in->attr;
+		pthread_mutex_unlock(&inode_lock);
+		st.st_nlink = 0;
+		cache_local_attr(in, &st);
+		rc = 0;
+	}
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+/* Run "touch" for the time fields of a setattr. */
+static int set_times(struct fs *fs, const char *path, const struct stat *attr, int to_set)
+{
+	char a[64], m[64];
+	int rc;
+
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		snprintf(a, sizeof(a), "now");
+	else
+		snprintf(a, sizeof(a), "@%lld.%09ld", (long long)attr->st_atim.tv_sec,
+			 attr->st_atim.tv_nsec);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		snprintf(m, sizeof(m), "now");
+	else
+		snprintf(m, sizeof(m), "@%lld.%09ld", (long long)attr->st_mtim.tv_sec,
+			 attr->st_mtim.tv_nsec);
+	if ((to_set & FUSE_SET_ATTR_ATIME) && (to_set & FUSE_SET_ATTR_MTIME) && strcmp(a, m)) {
+		/* A fixed script; the path and times are arguments. */
+		const char *argv[] = { "/bin/sh", "-c",
+			"touch -c -h -a -d \"$1\" -- \"$3\" && touch -c -h -m -d \"$2\" -- \"$3\"",
+			"e2bfs-touch", a, m, path, NULL };
+
+		rc = remote_helper(fs, argv, NULL);
+	} else {
+		const char *argv[] = { "touch", "-c", "-h", "-d", a, "--", path, NULL };
+
+		if (!(to_set & FUSE_SET_ATTR_ATIME)) {
+			argv[2] = "-m";
+			argv[4] = m;
+		} else if (!(to_set & FUSE_SET_ATTR_MTIME)) {
+			argv[2] = "-a";
+		}
+		rc = remote_helper(fs, argv, NULL);
+	}
+	return rc;
+}
+
+static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			  struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	struct stat st;
+	char *path = NULL;
+	int rc = 0;
+
+	if (ctl_is(ino)) {
+		ctl_setattr(req, ino, attr, to_set, fi);
+		return;
+	}
+	in = inode_get(ino);
+	path = in ? inode_path(in) : NULL;
+	if (!path) {
+		fuse_reply_err(req, in ? ENOENT : ESTALE);
+		return;
+	}
+	rc = get_attr(fs, in, &st);
+	if (rc < 0)
+		goto out;
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		/* Everything is owned by the mounting user; only no-op chowns. */
+		if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
+		    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid)) {
+			rc = -EPERM;
+			goto out;
+		}
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (S_ISDIR(st.st_mode)) {
+			rc = -EISDIR;
+			goto out;
+		}
+		if (fi || cache_is_open(in)) {
+			rc = cache_truncate(fs, in, attr->st_size);
+			if (rc == 0 && !fi && !cache_is_open(in))
+				rc = cache_flush(fs, in);
+		} else {
+			char size[32];
+			const char *argv[] = { "truncate", "-s", size, "--", path, NULL };
+
+			snprintf(size, sizeof(size), "%lld", (long long)attr->st_size);
+			rc = remote_helper(fs, argv, NULL);
+			clock_gettime(CLOCK_REALTIME, &st.st_mtim);
+			st.st_ctim = st.st_mtim;
+			cache_drop(fs, in);
+		}
+		if (rc < 0)
+			goto out;
+		st.st_size = attr->st_size;
+		st.st_blocks = (st.st_size + 511) / 512;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		char mode[16];
+		const char *argv[] = { "chmod", mode, "--", path, NULL };
+
+		snprintf(mode, sizeof(mode), "%o", (unsigned)(attr->st_mode & 07777));
+		if (!S_ISLNK(st.st_mode)) {
+			rc = remote_helper(fs, argv, NULL);
+			if (rc < 0)
+				goto out;
+		}
+		cache_set_mode(in, attr->st_mode);
+		st.st_mode = (st.st_mode & S_IFMT) | (attr->st_mode & 07777);
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		/* Upload pending data first, or the upload would reset mtime. */
+		if (cache_is_dirty(in)) {
+			rc = cache_flush(fs, in);
+			if (rc < 0)
+				goto out;
+		}
+		rc = set_times(fs, path, attr, to_set);
+		if (rc < 0)
+			goto out;
+		if (to_set & FUSE_SET_ATTR_MTIME) {
+			if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+				clock_gettime(CLOCK_REALTIME, &st.st_mtim);
+			else
+				st.st_mtim = attr->st_mtim;
+		}
+		if (to_set & FUSE_SET_ATTR_ATIME)
+			st.st_atim = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? st.st_mtim : attr->st_atim;
+		/* Our next open must not see the touch as a remote change. */
+		cache_drop(fs, in);
+		inode_invalidate(in);
+		rc = stat_path(fs, path, NULL, &st);
+		if (rc < 0)
+			goto out;
+	} else {
+		inode_set_attr(fs, in, &st);
+	}
+out:
+	free(path);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+/* Show absolute targets inside the mounted root relative to the link. */
+static char *transform_link(struct fs *fs, const char *link_path, const char *target)
+{
+	size_t rl = strlen(fs->root);
+	const char *t, *l;
+	char *out, *p;
+	size_t ups = 0, need;
+
+	if (target[0] != '/')
+		return strdup(target);
+	if (!(rl == 1 || (!strncmp(target, fs->root, rl) && (target[rl] == '/' || !target[rl]))))
+		return strdup(target);
+	/* Strip the common directory prefix of the link's dir and target. */
+	t = target;
+	l = link_path;
+	for (;;) {
+		const char *ts = strchr(t + 1, '/'), *ls = strchr(l + 1, '/');
+		size_t tn = ts ? (size_t)(ts - t) : strlen(t), ln = ls ? (size_t)(ls - l) : 0;
+
+		if (!ls || !ts || tn != ln || strncmp(t, l, tn))
+			break;
+		t = ts;
+		l = ls;
+	}
+	/* Count the link's remaining directory components. */
+	for (p = strchr(l + 1, '/'); p; p = strchr(p + 1, '/'))
+		ups++;
+	need = ups * 3 + strlen(t) + 2;
+	out = malloc(need);
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (; ups; ups--)
+		strncat(out, "../", need - strlen(out) - 1);
+	strncat(out, t + 1, need - strlen(out) - 1);
+	if (!out[0])
+		strncat(out, ".", need - 1);
+	return out;
+}
+
+static void e2bfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = FS(req);
+	struct inode *in = inode_get(ino);
+	char *path, *out = NULL, *t = NULL;
+	size_t n;
+	int rc;
+
+	path = in ? inode_path(in) : NULL;
+	if (!path) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	pthread_mutex_lock(&inode_lock);
+	if (in->link)
+		t = strdup(in->link);
+	pthread_mutex_unlock(&inode_lock);
+	if (!t) {
+		const char *argv[] = { "readlink", "--", path, NULL };
+
+		rc = remote_helper(fs, argv, &out);
+		if (rc < 0) {
+			fuse_reply_err(req, rc == -EIO ? EINVAL : -rc);
+			goto out;
+		}
+		n = strlen(out);
+		if (n && out[n - 1] == '\n')
+			out[n - 1] = 0;
+		t = transform_link(fs, path, out);
+		if (t) {
+			pthread_mutex_lock(&inode_lock);
+			free(in->link);
+			in->link = strdup(t);
+			pthread_mutex_unlock(&inode_lock);
+		}
+	}
+	if (!t)
+		fuse_reply_err(req, ENOMEM);
+	else
+		fuse_reply_readlink(req, t);
+out:
+	free(out);
+	free(t);
+	free(path);
+}
+
+/* Common tail of mkdir/symlink/link/create: Stat the new path, reply. */
+static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path)
+{
+	struct inode *in;
+	struct stat st;
+	int rc;
+
+	dir_changed(pin);
+	rc = stat_path(fs, path, &in, &st);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, fs, in, &st);
+}
+
+static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, struct inode **pin)
+{
+	char *path;
+
+	*pin = inode_get(parent);
+	if (!*pin || ctl_is(parent)) {
+		fuse_reply_err(req, ctl_is(parent) ? EPERM : ESTALE);
+		return NULL;
+	}
+	if (parent == FUSE_ROOT_ID && !strcmp(name, CTL_NAME)) {
+		fuse_reply_err(req, EPERM);
+		return NULL;
+	}
+	path = inode_child_path(*pin, name);
+	if (!path)
+		fuse_reply_err(req, ESTALE);
+	return path;
+}
+
+static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin;
+	char *path = child_path(req, parent, name, &pin);
+	int rc;
+
+	if (!path)
+		return;
+	rc = remote_mkdir(fs, path);
+	if (rc == 0 && (mode & 07777) != 0755) {
+		char m[16];
+		const char *argv[] = { "chmod", m, "--", path, NULL };
+
+		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
+		rc = remote_helper(fs, argv, NULL);
+	}
+	if (rc < 0) {
+		dir_changed(pin);
+		fuse_reply_err(req, -rc);
+	} else {
+		reply_new(req, fs, pin, path);
+	}
+	free(path);
+}
+
+static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *in;
+	struct stat st;
+	char *path = child_path(req, parent, name, &pin);
+	int rc;
+
+	if (!path)
+		return;
+	in = inode_find_path(path);
+	if (in)
+		inode_invalidate(in);
+	rc = stat_path(fs, path, &in, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	if (rc == 0)
+		rc = remote_remove(fs, path);
+	if (rc == 0) {
+		cache_drop(fs, in);
+		inode_detach(in);
+	}
+	dir_changed(pin);
+	fuse_reply_err(req, -rc);
+	free(path);
+}
+
+/* 0 if @path is an empty directory, else -ENOTEMPTY or another error. */
+static int check_empty(struct fs *fs, const char *path)
+{
+	e2b_entry_list *l = NULL;
+	int rc;
+
+	rc = remote_list(fs, path, &l);
+	if (rc == -EINVAL)
+		rc = -ENOTDIR;
+	if (rc == 0 && l->count)
+		rc = -ENOTEMPTY;
+	e2b_entry_list_free(l);
+	return rc;
+}
+
+static void e2bfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *in = NULL;
+	struct stat st;
+	char *path = child_path(req, parent, name, &pin);
+	int rc;
+
+	if (!path)
+		return;
+	rc = stat_path(fs, path, &in, &st);
+	if (rc == 0 && !S_ISDIR(st.st_mode))
+		rc = -ENOTDIR;
+	if (rc == 0)
+		rc = check_empty(fs, path);
+	/* envd's Remove is rm -rf: only ever reached for an empty directory. */
+	if (rc == 0)
+		rc = remote_remove(fs, path);
+	if (rc == 0)
+		inode_detach(in);
+	dir_changed(pin);
+	fuse_reply_err(req, -rc);
+	free(path);
+}
+
+static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin;
+	char *path = child_path(req, parent, name, &pin);
+	const char *argv[] = { "ln", "-s", "--", link, path, NULL };
+	int rc;
+
+	if (!path)
+		return;
+	rc = remote_helper(fs, argv, NULL);
+	if (rc < 0) {
+		dir_changed(pin);
+		fuse_reply_err(req, -rc);
+	} else {
+		reply_new(req, fs, pin, path);
+	}
+	free(path);
+}
+
+static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *in = inode_get(ino);
+	char *path = child_path(req, newparent, newname, &pin);
+	char *src = in ? inode_path(in) : NULL;
+	int rc;
+
+	if (!path) {
+		free(src);
+		return;
+	}
+	if (!src) {
+		fuse_reply_err(req, ENOENT);
+	} else {
+		const char *argv[] = { "ln", "--", src, path, NULL };
+
+		if (cache_is_dirty(in))
+			cache_flush(fs, in);
+		rc = remote_helper(fs, argv, NULL);
+		if (rc < 0) {
+			dir_changed(pin);
+			fuse_reply_err(req, -rc);
+		} else {
+			reply_new(req, fs, pin, path);
+		}
+	}
+	free(src);
+	free(path);
+}
+
+static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *npin, *sin = NULL, *din = NULL;
+	struct stat sst, dst;
+	char *from = NULL, *to = NULL;
+	int rc, dexists;
+
+	if (flags & ~RENAME_NOREPLACE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	from = child_path(req, parent, name, &pin);
+	if (!from)
+		return;
+	to = child_path(req, newparent, newname, &npin);
+	if (!to)
+		goto out_nofree_reply;
+	rc = stat_path(fs, from, &sin, &sst);
+	if (rc < 0)
+		goto out;
+	rc = stat_path(fs, to, &din, &dst);
+	dexists = rc == 0;
+	if (rc < 0 && rc != -ENOENT)
+		goto out;
+	rc = 0;
+	if (!strcmp(from, to))
+		goto out;
+	if (dexists) {
+		if (flags & RENAME_NOREPLACE) {
+			rc = -EEXIST;
+		} else if (S_ISDIR(sst.st_mode) && !S_ISDIR(dst.st_mode)) {
+			rc = -ENOTDIR;
+		} else if (!S_ISDIR(sst.st_mode) && S_ISDIR(dst.st_mode)) {
+			rc = -EISDIR;
+		} else if (S_ISDIR(dst.st_mode)) {
+			rc = check_empty(fs, to);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (S_ISDIR(sst.st_mode)) {
+		size_t fl = strlen(from);
+
+		if (!strncmp(to, from, fl) && to[fl] == '/') {
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	rc = remote_rename(fs, from, to);
+	if (rc < 0)
+		goto out;
+	if (dexists && din != sin)
+		cache_drop(fs, din);
+	inode_renamed(from, to);
+	inode_invalidate(sin);
+out:
+	dir_changed(pin);
+	dir_changed(npin);
+	fuse_reply_err(req, -rc);
+	free(to);
+out_nofree_reply:
+	free(from);
+}
+
+static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	struct stat st;
+	char *path;
+	int rc, keep = 0;
+
+	if (ctl_is(ino)) {
+		ctl_open(req, ino, fi);
+		return;
+	}
+	in = inode_get(ino);
+	path = in ? inode_path(in) : NULL;
+	if (!path) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	/* Close-to-open: every open revalidates against the sandbox. */
+	if (cache_is_dirty(in)) {
+		rc = get_attr(fs, in, &st);
+	} else {
+		inode_invalidate(in);
+		rc = stat_path(fs, path, NULL, &st);
+	}
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	if (rc == 0)
+		rc = cache_open(fs, in, fi->flags, &st, &keep);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+	} else {
+		fi->keep_cache = keep;
+		fi->fh = 0;
+		fuse_reply_open(req, fi);
+	}
+	free(path);
+}
+
+static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *in;
+	struct fuse_entry_param e;
+	struct stat st;
+	char *path = child_path(req, parent, name, &pin);
+	int rc;
+
+	if (!path)
+		return;
+	rc = remote_create(fs, path);
+	dir_changed(pin);
+	if (rc == 0 && (mode & 07777) != 0644) {
+		char m[16];
+		const char *argv[] = { "chmod", m, "--", path, NULL };
+
+		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
+		rc = remote_helper(fs, argv, NULL);
+	}
+	if (rc == 0)
+		rc = stat_path(fs, path, &in, &st);
+	if (rc == 0) {
+		st.st_mode = (st.st_mode & S_IFMT) | (mode & 07777);
+		rc = cache_create(fs, in, &st);
+	}
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = in->ino;
+	e.generation = 1;
+	e.attr = st;
+	e.attr_timeout = fs->o.attr_timeout;
+	e.entry_timeout = fs->o.entry_timeout;
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	inode_ref(in);
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		inode_forget(in->ino, 1);
+		cache_release(fs, in);
+	}
+out:
+	free(path);
+}
+
+static void e2bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	size_t n = 0;
+	char *buf;
+	int rc;
+
+	if (ctl_is(ino)) {
+		ctl_read(req, ino, size, off, fi);
+		return;
+	}
+	in = inode_get(ino);
+	buf = malloc(size ? size : 1);
+	if (!in || !buf) {
+		free(buf);
+		fuse_reply_err(req, in ? ENOMEM : ESTALE);
+		return;
+	}
+	rc = cache_read(fs, in, buf, size, off, &n);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+static void e2bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	int rc;
+
+	if (ctl_is(ino)) {
+		ctl_write(req, ino, buf, size, off, fi);
+		return;
+	}
+	in = inode_get(ino);
+	if (!in) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	rc = cache_write(fs, in, buf, size, off);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, (size_t)rc);
+}
+
+static void e2bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+
+	if (ctl_is(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	in = inode_get(ino);
+	fuse_reply_err(req, in ? -cache_flush(fs, in) : 0);
+}
+
+static void e2bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	e2bfs_flush(req, ino, fi);
+}
+
+static void e2bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+
+	if (ctl_is(ino)) {
+		ctl_release(req, ino, fi);
+		return;
+	}
+	in = inode_get(ino);
+	if (in)
+		cache_release(fs, in);
+	fuse_reply_err(req, 0);
+}
+
+/* A directory snapshot taken at opendir, served by readdir(plus). */
+struct dirh {
+	size_t n;
+	char **names;
+	struct stat *st;
+	fuse_ino_t *inos;
+};
+
+static void dirh_free(struct dirh *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->st);
+	free(d->inos);
+	free(d);
+}
+
+static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct inode *in, *cin;
+	e2b_entry_list *l = NULL;
+	struct dirh *d = NULL;
+	char *path, *cp;
+	size_t i;
+	int rc;
+
+	if (ctl_is(ino)) {
+		ctl_opendir(req, ino, fi);
+		return;
+	}
+	in = inode_get(ino);
+	path = in ? inode_path(in) : NULL;
+	if (!path) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	rc = remote_list(fs, path, &l);
+	if (rc == -EINVAL)
+		rc = -ENOTDIR;
+	if (rc < 0)
+		goto out;
+	inode_set_listing(fs, in, l);
+	rc = -ENOMEM;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out;
+	d->names = calloc(l->count + 1, sizeof(*d->names));
+	d->st = calloc(l->count + 1, sizeof(*d->st));
+	d->inos = calloc(l->count + 1, sizeof(*d->inos));
+	if (!d->names || !d->st || !d->inos)
+		goto out;
+	for (i = 0; i < l->count; i++) {
+		if (ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME))
+			continue;
+		cp = path_join(path, l->items[i].name);
+		cin = cp ? inode_for_path(cp) : NULL;
+		free(cp);
+		if (!cin)
+			goto out;
+		d->names[d->n] = strdup(l->items[i].name);
+		if (!d->names[d->n])
+			goto out;
+		inode_attr_from_entry(fs, &l->items[i], &d->st[d->n]);
+		cache_local_attr(cin, &d->st[d->n]);
+		d->st[d->n].st_ino = cin->ino;
+		d->inos[d->n] = cin->ino;
+		d->n++;
+	}
+	rc = 0;
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		dirh_free(d);
+	d = NULL;
+out:
+	if (rc < 0) {
+		dirh_free(d);
+		fuse_reply_err(req, -rc);
+	}
+	e2b_entry_list_free(l);
+	free(path);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct fs *fs = FS(req);
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	char *buf, *p;
+	size_t rem = size, ent;
+	off_t i;
+
+	if (ctl_is(ino)) {
+		ctl_readdir(req, ino, size, off, fi, plus);
+		return;
+	}
+	buf = calloc(1, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p = buf;
+	for (i = off; (size_t)i < d->n + 2; i++) {
+		struct fuse_entry_param e;
+		const char *name;
+
+		memset(&e, 0, sizeof(e));
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			e.attr.st_ino = i == 0 ? ino : 1;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			struct inode *cin = inode_get(d->inos[i - 2]);
+
+			name = d->names[i - 2];
+			e.attr = d->st[i - 2];
+			if (plus) {
+				e.ino = d->inos[i - 2];
+				e.generation = 1;
+				e.attr_timeout = fs->o.attr_timeout;
+				e.entry_timeout = fs->o.entry_timeout;
+				/* The path may have been renamed or removed since. */
+				if (!cin || !cin->path)
+					e.ino = 0;
+			}
+		}
+		if (plus)
+			ent = fuse_add_direntry_plus(req, p, rem, name, &e, i + 1);
+		else
+			ent = fuse_add_direntry(req, p, rem, name, &e.attr, i + 1);
+		if (ent > rem)
+			break;
+		if (plus && e.ino)
+			inode_ref(inode_get(e.ino));
+		p += ent;
+		rem -= ent;
+	}
+	fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+static void e2bfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void e2bfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void e2bfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ctl_is(ino)) {
+		ctl_releasedir(req, ino, fi);
+		return;
+	}
+	dirh_free((struct dirh *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void e2bfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			   struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+static void e2bfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = FS(req);
+	e2b_envd_metrics m;
+	struct statvfs sv;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	memset(&sv, 0, sizeof(sv));
+	rc = remote_statfs(fs, &m);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = (fsblkcnt_t)(m.disk_total / 4096);
+	sv.f_bfree = (fsblkcnt_t)(m.disk_total > m.disk_used ?
+				  (m.disk_total - m.disk_used) / 4096 : 0);
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = 1u << 24;
+	sv.f_ffree = 1u << 23;
+	sv.f_favail = sv.f_ffree;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+#define XATTR_PREFIX "user.e2b."
+
+static void e2bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	e2b_entry_info *e = NULL;
+	char *path;
+	size_t i;
+	int rc;
+
+	if (ctl_is(ino) || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	in = inode_get(ino);
+	path = in ? inode_path(in) : NULL;
+	if (!path) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	rc = remote_stat(fs, path, &e);
+	if (rc == 0) {
+		rc = -ENODATA;
+		for (i = 0; i < e->metadata_count; i++) {
+			const char *v = e->metadata[i].value;
+			size_t vl = strlen(v);
+
+			if (strcmp(e->metadata[i].key, name + strlen(XATTR_PREFIX)))
+				continue;
+			rc = 0;
+			if (!size)
+				fuse_reply_xattr(req, vl);
+			else if (size < vl)
+				fuse_reply_err(req, ERANGE);
+			else
+				fuse_reply_buf(req, v, vl);
+			break;
+		}
+	}
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	e2b_entry_info_free(e);
+	free(path);
+}
+
+static void e2bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs *fs = FS(req);
+	struct inode *in;
+	e2b_entry_info *e = NULL;
+	char *path, *buf = NULL;
+	size_t i, len = 0, pl = strlen(XATTR_PREFIX);
+	int rc;
+
+	if (ctl_is(ino)) {
+		fuse_reply_xattr(req, 0);
+		return;
+	}
+	in = inode_get(ino);
+	path = in ? inode_path(in) : NULL;
+	if (!path) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	rc = remote_stat(fs, path, &e);
+	if (rc < 0)
+		goto out;
+	for (i = 0; i < e->metadata_count; i++)
+		len += pl + strlen(e->metadata[i].key) + 1;
+	if (!size) {
+		fuse_reply_xattr(req, len);
+		goto done;
+	}
+	if (size < len) {
+		rc = -ERANGE;
+		goto out;
+	}
+	buf = malloc(len + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	len = 0;
+	for (i = 0; i < e->metadata_count; i++) {
+		size_t kl = strlen(e->metadata[i].key);
+
+		memcpy(buf + len, XATTR_PREFIX, pl);
+		memcpy(buf + len + pl, e->metadata[i].key, kl + 1);
+		len += pl + kl + 1;
+	}
+	fuse_reply_buf(req, buf, len);
+	goto done;
+out:
+	fuse_reply_err(req, -rc);
+done:
+	free(buf);
+	e2b_entry_info_free(e);
+	free(path);
+}
+
+static void e2bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			   const char *value, size_t size, int flags)
+{
+	/* envd sets metadata only with an upload; not a separate call. */
+	fuse_reply_err(req, ENOTSUP);
+}
+
+const struct fuse_lowlevel_ops e2bfs_ops = {
+	.init = e2bfs_init,
+	.destroy = e2bfs_destroy,
+	.lookup = e2bfs_lookup,
+	.forget = e2bfs_forget,
+	.forget_multi = e2bfs_forget_multi,
+	.getattr = e2bfs_getattr,
+	.setattr = e2bfs_setattr,
+	.readlink = e2bfs_readlink,
+	.mkdir = e2bfs_mkdir,
+	.unlink = e2bfs_unlink,
+	.rmdir = e2bfs_rmdir,
+	.symlink = e2bfs_symlink,
+	.rename = e2bfs_rename,
+	.link = e2bfs_link,
+	.open = e2bfs_open,
+	.create = e2bfs_create,
+	.read = e2bfs_read,
+	.write = e2bfs_write,
+	.flush = e2bfs_flush,
+	.fsync = e2bfs_fsync,
+	.release = e2bfs_release,
+	.opendir = e2bfs_opendir,
+	.readdir = e2bfs_readdir,
+	.readdirplus = e2bfs_readdirplus,
+	.releasedir = e2bfs_releasedir,
+	.fsyncdir = e2bfs_fsyncdir,
+	.statfs = e2bfs_statfs,
+	.getxattr = e2bfs_getxattr,
+	.listxattr = e2bfs_listxattr,
+	.setxattr = e2bfs_setxattr,
+};
