@@ -9,7 +9,7 @@ import {
 	CommandExitError, InvalidArgumentError, AuthenticationError, TimeoutError, SandboxError, NotFoundError,
 } from 'e2b'
 import {
-	REQUEST_TIMEOUT_MS, sharedSandbox, envdVersion, versionAtLeast, waitFor, within, sleep, sha256,
+	REQUEST_TIMEOUT_MS, sharedSandbox, envdVersion, versionAtLeast, waitFor, within, sleep, sha256, envdFetch,
 	rejectsWith,
 } from './lib.mjs'
 
@@ -224,4 +224,44 @@ test('commands: files created by processes belong to the running user', T, async
 	assert.equal((await sbx.files.getInfo('/home/user/by-root.txt', rto)).owner, 'root')
 	const err = await rejectsWith(sbx.commands.run('echo x > /root/nope.txt', rto), CommandExitError, 'user writing into /root')
 	assert.match(err.stderr, /Permission denied/)
+})
+
+test('commands: Start stream framing and keepalives on the wire', T, async () => {
+	const sbx = await sandbox()
+	const json = Buffer.from(JSON.stringify({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo out; sleep 2.5; echo err >&2; exit 4'] }, stdin: false }))
+	const req = Buffer.alloc(5 + json.length)
+	req.writeUInt32BE(json.length, 1)
+	json.copy(req, 5)
+	const res = await envdFetch(sbx, '/process.Process/Start', {
+		method: 'POST', body: req, timeoutMs: 20_000,
+		headers: { 'Content-Type': 'application/connect+json', 'Connect-Protocol-Version': '1', 'Keepalive-Ping-Interval': '1' },
+	})
+	assert.equal(res.status, 200)
+	assert.match(res.headers.get('content-type') ?? '', /^application\/connect\+json/)
+	const buf = Buffer.from(await res.arrayBuffer())
+	const frames = []
+	for (let off = 0; off < buf.length;) {
+		assert.ok(off + 5 <= buf.length, 'no truncated envelope header')
+		const len = buf.readUInt32BE(off + 1)
+		assert.ok(off + 5 + len <= buf.length, 'no truncated envelope')
+		frames.push({ flags: buf[off], msg: JSON.parse(buf.subarray(off + 5, off + 5 + len).toString('utf8')) })
+		off += 5 + len
+	}
+	const kinds = frames.map((f) => (f.flags & 2 ? 'endstream' : Object.keys(f.msg.event ?? {})[0]))
+	assert.equal(kinds[0], 'start', `first frame is start: ${kinds}`)
+	assert.ok(frames[0].msg.event.start.pid > 0)
+	assert.equal(kinds.at(-1), 'endstream', 'ends with an end-stream envelope')
+	assert.deepEqual(frames.at(-1).msg, {}, 'successful end-stream is {}')
+	assert.equal(kinds.at(-2), 'end', 'end event precedes end-stream')
+	assert.ok(kinds.filter((k) => k === 'keepalive').length >= 1, `keepalive sent during 2.5 s of silence at interval 1 s: ${kinds}`)
+	const data = frames.filter((f) => f.msg.event?.data)
+	const out = data.map((f) => f.msg.event.data.stdout).filter(Boolean).map((b) => Buffer.from(b, 'base64').toString()).join('')
+	const err = data.map((f) => f.msg.event.data.stderr).filter(Boolean).map((b) => Buffer.from(b, 'base64').toString()).join('')
+	assert.equal(out, 'out\n')
+	assert.equal(err, 'err\n')
+	const end = frames.at(-2).msg.event.end
+	assert.equal(end.exitCode, 4)
+	assert.equal(end.exited, true)
+	assert.equal(end.status, 'exit status 4')
+	assert.equal(end.error, 'exit status 4')
 })

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { Sandbox, AuthenticationError, SandboxNotFoundError } from 'e2b'
 import {
 	TEMPLATE, REQUEST_TIMEOUT_MS, createSandbox, killSandbox, forget, envdVersion, versionAtLeast,
-	envdFetch, envdRpc, apiFetch, uniq, waitFor, sleep,
+	envdFetch, envdRpc, apiFetch, uniq, waitFor, sleep, checkEnv,
 } from './lib.mjs'
 
 const T = { timeout: 90_000 }
@@ -81,6 +81,7 @@ test('lifecycle: envdAccessToken is issued and envd enforces it', T, async () =>
 })
 
 test('lifecycle: wrong API key gives AuthenticationError', T, async () => {
+	checkEnv() // never let a bad key go to the default (cloud) API URL
 	const bad = 'e2b_' + '0'.repeat(40)
 	await assert.rejects(Sandbox.create(TEMPLATE, { apiKey: bad, ...rto }), AuthenticationError)
 	await assert.rejects(Sandbox.list({ apiKey: bad, ...rto }).nextItems(), AuthenticationError)
@@ -287,4 +288,29 @@ test('lifecycle: two sandboxes have separate files and processes', T, async () =
 	await killSandbox(a)
 	assert.equal(await b.isRunning(rto), true, 'killing A leaves B running')
 	await killSandbox(b)
+})
+
+test('lifecycle: list order, startedAfter and template filters', T, async () => {
+	const tag = uniq('order')
+	const made = []
+	for (const i of [0, 1, 2]) {
+		if (i) await sleep(1100) // distinct start times even at one-second resolution
+		made.push(await createSandbox({ metadata: { suite: tag, i: String(i) } }))
+	}
+	const [a, b, c] = made.map((s) => s.sandboxId)
+	const list = async (opts) => {
+		const p = Sandbox.list({ ...rto, ...opts, query: { metadata: { suite: tag }, ...(opts.query ?? {}) } })
+		const out = []
+		for (let i = 0; i < 10 && p.hasNext; i++) out.push(...(await p.nextItems()))
+		return out.map((s) => s.sandboxId)
+	}
+	assert.deepEqual(await list({}), [c, b, a], 'default order is newest first')
+	assert.deepEqual(await list({ order: 'desc' }), [c, b, a])
+	assert.deepEqual(await list({ order: 'asc' }), [a, b, c])
+	assert.deepEqual(await list({ order: 'asc', limit: 1 }), [a, b, c], 'pages follow the order')
+	const bInfo = await Sandbox.getInfo(b, rto)
+	assert.deepEqual(await list({ order: 'asc', query: { startedAfter: bInfo.startedAt } }), [b, c], 'startedAfter is at-or-after')
+	assert.deepEqual(await list({ order: 'asc', query: { template: TEMPLATE } }), [a, b, c], 'template filter')
+	assert.deepEqual(await list({ query: { template: 'no-such-template' } }), [], 'unknown template matches nothing')
+	for (const s of made) await killSandbox(s)
 })
