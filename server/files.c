@@ -1094,8 +1094,16 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 	u->metadata = NULL;
 	if (file_end(u) < 0)
 		goto out;
-	for (i = 0; i < npaths; i++)
-		sbfs_remove_all(u->rootfd, paths[i]);
+	/* os.Remove of each source: the entry itself, never a tree. */
+	for (i = 0; i < npaths; i++) {
+		char leaf[NAME_MAX + 1];
+		int pfd = sbfs_open_parent(u->rootfd, paths[i], leaf, sizeof(leaf));
+
+		if (pfd >= 0) {
+			unlinkat(pfd, leaf, 0);
+			close(pfd);
+		}
+	}
 out:
 	for (i = 0; i < npaths; i++)
 		free(paths[i]);

@@ -377,6 +377,9 @@ static int walk_dir(struct walk *w, int dfd, const char *prefix, uint32_t level)
 	if (!names)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
+		/* An upload in progress is invisible, as it would be with envd. */
+		if (strncmp(names[i], UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0)
+			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", strcmp(prefix, "/") ? prefix : "",
 			     names[i]) >= (int)sizeof(path))
 			continue;

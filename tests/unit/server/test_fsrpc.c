@@ -260,6 +260,7 @@ static void test_list_dir_depth_and_order(void **state)
 	close(open(fakeroot_host(f, "/lst/a"), O_CREAT | O_WRONLY, 0644));
 	close(open(fakeroot_host(f, "/lst/B"), O_CREAT | O_WRONLY, 0644));
 	assert_int_equal(symlink("/opt/data", fakeroot_host(f, "/lst/ln")), 0);
+	close(open(fakeroot_host(f, "/lst/.e2bd-upload-00ff"), O_CREAT | O_WRONLY, 0644));
 
 	r = call(f, "ListDir", "{\"path\":\"/lst\"}", &err);
 	entry_paths(r, got, sizeof(got));
