@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2bctl cp: copy files and (with -r) trees between this machine and a
+ * sandbox; one side is ID:PATH.  Uploads replace atomically, downloads go
+ * through a temporary file; trees use parallel workers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xfer.h"
+
+#define CP_DEFAULT_PARALLEL 4
+
+static const struct cmd_option cmd_cp_options[] = {
+	{ "recursive", 'r', NULL, 0, "copy directories recursively" },
+	{ "parallel", 'j', "N", 0, "transfer N files at a time (default 4)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+/* Split "ID:PATH"; a ':' after a '/' belongs to a local path. */
+static int split_remote(char **out_id, const char **out_path, const char *arg)
+{
+	const char *colon = strchr(arg, ':'), *slash = strchr(arg, '/');
+
+	if (!colon || colon == arg || (slash && slash < colon))
+		return 0;
+	*out_id = xstrndup(arg, (size_t)(colon - arg));
+	*out_path = colon[1] ? colon + 1 : ".";
+	return 1;
+}
+
+/* The last component of @p path, trailing slashes ignored.  Caller frees. */
+static char *base_name(const char *path)
+{
+	size_t n = strlen(path);
+	const char *s;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	for (s = path + n; s > path && s[-1] != '/'; s--)
+		;
+	return xstrndup(s, (size_t)(path + n - s));
+}
+
+static int ends_with_slash(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && s[n - 1] == '/';
+}
+
+static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
+		  const char *sandbox_arg, const char *src, const char *dst,
+		  unsigned parallel, int draw)
+{
+	struct xfer_progress p;
+	struct xfer_plan plan = { 0 };
+	e2b_entry_info *e = NULL;
+	char *target = NULL, *base = NULL;
+	struct stat st;
+	int error = 0, code, fd = -1;
+
+	if (!strcmp(src, "-")) {
+		if (ends_with_slash(dst))
+			return error_usage("cp", "uploading stdin needs a file name, not '%s'", dst);
+		xfer_progress_start(&p, draw, UINT64_MAX, 1);
+		sig_catch();
+		error = xfer_upload_fd(sb, STDIN_FILENO, "stdin", dst, &p);
+		sig_default();
+		if (!error)
+			xfer_progress_end(&p);
+		return error;
+	}
+	if (stat(src, &st) < 0) {
+		error = error_msg("cannot stat '%s': %s", src, strerror(errno));
+		return errno == ENOENT ? E2BCTL_EXIT_NOTFOUND : error;
+	}
+	if (S_ISDIR(st.st_mode) && !cmd_count(args, "recursive"))
+		return error_msg("'%s' is a directory (use -r)", src);
+	/* Into an existing directory, or as DST itself. */
+	code = e2b_fs_stat(&e, sb, dst);
+	if (code < 0 && code != E2B_ENOTFOUND)
+		return error_path(code, "stat", dst);
+	base = base_name(src);
+	if ((code == 0 && e->type == E2B_FILE_TYPE_DIR) || ends_with_slash(dst))
+		target = xasprintf("%s%s%s", dst, ends_with_slash(dst) ? "" : "/", base);
+	else
+		target = xstrdup(dst);
+	if (S_ISDIR(st.st_mode)) {
+		error = xfer_plan_upload(&plan, src, target);
+		if (!error)
+			error = xfer_run(ctx, &plan, sb, sandbox_arg, parallel, draw);
+		goto out;
+	}
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error = error_msg("cannot open '%s': %s", src, strerror(errno));
+		goto out;
+	}
+	xfer_progress_start(&p, draw, (uint64_t)st.st_size, 1);
+	plan.total = (uint64_t)st.st_size;
+	plan.njobs = 1;
+	sig_catch();
+	error = xfer_upload_fd(sb, fd, src, target, &p);
+	sig_default();
+	if (!error)
+		xfer_progress_end(&p);
+out:
+	if (!error && ctx->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "destination", json_str(target));
+		json_object_set_new(o, "files", json_integer((json_int_t)plan.njobs));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)plan.total));
+		out_json(o);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (plan.jobs || plan.dirs)
+		xfer_plan_release(&plan);
+	e2b_entry_info_free(e);
+	free(target);
+	free(base);
+	return error;
+}
+
+static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
+		    const char *sandbox_arg, const char *src, const char *dst,
+		    unsigned parallel, int draw)
+{
+	struct xfer_progress p;
+	struct xfer_plan plan = { 0 };
+	e2b_entry_info *e = NULL;
+	char *target = NULL, *base = NULL;
+	struct stat st;
+	int error = 0, code;
+
+	code = e2b_fs_stat(&e, sb, src);
+	if (code < 0)
+		return error_path(code, "stat", src);
+	if (e->type == E2B_FILE_TYPE_DIR && !cmd_count(args, "recursive")) {
+		error = error_msg("'%s' is a directory (use -r)", src);
+		goto out;
+	}
+	if (e->type == E2B_FILE_TYPE_DIR && !strcmp(dst, "-")) {
+		error = error_usage("cp", "cannot copy directory '%s' to stdout", src);
+		goto out;
+	}
+	base = base_name(src);
+	if (strcmp(dst, "-") && ((stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) ||
+				 ends_with_slash(dst)))
+		target = xasprintf("%s%s%s", dst, ends_with_slash(dst) ? "" : "/", base);
+	else
+		target = xstrdup(dst);
+	if (e->type == E2B_FILE_TYPE_DIR) {
+		error = xfer_plan_download(&plan, sb, src, target);
+		if (!error)
+			error = xfer_run(ctx, &plan, sb, sandbox_arg, parallel, draw);
+		goto out;
+	}
+	xfer_progress_start(&p, draw, e->size, 1);
+	plan.total = e->size;
+	plan.njobs = 1;
+	sig_catch();
+	error = xfer_download(sb, src, target, e->mode, &p);
+	sig_default();
+	if (!error)
+		xfer_progress_end(&p);
+out:
+	if (!error && ctx->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "destination", json_str(target));
+		json_object_set_new(o, "files", json_integer((json_int_t)plan.njobs));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)plan.total));
+		out_json(o);
+	}
+	if (plan.jobs || plan.dirs)
+		xfer_plan_release(&plan);
+	e2b_entry_info_free(e);
+	free(target);
+	free(base);
+	return error;
+}
+
+static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+{
+	const char *src = args->argv[0], *dst = args->argv[1], *spath = NULL, *dpath = NULL;
+	char *sid = NULL, *did = NULL, *mount_cwd = NULL, *rpath = NULL;
+	unsigned long long parallel = CP_DEFAULT_PARALLEL;
+	e2b_sandbox *sb = NULL;
+	int error = 0, up, draw;
+
+	if (cmd_arg(args, "parallel")) {
+		error = parse_uint(&parallel, cmd_arg(args, "parallel"), "parallel", 1, 16);
+		if (error)
+			goto out;
+	}
+	split_remote(&sid, &spath, src);
+	split_remote(&did, &dpath, dst);
+	if (sid && did) {
+		error = error_usage("cp", "copying between sandboxes is not supported");
+		goto out;
+	}
+	if (!sid && !did) {
+		error = error_usage("cp", "one of SRC and DST must be ID:PATH");
+		goto out;
+	}
+	up = did != NULL;
+	error = ctx_sandbox(ctx, up ? did : sid, &sb, &mount_cwd);
+	if (error)
+		goto out;
+	rpath = ctx_path(mount_cwd, up ? dpath : spath);
+	draw = !ctx->quiet && isatty(STDERR_FILENO);
+	if (up)
+		error = upload(ctx, args, sb, did, src, rpath, (unsigned)parallel, draw);
+	else
+		error = download(ctx, args, sb, sid, rpath, dst, (unsigned)parallel, draw);
+out:
+	e2b_sandbox_free(sb);
+	free(sid);
+	free(did);
+	free(mount_cwd);
+	free(rpath);
+	return error;
+}
+
+const struct cmd_spec cmd_cp_spec = {
+	.name = "cp",
+	.usage = "[-r] [-j N] SRC DST",
+	.summary = "copy files between here and a sandbox (ID:PATH)",
+	.description =
+		"Exactly one of SRC and DST is ID:PATH.  A local '-' is stdin or stdout.\n"
+		"Copying into an existing directory keeps the source's name.  Uploads\n"
+		"replace the target atomically; downloads are written to a temporary\n"
+		"file renamed at the end, so an interrupted copy leaves nothing\n"
+		"half-written.  A progress bar is drawn when stderr is a terminal.\n",
+	.options = cmd_cp_options,
+	.min_args = 2,
+	.max_args = 2,
+	.exec = cmd_cp_exec,
+};

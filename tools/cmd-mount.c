@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2bctl mount: run the e2bfs daemon for a sandbox directory.  e2bfs is
+ * found as $E2BFS, next to e2bctl, in the build tree, or in PATH; it reads
+ * the same environment, to which the global options are added so that
+ * `e2bctl --profile x mount` reaches the same server.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "profile.h"
+
+static const struct cmd_option cmd_mount_options[] = {
+	{ "options", 'o', "OPTIONS", CMD_OPT_MULTI, "mount options passed to e2bfs" },
+	{ "foreground", 'f', NULL, 0, "stay in the foreground" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+static int executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Locate e2bfs.  @return a path (caller frees), or NULL to search PATH. */
+static char *find_e2bfs(void)
+{
+	const char *env = getenv("E2BFS");
+	char self[PATH_MAX], *slash, *p;
+	ssize_t n;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			p = xasprintf("%s/e2bfs", self);
+			if (executable(p))
+				return p;
+			free(p);
+			/* meson build tree: build/tools/e2bctl, build/fs/e2bfs */
+			p = xasprintf("%s/../fs/e2bfs", self);
+			if (executable(p))
+				return p;
+			free(p);
+		}
+	}
+	return NULL;
+}
+
+/* Export a setting for the child unless it is NULL. */
+static void put_env(const char *name, const char *value)
+{
+	if (value && setenv(name, value, 1) < 0)
+		die("out of memory");
+}
+
+static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+{
+	const struct global_opts *g = &ctx->opt;
+	struct profile *p = ctx->prof;
+	char *e2bfs = find_e2bfs(), *id = NULL, *spec = NULL, **opts;
+	const char *colon, **argv = NULL;
+	size_t nopts, i, argc = 0;
+	int error;
+
+	colon = strchr(args->argv[0], ':');
+	id = colon ? xstrndup(args->argv[0], (size_t)(colon - args->argv[0])) :
+		xstrdup(args->argv[0]);
+	if (!*id || !strcmp(id, ".")) {
+		error = error_usage("mount", "'mount' needs a sandbox ID");
+		goto out;
+	}
+	spec = xasprintf("%s%s", id, colon ? colon : "");
+	/* Flags beat environment beat profile, as for every other command. */
+	if (p) {
+		if (!getenv("E2B_API_URL"))
+			put_env("E2B_API_URL", p->api_url);
+		if (!getenv("E2B_SANDBOX_URL"))
+			put_env("E2B_SANDBOX_URL", p->sandbox_url);
+		if (!getenv("E2B_DOMAIN"))
+			put_env("E2B_DOMAIN", p->domain);
+		if (!getenv("PROTOCOL"))
+			put_env("PROTOCOL", p->protocol);
+		if (!getenv("SCHEME"))
+			put_env("SCHEME", p->scheme);
+	}
+	put_env("E2B_API_URL", g->api_url);
+	put_env("E2B_SANDBOX_URL", g->sandbox_url);
+	put_env("E2B_DOMAIN", g->domain);
+	put_env("PROTOCOL", g->protocol);
+	put_env("SCHEME", g->scheme);
+	if (g->domain || g->protocol) {
+		/* An explicit domain/protocol beats environment URLs (libe2b rule). */
+		if (!g->api_url)
+			unsetenv("E2B_API_URL");
+		if (!g->sandbox_url)
+			unsetenv("E2B_SANDBOX_URL");
+	}
+	if (g->api_key_file || (p && p->api_key_file && !getenv("E2B_API_KEY") &&
+				!getenv("X_API_KEY"))) {
+		e2b_client *client;
+
+		/* Reads the key file; the key goes to e2bfs by environment, never argv. */
+		error = ctx_client(ctx, &client);
+		if (error)
+			goto out;
+		put_env("E2B_API_KEY", ctx->api_key);
+	}
+	opts = cmd_args_all(args, "options", &nopts);
+	argv = xcalloc(nopts * 2 + 6, sizeof(*argv));
+	argv[argc++] = e2bfs ? e2bfs : "e2bfs";
+	if (cmd_count(args, "foreground"))
+		argv[argc++] = "-f";
+	for (i = 0; i < nopts; i++) {
+		argv[argc++] = "-o";
+		argv[argc++] = opts[i];
+	}
+	argv[argc++] = spec;
+	argv[argc++] = args->argv[1];
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	if (e2bfs)
+		execv(e2bfs, (char *const *)argv);
+	else
+		execvp("e2bfs", (char *const *)argv);
+	error = error_msg("cannot run '%s': %s", e2bfs ? e2bfs : "e2bfs", strerror(errno));
+	if (errno == ENOENT)
+		error = E2BCTL_EXIT_NOTFOUND;
+out:
+	free(argv);
+	free(e2bfs);
+	free(id);
+	free(spec);
+	return error;
+}
+
+const struct cmd_spec cmd_mount_spec = {
+	.name = "mount",
+	.usage = "ID[:PATH] MOUNTPOINT [-o OPTIONS]",
+	.summary = "mount a sandbox directory with e2bfs",
+	.description =
+		"Runs e2bfs ($E2BFS, else the e2bfs next to e2bctl, else from PATH)\n"
+		"with the connection settings of the global options and profile passed\n"
+		"in its environment.  PATH defaults to the user's home directory.\n",
+	.options = cmd_mount_options,
+	.min_args = 2,
+	.max_args = 2,
+	.exec = cmd_mount_exec,
+};

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2bctl resume: resume a paused sandbox.  Resuming one that is running is
+ * a conflict (exit 7); `connect` is the form that accepts either state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+
+static const struct cmd_option cmd_resume_options[] = {
+	{ "timeout", 't', "S", 0, "lifetime from now in seconds (default 300)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+static int cmd_resume_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+{
+	e2b_sandbox_info *info = NULL;
+	unsigned long long t = 0;
+	e2b_client *client;
+	char *id = NULL;
+	int error, code;
+
+	if (cmd_arg(args, "timeout")) {
+		error = parse_uint(&t, cmd_arg(args, "timeout"), "timeout", 1, 4294967);
+		if (error)
+			goto out;
+	}
+	error = ctx_resolve_id(ctx, args->argv[0], &id, NULL);
+	if (error)
+		goto out;
+	error = ctx_client(ctx, &client);
+	if (error)
+		goto out;
+	code = e2b_api_resume(&info, client, id, (unsigned)t);
+	if (code == E2B_ECONFLICT) {
+		fflush(stdout);
+		fprintf(stderr, "e2bctl: sandbox '%s' is not paused\n", id);
+		error = E2BCTL_EXIT_CONFLICT;
+		goto out;
+	}
+	if (code < 0) {
+		error = ctx_sandbox_error(code, id, NULL);
+		goto out;
+	}
+	if (ctx->json) {
+		/* OpenKruise answers 204 without a body. */
+		if (!info) {
+			code = e2b_api_get_info(&info, client, id);
+			if (code < 0) {
+				error = ctx_sandbox_error(code, id, NULL);
+				goto out;
+			}
+		}
+		out_json(json_sandbox(info));
+	} else {
+		printf("%s\n", id);
+	}
+out:
+	e2b_sandbox_info_free(info);
+	free(id);
+	return error;
+}
+
+const struct cmd_spec cmd_resume_spec = {
+	.name = "resume",
+	.usage = "ID [--timeout S]",
+	.summary = "resume a paused sandbox",
+	.options = cmd_resume_options,
+	.min_args = 1,
+	.max_args = 1,
+	.exec = cmd_resume_exec,
+};

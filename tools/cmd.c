@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table of every e2bctl command, the generic option parser driven by
+ * each command's option list, and `help` output generated from the same
+ * specs so the two never drift apart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+extern const struct cmd_spec cmd_create_spec, cmd_list_spec, cmd_info_spec,
+	cmd_kill_spec, cmd_pause_spec, cmd_resume_spec, cmd_connect_spec,
+	cmd_set_timeout_spec, cmd_run_spec, cmd_start_spec, cmd_ps_spec,
+	cmd_signal_spec, cmd_attach_spec, cmd_shell_spec, cmd_ls_spec,
+	cmd_stat_spec, cmd_mkdir_spec, cmd_mv_spec, cmd_rm_spec, cmd_cat_spec,
+	cmd_cp_spec, cmd_watch_spec, cmd_mount_spec, cmd_umount_spec,
+	cmd_help_spec, cmd_version_spec;
+
+/* Listed in `help` in this order. */
+const struct cmd_spec *const cmd_table[] = {
+	&cmd_create_spec, &cmd_list_spec, &cmd_info_spec, &cmd_kill_spec,
+	&cmd_pause_spec, &cmd_resume_spec, &cmd_connect_spec,
+	&cmd_set_timeout_spec,
+	&cmd_run_spec, &cmd_start_spec, &cmd_ps_spec, &cmd_signal_spec,
+	&cmd_attach_spec, &cmd_shell_spec,
+	&cmd_ls_spec, &cmd_stat_spec, &cmd_mkdir_spec, &cmd_mv_spec,
+	&cmd_rm_spec, &cmd_cat_spec, &cmd_cp_spec, &cmd_watch_spec,
+	&cmd_mount_spec, &cmd_umount_spec,
+	&cmd_help_spec, &cmd_version_spec,
+	NULL,
+};
+
+const struct cmd_spec *cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; cmd_table[i]; i++)
+		if (!strcmp(cmd_table[i]->name, name))
+			return cmd_table[i];
+	return NULL;
+}
+
+static size_t opt_count(const struct cmd_spec *spec)
+{
+	size_t n = 0;
+
+	while (spec->options && spec->options[n].name)
+		n++;
+	return n;
+}
+
+static void opt_add(struct cmd_optval *ov, const char *val)
+{
+	ov->vals = xreallocarray(ov->vals, ov->n + 1, sizeof(*ov->vals));
+	ov->vals[ov->n++] = (char *)val;
+}
+
+/* Find the option named by "--name" (len chars) or "-c". */
+static int opt_lookup(const struct cmd_spec *spec, const char *name,
+		      size_t len, char short_name)
+{
+	size_t i, n = opt_count(spec);
+
+	for (i = 0; i < n; i++) {
+		const struct cmd_option *o = &spec->options[i];
+
+		if (short_name ? o->short_name == short_name :
+		    strlen(o->name) == len && !strncmp(o->name, name, len))
+			return (int)i;
+	}
+	return -1;
+}
+
+int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
+	      int argc, char **argv)
+{
+	size_t nopt = opt_count(spec);
+	int i, options_done = 0, idx;
+
+	memset(out, 0, sizeof(*out));
+	out->spec = spec;
+	out->opt = xcalloc(nopt + 1, sizeof(*out->opt));
+	out->argv = xcalloc((size_t)argc + 1, sizeof(*out->argv));
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (options_done || a[0] != '-' || !a[1]) {
+			out->argv[out->argc++] = a;
+			if ((spec->flags & CMD_TRAILING) &&
+			    out->argc > spec->min_args)
+				options_done = 1;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			options_done = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			out->help = 1;
+			return 0;
+		}
+		if (a[1] == '-') {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+			idx = opt_lookup(spec, name, len, 0);
+			if (idx < 0)
+				return error_usage(spec->name, "unknown option '--%.*s' for '%s'",
+						   (int)len, name, spec->name);
+			if (!spec->options[idx].arg) {
+				if (eq)
+					return error_usage(spec->name, "option '--%s' takes no value",
+							   spec->options[idx].name);
+				opt_add(&out->opt[idx], "");
+			} else if (eq) {
+				opt_add(&out->opt[idx], eq + 1);
+			} else if (i + 1 < argc) {
+				opt_add(&out->opt[idx], argv[++i]);
+			} else {
+				return error_usage(spec->name, "option '--%s' needs a value",
+						   spec->options[idx].name);
+			}
+			continue;
+		}
+		/* Bundled short options: -rf, or -d3 / -d 3 for one with a value. */
+		for (a++; *a; a++) {
+			idx = opt_lookup(spec, NULL, 0, *a);
+			if (idx < 0) {
+				/* A negative number is an argument (signal ID PID -9 is not). */
+				return error_usage(spec->name, "unknown option '-%c' for '%s'",
+						   *a, spec->name);
+			}
+			if (!spec->options[idx].arg) {
+				opt_add(&out->opt[idx], "");
+				continue;
+			}
+			if (a[1]) {
+				opt_add(&out->opt[idx], a + 1);
+			} else if (i + 1 < argc) {
+				opt_add(&out->opt[idx], argv[++i]);
+			} else {
+				return error_usage(spec->name, "option '-%c' needs a value", *a);
+			}
+			break;
+		}
+	}
+	for (idx = 0; idx < (int)nopt; idx++) {
+		if (out->opt[idx].n > 1 && !(spec->options[idx].flags & CMD_OPT_MULTI))
+			return error_usage(spec->name, "option '--%s' given more than once",
+					   spec->options[idx].name);
+	}
+	if (out->argc < spec->min_args) {
+		if (strstr(spec->usage, "ID") == spec->usage && out->argc == 0)
+			return error_usage(spec->name, "'%s' needs a sandbox ID", spec->name);
+		return error_usage(spec->name, "'%s' needs more arguments: %s %s",
+				   spec->name, spec->name, spec->usage);
+	}
+	if (spec->max_args >= 0 && out->argc > spec->max_args)
+		return error_usage(spec->name, "too many arguments for '%s': unexpected '%s'",
+				   spec->name, out->argv[spec->max_args]);
+	return 0;
+}
+
+void cmd_args_release(struct cmd_args *args)
+{
+	size_t i, n;
+
+	if (!args->spec)
+		return;
+	n = opt_count(args->spec);
+	for (i = 0; i < n; i++)
+		free(args->opt[i].vals);
+	free(args->opt);
+	free(args->argv);
+	memset(args, 0, sizeof(*args));
+}
+
+static struct cmd_optval *find_val(const struct cmd_args *args, const char *name)
+{
+	int idx = opt_lookup(args->spec, name, strlen(name), 0);
+
+	/* A command asking for an option it does not declare is our bug. */
+	if (idx < 0)
+		die("BUG: option '--%s' not declared by '%s'", name, args->spec->name);
+	return &args->opt[idx];
+}
+
+const char *cmd_arg(const struct cmd_args *args, const char *name)
+{
+	struct cmd_optval *ov = find_val(args, name);
+
+	return ov->n ? ov->vals[ov->n - 1] : NULL;
+}
+
+size_t cmd_count(const struct cmd_args *args, const char *name)
+{
+	return find_val(args, name)->n;
+}
+
+char **cmd_args_all(const struct cmd_args *args, const char *name, size_t *n)
+{
+	struct cmd_optval *ov = find_val(args, name);
+
+	*n = ov->n;
+	return ov->vals;
+}
+
+static const char global_help[] =
+	"Global options (before COMMAND):\n"
+	"  --profile NAME        use [profile NAME] of ~/.config/e2b/config\n"
+	"  --api-url URL         management API base URL\n"
+	"  --sandbox-url URL     envd base URL (sandbox chosen by headers)\n"
+	"  --domain D            domain, e.g. e2b.app or 127.0.0.1:49982\n"
+	"  --protocol P          native (api.D, PORT-ID.D) or private (D/kruise/...)\n"
+	"  --scheme S            http or https\n"
+	"  --api-key-file FILE   read the API key from FILE\n"
+	"  --json                machine-readable output\n"
+	"  -v, --verbose         log requests to stderr\n"
+	"  -q, --quiet           no progress or informational output\n"
+	"  -h, --help            show help\n"
+	"\n"
+	"The API key comes from E2B_API_KEY (or X_API_KEY), --api-key-file or the\n"
+	"profile's api_key_file; there is no option that takes the key itself.\n"
+	"\n"
+	"Exit status: 0 success; run and shell: the remote exit code; 1 error;\n"
+	"2 usage; 3 not found; 4 authentication; 5 network or unavailable;\n"
+	"6 timeout; 7 conflict; 130 interrupted.\n";
+
+void cmd_help(FILE *f, const struct cmd_spec *spec)
+{
+	size_t i, n;
+
+	if (!spec) {
+		fputs("usage: e2bctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\nCommands:\n", f);
+		for (i = 0; cmd_table[i]; i++)
+			fprintf(f, "  %-12s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+		fputs("\n", f);
+		fputs(global_help, f);
+		fputs("\nRun 'e2bctl help COMMAND' for the options of a command.\n", f);
+		return;
+	}
+	fprintf(f, "usage: e2bctl %s%s%s\n\n%s\n", spec->name, *spec->usage ? " " : "",
+		spec->usage, spec->summary);
+	if (spec->description)
+		fprintf(f, "\n%s", spec->description);
+	n = opt_count(spec);
+	if (n)
+		fputs("\nOptions:\n", f);
+	for (i = 0; i < n; i++) {
+		const struct cmd_option *o = &spec->options[i];
+		char left[64];
+
+		if (o->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name,
+				 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-24s %s\n", left, o->help);
+	}
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The run context: turns global options, the environment and the profile
+ * into one libe2b client (flags beat environment beat profile beat
+ * defaults), and resolves sandbox arguments, including "." inside an
+ * e2bfs mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "mnt.h"
+#include "profile.h"
+
+#define KEY_FILE_MAX 4096
+
+/* Read an API key file: the first line, surrounding whitespace dropped. */
+static int read_key_file(char **out, const char *path)
+{
+	char buf[KEY_FILE_MAX + 1];
+	size_t len = 0, n;
+	ssize_t r;
+	int fd, error = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_msg("cannot open API key file '%s': %s", path, strerror(errno));
+	while (len < sizeof(buf) - 1) {
+		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			error = error_msg("cannot read API key file '%s': %s", path,
+					  strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	{
+		char *s = buf + strspn(buf, " \t");
+
+		if (!*s) {
+			error = error_msg("API key file '%s' is empty", path);
+			goto out;
+		}
+		*out = xstrdup(s);
+	}
+out:
+	/* The key must not linger in a stack buffer. */
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return error;
+}
+
+static void log_to_stderr(e2b_log_level level, const char *msg, void *payload)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	struct cmd_ctx *ctx = payload;
+
+	if (level > E2B_LOG_WARN && !ctx->verbose)
+		return;
+	if (level == E2B_LOG_WARN && ctx->quiet)
+		return;
+	fprintf(stderr, "e2bctl: %s: %s\n", names[level <= E2B_LOG_DEBUG ? level : 3], msg);
+}
+
+static int parse_protocol(e2b_protocol *out, const char *s, const char *from)
+{
+	if (!strcasecmp(s, "native"))
+		*out = E2B_PROTOCOL_NATIVE;
+	else if (!strcasecmp(s, "private"))
+		*out = E2B_PROTOCOL_PRIVATE;
+	else
+		return error_usage(NULL, "unknown protocol '%s'%s (use native or private)",
+				   s, from);
+	return 0;
+}
+
+static int check_scheme(const char *s, const char *from)
+{
+	if (strcmp(s, "http") && strcmp(s, "https"))
+		return error_usage(NULL, "unknown scheme '%s'%s (use http or https)", s, from);
+	return 0;
+}
+
+int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
+{
+	e2b_config cfg = E2B_CONFIG_INIT;
+	const struct global_opts *o = &ctx->opt;
+	struct profile *p = ctx->prof;
+	int error, code;
+
+	if (ctx->client) {
+		*out = ctx->client;
+		return 0;
+	}
+	/* 1. flags */
+	cfg.api_url = o->api_url;
+	cfg.sandbox_url = o->sandbox_url;
+	cfg.domain = o->domain;
+	cfg.scheme = o->scheme;
+	error = o->scheme ? check_scheme(o->scheme, "") : 0;
+	if (error)
+		return error;
+	error = o->protocol ? parse_protocol(&cfg.protocol, o->protocol, "") : 0;
+	if (error)
+		return error;
+	if (o->api_key_file) {
+		error = read_key_file(&ctx->api_key, o->api_key_file);
+		if (error)
+			return error;
+		cfg.api_key = ctx->api_key;
+	}
+	/* 2. environment */
+	e2b_config_from_env(&cfg);
+	/* 3. profile */
+	if (p) {
+		if (!cfg.api_url && p->api_url)
+			cfg.api_url = p->api_url;
+		if (!cfg.sandbox_url && p->sandbox_url)
+			cfg.sandbox_url = p->sandbox_url;
+		if (!cfg.domain && p->domain)
+			cfg.domain = p->domain;
+		if (!cfg.scheme && p->scheme) {
+			error = check_scheme(p->scheme, " in profile");
+			if (error)
+				return error;
+			cfg.scheme = p->scheme;
+		}
+		if (cfg.protocol == E2B_PROTOCOL_DEFAULT && p->protocol) {
+			error = parse_protocol(&cfg.protocol, p->protocol, " in profile");
+			if (error)
+				return error;
+		}
+		if (!cfg.api_key && p->api_key_file) {
+			error = read_key_file(&ctx->api_key, p->api_key_file);
+			if (error)
+				return error;
+			cfg.api_key = ctx->api_key;
+		}
+		if (p->user)
+			ctx->user = p->user;
+	}
+	cfg.user = ctx->user;
+	cfg.debug = ctx->verbose;
+	cfg.log_cb = log_to_stderr;
+	cfg.log_payload = ctx;
+	cfg.user_agent = "e2bctl/" E2B_VERSION;
+	if (!cfg.api_key)
+		error_warn("no API key (set E2B_API_KEY or use --api-key-file)");
+	code = e2b_client_new(&ctx->client, &cfg);
+	if (code < 0)
+		return error_e2b(code, "cannot set up the client");
+	*out = ctx->client;
+	return 0;
+}
+
+int ctx_resolve_id(struct cmd_ctx *ctx, const char *arg, char **out_id,
+		   char **out_cwd)
+{
+	int error;
+
+	*out_id = NULL;
+	if (out_cwd)
+		*out_cwd = NULL;
+	if (!*arg)
+		return error_usage(ctx->cmd_name, "empty sandbox ID");
+	if (strcmp(arg, "."))  {
+		if (strchr(arg, '/'))
+			return error_usage(ctx->cmd_name, "malformed sandbox ID '%s'", arg);
+		*out_id = xstrdup(arg);
+		return 0;
+	}
+	error = mnt_here(out_id, out_cwd);
+	if (error)
+		return error;
+	return 0;
+}
+
+int ctx_sandbox_error(int code, const char *id, const char *what)
+{
+	if (code == E2B_ENOTFOUND && !what) {
+		fflush(stdout);
+		fprintf(stderr, "e2bctl: sandbox '%s' not found\n", id);
+		return E2BCTL_EXIT_NOTFOUND;
+	}
+	if (what)
+		return error_e2b(code, "%s", what);
+	return error_e2b(code, "sandbox '%s'", id);
+}
+
+int ctx_sandbox(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
+		char **out_cwd)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	e2b_sandbox_info *info = NULL;
+	e2b_client *client;
+	char *id = NULL;
+	int error, code;
+
+	*out = NULL;
+	error = ctx_resolve_id(ctx, arg, &id, out_cwd);
+	if (error)
+		goto out;
+	error = ctx_client(ctx, &client);
+	if (error)
+		goto out;
+	code = e2b_api_get_info(&info, client, id);
+	if (code < 0) {
+		error = ctx_sandbox_error(code, id, NULL);
+		goto out;
+	}
+	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
+		fflush(stdout);
+		fprintf(stderr, "e2bctl: sandbox '%s' is paused (resume it with 'e2bctl resume %s')\n",
+			id, id);
+		error = E2BCTL_EXIT_CONFLICT;
+		goto out;
+	}
+	if (*info->envd_access_token)
+		oo.envd_access_token = info->envd_access_token;
+	if (*info->envd_version)
+		oo.envd_version = info->envd_version;
+	if (*info->domain)
+		oo.domain = info->domain;
+	if (*info->template_id)
+		oo.template_id = info->template_id;
+	code = e2b_sandbox_open(out, client, id, &oo);
+	if (code < 0)
+		error = error_e2b(code, "cannot open sandbox '%s'", id);
+out:
+	if (error && out_cwd) {
+		free(*out_cwd);
+		*out_cwd = NULL;
+	}
+	e2b_sandbox_info_free(info);
+	free(id);
+	return error;
+}
+
+char *ctx_path(const char *mount_cwd, const char *path)
+{
+	if (!mount_cwd || path[0] == '/')
+		return xstrdup(path);
+	if (!strcmp(path, "."))
+		return xstrdup(mount_cwd);
+	return xasprintf("%s%s%s", mount_cwd,
+			 mount_cwd[strlen(mount_cwd) - 1] == '/' ? "" : "/", path);
+}
+
+void ctx_release(struct cmd_ctx *ctx)
+{
+	e2b_client_free(ctx->client);
+	ctx->client = NULL;
+	if (ctx->api_key) {
+		explicit_bzero(ctx->api_key, strlen(ctx->api_key));
+		free(ctx->api_key);
+		ctx->api_key = NULL;
+	}
+	profile_free(ctx->prof);
+	ctx->prof = NULL;
+}

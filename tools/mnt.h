@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finding the e2bfs mount around the current directory, so that "." can
+ * stand for its sandbox and the local cwd maps to a sandbox path.
+ */
+#ifndef E2BCTL_MNT_H
+#define E2BCTL_MNT_H
+
+/*
+ * The control directory at the root of every e2bfs mount, and its files:
+ * the sandbox ID and the sandbox path mounted at the root.
+ */
+#define MNT_CTL_DIR ".e2bfs"
+#define MNT_CTL_SANDBOX "sandbox"
+#define MNT_CTL_ROOT "root"
+
+/**
+ * Walk up from the current directory to the nearest e2bfs mount root.
+ *
+ * @param[out] out_id  the sandbox ID; caller owns (free)
+ * @param[out] out_cwd may be NULL; the sandbox path of the current
+ *                     directory; caller owns (free)
+ * @return 0, or an exit code after printing "not inside an e2bfs mount"
+ */
+int mnt_here(char **out_id, char **out_cwd);
+
+/**
+ * Read the sandbox ID of the e2bfs mount rooted at @p root.
+ * @return 0, or -1 when @p root is not an e2bfs mount (nothing printed)
+ */
+int mnt_read_id(char **out_id, const char *root);
+
+#endif /* E2BCTL_MNT_H */
