@@ -36,6 +36,7 @@ struct file {
 	size_t nblocks;		/* protected by lock; entries in present */
 	int complete;		/* protected by lock; whole content local */
 	int dirty;		/* protected by lock */
+	int orphan;		/* protected by lock; remote gone, open here */
 	int opens;		/* protected by lock */
 	int has_base;		/* protected by lock */
 	int64_t base_sec;	/* protected by lock; remote version cached */
@@ -298,7 +299,9 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
 	*keep_cache = 1;
-	if (!f->dirty) {
+	if (!f->opens)
+		f->orphan = 0;
+	if (!f->dirty && !f->orphan) {
 		if (!same_base(f, remote) || !f->cpath) {
 			reset_locked(f, (uint64_t)remote->st_size);
 			*keep_cache = 0;
@@ -336,6 +339,7 @@ int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
 		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
 	clear_dirty(f);
+	f->orphan = 0;
 	reset_locked(f, 0);
 	set_base(f, remote);
 	f->mode = remote->st_mode & 07777;
@@ -687,7 +691,7 @@ int cache_local_attr(struct inode *in, struct stat *st)
 	if (!f)
 		return 0;
 	pthread_mutex_lock(&f->lock);
-	if (f->dirty) {
+	if (f->dirty || f->orphan) {
 		st->st_size = (off_t)f->size;
 		st->st_blocks = (blkcnt_t)((f->size + 511) / 512);
 		st->st_mtim = f->mtime;
@@ -743,6 +747,8 @@ void cache_drop(struct fs *fs, struct inode *in)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
+	if (f->dirty && f->opens)
+		f->orphan = 1;
 	clear_dirty(f);
 	f->has_base = 0;
 	if (!f->opens && f->cpath) {

@@ -371,7 +371,7 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 	size_t rl = strlen(fs->root);
 	const char *t, *l;
 	char *out, *p;
-	size_t ups = 0, need;
+	size_t ups = 0, need, i;
 
 	if (target[0] != '/')
 		return strdup(target);
@@ -381,12 +381,17 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 	t = target;
 	l = link_path;
 	for (;;) {
-		const char *ts = strchr(t + 1, '/'), *ls = strchr(l + 1, '/');
-		size_t tn = ts ? (size_t)(ts - t) : strlen(t), ln = ls ? (size_t)(ls - l) : 0;
+		const char *ls = strchr(l + 1, '/'), *ts;
+		size_t tn, ln;
 
-		if (!ls || !ts || tn != ln || strncmp(t, l, tn))
+		if (!ls || !t[0])
 			break;
-		t = ts;
+		ts = strchr(t + 1, '/');
+		tn = ts ? (size_t)(ts - t) : strlen(t);
+		ln = (size_t)(ls - l);
+		if (tn != ln || strncmp(t, l, tn))
+			break;
+		t += tn;
 		l = ls;
 	}
 	/* Count the link's remaining directory components. */
@@ -396,12 +401,13 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 	out = malloc(need);
 	if (!out)
 		return NULL;
-	out[0] = 0;
-	for (; ups; ups--)
-		strncat(out, "../", need - strlen(out) - 1);
-	strncat(out, t + 1, need - strlen(out) - 1);
+	for (i = 0; i < ups; i++)
+		memcpy(out + i * 3, "../", 3);
+	snprintf(out + ups * 3, need - ups * 3, "%s", t[0] ? t + 1 : "");
+	if (ups && !t[0])
+		out[ups * 3 - 1] = 0;
 	if (!out[0])
-		strncat(out, ".", need - 1);
+		snprintf(out, need, ".");
 	return out;
 }
 

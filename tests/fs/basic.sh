@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# e2bfs basics: mount a fresh sandbox, run the POSIX syscall battery
+# (tests/fs/syscalls.py) through the mount and on a local directory and
+# compare step by step; then remount and check that the data persisted.
+. "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/fs/common.sh"
+fs_require
+
+id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
+mnt=$TEST_TMP/basic-mnt
+local_dir=$TEST_TMP/basic-local
+mkdir -p "$local_dir"
+check "mount" fs_mount "$id" "$mnt"
+
+check "root is the user's home" test "$(stat -c %F "$mnt")" = directory
+check "control dir not listed" sh -c "! ls -a '$mnt' | grep -qx .e2bfs"
+
+mkdir "$mnt/battery" "$local_dir/battery"
+python3 "$SRC_DIR/tests/fs/syscalls.py" "$local_dir/battery" > "$TEST_TMP/local.out" 2>&1
+python3 "$SRC_DIR/tests/fs/syscalls.py" "$mnt/battery" > "$TEST_TMP/mnt.out" 2>&1
+while IFS= read -r want; do
+	step=${want%%:*}
+	got=$(grep -m1 "^$step:" "$TEST_TMP/mnt.out")
+	expect_eq "syscall $step" "$want" "$got"
+done < "$TEST_TMP/local.out"
+
+# The file content reached the sandbox (read back through envd, not the mount).
+expect_eq "content visible in sandbox" "in" "$(envd "$id" GET "/files?path=/home/user/battery/d4/inner")"
+
+# Remount: everything persisted, and the cache starts cold.
+fs_umount "$mnt"
+rm -rf "$TEST_TMP/cache"
+check "remount" fs_mount "$id" "$mnt"
+expect_eq "persisted after remount" "$(cat "$local_dir/battery/d4/m0042")" "$(cat "$mnt/battery/d4/m0042")"
+expect_eq "big file after remount" "$(md5sum < "$local_dir/battery/big")" "$(md5sum < "$mnt/battery/big")"
+check "write after remount" sh -c "echo again > '$mnt/battery/again' && test \"\$(cat '$mnt/battery/again')\" = again"
+
+# rmdir never deletes a non-empty directory (envd Remove is rm -rf).
+mkdir -p "$mnt/keep/sub" && echo x > "$mnt/keep/sub/f"
+check "rmdir refuses non-empty" sh -c "! rmdir '$mnt/keep/sub' 2>/dev/null"
+expect_eq "non-empty dir intact" "x" "$(envd "$id" GET "/files?path=/home/user/keep/sub/f")"
+
+# A key on the command line is refused, and the message does not echo it.
+out=$("$E2BFS_BIN" -o api_key=secret123 "$id" "$mnt" 2>&1)
+check "api_key option refused" sh -c "! printf '%s' '$out' | grep -q secret123"
+
+fs_umount "$mnt"
+check "unmounted" sh -c "! grep -q ' $mnt ' /proc/mounts"
+done_testing
