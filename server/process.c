@@ -19,7 +19,8 @@
  * drains what is still buffered (bounded in time, since a background
  * grandchild may hold the pipe open forever) and queues the end event.
  * A finished process stays findable for RETAIN_MS so that a late Connect
- * still gets start + end (envd >= 0.6.12 behaviour).
+ * still gets start + end, when the envd version we report is >= 0.6.12
+ * (older envd answers not_found, and the SDKs expect that).
  *
  * Locking: t->lock guards the table, every proc's refs, subscriber lists
  * and queues, and exit state; t->cond is broadcast on any queue change.
@@ -374,6 +375,7 @@ static void on_exit_status(void *arg, int status)
 	p->exited = true;
 	p->wstatus = status;
 	(void)!write(p->wake[1], "x", 1);
+	pthread_cond_broadcast(&t->cond);
 	proc_unref_locked(p);	/* the callback's reference */
 	pthread_mutex_unlock(&t->lock);
 }
@@ -538,6 +540,35 @@ static bool serve_sub(struct proc *p, struct sub *s, struct rpc_stream *st)
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 	return closed;
+}
+
+/*
+ * envd keeps an ended process for a late Connect only from 0.6.12 on;
+ * SDKs decide from the envdVersion we report, so follow that version.
+ */
+static bool version_at_least(const char *v, int ma, int mi, int pa)
+{
+	long x[3] = { 0, 0, 0 };
+	char *end;
+	int i;
+
+	for (i = 0; i < 3 && *v; i++) {
+		x[i] = strtol(v, &end, 10);
+		if (end == v)
+			break;
+		v = *end == '.' ? end + 1 : end;
+	}
+	if (x[0] != ma)
+		return x[0] > ma;
+	if (x[1] != mi)
+		return x[1] > mi;
+	return x[2] >= pa;
+}
+
+static bool late_connect_supported(void)
+{
+	return g_cfg.flavor == FLAVOR_E2B &&
+	       version_at_least(E2BD_ENVD_VERSION, 0, 6, 12);
 }
 
 /* ---- request parsing ---- */
@@ -846,6 +877,31 @@ static void set_nonblock(int fd)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Wait (on this stream's thread) until @deadline_ms, then SIGKILL @p. */
+static void kill_at_deadline(struct proc *p, int64_t deadline_ms)
+{
+	struct proc_table *t = p->t;
+	struct rpc_error kerr = { 0 };
+	bool exited;
+
+	pthread_mutex_lock(&t->lock);
+	while (!p->exited && now_ms() < deadline_ms && !g_shutting_down) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+	}
+	exited = p->exited;
+	pthread_mutex_unlock(&t->lock);
+	if (!exited && now_ms() >= deadline_ms)
+		(void)nsproc_signal(t->sb, p->pid, SIGKILL, &kerr);
+}
+
 static void process_start(struct rpc_ctx *ctx, json_t *req,
 			  struct rpc_stream *st, struct rpc_error *err)
 {
@@ -969,17 +1025,13 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	pthread_detach(th);
 	closed = serve_sub(p, s, st);
 	s = NULL;
-	/* Connect-Timeout-Ms on Start kills the process (envd's context). */
-	if (closed && rpc_stream_deadline_expired(st)) {
-		struct rpc_error kerr = { 0 };
-		bool finished;
-
-		pthread_mutex_lock(&t->lock);
-		finished = p->exited;
-		pthread_mutex_unlock(&t->lock);
-		if (!finished)
-			(void)nsproc_signal(sb, p->pid, SIGKILL, &kerr);
-	}
+	/*
+	 * Connect-Timeout-Ms on Start kills the process when it elapses, as
+	 * envd's process context does, even if the client went away first
+	 * (the SDKs abort their side at the same moment).
+	 */
+	if (closed && ctx->deadline_ms > 0)
+		kill_at_deadline(p, ctx->deadline_ms);
 out:
 	json_decref(start);
 	free(s);
@@ -994,8 +1046,8 @@ out:
 static void process_connect(struct rpc_ctx *ctx, json_t *req,
 			    struct rpc_stream *st, struct rpc_error *err)
 {
-	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"), true,
-				     err);
+	struct proc *p = proc_lookup(ctx->sb, json_object_get(req, "process"),
+				     late_connect_supported(), err);
 	struct proc_table *t;
 	struct sub *s;
 	json_t *start;
