@@ -1,0 +1,880 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libe2b integration test: exercises every public function against a live
+ * e2bd and prints TAP-lite lines.  Usage: e2b-client-itest MODE, where MODE
+ * is env (E2B_API_URL/E2B_SANDBOX_URL header routing), private (path form
+ * over E2BD_PORT), kruise (private against an OpenKruise-flavoured e2bd) or
+ * native (49983-<id>.localhost:PORT).  Needs E2B_API_KEY
+ * and E2BD_PORT in the environment.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <e2b/e2b.h>
+
+static int failed;
+static const char *mode = "env";
+static const char *template_id = "base";
+
+static void ok(const char *name)
+{
+	printf("ok - %s/%s\n", mode, name);
+	fflush(stdout);
+}
+
+static void fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok - %s/%s: ", mode, name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	failed = 1;
+}
+
+/* CHECK(name, rc-expression): ok when rc == 0, else report the error. */
+#define CHECK(name, expr) check_rc((name), (expr))
+static int check_rc(const char *name, int rc)
+{
+	const e2b_error *e = e2b_error_last();
+
+	if (rc == 0) {
+		ok(name);
+		return 1;
+	}
+	fail(name, "rc %d (%s): %s [http %d, rpc '%s']", rc, e2b_error_code_str(rc),
+	     e->message, e->http_status, e->rpc_code);
+	return 0;
+}
+
+static void expect(const char *name, int cond, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (cond) {
+		ok(name);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fail(name, "%s", buf);
+}
+
+static void expect_code(const char *name, int rc, int want)
+{
+	const e2b_error *e = e2b_error_last();
+
+	expect(name, rc == want, "want %s, got rc %d (%s): %s", e2b_error_code_str(want), rc,
+	       e2b_error_code_str(rc), rc ? e->message : "");
+}
+
+struct collect {
+	char buf[65536];
+	size_t len;
+	int calls;
+};
+
+static int collect_cb(const char *data, size_t len, void *payload)
+{
+	struct collect *c = payload;
+
+	c->calls++;
+	if (len > sizeof(c->buf) - 1 - c->len)
+		len = sizeof(c->buf) - 1 - c->len;
+	memcpy(c->buf + c->len, data, len);
+	c->len += len;
+	c->buf[c->len] = '\0';
+	return 0;
+}
+
+static int stop_cb(const char *data, size_t len, void *payload)
+{
+	(void)data;
+	(void)len;
+	(void)payload;
+	return 1;
+}
+
+struct src {
+	size_t left;
+	unsigned char next;
+};
+
+static long src_cb(char *buf, size_t cap, void *payload)
+{
+	struct src *s = payload;
+	size_t n = s->left < cap ? s->left : cap, i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = (char)s->next++;
+	s->left -= n;
+	return (long)n;
+}
+
+static void test_commands(e2b_sandbox *sb)
+{
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_command_options o = E2B_COMMAND_OPTIONS_INIT;
+	e2b_process *p = NULL;
+	e2b_process_list *pl = NULL;
+	struct collect out = { .len = 0 }, err = { .len = 0 };
+	static const e2b_kv envs[] = { { "FOO", "bar baz" } };
+	const char *argv[] = { "printf", "%s|", "a b", "$HOME", "'q'", NULL };
+	int rc, killed = -1, found;
+	size_t i;
+
+	rc = e2b_commands_run(&r, sb, "echo hello", NULL);
+	if (CHECK("run echo", rc))
+		expect("run echo output", r.out_len == 6 && !memcmp(r.out, "hello\n", 6) &&
+		       r.exit_code == 0, "got '%s' exit %d", r.out, r.exit_code);
+	e2b_command_result_release(&r);
+
+	rc = e2b_commands_run(&r, sb, "echo oops >&2; exit 3", NULL);
+	expect_code("run nonzero exit is EEXIT", rc, E2B_EEXIT);
+	expect("run nonzero exit result", r.exit_code == 3 && r.err && !strcmp(r.err, "oops\n"),
+	       "exit %d stderr '%s'", r.exit_code, r.err ? r.err : "(null)");
+	e2b_command_result_release(&r);
+
+	o.envs = envs;
+	o.envs_count = 1;
+	o.cwd = "/tmp";
+	rc = e2b_commands_run(&r, sb, "echo \"$FOO\"; pwd", &o);
+	if (CHECK("run envs cwd", rc))
+		expect("run envs cwd output", !strcmp(r.out, "bar baz\n/tmp\n"), "got '%s'", r.out);
+	e2b_command_result_release(&r);
+
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.on_stdout = collect_cb;
+	o.on_stderr = collect_cb;
+	o.payload = &out;
+	rc = e2b_commands_run(&r, sb, "head -c 300000 /dev/zero | tr '\\0' 'x'; echo; echo e >&2", &o);
+	CHECK("run streaming callbacks", rc);
+	expect("run streaming bytes", out.len >= 300003 - 1 || out.len == sizeof(out.buf) - 1,
+	       "got %zu bytes in %d calls", out.len, out.calls);
+	expect("run callbacks skip capture", r.out_len == 0, "captured %zu", r.out_len);
+	e2b_command_result_release(&r);
+
+	/* Binary-safe output. */
+	rc = e2b_commands_run(&r, sb, "printf 'a\\000b\\377'", NULL);
+	if (CHECK("run binary output", rc))
+		expect("run binary bytes", r.out_len == 4 && !memcmp(r.out, "a\0b\377", 4),
+		       "len %zu", r.out_len);
+	e2b_command_result_release(&r);
+
+	rc = e2b_commands_run_argv(&r, sb, argv, NULL);
+	if (CHECK("run argv", rc))
+		expect("run argv no shell", !strcmp(r.out, "a b|$HOME|'q'|"), "got '%s'", r.out);
+	e2b_command_result_release(&r);
+
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.stdin_data = "line1\nline2\n";
+	o.stdin_len = 12;
+	rc = e2b_commands_run(&r, sb, "wc -l", &o);
+	if (CHECK("run with stdin data", rc))
+		expect("run stdin wc", atoi(r.out) == 2, "got '%s'", r.out);
+	e2b_command_result_release(&r);
+
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.cwd = "/nonexistent-dir";
+	rc = e2b_commands_run(&r, sb, "true", &o);
+	expect("run bad cwd fails", rc == E2B_EINVALID || rc == E2B_ENOTFOUND || rc == E2B_ERROR,
+	       "rc %d", rc);
+	e2b_command_result_release(&r);
+
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.timeout_ms = 1000;
+	rc = e2b_commands_run(&r, sb, "sleep 30", &o);
+	expect_code("run deadline", rc, E2B_ETIMEOUT);
+	e2b_command_result_release(&r);
+
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.on_stdout = stop_cb;
+	rc = e2b_commands_run(&r, sb, "echo x; sleep 1", &o);
+	expect_code("run callback stop", rc, E2B_ECANCELED);
+	e2b_command_result_release(&r);
+
+	/* Background: start, list, stdin, close stdin, wait. */
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.stdin_open = 1;
+	o.tag = "itest-cat";
+	rc = e2b_commands_start(&p, sb, "cat", &o);
+	if (CHECK("start background", rc)) {
+		expect("start pid", e2b_process_pid(p) > 0, "pid 0");
+		rc = e2b_commands_list(&pl, sb);
+		if (CHECK("list processes", rc)) {
+			found = 0;
+			for (i = 0; i < pl->count; i++)
+				if (pl->items[i].pid == e2b_process_pid(p))
+					found = 1;
+			expect("list has started process", found, "pid %u not listed",
+			       e2b_process_pid(p));
+		}
+		e2b_process_list_free(pl);
+		CHECK("send stdin", e2b_process_send_stdin(p, "ping\n", 5));
+		CHECK("send stdin by pid", e2b_commands_send_stdin(sb, e2b_process_pid(p), "pong\n", 5));
+		CHECK("close stdin", e2b_process_close_stdin(p));
+		rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
+		if (CHECK("wait background", rc))
+			expect("wait output", !strcmp(r.out, "ping\npong\n"), "got '%s'", r.out);
+		e2b_command_result_release(&r);
+		rc = e2b_process_wait(NULL, p, NULL, NULL, NULL);
+		expect("wait again same outcome", rc == 0, "rc %d", rc);
+	}
+	e2b_process_free(p);
+	p = NULL;
+
+	/* Background: kill, disconnect, connect. */
+	rc = e2b_commands_start(&p, sb, "for i in $(seq 1 100); do echo tick $i; sleep 0.1; done", NULL);
+	if (CHECK("start ticker", rc)) {
+		uint32_t pid = e2b_process_pid(p);
+		e2b_process *p2 = NULL;
+		int ended = 0;
+
+		rc = e2b_process_poll(&ended, p, 500, -1);
+		CHECK("poll", rc);
+		e2b_process_disconnect(p);
+		memset(&out, 0, sizeof(out));
+		o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+		o.on_stdout = collect_cb;
+		o.payload = &out;
+		rc = e2b_commands_connect(&p2, sb, pid, &o);
+		if (CHECK("connect to process", rc)) {
+			rc = e2b_process_poll(&ended, p2, 800, -1);
+			CHECK("poll connected", rc);
+			expect("connected receives output", strstr(out.buf, "tick") != NULL,
+			       "got '%s'", out.buf);
+			CHECK("kill via handle", e2b_process_kill(&killed, p2));
+			expect("kill reports killed", killed == 1, "killed %d", killed);
+			rc = e2b_process_wait(&r, p2, NULL, NULL, NULL);
+			expect("killed process wait is EEXIT", rc == E2B_EEXIT, "rc %d", rc);
+			expect("killed exit code", r.exit_code != 0, "exit %d", r.exit_code);
+			e2b_command_result_release(&r);
+		}
+		e2b_process_free(p2);
+	}
+	e2b_process_free(p);
+	p = NULL;
+
+	rc = e2b_commands_kill(&killed, sb, 999999);
+	expect("kill missing pid is not an error", rc == 0 && killed == 0, "rc %d killed %d",
+	       rc, killed);
+	rc = e2b_commands_signal(&found, sb, 999999, E2B_SIGNAL_SIGTERM);
+	expect("signal missing pid", rc == 0 && found == 0, "rc %d", rc);
+	rc = e2b_commands_connect(&p, sb, 999999, NULL);
+	expect_code("connect missing pid", rc, E2B_ENOTFOUND);
+	e2b_process_free(p);
+	p = NULL;
+
+	/* Start, then kill by pid while another thread waits; cancel. */
+	rc = e2b_commands_start(&p, sb, "sleep 20", NULL);
+	if (CHECK("start sleeper", rc)) {
+		CHECK("kill by pid", e2b_commands_kill(&killed, sb, e2b_process_pid(p)));
+		rc = e2b_process_wait(NULL, p, NULL, NULL, NULL);
+		expect("killed sleeper ends", rc == E2B_EEXIT, "rc %d", rc);
+	}
+	e2b_process_free(p);
+	p = NULL;
+	rc = e2b_commands_start(&p, sb, "sleep 20", NULL);
+	if (CHECK("start sleeper 2", rc)) {
+		e2b_process_cancel(p);
+		rc = e2b_process_wait(NULL, p, NULL, NULL, NULL);
+		expect_code("cancel wait", rc, E2B_ECANCELED);
+		e2b_process_kill(NULL, p);
+	}
+	e2b_process_free(p);
+	p = NULL;
+
+	/* PTY */
+	{
+		e2b_pty_options po = E2B_PTY_OPTIONS_INIT;
+		const char *pargv[] = { "/bin/sh", NULL };
+		int ended = 0, tries;
+
+		memset(&out, 0, sizeof(out));
+		po.argv = pargv;
+		po.cols = 100;
+		po.rows = 30;
+		po.on_data = collect_cb;
+		po.payload = &out;
+		rc = e2b_pty_start(&p, sb, &po);
+		if (CHECK("pty start", rc)) {
+			CHECK("pty resize", e2b_pty_resize(sb, e2b_process_pid(p), 120, 40));
+			CHECK("pty send", e2b_pty_send(sb, e2b_process_pid(p), "stty size; exit\n", 16));
+			for (tries = 0; tries < 50 && !ended; tries++)
+				if (e2b_process_poll(&ended, p, 200, -1) < 0)
+					break;
+			expect("pty output", strstr(out.buf, "40 120") != NULL, "got '%.200s'", out.buf);
+			expect("pty ended", ended, "not ended");
+		}
+		e2b_process_free(p);
+		p = NULL;
+		(void)err;
+	}
+}
+
+static void test_files(e2b_sandbox *sb)
+{
+	e2b_entry_list *list = NULL;
+	e2b_entry_info *ei = NULL;
+	e2b_write_info *wi = NULL;
+	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
+	e2b_write_options wo = E2B_WRITE_OPTIONS_INIT;
+	e2b_read_info info;
+	struct collect col = { .len = 0 };
+	char *data = NULL, buf[16];
+	size_t len = 0, i;
+	int rc, flag = -1, fd;
+	char tmpl[] = "/tmp/e2b-itest-XXXXXX";
+
+	rc = e2b_fs_mkdir(&flag, sb, "/tmp/it/a/b");
+	expect("mkdir -p", rc == 0 && flag == 1, "rc %d created %d", rc, flag);
+	rc = e2b_fs_mkdir(&flag, sb, "/tmp/it/a/b");
+	expect("mkdir existing returns false", rc == 0 && flag == 0, "rc %d created %d", rc, flag);
+
+	rc = e2b_fs_write(&wi, sb, "/tmp/it/hello.txt", "Hello, World!", 13, NULL);
+	if (CHECK("write", rc))
+		expect("write info", wi && strstr(wi->path, "hello.txt"), "path '%s'",
+		       wi ? wi->path : "");
+	e2b_write_info_free(wi);
+	wi = NULL;
+	rc = e2b_fs_read(&data, &len, sb, "/tmp/it/hello.txt", NULL);
+	if (CHECK("read", rc))
+		expect("read content", len == 13 && !memcmp(data, "Hello, World!", 13), "got %zu", len);
+	e2b_free(data);
+	data = NULL;
+
+	rc = e2b_fs_read_range(&len, sb, "/tmp/it/hello.txt", 7, buf, 5, NULL);
+	if (CHECK("read range", rc))
+		expect("read range bytes", len == 5 && !memcmp(buf, "World", 5), "got %zu", len);
+	rc = e2b_fs_read_range(&len, sb, "/tmp/it/hello.txt", 100, buf, 5, NULL);
+	expect("read range past end", rc == 0 && len == 0, "rc %d len %zu", rc, len);
+
+	ro.offset = 0;
+	ro.length = 5;
+	rc = e2b_fs_read_stream(&info, sb, "/tmp/it/hello.txt", &ro, collect_cb, &col);
+	if (CHECK("read stream range", rc))
+		expect("read stream bytes", col.len == 5 && !strcmp(col.buf, "Hello") &&
+		       info.bytes == 5, "got '%s'", col.buf);
+	ro = (e2b_read_options)E2B_READ_OPTIONS_INIT;
+	ro.if_modified_since = time(NULL) + 3600;
+	rc = e2b_fs_read_stream(&info, sb, "/tmp/it/hello.txt", &ro, collect_cb, &col);
+	expect("read if-modified-since", rc == 0 && info.not_modified, "rc %d nm %d", rc,
+	       info.not_modified);
+
+	rc = e2b_fs_read(&data, &len, sb, "/tmp/it/nope", NULL);
+	expect_code("read missing", rc, E2B_ENOTFOUND);
+	rc = e2b_fs_read(&data, &len, sb, "/tmp/it", NULL);
+	expect("read directory fails", rc == E2B_EINVALID, "rc %d", rc);
+
+	/* Large streamed upload from a callback, then streamed download to fd. */
+	{
+		struct src s = { 3 * 1024 * 1024 + 17, 0 };
+		unsigned char c = 0;
+		struct stat st;
+		ssize_t n;
+		int good = 1;
+
+		rc = e2b_fs_write_stream(NULL, sb, "/tmp/it/big.bin", src_cb, &s, NULL);
+		CHECK("write stream 3 MiB", rc);
+		fd = mkstemp(tmpl);
+		rc = e2b_fs_read_to_fd(&info, sb, "/tmp/it/big.bin", fd, NULL);
+		CHECK("read to fd", rc);
+		fstat(fd, &st);
+		expect("read to fd size", st.st_size == 3 * 1024 * 1024 + 17, "size %lld",
+		       (long long)st.st_size);
+		lseek(fd, 0, SEEK_SET);
+		while (good && (n = read(fd, buf, sizeof(buf))) > 0)
+			for (i = 0; i < (size_t)n; i++)
+				if ((unsigned char)buf[i] != c++)
+					good = 0;
+		expect("read to fd content", good, "byte mismatch");
+		/* write from fd */
+		lseek(fd, 0, SEEK_SET);
+		rc = e2b_fs_write_fd(NULL, sb, "/tmp/it/copy.bin", fd, NULL);
+		CHECK("write fd", rc);
+		close(fd);
+		unlink(tmpl);
+		rc = e2b_fs_stat(&ei, sb, "/tmp/it/copy.bin");
+		if (CHECK("stat copy", rc))
+			expect("stat copy size", ei->size == 3 * 1024 * 1024 + 17 &&
+			       ei->type == E2B_FILE_TYPE_FILE, "size %llu",
+			       (unsigned long long)ei->size);
+		e2b_entry_info_free(ei);
+		ei = NULL;
+	}
+
+	wo.flags = E2B_WRITE_MULTIPART;
+	rc = e2b_fs_write(NULL, sb, "/tmp/it/multi.txt", "multi", 5, &wo);
+	CHECK("write multipart", rc);
+	rc = e2b_fs_read(&data, &len, sb, "/tmp/it/multi.txt", NULL);
+	expect("read multipart", rc == 0 && len == 5 && !memcmp(data, "multi", 5), "rc %d", rc);
+	e2b_free(data);
+	data = NULL;
+
+	wo = (e2b_write_options)E2B_WRITE_OPTIONS_INIT;
+	wo.flags = E2B_WRITE_ATOMIC;
+	rc = e2b_fs_write(&wi, sb, "/tmp/it/hello.txt", "atomic!", 7, &wo);
+	CHECK("write atomic", rc);
+	e2b_write_info_free(wi);
+	wi = NULL;
+	rc = e2b_fs_read(&data, &len, sb, "/tmp/it/hello.txt", NULL);
+	expect("read atomic", rc == 0 && len == 7 && !memcmp(data, "atomic!", 7), "rc %d", rc);
+	e2b_free(data);
+	data = NULL;
+
+	rc = e2b_fs_list(&list, sb, "/tmp/it", 1);
+	if (CHECK("list", rc)) {
+		int names = 0, tmpleft = 0;
+
+		for (i = 0; i < list->count; i++) {
+			if (!strcmp(list->items[i].name, "hello.txt") ||
+			    !strcmp(list->items[i].name, "a"))
+				names++;
+			if (strstr(list->items[i].name, "e2b-tmp"))
+				tmpleft = 1;
+		}
+		expect("list entries", names == 2 && !tmpleft, "%zu entries, names %d tmp %d",
+		       list->count, names, tmpleft);
+	}
+	e2b_entry_list_free(list);
+	list = NULL;
+	rc = e2b_fs_list(&list, sb, "/tmp/it", 3);
+	if (CHECK("list depth 3", rc)) {
+		int deep = 0;
+
+		for (i = 0; i < list->count; i++)
+			if (!strcmp(list->items[i].path, "/tmp/it/a/b"))
+				deep = 1;
+		expect("list depth has nested", deep, "no /tmp/it/a/b");
+	}
+	e2b_entry_list_free(list);
+	list = NULL;
+	rc = e2b_fs_list(&list, sb, "/tmp/it/nope", 1);
+	expect_code("list missing", rc, E2B_ENOTFOUND);
+
+	rc = e2b_fs_stat(&ei, sb, "/tmp/it/hello.txt");
+	if (CHECK("stat", rc))
+		expect("stat fields", ei->size == 7 && ei->type == E2B_FILE_TYPE_FILE &&
+		       ei->mtime_sec > 0 && *ei->permissions && *ei->owner,
+		       "size %llu type %d", (unsigned long long)ei->size, ei->type);
+	e2b_entry_info_free(ei);
+	ei = NULL;
+	rc = e2b_fs_stat(&ei, sb, "/tmp/it/nope");
+	expect_code("stat missing", rc, E2B_ENOTFOUND);
+
+	rc = e2b_fs_exists(&flag, sb, "/tmp/it/hello.txt");
+	expect("exists true", rc == 0 && flag == 1, "rc %d flag %d", rc, flag);
+	rc = e2b_fs_exists(&flag, sb, "/tmp/it/nope");
+	expect("exists false", rc == 0 && flag == 0, "rc %d flag %d", rc, flag);
+
+	rc = e2b_fs_rename(&ei, sb, "/tmp/it/hello.txt", "/tmp/it/new/dir/hello2.txt");
+	if (CHECK("rename", rc))
+		expect("rename entry", !strcmp(ei->path, "/tmp/it/new/dir/hello2.txt"), "path '%s'",
+		       ei->path);
+	e2b_entry_info_free(ei);
+	ei = NULL;
+	rc = e2b_fs_rename(NULL, sb, "/tmp/it/nope", "/tmp/it/nope2");
+	expect_code("rename missing", rc, E2B_ENOTFOUND);
+
+	rc = e2b_fs_mkdir(&flag, sb, "/tmp/it/new/dir/hello2.txt");
+	expect_code("mkdir over file", rc, E2B_EEXISTS);
+
+	CHECK("remove tree", e2b_fs_remove(sb, "/tmp/it/new"));
+	CHECK("remove missing ok", e2b_fs_remove(sb, "/tmp/it/new"));
+	rc = e2b_fs_exists(&flag, sb, "/tmp/it/new");
+	expect("removed", rc == 0 && flag == 0, "rc %d flag %d", rc, flag);
+
+	/* Metadata (xattrs) if supported. */
+	if (e2b_sandbox_has_feature(sb, E2B_FEATURE_FILE_METADATA)) {
+		static const e2b_kv md[] = { { "owner", "itest" } };
+
+		wo = (e2b_write_options)E2B_WRITE_OPTIONS_INIT;
+		wo.metadata = md;
+		wo.metadata_count = 1;
+		rc = e2b_fs_write(NULL, sb, "/tmp/it/md.txt", "m", 1, &wo);
+		CHECK("write metadata", rc);
+		rc = e2b_fs_stat(&ei, sb, "/tmp/it/md.txt");
+		expect("stat metadata", rc == 0 && ei->metadata_count == 1 &&
+		       !strcmp(ei->metadata[0].value, "itest"), "rc %d count %zu", rc,
+		       ei ? ei->metadata_count : 0);
+		e2b_entry_info_free(ei);
+		ei = NULL;
+	} else {
+		printf("skip - %s/write metadata: envd %s too old\n", mode, e2b_sandbox_envd_version(sb));
+	}
+
+	if (e2b_sandbox_has_feature(sb, E2B_FEATURE_FILES_COMPOSE)) {
+		const char *parts[] = { "/tmp/it/p1", "/tmp/it/p2" };
+
+		e2b_fs_write(NULL, sb, "/tmp/it/p1", "ab", 2, NULL);
+		e2b_fs_write(NULL, sb, "/tmp/it/p2", "cd", 2, NULL);
+		rc = e2b_fs_compose(sb, parts, 2, "/tmp/it/joined", NULL);
+		if (rc == E2B_ENOTFOUND || rc == E2B_ERROR) {
+			printf("skip - %s/compose: not supported by server (rc %d)\n", mode, rc);
+		} else if (CHECK("compose", rc)) {
+			rc = e2b_fs_read(&data, &len, sb, "/tmp/it/joined", NULL);
+			expect("compose content", rc == 0 && len == 4 && !memcmp(data, "abcd", 4),
+			       "rc %d", rc);
+			e2b_free(data);
+			data = NULL;
+		}
+	}
+}
+
+struct watch_ctx {
+	int creates;
+	int writes;
+	int removes;
+	int events;
+	e2b_watch *w;
+};
+
+static int watch_cb(const e2b_fs_event *ev, void *payload)
+{
+	struct watch_ctx *c = payload;
+
+	c->events++;
+	if (ev->type == E2B_FS_EVENT_CREATE && strstr(ev->name, "w1"))
+		c->creates++;
+	if (ev->type == E2B_FS_EVENT_WRITE)
+		c->writes++;
+	if (ev->type == E2B_FS_EVENT_REMOVE)
+		c->removes++;
+	return 0;
+}
+
+static void *watch_thread(void *arg)
+{
+	struct watch_ctx *c = arg;
+
+	return (void *)(intptr_t)e2b_watch_run(c->w);
+}
+
+static void test_watch(e2b_sandbox *sb)
+{
+	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	struct watch_ctx c = { 0 };
+	pthread_t th;
+	void *ret;
+	int rc, i;
+
+	e2b_fs_mkdir(NULL, sb, "/tmp/wt/sub");
+	wo.recursive = 1;
+	wo.include_entry = 1;
+	wo.on_event = watch_cb;
+	wo.payload = &c;
+	rc = e2b_fs_watch(&c.w, sb, "/tmp/wt", &wo);
+	if (!CHECK("watch start", rc))
+		return;
+	e2b_fs_write(NULL, sb, "/tmp/wt/w1", "x", 1, NULL);
+	e2b_fs_write(NULL, sb, "/tmp/wt/sub/w1b", "x", 1, NULL);
+	e2b_fs_remove(sb, "/tmp/wt/w1");
+	for (i = 0; i < 20 && c.removes == 0; i++)
+		if (e2b_watch_poll(c.w, 200, -1) < 0)
+			break;
+	expect("watch events", c.creates >= 1 && c.removes >= 1, "creates %d writes %d removes %d",
+	       c.creates, c.writes, c.removes);
+	/* Cancel from another thread. */
+	pthread_create(&th, NULL, watch_thread, &c);
+	usleep(200000);
+	e2b_watch_cancel(c.w);
+	pthread_join(th, &ret);
+	expect_code("watch cancel", (int)(intptr_t)ret, E2B_ECANCELED);
+	e2b_watch_free(c.w);
+	rc = e2b_fs_watch(&c.w, sb, "/tmp/wt/none", &wo);
+	expect_code("watch missing dir", rc, E2B_ENOTFOUND);
+	e2b_watch_free(rc ? NULL : c.w);
+}
+
+struct par {
+	e2b_sandbox *sb;
+	int fails;
+	int idx;
+};
+
+static void *par_thread(void *arg)
+{
+	struct par *p = arg;
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	char path[64], cmd[64], *data = NULL;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "/tmp/par/%d-%d", p->idx, i);
+		snprintf(cmd, sizeof(cmd), "echo %d-%d", p->idx, i);
+		if (e2b_fs_write(NULL, p->sb, path, path, strlen(path), NULL) < 0) {
+			fprintf(stderr, "par write: %s\n", e2b_error_last()->message);
+			p->fails++;
+		}
+		if (e2b_fs_read(&data, &len, p->sb, path, NULL) < 0 || len != strlen(path)) {
+			fprintf(stderr, "par read: %s\n", e2b_error_last()->message);
+			p->fails++;
+		}
+		e2b_free(data);
+		data = NULL;
+		if (e2b_commands_run(&r, p->sb, cmd, NULL) < 0) {
+			fprintf(stderr, "par run: %s\n", e2b_error_last()->message);
+			p->fails++;
+		}
+		e2b_command_result_release(&r);
+	}
+	return NULL;
+}
+
+static void test_threads(e2b_sandbox *sb)
+{
+	struct par ps[8];
+	pthread_t th[8];
+	int i, fails = 0;
+
+	/* e2bd's parent creation is not race-free (real envd's MkdirAll is). */
+	e2b_fs_mkdir(NULL, sb, "/tmp/par");
+	for (i = 0; i < 8; i++) {
+		ps[i].sb = sb;
+		ps[i].fails = 0;
+		ps[i].idx = i;
+		pthread_create(&th[i], NULL, par_thread, &ps[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		fails += ps[i].fails;
+	}
+	expect("8 threads share one sandbox handle", fails == 0, "%d failures", fails);
+}
+
+static void test_management(e2b_client *c, e2b_sandbox *sb)
+{
+	e2b_sandbox_info *info = NULL;
+	e2b_sandbox_list *list = NULL;
+	e2b_list_options lo = E2B_LIST_OPTIONS_INIT;
+	e2b_sandbox *sb2 = NULL;
+	e2b_envd_metrics em;
+	static const e2b_kv md[] = { { "suite", "client-itest" } };
+	size_t i;
+	int rc, flag = -1, found = 0;
+
+	rc = e2b_sandbox_get_info(&info, sb);
+	if (CHECK("get info", rc))
+		expect("info fields", !strcmp(info->sandbox_id, e2b_sandbox_id(sb)) &&
+		       info->state == E2B_SANDBOX_STATE_RUNNING, "id '%s' state %d",
+		       info->sandbox_id, info->state);
+	e2b_sandbox_info_free(info);
+	info = NULL;
+	rc = e2b_api_get_info(&info, c, "no-such-sandbox");
+	expect_code("get info missing", rc, E2B_ENOTFOUND);
+
+	lo.metadata = md;
+	lo.metadata_count = 1;
+	lo.flags = E2B_LIST_ALL_PAGES;
+	lo.limit = 1;
+	rc = e2b_api_list(&list, c, &lo);
+	if (CHECK("list sandboxes by metadata", rc)) {
+		for (i = 0; i < list->count; i++)
+			if (!strcmp(list->items[i].sandbox_id, e2b_sandbox_id(sb)))
+				found = 1;
+		expect("list finds sandbox", found, "%zu listed", list->count);
+	}
+	e2b_sandbox_list_free(list);
+	list = NULL;
+	lo = (e2b_list_options)E2B_LIST_OPTIONS_INIT;
+	lo.states = E2B_LIST_PAUSED;
+	rc = e2b_api_list(&list, c, &lo);
+	if (CHECK("list paused", rc)) {
+		found = 0;
+		for (i = 0; i < list->count; i++)
+			if (!strcmp(list->items[i].sandbox_id, e2b_sandbox_id(sb)))
+				found = 1;
+		expect("running sandbox not in paused list", !found, "found");
+	}
+	e2b_sandbox_list_free(list);
+	list = NULL;
+
+	CHECK("set timeout", e2b_sandbox_set_timeout(sb, 600));
+	CHECK("api set timeout", e2b_api_set_timeout(c, e2b_sandbox_id(sb), 600));
+	expect_code("set timeout missing", e2b_api_set_timeout(c, "no-such-sandbox", 60),
+		    E2B_ENOTFOUND);
+	CHECK("health", e2b_sandbox_health(sb));
+	rc = e2b_sandbox_envd_metrics(&em, sb);
+	if (rc == 0)
+		expect("envd metrics", em.disk_total >= 0, "disk %lld", (long long)em.disk_total);
+	else
+		printf("skip - %s/envd metrics: rc %d %s\n", mode, rc, e2b_error_last()->message);
+	{
+		e2b_sandbox_metrics *m = NULL;
+
+		rc = e2b_api_metrics(&m, c, e2b_sandbox_id(sb), 0, 0);
+		if (rc == 0)
+			ok("api metrics");
+		else
+			printf("skip - %s/api metrics: rc %d %s\n", mode, rc, e2b_error_last()->message);
+		e2b_sandbox_metrics_free(m);
+	}
+
+	rc = e2b_sandbox_pause(&flag, sb);
+	expect("pause", rc == 0 && flag == 1, "rc %d paused %d: %s", rc, flag,
+	       e2b_error_last()->message);
+	rc = e2b_api_pause(&flag, c, e2b_sandbox_id(sb));
+	expect("pause again is not an error", rc == 0 && flag == 0, "rc %d paused %d", rc, flag);
+	rc = e2b_api_get_info(&info, c, e2b_sandbox_id(sb));
+	expect("paused state", rc == 0 && info->state == E2B_SANDBOX_STATE_PAUSED, "rc %d", rc);
+	e2b_sandbox_info_free(info);
+	info = NULL;
+	rc = e2b_sandbox_resume(sb, 300);
+	CHECK("resume via connect", rc);
+	CHECK("envd after resume", e2b_sandbox_health(sb));
+	rc = e2b_sandbox_pause(&flag, sb);
+	rc = e2b_api_resume(&info, c, e2b_sandbox_id(sb), 300);
+	CHECK("api resume", rc);
+	e2b_sandbox_info_free(info);
+	info = NULL;
+
+	rc = e2b_sandbox_connect(&sb2, c, e2b_sandbox_id(sb), 300);
+	if (CHECK("connect handle", rc)) {
+		e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+
+		rc = e2b_commands_run(&r, sb2, "echo via-connect", NULL);
+		expect("connected handle runs", rc == 0 && !strcmp(r.out, "via-connect\n"), "rc %d", rc);
+		e2b_command_result_release(&r);
+	}
+	e2b_sandbox_free(sb2);
+	sb2 = NULL;
+	rc = e2b_sandbox_connect(&sb2, c, "no-such-sandbox", 300);
+	expect_code("connect missing", rc, E2B_ENOTFOUND);
+
+	{
+		e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+
+		rc = e2b_sandbox_open(&sb2, c, e2b_sandbox_id(sb), &oo);
+		if (CHECK("open without api", rc))
+			CHECK("opened handle health", e2b_sandbox_health(sb2));
+		e2b_sandbox_free(sb2);
+		sb2 = NULL;
+	}
+	{
+		char *url = NULL;
+
+		rc = e2b_client_sandbox_url(&url, c, "abc", NULL);
+		expect("client sandbox url", rc == 0 && url && *url, "rc %d", rc);
+		e2b_free(url);
+	}
+	expect("template id", !strcmp(e2b_sandbox_template_id(sb), template_id) ||
+	       *e2b_sandbox_template_id(sb), "'%s'", e2b_sandbox_template_id(sb));
+	expect("envd url", e2b_sandbox_envd_url(sb) && *e2b_sandbox_envd_url(sb), "empty");
+	expect("sandbox client", e2b_sandbox_client(sb) == c, "mismatch");
+	expect("api url", e2b_client_api_url(c) && *e2b_client_api_url(c), "empty");
+}
+
+static int make_client(e2b_client **out, int port)
+{
+	e2b_config cfg = E2B_CONFIG_INIT;
+	char dom[64], api[96];
+
+	cfg.request_timeout_ms = 30000;
+	cfg.keepalive_s = 5;
+	if (!strcmp(mode, "private") || !strcmp(mode, "kruise")) {
+		snprintf(dom, sizeof(dom), "127.0.0.1:%d", port);
+		cfg.scheme = "http";
+		cfg.domain = dom;
+		cfg.protocol = E2B_PROTOCOL_PRIVATE;
+	} else if (!strcmp(mode, "native")) {
+		snprintf(dom, sizeof(dom), "localhost:%d", port);
+		snprintf(api, sizeof(api), "http://127.0.0.1:%d", port);
+		cfg.scheme = "http";
+		cfg.domain = dom;
+		cfg.api_url = api;
+		cfg.protocol = E2B_PROTOCOL_NATIVE;
+	}
+	e2b_config_from_env(&cfg);
+	return e2b_client_new(out, &cfg);
+}
+
+int main(int argc, char **argv)
+{
+	e2b_sandbox_create_options co = E2B_SANDBOX_CREATE_OPTIONS_INIT;
+	static const e2b_kv md[] = { { "suite", "client-itest" } };
+	static const e2b_kv env[] = { { "SANDBOX_VAR", "sv" } };
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_client *c = NULL;
+	e2b_sandbox *sb = NULL;
+	const char *p;
+	int port, rc, killed = -1;
+
+	if (argc > 1)
+		mode = argv[1];
+	if (argc > 2)
+		template_id = argv[2];
+	p = getenv("E2BD_PORT");
+	port = p ? atoi(p) : 49982;
+	if (e2b_global_init() < 0 || !CHECK("client new", make_client(&c, port)))
+		return 1;
+	co.template_id = template_id;
+	co.timeout_s = 300;
+	co.metadata = md;
+	co.metadata_count = 1;
+	co.env_vars = env;
+	co.env_vars_count = 1;
+	rc = e2b_sandbox_create(&sb, c, &co);
+	if (!CHECK("create", rc))
+		goto out;
+	if (!strcmp(mode, "private") || !strcmp(mode, "kruise"))
+		expect("private envd url", strstr(e2b_sandbox_envd_url(sb), "/kruise/") != NULL,
+		       "%s", e2b_sandbox_envd_url(sb));
+	if (!strcmp(mode, "native"))
+		expect("native envd url", strstr(e2b_sandbox_envd_url(sb), "49983-") != NULL,
+		       "%s", e2b_sandbox_envd_url(sb));
+	rc = e2b_commands_run(&r, sb, "echo $SANDBOX_VAR", NULL);
+	expect("sandbox env vars", rc == 0 && r.out && !strcmp(r.out, "sv\n"), "rc %d out '%s'",
+	       rc, r.out ? r.out : "");
+	e2b_command_result_release(&r);
+	test_commands(sb);
+	test_files(sb);
+	test_watch(sb);
+	test_threads(sb);
+	test_management(c, sb);
+	rc = e2b_sandbox_kill(&killed, sb);
+	expect("kill", rc == 0 && killed == 1, "rc %d killed %d", rc, killed);
+	rc = e2b_api_kill(&killed, c, e2b_sandbox_id(sb));
+	/* OpenKruise answers 204 for an already-gone sandbox. */
+	expect("kill again returns false", rc == 0 && (killed == 0 || !strcmp(mode, "kruise")),
+	       "rc %d killed %d", rc, killed);
+	rc = e2b_commands_run(&r, sb, "true", NULL);
+	expect("run on killed sandbox fails", rc == E2B_ENOTFOUND || rc == E2B_EUNAVAILABLE,
+	       "rc %d: %s", rc, e2b_error_last()->message);
+	e2b_command_result_release(&r);
+	e2b_sandbox_free(sb);
+	sb = NULL;
+	/* close = kill + free */
+	rc = e2b_sandbox_create(&sb, c, &co);
+	if (CHECK("create for close", rc)) {
+		char id[128];
+
+		snprintf(id, sizeof(id), "%s", e2b_sandbox_id(sb));
+		CHECK("close", e2b_sandbox_close(sb));
+		sb = NULL;
+		e2b_sandbox_info *gone = NULL;
+
+		rc = e2b_api_get_info(&gone, c, id);
+		expect_code("closed sandbox gone", rc, E2B_ENOTFOUND);
+		e2b_sandbox_info_free(gone);
+	}
+out:
+	if (sb)
+		e2b_sandbox_close(sb);
+	e2b_client_free(c);
+	e2b_global_shutdown();
+	return failed;
+}
