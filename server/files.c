@@ -58,7 +58,8 @@ static enum MHD_Result send_empty(struct MHD_Connection *c, unsigned status)
 	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (status == MHD_HTTP_NO_CONTENT)	/* /health */
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

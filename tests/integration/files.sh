@@ -192,6 +192,13 @@ if grep -q '^HTTP/1.1 206' "$T/h" && grep -qi '^Content-Range: bytes 1-3/11' "$T
 	ok "range 206"; else fail "range 206" "$(tr '\r\n' '  ' < "$T/h")"; fi
 curl -sS -D "$T/h" -o "$T/out" -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' -H 'Range: bytes=-5' "$E2BD_URL/files?path=up/hello.txt"
 expect_eq "suffix range" world "$(cat "$T/out")"
+lm=$(grep -i '^Last-Modified:' "$T/h" | cut -d' ' -f2- | tr -d '\r')
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' -H "If-Modified-Since: $lm" "$E2BD_URL/files?path=up/hello.txt")
+expect_eq "If-Modified-Since → 304" 304 "$code"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' -H 'Range: bytes=0-1' -H 'If-Range: Thu, 01 Jan 2004 00:00:00 GMT' "$E2BD_URL/files?path=up/hello.txt")
+expect_eq "stale If-Range → whole file" "200 hello world" "$code $(cat "$T/out")"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' -H 'Range: bytes=0-1' -H "If-Range: $lm" "$E2BD_URL/files?path=up/hello.txt")
+expect_eq "matching If-Range → 206" "206 he" "$code $(cat "$T/out")"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' -H 'Range: bytes=100-200' "$E2BD_URL/files?path=up/hello.txt")
 expect_eq "unsatisfiable range → 416" 416 "$code"
 code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' "$E2BD_URL/files?path=%2Fnope")
