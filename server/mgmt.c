@@ -362,8 +362,8 @@ static int hexval(int ch)
 	return -1;
 }
 
-/* Percent-decode @n bytes of @in into a new string. */
-static char *pct_decode(const char *in, size_t n)
+/* Percent-decode @n bytes of @in into a new string ('+' is a space if @form). */
+static char *pct_decode(const char *in, size_t n, bool form)
 {
 	char *out = malloc(n + 1);
 	size_t i, o = 0;
@@ -377,12 +377,30 @@ static char *pct_decode(const char *in, size_t n)
 			out[o++] = (char)(hexval((unsigned char)in[i + 1]) * 16 +
 					  hexval((unsigned char)in[i + 2]));
 			i += 2;
+		} else if (form && in[i] == '+') {
+			out[o++] = ' ';
 		} else {
 			out[o++] = in[i];
 		}
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/*
+ * One key or value of the metadata filter.  The SDK encodes each with
+ * encodeURIComponent, joins them with URLSearchParams (which encodes
+ * again) and the HTTP layer decoded the query once: undo both.
+ */
+static char *meta_decode(const char *in, size_t n)
+{
+	char *once = pct_decode(in, n, true), *twice;
+
+	if (!once)
+		return NULL;
+	twice = pct_decode(once, strlen(once), false);
+	free(once);
+	return twice;
 }
 
 /* Metadata filter: pairs parsed from the query. */
@@ -402,8 +420,8 @@ static int filter_add_query(struct filter *f, const char *q)
 			amp = p + strlen(p);
 		eq = memchr(p, '=', (size_t)(amp - p));
 		if (amp > p) {
-			k = pct_decode(p, (size_t)((eq ? eq : amp) - p));
-			v = eq ? pct_decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
+			k = meta_decode(p, (size_t)((eq ? eq : amp) - p));
+			v = eq ? meta_decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
 			if (!k || !v) {
 				free(k);
 				free(v);
@@ -439,14 +457,16 @@ static enum MHD_Result extra_filter_cb(void *cls, enum MHD_ValueKind kind,
 	struct filter *f = cls;
 
 	if (strcmp(key, "state") == 0 || strcmp(key, "limit") == 0 ||
-	    strcmp(key, "nextToken") == 0 || strcmp(key, "metadata") == 0)
+	    strcmp(key, "nextToken") == 0 || strcmp(key, "metadata") == 0 ||
+	    strcmp(key, "order") == 0 || strcmp(key, "startedAfter") == 0 ||
+	    strcmp(key, "template") == 0)
 		return MHD_YES;
 	json_object_set_new(f->want, key, json_string(value ? value : ""));
 	return MHD_YES;
 }
 
-/* Order: newest first, then by ID. */
-static int cmp_sandbox(const void *a, const void *b)
+/* Order by start time (newest first unless ascending), then by ID. */
+static int cmp_desc(const void *a, const void *b)
 {
 	const struct sandbox *x = *(struct sandbox *const *)a;
 	const struct sandbox *y = *(struct sandbox *const *)b;
@@ -454,6 +474,68 @@ static int cmp_sandbox(const void *a, const void *b)
 	if (x->started_at != y->started_at)
 		return x->started_at > y->started_at ? -1 : 1;
 	return strcmp(x->id, y->id);
+}
+
+static int cmp_asc(const void *a, const void *b)
+{
+	const struct sandbox *x = *(struct sandbox *const *)a;
+	const struct sandbox *y = *(struct sandbox *const *)b;
+
+	if (x->started_at != y->started_at)
+		return x->started_at < y->started_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/*
+ * Parse an RFC 3339 date-time (fraction and offset optional, as JS's
+ * toISOString() or Go's time.RFC3339 write it) into *out.
+ */
+static int parse_rfc3339(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	const char *p;
+	long off = 0;
+	int sign;
+
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+		      p[3] == ':' && p[4] >= '0' && p[4] <= '9' &&
+		      p[5] >= '0' && p[5] <= '9'))
+			return -1;
+		off = sign * (((p[1] - '0') * 10 + (p[2] - '0')) * 3600L +
+			      ((p[4] - '0') * 10 + (p[5] - '0')) * 60L);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*out = timegm(&tm) - off;
+	return 0;
+}
+
+/* Does @sb's template match the filter (ID, or the built-in's alias)? */
+static bool template_match(struct sandbox *sb, const char *want)
+{
+	bool builtin_want = strcmp(want, "base") == 0 ||
+			    strcmp(want, "code-interpreter") == 0;
+	bool builtin_have = strcmp(sb->template_id, "base") == 0 ||
+			    strcmp(sb->template_id, "code-interpreter") == 0;
+
+	if (strcmp(sb->template_id, want) == 0)
+		return true;
+	return builtin_want && builtin_have && !sb->lower;
 }
 
 static enum MHD_Result do_list(struct mreq *m, bool v2)
@@ -465,6 +547,9 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 	long limit = 100;
 	long long tok_t = 0;
 	char tok_id[64] = "", next[128] = "";
+	bool asc = false, have_after = false;
+	time_t after = 0;
+	const char *tmpl = NULL;
 	json_t *arr = NULL;
 	enum MHD_Result ret;
 	int n = -1, i, count = 0, total_running = 0;
@@ -519,6 +604,22 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 			}
 			memcpy(tok_id, end + 1, idlen + 1);
 		}
+		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "order");
+		if (q && strcmp(q, "asc") == 0) {
+			asc = true;
+		} else if (q && strcmp(q, "desc") != 0) {
+			ret = fail(m, 400, "order must be asc or desc");
+			goto out;
+		}
+		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "startedAfter");
+		if (q) {
+			if (parse_rfc3339(q, &after) < 0) {
+				ret = fail(m, 400, "startedAfter must be an RFC 3339 date-time");
+				goto out;
+			}
+			have_after = true;
+		}
+		tmpl = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "template");
 		if (openkruise())
 			MHD_get_connection_values(m->conn, MHD_GET_ARGUMENT_KIND,
 						  extra_filter_cb, &f);
@@ -534,7 +635,7 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 		ret = fail(m, 500, "out of memory");
 		goto out;
 	}
-	qsort(list, (size_t)n, sizeof(*list), cmp_sandbox);
+	qsort(list, (size_t)n, sizeof(*list), asc ? cmp_asc : cmp_desc);
 	arr = json_array();
 	for (i = 0; i < n && arr; i++) {
 		enum sandbox_state st = sandbox_state_get(list[i], NULL);
@@ -546,9 +647,15 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 			continue;
 		if (!filter_match(&f, list[i]))
 			continue;
-		if (tok_id[0] && ((long long)list[i]->started_at > tok_t ||
-				  ((long long)list[i]->started_at == tok_t &&
-				   strcmp(list[i]->id, tok_id) < 0)))
+		if (have_after && list[i]->started_at < after)
+			continue;
+		if (tmpl && !template_match(list[i], tmpl))
+			continue;
+		if (tok_id[0] &&
+		    ((asc ? (long long)list[i]->started_at < tok_t :
+			    (long long)list[i]->started_at > tok_t) ||
+		     ((long long)list[i]->started_at == tok_t &&
+		      strcmp(list[i]->id, tok_id) < 0)))
 			continue;	/* before the cursor */
 		if (v2 && count == limit) {
 			snprintf(next, sizeof(next), "%lld_%s",
