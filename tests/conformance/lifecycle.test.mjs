@@ -219,6 +219,11 @@ test('lifecycle: kill returns true, then false; unknown id is false', T, async (
 	assert.equal(await Sandbox.kill('doesnotexist0000', rto), false, 'unknown id')
 	await assert.rejects(Sandbox.getInfo(sbx.sandboxId, rto), SandboxNotFoundError)
 	await assert.rejects(Sandbox.connect(sbx.sandboxId, rto), SandboxNotFoundError)
+	const gone = await apiFetch('GET', `/sandboxes/${sbx.sandboxId}`)
+	assert.equal(gone.status, 404)
+	const gb = await gone.json()
+	assert.equal(gb.code, 404, 'E2B error JSON with integer code')
+	assert.equal(typeof gb.message, 'string')
 	assert.equal(await sbx.isRunning(rto), false, 'envd of a killed sandbox answers 502')
 	const res = await envdFetch(sbx, '/health', { token: false })
 	assert.equal(res.status, 502)
@@ -313,4 +318,22 @@ test('lifecycle: list order, startedAfter and template filters', T, async () => 
 	assert.deepEqual(await list({ order: 'asc', query: { template: TEMPLATE } }), [a, b, c], 'template filter')
 	assert.deepEqual(await list({ query: { template: 'no-such-template' } }), [], 'unknown template matches nothing')
 	for (const s of made) await killSandbox(s)
+})
+
+test('lifecycle: default timeout is 300 s; unknown template is refused', T, async () => {
+	const sbx = await createSandbox({ timeoutMs: undefined })
+	const info = await sbx.getInfo(rto)
+	const life = (info.endAt.getTime() - info.startedAt.getTime()) / 1000
+	assert.ok(life > 290 && life < 310, `no timeout in the request gives the 300 s default (got ${life}s)`)
+	await killSandbox(sbx)
+	let err
+	try {
+		const s = await Sandbox.create('no-such-template-xyz', rto)
+		forget(s.sandboxId)
+		await s.kill().catch(() => {})
+	} catch (e) {
+		err = e
+	}
+	assert.ok(err, 'create with an unknown template fails')
+	assert.ok(err.statusCode >= 400 && err.statusCode < 500, `4xx for an unknown template (got ${err.statusCode}: ${err.message})`)
 })
