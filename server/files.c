@@ -544,9 +544,11 @@ static void file_abort(struct upload *u)
 	if (u->fd >= 0)
 		close(u->fd);
 	if (u->pfd >= 0) {
-		unlinkat(u->pfd, u->tmp, 0);
+		if (u->tmp[0])
+			unlinkat(u->pfd, u->tmp, 0);
 		close(u->pfd);
 	}
+	u->tmp[0] = '\0';
 	u->fd = u->pfd = -1;
 	u->active = false;
 }
@@ -635,6 +637,7 @@ static int file_begin(struct upload *u, const char *dest)
 	}
 	if (u->fd < 0) {
 		e = errno;
+		u->tmp[0] = '\0';	/* not ours: never unlink it */
 		file_abort(u);
 		if (is_nospace(e))
 			return up_fail(u, 507, "not enough inodes available: open %s: %s",
@@ -702,6 +705,7 @@ static int file_end(struct upload *u)
 	close(u->fd);
 	close(u->pfd);
 	u->fd = u->pfd = -1;
+	u->tmp[0] = '\0';
 	u->active = false;
 	res = json_pack("{s:s,s:s,s:s}", "path", u->dest, "name", base_name(u->dest),
 			"type", "file");
