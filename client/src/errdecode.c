@@ -152,6 +152,8 @@ int e2b__error_from_response(long status, const char *body, size_t len,
 		}
 		if (code == E2B_ERROR && msg)
 			code = e2b__code_from_connect(NULL, msg);
+		if (!msg && rpc)
+			msg = rpc;
 	}
 	if (!msg && len && !j) {
 		text_message(text, sizeof(text), body, len);
