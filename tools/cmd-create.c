@@ -63,10 +63,18 @@ static int cmd_create_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		}
 		goto out;
 	}
-	if (ctx->json)
+	if (ctx->json) {
+		e2b_sandbox_info *full = NULL;
+
+		/* The create/connect answer lacks state, metadata and times. */
+		if (e2b_api_get_info(&full, client, info->sandbox_id) == 0) {
+			e2b_sandbox_info_free(info);
+			info = full;
+		}
 		out_json(json_sandbox(info));
-	else
+	} else {
 		printf("%s\n", info->sandbox_id);
+	}
 out:
 	e2b_sandbox_info_free(info);
 	free(meta);

@@ -70,6 +70,8 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	const struct global_opts *g = &ctx->opt;
 	struct profile *p = ctx->prof;
 	char *e2bfs = find_e2bfs(), *id = NULL, *spec = NULL, **opts;
+	char *key_opt = NULL, *user_opt = NULL;
+	const char *key_file;
 	const char *colon, **argv = NULL;
 	size_t nopts, i, argc = 0;
 	int error;
@@ -107,21 +109,25 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		if (!g->sandbox_url)
 			unsetenv("E2B_SANDBOX_URL");
 	}
-	if (g->api_key_file || (p && p->api_key_file && !getenv("E2B_API_KEY") &&
-				!getenv("X_API_KEY"))) {
-		e2b_client *client;
-
-		/* Reads the key file; the key goes to e2bfs by environment, never argv. */
-		error = ctx_client(ctx, &client);
-		if (error)
-			goto out;
-		put_env("E2B_API_KEY", ctx->api_key);
-	}
 	opts = cmd_args_all(args, "options", &nopts);
-	argv = xcalloc(nopts * 2 + 6, sizeof(*argv));
+	argv = xcalloc(nopts * 2 + 10, sizeof(*argv));
 	argv[argc++] = e2bfs ? e2bfs : "e2bfs";
 	if (cmd_count(args, "foreground"))
 		argv[argc++] = "-f";
+	/* The key file's name, never the key, goes on the command line. */
+	key_file = g->api_key_file;
+	if (!key_file && p && p->api_key_file && !getenv("E2B_API_KEY") && !getenv("X_API_KEY"))
+		key_file = p->api_key_file;
+	if (key_file) {
+		key_opt = xasprintf("api_key_file=%s", key_file);
+		argv[argc++] = "-o";
+		argv[argc++] = key_opt;
+	}
+	if (p && p->user) {
+		user_opt = xasprintf("user=%s", p->user);
+		argv[argc++] = "-o";
+		argv[argc++] = user_opt;
+	}
 	for (i = 0; i < nopts; i++) {
 		argv[argc++] = "-o";
 		argv[argc++] = opts[i];
@@ -140,6 +146,8 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		error = E2BCTL_EXIT_NOTFOUND;
 out:
 	free(argv);
+	free(key_opt);
+	free(user_opt);
 	free(e2bfs);
 	free(id);
 	free(spec);

@@ -31,12 +31,13 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		error = error_usage("run", "'run' needs a command to run");
 		goto out;
 	}
+	error = proc_opts_init(&po, ctx, args);
+	if (error)
+		goto out;
 	error = ctx_sandbox(ctx, args->argv[0], &sb, &mount_cwd);
 	if (error)
 		goto out;
-	error = proc_opts_init(&po, ctx, args, mount_cwd);
-	if (error)
-		goto out;
+	proc_opts_cwd(&po, mount_cwd);
 	forward = !isatty(STDIN_FILENO) && !cmd_count(args, "no-stdin");
 	po.co.stdin_open = forward;
 	po.co.on_stdout = proc_write_stdout;

@@ -28,12 +28,13 @@ static int cmd_start_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		error = error_usage("start", "'start' needs a command to run");
 		goto out;
 	}
+	error = proc_opts_init(&po, ctx, args);
+	if (error)
+		goto out;
 	error = ctx_sandbox(ctx, args->argv[0], &sb, &mount_cwd);
 	if (error)
 		goto out;
-	error = proc_opts_init(&po, ctx, args, mount_cwd);
-	if (error)
-		goto out;
+	proc_opts_cwd(&po, mount_cwd);
 	po.co.tag = cmd_arg(args, "tag");
 	po.co.stdin_open = cmd_count(args, "stdin") > 0;
 	cmdline = proc_command_line(args->argc - 1, args->argv + 1);

@@ -53,6 +53,100 @@ int mnt_read_id(char **out_id, const char *root)
 	return read_line(out_id, root, MNT_CTL_SANDBOX);
 }
 
+/* Undo the octal escapes of /proc/self/mountinfo (\040 for a space). */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Find the innermost fuse.e2bfs mount containing @p cwd in mountinfo; its
+ * source is "e2bfs:ID:ROOT" (fs/main.c).  @return 0 or -1 (none)
+ */
+static int from_mountinfo(char **out_id, char **out_root, char **out_mnt, const char *cwd)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char *line = NULL, *best_src = NULL, *best_mnt = NULL;
+	size_t cap = 0, best = 0;
+
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		char *p = line, *tok, *mnt = NULL, *type = NULL, *src = NULL;
+		int field = 0, after_dash = 0;
+		size_t n;
+
+		p[strcspn(p, "\n")] = '\0';
+		while (p) {
+			tok = p;
+			p = strchr(p, ' ');
+			if (p)
+				*p++ = '\0';
+			field++;
+			if (field == 5)
+				mnt = tok;
+			else if (!after_dash && field > 6 && !strcmp(tok, "-"))
+				after_dash = field;
+			else if (after_dash && field == after_dash + 1)
+				type = tok;
+			else if (after_dash && field == after_dash + 2)
+				src = tok;
+		}
+		if (!mnt || !type || !src || strcmp(type, "fuse.e2bfs") || strncmp(src, "e2bfs:", 6))
+			continue;
+		unescape(mnt);
+		n = strlen(mnt);
+		if (strncmp(cwd, mnt, n) || (cwd[n] != '/' && cwd[n] != '\0' && strcmp(mnt, "/")))
+			continue;
+		if (n >= best) {
+			best = n;
+			free(best_src);
+			free(best_mnt);
+			unescape(src);
+			best_src = xstrdup(src + 6);
+			best_mnt = xstrdup(mnt);
+		}
+	}
+	free(line);
+	fclose(f);
+	if (!best_src)
+		return -1;
+	{
+		char *colon = strchr(best_src, ':');
+
+		*out_id = colon ? xstrndup(best_src, (size_t)(colon - best_src)) : xstrdup(best_src);
+		*out_root = xstrdup(colon && colon[1] ? colon + 1 : "/");
+	}
+	*out_mnt = best_mnt;
+	free(best_src);
+	return 0;
+}
+
+/* Join the mount's sandbox root and the local path below the mount. */
+static char *map_cwd(char *root, const char *rel)
+{
+	size_t rlen = strlen(root);
+
+	while (rlen > 1 && root[rlen - 1] == '/')
+		root[--rlen] = '\0';
+	if (!*rel)
+		return xstrdup(root);
+	if (!strcmp(root, "/"))
+		return xstrdup(rel);
+	return xasprintf("%s%s", root, rel);
+}
+
 int mnt_here(char **out_id, char **out_cwd)
 {
 	char *cwd = getcwd(NULL, 0), *dir = NULL, *root = NULL, *slash;
@@ -62,6 +156,14 @@ int mnt_here(char **out_id, char **out_cwd)
 		*out_cwd = NULL;
 	if (!cwd)
 		return error_msg("cannot get the current directory: %s", strerror(errno));
+	if (from_mountinfo(out_id, &root, &dir, cwd) == 0) {
+		if (out_cwd)
+			*out_cwd = map_cwd(root, cwd + (strcmp(dir, "/") ? strlen(dir) : 0));
+		free(root);
+		free(dir);
+		free(cwd);
+		return 0;
+	}
 	dir = xstrdup(cwd);
 	for (;;) {
 		if (!mnt_read_id(out_id, *dir ? dir : "/"))
@@ -78,20 +180,9 @@ int mnt_here(char **out_id, char **out_cwd)
 		*slash = '\0';
 	}
 	if (out_cwd) {
-		const char *rel = cwd + strlen(dir);
-		size_t rlen;
-
 		if (read_line(&root, *dir ? dir : "/", MNT_CTL_ROOT) < 0)
 			root = xstrdup("/");
-		rlen = strlen(root);
-		while (rlen > 1 && root[rlen - 1] == '/')
-			root[--rlen] = '\0';
-		if (!*rel)
-			*out_cwd = xstrdup(root);
-		else if (!strcmp(root, "/"))
-			*out_cwd = xstrdup(rel);
-		else
-			*out_cwd = xasprintf("%s%s", root, rel);
+		*out_cwd = map_cwd(root, cwd + strlen(dir));
 		free(root);
 	}
 	free(cwd);

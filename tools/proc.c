@@ -19,7 +19,7 @@
 #define PROC_STDIN_CHUNK (64 * 1024)
 
 int proc_opts_init(struct proc_opts *po, const struct cmd_ctx *ctx,
-		   const struct cmd_args *args, char *mount_cwd)
+		   const struct cmd_args *args)
 {
 	unsigned long long t;
 	char **vals;
@@ -36,8 +36,6 @@ int proc_opts_init(struct proc_opts *po, const struct cmd_ctx *ctx,
 	po->co.envs_count = n;
 	if (cmd_arg(args, "cwd"))
 		po->cwd = xstrdup(cmd_arg(args, "cwd"));
-	else if (mount_cwd)
-		po->cwd = xstrdup(mount_cwd);
 	po->co.cwd = po->cwd;
 	po->co.user = cmd_arg(args, "user") ? cmd_arg(args, "user") : ctx->user;
 	for (n = 0; args->spec->options[n].name; n++) {
@@ -51,6 +49,14 @@ int proc_opts_init(struct proc_opts *po, const struct cmd_ctx *ctx,
 		}
 	}
 	return 0;
+}
+
+void proc_opts_cwd(struct proc_opts *po, const char *mount_cwd)
+{
+	if (po->cwd || !mount_cwd)
+		return;
+	po->cwd = xstrdup(mount_cwd);
+	po->co.cwd = po->cwd;
 }
 
 void proc_opts_release(struct proc_opts *po)

@@ -26,11 +26,14 @@ struct proc_opts {
 };
 
 /**
- * Fill @p po from --cwd, --env and --user (and the mount cwd from ".").
- * @return 0 or an exit code
+ * Fill @p po from --cwd, --env, --user and --timeout (checked before any
+ * request is made).  @return 0 or an exit code
  */
 int proc_opts_init(struct proc_opts *po, const struct cmd_ctx *ctx,
-		   const struct cmd_args *args, char *mount_cwd);
+		   const struct cmd_args *args);
+
+/** Default the working directory to @p mount_cwd (from "."), if any. */
+void proc_opts_cwd(struct proc_opts *po, const char *mount_cwd);
 void proc_opts_release(struct proc_opts *po);
 
 /**

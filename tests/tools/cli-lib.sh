@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers of the e2bctl tests (sourced, not run: not executable).
+# ctl MODE ARGS... runs e2bctl against the harness e2bd in one protocol:
+#   private: --scheme http --protocol private --domain 127.0.0.1:PORT
+#   native:  --api-url URL --domain localhost:PORT --scheme http
+# rc CMD... runs a command and sets OUT (stdout), ERR (stderr), RC.
+. "$SRC_DIR/tests/lib.sh"
+
+C=${E2BCTL_BIN:?}
+[ -x "$C" ] || { echo "not ok - e2bctl: $C not built"; exit 1; }
+MODES=(private native)
+
+ctl() {
+	local mode=$1
+	shift
+	case $mode in
+	private) "$C" --scheme http --protocol private --domain "127.0.0.1:$E2BD_PORT" "$@" ;;
+	native) "$C" --api-url "$E2BD_URL" --domain "localhost:$E2BD_PORT" --scheme http "$@" ;;
+	*) "$C" "$@" ;;
+	esac
+}
+
+_cli_err=$TEST_TMP/.cli-err.$$
+rc() {
+	OUT=$("$@" 2>"$_cli_err")
+	RC=$?
+	ERR=$(cat "$_cli_err")
+}
+
+# expect_rc NAME WANT_RC [STDERR_SUBSTRING]: checks the last rc call.
+expect_rc() {
+	local name=$1 want=$2 msg=${3-}
+	if [ "$RC" != "$want" ]; then
+		fail "$name" "exit $RC, wanted $want; stderr: $(printf '%s' "$ERR" | head -c 300)"
+	elif [ -n "$msg" ] && [[ $ERR != *"$msg"* ]]; then
+		fail "$name" "stderr lacks '$msg': $(printf '%s' "$ERR" | head -c 300)"
+	else
+		ok "$name"
+	fi
+}
+
+# expect_one_line NAME: the last rc call's stderr is exactly one line.
+expect_one_line() {
+	if [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] && [[ $ERR == e2bctl:* ]]; then
+		ok "$1"
+	else
+		fail "$1" "stderr not one 'e2bctl:' line: $(printf '%s' "$ERR" | head -c 300)"
+	fi
+}
+
+# track ID: kill the sandbox at exit (tests/lib.sh cleanup).
+track() { printf '%s\n' "$1" >> "$TEST_TMP/.sandboxes.$$"; }
+
+# jq_py EXPR: evaluate python EXPR on JSON stdin bound to d.
+jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
