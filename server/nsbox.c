@@ -311,6 +311,9 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 		xfmt(err, errlen, "cannot mount /dev/shm: %s", strerror(errno));
 		goto out;
 	}
+	/* POSIX message queues of this IPC namespace; optional. */
+	(void)mount_at(devfd, "mqueue", "mqueue", "mqueue",
+		       MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		if (symlinkat(links[i][1], devfd, links[i][0]) < 0) {
 			xfmt(err, errlen, "cannot create /dev/%s: %s",
@@ -1076,6 +1079,8 @@ pid_t nsinit_zygote_spawn(int *sock, char *err, size_t errlen)
 #define REQUEST_TIMEOUT_MS 10000
 #define INIT_READY_TIMEOUT_MS 10000
 #define MAX_MOUNTS 16
+/* Most processes (threads count) one sandbox may have at once. */
+#define SB_PIDS_MAX "2048"
 
 enum freezer_kind { FREEZER_SIGNAL, FREEZER_V1, FREEZER_V2 };
 
@@ -1088,6 +1093,7 @@ static struct {
 	uint32_t zseq;		/* protected by zlock */
 	enum freezer_kind freezer;
 	char cgbase[PATH_MAX];	/* per-sandbox cgroups are made under it */
+	char pidsbase[PATH_MAX];	/* cgroup v1 pids hierarchy, "" if none */
 } G = { .zsock = -1, .zlock = PTHREAD_MUTEX_INITIALIZER };
 
 struct ns_wait {
@@ -1129,6 +1135,7 @@ struct nsbox {
 	char *mounts[MAX_MOUNTS];	/* host paths, unmounted in reverse */
 	int nmounts;
 	char cgroup[PATH_MAX];	/* "" when none */
+	char pidscg[PATH_MAX];	/* cgroup v1 pids group, "" when none */
 	bool frozen;
 };
 
@@ -1755,22 +1762,56 @@ static void cgroup_create(struct sandbox *sb, struct nsbox *ns)
 	if (write_file(procs, pid) < 0)
 		goto fail;
 	xfmt(ns->cgroup, sizeof(ns->cgroup), "%s", path);
+	xfmt(procs, sizeof(procs), "%s/pids.max", path);
+	if (access(procs, F_OK) == 0)
+		(void)write_file(procs, SB_PIDS_MAX);
 	return;
 fail:
 	log_warn("sandbox %s: cannot use cgroup '%s' (%s); pause uses SIGSTOP",
 		 sb->id, path, strerror(errno));
 }
 
+/*
+ * A fork bomb in one sandbox must not take the host down: on cgroup v1
+ * hosts the sandbox also gets a group in the pids hierarchy.
+ */
+static void pids_create(struct sandbox *sb, struct nsbox *ns)
+{
+	char path[PATH_MAX], file[PATH_MAX + 16], pid[32];
+
+	ns->pidscg[0] = '\0';
+	if (!G.pidsbase[0])
+		return;
+	xfmt(path, sizeof(path), "%s/%s", G.pidsbase, sb->id);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	xfmt(file, sizeof(file), "%s/pids.max", path);
+	if (write_file(file, SB_PIDS_MAX) < 0)
+		goto fail;
+	xfmt(file, sizeof(file), "%s/cgroup.procs", path);
+	xfmt(pid, sizeof(pid), "%d", (int)ns->init_pid);
+	if (write_file(file, pid) < 0)
+		goto fail;
+	xfmt(ns->pidscg, sizeof(ns->pidscg), "%s", path);
+	return;
+fail:
+	log_warn("sandbox %s: cannot limit its processes in '%s': %s", sb->id,
+		 path, strerror(errno));
+	rmdir(path);
+}
+
 static void cgroup_remove(struct nsbox *ns)
 {
 	int64_t until = mono_ms() + 3000;
 
-	if (!ns->cgroup[0])
-		return;
 	/* Killed processes leave the cgroup asynchronously. */
-	while (rmdir(ns->cgroup) < 0 && errno == EBUSY && mono_ms() < until)
+	while (ns->cgroup[0] && rmdir(ns->cgroup) < 0 && errno == EBUSY && mono_ms() < until)
 		sleep_ms(20);
 	ns->cgroup[0] = '\0';
+	while (ns->pidscg[0] && rmdir(ns->pidscg) < 0 && errno == EBUSY &&
+	       mono_ms() < until)
+		sleep_ms(20);
+	ns->pidscg[0] = '\0';
 }
 
 /* Freeze or thaw through the cgroup; -1 if the state never settles. */
@@ -1812,6 +1853,7 @@ static void detect_freezer(void)
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
 	char own1[PATH_MAX] = "", own2[PATH_MAX] = "", probe[PATH_MAX + 16];
+	char pids[PATH_MAX] = "", ownp[PATH_MAX] = "";
 	const char *force;
 
 	G.freezer = FREEZER_SIGNAL;
@@ -1837,6 +1879,8 @@ static void detect_freezer(void)
 			continue;
 		if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "freezer") && !v1[0])
 			xfmt(v1, sizeof(v1), "%s", mp);
+		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "pids") && !pids[0])
+			xfmt(pids, sizeof(pids), "%s", mp);
 		else if (strcmp(fstype, "cgroup2") == 0 && !v2[0])
 			xfmt(v2, sizeof(v2), "%s", mp);
 	}
@@ -1853,8 +1897,16 @@ static void detect_freezer(void)
 				xfmt(own2, sizeof(own2), "%s", c2 + 1);
 			else if (strstr(c1, "freezer"))
 				xfmt(own1, sizeof(own1), "%s", c2 + 1);
+			else if (strstr(c1, ":pids:") || strstr(c1, ",pids"))
+				xfmt(ownp, sizeof(ownp), "%s", c2 + 1);
 		}
 		fclose(f);
+	}
+	if (pids[0]) {
+		xfmt(G.pidsbase, sizeof(G.pidsbase), "%s%s/e2bd", pids,
+		     strcmp(ownp, "/") == 0 ? "" : ownp);
+		if (mkdir(G.pidsbase, 0755) < 0 && errno != EEXIST)
+			G.pidsbase[0] = '\0';
 	}
 	/* E2BD_FREEZER=v2|signal: test the other freezers on a v1 host. */
 	force = getenv("E2BD_FREEZER");
@@ -1875,6 +1927,10 @@ static void detect_freezer(void)
 		if ((mkdir(G.cgbase, 0755) == 0 || errno == EEXIST) &&
 		    access(probe, W_OK) == 0) {
 			G.freezer = FREEZER_V2;
+			/* Lets each sandbox's group have pids.max; best effort. */
+			xfmt(probe, sizeof(probe), "%s/cgroup.subtree_control",
+			     G.cgbase);
+			(void)write_file(probe, "+pids");
 			return;
 		}
 	}
@@ -2106,6 +2162,7 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 		goto fail;
 	}
 	cgroup_create(sb, ns);
+	pids_create(sb, ns);
 	pthread_mutex_lock(&ns->lock);
 	ns->sock = sock;
 	ns->dead = false;

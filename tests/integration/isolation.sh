@@ -95,6 +95,13 @@ run "$A" 'echo 1 > /proc/sys/kernel/sysrq' root > /dev/null
 check "root cannot write /proc/sys" test "$RC" != 0
 expect_eq "no host block devices in /dev" "" "$(run "$A" 'ls /dev | grep -E "^(vd|sd|nvme|loop|fuse|kmsg|mem$)"' root | tr -d '\n')"
 
+pm=$(cat "/sys/fs/cgroup/pids/e2bd/$A/pids.max" 2>/dev/null || cat /sys/fs/cgroup/e2bd/"$A"/pids.max 2>/dev/null)
+if [ -n "$pm" ]; then
+	check "the number of processes is limited (fork bombs stay inside)" test "$pm" != max
+else
+	skip "the number of processes is limited" "no pids cgroup on this host"
+fi
+
 # --- symlinks and '..' through /files and the filesystem RPCs
 run "$A" "ln -s /root /home/user/rootlink; ln -s /tmp/$MARK /home/user/hostlink; ln -s ../../../../../../ /home/user/uplink" > /dev/null
 st=$(envd "$A" GET "/files?path=/home/user/hostlink" > /dev/null; echo "$ENVD_STATUS")
