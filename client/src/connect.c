@@ -126,6 +126,7 @@ int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 	r.body = body.ptr;
 	r.body_len = body.size;
 	r.idempotent = idempotent;
+	r.any_thread = 1;
 	error = e2b__http_do(e->http, &r, &resp);
 	if (error < 0) {
 		e2b__error_prefix(what);

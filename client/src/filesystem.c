@@ -257,7 +257,8 @@ static int read_opts(const e2b_read_options **o, const e2b_read_options *in)
 }
 
 static int do_read(e2b_read_info *info, e2b_sandbox *sb, const char *path,
-		   const e2b_read_options *o, e2b_data_cb sink, void *payload)
+		   const e2b_read_options *o, e2b_data_cb sink, void *payload,
+		   int any_thread)
 {
 	struct e2b__envd e;
 	e2b_read_info tmp;
@@ -269,7 +270,7 @@ static int do_read(e2b_read_info *info, e2b_sandbox *sb, const char *path,
 	error = e2b__sandbox_envd(&e, sb, o->user);
 	if (error < 0)
 		return error;
-	error = e2b__files_get(info ? info : &tmp, &e, path, o, sink, payload);
+	error = e2b__files_get(info ? info : &tmp, &e, path, o, sink, payload, any_thread);
 	e2b__envd_release(&e);
 	return error;
 }
@@ -295,7 +296,7 @@ int e2b_fs_read(char **out, size_t *out_len, e2b_sandbox *sb, const char *path,
 	if (error < 0)
 		return error;
 	e2b_buf_init(&b, o->max_size ? o->max_size : MAX_READ_DEFAULT);
-	error = do_read(NULL, sb, path, o, mem_sink, &b);
+	error = do_read(NULL, sb, path, o, mem_sink, &b, 1);
 	if (error < 0) {
 		e2b_buf_release(&b);
 		return error;
@@ -342,7 +343,7 @@ int e2b_fs_read_range(size_t *out_len, e2b_sandbox *sb, const char *path,
 	ro.offset = offset;
 	ro.length = len;
 	ro.if_modified_since = 0;
-	error = do_read(NULL, sb, path, &ro, range_sink, &r);
+	error = do_read(NULL, sb, path, &ro, range_sink, &r, 1);
 	if (error < 0)
 		return error;
 	*out_len = r.len;
@@ -374,7 +375,7 @@ int e2b_fs_read_stream(e2b_read_info *out_info, e2b_sandbox *sb, const char *pat
 	error = read_opts(&o, opts);
 	if (error < 0)
 		return error;
-	error = do_read(out_info, sb, path, o, user_sink_cb, &u);
+	error = do_read(out_info, sb, path, o, user_sink_cb, &u, 0);
 	if (error == E2B_ECANCELED && e2b_error_last()->code == E2B_ECANCELED &&
 	    !*e2b_error_last()->message)
 		e2b__error_set(E2B_ECANCELED, "read '%s' cancelled by callback", path);
@@ -412,7 +413,7 @@ int e2b_fs_read_to_fd(e2b_read_info *out_info, e2b_sandbox *sb, const char *path
 	error = read_opts(&o, opts);
 	if (error < 0)
 		return error;
-	return do_read(out_info, sb, path, o, fd_sink, &fd);
+	return do_read(out_info, sb, path, o, fd_sink, &fd, 0);
 }
 
 /* ---- writes --------------------------------------------------------- */

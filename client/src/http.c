@@ -11,9 +11,12 @@
  * 8-thread test.  Instead each pooled easy handle keeps its own live
  * connections across performs (curl_easy_reset keeps them), so the pool
  * bounds the number of idle connections.
- * NEEDSWORK: HTTP/2 multiplexing across threads needs one multi handle
- * driven by a leader thread; today each thread's requests multiplex only
- * with its own.  Over TLS, HTTP/2 is negotiated by ALPN
+ *
+ * Requests whose callbacks may run on any thread (buffered bodies: every
+ * unary RPC, REST call and in-memory transfer) go through one shared multi
+ * handle instead, so that concurrent requests from many threads multiplex
+ * on one HTTP/2 connection (see mux_perform()).  Requests with caller
+ * callbacks run on the calling thread with curl_easy_perform().  Over TLS, HTTP/2 is negotiated by ALPN
  * (CURL_HTTP_VERSION_2TLS, PIPEWAIT); plain http stays on HTTP/1.1
  * keep-alive, since envd and e2bd have no h2c.
  */
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -103,6 +107,16 @@ int e2b__http_init(struct e2b__http *h, const struct e2b__conf *conf)
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&h->share_locks[i], NULL);
 	pthread_mutex_init(&h->pool_lock, NULL);
+	pthread_mutex_init(&h->mux_lock, NULL);
+	pthread_cond_init(&h->mux_cond, NULL);
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		e2b__http_release(h);
+		return e2b__error_set(E2B_ENOMEM, "cannot create curl multi handle");
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)conf->max_connections);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
 	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
@@ -121,6 +135,8 @@ void e2b__http_release(struct e2b__http *h)
 
 	if (!h || !h->share)
 		return;
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
 	for (i = 0; i < h->idle_count; i++)
 		curl_easy_cleanup(h->idle[i]);
 	e2b__free(h->idle);
@@ -128,6 +144,8 @@ void e2b__http_release(struct e2b__http *h)
 	for (j = 0; j < CURL_LOCK_DATA_LAST; j++)
 		pthread_mutex_destroy(&h->share_locks[j]);
 	pthread_mutex_destroy(&h->pool_lock);
+	pthread_mutex_destroy(&h->mux_lock);
+	pthread_cond_destroy(&h->mux_cond);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -322,7 +340,6 @@ static int setup_easy(struct e2b__http *h, CURL *e, struct xfer *x)
 	SETOPT(e, CURLOPT_URL, req->url);
 	SETOPT(e, CURLOPT_SHARE, h->share);
 	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(e, CURLOPT_PRIVATE, x);
 	SETOPT(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	SETOPT(e, CURLOPT_HTTP_VERSION, c->http1_only ? (long)CURL_HTTP_VERSION_1_1 :
 	       (long)CURL_HTTP_VERSION_2TLS);
@@ -425,6 +442,106 @@ static int retryable_rc(CURLcode rc)
 	       rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PARTIAL_FILE;
 }
 
+/*
+ * The multiplexer: one CURLM shared by all threads, with no thread of its
+ * own.  A caller queues its easy handle on `pending`, then either becomes
+ * the driver (if nobody drives) or sleeps on mux_cond.  The driver adds
+ * pending handles, runs one perform/poll round without the lock, then
+ * retires finished transfers, marks them done and hands leadership back;
+ * any waiting caller may take it next.  Only the driver touches `multi`,
+ * so libcurl sees one thread at a time; other threads only use
+ * curl_multi_wakeup(), which is thread-safe.  Transfer callbacks therefore
+ * run on whichever thread drives, which is why only any_thread requests
+ * come here.
+ */
+struct e2b__mux_item {
+	CURL *easy;
+	int done;		/* protected by mux_lock */
+	CURLcode rc;		/* protected by mux_lock */
+	struct e2b__mux_item *next;
+};
+
+static void mux_drive(struct e2b__http *h)
+{
+	struct e2b__mux_item *it, *next;
+	struct e2b__mux_item *item;
+	CURLMsg *msg;
+	long nconn;
+	int running = 0, left;
+
+	/* Called with mux_lock held and driving set. */
+	for (it = h->pending; it; it = next) {
+		next = it->next;
+		it->next = NULL;
+		if (curl_multi_add_handle(h->multi, it->easy) != CURLM_OK) {
+			it->rc = CURLE_OUT_OF_MEMORY;
+			it->done = 1;
+		}
+	}
+	h->pending = NULL;
+	pthread_mutex_unlock(&h->mux_lock);
+	curl_multi_perform(h->multi, &running);
+	if (running)
+		curl_multi_poll(h->multi, NULL, 0, 100, NULL);
+	curl_multi_perform(h->multi, &running);
+	pthread_mutex_lock(&h->mux_lock);
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		item = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&item);
+		nconn = 0;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_NUM_CONNECTS, &nconn);
+		h->new_connections += (unsigned long)nconn;
+		if (item) {
+			item->rc = msg->data.result;
+			item->done = 1;
+		}
+		curl_multi_remove_handle(h->multi, msg->easy_handle);
+	}
+}
+
+static CURLcode mux_perform(struct e2b__http *h, CURL *easy)
+{
+	struct e2b__mux_item it = { easy, 0, CURLE_OK, NULL };
+	struct timespec ts;
+
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)&it);
+	pthread_mutex_lock(&h->mux_lock);
+	it.next = h->pending;
+	h->pending = &it;
+	if (h->driving)
+		curl_multi_wakeup(h->multi);
+	while (!it.done) {
+		if (!h->driving) {
+			h->driving = 1;
+			mux_drive(h);
+			h->driving = 0;
+			pthread_cond_broadcast(&h->mux_cond);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->mux_cond, &h->mux_lock, &ts);
+	}
+	pthread_mutex_unlock(&h->mux_lock);
+	return it.rc;
+}
+
+unsigned long e2b__http_new_connections(struct e2b__http *h)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&h->mux_lock);
+	n = h->new_connections;
+	pthread_mutex_unlock(&h->mux_lock);
+	return n;
+}
+
 int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		 struct e2b__resp *resp)
 {
@@ -458,7 +575,15 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		if (error < 0)
 			goto out;
 		t0 = e2b__now_ms();
-		rc = curl_easy_perform(e);
+		if (req->any_thread) {
+			rc = mux_perform(h, e);
+			/* Errors recorded by callbacks went to the driver's thread. */
+			if (resp->cb_error && e2b_error_last()->code != resp->cb_error)
+				e2b__error_set(resp->cb_error, "transfer aborted: %s",
+					       e2b_error_code_str(resp->cb_error));
+		} else {
+			rc = curl_easy_perform(e);
+		}
 		e2b__debug(&c->log, "%s %s -> %ld (%s, %lld ms)", req->method, req->url,
 			   resp->status, rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
 			   (long long)(e2b__now_ms() - t0));

@@ -24,6 +24,14 @@ struct e2b__http {
 	CURL **idle;		/* protected by pool_lock */
 	size_t idle_count;	/* protected by pool_lock */
 	size_t idle_max;
+	/* The shared multi handle ("mux") that multiplexes buffered requests
+	 * of all threads; see the comment above mux_perform() in http.c. */
+	CURLM *multi;		/* touched only by the current driver */
+	pthread_mutex_t mux_lock;
+	pthread_cond_t mux_cond;
+	int driving;		/* protected by mux_lock */
+	struct e2b__mux_item *pending;	/* protected by mux_lock */
+	unsigned long new_connections;	/* protected by mux_lock; stats */
 };
 
 struct e2b__req {
@@ -46,6 +54,9 @@ struct e2b__req {
 	e2b_data_cb sink;
 	void *sink_payload;
 	size_t max_body;		/* ceiling of resp->body; 0 = 16 MiB */
+	/* The callbacks (sink/src) are internal and may run on any thread,
+	 * so the request can go through the shared multiplexer. */
+	int any_thread;
 };
 
 struct e2b__resp {
@@ -65,6 +76,9 @@ struct e2b__resp {
 
 void e2b__resp_init(struct e2b__resp *r);
 void e2b__resp_release(struct e2b__resp *r);
+
+/* Number of new connections the shared multiplexer opened (tests). */
+unsigned long e2b__http_new_connections(struct e2b__http *h);
 
 int e2b__http_init(struct e2b__http *h, const struct e2b__conf *conf);
 void e2b__http_release(struct e2b__http *h);

@@ -53,6 +53,7 @@ int e2b__rest_call(json_t **out, struct e2b__resp *resp, struct e2b__http *h,
 	r.body = b.ptr;
 	r.body_len = b.size;
 	r.idempotent = idempotent;
+	r.any_thread = 1;
 	error = e2b__http_do(h, &r, resp);
 	if (error < 0) {
 		e2b__error_prefix(what);

@@ -898,6 +898,7 @@ static int envd_get(struct e2b__resp *resp, e2b_sandbox *sb, const char *path,
 	r.url = url.ptr;
 	r.headers = hdrs;
 	r.idempotent = 1;
+	r.any_thread = 1;
 	error = e2b__http_do(e.http, &r, resp);
 	if (error < 0) {
 		e2b__error_prefix(what);

@@ -90,7 +90,7 @@ static void parse_total(const char *cr, uint64_t *total)
 
 int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 		   const char *path, const e2b_read_options *o,
-		   e2b_data_cb sink, void *payload)
+		   e2b_data_cb sink, void *payload, int any_thread)
 {
 	struct e2b__req r = { 0 };
 	struct e2b__resp resp;
@@ -140,6 +140,7 @@ int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 	r.idempotent = 1;
 	r.no_timeout = 1;
 	r.timeout_ms = o->timeout_ms;
+	r.any_thread = any_thread;
 	r.sink = dl_sink;
 	r.sink_payload = &d;
 	r.max_body = 64 * 1024;
@@ -330,6 +331,7 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 	r.src = ul_source;
 	r.src_payload = &u;
 	r.src_len = total;
+	r.any_thread = up->src == NULL;
 	r.no_timeout = 1;
 	r.timeout_ms = up->timeout_ms;
 	error = e2b__http_do(e->http, &r, &resp);
@@ -428,6 +430,7 @@ int e2b__files_compose(const struct e2b__envd *e, const char *const *sources,
 	r.has_body = 1;
 	r.body = body.ptr;
 	r.body_len = body.size;
+	r.any_thread = 1;
 	error = e2b__http_do(e->http, &r, &resp);
 	if (error < 0) {
 		e2b__error_prefix(what);

@@ -11,7 +11,7 @@
 
 int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 		   const char *path, const e2b_read_options *o,
-		   e2b_data_cb sink, void *payload);
+		   e2b_data_cb sink, void *payload, int any_thread);
 
 struct e2b__upload {
 	const char *path;
