@@ -629,13 +629,20 @@ static struct wdir *fswatch_find(struct fswatch *w, int wd)
 	return NULL;
 }
 
-/* Join base and rel into a sandbox path. */
-static void join_path(const char *base, const char *rel, char *out, size_t outlen)
+/* Join base and rel into a sandbox path; -1 (ENAMETOOLONG) if it does not fit. */
+static int join_path(const char *base, const char *rel, char *out, size_t outlen)
 {
+	int n;
+
 	if (!rel[0])
-		snprintf(out, outlen, "%s", base);
+		n = snprintf(out, outlen, "%s", base);
 	else
-		snprintf(out, outlen, "%s/%s", strcmp(base, "/") ? base : "", rel);
+		n = snprintf(out, outlen, "%s/%s", strcmp(base, "/") ? base : "", rel);
+	if (n < 0 || (size_t)n >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 static int fswatch_add(struct fswatch *w, const char *rel);
@@ -649,7 +656,8 @@ static void fswatch_add_tree(struct fswatch *w, const char *rel)
 	size_t n, i;
 	int dfd;
 
-	join_path(w->base, rel, path, sizeof(path));
+	if (join_path(w->base, rel, path, sizeof(path)) < 0)
+		return;
 	dfd = sbfs_open(w->rootfd, path, O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0)
 		return;
@@ -682,7 +690,8 @@ static int fswatch_add(struct fswatch *w, const char *rel)
 		errno = ENOSPC;
 		return -1;
 	}
-	join_path(w->base, rel, path, sizeof(path));
+	if (join_path(w->base, rel, path, sizeof(path)) < 0)
+		return -1;
 	fd = sbfs_open(w->rootfd, path, O_PATH | O_DIRECTORY, 0);
 	if (fd < 0)
 		return -1;
@@ -789,8 +798,7 @@ static int emit_one(struct fswatch *w, const char *name, const char *type,
 	ev = json_pack("{s:s,s:s}", "name", name, "type", type);
 	if (!ev)
 		return 0;
-	if (w->include_entry) {
-		join_path(w->base, name, path, sizeof(path));
+	if (w->include_entry && join_path(w->base, name, path, sizeof(path)) == 0) {
 		entry = fsrpc_entry(w->rootfd, &w->names, path);
 		if (entry)
 			json_object_set_new(ev, "entry", entry);
