@@ -122,4 +122,43 @@ expect_eq "/files upload is visible to processes" "uploaded-by-files user" "$(ru
 expect_eq "process writes are visible to /files" "secret-of-A" "$(envd "$A" GET "/files?path=/home/user/a-only.txt" | tr -d '\n')"
 expect_eq "B's /files does not see A's file" 404 "$(envd "$B" GET "/files?path=/home/user/a-only.txt" > /dev/null; echo "$ENVD_STATUS")"
 
+# --- a template from a root filesystem directory (--template NAME=DIR)
+TPL=$TEST_TMP/mini-rootfs
+mkdir -p "$TPL/bin"
+for b in bash cat id ls; do cp "$(command -v $b)" "$TPL/bin/"; done
+for l in $(ldd "$TPL"/bin/* | grep -o '/[^ :]*\.so[^ :]*' | sort -u); do
+	mkdir -p "$TPL$(dirname "$l")"; cp -L "$l" "$TPL$l"
+done
+ln -s bash "$TPL/bin/sh"
+TPL_SUM=$(cd "$TPL" && find . | sort | sha256sum)
+PORT=$(free_port)
+( umask 077; printf '%s\n' "$E2B_API_KEY" > "$TEST_TMP/iso-key" )
+"$E2BD_BIN" --listen "127.0.0.1:$PORT" --state-dir "$TEST_TMP/iso-state" --api-key-file "$TEST_TMP/iso-key" \
+	--template "mini=$TPL" > "$TEST_TMP/iso-e2bd.log" 2>&1 &
+IPID=$!
+disown "$IPID"
+trap 'kill "$IPID" 2>/dev/null; cleanup_host; _lib_cleanup' EXIT
+for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.1; done
+MAIN_URL=$E2BD_URL
+E2BD_URL=http://127.0.0.1:$PORT
+T=$(api POST /sandboxes '{"templateID":"mini","timeout":120}' | json_get "d['sandboxID']" 2>/dev/null)
+if [ -n "$T" ]; then
+	ok "template dir: sandbox created"
+	expect_eq "template dir: runs as user with a home" "1000 /home/user" "$(run "$T" 'echo $(id -u) $(pwd)' | tr -d '\n')"
+	expect_eq "template dir: root works" 0 "$(run "$T" 'id -u' root | tr -d '\n')"
+	top=$(run "$T" 'cd /; echo *' root | tr -d '\n')
+	check "template dir: root has the template's dirs" grep -qw bin <<< "$top"
+	check "template dir: no host dirs (opt, boot, srv, work)" test -z "$(grep -ow 'opt\|boot\|srv\|work' <<< "$top")"
+	expect_eq "template dir: /etc has only what e2bd added" "group hosts passwd" "$(run "$T" 'cd /etc; echo *' root | tr -d '\n')"
+	run "$T" 'echo x > /bin/new-file; echo y > /home/user/f' root > /dev/null
+	expect_eq "template dir: writes land in the sandbox" "x" "$(run "$T" 'cat /bin/new-file' | tr -d '\n')"
+	expect_eq "template dir: the template itself is untouched" "$TPL_SUM" "$(cd "$TPL" && find . | sort | sha256sum)"
+	api DELETE "/sandboxes/$T" > /dev/null
+	expect_eq "template dir: kill 204" 204 "$API_STATUS"
+else
+	fail "template dir: sandbox created" "$(tail -3 "$TEST_TMP/iso-e2bd.log")"
+fi
+E2BD_URL=$MAIN_URL
+kill "$IPID" 2>/dev/null
+
 done_testing
