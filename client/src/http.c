@@ -362,8 +362,10 @@ static int setup_easy(struct e2b__http *h, CURL *e, struct xfer *x)
 		SETOPT(e, CURLOPT_LOW_SPEED_TIME, (long)((c->request_timeout_ms + 999) / 1000));
 		if (req->timeout_ms)
 			SETOPT(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-		SETOPT(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-		SETOPT(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+		/* Hints only: libcurl refuses a new size on a handle that was
+		 * recently multiplexed, which must not fail the request. */
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	} else {
 		SETOPT(e, CURLOPT_TIMEOUT_MS, timeout);
 	}
@@ -493,6 +495,9 @@ static void mux_drive(struct e2b__http *h)
 		nconn = 0;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_NUM_CONNECTS, &nconn);
 		h->new_connections += (unsigned long)nconn;
+		if (nconn > 0)
+			e2b__debug(&h->conf->log, "mux: opened %ld new connection(s), %lu in total",
+				   nconn, h->new_connections);
 		if (item) {
 			item->rc = msg->data.result;
 			item->done = 1;
@@ -584,9 +589,17 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		} else {
 			rc = curl_easy_perform(e);
 		}
-		e2b__debug(&c->log, "%s %s -> %ld (%s, %lld ms)", req->method, req->url,
-			   resp->status, rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
-			   (long long)(e2b__now_ms() - t0));
+		if (c->log.debug) {
+			long ver = 0;
+
+			curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver);
+			e2b__debug(&c->log, "%s %s -> %ld (%s, %s, %lld ms)", req->method,
+				   req->url, resp->status,
+				   rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
+				   ver == CURL_HTTP_VERSION_2_0 ? "HTTP/2" :
+				   ver == CURL_HTTP_VERSION_3 ? "HTTP/3" : "HTTP/1.1",
+				   (long long)(e2b__now_ms() - t0));
+		}
 		can_retry = req->idempotent && !req->src && resp->sunk == 0 &&
 			    attempt < c->max_retries &&
 			    e2b__now_ms() - start < (int64_t)timeout;

@@ -4,7 +4,8 @@
  * e2bd and prints TAP-lite lines.  Usage: e2b-client-itest MODE, where MODE
  * is env (E2B_API_URL/E2B_SANDBOX_URL header routing), private (path form
  * over E2BD_PORT), kruise (private against an OpenKruise-flavoured e2bd) or
- * native (49983-<id>.localhost:PORT).  Needs E2B_API_KEY
+ * native (49983-<id>.localhost:PORT); h2 runs only the HTTP/2 burst check
+ * (through a TLS proxy given by E2B_API_URL/E2B_SANDBOX_URL/E2B_TEST_CA).  Needs E2B_API_KEY
  * and E2BD_PORT in the environment.
  */
 #include <errno.h>
@@ -778,11 +779,91 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 	expect("api url", e2b_client_api_url(c) && *e2b_client_api_url(c), "empty");
 }
 
+/* Log sink counting HTTP/2 requests and newly opened connections. */
+struct logcount {
+	pthread_mutex_t lock;
+	int h2;
+	int h1;
+	int new_conns;
+};
+
+static struct logcount logcount = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+
+static void count_log(e2b_log_level level, const char *msg, void *payload)
+{
+	struct logcount *lc = payload;
+	const char *p;
+
+	pthread_mutex_lock(&lc->lock);
+	if (strstr(msg, "HTTP/2"))
+		lc->h2++;
+	else if (strstr(msg, "HTTP/1.1"))
+		lc->h1++;
+	p = strstr(msg, "opened ");
+	if (p && strstr(msg, "mux:"))
+		lc->new_conns += atoi(p + 7);
+	pthread_mutex_unlock(&lc->lock);
+	if (level <= E2B_LOG_WARN)
+		fprintf(stderr, "itest: %s\n", msg);
+}
+
+struct burst {
+	e2b_sandbox *sb;
+	int fails;
+};
+
+static void *burst_thread(void *arg)
+{
+	struct burst *b = arg;
+	e2b_entry_info *ei = NULL;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (e2b_fs_stat(&ei, b->sb, "/tmp") < 0)
+			b->fails++;
+		e2b_entry_info_free(ei);
+		ei = NULL;
+	}
+	return NULL;
+}
+
+/* 32 concurrent requests from 8 threads over TLS: all HTTP/2, one connection. */
+static void test_h2(e2b_sandbox *sb)
+{
+	struct burst b[8];
+	pthread_t th[8];
+	int i, fails = 0, h2, h1, conns;
+
+	pthread_mutex_lock(&logcount.lock);
+	logcount.h2 = logcount.h1 = logcount.new_conns = 0;
+	pthread_mutex_unlock(&logcount.lock);
+	for (i = 0; i < 8; i++) {
+		b[i].sb = sb;
+		b[i].fails = 0;
+		pthread_create(&th[i], NULL, burst_thread, &b[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		fails += b[i].fails;
+	}
+	pthread_mutex_lock(&logcount.lock);
+	h2 = logcount.h2;
+	h1 = logcount.h1;
+	conns = logcount.new_conns;
+	pthread_mutex_unlock(&logcount.lock);
+	expect("h2 burst: 32 requests from 8 threads succeed", fails == 0, "%d failed", fails);
+	expect("h2 burst: negotiated HTTP/2", h2 == 32 && h1 == 0, "h2 %d, http/1.1 %d", h2, h1);
+	expect("h2 burst: one shared connection", conns <= 1, "%d new connections", conns);
+}
+
 static int make_client(e2b_client **out, int port)
 {
 	e2b_config cfg = E2B_CONFIG_INIT;
 	char dom[64], api[96];
 
+	cfg.ca_file = getenv("E2B_TEST_CA");
+	cfg.log_cb = count_log;
+	cfg.log_payload = &logcount;
 	cfg.request_timeout_ms = 30000;
 	cfg.keepalive_s = 5;
 	if (!strcmp(mode, "private") || !strcmp(mode, "kruise")) {
@@ -799,6 +880,8 @@ static int make_client(e2b_client **out, int port)
 		cfg.protocol = E2B_PROTOCOL_NATIVE;
 	}
 	e2b_config_from_env(&cfg);
+	/* Debug logging feeds the counters; keep it off stderr. */
+	cfg.debug = !strcmp(mode, "h2");
 	return e2b_client_new(out, &cfg);
 }
 
@@ -836,6 +919,10 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "native"))
 		expect("native envd url", strstr(e2b_sandbox_envd_url(sb), "49983-") != NULL,
 		       "%s", e2b_sandbox_envd_url(sb));
+	if (!strcmp(mode, "h2")) {
+		test_h2(sb);
+		goto done;
+	}
 	rc = e2b_commands_run(&r, sb, "echo $SANDBOX_VAR", NULL);
 	expect("sandbox env vars", rc == 0 && r.out && !strcmp(r.out, "sv\n"), "rc %d out '%s'",
 	       rc, r.out ? r.out : "");
@@ -845,6 +932,7 @@ int main(int argc, char **argv)
 	test_watch(sb);
 	test_threads(sb);
 	test_management(c, sb);
+done:
 	rc = e2b_sandbox_kill(&killed, sb);
 	expect("kill", rc == 0 && killed == 1, "rc %d killed %d", rc, killed);
 	rc = e2b_api_kill(&killed, c, e2b_sandbox_id(sb));

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# libe2b over TLS + HTTP/2, as behind E2B's edge: nghttpx terminates TLS
+# with a test CA and speaks HTTP/2 to the client, HTTP/1.1 to e2bd.  Runs
+# the h2 burst check (32 concurrent requests from 8 threads on one
+# connection) and the whole env-mode suite through the proxy.
+. "$SRC_DIR/tests/lib.sh"
+
+ITEST=$BUILD_DIR/client/e2b-client-itest
+command -v nghttpx >/dev/null || { skip "client h2" "nghttpx not installed"; done_testing; }
+command -v openssl >/dev/null || { skip "client h2" "openssl not installed"; done_testing; }
+
+D=$TEST_TMP/h2
+mkdir -p "$D"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=e2bfs test CA" \
+	-keyout "$D/ca.key" -out "$D/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+	-keyout "$D/srv.key" -out "$D/srv.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,DNS:*.localhost,IP:127.0.0.1\n' > "$D/ext"
+openssl x509 -req -in "$D/srv.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
+	-days 2 -extfile "$D/ext" -out "$D/srv.pem" >/dev/null 2>&1 ||
+	{ fail "client h2 certificates" "openssl failed"; done_testing; }
+
+PORT=$(free_port)
+nghttpx --conf=/dev/null --frontend="127.0.0.1,$PORT" --backend="127.0.0.1,$E2BD_PORT" \
+	--backend-read-timeout=5m --frontend-read-timeout=5m --no-ocsp --workers=1 \
+	--errorlog-file="$D/nghttpx.log" --accesslog-file="$D/access.log" \
+	"$D/srv.key" "$D/srv.pem" > "$D/nghttpx.out" 2>&1 &
+NPID=$!
+trap 'kill $NPID 2>/dev/null; _lib_cleanup' EXIT
+for _ in $(seq 50); do
+	curl -fsS --cacert "$D/ca.pem" -o /dev/null "https://localhost:$PORT/health" 2>/dev/null && break
+	sleep 0.1
+done
+if curl -sS --cacert "$D/ca.pem" -o /dev/null -w '%{http_version}' "https://localhost:$PORT/health" |
+	grep -q '^2'; then
+	ok "nghttpx serves h2 with the test CA"
+else
+	fail "nghttpx serves h2 with the test CA" "$(tail -n 3 "$D/nghttpx.log" | tr '\n' ' ')"
+	done_testing
+fi
+
+run() {
+	local mode=$1 out rc
+	out=$(E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
+		E2B_TEST_CA="$D/ca.pem" timeout 150 "$ITEST" "$mode" 2>"$D/itest-$mode.err")
+	rc=$?
+	printf '%s\n' "$out" | sed -E 's#^(not ok|ok|skip) - #\1 - tls-#'
+	grep -q '^not ok' <<<"$out" && _lib_failed=1
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
+		fail "client tls $mode" "exit $rc: $(tail -n 3 "$D/itest-$mode.err" | tr '\n' ' ')"
+	fi
+}
+run h2
+run env
+
+# Without the CA, verification must fail (and say so).
+out=$(E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
+	timeout 60 "$ITEST" h2 2>&1 | head -n 2)
+if grep -q 'not ok - h2/create' <<<"$out" && grep -qi 'tls\|certificate' <<<"$out"; then
+	ok "tls verification on by default"
+else
+	fail "tls verification on by default" "$out"
+fi
+done_testing
