@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -478,7 +479,8 @@ int http_start(char *err, size_t errlen)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_USE_ITC;
 	const union MHD_DaemonInfo *info;
 
 	test_rpc = getenv("E2BD_TEST_RPC") && strcmp(getenv("E2BD_TEST_RPC"), "1") == 0;
@@ -517,7 +519,17 @@ int http_start(char *err, size_t errlen)
 
 void http_stop(void)
 {
+	int64_t until = now_ms() + 2500;
+
 	if (daemon_) {
+		/*
+		 * Stop accepting, then give open streams (which poll
+		 * g_shutting_down at least once a second) time to send their
+		 * "unavailable" end-stream before connections are cut.
+		 */
+		MHD_quiesce_daemon(daemon_);
+		while (rpc_open_streams() > 0 && now_ms() < until)
+			usleep(50 * 1000);
 		MHD_stop_daemon(daemon_);
 		daemon_ = NULL;
 	}

@@ -553,9 +553,26 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 }
 
+/* Stream responses MHD still holds (shutdown waits for them to end). */
+static int open_responses;	/* protected by live_lock */
+
+int rpc_open_streams(void)
+{
+	int n;
+
+	pthread_mutex_lock(&live_lock);
+	n = open_responses;
+	pthread_mutex_unlock(&live_lock);
+	return n;
+}
+
 static void stream_reader_free(void *cls)
 {
 	struct rpc_stream *s = cls;
+
+	pthread_mutex_lock(&live_lock);
+	open_responses--;
+	pthread_mutex_unlock(&live_lock);
 
 	stream_close(s);
 	stream_unref(s);
@@ -886,6 +903,9 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				"application/connect+json");
+	pthread_mutex_lock(&live_lock);
+	open_responses++;
+	pthread_mutex_unlock(&live_lock);
 	s->refs++;	/* the handler thread's */
 	pthread_mutex_lock(&live_lock);
 	live_streams++;

@@ -157,6 +157,9 @@ enum MHD_Result rpc_call_data(struct rpc_call *call, const char *data,
 			      size_t *size);
 void rpc_call_end(struct rpc_call *call);
 
+/* Server-stream responses still being written (for a graceful shutdown). */
+int rpc_open_streams(void);
+
 /* 200 application/connect+json holding one end-stream envelope with @err. */
 enum MHD_Result rpc_send_stream_error(struct MHD_Connection *c,
 				      const struct rpc_error *err);
