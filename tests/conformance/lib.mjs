@@ -51,6 +51,14 @@ export async function createSandbox(opts = {}) {
 		...opts,
 	})
 	live.add(sbx.sandboxId)
+	/* Debug knob for server developers: make the SDK act as if e2bd reported
+	 * this envd version, to try features before bumping the real one. */
+	const force = process.env.E2B_CONFORMANCE_FORCE_ENVD_VERSION
+	if (force) {
+		sbx.envdApi.version = force
+		sbx.commands.envdVersion = force
+		sbx.pty.envdVersion = force
+	}
 	return sbx
 }
 
