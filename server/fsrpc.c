@@ -103,7 +103,7 @@ json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
 	const char *name, *type = NULL;
 	struct stat st, tst;
 	mode_t mode = 0;
-	json_t *e, *meta;
+	json_t *e, *meta, *jname, *jpath, *jtarget;
 	bool link;
 
 	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -124,13 +124,24 @@ json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
 	name = strrchr(path, '/');
 	name = (name && name[1]) ? name + 1 : path;
 
+	/* Protobuf strings must be UTF-8 (envd fails the whole call): skip such entries. */
+	jname = json_string(name);
+	jpath = json_string(path);
+	jtarget = link ? json_string(target) : NULL;
 	e = json_object();
-	if (!e)
+	if (!e || !jname || !jpath || (link && !jtarget)) {
+		json_decref(e);
+		json_decref(jname);
+		json_decref(jpath);
+		json_decref(jtarget);
+		errno = e ? EILSEQ : ENOMEM;
 		return NULL;
-	json_object_set_new(e, "name", json_string(name));
+	}
+	/* Keys in proto field order, as protojson writes them. */
+	json_object_set_new(e, "name", jname);
 	if (type)
 		json_object_set_new(e, "type", json_string(type));
-	json_object_set_new(e, "path", json_string(path));
+	json_object_set_new(e, "path", jpath);
 	if (st.st_size != 0) {
 		char sz[32];
 
@@ -149,8 +160,8 @@ json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
 		fsrpc_format_time(&st.st_mtim, mtime, sizeof(mtime));
 		json_object_set_new(e, "modifiedTime", json_string(mtime));
 	}
-	if (link)
-		json_object_set_new(e, "symlinkTarget", json_string(target));
+	if (jtarget)
+		json_object_set_new(e, "symlinkTarget", jtarget);
 	if (!link && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
 		meta = entry_metadata(dfd, leaf);
 		if (meta)

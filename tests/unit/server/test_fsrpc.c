@@ -261,6 +261,8 @@ static void test_list_dir_depth_and_order(void **state)
 	close(open(fakeroot_host(f, "/lst/B"), O_CREAT | O_WRONLY, 0644));
 	assert_int_equal(symlink("/opt/data", fakeroot_host(f, "/lst/ln")), 0);
 	close(open(fakeroot_host(f, "/lst/.e2bd-upload-00ff"), O_CREAT | O_WRONLY, 0644));
+	/* Not UTF-8: cannot be a protobuf string, so it is left out. */
+	close(open(fakeroot_host(f, "/lst/\xff\xfe.bin"), O_CREAT | O_WRONLY, 0644));
 
 	r = call(f, "ListDir", "{\"path\":\"/lst\"}", &err);
 	entry_paths(r, got, sizeof(got));
@@ -290,6 +292,15 @@ static void test_list_dir_depth_and_order(void **state)
 	assert_null(json_object_get(r, "entries"));
 	json_decref(r);
 
+	{
+		struct sb_idnames names;
+
+		sb_idnames_load(&names, f->sb.rootfd);
+		errno = 0;
+		assert_null(fsrpc_entry(f->sb.rootfd, &names, "/lst/\xff\xfe.bin"));
+		assert_int_equal(errno, EILSEQ);
+		sb_idnames_release(&names);
+	}
 	assert_null(call(f, "ListDir", "{\"path\":\"/lst/a\"}", &err));
 	assert_string_equal(err.code, "invalid_argument");
 	assert_string_equal(err.message, "path is not a directory: /lst/a");
