@@ -221,15 +221,18 @@ static void proc_unref(struct proc *p)
 }
 
 /* Forget processes that ended more than RETAIN_MS ago; t->lock held. */
+static bool late_connect_supported(void);
+
 static void table_gc_locked(struct proc_table *t)
 {
 	struct proc **pp = &t->procs;
 	int64_t now = now_ms();
+	int64_t retain = late_connect_supported() ? RETAIN_MS : 0;
 
 	while (*pp) {
 		struct proc *p = *pp;
 
-		if (p->finished && now - p->finished_ms > RETAIN_MS) {
+		if (p->finished && now - p->finished_ms >= retain) {
 			*pp = p->next;
 			proc_unref_locked(p);
 		} else {
