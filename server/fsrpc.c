@@ -926,6 +926,11 @@ static void fs_watch_dir(struct rpc_ctx *ctx, json_t *req, struct rpc_stream *s,
 	pfd.events = POLLIN;
 	/* Poll in short slices so a client that goes away is noticed promptly. */
 	while (!rpc_stream_closed(s)) {
+		/* Killed or stopped: the root went away, so does the watch. */
+		if (ctx->sb->rootfd < 0) {
+			rpc_fail(err, "unavailable", "sandbox is not running");
+			break;
+		}
 		pfd.revents = 0;
 		if (poll(&pfd, 1, 250) < 0 && errno != EINTR) {
 			rpc_fail(err, "internal", "watcher error: %s", sbfs_errstr(errno));
