@@ -6,6 +6,10 @@
 
 import { after } from 'node:test'
 import { createHash, randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { Sandbox } from 'e2b'
 
 /* Checked when first used rather than at import, so a missing variable fails
@@ -35,11 +39,15 @@ export const SANDBOX_TIMEOUT_MS = 240_000
 export const REQUEST_TIMEOUT_MS = 30_000
 
 const live = new Set()
+const daemons = new Set()
 
+/* Registered at import (file level): an after() called inside a test would
+ * run when that test ends instead. */
 after(async () => {
 	const ids = [...live]
 	live.clear()
 	await Promise.allSettled(ids.map((id) => Sandbox.kill(id, { requestTimeoutMs: 10_000 })))
+	await Promise.allSettled([...daemons].map((d) => d.stop()))
 })
 
 /* Create a sandbox that is killed when the test file ends (even on failure). */
@@ -190,4 +198,68 @@ export async function rejectsWith(promise, cls, what = 'call') {
 		throw new Error(`${what} threw ${err?.constructor?.name}: ${err?.message}, expected ${cls.name}`)
 	}
 	return err
+}
+
+export function freePort() {
+	return new Promise((resolve, reject) => {
+		const s = createServer()
+		s.on('error', reject)
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address()
+			s.close(() => resolve(port))
+		})
+	})
+}
+
+/* An e2bd of our own (for restarts or another flavor): own port, state dir
+ * and key under $TEST_TMP, stopped when the file ends at the latest.  conn
+ * are SDK options pointing at it. */
+export class PrivateE2bd {
+	constructor(extraArgs = []) {
+		this.bin = process.env.E2BD_BIN
+		const tmp = process.env.TEST_TMP
+		if (!this.bin || !tmp) throw new Error('a private e2bd needs E2BD_BIN and TEST_TMP (run through tests/run)')
+		this.dir = mkdtempSync(join(tmp, 'conf-e2bd-'))
+		this.keyFile = join(this.dir, 'api-key')
+		this.key = `e2b_${randomBytes(16).toString('hex')}`
+		writeFileSync(this.keyFile, `${this.key}\n`, { mode: 0o600 })
+		this.log = join(this.dir, 'e2bd.log')
+		this.extraArgs = extraArgs
+		this.child = null
+		daemons.add(this)
+	}
+
+	async start() {
+		if (!this.port) this.port = await freePort()
+		this.url = `http://127.0.0.1:${this.port}`
+		this.conn = { apiKey: this.key, apiUrl: this.url, sandboxUrl: this.url, requestTimeoutMs: REQUEST_TIMEOUT_MS }
+		const fd = openSync(this.log, 'a')
+		const me = spawn(this.bin, ['--listen', `127.0.0.1:${this.port}`, '--state-dir', join(this.dir, 'state'),
+			'--api-key-file', this.keyFile, ...this.extraArgs], { stdio: ['ignore', fd, fd] })
+		closeSync(fd)
+		this.child = me
+		await waitFor(async () => {
+			if (me.exitCode !== null) throw new Error(`e2bd exited with ${me.exitCode}: ${readFileSync(this.log, 'utf8').slice(-500)}`)
+			const r = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1000) })
+			return r.ok
+		}, { timeoutMs: 15_000, what: 'private e2bd to come up' })
+	}
+
+	async stop() {
+		const me = this.child
+		this.child = null
+		if (!me || me.exitCode !== null) return
+		const done = new Promise((r) => me.once('exit', r))
+		me.kill('SIGTERM')
+		const t = setTimeout(() => me.kill('SIGKILL'), 10_000)
+		await done
+		clearTimeout(t)
+	}
+
+	/* Raw management request to this instance. */
+	async api(method, path, body) {
+		const h = new Headers({ 'X-API-Key': this.key })
+		if (body !== undefined) h.set('Content-Type', 'application/json')
+		return fetch(new URL(path, this.url), { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+	}
 }
