@@ -36,7 +36,8 @@
 
 #define COMPOSE_MAX_BODY (1u << 20)
 #define METADATA_MAX_TOTAL 4096
-#define METADATA_MAX_KEY 246
+#define XATTR_META_PREFIX "user.e2b."
+#define METADATA_MAX_KEY (255 - 9)	/* xattr names are <= 255 bytes */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -676,24 +677,53 @@ static int file_write(struct upload *u, const char *data, size_t len)
 	return 0;
 }
 
+/* The user.e2b.* xattrs actually stored on @fd, as the upload reply shows them. */
+static json_t *fd_metadata(int fd)
+{
+	char list[4096], val[4096];
+	size_t off, plen = strlen(XATTR_META_PREFIX);
+	json_t *meta = NULL;
+	ssize_t len, vlen;
+
+	len = flistxattr(fd, list, sizeof(list));
+	for (off = 0; len > 0 && off < (size_t)len; off += strlen(list + off) + 1) {
+		const char *name = list + off;
+
+		if (strncmp(name, XATTR_META_PREFIX, plen) != 0 || !name[plen])
+			continue;
+		vlen = fgetxattr(fd, name, val, sizeof(val) - 1);
+		if (vlen < 0)
+			continue;
+		if (!meta)
+			meta = json_object();
+		json_object_set_new(meta, name + plen, json_stringn(val, (size_t)vlen));
+	}
+	return meta;
+}
+
 static int file_end(struct upload *u)
 {
 	const char *key;
-	json_t *v, *res;
+	json_t *v, *res, *meta;
 	char name[300];
 	int e;
 
 	json_object_foreach(u->metadata, key, v) {
-		snprintf(name, sizeof(name), "user.e2b.%s", key);
+		snprintf(name, sizeof(name), XATTR_META_PREFIX "%s", key);
 		if (fsetxattr(u->fd, name, json_string_value(v), strlen(json_string_value(v)),
-			      0) < 0) {
-			e = errno;
-			file_abort(u);
-			if (is_nospace(e) || e == E2BIG)
-				return up_fail(u, 507, "not enough space for file metadata: %s",
-					       sbfs_errstr(e));
-			return up_fail(u, 500, "error setting file metadata: %s", sbfs_errstr(e));
+			      0) == 0)
+			continue;
+		e = errno;
+		/* No xattrs here (envd logs and goes on; the reply reads back). */
+		if (e == ENOTSUP || e == EOPNOTSUPP) {
+			log_warn("no xattr support for '%s': metadata not stored", u->dest);
+			break;
 		}
+		file_abort(u);
+		if (is_nospace(e))
+			return up_fail(u, 507, "not enough space for file metadata: %s",
+				       sbfs_errstr(e));
+		return up_fail(u, 500, "error writing file metadata: %s", sbfs_errstr(e));
 	}
 	if (renameat(u->pfd, u->tmp, u->pfd, u->leaf) < 0) {
 		e = errno;
@@ -702,6 +732,7 @@ static int file_end(struct upload *u)
 			return up_fail(u, 400, "path is a directory: %s", u->dest);
 		return up_fail(u, 500, "error writing file: rename %s: %s", u->dest, sbfs_errstr(e));
 	}
+	meta = u->metadata ? fd_metadata(u->fd) : NULL;
 	close(u->fd);
 	close(u->pfd);
 	u->fd = u->pfd = -1;
@@ -709,8 +740,9 @@ static int file_end(struct upload *u)
 	u->active = false;
 	res = json_pack("{s:s,s:s,s:s}", "path", u->dest, "name", base_name(u->dest),
 			"type", "file");
-	if (res && u->metadata && json_object_size(u->metadata))
-		json_object_set(res, "metadata", u->metadata);
+	if (res && meta)
+		json_object_set(res, "metadata", meta);
+	json_decref(meta);
 	json_array_append_new(u->results, res);
 	return 0;
 }
@@ -757,6 +789,28 @@ struct meta_scan {
 	size_t total;
 };
 
+/* One header byte check, envd's ValidateMetadata wording. */
+static bool meta_printable(struct upload *u, const char *label, const char *key, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e) {
+			if (key)
+				up_fail(u, 400, "invalid metadata: metadata %s \"%s\" contains non-printable-ASCII byte 0x%02x at offset %zu",
+					label, key, c, i);
+			else
+				up_fail(u, 400, "invalid metadata: metadata %s contains non-printable-ASCII byte 0x%02x at offset %zu",
+					label, c, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* X-Metadata-<key>: <value> → user.e2b.<key> (keys lowercased, first value wins). */
 static enum MHD_Result meta_header(void *cls, enum MHD_ValueKind kind,
 				   const char *key, const char *value)
 {
@@ -768,34 +822,31 @@ static enum MHD_Result meta_header(void *cls, enum MHD_ValueKind kind,
 		return MHD_YES;
 	key += 11;
 	klen = strlen(key);
-	if (klen == 0 || klen > METADATA_MAX_KEY) {
-		up_fail(ms->u, 400, "invalid metadata: key '%s' must be 1-%d bytes", key,
-			METADATA_MAX_KEY);
+	if (klen == 0)
+		return MHD_YES;
+	if (klen > METADATA_MAX_KEY) {
+		up_fail(ms->u, 400, "invalid metadata: metadata key \"%.*s...\" exceeds %d bytes",
+			32, key, METADATA_MAX_KEY);
 		return MHD_NO;
 	}
-	for (i = 0; i < klen; i++) {
-		if (key[i] <= ' ' || key[i] > '~') {
-			up_fail(ms->u, 400, "invalid metadata: key must be printable ASCII");
-			return MHD_NO;
-		}
+	for (i = 0; i < klen; i++)
 		k[i] = (char)tolower((unsigned char)key[i]);
-	}
 	k[klen] = '\0';
-	for (i = 0; value[i]; i++) {
-		if (value[i] < ' ' || value[i] > '~') {
-			up_fail(ms->u, 400, "invalid metadata: value for '%s' must be printable ASCII",
-				k);
-			return MHD_NO;
-		}
-	}
-	ms->total += klen + strlen(value);
-	if (ms->total > METADATA_MAX_TOTAL) {
-		up_fail(ms->u, 400, "invalid metadata: total size exceeds %d bytes",
-			METADATA_MAX_TOTAL);
+	if (!value)
+		value = "";
+	if (!meta_printable(ms->u, "key", NULL, k) ||
+	    !meta_printable(ms->u, "value for key", k, value))
 		return MHD_NO;
-	}
 	if (!ms->u->metadata)
 		ms->u->metadata = json_object();
+	if (json_object_get(ms->u->metadata, k))
+		return MHD_YES;
+	ms->total += strlen(XATTR_META_PREFIX) + klen + strlen(value);
+	if (ms->total > METADATA_MAX_TOTAL) {
+		up_fail(ms->u, 400, "invalid metadata: total metadata size %zu exceeds %d bytes",
+			ms->total, METADATA_MAX_TOTAL);
+		return MHD_NO;
+	}
 	json_object_set_new(ms->u->metadata, k, json_string(value));
 	return MHD_YES;
 }

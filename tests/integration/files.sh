@@ -224,8 +224,22 @@ rm -f "$T/big" "$T/big.back"
 code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
 	-H 'Content-Type: application/octet-stream' -H 'X-Metadata-Owner: Me' -H 'X-Metadata-Kind: test' \
 	--data-binary "@$T/hello" "$E2BD_URL/files?path=meta.txt")
+expect_eq "upload reply carries the stored metadata" "{'kind': 'test', 'owner': 'Me'}" "$(json_get 'dict(sorted(d[0].get("metadata", {}).items()))' < "$T/out")"
 R rpc "$SB" filesystem.Filesystem/Stat '{"path":"meta.txt"}'
 expect_eq "X-Metadata-* → EntryInfo.metadata" "200 {'kind': 'test', 'owner': 'Me'}" "$code $(printf '%s' "$out" | json_get 'dict(sorted(d["entry"].get("metadata", {}).items()))')"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' --data-binary "@$T/hello" "$E2BD_URL/files?path=meta.txt")
+R rpc "$SB" filesystem.Filesystem/Stat '{"path":"meta.txt"}'
+expect_eq "overwrite without X-Metadata clears metadata" "200 absent" "$code $(printf '%s' "$out" | json_get '"absent" if "metadata" not in d["entry"] else d["entry"]["metadata"]')"
+big=$(head -c 3000 /dev/zero | tr '\0' a)
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' -H "X-Metadata-A: $big" -H "X-Metadata-B: $big" \
+	--data-binary "@$T/hello" "$E2BD_URL/files?path=meta2.txt")
+expect_eq "metadata over 4096 bytes → 400" "400 True" "$code $(json_get '"exceeds 4096" in d["message"]' < "$T/out")"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' -H "X-Metadata-A: $(printf 'caf\xc3\xa9')" \
+	--data-binary "@$T/hello" "$E2BD_URL/files?path=meta2.txt")
+expect_eq "non-ASCII metadata value → 400" 400 "$code"
 
 # compose
 printf 'aa' > "$T/p1"; printf 'bb' > "$T/p2"
