@@ -926,46 +926,66 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	return ret;
 }
 
-/* Feed the buffered bytes of a client stream to the handler, message by message. */
-static void cstream_feed(struct rpc_call *call)
+size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
+			     int (*fn)(void *arg, json_t *msg,
+				       struct rpc_error *err),
+			     void *arg, struct rpc_error *err)
 {
 	size_t off = 0, plen;
 	uint8_t flags;
-	json_t *msg, *out = NULL;
+	json_t *msg;
 	int r;
 
-	while (!call->cs_err.code) {
-		r = rpc_envelope_parse(call->buf + off, call->len - off,
-				       E2BD_MAX_ENVELOPE, &flags, &plen);
+	while (!err->code) {
+		r = rpc_envelope_parse(buf + off, len - off, E2BD_MAX_ENVELOPE,
+				       &flags, &plen);
 		if (r == 0)
 			break;
 		if (r < 0) {
-			rpc_fail(&call->cs_err, "resource_exhausted",
+			rpc_fail(err, "resource_exhausted",
 				 "message size is larger than configured max %u",
 				 E2BD_MAX_ENVELOPE);
 			break;
 		}
 		if (flags != 0) {
-			rpc_fail(&call->cs_err, "invalid_argument",
+			rpc_fail(err, "invalid_argument",
 				 "protocol error: invalid envelope flags %d", flags);
 			break;
 		}
-		msg = parse_message(call->buf + off + 5, plen, &call->cs_err);
+		msg = parse_message(buf + off + 5, plen, err);
 		off += 5 + plen;
 		if (!msg)
 			break;
-		call->cs_started = true;
-		if (call->m->cstream(&call->ctx, msg, &call->cs_state, &out,
-				     &call->cs_err) < 0) {
-			/* The handler freed its state. */
-			call->cs_finished = true;
-			if (!call->cs_err.code)
-				rpc_fail(&call->cs_err, "internal", "internal error");
-		}
-		json_decref(out);
-		out = NULL;
+		r = fn(arg, msg, err);
 		json_decref(msg);
+		if (r < 0 && !err->code)
+			rpc_fail(err, "internal", "internal error");
 	}
+	return off;
+}
+
+/* One client-stream message for the handler. */
+static int cstream_one(void *arg, json_t *msg, struct rpc_error *err)
+{
+	struct rpc_call *call = arg;
+	json_t *out = NULL;
+	int r;
+
+	call->cs_started = true;
+	r = call->m->cstream(&call->ctx, msg, &call->cs_state, &out, err);
+	if (r < 0)
+		call->cs_finished = true;	/* the handler freed its state */
+	json_decref(out);
+	return r;
+}
+
+/* Feed the buffered bytes of a client stream to the handler, message by message. */
+static void cstream_feed(struct rpc_call *call)
+{
+	size_t off;
+
+	off = rpc_envelopes_consume(call->buf, call->len, cstream_one, call,
+				    &call->cs_err);
 	if (off) {
 		memmove(call->buf, call->buf + off, call->len - off);
 		call->len -= off;

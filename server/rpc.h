@@ -174,4 +174,15 @@ bool rpc_is_stream_content_type(const char *content_type);
 int rpc_envelope_parse(const uint8_t *buf, size_t len, size_t max,
 		       uint8_t *flags, size_t *payload_len);
 
+/*
+ * Consume the complete envelopes at the front of @buf (a client stream's
+ * bytes so far): parse each message (flags 0, a JSON object) and call
+ * @fn with it (borrowed).  Returns the bytes consumed; stops with @err set
+ * on a protocol or JSON error or when @fn returns -1 (having set @err).
+ */
+size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
+			     int (*fn)(void *arg, json_t *msg,
+				       struct rpc_error *err),
+			     void *arg, struct rpc_error *err);
+
 #endif
