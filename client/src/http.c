@@ -328,6 +328,21 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *userp)
 	return (size_t)n;
 }
 
+/* curl rewinds the body when it resends a request on a fresh connection. */
+static int seek_cb(void *userp, curl_off_t offset, int origin)
+{
+	struct xfer *x = userp;
+
+	if (origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (x->req->src) {
+		if (!x->req->src_rewind || x->req->src_rewind(x->req->src_payload) < 0)
+			return CURL_SEEKFUNC_CANTSEEK;
+	}
+	x->body_sent = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
 #define SETOPT(e, o, v) do { if (curl_easy_setopt((e), (o), (v)) != CURLE_OK) \
 	return e2b__error_set(E2B_ERROR, "cannot set curl option %d", (int)(o)); } while (0)
 
@@ -383,6 +398,8 @@ static int setup_easy(struct e2b__http *h, CURL *e, struct xfer *x)
 		if (req->src || req->has_body) {
 			SETOPT(e, CURLOPT_READFUNCTION, read_cb);
 			SETOPT(e, CURLOPT_READDATA, x);
+			SETOPT(e, CURLOPT_SEEKFUNCTION, seek_cb);
+			SETOPT(e, CURLOPT_SEEKDATA, x);
 			SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, req->src ?
 			       (curl_off_t)req->src_len : (curl_off_t)req->body_len);
 		} else {
@@ -421,6 +438,7 @@ static int transport_error(struct xfer *x, CURLcode rc, long timeout_ms)
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SEND_FAIL_REWIND:
 		return e2b__error_set(E2B_EUNAVAILABLE, "connection failed: %s", detail);
 	case CURLE_OUT_OF_MEMORY:
 		return e2b__error_oom();
@@ -432,7 +450,7 @@ static int transport_error(struct xfer *x, CURLcode rc, long timeout_ms)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return e2b__error_set(E2B_EINVALID, "bad url: %s", detail);
 	default:
-		return e2b__error_set(E2B_ERROR, "http request failed: %s", detail);
+		return e2b__error_set(E2B_ERROR, "http request failed (curl %d): %s", (int)rc, detail);
 	}
 }
 
@@ -600,7 +618,7 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 				   ver == CURL_HTTP_VERSION_3 ? "HTTP/3" : "HTTP/1.1",
 				   (long long)(e2b__now_ms() - t0));
 		}
-		can_retry = req->idempotent && !req->src && resp->sunk == 0 &&
+		can_retry = req->idempotent && (!req->src || req->src_rewind) && resp->sunk == 0 &&
 			    attempt < c->max_retries &&
 			    e2b__now_ms() - start < (int64_t)timeout;
 		if (rc != CURLE_OK) {
@@ -631,8 +649,10 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		e2b__debug(&c->log, "retrying %s %s in %ld ms", req->method, req->url, backoff);
 		e2b__sleep_ms(backoff);
 		attempt++;
-		if (req->has_body && !req->src)
-			x.body_sent = 0;
+		if (req->src && req->src_rewind(req->src_payload) < 0) {
+			error = e2b__error_set(E2B_EUNAVAILABLE, "cannot resend the request body");
+			goto out;
+		}
 	}
 out:
 	/* A failed transfer leaves the handle in an unknown state. */

@@ -45,6 +45,9 @@ struct e2b__req {
 	e2b_source_cb src;
 	void *src_payload;
 	int64_t src_len;		/* -1 = unknown (chunked) */
+	/* Restart src from the beginning (lets curl and our retries resend
+	 * the body); NULL = the body cannot be resent. */
+	int (*src_rewind)(void *payload);
 	/* Total timeout in ms; 0 = the request timeout; see no_timeout. */
 	unsigned timeout_ms;
 	/* Long transfer: no total timeout, stall detection only. */

@@ -246,6 +246,17 @@ static long ul_source(char *buf, size_t cap, void *payload)
 	return (long)n;
 }
 
+static int ul_rewind(void *payload)
+{
+	struct ul *u = payload;
+
+	if (u->up->src)
+		return -1;
+	u->head_off = u->tail_off = u->data_off = 0;
+	u->data_done = 0;
+	return 0;
+}
+
 int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 		    const struct e2b__upload *up)
 {
@@ -331,6 +342,9 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 	r.src = ul_source;
 	r.src_payload = &u;
 	r.src_len = total;
+	r.src_rewind = ul_rewind;
+	/* Rewriting the same bytes is harmless, so memory uploads may retry. */
+	r.idempotent = up->src == NULL;
 	r.any_thread = up->src == NULL;
 	r.no_timeout = 1;
 	r.timeout_ms = up->timeout_ms;

@@ -4,7 +4,7 @@
  * e2bd and prints TAP-lite lines.  Usage: e2b-client-itest MODE, where MODE
  * is env (E2B_API_URL/E2B_SANDBOX_URL header routing), private (path form
  * over E2BD_PORT), kruise (private against an OpenKruise-flavoured e2bd) or
- * native (49983-<id>.localhost:PORT); h2 runs only the HTTP/2 burst check
+ * native (49983-<id>.localhost:PORT); faults (against faultsrv.py); h2 runs only the HTTP/2 burst check
  * (through a TLS proxy given by E2B_API_URL/E2B_SANDBOX_URL/E2B_TEST_CA).  Needs E2B_API_KEY
  * and E2BD_PORT in the environment.
  */
@@ -856,6 +856,134 @@ static void test_h2(e2b_sandbox *sb)
 	expect("h2 burst: one shared connection", conns <= 1, "%d new connections", conns);
 }
 
+static e2b_sandbox *fault_sb(e2b_client *c, const char *id)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	e2b_sandbox *sb = NULL;
+
+	oo.envd_version = "0.6.0";
+	if (e2b_sandbox_open(&sb, c, id, &oo) < 0)
+		fail("open fault sandbox", "%s", e2b_error_last()->message);
+	return sb;
+}
+
+static int fault_run(e2b_client *c, const char *id, e2b_command_result *r)
+{
+	e2b_sandbox *sb = fault_sb(c, id);
+	int rc;
+
+	rc = e2b_commands_run(r, sb, "x", NULL);
+	e2b_sandbox_free(sb);
+	return rc;
+}
+
+/* Misbehaving server (tests/integration/client/faultsrv.py). */
+static void test_faults(e2b_client *c)
+{
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_sandbox_info *info = NULL;
+	e2b_entry_info *ei = NULL;
+	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
+	e2b_sandbox *sb;
+	char *data = NULL;
+	size_t len;
+	time_t t0;
+	int rc;
+
+	rc = fault_run(c, "reset", &r);
+	expect("fault: reset mid-stream", rc == E2B_EUNAVAILABLE || rc == E2B_EPROTO,
+	       "rc %d: %s", rc, e2b_error_last()->message);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "truncated", &r);
+	expect("fault: truncated envelope", rc == E2B_EPROTO &&
+	       strstr(e2b_error_last()->message, "truncated"), "rc %d: %s", rc,
+	       e2b_error_last()->message);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "noend", &r);
+	expect_code("fault: no end-of-stream", rc, E2B_EPROTO);
+	e2b_command_result_release(&r);
+	t0 = time(NULL);
+	rc = fault_run(c, "stall", &r);
+	expect("fault: stalled stream hits the watchdog", rc == E2B_EUNAVAILABLE &&
+	       time(NULL) - t0 < 10, "rc %d after %lds: %s", rc, (long)(time(NULL) - t0),
+	       e2b_error_last()->message);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "keepalive", &r);
+	expect("fault: keepalives keep a slow stream alive", rc == E2B_EEXIT && r.exit_code == 2,
+	       "rc %d exit %d: %s", rc, r.exit_code, e2b_error_last()->message);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "badflags", &r);
+	expect_code("fault: reserved envelope flags", rc, E2B_EPROTO);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "hugeframe", &r);
+	expect_code("fault: oversized envelope", rc, E2B_EPROTO);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "garbage", &r);
+	expect_code("fault: garbage in a stream", rc, E2B_EPROTO);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "enderror", &r);
+	expect("fault: end-stream error decoded", rc == E2B_EUNAVAILABLE &&
+	       !strcmp(e2b_error_last()->rpc_code, "resource_exhausted"), "rc %d rpc '%s'", rc,
+	       e2b_error_last()->rpc_code);
+	e2b_command_result_release(&r);
+	rc = fault_run(c, "notastream", &r);
+	expect_code("fault: json answer to a stream", rc, E2B_EPROTO);
+	e2b_command_result_release(&r);
+
+	sb = fault_sb(c, "retry503");
+	t0 = time(NULL);
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	expect("fault: 503 with Retry-After is retried", rc == 0 && time(NULL) - t0 >= 1,
+	       "rc %d after %lds: %s", rc, (long)(time(NULL) - t0), e2b_error_last()->message);
+	e2b_entry_info_free(ei);
+	ei = NULL;
+	e2b_sandbox_free(sb);
+	sb = fault_sb(c, "garbage");
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	expect_code("fault: garbage instead of json", rc, E2B_EPROTO);
+	e2b_sandbox_free(sb);
+	sb = fault_sb(c, "reset");
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	expect_code("fault: connection reset on unary", rc, E2B_EUNAVAILABLE);
+	e2b_sandbox_free(sb);
+	sb = fault_sb(c, "html502");
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	expect("fault: html 502 page", rc == E2B_EUNAVAILABLE && e2b_error_last()->http_status == 502,
+	       "rc %d status %d", rc, e2b_error_last()->http_status);
+	e2b_sandbox_free(sb);
+
+	sb = fault_sb(c, "resetdl");
+	rc = e2b_fs_read(&data, &len, sb, "/f", NULL);
+	expect_code("fault: reset mid-download", rc, E2B_EUNAVAILABLE);
+	e2b_free(data);
+	data = NULL;
+	e2b_sandbox_free(sb);
+	sb = fault_sb(c, "slowdl");
+	ro.timeout_ms = 1500;
+	t0 = time(NULL);
+	rc = e2b_fs_read(&data, &len, sb, "/f", &ro);
+	expect("fault: stalled download times out", rc == E2B_ETIMEOUT && time(NULL) - t0 < 6,
+	       "rc %d after %lds", rc, (long)(time(NULL) - t0));
+	e2b_free(data);
+	data = NULL;
+	e2b_sandbox_free(sb);
+
+	rc = e2b_api_get_info(&info, c, "garbage");
+	expect_code("fault: html instead of json from the api", rc, E2B_EPROTO);
+	t0 = time(NULL);
+	rc = e2b_api_get_info(&info, c, "ratelimited");
+	expect("fault: 429 with Retry-After is retried", rc == 0 && time(NULL) - t0 >= 1,
+	       "rc %d: %s", rc, e2b_error_last()->message);
+	e2b_sandbox_info_free(info);
+	info = NULL;
+	t0 = time(NULL);
+	rc = e2b_api_get_info(&info, c, "flaky");
+	expect("fault: persistent 503 gives up, bounded", rc == E2B_EUNAVAILABLE &&
+	       time(NULL) - t0 < 10, "rc %d after %lds", rc, (long)(time(NULL) - t0));
+	rc = e2b_sandbox_create(&sb, c, NULL);
+	expect("fault: create is never retried", rc < 0, "rc %d", rc);
+}
+
 static int make_client(e2b_client **out, int port)
 {
 	e2b_config cfg = E2B_CONFIG_INIT;
@@ -866,6 +994,10 @@ static int make_client(e2b_client **out, int port)
 	cfg.log_payload = &logcount;
 	cfg.request_timeout_ms = 30000;
 	cfg.keepalive_s = 5;
+	if (!strcmp(mode, "faults")) {
+		cfg.request_timeout_ms = 5000;
+		cfg.keepalive_s = 1;
+	}
 	if (!strcmp(mode, "private") || !strcmp(mode, "kruise")) {
 		snprintf(dom, sizeof(dom), "127.0.0.1:%d", port);
 		cfg.scheme = "http";
@@ -904,6 +1036,10 @@ int main(int argc, char **argv)
 	port = p ? atoi(p) : 49982;
 	if (e2b_global_init() < 0 || !CHECK("client new", make_client(&c, port)))
 		return 1;
+	if (!strcmp(mode, "faults")) {
+		test_faults(c);
+		goto out;
+	}
 	co.template_id = template_id;
 	co.timeout_s = 300;
 	co.metadata = md;

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# A canned-reply envd/API server that misbehaves on demand, for libe2b's
+# fault tests.  The behaviour is chosen by the sandbox id (E2b-Sandbox-Id
+# header) or the management path.  Prints its port on stdout.
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+hits = {}
+lock = threading.Lock()
+
+
+def env(obj, flags=0):
+    d = json.dumps(obj).encode()
+    return struct.pack(">BI", flags, len(d)) + d
+
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def count(self, key):
+        with lock:
+            hits[key] = hits.get(key, 0) + 1
+            return hits[key]
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def send(self, status, body=b"", ctype="application/json", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def stream_start(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/connect+json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def chunk_end(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def reset(self):
+        # RST instead of FIN.
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def do_GET(self):
+        sid = self.headers.get("E2b-Sandbox-Id", "")
+        if self.path.startswith("/sandboxes/garbage"):
+            return self.send(200, b"<html>not json</html>", "text/html")
+        if self.path.startswith("/sandboxes/ratelimited"):
+            if self.count("ratelimited") == 1:
+                return self.send(429, b"slow down", "text/plain", [("Retry-After", "1")])
+            return self.send(200, json.dumps({"sandboxID": "ratelimited", "templateID": "t",
+                                              "state": "running"}).encode())
+        if self.path.startswith("/sandboxes/flaky"):
+            return self.send(503, b"", "text/plain", [("Retry-After", "0")])
+        if self.path.startswith("/files"):
+            if sid == "slowdl":
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"x" * 1000)
+                self.wfile.flush()
+                time.sleep(20)
+                return self.reset()
+            if sid == "resetdl":
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"x" * 1000)
+                return self.reset()
+        return self.send(404, b"{\"code\":404,\"message\":\"no such thing\"}")
+
+    def do_POST(self):
+        sid = self.headers.get("E2b-Sandbox-Id", "")
+        self.body()
+        p = self.path
+        if p.endswith("/filesystem.Filesystem/Stat"):
+            if sid == "retry503":
+                if self.count("retry503") == 1:
+                    return self.send(503, b"try later", "text/plain", [("Retry-After", "1")])
+                return self.send(200, json.dumps({"entry": {"name": "x", "type": "FILE_TYPE_FILE",
+                                                            "size": "3"}}).encode())
+            if sid == "garbage":
+                return self.send(200, b"this is not json", "application/json")
+            if sid == "reset":
+                return self.reset()
+            if sid == "html502":
+                return self.send(502, b"<html><h1>502 Bad Gateway</h1></html>", "text/html")
+            return self.send(404, b"{\"code\":\"not_found\",\"message\":\"nope\"}")
+        if p.endswith("/process.Process/Start") or p.endswith("/filesystem.Filesystem/WatchDir"):
+            start = env({"event": {"start": {"pid": 7}}}) if "Start" in p else env({"start": {}})
+            if sid == "notastream":
+                return self.send(200, b"{}", "application/json")
+            self.stream_start()
+            self.chunk(start)
+            if sid == "reset":
+                self.chunk(env({"event": {"data": {"stdout": "aGkK"}}}))
+                time.sleep(0.2)
+                return self.reset()
+            if sid == "truncated":
+                e = env({"event": {"data": {"stdout": "aGkK"}}})
+                self.chunk(e[:len(e) - 3])
+                return self.chunk_end()
+            if sid == "noend":
+                self.chunk(env({"event": {"end": {"exited": True}}}))
+                return self.chunk_end()
+            if sid == "stall":
+                time.sleep(30)
+                return self.reset()
+            if sid == "badflags":
+                self.chunk(env({"event": {}}, 0x80))
+                return self.chunk_end()
+            if sid == "hugeframe":
+                self.chunk(struct.pack(">BI", 0, 0xFFFFFFF0) + b"{")
+                time.sleep(1)
+                return self.chunk_end()
+            if sid == "garbage":
+                self.chunk(struct.pack(">BI", 0, 9) + b"not json!")
+                return self.chunk_end()
+            if sid == "enderror":
+                self.chunk(env({"error": {"code": "resource_exhausted", "message": "too many"}}, 2))
+                return self.chunk_end()
+            if sid == "keepalive":
+                # keepalives every 0.5 s keep a slow stream alive past the watchdog
+                for _ in range(6):
+                    time.sleep(0.5)
+                    self.chunk(env({"event": {"keepalive": {}}}))
+                self.chunk(env({"event": {"end": {"exitCode": 2, "status": "exit status 2"}}}))
+                self.chunk(env({}, 2))
+                return self.chunk_end()
+            self.chunk(env({"event": {"end": {"exited": True}}}))
+            self.chunk(env({}, 2))
+            return self.chunk_end()
+        return self.send(404, b"{\"code\":\"unimplemented\"}")
+
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+srv.daemon_threads = True
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
