@@ -367,20 +367,38 @@ static void free_names(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * The walk keeps one path buffer that grows and shrinks with the
+ * recursion, so a frame is small: a sandbox can nest ~2000 directories
+ * inside a 4 KiB path and must not be able to overflow our stack.
+ */
 struct walk {
 	int rootfd;
 	const struct sb_idnames *names;
 	uint32_t depth;
 	json_t *entries;
+	char path[SBFS_PATH_MAX];	/* reported path of the current entry */
 };
 
-/* Pre-order, lexical walk of @dfd reported under @prefix; never follows symlinks. */
-static int walk_dir(struct walk *w, int dfd, const char *prefix, uint32_t level)
+/* Append "/name" (or "name" after "/") to @buf of length @len; new length or 0. */
+static size_t path_push(char *buf, size_t len, size_t cap, const char *name)
 {
-	char path[SBFS_PATH_MAX];
+	size_t sep = (len == 1 && buf[0] == '/') ? 0 : 1, nlen = strlen(name);
+
+	if (len + sep + nlen >= cap)
+		return 0;
+	if (sep)
+		buf[len] = '/';
+	memcpy(buf + len + sep, name, nlen + 1);
+	return len + sep + nlen;
+}
+
+/* Pre-order, lexical walk of @dfd (reported as w->path[0..len)); never follows symlinks. */
+static int walk_dir(struct walk *w, int dfd, size_t len, uint32_t level)
+{
 	struct stat st;
 	char **names;
-	size_t n, i;
+	size_t n, i, plen;
 	json_t *e;
 	int cfd, rc = 0;
 
@@ -391,22 +409,25 @@ static int walk_dir(struct walk *w, int dfd, const char *prefix, uint32_t level)
 		/* An upload in progress is invisible, as it would be with envd. */
 		if (strncmp(names[i], UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0)
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", strcmp(prefix, "/") ? prefix : "",
-			     names[i]) >= (int)sizeof(path))
+		plen = path_push(w->path, len, sizeof(w->path), names[i]);
+		if (!plen)
 			continue;
-		e = fsrpc_entry_at(w->rootfd, w->names, dfd, names[i], path);
-		if (!e)
-			continue;	/* vanished mid-walk */
-		json_array_append_new(w->entries, e);
-		if (level >= w->depth)
-			continue;
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		rc = walk_dir(w, cfd, path, level + 1);
-		close(cfd);
+		e = fsrpc_entry_at(w->rootfd, w->names, dfd, names[i], w->path);
+		if (e) {
+			json_array_append_new(w->entries, e);
+			if (level < w->depth &&
+			    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode)) {
+				cfd = openat(dfd, names[i],
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (cfd >= 0) {
+					rc = walk_dir(w, cfd, plen, level + 1);
+					close(cfd);
+				}
+			}
+		}
+		/* else: vanished mid-walk */
+		w->path[len] = '\0';
 	}
 	free_names(names, n);
 	return rc;
@@ -457,7 +478,8 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 	w.names = &names;
 	w.depth = depth;
 	w.entries = json_array();
-	rc = walk_dir(&w, dfd, path, 1);
+	snprintf(w.path, sizeof(w.path), "%s", path);
+	rc = walk_dir(&w, dfd, strlen(w.path), 1);
 	e = errno;
 	close(dfd);
 	sb_idnames_release(&names);
@@ -604,6 +626,7 @@ struct fswatch {
 	bool recursive;
 	bool include_entry;
 	char base[SBFS_PATH_MAX];	/* watched path as the client named it */
+	char rel[SBFS_PATH_MAX];	/* scratch for fswatch_add_tree_at() */
 	struct wdir {
 		int wd;
 		char *rel;		/* "" for the base directory */
@@ -656,60 +679,23 @@ static int join_path(const char *base, const char *rel, char *out, size_t outlen
 	return 0;
 }
 
-static int fswatch_add(struct fswatch *w, const char *rel);
-
-/* Watch every directory below @rel (which is already watched). */
-static void fswatch_add_tree(struct fswatch *w, const char *rel)
-{
-	char path[SBFS_PATH_MAX], child[SBFS_PATH_MAX];
-	struct stat st;
-	char **names;
-	size_t n, i;
-	int dfd;
-
-	if (join_path(w->base, rel, path, sizeof(path)) < 0)
-		return;
-	dfd = sbfs_open(w->rootfd, path, O_RDONLY | O_DIRECTORY, 0);
-	if (dfd < 0)
-		return;
-	names = read_names(dfd, &n);
-	for (i = 0; names && i < n; i++) {
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		if (snprintf(child, sizeof(child), "%s%s%s", rel, rel[0] ? "/" : "",
-			     names[i]) >= (int)sizeof(child))
-			continue;
-		if (fswatch_add(w, child) == 0)
-			fswatch_add_tree(w, child);
-	}
-	if (names)
-		free_names(names, n);
-	close(dfd);
-}
-
 /*
- * inotify takes a path, not a dirfd: open the directory safely beneath
- * the root and hand inotify our own /proc/self/fd link to it.
+ * inotify takes a path, not a dirfd: hand it our own /proc/self/fd link
+ * to a directory opened safely beneath the root.
  */
-static int fswatch_add(struct fswatch *w, const char *rel)
+static int fswatch_add_fd(struct fswatch *w, int fd, const char *rel)
 {
-	char path[SBFS_PATH_MAX], proc[64];
+	char proc[64];
 	struct wdir *nd;
-	int fd, wd;
+	int wd;
 
 	if (w->ndirs >= WATCH_MAX_DIRS) {
 		errno = ENOSPC;
 		return -1;
 	}
-	if (join_path(w->base, rel, path, sizeof(path)) < 0)
-		return -1;
-	fd = sbfs_open(w->rootfd, path, O_PATH | O_DIRECTORY, 0);
-	if (fd < 0)
-		return -1;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	wd = inotify_add_watch(w->ifd, proc, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
 			       IN_ATTRIB | IN_MODIFY | IN_DELETE | IN_ONLYDIR);
-	close(fd);
 	if (wd < 0)
 		return -1;
 	nd = fswatch_find(w, wd);
@@ -733,6 +719,69 @@ static int fswatch_add(struct fswatch *w, const char *rel)
 		return -1;
 	w->ndirs++;
 	return 0;
+}
+
+static int fswatch_add(struct fswatch *w, const char *rel)
+{
+	char path[SBFS_PATH_MAX];
+	int fd, rc, e;
+
+	if (join_path(w->base, rel, path, sizeof(path)) < 0)
+		return -1;
+	fd = sbfs_open(w->rootfd, path, O_PATH | O_DIRECTORY, 0);
+	if (fd < 0)
+		return -1;
+	rc = fswatch_add_fd(w, fd, rel);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* Watch every directory below @dfd, whose relative name is w->rel[0..len). */
+static void fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len)
+{
+	struct stat st;
+	char **names;
+	size_t n, i, nlen;
+	int cfd;
+
+	names = read_names(dfd, &n);
+	for (i = 0; names && i < n && w->ndirs < WATCH_MAX_DIRS; i++) {
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		nlen = strlen(names[i]);
+		if (len + 1 + nlen >= sizeof(w->rel))
+			continue;
+		if (len)
+			w->rel[len] = '/';
+		memcpy(w->rel + len + (len ? 1 : 0), names[i], nlen + 1);
+		cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd >= 0) {
+			if (fswatch_add_fd(w, cfd, w->rel) == 0)
+				fswatch_add_tree_at(w, cfd, len + (len ? 1 : 0) + nlen);
+			close(cfd);
+		}
+		w->rel[len] = '\0';
+	}
+	if (names)
+		free_names(names, n);
+}
+
+/* Watch every directory below @rel (which is already watched). */
+static void fswatch_add_tree(struct fswatch *w, const char *rel)
+{
+	char path[SBFS_PATH_MAX];
+	int dfd;
+
+	if (join_path(w->base, rel, path, sizeof(path)) < 0 || strlen(rel) >= sizeof(w->rel))
+		return;
+	dfd = sbfs_open(w->rootfd, path, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return;
+	memcpy(w->rel, rel, strlen(rel) + 1);
+	fswatch_add_tree_at(w, dfd, strlen(rel));
+	close(dfd);
 }
 
 /* Validate a WatchDir/CreateWatcher request and start watching. */

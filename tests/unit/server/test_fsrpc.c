@@ -316,6 +316,74 @@ static void test_list_dir_depth_and_order(void **state)
 	json_decref(r);
 }
 
+struct deep_run {
+	struct fakeroot *f;
+	json_t *resp;
+	struct rpc_error err;
+	struct test_stream ts;
+};
+
+static void *deep_list(void *arg)
+{
+	struct deep_run *d = arg;
+
+	d->resp = call(d->f, "ListDir", "{\"path\":\"/deep\",\"depth\":100000}", &d->err);
+	return NULL;
+}
+
+static void *deep_watch(void *arg)
+{
+	struct deep_run *d = arg;
+	struct rpc_ctx ctx;
+	json_t *req = json_loads("{\"path\":\"/deep\",\"recursive\":true}", 0, NULL);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.sb = &d->f->sb;
+	ctx.user = d->f->user;
+	d->ts.closed = true;	/* set up the watches, then stop at once */
+	method("WatchDir")->stream(&ctx, req, (struct rpc_stream *)&d->ts, &d->err);
+	json_decref(req);
+	return NULL;
+}
+
+/* A sandbox can nest ~2000 directories; walking them must not need a big stack. */
+static void test_deep_tree_small_stack(void **state)
+{
+	struct fakeroot *f = *state;
+	struct deep_run d;
+	pthread_attr_t attr;
+	pthread_t th;
+	int fd, nfd, i;
+
+	mkdir(fakeroot_host(f, "/deep"), 0755);
+	fd = open(fakeroot_host(f, "/deep"), O_RDONLY | O_DIRECTORY);
+	for (i = 0; i < 1500 && fd >= 0; i++) {
+		if (mkdirat(fd, "d", 0755) < 0)
+			break;
+		nfd = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd >= 0)
+		close(fd);
+	assert_int_equal(i, 1500);
+
+	memset(&d, 0, sizeof(d));
+	d.f = f;
+	d.ts.sent = json_array();
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);	/* old frames needed 6+ MiB */
+	assert_int_equal(pthread_create(&th, &attr, deep_list, &d), 0);
+	pthread_join(th, NULL);
+	assert_non_null(d.resp);
+	assert_true(json_array_size(json_object_get(d.resp, "entries")) > 500);
+	json_decref(d.resp);
+	assert_int_equal(pthread_create(&th, &attr, deep_watch, &d), 0);
+	pthread_join(th, NULL);
+	pthread_attr_destroy(&attr);
+	json_decref(d.ts.sent);
+}
+
 static void test_make_dir_quirks(void **state)
 {
 	struct fakeroot *f = *state;
@@ -581,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_entry_metadata_from_xattrs),
 		cmocka_unit_test(test_stat_rpc),
 		cmocka_unit_test(test_list_dir_depth_and_order),
+		cmocka_unit_test(test_deep_tree_small_stack),
 		cmocka_unit_test(test_make_dir_quirks),
 		cmocka_unit_test(test_move_quirks),
 		cmocka_unit_test(test_remove_quirks),
