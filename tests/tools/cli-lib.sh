@@ -20,6 +20,18 @@ ctl() {
 	esac
 }
 
+# ctlx MODE ARGS...: like ctl but exec's e2bctl, for `ctlx ... & pid=$!`
+# (so that signals sent to $! reach e2bctl, not a subshell).
+ctlx() {
+	local mode=$1
+	shift
+	case $mode in
+	private) exec "$C" --scheme http --protocol private --domain "127.0.0.1:$E2BD_PORT" "$@" ;;
+	native) exec "$C" --api-url "$E2BD_URL" --domain "localhost:$E2BD_PORT" --scheme http "$@" ;;
+	*) exec "$C" "$@" ;;
+	esac
+}
+
 _cli_err=$TEST_TMP/.cli-err.$$
 rc() {
 	OUT=$("$@" 2>"$_cli_err")
