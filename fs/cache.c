@@ -44,9 +44,15 @@ struct file {
 	uint64_t base_size;	/* protected by lock */
 	mode_t mode;		/* protected by lock; permission bits wanted */
 	struct timespec mtime;	/* protected by lock; of the last local write */
+	int want_atime;		/* protected by lock; times set while dirty, */
+	int want_mtime;		/* protected by lock; applied at upload */
+	struct timespec atime_v; /* protected by lock */
+	struct timespec mtime_v; /* protected by lock */
 	uint64_t seq_next;	/* protected by lock; readahead state */
 	unsigned ra;		/* protected by lock */
 	double last_use;	/* protected by lock */
+	double next_retry;	/* protected by lock; background upload backoff */
+	double retry_delay;	/* protected by lock */
 	int listed;		/* protected by files_lock */
 	struct file *next;	/* protected by files_lock */
 };
@@ -258,6 +264,7 @@ static void mark_dirty(struct file *f)
 	int fd;
 
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	f->want_mtime = 0;
 	if (f->dirty)
 		return;
 	f->dirty = 1;
@@ -340,8 +347,11 @@ int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
 	pthread_mutex_lock(&f->lock);
 	clear_dirty(f);
 	f->orphan = 0;
+	f->want_atime = 0;
+	f->want_mtime = 0;
 	reset_locked(f, 0);
-	set_base(f, remote);
+	/* Created here: no remote version to detect conflicts against yet. */
+	f->has_base = 0;
 	f->mode = remote->st_mode & 07777;
 	rc = ensure_fd(fs, f);
 	if (rc == 0) {
@@ -564,6 +574,7 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 /* Upload a dirty file; lock held.  The error is the one close reports. */
 static int upload_locked(struct fs *fs, struct file *f)
 {
+	struct upload_fix fix;
 	e2b_entry_info *e = NULL;
 	struct stat st;
 	char *path;
@@ -608,15 +619,25 @@ static int upload_locked(struct fs *fs, struct file *f)
 		rc = -errno;
 		goto out;
 	}
-	rc = remote_upload_fd(fs, path, fd);
+	fix.mode = (f->mode & 07777) != 0644 ? (int)(f->mode & 07777) : -1;
+	fix.atime = f->want_atime ? &f->atime_v : NULL;
+	fix.mtime = f->want_mtime ? &f->mtime_v : NULL;
+	rc = remote_upload_fd(fs, path, fd, &fix, &e);
 	close(fd);
 	if (rc < 0) {
-		fs_log(fs, "upload of '%s' failed (kept in cache, will retry): %s", path,
-		       strerror(-rc));
+		f->retry_delay = f->retry_delay < 2 ? 2 : f->retry_delay * 2;
+		if (f->retry_delay > 60)
+			f->retry_delay = 60;
+		f->next_retry = now_mono() + f->retry_delay;
+		fs_log(fs, "upload of '%s' failed (kept in cache, retry in %.0f s): %s", path,
+		       f->retry_delay, strerror(-rc));
 		goto out;
 	}
+	f->retry_delay = 0;
 	clear_dirty(f);
-	if (remote_stat(fs, path, &e) == 0) {
+	f->want_atime = 0;
+	f->want_mtime = 0;
+	if (e) {
 		inode_attr_from_entry(fs, e, &st);
 		if ((st.st_mode & 07777) != (f->mode & 07777) && S_ISREG(st.st_mode)) {
 			char mode[16];
@@ -627,7 +648,6 @@ static int upload_locked(struct fs *fs, struct file *f)
 				st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
 		}
 		set_base(f, &st);
-		inode_update(fs, path, e, NULL);
 		st.st_ino = f->in->ino;
 		inode_set_attr(fs, f->in, &st);
 	} else {
@@ -694,8 +714,11 @@ int cache_local_attr(struct inode *in, struct stat *st)
 	if (f->dirty || f->orphan) {
 		st->st_size = (off_t)f->size;
 		st->st_blocks = (blkcnt_t)((f->size + 511) / 512);
-		st->st_mtim = f->mtime;
+		st->st_mtim = f->want_mtime ? f->mtime_v : f->mtime;
 		st->st_ctim = f->mtime;
+		if (f->want_atime)
+			st->st_atim = f->atime_v;
+		st->st_mode = (st->st_mode & S_IFMT) | (f->mode & 07777);
 		used = 1;
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -715,13 +738,68 @@ int cache_is_open(struct inode *in)
 	return o;
 }
 
-void cache_set_mode(struct inode *in, mode_t mode)
+/* chmod of a file with pending data is applied with the upload. */
+int cache_set_mode(struct inode *in, mode_t mode)
+{
+	struct file *f = peek_file(in);
+	int deferred = 0;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		f->mode = mode & 07777;
+		deferred = f->dirty;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return deferred;
+}
+
+/* utimens of a file with pending data: applied to the upload, so the
+ * upload does not reset them.  Returns 1 if deferred. */
+int cache_set_times(struct inode *in, const struct stat *attr, int to_set)
+{
+	struct file *f = peek_file(in);
+	struct timespec now;
+	int deferred = 0;
+
+	if (!f)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&f->lock);
+	if (f->dirty) {
+		deferred = 1;
+		if (to_set & FUSE_SET_ATTR_ATIME) {
+			f->want_atime = 1;
+			f->atime_v = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim;
+		}
+		if (to_set & FUSE_SET_ATTR_MTIME) {
+			f->want_mtime = 1;
+			f->mtime_v = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return deferred;
+}
+
+void cache_mark_dirty(struct inode *in)
 {
 	struct file *f = peek_file(in);
 
 	if (f) {
 		pthread_mutex_lock(&f->lock);
-		f->mode = mode & 07777;
+		mark_dirty(f);
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+/* The remote times were set to @st's: the cached content is still good. */
+void cache_touched(struct inode *in, const struct stat *st)
+{
+	struct file *f = peek_file(in);
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		if (!f->dirty && f->has_base && f->base_size == (uint64_t)st->st_size)
+			set_base(f, st);
 		pthread_mutex_unlock(&f->lock);
 	}
 }
@@ -826,7 +904,7 @@ void cache_recover(struct fs *fs)
 			continue;
 		}
 		buf[r] = 0;
-		rc = remote_upload_fd(fs, buf, dfd);
+		rc = remote_upload_fd(fs, buf, dfd, NULL, NULL);
 		close(dfd);
 		if (rc == 0) {
 			fs_log(fs, "uploaded '%s' left dirty by an earlier mount", buf);
@@ -892,7 +970,7 @@ void cache_housekeep(struct fs *fs)
 	for (i = 0; i < n; i++) {
 		if (pthread_mutex_trylock(&arr[i]->lock))
 			continue;
-		if (arr[i]->dirty && !arr[i]->opens)
+		if (arr[i]->dirty && !arr[i]->opens && now_mono() >= arr[i]->next_retry)
 			upload_locked(fs, arr[i]);
 		pthread_mutex_unlock(&arr[i]->lock);
 	}

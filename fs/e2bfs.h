@@ -96,7 +96,15 @@ int remote_mkdir(struct fs *fs, const char *path);
 int remote_rename(struct fs *fs, const char *from, const char *to);
 int remote_remove(struct fs *fs, const char *path);
 int remote_create(struct fs *fs, const char *path);
-int remote_upload_fd(struct fs *fs, const char *path, int fd);
+/* Attributes applied to the uploaded temporary file before it is moved
+ * into place (mode < 0 / NULL time = leave as uploaded). */
+struct upload_fix {
+	int mode;
+	const struct timespec *atime;
+	const struct timespec *mtime;
+};
+int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct upload_fix *fix,
+		     e2b_entry_info **out);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
@@ -158,7 +166,10 @@ void cache_release(struct fs *fs, struct inode *in);
 int cache_local_attr(struct inode *in, struct stat *st);
 int cache_is_dirty(struct inode *in);
 int cache_is_open(struct inode *in);
-void cache_set_mode(struct inode *in, mode_t mode);
+int cache_set_mode(struct inode *in, mode_t mode);
+int cache_set_times(struct inode *in, const struct stat *attr, int to_set);
+void cache_mark_dirty(struct inode *in);
+void cache_touched(struct inode *in, const struct stat *st);
 void cache_drop(struct fs *fs, struct inode *in);
 int cache_sync_all(struct fs *fs);
 void cache_recover(struct fs *fs);

@@ -475,7 +475,8 @@ int main(int argc, char *argv[])
 		lc = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(lc, co.clone_fd);
 		fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads);
-		fuse_loop_cfg_set_max_threads(lc, co.max_threads > 64 ? co.max_threads : 64);
+		fuse_loop_cfg_set_max_threads(lc, co.max_threads && co.max_threads <= 100000 ?
+					      co.max_threads : 64);
 		ret = fuse_session_loop_mt(fs.se, lc);
 	}
 	ret = ret != 0;

@@ -322,21 +322,21 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		const char *argv[] = { "chmod", mode, "--", path, NULL };
 
 		snprintf(mode, sizeof(mode), "%o", (unsigned)(attr->st_mode & 07777));
-		if (!S_ISLNK(st.st_mode)) {
+		/* Unchanged modes (tar and cp -a set them all) cost nothing,
+		 * and a file with pending data gets its mode with the upload. */
+		if (!S_ISLNK(st.st_mode) && !cache_set_mode(in, attr->st_mode) &&
+		    (st.st_mode & 07777) != (attr->st_mode & 07777)) {
 			rc = remote_helper(fs, argv, NULL);
 			if (rc < 0)
 				goto out;
 		}
-		cache_set_mode(in, attr->st_mode);
 		st.st_mode = (st.st_mode & S_IFMT) | (attr->st_mode & 07777);
 	}
-	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-		/* Upload pending data first, or the upload would reset mtime. */
-		if (cache_is_dirty(in)) {
-			rc = cache_flush(fs, in);
-			if (rc < 0)
-				goto out;
-		}
+	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) &&
+	    cache_set_times(in, attr, to_set)) {
+		/* Pending data: the times go with the upload (tar, cp -a). */
+		cache_local_attr(in, &st);
+	} else if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		rc = set_times(fs, path, attr, to_set);
 		if (rc < 0)
 			goto out;
@@ -348,15 +348,15 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		}
 		if (to_set & FUSE_SET_ATTR_ATIME)
 			st.st_atim = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? st.st_mtim : attr->st_atim;
+		if (to_set & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
+			rc = stat_path(fs, path, NULL, &st);
+			if (rc < 0)
+				goto out;
+		}
 		/* Our next open must not see the touch as a remote change. */
-		cache_drop(fs, in);
-		inode_invalidate(in);
-		rc = stat_path(fs, path, NULL, &st);
-		if (rc < 0)
-			goto out;
-	} else {
-		inode_set_attr(fs, in, &st);
+		cache_touched(in, &st);
 	}
+	inode_set_attr(fs, in, &st);
 out:
 	free(path);
 	if (rc < 0)
@@ -754,18 +754,26 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		return;
 	rc = remote_create(fs, path);
 	dir_changed(pin);
-	if (rc == 0 && (mode & 07777) != 0644) {
-		char m[16];
-		const char *argv[] = { "chmod", m, "--", path, NULL };
-
-		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
-		rc = remote_helper(fs, argv, NULL);
-	}
-	if (rc == 0)
-		rc = stat_path(fs, path, &in, &st);
+	/* The new file's attributes are known: no Stat.  Its mode is
+	 * applied with the first upload (marked dirty below if needed). */
+	in = rc == 0 ? inode_for_path(path) : NULL;
+	if (rc == 0 && !in)
+		rc = -ENOMEM;
 	if (rc == 0) {
-		st.st_mode = (st.st_mode & S_IFMT) | (mode & 07777);
+		memset(&st, 0, sizeof(st));
+		st.st_mode = S_IFREG | (mode & 07777);
+		st.st_nlink = 1;
+		st.st_uid = fs->uid;
+		st.st_gid = fs->gid;
+		st.st_blksize = CACHE_BLOCK;
+		clock_gettime(CLOCK_REALTIME, &st.st_mtim);
+		st.st_atim = st.st_mtim;
+		st.st_ctim = st.st_mtim;
+		st.st_ino = in->ino;
+		inode_set_attr(fs, in, &st);
 		rc = cache_create(fs, in, &st);
+		if (rc == 0 && (mode & 07777) != 0644)
+			cache_mark_dirty(in);
 	}
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);

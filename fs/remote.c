@@ -5,6 +5,7 @@
  * sandbox and the one remote-error -> errno mapping live in one place.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +157,15 @@ static int account(struct fs *fs, int rc, double t0)
 
 int remote_end(struct fs *fs, int rc)
 {
-	return rc < 0 ? -remote_errno(rc) : 0;
+	int err;
+
+	if (rc >= 0)
+		return 0;
+	err = remote_errno(rc);
+	if (err == EIO)
+		fs_log(fs, "remote error: %s", e2b_error_last()->code == rc ?
+		       e2b_error_last()->message : e2b_error_code_str(rc));
+	return -err;
 }
 
 char *path_join(const char *dir, const char *name)
@@ -227,16 +236,87 @@ int remote_create(struct fs *fs, const char *path)
 	return remote_end(fs, rc);
 }
 
-/* Upload the whole of @fd (from offset 0) atomically over @path. */
-int remote_upload_fd(struct fs *fs, const char *path, int fd)
+/* "<dir>/.<base>.e2b-tmp-<random>" beside @path (libe2b's pattern). */
+static char *temp_beside(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	unsigned char rnd[8] = { 0 };
+	size_t n = strlen(path) + 32;
+	char *t = malloc(n);
+	int fd, len;
+
+	if (!t || !slash)
+		goto fail;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, rnd, sizeof(rnd)) < 0)
+			rnd[0] = (unsigned char)getpid();
+		close(fd);
+	}
+	len = snprintf(t, n, "%.*s/.%s.e2b-tmp-%02x%02x%02x%02x%02x%02x%02x%02x",
+		       (int)(slash - path), path, slash + 1, rnd[0], rnd[1], rnd[2], rnd[3],
+		       rnd[4], rnd[5], rnd[6], rnd[7]);
+	if (len < 0 || (size_t)len >= n)
+		goto fail;
+	return t;
+fail:
+	free(t);
+	return NULL;
+}
+
+/*
+ * Upload the whole of @fd (from offset 0) atomically over @path: to a
+ * temporary name beside it, then Move, whose reply is the new entry (so no
+ * Stat is needed afterwards).  A failed upload never truncates @path.
+ */
+int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct upload_fix *fix,
+		     e2b_entry_info **out)
 {
 	e2b_write_options wo = E2B_WRITE_OPTIONS_INIT;
+	char *tmp = temp_beside(path);
 	int rc;
 
+	if (out)
+		*out = NULL;
+	if (!tmp)
+		return -ENOMEM;
 	wo.user = fs->o.user;
-	wo.flags = E2B_WRITE_ATOMIC;
 	RCALL(fs, rc, (lseek(fd, 0, SEEK_SET) < 0 ? E2B_ERROR :
-		       e2b_fs_write_fd(NULL, fs->sb, path, fd, &wo)));
+		       e2b_fs_write_fd(NULL, fs->sb, tmp, fd, &wo)));
+	if (rc == 0 && fix && (fix->mode >= 0 || fix->atime || fix->mtime)) {
+		char m[16] = "", a[48] = "", t[48] = "";
+		/* A fixed script; mode, times and the path are arguments. */
+		const char *argv[] = { "/bin/sh", "-c",
+			"if [ -n \"$1\" ]; then chmod \"$1\" -- \"$4\" || exit 1; fi; "
+			"if [ -n \"$2\" ]; then touch -c -a -d \"$2\" -- \"$4\" || exit 1; fi; "
+			"if [ -n \"$3\" ]; then touch -c -m -d \"$3\" -- \"$4\" || exit 1; fi",
+			"e2bfs-fix", m, a, t, tmp, NULL };
+
+		if (fix->mode >= 0)
+			snprintf(m, sizeof(m), "%o", (unsigned)fix->mode & 07777);
+		if (fix->atime)
+			snprintf(a, sizeof(a), "@%lld.%09ld", (long long)fix->atime->tv_sec,
+				 fix->atime->tv_nsec);
+		if (fix->mtime)
+			snprintf(t, sizeof(t), "@%lld.%09ld", (long long)fix->mtime->tv_sec,
+				 fix->mtime->tv_nsec);
+		rc = remote_helper(fs, argv, NULL);
+		if (rc < 0) {
+			e2b_fs_remove(fs->sb, tmp);
+			free(tmp);
+			return rc;
+		}
+	}
+	if (rc == 0) {
+		RCALL(fs, rc, e2b_fs_rename(out, fs->sb, tmp, path));
+	}
+	if (rc < 0) {
+		int keep = rc;
+
+		e2b_fs_remove(fs->sb, tmp);
+		rc = keep;
+	}
+	free(tmp);
 	pthread_mutex_lock(&fs->lock);
 	fs->st.uploads++;
 	if (rc < 0)
@@ -307,6 +387,12 @@ int remote_helper(struct fs *fs, const char *const *argv, char **out)
 	co.max_output = 1 << 20;
 	RCALL(fs, rc, (e2b_command_result_release(&r),
 		       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
+	/* Start is not retried by libe2b; the helpers other than ln are
+	 * idempotent, so one more try after a dropped connection is safe. */
+	if (rc == E2B_EUNAVAILABLE && strcmp(argv[0], "ln")) {
+		RCALL(fs, rc, (e2b_command_result_release(&r),
+			       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
+	}
 	if (rc == E2B_EEXIT) {
 		const char *m = r.err ? r.err : "";
 
@@ -335,7 +421,7 @@ int remote_helper(struct fs *fs, const char *const *argv, char **out)
 		if (err == EIO)
 			fs_log(fs, "helper '%s' failed: %.200s", argv[0], m);
 	} else if (rc < 0) {
-		err = remote_errno(rc);
+		err = -remote_end(fs, rc);
 	}
 	if (!err && out) {
 		*out = strdup(r.out ? r.out : "");

@@ -26,19 +26,29 @@ fs_mount() {
 	local spec=$1 dir=$2 i
 	shift 2
 	mkdir -p "$dir"
-	"$E2BFS_BIN" -o "cache_dir=$TEST_TMP/cache" "$@" "$spec" "$dir" 2>>"$TEST_TMP/e2bfs.log" || return 1
+	# Foreground in the background, so its stderr lands in the log.
+	"$E2BFS_BIN" -f -o "cache_dir=$TEST_TMP/cache" "$@" "$spec" "$dir" >>"$TEST_TMP/e2bfs.log" 2>&1 &
+	FS_PID=$!
 	_fs_mounts+=("$dir")
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		grep -q " $(realpath "$dir") fuse.e2bfs " /proc/mounts && return 0
+		kill -0 "$FS_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
 }
 
+# fs_umount DIR: unmount and wait for the daemon (it uploads leftovers).
 fs_umount() {
 	local i
 	for i in $(seq 50); do
-		fusermount3 -u "$1" 2>/dev/null && return 0
+		if fusermount3 -u "$1" 2>/dev/null; then
+			[ -n "${FS_PID:-}" ] && for i in $(seq 100); do
+				kill -0 "$FS_PID" 2>/dev/null || break
+				sleep 0.1
+			done
+			return 0
+		fi
 		sleep 0.2
 	done
 	fusermount3 -uz "$1" 2>/dev/null
