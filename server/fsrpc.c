@@ -248,7 +248,7 @@ static int req_u32(json_t *req, const char *name, uint32_t *out, struct rpc_erro
 
 /* Resolve a request path for the call's user; "" means the home dir. */
 static int resolve(struct rpc_ctx *ctx, const char *in, char *out, size_t outlen,
-		   struct rpc_error *err)
+			struct rpc_error *err)
 {
 	char msg[512];
 
@@ -286,7 +286,7 @@ static int with_root(struct rpc_ctx *ctx, json_t *req, json_t **out, struct rpc_
 /* ---- unary RPCs --------------------------------------------------------- */
 
 static int fs_stat_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
-		        struct rpc_error *err)
+			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX];
 	struct sb_idnames names;
@@ -434,7 +434,7 @@ static int walk_dir(struct walk *w, int dfd, size_t len, uint32_t level)
 }
 
 static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
-		            struct rpc_error *err)
+			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], real[SBFS_PATH_MAX];
 	struct sb_idnames names;
@@ -497,7 +497,7 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 }
 
 static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
-		            struct rpc_error *err)
+			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
 	struct sb_idnames names;
@@ -546,7 +546,7 @@ static void path_dir(const char *path, char *out, size_t outlen)
 }
 
 static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
-		        struct rpc_error *err)
+			struct rpc_error *err)
 {
 	char src[SBFS_PATH_MAX], dst[SBFS_PATH_MAX], dir[SBFS_PATH_MAX];
 	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1], msg[SBFS_PATH_MAX + 128];
@@ -597,7 +597,7 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 }
 
 static int fs_remove_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
-		          struct rpc_error *err)
+			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX];
 	const char *in;
