@@ -1485,6 +1485,39 @@ static int ensure_line_prefix(int rootfd, const char *path, const char *prefix,
 }
 
 /*
+ * A host /etc/resolv.conf that is a symlink into /run (systemd-resolved,
+ * resolvconf) dangles inside the sandbox, which has its own /run: give
+ * the sandbox a copy of what the host resolves it to.
+ */
+static void fix_resolv_conf(struct sandbox *sb, int rootfd)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	fd = root_open(rootfd, "etc/resolv.conf", O_RDONLY, 0);
+	if (fd >= 0) {
+		close(fd);
+		return;	/* resolves inside the sandbox: fine */
+	}
+	fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	fd = root_open(rootfd, "etc", O_PATH | O_DIRECTORY, 0);
+	if (fd < 0)
+		return;
+	(void)unlinkat(fd, "resolv.conf", 0);
+	close(fd);
+	if (root_replace(rootfd, "etc", "resolv.conf", buf, 0644) < 0)
+		log_warn("sandbox %s: cannot write /etc/resolv.conf", sb->id);
+}
+
+/*
  * The sandbox's own users and directories: user `user` (uid/gid 1000,
  * home /home/user), passwordless sudo for it where sudo exists, the
  * hostname in /etc/hosts, and the writable top-level directories.
@@ -1532,6 +1565,22 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 			 strerror(errno));
 		return -1;
 	}
+	/* /etc/hostname agrees with the UTS name. */
+	fd = root_open(rootfd, "etc/hostname", O_RDONLY, 0);
+	{
+		char cur[64] = "";
+		ssize_t n = fd >= 0 ? read(fd, cur, sizeof(cur) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		cur[n > 0 ? n : 0] = '\0';
+		cur[strcspn(cur, "\n")] = '\0';
+		xfmt(hosts, sizeof(hosts), "%s\n", sb->id);
+		if (strcmp(cur, sb->id) != 0 &&
+		    root_replace(rootfd, "etc", "hostname", hosts, 0644) < 0)
+			log_warn("sandbox %s: cannot write /etc/hostname", sb->id);
+	}
+	fix_resolv_conf(sb, rootfd);
 	xfmt(hosts, sizeof(hosts), "127.0.1.1\t%s", sb->id);
 	if (ensure_line(rootfd, "etc", "hosts", hosts, 0644) < 0)
 		log_warn("sandbox %s: cannot add its name to /etc/hosts", sb->id);
