@@ -50,8 +50,12 @@ test('flavor openkruise: SDK data plane on a sandbox created via POST /sandboxes
 		assert.equal((await sbx.commands.run('id -u', { user: 'root', ...rto })).stdout, '0\n')
 		const events = []
 		const h = await sbx.files.watchDir('/home/user/k', (e) => events.push(e), { recursive: true, ...rto })
+		// Make the subdirectory first: a file created in a brand-new directory can
+		// beat the watch that envd adds for it (inotify has no recursion).
+		await sbx.files.makeDir('/home/user/k/sub', rto)
+		await waitFor(() => events.some((e) => e.name === 'sub' && e.type === FilesystemEventType.CREATE), { what: () => `watch event for sub: ${JSON.stringify(events)}` })
 		await sbx.files.write('/home/user/k/sub/new.txt', 'n', rto)
-		await waitFor(() => events.some((e) => e.name === 'sub/new.txt' && e.type === FilesystemEventType.CREATE), { what: 'watch event' })
+		await waitFor(() => events.some((e) => e.name === 'sub/new.txt' && e.type === FilesystemEventType.CREATE), { what: () => `watch event for sub/new.txt: ${JSON.stringify(events)}` })
 		await h.stop()
 		let out = ''
 		const dec = new TextDecoder()
