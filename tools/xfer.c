@@ -78,7 +78,7 @@ static void draw(struct xfer_progress *p, int final)
 			snprintf(eta, sizeof(eta), "--:--");
 		fprintf(stderr, "\r%3d%% %8s / %-8s %8s/s  %s %s%s\033[K",
 			(int)(p->done >= p->total ? 100 : p->done * 100 / p->total),
-			done, total, rate, final ? "in " : "ETA", eta, files);
+			done, total, rate, final ? "in" : "ETA", eta, files);
 	} else {
 		fprintf(stderr, "\r%8s %8s/s%s\033[K", done, rate, files);
 	}

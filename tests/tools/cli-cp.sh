@@ -59,8 +59,9 @@ rm -f "$TEST_TMP/big.back"
 
 # Interrupted download: nothing half-written, no temporary left.
 mkdir -p "$TEST_TMP/intr"
-ctlx private cp "$id:/tmp/big.bin" "$TEST_TMP/intr/big" 2>/dev/null & p=$!
-sleep 0.3; kill -INT $p; wait $p; RC=$?
+ctl private run "$id" 'truncate -s 4G /tmp/sparse.bin'
+ctlx private cp "$id:/tmp/sparse.bin" "$TEST_TMP/intr/big" 2>/dev/null & p=$!
+sleep 0.6; kill -INT $p; wait $p; RC=$?
 if [ "$RC" = 130 ] && [ -z "$(ls -A "$TEST_TMP/intr")" ]; then
 	ok "interrupted download leaves nothing"
 elif [ "$RC" = 0 ]; then
