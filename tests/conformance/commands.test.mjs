@@ -265,3 +265,25 @@ test('commands: Start stream framing and keepalives on the wire', T, async () =>
 	assert.equal(end.status, 'exit status 4')
 	assert.equal(end.error, 'exit status 4')
 })
+
+test('commands: raw bytes in output: UTF-8 split across chunks, invalid bytes', T, async () => {
+	const sbx = await sandbox()
+	const n = 100_000
+	const r = await sbx.commands.run(`python3 -c 'import sys; sys.stdout.write("€" * ${n})' 2>/dev/null || awk 'BEGIN { for (i = 0; i < ${n}; i++) printf "\\342\\202\\254" }'`, rto)
+	assert.equal(r.stdout.length, n, '300 KB of 3-byte characters decode intact across chunk boundaries')
+	assert.ok(/^€+$/.test(r.stdout))
+	const bad = await sbx.commands.run("printf 'a\\377\\376b'", rto)
+	assert.equal(bad.stdout, 'a\ufffd\ufffdb', 'invalid UTF-8 bytes arrive as bytes (decoded to U+FFFD by the SDK)')
+})
+
+test('commands: large command line and many/odd environment variables', T, async () => {
+	const sbx = await sandbox()
+	const big = 'x'.repeat(100_000)
+	let r = await sbx.commands.run(`printf %s ${big} | wc -c`, rto)
+	assert.equal(r.stdout.trim(), '100000', '100 KB command line')
+	const envs = {}
+	for (let i = 0; i < 200; i++) envs[`CONF_V${i}`] = `value-${i}`
+	envs.CONF_ODD = 'a=b\nc "d" $e \\ f ✓'
+	r = await sbx.commands.run('env | grep -c "^CONF_V"; printf %s "$CONF_ODD"', { envs, ...rto })
+	assert.equal(r.stdout, `200\n${envs.CONF_ODD}`)
+})

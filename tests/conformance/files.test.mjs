@@ -7,7 +7,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FileNotFoundError, NotFoundError, FileType } from 'e2b'
+import { FileNotFoundError, NotFoundError, FileType, InvalidArgumentError } from 'e2b'
 import {
 	REQUEST_TIMEOUT_MS, sharedSandbox, envdVersion, versionAtLeast, envdFetch,
 	sha256, randomData, uniq, rejectsWith,
@@ -362,4 +362,13 @@ test('files: a path under a regular file fails cleanly', T, async () => {
 	await assert.rejects(sbx.files.write(`${HOME}/afile/child.txt`, 'y', rto), (e) => e instanceof Error && !(e instanceof FileNotFoundError), 'write below a file')
 	await assert.rejects(sbx.files.makeDir(`${HOME}/afile`, rto), /not a directory|exists/i, 'makeDir over a file')
 	assert.equal(await sbx.files.read(`${HOME}/afile`, rto), 'x', 'the file is untouched')
+})
+
+test('files: wrong kinds of paths give InvalidArgumentError', T, async () => {
+	const sbx = await sandbox()
+	await sbx.files.write(`${HOME}/kind.txt`, 'k', rto)
+	await rejectsWith(sbx.files.read(HOME, rto), InvalidArgumentError, 'read of a directory')
+	await rejectsWith(sbx.files.write(`${HOME}/`, 'x', rto), InvalidArgumentError, 'write to a directory')
+	await rejectsWith(sbx.files.list(`${HOME}/kind.txt`, rto), InvalidArgumentError, 'list of a file')
+	await rejectsWith(sbx.files.list(HOME, { depth: 0, ...rto }), InvalidArgumentError, 'depth 0 (refused by the SDK)')
 })

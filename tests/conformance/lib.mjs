@@ -215,13 +215,13 @@ export function freePort() {
  * and key under $TEST_TMP, stopped when the file ends at the latest.  conn
  * are SDK options pointing at it. */
 export class PrivateE2bd {
-	constructor(extraArgs = []) {
+	constructor(extraArgs = [], { key } = {}) {
 		this.bin = process.env.E2BD_BIN
 		const tmp = process.env.TEST_TMP
 		if (!this.bin || !tmp) throw new Error('a private e2bd needs E2BD_BIN and TEST_TMP (run through tests/run)')
 		this.dir = mkdtempSync(join(tmp, 'conf-e2bd-'))
 		this.keyFile = join(this.dir, 'api-key')
-		this.key = `e2b_${randomBytes(16).toString('hex')}`
+		this.key = key ?? `e2b_${randomBytes(16).toString('hex')}`
 		writeFileSync(this.keyFile, `${this.key}\n`, { mode: 0o600 })
 		this.log = join(this.dir, 'e2bd.log')
 		this.extraArgs = extraArgs

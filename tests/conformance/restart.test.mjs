@@ -42,3 +42,17 @@ test('restart: sandboxes survive an e2bd restart as paused and resume with their
 		await d.stop()
 	}
 })
+
+test('restart: a raw API key without the e2b_ prefix works (no client-side format check)', { timeout: 60_000 }, async (t) => {
+	if (!process.env.E2BD_BIN || !process.env.TEST_TMP) return t.skip('needs E2BD_BIN and TEST_TMP (run through tests/run)')
+	const d = new PrivateE2bd([], { key: `raw-${Date.now().toString(36)}-Key.With_Odd+chars` })
+	await d.start()
+	const sbx = await Sandbox.create('base', { ...d.conn, timeoutMs: 60_000 })
+	try {
+		assert.equal((await sbx.commands.run('echo ok', rto)).stdout, 'ok\n')
+		await assert.rejects(Sandbox.list({ ...d.conn, apiKey: 'e2b_' + '1'.repeat(32) }).nextItems(), /Unauthorized/)
+	} finally {
+		assert.equal(await Sandbox.kill(sbx.sandboxId, d.conn), true)
+		await d.stop()
+	}
+})
