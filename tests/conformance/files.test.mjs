@@ -372,3 +372,27 @@ test('files: wrong kinds of paths give InvalidArgumentError', T, async () => {
 	await rejectsWith(sbx.files.list(`${HOME}/kind.txt`, rto), InvalidArgumentError, 'list of a file')
 	await rejectsWith(sbx.files.list(HOME, { depth: 0, ...rto }), InvalidArgumentError, 'depth 0 (refused by the SDK)')
 })
+
+test('files: 20 MiB streamed (chunked, octet-stream) upload (envd >= 0.5.7)', { timeout: 90_000 }, async (t) => {
+	const sbx = await sandbox()
+	if (!versionAtLeast(envdVersion(sbx), '0.5.7')) return t.skip(`envd ${envdVersion(sbx)} has no octet-stream upload`)
+	const chunk = 256 * 1024
+	const total = 80
+	const h = (await import('node:crypto')).createHash('sha256')
+	let i = 0
+	const stream = new ReadableStream({
+		pull(c) {
+			if (i === total) return c.close()
+			const b = randomData(chunk)
+			h.update(b)
+			c.enqueue(b)
+			i++
+		},
+	})
+	const p = `${HOME}/streamed.bin`
+	const info = await sbx.files.write(p, stream, { requestTimeoutMs: 60_000 })
+	assert.equal(info.path, p)
+	const sum = h.digest('hex')
+	assert.equal((await sbx.files.getInfo(p, rto)).size, chunk * total)
+	assert.equal((await sh(sbx, `sha256sum ${p}`)).split(' ')[0], sum, 'sha256 inside the sandbox')
+})
