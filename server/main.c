@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -416,6 +417,16 @@ int main(int argc, char **argv)
 	if (nsbox_global_init(g_cfg.state_dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "e2bd: cannot isolate sandboxes: %s\n", err);
 		return 1;
+	}
+
+	/* One thread and socket per connection, fds per sandbox: use what we may. */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 
 	/* Every thread inherits this mask; the main thread waits for them. */

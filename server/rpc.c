@@ -665,7 +665,9 @@ static int parse_headers(struct MHD_Connection *c, struct rpc_ctx *ctx,
 						"protocol error: invalid timeout \"%s\"", v);
 			ms = ms * 10 + (v[i] - '0');
 		}
-		ctx->deadline_ms = now_ms() + ms;
+		/* Like connect-go and envd, a zero timeout means none. */
+		if (ms > 0)
+			ctx->deadline_ms = now_ms() + ms;
 	}
 	ctx->keepalive_s = 90;
 	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Keepalive-Ping-Interval");
