@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "mnt.h"
 
 static const struct cmd_option cmd_umount_options[] = {
 	{ "lazy", 'z', NULL, 0, "detach now, clean up when no longer busy" },
@@ -22,6 +23,11 @@ static int cmd_umount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	int argc = 0, status;
 	pid_t pid;
 
+	if (!mnt_is_e2bfs(args->argv[0])) {
+		fflush(stdout);
+		fprintf(stderr, "e2bctl: '%s' is not an e2bfs mount point\n", args->argv[0]);
+		return E2BCTL_EXIT_NOTFOUND;
+	}
 	argv[argc++] = "fusermount3";
 	argv[argc++] = cmd_count(args, "lazy") ? "-uz" : "-u";
 	argv[argc++] = "--";

@@ -133,6 +133,22 @@ static int from_mountinfo(char **out_id, char **out_root, char **out_mnt, const 
 	return 0;
 }
 
+int mnt_is_e2bfs(const char *dir)
+{
+	char *real = realpath(dir, NULL), *id = NULL, *root = NULL, *mnt = NULL;
+	int yes = 0;
+
+	if (!real)
+		return 0;
+	if (from_mountinfo(&id, &root, &mnt, real) == 0)
+		yes = !strcmp(mnt, real);
+	free(real);
+	free(id);
+	free(root);
+	free(mnt);
+	return yes;
+}
+
 /* Join the mount's sandbox root and the local path below the mount. */
 static char *map_cwd(char *root, const char *rel)
 {

@@ -30,4 +30,10 @@ int mnt_here(char **out_id, char **out_cwd);
  */
 int mnt_read_id(char **out_id, const char *root);
 
+/**
+ * @return 1 if @p dir (made absolute and resolved) is the mount point of
+ *         an e2bfs mount, else 0
+ */
+int mnt_is_e2bfs(const char *dir);
+
 #endif /* E2BCTL_MNT_H */
