@@ -1,19 +1,1063 @@
 /* SPDX-License-Identifier: MIT */
-/* The control directory MOUNTPOINT/.e2bfs (placeholder). */
+/*
+ * The control directory MOUNTPOINT/.e2bfs: a room of its own with an entry
+ * table.  Its files behave like pipes: offsets are ignored, each open gets
+ * its own stream (direct_io, not seekable), O_TRUNC is accepted.
+ *
+ *   sandbox          read: JSON sandbox info and the mounted root
+ *   ctl              write: timeout N | pause | kill | refresh | sync
+ *   status           read: JSON connection state, counters, cache
+ *   procs/new        write a command line, read back "<pid>\n"
+ *   procs/<pid>/     cmd stdout stderr stdin status wait ctl
+ *
+ * Output of followed processes is captured to files in the cache directory
+ * (at most PROC_OUT_MAX bytes per stream), never kept in RAM.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "e2bfs.h"
 
-int ctl_is(fuse_ino_t ino) { return ino >= CTL_INO_BASE; }
-void ctl_init(struct fs *fs) { (void)fs; }
-void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) { fuse_reply_err(req, ENOENT); }
-void ctl_getattr(fuse_req_t req, fuse_ino_t ino) { fuse_reply_err(req, ENOENT); }
-void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi, int plus) { fuse_reply_err(req, ENOENT); }
-void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, ENOENT); }
-void ctl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, 0); }
-void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, ENOENT); }
-void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) { fuse_reply_err(req, EIO); }
-void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) { fuse_reply_err(req, EIO); }
-void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, 0); }
-void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) { fuse_reply_err(req, EPERM); }
-void ctl_shutdown(struct fs *fs) { (void)fs; }
+#define PROC_OUT_MAX (64ull * 1024 * 1024)
+
+enum ctl_kind {
+	K_DIR = 0,
+	K_SANDBOX,
+	K_CTL,
+	K_STATUS,
+	K_PROCS,
+	K_NEW,
+	K_NKINDS,
+};
+
+enum proc_file {
+	P_DIR = 0,
+	P_CMD,
+	P_STDOUT,
+	P_STDERR,
+	P_STDIN,
+	P_STATUS,
+	P_WAIT,
+	P_CTL,
+	P_NFILES,
+};
+
+#define PROC_INO_BASE (CTL_INO_BASE + 64)
+
+struct entry {
+	const char *name;
+	mode_t mode;
+};
+
+/* The entry table: fixed nodes, then the files of a procs/<pid> dir. */
+static const struct entry fixed[K_NKINDS] = {
+	[K_DIR] = { CTL_NAME, S_IFDIR | 0700 },
+	[K_SANDBOX] = { "sandbox", S_IFREG | 0400 },
+	[K_CTL] = { "ctl", S_IFREG | 0200 },
+	[K_STATUS] = { "status", S_IFREG | 0400 },
+	[K_PROCS] = { "procs", S_IFDIR | 0700 },
+	[K_NEW] = { "new", S_IFREG | 0600 },
+};
+
+static const struct entry pfiles[P_NFILES] = {
+	[P_DIR] = { "", S_IFDIR | 0700 },
+	[P_CMD] = { "cmd", S_IFREG | 0400 },
+	[P_STDOUT] = { "stdout", S_IFREG | 0400 },
+	[P_STDERR] = { "stderr", S_IFREG | 0400 },
+	[P_STDIN] = { "stdin", S_IFREG | 0200 },
+	[P_STATUS] = { "status", S_IFREG | 0400 },
+	[P_WAIT] = { "wait", S_IFREG | 0400 },
+	[P_CTL] = { "ctl", S_IFREG | 0200 },
+};
+
+/* A process this mount follows. */
+struct proc {
+	uint32_t pid;
+	char *cmd;
+	int out_fd;		/* capture files, unlinked at creation */
+	int err_fd;
+	uint64_t out_len;	/* protected by procs_lock */
+	uint64_t err_len;	/* protected by procs_lock */
+	int ended;		/* protected by procs_lock */
+	int exit_code;		/* protected by procs_lock */
+	int killed;		/* protected by procs_lock */
+	e2b_process *h;		/* owned by the follower thread */
+	pthread_t thread;
+	int has_thread;
+	struct proc *next;	/* protected by procs_lock */
+};
+
+static struct fs *g_fs;
+static pthread_mutex_t procs_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t procs_cond = PTHREAD_COND_INITIALIZER;
+static struct proc *procs;	/* protected by procs_lock */
+
+/* One open control file. */
+struct handle {
+	int kind;		/* enum ctl_kind, or P_* + 100 for proc files */
+	struct proc *p;
+	char *buf;		/* snapshot served by read */
+	size_t len;
+	size_t pos;
+	uint64_t stream_pos;	/* stdout/stderr read position */
+	int done;		/* wait: answered */
+};
+
+int ctl_is(fuse_ino_t ino)
+{
+	return ino >= CTL_INO_BASE;
+}
+
+void ctl_init(struct fs *fs)
+{
+	g_fs = fs;
+}
+
+static fuse_ino_t proc_ino(uint32_t pid, int file)
+{
+	return PROC_INO_BASE + (fuse_ino_t)pid * P_NFILES + (fuse_ino_t)file;
+}
+
+static void fill_attr(struct stat *st, fuse_ino_t ino, mode_t mode)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = mode;
+	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
+	st->st_uid = g_fs->uid;
+	st->st_gid = g_fs->gid;
+	st->st_blksize = 4096;
+	clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+static struct proc *proc_find(uint32_t pid)
+{
+	struct proc *p;
+
+	pthread_mutex_lock(&procs_lock);
+	for (p = procs; p; p = p->next)
+		if (p->pid == pid)
+			break;
+	pthread_mutex_unlock(&procs_lock);
+	return p;
+}
+
+static int capture_fd(const char *what, uint32_t pid)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/proc-%u-%s-XXXXXX", g_fs->cache_dir, pid, what);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static int capture(struct proc *p, int err, const char *data, size_t len)
+{
+	uint64_t *lenp = err ? &p->err_len : &p->out_len;
+	uint64_t at;
+	ssize_t w;
+
+	pthread_mutex_lock(&procs_lock);
+	at = *lenp;
+	pthread_mutex_unlock(&procs_lock);
+	if (at >= PROC_OUT_MAX)
+		return 0;
+	if (len > PROC_OUT_MAX - at)
+		len = (size_t)(PROC_OUT_MAX - at);
+	w = pwrite(err ? p->err_fd : p->out_fd, data, len, (off_t)at);
+	if (w > 0) {
+		pthread_mutex_lock(&procs_lock);
+		*lenp += (uint64_t)w;
+		pthread_cond_broadcast(&procs_cond);
+		pthread_mutex_unlock(&procs_lock);
+	}
+	return 0;
+}
+
+static int on_stdout(const char *data, size_t len, void *payload)
+{
+	return capture(payload, 0, data, len);
+}
+
+static int on_stderr(const char *data, size_t len, void *payload)
+{
+	return capture(payload, 1, data, len);
+}
+
+/* Follower thread: drain the output stream until the process ends. */
+static void *follow(void *arg)
+{
+	struct proc *p = arg;
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	int rc;
+
+	rc = e2b_process_wait(&r, p->h, on_stdout, on_stderr, p);
+	pthread_mutex_lock(&procs_lock);
+	p->ended = 1;
+	if (rc == 0 || rc == E2B_EEXIT) {
+		p->exit_code = r.exit_code;
+		p->killed = !r.exited;
+	} else {
+		/* Lost the stream (cancelled at unmount, network): unknown. */
+		p->exit_code = -1;
+		p->killed = rc != E2B_ECANCELED ? 0 : p->killed;
+	}
+	pthread_cond_broadcast(&procs_cond);
+	pthread_mutex_unlock(&procs_lock);
+	e2b_command_result_release(&r);
+	return NULL;
+}
+
+static struct proc *proc_new(uint32_t pid, const char *cmd)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->cmd = strdup(cmd ? cmd : "");
+	p->out_fd = capture_fd("out", pid);
+	p->err_fd = capture_fd("err", pid);
+	if (!p->cmd || p->out_fd < 0 || p->err_fd < 0) {
+		if (p->out_fd >= 0)
+			close(p->out_fd);
+		if (p->err_fd >= 0)
+			close(p->err_fd);
+		free(p->cmd);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void proc_add(struct proc *p)
+{
+	pthread_mutex_lock(&procs_lock);
+	p->next = procs;
+	procs = p;
+	pthread_mutex_unlock(&procs_lock);
+	if (pthread_create(&p->thread, NULL, follow, p) == 0)
+		p->has_thread = 1;
+}
+
+/* The command line of a listed process ("cmd args..."), or NULL. */
+static char *listed_cmd(uint32_t pid, int *found)
+{
+	e2b_process_list *l = NULL;
+	char *out = NULL;
+	size_t i, j, n;
+
+	*found = 0;
+	if (e2b_commands_list(&l, g_fs->sb) < 0)
+		return NULL;
+	for (i = 0; i < l->count; i++) {
+		const e2b_process_info *pi = &l->items[i];
+
+		if (pi->pid != pid)
+			continue;
+		*found = 1;
+		n = strlen(pi->cmd) + 1;
+		for (j = 0; j < pi->args_count; j++)
+			n += strlen(pi->args[j]) + 1;
+		out = malloc(n + 1);
+		if (out) {
+			size_t at = (size_t)snprintf(out, n + 1, "%s", pi->cmd);
+
+			for (j = 0; j < pi->args_count && at < n; j++)
+				at += (size_t)snprintf(out + at, n + 1 - at, " %s", pi->args[j]);
+		}
+		break;
+	}
+	e2b_process_list_free(l);
+	return out;
+}
+
+/* Find or start following @pid (a process Process.List reports). */
+static struct proc *proc_get(uint32_t pid)
+{
+	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	struct proc *p = proc_find(pid);
+	char *cmd;
+	int found;
+
+	if (p)
+		return p;
+	cmd = listed_cmd(pid, &found);
+	if (!found) {
+		free(cmd);
+		return NULL;
+	}
+	p = proc_new(pid, cmd);
+	free(cmd);
+	if (!p)
+		return NULL;
+	co.on_stdout = on_stdout;
+	co.on_stderr = on_stderr;
+	co.payload = p;
+	if (e2b_commands_connect(&p->h, g_fs->sb, pid, &co) < 0) {
+		/* Ended between List and Connect: show it as exited. */
+		p->ended = 1;
+		p->exit_code = -1;
+	}
+	pthread_mutex_lock(&procs_lock);
+	{
+		struct proc *q;
+
+		for (q = procs; q; q = q->next)
+			if (q->pid == pid)
+				break;
+		if (q) {
+			pthread_mutex_unlock(&procs_lock);
+			e2b_process_free(p->h);
+			close(p->out_fd);
+			close(p->err_fd);
+			free(p->cmd);
+			free(p);
+			return q;
+		}
+	}
+	pthread_mutex_unlock(&procs_lock);
+	if (p->h) {
+		proc_add(p);
+	} else {
+		pthread_mutex_lock(&procs_lock);
+		p->next = procs;
+		procs = p;
+		pthread_mutex_unlock(&procs_lock);
+	}
+	return p;
+}
+
+/* Decode a control inode: returns 0 and fills kind/pid/file, or -1. */
+static int decode(fuse_ino_t ino, int *kind, uint32_t *pid, int *file)
+{
+	if (ino < CTL_INO_BASE)
+		return -1;
+	if (ino < PROC_INO_BASE) {
+		if (ino - CTL_INO_BASE >= K_NKINDS)
+			return -1;
+		*kind = (int)(ino - CTL_INO_BASE);
+		return 0;
+	}
+	*kind = -1;
+	*pid = (uint32_t)((ino - PROC_INO_BASE) / P_NFILES);
+	*file = (int)((ino - PROC_INO_BASE) % P_NFILES);
+	return 0;
+}
+
+static void reply_node(fuse_req_t req, fuse_ino_t ino, mode_t mode)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	e.generation = 1;
+	fill_attr(&e.attr, ino, mode);
+	/* Dynamic content: never cache attributes or names for long. */
+	e.attr_timeout = 0;
+	e.entry_timeout = S_ISDIR(mode) ? 1.0 : 0;
+	fuse_reply_entry(req, &e);
+}
+
+void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int kind, file, i;
+	uint32_t pid = 0;
+	char *end;
+	unsigned long v;
+
+	if (parent == FUSE_ROOT_ID) {
+		reply_node(req, CTL_INO_BASE + K_DIR, fixed[K_DIR].mode);
+		return;
+	}
+	if (decode(parent, &kind, &pid, &file) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (kind == K_DIR) {
+		for (i = K_SANDBOX; i < K_NKINDS; i++) {
+			if (i != K_NEW && !strcmp(fixed[i].name, name)) {
+				reply_node(req, CTL_INO_BASE + (fuse_ino_t)i, fixed[i].mode);
+				return;
+			}
+		}
+	} else if (kind == K_PROCS) {
+		if (!strcmp(name, "new")) {
+			reply_node(req, CTL_INO_BASE + K_NEW, fixed[K_NEW].mode);
+			return;
+		}
+		errno = 0;
+		v = strtoul(name, &end, 10);
+		if (!errno && *end == 0 && end != name && v > 0 && v <= UINT32_MAX &&
+		    proc_get((uint32_t)v)) {
+			reply_node(req, proc_ino((uint32_t)v, P_DIR), pfiles[P_DIR].mode);
+			return;
+		}
+	} else if (kind == -1 && file == P_DIR) {
+		for (i = P_CMD; i < P_NFILES; i++) {
+			if (!strcmp(pfiles[i].name, name)) {
+				reply_node(req, proc_ino(pid, i), pfiles[i].mode);
+				return;
+			}
+		}
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+void ctl_getattr(fuse_req_t req, fuse_ino_t ino)
+{
+	struct stat st;
+	int kind, file = 0;
+	uint32_t pid;
+
+	if (decode(ino, &kind, &pid, &file) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(&st, ino, kind >= 0 ? fixed[kind].mode : pfiles[file].mode);
+	fuse_reply_attr(req, &st, 0);
+}
+
+void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi)
+{
+	/* Only truncation (O_TRUNC, shell redirection) is accepted, and ignored. */
+	if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	ctl_getattr(req, ino);
+}
+
+/* A directory listing of the control room, built at opendir. */
+struct dirlist {
+	size_t n;
+	char (*names)[16];
+	fuse_ino_t *inos;
+	mode_t *modes;
+};
+
+static int dl_add(struct dirlist *d, const char *name, fuse_ino_t ino, mode_t mode)
+{
+	void *a = realloc(d->names, (d->n + 1) * sizeof(*d->names));
+	void *b, *c;
+
+	if (!a)
+		return -1;
+	d->names = a;
+	b = realloc(d->inos, (d->n + 1) * sizeof(*d->inos));
+	if (!b)
+		return -1;
+	d->inos = b;
+	c = realloc(d->modes, (d->n + 1) * sizeof(*d->modes));
+	if (!c)
+		return -1;
+	d->modes = c;
+	snprintf(d->names[d->n], sizeof(d->names[0]), "%s", name);
+	d->inos[d->n] = ino;
+	d->modes[d->n] = mode;
+	d->n++;
+	return 0;
+}
+
+void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirlist *d = calloc(1, sizeof(*d));
+	int kind, file = 0, i;
+	uint32_t pid;
+
+	if (!d || decode(ino, &kind, &pid, &file) < 0) {
+		free(d);
+		fuse_reply_err(req, d ? ENOTDIR : ENOMEM);
+		return;
+	}
+	dl_add(d, ".", ino, S_IFDIR);
+	dl_add(d, "..", kind == K_DIR ? FUSE_ROOT_ID : ino, S_IFDIR);
+	if (kind == K_DIR) {
+		for (i = K_SANDBOX; i < K_NKINDS; i++)
+			if (i != K_NEW)
+				dl_add(d, fixed[i].name, CTL_INO_BASE + (fuse_ino_t)i, fixed[i].mode);
+	} else if (kind == K_PROCS) {
+		e2b_process_list *l = NULL;
+		struct proc *p;
+		char name[16];
+		size_t j;
+
+		dl_add(d, "new", CTL_INO_BASE + K_NEW, fixed[K_NEW].mode);
+		if (e2b_commands_list(&l, g_fs->sb) == 0) {
+			for (j = 0; j < l->count; j++) {
+				if (proc_find(l->items[j].pid))
+					continue;
+				snprintf(name, sizeof(name), "%u", l->items[j].pid);
+				dl_add(d, name, proc_ino(l->items[j].pid, P_DIR), pfiles[P_DIR].mode);
+			}
+		}
+		e2b_process_list_free(l);
+		pthread_mutex_lock(&procs_lock);
+		for (p = procs; p; p = p->next) {
+			snprintf(name, sizeof(name), "%u", p->pid);
+			dl_add(d, name, proc_ino(p->pid, P_DIR), pfiles[P_DIR].mode);
+		}
+		pthread_mutex_unlock(&procs_lock);
+	} else if (kind == -1 && file == P_DIR) {
+		for (i = P_CMD; i < P_NFILES; i++)
+			dl_add(d, pfiles[i].name, proc_ino(pid, i), pfiles[i].mode);
+	} else {
+		free(d);
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fuse_reply_open(req, fi);
+}
+
+void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi, int plus)
+{
+	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	char *buf = calloc(1, size), *p;
+	size_t rem = size, ent;
+	off_t i;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p = buf;
+	for (i = off; d && (size_t)i < d->n; i++) {
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		fill_attr(&e.attr, d->inos[i], d->modes[i]);
+		/* No lookup counts for control nodes: entries are inode-less. */
+		if (plus)
+			ent = fuse_add_direntry_plus(req, p, rem, d->names[i], &e, i + 1);
+		else
+			ent = fuse_add_direntry(req, p, rem, d->names[i], &e.attr, i + 1);
+		if (ent > rem)
+			break;
+		p += ent;
+		rem -= ent;
+	}
+	fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+void ctl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+
+	if (d) {
+		free(d->names);
+		free(d->inos);
+		free(d->modes);
+		free(d);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static char *json_escape(const char *s)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *out = malloc(n * 6 + 1);
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+static char *sandbox_json(void)
+{
+	e2b_sandbox_info *info = NULL;
+	char *root = json_escape(g_fs->root), *out = NULL;
+	size_t cap = 2048;
+
+	out = malloc(cap);
+	if (!out || !root)
+		goto done;
+	if (e2b_sandbox_get_info(&info, g_fs->sb) == 0) {
+		char *tmpl = json_escape(info->template_id);
+		char *alias = json_escape(info->alias);
+		char *ev = json_escape(info->envd_version);
+
+		snprintf(out, cap,
+			 "{\"sandboxID\":\"%s\",\"templateID\":\"%s\",\"alias\":\"%s\","
+			 "\"state\":\"%s\",\"startedAt\":%" PRId64 ",\"endAt\":%" PRId64 ","
+			 "\"envdVersion\":\"%s\",\"root\":\"%s\"}\n",
+			 g_fs->sandbox_id, tmpl ? tmpl : "", alias ? alias : "",
+			 e2b_sandbox_state_str(info->state), info->started_at_ms / 1000,
+			 info->end_at_ms / 1000, ev ? ev : "", root);
+		free(tmpl);
+		free(alias);
+		free(ev);
+	} else {
+		char *msg = json_escape(e2b_error_last()->message);
+
+		snprintf(out, cap, "{\"sandboxID\":\"%s\",\"root\":\"%s\",\"error\":\"%s\"}\n",
+			 g_fs->sandbox_id, root, msg ? msg : "");
+		free(msg);
+	}
+done:
+	e2b_sandbox_info_free(info);
+	free(root);
+	return out;
+}
+
+static char *status_json(void)
+{
+	struct stats st;
+	uint64_t bytes;
+	unsigned files, dirty;
+	int online;
+	char *err, *out = malloc(2048);
+	double rate;
+
+	if (!out)
+		return NULL;
+	cache_stats(g_fs, &bytes, &files, &dirty);
+	pthread_mutex_lock(&g_fs->lock);
+	st = g_fs->st;
+	online = g_fs->online;
+	err = json_escape(g_fs->last_error);
+	pthread_mutex_unlock(&g_fs->lock);
+	rate = st.cache_hits + st.cache_misses ?
+	       (double)st.cache_hits / (double)(st.cache_hits + st.cache_misses) : 0;
+	snprintf(out, 2048,
+		 "{\"state\":\"%s\",\"lastError\":\"%s\",\"requests\":%" PRIu64 ","
+		 "\"requestErrors\":%" PRIu64 ",\"avgLatencyMs\":%.1f,"
+		 "\"uploads\":%" PRIu64 ",\"uploadErrors\":%" PRIu64 ","
+		 "\"cacheBytes\":%" PRIu64 ",\"cacheFiles\":%u,\"cacheHitBytes\":%" PRIu64 ","
+		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u}\n",
+		 online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
+		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
+		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty);
+	free(err);
+	return out;
+}
+
+void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h;
+	int kind, file = 0, acc = fi->flags & O_ACCMODE;
+	uint32_t pid = 0;
+
+	if (decode(ino, &kind, &pid, &file) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (kind >= 0) {
+		h->kind = kind;
+		if (kind == K_SANDBOX)
+			h->buf = sandbox_json();
+		else if (kind == K_STATUS)
+			h->buf = status_json();
+		if ((kind == K_SANDBOX || kind == K_STATUS) && !h->buf) {
+			free(h);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (kind == K_NEW && acc != O_RDWR && acc != O_WRONLY) {
+			free(h);
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+	} else {
+		h->kind = 100 + file;
+		h->p = proc_get(pid);
+		if (!h->p) {
+			free(h);
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		if (file == P_CMD) {
+			size_t n = strlen(h->p->cmd) + 2;
+
+			h->buf = malloc(n);
+			if (h->buf)
+				snprintf(h->buf, n, "%s\n", h->p->cmd);
+		}
+	}
+	if (h->buf)
+		h->len = strlen(h->buf);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void reply_snapshot(fuse_req_t req, struct handle *h, size_t size)
+{
+	size_t n = h->len - h->pos;
+
+	if (n > size)
+		n = size;
+	fuse_reply_buf(req, h->buf ? h->buf + h->pos : "", n);
+	h->pos += n;
+}
+
+/* Wait for the process state to change; 0 or -EINTR. */
+static int wait_change(fuse_req_t req)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 250 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&procs_cond, &procs_lock, &ts);
+	if (fuse_req_interrupted(req))
+		return -EINTR;
+	pthread_mutex_lock(&g_fs->lock);
+	if (g_fs->stopping) {
+		pthread_mutex_unlock(&g_fs->lock);
+		return -EIO;
+	}
+	pthread_mutex_unlock(&g_fs->lock);
+	return 0;
+}
+
+/* stdout/stderr: stream the capture, blocking at the end while running. */
+static void read_stream(fuse_req_t req, struct handle *h, int err, size_t size)
+{
+	struct proc *p = h->p;
+	char *buf;
+	uint64_t len;
+	ssize_t r;
+	int rc = 0;
+
+	pthread_mutex_lock(&procs_lock);
+	for (;;) {
+		len = err ? p->err_len : p->out_len;
+		if (len > h->stream_pos || p->ended)
+			break;
+		rc = wait_change(req);
+		if (rc < 0)
+			break;
+	}
+	pthread_mutex_unlock(&procs_lock);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (len <= h->stream_pos) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > len - h->stream_pos)
+		size = (size_t)(len - h->stream_pos);
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = pread(err ? p->err_fd : p->out_fd, buf, size, (off_t)h->stream_pos);
+	if (r < 0) {
+		fuse_reply_err(req, errno);
+	} else {
+		h->stream_pos += (uint64_t)r;
+		fuse_reply_buf(req, buf, (size_t)r);
+	}
+	free(buf);
+}
+
+static void proc_state(struct proc *p, char *out, size_t cap, int wait_form)
+{
+	if (!p->ended)
+		snprintf(out, cap, "running\n");
+	else if (p->killed)
+		snprintf(out, cap, wait_form ? "killed\n" : "killed\n");
+	else if (p->exit_code < 0)
+		snprintf(out, cap, wait_form ? "unknown\n" : "exited unknown\n");
+	else
+		snprintf(out, cap, wait_form ? "%d\n" : "exited %d\n", p->exit_code);
+}
+
+void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	char tmp[64];
+	int rc = 0;
+
+	switch (h->kind) {
+	case K_SANDBOX:
+	case K_STATUS:
+	case K_NEW:
+	case 100 + P_CMD:
+		reply_snapshot(req, h, size);
+		return;
+	case 100 + P_STDOUT:
+		read_stream(req, h, 0, size);
+		return;
+	case 100 + P_STDERR:
+		read_stream(req, h, 1, size);
+		return;
+	case 100 + P_STATUS:
+		if (!h->buf) {
+			pthread_mutex_lock(&procs_lock);
+			proc_state(h->p, tmp, sizeof(tmp), 0);
+			pthread_mutex_unlock(&procs_lock);
+			h->buf = strdup(tmp);
+			h->len = h->buf ? strlen(h->buf) : 0;
+		}
+		reply_snapshot(req, h, size);
+		return;
+	case 100 + P_WAIT:
+		if (!h->buf) {
+			pthread_mutex_lock(&procs_lock);
+			while (!h->p->ended && rc == 0)
+				rc = wait_change(req);
+			proc_state(h->p, tmp, sizeof(tmp), 1);
+			pthread_mutex_unlock(&procs_lock);
+			if (rc < 0) {
+				fuse_reply_err(req, -rc);
+				return;
+			}
+			h->buf = strdup(tmp);
+			h->len = h->buf ? strlen(h->buf) : 0;
+		}
+		reply_snapshot(req, h, size);
+		return;
+	default:
+		fuse_reply_err(req, EBADF);
+	}
+}
+
+/* The sandbox directory matching the writer's cwd, if inside the mount. */
+static char *writer_cwd(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char link[64], cwd[4096];
+	ssize_t n;
+	size_t ml;
+
+	if (!g_fs->mountpoint)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)ctx->pid);
+	n = readlink(link, cwd, sizeof(cwd) - 1);
+	if (n <= 0)
+		return NULL;
+	cwd[n] = 0;
+	ml = strlen(g_fs->mountpoint);
+	if (strncmp(cwd, g_fs->mountpoint, ml) || (cwd[ml] != 0 && cwd[ml] != '/'))
+		return NULL;
+	if (!cwd[ml])
+		return strdup(g_fs->root);
+	return path_join(g_fs->root, cwd + ml + 1);
+}
+
+static int start_proc(fuse_req_t req, struct handle *h, const char *line)
+{
+	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	char *cwd = writer_cwd(req);
+	struct proc *p;
+	e2b_process *ph = NULL;
+	char tmp[32];
+	int rc;
+
+	p = proc_new(0, line);
+	if (!p) {
+		free(cwd);
+		return -ENOMEM;
+	}
+	co.cwd = cwd ? cwd : g_fs->root;
+	co.user = g_fs->o.user;
+	co.stdin_open = 1;
+	co.on_stdout = on_stdout;
+	co.on_stderr = on_stderr;
+	co.payload = p;
+	rc = e2b_commands_start(&ph, g_fs->sb, line, &co);
+	free(cwd);
+	if (rc < 0) {
+		rc = -remote_errno(rc);
+		close(p->out_fd);
+		close(p->err_fd);
+		free(p->cmd);
+		free(p);
+		return rc;
+	}
+	p->pid = e2b_process_pid(ph);
+	p->h = ph;
+	proc_add(p);
+	snprintf(tmp, sizeof(tmp), "%u\n", p->pid);
+	free(h->buf);
+	h->buf = strdup(tmp);
+	h->len = h->buf ? strlen(h->buf) : 0;
+	h->pos = 0;
+	return 0;
+}
+
+/* One line written to .e2bfs/ctl. */
+static int ctl_command(char *line)
+{
+	char *arg, *end;
+	unsigned long v;
+	int rc;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	arg = line + strcspn(line, " \t");
+	if (*arg) {
+		*arg++ = 0;
+		while (*arg == ' ' || *arg == '\t')
+			arg++;
+	}
+	if (!*line)
+		return 0;
+	if (!strcmp(line, "timeout")) {
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || v == 0 || v > 86400 * 30)
+			return -EINVAL;
+		rc = e2b_sandbox_set_timeout(g_fs->sb, (unsigned)v);
+		return rc < 0 ? -remote_errno(rc) : 0;
+	}
+	if (*arg)
+		return -EINVAL;
+	if (!strcmp(line, "pause")) {
+		cache_sync_all(g_fs);
+		rc = e2b_sandbox_pause(NULL, g_fs->sb);
+		return rc < 0 ? -remote_errno(rc) : 0;
+	}
+	if (!strcmp(line, "kill")) {
+		rc = e2b_sandbox_kill(NULL, g_fs->sb);
+		return rc < 0 ? -remote_errno(rc) : 0;
+	}
+	if (!strcmp(line, "refresh")) {
+		inode_invalidate_all();
+		return 0;
+	}
+	if (!strcmp(line, "sync"))
+		return cache_sync_all(g_fs);
+	return -EINVAL;
+}
+
+void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	char *copy, *line, *next;
+	int rc = 0, found;
+
+	switch (h->kind) {
+	case K_CTL:
+	case K_NEW:
+		copy = malloc(size + 1);
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(copy, buf, size);
+		copy[size] = 0;
+		if (h->kind == K_NEW) {
+			copy[strcspn(copy, "\n")] = 0;
+			rc = copy[0] ? start_proc(req, h, copy) : -EINVAL;
+		} else {
+			for (line = copy; line && rc == 0; line = next) {
+				next = strchr(line, '\n');
+				if (next)
+					*next++ = 0;
+				rc = ctl_command(line);
+			}
+		}
+		free(copy);
+		break;
+	case 100 + P_STDIN:
+		rc = e2b_commands_send_stdin(g_fs->sb, h->p->pid, buf, size);
+		rc = rc < 0 ? -remote_errno(rc) : 0;
+		break;
+	case 100 + P_CTL:
+		copy = strndup(buf, size);
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		copy[strcspn(copy, "\n")] = 0;
+		if (!strcmp(copy, "term")) {
+			rc = e2b_commands_signal(&found, g_fs->sb, h->p->pid, E2B_SIGNAL_SIGTERM);
+		} else if (!strcmp(copy, "kill")) {
+			rc = e2b_commands_kill(&found, g_fs->sb, h->p->pid);
+			if (rc == 0) {
+				pthread_mutex_lock(&procs_lock);
+				h->p->killed = 1;
+				pthread_mutex_unlock(&procs_lock);
+			}
+		} else if (!strcmp(copy, "eof")) {
+			rc = e2b_commands_close_stdin(g_fs->sb, h->p->pid);
+		} else {
+			rc = 1;
+		}
+		rc = rc == 1 ? -EINVAL : rc < 0 ? -remote_errno(rc) : 0;
+		free(copy);
+		break;
+	default:
+		rc = -EBADF;
+	}
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (h) {
+		free(h->buf);
+		free(h);
+	}
+	fuse_reply_err(req, 0);
+}
+
+void ctl_shutdown(struct fs *fs)
+{
+	struct proc *p;
+
+	(void)fs;
+	pthread_mutex_lock(&procs_lock);
+	for (p = procs; p; p = p->next)
+		if (p->h && !p->ended)
+			e2b_process_cancel(p->h);
+	pthread_cond_broadcast(&procs_cond);
+	pthread_mutex_unlock(&procs_lock);
+	for (p = procs; p; p = p->next) {
+		if (p->has_thread)
+			pthread_join(p->thread, NULL);
+		e2b_process_free(p->h);
+		p->h = NULL;
+	}
+}

@@ -65,6 +65,7 @@ struct fs {
 	e2b_sandbox *sb;
 	char sandbox_id[128];
 	char *root;		/* remote root path, no trailing '/' except "/" */
+	char *mountpoint;	/* absolute local mount point */
 	char *cache_dir;	/* per-sandbox cache directory */
 	uint64_t cache_max;
 	struct fuse_session *se;

@@ -392,6 +392,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	fs.debug = co.debug;
+	fs.mountpoint = realpath(co.mountpoint, NULL);
 	fs.uid = getuid();
 	fs.gid = getgid();
 
@@ -508,6 +509,7 @@ out:
 	}
 	free(cd);
 	free(co.mountpoint);
+	free(fs.mountpoint);
 	free(pc.spec);
 	fuse_opt_free_args(&args);
 	return ret;

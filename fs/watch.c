@@ -1,6 +1,153 @@
 /* SPDX-License-Identifier: MIT */
-/* Sandbox-side changes -> kernel cache invalidation (placeholder). */
+/*
+ * Sandbox-side changes become kernel cache invalidations: one thread keeps
+ * a recursive WatchDir stream on the mounted root open (reconnecting with
+ * a growing delay) and turns each event into dropped e2bfs caches plus
+ * fuse_lowlevel_notify_inval_entry/_inode, so a file a sandbox process
+ * creates, changes or deletes shows up in the mount at once.  Notifications
+ * are sent from this thread only, never from inside a request handler.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "e2bfs.h"
 
-int watch_start(struct fs *fs) { (void)fs; return 0; }
-void watch_stop(struct fs *fs) { (void)fs; }
+static pthread_t thread;
+static int started;
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static e2b_watch *current;	/* protected by watch_lock */
+static int stop;		/* protected by watch_lock */
+
+static int is_stopping(void)
+{
+	int s;
+
+	pthread_mutex_lock(&watch_lock);
+	s = stop;
+	pthread_mutex_unlock(&watch_lock);
+	return s;
+}
+
+static int on_event(const e2b_fs_event *ev, void *payload)
+{
+	struct fs *fs = payload;
+	struct inode *in, *pin;
+	const char *base;
+	char *path, *parent;
+
+	if (!ev->name || !ev->name[0])
+		return is_stopping();
+	base = strrchr(ev->name, '/');
+	base = base ? base + 1 : ev->name;
+	/* Our own upload temporaries come and go with every save. */
+	if (strstr(base, ".e2b-tmp-"))
+		return is_stopping();
+	path = path_join(fs->root, ev->name);
+	if (!path)
+		return 0;
+	parent = strdup(path);
+	if (parent) {
+		char *slash = strrchr(parent, '/');
+
+		if (slash == parent)
+			slash[1] = 0;
+		else if (slash)
+			*slash = 0;
+	}
+	in = inode_find_path(path);
+	pin = parent ? inode_find_path(parent) : NULL;
+	if (in) {
+		inode_invalidate(in);
+		inode_invalidate_dir(in);
+	}
+	if (pin) {
+		inode_invalidate_dir(pin);
+		inode_invalidate(pin);
+	}
+	if (fs->debug)
+		fs_log(fs, "watch: event %d on '%s'", (int)ev->type, path);
+	if (pin && (ev->type == E2B_FS_EVENT_CREATE || ev->type == E2B_FS_EVENT_REMOVE ||
+		    ev->type == E2B_FS_EVENT_RENAME))
+		fuse_lowlevel_notify_inval_entry(fs->se, pin->ino, base, strlen(base));
+	if (in && ev->type != E2B_FS_EVENT_REMOVE && ev->type != E2B_FS_EVENT_RENAME &&
+	    !cache_is_dirty(in))
+		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, 0, 0);
+	if (pin)
+		fuse_lowlevel_notify_inval_inode(fs->se, pin->ino, 0, 0);
+	free(parent);
+	free(path);
+	return is_stopping();
+}
+
+static void *watch_main(void *arg)
+{
+	struct fs *fs = arg;
+	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	unsigned delay = 1;
+	int rc, run, ever = 0;
+
+	wo.recursive = 1;
+	wo.user = fs->o.user;
+	wo.on_event = on_event;
+	wo.payload = fs;
+	while (!is_stopping()) {
+		e2b_watch *w = NULL;
+
+		rc = e2b_fs_watch(&w, fs->sb, fs->root, &wo);
+		if (rc < 0) {
+			unsigned i;
+
+			if (fs->debug)
+				fs_log(fs, "watch: cannot watch '%s': %s", fs->root,
+				       e2b_error_last()->message);
+			for (i = 0; i < delay * 10 && !is_stopping(); i++)
+				usleep(100000);
+			delay = delay < 16 ? delay * 2 : 30;
+			continue;
+		}
+		/* Events may have been missed while we were not watching. */
+		if (ever)
+			inode_invalidate_all();
+		ever = 1;
+		delay = 1;
+		pthread_mutex_lock(&watch_lock);
+		current = stop ? NULL : w;
+		run = current != NULL;
+		pthread_mutex_unlock(&watch_lock);
+		rc = run ? e2b_watch_run(w) : E2B_ECANCELED;
+		pthread_mutex_lock(&watch_lock);
+		current = NULL;
+		pthread_mutex_unlock(&watch_lock);
+		e2b_watch_free(w);
+		if (!is_stopping() && fs->debug)
+			fs_log(fs, "watch: stream ended (%s), reconnecting", e2b_error_code_str(rc));
+		if (!is_stopping())
+			sleep(1);
+	}
+	return NULL;
+}
+
+int watch_start(struct fs *fs)
+{
+	if (pthread_create(&thread, NULL, watch_main, fs) != 0)
+		return -1;
+	started = 1;
+	return 0;
+}
+
+void watch_stop(struct fs *fs)
+{
+	(void)fs;
+	if (!started)
+		return;
+	pthread_mutex_lock(&watch_lock);
+	stop = 1;
+	if (current)
+		e2b_watch_cancel(current);
+	pthread_mutex_unlock(&watch_lock);
+	pthread_join(thread, NULL);
+	started = 0;
+}
