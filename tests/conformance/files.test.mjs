@@ -396,3 +396,16 @@ test('files: 20 MiB streamed (chunked, octet-stream) upload (envd >= 0.5.7)', { 
 	assert.equal((await sbx.files.getInfo(p, rto)).size, chunk * total)
 	assert.equal((await sh(sbx, `sha256sum ${p}`)).split(' ')[0], sum, 'sha256 inside the sandbox')
 })
+
+test('files: overwrite happens in place like envd (same inode, hard links, mode)', T, async () => {
+	const sbx = await sandbox()
+	const p = `${HOME}/inplace/a.txt`
+	await sbx.files.write(p, 'version one', rto)
+	await sbx.commands.run(`cd ${HOME}/inplace && ln a.txt hard.txt && chmod 750 a.txt`, rto)
+	const ino1 = (await sh(sbx, `stat -c %i ${p}`)).trim()
+	await sbx.files.write(p, 'version two', rto)
+	const ino2 = (await sh(sbx, `stat -c %i ${p}`)).trim()
+	assert.equal(ino2, ino1, 'envd opens the existing file with O_TRUNC: the inode stays')
+	assert.equal(await sbx.files.read(`${HOME}/inplace/hard.txt`, rto), 'version two', 'a hard link sees the new content')
+	assert.equal((await sbx.files.getInfo(p, rto)).mode, 0o750, 'mode of an overwritten file is kept')
+})

@@ -140,3 +140,21 @@ test('watch: watching a missing dir or a file fails', T, async () => {
 	await sbx.files.write(`${HOME}/plainfile`, 'x', rto)
 	await rejectsWith(sbx.files.watchDir(`${HOME}/plainfile`, () => {}, rto), InvalidArgumentError, 'watch of a regular file')
 })
+
+test('watch: overwriting an existing file reports write, not create', T, async () => {
+	const sbx = await sandbox()
+	const dir = `${HOME}/w6`
+	await sbx.files.write(`${dir}/same.txt`, 'first', rto)
+	const r = recorder()
+	const h = await sbx.files.watchDir(dir, r.onEvent, rto)
+	try {
+		await sbx.files.write(`${dir}/same.txt`, 'second, longer', rto)
+		await r.waitHas('same.txt', FilesystemEventType.WRITE)
+		await sleep(300)
+		const types = r.events.filter((e) => e.name === 'same.txt').map((e) => e.type)
+		assert.ok(!types.includes(FilesystemEventType.CREATE), `envd truncates in place, so no create event: ${types}`)
+		assert.ok(!r.events.some((e) => e.name !== 'same.txt'), `no events for other names (temp files): ${JSON.stringify(r.events)}`)
+	} finally {
+		await h.stop()
+	}
+})
