@@ -41,6 +41,10 @@ static void fix_pointers(void)
 
 static int vset(int code, int http_status, const char *rpc_code,
 		const char *request_id, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+
+static int vset(int code, int http_status, const char *rpc_code,
+		const char *request_id, const char *fmt, va_list ap)
 {
 	size_t i;
 

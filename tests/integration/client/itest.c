@@ -32,6 +32,11 @@ static void ok(const char *name)
 }
 
 static void fail(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void expect(const char *name, int cond, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
