@@ -933,6 +933,64 @@ enum action {
 };
 
 /*
+ * OpenKruise's sandbox-manager registers fewer routes, on Go 1.22's
+ * ServeMux, each also as a trailing-slash subtree: POST /sandboxes,
+ * GET /v2/sandboxes, GET/DELETE /sandboxes/{id}, POST
+ * /sandboxes/{id}/{pause,resume,connect,timeout}.  A path matched only
+ * by patterns of other methods is 405; otherwise the most specific
+ * pattern of the method serves it, so e.g. GET /sandboxes/{id}/metrics is
+ * the describe handler and POST /sandboxes/{id}/refreshes the create
+ * handler (protocol.md §4.2.1).
+ */
+static enum action route_openkruise(const char *method, const char *path,
+				    char *id, size_t idlen, const char **allow)
+{
+	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,
+	     del = strcmp(method, "DELETE") == 0;
+	const char *p, *slash, *sub;
+	size_t n;
+
+	if (strcmp(path, "/v2/sandboxes") == 0 ||
+	    strncmp(path, "/v2/sandboxes/", 14) == 0) {
+		*allow = "GET";
+		return get ? A_LIST_V2 : A_NONE;
+	}
+	if (strcmp(path, "/sandboxes") == 0) {
+		*allow = "POST";
+		return post ? A_CREATE : A_NONE;
+	}
+	if (strncmp(path, "/sandboxes/", 11) != 0)
+		return A_NONE;
+	p = path + 11;
+	slash = strchr(p, '/');
+	n = slash ? (size_t)(slash - p) : strlen(p);
+	if (n == 0 || n >= idlen) {
+		*allow = "POST";	/* the POST /sandboxes/ subtree */
+		return post ? A_CREATE : A_NONE;
+	}
+	memcpy(id, p, n);
+	id[n] = '\0';
+	sub = slash ? slash + 1 : "";
+	if (post) {
+		if (strcmp(sub, "pause") == 0)
+			return A_PAUSE;
+		if (strcmp(sub, "resume") == 0)
+			return A_RESUME;
+		if (strcmp(sub, "connect") == 0)
+			return A_CONNECT;
+		if (strcmp(sub, "timeout") == 0)
+			return A_TIMEOUT;
+		return A_CREATE;
+	}
+	if (get)
+		return A_GET;
+	if (del)
+		return A_DELETE;
+	*allow = "DELETE, GET, POST";
+	return A_NONE;
+}
+
+/*
  * Match @path: fills *id for sandbox routes.  Returns the action for
  * @method, A_NONE with *allow set for a known path with another method,
  * or A_NONE with *allow NULL for an unknown path.
@@ -946,6 +1004,8 @@ static enum action route(const char *method, const char *path, char *id,
 	size_t n;
 
 	*allow = NULL;
+	if (openkruise())
+		return route_openkruise(method, path, id, idlen, allow);
 	if (strcmp(path, "/sandboxes") == 0 || strcmp(path, "/v2/sandboxes") == 0) {
 		v2 = path[1] == 'v';
 		*allow = "GET, POST";

@@ -224,6 +224,10 @@ if start_e2bd ok --flavor openkruise; then
 	expect_eq "openkruise: delete 204" 204 "$(status_of DELETE "/kruise/api/sandboxes/$id")"
 	expect_eq "openkruise: delete of gone 204" 204 "$(status_of DELETE "/kruise/api/sandboxes/$id")"
 	expect_eq "openkruise: delete of never-known 404" 404 "$(status_of DELETE /sandboxes/neverexisted0000000)"
+	expect_eq "openkruise: POST /v2/sandboxes is 405" 405 "$(status_of POST /v2/sandboxes '{"templateID":"base"}')"
+	expect_eq "openkruise: GET /sandboxes is 405" 405 "$(status_of GET /sandboxes)"
+	expect_eq "openkruise: POST /v2/sandboxes/{id}/connect is 405" 405 "$(status_of POST "/kruise/api/v2/sandboxes/$id/connect" '{"timeout":60}')"
+	expect_eq "openkruise: unknown path plain 404" "404 page not found" "$(api GET /nope)"
 	expect_eq "openkruise: 401 shape" 401 "$(curl -sS -o /dev/null -w '%{http_code}' "$OWN_URL/v2/sandboxes")"
 	E2BD_URL=$MAIN_URL
 	stop_e2bd "$OWN_PID"
