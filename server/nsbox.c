@@ -72,6 +72,13 @@
 /* ==== messages, zygote and init (these run outside e2bd's threads) ==== */
 
 /*
+ * e2bd was started without root and runs in a user namespace of its own
+ * that maps only uid/gid 1000 (the sandbox user) to the invoking user.
+ * Set once by nsbox_global_init() before the zygote is forked.
+ */
+static bool g_unpriv;
+
+/*
  * snprintf that returns -1 when the output did not fit.  Paths here are
  * bounded by PATH_MAX and messages by their buffers; truncation of a
  * message is harmless and every path that matters is checked.
@@ -301,8 +308,10 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 		goto out;
 	}
 	/* A new devpts instance: the sandbox sees only its own terminals. */
+	/* gid 5 (tty) is not mapped in the unprivileged user namespace. */
 	if (mount_at(devfd, "pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-		     "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0) {
+		     g_unpriv ? "newinstance,ptmxmode=0666,mode=0620"
+			      : "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0) {
 		xfmt(err, errlen, "cannot mount /dev/pts: %s", strerror(errno));
 		goto out;
 	}
@@ -561,7 +570,8 @@ child_exec(const struct spawn_args *a, int in, int out, int errout, int errfd)
 		close_range(3, (unsigned)errfd - 1, 0);
 	close_range((unsigned)errfd + 1, ~0U, 0);
 	ngroups = user_groups(a->user, a->sp->gid, groups, 64);
-	if (setgroups((size_t)ngroups, groups) < 0)
+	/* Unprivileged, setgroups is denied and 1000 is the only group. */
+	if (setgroups((size_t)ngroups, groups) < 0 && !g_unpriv)
 		child_fail(errfd, "setgroups", errno);
 	if (setgid(a->sp->gid) < 0)
 		child_fail(errfd, "setgid", errno);
@@ -612,7 +622,8 @@ static int open_pty(const struct nsmsg_spawn *sp, int *master, int *slave)
 	*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (*slave < 0)
 		goto fail;
-	if (fchown(*slave, sp->uid, 5) < 0 || fchmod(*slave, 0620) < 0)
+	if (fchown(*slave, sp->uid, g_unpriv ? (gid_t)-1 : 5) < 0 ||
+	    fchmod(*slave, 0620) < 0)
 		goto fail;
 	if (ws.ws_row && ws.ws_col)
 		(void)ioctl(*master, TIOCSWINSZ, &ws);
@@ -1246,7 +1257,7 @@ static int ensure_dir(int dirfd, const char *name, mode_t mode, uid_t uid,
 		if (fd < 0)
 			return -1;
 		/* mkdir's mode is filtered by the umask; sticky needs fchmod. */
-		if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
+		if ((!g_unpriv && fchown(fd, uid, gid) < 0) || fchmod(fd, mode) < 0) {
 			close(fd);
 			return -1;
 		}
@@ -1336,7 +1347,7 @@ static int root_replace(int rootfd, const char *dir, const char *name,
 	if (fd < 0)
 		goto out;
 	if (write(fd, data, len) != (ssize_t)len || fchmod(fd, mode) < 0 ||
-	    fchown(fd, 0, 0) < 0)
+	    (!g_unpriv && fchown(fd, 0, 0) < 0))
 		goto out;
 	if (renameat(dfd, tmp, dfd, name) < 0)
 		goto out;
@@ -1637,8 +1648,8 @@ static int mount_overlay_at(struct nsbox *ns, int dirfd, const char *name,
 			 strerror(errno));
 		return -1;
 	}
-	xfmt(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s",
-		 lower, upper, work);
+	xfmt(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s",
+		 lower, upper, work, g_unpriv ? ",userxattr" : "");
 	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		xfmt(err, errlen, "cannot open mount point '%s': %s",
@@ -2275,6 +2286,45 @@ static void stop_init(struct nsbox *ns)
 
 /* ---- nsbox.h ---- */
 
+static int write_proc(const char *path, const char *data, char *err,
+		      size_t errlen)
+{
+	if (write_file(path, data) < 0) {
+		xfmt(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Without root: a user namespace of our own where uid/gid 1000 (the
+ * sandbox user) is the invoking user and e2bd holds the capabilities it
+ * needs for mounts and namespaces.  Only one id can be mapped without
+ * newuidmap, so root inside sandboxes is unavailable in this mode.
+ * NEEDSWORK: subordinate ids (newuidmap/newgidmap) would give sandboxes
+ * a root and the other system users.
+ */
+static int enter_user_namespace(char *err, size_t errlen)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWUSER) < 0) {
+		xfmt(err, errlen, "not running as root and user namespaces are "
+		     "not available (%s); run e2bd as root", strerror(errno));
+		return -1;
+	}
+	xfmt(map, sizeof(map), "%d %u 1", SB_UID, (unsigned)uid);
+	if (write_proc("/proc/self/setgroups", "deny", err, errlen) < 0 ||
+	    write_proc("/proc/self/uid_map", map, err, errlen) < 0)
+		return -1;
+	xfmt(map, sizeof(map), "%d %u 1", SB_GID, (unsigned)gid);
+	if (write_proc("/proc/self/gid_map", map, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 {
 	char probe[PATH_MAX], lower[PATH_MAX + 16], upper[PATH_MAX + 16];
@@ -2285,15 +2335,9 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 	if (G.ready)
 		return 0;
 	if (geteuid() != 0) {
-		/*
-		 * NEEDSWORK: unprivileged operation through user namespaces
-		 * (newuidmap for uid 1000, overlayfs with userxattr).  Until
-		 * then refuse rather than run sandboxes unisolated.
-		 */
-		xfmt(err, errlen, "e2bd must run as root to isolate "
-			 "sandboxes (unprivileged user namespaces are not "
-			 "supported yet)");
-		return -1;
+		if (enter_user_namespace(err, errlen) < 0)
+			return -1;
+		g_unpriv = true;
 	}
 	if (unshare(CLONE_NEWNS) < 0) {
 		xfmt(err, errlen, "cannot create a mount namespace: %s",
@@ -2316,8 +2360,8 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 			 strerror(errno));
 		goto out;
 	}
-	xfmt(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s",
-		 lower, upper, work);
+	xfmt(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s",
+		 lower, upper, work, g_unpriv ? ",userxattr" : "");
 	if (mount("overlay", merged, "overlay", 0, opts) < 0) {
 		xfmt(err, errlen, "overlayfs does not work under '%s': %s",
 			 state_dir, strerror(errno));
@@ -2328,13 +2372,17 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 		xfmt(err, errlen, "/proc is not mounted");
 		goto out;
 	}
-	detect_freezer();
+	if (!g_unpriv)
+		detect_freezer();	/* cgroups are not ours to write otherwise */
+	else
+		G.freezer = FREEZER_SIGNAL;
 	G.zpid = nsinit_zygote_spawn(&G.zsock, err, errlen);
 	if (G.zpid < 0)
 		goto out;
 	G.ready = true;
-	log_info("sandbox isolation: mount/pid/uts/ipc namespaces, overlayfs, "
-		 "freezer %s", G.freezer == FREEZER_V1 ? "cgroup v1" :
+	log_info("sandbox isolation: %smount/pid/uts/ipc namespaces, overlayfs, "
+		 "freezer %s", g_unpriv ? "unprivileged (user namespace, only "
+		 "uid 1000), " : "", G.freezer == FREEZER_V1 ? "cgroup v1" :
 		 G.freezer == FREEZER_V2 ? "cgroup v2" : "SIGSTOP");
 	rc = 0;
 out:
@@ -2574,6 +2622,10 @@ int nsproc_spawn(struct sandbox *sb, const struct nsproc_spawn *req,
 	out->stdin_fd = out->stdout_fd = out->stderr_fd = out->pty_fd = -1;
 	if (!ns)
 		return rpc_fail(err, "internal", "sandbox is not running");
+	if (g_unpriv && (req->user->uid != SB_UID || req->user->gid != SB_GID))
+		return rpc_fail(err, "invalid_argument", "user '%s' is not "
+				"available: e2bd runs unprivileged and sandboxes "
+				"have only uid %d", req->user->name, SB_UID);
 	while (req->argv[argc])
 		argc++;
 	while (req->envp && req->envp[envc])

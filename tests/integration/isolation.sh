@@ -149,7 +149,7 @@ if [ -n "$T" ]; then
 	top=$(run "$T" 'cd /; echo *' root | tr -d '\n')
 	check "template dir: root has the template's dirs" grep -qw bin <<< "$top"
 	check "template dir: no host dirs (opt, boot, srv, work)" test -z "$(grep -ow 'opt\|boot\|srv\|work' <<< "$top")"
-	expect_eq "template dir: /etc has only what e2bd added" "group hosts passwd" "$(run "$T" 'cd /etc; echo *' root | tr -d '\n')"
+	expect_eq "template dir: /etc has only what e2bd added" "group hostname hosts passwd resolv.conf" "$(run "$T" 'cd /etc; echo *' root | tr -d '\n')"
 	run "$T" 'echo x > /bin/new-file; echo y > /home/user/f' root > /dev/null
 	expect_eq "template dir: writes land in the sandbox" "x" "$(run "$T" 'cat /bin/new-file' | tr -d '\n')"
 	expect_eq "template dir: the template itself is untouched" "$TPL_SUM" "$(cd "$TPL" && find . | sort | sha256sum)"
@@ -160,5 +160,52 @@ else
 fi
 E2BD_URL=$MAIN_URL
 kill "$IPID" 2>/dev/null
+
+# --- without root: e2bd in a user namespace of its own (uid 1000 only)
+if command -v setpriv > /dev/null && [ "$(id -u)" = 0 ]; then
+	UD=$(mktemp -d /tmp/e2bd-unpriv.XXXXXX)
+	printf '%s\n' "$E2B_API_KEY" > "$UD/key"
+	chmod 600 "$UD/key"
+	chown -R 65534:65534 "$UD"
+	chmod 700 "$UD"
+	UPORT=$(free_port)
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$E2BD_BIN" --listen "127.0.0.1:$UPORT" \
+		--state-dir "$UD/state" --api-key-file "$UD/key" > "$TEST_TMP/unpriv.log" 2>&1 &
+	UPID=$!
+	disown "$UPID"
+	trap 'kill "$UPID" "$IPID" 2>/dev/null; rm -rf "$UD"; cleanup_host; _lib_cleanup' EXIT
+	for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$UPORT/health" && break; kill -0 "$UPID" 2>/dev/null || break; sleep 0.1; done
+	if ! kill -0 "$UPID" 2>/dev/null; then
+		if grep -q 'user namespaces are not available' "$TEST_TMP/unpriv.log"; then
+			skip "unprivileged e2bd" "$(tail -1 "$TEST_TMP/unpriv.log")"
+		else
+			fail "unprivileged e2bd starts" "$(tail -2 "$TEST_TMP/unpriv.log" | tr '\n' ' ')"
+		fi
+	else
+		ok "unprivileged e2bd starts"
+		E2BD_URL=http://127.0.0.1:$UPORT
+		U=$(api POST /sandboxes '{"templateID":"base","timeout":120}' | json_get "d['sandboxID']" 2>/dev/null)
+		expect_eq "unprivileged: processes run as user 1000 in the sandbox" "1000 user $U" "$(run "$U" 'echo $(id -u) $(id -un) $(hostname)' | tr -d '\n')"
+		expect_eq "unprivileged: host /root and /tmp invisible" "missing missing" "$(run "$U" "test -e /root/$MARK && echo present || echo missing; test -e /tmp/$MARK && echo present || echo missing" | tr '\n' ' ' | sed 's/ *$//')"
+		expect_eq "unprivileged: state dir invisible" missing "$(run "$U" "test -e '$UD' && echo present || echo missing" | tr -d '\n')"
+		check "unprivileged: own PID namespace" test "$(run "$U" 'ls /proc | grep -c "^[0-9]"' | tr -d '\n')" -lt 10
+		run "$U" 'echo kept > /home/user/k; touch /usr/bin/e2bd-x' > /dev/null
+		check "unprivileged: host-owned system files stay read-only" test ! -e /usr/bin/e2bd-x
+		expect_eq "unprivileged: /files sees process writes" kept "$(envd "$U" GET '/files?path=/home/user/k' | tr -d '\n')"
+		run "$U" 'id' root > /dev/null
+		check "unprivileged: root is refused with an error" test "$RC" != 0
+		api POST "/sandboxes/$U/pause" > /dev/null
+		expect_eq "unprivileged: pause 204" 204 "$API_STATUS"
+		api POST "/sandboxes/$U/resume" '{"timeout":60}' > /dev/null
+		expect_eq "unprivileged: resume 201" 201 "$API_STATUS"
+		expect_eq "unprivileged: works after resume" kept "$(run "$U" 'cat /home/user/k' | tr -d '\n')"
+		api DELETE "/sandboxes/$U" > /dev/null
+		expect_eq "unprivileged: kill 204" 204 "$API_STATUS"
+		E2BD_URL=$MAIN_URL
+	fi
+	kill "$UPID" 2>/dev/null
+else
+	skip "unprivileged e2bd" "needs setpriv and a root test runner to drop privileges"
+fi
 
 done_testing
