@@ -30,6 +30,7 @@ struct e2b_sandbox {
 	char *access_token;
 	char *envd_version;
 	char *domain;
+	char *traffic_token;
 	char **retired;
 	size_t retired_count;
 };

@@ -457,6 +457,11 @@ static int run_common(e2b_command_result *out, e2b_sandbox *sb, const char *cmd,
 	error = start_common(&p, sb, cmd, args, o, what);
 	if (error < 0)
 		return error;
+	if (!out) {
+		/* Nobody will read the capture: drop output without a callback. */
+		p->ps.out.max = 0;
+		p->ps.err.max = 0;
+	}
 	error = process_drain(p, deadline);
 	if (out && (error == 0 || error == E2B_EEXIT || p->ps.started)) {
 		ferr = fill_result(out, &p->ps);

@@ -22,6 +22,7 @@ void e2b__envd_release(struct e2b__envd *e)
 	e2b__free(e->base_url);
 	e2b__free(e->sandbox_id);
 	e2b__free(e->access_token);
+	e2b__free(e->traffic_token);
 	e2b__free(e->user);
 	e2b__free(e->envd_version);
 	memset(e, 0, sizeof(*e));
@@ -54,6 +55,8 @@ int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
 		error = e2b__headers_add(&l, "E2b-Sandbox-Port", port);
 	if (!error && e->access_token && *e->access_token)
 		error = e2b__headers_add(&l, "X-Access-Token", e->access_token);
+	if (!error && e->traffic_token && *e->traffic_token)
+		error = e2b__headers_add(&l, "e2b-traffic-access-token", e->traffic_token);
 	if (!error && c->api_key)
 		error = e2b__headers_add(&l, "X-API-Key", c->api_key);
 	if (!error && content_type)

@@ -20,6 +20,7 @@ struct e2b__envd {
 	char *base_url;
 	char *sandbox_id;
 	char *access_token;	/* NULL = none */
+	char *traffic_token;	/* e2b-traffic-access-token, NULL = none */
 	char *user;		/* effective user, NULL = envd default */
 	char *envd_version;
 };

@@ -559,10 +559,10 @@ static void retire(e2b_sandbox *sb, char *old)
 /* Update the envd details from an API answer.  Caller holds no lock. */
 static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 			 const char *envd_version, const char *token,
-			 const char *domain)
+			 const char *domain, const char *traffic_token)
 {
 	const struct e2b__conf *c = &sb->client->conf;
-	char *url = NULL, *tpl = NULL, *ver = NULL, *tok = NULL, *dom = NULL;
+	char *url = NULL, *tpl = NULL, *ver = NULL, *tok = NULL, *dom = NULL, *tt = NULL;
 	int error;
 
 	error = e2b__conf_envd_url(&url, c, sb->id, domain);
@@ -572,7 +572,9 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 	ver = e2b__strdup(envd_version && *envd_version ? envd_version : "0.6.0");
 	tok = (token && *token) ? e2b__strdup(token) : e2b__strdup0(c->access_token);
 	dom = e2b__strdup0(domain);
-	if (!tpl || !ver || !tok || !dom) {
+	tt = e2b__strdup0(traffic_token);
+	if (!tpl || !ver || !tok || !dom || !tt) {
+		e2b__free(tt);
 		e2b__free(url);
 		e2b__free(tpl);
 		e2b__free(ver);
@@ -590,11 +592,13 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 	retire(sb, sb->envd_version);
 	retire(sb, sb->access_token);
 	retire(sb, sb->domain);
+	retire(sb, sb->traffic_token);
 	sb->template_id = tpl ? tpl : e2b__strdup0("");
 	sb->envd_url = url;
 	sb->envd_version = ver;
 	sb->access_token = tok;
 	sb->domain = dom;
+	sb->traffic_token = tt;
 	pthread_mutex_unlock(&sb->lock);
 	return 0;
 }
@@ -627,7 +631,8 @@ static int sandbox_from_info(e2b_sandbox **out, e2b_client *client,
 	if (error < 0)
 		return error;
 	error = sandbox_apply(sb, info->template_id, info->envd_version,
-			      info->envd_access_token, info->domain);
+			      info->envd_access_token, info->domain,
+			      info->traffic_access_token);
 	if (error < 0) {
 		e2b_sandbox_free(sb);
 		return error;
@@ -702,7 +707,7 @@ int e2b_sandbox_open(e2b_sandbox **out, e2b_client *client,
 	if (error < 0)
 		return error;
 	error = sandbox_apply(sb, opts->template_id, opts->envd_version,
-			      opts->envd_access_token, opts->domain);
+			      opts->envd_access_token, opts->domain, NULL);
 	if (error < 0) {
 		e2b_sandbox_free(sb);
 		return error;
@@ -723,6 +728,7 @@ void e2b_sandbox_free(e2b_sandbox *sb)
 	e2b__free(sb->access_token);
 	e2b__free(sb->envd_version);
 	e2b__free(sb->domain);
+	e2b__free(sb->traffic_token);
 	for (i = 0; i < sb->retired_count; i++)
 		e2b__free(sb->retired[i]);
 	e2b__free(sb->retired);
@@ -822,6 +828,7 @@ int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
 	out->sandbox_id = e2b__strdup(sb->id);
 	out->access_token = e2b__strdup0(sb->access_token);
 	out->envd_version = e2b__strdup0(sb->envd_version);
+	out->traffic_token = e2b__strdup0(sb->traffic_token);
 	pthread_mutex_unlock(&sb->lock);
 	if (!user)
 		user = c->user;
@@ -830,7 +837,7 @@ int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
 	if (user)
 		out->user = e2b__strdup(user);
 	if (!out->base_url || !out->sandbox_id || !out->access_token ||
-	    !out->envd_version || (user && !out->user)) {
+	    !out->envd_version || !out->traffic_token || (user && !out->user)) {
 		e2b__envd_release(out);
 		error = e2b__error_oom();
 	}
@@ -865,7 +872,8 @@ int e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s)
 	if (error < 0)
 		return error;
 	error = sandbox_apply(sb, info->template_id, info->envd_version,
-			      info->envd_access_token, info->domain);
+			      info->envd_access_token, info->domain,
+			      info->traffic_access_token);
 	e2b_sandbox_info_free(info);
 	return error;
 }
