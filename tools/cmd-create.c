@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 
@@ -54,7 +55,9 @@ static int cmd_create_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		goto out;
 	code = e2b_api_create(&info, client, &co);
 	if (code < 0) {
-		if (code == E2B_ENOTFOUND) {
+		/* E2B and OpenKruise answer an unknown template with 400. */
+		if (code == E2B_ENOTFOUND ||
+		    (code == E2B_EINVALID && strstr(e2b_error_last()->message, "not found"))) {
 			fflush(stdout);
 			fprintf(stderr, "e2bctl: template '%s' not found\n", co.template_id);
 			error = E2BCTL_EXIT_NOTFOUND;

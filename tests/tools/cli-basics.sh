@@ -66,6 +66,9 @@ for m in "${MODES[@]}"; do
 	expect_rc "$m: kill unknown sandbox" 3 "sandbox 'nosuchsandbox' not found"
 done
 
+rc "$C" create no-such-template
+expect_rc "unknown template" 3 "e2bctl: template 'no-such-template' not found"
+
 # Unreachable server: exit 5.
 dead=$(free_port)
 rc "$C" --api-url "http://127.0.0.1:$dead" list
