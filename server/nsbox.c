@@ -30,6 +30,18 @@
  * resolved with openat2(RESOLVE_IN_ROOT) or *at(O_NOFOLLOW), and mounts
  * go through /proc/self/fd of an O_NOFOLLOW descriptor.
  *
+ * Privileges.  As root, sandbox root is real root minus the dangerous
+ * capabilities (bounding set), cgroups freeze sandboxes and cap their
+ * process count.  Without root, e2bd enters a user namespace of its own
+ * mapping only uid/gid 1000 (the sandbox user) to the invoking user;
+ * overlays use userxattr, pause falls back to SIGSTOP, and sandboxes have
+ * no root.  If neither works, e2bd refuses to start.
+ *
+ * NEEDSWORK: sandboxes share the host's network namespace (E2B sandboxes
+ * have internet access by default), so they can reach loopback services,
+ * including e2bd's own envd routes, which are guarded only by the
+ * sandbox ID and, for secure sandboxes, the access token.
+ *
  * Init.  One reader thread per running sandbox reads init's messages:
  * replies to requests (matched by sequence number to a waiting caller)
  * and exit statuses (delivered to process.c's callback).  If init dies,
