@@ -1552,13 +1552,16 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 		const char *path;
 		mode_t mode;
 		uid_t uid;
+		bool required;	/* a mount point, or needed below */
 	} dirs[] = {
-		{ "proc", 0555, 0 }, { "dev", 0755, 0 }, { "sys", 0555, 0 },
-		{ "tmp", 01777, 0 }, { "root", 0700, 0 }, { "home", 0755, 0 },
-		{ "home/user", 0755, SB_UID }, { "run", 0755, 0 },
-		{ "var", 0755, 0 }, { "var/tmp", 01777, 0 },
-		{ "var/log", 0755, 0 }, { "var/cache", 0755, 0 },
-		{ "var/lib", 0755, 0 }, { "mnt", 0755, 0 }, { "etc", 0755, 0 },
+		{ "proc", 0555, 0, true }, { "dev", 0755, 0, true },
+		{ "sys", 0555, 0, true }, { "etc", 0755, 0, true },
+		{ "tmp", 01777, 0, false }, { "root", 0700, 0, false },
+		{ "home", 0755, 0, false }, { "home/user", 0755, SB_UID, false },
+		{ "run", 0755, 0, false }, { "var", 0755, 0, false },
+		{ "var/tmp", 01777, 0, false }, { "var/log", 0755, 0, false },
+		{ "var/cache", 0755, 0, false }, { "var/lib", 0755, 0, false },
+		{ "mnt", 0755, 0, false },
 	};
 	char hosts[128];
 	struct stat st;
@@ -1567,11 +1570,24 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (root_ensure_dir(rootfd, dirs[i].path, dirs[i].mode,
-				    dirs[i].uid, dirs[i].uid ? SB_GID : 0) < 0) {
+				    dirs[i].uid, dirs[i].uid ? SB_GID : 0) == 0)
+			continue;
+		/*
+		 * The sandbox may have replaced a top-level directory with a
+		 * symlink or file.  A mount point gets its directory back
+		 * (never following the link); anything else is its business.
+		 */
+		if (dirs[i].required && errno == ENOTDIR &&
+		    unlinkat(rootfd, dirs[i].path, 0) == 0 &&
+		    root_ensure_dir(rootfd, dirs[i].path, dirs[i].mode, 0, 0) == 0)
+			continue;
+		if (dirs[i].required) {
 			xfmt(err, errlen, "cannot create '/%s' in sandbox: %s",
-				 dirs[i].path, strerror(errno));
+			     dirs[i].path, strerror(errno));
 			return -1;
 		}
+		log_warn("sandbox %s: '/%s' is not a directory: %s", sb->id,
+			 dirs[i].path, strerror(errno));
 	}
 	/* A template without accounts still needs root (Basic root). */
 	if (ensure_line_prefix(rootfd, "etc/passwd", "root:",
