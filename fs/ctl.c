@@ -103,11 +103,9 @@ static struct proc *procs;	/* protected by procs_lock */
 struct handle {
 	int kind;		/* enum ctl_kind, or P_* + 100 for proc files */
 	struct proc *p;
-	char *buf;		/* snapshot served by read */
-	size_t len;
-	size_t pos;
-	uint64_t stream_pos;	/* stdout/stderr read position */
-	int done;		/* wait: answered */
+	char *buf;		/* protected by procs_lock; snapshot served by read */
+	size_t len;		/* protected by procs_lock */
+	size_t pos;		/* protected by procs_lock; procs/new only */
 };
 
 int ctl_is(fuse_ino_t ino)
@@ -711,19 +709,25 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h->buf)
 		h->len = strlen(h->buf);
 	fi->fh = (uint64_t)(uintptr_t)h;
+	/* Not marked nonseekable: head(1) seeks back after reading a line. */
 	fi->direct_io = 1;
-	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);
 }
 
-static void reply_snapshot(fuse_req_t req, struct handle *h, size_t size)
+/* Snapshots are served at the kernel's offsets: reads may be split and
+ * issued concurrently, so no per-handle position is kept. */
+static void reply_snapshot(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
-	size_t n = h->len - h->pos;
+	size_t n;
 
+	if (!h->buf || off < 0 || (uint64_t)off >= h->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	n = h->len - (size_t)off;
 	if (n > size)
 		n = size;
-	fuse_reply_buf(req, h->buf ? h->buf + h->pos : "", n);
-	h->pos += n;
+	fuse_reply_buf(req, h->buf + off, n);
 }
 
 /* Wait for the process state to change; 0 or -EINTR. */
@@ -749,19 +753,22 @@ static int wait_change(fuse_req_t req)
 	return 0;
 }
 
-/* stdout/stderr: stream the capture, blocking at the end while running. */
-static void read_stream(fuse_req_t req, struct handle *h, int err, size_t size)
+/*
+ * stdout/stderr: the capture, at the kernel's offset; a read at the end
+ * blocks until more output arrives or the process ends.
+ */
+static void read_stream(fuse_req_t req, struct handle *h, int err, size_t size, off_t off)
 {
 	struct proc *p = h->p;
+	uint64_t len, at = off < 0 ? 0 : (uint64_t)off;
 	char *buf;
-	uint64_t len;
 	ssize_t r;
 	int rc = 0;
 
 	pthread_mutex_lock(&procs_lock);
 	for (;;) {
 		len = err ? p->err_len : p->out_len;
-		if (len > h->stream_pos || p->ended)
+		if (len > at || p->ended)
 			break;
 		rc = wait_change(req);
 		if (rc < 0)
@@ -772,25 +779,32 @@ static void read_stream(fuse_req_t req, struct handle *h, int err, size_t size)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (len <= h->stream_pos) {
+	if (len <= at) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if (size > len - h->stream_pos)
-		size = (size_t)(len - h->stream_pos);
+	if (size > len - at)
+		size = (size_t)(len - at);
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = pread(err ? p->err_fd : p->out_fd, buf, size, (off_t)h->stream_pos);
-	if (r < 0) {
+	r = pread(err ? p->err_fd : p->out_fd, buf, size, (off_t)at);
+	if (r < 0)
 		fuse_reply_err(req, errno);
-	} else {
-		h->stream_pos += (uint64_t)r;
+	else
 		fuse_reply_buf(req, buf, (size_t)r);
-	}
 	free(buf);
+}
+
+/* Build a handle's snapshot once (reads may run concurrently). */
+static void set_snapshot(struct handle *h, const char *text)
+{
+	if (!h->buf) {
+		h->buf = strdup(text);
+		h->len = h->buf ? strlen(h->buf) : 0;
+	}
 }
 
 static void proc_state(struct proc *p, char *out, size_t cap, int wait_form)
@@ -813,43 +827,48 @@ void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc = 0;
 
 	switch (h->kind) {
+	case K_NEW:
+		/* Read after write on one descriptor: the file offset is past
+		 * the command line, so serve the pid from our own position. */
+		pthread_mutex_lock(&procs_lock);
+		reply_snapshot(req, h, size, (off_t)h->pos);
+		if (h->buf)
+			h->pos += h->len - h->pos < size ? h->len - h->pos : size;
+		pthread_mutex_unlock(&procs_lock);
+		return;
 	case K_SANDBOX:
 	case K_STATUS:
-	case K_NEW:
 	case 100 + P_CMD:
-		reply_snapshot(req, h, size);
+		pthread_mutex_lock(&procs_lock);
+		reply_snapshot(req, h, size, off);
+		pthread_mutex_unlock(&procs_lock);
 		return;
 	case 100 + P_STDOUT:
-		read_stream(req, h, 0, size);
+		read_stream(req, h, 0, size, off);
 		return;
 	case 100 + P_STDERR:
-		read_stream(req, h, 1, size);
+		read_stream(req, h, 1, size, off);
 		return;
 	case 100 + P_STATUS:
-		if (!h->buf) {
-			pthread_mutex_lock(&procs_lock);
-			proc_state(h->p, tmp, sizeof(tmp), 0);
-			pthread_mutex_unlock(&procs_lock);
-			h->buf = strdup(tmp);
-			h->len = h->buf ? strlen(h->buf) : 0;
-		}
-		reply_snapshot(req, h, size);
+		pthread_mutex_lock(&procs_lock);
+		proc_state(h->p, tmp, sizeof(tmp), 0);
+		set_snapshot(h, tmp);
+		reply_snapshot(req, h, size, off);
+		pthread_mutex_unlock(&procs_lock);
 		return;
 	case 100 + P_WAIT:
-		if (!h->buf) {
-			pthread_mutex_lock(&procs_lock);
-			while (!h->p->ended && rc == 0)
-				rc = wait_change(req);
-			proc_state(h->p, tmp, sizeof(tmp), 1);
+		pthread_mutex_lock(&procs_lock);
+		while (!h->p->ended && rc == 0)
+			rc = wait_change(req);
+		if (rc < 0) {
 			pthread_mutex_unlock(&procs_lock);
-			if (rc < 0) {
-				fuse_reply_err(req, -rc);
-				return;
-			}
-			h->buf = strdup(tmp);
-			h->len = h->buf ? strlen(h->buf) : 0;
+			fuse_reply_err(req, -rc);
+			return;
 		}
-		reply_snapshot(req, h, size);
+		proc_state(h->p, tmp, sizeof(tmp), 1);
+		set_snapshot(h, tmp);
+		reply_snapshot(req, h, size, off);
+		pthread_mutex_unlock(&procs_lock);
 		return;
 	default:
 		fuse_reply_err(req, EBADF);
@@ -913,10 +932,12 @@ static int start_proc(fuse_req_t req, struct handle *h, const char *line)
 	p->h = ph;
 	proc_add(p);
 	snprintf(tmp, sizeof(tmp), "%u\n", p->pid);
+	pthread_mutex_lock(&procs_lock);
 	free(h->buf);
 	h->buf = strdup(tmp);
 	h->len = h->buf ? strlen(h->buf) : 0;
 	h->pos = 0;
+	pthread_mutex_unlock(&procs_lock);
 	return 0;
 }
 
