@@ -43,6 +43,8 @@ static int cmd_attach_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		goto out;
 	}
 	code = proc_pump(&detached, sb, proc, !isatty(STDIN_FILENO), PROC_INT_DETACH);
+	if (detached && proc_output_errno)
+		goto out;
 	if (detached) {
 		if (!ctx->quiet)
 			fprintf(stderr, "e2bctl: detached from process %llu\n", pid);

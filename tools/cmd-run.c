@@ -3,8 +3,11 @@
  * e2bctl run: run a command in the foreground, stream its output, forward
  * our stdin when it is not a terminal, and exit with its exit code.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -49,6 +52,14 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		goto out;
 	}
 	code = proc_pump(&detached, sb, proc, forward, PROC_INT_SIGNAL);
+	if (proc_output_errno) {
+		/* Like any pipeline member whose reader left: 128 + SIGPIPE. */
+		if (proc_output_errno == EPIPE)
+			error = 128 + SIGPIPE;
+		else
+			error = error_msg("cannot write output: %s", strerror(proc_output_errno));
+		goto out;
+	}
 	if (detached) {
 		error = error_msg("gave up waiting for process %u", e2b_process_pid(proc));
 		error = E2BCTL_EXIT_INTERRUPTED;

@@ -114,14 +114,24 @@ char *proc_command_line(int argc, char **argv)
 	return out;
 }
 
+int proc_output_errno;
+
 int proc_write_stdout(const char *data, size_t len, void *payload)
 {
-	return write_all(STDOUT_FILENO, data, len) < 0 ? -1 : 0;
+	if (write_all(STDOUT_FILENO, data, len) < 0) {
+		proc_output_errno = errno;
+		return -1;
+	}
+	return 0;
 }
 
 int proc_write_stderr(const char *data, size_t len, void *payload)
 {
-	return write_all(STDERR_FILENO, data, len) < 0 ? -1 : 0;
+	if (write_all(STDERR_FILENO, data, len) < 0) {
+		proc_output_errno = errno;
+		return -1;
+	}
+	return 0;
 }
 
 /* Forward what stdin has now.  @return 1 at EOF, 0, or -1 on failure. */
@@ -162,6 +172,9 @@ int proc_pump(int *out_detached, e2b_sandbox *sb, e2b_process *proc,
 
 	*out_detached = 0;
 	sig_catch();
+	/* A closed output pipe must stop the remote side too, not kill us
+	 * silently and leave it running: see EPIPE below. */
+	signal(SIGPIPE, SIG_IGN);
 	while (!ended) {
 		if (sig_interrupts != seen) {
 			seen = sig_interrupts;
@@ -182,6 +195,14 @@ int proc_pump(int *out_detached, e2b_sandbox *sb, e2b_process *proc,
 		}
 		code = e2b_process_poll(&ended, proc, PROC_POLL_MS,
 					forward_stdin ? STDIN_FILENO : -1);
+		if (code == E2B_ECANCELED && proc_output_errno) {
+			/* Our reader went away (`run ID yes | head`). */
+			if (mode == PROC_INT_SIGNAL)
+				e2b_commands_signal(NULL, sb, pid, E2B_SIGNAL_SIGKILL);
+			else
+				*out_detached = 1;
+			break;
+		}
 		if (code < 0)
 			break;
 		if (forward_stdin && !ended) {
@@ -191,6 +212,7 @@ int proc_pump(int *out_detached, e2b_sandbox *sb, e2b_process *proc,
 		}
 	}
 	sig_default();
+	signal(SIGPIPE, SIG_DFL);
 	return code;
 }
 

@@ -42,7 +42,9 @@ void proc_opts_release(struct proc_opts *po);
  */
 char *proc_command_line(int argc, char **argv);
 
-/* Output callbacks writing to our stdout/stderr. */
+/* Output callbacks writing to our stdout/stderr; a failed write stops
+ * the stream and leaves its errno in proc_output_errno. */
+extern int proc_output_errno;
 int proc_write_stdout(const char *data, size_t len, void *payload);
 int proc_write_stderr(const char *data, size_t len, void *payload);
 

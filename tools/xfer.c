@@ -339,9 +339,13 @@ static int walk_local(struct xfer_plan *plan, const char *src, const char *dst,
 	if (!d)
 		return error_msg("cannot open directory '%s': %s", src, strerror(errno));
 	plan_dir(plan, dst);
-	while ((errno = 0, de = readdir(d))) {
+	for (;;) {
 		char *s, *t;
 
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		s = join(src, de->d_name);

@@ -55,6 +55,14 @@ for m in "${MODES[@]}"; do
 	expect_eq "$m: 100 MiB of output (size, sha256; ${ms} ms)" "104857600 $big_sha" \
 		"$(tr -d ' ' < "$TEST_TMP/big.size") $size_sha"
 
+	# A reader that goes away: exit 141 and the remote process is killed.
+	ctl "$m" run "$id" "yes e2bctl-pipe-$m" | head -2 > /dev/null
+	expect_eq "$m: closed output pipe exits 141" "141" "${PIPESTATUS[0]}"
+	sleep 0.5
+	rc ctl "$m" ps "$id"
+	[[ $OUT != *"e2bctl-pipe-$m"* ]] && ok "$m: closed output pipe kills the remote process" ||
+		fail "$m: closed output pipe kills the remote process" "$OUT"
+
 	# Ctrl-C: SIGTERM to the remote process, then SIGKILL.
 	ctlx "$m" run "$id" sleep 30 & p=$!
 	sleep 1; kill -INT $p; wait $p; RC=$?
