@@ -102,19 +102,63 @@ static int decode_bytes(struct proc_state *ps, json_t *v)
 	return e2b__b64_decode(&ps->scratch, json_string_value(v), json_string_length(v));
 }
 
+/* Output bytes of a data event: stdout and pty go to the stdout side. */
+static int on_data(struct proc_state *ps, json_t *d)
+{
+	json_t *v;
+	int is_err = 0, error;
+
+	v = e2b__json_field(d, "stdout", NULL);
+	if (!v)
+		v = e2b__json_field(d, "pty", NULL);
+	if (!v) {
+		v = e2b__json_field(d, "stderr", NULL);
+		is_err = 1;
+	}
+	if (!v)
+		return 0;
+	error = decode_bytes(ps, v);
+	if (error < 0)
+		return error;
+	return ps_output(ps, is_err, ps->scratch.ptr, ps->scratch.size);
+}
+
+static int on_end(struct proc_state *ps, json_t *v)
+{
+	const char *s;
+	int error;
+
+	ps->ended = 1;
+	error = e2b__json_int(v, "exitCode", "exit_code", &ps->exit_code);
+	if (!error)
+		error = e2b__json_bool(v, "exited", NULL, &ps->exited);
+	if (error < 0)
+		return error;
+	s = e2b__json_str(v, "status", NULL, &error);
+	if (error < 0)
+		return error;
+	ps->status = e2b__strdup0(s);
+	s = e2b__json_str(v, "error", NULL, &error);
+	if (error < 0)
+		return error;
+	ps->error = e2b__strdup0(s);
+	if (!ps->status || !ps->error)
+		return e2b__error_oom();
+	return 0;
+}
+
 static int on_event(json_t *msg, void *payload)
 {
 	struct proc_state *ps = payload;
-	json_t *ev, *v, *d;
-	const char *s;
-	int error = 0;
+	json_t *ev, *v;
 
 	ev = e2b__json_field(msg, "event", NULL);
 	if (!ev)
 		return 0;	/* messages without an event are skipped */
 	if (!json_is_object(ev))
 		return e2b__error_set(E2B_EPROTO, "process event is not an object");
-	if ((v = e2b__json_field(ev, "start", NULL))) {
+	v = e2b__json_field(ev, "start", NULL);
+	if (v) {
 		if (ps->started)
 			return e2b__error_set(E2B_EPROTO, "duplicate start event");
 		ps->started = 1;
@@ -122,36 +166,12 @@ static int on_event(json_t *msg, void *payload)
 	}
 	if (!ps->started)
 		return e2b__error_set(E2B_EPROTO, "expected start event");
-	if ((d = e2b__json_field(ev, "data", NULL))) {
-		if ((v = e2b__json_field(d, "stdout", NULL)) ||
-		    (v = e2b__json_field(d, "pty", NULL))) {
-			error = decode_bytes(ps, v);
-			if (!error)
-				error = ps_output(ps, 0, ps->scratch.ptr, ps->scratch.size);
-		} else if ((v = e2b__json_field(d, "stderr", NULL))) {
-			error = decode_bytes(ps, v);
-			if (!error)
-				error = ps_output(ps, 1, ps->scratch.ptr, ps->scratch.size);
-		}
-		return error;
-	}
-	if ((v = e2b__json_field(ev, "end", NULL))) {
-		ps->ended = 1;
-		if ((error = e2b__json_int(v, "exitCode", "exit_code", &ps->exit_code)) < 0 ||
-		    (error = e2b__json_bool(v, "exited", NULL, &ps->exited)) < 0)
-			return error;
-		s = e2b__json_str(v, "status", NULL, &error);
-		if (error < 0)
-			return error;
-		ps->status = e2b__strdup0(s);
-		s = e2b__json_str(v, "error", NULL, &error);
-		if (error < 0)
-			return error;
-		ps->error = e2b__strdup0(s);
-		if (!ps->status || !ps->error)
-			return e2b__error_oom();
-		return 0;
-	}
+	v = e2b__json_field(ev, "data", NULL);
+	if (v)
+		return on_data(ps, v);
+	v = e2b__json_field(ev, "end", NULL);
+	if (v)
+		return on_end(ps, v);
 	/* keepalive and unknown events */
 	return 0;
 }
@@ -480,7 +500,10 @@ int e2b_commands_run(e2b_command_result *out, e2b_sandbox *sb, const char *cmd,
 	int error;
 
 	E2B_ASSERT_ARG(sb);
-	if ((error = check_cmd(cmd)) < 0 || (error = check_opts(opts)) < 0)
+	error = check_cmd(cmd);
+	if (!error)
+		error = check_opts(opts);
+	if (error < 0)
 		return error;
 	memcpy(args, shell_args_tmpl, sizeof(args));
 	args[2] = cmd;
@@ -495,7 +518,10 @@ int e2b_commands_run_argv(e2b_command_result *out, e2b_sandbox *sb,
 	int error;
 
 	E2B_ASSERT_ARG(sb);
-	if ((error = check_argv(argv)) < 0 || (error = check_opts(opts)) < 0)
+	error = check_argv(argv);
+	if (!error)
+		error = check_opts(opts);
+	if (error < 0)
 		return error;
 	e2b__what(what, sizeof(what), "run", argv[0]);
 	return run_common(out, sb, argv[0], argv + 1, opts, what);
@@ -511,7 +537,10 @@ int e2b_commands_start(e2b_process **out, e2b_sandbox *sb, const char *cmd,
 	E2B_ASSERT_ARG(out);
 	E2B_ASSERT_ARG(sb);
 	*out = NULL;
-	if ((error = check_cmd(cmd)) < 0 || (error = check_opts(opts)) < 0)
+	error = check_cmd(cmd);
+	if (!error)
+		error = check_opts(opts);
+	if (error < 0)
 		return error;
 	memcpy(args, shell_args_tmpl, sizeof(args));
 	args[2] = cmd;
@@ -528,7 +557,10 @@ int e2b_commands_start_argv(e2b_process **out, e2b_sandbox *sb,
 	E2B_ASSERT_ARG(out);
 	E2B_ASSERT_ARG(sb);
 	*out = NULL;
-	if ((error = check_argv(argv)) < 0 || (error = check_opts(opts)) < 0)
+	error = check_argv(argv);
+	if (!error)
+		error = check_opts(opts);
+	if (error < 0)
 		return error;
 	e2b__what(what, sizeof(what), "start", argv[0]);
 	return start_common(out, sb, argv[0], argv + 1, opts, what);

@@ -129,13 +129,20 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 	if (cfg->version != E2B_CONFIG_VERSION)
 		return e2b__error_set(E2B_EINVALID, "unsupported e2b_config version %u",
 				      cfg->version);
-	if ((error = dup_opt(&out->api_key, cfg->api_key)) < 0 ||
-	    (error = dup_opt(&out->access_token, cfg->access_token)) < 0 ||
-	    (error = dup_opt(&out->domain, cfg->domain ? cfg->domain : E2B_DEFAULT_DOMAIN)) < 0 ||
-	    (error = dup_opt(&out->scheme, cfg->scheme ? cfg->scheme : E2B_DEFAULT_SCHEME)) < 0 ||
-	    (error = dup_opt(&out->user, cfg->user)) < 0 ||
-	    (error = dup_opt(&out->ca_file, cfg->ca_file)) < 0 ||
-	    (error = dup_url(&out->sandbox_url, cfg->sandbox_url, "sandbox url")) < 0)
+	error = dup_opt(&out->api_key, cfg->api_key);
+	if (!error)
+		error = dup_opt(&out->access_token, cfg->access_token);
+	if (!error)
+		error = dup_opt(&out->domain, cfg->domain ? cfg->domain : E2B_DEFAULT_DOMAIN);
+	if (!error)
+		error = dup_opt(&out->scheme, cfg->scheme ? cfg->scheme : E2B_DEFAULT_SCHEME);
+	if (!error)
+		error = dup_opt(&out->user, cfg->user);
+	if (!error)
+		error = dup_opt(&out->ca_file, cfg->ca_file);
+	if (!error)
+		error = dup_url(&out->sandbox_url, cfg->sandbox_url, "sandbox url");
+	if (error < 0)
 		goto out;
 	for (i = 0; out->scheme[i]; i++)
 		out->scheme[i] = (char)tolower((unsigned char)out->scheme[i]);

@@ -216,7 +216,10 @@ int e2b_fs_rename(e2b_entry_info **out, e2b_sandbox *sb, const char *from, const
 	E2B_ASSERT_ARG(sb);
 	if (out)
 		*out = NULL;
-	if ((error = check_path(from)) < 0 || (error = check_path(to)) < 0)
+	error = check_path(from);
+	if (!error)
+		error = check_path(to);
+	if (error < 0)
 		return error;
 	snprintf(what, sizeof(what), "rename '%.200s' to '%.200s'", from, to);
 	error = fs_call(&resp, sb, "filesystem.Filesystem/Move",

@@ -505,7 +505,10 @@ static void mux_drive(struct e2b__http *h)
 		curl_multi_poll(h->multi, NULL, 0, 100, NULL);
 	curl_multi_perform(h->multi, &running);
 	pthread_mutex_lock(&h->mux_lock);
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
+	for (;;) {
+		msg = curl_multi_info_read(h->multi, &left);
+		if (!msg)
+			break;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		item = NULL;
@@ -738,7 +741,10 @@ int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
 	}
 	if (mc != CURLM_OK)
 		return e2b__error_set(E2B_ERROR, "stream failed: %s", curl_multi_strerror(mc));
-	while ((msg = curl_multi_info_read(s->multi, &left))) {
+	for (;;) {
+		msg = curl_multi_info_read(s->multi, &left);
+		if (!msg)
+			break;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		s->done = 1;

@@ -77,20 +77,33 @@ int e2b__sandbox_info_from_json(e2b_sandbox_info *out, const json_t *j)
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j))
 		return e2b__error_set(E2B_EPROTO, "sandbox is not a json object");
-	if ((error = dup_field(&out->sandbox_id, j, "sandboxID", "sandboxId")) < 0 ||
-	    (error = dup_field(&out->template_id, j, "templateID", "templateId")) < 0 ||
-	    (error = dup_field(&out->alias, j, "alias", NULL)) < 0 ||
-	    (error = dup_field(&out->client_id, j, "clientID", NULL)) < 0 ||
-	    (error = dup_field(&out->envd_version, j, "envdVersion", NULL)) < 0 ||
-	    (error = dup_field(&out->envd_access_token, j, "envdAccessToken", NULL)) < 0 ||
-	    (error = dup_field(&out->traffic_access_token, j, "trafficAccessToken", NULL)) < 0 ||
-	    (error = dup_field(&out->domain, j, "domain", NULL)) < 0)
+	error = dup_field(&out->sandbox_id, j, "sandboxID", "sandboxId");
+	if (!error)
+		error = dup_field(&out->template_id, j, "templateID", "templateId");
+	if (!error)
+		error = dup_field(&out->alias, j, "alias", NULL);
+	if (!error)
+		error = dup_field(&out->client_id, j, "clientID", NULL);
+	if (!error)
+		error = dup_field(&out->envd_version, j, "envdVersion", NULL);
+	if (!error)
+		error = dup_field(&out->envd_access_token, j, "envdAccessToken", NULL);
+	if (!error)
+		error = dup_field(&out->traffic_access_token, j, "trafficAccessToken", NULL);
+	if (!error)
+		error = dup_field(&out->domain, j, "domain", NULL);
+	if (error < 0)
 		goto out;
-	if ((error = time_field_ms(&out->started_at_ms, j, "startedAt")) < 0 ||
-	    (error = time_field_ms(&out->end_at_ms, j, "endAt")) < 0 ||
-	    (error = e2b__json_int(j, "cpuCount", NULL, &out->cpu_count)) < 0 ||
-	    (error = e2b__json_int(j, "memoryMB", NULL, &out->memory_mb)) < 0 ||
-	    (error = e2b__json_int(j, "diskSizeMB", NULL, &out->disk_size_mb)) < 0)
+	error = time_field_ms(&out->started_at_ms, j, "startedAt");
+	if (!error)
+		error = time_field_ms(&out->end_at_ms, j, "endAt");
+	if (!error)
+		error = e2b__json_int(j, "cpuCount", NULL, &out->cpu_count);
+	if (!error)
+		error = e2b__json_int(j, "memoryMB", NULL, &out->memory_mb);
+	if (!error)
+		error = e2b__json_int(j, "diskSizeMB", NULL, &out->disk_size_mb);
+	if (error < 0)
 		goto out;
 	state = e2b__json_str(j, "state", NULL, &error);
 	if (error < 0)
@@ -172,16 +185,25 @@ int e2b__entry_from_json(e2b_entry_info *out, const json_t *j)
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j))
 		return e2b__error_set(E2B_EPROTO, "entry is not a json object");
-	if ((error = dup_field(&out->name, j, "name", NULL)) < 0 ||
-	    (error = dup_field(&out->path, j, "path", NULL)) < 0 ||
-	    (error = dup_field(&out->permissions, j, "permissions", NULL)) < 0 ||
-	    (error = dup_field(&out->owner, j, "owner", NULL)) < 0 ||
-	    (error = dup_field(&out->group, j, "group", NULL)) < 0 ||
-	    (error = dup_field(&out->symlink_target, j, "symlinkTarget", "symlink_target")) < 0)
+	error = dup_field(&out->name, j, "name", NULL);
+	if (!error)
+		error = dup_field(&out->path, j, "path", NULL);
+	if (!error)
+		error = dup_field(&out->permissions, j, "permissions", NULL);
+	if (!error)
+		error = dup_field(&out->owner, j, "owner", NULL);
+	if (!error)
+		error = dup_field(&out->group, j, "group", NULL);
+	if (!error)
+		error = dup_field(&out->symlink_target, j, "symlinkTarget", "symlink_target");
+	if (error < 0)
 		goto out;
-	if ((error = e2b__json_enum(j, "type", NULL, file_types, 4, &type)) < 0 ||
-	    (error = e2b__json_i64(j, "size", NULL, &size)) < 0 ||
-	    (error = e2b__json_u32(j, "mode", NULL, &out->mode)) < 0)
+	error = e2b__json_enum(j, "type", NULL, file_types, 4, &type);
+	if (!error)
+		error = e2b__json_i64(j, "size", NULL, &size);
+	if (!error)
+		error = e2b__json_u32(j, "mode", NULL, &out->mode);
+	if (error < 0)
 		goto out;
 	if (size < 0) {
 		error = e2b__error_set(E2B_EPROTO, "negative size");
@@ -270,10 +292,14 @@ int e2b__process_info_from_json(e2b_process_info *out, const json_t *j)
 	cfg = e2b__json_field(j, "config", NULL);
 	if (cfg && !json_is_object(cfg))
 		return e2b__error_set(E2B_EPROTO, "process config is not an object");
-	if ((error = e2b__json_u32(j, "pid", NULL, &out->pid)) < 0 ||
-	    (error = dup_field(&out->tag, j, "tag", NULL)) < 0 ||
-	    (error = dup_field(&out->cmd, cfg, "cmd", NULL)) < 0 ||
-	    (error = dup_field(&out->cwd, cfg, "cwd", NULL)) < 0)
+	error = e2b__json_u32(j, "pid", NULL, &out->pid);
+	if (!error)
+		error = dup_field(&out->tag, j, "tag", NULL);
+	if (!error)
+		error = dup_field(&out->cmd, cfg, "cmd", NULL);
+	if (!error)
+		error = dup_field(&out->cwd, cfg, "cwd", NULL);
+	if (error < 0)
 		goto out;
 	args = e2b__json_field(cfg, "args", NULL);
 	if (args && !json_is_array(args)) {
@@ -319,14 +345,22 @@ int e2b__metric_from_json(e2b_sandbox_metric *out, const json_t *j)
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j))
 		return e2b__error_set(E2B_EPROTO, "metric is not a json object");
-	if ((error = e2b__json_i64(j, "timestampUnix", NULL, &out->timestamp_unix)) < 0 ||
-	    (error = e2b__json_int(j, "cpuCount", NULL, &out->cpu_count)) < 0 ||
-	    (error = e2b__json_double(j, "cpuUsedPct", NULL, &out->cpu_used_pct)) < 0 ||
-	    (error = e2b__json_i64(j, "memUsed", NULL, &out->mem_used)) < 0 ||
-	    (error = e2b__json_i64(j, "memTotal", NULL, &out->mem_total)) < 0 ||
-	    (error = e2b__json_i64(j, "memCache", NULL, &out->mem_cache)) < 0 ||
-	    (error = e2b__json_i64(j, "diskUsed", NULL, &out->disk_used)) < 0 ||
-	    (error = e2b__json_i64(j, "diskTotal", NULL, &out->disk_total)) < 0)
+	error = e2b__json_i64(j, "timestampUnix", NULL, &out->timestamp_unix);
+	if (!error)
+		error = e2b__json_int(j, "cpuCount", NULL, &out->cpu_count);
+	if (!error)
+		error = e2b__json_double(j, "cpuUsedPct", NULL, &out->cpu_used_pct);
+	if (!error)
+		error = e2b__json_i64(j, "memUsed", NULL, &out->mem_used);
+	if (!error)
+		error = e2b__json_i64(j, "memTotal", NULL, &out->mem_total);
+	if (!error)
+		error = e2b__json_i64(j, "memCache", NULL, &out->mem_cache);
+	if (!error)
+		error = e2b__json_i64(j, "diskUsed", NULL, &out->disk_used);
+	if (!error)
+		error = e2b__json_i64(j, "diskTotal", NULL, &out->disk_total);
+	if (error < 0)
 		return error;
 	if (!out->timestamp_unix) {
 		int64_t ms = 0;
@@ -342,14 +376,22 @@ int e2b__envd_metrics_from_json(e2b_envd_metrics *out, const json_t *j)
 	int error;
 
 	memset(out, 0, sizeof(*out));
-	if ((error = e2b__json_i64(j, "ts", NULL, &out->ts)) < 0 ||
-	    (error = e2b__json_int(j, "cpu_count", "cpuCount", &out->cpu_count)) < 0 ||
-	    (error = e2b__json_double(j, "cpu_used_pct", "cpuUsedPct", &out->cpu_used_pct)) < 0 ||
-	    (error = e2b__json_i64(j, "mem_total", "memTotal", &out->mem_total)) < 0 ||
-	    (error = e2b__json_i64(j, "mem_used", "memUsed", &out->mem_used)) < 0 ||
-	    (error = e2b__json_i64(j, "mem_cache", "memCache", &out->mem_cache)) < 0 ||
-	    (error = e2b__json_i64(j, "disk_used", "diskUsed", &out->disk_used)) < 0 ||
-	    (error = e2b__json_i64(j, "disk_total", "diskTotal", &out->disk_total)) < 0)
+	error = e2b__json_i64(j, "ts", NULL, &out->ts);
+	if (!error)
+		error = e2b__json_int(j, "cpu_count", "cpuCount", &out->cpu_count);
+	if (!error)
+		error = e2b__json_double(j, "cpu_used_pct", "cpuUsedPct", &out->cpu_used_pct);
+	if (!error)
+		error = e2b__json_i64(j, "mem_total", "memTotal", &out->mem_total);
+	if (!error)
+		error = e2b__json_i64(j, "mem_used", "memUsed", &out->mem_used);
+	if (!error)
+		error = e2b__json_i64(j, "mem_cache", "memCache", &out->mem_cache);
+	if (!error)
+		error = e2b__json_i64(j, "disk_used", "diskUsed", &out->disk_used);
+	if (!error)
+		error = e2b__json_i64(j, "disk_total", "diskTotal", &out->disk_total);
+	if (error < 0)
 		return error;
 	return 0;
 }
@@ -371,8 +413,10 @@ int e2b__write_info_from_json(e2b_write_info *out, const json_t *j)
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j))
 		return e2b__error_set(E2B_EPROTO, "write info is not a json object");
-	if ((error = dup_field(&out->path, j, "path", NULL)) < 0 ||
-	    (error = dup_field(&out->name, j, "name", NULL)) < 0)
+	error = dup_field(&out->path, j, "path", NULL);
+	if (!error)
+		error = dup_field(&out->name, j, "name", NULL);
+	if (error < 0)
 		goto out;
 	type = e2b__json_str(j, "type", NULL, &error);
 	if (error < 0)

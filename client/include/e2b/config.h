@@ -117,7 +117,10 @@ typedef struct e2b_config {
 	unsigned envd_port;
 	/** Keepalive-Ping-Interval for streams in seconds; 0 = 50. */
 	unsigned keepalive_s;
-	/** Max idle connections kept per client; 0 = 16. */
+	/**
+	 * Connection pool bound per client: idle handles kept, and parallel
+	 * connections per host for buffered requests; 0 = 16.
+	 */
 	unsigned max_connections;
 	/** Retries of idempotent requests; 0 = 3; set retry_disable for none. */
 	unsigned max_retries;
