@@ -835,8 +835,9 @@ static struct fswatch *fswatch_new(struct rpc_ctx *ctx, json_t *req, struct rpc_
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0 || fswatch_add(w, "") < 0) {
 		e = errno;
-		rpc_fail(err, "internal", "error adding path %s to watcher: %s",
-			 path, sbfs_errstr(e));
+		/* Out of inotify instances or watches (a host-wide budget). */
+		rpc_fail(err, e == EMFILE || e == ENOSPC ? "resource_exhausted" : "internal",
+			 "error adding path %s to watcher: %s", path, sbfs_errstr(e));
 		fswatch_free(w);
 		return NULL;
 	}
