@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FilesystemEventType, NotFoundError, InvalidArgumentError } from 'e2b'
 import {
-	REQUEST_TIMEOUT_MS, sharedSandbox, envdVersion, versionAtLeast, waitFor, sleep, rejectsWith,
+	REQUEST_TIMEOUT_MS, sharedSandbox, envdVersion, versionAtLeast, waitFor, sleep, rejectsWith, envdFetch, within,
 } from './lib.mjs'
 
 const T = { timeout: 60_000 }
@@ -157,4 +157,49 @@ test('watch: overwriting an existing file reports write, not create', T, async (
 	} finally {
 		await h.stop()
 	}
+})
+
+test('watch: WatchDir stream framing and keepalives on the wire', T, async () => {
+	const sbx = await sandbox()
+	const dir = `${HOME}/w7`
+	await sbx.files.makeDir(dir, rto)
+	const json = Buffer.from(JSON.stringify({ path: dir, recursive: false }))
+	const req = Buffer.alloc(5 + json.length)
+	req.writeUInt32BE(json.length, 1)
+	json.copy(req, 5)
+	const res = await envdFetch(sbx, '/filesystem.Filesystem/WatchDir', {
+		method: 'POST', body: req, timeoutMs: 20_000,
+		headers: { 'Content-Type': 'application/connect+json', 'Connect-Protocol-Version': '1', 'Keepalive-Ping-Interval': '1' },
+	})
+	assert.equal(res.status, 200)
+	assert.match(res.headers.get('content-type') ?? '', /^application\/connect\+json/)
+	const reader = res.body.getReader()
+	let buf = Buffer.alloc(0)
+	const frames = []
+	const deadline = Date.now() + 3_500
+	let wrote = false
+	try {
+		while (Date.now() < deadline) {
+			const { value, done } = await within(reader.read(), 5_000, 'next WatchDir bytes')
+			if (done) break
+			buf = Buffer.concat([buf, Buffer.from(value)])
+			while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+				const len = buf.readUInt32BE(1)
+				frames.push({ flags: buf[0], msg: JSON.parse(buf.subarray(5, 5 + len).toString('utf8')) })
+				buf = buf.subarray(5 + len)
+			}
+			if (!wrote && frames.length) {
+				wrote = true
+				await sbx.files.write(`${dir}/raw.txt`, 'raw', rto)
+			}
+		}
+	} finally {
+		await reader.cancel().catch(() => {})
+	}
+	assert.ok(frames.length > 0, 'got frames')
+	assert.deepEqual(frames[0].msg, { start: {} }, 'first message is {"start":{}}')
+	assert.ok(frames.every((f) => f.flags === 0), 'no end-stream while the watch runs')
+	const fs = frames.filter((f) => f.msg.filesystem).map((f) => f.msg.filesystem)
+	assert.ok(fs.some((e) => e.name === 'raw.txt' && e.type === 'EVENT_TYPE_CREATE'), `create event with enum name: ${JSON.stringify(fs)}`)
+	assert.ok(frames.some((f) => f.msg.keepalive && Object.keys(f.msg.keepalive).length === 0), 'keepalive {} within 3.5 s at interval 1 s')
 })
