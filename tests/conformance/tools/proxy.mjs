@@ -93,6 +93,9 @@ http.createServer((req, res) => {
 		res.end()
 	})
 	req.pipe(up)
+}).on('error', (e) => {
+	process.stderr.write(`proxy: cannot listen on 127.0.0.1:${port}: ${e.message}\n`)
+	process.exit(1)
 }).listen(Number(port), '127.0.0.1', () => {
 	process.stderr.write(`proxy: 127.0.0.1:${port} -> ${tgt.origin}\n`)
 })
