@@ -24,6 +24,7 @@ static int cmd_cat_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_sandbox(ctx, args->argv[0], &sb, &mount_cwd);
 	if (error)
 		goto out;
+	sig_hard_exit = 1;
 	path = ctx_path(mount_cwd, args->argv[1]);
 	draw = !ctx->quiet && !isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
 	if (draw) {

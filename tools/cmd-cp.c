@@ -215,6 +215,7 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_sandbox(ctx, up ? did : sid, &sb, &mount_cwd);
 	if (error)
 		goto out;
+	sig_hard_exit = 1;
 	rpath = ctx_path(mount_cwd, up ? dpath : spath);
 	draw = !ctx->quiet && isatty(STDERR_FILENO);
 	if (up)

@@ -212,6 +212,12 @@ void fmt_size(char *buf, size_t cap, uint64_t bytes);
 extern volatile sig_atomic_t sig_interrupts;
 /* Set by SIGWINCH since sig_catch_winch(). */
 extern volatile sig_atomic_t sig_winch;
+/*
+ * When set, a second SIGINT/SIGTERM unlinks sig_cleanup_path (if not
+ * empty) and _exit()s with E2BCTL_EXIT_INTERRUPTED (transfers).
+ */
+extern volatile sig_atomic_t sig_hard_exit;
+extern char sig_cleanup_path[4096];
 /** Catch SIGINT and SIGTERM (no SA_RESTART) instead of dying. */
 void sig_catch(void);
 void sig_catch_winch(void);

@@ -283,10 +283,20 @@ void fmt_size(char *buf, size_t cap, uint64_t bytes)
 volatile sig_atomic_t sig_interrupts;
 volatile sig_atomic_t sig_winch;
 
+volatile sig_atomic_t sig_hard_exit;
+char sig_cleanup_path[4096];
+
 static void on_interrupt(int sig)
 {
 	(void)sig;
 	sig_interrupts++;
+	/* A transfer stalled inside the library never sees the flag: the
+	 * second Ctrl-C removes our temporary file and leaves at once. */
+	if (sig_hard_exit && sig_interrupts >= 2) {
+		if (sig_cleanup_path[0])
+			unlink(sig_cleanup_path);
+		_exit(E2BCTL_EXIT_INTERRUPTED);
+	}
 }
 
 static void on_winch(int sig)

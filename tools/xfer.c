@@ -249,6 +249,8 @@ int xfer_download(e2b_sandbox *sb, const char *remote, const char *local,
 		error = error_msg("cannot create '%s': %s", local, strerror(errno));
 		goto out;
 	}
+	if (strlen(tmp) < sizeof(sig_cleanup_path))
+		memcpy(sig_cleanup_path, tmp, strlen(tmp) + 1);
 	if (fchmod(d.fd, (mode ? mode : 0644) & 07777 & ~current_umask()) < 0) {
 		error = error_msg("cannot set the mode of '%s': %s", local, strerror(errno));
 		goto out;
@@ -275,6 +277,7 @@ check:
 		goto out;
 	}
 	d.fd = -1;
+	sig_cleanup_path[0] = '\0';
 	if (rename(tmp, local) < 0) {
 		error = error_msg("cannot rename '%s' to '%s': %s", tmp, local, strerror(errno));
 		goto out;
@@ -289,6 +292,7 @@ out:
 			close(d.fd);
 		unlink(tmp);
 	}
+	sig_cleanup_path[0] = '\0';
 	free(tmp);
 	free(dir);
 	return error;
@@ -559,6 +563,9 @@ static void worker_main(struct cmd_ctx *ctx, struct xfer_plan *plan,
 	int error;
 
 	sig_catch();
+	/* The terminal's Ctrl-C reaches the whole process group; workers
+	 * stop on the parent's SIGTERM instead, once, cleanly. */
+	signal(SIGINT, SIG_IGN);
 	/* The parent's client lives in this address space too; it must not be
 	 * used or freed here (its sockets are shared), only forgotten. */
 	ctx->client = NULL;
