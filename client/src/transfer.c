@@ -42,6 +42,7 @@ struct dl {
 	uint64_t skip;		/* bytes to drop (server ignored Range) */
 	uint64_t remain;	/* bytes still wanted; UINT64_MAX = all */
 	uint64_t bytes;
+	uint64_t excess;	/* bytes past the wanted range, dropped */
 	int complete;
 };
 
@@ -62,18 +63,26 @@ static int dl_sink(const char *data, size_t len, void *payload)
 		data += n;
 		len -= n;
 	}
-	if (len > d->remain)
+	if (len > d->remain) {
+		/* A server ignoring Range sends too much: drain a little so the
+		 * connection stays reusable, abort (and close it) beyond that. */
+		d->excess += len - (size_t)d->remain;
 		len = (size_t)d->remain;
+		if (d->excess > 256 * 1024) {
+			d->complete = 1;
+			if (len && d->sink(data, len, d->payload))
+				return E2B_ECANCELED;
+			d->bytes += len;
+			d->remain -= len;
+			return E2B_ECANCELED;
+		}
+	}
 	if (len) {
 		if (d->sink(data, len, d->payload))
 			return E2B_ECANCELED;
 		d->bytes += len;
 		if (d->remain != UINT64_MAX)
 			d->remain -= len;
-	}
-	if (d->remain == 0) {
-		d->complete = 1;
-		return E2B_ECANCELED;
 	}
 	return 0;
 }
