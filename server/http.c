@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "e2bd.h"
+#include "reqparse.h"
 #include "rpc.h"
 #include "sandbox.h"
 
@@ -122,69 +123,16 @@ static enum MHD_Result send_not_found_sandbox(struct MHD_Connection *c,
 	return ret;
 }
 
-static int b64val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+' || ch == '-')
-		return 62;
-	if (ch == '/' || ch == '_')
-		return 63;
-	return -1;
-}
-
-/* Decode base64 (padding optional) into @out; -1 if invalid or too long. */
-static int b64_decode(const char *in, char *out, size_t outlen)
-{
-	unsigned acc = 0;
-	int bits = 0, v;
-	size_t n = 0;
-
-	for (; *in && *in != '='; in++) {
-		v = b64val((unsigned char)*in);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n + 1 >= outlen)
-				return -1;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[n] = '\0';
-	return (int)n;
-}
-
 /*
  * The user named by Authorization: Basic, into @name.  Returns 1 if one
  * was sent, 0 if none (absent or not Basic: envd then uses its default).
  */
 static int basic_user(struct MHD_Connection *c, char *name, size_t namelen)
 {
-	const char *h, *p;
-	char dec[512], *colon;
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
 
-	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-					MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncasecmp(h, "Basic ", 6) != 0)
-		return 0;
-	p = h + 6;
-	while (*p == ' ')
-		p++;
-	if (b64_decode(p, dec, sizeof(dec)) < 0)
-		return 0;
-	colon = strchr(dec, ':');
-	if (!colon)
-		return 0;	/* Go's BasicAuth() needs the colon */
-	*colon = '\0';
-	snprintf(name, namelen, "%s", dec);
-	return 1;
+	return h ? reqparse_basic_user(h, name, namelen) : 0;
 }
 
 static bool token_ok(struct sandbox *sb, struct MHD_Connection *c)
@@ -212,22 +160,6 @@ static const struct rpc_method *find_method(const char *path)
 	return NULL;
 }
 
-/* Parse an unsigned decimal port; -1 if not one. */
-static long parse_port(const char *s, size_t n)
-{
-	long v = 0;
-	size_t i;
-
-	if (n == 0 || n > 5)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 /*
  * Find the envd target of a request: *id, *port and the envd-local path.
  * Returns 1 for envd traffic, 0 for the management API, -1 for a
@@ -236,27 +168,13 @@ static long parse_port(const char *s, size_t n)
 static int route_envd(struct MHD_Connection *c, const char *url, char *id,
 		      size_t idlen, long *port, const char **path)
 {
-	const char *h, *p, *slash;
-	size_t n;
+	const char *h;
+	int r;
 
 	*path = url;
-	if (strncmp(url, "/kruise/", 8) == 0 &&
-	    !(strncmp(url + 8, "api", 3) == 0 && (url[11] == '/' || !url[11]))) {
-		p = url + 8;
-		slash = strchr(p, '/');
-		if (!slash || slash == p || (size_t)(slash - p) >= idlen)
-			return -1;
-		memcpy(id, p, (size_t)(slash - p));
-		id[slash - p] = '\0';
-		p = slash + 1;
-		slash = strchr(p, '/');
-		n = slash ? (size_t)(slash - p) : strlen(p);
-		*port = parse_port(p, n);
-		if (*port < 0)
-			return -1;
-		*path = slash ? slash : "/";
-		return 1;
-	}
+	r = reqparse_kruise_path(url, id, idlen, port, path);
+	if (r != 0)
+		return r;
 	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Id");
 	if (h) {
 		if (!*h || strlen(h) >= idlen)
@@ -264,28 +182,11 @@ static int route_envd(struct MHD_Connection *c, const char *url, char *id,
 		snprintf(id, idlen, "%s", h);
 		h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						"E2b-Sandbox-Port");
-		*port = h ? parse_port(h, strlen(h)) : E2BD_ENVD_PORT;
+		*port = h ? reqparse_port(h, strlen(h)) : E2BD_ENVD_PORT;
 		return 1;
 	}
 	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	if (h) {
-		/* ^(\d+)-([A-Za-z0-9-]+)\. */
-		for (p = h; *p >= '0' && *p <= '9'; p++)
-			;
-		if (p == h || *p != '-')
-			return 0;
-		*port = parse_port(h, (size_t)(p - h));
-		slash = ++p;
-		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		       (*p >= '0' && *p <= '9') || *p == '-')
-			p++;
-		if (p == slash || *p != '.' || (size_t)(p - slash) >= idlen)
-			return 0;
-		memcpy(id, slash, (size_t)(p - slash));
-		id[p - slash] = '\0';
-		return 1;
-	}
-	return 0;
+	return h ? reqparse_host(h, id, idlen, port) : 0;
 }
 
 /* First call for an envd request: envd's middleware chain, then dispatch. */

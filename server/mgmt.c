@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "e2bd.h"
+#include "reqparse.h"
 #include "rpc.h"
 #include "sandbox.h"
 
@@ -351,90 +352,10 @@ out:
 	return ret;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode @n bytes of @in into a new string ('+' is a space if @form). */
-static char *pct_decode(const char *in, size_t n, bool form)
-{
-	char *out = malloc(n + 1);
-	size_t i, o = 0;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (in[i] == '%' && i + 2 < n &&
-		    hexval((unsigned char)in[i + 1]) >= 0 &&
-		    hexval((unsigned char)in[i + 2]) >= 0) {
-			out[o++] = (char)(hexval((unsigned char)in[i + 1]) * 16 +
-					  hexval((unsigned char)in[i + 2]));
-			i += 2;
-		} else if (form && in[i] == '+') {
-			out[o++] = ' ';
-		} else {
-			out[o++] = in[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/*
- * One key or value of the metadata filter.  The SDK encodes each with
- * encodeURIComponent, joins them with URLSearchParams (which encodes
- * again) and the HTTP layer decoded the query once: undo both.
- */
-static char *meta_decode(const char *in, size_t n)
-{
-	char *once = pct_decode(in, n, true), *twice;
-
-	if (!once)
-		return NULL;
-	twice = pct_decode(once, strlen(once), false);
-	free(once);
-	return twice;
-}
-
 /* Metadata filter: pairs parsed from the query. */
 struct filter {
 	json_t *want;	/* {k: v} */
 };
-
-/* Add "k=v&k2=v2" (each part percent-encoded once more) to @f. */
-static int filter_add_query(struct filter *f, const char *q)
-{
-	const char *p = q, *amp, *eq;
-	char *k, *v;
-
-	while (*p) {
-		amp = strchr(p, '&');
-		if (!amp)
-			amp = p + strlen(p);
-		eq = memchr(p, '=', (size_t)(amp - p));
-		if (amp > p) {
-			k = meta_decode(p, (size_t)((eq ? eq : amp) - p));
-			v = eq ? meta_decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
-			if (!k || !v) {
-				free(k);
-				free(v);
-				return -1;
-			}
-			json_object_set_new(f->want, k, json_string(v));
-			free(k);
-			free(v);
-		}
-		p = *amp ? amp + 1 : amp;
-	}
-	return 0;
-}
 
 static bool filter_match(struct filter *f, struct sandbox *sb)
 {
@@ -484,45 +405,6 @@ static int cmp_asc(const void *a, const void *b)
 	if (x->started_at != y->started_at)
 		return x->started_at < y->started_at ? -1 : 1;
 	return strcmp(x->id, y->id);
-}
-
-/*
- * Parse an RFC 3339 date-time (fraction and offset optional, as JS's
- * toISOString() or Go's time.RFC3339 write it) into *out.
- */
-static int parse_rfc3339(const char *s, time_t *out)
-{
-	struct tm tm = { 0 };
-	const char *p;
-	long off = 0;
-	int sign;
-
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-		      p[3] == ':' && p[4] >= '0' && p[4] <= '9' &&
-		      p[5] >= '0' && p[5] <= '9'))
-			return -1;
-		off = sign * (((p[1] - '0') * 10 + (p[2] - '0')) * 3600L +
-			      ((p[4] - '0') * 10 + (p[5] - '0')) * 60L);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	*out = timegm(&tm) - off;
-	return 0;
 }
 
 /* Does @sb's template match the filter (ID, or the built-in's alias)? */
@@ -613,7 +495,7 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 		}
 		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "startedAfter");
 		if (q) {
-			if (parse_rfc3339(q, &after) < 0) {
+			if (reqparse_rfc3339(q, &after) < 0) {
 				ret = fail(m, 400, "startedAfter must be an RFC 3339 date-time");
 				goto out;
 			}
@@ -625,7 +507,7 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 						  extra_filter_cb, &f);
 	}
 	q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "metadata");
-	if (q && filter_add_query(&f, q) < 0) {
+	if (q && reqparse_metadata(q, f.want) < 0) {
 		ret = MHD_NO;
 		goto out;
 	}
@@ -855,7 +737,7 @@ static bool is_hex32(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (hexval((unsigned char)s[i]) < 0)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return i == 32;
 }
