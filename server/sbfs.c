@@ -54,9 +54,8 @@ static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode,
 
 int sbfs_root_get(struct sandbox *sb)
 {
-	char proc[64], link[SBFS_PATH_MAX];
+	struct stat a, b;
 	int fd = sb->rootfd, d;
-	ssize_t n;
 
 	if (fd < 0) {
 		errno = EBADF;
@@ -65,14 +64,12 @@ int sbfs_root_get(struct sandbox *sb)
 	d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (d < 0)
 		return -1;
-	if (sb->root) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d);
-		n = readlink(proc, link, sizeof(link) - 1);
-		if (n < 0 || (size_t)n != strlen(sb->root) || memcmp(link, sb->root, (size_t)n) != 0) {
-			close(d);
-			errno = ESTALE;
-			return -1;
-		}
+	/* Same directory as what is mounted at sb->root (inode, not spelling). */
+	if (sb->root && (fstat(d, &a) < 0 || stat(sb->root, &b) < 0 ||
+			 a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+		close(d);
+		errno = ESTALE;
+		return -1;
 	}
 	return d;
 }

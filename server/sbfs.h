@@ -24,7 +24,8 @@
  * A private duplicate of the sandbox's root fd, for one request (close it
  * when done).  nsbox may close sb->rootfd at any moment (stop, pause after
  * restart) and the number could then be reused by an unrelated file, even
- * another sandbox's root; the duplicate is checked to still name sb->root.
+ * another sandbox's root; the duplicate is checked to be the directory
+ * mounted at sb->root.
  * Returns -1 (errno ESTALE/EBADF) when the root is not mounted.
  */
 int sbfs_root_get(struct sandbox *sb);
