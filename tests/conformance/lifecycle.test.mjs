@@ -180,10 +180,13 @@ test('lifecycle: pause, pause again, resume via connect keeps files', T, async (
 	assert.equal(info.state, 'paused')
 	assert.equal(await sbx.pause(rto), false, 'pause of a paused sandbox answers 409 -> false')
 	assert.equal(await sbx.isRunning(rto), false, 'envd of a paused sandbox answers 502')
-	const again = await Sandbox.connect(sbx.sandboxId, rto)
+	const again = await Sandbox.connect(sbx.sandboxId, { timeoutMs: 100_000, ...rto })
 	assert.equal(again.sandboxId, sbx.sandboxId)
+	assert.equal(again.envdAccessToken, sbx.envdAccessToken, 'connect returns the same access token')
 	info = await again.getInfo(rto)
 	assert.equal(info.state, 'running', 'connect resumed it')
+	const left = (info.endAt.getTime() - Date.now()) / 1000
+	assert.ok(left > 85 && left < 110, `a resumed sandbox runs for the connect timeout (${left}s left, asked 100 s)`)
 	assert.equal(await again.isRunning(rto), true)
 	assert.equal(await again.files.read('/home/user/keep.txt', rto), 'kept across pause')
 	const r = await again.commands.run('echo alive', rto)
@@ -191,7 +194,10 @@ test('lifecycle: pause, pause again, resume via connect keeps files', T, async (
 	// Connect to a running sandbox is fine too (200) and keeps it working.
 	const third = await Sandbox.connect(sbx.sandboxId, rto)
 	assert.equal((await third.commands.run('echo still', rto)).stdout, 'still\n')
-	await killSandbox(sbx)
+	// A paused sandbox can be killed directly.
+	assert.equal(await third.pause(rto), true)
+	assert.equal(await killSandbox(sbx), true, 'kill of a paused sandbox')
+	await assert.rejects(Sandbox.getInfo(sbx.sandboxId, rto), SandboxNotFoundError)
 })
 
 test('lifecycle: paused sandbox processes are frozen and thaw on resume', T, async () => {
