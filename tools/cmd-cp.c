@@ -110,6 +110,11 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	sig_default();
 	if (!error)
 		xfer_progress_end(&p);
+	if (!error) {
+		struct xfer_job one = { .dst = target, .mode = st.st_mode & 07777 };
+
+		error = xfer_apply_modes(sb, &one, 1);
+	}
 out:
 	if (!error && ctx->json) {
 		json_t *o = json_object();

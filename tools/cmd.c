@@ -128,7 +128,6 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 		for (a++; *a; a++) {
 			idx = opt_lookup(spec, NULL, 0, *a);
 			if (idx < 0) {
-				/* A negative number is an argument (signal ID PID -9 is not). */
 				return error_usage(spec->name, "unknown option '-%c' for '%s'",
 						   *a, spec->name);
 			}

@@ -489,6 +489,48 @@ static int make_dirs(struct xfer_plan *plan, e2b_sandbox *sb)
 	return 0;
 }
 
+#define XFER_CHMOD_BATCH 256
+
+/*
+ * envd's upload has no mode, so new files get its default (0644).  Modes
+ * that differ (scripts, private files) are set afterwards with one chmod
+ * per mode and batch.  @return 0 or an exit code
+ */
+int xfer_apply_modes(e2b_sandbox *sb, const struct xfer_job *jobs, size_t n)
+{
+	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	const char **argv = xcalloc(XFER_CHMOD_BATCH + 4, sizeof(*argv));
+	char *done = xcalloc(n ? n : 1, 1), mode[8];
+	size_t i, k, argc;
+	int code, error = 0;
+
+	for (i = 0; i < n && !error; i++) {
+		unsigned m = jobs[i].mode & 07777;
+
+		if (done[i] || m == 0644 || !m)
+			continue;
+		snprintf(mode, sizeof(mode), "%04o", m);
+		argv[0] = "chmod";
+		argv[1] = mode;
+		argv[2] = "--";
+		argc = 3;
+		for (k = i; k < n && argc < XFER_CHMOD_BATCH + 3; k++) {
+			if (done[k] || (jobs[k].mode & 07777) != m)
+				continue;
+			argv[argc++] = jobs[k].dst;
+			done[k] = 1;
+		}
+		argv[argc] = NULL;
+		code = e2b_commands_run_argv(NULL, sb, argv, &co);
+		if (code < 0)
+			error = error_e2b(code, "cannot set mode %s on uploaded files", mode);
+		/* Files of this mode beyond the batch come up again later. */
+	}
+	free(argv);
+	free(done);
+	return error;
+}
+
 static int run_job(e2b_sandbox *sb, const struct xfer_job *j, int upload,
 		   struct xfer_progress *p)
 {
@@ -662,6 +704,8 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 	if (sig_interrupts)
 		error = E2BCTL_EXIT_INTERRUPTED;
 done:
+	if (!error && plan->upload)
+		error = xfer_apply_modes(sb, plan->jobs, plan->njobs);
 	if (pfd[0] >= 0)
 		close(pfd[0]);
 	if (pfd[1] >= 0)

@@ -86,4 +86,11 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 
 void xfer_plan_release(struct xfer_plan *plan);
 
+/**
+ * Give uploaded files their local permission bits (envd's upload cannot):
+ * one chmod command per mode for the files whose mode is not 0644.
+ * @return 0 or an exit code
+ */
+int xfer_apply_modes(e2b_sandbox *sb, const struct xfer_job *jobs, size_t n);
+
 #endif /* E2BCTL_XFER_H */

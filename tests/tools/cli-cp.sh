@@ -71,6 +71,20 @@ else
 fi
 rm -f "$TEST_TMP/big"
 
+# Permission bits survive both ways (envd's upload has no mode: chmod after).
+mkdir -p "$TEST_TMP/modes/sub"
+printf '#!/bin/sh\necho run\n' > "$TEST_TMP/modes/x.sh"; chmod 755 "$TEST_TMP/modes/x.sh"
+printf 'secret\n' > "$TEST_TMP/modes/sub/key"; chmod 600 "$TEST_TMP/modes/sub/key"
+printf 'plain\n' > "$TEST_TMP/modes/plain"; chmod 644 "$TEST_TMP/modes/plain"
+rc ctl native cp -r "$TEST_TMP/modes" "$id:/tmp/modes"
+expect_eq "modes kept on upload" "0 755 600 644" \
+	"$RC $(ctl native run "$id" 'stat -c %a /tmp/modes/x.sh /tmp/modes/sub/key /tmp/modes/plain' | tr '\n' ' ' | sed 's/ $//')"
+rc ctl native run "$id" /tmp/modes/x.sh
+expect_eq "uploaded script runs" "run" "$OUT"
+rc ctl private cp -r "$id:/tmp/modes" "$TEST_TMP/modes-back"
+expect_eq "modes kept on download" "0 755 600 644" \
+	"$RC $(stat -c %a "$TEST_TMP/modes-back/x.sh" "$TEST_TMP/modes-back/sub/key" "$TEST_TMP/modes-back/plain" | tr '\n' ' ' | sed 's/ $//')"
+
 for m in "${MODES[@]}"; do
 	printf 'one\n' > "$TEST_TMP/one.txt"
 	rc ctl "$m" cp "$TEST_TMP/one.txt" "$id:/tmp/cp-$m/"
