@@ -136,3 +136,10 @@ test('flavor openkruise: routes OpenKruise does not register are absent', T, asy
 		await Sandbox.kill(info.sandboxID, d.conn).catch(() => {})
 	}
 })
+
+test('flavor openkruise: the private e2bd stops cleanly', T, async (t) => {
+	if (!haveEnv()) return t.skip('needs E2BD_BIN and TEST_TMP (run through tests/run)')
+	const d = await kruise()
+	await d.stop()
+	d.assertClean()
+})

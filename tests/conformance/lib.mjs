@@ -249,11 +249,22 @@ export class PrivateE2bd {
 		const me = this.child
 		this.child = null
 		if (!me || me.exitCode !== null) return
-		const done = new Promise((r) => me.once('exit', r))
+		const done = new Promise((r) => me.once('exit', (code, signal) => r({ code, signal })))
 		me.kill('SIGTERM')
 		const t = setTimeout(() => me.kill('SIGKILL'), 10_000)
-		await done
+		this.exit = await done
 		clearTimeout(t)
+	}
+
+	/* Throw if the log holds a sanitizer report or e2bd did not exit cleanly
+	 * on SIGTERM (call after stop()). */
+	assertClean() {
+		const log = readFileSync(this.log, 'utf8')
+		const m = /AddressSanitizer|LeakSanitizer|runtime error:/.exec(log)
+		if (m) throw new Error(`sanitizer report in private e2bd log: ${log.slice(m.index, m.index + 1500)}`)
+		if (this.exit && !(this.exit.code === 0 || this.exit.signal === 'SIGTERM')) {
+			throw new Error(`private e2bd exited with ${JSON.stringify(this.exit)} on SIGTERM: ${log.slice(-500)}`)
+		}
 	}
 
 	/* Raw management request to this instance. */

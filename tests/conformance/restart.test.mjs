@@ -41,6 +41,7 @@ test('restart: sandboxes survive an e2bd restart as paused and resume with their
 		await Sandbox.kill(sbx.sandboxId, d.conn).catch(() => {})
 		await d.stop()
 	}
+	d.assertClean()
 })
 
 test('restart: a raw API key without the e2b_ prefix works (no client-side format check)', { timeout: 60_000 }, async (t) => {
@@ -55,4 +56,5 @@ test('restart: a raw API key without the e2b_ prefix works (no client-side forma
 		assert.equal(await Sandbox.kill(sbx.sandboxId, d.conn), true)
 		await d.stop()
 	}
+	d.assertClean()
 })
