@@ -2312,6 +2312,25 @@ static void stop_init(struct nsbox *ns)
 	cgroup_remove(ns);
 }
 
+/*
+ * At e2bd's exit: closing the channel ends the zygote (and with it every
+ * init); reap it so it does not linger as a zombie under an init that
+ * does not reap (containers).  Bounded: a second at most.
+ */
+static void zygote_reap(void)
+{
+	int i, status;
+
+	if (G.zsock >= 0)
+		close(G.zsock);
+	G.zsock = -1;
+	for (i = 0; i < 100 && G.zpid > 0; i++) {
+		if (waitpid(G.zpid, &status, WNOHANG) != 0)
+			return;
+		sleep_ms(10);
+	}
+}
+
 /* ---- nsbox.h ---- */
 
 static int write_proc(const char *path, const char *data, char *err,
@@ -2407,6 +2426,7 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 	G.zpid = nsinit_zygote_spawn(&G.zsock, err, errlen);
 	if (G.zpid < 0)
 		goto out;
+	atexit(zygote_reap);
 	G.ready = true;
 	log_info("sandbox isolation: %smount/pid/uts/ipc namespaces, overlayfs, "
 		 "freezer %s", g_unpriv ? "unprivileged (user namespace, only "
