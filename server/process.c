@@ -50,7 +50,7 @@
 #define PTY_CHUNK (16u << 10)	/* envd's PTY chunk size */
 #define SUB_QUEUE_MAX (8u << 20)
 #define RETAIN_MS 30000
-#define DRAIN_MS 2000		/* output still read after the exit */
+#define DRAIN_MS 500		/* output still read after the exit */
 #define DRAIN_IDLE_MS 50
 #define INPUT_TIMEOUT_MS 10000
 #define TICK_MS 250
