@@ -264,6 +264,17 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 		copy_hdr(r->last_modified, sizeof(r->last_modified), v, vlen);
 	else if (!strcasecmp(name, "retry-after") || !strcasecmp(name, "content-length")) {
 		copy_hdr(tmp, sizeof(tmp), v, vlen);
+		/* Retry-After may also be an HTTP date. */
+		if ((name[0] == 'r' || name[0] == 'R') && e2b__parse_i64(tmp, &n) < 0) {
+			char date[64];
+
+			copy_hdr(date, sizeof(date), v, vlen);
+			if (e2b__parse_http_date(date, &n) == 0) {
+				n -= (int64_t)time(NULL);
+				r->retry_after = n < 0 ? 0 : (long)(n > 3600 ? 3600 : n);
+			}
+			return len;
+		}
 		if (e2b__parse_i64(tmp, &n) == 0 && n >= 0) {
 			if (name[0] == 'r' || name[0] == 'R')
 				r->retry_after = (long)(n > 3600 ? 3600 : n);

@@ -206,6 +206,13 @@ static void test_commands(e2b_sandbox *sb)
 	expect_code("run deadline", rc, E2B_ETIMEOUT);
 	e2b_command_result_release(&r);
 
+	/* Silent for 3x the keepalive interval: the server's keepalives must
+	 * keep the watchdog (2x the interval) quiet. */
+	rc = e2b_commands_run(&r, sb, "sleep 6; echo woke", NULL);
+	if (CHECK("run silent command past the watchdog", rc))
+		expect("silent command output", !strcmp(r.out, "woke\n"), "got '%s'", r.out);
+	e2b_command_result_release(&r);
+
 	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
 	o.on_stdout = stop_cb;
 	rc = e2b_commands_run(&r, sb, "echo x; sleep 1", &o);
@@ -998,7 +1005,7 @@ static int make_client(e2b_client **out, int port)
 	cfg.log_cb = count_log;
 	cfg.log_payload = &logcount;
 	cfg.request_timeout_ms = 30000;
-	cfg.keepalive_s = 5;
+	cfg.keepalive_s = 2;
 	if (!strcmp(mode, "faults")) {
 		cfg.request_timeout_ms = 5000;
 		cfg.keepalive_s = 1;
