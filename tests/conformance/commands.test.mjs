@@ -287,3 +287,21 @@ test('commands: large command line and many/odd environment variables', T, async
 	r = await sbx.commands.run('env | grep -c "^CONF_V"; printf %s "$CONF_ODD"', { envs, ...rto })
 	assert.equal(r.stdout, `200\n${envs.CONF_ODD}`)
 })
+
+test('commands: several Connect streams to one process all receive its output', T, async () => {
+	const sbx = await sandbox()
+	const h = await sbx.commands.run('for i in $(seq 1 60); do echo m$i; sleep 0.1; done', { background: true, ...rto })
+	const a = []
+	const b = []
+	const ca = await sbx.commands.connect(h.pid, { onStdout: (d) => a.push(d), ...rto })
+	const cb = await sbx.commands.connect(h.pid, { onStdout: (d) => b.push(d), ...rto })
+	await waitFor(() => a.join('').includes('m') && b.join('').includes('m') && h.stdout.length > 0, { timeoutMs: 5_000, what: 'output on all three streams' })
+	const ra = await within(ca.wait(), 15_000, 'first connect')
+	const rb = await within(cb.wait(), 15_000, 'second connect')
+	const ro = await within(h.wait(), 15_000, 'original stream')
+	for (const r of [ra, rb, ro]) {
+		assert.equal(r.exitCode, 0)
+		assert.ok(r.stdout.endsWith('m60\n'), 'every stream sees the output through the end')
+	}
+	assert.equal(ro.stdout, Array.from({ length: 60 }, (_, i) => `m${i + 1}\n`).join(''), 'the starting stream sees everything')
+})
