@@ -130,6 +130,8 @@ int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 	r.body_len = body.size;
 	r.idempotent = idempotent;
 	r.any_thread = 1;
+	/* A deep ListDir of a big tree is large; still bounded. */
+	r.max_body = (size_t)256 * 1024 * 1024;
 	error = e2b__http_do(e->http, &r, &resp);
 	if (error < 0) {
 		e2b__error_prefix(what);

@@ -54,6 +54,7 @@ int e2b__rest_call(json_t **out, struct e2b__resp *resp, struct e2b__http *h,
 	r.body_len = b.size;
 	r.idempotent = idempotent;
 	r.any_thread = 1;
+	r.max_body = (size_t)64 * 1024 * 1024;
 	error = e2b__http_do(h, &r, resp);
 	if (error < 0) {
 		e2b__error_prefix(what);
