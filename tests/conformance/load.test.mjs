@@ -5,7 +5,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Sandbox } from 'e2b'
-import { REQUEST_TIMEOUT_MS, createSandbox, killSandbox, uniq, within } from './lib.mjs'
+import { readdirSync } from 'node:fs'
+import { REQUEST_TIMEOUT_MS, createSandbox, killSandbox, uniq, within, sleep } from './lib.mjs'
 
 const rto = { requestTimeoutMs: REQUEST_TIMEOUT_MS }
 
@@ -71,6 +72,32 @@ test('load: 200 concurrent envd requests while long streams stay open', { timeou
 		assert.ok(took < 90_000, `200 requests took ${took} ms`)
 		await watch.stop()
 		await chatty.kill()
+	} finally {
+		await killSandbox(sbx).catch(() => {})
+	}
+})
+
+test('load: 1200 short commands in one sandbox (no fd or process leak in e2bd)', { timeout: 110_000 }, async () => {
+	const sbx = await createSandbox()
+	// tests/run exports E2BD_PID: watch e2bd's open descriptors on this host.
+	const fdDir = process.env.E2BD_PID ? `/proc/${process.env.E2BD_PID}/fd` : null
+	const fds = () => { try { return readdirSync(fdDir).length } catch { return null } }
+	try {
+		await sbx.commands.run('true', rto) // warm up pools and connections
+		const before = fdDir ? fds() : null
+		const n = 1200
+		const outs = await pool(8, Array.from({ length: n }, (_, i) => async () => (await sbx.commands.run(`echo c${i}`, rto)).stdout))
+		const bad = outs.map((o, i) => (o === `c${i}\n` ? null : i)).filter((i) => i !== null)
+		assert.deepEqual(bad, [], 'every command answered correctly')
+		if (before !== null) {
+			await sleep(500)
+			const after = fds()
+			assert.ok(after !== null && after - before < 100, `e2bd holds ${before} fds before and ${after} after ${n} commands`)
+		}
+		const procs = await sbx.commands.list(rto)
+		assert.equal(procs.length, 0, `no processes left behind: ${procs.length}`)
+		assert.equal((await sbx.files.write('/home/user/after.txt', 'still fine', rto)).path, '/home/user/after.txt')
+		assert.equal(await sbx.files.read('/home/user/after.txt', rto), 'still fine')
 	} finally {
 		await killSandbox(sbx).catch(() => {})
 	}
