@@ -44,13 +44,17 @@ static int cmd_resume_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		goto out;
 	}
 	if (ctx->json) {
-		/* OpenKruise answers 204 without a body. */
+		e2b_sandbox_info *full = NULL;
+
+		/* OpenKruise answers 204 without a body, E2B without state,
+		 * metadata and times: show what info shows. */
+		if (e2b_api_get_info(&full, client, id) == 0) {
+			e2b_sandbox_info_free(info);
+			info = full;
+		}
 		if (!info) {
-			code = e2b_api_get_info(&info, client, id);
-			if (code < 0) {
-				error = ctx_sandbox_error(code, id, NULL);
-				goto out;
-			}
+			error = ctx_sandbox_error(e2b_error_last()->code, id, NULL);
+			goto out;
 		}
 		out_json(json_sandbox(info));
 	} else {

@@ -49,6 +49,9 @@ for m in "${MODES[@]}"; do
 	expect_rc "$m: mv" 0
 	got=$(ctl "$m" cat "$id" "$d/sub/moved.bin" | sha256sum | cut -d' ' -f1)
 	expect_eq "$m: mv keeps content" "$want" "$got"
+	rc ctl "$m" --json mv "$id" "$d/sub/moved.bin" "$d/sub/moved2.bin"
+	expect_eq "$m: mv --json" "0 $d/sub/moved2.bin" "$RC $(printf '%s' "$OUT" | jq_py 'd["path"]' 2>&1)"
+	ctl "$m" mv "$id" "$d/sub/moved2.bin" "$d/sub/moved.bin" >/dev/null 2>&1
 	rc ctl "$m" mv "$id" "$d/nope" "$d/x"
 	expect_rc "$m: mv missing" 3
 

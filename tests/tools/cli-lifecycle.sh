@@ -66,6 +66,14 @@ for m in "${MODES[@]}"; do
 	expect_rc "$m: resume running sandbox" 7 "is not paused"
 	rc ctl "$m" run "$id" 'echo alive'
 	expect_eq "$m: runs after resume" "alive" "$OUT"
+	ctl "$m" pause "$id" >/dev/null 2>&1
+	rc ctl "$m" --json resume "$id"
+	expect_eq "$m: resume --json" "0 $id running" \
+		"$RC $(printf '%s' "$OUT" | jq_py 'd["sandboxID"]+" "+d["state"]' 2>&1)"
+	rc ctl "$m" resume nosuch
+	expect_rc "$m: resume unknown" 3 "sandbox 'nosuch' not found"
+	rc ctl "$m" pause nosuch
+	expect_rc "$m: pause unknown" 3 "sandbox 'nosuch' not found"
 
 	ctl "$m" pause "$id" >/dev/null 2>&1
 	rc ctl "$m" --json connect "$id" --timeout 150

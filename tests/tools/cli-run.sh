@@ -89,8 +89,9 @@ for m in "${MODES[@]}"; do
 	fi
 	rc ctl "$m" --json ps "$id"
 	[[ $OUT == *"\"pid\": $pid"* ]] && ok "$m: process survives detach" || fail "$m: process survives detach"
-	rc ctl "$m" signal "$id" "$pid" TERM
-	expect_rc "$m: signal TERM" 0
+	rc ctl "$m" --json signal "$id" "$pid" SIGTERM
+	expect_eq "$m: signal --json TERM" "0 $pid SIGTERM" \
+		"$RC $(printf '%s' "$OUT" | jq_py 'str(d["pid"])+" "+d["signal"]' 2>&1)"
 	sleep 0.3
 	rc ctl "$m" --json ps "$id"
 	[[ $OUT != *"\"pid\": $pid,"* ]] && ok "$m: signalled process gone" || fail "$m: signalled process gone" "$OUT"
