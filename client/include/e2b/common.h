@@ -72,7 +72,8 @@ typedef enum e2b_log_level {
 /**
  * Log sink.  Messages are one line without a trailing newline and never
  * contain API keys or access tokens.  May be called from any thread that
- * is inside a libe2b call, concurrently; the sink must be thread-safe.
+ * is inside a libe2b call, concurrently; the sink must be thread-safe and
+ * must not call libe2b (it may run while internal locks are held).
  */
 typedef void (*e2b_log_cb)(e2b_log_level level, const char *msg, void *payload);
 
