@@ -168,7 +168,7 @@ void ctx_release(struct cmd_ctx *ctx);
 /**
  * A sandbox path for a command argument: relative paths are taken from
  * @p mount_cwd when the sandbox was given as "." (else from the user's
- * home, envd's rule).  Caller frees.
+ * home, envd's rule); "~" and "~/..." are the home.  Caller frees.
  */
 char *ctx_path(const char *mount_cwd, const char *path);
 

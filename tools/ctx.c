@@ -255,6 +255,12 @@ out:
 
 char *ctx_path(const char *mount_cwd, const char *path)
 {
+	/* "~" and "~/x" name the user's home, as a shell would (envd takes
+	 * relative paths from there). */
+	if (!strcmp(path, "~"))
+		return xstrdup(".");
+	if (!strncmp(path, "~/", 2))
+		return xstrdup(path[2] ? path + 2 : ".");
 	if (!mount_cwd || path[0] == '/')
 		return xstrdup(path);
 	if (!strcmp(path, "."))

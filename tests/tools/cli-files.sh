@@ -26,6 +26,9 @@ for m in "${MODES[@]}"; do
 	rc ctl "$m" --json ls "$id" "$d" --depth 2
 	expect_eq "$m: ls --depth 2" "['$d/bytes.bin', '$d/sub', '$d/sub/deeper']" \
 		"$(printf '%s' "$OUT" | jq_py 'sorted(e["path"] for e in d)' 2>&1)"
+	ctl "$m" mkdir "$id" "tilde-$m" >/dev/null 2>&1
+	rc ctl "$m" --json stat "$id" "~/tilde-$m"
+	expect_eq "$m: ~/ is the home" "/home/user/tilde-$m" "$(printf '%s' "$OUT" | jq_py 'd["path"]' 2>&1)"
 	rc ctl "$m" ls "$id" "$d/nope"
 	expect_rc "$m: ls missing" 3 "cannot list '$d/nope': no such file or directory"
 
