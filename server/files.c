@@ -508,6 +508,7 @@ struct upload {
 	/* the file being written */
 	bool active;
 	bool skip_part;
+	bool overwrite;		/* the target is an existing regular file */
 	int fd;
 	int pfd;
 	char tmp[64];
@@ -613,11 +614,14 @@ static int file_begin(struct upload *u, const char *dest)
 	}
 	if (sbfs_mkdirs(u->rootfd, dir, u->user.uid, u->user.gid, msg, sizeof(msg)) < 0)
 		return up_fail(u, 500, "error ensuring directories: %s", msg);
+	u->overwrite = false;
 	if (sbfs_stat(u->rootfd, target, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return up_fail(u, 400, "path is a directory: %s", dest);
-		if (S_ISREG(st.st_mode))
+		if (S_ISREG(st.st_mode)) {
 			mode = st.st_mode & 0777;
+			u->overwrite = true;
+		}
 	}
 	u->pfd = sbfs_open_parent(u->rootfd, target, u->leaf, sizeof(u->leaf));
 	if (u->pfd < 0) {
@@ -631,7 +635,7 @@ static int file_begin(struct upload *u, const char *dest)
 		if (random_hex(hex, sizeof(hex), 8) < 0)
 			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)now_ms() + i);
 		snprintf(u->tmp, sizeof(u->tmp), UPLOAD_TMP_PREFIX "%s", hex);
-		u->fd = openat(u->pfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		u->fd = openat(u->pfd, u->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0600);
 		if (u->fd >= 0 || errno != EEXIST)
 			break;
@@ -701,43 +705,165 @@ static json_t *fd_metadata(int fd)
 	return meta;
 }
 
-static int file_end(struct upload *u)
+/*
+ * Make the user.e2b.* set of @fd exactly @metadata (envd's WriteMetadata:
+ * keys not sent are removed).  Returns 0, or -1 with up_fail() done.
+ */
+static int replace_metadata(struct upload *u, int fd)
 {
+	char list[4096], name[300];
+	size_t off, plen = strlen(XATTR_META_PREFIX);
 	const char *key;
-	json_t *v, *res, *meta;
-	char name[300];
+	ssize_t len;
+	json_t *v;
 	int e;
 
+	len = flistxattr(fd, list, sizeof(list));
+	for (off = 0; len > 0 && off < (size_t)len; off += strlen(list + off) + 1) {
+		if (strncmp(list + off, XATTR_META_PREFIX, plen) == 0 &&
+		    !json_object_get(u->metadata, list + off + plen))
+			fremovexattr(fd, list + off);
+	}
 	json_object_foreach(u->metadata, key, v) {
 		snprintf(name, sizeof(name), XATTR_META_PREFIX "%s", key);
-		if (fsetxattr(u->fd, name, json_string_value(v), strlen(json_string_value(v)),
-			      0) == 0)
+		if (fsetxattr(fd, name, json_string_value(v), strlen(json_string_value(v)), 0) == 0)
 			continue;
 		e = errno;
 		/* No xattrs here (envd logs and goes on; the reply reads back). */
 		if (e == ENOTSUP || e == EOPNOTSUPP) {
 			log_warn("no xattr support for '%s': metadata not stored", u->dest);
-			break;
+			return 0;
 		}
-		file_abort(u);
 		if (is_nospace(e))
 			return up_fail(u, 507, "not enough space for file metadata: %s",
 				       sbfs_errstr(e));
 		return up_fail(u, 500, "error writing file metadata: %s", sbfs_errstr(e));
 	}
-	if (renameat(u->pfd, u->tmp, u->pfd, u->leaf) < 0) {
-		e = errno;
-		file_abort(u);
-		if (e == EISDIR)
-			return up_fail(u, 400, "path is a directory: %s", u->dest);
-		return up_fail(u, 500, "error writing file: rename %s: %s", u->dest, sbfs_errstr(e));
+	return 0;
+}
+
+/* Copy the finished temp file into @tfd from offset 0 (in-kernel when possible). */
+static int copy_into(struct upload *u, int tfd)
+{
+	char buf[64 * 1024];
+	off_t in = 0;
+	ssize_t n, w;
+	int e;
+
+	for (;;) {
+		n = copy_file_range(u->fd, &in, tfd, NULL, 1u << 30, 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			break;
+		/* No copy_file_range here: plain copy from where it stopped. */
+		for (;;) {
+			n = pread(u->fd, buf, sizeof(buf), in);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			in += n;
+			for (w = 0; w < n;) {
+				ssize_t k = write(tfd, buf + w, (size_t)(n - w));
+
+				if (k < 0 && errno == EINTR)
+					continue;
+				if (k <= 0)
+					goto fail;
+				w += k;
+			}
+		}
+		if (n == 0)
+			return 0;
+		break;
 	}
-	meta = u->metadata ? fd_metadata(u->fd) : NULL;
-	close(u->fd);
-	close(u->pfd);
-	u->fd = u->pfd = -1;
-	u->tmp[0] = '\0';
-	u->active = false;
+fail:
+	e = errno ? errno : EIO;
+	if (is_nospace(e))
+		return up_fail(u, 507, "not enough disk space available");
+	return up_fail(u, 500, "error writing file: write %s: %s", u->dest, sbfs_errstr(e));
+}
+
+/*
+ * Overwrite an existing regular file in place, as envd does (O_TRUNC): the
+ * inode, hard links and mode stay and watchers see WRITE, not CREATE.  The
+ * body went to the temp file first, so a failed transfer never touched the
+ * target.  Returns 1 when the target is no longer a regular file (the
+ * caller then renames the temp file into place), 0 or -1 otherwise.
+ */
+static int overwrite_in_place(struct upload *u, json_t **meta)
+{
+	struct stat st;
+	int tfd, e, rc;
+
+	tfd = openat(u->pfd, u->leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (tfd < 0) {
+		if (errno == ENOENT || errno == ELOOP)
+			return 1;
+		e = errno;
+		return up_fail(u, 500, "error opening file: open %s: %s", u->dest, sbfs_errstr(e));
+	}
+	if (fstat(tfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(tfd);
+		return 1;
+	}
+	fcntl(tfd, F_SETFL, 0);
+	if (fchown(tfd, u->user.uid, u->user.gid) < 0) {
+		e = errno;
+		close(tfd);
+		return up_fail(u, 500, "error changing file ownership: chown %s: %s",
+			       u->dest, sbfs_errstr(e));
+	}
+	if (ftruncate(tfd, 0) < 0) {
+		e = errno;
+		close(tfd);
+		return up_fail(u, 500, "error opening file: truncate %s: %s", u->dest,
+			       sbfs_errstr(e));
+	}
+	rc = copy_into(u, tfd);
+	if (rc == 0)
+		rc = replace_metadata(u, tfd);
+	if (rc == 0 && u->metadata)
+		*meta = fd_metadata(tfd);
+	close(tfd);
+	return rc;
+}
+
+static int file_end(struct upload *u)
+{
+	json_t *res, *meta = NULL;
+	int e, rc = 1;
+
+	if (u->overwrite)
+		rc = overwrite_in_place(u, &meta);
+	if (rc < 0) {
+		file_abort(u);
+		return -1;
+	}
+	if (rc == 1) {
+		/* A new file: metadata on the temp file, then rename it into place. */
+		if (replace_metadata(u, u->fd) < 0) {
+			file_abort(u);
+			return -1;
+		}
+		if (renameat(u->pfd, u->tmp, u->pfd, u->leaf) < 0) {
+			e = errno;
+			file_abort(u);
+			if (e == EISDIR)
+				return up_fail(u, 400, "path is a directory: %s", u->dest);
+			return up_fail(u, 500, "error writing file: rename %s: %s", u->dest,
+				       sbfs_errstr(e));
+		}
+		u->tmp[0] = '\0';
+		meta = u->metadata ? fd_metadata(u->fd) : NULL;
+	}
+	/* In place: the temp file goes (file_abort unlinks it). */
+	file_abort(u);
 	res = json_pack("{s:s,s:s,s:s}", "path", u->dest, "name", base_name(u->dest),
 			"type", "file");
 	if (res && meta)
@@ -1107,6 +1233,7 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 	}
 	if (file_begin(u, dest) < 0)
 		goto out;
+	u->overwrite = false;	/* envd's compose renames its temp file into place */
 	for (i = 0; i < npaths; i++) {
 		char buf[64 * 1024];
 		ssize_t n;

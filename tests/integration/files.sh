@@ -167,6 +167,35 @@ code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-S
 R rpc "$SB" filesystem.Filesystem/Stat '{"path":"/root/rootfile"}'
 expect_eq "username=root uploads to /root as root" "200 root" "$code $(printf '%s' "$out" | json_get 'd["entry"]["owner"]')"
 
+# overwrite: in place like envd (inode, hard links, mode kept); an aborted
+# transfer leaves the old content and no temp file
+printf 'version one' > "$T/v1"; printf 'version two!' > "$T/v2"
+envd "$SB" POST '/files?path=ow%2Fa.txt' "@$T/v1" application/octet-stream >/dev/null
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "cd ow && ln a.txt hard.txt && chmod 750 a.txt && stat -c %i a.txt"))')
+if [ "$r" = "None" ]; then
+	skip "overwrite in place" "process.Process/Start not available"
+else
+	envd "$SB" POST '/files?path=ow%2Fa.txt' "@$T/v2" application/octet-stream >/dev/null
+	r2=$(SB=$SB py 'import os; print(run(os.environ["SB"], "cd ow && stat -c %i a.txt && cat hard.txt && stat -c %a a.txt"))')
+	ino=$(printf '%s' "$r" | python3 -c 'import sys,ast; print(ast.literal_eval(sys.stdin.read())[1].strip())')
+	expect_eq "overwrite keeps inode, hard link and mode" "(0, '$ino\\nversion two!750\\n')" "$r2"
+fi
+res=$(SB=$SB py '
+import os, socket
+s = socket.create_connection((HOST, int(PORT)))
+s.sendall(("POST /files?path=ow%2Fa.txt HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: " + os.environ["SB"] +
+    "\r\nE2b-Sandbox-Port: 49983\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\npartial").encode())
+time.sleep(0.3); s.close(); time.sleep(0.5)
+c = http.client.HTTPConnection(HOST, int(PORT))
+c.request("GET", "/files?path=ow%2Fa.txt", headers={"E2b-Sandbox-Id": os.environ["SB"], "E2b-Sandbox-Port": "49983"})
+body = c.getresponse().read().decode()
+st, ls = unary(os.environ["SB"], "filesystem.Filesystem/ListDir", {"path": "ow"})
+print(body, sorted(e["name"] for e in ls.get("entries", [])))
+')
+expect_eq "aborted upload leaves the old file" "version two! ['a.txt', 'hard.txt']" "$res"
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "ls -a ow | grep -c e2bd-upload"))')
+if [ "$r" = "None" ]; then skip "no temp file left" "no processes"; else expect_eq "no temp file left" "(1, '0\\n')" "$r"; fi
+
 # empty file and odd names
 : > "$T/empty"
 envd "$SB" POST '/files?path=empty' "@$T/empty" application/octet-stream >/dev/null
