@@ -738,17 +738,28 @@ static int fswatch_add(struct fswatch *w, const char *rel)
 	return rc;
 }
 
-/* Watch every directory below @dfd, whose relative name is w->rel[0..len). */
-static void fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len)
+typedef int (*fswatch_emit_fn)(json_t *event, void *payload);
+
+static int emit_one(struct fswatch *w, const char *name, const char *type,
+		    fswatch_emit_fn emit, void *payload);
+
+/*
+ * Watch every directory below @dfd, whose relative name is w->rel[0..len).
+ * With @emit (a directory that just appeared), also report a CREATE for
+ * every entry found: whatever was made in it before its watch existed
+ * would otherwise never be seen (the usual recursive-inotify race).
+ */
+static int fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len,
+			       fswatch_emit_fn emit, void *payload)
 {
 	struct stat st;
 	char **names;
 	size_t n, i, nlen;
-	int cfd;
+	int cfd, rc = 0;
 
 	names = read_names(dfd, &n);
-	for (i = 0; names && i < n && w->ndirs < WATCH_MAX_DIRS; i++) {
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+	for (i = 0; names && i < n && rc == 0; i++) {
+		if (strncmp(names[i], UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0)
 			continue;
 		nlen = strlen(names[i]);
 		if (len + 1 + nlen >= sizeof(w->rel))
@@ -756,32 +767,41 @@ static void fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len)
 		if (len)
 			w->rel[len] = '/';
 		memcpy(w->rel + len + (len ? 1 : 0), names[i], nlen + 1);
-		cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (cfd >= 0) {
-			if (fswatch_add_fd(w, cfd, w->rel) == 0)
-				fswatch_add_tree_at(w, cfd, len + (len ? 1 : 0) + nlen);
-			close(cfd);
+		if (emit && emit_one(w, w->rel, "EVENT_TYPE_CREATE", emit, payload) < 0)
+			rc = -1;
+		if (rc == 0 && w->ndirs < WATCH_MAX_DIRS &&
+		    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0) {
+				if (fswatch_add_fd(w, cfd, w->rel) == 0)
+					rc = fswatch_add_tree_at(w, cfd, len + (len ? 1 : 0) + nlen,
+								 emit, payload);
+				close(cfd);
+			}
 		}
 		w->rel[len] = '\0';
 	}
 	if (names)
 		free_names(names, n);
+	return rc;
 }
 
-/* Watch every directory below @rel (which is already watched). */
-static void fswatch_add_tree(struct fswatch *w, const char *rel)
+/* Watch every directory below @rel (which is already watched); see above for @emit. */
+static int fswatch_add_tree(struct fswatch *w, const char *rel, fswatch_emit_fn emit,
+			    void *payload)
 {
 	char path[SBFS_PATH_MAX];
-	int dfd;
+	int dfd, rc;
 
 	if (join_path(w->base, rel, path, sizeof(path)) < 0 || strlen(rel) >= sizeof(w->rel))
-		return;
+		return 0;
 	dfd = sbfs_open(w->rootfd, path, O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0)
-		return;
+		return 0;
 	memcpy(w->rel, rel, strlen(rel) + 1);
-	fswatch_add_tree_at(w, dfd, strlen(rel));
+	rc = fswatch_add_tree_at(w, dfd, strlen(rel), emit, payload);
 	close(dfd);
+	return rc;
 }
 
 /* Validate a WatchDir/CreateWatcher request and start watching. */
@@ -842,12 +862,10 @@ static struct fswatch *fswatch_new(struct rpc_ctx *ctx, json_t *req, struct rpc_
 		return NULL;
 	}
 	if (rec)
-		fswatch_add_tree(w, "");
+		fswatch_add_tree(w, "", NULL, NULL);
 	sb_idnames_load(&w->names, rootfd);
 	return w;
 }
-
-typedef int (*fswatch_emit_fn)(json_t *event, void *payload);
 
 static int emit_one(struct fswatch *w, const char *name, const char *type,
 		    fswatch_emit_fn emit, void *payload)
@@ -915,13 +933,12 @@ static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 			if (snprintf(name, sizeof(name), "%s%s%s", d->rel, d->rel[0] ? "/" : "",
 				     ev->name) >= (int)sizeof(name))
 				continue;
-			if (w->recursive && (ev->mask & IN_ISDIR) &&
-			    (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
-				if (fswatch_add(w, name) == 0)
-					fswatch_add_tree(w, name);
-			}
 			if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
 			    emit_one(w, name, "EVENT_TYPE_CREATE", emit, payload) < 0)
+				return -1;
+			if (w->recursive && (ev->mask & IN_ISDIR) &&
+			    (ev->mask & (IN_CREATE | IN_MOVED_TO)) && fswatch_add(w, name) == 0 &&
+			    fswatch_add_tree(w, name, emit, payload) < 0)
 				return -1;
 			if ((ev->mask & IN_MOVED_TO) && ev->cookie && ev->cookie == w->upload_cookie) {
 				w->upload_cookie = 0;

@@ -540,6 +540,11 @@ static void test_watch_dir_recursive_events(void **state)
 	close(fd);
 	chmod(fakeroot_host(f, "/w/sub/inner"), 0600);
 	unlink(fakeroot_host(f, "/w/sub/inner"));
+	/* A tree made before its watches could exist is still reported. */
+	assert_int_equal(mkdir(fakeroot_host(f, "/w/fast"), 0755), 0);
+	assert_int_equal(mkdir(fakeroot_host(f, "/w/fast/a"), 0755), 0);
+	assert_int_equal(mkdir(fakeroot_host(f, "/w/fast/a/b"), 0755), 0);
+	close(open(fakeroot_host(f, "/w/fast/a/b/leaf"), O_CREAT | O_WRONLY, 0644));
 	/* An upload's temp file is hidden; its rename shows as CREATE + WRITE. */
 	snprintf(tmp, sizeof(tmp), "%s", fakeroot_host(f, "/w/.e2bd-upload-0123"));
 	close(open(tmp, O_CREAT | O_WRONLY, 0644));
@@ -559,6 +564,10 @@ static void test_watch_dir_recursive_events(void **state)
 	fe = find_event(w.ts.sent, "sub/inner", "EVENT_TYPE_REMOVE");
 	assert_non_null(fe);
 	assert_null(json_object_get(fe, "entry"));
+	assert_non_null(find_event(w.ts.sent, "fast", "EVENT_TYPE_CREATE"));
+	assert_non_null(find_event(w.ts.sent, "fast/a", "EVENT_TYPE_CREATE"));
+	assert_non_null(find_event(w.ts.sent, "fast/a/b", "EVENT_TYPE_CREATE"));
+	assert_non_null(find_event(w.ts.sent, "fast/a/b/leaf", "EVENT_TYPE_CREATE"));
 	assert_non_null(find_event(w.ts.sent, "uploaded", "EVENT_TYPE_CREATE"));
 	assert_non_null(find_event(w.ts.sent, "uploaded", "EVENT_TYPE_WRITE"));
 	assert_null(find_event(w.ts.sent, ".e2bd-upload-0123", "EVENT_TYPE_CREATE"));
