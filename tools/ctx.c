@@ -161,8 +161,8 @@ int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
 	cfg.log_cb = log_to_stderr;
 	cfg.log_payload = ctx;
 	cfg.user_agent = "e2bctl/" E2B_VERSION;
-	if (!cfg.api_key)
-		error_warn("no API key (set E2B_API_KEY or use --api-key-file)");
+	/* Said once, with the authentication error it causes. */
+	error_no_key = !cfg.api_key;
 	code = e2b_client_new(&ctx->client, &cfg);
 	if (code < 0)
 		return error_e2b(code, "cannot set up the client");

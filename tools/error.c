@@ -13,6 +13,7 @@
 #include "error.h"
 
 int error_quiet;
+int error_no_key;
 
 int error_exit_code(int e2b_code)
 {
@@ -92,6 +93,8 @@ int error_e2b(int e2b_code, const char *fmt, ...)
 		put_line(msg);
 	else if (!fmt)
 		fputs(e2b_error_code_str(e2b_code), stderr);
+	if (e2b_code == E2B_EAUTH && error_no_key)
+		fputs(" (no API key: set E2B_API_KEY or use --api-key-file)", stderr);
 	fputc('\n', stderr);
 	return error_exit_code(e2b_code);
 }

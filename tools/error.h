@@ -65,5 +65,7 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /** Set by -q: suppresses warnings. */
 extern int error_quiet;
+/** Set when no API key was found: authentication errors say so. */
+extern int error_no_key;
 
 #endif /* E2BCTL_ERROR_H */

@@ -85,6 +85,10 @@ rc env E2B_API_KEY=e2b_wrong_key_0123 "$C" -v list
 [[ $ERR != *e2b_wrong_key_0123* && $ERR != *"$E2B_API_KEY"* ]] && ok "verbose log has no key" ||
 	fail "verbose log has no key" "key in stderr"
 
+rc env -u E2B_API_KEY -u X_API_KEY E2B_CONFIG=/nonexistent "$C" list
+expect_rc "no key at all" 4 "no API key: set E2B_API_KEY or use --api-key-file"
+expect_one_line "no key at all: one line"
+
 # Key from a file, from X_API_KEY, and from a profile.
 umask 077
 printf '%s\n' "$E2B_API_KEY" > "$TEST_TMP/key"
