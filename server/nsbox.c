@@ -743,12 +743,22 @@ static void handle_spawn(struct init_state *st, const struct nsmsg_hdr *h,
 		n = read(errpipe[0], msg, sizeof(msg) - 1);
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
+		char cmdline[512];
+		size_t off = 0;
 		int status;
 
 		msg[n] = '\0';
 		waitpid(pid, &status, 0);
+		/* envd names the command as "cmd arg1 arg2 ..." here. */
+		cmdline[0] = '\0';
+		for (i = 0; a.argv[i] && off < sizeof(cmdline) - 1; i++) {
+			int w = xfmt(cmdline + off, sizeof(cmdline) - off, "%s%s",
+				     i ? " " : "", a.argv[i]);
+
+			off = w < 0 ? sizeof(cmdline) - 1 : off + (size_t)w;
+		}
 		send_error(st->sock, h->seq, NSERR_START,
-			   "error starting process '%s': %s", a.argv[0], msg);
+			   "error starting process '%s': %s", cmdline, msg);
 		goto out;
 	}
 	st->kids[st->nkids++] = pid;
