@@ -77,8 +77,10 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		return error;
 	}
 	if (stat(src, &st) < 0) {
-		error = error_msg("cannot stat '%s': %s", src, strerror(errno));
-		return errno == ENOENT ? E2BCTL_EXIT_NOTFOUND : error;
+		int saved = errno;
+
+		error = error_msg("cannot stat '%s': %s", src, strerror(saved));
+		return saved == ENOENT ? E2BCTL_EXIT_NOTFOUND : error;
 	}
 	if (S_ISDIR(st.st_mode) && !cmd_count(args, "recursive"))
 		return error_msg("'%s' is a directory (use -r)", src);

@@ -74,7 +74,7 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	const char *key_file;
 	const char *colon, **argv = NULL;
 	size_t nopts, i, argc = 0;
-	int error;
+	int error, saved;
 
 	colon = strchr(args->argv[0], ':');
 	id = colon ? xstrndup(args->argv[0], (size_t)(colon - args->argv[0])) :
@@ -141,8 +141,9 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		execv(e2bfs, (char *const *)argv);
 	else
 		execvp("e2bfs", (char *const *)argv);
-	error = error_msg("cannot run '%s': %s", e2bfs ? e2bfs : "e2bfs", strerror(errno));
-	if (errno == ENOENT)
+	saved = errno;
+	error = error_msg("cannot run '%s': %s", e2bfs ? e2bfs : "e2bfs", strerror(saved));
+	if (saved == ENOENT)
 		error = E2BCTL_EXIT_NOTFOUND;
 out:
 	free(argv);
