@@ -119,6 +119,7 @@ struct inode {
 	uint64_t nlookup;	/* protected by inode_lock */
 	struct stat attr;	/* protected by inode_lock */
 	double attr_until;	/* protected by inode_lock; 0 = unknown */
+	int attr_known;		/* protected by inode_lock; attr ever set */
 	double dir_until;	/* protected by inode_lock; listing fresh until */
 	char **names;		/* protected by inode_lock; cached listing */
 	size_t nnames;		/* protected by inode_lock */
@@ -141,6 +142,7 @@ struct inode *inode_update(struct fs *fs, const char *path,
 			   const e2b_entry_info *e, struct stat *st_out);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
 int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st);
+int inode_stale_attr(struct inode *in, struct stat *st);
 void inode_invalidate(struct inode *in);
 void inode_invalidate_dir(struct inode *in);
 void inode_invalidate_all(void);

@@ -270,6 +270,7 @@ struct inode *inode_update(struct fs *fs, const char *path, const e2b_entry_info
 	}
 	st.st_ino = in->ino;
 	in->attr = st;
+	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
 	pthread_mutex_unlock(&inode_lock);
 	if (st_out) {
@@ -284,6 +285,7 @@ void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
 	pthread_mutex_lock(&inode_lock);
 	in->attr = *st;
 	in->attr.st_ino = in->ino;
+	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
 	pthread_mutex_unlock(&inode_lock);
 }
@@ -297,6 +299,21 @@ int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st)
 		*st = in->attr;
 		ok = 1;
 	}
+	pthread_mutex_unlock(&inode_lock);
+	if (ok)
+		cache_local_attr(in, st);
+	return ok;
+}
+
+/* The last attributes we saw, however old (used while offline). */
+int inode_stale_attr(struct inode *in, struct stat *st)
+{
+	int ok;
+
+	pthread_mutex_lock(&inode_lock);
+	ok = in->attr_known && in->path;
+	if (ok)
+		*st = in->attr;
 	pthread_mutex_unlock(&inode_lock);
 	if (ok)
 		cache_local_attr(in, st);

@@ -39,10 +39,17 @@ void fs_log(struct fs *fs, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (log_to_syslog)
+	if (log_to_syslog) {
 		syslog(LOG_WARNING, "%s", buf);
-	else
-		fprintf(stderr, "e2bfs: %s\n", buf);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld e2bfs: %s\n", tm.tm_hour, tm.tm_min,
+			tm.tm_sec, ts.tv_nsec / 1000000, buf);
+	}
 }
 
 /* libe2b's log sink: warnings and errors only, debug with -d. */
@@ -83,8 +90,10 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_END
 };
 
+/* fuse_opt_parse stores options at offsets into the data it is given:
+ * struct opts must come first. */
 struct parse_ctx {
-	struct opts *o;
+	struct opts o;
 	char *spec;
 	int nonopts;
 	int bad_key;
@@ -96,10 +105,10 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 	switch (key) {
 	case KEY_HELP:
-		c->o->show_help = 1;
+		c->o.show_help = 1;
 		return 0;
 	case KEY_VERSION:
-		c->o->show_version = 1;
+		c->o.show_version = 1;
 		return 0;
 	case KEY_API_KEY:
 		c->bad_key = 1;
@@ -112,7 +121,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;
 	case FUSE_OPT_KEY_OPT:
 		if (!strcmp(arg, "ro"))
-			c->o->ro = 1;
+			c->o.ro = 1;
 		return 1;
 	default:
 		return 1;
@@ -271,7 +280,7 @@ static int attach(struct fs *fs)
 }
 
 /* Resolve the mounted directory to an absolute path. */
-static int resolve_root(struct fs *fs, const char *path)
+static int resolve_root(struct fs *fs, const char *path, e2b_entry_info **out)
 {
 	e2b_entry_info *e = NULL;
 	int rc;
@@ -288,11 +297,13 @@ static int resolve_root(struct fs *fs, const char *path)
 		return -1;
 	}
 	fs->root = strdup(path[0] == '/' ? path : e->path);
-	e2b_entry_info_free(e);
-	if (!fs->root)
+	if (!fs->root) {
+		e2b_entry_info_free(e);
 		return -1;
+	}
 	if (strlen(fs->root) > 1 && fs->root[strlen(fs->root) - 1] == '/')
 		fs->root[strlen(fs->root) - 1] = 0;
+	*out = e;
 	return 0;
 }
 
@@ -324,21 +335,22 @@ int main(int argc, char *argv[])
 	static struct fs fs;
 	char *key = NULL, *colon, *path = NULL, *cd = NULL, opt[512];
 	const char *rpath;
+	e2b_entry_info *root_entry = NULL;
 	int ret = 1, mounted = 0, inited = 0;
 
 	memset(&pc, 0, sizeof(pc));
 	memset(&co, 0, sizeof(co));
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_cond_init(&fs.cond, NULL);
-	fs.o.attr_timeout = 1.0;
-	fs.o.entry_timeout = 1.0;
-	fs.o.negative_timeout = 1.0;
-	fs.o.dir_cache = 5.0;
-	fs.o.op_timeout = 15.0;
+	pc.o.attr_timeout = 1.0;
+	pc.o.entry_timeout = 1.0;
+	pc.o.negative_timeout = 1.0;
+	pc.o.dir_cache = 5.0;
+	pc.o.op_timeout = 15.0;
 	fs.online = 1;
-	pc.o = &fs.o;
 	if (fuse_opt_parse(&args, &pc, opt_spec, opt_proc) < 0)
 		goto out;
+	fs.o = pc.o;
 	if (pc.bad_key) {
 		fprintf(stderr, "e2bfs: an API key is never taken on the command line; "
 			"use E2B_API_KEY or -o api_key_file=FILE\n");
@@ -427,7 +439,7 @@ int main(int argc, char *argv[])
 	if (attach(&fs) < 0)
 		goto out;
 	rpath = path && path[0] ? path : ".";
-	if (resolve_root(&fs, rpath) < 0)
+	if (resolve_root(&fs, rpath, &root_entry) < 0)
 		goto out;
 
 	cd = fs.o.cache_dir ? strdup(fs.o.cache_dir) : default_cache_dir();
@@ -441,6 +453,8 @@ int main(int argc, char *argv[])
 	}
 	if (inode_init(&fs) < 0)
 		goto out;
+	/* Known root attributes keep the mount answering while offline. */
+	inode_update(&fs, fs.root, root_entry, NULL);
 	ctl_init(&fs);
 
 	fuse_opt_add_arg(&args, "-odefault_permissions");
@@ -507,6 +521,7 @@ out:
 		memset(key, 0, strlen(key));
 		free(key);
 	}
+	e2b_entry_info_free(root_entry);
 	free(cd);
 	free(co.mountpoint);
 	free(fs.mountpoint);

@@ -126,6 +126,9 @@ static int account(struct fs *fs, int rc, double t0)
 			check = 1;
 		}
 		pthread_mutex_unlock(&fs->lock);
+		if (check)
+			fs_log(fs, "sandbox unreachable (%s), checking its state",
+			       e2b_error_code_str(rc));
 		if (check && e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
 			if (info->state == E2B_SANDBOX_STATE_PAUSED) {
 				fs_log(fs, "sandbox '%s' is paused, resuming", fs->sandbox_id);

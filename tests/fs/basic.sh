@@ -11,7 +11,7 @@ id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbo
 mnt=$TEST_TMP/basic-mnt
 local_dir=$TEST_TMP/basic-local
 mkdir -p "$local_dir"
-check "mount" fs_mount "$id" "$mnt"
+mount_check "mount" "$id" "$mnt"
 
 check "root is the user's home" test "$(stat -c %F "$mnt")" = directory
 check "control dir not listed" sh -c "! ls -a '$mnt' | grep -qx .e2bfs"
@@ -31,7 +31,7 @@ expect_eq "content visible in sandbox" "in" "$(envd "$id" GET "/files?path=/home
 # Remount: everything persisted, and the cache starts cold.
 fs_umount "$mnt"
 rm -rf "$TEST_TMP/cache"
-check "remount" fs_mount "$id" "$mnt"
+mount_check "remount" "$id" "$mnt"
 expect_eq "persisted after remount" "$(cat "$local_dir/battery/d4/m0042")" "$(cat "$mnt/battery/d4/m0042")"
 expect_eq "big file after remount" "$(md5sum < "$local_dir/battery/big")" "$(md5sum < "$mnt/battery/big")"
 check "write after remount" sh -c "echo again > '$mnt/battery/again' && test \"\$(cat '$mnt/battery/again')\" = again"

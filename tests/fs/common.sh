@@ -38,6 +38,13 @@ fs_mount() {
 	return 1
 }
 
+# mount_check NAME SPEC DIR [ARGS...]: fs_mount in this shell (keeps FS_PID).
+mount_check() {
+	local name=$1
+	shift
+	if fs_mount "$@"; then ok "$name"; else fail "$name" "$(tail -n 2 "$TEST_TMP/e2bfs.log" | tr '\n' ' ')"; fi
+}
+
 # fs_umount DIR: unmount and wait for the daemon (it uploads leftovers).
 fs_umount() {
 	local i

@@ -9,7 +9,7 @@ fs_require
 
 id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
 mnt=$TEST_TMP/ctl-mnt
-check "mount" fs_mount "$id" "$mnt"
+mount_check "mount" "$id" "$mnt"
 c=$mnt/.e2bfs
 
 check "control dir hidden from readdir" sh -c "! ls -a '$mnt' | grep -qx .e2bfs"

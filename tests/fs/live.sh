@@ -10,7 +10,7 @@ fs_require
 
 id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
 mnt=$TEST_TMP/live-mnt
-check "mount" fs_mount "$id" "$mnt"
+mount_check "mount" "$id" "$mnt"
 mkdir -p "$mnt/live"
 ls "$mnt/live" >/dev/null
 
@@ -58,7 +58,7 @@ wait_for "rename in sandbox shows" 1 sh -c "test -d '$mnt/live/sub2' && ! test -
 fs_umount "$mnt"
 
 # no_watch: converges after the caches expire.
-check "mount no_watch" fs_mount "$id" "$mnt" -o no_watch,dir_cache=1
+mount_check "mount no_watch" "$id" "$mnt" -o no_watch,dir_cache=1
 cat "$mnt/live/late.txt" 2>/dev/null
 envd "$id" POST "/files?path=/home/user/live/late.txt" "late" application/octet-stream >/dev/null
 wait_for "no_watch converges after cache timeouts" 4 grep -qx late "$mnt/live/late.txt"

@@ -10,7 +10,7 @@ fs_require
 
 id=$(new_sandbox '{"templateID":"base","timeout":900}') || { fail "create sandbox" "$id"; done_testing; }
 mnt=$TEST_TMP/tools-mnt
-check "mount" fs_mount "$id" "$mnt"
+mount_check "mount" "$id" "$mnt"
 w=$mnt/work
 mkdir -p "$w"
 
