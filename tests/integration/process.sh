@@ -106,6 +106,10 @@ out=$(start '{"process":{"cmd":"/bin/bash","args":["-c","echo $FOO:$BAR; pwd"],"
 expect_eq "start: envs and cwd" "stdout 'foo:b a r\n/tmp\n'" "$(echo "$out" | grep '^stdout' | python3 -c 'import sys,ast; l=[ast.literal_eval(x.split(" ",1)[1]) for x in sys.stdin]; print("stdout", repr("".join(l)))')"
 out=$(start '{"process":{"cmd":"/bin/pwd","cwd":"sub/dir"},"stdin":false}')
 expect_eq "start: missing cwd is invalid_argument in the end-stream" "eos {\"error\": {\"code\": \"invalid_argument\", \"message\": \"cwd '/home/user/sub/dir' does not exist\"}}" "$out"
+out=$(start '{"process":{"cmd":"/bin/bash","args":["-c","true"],"cwd":"/etc/passwd"},"stdin":false}')
+expect_eq "start: cwd that is a file is a start error" "eos {\"error\": {\"code\": \"invalid_argument\", \"message\": \"error starting process '/bin/bash -c true': chdir /etc/passwd: not a directory\"}}" "$out"
+out=$(start '{"process":{"cmd":"/bin/ls","cwd":"/root"},"stdin":false}')
+expect_eq "start: cwd the user may not enter" "eos {\"error\": {\"code\": \"invalid_argument\", \"message\": \"error starting process '/bin/ls': chdir /root: permission denied\"}}" "$out"
 out=$(start '{"process":{"cmd":"/bin/bash","args":["-c","cat; echo rc=$?"]},"stdin":false}')
 expect_eq "start: stdin false reads /dev/null" "stdout 'rc=0\n'" "$(echo "$out" | grep '^stdout')"
 out=$(start "$(sh_req 'head -c 200000 /dev/zero | tr "\0" a' '{"stdin":false}')")
