@@ -16,16 +16,22 @@
 
 #define MNT_FILE_MAX 4096
 
-/* Read a small control file, first line only.  @return 0 or -1 */
-static int read_line(char **out, const char *dir, const char *name)
+/*
+ * Read MOUNTPOINT/.e2bfs/sandbox: JSON {"sandboxID", "root", ...} (fs/ctl.c)
+ * or, from older daemons, a bare ID.  @return 0 or -1 (not an e2bfs mount)
+ */
+static int read_ctl(char **out_id, char **out_root, const char *dir)
 {
-	char *path = xasprintf("%s/%s/%s", dir, MNT_CTL_DIR, name);
+	char *path = xasprintf("%s/%s/%s", dir, MNT_CTL_DIR, MNT_CTL_SANDBOX);
 	char buf[MNT_FILE_MAX + 1];
+	json_t *j, *id, *root;
 	ssize_t r;
 	size_t len = 0;
-	int fd, error = -1;
+	int fd;
 
-	*out = NULL;
+	*out_id = NULL;
+	if (out_root)
+		*out_root = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
@@ -40,17 +46,30 @@ static int read_line(char **out, const char *dir, const char *name)
 	}
 	close(fd);
 	buf[len] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (*buf) {
-		*out = xstrdup(buf);
-		error = 0;
+	if (buf[0] != '{') {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (!*buf)
+			return -1;
+		*out_id = xstrdup(buf);
+		return 0;
 	}
-	return error;
+	j = json_loads(buf, 0, NULL);
+	id = json_object_get(j, "sandboxID");
+	root = json_object_get(j, "root");
+	if (!json_is_string(id) || !*json_string_value(id)) {
+		json_decref(j);
+		return -1;
+	}
+	*out_id = xstrdup(json_string_value(id));
+	if (out_root && json_is_string(root) && *json_string_value(root))
+		*out_root = xstrdup(json_string_value(root));
+	json_decref(j);
+	return 0;
 }
 
 int mnt_read_id(char **out_id, const char *root)
 {
-	return read_line(out_id, root, MNT_CTL_SANDBOX);
+	return read_ctl(out_id, NULL, root);
 }
 
 /* Undo the octal escapes of /proc/self/mountinfo (\040 for a space). */
@@ -196,10 +215,13 @@ int mnt_here(char **out_id, char **out_cwd)
 		*slash = '\0';
 	}
 	if (out_cwd) {
-		if (read_line(&root, *dir ? dir : "/", MNT_CTL_ROOT) < 0)
-			root = xstrdup("/");
-		*out_cwd = map_cwd(root, cwd + strlen(dir));
+		char *id2 = NULL;
+
+		/* Without the mounted root, no mapping beats a wrong one. */
+		if (read_ctl(&id2, &root, *dir ? dir : "/") == 0 && root)
+			*out_cwd = map_cwd(root, cwd + strlen(dir));
 		free(root);
+		free(id2);
 	}
 	free(cwd);
 	free(dir);

@@ -7,12 +7,12 @@
 #define E2BCTL_MNT_H
 
 /*
- * The control directory at the root of every e2bfs mount, and its files:
- * the sandbox ID and the sandbox path mounted at the root.
+ * The control directory at the root of every e2bfs mount and its file
+ * with the sandbox ID and the mounted sandbox path (fs/ctl.c).  Used when
+ * /proc/self/mountinfo does not tell (source "e2bfs:ID:ROOT").
  */
 #define MNT_CTL_DIR ".e2bfs"
 #define MNT_CTL_SANDBOX "sandbox"
-#define MNT_CTL_ROOT "root"
 
 /**
  * Walk up from the current directory to the nearest e2bfs mount root.

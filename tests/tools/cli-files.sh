@@ -95,4 +95,16 @@ print(("create","f") in [(e["type"],e["name"]) for e in ev], ("remove","f") in [
 	expect_rc "$m: watch missing dir" 3 "no such file or directory"
 done
 
+# "." found through MOUNTPOINT/.e2bfs/sandbox when mountinfo has no e2bfs
+# entry (the JSON that fs/ctl.c serves; no FUSE needed to check the reader).
+fake=$TEST_TMP/fake-mount
+mkdir -p "$fake/.e2bfs" "$fake/sub"
+printf '{"sandboxID":"%s","templateID":"base","root":"/tmp"}\n' "$id" > "$fake/.e2bfs/sandbox"
+ctl native mkdir "$id" /tmp/sub >/dev/null 2>&1
+(cd "$fake/sub" && "$C" run . pwd) > "$TEST_TMP/fake.out" 2>&1
+expect_eq "'.' via .e2bfs/sandbox JSON maps cwd" "/tmp/sub" "$(cat "$TEST_TMP/fake.out")"
+printf '%s\n' "$id" > "$fake/.e2bfs/sandbox"
+(cd "$fake/sub" && "$C" run . pwd) > "$TEST_TMP/fake.out" 2>&1
+expect_eq "'.' via a bare ID keeps the default cwd" "/home/user" "$(cat "$TEST_TMP/fake.out")"
+
 done_testing
