@@ -877,6 +877,18 @@ static void hide_cmdline(const char *name)
 	memcpy((void *)start, name, strlen(name));
 }
 
+static int write_oom_score(const char *v)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, v, strlen(v));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
 static void __attribute__((noreturn))
 init_main(int sock, const char *root, const char *hostname)
 {
@@ -894,6 +906,8 @@ init_main(int sock, const char *root, const char *hostname)
 	 */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	hide_cmdline("init");
+	/* Undo e2bd's OOM protection: sandboxes are what the OOM killer takes. */
+	(void)write_oom_score("0");
 	setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &one, sizeof(one));
 	if (init_setup(root, hostname, err, sizeof(err)) < 0) {
 		send_error(sock, 0, NSERR_INTERNAL, "%s", err);
@@ -2429,6 +2443,13 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 		xfmt(err, errlen, "/proc is not mounted");
 		goto out;
 	}
+	/*
+	 * A sandbox that eats all memory must not get e2bd OOM-killed:
+	 * sandbox processes run at oom_score_adj 0 (100 through envd's
+	 * wrapper), e2bd below.  Lowering needs CAP_SYS_RESOURCE (root).
+	 */
+	if (!g_unpriv)
+		(void)write_oom_score("-500");
 	if (!g_unpriv)
 		detect_freezer();	/* cgroups are not ours to write otherwise */
 	else
