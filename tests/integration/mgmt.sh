@@ -194,6 +194,21 @@ sleep 2.5
 expect_eq "timeout kills" 404 "$(status_of GET "/sandboxes/$K1")"
 expect_eq "timeout with autoPause pauses" paused "$(api GET "/sandboxes/$P1" | field state)"
 
+# --- 50 live sandboxes, each reachable through envd
+mkdir -p "$TEST_TMP/fifty"
+seq 50 | xargs -P 8 -I{} sh -c 'curl -sS -H @"$1" -d "{\"templateID\":\"base\",\"timeout\":120,\"metadata\":{\"fifty\":\"$2\"}}" "$3/sandboxes" > "$4/{}"' _ "$_lib_hdr" "$$" "$E2BD_URL" "$TEST_TMP/fifty"
+cat "$TEST_TMP"/fifty/* | python3 -c 'import sys,json; [print(json.loads(l)["sandboxID"]) for l in sys.stdin.read().replace("}{","}\n{").splitlines() if l.strip()]' > "$TEST_TMP/fifty.ids" 2>/dev/null
+cat "$TEST_TMP/fifty.ids" >> "$TEST_TMP/.sandboxes.$$"
+expect_eq "50 sandboxes created" 50 "$(wc -l < "$TEST_TMP/fifty.ids")"
+expect_eq "50 sandboxes listed running" 50 "$(api GET "/sandboxes?metadata=fifty%3D$$" | json_get 'len([x for x in d if x["state"]=="running"])')"
+okc=0
+while read -r sid; do
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' -H "E2b-Sandbox-Id: $sid" "$E2BD_URL/health")" = 204 ] && okc=$((okc + 1))
+done < "$TEST_TMP/fifty.ids"
+expect_eq "50 sandboxes answer envd /health" 50 "$okc"
+while read -r sid; do api DELETE "/sandboxes/$sid" > /dev/null; done < "$TEST_TMP/fifty.ids"
+expect_eq "50 sandboxes deleted" 0 "$(api GET "/v2/sandboxes?metadata=fifty%3D$$" | json_get 'len(d)')"
+
 # --- openkruise flavor, own e2bd
 if start_e2bd ok --flavor openkruise; then
 	ok "openkruise: e2bd starts"
