@@ -101,6 +101,20 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 			out->help = 1;
 			return 0;
 		}
+		/* Output flags are global but also accepted after the command
+		 * (`e2bctl watch ID DIR --json`), as kubectl and docker do. */
+		if (!strcmp(a, "--json")) {
+			out->json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--quiet")) {
+			out->quiet = 1;
+			continue;
+		}
+		if (!strcmp(a, "--verbose")) {
+			out->verbose = 1;
+			continue;
+		}
 		if (a[1] == '-') {
 			const char *name = a + 2, *eq = strchr(name, '=');
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -215,7 +229,7 @@ static const char global_help[] =
 	"  --protocol P          native (api.D, PORT-ID.D) or private (D/kruise/...)\n"
 	"  --scheme S            http or https\n"
 	"  --api-key-file FILE   read the API key from FILE\n"
-	"  --json                machine-readable output\n"
+	"  --json                machine-readable output (also after COMMAND)\n"
 	"  -v, --verbose         log requests to stderr\n"
 	"  -q, --quiet           no progress or informational output\n"
 	"  -h, --help            show help\n"

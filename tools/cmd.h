@@ -72,6 +72,10 @@ struct cmd_args {
 	} *opt;
 	/* --help or -h was given: print help, run nothing. */
 	int help;
+	/* --json, --quiet, --verbose given after the command. */
+	int json;
+	int quiet;
+	int verbose;
 };
 
 /** Global options (before the command). */

@@ -122,6 +122,10 @@ int main(int argc, char **argv)
 		cmd_help(stdout, spec);
 		goto out;
 	}
+	ctx.json |= args.json;
+	ctx.quiet |= args.quiet;
+	ctx.verbose |= args.verbose;
+	error_quiet = ctx.quiet;
 	if (!(spec->flags & CMD_OFFLINE)) {
 		error = profile_load(&ctx.prof, ctx.opt.profile);
 		if (error)

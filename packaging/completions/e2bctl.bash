@@ -24,7 +24,7 @@ _e2bctl_cmd_opts() {
 	mount) echo "--options --foreground" ;;
 	umount) echo "--lazy" ;;
 	esac
-	echo "--help"
+	echo "--help --json"
 }
 
 # Sandbox IDs, using the global options given so far.

@@ -72,7 +72,7 @@ for m in "${MODES[@]}"; do
 	# watch: one line per event; --json one object per line; Ctrl-C exits 0.
 	ctl "$m" mkdir "$id" "$d-w" >/dev/null 2>&1
 	ctlx "$m" watch "$id" "$d-w" --recursive > "$TEST_TMP/w.out" 2>&1 & w1=$!
-	ctlx "$m" --json watch "$id" "$d-w" > "$TEST_TMP/wj.out" 2>&1 & w2=$!
+	ctlx "$m" watch "$id" "$d-w" --json > "$TEST_TMP/wj.out" 2>&1 & w2=$!
 	sleep 1
 	ctl "$m" run "$id" "mkdir $d-w/sub && echo a > $d-w/f && sleep 0.2 && echo b > $d-w/sub/g && rm $d-w/f" >/dev/null
 	sleep 1
