@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,9 +394,25 @@ int http_start(char *err, size_t errlen)
 		sin6->sin6_port = htons(g_cfg.port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		snprintf(err, errlen, "cannot parse listen address '%s'",
-			 g_cfg.listen_addr);
-		return -1;
+		/* A host name such as localhost: its first address. */
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+		int r = getaddrinfo(g_cfg.listen_addr, NULL, &hints, &ai);
+
+		if (r != 0 || !ai || ai->ai_addrlen > sizeof(ss)) {
+			snprintf(err, errlen, "cannot resolve listen address '%s': %s",
+				 g_cfg.listen_addr, r ? gai_strerror(r) : "no address");
+			if (ai)
+				freeaddrinfo(ai);
+			return -1;
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (ai->ai_family == AF_INET6) {
+			sin6->sin6_port = htons(g_cfg.port);
+			flags |= MHD_USE_IPv6;
+		} else {
+			sin->sin_port = htons(g_cfg.port);
+		}
+		freeaddrinfo(ai);
 	}
 	daemon_ = MHD_start_daemon(flags, g_cfg.port, NULL, NULL, access_cb, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
