@@ -34,8 +34,13 @@ _e2bctl_ids() {
 	printf '%s\n' "$out" | awk 'NR > 1 { print $1 }'
 }
 
+# Candidates from compgen, one per line (names may contain spaces).
+_e2bctl_reply() {
+	mapfile -t COMPREPLY < <(compgen "$@" -- "$cur")
+}
+
 _e2bctl() {
-	local cur prev i cmd= cmd_at=0 nargs=0
+	local cur prev i cmd='' cmd_at=0 nargs=0
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -57,19 +62,19 @@ _e2bctl() {
 
 	if [ -z "$cmd" ]; then
 		case $prev in
-		--protocol) COMPREPLY=($(compgen -W "native private" -- "$cur")); return ;;
-		--scheme) COMPREPLY=($(compgen -W "http https" -- "$cur")); return ;;
-		--api-key-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--protocol) _e2bctl_reply -W "native private"; return ;;
+		--scheme) _e2bctl_reply -W "http https"; return ;;
+		--api-key-file) _e2bctl_reply -f; return ;;
 		--profile)
 			local cfg=${E2B_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/e2b/config}
-			COMPREPLY=($(compgen -W "$(sed -n 's/^\[profile \(.*\)\]$/\1/p; s/^\[default\]$/default/p' "$cfg" 2>/dev/null)" -- "$cur"))
+			_e2bctl_reply -W "$(sed -n 's/^\[profile \(.*\)\]$/\1/p; s/^\[default\]$/default/p' "$cfg" 2>/dev/null)"
 			return ;;
 		--api-url | --sandbox-url | --domain) return ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "$_e2bctl_globals" -- "$cur"))
+			_e2bctl_reply -W "$_e2bctl_globals"
 		else
-			COMPREPLY=($(compgen -W "$_e2bctl_commands" -- "$cur"))
+			_e2bctl_reply -W "$_e2bctl_commands"
 		fi
 		return
 	fi
@@ -77,10 +82,10 @@ _e2bctl() {
 	case $prev in
 	--cwd | --env | -e | --metadata | -m | --user | -u | --tag | --timeout | -t | --limit | -n | \
 	--depth | -d | --parallel | -j | --options | -o) return ;;
-	--state) COMPREPLY=($(compgen -W "running paused running,paused" -- "$cur")); return ;;
+	--state) _e2bctl_reply -W "running paused running,paused"; return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$(_e2bctl_cmd_opts "$cmd")" -- "$cur"))
+		_e2bctl_reply -W "$(_e2bctl_cmd_opts "$cmd")"
 		return
 	fi
 	# Count positional arguments before the cursor.
@@ -94,32 +99,33 @@ _e2bctl() {
 	done
 	case $cmd in
 	help)
-		[ $nargs = 0 ] && COMPREPLY=($(compgen -W "$_e2bctl_commands" -- "$cur")) ;;
+		[ $nargs = 0 ] && _e2bctl_reply -W "$_e2bctl_commands" ;;
 	create | list | version) ;;
 	kill)
-		COMPREPLY=($(compgen -W "$(_e2bctl_ids)" -- "$cur")) ;;
+		_e2bctl_reply -W "$(_e2bctl_ids)" ;;
 	info | pause | resume | connect | set-timeout | run | start | ps | signal | attach | shell | \
 	ls | stat | mkdir | mv | rm | cat | watch)
 		if [ $nargs = 0 ]; then
-			COMPREPLY=($(compgen -W ". $(_e2bctl_ids)" -- "$cur"))
+			_e2bctl_reply -W ". $(_e2bctl_ids)"
 		elif [ "$cmd" = signal ] && [ $nargs = 2 ]; then
-			COMPREPLY=($(compgen -W "TERM KILL" -- "$cur"))
+			_e2bctl_reply -W "TERM KILL"
 		elif [ "$cmd" = run ] || [ "$cmd" = start ] || [ "$cmd" = shell ]; then
-			COMPREPLY=($(compgen -c -- "$cur"))
+			_e2bctl_reply -c
 		fi ;;
 	mount)
 		if [ $nargs = 0 ]; then
-			COMPREPLY=($(compgen -W "$(_e2bctl_ids)" -- "$cur"))
+			_e2bctl_reply -W "$(_e2bctl_ids)"
 		else
-			COMPREPLY=($(compgen -d -- "$cur"))
+			_e2bctl_reply -d
 		fi ;;
 	umount)
-		COMPREPLY=($(compgen -W "$(awk '$3 == "fuse.e2bfs" { print $2 }' /proc/mounts 2>/dev/null)" -- "$cur")) ;;
+		_e2bctl_reply -W "$(awk '$3 == "fuse.e2bfs" { print $2 }' /proc/mounts 2>/dev/null)" ;;
 	cp)
 		if [[ $cur == *:* ]]; then
 			return
 		fi
-		COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$(_e2bctl_ids | sed 's/$/:/')" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur"
+			compgen -W "$(_e2bctl_ids | sed 's/$/:/')" -- "$cur")
 		compopt -o nospace 2>/dev/null ;;
 	esac
 }
