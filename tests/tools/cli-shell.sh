@@ -44,7 +44,12 @@ for m in "${MODES[@]}"; do
 	T send-keys -t "$s" 'clear; stty size' Enter
 	wait_screen "$s" '^40 120' && ok "$m: resize forwarded" ||
 		fail "$m: resize forwarded" "$(T capture-pane -p -t "$s" | tr '\n' '|')"
-	T send-keys -t "$s" 'sleep 30' Enter C-c
+	T send-keys -t "$s" 'clear; sleep 30' Enter
+	sleep 0.5
+	T send-keys -t "$s" C-c
+	# The remote line discipline flushes typed-ahead input on ^C: wait
+	# for the new prompt before typing.
+	wait_screen "$s" '^\^C' && sleep 0.3
 	T send-keys -t "$s" 'echo after-ctrl-c' Enter
 	wait_screen "$s" '^after-ctrl-c' && ok "$m: Ctrl-C goes to the remote shell" ||
 		fail "$m: Ctrl-C goes to the remote shell" "$(T capture-pane -p -t "$s" | tr '\n' '|')"
@@ -59,6 +64,11 @@ T new-session -d -s cmd -x 80 -y 24 "'$C' shell '$id' 'tty; exit 3'; echo EXIT=\
 wait_screen cmd '^EXIT=3' && T capture-pane -p -t cmd | grep -q '^/dev/pts/' && ok "shell COMMAND on a pty" ||
 	fail "shell COMMAND on a pty" "$(T capture-pane -p -t cmd | tr '\n' '|')"
 T kill-session -t cmd
+
+# Piped keystrokes: typed into the PTY, EOF becomes ^D.
+got=$(printf 'echo piped-$((3*5))\nexit 4\n' | ctl native shell "$id" 2>&1 | tr -d '\r' | grep -c 'piped-15$')
+printf 'exit 4\n' | ctl native shell "$id" >/dev/null 2>&1; r=$?
+expect_eq "shell with piped input" "1 4" "$got $r"
 
 # Progress bar on a terminal, nothing when stderr is not one.
 head -c 50000000 /dev/urandom > "$TEST_TMP/p.bin"
