@@ -665,8 +665,11 @@ static enum MHD_Result do_connect(struct mreq *m, struct sandbox *sb, bool v2)
 			    openkruise() ? OK_MAX_TIMEOUT : INT32_MAX);
 	if (r == 0)
 		t = DEFAULT_TIMEOUT;
-	/* Connect never shortens the end time. */
-	r = sandbox_resume(sb, (int)t, true);
+	/*
+	 * A resumed sandbox runs for the timeout given; a running one is
+	 * only ever extended (connect never shortens its end time).
+	 */
+	r = sandbox_resume(sb, (int)t, false);
 	if (r < 0)
 		return sandbox_state_get(sb, NULL) == SB_DEAD ?
 		       not_found_sb(m, sb->id) :

@@ -157,6 +157,10 @@ status_of POST "/sandboxes/$V1/timeout" '{"timeout":1000}' > /dev/null
 end1=$(api GET "/sandboxes/$V1" | field endAt)
 status_of POST "/sandboxes/$V1/connect" '{"timeout":10}' > /dev/null
 expect_eq "connect: never shortens endAt" "$end1" "$(api GET "/sandboxes/$V1" | field endAt)"
+status_of POST "/sandboxes/$V1/pause" > /dev/null
+status_of POST "/sandboxes/$V1/connect" '{"timeout":60}' > /dev/null
+left=$(api GET "/sandboxes/$V1" | json_get "int(__import__('datetime').datetime.strptime(d['endAt'],'%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=__import__('datetime').timezone.utc).timestamp() - __import__('time').time())")
+check "connect: a resumed sandbox runs for the connect timeout ($left s left, asked 60)" test "$left" -gt 50 -a "$left" -le 61
 status_of POST "/sandboxes/$V1/timeout" '{"timeout":10}' > /dev/null
 check "timeout: can shorten endAt" test "$end1" != "$(api GET "/sandboxes/$V1" | field endAt)"
 
