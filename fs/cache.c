@@ -958,6 +958,8 @@ static int cmp_use(const void *a, const void *b)
  */
 void cache_housekeep(struct fs *fs)
 {
+	e2b_entry_info *probe = NULL;
+	int waiting;
 	struct file **arr;
 	uint64_t bytes;
 	unsigned nf, nd;
@@ -967,6 +969,23 @@ void cache_housekeep(struct fs *fs)
 	if (nleftovers)
 		cache_recover(fs);
 	arr = snapshot(&n);
+	/* Uploads are waiting out a backoff: probe the sandbox (which also
+	 * resumes a paused one) and retry them all as soon as it answers. */
+	for (i = 0, waiting = 0; i < n; i++) {
+		if (pthread_mutex_trylock(&arr[i]->lock))
+			continue;
+		if (arr[i]->dirty && !arr[i]->opens && now_mono() < arr[i]->next_retry)
+			waiting = 1;
+		pthread_mutex_unlock(&arr[i]->lock);
+	}
+	if (waiting && remote_stat(fs, fs->root, &probe) == 0) {
+		e2b_entry_info_free(probe);
+		for (i = 0; i < n; i++) {
+			pthread_mutex_lock(&arr[i]->lock);
+			arr[i]->next_retry = 0;
+			pthread_mutex_unlock(&arr[i]->lock);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		if (pthread_mutex_trylock(&arr[i]->lock))
 			continue;

@@ -32,6 +32,9 @@ struct file;
 
 struct opts {
 	char *api_key_file;
+	char *api_url;
+	char *sandbox_url;
+	char *domain;
 	char *user;
 	double attr_timeout;
 	double entry_timeout;

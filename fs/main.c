@@ -71,6 +71,9 @@ enum {
 
 static const struct fuse_opt opt_spec[] = {
 	OPT("api_key_file=%s", api_key_file),
+	OPT("api_url=%s", api_url),
+	OPT("sandbox_url=%s", sandbox_url),
+	OPT("domain=%s", domain),
 	OPT("user=%s", user),
 	OPT("attr_timeout=%lf", attr_timeout),
 	OPT("entry_timeout=%lf", entry_timeout),
@@ -138,6 +141,9 @@ static void usage(const char *prog)
 	       "e2bfs options:\n"
 	       "    -o api_key_file=FILE   read the API key from FILE (never pass a key on\n"
 	       "                           the command line)\n"
+	       "    -o api_url=URL, sandbox_url=URL, domain=DOMAIN\n"
+	       "                           connection settings (as E2B_API_URL,\n"
+	       "                           E2B_SANDBOX_URL, E2B_DOMAIN; for fstab)\n"
 	       "    -o user=NAME           sandbox user for files and helpers (default:\n"
 	       "                           envd's default user)\n"
 	       "    -o attr_timeout=S      kernel attribute cache (default 1)\n"
@@ -420,6 +426,10 @@ int main(int argc, char *argv[])
 		cfg.api_key = key;
 	}
 	cfg.user = fs.o.user;
+	/* For fstab, where no environment is passed. */
+	cfg.api_url = fs.o.api_url;
+	cfg.sandbox_url = fs.o.sandbox_url;
+	cfg.domain = fs.o.domain;
 	/* Each attempt gets half the op timeout; libe2b keeps retries of a
 	 * call within twice the request timeout. */
 	cfg.request_timeout_ms = (unsigned)(fs.o.op_timeout * 500.0);
