@@ -176,6 +176,9 @@ static int route_envd(struct MHD_Connection *c, const char *url, char *id,
 	r = reqparse_kruise_path(url, id, idlen, port, path);
 	if (r != 0)
 		return r;
+	/* /kruise/api is the management API whatever the headers say. */
+	if (strncmp(url, "/kruise/api", 11) == 0 && (url[11] == '/' || !url[11]))
+		return 0;
 	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Id");
 	if (h) {
 		if (!*h || strlen(h) >= idlen)

@@ -30,6 +30,7 @@ expect_eq "host form: Stat 200" 200 "$(st "${STAT[@]}" "http://49983-$ID.localho
 st "$E2BD_URL/kruise/$ID/49983/files?path=/etc/hostname" > "$TEST_TMP/q.status"
 expect_eq "path form keeps the query (GET /files?path=)" 200 "$(cat "$TEST_TMP/q.status")"
 # /kruise/api is the management API, never a sandbox called "api".
+expect_eq "/kruise/api wins over routing headers" 401 "$(st -H "E2b-Sandbox-Id: $ID" "$E2BD_URL/kruise/api/v2/sandboxes")"
 expect_eq "/kruise/api is the management API" 401 "$(st "$E2BD_URL/kruise/api/v2/sandboxes")"
 
 # --- 502 for unknown, other port, paused
