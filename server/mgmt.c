@@ -249,6 +249,49 @@ static bool string_map_ok(json_t *v)
 	return true;
 }
 
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/*
+ * Kubernetes IsQualifiedName, which OpenKruise applies to metadata keys
+ * (they become annotations): [prefix/]name, the name 1-63 of
+ * [A-Za-z0-9-_.] starting and ending alphanumeric, the prefix a DNS-1123
+ * subdomain (lowercase, at most 253).
+ */
+static bool qualified_name(const char *key)
+{
+	const char *slash = strchr(key, '/'), *name = slash ? slash + 1 : key;
+	size_t n = strlen(name), i;
+
+	if (slash) {
+		size_t pl = (size_t)(slash - key);
+
+		if (pl == 0 || pl > 253 || strchr(name, '/'))
+			return false;
+		for (i = 0; i < pl; i++) {
+			char c = key[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			      c == '-' || c == '.'))
+				return false;
+		}
+		if (!((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= '0' && key[0] <= '9')) ||
+		    !((key[pl - 1] >= 'a' && key[pl - 1] <= 'z') ||
+		      (key[pl - 1] >= '0' && key[pl - 1] <= '9')))
+			return false;
+	}
+	if (n == 0 || n > 63 || !alnum(name[0]) || !alnum(name[n - 1]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!alnum(name[i]) && name[i] != '-' && name[i] != '_' &&
+		    name[i] != '.')
+			return false;
+	return true;
+}
+
 /* Find a template: --template names first, then the built-in base. */
 static bool template_find(const char *name, const char **lower)
 {
@@ -341,6 +384,17 @@ static enum MHD_Result do_create(struct mreq *m, bool v2)
 		o.metadata = NULL;
 	if (json_is_null(o.env_vars))
 		o.env_vars = NULL;
+	if (openkruise() && o.metadata) {
+		const char *k;
+		json_t *mv;
+
+		json_object_foreach(o.metadata, k, mv) {
+			if (!qualified_name(k)) {
+				ret = fail(m, 400, "metadata key '%s' is not a valid Kubernetes qualified name", k);
+				goto out;
+			}
+		}
+	}
 	if (sandbox_create(&o, &sb, err, sizeof(err)) < 0) {
 		ret = fail(m, 500, "%s", err);
 		goto out;

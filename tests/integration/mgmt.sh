@@ -224,6 +224,8 @@ if start_e2bd ok --flavor openkruise; then
 	check "openkruise: always a token" test -n "$(printf '%s' "$out" | field envdAccessToken)"
 	check "openkruise: create answers with state" test running = "$(printf '%s' "$out" | field state)"
 	expect_eq "openkruise: create timeout 10 is 400" 400 "$(status_of POST /sandboxes '{"templateID":"base","timeout":10}')"
+	expect_eq "openkruise: metadata key not a qualified name is 400" 400 "$(status_of POST /sandboxes '{"templateID":"base","metadata":{"bad key":"v"}}')"
+	expect_eq "openkruise: prefixed metadata key is fine" 201 "$(status_of POST /sandboxes '{"templateID":"base","metadata":{"e2b.agents.kruise.io/x":"v"}}')"
 	expect_eq "openkruise: create timeout 2592001 is 400" 400 "$(status_of POST /sandboxes '{"templateID":"base","timeout":2592001}')"
 	apic POST /sandboxes '{"templateID":"nope"}'; out=$OUT
 	check "openkruise: error JSON shape" python3 -c 'import json,sys,re; d=json.loads(sys.argv[1]); assert d["code"]==400 and d["headers"] is None and re.fullmatch("[0-9a-f]{32}", d["request_id"]) and d["message"]' "$out"
