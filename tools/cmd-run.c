@@ -46,6 +46,9 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	po.co.on_stdout = proc_write_stdout;
 	po.co.on_stderr = proc_write_stderr;
 	cmdline = proc_command_line(args->argc - 1, args->argv + 1);
+	/* From here a Ctrl-C must reach the remote process, even one that
+	 * arrives while it is being started (proc_pump acts on it first). */
+	sig_catch();
 	code = e2b_commands_start(&proc, sb, cmdline, &po.co);
 	if (code < 0) {
 		error = error_e2b(code, "cannot run '%s'", cmdline);

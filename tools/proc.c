@@ -171,6 +171,8 @@ int proc_pump(int *out_detached, e2b_sandbox *sb, e2b_process *proc,
 	int ended = 0, code = 0, seen = 0, r;
 
 	*out_detached = 0;
+	/* sig_interrupts counts from sig_catch(): a Ctrl-C that came while
+	 * the process was starting is acted on at the first turn. */
 	sig_catch();
 	/* A closed output pipe must stop the remote side too, not kill us
 	 * silently and leave it running: see EPIPE below. */

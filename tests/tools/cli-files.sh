@@ -73,7 +73,12 @@ for m in "${MODES[@]}"; do
 	ctl "$m" mkdir "$id" "$d-w" >/dev/null 2>&1
 	ctlx "$m" watch "$id" "$d-w" --recursive > "$TEST_TMP/w.out" 2>&1 & w1=$!
 	ctlx "$m" watch "$id" "$d-w" --json > "$TEST_TMP/wj.out" 2>&1 & w2=$!
-	sleep 1
+	# Both watches are live once a marker file shows up in both outputs.
+	for i in $(seq 50); do
+		ctl "$m" run "$id" "touch $d-w/ready-$i" >/dev/null 2>&1
+		grep -q ready "$TEST_TMP/w.out" && grep -q ready "$TEST_TMP/wj.out" && break
+		sleep 0.2
+	done
 	ctl "$m" run "$id" "mkdir $d-w/sub && echo a > $d-w/f && sleep 0.2 && echo b > $d-w/sub/g && rm $d-w/f" >/dev/null
 	sleep 1
 	kill -INT $w1 $w2

@@ -60,6 +60,17 @@ expect_one_line() {
 	fi
 }
 
+# wait_remote MODE ID PATTERN: up to 10 s for a process matching PATTERN
+# to show up in `ps` (so a signal sent next finds it running).
+wait_remote() {
+	local i
+	for i in $(seq 50); do
+		ctl "$1" ps "$2" 2>/dev/null | grep -q -- "$3" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # track ID: kill the sandbox at exit (tests/lib.sh cleanup).
 track() { printf '%s\n' "$1" >> "$TEST_TMP/.sandboxes.$$"; }
 

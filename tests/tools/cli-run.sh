@@ -64,11 +64,11 @@ for m in "${MODES[@]}"; do
 		fail "$m: closed output pipe kills the remote process" "$OUT"
 
 	# Ctrl-C: SIGTERM to the remote process, then SIGKILL.
-	ctlx "$m" run "$id" sleep 30 & p=$!
-	sleep 1; kill -INT $p; wait $p; RC=$?
+	ctlx "$m" run "$id" sleep 31 & p=$!
+	wait_remote "$m" "$id" "sleep 31"; kill -INT $p; wait $p; RC=$?
 	expect_rc "$m: Ctrl-C sends SIGTERM (128+15)" 143
-	ctlx "$m" run "$id" 'trap "" TERM; sleep 30' & p=$!
-	sleep 1; kill -INT $p; sleep 0.5; kill -INT $p; wait $p; RC=$?
+	ctlx "$m" run "$id" 'trap "" TERM; sleep 32' & p=$!
+	wait_remote "$m" "$id" "sleep 32"; kill -INT $p; sleep 0.5; kill -INT $p; wait $p; RC=$?
 	expect_rc "$m: second Ctrl-C sends SIGKILL (128+9)" 137
 
 	# start / ps / attach / signal
@@ -81,7 +81,8 @@ for m in "${MODES[@]}"; do
 	expect_eq "$m: ps --json" "tick-$m" \
 		"$(printf '%s' "$OUT" | jq_py "[p['tag'] for p in d if p['pid']==$pid][0]" 2>&1)"
 	ctlx "$m" attach "$id" "$pid" > "$TEST_TMP/attach.out" 2>"$TEST_TMP/attach.err" & p=$!
-	sleep 1.2; kill -INT $p; wait $p; RC=$?
+	for _ in $(seq 50); do grep -q '^tick' "$TEST_TMP/attach.out" && break; sleep 0.2; done
+	kill -INT $p; wait $p; RC=$?
 	if [ "$RC" = 0 ] && grep -q '^tick [0-9]' "$TEST_TMP/attach.out"; then
 		ok "$m: attach streams, Ctrl-C detaches (exit 0)"
 	else

@@ -40,9 +40,14 @@ for m in "${MODES[@]}"; do
 	wait_screen "$s" '^30 100' && ok "$m: initial window size" ||
 		fail "$m: initial window size" "$(T capture-pane -p -t "$s" | tr '\n' '|')"
 	T resize-window -t "$s" -x 120 -y 40
-	sleep 0.5
-	T send-keys -t "$s" 'clear; stty size' Enter
-	wait_screen "$s" '^40 120' && ok "$m: resize forwarded" ||
+	resized=0
+	for _ in 1 2 3 4 5; do
+		sleep 0.5
+		T send-keys -t "$s" 'clear; stty size' Enter
+		wait_screen "$s" '^[0-9]+ [0-9]+$'
+		T capture-pane -p -t "$s" | grep -q '^40 120' && { resized=1; break; }
+	done
+	[ $resized = 1 ] && ok "$m: resize forwarded" ||
 		fail "$m: resize forwarded" "$(T capture-pane -p -t "$s" | tr '\n' '|')"
 	T send-keys -t "$s" 'clear; sleep 30' Enter
 	sleep 0.5
