@@ -15,8 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "e2bd.h"
 #include "nsbox.h"
 #include "sandbox.h"
@@ -59,44 +57,6 @@ static const char usage_text[] =
 static void usage(FILE *f)
 {
 	fputs(usage_text, f);
-}
-
-int random_hex(char *out, size_t outlen, size_t nbytes)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char buf[128];
-	size_t i;
-
-	if (nbytes > sizeof(buf) || outlen < nbytes * 2 + 1)
-		return -1;
-	if (RAND_bytes(buf, (int)nbytes) != 1)
-		return -1;
-	for (i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[buf[i] >> 4];
-		out[2 * i + 1] = hex[buf[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-	return 0;
-}
-
-int random_alnum(char *out, size_t outlen, size_t n)
-{
-	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char b;
-	size_t i = 0;
-
-	if (outlen < n + 1)
-		return -1;
-	while (i < n) {
-		if (RAND_bytes(&b, 1) != 1)
-			return -1;
-		/* Reject the top of the range so every character is equally likely. */
-		if (b >= 252)
-			continue;
-		out[i++] = set[b % 36];
-	}
-	out[n] = '\0';
-	return 0;
 }
 
 /* mkdir -p with mode 0700 for the directories we create. */

@@ -288,12 +288,18 @@ int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
 	int tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		if (random_alnum(id, sizeof(id), 20) < 0)
+		if (o->id)
+			snprintf(id, sizeof(id), "%s", o->id);
+		else if (random_alnum(id, sizeof(id), 20) < 0)
 			goto fail_nomsg;
 		other = sandbox_get(id);
-		if (!other && !sandbox_was_killed(id))
+		if (!other && (o->id || !sandbox_was_killed(id)))
 			break;
 		sandbox_put(other);
+		if (o->id) {
+			snprintf(err, errlen, "sandbox '%s' exists", o->id);
+			return -1;
+		}
 	}
 	sb = sandbox_alloc(id);
 	if (!sb)

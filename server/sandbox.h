@@ -93,6 +93,7 @@ struct sandbox_opts {
 	bool auto_pause;
 	json_t *metadata;	/* borrowed, may be NULL */
 	json_t *env_vars;	/* borrowed, may be NULL */
+	const char *id;		/* NULL: a random ID (a fixed one is for the fuzzer) */
 };
 
 /* Load persisted sandboxes (as paused) and start the expiry timer. */
