@@ -67,8 +67,9 @@ for m in "${MODES[@]}"; do
 	ctlx "$m" run "$id" sleep 31 & p=$!
 	wait_remote "$m" "$id" "sleep 31"; kill -INT $p; wait $p; RC=$?
 	expect_rc "$m: Ctrl-C sends SIGTERM (128+15)" 143
-	ctlx "$m" run "$id" 'trap "" TERM; sleep 32' & p=$!
-	wait_remote "$m" "$id" "sleep 32"; kill -INT $p; sleep 0.5; kill -INT $p; wait $p; RC=$?
+	ctlx "$m" run "$id" 'trap "" TERM; echo trapped; sleep 32' > "$TEST_TMP/trap.out" & p=$!
+	for _ in $(seq 50); do grep -q trapped "$TEST_TMP/trap.out" && break; sleep 0.2; done
+	kill -INT $p; sleep 0.5; kill -INT $p; wait $p; RC=$?
 	expect_rc "$m: second Ctrl-C sends SIGKILL (128+9)" 137
 
 	# start / ps / attach / signal
