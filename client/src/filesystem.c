@@ -653,27 +653,18 @@ static const char *const event_types[] = {
 	"EVENT_TYPE_REMOVE", "EVENT_TYPE_RENAME", "EVENT_TYPE_CHMOD",
 };
 
-static int watch_msg(json_t *msg, void *payload)
+/* Decode one FilesystemEvent and hand it to @cb (which may be NULL). */
+static int deliver_event(const json_t *fe, e2b_watch_cb cb, void *payload,
+			 const char *what)
 {
-	struct e2b_watch *w = payload;
 	e2b_entry_info entry;
 	e2b_fs_event ev = { 0 };
-	json_t *fe, *je;
+	json_t *je;
 	const char *name;
 	int type = 0, error = 0;
 
-	/* Some servers wrap the oneof in "event" like process events. */
-	if (e2b__json_field(msg, "event", NULL))
-		msg = e2b__json_field(msg, "event", NULL);
-	if (e2b__json_field(msg, "start", NULL)) {
-		w->started = 1;
-		return 0;
-	}
-	fe = e2b__json_field(msg, "filesystem", NULL);
-	if (!fe)
-		return 0;	/* keepalive */
 	if (!json_is_object(fe))
-		return e2b__error_set(E2B_EPROTO, "%s: bad filesystem event", w->what);
+		return e2b__error_set(E2B_EPROTO, "%s: bad filesystem event", what);
 	name = e2b__json_str(fe, "name", NULL, &error);
 	if (error < 0)
 		return error;
@@ -689,11 +680,29 @@ static int watch_msg(json_t *msg, void *payload)
 			return error;
 		ev.entry = &entry;
 	}
-	if (w->cb && w->cb(&ev, w->payload))
-		error = E2B_ECANCELED;
+	if (cb && cb(&ev, payload))
+		error = e2b__error_set(E2B_ECANCELED, "%s: stopped by the event callback", what);
 	if (je)
 		e2b__entry_release(&entry);
 	return error;
+}
+
+static int watch_msg(json_t *msg, void *payload)
+{
+	struct e2b_watch *w = payload;
+	json_t *fe;
+
+	/* Some servers wrap the oneof in "event" like process events. */
+	if (e2b__json_field(msg, "event", NULL))
+		msg = e2b__json_field(msg, "event", NULL);
+	if (e2b__json_field(msg, "start", NULL)) {
+		w->started = 1;
+		return 0;
+	}
+	fe = e2b__json_field(msg, "filesystem", NULL);
+	if (!fe)
+		return 0;	/* keepalive */
+	return deliver_event(fe, w->cb, w->payload, w->what);
 }
 
 int e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb, const char *path,
@@ -818,5 +827,171 @@ void e2b_watch_free(e2b_watch *w)
 	if (!w)
 		return;
 	e2b__rpc_stream_free(w->st);
+	e2b__free(w);
+}
+
+/* ---- polling watchers ---------------------------------------------- */
+
+struct e2b_fs_watcher {
+	e2b_sandbox *sb;
+	char *id;
+	char *user;
+	e2b_watch_cb cb;
+	void *payload;
+	char what[256];
+};
+
+/* Unary watcher call as the watcher's user. */
+static int watcher_call(json_t **resp, struct e2b_fs_watcher *w, const char *procedure,
+			int idempotent, const char *what)
+{
+	struct e2b__envd e;
+	json_t *req;
+	int error;
+
+	req = json_pack("{s:s}", "watcherId", w->id);
+	if (!req)
+		return e2b__error_oom();
+	error = e2b__sandbox_envd(&e, w->sb, w->user);
+	if (!error)
+		error = e2b__rpc_unary(resp, &e, procedure, req, idempotent, what);
+	e2b__envd_release(&e);
+	json_decref(req);
+	return error;
+}
+
+int e2b_fs_watcher_create(e2b_fs_watcher **out, e2b_sandbox *sb, const char *path,
+			  const e2b_watch_options *opts)
+{
+	static const e2b_watch_options defaults = E2B_WATCH_OPTIONS_INIT;
+	struct e2b_fs_watcher *w = NULL;
+	struct e2b__envd e;
+	json_t *req = NULL, *resp = NULL;
+	const char *id;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != E2B_WATCH_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported watch options version %u",
+				      opts->version);
+	error = check_path(path);
+	if (error < 0)
+		return error;
+	w = e2b__calloc(1, sizeof(*w));
+	if (!w)
+		return e2b__error_oom();
+	w->sb = sb;
+	w->cb = opts->on_event;
+	w->payload = opts->payload;
+	e2b__what(w->what, sizeof(w->what), "watcher on", path);
+	if (opts->user) {
+		w->user = e2b__strdup(opts->user);
+		if (!w->user) {
+			error = e2b__error_oom();
+			goto out;
+		}
+	}
+	req = json_pack("{s:s,s:b,s:b}", "path", path, "recursive", opts->recursive,
+			"includeEntry", opts->include_entry);
+	if (!req) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	if (opts->allow_network_mounts) {
+		error = e2b__json_set_bool(req, "allowNetworkMounts", 1);
+		if (error < 0)
+			goto out;
+	}
+	error = e2b__sandbox_envd(&e, sb, w->user);
+	if (error < 0)
+		goto out;
+	error = e2b__rpc_unary(&resp, &e, "filesystem.Filesystem/CreateWatcher", req, 0, w->what);
+	e2b__envd_release(&e);
+	if (error < 0)
+		goto out;
+	id = e2b__json_str(resp, "watcherId", "watcher_id", &error);
+	if (error < 0)
+		goto out;
+	if (!id || !*id) {
+		error = e2b__error_set(E2B_EPROTO, "%s: no watcher id in the answer", w->what);
+		goto out;
+	}
+	w->id = e2b__strdup(id);
+	if (!w->id) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	*out = w;
+	w = NULL;
+out:
+	json_decref(req);
+	json_decref(resp);
+	e2b_fs_watcher_free(w);
+	return error;
+}
+
+const char *e2b_fs_watcher_id(const e2b_fs_watcher *w)
+{
+	return w ? w->id : NULL;
+}
+
+int e2b_fs_watcher_events(size_t *out_count, e2b_fs_watcher *w, e2b_watch_cb cb,
+			  void *payload)
+{
+	json_t *resp = NULL, *events;
+	size_t i, n;
+	int error;
+
+	if (out_count)
+		*out_count = 0;
+	E2B_ASSERT_ARG(w);
+	if (!cb) {
+		cb = w->cb;
+		payload = w->payload;
+	}
+	error = watcher_call(&resp, w, "filesystem.Filesystem/GetWatcherEvents", 0, w->what);
+	if (error < 0)
+		return error;
+	events = e2b__json_field(resp, "events", NULL);
+	if (events && !json_is_array(events)) {
+		error = e2b__error_set(E2B_EPROTO, "%s: events is not an array", w->what);
+		goto out;
+	}
+	n = events ? json_array_size(events) : 0;
+	for (i = 0; i < n; i++) {
+		error = deliver_event(json_array_get(events, i), cb, payload, w->what);
+		if (error < 0)
+			goto out;
+		if (out_count)
+			(*out_count)++;
+	}
+out:
+	json_decref(resp);
+	return error;
+}
+
+int e2b_fs_watcher_remove(e2b_fs_watcher *w)
+{
+	int error;
+
+	E2B_ASSERT_ARG(w);
+	error = watcher_call(NULL, w, "filesystem.Filesystem/RemoveWatcher", 1, w->what);
+	if (error == E2B_ENOTFOUND) {
+		e2b_error_clear();
+		error = 0;
+	}
+	return error;
+}
+
+void e2b_fs_watcher_free(e2b_fs_watcher *w)
+{
+	if (!w)
+		return;
+	e2b__free(w->id);
+	e2b__free(w->user);
 	e2b__free(w);
 }

@@ -382,6 +382,69 @@ E2B_EXTERN(void) e2b_watch_cancel(e2b_watch *w);
 /** Close the stream and free.  Not concurrently with run/poll.  NULL ok. */
 E2B_EXTERN(void) e2b_watch_free(e2b_watch *w);
 
+/* ------------------------------------------------------------------ */
+/* Polling watchers                                                     */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Opaque polling watcher (envd's CreateWatcher / GetWatcherEvents /
+ * RemoveWatcher).  Unlike e2b_watch it holds no connection: envd keeps the
+ * events until they are fetched, so it suits callers that cannot keep a
+ * stream open (short-lived programs, proxies that cut idle streams).
+ */
+typedef struct e2b_fs_watcher e2b_fs_watcher;
+
+/**
+ * Create a watcher on a directory.  Changes made after this returns are
+ * kept by envd until e2b_fs_watcher_events() fetches them.
+ *
+ * @param[out] out caller owns; free with e2b_fs_watcher_free() (which
+ *                 does not remove it in the sandbox; call
+ *                 e2b_fs_watcher_remove() first)
+ * @param opts     recursive, include_entry, allow_network_mounts and user
+ *                 are used; on_event/payload are the default callback of
+ *                 e2b_fs_watcher_events(); NULL = defaults
+ * @return 0, E2B_ENOTFOUND, E2B_EINVALID (not a directory), E2B_EAUTH,
+ *         E2B_EUNAVAILABLE, E2B_ETIMEOUT, E2B_EPROTO, E2B_ENOMEM, E2B_ERROR
+ *
+ * Never retried (a retry could leave an orphan watcher).  Thread-safe.
+ */
+E2B_EXTERN(int) e2b_fs_watcher_create(e2b_fs_watcher **out, e2b_sandbox *sb,
+				      const char *path,
+				      const e2b_watch_options *opts);
+
+/** @return the watcher id given by envd; borrowed, valid until freed */
+E2B_EXTERN(const char *) e2b_fs_watcher_id(const e2b_fs_watcher *w);
+
+/**
+ * Fetch (and thereby drain) the events envd collected since the last call
+ * and pass each one to @p cb, in order, on the calling thread.
+ *
+ * @param[out] out_count may be NULL; number of events delivered
+ * @param cb       NULL = the on_event given at create time (events are
+ *                 counted and dropped when there is none)
+ * @return 0, E2B_ENOTFOUND (the watcher is gone, e.g. removed or envd
+ *         restarted), E2B_ECANCELED (@p cb returned nonzero; the remaining
+ *         events of this batch are lost), E2B_EUNAVAILABLE, E2B_ETIMEOUT,
+ *         E2B_EPROTO, E2B_ENOMEM, E2B_ERROR
+ *
+ * Not retried: a lost answer would lose its events either way.  A watcher
+ * is used by one thread at a time.
+ */
+E2B_EXTERN(int) e2b_fs_watcher_events(size_t *out_count, e2b_fs_watcher *w,
+				      e2b_watch_cb cb, void *payload);
+
+/**
+ * Remove the watcher in the sandbox.  Removing one that is already gone is
+ * not an error.  The handle must still be freed.
+ *
+ * @return 0, E2B_EUNAVAILABLE, E2B_ETIMEOUT, E2B_EAUTH, E2B_ERROR
+ */
+E2B_EXTERN(int) e2b_fs_watcher_remove(e2b_fs_watcher *w);
+
+/** Free the handle (no request).  Accepts NULL. */
+E2B_EXTERN(void) e2b_fs_watcher_free(e2b_fs_watcher *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -612,6 +612,50 @@ static void test_watch(e2b_sandbox *sb)
 	e2b_watch_free(rc ? NULL : c.w);
 }
 
+/* Polling watcher: create, change, fetch, remove, fetch after removal. */
+static void test_watcher(e2b_sandbox *sb)
+{
+	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	struct watch_ctx c = { 0 };
+	e2b_fs_watcher *w = NULL;
+	size_t n = 0, total = 0;
+	int rc, i;
+
+	e2b_fs_mkdir(NULL, sb, "/tmp/wp/sub");
+	wo.recursive = 1;
+	wo.on_event = watch_cb;
+	wo.payload = &c;
+	rc = e2b_fs_watcher_create(&w, sb, "/tmp/wp", &wo);
+	if (!CHECK("watcher create", rc))
+		return;
+	expect("watcher id", e2b_fs_watcher_id(w) && *e2b_fs_watcher_id(w), "empty id");
+	e2b_fs_write(NULL, sb, "/tmp/wp/w1", "x", 1, NULL);
+	e2b_fs_write(NULL, sb, "/tmp/wp/sub/w1c", "x", 1, NULL);
+	e2b_fs_remove(sb, "/tmp/wp/w1");
+	for (i = 0; i < 20 && c.removes == 0; i++) {
+		rc = e2b_fs_watcher_events(&n, w, NULL, NULL);
+		if (rc < 0)
+			break;
+		total += n;
+		if (!c.removes)
+			usleep(100000);
+	}
+	expect("watcher events", rc == 0 && c.creates >= 2 && c.removes >= 1 &&
+	       total == (size_t)c.events, "rc %d creates %d removes %d total %zu events %d",
+	       rc, c.creates, c.removes, total, c.events);
+	rc = e2b_fs_watcher_events(&n, w, NULL, NULL);
+	expect("watcher drained", rc == 0 && n == 0, "rc %d n %zu", rc, n);
+	CHECK("watcher remove", e2b_fs_watcher_remove(w));
+	rc = e2b_fs_watcher_events(&n, w, NULL, NULL);
+	expect_code("watcher events after remove", rc, E2B_ENOTFOUND);
+	CHECK("watcher remove twice", e2b_fs_watcher_remove(w));
+	e2b_fs_watcher_free(w);
+	w = NULL;
+	rc = e2b_fs_watcher_create(&w, sb, "/tmp/wp/none", &wo);
+	expect_code("watcher on missing dir", rc, E2B_ENOTFOUND);
+	e2b_fs_watcher_free(w);
+}
+
 struct par {
 	e2b_sandbox *sb;
 	int fails;
@@ -1078,6 +1122,7 @@ int main(int argc, char **argv)
 	test_commands(sb);
 	test_files(sb);
 	test_watch(sb);
+	test_watcher(sb);
 	test_threads(sb);
 	test_management(c, sb);
 done:
