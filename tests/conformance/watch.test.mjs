@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FilesystemEventType, NotFoundError, InvalidArgumentError } from 'e2b'
 import {
-	REQUEST_TIMEOUT_MS, sharedSandbox, envdVersion, versionAtLeast, waitFor, sleep, rejectsWith, envdFetch, within,
+	REQUEST_TIMEOUT_MS, sharedSandbox, createSandbox, killSandbox, envdVersion, versionAtLeast, waitFor, sleep, rejectsWith, envdFetch, within,
 } from './lib.mjs'
 
 const T = { timeout: 60_000 }
@@ -202,4 +202,21 @@ test('watch: WatchDir stream framing and keepalives on the wire', T, async () =>
 	const fs = frames.filter((f) => f.msg.filesystem).map((f) => f.msg.filesystem)
 	assert.ok(fs.some((e) => e.name === 'raw.txt' && e.type === 'EVENT_TYPE_CREATE'), `create event with enum name: ${JSON.stringify(fs)}`)
 	assert.ok(frames.some((f) => f.msg.keepalive && Object.keys(f.msg.keepalive).length === 0), 'keepalive {} within 3.5 s at interval 1 s')
+})
+
+test('watch: killing or pausing the sandbox ends its open streams', T, async () => {
+	for (const how of ['kill', 'pause']) {
+		const sbx = await createSandbox()
+		await sbx.files.makeDir('/home/user/wk', rto)
+		let exited = null
+		const h = await sbx.files.watchDir('/home/user/wk', () => {}, { timeoutMs: 0, onExit: (err) => { exited = err ?? 'clean' }, ...rto })
+		const proc = await sbx.commands.run('sleep 100', { background: true, timeoutMs: 0, ...rto })
+		const procEnd = proc.wait().then(() => 'resolved', () => 'rejected')
+		if (how === 'kill') await killSandbox(sbx)
+		else assert.equal(await sbx.pause(rto), true)
+		await waitFor(() => exited !== null, { timeoutMs: 10_000, what: `the watch stream to end after ${how}` })
+		assert.equal(await within(procEnd, 10_000, `the command stream to end after ${how}`), 'rejected', `command wait() fails after ${how}`)
+		await h.stop()
+		if (how === 'pause') await killSandbox(sbx)
+	}
 })
