@@ -25,6 +25,7 @@
 static int read_key_file(char **out, const char *path)
 {
 	char buf[KEY_FILE_MAX + 1];
+	struct stat st;
 	size_t len = 0, n;
 	ssize_t r;
 	int fd, error = 0;
@@ -33,6 +34,9 @@ static int read_key_file(char **out, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_msg("cannot open API key file '%s': %s", path, strerror(errno));
+	/* Like ssh with private keys, but only a warning: the key still works. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+		error_warn("API key file '%s' is accessible by other users (chmod 600 it)", path);
 	while (len < sizeof(buf) - 1) {
 		r = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (r < 0 && errno == EINTR)
