@@ -41,6 +41,36 @@ mkdir -p "$mnt/keep/sub" && echo x > "$mnt/keep/sub/f"
 check "rmdir refuses non-empty" sh -c "! rmdir '$mnt/keep/sub' 2>/dev/null"
 expect_eq "non-empty dir intact" "x" "$(envd "$id" GET "/files?path=/home/user/keep/sub/f")"
 
+# Two writers: the sandbox changes a file we hold open with unsaved data;
+# last close wins and the sandbox's version is kept beside it.
+echo original > "$mnt/conflict.txt"
+python3 - "$id" "$E2BD_URL" "$mnt/conflict.txt" <<'PY'
+import os, sys, time, urllib.request
+sid, url, path = sys.argv[1:4]
+fd = os.open(path, os.O_RDWR)
+os.write(fd, b"LOCAL")
+time.sleep(1.1)
+req = urllib.request.Request(url + "/files?path=/home/user/conflict.txt", data=b"remote change",
+    method="POST", headers={"E2b-Sandbox-Id": sid, "E2b-Sandbox-Port": "49983",
+    "Content-Type": "application/octet-stream"})
+urllib.request.urlopen(req).read()
+time.sleep(0.3)
+os.close(fd)
+PY
+expect_eq "conflict: last close wins" "LOCALnal" "$(cat "$mnt/conflict.txt")"
+expect_eq "conflict: other version kept" "remote change" "$(cat "$mnt"/conflict.txt.e2bfs-conflict-* 2>&1)"
+
+# Inode numbers are stable per path, and ls -l of a directory costs one
+# listing (READDIRPLUS), not one request per entry.
+expect_eq "stable inode numbers" "$(stat -c %i "$mnt/battery/d4/m0001")" "$(stat -c %i "$mnt/battery/d4/m0001")"
+echo refresh > "$mnt/.e2bfs/ctl"
+sleep 1.2
+r0=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+n=$(ls -l "$mnt/battery/d4" | wc -l)
+r1=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+expect_eq "ls -l lists 301 entries" "302" "$n"
+check "ls -l of 301 entries costs <= 4 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 4
+
 # A key on the command line is refused, and the message does not echo it.
 out=$("$E2BFS_BIN" -o api_key=secret123 "$id" "$mnt" 2>&1)
 check "api_key option refused" sh -c "! printf '%s' '$out' | grep -q secret123"
