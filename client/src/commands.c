@@ -16,6 +16,7 @@
 #include "util.h"
 
 #define STDIN_CHUNK ((size_t)1024 * 1024)
+#define INPUT_CHUNK ((size_t)64 * 1024)
 #define PUMP_SLICE_MS 1000
 
 struct proc_state {
@@ -48,6 +49,16 @@ struct e2b_process {
 	e2b_data_cb on_out;
 	e2b_data_cb on_err;
 	void *payload;
+	int stdin_stream;	/* send stdin through `in` (StreamInput) */
+	struct e2b_input *in;	/* opened on the first send */
+};
+
+struct e2b_input {
+	struct e2b__rpc_cstream *cs;
+	const char *member;	/* "stdin" or "pty" */
+	int closed;
+	int result;		/* outcome of close */
+	char what[64];
 };
 
 static void ps_init(struct proc_state *ps, const e2b_command_options *o)
@@ -340,6 +351,7 @@ static int process_open(struct e2b_process **out, e2b_sandbox *sb,
 	p->on_out = p->ps.on_out;
 	p->on_err = p->ps.on_err;
 	p->payload = p->ps.payload;
+	p->stdin_stream = o && o->stdin_stream;
 	error = e2b__sandbox_envd(&e, sb, user);
 	if (error < 0)
 		goto fail;
@@ -819,13 +831,32 @@ int e2b_process_poll(int *out_ended, e2b_process *proc, int timeout_ms, int fd)
 
 int e2b_process_send_stdin(e2b_process *proc, const void *data, size_t len)
 {
+	int error;
+
 	E2B_ASSERT_ARG(proc);
-	return e2b_commands_send_stdin(proc->sb, proc->ps.pid, data, len);
+	if (!proc->stdin_stream)
+		return e2b_commands_send_stdin(proc->sb, proc->ps.pid, data, len);
+	if (!proc->in) {
+		error = e2b_input_open(&proc->in, proc->sb, proc->ps.pid, 0);
+		if (error < 0)
+			return error;
+	}
+	return e2b_input_write(proc->in, data, len);
 }
 
 int e2b_process_close_stdin(e2b_process *proc)
 {
+	int error;
+
 	E2B_ASSERT_ARG(proc);
+	if (proc->in) {
+		/* Everything streamed so far must arrive before the EOF. */
+		error = e2b_input_close(proc->in);
+		e2b_input_free(proc->in);
+		proc->in = NULL;
+		if (error < 0)
+			return error;
+	}
 	return e2b_commands_close_stdin(proc->sb, proc->ps.pid);
 }
 
@@ -858,8 +889,103 @@ void e2b_process_free(e2b_process *proc)
 	if (!proc)
 		return;
 	e2b__rpc_stream_free(proc->st);
+	e2b_input_free(proc->in);
 	ps_release(&proc->ps);
 	e2b__free(proc);
+}
+
+/* ---- streamed input ------------------------------------------------- */
+
+int e2b_input_open(e2b_input **out, e2b_sandbox *sb, uint32_t pid, unsigned flags)
+{
+	struct e2b_input *in;
+	struct e2b__envd e;
+	json_t *start = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(sb);
+	*out = NULL;
+	if (flags & ~(unsigned)E2B_INPUT_PTY)
+		return e2b__error_set(E2B_EINVALID, "unknown input flags 0x%x", flags);
+	in = e2b__calloc(1, sizeof(*in));
+	if (!in)
+		return e2b__error_oom();
+	in->member = (flags & E2B_INPUT_PTY) ? "pty" : "stdin";
+	snprintf(in->what, sizeof(in->what), "stream input to process %u", pid);
+	error = e2b__sandbox_envd(&e, sb, NULL);
+	if (error < 0)
+		goto out;
+	error = e2b__rpc_cstream_open(&in->cs, &e, "process.Process/StreamInput", in->what);
+	e2b__envd_release(&e);
+	if (error < 0)
+		goto out;
+	/* envd needs the start event before any data (data first crashes it). */
+	start = json_pack("{s:{s:{s:i}}}", "start", "process", "pid", (json_int_t)pid);
+	if (!start) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	error = e2b__rpc_cstream_send(in->cs, start);
+	if (error < 0)
+		goto out;
+	*out = in;
+	in = NULL;
+out:
+	json_decref(start);
+	e2b_input_free(in);
+	return error;
+}
+
+int e2b_input_write(e2b_input *in, const void *data, size_t len)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	const char *p = data;
+	json_t *msg;
+	size_t n;
+	int error = 0;
+
+	E2B_ASSERT_ARG(in);
+	if (len && !data)
+		return e2b__error_set(E2B_EINVALID, "input data is NULL");
+	if (in->closed)
+		return e2b__error_set(E2B_EINVALID, "%s: already closed", in->what);
+	while (!error && len) {
+		n = len > INPUT_CHUNK ? INPUT_CHUNK : len;
+		e2b_buf_truncate(&b, 0);
+		error = e2b__b64_encode(&b, p, n);
+		if (error < 0)
+			break;
+		msg = json_pack("{s:{s:{s:s}}}", "data", "input", in->member, b.ptr);
+		if (!msg) {
+			error = e2b__error_oom();
+			break;
+		}
+		error = e2b__rpc_cstream_send(in->cs, msg);
+		json_decref(msg);
+		p += n;
+		len -= n;
+	}
+	e2b_buf_release(&b);
+	return error;
+}
+
+int e2b_input_close(e2b_input *in)
+{
+	E2B_ASSERT_ARG(in);
+	if (!in->closed) {
+		in->closed = 1;
+		in->result = e2b__rpc_cstream_finish(NULL, in->cs);
+	}
+	return in->result;
+}
+
+void e2b_input_free(e2b_input *in)
+{
+	if (!in)
+		return;
+	e2b__rpc_cstream_free(in->cs);
+	e2b__free(in);
 }
 
 /* ---- PTY ------------------------------------------------------------ */

@@ -493,3 +493,251 @@ void e2b__rpc_stream_free(struct e2b__rpc_stream *s)
 	e2b_buf_release(&s->body);
 	e2b__free(s);
 }
+
+/* ---- client streams ------------------------------------------------- */
+
+struct e2b__rpc_cstream {
+	struct e2b__hstream *hs;
+	struct e2b__env_reader rd;
+	struct curl_slist *hdrs;
+	e2b_buf url;
+	e2b_buf pending;	/* framed messages libcurl has not taken yet */
+	int closing;		/* body complete: the source reports EOF */
+	int done;		/* transfer over; result in `result` */
+	int result;
+	int end_seen;
+	int end_error;
+	int checked_headers;
+	json_t *answer;		/* the one response message */
+	unsigned timeout_ms;
+	char what[160];
+};
+
+static long cstream_src(char *buf, size_t cap, void *payload)
+{
+	struct e2b__rpc_cstream *s = payload;
+	size_t n = s->pending.size;
+
+	if (!n)
+		return s->closing ? 0 : E2B__SRC_PAUSE;
+	if (n > cap)
+		n = cap;
+	memcpy(buf, s->pending.ptr, n);
+	e2b_buf_consume(&s->pending, n);
+	return (long)n;
+}
+
+static int cstream_frame(unsigned flags, const char *data, size_t len, void *payload)
+{
+	struct e2b__rpc_cstream *s = payload;
+	struct e2b__resp *resp = e2b__hstream_resp(s->hs);
+	json_t *j = NULL, *err;
+	int error;
+
+	error = e2b__json_parse_object(&j, data, len);
+	if (error < 0) {
+		e2b__error_prefix(s->what);
+		return error;
+	}
+	if (flags & E2B_ENV_FLAG_END) {
+		s->end_seen = 1;
+		err = json_object_get(j, "error");
+		if (err && json_is_object(err)) {
+			s->end_error = e2b__error_from_connect_json(err, resp->status,
+								    resp->request_id, s->what);
+			error = s->end_error;
+		}
+		json_decref(j);
+		return error;
+	}
+	if (s->answer) {
+		json_decref(j);
+		return e2b__error_set(E2B_EPROTO, "%s: more than one answer to a client stream",
+				      s->what);
+	}
+	s->answer = j;
+	return 0;
+}
+
+static int cstream_sink(const char *data, size_t len, void *payload)
+{
+	struct e2b__rpc_cstream *s = payload;
+	struct e2b__resp *resp = e2b__hstream_resp(s->hs);
+
+	if (!s->checked_headers) {
+		s->checked_headers = 1;
+		if (strncmp(resp->content_type, "application/connect+", 20))
+			return e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL,
+						   resp->request_id,
+						   "%s: unexpected content type '%s' on stream",
+						   s->what, resp->content_type);
+	}
+	return e2b__env_reader_feed(&s->rd, data, len);
+}
+
+/* The outcome of a finished transfer, recorded once. */
+static int cstream_outcome(struct e2b__rpc_cstream *s, int error)
+{
+	struct e2b__resp *resp = e2b__hstream_resp(s->hs);
+
+	if (error < 0) {
+		if (resp->status && resp->status != 200 && !resp->cb_error)
+			goto http_error;
+		if (!resp->cb_error)
+			e2b__error_prefix(s->what);
+		return error;
+	}
+	if (resp->status != 200)
+		goto http_error;
+	if (!s->checked_headers && strncmp(resp->content_type, "application/connect+", 20))
+		return e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL, resp->request_id,
+					   "%s: unexpected content type '%s' on stream",
+					   s->what, resp->content_type);
+	if (!s->end_seen)
+		return e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL, resp->request_id,
+					   "%s: stream ended without end-of-stream", s->what);
+	return s->end_error;
+http_error:
+	return e2b__error_from_response(resp->status, resp->body.ptr, resp->body.size,
+					resp->request_id, s->what);
+}
+
+/* Pump until @until(s) holds or the transfer ends, for at most timeout_ms. */
+static int cstream_pump_until(struct e2b__rpc_cstream *s, int (*until)(struct e2b__rpc_cstream *))
+{
+	int64_t deadline = e2b__now_ms() + s->timeout_ms;
+	int error, done = 0;
+
+	while (!s->done && !until(s)) {
+		if (e2b__now_ms() > deadline)
+			return e2b__error_set(E2B_ETIMEOUT, "%s: no progress within %u ms",
+					      s->what, s->timeout_ms);
+		error = e2b__hstream_pump(s->hs, 100, -1, &done);
+		if (done) {
+			s->done = 1;
+			s->result = cstream_outcome(s, error);
+			break;
+		}
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+static int cstream_drained(struct e2b__rpc_cstream *s)
+{
+	return s->pending.size == 0;
+}
+
+static int cstream_never(struct e2b__rpc_cstream *s)
+{
+	(void)s;
+	return 0;
+}
+
+int e2b__rpc_cstream_open(struct e2b__rpc_cstream **out,
+			  const struct e2b__envd *e, const char *procedure,
+			  const char *what)
+{
+	struct e2b__rpc_cstream *s;
+	struct e2b__req r = { 0 };
+	int error;
+
+	*out = NULL;
+	s = e2b__calloc(1, sizeof(*s));
+	if (!s)
+		return e2b__error_oom();
+	e2b_buf_init(&s->url, 0);
+	e2b_buf_init(&s->pending, 0);
+	snprintf(s->what, sizeof(s->what), "%s", what);
+	s->timeout_ms = e->conf->request_timeout_ms;
+	e2b__env_reader_init(&s->rd, 0, cstream_frame, s);
+	error = rpc_url(&s->url, e, procedure);
+	if (error < 0)
+		goto fail;
+	error = e2b__envd_headers(&s->hdrs, e, "application/connect+json", 1);
+	if (!error)
+		error = e2b__headers_add(&s->hdrs, "Connect-Protocol-Version", "1");
+	if (!error)
+		error = e2b__headers_add(&s->hdrs, "Accept-Encoding", "identity");
+	if (error < 0)
+		goto fail;
+	r.method = "POST";
+	r.url = s->url.ptr;
+	r.headers = s->hdrs;
+	r.src = cstream_src;
+	r.src_payload = s;
+	r.src_len = -1;
+	r.sink = cstream_sink;
+	r.sink_payload = s;
+	error = e2b__hstream_open(&s->hs, e->http, &r);
+	if (error < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	e2b__rpc_cstream_free(s);
+	return error;
+}
+
+int e2b__rpc_cstream_send(struct e2b__rpc_cstream *s, const json_t *msg)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	int error;
+
+	if (s->done)
+		return s->result < 0 ? s->result :
+			e2b__error_set(E2B_EPROTO, "%s: server ended the stream early", s->what);
+	if (s->closing)
+		return e2b__error_set(E2B_EINVALID, "%s: stream already finished", s->what);
+	error = e2b__json_dump(&b, msg);
+	if (!error)
+		error = e2b__env_write(&s->pending, 0, b.ptr, b.size);
+	e2b_buf_release(&b);
+	if (error < 0)
+		return error;
+	error = e2b__hstream_resume(s->hs);
+	if (!error)
+		error = cstream_pump_until(s, cstream_drained);
+	if (!error && s->done && !cstream_drained(s))
+		error = s->result < 0 ? s->result :
+			e2b__error_set(E2B_EPROTO, "%s: server ended the stream early", s->what);
+	return error;
+}
+
+int e2b__rpc_cstream_finish(json_t **out, struct e2b__rpc_cstream *s)
+{
+	int error;
+
+	if (out)
+		*out = NULL;
+	if (!s->closing) {
+		s->closing = 1;
+		error = e2b__hstream_resume(s->hs);
+		if (error < 0)
+			return error;
+	}
+	error = cstream_pump_until(s, cstream_never);
+	if (error < 0)
+		return error;
+	if (s->result < 0)
+		return s->result;
+	if (out) {
+		*out = s->answer;
+		s->answer = NULL;
+	}
+	return 0;
+}
+
+void e2b__rpc_cstream_free(struct e2b__rpc_cstream *s)
+{
+	if (!s)
+		return;
+	e2b__hstream_free(s->hs);
+	e2b__env_reader_release(&s->rd);
+	curl_slist_free_all(s->hdrs);
+	e2b_buf_release(&s->url);
+	e2b_buf_release(&s->pending);
+	json_decref(s->answer);
+	e2b__free(s);
+}

@@ -93,4 +93,24 @@ int e2b__rpc_stream_pump(struct e2b__rpc_stream *s, int timeout_ms, int fd,
 void e2b__rpc_stream_wakeup(struct e2b__rpc_stream *s);
 void e2b__rpc_stream_free(struct e2b__rpc_stream *s);
 
+/* ---- client streams ------------------------------------------------- */
+
+/*
+ * A client-streaming call (process.Process/StreamInput): messages go out as
+ * envelopes on a chunked request body that stays open between sends; the
+ * one answer arrives after finish().  Used by one thread at a time.
+ */
+struct e2b__rpc_cstream;
+
+int e2b__rpc_cstream_open(struct e2b__rpc_cstream **out,
+			  const struct e2b__envd *e, const char *procedure,
+			  const char *what);
+/* Queue one message and wait (bounded by the request timeout) until it
+ * was handed to the connection.  Fails with the call's outcome if the
+ * server already answered (e.g. an error). */
+int e2b__rpc_cstream_send(struct e2b__rpc_cstream *s, const json_t *msg);
+/* End the request body and wait for the answer.  @out may be NULL. */
+int e2b__rpc_cstream_finish(json_t **out, struct e2b__rpc_cstream *s);
+void e2b__rpc_cstream_free(struct e2b__rpc_cstream *s);
+
 #endif

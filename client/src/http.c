@@ -40,6 +40,7 @@ struct xfer {
 	struct e2b__resp *resp;
 	const struct e2b__logger *log;
 	size_t body_sent;
+	int src_paused;		/* the source returned E2B__SRC_PAUSE */
 	int64_t last_rx_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -323,6 +324,10 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *userp)
 
 	if (x->req->src) {
 		n = x->req->src(buf, cap, x->req->src_payload);
+		if (n == E2B__SRC_PAUSE) {
+			x->src_paused = 1;
+			return CURL_READFUNC_PAUSE;
+		}
 		if (n < 0 || (size_t)n > cap) {
 			if (!x->resp->cb_error)
 				x->resp->cb_error = E2B_ECANCELED;
@@ -788,6 +793,22 @@ int64_t e2b__hstream_idle_ms(const struct e2b__hstream *s)
 void e2b__hstream_touch(struct e2b__hstream *s)
 {
 	s->x.last_rx_ms = e2b__now_ms();
+}
+
+int e2b__hstream_resume(struct e2b__hstream *s)
+{
+	CURLcode rc;
+
+	/* Unpausing a transfer that never paused (no connection yet) is an
+	 * error in libcurl, so only undo a pause we saw. */
+	if (s->done || !s->x.src_paused)
+		return 0;
+	s->x.src_paused = 0;
+	rc = curl_easy_pause(s->easy, CURLPAUSE_CONT);
+	if (rc != CURLE_OK)
+		return e2b__error_set(E2B_ERROR, "cannot resume stream upload: %s",
+				      curl_easy_strerror(rc));
+	return 0;
 }
 
 void e2b__hstream_wakeup(struct e2b__hstream *s)

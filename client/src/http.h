@@ -42,7 +42,7 @@ struct e2b__req {
 	int has_body;
 	const char *body;
 	size_t body_len;
-	e2b_source_cb src;
+	e2b_source_cb src;		/* may return E2B__SRC_PAUSE (streams) */
 	void *src_payload;
 	int64_t src_len;		/* -1 = unknown (chunked) */
 	/* Restart src from the beginning (lets curl and our retries resend
@@ -98,6 +98,12 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 /* A response streamed incrementally under the caller's control. */
 struct e2b__hstream;
 
+/*
+ * What a stream's source callback returns when it has no bytes yet but the
+ * body is not over: the upload pauses until e2b__hstream_resume().
+ */
+#define E2B__SRC_PAUSE (-0x7ffeL)
+
 /* Start a request; body bytes are delivered to req->sink from pump(). */
 int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 		      const struct e2b__req *req);
@@ -113,6 +119,8 @@ struct e2b__resp *e2b__hstream_resp(struct e2b__hstream *s);
 int64_t e2b__hstream_idle_ms(const struct e2b__hstream *s);
 /* Restart the idle clock (the caller was not listening). */
 void e2b__hstream_touch(struct e2b__hstream *s);
+/* Unpause a source that returned E2B__SRC_PAUSE (owner thread only). */
+int e2b__hstream_resume(struct e2b__hstream *s);
 /* Interrupt a pump in another thread.  Thread-safe. */
 void e2b__hstream_wakeup(struct e2b__hstream *s);
 void e2b__hstream_free(struct e2b__hstream *s);

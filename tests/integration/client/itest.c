@@ -249,6 +249,57 @@ static void test_commands(e2b_sandbox *sb)
 	e2b_process_free(p);
 	p = NULL;
 
+	/* Streamed stdin (StreamInput): many writes on one request, in order. */
+	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o.stdin_open = 1;
+	o.stdin_stream = 1;
+	rc = e2b_commands_start(&p, sb, "sha256sum | cut -c1-16; echo done", &o);
+	if (CHECK("start with streamed stdin", rc)) {
+		static char big[200000];
+		int good = 1;
+
+		memset(big, 'z', sizeof(big));
+		for (i = 0; i < 5 && good; i++)
+			good = e2b_process_send_stdin(p, i % 2 ? big : "abc\n", i % 2 ? sizeof(big) : 4) == 0;
+		expect("stream stdin writes", good, "%s", e2b_error_last()->message);
+		CHECK("stream stdin close", e2b_process_close_stdin(p));
+		rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
+		/* sha256 of "abc\n" + 200000 z + "abc\n" + 200000 z + "abc\n" */
+		if (CHECK("wait streamed stdin", rc))
+			expect("streamed stdin arrived in order",
+			       !strcmp(r.out, "ac87c15cf7e5a48e\ndone\n"), "got '%s'", r.out);
+		e2b_command_result_release(&r);
+	}
+	e2b_process_free(p);
+	p = NULL;
+	{
+		e2b_input *in = NULL;
+
+		rc = e2b_input_open(&in, sb, 999999, 0);
+		if (rc == 0) {
+			rc = e2b_input_write(in, "x", 1);
+			if (rc == 0)
+				rc = e2b_input_close(in);
+		}
+		expect_code("stream input to missing pid", rc, E2B_ENOTFOUND);
+		e2b_input_free(in);
+		in = NULL;
+		rc = e2b_commands_start(&p, sb, "sleep 5", NULL);
+		if (CHECK("start without stdin", rc)) {
+			rc = e2b_input_open(&in, sb, e2b_process_pid(p), 0);
+			if (rc == 0) {
+				rc = e2b_input_write(in, "x", 1);
+				if (rc == 0)
+					rc = e2b_input_close(in);
+			}
+			expect("stream input without stdin fails", rc < 0, "rc %d", rc);
+			e2b_process_kill(NULL, p);
+		}
+		e2b_input_free(in);
+		e2b_process_free(p);
+		p = NULL;
+	}
+
 	/* Background: kill, disconnect, connect. */
 	rc = e2b_commands_start(&p, sb, "for i in $(seq 1 100); do echo tick $i; sleep 0.1; done", NULL);
 	if (CHECK("start ticker", rc)) {
