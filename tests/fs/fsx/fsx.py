@@ -89,6 +89,9 @@ class Fsx:
         got_size = os.fstat(self.fd).st_size
         if got_size != want_size:
             raise Mismatch(f"{what}: size {got_size}, model {want_size}")
+        st = os.stat(self.path).st_size
+        if st != want_size:
+            raise Mismatch(f"{what}: stat(path) size {st}, model {want_size}")
         got = read_all(self.fd, got_size)
         want = read_all(self.mfd, want_size)
         if got != want:
@@ -195,6 +198,30 @@ class Fsx:
             finally:
                 os.close(fd)
 
+    def op_read2(self):
+        """A fresh read-only descriptor while the main one may hold unsaved writes."""
+        size = self.model_size()
+        off = self.rng.randint(0, size)
+        n = self.rand_len()
+        self.note(f"read2 off={off} len={n} (size {size})")
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            got = os.pread(fd, n, off)
+        finally:
+            os.close(fd)
+        want = os.pread(self.mfd, n, off)
+        if got != want:
+            raise Mismatch(f"read2 off={off} len={n}: {len(got)} bytes, model {len(want)}, "
+                           f"first difference at +{first_diff(got, want)}")
+
+    def op_truncate_path(self):
+        """truncate(2) by name while the main descriptor is open."""
+        size = self.model_size()
+        n = self.rng.randint(0, self.a.maxlen)
+        self.note(f"truncate(path) {size} -> {n} while open")
+        os.truncate(self.path, n)
+        os.truncate(self.model_path, n)
+
     def op_fsync(self):
         self.note("fsync")
         os.fsync(self.fd)
@@ -220,6 +247,7 @@ class Fsx:
     def run(self):
         ops = [(self.op_write, 26), (self.op_read, 18), (self.op_mapread, 10),
                (self.op_truncate, 9), (self.op_append, 9), (self.op_fsync, 4),
+               (self.op_read2, 5), (self.op_truncate_path, 3),
                (self.op_reopen, 6)]
         funcs = [f for f, _ in ops]
         weights = [w for _, w in ops]
