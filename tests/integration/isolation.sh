@@ -93,6 +93,11 @@ run "$A" 'mknod /tmp/vda b 253 0' root > /dev/null
 check "root cannot mknod block devices" test "$RC" != 0
 run "$A" 'echo 1 > /proc/sys/kernel/sysrq' root > /dev/null
 check "root cannot write /proc/sys" test "$RC" != 0
+run "$A" 'unshare -U -r true' > /dev/null
+check "no new user namespaces (seccomp)" test "$RC" != 0
+run "$A" 'dmesg' root > /dev/null
+check "root cannot read the kernel log" test "$RC" != 0
+expect_eq "threads and fork still work under the filter" "ok" "$(run "$A" 'python3 -c "import threading; t=threading.Thread(target=print, args=(\"ok\",)); t.start(); t.join()"' | tr -d '\n')"
 expect_eq "no host block devices in /dev" "" "$(run "$A" 'ls /dev | grep -E "^(vd|sd|nvme|loop|fuse|kmsg|mem$)"' root | tr -d '\n')"
 
 pm=$(cat "/sys/fs/cgroup/pids/e2bd/$A/pids.max" 2>/dev/null || cat /sys/fs/cgroup/e2bd/"$A"/pids.max 2>/dev/null)
