@@ -31,8 +31,8 @@
  * go through /proc/self/fd of an O_NOFOLLOW descriptor.
  *
  * Privileges.  As root, sandbox root is real root minus the dangerous
- * capabilities (bounding set), cgroups freeze sandboxes and cap their
- * process count.  Without root, e2bd enters a user namespace of its own
+ * capabilities (bounding set) and behind a seccomp filter; cgroups
+ * freeze sandboxes and cap their process count.  Without root, e2bd enters a user namespace of its own
  * mapping only uid/gid 1000 (the sandbox user) to the invoking user;
  * overlays use userxattr, pause falls back to SIGSTOP, and sandboxes have
  * no root.  If neither works, e2bd refuses to start.
