@@ -54,15 +54,47 @@ struct file {
 	double next_retry;	/* protected by lock; background upload backoff */
 	double retry_delay;	/* protected by lock */
 	int listed;		/* protected by files_lock */
+	struct pub {
+		int dirty;
+		int orphan;
+		int opens;
+		uint64_t size;
+		struct timespec mtime;
+		struct timespec atime;
+		int atime_set;
+		mode_t mode;
+	} pub;			/* protected by pub_lock */
 	struct file *next;	/* protected by files_lock */
 };
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * What getattr and friends need is published under pub_lock whenever a
+ * file's lock is released, so they never wait behind an upload or a fetch
+ * that holds file->lock for long.
+ */
+static pthread_mutex_t pub_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct file *files;	/* protected by files_lock */
 
 /* Dirty leftovers of an earlier mount, found by cache_init(). */
 static char **leftovers;	/* protected by files_lock */
 static size_t nleftovers;	/* protected by files_lock */
+
+/* Publish the state readers see, then release the file. */
+static void unlock_file(struct file *f)
+{
+	pthread_mutex_lock(&pub_lock);
+	f->pub.dirty = f->dirty;
+	f->pub.orphan = f->orphan;
+	f->pub.opens = f->opens;
+	f->pub.size = f->size;
+	f->pub.mtime = f->want_mtime ? f->mtime_v : f->mtime;
+	f->pub.atime = f->atime_v;
+	f->pub.atime_set = f->want_atime;
+	f->pub.mode = f->mode;
+	pthread_mutex_unlock(&pub_lock);
+	pthread_mutex_unlock(&f->lock);
+}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -333,7 +365,7 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 		f->opens++;
 		f->last_use = now_mono();
 	}
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return rc;
 }
 
@@ -359,7 +391,7 @@ int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
 		f->opens++;
 		f->last_use = now_mono();
 	}
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return rc;
 }
 
@@ -508,7 +540,7 @@ int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t of
 		memset(buf + r, 0, (size_t)(end - (uint64_t)off) - (size_t)r);
 	*out_len = (size_t)(end - (uint64_t)off);
 out:
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return rc;
 }
 
@@ -541,7 +573,7 @@ int cache_write(struct fs *fs, struct inode *in, const char *buf, size_t size, o
 		mark_dirty(f);
 	}
 	f->last_use = now_mono();
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return rc < 0 && !done ? rc : (int)done;
 }
 
@@ -567,7 +599,7 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 		f->size = (uint64_t)size;
 		mark_dirty(f);
 	}
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return rc;
 }
 
@@ -669,7 +701,7 @@ int cache_flush(struct fs *fs, struct inode *in)
 		return 0;
 	pthread_mutex_lock(&f->lock);
 	rc = upload_locked(fs, f);
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return rc;
 }
 
@@ -700,29 +732,29 @@ void cache_release(struct fs *fs, struct inode *in)
 			f->has_base = 0;
 		}
 	}
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 }
 
 int cache_local_attr(struct inode *in, struct stat *st)
 {
 	struct file *f = peek_file(in);
-	int used = 0;
+	struct pub p;
 
 	if (!f)
 		return 0;
-	pthread_mutex_lock(&f->lock);
-	if (f->dirty || f->orphan) {
-		st->st_size = (off_t)f->size;
-		st->st_blocks = (blkcnt_t)((f->size + 511) / 512);
-		st->st_mtim = f->want_mtime ? f->mtime_v : f->mtime;
-		st->st_ctim = f->mtime;
-		if (f->want_atime)
-			st->st_atim = f->atime_v;
-		st->st_mode = (st->st_mode & S_IFMT) | (f->mode & 07777);
-		used = 1;
-	}
-	pthread_mutex_unlock(&f->lock);
-	return used;
+	pthread_mutex_lock(&pub_lock);
+	p = f->pub;
+	pthread_mutex_unlock(&pub_lock);
+	if (!p.dirty && !p.orphan)
+		return 0;
+	st->st_size = (off_t)p.size;
+	st->st_blocks = (blkcnt_t)((p.size + 511) / 512);
+	st->st_mtim = p.mtime;
+	st->st_ctim = p.mtime;
+	if (p.atime_set)
+		st->st_atim = p.atime;
+	st->st_mode = (st->st_mode & S_IFMT) | (p.mode & 07777);
+	return 1;
 }
 
 int cache_is_open(struct inode *in)
@@ -731,9 +763,9 @@ int cache_is_open(struct inode *in)
 	int o = 0;
 
 	if (f) {
-		pthread_mutex_lock(&f->lock);
-		o = f->opens > 0 || f->dirty;
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_lock(&pub_lock);
+		o = f->pub.opens > 0 || f->pub.dirty;
+		pthread_mutex_unlock(&pub_lock);
 	}
 	return o;
 }
@@ -748,7 +780,7 @@ int cache_set_mode(struct inode *in, mode_t mode)
 		pthread_mutex_lock(&f->lock);
 		f->mode = mode & 07777;
 		deferred = f->dirty;
-		pthread_mutex_unlock(&f->lock);
+		unlock_file(f);
 	}
 	return deferred;
 }
@@ -776,7 +808,7 @@ int cache_set_times(struct inode *in, const struct stat *attr, int to_set)
 			f->mtime_v = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim;
 		}
 	}
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 	return deferred;
 }
 
@@ -787,7 +819,7 @@ void cache_mark_dirty(struct inode *in)
 	if (f) {
 		pthread_mutex_lock(&f->lock);
 		mark_dirty(f);
-		pthread_mutex_unlock(&f->lock);
+		unlock_file(f);
 	}
 }
 
@@ -800,7 +832,7 @@ void cache_touched(struct inode *in, const struct stat *st)
 		pthread_mutex_lock(&f->lock);
 		if (!f->dirty && f->has_base && f->base_size == (uint64_t)st->st_size)
 			set_base(f, st);
-		pthread_mutex_unlock(&f->lock);
+		unlock_file(f);
 	}
 }
 
@@ -810,9 +842,9 @@ int cache_is_dirty(struct inode *in)
 	int d = 0;
 
 	if (f) {
-		pthread_mutex_lock(&f->lock);
-		d = f->dirty;
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_lock(&pub_lock);
+		d = f->pub.dirty;
+		pthread_mutex_unlock(&pub_lock);
 	}
 	return d;
 }
@@ -837,7 +869,7 @@ void cache_drop(struct fs *fs, struct inode *in)
 		free(f->cpath);
 		f->cpath = NULL;
 	}
-	pthread_mutex_unlock(&f->lock);
+	unlock_file(f);
 }
 
 /* Snapshot of the file list (files are never freed). */
@@ -872,7 +904,7 @@ int cache_sync_all(struct fs *fs)
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&arr[i]->lock);
 		rc = upload_locked(fs, arr[i]);
-		pthread_mutex_unlock(&arr[i]->lock);
+		unlock_file(arr[i]);
 		if (rc < 0 && !first)
 			first = rc;
 	}
@@ -930,14 +962,18 @@ void cache_stats(struct fs *fs, uint64_t *bytes, unsigned *nfiles, unsigned *ndi
 	*ndirty = 0;
 	arr = snapshot(&n);
 	for (i = 0; i < n; i++) {
-		pthread_mutex_lock(&arr[i]->lock);
+		pthread_mutex_lock(&pub_lock);
+		if (arr[i]->pub.dirty)
+			(*ndirty)++;
+		pthread_mutex_unlock(&pub_lock);
+		/* A busy file (upload, fetch) is left out of the byte count. */
+		if (pthread_mutex_trylock(&arr[i]->lock))
+			continue;
 		if (arr[i]->cpath && stat(arr[i]->cpath, &st) == 0) {
 			*bytes += (uint64_t)st.st_blocks * 512;
 			(*nfiles)++;
 		}
-		if (arr[i]->dirty)
-			(*ndirty)++;
-		pthread_mutex_unlock(&arr[i]->lock);
+		unlock_file(arr[i]);
 	}
 	free(arr);
 	pthread_mutex_lock(&files_lock);
@@ -976,14 +1012,14 @@ void cache_housekeep(struct fs *fs)
 			continue;
 		if (arr[i]->dirty && !arr[i]->opens && now_mono() < arr[i]->next_retry)
 			waiting = 1;
-		pthread_mutex_unlock(&arr[i]->lock);
+		unlock_file(arr[i]);
 	}
 	if (waiting && remote_stat(fs, fs->root, &probe) == 0) {
 		e2b_entry_info_free(probe);
 		for (i = 0; i < n; i++) {
 			pthread_mutex_lock(&arr[i]->lock);
 			arr[i]->next_retry = 0;
-			pthread_mutex_unlock(&arr[i]->lock);
+			unlock_file(arr[i]);
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -991,7 +1027,7 @@ void cache_housekeep(struct fs *fs)
 			continue;
 		if (arr[i]->dirty && !arr[i]->opens && now_mono() >= arr[i]->next_retry)
 			upload_locked(fs, arr[i]);
-		pthread_mutex_unlock(&arr[i]->lock);
+		unlock_file(arr[i]);
 	}
 	cache_stats(fs, &bytes, &nf, &nd);
 	if (fs->cache_max && bytes > fs->cache_max) {
@@ -1014,7 +1050,7 @@ void cache_housekeep(struct fs *fs)
 				memset(f->present, 0, f->nblocks);
 				f->complete = 0;
 			}
-			pthread_mutex_unlock(&f->lock);
+			unlock_file(f);
 		}
 	}
 	free(arr);
