@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "connect.h"
 #include "http.h"
+#include "traffic.h"
 
 struct e2b_client {
 	struct e2b__conf conf;
@@ -30,9 +31,14 @@ struct e2b_sandbox {
 	char *access_token;
 	char *envd_version;
 	char *domain;
-	char *traffic_token;
 	char **retired;
 	size_t retired_count;
+	/* Traffic access token and its refresh schedule; a refresh runs
+	 * without the lock, with tt_busy set, and tt_cond announces its end.
+	 * Protected by lock. */
+	struct e2b__ttoken tt;
+	int tt_busy;
+	pthread_cond_t tt_cond;
 };
 
 /*

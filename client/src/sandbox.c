@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "client_int.h"
@@ -556,25 +557,41 @@ static void retire(e2b_sandbox *sb, char *old)
 	sb->retired = r;
 }
 
+/* Does the API's metadata mark the sandbox as JWT-protected? */
+static int jwt_metadata(const e2b_sandbox_info *info)
+{
+	size_t i;
+
+	for (i = 0; info && i < info->metadata_count; i++)
+		if (!strcmp(info->metadata[i].key, E2B__JWT_AUTH_KEY))
+			return !strcmp(info->metadata[i].value, "true");
+	return 0;
+}
+
 /* Update the envd details from an API answer.  Caller holds no lock. */
 static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 			 const char *envd_version, const char *token,
-			 const char *domain, const char *traffic_token)
+			 const char *domain, const char *traffic_token, int jwt)
 {
 	const struct e2b__conf *c = &sb->client->conf;
-	char *url = NULL, *tpl = NULL, *ver = NULL, *tok = NULL, *dom = NULL, *tt = NULL;
+	char *url = NULL, *tpl = NULL, *ver = NULL, *tok = NULL, *dom = NULL;
+	struct e2b__ttoken tt;
 	int error;
 
 	error = e2b__conf_envd_url(&url, c, sb->id, domain);
 	if (error < 0)
 		return error;
+	error = e2b__tt_init(&tt, traffic_token, jwt, e2b__wall_ms());
+	if (error < 0) {
+		e2b__free(url);
+		return error;
+	}
 	tpl = e2b__strdup0(template_id);
 	ver = e2b__strdup(envd_version && *envd_version ? envd_version : "0.6.0");
 	tok = (token && *token) ? e2b__strdup(token) : e2b__strdup0(c->access_token);
 	dom = e2b__strdup0(domain);
-	tt = e2b__strdup0(traffic_token);
-	if (!tpl || !ver || !tok || !dom || !tt) {
-		e2b__free(tt);
+	if (!tpl || !ver || !tok || !dom) {
+		e2b__tt_release(&tt);
 		e2b__free(url);
 		e2b__free(tpl);
 		e2b__free(ver);
@@ -592,13 +609,13 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 	retire(sb, sb->envd_version);
 	retire(sb, sb->access_token);
 	retire(sb, sb->domain);
-	retire(sb, sb->traffic_token);
 	sb->template_id = tpl ? tpl : e2b__strdup0("");
 	sb->envd_url = url;
 	sb->envd_version = ver;
 	sb->access_token = tok;
 	sb->domain = dom;
-	sb->traffic_token = tt;
+	e2b__tt_release(&sb->tt);
+	sb->tt = tt;
 	pthread_mutex_unlock(&sb->lock);
 	return 0;
 }
@@ -617,6 +634,7 @@ static int sandbox_new(e2b_sandbox **out, e2b_client *client, const char *id)
 		return e2b__error_oom();
 	}
 	pthread_mutex_init(&sb->lock, NULL);
+	pthread_cond_init(&sb->tt_cond, NULL);
 	*out = sb;
 	return 0;
 }
@@ -632,7 +650,7 @@ static int sandbox_from_info(e2b_sandbox **out, e2b_client *client,
 		return error;
 	error = sandbox_apply(sb, info->template_id, info->envd_version,
 			      info->envd_access_token, info->domain,
-			      info->traffic_access_token);
+			      info->traffic_access_token, jwt_metadata(info));
 	if (error < 0) {
 		e2b_sandbox_free(sb);
 		return error;
@@ -707,7 +725,7 @@ int e2b_sandbox_open(e2b_sandbox **out, e2b_client *client,
 	if (error < 0)
 		return error;
 	error = sandbox_apply(sb, opts->template_id, opts->envd_version,
-			      opts->envd_access_token, opts->domain, NULL);
+			      opts->envd_access_token, opts->domain, NULL, 0);
 	if (error < 0) {
 		e2b_sandbox_free(sb);
 		return error;
@@ -728,11 +746,12 @@ void e2b_sandbox_free(e2b_sandbox *sb)
 	e2b__free(sb->access_token);
 	e2b__free(sb->envd_version);
 	e2b__free(sb->domain);
-	e2b__free(sb->traffic_token);
+	e2b__tt_release(&sb->tt);
 	for (i = 0; i < sb->retired_count; i++)
 		e2b__free(sb->retired[i]);
 	e2b__free(sb->retired);
 	pthread_mutex_destroy(&sb->lock);
+	pthread_cond_destroy(&sb->tt_cond);
 	e2b__free(sb);
 }
 
@@ -815,6 +834,107 @@ int e2b_sandbox_has_feature(const e2b_sandbox *sb, e2b_feature feature)
 	return e2b__version_cmp(v, min_version[feature]) >= 0;
 }
 
+/* Wait on tt_cond for at most until @deadline (monotonic ms); lock held. */
+static int tt_wait(e2b_sandbox *sb, int64_t deadline)
+{
+	int64_t left = deadline - e2b__now_ms();
+	struct timespec ts;
+
+	if (left <= 0)
+		return E2B_ETIMEOUT;
+	if (left > 200)
+		left = 200;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += left / 1000;
+	ts.tv_nsec += (left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&sb->tt_cond, &sb->lock, &ts);
+	return 0;
+}
+
+/*
+ * The traffic token to send now (NULL = none), refreshing it first when
+ * due.  One thread refreshes at a time; the others keep using a token that
+ * is still valid, or wait (bounded) for the refresh when it is not.  Once
+ * the token has expired and cannot be refreshed the request fails closed
+ * with E2B_EAUTH instead of being sent.
+ */
+static int traffic_token(char **out, e2b_sandbox *sb)
+{
+	const struct e2b__conf *c = &sb->client->conf;
+	int64_t deadline = e2b__now_ms() + 2 * (int64_t)c->request_timeout_ms, now, exp;
+	char *tok = NULL, cause[256];
+	long retry_after, status;
+	int error = 0, usable;
+
+	*out = NULL;
+	pthread_mutex_lock(&sb->lock);
+	for (;;) {
+		now = e2b__wall_ms();
+		usable = sb->tt.token && (!sb->tt.jwt || now < sb->tt.expires_ms);
+		if (e2b__tt_decide(&sb->tt, now) == E2B__TT_USE || (sb->tt_busy && usable))
+			break;
+		if (sb->tt_busy) {
+			if (tt_wait(sb, deadline) < 0) {
+				error = e2b__error_set(E2B_ETIMEOUT, "waiting for the traffic access "
+						       "token refresh of '%s' timed out", sb->id);
+				goto out;
+			}
+			continue;
+		}
+		if (e2b__tt_decide(&sb->tt, now) == E2B__TT_EXPIRED) {
+			error = e2b__error_set(E2B_EAUTH, "traffic access token of '%s' expired "
+					       "before it could be refreshed (last refresh: http %ld)",
+					       sb->id, sb->tt.last_status);
+			goto out;
+		}
+		sb->tt_busy = 1;
+		pthread_mutex_unlock(&sb->lock);
+		e2b__debug(&c->log, "refreshing the traffic access token of '%s'", sb->id);
+		error = e2b__tt_fetch(&tok, &exp, &retry_after, &status, &sb->client->http, sb->id);
+		pthread_mutex_lock(&sb->lock);
+		now = e2b__wall_ms();
+		if (!error) {
+			error = e2b__tt_install(&sb->tt, tok, exp, now);
+			if (!error)
+				tok = NULL;
+		}
+		e2b__free(tok);
+		tok = NULL;
+		if (error < 0)
+			e2b__tt_failed(&sb->tt, now, retry_after, status);
+		sb->tt_busy = 0;
+		pthread_cond_broadcast(&sb->tt_cond);
+		if (error == E2B_ENOMEM)
+			goto out;
+		if (error < 0) {
+			if (sb->tt.token && now < sb->tt.expires_ms) {
+				/* Still valid: retry after the backoff, use it meanwhile. */
+				e2b__log(&c->log, E2B_LOG_WARN, "traffic access token refresh of '%s' "
+					 "failed, retrying later: %s", sb->id, e2b_error_last()->message);
+				e2b_error_clear();
+				error = 0;
+				break;
+			}
+			snprintf(cause, sizeof(cause), "%s", e2b_error_last()->message);
+			error = e2b__error_set(E2B_EAUTH, "traffic access token of '%s' expired "
+					       "before it could be refreshed: %s", sb->id, cause);
+			goto out;
+		}
+	}
+	if (sb->tt.token) {
+		*out = e2b__strdup(sb->tt.token);
+		if (!*out)
+			error = e2b__error_oom();
+	}
+out:
+	pthread_mutex_unlock(&sb->lock);
+	return error;
+}
+
 int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
 {
 	const struct e2b__conf *c = &sb->client->conf;
@@ -823,12 +943,14 @@ int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
 	memset(out, 0, sizeof(*out));
 	out->http = &sb->client->http;
 	out->conf = c;
+	error = traffic_token(&out->traffic_token, sb);
+	if (error < 0)
+		return error;
 	pthread_mutex_lock(&sb->lock);
 	out->base_url = e2b__strdup(sb->envd_url);
 	out->sandbox_id = e2b__strdup(sb->id);
 	out->access_token = e2b__strdup0(sb->access_token);
 	out->envd_version = e2b__strdup0(sb->envd_version);
-	out->traffic_token = e2b__strdup0(sb->traffic_token);
 	pthread_mutex_unlock(&sb->lock);
 	if (!user)
 		user = c->user;
@@ -837,7 +959,7 @@ int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
 	if (user)
 		out->user = e2b__strdup(user);
 	if (!out->base_url || !out->sandbox_id || !out->access_token ||
-	    !out->envd_version || !out->traffic_token || (user && !out->user)) {
+	    !out->envd_version || (user && !out->user)) {
 		e2b__envd_release(out);
 		error = e2b__error_oom();
 	}
@@ -873,7 +995,7 @@ int e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s)
 		return error;
 	error = sandbox_apply(sb, info->template_id, info->envd_version,
 			      info->envd_access_token, info->domain,
-			      info->traffic_access_token);
+			      info->traffic_access_token, jwt_metadata(info));
 	e2b_sandbox_info_free(info);
 	return error;
 }

@@ -3,6 +3,8 @@
 # A canned-reply envd/API server that misbehaves on demand, for libe2b's
 # fault tests.  The behaviour is chosen by the sandbox id (E2b-Sandbox-Id
 # header) or the management path.  Prints its port on stdout.
+import base64
+import datetime
 import json
 import socket
 import struct
@@ -13,6 +15,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 hits = {}
 lock = threading.Lock()
+# Traffic JWTs (OpenKruise JWT sandboxes): the token each "jwt*" sandbox
+# currently accepts, besides the one it was created with.
+tokens = {}
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def jwt(exp, iat=None):
+    claims = {"exp": exp, "sub": "sb"}
+    if iat is not None:
+        claims["iat"] = iat
+    return ".".join([b64url(b'{"alg":"HS256","typ":"JWT"}'),
+                     b64url(json.dumps(claims).encode()), b64url(b"sig")])
+
+
+def rfc3339(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def env(obj, flags=0):
@@ -93,10 +114,60 @@ class H(BaseHTTPRequestHandler):
                 return self.reset()
         return self.send(404, b"{\"code\":404,\"message\":\"no such thing\"}")
 
+    def jwt_connect(self, sid):
+        # connect answer of a JWT sandbox; the token's lifetime is chosen
+        # by the id so each case starts in the state it tests
+        now = int(time.time())
+        tok = {"jwtnear": jwt(now + 30, now), "jwtfresh": jwt(now + 3600, now),
+               "jwt503": jwt(now + 30, now), "jwtexpired": jwt(now - 10),
+               "jwtbad": jwt(now - 10), "jwtlazy": "",
+               "jwtopaque": "opaque-token"}.get(sid, "")
+        with lock:
+            tokens[sid] = {tok}
+        info = {"sandboxID": sid, "templateID": "t", "envdVersion": "0.6.0",
+                "state": "running",
+                "metadata": {"security.agents.kruise.io/enable-jwt-auth": "true"}}
+        if tok:
+            info["trafficAccessToken"] = tok
+        return self.send(200, json.dumps(info).encode())
+
+    def jwt_refresh(self, sid):
+        n = self.count("refresh-" + sid)
+        now = int(time.time())
+        if sid == "jwt503" or (sid == "jwtexpired" and n == 1):
+            return self.send(503, b"{\"code\":503,\"message\":\"busy\"}",
+                             extra=[("Retry-After", "1")])
+        exp = now + 3600
+        tok = jwt(exp, now)
+        with lock:
+            tokens.setdefault(sid, set()).add(tok)
+        if sid == "jwtbad":
+            exp += 600      # expiration that contradicts the exp claim
+        return self.send(200, json.dumps({"trafficAccessToken": tok,
+                                          "trafficAccessTokenExpiration": rfc3339(exp)}).encode())
+
+    def jwt_stat(self, sid):
+        # the gateway's check: 403 unless the header carries a token we issued
+        got = self.headers.get("e2b-traffic-access-token", "")
+        stats = self.count("stat-" + sid)
+        with lock:
+            good = got in tokens.get(sid, set()) and got != ""
+            refreshes = hits.get("refresh-" + sid, 0)
+        if not good:
+            return self.send(403, b"forbidden: invalid or missing traffic access token", "text/plain")
+        name = "r%d-s%d" % (refreshes, stats)
+        return self.send(200, json.dumps({"entry": {"name": name, "type": "FILE_TYPE_FILE"}}).encode())
+
     def do_POST(self):
         sid = self.headers.get("E2b-Sandbox-Id", "")
         self.body()
         p = self.path
+        if p.startswith("/sandboxes/jwt") and p.endswith("/connect"):
+            return self.jwt_connect(p.split("/")[2])
+        if p.startswith("/sandboxes/jwt") and p.endswith("/traffic-access-token"):
+            return self.jwt_refresh(p.split("/")[2])
+        if sid.startswith("jwt") and p.endswith("/filesystem.Filesystem/Stat"):
+            return self.jwt_stat(sid)
         if p.endswith("/filesystem.Filesystem/Stat"):
             if sid == "retry503":
                 if self.count("retry503") == 1:

@@ -984,6 +984,81 @@ static int fault_run(e2b_client *c, const char *id, e2b_command_result *r)
 	return rc;
 }
 
+/* Stat "/x" on a JWT sandbox of faultsrv; returns rc, the entry name in @name. */
+static int jwt_stat(e2b_sandbox *sb, char *name, size_t cap)
+{
+	e2b_entry_info *ei = NULL;
+	int rc;
+
+	name[0] = '\0';
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	if (rc == 0)
+		snprintf(name, cap, "%s", ei->name);
+	e2b_entry_info_free(ei);
+	return rc;
+}
+
+/* Traffic access tokens of OpenKruise JWT sandboxes against faultsrv's
+ * gateway check (403 without a token it issued) and refresh endpoint. */
+static void test_traffic_tokens(e2b_client *c)
+{
+	static const char *const ids[] = { "jwtnear", "jwtfresh", "jwt503", "jwtexpired",
+					   "jwtbad", "jwtlazy", "jwtopaque" };
+	e2b_sandbox *sb[7] = { NULL };
+	char name[64];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 7; i++) {
+		rc = e2b_sandbox_connect(&sb[i], c, ids[i], 60);
+		if (rc < 0) {
+			fail("jwt: connect", "%s: %s", ids[i], e2b_error_last()->message);
+			goto out;
+		}
+	}
+	rc = jwt_stat(sb[0], name, sizeof(name));
+	expect("jwt: token near expiry is refreshed before the request",
+	       rc == 0 && !strcmp(name, "r1-s1"), "rc %d '%s': %s", rc, name,
+	       e2b_error_last()->message);
+	rc = jwt_stat(sb[0], name, sizeof(name));
+	expect("jwt: refreshed token is reused", rc == 0 && !strcmp(name, "r1-s2"),
+	       "rc %d '%s'", rc, name);
+	rc = jwt_stat(sb[1], name, sizeof(name));
+	expect("jwt: fresh token is not refreshed", rc == 0 && !strcmp(name, "r0-s1"),
+	       "rc %d '%s': %s", rc, name, e2b_error_last()->message);
+	rc = jwt_stat(sb[2], name, sizeof(name));
+	expect("jwt: failed refresh keeps a still-valid token", rc == 0 && !strcmp(name, "r1-s1"),
+	       "rc %d '%s': %s", rc, name, e2b_error_last()->message);
+	rc = jwt_stat(sb[2], name, sizeof(name));
+	expect("jwt: no refresh attempt during the backoff", rc == 0 && !strcmp(name, "r1-s2"),
+	       "rc %d '%s'", rc, name);
+	rc = jwt_stat(sb[3], name, sizeof(name));
+	expect("jwt: expired token and failed refresh fail closed", rc == E2B_EAUTH &&
+	       strstr(e2b_error_last()->message, "expired"), "rc %d: %s", rc,
+	       e2b_error_last()->message);
+	rc = jwt_stat(sb[3], name, sizeof(name));
+	expect_code("jwt: still closed during the backoff", rc, E2B_EAUTH);
+	usleep(1100 * 1000);
+	rc = jwt_stat(sb[3], name, sizeof(name));
+	expect("jwt: refresh after the Retry-After delay, no request was sent before",
+	       rc == 0 && !strcmp(name, "r2-s1"), "rc %d '%s': %s", rc, name,
+	       e2b_error_last()->message);
+	rc = jwt_stat(sb[4], name, sizeof(name));
+	expect("jwt: refresh answer whose expiration contradicts exp is rejected",
+	       rc == E2B_EAUTH && strstr(e2b_error_last()->message, "does not match"),
+	       "rc %d: %s", rc, e2b_error_last()->message);
+	rc = jwt_stat(sb[5], name, sizeof(name));
+	expect("jwt: sandbox without a token fetches one first", rc == 0 && !strcmp(name, "r1-s1"),
+	       "rc %d '%s': %s", rc, name, e2b_error_last()->message);
+	rc = jwt_stat(sb[6], name, sizeof(name));
+	expect("jwt: opaque token is sent as is, never refreshed",
+	       rc == 0 && !strcmp(name, "r0-s1"), "rc %d '%s': %s", rc, name,
+	       e2b_error_last()->message);
+out:
+	for (i = 0; i < 7; i++)
+		e2b_sandbox_free(sb[i]);
+}
+
 /* Misbehaving server (tests/integration/client/faultsrv.py). */
 static void test_faults(e2b_client *c)
 {
@@ -1145,6 +1220,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (!strcmp(mode, "faults")) {
 		test_faults(c);
+		test_traffic_tokens(c);
 		goto out;
 	}
 	co.template_id = template_id;
