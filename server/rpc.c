@@ -292,7 +292,67 @@ struct rpc_stream {
 	json_t *req;
 	struct rpc_error err;
 	const struct rpc_method *m;
+	/* Ended by rpc_streams_abort(); protected by lock. */
+	bool aborted;
+	struct rpc_error abort_err;
+	/* Every open stream, for rpc_streams_abort(); protected by live_lock. */
+	struct rpc_stream *all_prev, *all_next;
+	bool listed;
 };
+
+/*
+ * live_lock guards the list of open streams and the counters below; it
+ * is taken before a stream's own lock, never while holding one.
+ */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rpc_stream *all_streams;	/* protected by live_lock */
+
+static void stream_list_add(struct rpc_stream *s)
+{
+	pthread_mutex_lock(&live_lock);
+	s->all_prev = NULL;
+	s->all_next = all_streams;
+	if (all_streams)
+		all_streams->all_prev = s;
+	all_streams = s;
+	s->listed = true;
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void stream_list_del(struct rpc_stream *s)
+{
+	pthread_mutex_lock(&live_lock);
+	if (s->listed) {
+		if (s->all_prev)
+			s->all_prev->all_next = s->all_next;
+		else
+			all_streams = s->all_next;
+		if (s->all_next)
+			s->all_next->all_prev = s->all_prev;
+		s->listed = false;
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+void rpc_streams_abort(struct sandbox *sb, const char *why)
+{
+	struct rpc_stream *s;
+
+	pthread_mutex_lock(&live_lock);
+	for (s = all_streams; s; s = s->all_next) {
+		if (s->ctx.sb != sb)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		if (!s->closed && !s->done) {
+			s->closed = true;
+			s->aborted = true;
+			rpc_fail(&s->abort_err, "unavailable", "%s", why);
+			pthread_cond_broadcast(&s->cond);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&live_lock);
+}
 
 static void stream_unref(struct rpc_stream *s)
 {
@@ -304,6 +364,7 @@ static void stream_unref(struct rpc_stream *s)
 	pthread_mutex_unlock(&s->lock);
 	if (!last)
 		return;
+	stream_list_del(s);
 	for (e = s->head; e; e = next) {
 		next = e->next;
 		free(e);
@@ -405,7 +466,6 @@ bool rpc_stream_wait_closed(struct rpc_stream *s, int ms)
 }
 
 /* Live server-stream handler threads (for the test service's Stats). */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static int live_streams;	/* protected by live_lock */
 
 static void *stream_thread(void *arg)
@@ -485,6 +545,15 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			s->closed = true;
 			s->deadline_expired = true;
 			pthread_cond_broadcast(&s->cond);
+		}
+		if (s->aborted) {
+			s->cur = envelope_end(&s->abort_err);
+			s->end_queued = true;
+			if (!s->cur) {
+				pthread_mutex_unlock(&s->lock);
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			}
+			continue;
 		}
 		if (s->deadline_expired) {
 			rpc_fail(&derr, "deadline_exceeded",
@@ -895,6 +964,7 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	ci = MHD_get_connection_info(call->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;
 	call->stream = s;
+	stream_list_add(s);
 
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
 					      stream_reader, s,

@@ -157,6 +157,13 @@ enum MHD_Result rpc_call_data(struct rpc_call *call, const char *data,
 			      size_t *size);
 void rpc_call_end(struct rpc_call *call);
 
+/*
+ * End every open server stream of @sb with an `unavailable` end-stream
+ * carrying @why (the sandbox was killed or paused: its envd is gone).
+ * Their handlers see rpc_stream_closed() turn true.
+ */
+void rpc_streams_abort(struct sandbox *sb, const char *why);
+
 /* Server-stream responses still being written (for a graceful shutdown). */
 int rpc_open_streams(void);
 

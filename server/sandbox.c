@@ -22,6 +22,7 @@
 
 #include "e2bd.h"
 #include "nsbox.h"
+#include "rpc.h"
 #include "sandbox.h"
 
 #define TOMBSTONES 1024
@@ -382,6 +383,7 @@ int sandbox_kill(struct sandbox *sb)
 	remove_tree(sb->dir);
 	pthread_mutex_unlock(&sb->lock);
 	registry_remove(sb);
+	rpc_streams_abort(sb, "sandbox was killed");
 	log_info("sandbox %s killed", sb->id);
 	return 0;
 }
@@ -401,6 +403,7 @@ int sandbox_pause(struct sandbox *sb)
 	} else {
 		sb->state = SB_PAUSED;
 		sandbox_save(sb);
+		rpc_streams_abort(sb, "sandbox was paused");
 		log_info("sandbox %s paused", sb->id);
 	}
 	pthread_mutex_unlock(&sb->lock);

@@ -155,6 +155,22 @@ expect_eq "client stream: handler error" invalid_argument "$(frames "$TEST_TMP/c
 expect_eq "client stream: truncated last envelope" invalid_argument "$(frames "$TEST_TMP/cst" | sed -n 's/^2:\(.*\)/\1/p' | json_get "d['error']['code']")"
 expect_eq "client stream: empty body counts 0" "0:{\"count\":0} 2:{}" "$(curl -sS "${CJ[@]}" -X POST -o "$TEST_TMP/cse" "$T/e2bd.Test/Count"; frames "$TEST_TMP/cse" | tr '\n' ' ' | sed 's/ $//')"
 
+# Pausing or killing a sandbox ends its open streams (its envd is gone).
+for how in pause kill; do
+	sid=$(curl -sS -H @"$_lib_hdr" -d '{"templateID":"base","timeout":120}' "http://127.0.0.1:$port/sandboxes" | field sandboxID)
+	curl -sS -m 10 "${CJ[@]}" --data-binary @"$TEST_TMP/long" -o "$TEST_TMP/ab.$how" "http://127.0.0.1:$port/kruise/$sid/49983/e2bd.Test/Tick" &
+	cp=$!
+	sleep 0.5
+	if [ $how = pause ]; then
+		curl -sS -o /dev/null -X POST -H @"$_lib_hdr" "http://127.0.0.1:$port/sandboxes/$sid/pause"
+	else
+		curl -sS -o /dev/null -X DELETE -H @"$_lib_hdr" "http://127.0.0.1:$port/sandboxes/$sid"
+	fi
+	wait $cp
+	expect_eq "$how ends open streams with unavailable" unavailable "$(frames "$TEST_TMP/ab.$how" | sed -n 's/^2:\(.*\)/\1/p' | json_get "d['error']['code']")"
+	curl -sS -o /dev/null -X DELETE -H @"$_lib_hdr" "http://127.0.0.1:$port/sandboxes/$sid"
+done
+
 # Load: 200 concurrent envd requests while a long stream runs.
 curl -sS -m 30 "${CJ[@]}" --data-binary @"$TEST_TMP/long" -o /dev/null "$T/e2bd.Test/Tick" 2>/dev/null &
 LONG=$!
