@@ -100,6 +100,10 @@ print(("create","f") in [(e["type"],e["name"]) for e in ev], ("remove","f") in [
 	expect_rc "$m: watch missing dir" 3 "no such file or directory"
 done
 
+# Explicit --api-url/--sandbox-url (header routing), no URL environment.
+rc env -u E2B_API_URL -u E2B_SANDBOX_URL "$C" --api-url "$E2BD_URL" --sandbox-url "$E2BD_URL" --json stat "$id" /tmp
+expect_eq "--api-url + --sandbox-url" "0 dir" "$RC $(printf '%s' "$OUT" | jq_py 'd["type"]' 2>&1)"
+
 # "." found through MOUNTPOINT/.e2bfs/sandbox when mountinfo has no e2bfs
 # entry (the JSON that fs/ctl.c serves; no FUSE needed to check the reader).
 fake=$TEST_TMP/fake-mount
