@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cmd.h"
 
@@ -16,6 +17,7 @@ static int cmd_info_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	e2b_sandbox_info *info = NULL;
 	e2b_client *client;
 	char *id = NULL, t[40];
+	int64_t left;
 	size_t k;
 	int error, code;
 
@@ -41,7 +43,12 @@ static int cmd_info_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	fmt_time_ms(t, sizeof(t), info->started_at_ms);
 	printf("Started:       %s\n", t);
 	fmt_time_ms(t, sizeof(t), info->end_at_ms);
-	printf("Ends:          %s\n", t);
+	left = info->end_at_ms ? (info->end_at_ms - (int64_t)time(NULL) * 1000) / 1000 : 0;
+	if (info->state == E2B_SANDBOX_STATE_RUNNING && left > 0)
+		printf("Ends:          %s (in %lldm%02llds)\n", t, (long long)(left / 60),
+		       (long long)(left % 60));
+	else
+		printf("Ends:          %s\n", t);
 	printf("envd version:  %s\n", info->envd_version);
 	if (*info->domain)
 		printf("Domain:        %s\n", info->domain);
