@@ -64,6 +64,7 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	char *target = NULL, *base = NULL;
 	struct stat st;
 	int error = 0, code, fd = -1;
+	unsigned parts;
 
 	if (!strcmp(src, "-")) {
 		if (ends_with_slash(dst))
@@ -107,9 +108,15 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	xfer_progress_start(&p, draw, (uint64_t)st.st_size, 1);
 	plan.total = (uint64_t)st.st_size;
 	plan.njobs = 1;
-	sig_catch();
-	error = xfer_upload_fd(sb, fd, src, target, &p);
-	sig_default();
+	parts = S_ISREG(st.st_mode) ? xfer_parts((uint64_t)st.st_size, parallel) : 1;
+	if (parts > 1 && e2b_sandbox_has_feature(sb, E2B_FEATURE_FILES_COMPOSE)) {
+		error = xfer_upload_parallel(ctx, sb, sandbox_arg, src, target,
+					     (uint64_t)st.st_size, parts, &p);
+	} else {
+		sig_catch();
+		error = xfer_upload_fd(sb, fd, src, target, &p);
+		sig_default();
+	}
 	if (!error)
 		xfer_progress_end(&p);
 	if (!error) {
@@ -146,6 +153,7 @@ static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	char *target = NULL, *base = NULL;
 	struct stat st;
 	int error = 0, code;
+	unsigned parts;
 
 	code = e2b_fs_stat(&e, sb, src);
 	if (code < 0)
@@ -173,9 +181,15 @@ static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	xfer_progress_start(&p, draw, e->size, 1);
 	plan.total = e->size;
 	plan.njobs = 1;
-	sig_catch();
-	error = xfer_download(sb, src, target, e->mode, &p);
-	sig_default();
+	parts = strcmp(target, "-") ? xfer_parts(e->size, parallel) : 1;
+	if (parts > 1) {
+		error = xfer_download_parallel(ctx, sandbox_arg, src, target, e->size, e->mode,
+					       parts, &p);
+	} else {
+		sig_catch();
+		error = xfer_download(sb, src, target, e->mode, &p);
+		sig_default();
+	}
 	if (!error)
 		xfer_progress_end(&p);
 out:

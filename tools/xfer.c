@@ -32,6 +32,9 @@
 
 #define XFER_DRAW_MS 100
 #define XFER_MAX_WORKERS 16
+/* Files from this size up are moved in parallel parts of at least... */
+#define XFER_SPLIT_MIN (64ull << 20)
+#define XFER_PART_MIN (16ull << 20)
 
 /* One report from a worker; 16 bytes, so a pipe write is atomic. */
 struct xfer_msg {
@@ -597,8 +600,12 @@ static int *assign(const struct xfer_plan *plan, unsigned workers)
 	return owner;
 }
 
-static void worker_main(struct cmd_ctx *ctx, struct xfer_plan *plan,
-			const char *sandbox_arg, const int *owner, int worker, int fd)
+/* What a worker process does; returns its exit code. */
+typedef int (*xfer_work_fn)(e2b_sandbox *sb, int worker, struct xfer_progress *p,
+			    void *payload);
+
+static void worker_main(struct cmd_ctx *ctx, const char *sandbox_arg, int worker, int fd,
+			uint64_t total, uint64_t files, xfer_work_fn fn, void *payload)
 {
 	struct xfer_progress p;
 	e2b_sandbox *sb = NULL;
@@ -613,9 +620,9 @@ static void worker_main(struct cmd_ctx *ctx, struct xfer_plan *plan,
 	ctx->client = NULL;
 	error = ctx_sandbox(ctx, sandbox_arg, &sb, NULL);
 	if (!error) {
-		xfer_progress_start(&p, 0, plan->total, plan->njobs);
+		xfer_progress_start(&p, 0, total, files);
 		p.report_fd = fd;
-		error = run_jobs(sb, plan, owner, worker, &p);
+		error = fn(sb, worker, &p, payload);
 		xfer_progress_end(&p);
 	}
 	fflush(stdout);
@@ -623,36 +630,25 @@ static void worker_main(struct cmd_ctx *ctx, struct xfer_plan *plan,
 	_exit(error);
 }
 
-int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
-	     const char *sandbox_arg, unsigned parallel, int draw_bar)
+/*
+ * Run @p fn in @p workers processes, feeding their byte counts into @p p
+ * until all have exited.  @return the first worker failure, or
+ * E2BCTL_EXIT_INTERRUPTED after Ctrl-C (workers got SIGTERM)
+ */
+static int fork_workers(struct cmd_ctx *ctx, const char *sandbox_arg, unsigned workers,
+			xfer_work_fn fn, void *payload, struct xfer_progress *p)
 {
-	struct xfer_progress p;
 	pid_t pids[XFER_MAX_WORKERS];
-	unsigned workers, w, alive = 0;
-	int *owner = NULL, pfd[2] = { -1, -1 }, error, status, killed = 0;
+	unsigned w, alive = 0;
+	int pfd[2], error = 0, status, killed = 0;
 	unsigned char buf[sizeof(struct xfer_msg) * 256];
 	size_t have = 0, k;
 
-	error = make_dirs(plan, sb);
-	if (error)
-		return error;
-	xfer_progress_start(&p, draw_bar, plan->total, plan->njobs);
-	workers = parallel < XFER_MAX_WORKERS ? parallel : XFER_MAX_WORKERS;
-	if (workers > plan->njobs)
-		workers = (unsigned)plan->njobs;
-	sig_catch();
-	if (workers <= 1) {
-		error = run_jobs(sb, plan, NULL, -1, &p);
-		goto done;
-	}
-	owner = assign(plan, workers);
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		error = error_msg("cannot create a pipe: %s", strerror(errno));
-		goto done;
-	}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return error_msg("cannot create a pipe: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
-	for (w = 0; w < workers; w++) {
+	for (w = 0; w < workers && w < XFER_MAX_WORKERS; w++) {
 		pids[w] = fork();
 		if (pids[w] < 0) {
 			error = error_msg("cannot fork: %s", strerror(errno));
@@ -660,12 +656,12 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 		}
 		if (pids[w] == 0) {
 			close(pfd[0]);
-			worker_main(ctx, plan, sandbox_arg, owner, (int)w, pfd[1]);
+			worker_main(ctx, sandbox_arg, (int)w, pfd[1], p->total, p->files_total,
+				    fn, payload);
 		}
 		alive++;
 	}
 	close(pfd[1]);
-	pfd[1] = -1;
 	for (;;) {
 		struct pollfd pl = { .fd = pfd[0], .events = POLLIN };
 		ssize_t n;
@@ -687,12 +683,13 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 			struct xfer_msg m;
 
 			memcpy(&m, buf + k, sizeof(m));
-			p.files_done += m.files;
-			xfer_progress_add(&p, m.bytes);
+			p->files_done += m.files;
+			xfer_progress_add(p, m.bytes);
 		}
 		memmove(buf, buf + k, have - k);
 		have -= k;
 	}
+	close(pfd[0]);
 	for (w = 0; w < alive; w++) {
 		while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
 			;
@@ -701,20 +698,304 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 		else if (!WIFEXITED(status) && !error)
 			error = E2BCTL_EXIT_ERROR;
 	}
-	if (sig_interrupts)
-		error = E2BCTL_EXIT_INTERRUPTED;
-done:
+	return sig_interrupts ? E2BCTL_EXIT_INTERRUPTED : error;
+}
+
+struct tree_work {
+	struct xfer_plan *plan;
+	const int *owner;
+};
+
+static int tree_worker(e2b_sandbox *sb, int worker, struct xfer_progress *p, void *payload)
+{
+	struct tree_work *tw = payload;
+
+	return run_jobs(sb, tw->plan, tw->owner, worker, p);
+}
+
+int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
+	     const char *sandbox_arg, unsigned parallel, int draw_bar)
+{
+	struct xfer_progress p;
+	struct tree_work tw = { plan, NULL };
+	unsigned workers;
+	int *owner = NULL, error;
+
+	error = make_dirs(plan, sb);
+	if (error)
+		return error;
+	xfer_progress_start(&p, draw_bar, plan->total, plan->njobs);
+	workers = parallel < XFER_MAX_WORKERS ? parallel : XFER_MAX_WORKERS;
+	if (workers > plan->njobs)
+		workers = (unsigned)plan->njobs;
+	sig_catch();
+	if (workers <= 1) {
+		error = run_jobs(sb, plan, NULL, -1, &p);
+	} else {
+		owner = assign(plan, workers);
+		tw.owner = owner;
+		error = fork_workers(ctx, sandbox_arg, workers, tree_worker, &tw, &p);
+	}
 	if (!error && plan->upload)
 		error = xfer_apply_modes(sb, plan->jobs, plan->njobs);
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
 	free(owner);
 	if (!error || p.draw)
 		xfer_progress_end(&p);
 	sig_default();
 	if (error == E2BCTL_EXIT_INTERRUPTED)
 		fputs("e2bctl: interrupted\n", stderr);
+	return error;
+}
+
+/* ---- one big file in parallel parts ---- */
+
+/* The byte range of part @p i of @p n of a file of @p size bytes. */
+static void part_range(uint64_t *off, uint64_t *len, uint64_t size, unsigned n, unsigned i)
+{
+	uint64_t step = (size + n - 1) / n;
+
+	*off = step * i;
+	if (*off > size)
+		*off = size;
+	*len = size - *off < step ? size - *off : step;
+}
+
+unsigned xfer_parts(uint64_t size, unsigned parallel)
+{
+	uint64_t n;
+
+	if (parallel < 2 || size < XFER_SPLIT_MIN)
+		return 1;
+	n = size / XFER_PART_MIN;
+	if (n > parallel)
+		n = parallel;
+	if (n > XFER_MAX_WORKERS)
+		n = XFER_MAX_WORKERS;
+	return n < 2 ? 1 : (unsigned)n;
+}
+
+struct part_work {
+	const char *local;	/* upload: source; download: temporary file */
+	const char *remote;	/* download: source */
+	char **parts;		/* upload: remote part names */
+	uint64_t size;
+	unsigned n;
+};
+
+struct part_src {
+	int fd;
+	uint64_t off, left;
+	int err;
+	struct xfer_progress *p;
+};
+
+static long part_read(char *buf, size_t cap, void *payload)
+{
+	struct part_src *s = payload;
+	ssize_t n;
+
+	if (sig_interrupts)
+		return -1;
+	if (!s->left)
+		return 0;
+	if (cap > s->left)
+		cap = (size_t)s->left;
+	do {
+		n = pread(s->fd, buf, cap, (off_t)s->off);
+	} while (n < 0 && errno == EINTR && !sig_interrupts);
+	if (n < 0) {
+		s->err = errno;
+		return -1;
+	}
+	if (n == 0) {
+		s->err = EIO;	/* the file shrank under us */
+		return -1;
+	}
+	s->off += (uint64_t)n;
+	s->left -= (uint64_t)n;
+	xfer_progress_add(s->p, (uint64_t)n);
+	return (long)n;
+}
+
+static int upload_part(e2b_sandbox *sb, int worker, struct xfer_progress *p, void *payload)
+{
+	e2b_write_options wo = E2B_WRITE_OPTIONS_INIT;
+	struct part_work *pw = payload;
+	struct part_src src = { -1, 0, 0, 0, p };
+	int code;
+
+	part_range(&src.off, &src.left, pw->size, pw->n, (unsigned)worker);
+	src.fd = open(pw->local, O_RDONLY | O_CLOEXEC);
+	if (src.fd < 0)
+		return error_msg("cannot open '%s': %s", pw->local, strerror(errno));
+	code = e2b_fs_write_stream(NULL, sb, pw->parts[worker], part_read, &src, &wo);
+	close(src.fd);
+	if (code == E2B_ECANCELED && src.err)
+		return error_msg("cannot read '%s': %s", pw->local, strerror(src.err));
+	if (code == E2B_ECANCELED && sig_interrupts)
+		return E2BCTL_EXIT_INTERRUPTED;
+	if (code < 0)
+		return error_e2b(code, "cannot upload part %d of '%s'", worker + 1, pw->local);
+	return 0;
+}
+
+int xfer_upload_parallel(struct cmd_ctx *ctx, e2b_sandbox *sb, const char *sandbox_arg,
+			 const char *local, const char *remote, uint64_t size,
+			 unsigned parts, struct xfer_progress *p)
+{
+	struct part_work pw = { local, remote, NULL, size, parts };
+	const char *slash = strrchr(remote, '/');
+	unsigned i;
+	int error, code;
+
+	pw.parts = xcalloc(parts, sizeof(*pw.parts));
+	for (i = 0; i < parts; i++) {
+		/* Hidden names beside the target; compose deletes them. */
+		if (slash)
+			pw.parts[i] = xasprintf("%.*s/.%s.e2bctl-%ld.part%u", (int)(slash - remote),
+						remote, slash + 1, (long)getpid(), i);
+		else
+			pw.parts[i] = xasprintf(".%s.e2bctl-%ld.part%u", remote, (long)getpid(), i);
+	}
+	sig_catch();
+	error = fork_workers(ctx, sandbox_arg, parts, upload_part, &pw, p);
+	if (!error) {
+		/* Concatenated into a temporary and renamed over the target:
+		 * atomic, like every other upload. */
+		code = e2b_fs_compose(sb, (const char *const *)pw.parts, parts, remote, NULL);
+		if (code < 0)
+			error = error_e2b(code, "cannot assemble '%s'", remote);
+	}
+	if (error) {
+		for (i = 0; i < parts; i++)
+			e2b_fs_remove(sb, pw.parts[i]);
+	} else {
+		xfer_progress_file(p);
+	}
+	sig_default();
+	for (i = 0; i < parts; i++)
+		free(pw.parts[i]);
+	free(pw.parts);
+	if (error == E2BCTL_EXIT_INTERRUPTED)
+		fputs("e2bctl: interrupted\n", stderr);
+	return error;
+}
+
+struct part_dst {
+	int fd;
+	uint64_t off;
+	int err;
+	struct xfer_progress *p;
+};
+
+static int part_write(const char *data, size_t len, void *payload)
+{
+	struct part_dst *d = payload;
+	ssize_t n;
+
+	if (sig_interrupts)
+		return -1;
+	while (len) {
+		n = pwrite(d->fd, data, len, (off_t)d->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			d->err = errno;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+		d->off += (uint64_t)n;
+		xfer_progress_add(d->p, (uint64_t)n);
+	}
+	return 0;
+}
+
+static int download_part(e2b_sandbox *sb, int worker, struct xfer_progress *p, void *payload)
+{
+	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
+	struct part_work *pw = payload;
+	struct part_dst dst = { -1, 0, 0, p };
+	e2b_read_info ri;
+	uint64_t off, len;
+	int code;
+
+	part_range(&off, &len, pw->size, pw->n, (unsigned)worker);
+	if (!len)
+		return 0;
+	ro.offset = off;
+	ro.length = len;
+	dst.off = off;
+	dst.fd = open(pw->local, O_WRONLY | O_CLOEXEC);
+	if (dst.fd < 0)
+		return error_msg("cannot open '%s': %s", pw->local, strerror(errno));
+	code = e2b_fs_read_stream(&ri, sb, pw->remote, &ro, part_write, &dst);
+	if (close(dst.fd) < 0 && !dst.err && code >= 0)
+		dst.err = errno;
+	if (dst.err)
+		return error_msg("cannot write '%s': %s", pw->local, strerror(dst.err));
+	if (code == E2B_ECANCELED && sig_interrupts)
+		return E2BCTL_EXIT_INTERRUPTED;
+	if (code < 0)
+		return error_e2b(code, "cannot download part %d of '%s'", worker + 1, pw->remote);
+	if (ri.bytes != len)
+		return error_msg("'%s' changed during the download", pw->remote);
+	return 0;
+}
+
+int xfer_download_parallel(struct cmd_ctx *ctx, const char *sandbox_arg, const char *remote,
+			   const char *local, uint64_t size, unsigned mode, unsigned parts,
+			   struct xfer_progress *p)
+{
+	struct part_work pw = { NULL, remote, NULL, size, parts };
+	char *tmp, *dir = xstrdup(local), *slash = strrchr(dir, '/');
+	int fd, error = 0;
+
+	if (slash) {
+		*slash = '\0';
+		tmp = xasprintf("%s/.%s.e2bctl-XXXXXX", slash == dir ? "" : dir, slash + 1);
+	} else {
+		tmp = xasprintf(".%s.e2bctl-XXXXXX", local);
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		error = error_msg("cannot create '%s': %s", local, strerror(errno));
+		goto out_nofile;
+	}
+	if (strlen(tmp) < sizeof(sig_cleanup_path))
+		memcpy(sig_cleanup_path, tmp, strlen(tmp) + 1);
+	if (fchmod(fd, (mode ? mode : 0644) & 07777 & ~current_umask()) < 0 ||
+	    ftruncate(fd, (off_t)size) < 0) {
+		error = error_msg("cannot prepare '%s': %s", local, strerror(errno));
+		goto out;
+	}
+	pw.local = tmp;
+	sig_catch();
+	error = fork_workers(ctx, sandbox_arg, parts, download_part, &pw, p);
+	sig_default();
+	if (error)
+		goto out;
+	if (close(fd) < 0) {
+		fd = -1;
+		error = error_msg("cannot write '%s': %s", local, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, local) < 0) {
+		error = error_msg("cannot rename '%s' to '%s': %s", tmp, local, strerror(errno));
+		goto out;
+	}
+	xfer_progress_file(p);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (error)
+		unlink(tmp);
+	sig_cleanup_path[0] = '\0';
+out_nofile:
+	if (error == E2BCTL_EXIT_INTERRUPTED)
+		fputs("e2bctl: interrupted\n", stderr);
+	free(tmp);
+	free(dir);
 	return error;
 }

@@ -93,4 +93,29 @@ void xfer_plan_release(struct xfer_plan *plan);
  */
 int xfer_apply_modes(e2b_sandbox *sb, const struct xfer_job *jobs, size_t n);
 
+/**
+ * How many parallel parts to move a file of @p size in (1 = one stream):
+ * files of 64 MiB and more, parts of 16 MiB or more, at most @p parallel.
+ */
+unsigned xfer_parts(uint64_t size, unsigned parallel);
+
+/**
+ * Upload local file @p local (@p size bytes) as @p parts ranges uploaded
+ * by worker processes to hidden part files beside @p remote, then
+ * concatenated over it atomically (envd's /files/compose).  Parts are
+ * removed on failure.  @return 0 or an exit code
+ */
+int xfer_upload_parallel(struct cmd_ctx *ctx, e2b_sandbox *sb, const char *sandbox_arg,
+			 const char *local, const char *remote, uint64_t size,
+			 unsigned parts, struct xfer_progress *p);
+
+/**
+ * Download @p remote (@p size bytes) as @p parts ranged reads by worker
+ * processes into a temporary file renamed to @p local at the end.
+ * @return 0 or an exit code
+ */
+int xfer_download_parallel(struct cmd_ctx *ctx, const char *sandbox_arg, const char *remote,
+			   const char *local, uint64_t size, unsigned mode, unsigned parts,
+			   struct xfer_progress *p);
+
 #endif /* E2BCTL_XFER_H */

@@ -56,6 +56,15 @@ expect_rc "200 MiB download (${ms} ms)" 0
 cmp -s "$TEST_TMP/big" "$TEST_TMP/big.back" && ok "200 MiB round trip identical" ||
 	fail "200 MiB round trip identical"
 rm -f "$TEST_TMP/big.back"
+left=$(ctl native run "$id" 'ls -A /tmp | grep -c e2bctl')
+expect_eq "no part files left after the parallel upload" "0" "$left"
+# The same through one stream each way (-j 1).
+rc ctl private cp -j 1 "$TEST_TMP/big" "$id:/tmp/big1.bin"
+expect_eq "200 MiB upload, one stream" "0 $big" "$RC $(ctl native run "$id" 'sha256sum < /tmp/big1.bin' | cut -d' ' -f1)"
+rc ctl native cp -j 1 "$id:/tmp/big1.bin" "$TEST_TMP/big.back"
+cmp -s "$TEST_TMP/big" "$TEST_TMP/big.back" && ok "200 MiB download, one stream" ||
+	fail "200 MiB download, one stream" "rc $RC"
+rm -f "$TEST_TMP/big.back"
 
 # Interrupted download: nothing half-written, no temporary left.
 mkdir -p "$TEST_TMP/intr"
