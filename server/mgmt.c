@@ -755,19 +755,16 @@ static enum MHD_Result do_refresh(struct mreq *m, struct sandbox *sb)
 	return reply(m, 204, NULL, NULL, NULL);
 }
 
-static enum MHD_Result do_metrics(struct mreq *m, struct sandbox *sb)
+/* One SandboxMetric sample, now (host figures: e2bd has no per-sandbox accounting). */
+static json_t *metric_now(void)
 {
 	time_t now = time(NULL);
-	json_t *arr, *one;
+	json_t *one;
 
 	pthread_once(&facts_once, facts_init);
 	one = json_object();
-	arr = json_array();
-	if (!one || !arr) {
-		json_decref(one);
-		json_decref(arr);
-		return MHD_NO;
-	}
+	if (!one)
+		return NULL;
 	json_object_set_new(one, "timestamp", rfc3339(now));
 	json_object_set_new(one, "timestampUnix", json_integer(now));
 	json_object_set_new(one, "cpuCount", json_integer(cpu_count));
@@ -777,8 +774,67 @@ static enum MHD_Result do_metrics(struct mreq *m, struct sandbox *sb)
 	json_object_set_new(one, "memCache", json_integer(0));
 	json_object_set_new(one, "diskUsed", json_integer(0));
 	json_object_set_new(one, "diskTotal", json_integer((json_int_t)disk_mb << 20));
+	return one;
+}
+
+static enum MHD_Result do_metrics(struct mreq *m, struct sandbox *sb)
+{
+	json_t *arr = json_array(), *one = metric_now();
+
+	if (!one || !arr) {
+		json_decref(one);
+		json_decref(arr);
+		return MHD_NO;
+	}
 	json_array_append_new(arr, one);
 	return reply(m, 200, arr, NULL, NULL);
+}
+
+/* GET /sandboxes/metrics?sandbox_ids=a,b: {"sandboxes": {id: SandboxMetric}}. */
+static enum MHD_Result do_metrics_many(struct mreq *m)
+{
+	const char *q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND,
+						    "sandbox_ids");
+	const char *p, *comma;
+	json_t *all, *map;
+	struct sandbox *sb;
+	char id[64];
+	size_t n;
+	int count = 0;
+
+	if (!q || !*q)
+		return fail(m, 400, "sandbox_ids is required");
+	map = json_object();
+	all = json_pack("{s:o}", "sandboxes", map);
+	if (!all)
+		return MHD_NO;
+	for (p = q; *p; p = comma ? comma + 1 : p + n) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (++count > 100) {
+			json_decref(all);
+			return fail(m, 400, "at most 100 sandbox_ids");
+		}
+		if (n == 0 || n >= sizeof(id))
+			continue;
+		memcpy(id, p, n);
+		id[n] = '\0';
+		sb = sandbox_get(id);
+		if (sb) {
+			json_object_set_new(map, id, metric_now());
+			sandbox_put(sb);
+		}
+	}
+	return reply(m, 200, all, NULL, NULL);
+}
+
+/* Sandbox logs: e2bd keeps none, so both log routes answer an empty page. */
+static enum MHD_Result do_logs(struct mreq *m, bool v2)
+{
+	json_t *j = v2 ? json_pack("{s:[]}", "logs") :
+			 json_pack("{s:[], s:[]}", "logs", "logEntries");
+
+	return j ? reply(m, 200, j, NULL, NULL) : MHD_NO;
 }
 
 static bool key_ok(struct MHD_Connection *c)
@@ -868,7 +924,7 @@ static enum MHD_Result method_not_allowed(struct mreq *m, const char *allow)
 enum action {
 	A_NONE, A_CREATE, A_LIST, A_CREATE_V2, A_LIST_V2, A_GET, A_DELETE,
 	A_TIMEOUT, A_PAUSE, A_RESUME, A_CONNECT, A_CONNECT_V2, A_REFRESH,
-	A_METRICS,
+	A_METRICS, A_METRICS_MANY, A_LOGS, A_LOGS_V2,
 };
 
 /*
@@ -951,6 +1007,10 @@ static enum action route(const char *method, const char *path, char *id,
 		return post ? (v2 ? A_CREATE_V2 : A_CREATE) :
 		       get ? (v2 ? A_LIST_V2 : A_LIST) : A_NONE;
 	}
+	if (strcmp(path, "/sandboxes/metrics") == 0) {
+		*allow = "GET";
+		return get ? A_METRICS_MANY : A_NONE;
+	}
 	if (strncmp(path, "/sandboxes/", 11) == 0) {
 		p = path + 11;
 	} else if (strncmp(path, "/v2/sandboxes/", 14) == 0) {
@@ -971,6 +1031,10 @@ static enum action route(const char *method, const char *path, char *id,
 			*allow = "POST";
 			return post ? A_CONNECT_V2 : A_NONE;
 		}
+		if (sub && strcmp(sub, "logs") == 0) {
+			*allow = "GET";
+			return get ? A_LOGS_V2 : A_NONE;
+		}
 		return A_NONE;
 	}
 	if (!sub) {
@@ -980,6 +1044,10 @@ static enum action route(const char *method, const char *path, char *id,
 	if (strcmp(sub, "metrics") == 0) {
 		*allow = "GET";
 		return get ? A_METRICS : A_NONE;
+	}
+	if (strcmp(sub, "logs") == 0) {
+		*allow = "GET";
+		return get ? A_LOGS : A_NONE;
 	}
 	*allow = "POST";
 	if (strcmp(sub, "timeout") == 0)
@@ -1051,6 +1119,8 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 		return do_list(&m, false);
 	case A_LIST_V2:
 		return do_list(&m, true);
+	case A_METRICS_MANY:
+		return do_metrics_many(&m);
 	default:
 		break;
 	}
@@ -1090,6 +1160,10 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 		break;
 	case A_METRICS:
 		ret = do_metrics(&m, sb);
+		break;
+	case A_LOGS:
+	case A_LOGS_V2:
+		ret = do_logs(&m, a == A_LOGS_V2);
 		break;
 	default:
 		ret = unknown_path(&m);

@@ -176,6 +176,14 @@ for pre in "" /kruise/api; do
 	check "metrics$pre: SandboxMetric array" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert isinstance(d,list) and "timestampUnix" in d[0] and "memTotal" in d[0]' "$out"
 done
 
+apic GET "/sandboxes/metrics?sandbox_ids=$V1,nope"; out=$OUT
+expect_eq "metrics of many: 200" 200 "$API_STATUS"
+expect_eq "metrics of many: known IDs only" "['$V1']" "$(printf '%s' "$out" | json_get 'list(d["sandboxes"])')"
+expect_eq "metrics of many: sandbox_ids required" 400 "$(status_of GET /sandboxes/metrics)"
+expect_eq "logs: empty page" '{"logs":[],"logEntries":[]}' "$(api GET "/sandboxes/$V1/logs")"
+expect_eq "logs v2: empty page" '{"logs":[]}' "$(api GET "/v2/sandboxes/$V1/logs")"
+expect_eq "logs: unknown sandbox 404" 404 "$(status_of GET /v2/sandboxes/nope/logs)"
+
 # --- unknown paths and methods
 expect_eq "unknown path 404" 404 "$(status_of GET /nope)"
 expect_eq "unknown path JSON" '{"code":404,"message":"not found"}' "$(api GET /kruise/api/nope)"
