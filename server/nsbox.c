@@ -2697,6 +2697,8 @@ int nsbox_freeze(struct sandbox *sb, bool frozen)
 	}
 	if (rc == 0)
 		ns->frozen = frozen;
+	if (rc == 0 && frozen)
+		proc_streams_abort(sb);
 out:
 	pthread_mutex_unlock(&ns->life);
 	return rc;

@@ -54,6 +54,9 @@ int nsproc_spawn(struct sandbox *sb, const struct nsproc_spawn *req,
 int nsproc_signal(struct sandbox *sb, pid_t pid, int sig,
 		  struct rpc_error *err);
 
+/* process.c: end every process stream of a sandbox being paused. */
+void proc_streams_abort(struct sandbox *sb);
+
 /*
  * Stop the sandbox and free its isolation state and sb->root.  Called by
  * proc_table_release() when the sandbox object itself is freed.

@@ -66,7 +66,10 @@ struct sub {
 	struct sub *next;
 	struct sub_item *head, *tail;	/* protected by t->lock */
 	size_t bytes;			/* protected by t->lock */
+	bool aborted;			/* sandbox paused; protected by t->lock */
 };
+
+enum serve_result { SERVE_DONE, SERVE_CLOSED, SERVE_ABORTED };
 
 struct proc {
 	struct proc *next;		/* protected by t->lock */
@@ -490,13 +493,14 @@ static void *reader_main(void *arg)
 
 /*
  * Move a subscriber's messages to its stream until the end event went
- * out or the stream closed.  The subscriber is freed here.  Returns true
- * if the stream closed first.
+ * out, the stream closed or the sandbox was paused.  The subscriber is
+ * freed here.
  */
-static bool serve_sub(struct proc *p, struct sub *s, struct rpc_stream *st)
+static enum serve_result serve_sub(struct proc *p, struct sub *s,
+				   struct rpc_stream *st)
 {
 	struct proc_table *t = p->t;
-	bool done = false, closed = false;
+	bool done = false, closed = false, aborted = false;
 
 	pthread_mutex_lock(&t->lock);
 	for (;;) {
@@ -521,6 +525,10 @@ static bool serve_sub(struct proc *p, struct sub *s, struct rpc_stream *st)
 		}
 		if (done || closed)
 			break;
+		if (s->aborted) {
+			aborted = true;
+			break;
+		}
 		pthread_mutex_unlock(&t->lock);
 		closed = rpc_stream_closed(st);
 		pthread_mutex_lock(&t->lock);
@@ -542,7 +550,7 @@ static bool serve_sub(struct proc *p, struct sub *s, struct rpc_stream *st)
 	sub_free_locked(s);
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
-	return closed;
+	return done ? SERVE_DONE : aborted ? SERVE_ABORTED : SERVE_CLOSED;
 }
 
 /*
@@ -921,7 +929,7 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	pthread_t th;
 	size_t i;
 	json_t *v;
-	bool closed;
+	enum serve_result res_state;
 
 	if (!t) {
 		rpc_fail(err, "internal", "sandbox has no process table");
@@ -1026,15 +1034,17 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 		goto out;
 	}
 	pthread_detach(th);
-	closed = serve_sub(p, s, st);
+	res_state = serve_sub(p, s, st);
 	s = NULL;
 	/*
 	 * Connect-Timeout-Ms on Start kills the process when it elapses, as
 	 * envd's process context does, even if the client went away first
 	 * (the SDKs abort their side at the same moment).
 	 */
-	if (closed && ctx->deadline_ms > 0)
+	if (res_state == SERVE_CLOSED && ctx->deadline_ms > 0)
 		kill_at_deadline(p, ctx->deadline_ms);
+	if (res_state == SERVE_ABORTED)
+		rpc_fail(err, "unavailable", "sandbox was paused");
 out:
 	json_decref(start);
 	free(s);
@@ -1079,7 +1089,8 @@ static void process_connect(struct rpc_ctx *ctx, json_t *req,
 	}
 	pthread_mutex_unlock(&t->lock);
 	json_decref(start);
-	serve_sub(p, s, st);
+	if (serve_sub(p, s, st) == SERVE_ABORTED)
+		rpc_fail(err, "unavailable", "sandbox was paused");
 	proc_unref(p);
 }
 
@@ -1448,6 +1459,27 @@ const struct rpc_method process_methods[] = {
 	  .unary = process_update },
 	{ .path = NULL },
 };
+
+/*
+ * Pausing a sandbox ends every open Start/Connect stream with an error,
+ * as a paused E2B sandbox drops its connections; the processes stay
+ * (frozen) and a later Connect reattaches.
+ */
+void proc_streams_abort(struct sandbox *sb)
+{
+	struct proc_table *t = sb->procs;
+	struct proc *p;
+	struct sub *s;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (p = t->procs; p; p = p->next)
+		for (s = p->subs; s; s = s->next)
+			s->aborted = true;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
 
 int proc_table_init(struct sandbox *sb)
 {

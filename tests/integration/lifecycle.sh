@@ -61,8 +61,26 @@ COUNTER=$E2BD_STATE_DIR/sandboxes/$ID/rootfs/home/user/counter
 sleep 0.5
 c1=$(cat "$COUNTER" 2>/dev/null); sleep 0.5; c2=$(cat "$COUNTER" 2>/dev/null)
 check "counter runs" test "${c2:-0}" -gt "${c1:-0}"
+# A stream attached to a process while the sandbox pauses.
+f=$(mktemp "$TEST_TMP/env.XXXXXX")
+python3 - "$f" <<'EOF'
+import json, sys
+p = json.dumps({"process": {"cmd": "/bin/bash", "args": ["-c", "while true; do sleep 0.2; echo tick; done"]}, "tag": "pausewatch", "stdin": False}).encode()
+open(sys.argv[1], "wb").write(b"\0" + len(p).to_bytes(4, "big") + p)
+EOF
+curl -sS -N --max-time 30 -X POST -H "E2b-Sandbox-Id: $ID" -H 'Content-Type: application/connect+json' \
+	--data-binary @"$f" "$E2BD_URL/process.Process/Start" > "$TEST_TMP/pause-stream.bin" 2>/dev/null &
+SPID=$!
+sleep 0.6
 api POST "/sandboxes/$ID/pause" > /dev/null
 expect_eq "pause: 204" 204 "$API_STATUS"
+check "pause: open process streams end" wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
+expect_eq "pause: the stream ends with unavailable" unavailable "$(python3 -c '
+import sys, json
+d = open(sys.argv[1], "rb").read(); i = 0; last = None
+while i + 5 <= len(d):
+    n = int.from_bytes(d[i+1:i+5], "big"); last = (d[i], json.loads(d[i+5:i+5+n])); i += 5 + n
+print(last[1].get("error", {}).get("code", "") if last and last[0] & 2 else "no end-stream")' "$TEST_TMP/pause-stream.bin")"
 expect_eq "pause: state paused" paused "$(state_of "$ID")"
 p1=$(cat "$COUNTER"); sleep 1.5; p2=$(cat "$COUNTER")
 expect_eq "paused counter does not advance" "$p1" "$p2"
@@ -75,6 +93,7 @@ sleep 0.6; r1=$(cat "$COUNTER")
 check "resumed counter continues" test "$r1" -gt "$p2"
 check "resumed counter continues from where it stopped (no restart)" test "$r1" -lt $(( p2 + 100 ))
 expect_eq "resumed sandbox runs processes" ok "$(run "$ID" 'echo ok')"
+expect_eq "the process whose stream ended at pause still runs" 1 "$(rpc "$ID" process.Process/List '{}' | json_get "len([p for p in d.get('processes', []) if p.get('tag') == 'pausewatch'])")"
 
 # --- kill ends every process and removes the layer
 start_bg "$ID" "exec -a sleep-kill-$MARK sleep 600"
@@ -85,10 +104,10 @@ check "kill: processes gone" wait_until 5 no_host_procs "sleep-kill-$MARK"
 check "kill: layer removed" test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
 
 # --- timeout expiry kills; autoPause pauses
-ID=$(new_sandbox '{"templateID":"base","timeout":2}') || { fail "create short sandbox" "no sandbox"; done_testing; }
+ID=$(new_sandbox '{"templateID":"base","timeout":4}') || { fail "create short sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" "exec -a sleep-exp-$MARK sleep 600"
-check "timeout: marker runs" wait_until 5 test "$(host_procs "sleep-exp-$MARK")" -ge 1
-check "timeout: sandbox is gone after its timeout" wait_until 10 gone_404 "$ID"
+check "timeout: marker runs" wait_until 3 test "$(host_procs "sleep-exp-$MARK")" -ge 1
+check "timeout: sandbox is gone after its timeout" wait_until 15 gone_404 "$ID"
 check "timeout: its processes are gone" wait_until 5 no_host_procs "sleep-exp-$MARK"
 check "timeout: layer removed" test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
 
