@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # fsx-style random operations through an e2bfs mount, compared byte for byte
-# with a local model after every step (tests/fs/fsx/fsx.py), in phases
-# separated by unmount + remount (every other one with a cold cache); then
-# three files at once; then content written through the mount read back
-# through envd's /files and the other way round.  FSX_SEED, FSX_PHASES and
-# FSX_OPS (per phase) override the fixed defaults; a failure prints the
+# with a local model after every step (tests/fs/fsx/fsx.py: pwrite past EOF,
+# pread, mmap reads and writes, ftruncate and truncate by name up and down,
+# O_APPEND on a second descriptor, fsync, close/reopen), in phases separated
+# by unmount + remount (every other one with a cold cache); then a 6 MiB
+# file read at random from a cold cache; then three files at once; then
+# content written through the mount read back through envd's /files and the
+# other way round.  FSX_SEED, FSX_PHASES, FSX_OPS (per phase), FSX_BIG_OPS
+# and FSX_CONC_OPS override the fixed defaults; a failure prints the
 # command line that replays it.
 . "$SRC_DIR/tests/lib.sh"
 . "$SRC_DIR/tests/fs/common.sh"
@@ -40,7 +43,7 @@ remount() {
 t0=$(date +%s)
 done_ops=0 why=
 for ((ph = 0; ph < phases; ph++)); do
-	args=(--seed "$seed" --phase "$ph" --ops "$per_phase")
+	args=(--seed "$seed" --phase "$ph" --ops "$per_phase" --mapwrite)
 	[ "$ph" = 0 ] && args+=(--create)
 	if ! out=$(python3 "$fsx" "${args[@]}" "$mnt/fsx/main" "$model/main" 2>"$TEST_TMP/fsx-ops.log"); then
 		why="$out; replay: $fsx ${args[*]} FILE MODEL (state before: phases 0..$((ph - 1)) of seed $seed)"
@@ -96,7 +99,7 @@ fi
 t0=$(date +%s)
 pids=()
 for i in 1 2 3; do
-	python3 "$fsx" --seed $((seed + i)) --create --ops "${FSX_CONC_OPS:-300}" \
+	python3 "$fsx" --seed $((seed + i)) --create --mapwrite --ops "${FSX_CONC_OPS:-300}" \
 		"$mnt/fsx/conc$i" "$model/conc$i" > "$TEST_TMP/fsx-conc$i.out" 2>&1 &
 	pids+=($!)
 done

@@ -192,6 +192,28 @@ class Fsx:
         if got != want:
             raise Mismatch(f"mapread off={off} len={n}: first difference at +{first_diff(got, want)}")
 
+    def op_mapwrite(self):
+        """Write through a shared writable mapping (growing the file first if needed), then msync."""
+        if not self.mmap_ok or not self.a.mapwrite:
+            return self.op_write()
+        size = self.model_size()
+        off = self.rng.randint(0, min(size + 4096, self.a.maxlen - 1))
+        n = min(self.rand_len(), self.a.maxlen - off)
+        data = self.rng.randbytes(n)
+        self.note(f"mapwrite off={off} len={n} (size {size})")
+        self.window = (off, n)
+        if off + n > size:
+            os.ftruncate(self.fd, off + n)
+            os.ftruncate(self.mfd, off + n)
+        base = off - off % PAGE
+        m = mmap.mmap(self.fd, off + n - base, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=base)
+        try:
+            m[off - base:off - base + n] = data
+            m.flush()
+        finally:
+            m.close()
+        os.pwrite(self.mfd, data, off)
+
     def op_truncate(self):
         size = self.model_size()
         if self.rng.random() < 0.5:
@@ -276,7 +298,8 @@ class Fsx:
         if self.full:
             ops = [(self.op_write, 26), (self.op_read, 18), (self.op_mapread, 10),
                    (self.op_truncate, 9), (self.op_append, 9), (self.op_fsync, 4),
-                   (self.op_read2, 5), (self.op_truncate_path, 3), (self.op_reopen, 6)]
+                   (self.op_read2, 5), (self.op_truncate_path, 3), (self.op_reopen, 6),
+                   (self.op_mapwrite, 5)]
         else:
             # Mostly reads, so a cold cache stays partly filled for a while.
             ops = [(self.op_write, 6), (self.op_read, 30), (self.op_mapread, 15),
@@ -312,6 +335,7 @@ def main():
     p.add_argument("--maxwrite", type=int, default=64 * 1024)
     p.add_argument("--create", action="store_true", help="start both files empty")
     p.add_argument("--no-mmap", action="store_true")
+    p.add_argument("--mapwrite", action="store_true", help="also write through shared mappings")
     p.add_argument("--check", choices=("full", "range"), default="full",
                    help="after every step compare the whole file (default), or the sizes and the "
                    "bytes around the operation (keeps a cold cache partly filled); the whole file "
