@@ -2,7 +2,7 @@
 /*
  * e2b_buf: the growable byte buffer.  Always NUL-terminated, with a hard
  * ceiling fixed at init so a hostile peer cannot grow it without bound.
- * See docs/internals/buf.md.
+ * See docs/internals/libe2b-buf.md.
  */
 #ifndef E2B_BUF_H
 #define E2B_BUF_H

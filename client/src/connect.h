@@ -2,7 +2,8 @@
 /*
  * Connect protocol with the JSON codec against envd: the per-sandbox
  * request target (URL + headers), unary calls, the envelope reader and
- * server streams with a keepalive watchdog.  See docs/internals/connect.md.
+ * server streams with a keepalive watchdog.  See
+ * docs/internals/libe2b-connect.md.
  */
 #ifndef E2B_CONNECT_H
 #define E2B_CONNECT_H

@@ -21,6 +21,8 @@
  * keep-alive, since envd and e2bd have no h2c.
  */
 #include <ctype.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -35,8 +37,11 @@
 #define MAX_BACKOFF_MS 5000L
 #define MAX_RETRY_AFTER_S 30L
 
+struct e2b__hstream;
+
 struct xfer {
 	const struct e2b__req *req;
+	struct e2b__hstream *hs;	/* set for a stream in the shared mux */
 	struct e2b__resp *resp;
 	const struct e2b__logger *log;
 	size_t body_sent;
@@ -45,17 +50,45 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* A transfer in the shared multiplexer; see mux_perform(). */
+struct e2b__mux_item {
+	CURL *easy;
+	int done;		/* protected by mux_lock */
+	CURLcode rc;		/* protected by mux_lock */
+	int added;		/* in the multi handle; protected by mux_lock */
+	struct e2b__mux_item *next;
+};
+
+/*
+ * A pollable stream.  Standalone streams own an easy + multi pair pumped
+ * by the owner.  Muxed streams (HTTP/2 origins) live in the client's
+ * shared multi handle, so they share its connection: whichever thread
+ * drives the mux receives their bytes into `inbox`, and the owner's pump
+ * hands them to the sink on the owner's thread (see mux_stream_pump()).
+ */
 struct e2b__hstream {
 	struct e2b__http *http;
 	CURL *easy;
-	CURLM *multi;
+	CURLM *multi;		/* standalone only */
 	struct e2b__req req;
 	struct e2b__resp resp;
 	struct xfer x;
 	int done;
 	int result;
 	int64_t started_ms;
+	int muxed;
+	struct e2b__mux_item item;
+	pthread_mutex_t in_lock;
+	e2b_buf inbox;		/* protected by in_lock */
+	int rx_paused;		/* protected by in_lock */
+	int64_t in_last_rx_ms;	/* protected by in_lock */
+	atomic_int woken;
+	int unpause_queued;	/* protected by the mux_lock */
+	struct e2b__hstream *unpause_next;	/* protected by the mux_lock */
 };
+
+/* Bytes a muxed stream may hold for its owner before reception pauses. */
+#define INBOX_PAUSE ((size_t)1024 * 1024)
 
 void e2b__resp_init(struct e2b__resp *r)
 {
@@ -138,6 +171,8 @@ void e2b__http_release(struct e2b__http *h)
 		return;
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
+	for (i = 0; i < h->h2_count; i++)
+		e2b__free(h->h2_origins[i]);
 	for (i = 0; i < h->idle_count; i++)
 		curl_easy_cleanup(h->idle[i]);
 	e2b__free(h->idle);
@@ -286,6 +321,33 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return len;
 }
 
+/*
+ * Receive side of a muxed stream, on the driving thread: 2xx bytes queue
+ * in the inbox for the owner (pausing reception when it lags), error
+ * bodies go to resp->body, read by the owner once the transfer is done.
+ */
+static size_t mux_stream_write(struct e2b__hstream *s, const char *data, size_t len)
+{
+	size_t ret = len;
+
+	pthread_mutex_lock(&s->in_lock);
+	s->in_last_rx_ms = e2b__now_ms();
+	if (s->resp.status >= 200 && s->resp.status < 300) {
+		if (s->inbox.size && s->inbox.size + len > INBOX_PAUSE) {
+			s->rx_paused = 1;
+			ret = CURL_WRITEFUNC_PAUSE;
+		} else if (e2b_buf_put(&s->inbox, data, len) < 0) {
+			s->resp.cb_error = E2B_ENOMEM;
+			ret = CURL_WRITEFUNC_ERROR;
+		}
+	} else if (e2b_buf_put(&s->resp.body, data, len) < 0) {
+		s->resp.cb_error = E2B_ENOMEM;
+		ret = CURL_WRITEFUNC_ERROR;
+	}
+	pthread_mutex_unlock(&s->in_lock);
+	return ret;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct xfer *x = userp;
@@ -293,6 +355,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	size_t len = size * nmemb;
 	int error;
 
+	if (x->hs)
+		return mux_stream_write(x->hs, data, len);
 	x->last_rx_ms = e2b__now_ms();
 	if (!len)
 		return 0;
@@ -490,17 +554,39 @@ static int retryable_rc(CURLcode rc)
  * run on whichever thread drives, which is why only any_thread requests
  * come here.
  */
-struct e2b__mux_item {
-	CURL *easy;
-	int done;		/* protected by mux_lock */
-	CURLcode rc;		/* protected by mux_lock */
-	struct e2b__mux_item *next;
-};
+/* Remember origins whose connection speaks HTTP/2 (mux_lock held). */
+static void mux_note_h2(struct e2b__http *h, CURL *easy)
+{
+	char *url = NULL, *o;
+	const char *p;
+	long ver = 0;
+	size_t n, i;
 
-static void mux_drive(struct e2b__http *h)
+	curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &ver);
+	if (ver != CURL_HTTP_VERSION_2_0)
+		return;
+	curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+	p = url ? strstr(url, "://") : NULL;
+	if (!p)
+		return;
+	p = strchr(p + 3, '/');
+	n = p ? (size_t)(p - url) : strlen(url);
+	for (i = 0; i < h->h2_count; i++)
+		if (strlen(h->h2_origins[i]) == n && !strncmp(h->h2_origins[i], url, n))
+			return;
+	if (h->h2_count == sizeof(h->h2_origins) / sizeof(h->h2_origins[0]))
+		return;
+	o = e2b__strndup(url, n);
+	if (o)
+		h->h2_origins[h->h2_count++] = o;
+}
+
+static void mux_drive(struct e2b__http *h, int fd, int poll_ms)
 {
 	struct e2b__mux_item *it, *next;
 	struct e2b__mux_item *item;
+	struct e2b__hstream *s;
+	struct curl_waitfd wfd;
 	CURLMsg *msg;
 	long nconn;
 	int running = 0, left;
@@ -512,13 +598,29 @@ static void mux_drive(struct e2b__http *h)
 		if (curl_multi_add_handle(h->multi, it->easy) != CURLM_OK) {
 			it->rc = CURLE_OUT_OF_MEMORY;
 			it->done = 1;
+		} else {
+			it->added = 1;
 		}
 	}
 	h->pending = NULL;
+	/* Streams whose owner caught up: receive again.  Unpausing may call
+	 * their write callback right here, which takes only their in_lock. */
+	while (h->unpause) {
+		s = h->unpause;
+		h->unpause = s->unpause_next;
+		s->unpause_next = NULL;
+		s->unpause_queued = 0;
+		if (s->item.added && !s->item.done)
+			curl_easy_pause(s->easy, CURLPAUSE_CONT);
+	}
 	pthread_mutex_unlock(&h->mux_lock);
 	curl_multi_perform(h->multi, &running);
-	if (running)
-		curl_multi_poll(h->multi, NULL, 0, 100, NULL);
+	if (running) {
+		memset(&wfd, 0, sizeof(wfd));
+		wfd.fd = fd;
+		wfd.events = CURL_WAIT_POLLIN;
+		curl_multi_poll(h->multi, fd >= 0 ? &wfd : NULL, fd >= 0 ? 1 : 0, poll_ms, NULL);
+	}
 	curl_multi_perform(h->multi, &running);
 	pthread_mutex_lock(&h->mux_lock);
 	for (;;) {
@@ -535,18 +637,43 @@ static void mux_drive(struct e2b__http *h)
 		if (nconn > 0)
 			e2b__debug(&h->conf->log, "mux: opened %ld new connection(s), %lu in total",
 				   nconn, h->new_connections);
+		mux_note_h2(h, msg->easy_handle);
+		curl_multi_remove_handle(h->multi, msg->easy_handle);
 		if (item) {
 			item->rc = msg->data.result;
+			item->added = 0;
 			item->done = 1;
 		}
-		curl_multi_remove_handle(h->multi, msg->easy_handle);
 	}
+}
+
+/* One round of the mux for the caller (mux_lock held): drive it if nobody
+ * does, else wait for the driver's round to end. */
+static void mux_round(struct e2b__http *h, int fd, int max_ms)
+{
+	struct timespec ts;
+
+	if (!h->driving) {
+		h->driving = 1;
+		mux_drive(h, fd, max_ms < 100 ? max_ms : 100);
+		h->driving = 0;
+		pthread_cond_broadcast(&h->mux_cond);
+		return;
+	}
+	if (max_ms > 200)
+		max_ms = 200;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += max_ms * 1000000L;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&h->mux_cond, &h->mux_lock, &ts);
 }
 
 static CURLcode mux_perform(struct e2b__http *h, CURL *easy)
 {
-	struct e2b__mux_item it = { easy, 0, CURLE_OK, NULL };
-	struct timespec ts;
+	struct e2b__mux_item it = { easy, 0, CURLE_OK, 0, NULL };
 
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)&it);
 	pthread_mutex_lock(&h->mux_lock);
@@ -554,22 +681,8 @@ static CURLcode mux_perform(struct e2b__http *h, CURL *easy)
 	h->pending = &it;
 	if (h->driving)
 		curl_multi_wakeup(h->multi);
-	while (!it.done) {
-		if (!h->driving) {
-			h->driving = 1;
-			mux_drive(h);
-			h->driving = 0;
-			pthread_cond_broadcast(&h->mux_cond);
-			continue;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&h->mux_cond, &h->mux_lock, &ts);
-	}
+	while (!it.done)
+		mux_round(h, -1, 200);
 	pthread_mutex_unlock(&h->mux_lock);
 	return it.rc;
 }
@@ -687,6 +800,24 @@ out:
 /* Streams                                                            */
 /* ---------------------------------------------------------------- */
 
+/* Is @url's origin known to speak HTTP/2 through the mux? */
+static int mux_h2_origin(struct e2b__http *h, const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n, i;
+	int found = 0;
+
+	if (!p || h->conf->http1_only)
+		return 0;
+	p = strchr(p + 3, '/');
+	n = p ? (size_t)(p - url) : strlen(url);
+	pthread_mutex_lock(&h->mux_lock);
+	for (i = 0; i < h->h2_count && !found; i++)
+		found = strlen(h->h2_origins[i]) == n && !strncmp(h->h2_origins[i], url, n);
+	pthread_mutex_unlock(&h->mux_lock);
+	return found;
+}
+
 int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 		      const struct e2b__req *req)
 {
@@ -701,13 +832,23 @@ int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 	s->req = *req;
 	s->req.no_timeout = 1;
 	e2b__resp_init(&s->resp);
+	e2b_buf_init(&s->inbox, E2B_BUF_DEFAULT_MAX);
+	pthread_mutex_init(&s->in_lock, NULL);
+	atomic_init(&s->woken, 0);
 	s->x.req = &s->req;
 	s->x.resp = &s->resp;
 	s->x.log = &h->conf->log;
-	s->x.last_rx_ms = s->started_ms = e2b__now_ms();
-	s->multi = curl_multi_init();
+	s->x.last_rx_ms = s->started_ms = s->in_last_rx_ms = e2b__now_ms();
+	/* Only a stream whose body is fixed may run on other threads, and
+	 * only an HTTP/2 connection can carry it beside other requests
+	 * (over HTTP/1.1 it would pin one of the mux's bounded connections). */
+	s->muxed = !req->src && mux_h2_origin(h, req->url);
+	if (s->muxed)
+		s->x.hs = s;
+	else
+		s->multi = curl_multi_init();
 	s->easy = curl_easy_init();
-	if (!s->multi || !s->easy) {
+	if ((!s->muxed && !s->multi) || !s->easy) {
 		error = e2b__error_set(E2B_ENOMEM, "cannot create curl handles");
 		goto fail;
 	}
@@ -718,7 +859,18 @@ int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 	curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_LIMIT, 0L);
 	curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_TIME, 0L);
 	curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 64L * 1024);
-	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
+	if (s->muxed) {
+		s->item.easy = s->easy;
+		curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (char *)&s->item);
+		pthread_mutex_lock(&h->mux_lock);
+		s->item.next = h->pending;
+		h->pending = &s->item;
+		if (h->driving)
+			curl_multi_wakeup(h->multi);
+		pthread_mutex_unlock(&h->mux_lock);
+		e2b__debug(&h->conf->log, "%s %s: stream joins the shared connection",
+			   s->req.method, s->req.url);
+	} else if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
 		error = e2b__error_set(E2B_ERROR, "cannot start stream");
 		goto fail;
 	}
@@ -729,12 +881,135 @@ fail:
 	return error;
 }
 
+/* Take a muxed stream out of the shared multi before it is freed. */
+static void mux_stream_detach(struct e2b__hstream *s)
+{
+	struct e2b__http *h = s->http;
+	struct e2b__mux_item **pp;
+	struct e2b__hstream **sp;
+
+	pthread_mutex_lock(&h->mux_lock);
+	for (pp = &h->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == &s->item) {
+			*pp = s->item.next;
+			break;
+		}
+	}
+	for (sp = &h->unpause; *sp; sp = &(*sp)->unpause_next) {
+		if (*sp == s) {
+			*sp = s->unpause_next;
+			break;
+		}
+	}
+	if (s->item.added && !s->item.done) {
+		/* Only a driver may touch the multi: become it for a moment. */
+		while (h->driving) {
+			curl_multi_wakeup(h->multi);
+			mux_round(h, -1, 50);
+		}
+		h->driving = 1;
+		pthread_mutex_unlock(&h->mux_lock);
+		curl_multi_remove_handle(h->multi, s->easy);
+		pthread_mutex_lock(&h->mux_lock);
+		s->item.added = 0;
+		h->driving = 0;
+		pthread_cond_broadcast(&h->mux_cond);
+	}
+	pthread_mutex_unlock(&h->mux_lock);
+}
+
+/* End a muxed stream with @error (from its sink) and stop its transfer. */
+static int mux_stream_fail(struct e2b__hstream *s, int error)
+{
+	s->resp.cb_error = (error < 0 && error >= E2B_ECANCELED) ? error : E2B_ECANCELED;
+	if (s->resp.cb_error == E2B_ECANCELED && e2b_error_last()->code != E2B_ECANCELED)
+		e2b__error_set(E2B_ECANCELED, "transfer cancelled by callback");
+	mux_stream_detach(s);
+	s->done = 1;
+	s->result = s->resp.cb_error;
+	return s->result;
+}
+
+/*
+ * Pump a muxed stream: deliver bytes the mux received to the sink on this
+ * thread, and otherwise drive (or wait for) the mux until bytes arrive,
+ * the transfer ends, @fd is readable, a wakeup or the timeout.
+ */
+static int mux_stream_pump(struct e2b__hstream *s, int timeout_ms, int fd, int *out_done)
+{
+	struct e2b__http *h = s->http;
+	int64_t deadline = e2b__now_ms() + timeout_ms;
+	e2b_buf got;
+	struct pollfd pfd;
+	int done, paused, error;
+	CURLcode rc;
+
+	for (;;) {
+		pthread_mutex_lock(&h->mux_lock);
+		done = s->item.done;
+		rc = s->item.rc;
+		pthread_mutex_unlock(&h->mux_lock);
+		pthread_mutex_lock(&s->in_lock);
+		got = s->inbox;
+		e2b_buf_init(&s->inbox, got.max);
+		paused = s->rx_paused;
+		s->rx_paused = 0;
+		pthread_mutex_unlock(&s->in_lock);
+		if (paused) {
+			pthread_mutex_lock(&h->mux_lock);
+			if (!s->unpause_queued) {
+				s->unpause_queued = 1;
+				s->unpause_next = h->unpause;
+				h->unpause = s;
+			}
+			curl_multi_wakeup(h->multi);
+			pthread_mutex_unlock(&h->mux_lock);
+		}
+		if (got.size) {
+			error = s->req.sink(got.ptr, (size_t)got.size, s->req.sink_payload);
+			s->resp.sunk += got.size;
+			e2b_buf_release(&got);
+			if (error) {
+				*out_done = 1;
+				return mux_stream_fail(s, error);
+			}
+			return 0;
+		}
+		e2b_buf_release(&got);
+		if (done) {
+			s->done = 1;
+			e2b__debug(&h->conf->log, "%s %s -> %ld (shared stream %s, %lld ms)",
+				   s->req.method, s->req.url, s->resp.status, curl_easy_strerror(rc),
+				   (long long)(e2b__now_ms() - s->started_ms));
+			s->result = rc == CURLE_OK ? 0 : transport_error(&s->x, rc, 0);
+			*out_done = 1;
+			return s->result;
+		}
+		if (atomic_exchange(&s->woken, 0))
+			return 0;
+		if (fd >= 0) {
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, 0) > 0)
+				return 0;
+		}
+		if (e2b__now_ms() >= deadline)
+			return 0;
+		pthread_mutex_lock(&h->mux_lock);
+		if (!s->item.done)
+			mux_round(h, fd, (int)(deadline - e2b__now_ms()) + 1);
+		pthread_mutex_unlock(&h->mux_lock);
+	}
+}
+
 int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
 		      int *out_done)
 {
 	struct curl_waitfd wfd;
 	CURLMsg *msg;
 	int running = 0, left, nfds = 0;
+	long nconn;
 	CURLMcode mc;
 
 	*out_done = 0;
@@ -742,6 +1017,8 @@ int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
 		*out_done = 1;
 		return s->result;
 	}
+	if (s->muxed)
+		return mux_stream_pump(s, timeout_ms, fd, out_done);
 	mc = curl_multi_perform(s->multi, &running);
 	if (mc == CURLM_OK && running && timeout_ms > 0) {
 		memset(&wfd, 0, sizeof(wfd));
@@ -764,10 +1041,13 @@ int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		s->done = 1;
-		e2b__debug(&s->http->conf->log, "%s %s -> %ld (stream %s, %lld ms)",
+		nconn = 0;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_NUM_CONNECTS, &nconn);
+		e2b__debug(&s->http->conf->log, "%s %s -> %ld (stream %s, %lld ms, "
+			   "opened %ld new connection(s))",
 			   s->req.method, s->req.url, s->resp.status,
 			   curl_easy_strerror(msg->data.result),
-			   (long long)(e2b__now_ms() - s->started_ms));
+			   (long long)(e2b__now_ms() - s->started_ms), nconn);
 		if (msg->data.result != CURLE_OK)
 			s->result = transport_error(&s->x, msg->data.result, 0);
 		else
@@ -787,12 +1067,22 @@ struct e2b__resp *e2b__hstream_resp(struct e2b__hstream *s)
 
 int64_t e2b__hstream_idle_ms(const struct e2b__hstream *s)
 {
-	return e2b__now_ms() - s->x.last_rx_ms;
+	int64_t last;
+
+	if (!s->muxed)
+		return e2b__now_ms() - s->x.last_rx_ms;
+	pthread_mutex_lock((pthread_mutex_t *)&s->in_lock);
+	last = s->in_last_rx_ms;
+	pthread_mutex_unlock((pthread_mutex_t *)&s->in_lock);
+	return e2b__now_ms() - last;
 }
 
 void e2b__hstream_touch(struct e2b__hstream *s)
 {
 	s->x.last_rx_ms = e2b__now_ms();
+	pthread_mutex_lock(&s->in_lock);
+	s->in_last_rx_ms = s->x.last_rx_ms;
+	pthread_mutex_unlock(&s->in_lock);
 }
 
 int e2b__hstream_resume(struct e2b__hstream *s)
@@ -801,7 +1091,7 @@ int e2b__hstream_resume(struct e2b__hstream *s)
 
 	/* Unpausing a transfer that never paused (no connection yet) is an
 	 * error in libcurl, so only undo a pause we saw. */
-	if (s->done || !s->x.src_paused)
+	if (s->done || !s->x.src_paused || s->muxed)
 		return 0;
 	s->x.src_paused = 0;
 	rc = curl_easy_pause(s->easy, CURLPAUSE_CONT);
@@ -813,14 +1103,23 @@ int e2b__hstream_resume(struct e2b__hstream *s)
 
 void e2b__hstream_wakeup(struct e2b__hstream *s)
 {
-	if (s && s->multi)
+	if (!s)
+		return;
+	if (s->muxed) {
+		atomic_store(&s->woken, 1);
+		curl_multi_wakeup(s->http->multi);
+		pthread_cond_broadcast(&s->http->mux_cond);
+	} else if (s->multi) {
 		curl_multi_wakeup(s->multi);
+	}
 }
 
 void e2b__hstream_free(struct e2b__hstream *s)
 {
 	if (!s)
 		return;
+	if (s->muxed && s->easy)
+		mux_stream_detach(s);
 	if (s->multi && s->easy)
 		curl_multi_remove_handle(s->multi, s->easy);
 	if (s->easy)
@@ -828,5 +1127,7 @@ void e2b__hstream_free(struct e2b__hstream *s)
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	e2b__resp_release(&s->resp);
+	e2b_buf_release(&s->inbox);
+	pthread_mutex_destroy(&s->in_lock);
 	e2b__free(s);
 }

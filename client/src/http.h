@@ -3,7 +3,7 @@
  * The HTTP layer: a client-wide curl share (DNS, TLS sessions,
  * connections) guarded by explicit locks, a bounded pool of easy handles,
  * blocking requests with retries, and pollable streams.  Knows nothing
- * about E2B.  See docs/internals/http.md.
+ * about E2B.  See docs/internals/libe2b-http.md.
  */
 #ifndef E2B_HTTP_H
 #define E2B_HTTP_H
@@ -32,6 +32,12 @@ struct e2b__http {
 	int driving;		/* protected by mux_lock */
 	struct e2b__mux_item *pending;	/* protected by mux_lock */
 	unsigned long new_connections;	/* protected by mux_lock; stats */
+	/* Muxed streams to unpause at the next round. */
+	struct e2b__hstream *unpause;	/* protected by mux_lock */
+	/* Origins ("https://host:port") seen speaking HTTP/2 through the mux:
+	 * streams to them join the mux.  Protected by mux_lock. */
+	char *h2_origins[8];
+	size_t h2_count;
 };
 
 struct e2b__req {

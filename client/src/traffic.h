@@ -3,7 +3,7 @@
  * Traffic access tokens of OpenKruise JWT sandboxes (protocol.md §1.5 and
  * §1.3): the refresh schedule as pure functions of the clock (unit-tested
  * with a fake clock), and the refresh request.  See
- * docs/internals/traffic.md.
+ * docs/internals/libe2b-traffic.md.
  */
 #ifndef E2B_TRAFFIC_H
 #define E2B_TRAFFIC_H

@@ -37,7 +37,7 @@ run() {
 start_srv
 run "" "$ITEST"
 stop_srv
-if command -v valgrind >/dev/null; then
+if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	start_srv
 	rm -f "$TEST_TMP/faultsrv.port.old"
 	run "valgrind-" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \

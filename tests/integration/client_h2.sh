@@ -3,7 +3,8 @@
 # libe2b over TLS + HTTP/2, as behind E2B's edge: nghttpx terminates TLS
 # with a test CA and speaks HTTP/2 to the client, HTTP/1.1 to e2bd.  Runs
 # the h2 burst check (32 concurrent requests from 8 threads on one
-# connection) and the whole env-mode suite through the proxy.
+# connection; process and watch streams sharing it with unary calls) and
+# the whole env-mode suite through the proxy.
 . "$SRC_DIR/tests/lib.sh"
 
 ITEST=$BUILD_DIR/client/e2b-client-itest
@@ -53,6 +54,18 @@ run() {
 }
 run h2
 run env
+
+# The shared-connection streams under valgrind (memory errors, leaks).
+if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
+	if E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
+		E2B_TEST_CA="$D/ca.pem" timeout 150 valgrind --quiet --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--error-exitcode=99 "$ITEST" h2 > "$D/vg-h2.out" 2>&1; then
+		ok "valgrind tls h2 (burst, shared streams): no leaks or errors"
+	else
+		fail "valgrind tls h2" "$(grep -m5 -E '==[0-9]+== |^not ok' "$D/vg-h2.out" | tr '\n' ' ')"
+	fi
+fi
 
 # Without the CA, verification must fail (and say so).
 out=$(E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \

@@ -316,7 +316,10 @@ static void test_commands(e2b_sandbox *sb)
 		o.payload = &out;
 		rc = e2b_commands_connect(&p2, sb, pid, &o);
 		if (CHECK("connect to process", rc)) {
-			rc = e2b_process_poll(&ended, p2, 800, -1);
+			/* A poll returns on any activity, not only output: keep
+			 * polling (bounded) until a tick arrived. */
+			for (i = 0, rc = 0; i < 30 && rc == 0 && !strstr(out.buf, "tick"); i++)
+				rc = e2b_process_poll(&ended, p2, 100, -1);
 			CHECK("poll connected", rc);
 			expect("connected receives output", strstr(out.buf, "tick") != NULL,
 			       "got '%s'", out.buf);
@@ -892,9 +895,11 @@ struct logcount {
 	int h2;
 	int h1;
 	int new_conns;
+	int joined;		/* streams that joined the shared connection */
+	int stream_conns;	/* connections opened by standalone streams */
 };
 
-static struct logcount logcount = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+static struct logcount logcount = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0 };
 
 static void count_log(e2b_log_level level, const char *msg, void *payload)
 {
@@ -909,6 +914,10 @@ static void count_log(e2b_log_level level, const char *msg, void *payload)
 	p = strstr(msg, "opened ");
 	if (p && strstr(msg, "mux:"))
 		lc->new_conns += atoi(p + 7);
+	else if (p && strstr(msg, "(stream "))
+		lc->stream_conns += atoi(p + 7);
+	if (strstr(msg, "stream joins the shared connection"))
+		lc->joined++;
 	pthread_mutex_unlock(&lc->lock);
 	if (level <= E2B_LOG_WARN)
 		fprintf(stderr, "itest: %s\n", msg);
@@ -961,6 +970,87 @@ static void test_h2(e2b_sandbox *sb)
 	expect("h2 burst: 32 requests from 8 threads succeed", fails == 0, "%d failed", fails);
 	expect("h2 burst: negotiated HTTP/2", h2 == 32 && h1 == 0, "h2 %d, http/1.1 %d", h2, h1);
 	expect("h2 burst: one shared connection", conns <= 1, "%d new connections", conns);
+}
+
+struct h2_ctx {
+	e2b_sandbox *sb;
+	int stop;
+	int stats;
+	int fails;
+};
+
+static void *h2_stat_thread(void *arg)
+{
+	struct h2_ctx *x = arg;
+	e2b_entry_info *ei = NULL;
+
+	while (!__atomic_load_n(&x->stop, __ATOMIC_SEQ_CST)) {
+		if (e2b_fs_stat(&ei, x->sb, "/tmp") < 0)
+			x->fails++;
+		x->stats++;
+		e2b_entry_info_free(ei);
+		ei = NULL;
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/* A process stream and a watch stream stay open while another thread
+ * makes unary calls: over h2 all of it rides the one shared connection. */
+static void test_h2_streams(e2b_sandbox *sb)
+{
+	e2b_command_options o = E2B_COMMAND_OPTIONS_INIT;
+	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	struct collect out = { .len = 0 };
+	struct watch_ctx wc = { 0 };
+	struct h2_ctx x = { sb, 0, 0, 0 };
+	e2b_process *p = NULL;
+	pthread_t th;
+	int rc, ended = 0, i, joined, conns, sconns;
+
+	e2b_fs_mkdir(NULL, sb, "/tmp/h2w");
+	pthread_mutex_lock(&logcount.lock);
+	logcount.new_conns = logcount.joined = logcount.stream_conns = 0;
+	pthread_mutex_unlock(&logcount.lock);
+	wo.on_event = watch_cb;
+	wo.payload = &wc;
+	rc = e2b_fs_watch(&wc.w, sb, "/tmp/h2w", &wo);
+	CHECK("h2 streams: watch", rc);
+	o.on_stdout = collect_cb;
+	o.payload = &out;
+	rc = e2b_commands_start(&p, sb, "for i in $(seq 1 20); do echo tick $i; "
+				"touch /tmp/h2w/f$i; sleep 0.05; done", &o);
+	if (!CHECK("h2 streams: start", rc))
+		goto out;
+	pthread_create(&th, NULL, h2_stat_thread, &x);
+	for (i = 0; i < 100 && !ended; i++)
+		if (e2b_process_poll(&ended, p, 100, -1) < 0)
+			break;
+	for (i = 0; i < 20 && wc.creates < 20 && wc.w; i++)
+		if (e2b_watch_poll(wc.w, 100, -1) < 0)
+			break;
+	__atomic_store_n(&x.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(th, NULL);
+	rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
+	expect("h2 streams: process output complete", rc == 0 && strstr(out.buf, "tick 20\n"),
+	       "rc %d, %zu bytes", rc, out.len);
+	e2b_command_result_release(&r);
+	expect("h2 streams: unary calls alongside", x.stats > 0 && x.fails == 0,
+	       "%d calls, %d failed", x.stats, x.fails);
+	expect("h2 streams: watch events alongside", wc.events >= 20, "%d events", wc.events);
+	pthread_mutex_lock(&logcount.lock);
+	joined = logcount.joined;
+	conns = logcount.new_conns;
+	sconns = logcount.stream_conns;
+	pthread_mutex_unlock(&logcount.lock);
+	expect("h2 streams: process and watch joined the shared connection", joined == 2,
+	       "%d joined", joined);
+	expect("h2 streams: no new connection for streams or calls", conns == 0 && sconns == 0,
+	       "mux opened %d, standalone streams opened %d", conns, sconns);
+out:
+	e2b_process_free(p);
+	e2b_watch_free(wc.w);
 }
 
 static e2b_sandbox *fault_sb(e2b_client *c, const char *id)
@@ -1240,6 +1330,7 @@ int main(int argc, char **argv)
 		       "%s", e2b_sandbox_envd_url(sb));
 	if (!strcmp(mode, "h2")) {
 		test_h2(sb);
+		test_h2_streams(sb);
 		goto done;
 	}
 	rc = e2b_commands_run(&r, sb, "echo $SANDBOX_VAR", NULL);
