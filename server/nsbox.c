@@ -1556,7 +1556,7 @@ static int ensure_line(int rootfd, const char *dir, const char *name,
 		const char *p = old;
 		size_t l = strlen(line);
 
-		while ((p = strstr(p, line))) {
+		for (p = strstr(p, line); p; p = strstr(p, line)) {
 			if ((p == old || p[-1] == '\n') &&
 			    (p[l] == '\n' || p[l] == '\0')) {
 				free(old);

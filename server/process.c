@@ -1271,7 +1271,8 @@ static int process_stream_input(struct rpc_ctx *ctx, json_t *msg, void **state,
 		*out = json_object();
 		goto done;
 	}
-	if ((v = json_object_get(msg, "start")) && !json_is_null(v)) {
+	v = json_object_get(msg, "start");
+	if (v && !json_is_null(v)) {
 		struct proc *p = proc_lookup(ctx->sb, json_object_get(v, "process"),
 					     false, err);
 
@@ -1282,7 +1283,8 @@ static int process_stream_input(struct rpc_ctx *ctx, json_t *msg, void **state,
 		si->p = p;
 		return 0;
 	}
-	if ((v = json_object_get(msg, "data")) && !json_is_null(v)) {
+	v = json_object_get(msg, "data");
+	if (v && !json_is_null(v)) {
 		/* envd dereferences a nil process here; we answer instead. */
 		if (!si->p) {
 			rpc_fail(err, "failed_precondition",
@@ -1293,7 +1295,8 @@ static int process_stream_input(struct rpc_ctx *ctx, json_t *msg, void **state,
 			goto fail;
 		return 0;
 	}
-	if ((v = json_object_get(msg, "keepalive")) && !json_is_null(v))
+	v = json_object_get(msg, "keepalive");
+	if (v && !json_is_null(v))
 		return 0;
 	rpc_fail(err, "unimplemented", "invalid event type <nil>");
 fail:
