@@ -171,10 +171,12 @@ if command -v setpriv > /dev/null && [ "$(id -u)" = 0 ]; then
 	UD=$(mktemp -d /tmp/e2bd-unpriv.XXXXXX)
 	printf '%s\n' "$E2B_API_KEY" > "$UD/key"
 	chmod 600 "$UD/key"
+	# A copy, in case the build dir is not reachable for uid 65534.
+	cp "$E2BD_BIN" "$UD/e2bd"
 	chown -R 65534:65534 "$UD"
 	chmod 700 "$UD"
 	UPORT=$(free_port)
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$E2BD_BIN" --listen "127.0.0.1:$UPORT" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$UD/e2bd" --listen "127.0.0.1:$UPORT" \
 		--state-dir "$UD/state" --api-key-file "$UD/key" > "$TEST_TMP/unpriv.log" 2>&1 &
 	UPID=$!
 	disown "$UPID"
