@@ -11,6 +11,12 @@
 
 static atomic_long fail_after = -1;
 static atomic_long alloc_count;
+/* Blocks handed out and not yet freed (tests compare it around a run). */
+static atomic_long live;
+
+/* Failed allocations on this thread: lets a caller tell "out of memory"
+ * from a parse error in libraries that do not (jansson). */
+static _Thread_local unsigned long failures;
 
 static int should_fail(void)
 {
@@ -20,10 +26,17 @@ static int should_fail(void)
 	n = atomic_load(&fail_after);
 	if (n < 0)
 		return 0;
-	if (n == 0)
+	if (n == 0) {
+		failures++;
 		return 1;
+	}
 	atomic_fetch_sub(&fail_after, 1);
 	return 0;
+}
+
+unsigned long e2b__alloc_failures(void)
+{
+	return failures;
 }
 
 long e2b__alloc_fail_after(long n)
@@ -34,31 +47,57 @@ long e2b__alloc_fail_after(long n)
 	return count;
 }
 
+long e2b__alloc_live(void)
+{
+	return atomic_load(&live);
+}
+
 void *e2b__malloc(size_t size)
 {
+	void *p;
+
 	if (should_fail())
 		return NULL;
-	return malloc(size ? size : 1);
+	p = malloc(size ? size : 1);
+	if (p)
+		atomic_fetch_add(&live, 1);
+	else
+		failures++;
+	return p;
 }
 
 void *e2b__calloc(size_t nmemb, size_t size)
 {
+	void *p;
+
 	if (should_fail())
 		return NULL;
-	if (!nmemb || !size)
-		return calloc(1, 1);
-	return calloc(nmemb, size);
+	p = (!nmemb || !size) ? calloc(1, 1) : calloc(nmemb, size);
+	if (p)
+		atomic_fetch_add(&live, 1);
+	else
+		failures++;
+	return p;
 }
 
 void *e2b__realloc(void *ptr, size_t size)
 {
+	void *p;
+
 	if (should_fail())
 		return NULL;
-	return realloc(ptr, size ? size : 1);
+	p = realloc(ptr, size ? size : 1);
+	if (p && !ptr)
+		atomic_fetch_add(&live, 1);
+	else if (!p)
+		failures++;
+	return p;
 }
 
 void e2b__free(void *ptr)
 {
+	if (ptr)
+		atomic_fetch_sub(&live, 1);
 	free(ptr);
 }
 

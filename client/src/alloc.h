@@ -23,5 +23,9 @@ char *e2b__strdup0(const char *s);
  * Process-wide; tests only.
  */
 long e2b__alloc_fail_after(long n);
+/* Allocations that failed on the calling thread so far. */
+unsigned long e2b__alloc_failures(void);
+/* Test hook: blocks allocated here and not yet freed. */
+long e2b__alloc_live(void);
 
 #endif

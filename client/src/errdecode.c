@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "errdecode.h"
+#include "json.h"
 
 struct code_map {
 	const char *name;
@@ -126,13 +127,17 @@ int e2b__error_from_response(long status, const char *body, size_t len,
 	json_error_t jerr;
 	json_t *j = NULL, *jc, *jm, *jr;
 	const char *msg = NULL, *rpc = NULL, *rid = request_id;
-	int code, http_code;
+	int code, http_code, oom;
 
 	code = e2b__code_from_http(status);
 	if (code == E2B_OK)
 		code = E2B_EPROTO;
-	if (len)
-		j = json_loadb(body, len, 0, &jerr);
+	if (len) {
+		j = e2b__json_load(body, len, 0, &jerr, &oom);
+		/* Decoding needs memory too; say so rather than guess. */
+		if (oom)
+			return e2b__error_oom();
+	}
 	if (j && json_is_object(j)) {
 		jc = json_object_get(j, "code");
 		jm = json_object_get(j, "message");

@@ -147,13 +147,29 @@ int e2b__json_enum(const json_t *obj, const char *key, const char *alt,
 	return 0;
 }
 
+json_t *e2b__json_load(const char *data, size_t len, size_t flags,
+		       json_error_t *jerr, int *out_oom)
+{
+	unsigned long before = e2b__alloc_failures();
+	json_t *j;
+
+	j = json_loadb(data, len, flags, jerr);
+	*out_oom = !j && (e2b__alloc_failures() != before ||
+			  json_error_code(jerr) == json_error_out_of_memory);
+	return j;
+}
+
 int e2b__json_parse_object(json_t **out, const char *data, size_t len)
 {
 	json_error_t jerr;
 	json_t *j;
+	int oom;
 
 	*out = NULL;
-	j = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
+
+	j = e2b__json_load(data, len, JSON_ALLOW_NUL, &jerr, &oom);
+	if (oom)
+		return e2b__error_oom();
 	if (!j)
 		return e2b__error_set(E2B_EPROTO, "invalid json: %s", jerr.text);
 	if (!json_is_object(j)) {
@@ -227,6 +243,7 @@ int e2b__kv_from_json(e2b_kv **out, size_t *out_count, const json_t *obj)
 
 json_t *e2b__kv_to_json(const e2b_kv *kv, size_t count)
 {
+	unsigned long before = e2b__alloc_failures();
 	json_t *obj = json_object();
 	size_t i;
 
@@ -240,7 +257,10 @@ json_t *e2b__kv_to_json(const e2b_kv *kv, size_t count)
 		}
 		if (json_object_set_new(obj, kv[i].key, json_string(kv[i].value)) < 0) {
 			json_decref(obj);
-			goto oom;
+			if (e2b__alloc_failures() != before)
+				goto oom;
+			e2b__error_set(E2B_EINVALID, "'%s' is not valid utf-8", kv[i].key);
+			return NULL;
 		}
 	}
 	return obj;
@@ -260,9 +280,11 @@ int e2b__json_set_new(json_t *obj, const char *key, json_t *value)
 
 int e2b__json_set_str(json_t *obj, const char *key, const char *value)
 {
+	unsigned long before = e2b__alloc_failures();
 	json_t *s = json_string(value);
 
-	if (!s && value)
+	/* NULL is either no memory or bad utf-8: the allocator knows which. */
+	if (!s && value && e2b__alloc_failures() == before)
 		return e2b__error_set(E2B_EINVALID, "'%s' is not valid utf-8", key);
 	return e2b__json_set_new(obj, key, s);
 }

@@ -33,6 +33,14 @@ int e2b__json_double(const json_t *obj, const char *key, const char *alt,
 int e2b__json_enum(const json_t *obj, const char *key, const char *alt,
 		   const char *const *names, int n, int *out);
 
+/*
+ * json_loadb() that also tells whether a failure was for lack of memory
+ * (*out_oom): jansson reports an allocation failure in its lexer as a
+ * syntax error, so the allocator's per-thread failure count decides.
+ */
+json_t *e2b__json_load(const char *data, size_t len, size_t flags,
+		       json_error_t *jerr, int *out_oom);
+
 /* Parse a JSON object; E2B_EPROTO with a message if not an object. */
 int e2b__json_parse_object(json_t **out, const char *data, size_t len);
 /* Compact serialisation into @out (appended). */

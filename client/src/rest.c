@@ -23,7 +23,7 @@ int e2b__rest_call(json_t **out, struct e2b__resp *resp, struct e2b__http *h,
 	json_error_t jerr;
 	json_t *j;
 	size_t i;
-	int error = 0;
+	int error = 0, oom;
 
 	if (out)
 		*out = NULL;
@@ -66,7 +66,11 @@ int e2b__rest_call(json_t **out, struct e2b__resp *resp, struct e2b__http *h,
 		goto out;
 	}
 	if (out && resp->body.size) {
-		j = json_loadb(resp->body.ptr, resp->body.size, 0, &jerr);
+		j = e2b__json_load(resp->body.ptr, resp->body.size, 0, &jerr, &oom);
+		if (oom) {
+			error = e2b__error_oom();
+			goto out;
+		}
 		if (!j) {
 			error = e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL,
 						    resp->request_id, "%s: invalid json: %s",

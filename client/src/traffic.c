@@ -47,8 +47,9 @@ int e2b__jwt_times(const char *token, int64_t *exp_ms, int64_t *iat_ms)
 {
 	e2b_buf payload = E2B_BUF_INIT;
 	const char *p, *end;
+	json_error_t jerr;
 	json_t *claims = NULL;
-	int error;
+	int error, oom;
 
 	*exp_ms = *iat_ms = -1;
 	p = token ? strchr(token, '.') : NULL;
@@ -59,9 +60,16 @@ int e2b__jwt_times(const char *token, int64_t *exp_ms, int64_t *iat_ms)
 	if (!end)
 		end = p + strlen(p);
 	e2b_buf_init(&payload, 64 * 1024);
-	if (e2b__b64_decode(&payload, p, (size_t)(end - p)) < 0)
+	error = e2b__b64_decode(&payload, p, (size_t)(end - p));
+	if (error == E2B_ENOMEM)
+		goto out;
+	if (error < 0)
 		goto bad;
-	claims = json_loadb(payload.ptr, payload.size, 0, NULL);
+	claims = e2b__json_load(payload.ptr, payload.size, 0, &jerr, &oom);
+	if (oom) {
+		error = e2b__error_oom();
+		goto out;
+	}
 	if (!json_is_object(claims))
 		goto bad;
 	if (claim_ms(claims, "exp", exp_ms) < 0 || *exp_ms < 0)
@@ -111,6 +119,7 @@ int e2b__tt_init(struct e2b__ttoken *t, const char *token, int jwt_metadata,
 		 int64_t now_ms)
 {
 	int64_t exp, iat;
+	int error;
 
 	memset(t, 0, sizeof(*t));
 	t->rng = (uint32_t)now_ms ^ (uint32_t)(uintptr_t)t;
@@ -119,7 +128,12 @@ int e2b__tt_init(struct e2b__ttoken *t, const char *token, int jwt_metadata,
 		t->token = e2b__strdup(token);
 		if (!t->token)
 			return e2b__error_oom();
-		if (e2b__jwt_times(token, &exp, &iat) == 0) {
+		error = e2b__jwt_times(token, &exp, &iat);
+		if (error == E2B_ENOMEM) {
+			e2b__tt_release(t);
+			return error;
+		}
+		if (error == 0) {
 			t->jwt = 1;
 			t->expires_ms = exp;
 			t->refresh_ms = e2b__tt_refresh_at(exp, iat >= 0 ? iat : now_ms, tt_rand(t));
@@ -172,11 +186,13 @@ int e2b__tt_install(struct e2b__ttoken *t, char *token, int64_t expires_ms,
 		    int64_t now_ms)
 {
 	int64_t exp, iat, diff;
+	int error;
 
 	if (!token || !*token)
 		return e2b__error_set(E2B_EPROTO, "traffic access token refresh returned an empty token");
-	if (e2b__jwt_times(token, &exp, &iat) < 0)
-		return E2B_EPROTO;
+	error = e2b__jwt_times(token, &exp, &iat);
+	if (error < 0)
+		return error;
 	diff = exp > expires_ms ? exp - expires_ms : expires_ms - exp;
 	if (diff > E2B__TT_EXP_TOLERANCE_MS)
 		return e2b__error_set(E2B_EPROTO,

@@ -274,7 +274,9 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 	struct curl_slist *hdrs = NULL;
 	e2b_buf url = E2B_BUF_INIT, ct = E2B_BUF_INIT, hname = E2B_BUF_INIT;
 	struct ul u;
+	json_error_t jerr;
 	json_t *j = NULL, *first;
+	int oom = 0;
 	e2b_write_info *wi = NULL;
 	unsigned char rnd[12];
 	char boundary[64], what[256];
@@ -375,7 +377,11 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 		error = e2b__error_oom();
 		goto out;
 	}
-	j = resp.body.size ? json_loadb(resp.body.ptr, resp.body.size, 0, NULL) : NULL;
+	j = resp.body.size ? e2b__json_load(resp.body.ptr, resp.body.size, 0, &jerr, &oom) : NULL;
+	if (resp.body.size && oom) {
+		error = e2b__error_oom();
+		goto out;
+	}
 	first = json_is_array(j) ? json_array_get(j, 0) : j;
 	if (json_is_object(first)) {
 		error = e2b__write_info_from_json(wi, first);
