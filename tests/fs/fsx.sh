@@ -27,6 +27,14 @@ mkdir -p "$model"
 mount_check "mount" "$id" "$mnt"
 mkdir -p "$mnt/fsx" || { fail "mkdir through the mount" "cannot create '$mnt/fsx'"; done_testing; }
 
+# alive: the daemon still serves the mount (else every later check would
+# fail the same way).
+alive() {
+	kill -0 "$FS_PID" 2>/dev/null && stat "$mnt/fsx" >/dev/null 2>&1 && return 0
+	fail "e2bfs still serving" "$(tail -n 3 "$TEST_TMP/e2bfs.log" | tr '\n' ' ')"
+	done_testing
+}
+
 # remount N: unmount (uploads everything), check nothing stayed dirty, drop
 # the content cache on even N, mount again.
 remount() {
@@ -61,6 +69,7 @@ if [ -z "$why" ]; then
 else
 	fail "fsx seed $seed" "$why"
 fi
+alive
 case $out in *"mmap unsupported"*) skip "fsx mmap reads" "$(printf '%s' "$out" | grep -o 'mmap unsupported[^)]*)')" ;; esac
 
 # --- a 6 MiB file (48 cache blocks) read at random from a cold cache:
@@ -86,6 +95,7 @@ if [ -z "$why" ]; then
 else
 	fail "fsx 6 MiB file from a cold cache (seed $((seed + 100)))" "$why"
 fi
+alive
 
 # What the mount wrote is what the sandbox holds.
 envd "$id" GET "/files?path=$home/fsx/main" > "$TEST_TMP/fsx-main.envd"
@@ -116,6 +126,7 @@ if [ -z "$why" ]; then
 else
 	fail "fsx 3 files concurrently (seeds $((seed + 1))..$((seed + 3)))" "$why"
 fi
+alive
 
 # --- mount -> envd: a sparse file bigger than one read chunk
 python3 - "$mnt/fsx/sparse" "$model/sparse" <<'PY'
