@@ -16,6 +16,7 @@
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "e2bd.h"
 #include "reqparse.h"
@@ -837,12 +838,84 @@ static enum MHD_Result do_logs(struct mreq *m, bool v2)
 	return j ? reply(m, 200, j, NULL, NULL) : MHD_NO;
 }
 
+static int hexnib(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * OpenKruise's key wrapper for SDKs that insist on ^e2b_[0-9a-f]+$
+ * (protocol.md §1.9): "e2b_" "6f6b6167" "01", 8 hex digits of the raw
+ * length, the raw key in hex, then 16 hex digits of
+ * SHA-256("openkruise-agents/e2b-key-compat/v1" + raw).  Unwraps into
+ * @raw; -1 if @k is not a well-formed wrapped key.
+ */
+static int unwrap_key(const char *k, char *raw, size_t rawlen)
+{
+	static const char salt[] = "openkruise-agents/e2b-key-compat/v1";
+	unsigned char md[EVP_MAX_MD_SIZE], buf[sizeof(salt) + 256];
+	size_t len = 0, i, klen = strlen(k);
+	unsigned int mdlen = 0;
+	int hi, lo;
+
+	if (strncmp(k, "e2b_6f6b616701", 14) != 0 || klen < 14 + 8 + 16)
+		return -1;
+	for (i = 14; i < 22; i++) {
+		if (hexnib(k[i]) < 0)
+			return -1;
+		len = len * 16 + (size_t)hexnib(k[i]);
+	}
+	if (len == 0 || len >= rawlen || len > 256 || klen != 22 + 2 * len + 16)
+		return -1;
+	for (i = 0; i < len; i++) {
+		hi = hexnib(k[22 + 2 * i]);
+		lo = hexnib(k[23 + 2 * i]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		raw[i] = (char)(hi * 16 + lo);
+	}
+	raw[len] = '\0';
+	memcpy(buf, salt, sizeof(salt) - 1);
+	memcpy(buf + sizeof(salt) - 1, raw, len);
+	if (EVP_Digest(buf, sizeof(salt) - 1 + len, md, &mdlen, EVP_sha256(),
+		       NULL) != 1 || mdlen < 8)
+		return -1;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	for (i = 0; i < 8; i++) {
+		hi = hexnib(k[22 + 2 * len + 2 * i]);
+		lo = hexnib(k[23 + 2 * len + 2 * i]);
+		if (hi < 0 || lo < 0 || (unsigned)(hi * 16 + lo) != md[i])
+			return -1;
+	}
+	return 0;
+}
+
+static bool key_equal(const char *k)
+{
+	size_t n = strlen(g_cfg.api_key);
+
+	return n && strlen(k) == n && CRYPTO_memcmp(k, g_cfg.api_key, n) == 0;
+}
+
 static bool key_ok(struct MHD_Connection *c)
 {
 	const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
-	size_t n = strlen(g_cfg.api_key);
+	char raw[sizeof(g_cfg.api_key)];
+	bool ok;
 
-	return k && n && strlen(k) == n && CRYPTO_memcmp(k, g_cfg.api_key, n) == 0;
+	if (!k)
+		return false;
+	if (key_equal(k))
+		return true;
+	if (!openkruise() || unwrap_key(k, raw, sizeof(raw)) < 0)
+		return false;
+	ok = key_equal(raw);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
 }
 
 static bool is_hex32(const char *s)

@@ -257,6 +257,11 @@ if start_e2bd ok --flavor openkruise; then
 	expect_eq "openkruise: GET /sandboxes is 405" 405 "$(status_of GET /sandboxes)"
 	expect_eq "openkruise: POST /v2/sandboxes/{id}/connect is 405" 405 "$(status_of POST "/kruise/api/v2/sandboxes/$id/connect" '{"timeout":60}')"
 	expect_eq "openkruise: unknown path plain 404" "404 page not found" "$(api GET /nope)"
+	wrapped=$(python3 -c 'import hashlib,os; r=os.environ["E2B_API_KEY"].encode(); print("e2b_6f6b616701%08x%s%s" % (len(r), r.hex(), hashlib.sha256(b"openkruise-agents/e2b-key-compat/v1"+r).hexdigest()[:16]))')
+	printf 'X-API-Key: %s\n' "$wrapped" > "$TEST_TMP/wrapped.hdr"
+	expect_eq "openkruise: wrapped key accepted" 200 "$(curl -sS -o /dev/null -w '%{http_code}' -H @"$TEST_TMP/wrapped.hdr" "$OWN_URL/v2/sandboxes")"
+	printf 'X-API-Key: %s0\n' "${wrapped%?}" > "$TEST_TMP/wrapped.hdr"
+	expect_eq "openkruise: wrapped key with a bad checksum 401" 401 "$(curl -sS -o /dev/null -w '%{http_code}' -H @"$TEST_TMP/wrapped.hdr" "$OWN_URL/v2/sandboxes")"
 	expect_eq "openkruise: 401 shape" 401 "$(curl -sS -o /dev/null -w '%{http_code}' "$OWN_URL/v2/sandboxes")"
 	E2BD_URL=$MAIN_URL
 	stop_e2bd "$OWN_PID"
