@@ -171,6 +171,7 @@ static void trim(char *s)
 
 static int read_key(const char *path)
 {
+	struct stat st;
 	char buf[256];
 	ssize_t n;
 	int fd;
@@ -180,6 +181,8 @@ static int read_key(const char *path)
 		fprintf(stderr, "e2bd: cannot open '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "e2bd: warning: '%s' is readable by other users\n", path);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
