@@ -7,6 +7,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { Sandbox, FilesystemEventType } from 'e2b'
 import { PrivateE2bd, uniq, waitFor, within } from './lib.mjs'
 
@@ -132,6 +133,25 @@ test('flavor openkruise: routes OpenKruise does not register are absent', T, asy
 		await r.body?.cancel()
 		// So this SDK version cannot create sandboxes there (protocol.md §9.1).
 		await assert.rejects(Sandbox.create('base', d.conn), 'Sandbox.create against OpenKruise')
+	} finally {
+		await Sandbox.kill(info.sandboxID, d.conn).catch(() => {})
+	}
+})
+
+test('flavor openkruise: the wrapped e2b_6f6b6167… API key form is accepted (protocol.md §1.9)', T, async (t) => {
+	if (!haveEnv()) return t.skip('needs E2BD_BIN and TEST_TMP (run through tests/run)')
+	const d = await kruise()
+	const raw = d.key
+	const sum = createHash('sha256').update(`openkruise-agents/e2b-key-compat/v1${raw}`).digest('hex').slice(0, 16)
+	const wrapped = `e2b_6f6b616701${raw.length.toString(16).padStart(8, '0')}${Buffer.from(raw).toString('hex')}${sum}`
+	const info = await createKruise(d, {})
+	try {
+		const gi = await Sandbox.getInfo(info.sandboxID, { ...d.conn, apiKey: wrapped })
+		assert.equal(gi.sandboxId, info.sandboxID, 'wrapped key accepted')
+		const bad = wrapped.slice(0, -1) + (wrapped.endsWith('0') ? '1' : '0')
+		const r = await fetch(`${d.url}/sandboxes/${info.sandboxID}`, { headers: { 'X-API-Key': bad }, signal: AbortSignal.timeout(10_000) })
+		assert.equal(r.status, 401, 'a wrapped key with a wrong checksum is refused')
+		await r.body?.cancel()
 	} finally {
 		await Sandbox.kill(info.sandboxID, d.conn).catch(() => {})
 	}
