@@ -276,12 +276,16 @@ if start_e2bd rs; then
 	b=$(api POST /v2/sandboxes '{"templateID":"base","metadata":{"r":"2"}}' | field sandboxID)
 	tokb=$(api GET "/sandboxes/$b" | field envdAccessToken)
 	if stop_e2bd "$OWN_PID"; then ok "restart: SIGTERM stops e2bd"; else fail "restart: SIGTERM stops e2bd" "still running"; fi
+	# A damaged sandbox.json is skipped, not fatal.
+	mkdir -p "$TEST_TMP/rs.state/sandboxes/broken0000000000000"
+	printf '{"sandboxID":' > "$TEST_TMP/rs.state/sandboxes/broken0000000000000/sandbox.json"
 	if start_e2bd rs; then
 		ok "restart: e2bd starts again"
 		E2BD_URL=$OWN_URL
 		apic GET "/v2/sandboxes"; out=$OUT
 		expect_eq "restart: both listed as paused" "$(python3 -c "print(sorted([('$a', 'paused'), ('$b', 'paused')]))")" \
 			"$(printf '%s' "$out" | json_get "sorted((x['sandboxID'], x['state']) for x in d if x['sandboxID'] in ('$a','$b'))" )"
+		expect_eq "restart: damaged sandbox.json skipped" 404 "$(status_of GET /sandboxes/broken0000000000000)"
 		expect_eq "restart: metadata kept" 1 "$(api GET "/sandboxes/$a" | json_get "d['metadata']['r']")"
 		expect_eq "restart: token kept" "$tokb" "$(api GET "/sandboxes/$b" | field envdAccessToken)"
 		expect_eq "restart: v1 list shows none running" 0 "$(api GET "/sandboxes?metadata=r%3D1" | json_get 'len(d)')"
