@@ -807,9 +807,14 @@ struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
 	call->conn = c;
 	call->m = m;
 	call->ctx = local;
+	/*
+	 * A client stream buffers at most one partial envelope plus the
+	 * upload chunk that completes it (which may start the next one), so
+	 * twice the envelope limit is never reached by a valid stream.
+	 */
 	call->limit = m->kind == RPC_UNARY ? E2BD_MAX_JSON_BODY :
 		      m->kind == RPC_SERVER_STREAM ? 5 + E2BD_MAX_ENVELOPE + 1 :
-						     5 + E2BD_MAX_ENVELOPE;
+						     2 * (5 + E2BD_MAX_ENVELOPE);
 	return call;
 fail:
 	sandbox_put(local.sb);
