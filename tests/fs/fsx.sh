@@ -35,16 +35,60 @@ alive() {
 	done_testing
 }
 
-# remount N: unmount (uploads everything), check nothing stayed dirty, drop
-# the content cache on even N, mount again.
+# held_elsewhere DIR: pids (one per foreign mount namespace) that still
+# have DIR mounted.
+held_elsewhere() {
+	local self f p ns seen=" "
+	self=$(readlink /proc/self/ns/mnt)
+	for f in /proc/[0-9]*/mountinfo; do
+		p=${f#/proc/}
+		p=${p%/mountinfo}
+		ns=$(readlink "/proc/$p/ns/mnt" 2>/dev/null) || continue
+		[ "$ns" = "$self" ] && continue
+		case $seen in *" $ns "*) continue ;; esac
+		seen="$seen$ns "
+		grep -q " $1 [^ ]* - fuse.e2bfs " "$f" 2>/dev/null && printf '%s ' "$p"
+	done
+}
+
+# unmount_fully: unmount and see the daemon exit (it uploads leftovers).
+# Runs in this shell (FS_PID); on failure the reason is in $why.
+unmount_fully() {
+	fs_umount "$mnt" || { why="unmount failed"; return 1; }
+	if kill -0 "$FS_PID" 2>/dev/null; then
+		# Another process's mount namespace (an e2bd started while we were
+		# mounted copies the host's mounts) still holds the superblock, so
+		# the kernel never told the daemon; not this mount's fault.
+		local holders
+		holders=$(held_elsewhere "$mnt")
+		if [ -n "$holders" ]; then
+			echo "# e2bfs $FS_PID kept alive by another mount namespace ($holders): SIGTERM"
+			kill -TERM "$FS_PID"
+			for _ in $(seq 100); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
+		fi
+	fi
+	if kill -0 "$FS_PID" 2>/dev/null; then
+		why="daemon still running 10 s after unmount"
+		{
+			echo "e2bfs $FS_PID still running after unmount; log tail and stacks:"
+			tail -n 20 "$TEST_TMP/e2bfs.log"
+			command -v gdb >/dev/null && timeout 30 gdb -p "$FS_PID" -batch -ex 'thread apply all bt' 2>&1 |
+				grep -E '^(Thread|#)'
+		} | sed 's/^/# /' >&2
+		return 1
+	fi
+}
+
+# remount N: unmount_fully, check nothing stayed dirty, drop the content
+# cache on even N, mount again.
 remount() {
-	fs_umount "$mnt" || { echo "unmount failed"; return 1; }
+	unmount_fully || return 1
 	if ls "$TEST_TMP/cache/$id"/*.dirty >/dev/null 2>&1; then
-		echo "dirty files left in the cache after unmount: $(ls "$TEST_TMP/cache/$id"/*.dirty | tr '\n' ' ')"
+		why="dirty files left in the cache after unmount: $(ls "$TEST_TMP/cache/$id"/*.dirty | tr '\n' ' ')"
 		return 1
 	fi
 	[ $(($1 % 2)) = 0 ] && rm -rf "$TEST_TMP/cache"
-	fs_mount "$id" "$mnt" || { echo "remount failed: $(tail -n 2 "$TEST_TMP/e2bfs.log" | tr '\n' ' ')"; return 1; }
+	fs_mount "$id" "$mnt" || { why="remount failed: $(tail -n 2 "$TEST_TMP/e2bfs.log" | tr '\n' ' ')"; return 1; }
 }
 
 # --- one file, several thousand operations across remounts
@@ -61,7 +105,7 @@ for ((ph = 0; ph < phases; ph++)); do
 	echo "# $out"
 	done_ops=$((done_ops + per_phase))
 	if [ $((ph + 1)) -lt "$phases" ]; then
-		out=$(remount "$ph") || { why="remount after phase $ph: $out"; break; }
+		remount "$ph" || { why="remount after phase $ph: $why"; break; }
 	fi
 done
 if [ -z "$why" ]; then
@@ -88,7 +132,7 @@ for ((ph = 0; ph < 4; ph++)); do
 	echo "# big $out"
 	done_ops=$((done_ops + ${FSX_BIG_OPS:-150}))
 	# Always cold: the next phase starts with nothing of it cached.
-	out=$(remount 0) || { why="remount after big phase $ph: $out"; break; }
+	remount 0 || { why="remount after big phase $ph: $why"; break; }
 done
 if [ -z "$why" ]; then
 	ok "fsx 6 MiB file from a cold cache, $done_ops ops, 4 cold remounts ($(($(date +%s) - t0)) s)"
@@ -178,6 +222,6 @@ head -c 1000 /dev/urandom > "$model/main"
 envd "$id" POST "/files?path=$home/fsx/main" "@$model/main" application/octet-stream >/dev/null
 wait_same "shrinking overwrite through envd shows in the mount" "$mnt/fsx/main" "$model/main"
 
-fs_umount "$mnt"
+unmount_fully || fail "unmount" "$why"
 api DELETE "/sandboxes/$id" >/dev/null
 done_testing
