@@ -70,6 +70,10 @@ e2bfs_mount() {
 }
 e2bfs_umount() { # uploads what is dirty, then the cache goes: the next mount is cold
 	fusermount3 -u "$E2B_MNT"
+	# Bounded: an e2bd started elsewhere while we were mounted holds a copy
+	# of the mount in its namespace, and then the daemon is never told.
+	for _ in $(seq 100); do kill -0 "$E2BFS_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -TERM "$E2BFS_PID" 2>/dev/null || true
 	wait "$E2BFS_PID" 2>/dev/null || true
 	E2BFS_PID=
 	rm -rf "$W/e2bfs-cache"
