@@ -27,7 +27,11 @@ cleanup() {
 	for m in "$E2B_MNT" "$SSH_MNT"; do
 		grep -q " $m " /proc/mounts && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
 	done
-	[ -n "$E2BFS_PID" ] && wait "$E2BFS_PID" 2>/dev/null
+	if [ -n "$E2BFS_PID" ]; then
+		for _ in $(seq 100); do kill -0 "$E2BFS_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -TERM "$E2BFS_PID" 2>/dev/null
+		wait "$E2BFS_PID" 2>/dev/null
+	fi
 	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
 	[ -n "$E2BD_PID" ] && kill "$E2BD_PID" 2>/dev/null && wait "$E2BD_PID" 2>/dev/null
 	rm -rf "$W"
