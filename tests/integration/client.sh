@@ -52,7 +52,7 @@ for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" 2>
 run_itest kruise -u E2B_API_URL -u E2B_SANDBOX_URL E2BD_PORT="$PORT"
 kill "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null
 
-# Leaks: quickstart and the whole env-mode suite under valgrind (not in a
+# Leaks: quickstart and the whole suite in both protocols under valgrind (not in a
 # sanitizer build, E2B_SANITIZE=1: ASan and valgrind do not mix).
 if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	VG=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect
@@ -62,11 +62,18 @@ if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	else
 		fail "valgrind quickstart" "$(grep -m3 -E '==[0-9]+== ' "$TEST_TMP/vg1.out" | tr '\n' ' ')"
 	fi
-	if timeout 150 "${VG[@]}" "$ITEST" env > "$TEST_TMP/vg2.out" 2>&1; then
-		ok "valgrind client itest: no leaks or errors"
-	else
-		fail "valgrind client itest" "$(grep -m5 -E '==[0-9]+== |^not ok' "$TEST_TMP/vg2.out" | tr '\n' ' ')"
-	fi
+	# The whole suite in both URL protocols: native (host form
+	# 49983-<id>.localhost) and private (/kruise/... paths), plus header
+	# routing from the environment (env).
+	for m in env native private; do
+		if timeout 150 env $([ $m != env ] && echo "-u E2B_API_URL -u E2B_SANDBOX_URL") \
+			"${VG[@]}" "$ITEST" $m > "$TEST_TMP/vg-$m.out" 2>&1 &&
+			! grep -q '^not ok' "$TEST_TMP/vg-$m.out"; then
+			ok "valgrind client itest $m: no leaks or errors"
+		else
+			fail "valgrind client itest $m" "$(grep -m5 -E '==[0-9]+== |^not ok' "$TEST_TMP/vg-$m.out" | tr '\n' ' ')"
+		fi
+	done
 elif [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	skip "valgrind" "not installed"
 fi

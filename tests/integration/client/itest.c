@@ -388,6 +388,32 @@ static void test_commands(e2b_sandbox *sb)
 		}
 		e2b_process_free(p);
 		p = NULL;
+		/* PTY input through a StreamInput stream. */
+		memset(&out, 0, sizeof(out));
+		ended = 0;
+		rc = e2b_pty_start(&p, sb, &po);
+		if (CHECK("pty start for stream input", rc)) {
+			e2b_input *in = NULL;
+
+			rc = e2b_input_open(&in, sb, e2b_process_pid(p), E2B_INPUT_PTY);
+			if (rc == 0)
+				rc = e2b_input_write(in, "echo pty-", 9);
+			if (rc == 0)
+				rc = e2b_input_write(in, "streamed; exit\n", 15);
+			if (rc == 0)
+				rc = e2b_input_close(in);
+			CHECK("pty stream input", rc);
+			e2b_input_free(in);
+			for (tries = 0; tries < 50 && !ended; tries++)
+				if (e2b_process_poll(&ended, p, 200, -1) < 0)
+					break;
+			/* The typed line is echoed ("...streamed; exit"), the
+			 * command's output is the line that ends right after. */
+			expect("pty stream input output", strstr(out.buf, "pty-streamed\r\n") != NULL &&
+			       ended, "ended %d, got '%.200s'", ended, out.buf);
+		}
+		e2b_process_free(p);
+		p = NULL;
 		(void)err;
 	}
 }
