@@ -586,6 +586,9 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 		e2b__free(url);
 		return error;
 	}
+	/* The Go client's debug mode never refreshes traffic tokens. */
+	if (c->debug_mode)
+		tt.jwt = 0;
 	tpl = e2b__strdup0(template_id);
 	ver = e2b__strdup(envd_version && *envd_version ? envd_version : "0.6.0");
 	tok = (token && *token) ? e2b__strdup(token) : e2b__strdup0(c->access_token);

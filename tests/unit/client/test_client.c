@@ -96,6 +96,15 @@ static void test_client_bad_arguments(void **state)
 	e2b_sandbox_free(NULL);
 	e2b_process_free(NULL);
 	e2b_watch_free(NULL);
+	e2b_fs_watcher_free(NULL);
+	e2b_input_free(NULL);
+	assert_int_equal(e2b_fs_watcher_create(NULL, NULL, "/", NULL), E2B_EINVALID);
+	assert_int_equal(e2b_fs_watcher_events(NULL, NULL, NULL, NULL), E2B_EINVALID);
+	assert_int_equal(e2b_fs_watcher_remove(NULL), E2B_EINVALID);
+	assert_null(e2b_fs_watcher_id(NULL));
+	assert_int_equal(e2b_input_open(NULL, NULL, 1, 0), E2B_EINVALID);
+	assert_int_equal(e2b_input_write(NULL, "x", 1), E2B_EINVALID);
+	assert_int_equal(e2b_input_close(NULL), E2B_EINVALID);
 	e2b_entry_list_free(NULL);
 	e2b_sandbox_list_free(NULL);
 	e2b_command_result_release(NULL);
