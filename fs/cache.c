@@ -215,7 +215,9 @@ static int ensure_fd(struct fs *fs, struct file *f)
 		free(f->cpath);
 		f->cpath = NULL;
 		f->complete = f->size == 0;
-		memset(f->present, 0, f->nblocks);
+		if (f->present)
+		if (f->present)
+			memset(f->present, 0, f->nblocks);
 		if (f->dirty)
 			return -EIO;
 	}
@@ -262,7 +264,8 @@ static void reset_locked(struct file *f, uint64_t size)
 		free(f->cpath);
 		f->cpath = NULL;
 	}
-	memset(f->present, 0, f->nblocks);
+	if (f->present)
+		memset(f->present, 0, f->nblocks);
 	f->size = size;
 	f->complete = size == 0;
 	f->seq_next = 0;
@@ -586,7 +589,9 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 		return -EBADF;
 	pthread_mutex_lock(&f->lock);
 	if (size == 0) {
-		memset(f->present, 0, f->nblocks);
+		if (f->present)
+		if (f->present)
+			memset(f->present, 0, f->nblocks);
 		f->complete = 1;
 	} else {
 		rc = ensure_complete(fs, f);
@@ -1047,7 +1052,8 @@ void cache_housekeep(struct fs *fs)
 				free(f->cpath);
 				f->cpath = NULL;
 				f->has_base = 0;
-				memset(f->present, 0, f->nblocks);
+				if (f->present)
+					memset(f->present, 0, f->nblocks);
 				f->complete = 0;
 			}
 			unlock_file(f);
