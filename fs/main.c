@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -499,7 +500,9 @@ int main(int argc, char *argv[])
 	} else {
 		lc = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(lc, co.clone_fd);
-		fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads);
+		/* Unset is UINT_MAX, which libfuse 3.14 warns about. */
+		if (co.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads);
 		fuse_loop_cfg_set_max_threads(lc, co.max_threads && co.max_threads <= 100000 ?
 					      co.max_threads : 64);
 		ret = fuse_session_loop_mt(fs.se, lc);
