@@ -398,12 +398,56 @@ int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
 	return rc;
 }
 
-/* Fetch blocks [b0, b1) from the sandbox; lock held. */
+/* Blocks wholly inside [off, off+got) are present (the last one may end
+ * at end of file); lock held. */
+static void mark_present(struct file *f, uint64_t off, uint64_t got)
+{
+	uint64_t end = off + got;
+	size_t b;
+
+	for (b = (size_t)(off / CACHE_BLOCK); (uint64_t)b * CACHE_BLOCK < end && b < f->nblocks; b++) {
+		uint64_t bstart = (uint64_t)b * CACHE_BLOCK, bend = bstart + CACHE_BLOCK;
+
+		if (bstart >= off && (bend <= end || end >= f->size))
+			f->present[b] = 1;
+	}
+}
+
+/* One part of a parallel fetch. */
+struct part {
+	struct fs *fs;
+	const char *path;
+	int fd;
+	uint64_t off;
+	uint64_t len;
+	uint64_t got;
+	int rc;
+	pthread_t thread;
+	int started;
+};
+
+static void *part_main(void *arg)
+{
+	struct part *p = arg;
+
+	p->rc = remote_read_to_fd(p->fs, p->path, p->fd, p->off, p->len, &p->got, NULL);
+	return NULL;
+}
+
+#define PART_MIN (2u * 1024 * 1024)
+#define PARTS_MAX 4
+
+/*
+ * Fetch blocks [b0, b1) from the sandbox; lock held.  Large ranges are
+ * split into up to PARTS_MAX ranged GETs run in parallel (they write to
+ * disjoint offsets of the cache file).
+ */
 static int fetch(struct fs *fs, struct file *f, size_t b0, size_t b1)
 {
-	uint64_t off = (uint64_t)b0 * CACHE_BLOCK, len, got = 0, rsize = 0, end;
+	uint64_t off = (uint64_t)b0 * CACHE_BLOCK, len, each;
+	struct part parts[PARTS_MAX];
+	size_t n, i;
 	char *path;
-	size_t b;
 	int rc;
 
 	if (off >= f->size)
@@ -415,23 +459,48 @@ static int fetch(struct fs *fs, struct file *f, size_t b0, size_t b1)
 	if (!path)
 		return -ESTALE;
 	rc = ensure_fd(fs, f);
-	if (rc == 0)
-		rc = remote_read_to_fd(fs, path, f->fd, off, len, &got, &rsize);
 	if (rc < 0) {
 		free(path);
 		return rc;
 	}
-	end = off + got;
-	for (b = b0; b < b1; b++) {
-		uint64_t bend = (uint64_t)(b + 1) * CACHE_BLOCK;
-
-		if (bend <= end || (end >= f->size && (uint64_t)b * CACHE_BLOCK < end))
-			f->present[b] = 1;
+	n = (size_t)(len / PART_MIN);
+	if (n < 1)
+		n = 1;
+	if (n > PARTS_MAX)
+		n = PARTS_MAX;
+	each = (len / n + CACHE_BLOCK - 1) / CACHE_BLOCK * CACHE_BLOCK;
+	memset(parts, 0, sizeof(parts));
+	for (i = 0; i < n; i++) {
+		parts[i].fs = fs;
+		parts[i].path = path;
+		parts[i].fd = f->fd;
+		parts[i].off = off + i * each;
+		parts[i].len = i + 1 < n ? each : len - i * each;
+		if (parts[i].off >= off + len) {
+			n = i;
+			break;
+		}
 	}
-	if (got < len) {
-		fs_log(fs, "short read of '%s' (changed in the sandbox while open?)", path);
-		rc = -EIO;
+	/* Part 0 runs on this thread. */
+	for (i = 1; i < n; i++)
+		parts[i].started = pthread_create(&parts[i].thread, NULL, part_main, &parts[i]) == 0;
+	part_main(&parts[0]);
+	for (i = 1; i < n; i++) {
+		if (parts[i].started)
+			pthread_join(parts[i].thread, NULL);
+		else
+			part_main(&parts[i]);
 	}
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		mark_present(f, parts[i].off, parts[i].got);
+		if (parts[i].rc < 0 && rc == 0)
+			rc = parts[i].rc;
+		else if (!parts[i].rc && parts[i].got < parts[i].len && rc == 0)
+			rc = -EIO;
+	}
+	if (rc == -EIO)
+		fs_log(fs, "short or failed read of '%s' (changed in the sandbox while open?)", path);
 	free(path);
 	return rc;
 }
