@@ -169,18 +169,25 @@ untar() { mkdir "$1/tx$2" && tar xf "$W/src/small.tar" -C "$1/tx$2"; }
 git_status() { git -c safe.directory='*' -C "$1/repo" status --porcelain; }
 grep_r() { grep -r -c zeta "$1/d1000"; }
 
+# Requests e2bfs has sent to envd so far (its control directory).
+e2bfs_requests() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$E2B_MNT/.e2bfs/status"
+}
+
 # measure KEY FS MODE FUNC: RUNS runs; MODE cold remounts first (untimed),
 # warm runs FUNC once untimed first.
 declare -A R
 measure() {
-	local key=$1 fs=$2 mode=$3 fn=$4 mnt i t ts=()
+	local key=$1 fs=$2 mode=$3 fn=$4 mnt i t r0 ts=()
 	if [ "$fs" = e2bfs ]; then mnt=$E2B_MNT; else mnt=$SSH_MNT; fi
 	[ "$mode" = warm ] && "$fn" "$mnt" >/dev/null 2>&1
 	for ((i = 0; i < RUNS; i++)); do
 		if [ "$mode" = cold ]; then "${fs}_umount"; "${fs}_mount"; fi
 		[ "$fn" = write_big ] && rm -f "$mnt/w.bin"
+		[ "$fs" = e2bfs ] && r0=$(e2bfs_requests)
 		t=$(secs "$fn" "$mnt" "$i")
 		ts+=("$t")
+		[ "$fs" = e2bfs ] && R[$key,req]=$(($(e2bfs_requests) - r0))
 	done
 	R[$key,$fs]=$(median "${ts[@]}")
 	echo "# $key $fs: ${ts[*]}" >&2
@@ -211,11 +218,12 @@ for ((i = 0; i < RUNS; i++)); do
 done
 curl_s=$(median "${ct[@]}")
 
-printf '\n%-42s %9s %9s %12s\n' "workload (median of $RUNS)" "e2bfs s" "sshfs s" "e2bfs/sshfs"
+printf '\n%-42s %9s %9s %12s %12s\n' "workload (median of $RUNS)" "e2bfs s" "sshfs s" "e2bfs/sshfs" "e2bfs reqs"
 for row in "${rows[@]}"; do
 	IFS='|' read -r key label _ _ <<< "$row"
 	e=${R[$key,e2bfs]} s=${R[$key,sshfs]}
-	python3 -c "print(f'%-42s %9.3f %9.3f %12s' % ('$label', $e, $s, f'{$e / $s:.2f}' if $s > 0 else '-'))"
+	python3 -c "print(f'%-42s %9.3f %9.3f %12s %12s' % ('$label', $e, $s, f'{$e / $s:.2f}' if $s > 0 else '-', '${R[$key,req]}'))"
 done
 python3 -c "print(f'%-42s %9.3f %9s %12s   (%.0f MB/s)' % ('(c) curl GET /files from e2bd (ceiling)', $curl_s, '', '', $BIG_MIB * 1048576 / $curl_s / 1e6))"
-echo "e2bfs $(git -C "$SRC_DIR" rev-parse --short HEAD), $(sshfs --version 2>&1 | grep -i -m1 "sshfs version"), $(nproc) cores, loopback; cold = fresh mount (e2bfs cache dir emptied)"
+echo "e2bfs $(git -C "$SRC_DIR" rev-parse --short HEAD), $(sshfs --version 2>&1 | grep -i -m1 "sshfs version"), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), loopback"
+echo "cold = fresh mount (e2bfs cache dir emptied); warm = after one untimed run; e2bfs reqs = envd requests in the last run"
