@@ -193,7 +193,7 @@ static const char *state_name(enum sandbox_state st)
 
 /*
  * Write sandbox.json atomically (temp file + rename).  Called with
- * sb->lock held.  The file holds the access token, so it is 0600 inside
+ * sb->lock held (or before the sandbox is shared).  The file holds the access token, so it is 0600 inside
  * the 0700 state directory.
  */
 static int sandbox_save(struct sandbox *sb)
@@ -225,7 +225,13 @@ static int sandbox_save(struct sandbox *sb)
 		log_err("cannot open '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+	/*
+	 * No fsync: this runs under sb->lock, which every envd request of
+	 * the sandbox takes briefly, and an fsync can stall for seconds on a
+	 * busy disk.  Temp file + rename keeps the file whole; after a power
+	 * loss a sandbox may come back with its previous state.
+	 */
+	if (write(fd, text, len) != (ssize_t)len) {
 		log_err("cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}

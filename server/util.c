@@ -1,11 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-/* Random identifiers and secrets for e2bd (OpenSSL's CSPRNG). */
+/*
+ * Random identifiers and secrets for e2bd, from the kernel's CSPRNG
+ * (getrandom(2)): no per-thread generator state in the short-lived
+ * connection threads that ask for them.
+ */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "e2bd.h"
+
+/* Fill @buf with @n random bytes; -1 if the kernel cannot. */
+static int random_bytes(unsigned char *buf, size_t n)
+{
+	size_t off = 0;
+	ssize_t r;
+
+	while (off < n) {
+		r = getrandom(buf + off, n - off, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	return 0;
+}
 
 int random_hex(char *out, size_t outlen, size_t nbytes)
 {
@@ -15,7 +37,7 @@ int random_hex(char *out, size_t outlen, size_t nbytes)
 
 	if (nbytes > sizeof(buf) || outlen < nbytes * 2 + 1)
 		return -1;
-	if (RAND_bytes(buf, (int)nbytes) != 1)
+	if (random_bytes(buf, nbytes) < 0)
 		return -1;
 	for (i = 0; i < nbytes; i++) {
 		out[2 * i] = hex[buf[i] >> 4];
@@ -28,18 +50,21 @@ int random_hex(char *out, size_t outlen, size_t nbytes)
 int random_alnum(char *out, size_t outlen, size_t n)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char b;
-	size_t i = 0;
+	unsigned char pool[64];
+	size_t i = 0, used = sizeof(pool);
 
 	if (outlen < n + 1)
 		return -1;
 	while (i < n) {
-		if (RAND_bytes(&b, 1) != 1)
-			return -1;
+		if (used == sizeof(pool)) {
+			if (random_bytes(pool, sizeof(pool)) < 0)
+				return -1;
+			used = 0;
+		}
 		/* Reject the top of the range so every character is equally likely. */
-		if (b >= 252)
-			continue;
-		out[i++] = set[b % 36];
+		if (pool[used] < 252)
+			out[i++] = set[pool[used] % 36];
+		used++;
 	}
 	out[n] = '\0';
 	return 0;

@@ -94,7 +94,7 @@ static void start_once(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = { .tv_sec = 15 };
 	char buf[65536];
 	size_t off = 0;
 	ssize_t n;
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)n;
 	}
 	shutdown(fd, SHUT_WR);
-	/* Drain until e2bd closes; a 5 s silence means it hung. */
+	/* Drain until e2bd closes; a 15 s silence means it hung. */
 	for (off = 0;; off++) {
 		n = recv(fd, buf, sizeof(buf) - 1, 0);
 		if (n == 0)
@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "%.*s\n", (int)strcspn(buf, "\r\n"), buf);
 		}
 		if (n < 0) {
-			fprintf(stderr, "fuzz-http: no answer and no close within 5 s\n");
+			fprintf(stderr, "fuzz-http: no answer and no close within 15 s\n");
 			abort();
 		}
 	}
