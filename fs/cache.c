@@ -318,6 +318,32 @@ static void mark_dirty(struct file *f)
 	free(path);
 }
 
+/* A dirty file was renamed: its sidecar must name the new path, or a
+ * later mount would upload the leftover to the old one. */
+void cache_renamed(struct inode *in)
+{
+	struct file *f = peek_file(in);
+	char sc[4200];
+	char *path;
+	int fd;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	path = f->dirty ? inode_path(in) : NULL;
+	if (path && f->cpath) {
+		sidecar_path(f, sc, sizeof(sc));
+		fd = open(sc, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (write(fd, path, strlen(path)) < 0)
+				unlink(sc);
+			close(fd);
+		}
+	}
+	free(path);
+	unlock_file(f);
+}
+
 static void clear_dirty(struct file *f)
 {
 	char sc[4200];

@@ -175,6 +175,7 @@ int cache_is_open(struct inode *in);
 int cache_set_mode(struct inode *in, mode_t mode);
 int cache_set_times(struct inode *in, const struct stat *attr, int to_set);
 void cache_mark_dirty(struct inode *in);
+void cache_renamed(struct inode *in);
 void cache_touched(struct inode *in, const struct stat *st);
 void cache_drop(struct fs *fs, struct inode *in);
 int cache_sync_all(struct fs *fs);

@@ -696,6 +696,7 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		cache_drop(fs, din);
 	inode_renamed(from, to);
 	inode_invalidate(sin);
+	cache_renamed(sin);
 out:
 	dir_changed(pin);
 	dir_changed(npin);
