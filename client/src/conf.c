@@ -108,6 +108,7 @@ void e2b__conf_release(struct e2b__conf *c)
 	e2b__free(c->domain);
 	e2b__free(c->scheme);
 	e2b__free(c->api_url);
+	e2b__free(c->api_origin);
 	e2b__free(c->sandbox_url);
 	e2b__free(c->user);
 	e2b__free(c->ca_file);
@@ -134,7 +135,10 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 		error = dup_opt(&out->access_token, cfg->access_token);
 	if (!error)
 		error = dup_opt(&out->domain, cfg->domain ? cfg->domain : E2B_DEFAULT_DOMAIN);
-	if (!error)
+	/* Without an explicit scheme, an explicit API URL tells it. */
+	if (!error && !cfg->scheme && cfg->api_url && !strncasecmp(cfg->api_url, "http://", 7))
+		error = dup_opt(&out->scheme, "http");
+	else if (!error)
 		error = dup_opt(&out->scheme, cfg->scheme ? cfg->scheme : E2B_DEFAULT_SCHEME);
 	if (!error)
 		error = dup_opt(&out->user, cfg->user);
@@ -156,8 +160,17 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 	}
 	out->protocol = cfg->protocol == E2B_PROTOCOL_PRIVATE ?
 		E2B_PROTOCOL_PRIVATE : E2B_PROTOCOL_NATIVE;
+	out->domain_set = cfg->domain != NULL;
 	if (cfg->api_url) {
 		error = dup_url(&out->api_url, cfg->api_url, "api url");
+		if (!error) {
+			const char *p = strstr(out->api_url, "://") + 3;
+
+			out->api_origin = e2b__strndup(out->api_url, (size_t)(p - out->api_url) +
+						       strcspn(p, "/?#"));
+			if (!out->api_origin)
+				error = e2b__error_oom();
+		}
 	} else {
 		if (out->protocol == E2B_PROTOCOL_PRIVATE)
 			error = e2b_buf_printf(&b, "%s://%s/kruise/api", out->scheme, out->domain);
@@ -250,6 +263,24 @@ static int is_ip_literal_host(const char *d)
 	return p != d;
 }
 
+/*
+ * Only an API URL was configured (no domain, no sandbox URL), and the API
+ * says its sandboxes live at its own address or at an IP literal (a local
+ * e2bd): then envd is reached at the API's origin with header routing,
+ * as E2B_SANDBOX_URL would, instead of at <port>-<id>.e2b.app.
+ */
+static int api_origin_serves_envd(const struct e2b__conf *c, const char *api_domain)
+{
+	const char *authority;
+
+	if (!c->api_origin || c->domain_set)
+		return 0;
+	if (!api_domain || !*api_domain || c->ignore_api_domain || is_ip_literal_host(api_domain))
+		return 1;
+	authority = strstr(c->api_origin, "://") + 3;
+	return !strcasecmp(authority, api_domain);
+}
+
 int e2b__conf_envd_url(char **out, const struct e2b__conf *c, const char *id,
 		       const char *api_domain)
 {
@@ -270,6 +301,8 @@ int e2b__conf_envd_url(char **out, const struct e2b__conf *c, const char *id,
 	} else if (c->protocol == E2B_PROTOCOL_PRIVATE) {
 		error = e2b_buf_printf(&b, "%s://%s/kruise/%s/%u", c->scheme,
 				       c->domain, id, c->envd_port);
+	} else if (api_origin_serves_envd(c, api_domain)) {
+		error = e2b_buf_puts(&b, c->api_origin);
 	} else {
 		if (api_domain && *api_domain && !c->ignore_api_domain &&
 		    valid_domain(api_domain) && !is_ip_literal_host(api_domain))

@@ -17,6 +17,8 @@ struct e2b__conf {
 	char *scheme;
 	e2b_protocol protocol;
 	char *api_url;		/* resolved, no trailing '/' */
+	char *api_origin;	/* scheme://authority of an explicit api_url */
+	int domain_set;		/* domain given (not the default) */
 	char *sandbox_url;	/* override or NULL, no trailing '/' */
 	int sandbox_url_append_id;
 	int ignore_api_domain;

@@ -27,6 +27,8 @@ run_itest() {
 run_itest env
 run_itest private -u E2B_API_URL -u E2B_SANDBOX_URL
 run_itest native -u E2B_API_URL -u E2B_SANDBOX_URL
+# Only E2B_API_URL (what scripts/demo exported): envd at the API's origin.
+run_itest apionly -u E2B_SANDBOX_URL
 
 # Examples.
 out=$("$EX/quickstart" base 2>&1)

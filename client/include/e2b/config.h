@@ -58,7 +58,12 @@ typedef enum e2b_protocol {
  *             any (unless ignore_api_domain), else the configured domain;
  *  - private: API <scheme>://<domain>/kruise/api,
  *             envd <scheme>://<domain>/kruise/<id>/<port>;
- *  - api_url: used verbatim (a trailing '/' is dropped);
+ *  - api_url: used verbatim (a trailing '/' is dropped); without an
+ *             explicit scheme its scheme becomes the scheme; when neither
+ *             domain nor sandbox_url is set and the API reports no domain,
+ *             an IP literal or its own host:port for a sandbox (a local
+ *             server), envd is reached at the api_url's origin with
+ *             header routing;
  *  - sandbox_url: used verbatim as the envd base, the sandbox being chosen
  *             by the E2b-Sandbox-Id / E2b-Sandbox-Port headers (the JS SDK's
  *             E2B_SANDBOX_URL); with sandbox_url_append_id, "/<id>" is
@@ -181,6 +186,17 @@ E2B_EXTERN(void) e2b_client_free(e2b_client *client);
  *         borrowed, valid until the client is freed
  */
 E2B_EXTERN(const char *) e2b_client_api_url(const e2b_client *client);
+
+/**
+ * Bound every request-response call the calling thread makes from now on
+ * (unary RPCs, management calls, in-memory reads and writes) to @p ms in
+ * total, retries included, instead of the client's request_timeout_ms per
+ * attempt (up to twice that with retries).  Lets e.g. a FUSE daemon give
+ * each operation its own deadline.  Streams, streamed transfers and calls
+ * with their own timeout_ms option are not affected.  Per thread, for
+ * every client; 0 restores the default.  Never fails.
+ */
+E2B_EXTERN(void) e2b_thread_set_timeout(unsigned ms);
 
 /**
  * Compute the envd base URL for a sandbox id without contacting anything.

@@ -64,6 +64,18 @@ static const struct url_case cases[] = {
 	  "https://api.x.io", "http://127.0.0.1:9/sb1" },
 	{ E2B_PROTOCOL_NATIVE, NULL, "x.io", "http://127.0.0.1:9", "http://127.0.0.1:9", 0, 0, 0,
 	  "y.io", "http://127.0.0.1:9", "http://127.0.0.1:9" },
+	/* only an API URL: its scheme is used, and envd is at its origin
+	 * (header routing) when the API names itself or an IP literal */
+	{ 0, NULL, NULL, "http://127.0.0.1:8080", NULL, 0, 0, 0, "127.0.0.1:8080",
+	  "http://127.0.0.1:8080", "http://127.0.0.1:8080" },
+	{ 0, NULL, NULL, "http://localhost:8080/", NULL, 0, 0, 0, "localhost:8080",
+	  "http://localhost:8080", "http://localhost:8080" },
+	{ 0, NULL, NULL, "http://10.0.0.1:3000/api", NULL, 0, 0, 0, NULL,
+	  "http://10.0.0.1:3000/api", "http://10.0.0.1:3000" },
+	{ 0, NULL, NULL, "https://api.example.com", NULL, 0, 0, 0, "example.com",
+	  "https://api.example.com", "https://49983-sb1.example.com" },
+	{ 0, "https", NULL, "http://gw.example.com", NULL, 0, 0, 0, "edge.example.com",
+	  "http://gw.example.com", "https://49983-sb1.edge.example.com" },
 };
 
 static void test_conf_url_table(void **state)
