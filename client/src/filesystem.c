@@ -457,12 +457,43 @@ static int temp_name(e2b_buf *out, const char *path)
 	return error;
 }
 
+/*
+ * Give the uploaded temporary file @mode (the target's permission bits)
+ * unless it has them already.  envd has no chmod RPC, so this runs chmod
+ * in the sandbox as the uploading user, who owns the file.
+ */
+static int keep_mode(e2b_sandbox *sb, const char *tmp, uint32_t mode, const char *user)
+{
+	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	e2b_entry_info *ei = NULL;
+	const char *argv[] = { "chmod", NULL, "--", tmp, NULL };
+	char m[16];
+	int error;
+
+	error = e2b_fs_stat(&ei, sb, tmp);
+	if (error < 0)
+		return error;
+	if ((ei->mode & 07777) == (mode & 07777)) {
+		e2b_entry_info_free(ei);
+		return 0;
+	}
+	e2b_entry_info_free(ei);
+	snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
+	argv[1] = m;
+	co.user = user;
+	error = e2b_commands_run_argv(NULL, sb, argv, &co);
+	if (error < 0)
+		e2b__error_prefix("keep the mode of the replaced file");
+	return error;
+}
+
 static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		    struct e2b__upload *up, const e2b_write_options *o)
 {
 	struct e2b__envd e;
 	e2b_buf tmp = E2B_BUF_INIT;
 	e2b_write_info *wi = NULL;
+	e2b_entry_info *old = NULL, *moved = NULL;
 	int error;
 
 	if (out)
@@ -488,10 +519,20 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 	error = temp_name(&tmp, path);
 	if (error < 0)
 		goto out;
+	/* The new file must keep the old one's permissions. */
+	error = e2b_fs_stat(&old, sb, path);
+	if (error == E2B_ENOTFOUND) {
+		e2b_error_clear();
+		error = 0;
+	}
+	if (error < 0)
+		goto out;
 	up->path = tmp.ptr;
 	error = e2b__files_post(NULL, &e, up);
+	if (error == 0 && old)
+		error = keep_mode(sb, tmp.ptr, old->mode, o->user);
 	if (error == 0) {
-		error = e2b_fs_rename(NULL, sb, tmp.ptr, path);
+		error = e2b_fs_rename(&moved, sb, tmp.ptr, path);
 		if (error == 0 && out) {
 			wi = e2b__calloc(1, sizeof(*wi));
 			if (wi) {
@@ -500,6 +541,8 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 				wi->path = e2b__strdup(path);
 				wi->name = e2b__strdup(slash ? slash + 1 : path);
 				wi->type = E2B_FILE_TYPE_FILE;
+				wi->entry = moved;
+				moved = NULL;
 			}
 			if (!wi || !wi->path || !wi->name) {
 				e2b_write_info_free(wi);
@@ -521,6 +564,8 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		e2b__error_set_http(tmp_err.code, tmp_err.http_status, rpc, rid, "%s", msg);
 	}
 out:
+	e2b_entry_info_free(old);
+	e2b_entry_info_free(moved);
 	e2b_buf_release(&tmp);
 	e2b__envd_release(&e);
 	return error;

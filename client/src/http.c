@@ -697,18 +697,34 @@ unsigned long e2b__http_new_connections(struct e2b__http *h)
 	return n;
 }
 
-int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
+/* The calling thread's bound for a whole buffered call; 0 = none. */
+static _Thread_local unsigned thread_timeout_ms;
+
+void e2b__http_set_thread_timeout(unsigned ms)
+{
+	thread_timeout_ms = ms;
+}
+
+int e2b__http_do(struct e2b__http *h, const struct e2b__req *req_in,
 		 struct e2b__resp *resp)
 {
 	const struct e2b__conf *c = h->conf;
-	long timeout = req->timeout_ms ? (long)req->timeout_ms : (long)c->request_timeout_ms;
-	int64_t start = e2b__now_ms(), t0;
+	struct e2b__req r = *req_in;
+	const struct e2b__req *req = &r;
+	long timeout = req->timeout_ms ? (long)req->timeout_ms :
+		(thread_timeout_ms ? (long)thread_timeout_ms : (long)c->request_timeout_ms);
+	int64_t start = e2b__now_ms(), t0, budget = 2 * (int64_t)timeout;
 	unsigned attempt = 0;
 	struct xfer x;
 	CURLcode rc;
 	CURL *e;
 	long backoff;
-	int error = 0, can_retry;
+	int error = 0, can_retry, bounded;
+
+	/* A thread bound covers the whole call, retries included. */
+	bounded = !req_in->timeout_ms && !req_in->no_timeout && thread_timeout_ms;
+	if (bounded)
+		budget = thread_timeout_ms;
 
 	e = easy_get(h);
 	if (!e)
@@ -726,6 +742,11 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		resp->headers_done = 0;
 		if (attempt)
 			curl_easy_reset(e);
+		if (bounded) {
+			int64_t left = budget - (e2b__now_ms() - start);
+
+			r.timeout_ms = left > 1 ? (unsigned)left : 1;
+		}
 		error = setup_easy(h, e, &x);
 		if (error < 0)
 			goto out;
@@ -773,7 +794,7 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		if (backoff > MAX_BACKOFF_MS && resp->retry_after < 0)
 			backoff = MAX_BACKOFF_MS;
 		/* Keep the whole call within twice the request timeout. */
-		if (e2b__now_ms() - start + backoff > 2 * (int64_t)timeout) {
+		if (e2b__now_ms() - start + backoff > budget) {
 			if (rc != CURLE_OK)
 				error = transport_error(&x, rc, timeout);
 			goto out;

@@ -402,6 +402,10 @@ void e2b__write_info_release(e2b_write_info *w)
 		return;
 	e2b__free((char *)w->path);
 	e2b__free((char *)w->name);
+	if (w->entry) {
+		e2b__entry_release((e2b_entry_info *)w->entry);
+		e2b__free((e2b_entry_info *)w->entry);
+	}
 	memset(w, 0, sizeof(*w));
 }
 

@@ -218,7 +218,10 @@ enum e2b_write_flags {
 	/**
 	 * Upload to a temporary name beside the target, then Move it over
 	 * the target, so a failed upload never truncates the target.  The
-	 * temporary file is removed on failure.
+	 * temporary file is removed on failure.  An existing target's
+	 * permission bits are carried over to the new file (with a chmod run
+	 * in the sandbox when they differ from the upload's), and
+	 * e2b_write_info.entry is filled.
 	 */
 	E2B_WRITE_ATOMIC = 1 << 0,
 	/** Always use multipart/form-data even where octet-stream works. */
@@ -247,6 +250,12 @@ typedef struct e2b_write_info {
 	const char *path;
 	const char *name;
 	e2b_file_type type;
+	/**
+	 * The file after the write when envd reported it (atomic writes: the
+	 * Move answer, with size, mode and mtime), else NULL.  Owned by the
+	 * write info.
+	 */
+	const e2b_entry_info *entry;
 } e2b_write_info;
 
 /** Free a write info.  Accepts NULL. */

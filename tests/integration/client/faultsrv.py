@@ -169,13 +169,16 @@ class H(BaseHTTPRequestHandler):
         if sid.startswith("jwt") and p.endswith("/filesystem.Filesystem/Stat"):
             return self.jwt_stat(sid)
         if p.endswith("/filesystem.Filesystem/Stat"):
-            if sid == "retry503":
-                if self.count("retry503") == 1:
+            if sid.startswith("retry503"):
+                if self.count(sid) == 1:
                     return self.send(503, b"try later", "text/plain", [("Retry-After", "1")])
                 return self.send(200, json.dumps({"entry": {"name": "x", "type": "FILE_TYPE_FILE",
                                                             "size": "3"}}).encode())
             if sid == "garbage":
                 return self.send(200, b"this is not json", "application/json")
+            if sid == "stallunary":
+                time.sleep(10)
+                return self.send(200, b"{}")
             if sid == "reset":
                 return self.reset()
             if sid == "html502":

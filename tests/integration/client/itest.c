@@ -4,7 +4,8 @@
  * e2bd and prints TAP-lite lines.  Usage: e2b-client-itest MODE, where MODE
  * is env (E2B_API_URL/E2B_SANDBOX_URL header routing), private (path form
  * over E2BD_PORT), kruise (private against an OpenKruise-flavoured e2bd) or
- * native (49983-<id>.localhost:PORT); faults (against faultsrv.py); h2 runs only the HTTP/2 burst check
+ * native (49983-<id>.localhost:PORT), apionly (env without E2B_SANDBOX_URL:
+ * envd at the API's origin); faults (against faultsrv.py); h2 runs only the HTTP/2 burst check
  * (through a TLS proxy given by E2B_API_URL/E2B_SANDBOX_URL/E2B_TEST_CA).  Needs E2B_API_KEY
  * and E2BD_PORT in the environment.
  */
@@ -527,6 +528,29 @@ static void test_files(e2b_sandbox *sb)
 	expect("read atomic", rc == 0 && len == 7 && !memcmp(data, "atomic!", 7), "rc %d", rc);
 	e2b_free(data);
 	data = NULL;
+	/* An atomic rewrite keeps the replaced file's mode and reports the entry. */
+	{
+		e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+
+		e2b_commands_run(&r, sb, "chmod 0750 /tmp/it/hello.txt", NULL);
+		e2b_command_result_release(&r);
+		rc = e2b_fs_write(&wi, sb, "/tmp/it/hello.txt", "#!/bin/sh\n", 10, &wo);
+		CHECK("write atomic over 0750", rc);
+		expect("atomic write reports the entry", rc == 0 && wi->entry &&
+		       wi->entry->size == 10 && (wi->entry->mode & 0777) == 0750,
+		       "entry %p size %llu mode %o", rc == 0 ? (const void *)wi->entry : NULL,
+		       rc == 0 && wi->entry ? (unsigned long long)wi->entry->size : 0ULL,
+		       rc == 0 && wi->entry ? (unsigned)wi->entry->mode : 0u);
+		e2b_write_info_free(wi);
+		wi = NULL;
+		rc = e2b_fs_stat(&ei, sb, "/tmp/it/hello.txt");
+		expect("atomic write keeps the mode", rc == 0 && (ei->mode & 0777) == 0750,
+		       "rc %d mode %o", rc, rc == 0 ? (unsigned)ei->mode : 0u);
+		e2b_entry_info_free(ei);
+		ei = NULL;
+		rc = e2b_fs_write(NULL, sb, "/tmp/it/hello.txt", "atomic!", 7, &wo);
+		CHECK("write atomic again", rc);
+	}
 
 	rc = e2b_fs_list(&list, sb, "/tmp/it", 1);
 	if (CHECK("list", rc)) {
@@ -1236,6 +1260,23 @@ static void test_faults(e2b_client *c)
 	e2b_entry_info_free(ei);
 	ei = NULL;
 	e2b_sandbox_free(sb);
+	/* A per-thread bound covers the whole call, retries included. */
+	sb = fault_sb(c, "stallunary");
+	e2b_thread_set_timeout(700);
+	t0 = time(NULL);
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	expect("fault: thread timeout bounds a stalled call", rc == E2B_ETIMEOUT &&
+	       time(NULL) - t0 <= 2, "rc %d after %lds: %s", rc, (long)(time(NULL) - t0),
+	       e2b_error_last()->message);
+	e2b_sandbox_free(sb);
+	sb = fault_sb(c, "retry503b");
+	t0 = time(NULL);
+	rc = e2b_fs_stat(&ei, sb, "/x");
+	expect("fault: thread timeout leaves no room for a 1 s Retry-After",
+	       rc == E2B_EUNAVAILABLE && time(NULL) - t0 <= 1, "rc %d after %lds", rc,
+	       (long)(time(NULL) - t0));
+	e2b_thread_set_timeout(0);
+	e2b_sandbox_free(sb);
 	sb = fault_sb(c, "garbage");
 	rc = e2b_fs_stat(&ei, sb, "/x");
 	expect_code("fault: garbage instead of json", rc, E2B_EPROTO);
@@ -1350,6 +1391,10 @@ int main(int argc, char **argv)
 		goto out;
 	if (!strcmp(mode, "private") || !strcmp(mode, "kruise"))
 		expect("private envd url", strstr(e2b_sandbox_envd_url(sb), "/kruise/") != NULL,
+		       "%s", e2b_sandbox_envd_url(sb));
+	if (!strcmp(mode, "apionly") && getenv("E2B_API_URL"))
+		expect("envd at the api origin", !strcmp(e2b_sandbox_envd_url(sb),
+							 getenv("E2B_API_URL")),
 		       "%s", e2b_sandbox_envd_url(sb));
 	if (!strcmp(mode, "native"))
 		expect("native envd url", strstr(e2b_sandbox_envd_url(sb), "49983-") != NULL,
