@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: every JSON -> struct decoder and the error decoder on
- * the same input.
+ * the same input, and the traffic JWT claim reader on it as a token.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
 #include "errdecode.h"
 #include "error.h"
 #include "model.h"
+#include "traffic.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,8 +27,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e2b_sandbox_metric m;
 	e2b_envd_metrics em;
 	e2b_write_info wi;
+	struct e2b__ttoken tt;
+	int64_t exp, iat;
+	char *tok;
 	json_t *j;
 	size_t i;
+
+	tok = malloc(size + 1);
+	if (tok) {
+		memcpy(tok, data, size);
+		tok[size] = '\0';
+		e2b__jwt_times(tok, &exp, &iat);
+		if (e2b__tt_init(&tt, tok, 1, 1700000000000LL) == 0) {
+			e2b__tt_decide(&tt, 1700000000000LL);
+			e2b__tt_release(&tt);
+		}
+		free(tok);
+	}
 
 	e2b__error_from_response(400 + (size % 200), (const char *)data, size, NULL, "fuzz");
 	j = json_loadb((const char *)data, size, 0, NULL);
