@@ -728,7 +728,8 @@ int e2b_sandbox_open(e2b_sandbox **out, e2b_client *client,
 	if (error < 0)
 		return error;
 	error = sandbox_apply(sb, opts->template_id, opts->envd_version,
-			      opts->envd_access_token, opts->domain, NULL, 0);
+			      opts->envd_access_token, opts->domain,
+			      opts->traffic_access_token, 0);
 	if (error < 0) {
 		e2b_sandbox_free(sb);
 		return error;

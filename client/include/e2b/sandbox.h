@@ -134,6 +134,12 @@ typedef struct e2b_sandbox_open_options {
 	/** Domain for native envd URLs; NULL = configured domain. */
 	const char *domain;
 	const char *template_id;
+	/**
+	 * e2b-traffic-access-token for a sandbox behind the OpenKruise
+	 * gateway's JWT auth; NULL = none.  A JWT is refreshed through the
+	 * API ahead of its expiry like one from e2b_sandbox_connect().
+	 */
+	const char *traffic_access_token;
 } e2b_sandbox_open_options;
 
 #define E2B_SANDBOX_OPEN_OPTIONS_INIT \

@@ -1194,6 +1194,22 @@ static void test_traffic_tokens(e2b_client *c)
 	expect("jwt: opaque token is sent as is, never refreshed",
 	       rc == 0 && !strcmp(name, "r0-s1"), "rc %d '%s': %s", rc, name,
 	       e2b_error_last()->message);
+	{
+		/* A handle opened without the API, given an expired JWT
+		 * ({"exp":1}): refreshed before its first request. */
+		e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+		e2b_sandbox *o = NULL;
+
+		oo.envd_version = "0.6.0";
+		oo.traffic_access_token = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln";
+		rc = e2b_sandbox_open(&o, c, "jwtopen", &oo);
+		if (rc == 0)
+			rc = jwt_stat(o, name, sizeof(name));
+		expect("jwt: opened handle's token is refreshed too", rc == 0 &&
+		       !strcmp(name, "r1-s1"), "rc %d '%s': %s", rc, name,
+		       e2b_error_last()->message);
+		e2b_sandbox_free(o);
+	}
 out:
 	for (i = 0; i < 7; i++)
 		e2b_sandbox_free(sb[i]);
