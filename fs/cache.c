@@ -751,6 +751,7 @@ static int upload_locked(struct fs *fs, struct file *f)
 		rc = -errno;
 		goto out;
 	}
+	inode_mark_self(f->in);
 	fix.mode = (f->mode & 07777) != 0644 ? (int)(f->mode & 07777) : -1;
 	fix.atime = f->want_atime ? &f->atime_v : NULL;
 	fix.mtime = f->want_mtime ? &f->mtime_v : NULL;

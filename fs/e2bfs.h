@@ -123,6 +123,7 @@ struct inode {
 	struct stat attr;	/* protected by inode_lock */
 	double attr_until;	/* protected by inode_lock; 0 = unknown */
 	int attr_known;		/* protected by inode_lock; attr ever set */
+	double self_until;	/* protected by inode_lock; our own change echo */
 	double dir_until;	/* protected by inode_lock; listing fresh until */
 	char **names;		/* protected by inode_lock; cached listing */
 	size_t nnames;		/* protected by inode_lock */
@@ -146,12 +147,16 @@ struct inode *inode_update(struct fs *fs, const char *path,
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
 int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st);
 int inode_stale_attr(struct inode *in, struct stat *st);
+int inode_is_echo(struct inode *in);
+void inode_mark_self(struct inode *in);
 void inode_invalidate(struct inode *in);
 void inode_invalidate_dir(struct inode *in);
 void inode_invalidate_all(void);
 void inode_set_listing(struct fs *fs, struct inode *dir,
 		       const e2b_entry_list *l);
 int inode_listing_has(struct inode *dir, const char *name, int *out_fresh);
+void inode_listing_update(struct inode *dir, const char *name, int present);
+void inode_listing_empty(struct fs *fs, struct inode *dir);
 void inode_forget(fuse_ino_t ino, uint64_t n);
 void inode_ref(struct inode *in);
 void inode_detach(struct inode *in);

@@ -287,6 +287,8 @@ void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
 	in->attr.st_ino = in->ino;
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
+	/* Set after our own change: the watcher's echo of it is ignored. */
+	in->self_until = now_mono() + 0.5;
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -303,6 +305,25 @@ int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st)
 	if (ok)
 		cache_local_attr(in, st);
 	return ok;
+}
+
+/* We just changed @in ourselves: its watch echo is ignored. */
+void inode_mark_self(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->self_until = now_mono() + 0.5;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* Is a watch event on @in most likely the echo of our own change? */
+int inode_is_echo(struct inode *in)
+{
+	int echo;
+
+	pthread_mutex_lock(&inode_lock);
+	echo = in->self_until > now_mono();
+	pthread_mutex_unlock(&inode_lock);
+	return echo;
 }
 
 /* The last attributes we saw, however old (used while offline). */
@@ -401,6 +422,72 @@ int inode_listing_has(struct inode *dir, const char *name, int *out_fresh)
 		found = bsearch(&name, dir->names, dir->nnames, sizeof(char *), cmp_str) != NULL;
 	pthread_mutex_unlock(&inode_lock);
 	return found;
+}
+
+/*
+ * Our own create/remove of @name in @dir: a fresh cached listing stays
+ * fresh (so the next lookups of new names need no request).  A stale or
+ * absent listing is left alone.
+ */
+void inode_listing_update(struct inode *dir, const char *name, int present)
+{
+	size_t lo = 0, hi, mid;
+	int c = 1;
+	char **n, *copy;
+
+	pthread_mutex_lock(&inode_lock);
+	if (!dir->names || dir->dir_until <= now_mono())
+		goto out;
+	hi = dir->nnames;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(dir->names[mid], name);
+		if (c == 0) {
+			lo = mid;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (present && c != 0) {
+		copy = strdup(name);
+		n = copy ? realloc(dir->names, (dir->nnames + 2) * sizeof(*n)) : NULL;
+		if (!n) {
+			free(copy);
+			dir->dir_until = 0;
+			goto out;
+		}
+		dir->names = n;
+		memmove(n + lo + 1, n + lo, (dir->nnames - lo) * sizeof(*n));
+		n[lo] = copy;
+		dir->nnames++;
+	} else if (!present && c == 0 && lo < dir->nnames) {
+		free(dir->names[lo]);
+		memmove(dir->names + lo, dir->names + lo + 1, (dir->nnames - lo - 1) * sizeof(char *));
+		dir->nnames--;
+	}
+out:
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* A directory we just created is known to be empty. */
+void inode_listing_empty(struct fs *fs, struct inode *dir)
+{
+	char **names = calloc(1, sizeof(*names));
+	size_t i;
+
+	if (!names)
+		return;
+	pthread_mutex_lock(&inode_lock);
+	for (i = 0; i < dir->nnames; i++)
+		free(dir->names[i]);
+	free(dir->names);
+	dir->names = names;
+	dir->nnames = 0;
+	dir->dir_until = now_mono() + fs->o.dir_cache;
+	pthread_mutex_unlock(&inode_lock);
 }
 
 void inode_forget(fuse_ino_t ino, uint64_t n)

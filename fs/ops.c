@@ -67,6 +67,26 @@ static void dir_changed(struct inode *parent)
 	}
 }
 
+/* We added or removed @name in @parent ourselves. */
+static void dir_entry_changed(struct inode *parent, const char *name, int present)
+{
+	/* The parent's own attributes (mtime) are left to expire: the kernel
+	 * asks for them after every create, and a Stat each time would double
+	 * the cost of tar or git checkout. */
+	if (parent)
+		inode_listing_update(parent, name, present);
+}
+
+/* About to change @path ourselves: mark it first, so the watcher's echo,
+ * which may arrive before our reply, is recognised. */
+static void pre_self(const char *path)
+{
+	struct inode *in = inode_for_path(path);
+
+	if (in)
+		inode_mark_self(in);
+}
+
 /* Fresh attributes of @path (Stat), updating the table. */
 static int stat_path(struct fs *fs, const char *path, struct inode **out, struct stat *st)
 {
@@ -289,6 +309,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	rc = get_attr(fs, in, &st);
 	if (rc < 0)
 		goto out;
+	inode_mark_self(in);
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		/* Everything is owned by the mounting user; only no-op chowns. */
 		if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
@@ -461,19 +482,25 @@ out:
 	free(path);
 }
 
-/* Common tail of mkdir/symlink/link/create: Stat the new path, reply. */
+/* Common tail of mkdir/symlink/link: Stat the new path, reply. */
 static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path)
 {
 	struct inode *in;
 	struct stat st;
 	int rc;
 
-	dir_changed(pin);
 	rc = stat_path(fs, path, &in, &st);
-	if (rc < 0)
+	if (rc < 0) {
+		dir_changed(pin);
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, fs, in, &st);
+		return;
+	}
+	dir_entry_changed(pin, strrchr(path, '/') + 1, 1);
+	inode_mark_self(in);
+	/* A directory we just made is empty: lookups in it need no request. */
+	if (S_ISDIR(st.st_mode))
+		inode_listing_empty(fs, in);
+	reply_entry(req, fs, in, &st);
 }
 
 static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, struct inode **pin)
@@ -504,6 +531,7 @@ static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 	if (!path)
 		return;
+	pre_self(path);
 	rc = remote_mkdir(fs, path);
 	if (rc == 0 && (mode & 07777) != 0755) {
 		char m[16];
@@ -542,8 +570,10 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == 0) {
 		cache_drop(fs, in);
 		inode_detach(in);
+		dir_entry_changed(pin, name, 0);
+	} else {
+		dir_changed(pin);
 	}
-	dir_changed(pin);
 	fuse_reply_err(req, -rc);
 	free(path);
 }
@@ -581,9 +611,12 @@ static void e2bfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	/* envd's Remove is rm -rf: only ever reached for an empty directory. */
 	if (rc == 0)
 		rc = remote_remove(fs, path);
-	if (rc == 0)
+	if (rc == 0) {
 		inode_detach(in);
-	dir_changed(pin);
+		dir_entry_changed(pin, name, 0);
+	} else {
+		dir_changed(pin);
+	}
 	fuse_reply_err(req, -rc);
 	free(path);
 }
@@ -598,6 +631,7 @@ static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 
 	if (!path)
 		return;
+	pre_self(path);
 	rc = remote_helper(fs, argv, NULL);
 	if (rc < 0) {
 		dir_changed(pin);
@@ -697,6 +731,12 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	inode_renamed(from, to);
 	inode_invalidate(sin);
 	cache_renamed(sin);
+	dir_entry_changed(pin, name, 0);
+	dir_entry_changed(npin, newname, 1);
+	fuse_reply_err(req, 0);
+	free(to);
+	free(from);
+	return;
 out:
 	dir_changed(pin);
 	dir_changed(npin);
@@ -757,8 +797,12 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 
 	if (!path)
 		return;
+	pre_self(path);
 	rc = remote_create(fs, path);
-	dir_changed(pin);
+	if (rc == 0)
+		dir_entry_changed(pin, name, 1);
+	else
+		dir_changed(pin);
 	/* The new file's attributes are known: no Stat.  Its mode is
 	 * applied with the first upload (marked dirty below if needed). */
 	in = rc == 0 ? inode_for_path(path) : NULL;

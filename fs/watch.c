@@ -37,6 +37,7 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	struct inode *in, *pin;
 	const char *base;
 	char *path, *parent;
+	int echo;
 
 	if (!ev->name || !ev->name[0])
 		return is_stopping();
@@ -59,24 +60,42 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	}
 	in = inode_find_path(path);
 	pin = parent ? inode_find_path(parent) : NULL;
-	if (in) {
+	/*
+	 * The echo of our own create/upload/setattr (attributes set less than
+	 * 0.5 s ago) changes nothing; a sandbox-side change inside that window
+	 * still shows at the next open, which always revalidates.
+	 */
+	echo = in && ev->type != E2B_FS_EVENT_REMOVE && ev->type != E2B_FS_EVENT_RENAME &&
+	       inode_is_echo(in);
+	if (echo)
+		in = NULL;
+	else if (in && ev->entry && ev->type != E2B_FS_EVENT_REMOVE &&
+		 ev->type != E2B_FS_EVENT_RENAME)
+		inode_update(fs, path, ev->entry, NULL);
+	else if (in) {
 		inode_invalidate(in);
 		inode_invalidate_dir(in);
 	}
+	/* Membership changes are applied to a fresh cached listing rather
+	 * than dropping it (our own creates echo back here too); other events
+	 * do not change the listing at all. */
 	if (pin) {
-		inode_invalidate_dir(pin);
-		inode_invalidate(pin);
+		if (ev->type == E2B_FS_EVENT_CREATE)
+			inode_listing_update(pin, base, 1);
+		else if (ev->type == E2B_FS_EVENT_REMOVE || ev->type == E2B_FS_EVENT_RENAME)
+			inode_listing_update(pin, base, 0);
+		else if (ev->type != E2B_FS_EVENT_WRITE && ev->type != E2B_FS_EVENT_CHMOD)
+			inode_invalidate_dir(pin);
 	}
 	if (fs->debug)
 		fs_log(fs, "watch: event %d on '%s'", (int)ev->type, path);
-	if (pin && (ev->type == E2B_FS_EVENT_CREATE || ev->type == E2B_FS_EVENT_REMOVE ||
-		    ev->type == E2B_FS_EVENT_RENAME))
+	if (pin && !echo && (ev->type == E2B_FS_EVENT_CREATE || ev->type == E2B_FS_EVENT_REMOVE ||
+			     ev->type == E2B_FS_EVENT_RENAME))
 		fuse_lowlevel_notify_inval_entry(fs->se, pin->ino, base, strlen(base));
 	if (in && ev->type != E2B_FS_EVENT_REMOVE && ev->type != E2B_FS_EVENT_RENAME &&
 	    !cache_is_dirty(in))
 		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, 0, 0);
-	if (pin)
-		fuse_lowlevel_notify_inval_inode(fs->se, pin->ino, 0, 0);
+
 	free(parent);
 	free(path);
 	return is_stopping();
@@ -90,6 +109,8 @@ static void *watch_main(void *arg)
 	int rc, run, ever = 0;
 
 	wo.recursive = 1;
+	/* With the entry in each event, attributes are updated, not dropped. */
+	wo.include_entry = e2b_sandbox_has_feature(fs->sb, E2B_FEATURE_WATCH_ENTRY_INFO);
 	wo.user = fs->o.user;
 	wo.on_event = on_event;
 	wo.payload = fs;
