@@ -52,31 +52,39 @@ held_elsewhere() {
 }
 
 # unmount_fully: unmount and see the daemon exit (it uploads leftovers).
-# Runs in this shell (FS_PID); on failure the reason is in $why.
+# An e2bd started elsewhere while we were mounted holds a copy of the mount
+# in its namespace, so the kernel never tells the daemon: that case is noted
+# and the daemon stopped with SIGTERM; a daemon that hangs otherwise fails
+# with its stacks.  Runs in this shell (FS_PID); the reason is in $why.
 unmount_fully() {
-	fs_umount "$mnt" || { why="unmount failed"; return 1; }
-	if kill -0 "$FS_PID" 2>/dev/null; then
-		# Another process's mount namespace (an e2bd started while we were
-		# mounted copies the host's mounts) still holds the superblock, so
-		# the kernel never told the daemon; not this mount's fault.
-		local holders
-		holders=$(held_elsewhere "$mnt")
-		if [ -n "$holders" ]; then
-			echo "# e2bfs $FS_PID kept alive by another mount namespace ($holders): SIGTERM"
-			kill -TERM "$FS_PID"
-			for _ in $(seq 100); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
-		fi
-	fi
-	if kill -0 "$FS_PID" 2>/dev/null; then
-		why="daemon still running 10 s after unmount"
-		{
-			echo "e2bfs $FS_PID still running after unmount; log tail and stacks:"
-			tail -n 20 "$TEST_TMP/e2bfs.log"
-			command -v gdb >/dev/null && timeout 30 gdb -p "$FS_PID" -batch -ex 'thread apply all bt' 2>&1 |
-				grep -E '^(Thread|#)'
-		} | sed 's/^/# /' >&2
+	local i holders
+	for i in $(seq 50); do
+		fusermount3 -u "$mnt" 2>/dev/null && break
+		sleep 0.2
+	done
+	if grep -q " $mnt fuse.e2bfs " /proc/mounts; then
+		why="unmount failed: $(fusermount3 -u "$mnt" 2>&1)"
 		return 1
 	fi
+	for i in $(seq 150); do
+		kill -0 "$FS_PID" 2>/dev/null || return 0
+		if [ "$i" = 10 ]; then
+			holders=$(held_elsewhere "$mnt")
+			if [ -n "$holders" ]; then
+				echo "# e2bfs $FS_PID kept alive by another mount namespace (pid $holders): SIGTERM"
+				kill -TERM "$FS_PID"
+			fi
+		fi
+		sleep 0.1
+	done
+	why="daemon still running 15 s after unmount"
+	{
+		echo "e2bfs $FS_PID still running after unmount; log tail and stacks:"
+		tail -n 20 "$TEST_TMP/e2bfs.log"
+		command -v gdb >/dev/null && timeout 30 gdb -p "$FS_PID" -batch -ex 'thread apply all bt' 2>&1 |
+			grep -E '^(Thread|#)'
+	} | sed 's/^/# /' >&2
+	return 1
 }
 
 # remount N: unmount_fully, check nothing stayed dirty, drop the content
