@@ -821,10 +821,9 @@ static enum MHD_Result do_metrics_many(struct mreq *m)
 		memcpy(id, p, n);
 		id[n] = '\0';
 		sb = sandbox_get(id);
-		if (sb) {
+		if (sb && sandbox_state_get(sb, NULL) != SB_DEAD)
 			json_object_set_new(map, id, metric_now());
-			sandbox_put(sb);
-		}
+		sandbox_put(sb);
 	}
 	return reply(m, 200, all, NULL, NULL);
 }
@@ -1198,6 +1197,13 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 		break;
 	}
 	sb = sandbox_get(id);
+	if (sb && sandbox_state_get(sb, NULL) == SB_DEAD) {
+		/* Being killed right now: already gone for the API. */
+		sandbox_put(sb);
+		sb = NULL;
+		if (a == A_DELETE && openkruise())
+			return reply(&m, 204, NULL, NULL, NULL);
+	}
 	if (!sb) {
 		if (a == A_DELETE && openkruise() && sandbox_was_killed(id))
 			return reply(&m, 204, NULL, NULL, NULL);

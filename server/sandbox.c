@@ -376,20 +376,30 @@ fail:
 
 int sandbox_kill(struct sandbox *sb)
 {
+	bool started;
+
 	pthread_mutex_lock(&sb->lock);
 	if (sb->state == SB_DEAD) {
 		pthread_mutex_unlock(&sb->lock);
 		return -1;
 	}
 	sb->state = SB_DEAD;
-	if (sb->ns_started)
-		nsbox_stop(sb);
+	started = sb->ns_started;
 	sb->ns_started = false;
+	pthread_mutex_unlock(&sb->lock);
+	rpc_streams_abort(sb, "sandbox was killed");
+	/*
+	 * Tear down outside sb->lock: once DEAD no other lifecycle call
+	 * touches the sandbox (the API treats it as gone), and lists or envd
+	 * requests that read its state are not held up while a large layer
+	 * is removed.  It leaves the registry last, so an ID that is gone
+	 * from the API has no layer left either.
+	 */
+	if (started)
+		nsbox_stop(sb);
 	nsbox_destroy_layer(sb);
 	remove_tree(sb->dir);
-	pthread_mutex_unlock(&sb->lock);
 	registry_remove(sb);
-	rpc_streams_abort(sb, "sandbox was killed");
 	log_info("sandbox %s killed", sb->id);
 	return 0;
 }
