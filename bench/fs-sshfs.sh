@@ -19,7 +19,7 @@ done
 [ -e /dev/fuse ] || { echo "fs-sshfs: no /dev/fuse" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/e2bfs-bench.XXXXXX)
-E2BD_PID= E2BFS_PID= SSHD_PID=
+E2BD_PID='' E2BFS_PID='' SSHD_PID=''
 E2B_MNT=$W/e2bfs-mnt SSH_MNT=$W/sshfs-mnt SSH_DATA=$W/sshfs-data
 cleanup() {
 	set +e

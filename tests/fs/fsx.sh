@@ -92,7 +92,7 @@ unmount_fully() {
 remount() {
 	unmount_fully || return 1
 	if ls "$TEST_TMP/cache/$id"/*.dirty >/dev/null 2>&1; then
-		why="dirty files left in the cache after unmount: $(ls "$TEST_TMP/cache/$id"/*.dirty | tr '\n' ' ')"
+		why="dirty files left in the cache after unmount: $(printf '%s ' "$TEST_TMP/cache/$id"/*.dirty)"
 		return 1
 	fi
 	[ $(($1 % 2)) = 0 ] && rm -rf "$TEST_TMP/cache"
@@ -223,7 +223,8 @@ expect_eq "random preads of it through the mount" same "$(cat "$TEST_TMP/fsx-ran
 
 # Overwrite files the mount has cached: same size, then shorter.
 cat "$mnt/fsx/main" "$mnt/fsx/up1" > /dev/null
-head -c "$(stat -c %s "$model/up1")" /dev/urandom > "$model/up1"
+size=$(stat -c %s "$model/up1")
+head -c "$size" /dev/urandom > "$model/up1"
 envd "$id" POST "/files?path=$home/fsx/up1" "@$model/up1" application/octet-stream >/dev/null
 wait_same "same-size overwrite through envd shows in the mount" "$mnt/fsx/up1" "$model/up1"
 head -c 1000 /dev/urandom > "$model/main"
