@@ -632,6 +632,7 @@ static char *status_json(void)
 	struct stats st;
 	uint64_t bytes;
 	unsigned files, dirty;
+	size_t inodes, ghosts;
 	int online;
 	char *err, *out = malloc(2048);
 	double rate;
@@ -639,6 +640,7 @@ static char *status_json(void)
 	if (!out)
 		return NULL;
 	cache_stats(g_fs, &bytes, &files, &dirty);
+	inode_counts(&inodes, &ghosts);
 	pthread_mutex_lock(&g_fs->lock);
 	st = g_fs->st;
 	online = g_fs->online;
@@ -651,10 +653,12 @@ static char *status_json(void)
 		 "\"requestErrors\":%" PRIu64 ",\"avgLatencyMs\":%.1f,"
 		 "\"uploads\":%" PRIu64 ",\"uploadErrors\":%" PRIu64 ","
 		 "\"cacheBytes\":%" PRIu64 ",\"cacheFiles\":%u,\"cacheHitBytes\":%" PRIu64 ","
-		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u}\n",
+		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u,"
+		 "\"inodes\":%zu,\"knownPaths\":%zu}\n",
 		 online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
-		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty);
+		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, inodes,
+		 inodes + ghosts);
 	free(err);
 	return out;
 }

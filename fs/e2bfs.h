@@ -119,7 +119,8 @@ char *path_join(const char *dir, const char *name);
 struct inode {
 	fuse_ino_t ino;
 	char *path;		/* protected by inode_lock; NULL once detached */
-	uint64_t nlookup;	/* protected by inode_lock */
+	uint64_t nlookup;	/* protected by inode_lock; kernel lookups */
+	unsigned pins;		/* protected by inode_lock; daemon holders */
 	struct stat attr;	/* protected by inode_lock */
 	double attr_until;	/* protected by inode_lock; 0 = unknown */
 	int attr_known;		/* protected by inode_lock; attr ever set */
@@ -135,13 +136,18 @@ struct inode {
 extern pthread_mutex_t inode_lock;
 
 int inode_init(struct fs *fs);
+/* Only for an inode the kernel references (a request's ino): unpinned. */
 struct inode *inode_get(fuse_ino_t ino);
+/* These return a pinned record (or NULL): release it with inode_unpin(). */
 struct inode *inode_find_path(const char *path);
 struct inode *inode_for_path(const char *path);
+void inode_unpin(struct inode *in);
+void inode_counts(size_t *out_live, size_t *out_ghosts);
 char *inode_path(struct inode *in);
 char *inode_child_path(struct inode *parent, const char *name);
 void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e,
 			   struct stat *st);
+/* Pinned too. */
 struct inode *inode_update(struct fs *fs, const char *path,
 			   const e2b_entry_info *e, struct stat *st_out);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);

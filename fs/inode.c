@@ -1,17 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The inode table: remote path <-> inode number, lookup counts, cached
- * attributes and directory listings.  Inode structs are never freed while
- * the mount lives (a forgotten inode only drops its caches), so a pointer
- * from inode_get() stays valid without reference counting, and a path keeps
- * its number for the life of the mount unless it is removed or renamed.
+ * attributes and directory listings.  A record lives while the kernel holds
+ * lookups on it (nlookup, the forget contract of fuse_lowlevel.h), while
+ * daemon code holds a pin on it (pins: the path getters return pinned
+ * records, the caller unpins), or while it has a content cache file; then it
+ * is freed.  Its path keeps its number through a small path -> number map
+ * (the "ghosts"), so a path keeps its number for the life of the mount
+ * unless it is removed or renamed.  A record from inode_get() is only safe
+ * for an inode the kernel references (the ino of the request).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "e2bfs.h"
+
+/* A broken invariant of the table: never compiled out. */
+#define BUG_INODE(msg) \
+	do { \
+		fprintf(stderr, "e2bfs: BUG: %s (%s:%d)\n", msg, __FILE__, __LINE__); \
+		abort(); \
+	} while (0)
 
 pthread_mutex_t inode_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -22,6 +34,18 @@ static fuse_ino_t next_ino = 1;	/* protected by inode_lock */
 static struct inode **buckets;	/* protected by inode_lock */
 static size_t nbuckets;		/* protected by inode_lock */
 static size_t npaths;		/* protected by inode_lock */
+static size_t nlive;		/* protected by inode_lock; records allocated */
+
+/* The number a freed record's path had, reused when the path comes back. */
+struct ghost {
+	char *path;
+	fuse_ino_t ino;
+	struct ghost *next;
+};
+
+static struct ghost **gbuckets;	/* protected by inode_lock */
+static size_t ngbuckets;	/* protected by inode_lock */
+static size_t nghosts;		/* protected by inode_lock */
 
 static size_t hash_path(const char *p)
 {
@@ -88,10 +112,95 @@ static struct inode *hash_find(const char *path)
 	return NULL;
 }
 
-/* Allocate an inode for @path (takes ownership of @path); lock held. */
+/* Remember @path -> @ino (takes ownership of @path); lock held. */
+static void ghost_add(char *path, fuse_ino_t ino)
+{
+	struct ghost *g;
+	size_t b;
+
+	if (nghosts + 1 > ngbuckets * 2) {
+		size_t n = ngbuckets * 4, i;
+		struct ghost **nb = calloc(n, sizeof(*nb));
+
+		if (nb) {
+			for (i = 0; i < ngbuckets; i++) {
+				struct ghost *c = gbuckets[i], *next;
+
+				for (; c; c = next) {
+					next = c->next;
+					b = hash_path(c->path) & (n - 1);
+					c->next = nb[b];
+					nb[b] = c;
+				}
+			}
+			free(gbuckets);
+			gbuckets = nb;
+			ngbuckets = n;
+		}
+	}
+	g = malloc(sizeof(*g));
+	if (!g) {
+		/* The path just gets a new number next time. */
+		free(path);
+		return;
+	}
+	g->path = path;
+	g->ino = ino;
+	b = hash_path(path) & (ngbuckets - 1);
+	g->next = gbuckets[b];
+	gbuckets[b] = g;
+	nghosts++;
+}
+
+/* Take @path's remembered number out of the map (0 if none); lock held. */
+static fuse_ino_t ghost_take(const char *path)
+{
+	struct ghost **pp = &gbuckets[hash_path(path) & (ngbuckets - 1)], *g;
+	fuse_ino_t ino;
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->path, path)) {
+			g = *pp;
+			*pp = g->next;
+			ino = g->ino;
+			free(g->path);
+			free(g);
+			nghosts--;
+			return ino;
+		}
+	}
+	return 0;
+}
+
+/* Forget the numbers of @prefix and everything under it; lock held. */
+static void ghost_drop_tree(const char *prefix)
+{
+	size_t pl = strlen(prefix), i;
+
+	for (i = 0; i < ngbuckets; i++) {
+		struct ghost **pp = &gbuckets[i], *g;
+
+		while (*pp) {
+			g = *pp;
+			if (!strncmp(g->path, prefix, pl) &&
+			    (g->path[pl] == 0 || g->path[pl] == '/')) {
+				*pp = g->next;
+				free(g->path);
+				free(g);
+				nghosts--;
+			} else {
+				pp = &g->next;
+			}
+		}
+	}
+}
+
+/* Allocate an inode for @path (takes ownership of @path); lock held.
+ * The record comes back pinned. */
 static struct inode *new_inode(char *path)
 {
 	struct inode *in;
+	fuse_ino_t ino;
 
 	if (next_ino >= by_ino_cap) {
 		size_t cap = by_ino_cap ? by_ino_cap * 2 : 1024;
@@ -106,11 +215,70 @@ static struct inode *new_inode(char *path)
 	in = calloc(1, sizeof(*in));
 	if (!in)
 		return NULL;
-	in->ino = next_ino++;
+	ino = ghost_take(path);
+	in->ino = ino ? ino : next_ino++;
 	in->path = path;
+	in->pins = 1;
 	by_ino[in->ino] = in;
 	hash_insert(in);
+	nlive++;
 	return in;
+}
+
+/* Drop the caches of @in; lock held. */
+static void drop_locked(struct inode *in)
+{
+	size_t i;
+
+	in->attr_until = 0;
+	in->dir_until = 0;
+	for (i = 0; i < in->nnames; i++)
+		free(in->names[i]);
+	free(in->names);
+	in->names = NULL;
+	in->nnames = 0;
+	free(in->link);
+	in->link = NULL;
+}
+
+/*
+ * Free @in if nothing refers to it any more: no kernel lookups, no pins, no
+ * content cache file (whose back pointer we cannot clear from here); its
+ * path keeps its number as a ghost.  Lock held.
+ */
+static void maybe_free_locked(struct inode *in)
+{
+	if (in->nlookup || in->pins || in->file || in->ino == FUSE_ROOT_ID)
+		return;
+	if (in->path) {
+		hash_remove(in);
+		ghost_add(in->path, in->ino);
+		in->path = NULL;
+	}
+	drop_locked(in);
+	by_ino[in->ino] = NULL;
+	nlive--;
+	free(in);
+}
+
+void inode_unpin(struct inode *in)
+{
+	if (!in)
+		return;
+	pthread_mutex_lock(&inode_lock);
+	if (!in->pins)
+		BUG_INODE("unpin of an unpinned inode");
+	in->pins--;
+	maybe_free_locked(in);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+void inode_counts(size_t *out_live, size_t *out_ghosts)
+{
+	pthread_mutex_lock(&inode_lock);
+	*out_live = nlive;
+	*out_ghosts = nghosts;
+	pthread_mutex_unlock(&inode_lock);
 }
 
 int inode_init(struct fs *fs)
@@ -121,12 +289,16 @@ int inode_init(struct fs *fs)
 	g_fs = fs;
 	nbuckets = 4096;
 	buckets = calloc(nbuckets, sizeof(*buckets));
-	if (!p || !buckets)
+	ngbuckets = 4096;
+	gbuckets = calloc(ngbuckets, sizeof(*gbuckets));
+	if (!p || !buckets || !gbuckets)
 		return -ENOMEM;
 	pthread_mutex_lock(&inode_lock);
 	root = new_inode(p);
-	if (root)
+	if (root) {
 		root->nlookup = 1;
+		root->pins = 0;
+	}
 	pthread_mutex_unlock(&inode_lock);
 	return root && root->ino == FUSE_ROOT_ID ? 0 : -ENOMEM;
 }
@@ -148,6 +320,8 @@ struct inode *inode_find_path(const char *path)
 
 	pthread_mutex_lock(&inode_lock);
 	in = hash_find(path);
+	if (in)
+		in->pins++;
 	pthread_mutex_unlock(&inode_lock);
 	return in;
 }
@@ -159,7 +333,9 @@ struct inode *inode_for_path(const char *path)
 
 	pthread_mutex_lock(&inode_lock);
 	in = hash_find(path);
-	if (!in) {
+	if (in) {
+		in->pins++;
+	} else {
 		p = strdup(path);
 		in = p ? new_inode(p) : NULL;
 		if (!in)
@@ -216,22 +392,6 @@ void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e, struct stat *
 	st->st_ctim = st->st_mtim;
 }
 
-/* Drop the caches of @in; lock held. */
-static void drop_locked(struct inode *in)
-{
-	size_t i;
-
-	in->attr_until = 0;
-	in->dir_until = 0;
-	for (i = 0; i < in->nnames; i++)
-		free(in->names[i]);
-	free(in->names);
-	in->names = NULL;
-	in->nnames = 0;
-	free(in->link);
-	in->link = NULL;
-}
-
 /* Detach @in from its path; lock held. */
 static void detach_locked(struct inode *in)
 {
@@ -257,9 +417,12 @@ struct inode *inode_update(struct fs *fs, const char *path, const e2b_entry_info
 	if (in && in->attr_until && in->ino != FUSE_ROOT_ID &&
 	    (in->attr.st_mode & S_IFMT) != (st.st_mode & S_IFMT) && !in->file) {
 		detach_locked(in);
+		maybe_free_locked(in);
 		in = NULL;
 	}
-	if (!in) {
+	if (in) {
+		in->pins++;
+	} else {
 		p = strdup(path);
 		in = p ? new_inode(p) : NULL;
 		if (!in) {
@@ -385,7 +548,7 @@ void inode_set_listing(struct fs *fs, struct inode *dir, const e2b_entry_list *l
 		char *cp = path_join(dpath, l->items[i].name);
 
 		if (cp)
-			inode_update(fs, cp, &l->items[i], NULL);
+			inode_unpin(inode_update(fs, cp, &l->items[i], NULL));
 		free(cp);
 		names[n] = strdup(l->items[i].name);
 		if (!names[n])
@@ -498,10 +661,8 @@ void inode_forget(fuse_ino_t ino, uint64_t n)
 	in = ino < next_ino ? by_ino[ino] : NULL;
 	if (in) {
 		in->nlookup = in->nlookup > n ? in->nlookup - n : 0;
-		/* Nothing refers to it in the kernel any more: drop the
-		 * listing memory, keep the number for the path. */
-		if (!in->nlookup && in->ino != FUSE_ROOT_ID)
-			drop_locked(in);
+		/* Nothing refers to it in the kernel any more. */
+		maybe_free_locked(in);
 	}
 	pthread_mutex_unlock(&inode_lock);
 }
@@ -518,6 +679,7 @@ void inode_detach(struct inode *in)
 	pthread_mutex_lock(&inode_lock);
 	if (in->ino != FUSE_ROOT_ID)
 		detach_locked(in);
+	maybe_free_locked(in);
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -531,13 +693,18 @@ void inode_renamed(const char *from, const char *to)
 	fuse_ino_t i;
 
 	pthread_mutex_lock(&inode_lock);
+	/* Freed records under either name: their numbers named other objects. */
+	ghost_drop_tree(from);
+	ghost_drop_tree(to);
 	for (i = 2; i < next_ino; i++) {
 		struct inode *in = by_ino[i];
 
 		if (!in || !in->path)
 			continue;
-		if (!strncmp(in->path, to, tl) && (in->path[tl] == 0 || in->path[tl] == '/'))
+		if (!strncmp(in->path, to, tl) && (in->path[tl] == 0 || in->path[tl] == '/')) {
 			detach_locked(in);
+			maybe_free_locked(in);
+		}
 	}
 	for (i = 2; i < next_ino; i++) {
 		struct inode *in = by_ino[i];
@@ -552,6 +719,7 @@ void inode_renamed(const char *from, const char *to)
 		np = malloc(tl + rest + 1);
 		if (!np) {
 			detach_locked(in);
+			maybe_free_locked(in);
 			continue;
 		}
 		memcpy(np, to, tl);

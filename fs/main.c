@@ -465,7 +465,7 @@ int main(int argc, char *argv[])
 	if (inode_init(&fs) < 0)
 		goto out;
 	/* Known root attributes keep the mount answering while offline. */
-	inode_update(&fs, fs.root, root_entry, NULL);
+	inode_unpin(inode_update(&fs, fs.root, root_entry, NULL));
 	ctl_init(&fs);
 
 	fuse_opt_add_arg(&args, "-odefault_permissions");

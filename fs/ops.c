@@ -78,16 +78,19 @@ static void dir_entry_changed(struct inode *parent, const char *name, int presen
 }
 
 /* About to change @path ourselves: mark it first, so the watcher's echo,
- * which may arrive before our reply, is recognised. */
-static void pre_self(const char *path)
+ * which may arrive before our reply, is recognised.  The record stays
+ * pinned (so the mark survives) until the caller unpins it. */
+static struct inode *pre_self(const char *path)
 {
 	struct inode *in = inode_for_path(path);
 
 	if (in)
 		inode_mark_self(in);
+	return in;
 }
 
-/* Fresh attributes of @path (Stat), updating the table. */
+/* Fresh attributes of @path (Stat), updating the table; *@out, if asked
+ * for, is pinned. */
 static int stat_path(struct fs *fs, const char *path, struct inode **out, struct stat *st)
 {
 	e2b_entry_info *e = NULL;
@@ -104,6 +107,8 @@ static int stat_path(struct fs *fs, const char *path, struct inode **out, struct
 	st->st_ino = in->ino;
 	if (out)
 		*out = in;
+	else
+		inode_unpin(in);
 	return 0;
 }
 
@@ -186,6 +191,8 @@ static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reply_entry(req, fs, in, &st);
 		goto out;
 	}
+	inode_unpin(in);
+	in = NULL;
 	if (!inode_listing_has(pin, name, &fresh) && fresh) {
 		reply_negative(req, fs);
 		goto out;
@@ -198,6 +205,7 @@ static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	else
 		reply_entry(req, fs, in, &st);
 out:
+	inode_unpin(in);
 	free(path);
 }
 
@@ -501,6 +509,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 	if (S_ISDIR(st.st_mode))
 		inode_listing_empty(fs, in);
 	reply_entry(req, fs, in, &st);
+	inode_unpin(in);
 }
 
 static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, struct inode **pin)
@@ -525,13 +534,13 @@ static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, str
 static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = FS(req);
-	struct inode *pin;
+	struct inode *pin, *self;
 	char *path = child_path(req, parent, name, &pin);
 	int rc;
 
 	if (!path)
 		return;
-	pre_self(path);
+	self = pre_self(path);
 	rc = remote_mkdir(fs, path);
 	if (rc == 0 && (mode & 07777) != 0755) {
 		char m[16];
@@ -546,6 +555,7 @@ static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	} else {
 		reply_new(req, fs, pin, path);
 	}
+	inode_unpin(self);
 	free(path);
 }
 
@@ -562,6 +572,8 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	in = inode_find_path(path);
 	if (in)
 		inode_invalidate(in);
+	inode_unpin(in);
+	in = NULL;
 	rc = stat_path(fs, path, &in, &st);
 	if (rc == 0 && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
@@ -574,6 +586,7 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else {
 		dir_changed(pin);
 	}
+	inode_unpin(in);
 	fuse_reply_err(req, -rc);
 	free(path);
 }
@@ -617,6 +630,7 @@ static void e2bfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else {
 		dir_changed(pin);
 	}
+	inode_unpin(in);
 	fuse_reply_err(req, -rc);
 	free(path);
 }
@@ -624,14 +638,14 @@ static void e2bfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = FS(req);
-	struct inode *pin;
+	struct inode *pin, *self;
 	char *path = child_path(req, parent, name, &pin);
 	const char *argv[] = { "ln", "-s", "--", link, path, NULL };
 	int rc;
 
 	if (!path)
 		return;
-	pre_self(path);
+	self = pre_self(path);
 	rc = remote_helper(fs, argv, NULL);
 	if (rc < 0) {
 		dir_changed(pin);
@@ -639,6 +653,7 @@ static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	} else {
 		reply_new(req, fs, pin, path);
 	}
+	inode_unpin(self);
 	free(path);
 }
 
@@ -733,11 +748,15 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	cache_renamed(sin);
 	dir_entry_changed(pin, name, 0);
 	dir_entry_changed(npin, newname, 1);
+	inode_unpin(sin);
+	inode_unpin(din);
 	fuse_reply_err(req, 0);
 	free(to);
 	free(from);
 	return;
 out:
+	inode_unpin(sin);
+	inode_unpin(din);
 	dir_changed(pin);
 	dir_changed(npin);
 	fuse_reply_err(req, -rc);
@@ -789,7 +808,7 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 			 struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct inode *pin, *in;
+	struct inode *pin, *in, *self;
 	struct fuse_entry_param e;
 	struct stat st;
 	char *path = child_path(req, parent, name, &pin);
@@ -797,7 +816,7 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 
 	if (!path)
 		return;
-	pre_self(path);
+	self = pre_self(path);
 	rc = remote_create(fs, path);
 	if (rc == 0)
 		dir_entry_changed(pin, name, 1);
@@ -842,6 +861,8 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		cache_release(fs, in);
 	}
 out:
+	inode_unpin(in);
+	inode_unpin(self);
 	free(path);
 }
 
@@ -930,11 +951,13 @@ static void e2bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 }
 
 /* A directory snapshot taken at opendir, served by readdir(plus). */
+/* An open directory: a snapshot of one ListDir.  Its entries' records stay
+ * pinned until releasedir, so READDIRPLUS can count lookups on them. */
 struct dirh {
 	size_t n;
 	char **names;
 	struct stat *st;
-	fuse_ino_t *inos;
+	struct inode **ins;	/* pinned */
 };
 
 static void dirh_free(struct dirh *d)
@@ -943,11 +966,13 @@ static void dirh_free(struct dirh *d)
 
 	if (!d)
 		return;
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n; i++) {
 		free(d->names[i]);
+		inode_unpin(d->ins[i]);
+	}
 	free(d->names);
 	free(d->st);
-	free(d->inos);
+	free(d->ins);
 	free(d);
 }
 
@@ -976,15 +1001,14 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		rc = -ENOTDIR;
 	if (rc < 0)
 		goto out;
-	inode_set_listing(fs, in, l);
 	rc = -ENOMEM;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		goto out;
 	d->names = calloc(l->count + 1, sizeof(*d->names));
 	d->st = calloc(l->count + 1, sizeof(*d->st));
-	d->inos = calloc(l->count + 1, sizeof(*d->inos));
-	if (!d->names || !d->st || !d->inos)
+	d->ins = calloc(l->count + 1, sizeof(*d->ins));
+	if (!d->names || !d->st || !d->ins)
 		goto out;
 	for (i = 0; i < l->count; i++) {
 		if (ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME))
@@ -995,14 +1019,19 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		if (!cin)
 			goto out;
 		d->names[d->n] = strdup(l->items[i].name);
-		if (!d->names[d->n])
+		if (!d->names[d->n]) {
+			inode_unpin(cin);
 			goto out;
+		}
 		inode_attr_from_entry(fs, &l->items[i], &d->st[d->n]);
 		cache_local_attr(cin, &d->st[d->n]);
 		d->st[d->n].st_ino = cin->ino;
-		d->inos[d->n] = cin->ino;
+		d->ins[d->n] = cin;
 		d->n++;
 	}
+	/* After pinning the entries, so their cached attributes stay while
+	 * the directory is open. */
+	inode_set_listing(fs, in, l);
 	rc = 0;
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
@@ -1047,18 +1076,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			e.attr.st_ino = i == 0 ? ino : 1;
 			e.attr.st_mode = S_IFDIR;
 		} else {
-			struct inode *cin = inode_get(d->inos[i - 2]);
+			struct inode *cin = d->ins[i - 2];
 
 			name = d->names[i - 2];
 			e.attr = d->st[i - 2];
 			if (plus) {
-				e.ino = d->inos[i - 2];
+				e.ino = cin->ino;
 				e.generation = 1;
 				e.attr_timeout = fs->o.attr_timeout;
 				e.entry_timeout = fs->o.entry_timeout;
 				/* The path may have been renamed or removed since. */
-				if (!cin || !cin->path)
+				pthread_mutex_lock(&inode_lock);
+				if (!cin->path)
 					e.ino = 0;
+				pthread_mutex_unlock(&inode_lock);
 			}
 		}
 		if (plus)
@@ -1068,7 +1099,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (ent > rem)
 			break;
 		if (plus && e.ino)
-			inode_ref(inode_get(e.ino));
+			inode_ref(d->ins[i - 2]);
 		p += ent;
 		rem -= ent;
 	}

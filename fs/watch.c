@@ -67,11 +67,13 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	 */
 	echo = in && ev->type != E2B_FS_EVENT_REMOVE && ev->type != E2B_FS_EVENT_RENAME &&
 	       inode_is_echo(in);
-	if (echo)
+	if (echo) {
+		inode_unpin(in);
 		in = NULL;
+	}
 	else if (in && ev->entry && ev->type != E2B_FS_EVENT_REMOVE &&
 		 ev->type != E2B_FS_EVENT_RENAME)
-		inode_update(fs, path, ev->entry, NULL);
+		inode_unpin(inode_update(fs, path, ev->entry, NULL));
 	else if (in) {
 		inode_invalidate(in);
 		inode_invalidate_dir(in);
@@ -96,6 +98,8 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	    !cache_is_dirty(in))
 		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, 0, 0);
 
+	inode_unpin(in);
+	inode_unpin(pin);
 	free(parent);
 	free(path);
 	return is_stopping();
