@@ -512,6 +512,13 @@ int e2b_api_metrics(e2b_sandbox_metrics **out, e2b_client *client,
 		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
 	if (error < 0)
 		goto out;
+	if (json_is_object(j) && json_object_get(j, "sandboxID")) {
+		/* OpenKruise has no metrics route: its describe handler answers
+		 * the subtree (protocol.md §4.2.1). */
+		error = e2b__error_set_http(E2B_ERROR, (int)resp.status, NULL, resp.request_id,
+					    "%s: not implemented by this server", what);
+		goto out;
+	}
 	if (j && !json_is_array(j)) {
 		error = e2b__error_set(E2B_EPROTO, "%s: expected a json array", what);
 		goto out;

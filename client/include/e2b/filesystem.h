@@ -236,7 +236,11 @@ typedef struct e2b_write_options {
 	const char *user;
 	/** e2b_write_flags. */
 	unsigned flags;
-	/** Replaces the file's user.e2b.* metadata (envd >= 0.6.2). */
+	/**
+	 * Replaces the file's user.e2b.* metadata (envd >= 0.6.2).  Sent
+	 * whatever envd version the API reported (OpenKruise always reports
+	 * 0.2.10, whatever it runs); an envd without the feature ignores it.
+	 */
 	const e2b_kv *metadata;
 	size_t metadata_count;
 	/** Timeout of the whole transfer in ms; 0 = none. */

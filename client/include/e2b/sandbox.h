@@ -411,11 +411,14 @@ E2B_EXTERN(int) e2b_api_resume(e2b_sandbox_info **out, e2b_client *client,
 
 /**
  * Resource usage samples (GET /sandboxes/{id}/metrics).  Not implemented
- * by OpenKruise.
+ * by OpenKruise, whose router answers that path with the sandbox's
+ * description: that answer gives E2B_ERROR "... not implemented by this
+ * server".
  *
  * @param start_unix, end_unix time window in unix seconds; 0 = unset
  * @param[out] out caller owns, free with e2b_sandbox_metrics_free()
- * @return 0, E2B_ENOTFOUND, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_EPROTO, ...
+ * @return 0, E2B_ENOTFOUND, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_EPROTO,
+ *         E2B_ERROR (no metrics route), ...
  */
 E2B_EXTERN(int) e2b_api_metrics(e2b_sandbox_metrics **out, e2b_client *client,
 				const char *sandbox_id, int64_t start_unix,
