@@ -2480,6 +2480,55 @@ static int enter_user_namespace(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Detach every FUSE mount that e2bd's new mount namespace copied from the
+ * host.  A copy keeps the FUSE connection alive: an e2bfs mount that
+ * existed when e2bd started would survive the user's `fusermount3 -u` (its
+ * daemon never sees the unmount) until e2bd exits.  e2bd never needs them.
+ */
+static void detach_fuse_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4 * PATH_MAX];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX], *sep, *fld, *save = NULL;
+		size_t i = 0, n = 0;
+		int col = 0;
+
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "fuse", 4) != 0 ||
+		    strncmp(sep + 3, "fusectl", 7) == 0)
+			continue;
+		*sep = '\0';
+		/* field 5 is the mount point, octal-escaped (\040 for a space) */
+		for (fld = strtok_r(line, " ", &save); fld && col < 4;
+		     fld = strtok_r(NULL, " ", &save))
+			col++;
+		if (!fld)
+			continue;
+		while (fld[i] && n + 1 < sizeof(mp)) {
+			if (fld[i] == '\\' && fld[i + 1] >= '0' && fld[i + 1] <= '3' &&
+			    fld[i + 2] >= '0' && fld[i + 2] <= '7' &&
+			    fld[i + 3] >= '0' && fld[i + 3] <= '7') {
+				mp[n++] = (char)((fld[i + 1] - '0') * 64 +
+						 (fld[i + 2] - '0') * 8 +
+						 (fld[i + 3] - '0'));
+				i += 4;
+			} else {
+				mp[n++] = fld[i++];
+			}
+		}
+		mp[n] = '\0';
+		if (umount2(mp, MNT_DETACH) < 0)
+			log_dbg("cannot detach inherited FUSE mount '%s': %s",
+				mp, strerror(errno));
+	}
+	fclose(f);
+}
+
 int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 {
 	char probe[PATH_MAX], lower[PATH_MAX + 16], upper[PATH_MAX + 16];
@@ -2504,6 +2553,7 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
+	detach_fuse_mounts();
 	xfmt(probe, sizeof(probe), "%s/.nsbox-probe", state_dir);
 	xfmt(lower, sizeof(lower), "%s/l", probe);
 	xfmt(upper, sizeof(upper), "%s/u", probe);
