@@ -216,7 +216,6 @@ static int ensure_fd(struct fs *fs, struct file *f)
 		f->cpath = NULL;
 		f->complete = f->size == 0;
 		if (f->present)
-		if (f->present)
 			memset(f->present, 0, f->nblocks);
 		if (f->dirty)
 			return -EIO;
@@ -684,7 +683,6 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 		return -EBADF;
 	pthread_mutex_lock(&f->lock);
 	if (size == 0) {
-		if (f->present)
 		if (f->present)
 			memset(f->present, 0, f->nblocks);
 		f->complete = 1;

@@ -123,6 +123,7 @@ struct inode {
 	unsigned pins;		/* protected by inode_lock; daemon holders */
 	struct stat attr;	/* protected by inode_lock */
 	double attr_until;	/* protected by inode_lock; 0 = unknown */
+	double attr_fetched;	/* protected by inode_lock; read from envd at */
 	int attr_known;		/* protected by inode_lock; attr ever set */
 	double self_until;	/* protected by inode_lock; our own change echo */
 	double dir_until;	/* protected by inode_lock; listing fresh until */
@@ -152,6 +153,8 @@ struct inode *inode_update(struct fs *fs, const char *path,
 			   const e2b_entry_info *e, struct stat *st_out);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
 int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st);
+int inode_recent_attr(struct inode *in, double max_age, struct stat *st);
+char **inode_listing_names(struct inode *dir, size_t *out_n);
 int inode_stale_attr(struct inode *in, struct stat *st);
 int inode_is_echo(struct inode *in);
 void inode_mark_self(struct inode *in);

@@ -435,6 +435,7 @@ struct inode *inode_update(struct fs *fs, const char *path, const e2b_entry_info
 	in->attr = st;
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
+	in->attr_fetched = now_mono();
 	pthread_mutex_unlock(&inode_lock);
 	if (st_out) {
 		*st_out = st;
@@ -450,6 +451,8 @@ void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
 	in->attr.st_ino = in->ino;
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
+	/* Ours, maybe computed locally: open must not take it as envd's. */
+	in->attr_fetched = 0;
 	/* Set after our own change: the watcher's echo of it is ignored. */
 	in->self_until = now_mono() + 0.5;
 	pthread_mutex_unlock(&inode_lock);
@@ -467,6 +470,25 @@ int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st)
 	pthread_mutex_unlock(&inode_lock);
 	if (ok)
 		cache_local_attr(in, st);
+	return ok;
+}
+
+/*
+ * Attributes read from envd less than @max_age seconds ago and not
+ * invalidated since (by the watcher or our own change): open uses them
+ * instead of a second Stat right after the lookup's.
+ */
+int inode_recent_attr(struct inode *in, double max_age, struct stat *st)
+{
+	double now = now_mono();
+	int ok = 0;
+
+	pthread_mutex_lock(&inode_lock);
+	if (in->attr_until > now && in->attr_fetched > now - max_age) {
+		*st = in->attr;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&inode_lock);
 	return ok;
 }
 
@@ -573,6 +595,33 @@ out:
 		free(names);
 	}
 	free(dpath);
+}
+
+/* A copy of @dir's listing while it is fresh (NULL otherwise); the
+ * caller frees each name and the array. */
+char **inode_listing_names(struct inode *dir, size_t *out_n)
+{
+	char **names = NULL;
+	size_t i;
+
+	*out_n = 0;
+	pthread_mutex_lock(&inode_lock);
+	if (dir->names && dir->dir_until > now_mono()) {
+		names = calloc(dir->nnames + 1, sizeof(*names));
+		for (i = 0; names && i < dir->nnames; i++) {
+			names[i] = strdup(dir->names[i]);
+			if (!names[i]) {
+				while (i--)
+					free(names[i]);
+				free(names);
+				names = NULL;
+			}
+		}
+		if (names)
+			*out_n = dir->nnames;
+	}
+	pthread_mutex_unlock(&inode_lock);
+	return names;
 }
 
 int inode_listing_has(struct inode *dir, const char *name, int *out_fresh)

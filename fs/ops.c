@@ -783,9 +783,14 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/* Close-to-open: every open revalidates against the sandbox. */
+	/* Close-to-open: every open revalidates against the sandbox, unless
+	 * the lookup just before it did (cold grep/cat of many small files
+	 * would otherwise Stat every file twice). */
 	if (cache_is_dirty(in)) {
 		rc = get_attr(fs, in, &st);
+	} else if (inode_recent_attr(in, fs->o.attr_timeout, &st)) {
+		cache_local_attr(in, &st);
+		rc = 0;
 	} else {
 		inode_invalidate(in);
 		rc = stat_path(fs, path, NULL, &st);
@@ -976,6 +981,61 @@ static void dirh_free(struct dirh *d)
 	free(d);
 }
 
+/*
+ * A directory handle from @dir's fresh cached listing and its entries'
+ * cached attributes, or NULL when any of them is missing or stale (then
+ * opendir asks envd).  A warm `ls -l` within dir_cache costs no request.
+ */
+static struct dirh *dirh_from_cache(struct fs *fs, struct inode *dir, fuse_ino_t ino,
+				    const char *path)
+{
+	struct dirh *d = NULL;
+	char **names, *cp;
+	size_t n, i;
+	int ok = 0;
+
+	names = inode_listing_names(dir, &n);
+	if (!names)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out;
+	d->names = calloc(n + 1, sizeof(*d->names));
+	d->st = calloc(n + 1, sizeof(*d->st));
+	d->ins = calloc(n + 1, sizeof(*d->ins));
+	if (!d->names || !d->st || !d->ins)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct inode *cin;
+
+		if (ino == FUSE_ROOT_ID && !strcmp(names[i], CTL_NAME))
+			continue;
+		cp = path_join(path, names[i]);
+		cin = cp ? inode_find_path(cp) : NULL;
+		free(cp);
+		if (!cin)
+			goto out;
+		if (!inode_cached_attr(fs, cin, &d->st[d->n])) {
+			inode_unpin(cin);
+			goto out;
+		}
+		d->ins[d->n] = cin;
+		d->names[d->n] = names[i];
+		names[i] = NULL;
+		d->n++;
+	}
+	ok = 1;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!ok) {
+		dirh_free(d);
+		d = NULL;
+	}
+	return d;
+}
+
 static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
@@ -995,6 +1055,11 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
+	}
+	d = dirh_from_cache(fs, in, ino, path);
+	if (d) {
+		rc = 0;
+		goto reply;
 	}
 	rc = remote_list(fs, path, &l);
 	if (rc == -EINVAL)
@@ -1033,6 +1098,7 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	 * the directory is open. */
 	inode_set_listing(fs, in, l);
 	rc = 0;
+reply:
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)

@@ -70,6 +70,19 @@ n=$(ls -l "$mnt/battery/d4" | wc -l)
 r1=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
 expect_eq "ls -l lists 301 entries" "302" "$n"
 check "ls -l of 301 entries costs <= 4 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 4
+# Within dir_cache a second listing is served from the cache.
+n=$(ls -l "$mnt/battery/d4" | wc -l)
+r2=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+expect_eq "warm ls -l lists 301 entries" "302" "$n"
+check "warm ls -l costs no request (took $((r2 - r1)))" test $((r2 - r1)) -eq 0
+# Reading a file right after its lookup costs one Stat and one GET, not a
+# second Stat at open (+2 Stats for battery/ and d4/ after the refresh).
+echo refresh > "$mnt/.e2bfs/ctl"
+sleep 1.2
+r0=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+for f in m0010 m0011 m0012 m0013 m0014 m0015 m0016 m0017 m0018 m0019; do cat "$mnt/battery/d4/$f" >/dev/null; done
+r1=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+check "cold cat of 10 files costs <= 24 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 24
 
 # A key on the command line is refused, and the message does not echo it.
 out=$("$E2BFS_BIN" -o api_key=secret123 "$id" "$mnt" 2>&1)
