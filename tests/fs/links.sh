@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Hard links through e2bfs, as docs/e2bfs.md "HARD LINKS" describes them:
+# `ln` makes a real hard link in the sandbox, but envd reports neither inode
+# numbers nor link counts, so through the mount the two names are two files
+# (own inode numbers, st_nlink 1), and a save through one name (atomic
+# upload: temporary file, then Move) gives that name a new file and leaves
+# the other name with the old content.
+. "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/fs/common.sh"
+fs_require
+
+id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
+mnt=$TEST_TMP/links-mnt
+mount_check "mount" "$id" "$mnt"
+run() { "$E2BCTL_BIN" run "$id" -- "$1" 2>&1; }
+
+mkdir -p "$mnt/hl"
+echo one > "$mnt/hl/a"
+check "ln through the mount" ln "$mnt/hl/a" "$mnt/hl/b"
+expect_eq "link count in the sandbox" "2 2" "$(run 'stat -c %h hl/a hl/b | tr "\n" " " | sed "s/ $//"')"
+expect_eq "same inode in the sandbox" "1" "$(run 'stat -c %i hl/a hl/b | sort -u | wc -l')"
+expect_eq "both names read the content" "one one" "$(cat "$mnt/hl/a") $(cat "$mnt/hl/b")"
+expect_eq "mount shows st_nlink 1" "1 1" "$(stat -c %h "$mnt/hl/a") $(stat -c %h "$mnt/hl/b")"
+check "mount shows two inode numbers" test "$(stat -c %i "$mnt/hl/a")" != "$(stat -c %i "$mnt/hl/b")"
+
+# A write in the sandbox in place shows through the other name too, but
+# the watcher only reports the name written to: the other name catches up
+# when its cached attributes expire (dir_cache, 5 s by default).
+run 'echo two >> hl/a' >/dev/null
+t0=$(date +%s.%N)
+for _ in $(seq 80); do
+	[ "$(tr '\n' ' ' < "$mnt/hl/b")" = "one two " ] && break
+	sleep 0.1
+done
+t=$(python3 -c "import time; print('%.1f' % (time.time() - $t0))")
+expect_eq "in-place sandbox write seen through the other name (after ${t} s)" "one two" "$(tr '\n' ' ' < "$mnt/hl/b" | sed 's/ $//')"
+
+# A save through the mount replaces the name it was written through.
+echo three > "$mnt/hl/a"
+expect_eq "saved name has the new content (sandbox)" "three" "$(run 'cat hl/a')"
+expect_eq "other name keeps the old content (sandbox)" "one two" "$(run 'cat hl/b | tr "\n" " " | sed "s/ $//"')"
+expect_eq "link broken by the save (sandbox)" "1 1" "$(run 'stat -c %h hl/a hl/b | tr "\n" " " | sed "s/ $//"')"
+
+# Unlinking one name leaves the other.
+rm "$mnt/hl/a"
+expect_eq "other name survives unlink" "one two" "$(tr '\n' ' ' < "$mnt/hl/b" | sed 's/ $//')"
+
+fs_umount "$mnt"
+api DELETE "/sandboxes/$id" >/dev/null
+done_testing
