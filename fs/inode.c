@@ -245,6 +245,12 @@ static void drop_locked(struct inode *in)
  * Free @in if nothing refers to it any more: no kernel lookups, no pins, no
  * content cache file (whose back pointer we cannot clear from here); its
  * path keeps its number as a ghost.  Lock held.
+ *
+ * NEEDSWORK: a record whose file was ever opened keeps its struct file (the
+ * cache's list and housekeeping snapshots point at it), so it is never
+ * freed even when closed and clean; freeing both needs a reference on
+ * struct file for those snapshots.  Ghosts are never forgotten either
+ * (a path plus a number each, for every path seen).
  */
 static void maybe_free_locked(struct inode *in)
 {
