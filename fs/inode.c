@@ -195,6 +195,46 @@ static void ghost_drop_tree(const char *prefix)
 	}
 }
 
+/* Remembered numbers under @from now live under @to, as records do;
+ * lock held.  Those already under @to must have been dropped. */
+static void ghost_move_tree(const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), i, rest;
+	struct ghost *moved = NULL, *g;
+	char *np;
+
+	for (i = 0; i < ngbuckets; i++) {
+		struct ghost **pp = &gbuckets[i];
+
+		while (*pp) {
+			g = *pp;
+			if (!strncmp(g->path, from, fl) &&
+			    (g->path[fl] == 0 || g->path[fl] == '/')) {
+				*pp = g->next;
+				nghosts--;
+				g->next = moved;
+				moved = g;
+			} else {
+				pp = &g->next;
+			}
+		}
+	}
+	while (moved) {
+		g = moved;
+		moved = g->next;
+		rest = strlen(g->path + fl);
+		np = malloc(tl + rest + 1);
+		if (np) {
+			memcpy(np, to, tl);
+			memcpy(np + tl, g->path + fl, rest + 1);
+			/* Takes np; on failure the path gets a new number. */
+			ghost_add(np, g->ino);
+		}
+		free(g->path);
+		free(g);
+	}
+}
+
 /* Allocate an inode for @path (takes ownership of @path); lock held.
  * The record comes back pinned. */
 static struct inode *new_inode(char *path)
@@ -748,9 +788,10 @@ void inode_renamed(const char *from, const char *to)
 	fuse_ino_t i;
 
 	pthread_mutex_lock(&inode_lock);
-	/* Freed records under either name: their numbers named other objects. */
-	ghost_drop_tree(from);
+	/* Freed records move with their tree; those under @to named objects
+	 * that are gone now. */
 	ghost_drop_tree(to);
+	ghost_move_tree(from, to);
 	for (i = 2; i < next_ino; i++) {
 		struct inode *in = by_ino[i];
 

@@ -53,6 +53,15 @@ find "$mnt/tree" -type f -printf '%p %i\n' | sort > "$TEST_TMP/all.again"
 expect_eq "all 5000 numbers stable across a second forget" "" "$(diff "$TEST_TMP/all.after" "$TEST_TMP/all.again" | head -n 3)"
 expect_eq "numbers unique" 5000 "$(awk '{print $2}' "$TEST_TMP/all.again" | sort -u | wc -l)"
 
+# A forgotten file keeps its number when its directory is renamed (as a
+# file the kernel still holds does).
+i0=$(stat -c %i "$mnt/tree/d11/f5")
+echo 2 > /proc/sys/vm/drop_caches
+sleep 0.3
+mv "$mnt/tree/d11" "$mnt/tree/d11r"
+expect_eq "number follows a rename of the forgotten file's directory" "$i0" "$(stat -c %i "$mnt/tree/d11r/f5")"
+mv "$mnt/tree/d11r" "$mnt/tree/d11"
+
 # An open file keeps its record through the forget and still reads.
 exec 7< "$mnt/tree/d3/f3"
 echo 2 > /proc/sys/vm/drop_caches
