@@ -505,6 +505,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct rpc_stream *s = cls;
 	struct rpc_error derr = { 0 };
+	const struct rpc_error *end;
 	struct timespec ts;
 	int64_t now, wait_ms;
 	size_t n;
@@ -546,44 +547,27 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			s->deadline_expired = true;
 			pthread_cond_broadcast(&s->cond);
 		}
+		/* The first of these that holds ends the stream with its error. */
+		end = NULL;
 		if (s->aborted) {
-			s->cur = envelope_end(&s->abort_err);
-			s->end_queued = true;
-			if (!s->cur) {
-				pthread_mutex_unlock(&s->lock);
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			}
-			continue;
-		}
-		if (s->deadline_expired) {
+			end = &s->abort_err;
+		} else if (s->deadline_expired) {
 			rpc_fail(&derr, "deadline_exceeded",
 				 "context deadline exceeded");
-			s->cur = envelope_end(&derr);
-			s->end_queued = true;
-			if (!s->cur) {
-				pthread_mutex_unlock(&s->lock);
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			}
-			continue;
-		}
-		if (s->done) {
-			s->cur = envelope_end(&s->err);
-			s->end_queued = true;
-			if (!s->cur) {
-				pthread_mutex_unlock(&s->lock);
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			}
-			continue;
-		}
-		if (s->closed) {
+			end = &derr;
+		} else if (s->done) {
+			end = &s->err;
+		} else if (s->closed) {
 			pthread_mutex_unlock(&s->lock);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		}
-		if (g_shutting_down) {
+		} else if (g_shutting_down) {
 			s->closed = true;
 			pthread_cond_broadcast(&s->cond);
 			rpc_fail(&derr, "unavailable", "server shutting down");
-			s->cur = envelope_end(&derr);
+			end = &derr;
+		}
+		if (end) {
+			s->cur = envelope_end(end);
 			s->end_queued = true;
 			if (!s->cur) {
 				pthread_mutex_unlock(&s->lock);
