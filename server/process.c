@@ -764,10 +764,31 @@ struct start_req {
 	bool stdin_pipe;
 };
 
+/*
+ * Member @name of @obj into *@out, NULL when absent or null; -1 when it has
+ * another type than @type (JSON_TRUE stands for either boolean), which
+ * protobuf calls @proto.
+ */
+static int opt_field(json_t **out, json_t *obj, const char *name,
+		     json_type type, const char *proto, struct rpc_error *err)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_typeof(v) != type &&
+	    !(type == JSON_TRUE && json_is_boolean(v)))
+		return rpc_fail(err, "invalid_argument",
+				"invalid value for %s field %s", proto, name);
+	*out = v;
+	return 0;
+}
+
 static int parse_start(json_t *req, struct start_req *r, struct rpc_error *err)
 {
 	json_t *proc = json_object_get(req, "process");
-	json_t *v, *a;
+	json_t *v;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
@@ -776,52 +797,23 @@ static int parse_start(json_t *req, struct start_req *r, struct rpc_error *err)
 	if (proc && !json_is_null(proc) && !json_is_object(proc))
 		return rpc_fail(err, "invalid_argument",
 				"invalid value for message field process");
-	v = json_object_get(proc, "cmd");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for string field cmd");
+	if (opt_field(&v, proc, "cmd", JSON_STRING, "string", err) < 0)
+		return -1;
+	if (v)
 		r->cmd = json_string_value(v);
-	}
-	a = json_object_get(proc, "args");
-	if (a && !json_is_null(a)) {
-		if (!json_is_array(a))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for repeated field args");
-		json_array_foreach(a, i, v)
-			if (!json_is_string(v))
-				return rpc_fail(err, "invalid_argument",
-						"invalid value for string field args");
-		r->args = a;
-	}
-	v = json_object_get(proc, "envs");
-	if (v && !json_is_null(v)) {
-		if (!json_is_object(v))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for map field envs");
-		r->envs = v;
-	}
-	v = json_object_get(proc, "cwd");
-	if (v && !json_is_null(v)) {
+	if (opt_field(&r->args, proc, "args", JSON_ARRAY, "repeated", err) < 0)
+		return -1;
+	json_array_foreach(r->args, i, v)
 		if (!json_is_string(v))
 			return rpc_fail(err, "invalid_argument",
-					"invalid value for string field cwd");
-		r->cwd = v;
-	}
-	v = json_object_get(req, "tag");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for string field tag");
-		r->tag = v;
-	}
-	v = json_object_get(req, "stdin");
-	if (v && !json_is_null(v)) {
-		if (!json_is_boolean(v))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for bool field stdin");
+					"invalid value for string field args");
+	if (opt_field(&r->envs, proc, "envs", JSON_OBJECT, "map", err) < 0 ||
+	    opt_field(&r->cwd, proc, "cwd", JSON_STRING, "string", err) < 0 ||
+	    opt_field(&r->tag, req, "tag", JSON_STRING, "string", err) < 0 ||
+	    opt_field(&v, req, "stdin", JSON_TRUE, "bool", err) < 0)
+		return -1;
+	if (v)
 		r->stdin_pipe = json_is_true(v);
-	}
 	v = json_object_get(req, "pty");
 	if (v && !json_is_null(v)) {
 		json_t *size = json_object_get(v, "size");
