@@ -927,6 +927,46 @@ static void reap(struct init_state *st)
 }
 
 /*
+ * Wait for e2bd's next message on @sock into @h and @buf (NSMSG_MAX + 64
+ * bytes), reaping children whenever @sfd (SIGCHLD) fires: through reap()
+ * in an init, silently when @st is NULL (the zygote).  Passed fds are
+ * closed.  Returns what nsmsg_recv() does; a failed poll ends the process.
+ */
+static ssize_t next_msg(int sock, int sfd, struct init_state *st,
+			struct nsmsg_hdr *h, char *buf)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		int fds[NSMSG_MAXFDS], nfds, i, status;
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			if (st)
+				reap(st);
+			else
+				while (waitpid(-1, &status, WNOHANG) > 0)
+					;
+		}
+		if (!p[0].revents)
+			continue;
+		n = nsmsg_recv(sock, h, buf, NSMSG_MAX + 64, fds, &nfds);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return n;
+	}
+}
+
+/*
  * The zygote and every init are copies of e2bd, so /proc/1/cmdline in a
  * sandbox would show e2bd's command line (state dir, key file path).
  * Blank the argument area (its bounds are fields 48-49 of
@@ -1009,28 +1049,8 @@ init_main(int sock, const char *root, const char *hostname)
 	}
 	nsmsg_send(sock, &h, NULL, 0, NULL, 0);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN } };
-		int fds[NSMSG_MAXFDS], nfds, i;
-		ssize_t n;
+		ssize_t n = next_msg(sock, sfd, &st, &h, buf);
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(1);
-		}
-		if (p[1].revents) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) > 0)
-				;
-			reap(&st);
-		}
-		if (!p[0].revents)
-			continue;
-		n = nsmsg_recv(sock, &h, buf, NSMSG_MAX + 64, fds, &nfds);
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
 		if (n < 0 && errno == EMSGSIZE) {
 			send_error(sock, h.seq, NSERR_INTERNAL, "request too large");
 			continue;
@@ -1134,31 +1154,9 @@ static void __attribute__((noreturn)) zygote_main(int chan, pid_t parent)
 	if (sfd < 0 || !buf)
 		_exit(1);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = chan, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN } };
 		struct nsmsg_hdr h;
-		int fds[NSMSG_MAXFDS], nfds, i;
-		ssize_t n;
+		ssize_t n = next_msg(chan, sfd, NULL, &h, buf);
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(1);
-		}
-		if (p[1].revents) {
-			struct signalfd_siginfo si;
-			int status;
-
-			while (read(sfd, &si, sizeof(si)) > 0)
-				;
-			while (waitpid(-1, &status, WNOHANG) > 0)
-				;
-		}
-		if (!p[0].revents)
-			continue;
-		n = nsmsg_recv(chan, &h, buf, NSMSG_MAX + 64, fds, &nfds);
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
 		if (n < 0 && errno == EMSGSIZE)
 			continue;
 		if (n < 0 || (n == 0 && h.type == 0))
