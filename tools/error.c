@@ -109,14 +109,21 @@ int error_path(int e2b_code, const char *verb, const char *path)
 	return error_e2b(e2b_code, "cannot %s '%s'", verb, path);
 }
 
+/* Start a stderr line with @prefix and the formatted text, after what
+ * stdout has pending so the two streams stay in order. */
+static void vsay(const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 int error_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("e2bctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("e2bctl: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return E2BCTL_EXIT_ERROR;
@@ -126,10 +133,8 @@ int error_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("e2bctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("e2bctl: ", fmt, ap);
 	va_end(ap);
 	if (cmd)
 		fprintf(stderr, " (see 'e2bctl help %s')\n", cmd);
@@ -144,10 +149,8 @@ void error_warn(const char *fmt, ...)
 
 	if (error_quiet)
 		return;
-	fflush(stdout);
-	fputs("e2bctl: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("e2bctl: warning: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -156,10 +159,8 @@ void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("e2bctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("e2bctl: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(E2BCTL_EXIT_ERROR);
