@@ -21,10 +21,7 @@ static int cmd_info_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	size_t k;
 	int error, code;
 
-	error = ctx_resolve_id(ctx, args->argv[0], &id, NULL);
-	if (error)
-		goto out;
-	error = ctx_client(ctx, &client);
+	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
 	code = e2b_api_get_info(&info, client, id);

@@ -17,10 +17,7 @@ static int cmd_pause_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	char *id = NULL;
 	int error, code, paused = 0;
 
-	error = ctx_resolve_id(ctx, args->argv[0], &id, NULL);
-	if (error)
-		goto out;
-	error = ctx_client(ctx, &client);
+	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
 	code = e2b_api_pause(&paused, client, id);

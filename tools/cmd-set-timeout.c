@@ -21,10 +21,7 @@ static int cmd_set_timeout_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = parse_uint(&t, args->argv[1], "timeout", 1, 4294967);
 	if (error)
 		goto out;
-	error = ctx_resolve_id(ctx, args->argv[0], &id, NULL);
-	if (error)
-		goto out;
-	error = ctx_client(ctx, &client);
+	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
 	code = e2b_api_set_timeout(client, id, (unsigned)t);

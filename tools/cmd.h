@@ -152,6 +152,14 @@ int ctx_resolve_id(struct cmd_ctx *ctx, const char *arg, char **out_id,
 		   char **out_cwd);
 
 /**
+ * ctx_resolve_id(), then ctx_client(): what a command on one sandbox needs
+ * before its first call.  On error *@p out_id may still be set (free it).
+ * @return 0 or an exit code
+ */
+int ctx_id_client(struct cmd_ctx *ctx, const char *arg, char **out_id,
+		  char **out_cwd, e2b_client **out_client);
+
+/**
  * Look the sandbox up (GET /sandboxes/ID) and open a handle for envd calls.
  * Does not resume or extend a sandbox; a paused one is an error.
  * @param[out] out caller owns, free with e2b_sandbox_free()

@@ -196,6 +196,17 @@ int ctx_resolve_id(struct cmd_ctx *ctx, const char *arg, char **out_id,
 	return 0;
 }
 
+int ctx_id_client(struct cmd_ctx *ctx, const char *arg, char **out_id,
+		  char **out_cwd, e2b_client **out_client)
+{
+	int error;
+
+	error = ctx_resolve_id(ctx, arg, out_id, out_cwd);
+	if (error)
+		return error;
+	return ctx_client(ctx, out_client);
+}
+
 int ctx_sandbox_error(int code, const char *id, const char *what)
 {
 	if (code == E2B_ENOTFOUND && !what) {
@@ -218,10 +229,7 @@ int ctx_sandbox(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 	int error, code;
 
 	*out = NULL;
-	error = ctx_resolve_id(ctx, arg, &id, out_cwd);
-	if (error)
-		goto out;
-	error = ctx_client(ctx, &client);
+	error = ctx_id_client(ctx, arg, &id, out_cwd, &client);
 	if (error)
 		goto out;
 	code = e2b_api_get_info(&info, client, id);
