@@ -107,6 +107,10 @@ struct upload_fix {
 	const struct timespec *atime;
 	const struct timespec *mtime;
 };
+int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix);
+int remote_fix_args(struct fs *fs, const char *path, const char *mode, const char *atime,
+		    const char *mtime);
+void remote_shutdown(struct fs *fs);
 int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct upload_fix *fix,
 		     e2b_entry_info **out);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,

@@ -515,6 +515,7 @@ int main(int argc, char *argv[])
 	pthread_mutex_unlock(&fs.lock);
 	watch_stop(&fs);
 	ctl_shutdown(&fs);
+	remote_shutdown(&fs);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
 out:

@@ -274,24 +274,9 @@ static int set_times(struct fs *fs, const char *path, const struct stat *attr, i
 	else
 		snprintf(m, sizeof(m), "@%lld.%09ld", (long long)attr->st_mtim.tv_sec,
 			 attr->st_mtim.tv_nsec);
-	if ((to_set & FUSE_SET_ATTR_ATIME) && (to_set & FUSE_SET_ATTR_MTIME) && strcmp(a, m)) {
-		/* A fixed script; the path and times are arguments. */
-		const char *argv[] = { "/bin/sh", "-c",
-			"touch -c -h -a -d \"$1\" -- \"$3\" && touch -c -h -m -d \"$2\" -- \"$3\"",
-			"e2bfs-touch", a, m, path, NULL };
-
-		rc = remote_helper(fs, argv, NULL);
-	} else {
-		const char *argv[] = { "touch", "-c", "-h", "-d", a, "--", path, NULL };
-
-		if (!(to_set & FUSE_SET_ATTR_ATIME)) {
-			argv[2] = "-m";
-			argv[4] = m;
-		} else if (!(to_set & FUSE_SET_ATTR_MTIME)) {
-			argv[2] = "-a";
-		}
-		rc = remote_helper(fs, argv, NULL);
-	}
+	/* The metadata fixer (touch -h: a symlink's own times). */
+	rc = remote_fix_args(fs, path, "", (to_set & FUSE_SET_ATTR_ATIME) ? a : "",
+			     (to_set & FUSE_SET_ATTR_MTIME) ? m : "");
 	return rc;
 }
 
@@ -352,14 +337,13 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		char mode[16];
-		const char *argv[] = { "chmod", mode, "--", path, NULL };
 
 		snprintf(mode, sizeof(mode), "%o", (unsigned)(attr->st_mode & 07777));
 		/* Unchanged modes (tar and cp -a set them all) cost nothing,
 		 * and a file with pending data gets its mode with the upload. */
 		if (!S_ISLNK(st.st_mode) && !cache_set_mode(in, attr->st_mode) &&
 		    (st.st_mode & 07777) != (attr->st_mode & 07777)) {
-			rc = remote_helper(fs, argv, NULL);
+			rc = remote_fix_args(fs, path, mode, "", "");
 			if (rc < 0)
 				goto out;
 		}

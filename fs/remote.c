@@ -268,6 +268,293 @@ fail:
 }
 
 /*
+ * Metadata fixes (chmod, utimens) have no envd RPC, so they run in the
+ * sandbox.  Starting a process per file costs a spawn per file, so one
+ * long-lived bash per mount (the fixer) reads requests on stdin and
+ * answers on stdout; a fix then costs only the chmod/touch it needs.
+ * Stdin is first a random token, then per request five NUL-terminated
+ * fields: sequence number, octal mode, access time, modification time
+ * (touch -d values; empty = leave) and the path.  `read -r -d ''` puts
+ * them in variables that are only ever expanded quoted after `--`: a path
+ * is data, never shell text.  The tools' stderr comes on stdout, then the
+ * line "TOKEN SEQ STATUS"; the token (never on a command line) keeps a
+ * path in an error message from forging an answer.  FIX_BODY is also the
+ * one-shot fallback run with /bin/sh when the fixer cannot run.
+ */
+#define FIX_BODY \
+	"fix() { " \
+	"if [ -n \"$m\" ]; then chmod \"$m\" -- \"$p\" || return 1; fi; " \
+	"if [ -n \"$a\" ] && [ \"$a\" = \"$t\" ]; then touch -c -h -d \"$a\" -- \"$p\"; return; fi; " \
+	"if [ -n \"$a\" ]; then touch -c -h -a -d \"$a\" -- \"$p\" || return 1; fi; " \
+	"if [ -n \"$t\" ]; then touch -c -h -m -d \"$t\" -- \"$p\" || return 1; fi; " \
+	"return 0; }; "
+
+static const char fix_loop[] =
+	FIX_BODY
+	"IFS= read -r -d '' k || exit 1; "
+	"while IFS= read -r -d '' s && IFS= read -r -d '' m && IFS= read -r -d '' a && "
+	"IFS= read -r -d '' t && IFS= read -r -d '' p; do "
+	"fix 2>&1; printf '%s %s %d\\n' \"$k\" \"$s\" \"$?\"; done";
+
+static struct {
+	pthread_mutex_t lock;	/* one request at a time; protects the rest */
+	e2b_process *proc;	/* NULL = not running */
+	int disabled;		/* could not start: one-shot helpers only */
+	uint64_t seq;
+	char token[33];
+	char buf[8192];		/* stdout of the current request */
+	size_t len;
+} fixer = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int fixer_out(const char *data, size_t len, void *payload)
+{
+	(void)payload;
+	if (len > sizeof(fixer.buf) - 1 - fixer.len) {
+		/* Keep the tail: the answer line comes last. */
+		if (len > sizeof(fixer.buf) - 1) {
+			data += len - (sizeof(fixer.buf) - 1);
+			len = sizeof(fixer.buf) - 1;
+		}
+		if (fixer.len > sizeof(fixer.buf) - 1 - len) {
+			size_t drop = fixer.len - (sizeof(fixer.buf) - 1 - len);
+
+			memmove(fixer.buf, fixer.buf + drop, fixer.len - drop);
+			fixer.len -= drop;
+		}
+	}
+	memcpy(fixer.buf + fixer.len, data, len);
+	fixer.len += len;
+	fixer.buf[fixer.len] = '\0';
+	return 0;
+}
+
+/* Called with fixer.lock held: a dead or confused fixer is killed. */
+static void fixer_stop(struct fs *fs, const char *why)
+{
+	if (!fixer.proc)
+		return;
+	if (why)
+		fs_log(fs, "metadata helper %s, restarting it", why);
+	e2b_process_kill(NULL, fixer.proc);
+	e2b_process_free(fixer.proc);
+	fixer.proc = NULL;
+	fixer.len = 0;
+}
+
+static int fixer_start(struct fs *fs)
+{
+	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	const char *argv[] = { "/bin/bash", "-c", fix_loop, "e2bfs-fixer", NULL };
+	unsigned char rnd[16] = { 0 };
+	int rc, fd;
+	double t0;
+	size_t i;
+
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	close(fd);
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(fixer.token + 2 * i, 3, "%02x", rnd[i]);
+	co.user = fs->o.user;
+	co.stdin_open = 1;
+	co.stdin_stream = 1;
+	co.tag = "e2bfs-fixer";
+	co.on_stdout = fixer_out;
+	co.max_output = 1 << 16;
+	RCALL(fs, rc, e2b_commands_start_argv(&fixer.proc, fs->sb, argv, &co));
+	if (rc < 0) {
+		fixer.proc = NULL;
+		/* A sandbox without bash: one-shot helpers from now on. */
+		if (rc == E2B_ENOTFOUND || rc == E2B_EINVALID || rc == E2B_ERROR)
+			fixer.disabled = 1;
+		return rc;
+	}
+	fixer.len = 0;
+	t0 = now_mono();
+	rc = e2b_process_send_stdin(fixer.proc, fixer.token, sizeof(fixer.token));
+	account(fs, rc, t0);
+	if (rc < 0) {
+		fixer_stop(fs, "did not take its token");
+		return rc;
+	}
+	return 0;
+}
+
+static int err_from_text(const char *m)
+{
+	if (strstr(m, "No such file"))
+		return ENOENT;
+	if (strstr(m, "Permission denied"))
+		return EACCES;
+	if (strstr(m, "not permitted"))
+		return EPERM;
+	if (strstr(m, "File exists"))
+		return EEXIST;
+	if (strstr(m, "Not a directory"))
+		return ENOTDIR;
+	if (strstr(m, "Is a directory"))
+		return EISDIR;
+	if (strstr(m, "Read-only"))
+		return EROFS;
+	if (strstr(m, "No space"))
+		return ENOSPC;
+	if (strstr(m, "Invalid argument"))
+		return EINVAL;
+	if (strstr(m, "File too large"))
+		return EFBIG;
+	return EIO;
+}
+
+/*
+ * The answer to request @sq in fixer.buf: 0 / -errno, or 1 if not there
+ * yet.  It is the line "TOKEN SEQ STATUS" at a line start.
+ */
+static int fixer_answer(struct fs *fs, const char *sq)
+{
+	char want[64], *p = fixer.buf, *st, *end;
+	size_t wl;
+	long v;
+
+	wl = (size_t)snprintf(want, sizeof(want), "%s %s ", fixer.token, sq);
+	while ((p = strstr(p, want))) {
+		if (p != fixer.buf && p[-1] != '\n') {
+			p++;
+			continue;
+		}
+		st = p + wl;
+		end = strchr(st, '\n');
+		if (!end)
+			return 1;
+		errno = 0;
+		v = strtol(st, NULL, 10);
+		if (errno || v < 0)
+			v = 1;
+		if (v == 0)
+			return 0;
+		*p = '\0';
+		v = err_from_text(fixer.buf);
+		if (v == EIO)
+			fs_log(fs, "metadata helper failed: %.200s", fixer.buf);
+		return (int)-v;
+	}
+	return 1;
+}
+
+/*
+ * One request to the fixer.  Returns 0 / -errno for the fix itself, or 1
+ * when the fixer failed (stopped; the caller falls back).  The whole
+ * exchange is bounded by op_timeout.
+ */
+static int fixer_call(struct fs *fs, const char *m, const char *a, const char *t,
+		      const char *path)
+{
+	double deadline = now_mono() + fs->o.op_timeout, t0;
+	const char *fields[5];
+	size_t n = 0, off = 0, i;
+	int rc, ended = 0;
+	char sq[24], *req;
+
+	if (!fixer.proc && (fixer.disabled || fixer_start(fs) < 0))
+		return 1;
+	fixer.seq++;
+	snprintf(sq, sizeof(sq), "%llu", (unsigned long long)fixer.seq);
+	fields[0] = sq;
+	fields[1] = m;
+	fields[2] = a;
+	fields[3] = t;
+	fields[4] = path;
+	for (i = 0; i < 5; i++)
+		n += strlen(fields[i]) + 1;
+	req = malloc(n);
+	if (!req)
+		return -ENOMEM;
+	for (i = 0; i < 5; i++) {
+		size_t l = strlen(fields[i]);
+
+		memcpy(req + off, fields[i], l + 1);
+		off += l + 1;
+	}
+	fixer.len = 0;
+	t0 = now_mono();
+	rc = e2b_process_send_stdin(fixer.proc, req, n);
+	account(fs, rc, t0);
+	free(req);
+	if (rc < 0) {
+		fixer_stop(fs, "did not take a request");
+		return 1;
+	}
+	for (;;) {
+		double left = deadline - now_mono();
+
+		rc = fixer_answer(fs, sq);
+		if (rc != 1)
+			return rc;
+		if (ended) {
+			fixer_stop(fs, "ended");
+			return 1;
+		}
+		if (left <= 0) {
+			fixer_stop(fs, "did not answer in time");
+			return -EIO;
+		}
+		/* Short slices: an answer must not wait for the stream's next
+		 * wakeup (seen: 15 s stalls with one long poll). */
+		rc = e2b_process_poll(&ended, fixer.proc, left > 0.01 ? 10 : (int)(left * 1000.0) + 1, -1);
+		if (rc < 0) {
+			fixer_stop(fs, "lost its output stream");
+			return 1;
+		}
+	}
+}
+
+/*
+ * chmod @mode (octal) and touch -h @atime/@mtime (touch -d values) of
+ * @path in the sandbox; "" = leave.  Arguments only, never shell text.
+ */
+int remote_fix_args(struct fs *fs, const char *path, const char *mode, const char *atime,
+		    const char *mtime)
+{
+	const char *argv[] = { "/bin/sh", "-c",
+		"m=$1 a=$2 t=$3 p=$4; " FIX_BODY "fix",
+		"e2bfs-fix", mode, atime, mtime, path, NULL };
+	int rc;
+
+	pthread_mutex_lock(&fixer.lock);
+	rc = fixer_call(fs, mode, atime, mtime, path);
+	pthread_mutex_unlock(&fixer.lock);
+	if (rc != 1)
+		return rc;
+	/* No usable fixer: the same script in a process of its own. */
+	return remote_helper(fs, argv, NULL);
+}
+
+int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix)
+{
+	char m[16] = "", a[48] = "", t[48] = "";
+
+	if (fix->mode >= 0)
+		snprintf(m, sizeof(m), "%o", (unsigned)fix->mode & 07777);
+	if (fix->atime)
+		snprintf(a, sizeof(a), "@%lld.%09ld", (long long)fix->atime->tv_sec,
+			 fix->atime->tv_nsec);
+	if (fix->mtime)
+		snprintf(t, sizeof(t), "@%lld.%09ld", (long long)fix->mtime->tv_sec,
+			 fix->mtime->tv_nsec);
+	return remote_fix_args(fs, path, m, a, t);
+}
+
+void remote_shutdown(struct fs *fs)
+{
+	pthread_mutex_lock(&fixer.lock);
+	fixer_stop(fs, NULL);
+	pthread_mutex_unlock(&fixer.lock);
+}
+
+/*
  * Upload the whole of @fd (from offset 0) atomically over @path: to a
  * temporary name beside it, then Move, whose reply is the new entry (so no
  * Stat is needed afterwards).  A failed upload never truncates @path.
@@ -287,23 +574,7 @@ int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct uploa
 	RCALL(fs, rc, (lseek(fd, 0, SEEK_SET) < 0 ? E2B_ERROR :
 		       e2b_fs_write_fd(NULL, fs->sb, tmp, fd, &wo)));
 	if (rc == 0 && fix && (fix->mode >= 0 || fix->atime || fix->mtime)) {
-		char m[16] = "", a[48] = "", t[48] = "";
-		/* A fixed script; mode, times and the path are arguments. */
-		const char *argv[] = { "/bin/sh", "-c",
-			"if [ -n \"$1\" ]; then chmod \"$1\" -- \"$4\" || exit 1; fi; "
-			"if [ -n \"$2\" ]; then touch -c -a -d \"$2\" -- \"$4\" || exit 1; fi; "
-			"if [ -n \"$3\" ]; then touch -c -m -d \"$3\" -- \"$4\" || exit 1; fi",
-			"e2bfs-fix", m, a, t, tmp, NULL };
-
-		if (fix->mode >= 0)
-			snprintf(m, sizeof(m), "%o", (unsigned)fix->mode & 07777);
-		if (fix->atime)
-			snprintf(a, sizeof(a), "@%lld.%09ld", (long long)fix->atime->tv_sec,
-				 fix->atime->tv_nsec);
-		if (fix->mtime)
-			snprintf(t, sizeof(t), "@%lld.%09ld", (long long)fix->mtime->tv_sec,
-				 fix->mtime->tv_nsec);
-		rc = remote_helper(fs, argv, NULL);
+		rc = remote_fix(fs, tmp, fix);
 		if (rc < 0) {
 			e2b_fs_remove(fs->sb, tmp);
 			free(tmp);
