@@ -528,10 +528,9 @@ static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	rc = remote_mkdir(fs, path);
 	if (rc == 0 && (mode & 07777) != 0755) {
 		char m[16];
-		const char *argv[] = { "chmod", m, "--", path, NULL };
 
 		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
-		rc = remote_helper(fs, argv, NULL);
+		rc = remote_fix_args(fs, path, m, "", "");
 	}
 	if (rc < 0) {
 		dir_changed(pin);
