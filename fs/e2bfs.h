@@ -46,6 +46,7 @@ struct opts {
 	int noautoresume;
 	int keepalive;
 	double op_timeout;
+	int raw_links;	/* -o symlinks=raw: link text as stored */
 	int ro;
 	int show_help;
 	int show_version;

@@ -86,6 +86,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("noautoresume", noautoresume),
 	OPT("keepalive", keepalive),
 	OPT("op_timeout=%lf", op_timeout),
+	{ "symlinks=raw", offsetof(struct opts, raw_links), 1 },
+	{ "symlinks=contain", offsetof(struct opts, raw_links), 0 },
 	FUSE_OPT_KEY("api_key=", KEY_API_KEY),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -158,6 +160,9 @@ static void usage(const char *prog)
 	       "    -o keepalive           extend the sandbox timeout while mounted\n"
 	       "    -o op_timeout=S        fail an operation with EIO after S seconds\n"
 	       "                           without the sandbox (default 15)\n"
+	       "    -o symlinks=raw        show sandbox link targets as stored, even those\n"
+	       "                           leading out of the mount (default: contain,\n"
+	       "                           see docs/e2bfs.md SYMLINKS)\n"
 	       "    -V, --version          print the version\n\n", prog);
 }
 

@@ -382,21 +382,104 @@ out:
 		fuse_reply_attr(req, &st, fs->o.attr_timeout);
 }
 
-/* Show absolute targets inside the mounted root relative to the link. */
+/* Lexically resolve TARGET, a link's text, against LINK_DIR (absolute, the
+ * directory holding the link): an absolute path with no "", "." or ".."
+ * component ("/" for the root).  ".." at "/" stays at "/", as in the
+ * sandbox. */
+static char *link_resolve(const char *link_dir, const char *target)
+{
+	size_t dn = strlen(link_dir), tn = strlen(target);
+	char *out = malloc(dn + tn + 3), *o;
+	const char *p = target;
+
+	if (!out)
+		return NULL;
+	o = out;
+	if (target[0] != '/') {
+		/* Start from the link's directory (already normal). */
+		memcpy(out, link_dir, dn);
+		o = out + dn;
+		if (o > out && o[-1] == '/')
+			o--;
+	}
+	while (*p) {
+		const char *e;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchr(p, '/');
+		len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > out && *--o != '/')
+				;
+		} else if (!(len == 1 && p[0] == '.')) {
+			*o++ = '/';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = 0;
+	return out;
+}
+
+/*
+ * The link text the local side sees (docs/e2bfs.md "SYMLINKS").  The sandbox
+ * is untrusted: unless -o symlinks=raw, no link may resolve to a path out of
+ * the mount.  The target is resolved lexically against the link's directory;
+ * inside the mounted root it becomes the shortest relative path from the
+ * link ("../" only as a prefix, at most one per directory between the link
+ * and the mount's root, then names going down), outside it becomes a
+ * dangling link into the control directory, "<../ up to the mount's
+ * root>.e2bfs/escaped<resolved sandbox path>", which names nothing.  Each
+ * link is contained on its own, so a chain of links, and ".." after a link
+ * inside a target (resolved away lexically), stay in the mount too.
+ */
 static char *transform_link(struct fs *fs, const char *link_path, const char *target)
 {
-	size_t rl = strlen(fs->root);
-	const char *t, *l;
-	char *out, *p;
+	size_t rl = strlen(fs->root), off = rl == 1 ? 0 : rl;
+	const char *t, *l, *p;
+	char *dir, *abs, *out = NULL, *slash;
 	size_t ups = 0, need, i;
 
-	if (target[0] != '/')
+	if (fs->o.raw_links)
 		return strdup(target);
-	if (!(rl == 1 || (!strncmp(target, fs->root, rl) && (target[rl] == '/' || !target[rl]))))
-		return strdup(target);
+	dir = strdup(link_path);
+	if (!dir)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = 0;
+	else if (slash)
+		*slash = 0;
+	abs = link_resolve(dir, target);
+	free(dir);
+	if (!abs)
+		return NULL;
+	/* link_path is under the root: l is "/a/b/link" below it. */
+	l = link_path + off;
+	if (!(rl == 1 || (!strncmp(abs, fs->root, rl) && (abs[rl] == '/' || !abs[rl])))) {
+		for (p = strchr(l + 1, '/'); p; p = strchr(p + 1, '/'))
+			ups++;
+		need = ups * 3 + sizeof(CTL_NAME "/escaped") + strlen(abs);
+		out = malloc(need);
+		if (out) {
+			for (i = 0; i < ups; i++)
+				memcpy(out + i * 3, "../", 3);
+			snprintf(out + ups * 3, need - ups * 3, "%s%s", CTL_NAME "/escaped",
+				 strcmp(abs, "/") ? abs : "");
+		}
+		goto out;
+	}
+	t = abs + off;
+	if (!strcmp(t, "/"))
+		t = "";
 	/* Strip the common directory prefix of the link's dir and target. */
-	t = target;
-	l = link_path;
 	for (;;) {
 		const char *ls = strchr(l + 1, '/'), *ts;
 		size_t tn, ln;
@@ -417,7 +500,7 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 	need = ups * 3 + strlen(t) + 2;
 	out = malloc(need);
 	if (!out)
-		return NULL;
+		goto out;
 	for (i = 0; i < ups; i++)
 		memcpy(out + i * 3, "../", 3);
 	snprintf(out + ups * 3, need - ups * 3, "%s", t[0] ? t + 1 : "");
@@ -425,6 +508,8 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 		out[ups * 3 - 1] = 0;
 	if (!out[0])
 		snprintf(out, need, ".");
+out:
+	free(abs);
 	return out;
 }
 
