@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +106,50 @@ struct parse_ctx {
 	int bad_key;
 };
 
+/* Whether ARG (one -o option) could carry a credential: a name such as
+ * API_KEY, access-token or password in any case, or a bare value shaped
+ * like a key or token (an E2B prefix, or 24 characters or more).  Such an option is refused without being
+ * printed (libfuse would echo it back as unknown). */
+static int opt_is_secret(const char *arg)
+{
+	static const char *const words[] = { "key", "token", "secret", "passw", "auth", "cred" };
+	static const char *const prefixes[] = { "e2b_", "sk_", "sk-", "ea_" };
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg), i, j;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncasecmp(arg, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	if (!eq)
+		return n >= 24;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < sizeof(words) / sizeof(words[0]); j++)
+			if (!strncasecmp(arg + i, words[j], strlen(words[j])) &&
+			    i + strlen(words[j]) <= n)
+				return 1;
+	return 0;
+}
+
+/* libfuse's messages, with every "=value" cut to "=*": "unknown option(s):
+ * `-o name=value'" (printed in pieces) must not show a value that may be a
+ * key. */
+static void fuse_log_redacted(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	char *p, *q;
+
+	(void)level;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	for (p = strchr(msg, '='); p; p = strchr(p + 1, '=')) {
+		q = p + 1 + strcspn(p + 1, ",' \n");
+		if (q == p + 1)
+			continue;
+		memmove(p + 2, q, strlen(q) + 1);
+		p[1] = '*';
+	}
+	fputs(msg, stderr);
+}
+
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct parse_ctx *c = data;
@@ -126,6 +171,10 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		}
 		return 1;
 	case FUSE_OPT_KEY_OPT:
+		if (opt_is_secret(arg)) {
+			c->bad_key = 1;
+			return 0;
+		}
 		if (!strcmp(arg, "ro"))
 			c->o.ro = 1;
 		return 1;
@@ -360,11 +409,12 @@ int main(int argc, char *argv[])
 	pc.o.dir_cache = 5.0;
 	pc.o.op_timeout = 15.0;
 	fs.online = 1;
+	fuse_set_log_func(fuse_log_redacted);
 	if (fuse_opt_parse(&args, &pc, opt_spec, opt_proc) < 0)
 		goto out;
 	fs.o = pc.o;
 	if (pc.bad_key) {
-		fprintf(stderr, "e2bfs: an API key is never taken on the command line; "
+		fprintf(stderr, "e2bfs: an API key, token or password is never taken on the command line; "
 			"use E2B_API_KEY or -o api_key_file=FILE\n");
 		goto out;
 	}
