@@ -501,9 +501,8 @@ static int fixer_call(struct fs *fs, const char *m, const char *a, const char *t
 			fixer_stop(fs, "did not answer in time");
 			return -EIO;
 		}
-		/* Short slices: an answer must not wait for the stream's next
-		 * wakeup (seen: 15 s stalls with one long poll). */
-		rc = e2b_process_poll(&ended, fixer.proc, left > 0.01 ? 10 : (int)(left * 1000.0) + 1, -1);
+		/* The poll returns as soon as the answer has arrived. */
+		rc = e2b_process_poll(&ended, fixer.proc, (int)(left * 1000.0) + 1, -1);
 		if (rc < 0) {
 			fixer_stop(fs, "lost its output stream");
 			return 1;

@@ -1030,6 +1030,7 @@ int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
 	struct curl_waitfd wfd;
 	CURLMsg *msg;
 	int running = 0, left, nfds = 0;
+	uint64_t sunk;
 	long nconn;
 	CURLMcode mc;
 
@@ -1040,8 +1041,15 @@ int e2b__hstream_pump(struct e2b__hstream *s, int timeout_ms, int fd,
 	}
 	if (s->muxed)
 		return mux_stream_pump(s, timeout_ms, fd, out_done);
+	sunk = s->resp.sunk;
 	mc = curl_multi_perform(s->multi, &running);
-	if (mc == CURLM_OK && running && timeout_ms > 0) {
+	/*
+	 * Bytes that had reached the socket before this call were handed to
+	 * the sink by that perform: the caller must see them now, not after
+	 * a poll that waits for more (the 15 s stalls of request/answer
+	 * exchanges over one stream).
+	 */
+	if (mc == CURLM_OK && running && timeout_ms > 0 && s->resp.sunk == sunk) {
 		memset(&wfd, 0, sizeof(wfd));
 		if (fd >= 0) {
 			wfd.fd = fd;

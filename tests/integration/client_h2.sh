@@ -55,6 +55,19 @@ run() {
 run h2
 run env
 
+# Request/answer exchanges over one shared-connection (h2) process stream:
+# an answer that arrived ends e2b_process_poll() at once (no stall).
+for m in stream send; do
+	out=$(E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
+		E2B_TEST_CA="$D/ca.pem" timeout 200 "$BUILD_DIR/client/e2b-client-stall" 5000 "$m" 90 2>&1)
+	printf '%s\n' "$out" | grep '^#'
+	if grep -q '^ok - ' <<<"$out"; then
+		ok "tls h2: 5000 exchanges over one process stream ($m), no stall"
+	else
+		fail "tls h2: exchanges over one process stream ($m)" "$(grep -v '^#' <<<"$out" | head -n 3 | tr '\n' ' ')"
+	fi
+done
+
 # The shared-connection streams under valgrind (memory errors, leaks).
 if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	if E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
