@@ -806,7 +806,17 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 	}
+	/* envd's Move (Go's os.Rename) refuses to replace a directory, even
+	 * an empty one: remove the empty target first, as rename(2) would
+	 * replace it, and put it back if the Move then fails. */
+	if (dexists && S_ISDIR(dst.st_mode)) {
+		rc = remote_remove(fs, to);
+		if (rc < 0)
+			goto out;
+	}
 	rc = remote_rename(fs, from, to);
+	if (rc < 0 && dexists && S_ISDIR(dst.st_mode))
+		remote_mkdir(fs, to);
 	if (rc < 0)
 		goto out;
 	if (dexists && din != sin)

@@ -571,8 +571,22 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	}
 	rc = -1;
 	if (spfd >= 0 && dpfd >= 0) {
-		rc = renameat(spfd, sleaf, dpfd, dleaf);
-		e = errno;
+		struct stat sst, dst_st;
+
+		/* envd's Move is Go's os.Rename, which refuses to replace an
+		 * existing directory (even an empty one) unless it is the
+		 * source itself. */
+		if (fstatat(dpfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(dst_st.st_mode)) {
+			if (fstatat(spfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    sst.st_dev == dst_st.st_dev && sst.st_ino == dst_st.st_ino)
+				rc = 0;
+			else
+				e = EEXIST;
+		} else {
+			rc = renameat(spfd, sleaf, dpfd, dleaf);
+			e = errno;
+		}
 	}
 	if (spfd >= 0)
 		close(spfd);

@@ -300,6 +300,19 @@ R rpc "$SB" filesystem.Filesystem/Move '{"source":"nope","destination":"x"}'
 expect_eq "move missing → not_found" "404 not_found" "$ENVD_STATUS $(printf '%s' "$out" | json_get 'd["code"]')"
 R rpc "$SB" filesystem.Filesystem/Move '{"source":"mk","destination":"moved"}'
 expect_eq "move dir onto non-empty dir → internal" "500 internal" "$ENVD_STATUS $(printf '%s' "$out" | json_get 'd["code"]')"
+# envd's Move is Go's os.Rename: an existing directory is never replaced,
+# not even an empty one (EEXIST), unless it is the source itself.
+rpc "$SB" filesystem.Filesystem/MakeDir '{"path":"empty-target"}' >/dev/null
+rpc "$SB" filesystem.Filesystem/MakeDir '{"path":"src-dir/x"}' >/dev/null
+R rpc "$SB" filesystem.Filesystem/Move '{"source":"src-dir","destination":"empty-target"}'
+expect_eq "move dir onto empty dir → internal, file exists (as envd)" "500 internal file exists" \
+	"$ENVD_STATUS $(printf '%s' "$out" | json_get 'd["code"] + " " + ("file exists" if "file exists" in d["message"] else d["message"])')"
+R rpc "$SB" filesystem.Filesystem/Stat '{"path":"src-dir/x"}'
+expect_eq "refused move leaves the source" 200 "$ENVD_STATUS"
+R rpc "$SB" filesystem.Filesystem/Move '{"source":"up","destination":"mk/a"}'
+expect_eq "move file tree onto a dir → internal" "500 internal" "$ENVD_STATUS $(printf '%s' "$out" | json_get 'd["code"]')"
+R rpc "$SB" filesystem.Filesystem/Move '{"source":"src-dir","destination":"src-dir"}'
+expect_eq "move dir onto itself succeeds" 200 "$ENVD_STATUS"
 
 # --- Remove
 R rpc "$SB" filesystem.Filesystem/Remove '{"path":"moved"}'
