@@ -14,6 +14,8 @@
 #define E2BD_ENVD_VERSION "0.6.4"
 #define E2BD_OPENKRUISE_ENVD_VERSION "0.2.10"
 #define E2BD_ENVD_PORT 49983
+/* The one team of a local e2bd: E2B_TEAM_ID in every sandbox. */
+#define E2BD_TEAM_ID "00000000-0000-4000-8000-0000000e2bd0"
 /* Largest request body accepted for JSON (management and unary RPC). */
 #define E2BD_MAX_JSON_BODY (4u << 20)
 /* Largest single Connect envelope accepted from a client. */

@@ -1352,6 +1352,8 @@ static enum MHD_Result envs_get(struct envd_request *r)
 		return MHD_NO;
 	json_object_set_new(o, "E2B_SANDBOX", json_string("true"));
 	json_object_set_new(o, "E2B_SANDBOX_ID", json_string(sb->id));
+	json_object_set_new(o, "E2B_TEAM_ID", json_string(E2BD_TEAM_ID));
+	json_object_set_new(o, "E2B_TEMPLATE_ID", json_string(sb->template_id));
 	if (json_is_object(sb->env_vars))
 		json_object_update(o, sb->env_vars);
 	ret = http_send_json(r->conn, 200, o);

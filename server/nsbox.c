@@ -1647,6 +1647,33 @@ static void fix_resolv_conf(struct sandbox *sb, int rootfd)
 }
 
 /*
+ * /run/e2b/.E2B_SANDBOX, .E2B_SANDBOX_ID, .E2B_TEAM_ID and .E2B_TEMPLATE_ID,
+ * as E2B's sandboxes have them (the same values process.c puts in every
+ * process's environment).
+ */
+static void write_e2b_markers(struct sandbox *sb, int rootfd)
+{
+	const struct {
+		const char *name;
+		const char *value;
+	} m[] = {
+		{ ".E2B_SANDBOX", "true" },
+		{ ".E2B_SANDBOX_ID", sb->id },
+		{ ".E2B_TEAM_ID", E2BD_TEAM_ID },
+		{ ".E2B_TEMPLATE_ID", sb->template_id },
+	};
+	size_t i;
+
+	if (root_ensure_dir(rootfd, "run/e2b", 0755, 0, 0) < 0) {
+		log_warn("sandbox %s: cannot create /run/e2b: %s", sb->id, strerror(errno));
+		return;
+	}
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (root_replace(rootfd, "run/e2b", m[i].name, m[i].value, 0644) < 0)
+			log_warn("sandbox %s: cannot write /run/e2b/%s", sb->id, m[i].name);
+}
+
+/*
  * The sandbox's own users and directories: user `user` (uid/gid 1000,
  * home /home/user), passwordless sudo for it where sudo exists, the
  * hostname in /etc/hosts, and the writable top-level directories.
@@ -1918,6 +1945,7 @@ static int mount_root(struct sandbox *sb, struct nsbox *ns, char *err,
 	}
 	if (setup_sandbox_tree(sb, rootfd, err, errlen) < 0)
 		goto fail;
+	write_e2b_markers(sb, rootfd);
 	if (!sb->root || strcmp(sb->root, rootfs) != 0) {
 		char *r = strdup(rootfs);
 

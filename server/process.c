@@ -945,7 +945,9 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	    strv_push(&env, kv("USER", ctx->user.name)) < 0 ||
 	    strv_push(&env, kv("LOGNAME", ctx->user.name)) < 0 ||
 	    strv_push(&env, kv("E2B_SANDBOX", "true")) < 0 ||
-	    strv_push(&env, kv("E2B_SANDBOX_ID", sb->id)) < 0) {
+	    strv_push(&env, kv("E2B_SANDBOX_ID", sb->id)) < 0 ||
+	    strv_push(&env, kv("E2B_TEAM_ID", E2BD_TEAM_ID)) < 0 ||
+	    strv_push(&env, kv("E2B_TEMPLATE_ID", sb->template_id)) < 0) {
 		rpc_fail(err, "internal", "out of memory");
 		goto out;
 	}

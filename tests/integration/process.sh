@@ -102,6 +102,18 @@ expect_eq "start: missing command exits 127 (through /bin/sh like envd)" 127 "$(
 # --- envs, cwd, stdin false, large output
 out=$(start "$(sh_req 'echo "$HOME $USER $LOGNAME $(pwd)"' '{"stdin":false}')")
 expect_eq "start: HOME, USER, LOGNAME, default cwd" "stdout '/home/user user user /home/user\\n'" "$(echo "$out" | grep '^stdout')"
+# E2B's default variables, in the environment and as /run/e2b/.E2B_* files
+out=$(start "$(sh_req 'echo "$E2B_SANDBOX|$E2B_SANDBOX_ID|$E2B_TEMPLATE_ID|${#E2B_TEAM_ID}"; cd /run/e2b && for f in .E2B_SANDBOX .E2B_SANDBOX_ID .E2B_TEAM_ID .E2B_TEMPLATE_ID; do printf "%s " "$(cat $f)"; done; echo; test "$(cat .E2B_TEAM_ID)" = "$E2B_TEAM_ID" && echo same-team' '{"stdin":false}')")
+env_out=$(echo "$out" | grep '^stdout' | python3 -c 'import sys,ast; print("".join(ast.literal_eval(x.split(" ",1)[1]) for x in sys.stdin), end="")')
+expect_eq "start: E2B_SANDBOX, E2B_SANDBOX_ID, E2B_TEMPLATE_ID, E2B_TEAM_ID set" "true|$ID|base|36" "$(echo "$env_out" | sed -n 1p)"
+case "$(echo "$env_out" | sed -n 2p)" in
+"true $ID "*" base ") ok "start: /run/e2b/.E2B_* files readable by user" ;;
+*) fail "start: /run/e2b/.E2B_* files readable by user" "$(echo "$env_out" | sed -n 2p)" ;;
+esac
+expect_eq "start: /run/e2b/.E2B_TEAM_ID matches the environment" same-team "$(echo "$env_out" | sed -n 3p)"
+R_envs=$(envd "$ID" GET /envs)
+expect_eq "GET /envs has the same four variables" "true $ID base 36" \
+	"$(printf '%s' "$R_envs" | json_get 'd["E2B_SANDBOX"]+" "+d["E2B_SANDBOX_ID"]+" "+d["E2B_TEMPLATE_ID"]+" "+str(len(d["E2B_TEAM_ID"]))')"
 out=$(start '{"process":{"cmd":"/bin/bash","args":["-c","echo $FOO:$BAR; pwd"],"envs":{"FOO":"foo","BAR":"b a r"},"cwd":"/tmp"},"stdin":false}')
 expect_eq "start: envs and cwd" "stdout 'foo:b a r\n/tmp\n'" "$(echo "$out" | grep '^stdout' | python3 -c 'import sys,ast; l=[ast.literal_eval(x.split(" ",1)[1]) for x in sys.stdin]; print("stdout", repr("".join(l)))')"
 out=$(start '{"process":{"cmd":"/bin/pwd","cwd":"sub/dir"},"stdin":false}')
