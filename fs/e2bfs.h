@@ -40,6 +40,8 @@ struct opts {
 	double entry_timeout;
 	double negative_timeout;
 	double dir_cache;
+	double watch_cache;
+	unsigned prefetch_entries;
 	char *cache_dir;
 	char *cache_max;
 	int no_watch;
@@ -130,10 +132,10 @@ struct inode {
 	double attr_until;	/* protected by inode_lock; 0 = unknown */
 	double attr_fetched;	/* protected by inode_lock; read from envd at */
 	int attr_known;		/* protected by inode_lock; attr ever set */
+	uint64_t attr_vepoch;	/* protected by inode_lock; vouched by the watch
+				 * in this epoch (0 = not) */
+	uint64_t ev_gen;	/* protected by inode_lock; last watch event on it */
 	double self_until;	/* protected by inode_lock; our own change echo */
-	double dir_until;	/* protected by inode_lock; listing fresh until */
-	char **names;		/* protected by inode_lock; cached listing */
-	size_t nnames;		/* protected by inode_lock */
 	char *link;		/* protected by inode_lock; readlink cache */
 	struct file *file;	/* protected by inode_lock (the pointer) */
 	struct inode *hnext;	/* protected by inode_lock */
@@ -156,17 +158,52 @@ void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e,
 /* Pinned too. */
 struct inode *inode_update(struct fs *fs, const char *path,
 			   const e2b_entry_info *e, struct stat *st_out);
+/* What the watch had seen when a fetch started: its answer is vouched
+ * for (kept while the watch is healthy) only if nothing changed since. */
+struct inode_vtok {
+	uint64_t epoch;
+	uint64_t gen;
+	void *priv;
+};
+void inode_vouch_begin(struct inode_vtok *out);
+struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
+			       const struct inode_vtok *tok, struct stat *st_out);
+int inode_attr_vouched(struct inode *in);
+void inode_unvouch(struct inode *in);
+double inode_attr_timeout(struct fs *fs, struct inode *in);
+double inode_entry_timeout(struct fs *fs, struct inode *in);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
 int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st);
 int inode_recent_attr(struct inode *in, double max_age, struct stat *st);
+/* Listings, by directory path (they outlive the directory's record). */
+enum inode_dir_answer {
+	INODE_DIR_UNKNOWN = -2,	/* no fresh listing */
+	INODE_DIR_NOATTR = -1,	/* listed, attributes unknown */
+	INODE_DIR_ABSENT = 0,	/* a fresh listing has no such name */
+	INODE_DIR_FOUND = 1,	/* *st filled (from the listing) */
+};
+/* FOUND: *@out is @name's record (pinned) with attributes *@st. */
+int inode_dir_lookup(struct fs *fs, struct inode *dir, const char *name, struct inode **out,
+		     struct stat *st);
+/* Single flight: 1 = the caller lists @dir (and must call inode_dir_end),
+ * 0 = a fresh listing exists, or another caller's ListDir just ended. */
+int inode_dir_begin(struct inode *dir, struct inode_vtok *tok);
+void inode_dir_end(struct fs *fs, struct inode *dir, const struct inode_vtok *tok,
+		   const e2b_entry_list *l);
 char **inode_listing_names(struct inode *dir, size_t *out_n);
+void inode_listing_event(struct fs *fs, const char *dpath, const char *name, int present,
+			 const e2b_entry_info *e);
+void inode_event_gen(const char *path);
+void inode_watch_state(int healthy);
+void inode_kernel_forget_all(struct fuse_session *se);
+void inode_invalidate_tree(const char *path);
 int inode_stale_attr(struct inode *in, struct stat *st);
 int inode_is_echo(struct inode *in);
 void inode_mark_self(struct inode *in);
 void inode_invalidate(struct inode *in);
 void inode_invalidate_dir(struct inode *in);
 void inode_invalidate_all(void);
-void inode_set_listing(struct fs *fs, struct inode *dir,
+void inode_set_listing(struct fs *fs, struct inode *dir, const struct inode_vtok *tok,
 		       const e2b_entry_list *l);
 int inode_listing_has(struct inode *dir, const char *name, int *out_fresh);
 void inode_listing_update(struct inode *dir, const char *name, int present);

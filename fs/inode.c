@@ -235,6 +235,270 @@ static void ghost_move_tree(const char *from, const char *to)
 	}
 }
 
+/* ---- listings ----------------------------------------------------------- */
+
+/* One entry of a cached listing. */
+struct dent {
+	char *name;
+	mode_t mode;		/* 0 = attributes unknown */
+	off_t size;
+	struct timespec mtim;
+};
+
+/*
+ * A directory's listing, keyed by path so that it outlives the directory's
+ * record: a lookup miss or a prefetch lists directories the kernel does
+ * not hold.  Fresh while `until` is ahead, or for as long as the watch
+ * vouches for it (vepoch is the current watch epoch).  A record whose
+ * ListDir is in flight (busy) or waited for stays allocated.
+ */
+struct dlist {
+	char *path;
+	struct dent *ents;	/* sorted by name */
+	size_t n;
+	int listed;		/* ents is the directory's content */
+	double until;
+	uint64_t vepoch;	/* 0 = not vouched */
+	uint64_t ev_gen;	/* last watch event at or below the directory */
+	int busy;		/* a ListDir of it is in flight */
+	unsigned waiters;	/* lookups waiting for that ListDir */
+	struct dlist *hnext;
+};
+
+static struct dlist **dbuckets;	/* protected by inode_lock */
+static size_t ndbuckets;	/* protected by inode_lock */
+static size_t ndlists;		/* protected by inode_lock */
+static size_t ndents;		/* protected by inode_lock; entries of all listings */
+static size_t evict_at;		/* protected by inode_lock; eviction cursor */
+static pthread_cond_t dir_cond = PTHREAD_COND_INITIALIZER;	/* a ListDir ended */
+
+/*
+ * The watch's word: g_vepoch is the epoch of the current healthy stream
+ * (0 while there is none), g_evgen counts its events.  Whatever is fetched
+ * under epoch E with no event on it since is kept while g_vepoch == E.
+ */
+static uint64_t g_vepoch;		/* protected by inode_lock */
+static uint64_t g_next_epoch = 1;	/* protected by inode_lock */
+static uint64_t g_evgen;		/* protected by inode_lock */
+
+static int under(const char *path, const char *prefix, size_t pl)
+{
+	if (pl == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, prefix, pl) && (path[pl] == 0 || path[pl] == '/');
+}
+
+static struct dlist *dl_find(const char *path)
+{
+	struct dlist *d;
+
+	if (!ndlists)
+		return NULL;
+	for (d = dbuckets[hash_path(path) & (ndbuckets - 1)]; d; d = d->hnext)
+		if (!strcmp(d->path, path))
+			return d;
+	return NULL;
+}
+
+/* @path's record, created (not listed) if needed; lock held. */
+static struct dlist *dl_get(const char *path)
+{
+	struct dlist *d = dl_find(path), **nb, *c, *next;
+	size_t i, b, n;
+
+	if (d)
+		return d;
+	if (ndlists + 1 > ndbuckets * 2) {
+		n = ndbuckets ? ndbuckets * 4 : 1024;
+		nb = calloc(n, sizeof(*nb));
+		if (!nb && !ndbuckets)
+			return NULL;
+		for (i = 0; nb && i < ndbuckets; i++) {
+			for (c = dbuckets[i]; c; c = next) {
+				next = c->hnext;
+				b = hash_path(c->path) & (n - 1);
+				c->hnext = nb[b];
+				nb[b] = c;
+			}
+		}
+		if (nb) {
+			free(dbuckets);
+			dbuckets = nb;
+			ndbuckets = n;
+		}
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->path = strdup(path);
+	if (!d->path) {
+		free(d);
+		return NULL;
+	}
+	b = hash_path(path) & (ndbuckets - 1);
+	d->hnext = dbuckets[b];
+	dbuckets[b] = d;
+	ndlists++;
+	return d;
+}
+
+static void dl_clear(struct dlist *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	ndents -= d->n;
+	d->ents = NULL;
+	d->n = 0;
+	d->listed = 0;
+	d->vepoch = 0;
+	d->until = 0;
+}
+
+/* Forget @d's listing; lock held.  A ListDir in flight must not store its
+ * (now older) answer. */
+static void dl_drop(struct dlist *d)
+{
+	struct dlist **pp;
+
+	dl_clear(d);
+	if (d->busy || d->waiters) {
+		d->ev_gen = ++g_evgen;
+		return;
+	}
+	for (pp = &dbuckets[hash_path(d->path) & (ndbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == d) {
+			*pp = d->hnext;
+			break;
+		}
+	}
+	ndlists--;
+	free(d->path);
+	free(d);
+}
+
+/* Forget the listings of @prefix and everything below it; lock held. */
+static void dl_drop_tree(const char *prefix)
+{
+	size_t pl = strlen(prefix), i;
+	struct dlist *d, *next;
+
+	for (i = 0; ndlists && i < ndbuckets; i++) {
+		for (d = dbuckets[i]; d; d = next) {
+			next = d->hnext;
+			if (under(d->path, prefix, pl))
+				dl_drop(d);
+		}
+	}
+}
+
+/* Free @d if it holds nothing and nobody waits on it; lock held. */
+static void dl_tidy(struct dlist *d)
+{
+	if (d && !d->listed && !d->busy && !d->waiters)
+		dl_drop(d);
+}
+
+static int dl_fresh(const struct dlist *d)
+{
+	return d && d->listed && (d->until > now_mono() || (d->vepoch && d->vepoch == g_vepoch));
+}
+
+static int cmp_dent(const void *a, const void *b)
+{
+	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
+}
+
+/* @name's entry in @d, or NULL with *@out_pos where it would go. */
+static struct dent *dl_ent(struct dlist *d, const char *name, size_t *out_pos)
+{
+	size_t lo = 0, hi = d->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(d->ents[mid].name, name);
+		if (c == 0)
+			return &d->ents[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (out_pos)
+		*out_pos = lo;
+	return NULL;
+}
+
+static void dent_set(struct dent *de, const struct stat *st)
+{
+	de->mode = st->st_mode;
+	de->size = st->st_size;
+	de->mtim = st->st_mtim;
+}
+
+static void dent_stat(struct fs *fs, const struct dent *de, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = de->mode;
+	st->st_nlink = S_ISDIR(de->mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = de->size;
+	st->st_blksize = CACHE_BLOCK;
+	st->st_blocks = (blkcnt_t)((de->size + 511) / 512);
+	st->st_mtim = de->mtim;
+	st->st_atim = de->mtim;
+	st->st_ctim = de->mtim;
+}
+
+/* @path's entry in its parent's fresh listing (NULL if none); lock held. */
+static struct dent *dent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct dlist *d;
+	char *dir;
+
+	if (!slash || !ndlists || !slash[1])
+		return NULL;
+	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	d = dir ? dl_find(dir) : NULL;
+	free(dir);
+	return dl_fresh(d) ? dl_ent(d, slash + 1, NULL) : NULL;
+}
+
+/* @path changed under us: its listed attributes are no longer known. */
+static void dent_forget(const char *path)
+{
+	struct dent *de = path ? dent_of(path) : NULL;
+
+	if (de)
+		de->mode = 0;
+}
+
+/* Make room for @need more entries within the budget, dropping other
+ * listings (not @keep, not in flight); lock held. */
+static void dl_make_room(size_t need, const struct dlist *keep)
+{
+	size_t budget = g_fs->o.prefetch_entries, scanned;
+	struct dlist *d, *next;
+
+	for (scanned = 0; ndents + need > budget && scanned < ndbuckets; scanned++) {
+		evict_at = (evict_at + 1) & (ndbuckets - 1);
+		for (d = dbuckets[evict_at]; d; d = next) {
+			next = d->hnext;
+			if (d != keep && !d->busy && !d->waiters)
+				dl_drop(d);
+		}
+	}
+}
+
+static struct inode *update_locked(struct fs *fs, const char *path, const struct stat *st,
+				   uint64_t vepoch);
+static void detach_locked(struct inode *in);
+
 /* Allocate an inode for @path (takes ownership of @path); lock held.
  * The record comes back pinned. */
 static struct inode *new_inode(char *path)
@@ -259,6 +523,7 @@ static struct inode *new_inode(char *path)
 	in->ino = ino ? ino : next_ino++;
 	in->path = path;
 	in->pins = 1;
+	in->ev_gen = g_evgen;
 	by_ino[in->ino] = in;
 	hash_insert(in);
 	nlive++;
@@ -268,15 +533,8 @@ static struct inode *new_inode(char *path)
 /* Drop the caches of @in; lock held. */
 static void drop_locked(struct inode *in)
 {
-	size_t i;
-
 	in->attr_until = 0;
-	in->dir_until = 0;
-	for (i = 0; i < in->nnames; i++)
-		free(in->names[i]);
-	free(in->names);
-	in->names = NULL;
-	in->nnames = 0;
+	in->attr_vepoch = 0;
 	free(in->link);
 	in->link = NULL;
 }
@@ -415,27 +673,20 @@ char *inode_child_path(struct inode *parent, const char *name)
 
 void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e, struct stat *st)
 {
-	memset(st, 0, sizeof(*st));
-	if (e->is_symlink) {
-		st->st_mode = S_IFLNK | 0777;
-	} else if (e->type == E2B_FILE_TYPE_DIR) {
-		st->st_mode = S_IFDIR | (e->mode & 07777);
-	} else if (e->type == E2B_FILE_TYPE_FILE) {
-		st->st_mode = S_IFREG | (e->mode & 07777);
-	} else {
-		/* fifo, socket or device: nothing we could read through /files */
-		st->st_mode = S_IFSOCK | (e->mode & 07777);
-	}
-	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_size = (off_t)e->size;
-	st->st_blksize = CACHE_BLOCK;
-	st->st_blocks = (blkcnt_t)((e->size + 511) / 512);
-	st->st_mtim.tv_sec = e->mtime_sec;
-	st->st_mtim.tv_nsec = e->mtime_nsec;
-	st->st_atim = st->st_mtim;
-	st->st_ctim = st->st_mtim;
+	struct dent de;
+
+	if (e->is_symlink)
+		de.mode = S_IFLNK | 0777;
+	else if (e->type == E2B_FILE_TYPE_DIR)
+		de.mode = S_IFDIR | (e->mode & 07777);
+	else if (e->type == E2B_FILE_TYPE_FILE)
+		de.mode = S_IFREG | (e->mode & 07777);
+	else	/* fifo, socket or device: nothing we could read through /files */
+		de.mode = S_IFSOCK | (e->mode & 07777);
+	de.size = (off_t)e->size;
+	de.mtim.tv_sec = e->mtime_sec;
+	de.mtim.tv_nsec = e->mtime_nsec;
+	dent_stat(fs, &de, st);
 }
 
 /* Detach @in from its path; lock held. */
@@ -443,6 +694,8 @@ static void detach_locked(struct inode *in)
 {
 	if (!in->path)
 		return;
+	if (S_ISDIR(in->attr.st_mode) || dl_find(in->path))
+		dl_drop_tree(in->path);
 	hash_remove(in);
 	free(in->path);
 	in->path = NULL;
@@ -452,38 +705,39 @@ static void detach_locked(struct inode *in)
 struct inode *inode_update(struct fs *fs, const char *path, const e2b_entry_info *e,
 			   struct stat *st_out)
 {
+	return inode_update_tok(fs, path, e, NULL, st_out);
+}
+
+/*
+ * Envd's attributes of @path, fetched under @tok (NULL: not vouched for),
+ * into its record (pinned on return).  They are vouched for if the watch
+ * saw no event on the path since the fetch began.
+ */
+struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
+			       const struct inode_vtok *tok, struct stat *st_out)
+{
+	struct inode *in, *old;
+	struct dent *de;
 	struct stat st;
-	struct inode *in;
-	char *p;
+	uint64_t v = 0;
 
 	inode_attr_from_entry(fs, e, &st);
 	pthread_mutex_lock(&inode_lock);
-	in = hash_find(path);
-	/* A path that changed type is a new object: give it a new inode. */
-	if (in && in->attr_until && in->ino != FUSE_ROOT_ID &&
-	    (in->attr.st_mode & S_IFMT) != (st.st_mode & S_IFMT) && !in->file) {
-		detach_locked(in);
-		maybe_free_locked(in);
-		in = NULL;
+	if (tok && tok->epoch && tok->epoch == g_vepoch) {
+		old = hash_find(path);
+		if (old ? old->ev_gen <= tok->gen : g_evgen == tok->gen)
+			v = g_vepoch;
 	}
-	if (in) {
-		in->pins++;
-	} else {
-		p = strdup(path);
-		in = p ? new_inode(p) : NULL;
-		if (!in) {
-			free(p);
-			pthread_mutex_unlock(&inode_lock);
-			return NULL;
-		}
-	}
-	st.st_ino = in->ino;
-	in->attr = st;
-	in->attr_known = 1;
-	in->attr_until = now_mono() + fs->o.dir_cache;
-	in->attr_fetched = now_mono();
+	in = update_locked(fs, path, &st, v);
+	de = dent_of(path);
+	if (de && v)
+		dent_set(de, &st);
+	else if (de)
+		de->mode = 0;
+	if (in)
+		st = in->attr;
 	pthread_mutex_unlock(&inode_lock);
-	if (st_out) {
+	if (in && st_out) {
 		*st_out = st;
 		cache_local_attr(in, st_out);
 	}
@@ -497,6 +751,8 @@ void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
 	in->attr.st_ino = in->ino;
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
+	in->attr_vepoch = 0;
+	dent_forget(in->path);
 	/* Ours, maybe computed locally: open must not take it as envd's. */
 	in->attr_fetched = 0;
 	/* Set after our own change: the watcher's echo of it is ignored. */
@@ -509,7 +765,7 @@ int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st)
 	int ok = 0;
 
 	pthread_mutex_lock(&inode_lock);
-	if (in->attr_until > now_mono()) {
+	if (in->attr_until > now_mono() || (in->attr_vepoch && in->attr_vepoch == g_vepoch)) {
 		*st = in->attr;
 		ok = 1;
 	}
@@ -530,7 +786,8 @@ int inode_recent_attr(struct inode *in, double max_age, struct stat *st)
 	int ok = 0;
 
 	pthread_mutex_lock(&inode_lock);
-	if (in->attr_until > now && in->attr_fetched > now - max_age) {
+	if ((in->attr_until > now && in->attr_fetched > now - max_age) ||
+	    (in->attr_vepoch && in->attr_vepoch == g_vepoch)) {
 		*st = in->attr;
 		ok = 1;
 	}
@@ -543,6 +800,8 @@ void inode_mark_self(struct inode *in)
 {
 	pthread_mutex_lock(&inode_lock);
 	in->self_until = now_mono() + 0.5;
+	in->attr_vepoch = 0;
+	dent_forget(in->path);
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -576,15 +835,21 @@ void inode_invalidate(struct inode *in)
 {
 	pthread_mutex_lock(&inode_lock);
 	in->attr_until = 0;
+	in->attr_vepoch = 0;
 	free(in->link);
 	in->link = NULL;
+	dent_forget(in->path);
 	pthread_mutex_unlock(&inode_lock);
 }
 
 void inode_invalidate_dir(struct inode *in)
 {
+	struct dlist *d;
+
 	pthread_mutex_lock(&inode_lock);
-	in->dir_until = 0;
+	d = in->path ? dl_find(in->path) : NULL;
+	if (d)
+		dl_drop(d);
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -596,155 +861,559 @@ void inode_invalidate_all(void)
 	for (i = 1; i < next_ino; i++)
 		if (by_ino[i])
 			drop_locked(by_ino[i]);
+	dl_drop_tree("/");
 	pthread_mutex_unlock(&inode_lock);
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A watch event removed or renamed @path: nothing cached at or below it
+ * holds any more. */
+void inode_invalidate_tree(const char *path)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t pl = strlen(path);
+	struct inode *in;
+	fuse_ino_t i;
+
+	pthread_mutex_lock(&inode_lock);
+	in = hash_find(path);
+	if (dl_find(path) || !in || S_ISDIR(in->attr.st_mode)) {
+		dl_drop_tree(path);
+		for (i = 2; i < next_ino; i++) {
+			struct inode *c = by_ino[i];
+
+			if (c && c->path && under(c->path, path, pl))
+				drop_locked(c);
+		}
+	} else {
+		drop_locked(in);
+	}
+	pthread_mutex_unlock(&inode_lock);
 }
 
-void inode_set_listing(struct fs *fs, struct inode *dir, const e2b_entry_list *l)
+void inode_vouch_begin(struct inode_vtok *out)
 {
-	char **names = calloc(l->count + 1, sizeof(*names));
-	char *dpath = inode_path(dir);
-	size_t i, n = 0;
+	pthread_mutex_lock(&inode_lock);
+	out->epoch = g_vepoch;
+	out->gen = g_evgen;
+	out->priv = NULL;
+	pthread_mutex_unlock(&inode_lock);
+}
 
-	if (!names || !dpath)
-		goto out;
-	for (i = 0; i < l->count; i++) {
-		char *cp = path_join(dpath, l->items[i].name);
+/* The watch saw an event on @path: answers in flight for it, or for any
+ * directory above it, are older than the event. */
+void inode_event_gen(const char *path)
+{
+	struct inode *in;
+	struct dlist *d;
+	char *p = strdup(path), *slash;
 
-		if (cp)
-			inode_unpin(inode_update(fs, cp, &l->items[i], NULL));
-		free(cp);
-		names[n] = strdup(l->items[i].name);
-		if (!names[n])
-			goto out;
+	pthread_mutex_lock(&inode_lock);
+	g_evgen++;
+	in = hash_find(path);
+	if (in)
+		in->ev_gen = g_evgen;
+	for (; p; ) {
+		d = dl_find(p);
+		if (d)
+			d->ev_gen = g_evgen;
+		slash = strrchr(p, '/');
+		if (!slash || !strcmp(p, "/"))
+			break;
+		if (slash == p)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+	pthread_mutex_unlock(&inode_lock);
+	free(p);
+}
+
+void inode_watch_state(int healthy)
+{
+	pthread_mutex_lock(&inode_lock);
+	g_vepoch = healthy && g_fs->o.watch_cache > 0 ? g_next_epoch++ : 0;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* @in changed in a way no event describes (a directory's mtime after a
+ * change of its entries): back to the timeouts. */
+void inode_unvouch(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->attr_vepoch = 0;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+int inode_attr_vouched(struct inode *in)
+{
+	int v;
+
+	pthread_mutex_lock(&inode_lock);
+	v = in->attr_vepoch && in->attr_vepoch == g_vepoch;
+	pthread_mutex_unlock(&inode_lock);
+	return v;
+}
+
+double inode_attr_timeout(struct fs *fs, struct inode *in)
+{
+	return inode_attr_vouched(in) ? fs->o.watch_cache : fs->o.attr_timeout;
+}
+
+double inode_entry_timeout(struct fs *fs, struct inode *in)
+{
+	return inode_attr_vouched(in) ? fs->o.watch_cache : fs->o.entry_timeout;
+}
+
+/*
+ * The watch stream ended: the kernel may hold names and attributes with
+ * the long timeouts given while it vouched.  Drop them all (from the
+ * watch thread, never from a request handler).
+ */
+void inode_kernel_forget_all(struct fuse_session *se)
+{
+	struct note {
+		fuse_ino_t ino, parent;
+		char *name;
+	} *v = NULL;
+	size_t n = 0, i;
+
+	pthread_mutex_lock(&inode_lock);
+	v = calloc(nlive + 1, sizeof(*v));
+	for (i = 2; v && i < next_ino && n < nlive; i++) {
+		struct inode *in = by_ino[i], *p;
+		char *slash, *dir;
+
+		if (!in || !in->path || !in->nlookup)
+			continue;
+		v[n].ino = in->ino;
+		slash = strrchr(in->path, '/');
+		dir = slash == in->path ? strdup("/") : strndup(in->path, (size_t)(slash - in->path));
+		p = dir ? hash_find(dir) : NULL;
+		free(dir);
+		if (p && p->nlookup) {
+			v[n].parent = p->ino;
+			v[n].name = strdup(slash + 1);
+		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
-	pthread_mutex_lock(&inode_lock);
-	for (i = 0; i < dir->nnames; i++)
-		free(dir->names[i]);
-	free(dir->names);
-	dir->names = names;
-	dir->nnames = n;
-	dir->dir_until = now_mono() + fs->o.dir_cache;
 	pthread_mutex_unlock(&inode_lock);
-	names = NULL;
-	n = 0;
-out:
-	if (names) {
-		for (i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
+	for (i = 0; i < n; i++) {
+		if (v[i].name)
+			fuse_lowlevel_notify_inval_entry(se, v[i].parent, v[i].name,
+							 strlen(v[i].name));
+		fuse_lowlevel_notify_inval_inode(se, v[i].ino, -1, 0);
+		free(v[i].name);
 	}
-	free(dpath);
+	free(v);
 }
 
-/* A copy of @dir's listing while it is fresh (NULL otherwise); the
- * caller frees each name and the array. */
+/* Store the @n entries at @items as @d's listing; lock held. */
+static void dl_store(struct fs *fs, struct dlist *d, const e2b_entry_info *const *items,
+		     size_t n, uint64_t vepoch, const struct inode_vtok *tok)
+{
+	struct dent *ents = calloc(n + 1, sizeof(*ents));
+	struct stat st;
+	size_t i, k = 0;
+
+	if (!ents)
+		return;
+	for (i = 0; i < n; i++) {
+		struct inode *in;
+		char *cp;
+
+		ents[k].name = strdup(items[i]->name);
+		if (!ents[k].name)
+			continue;
+		inode_attr_from_entry(fs, items[i], &st);
+		dent_set(&ents[k], &st);
+		k++;
+		/* Records the kernel holds get the new attributes too, unless
+		 * an event on them came after the listing was asked for. */
+		cp = path_join(d->path, items[i]->name);
+		in = cp ? hash_find(cp) : NULL;
+		free(cp);
+		if (in && in->ev_gen <= tok->gen &&
+		    (in->attr.st_mode & S_IFMT) == (st.st_mode & S_IFMT)) {
+			st.st_ino = in->ino;
+			in->attr = st;
+			in->attr_known = 1;
+			in->attr_until = now_mono() + fs->o.dir_cache;
+			in->attr_fetched = now_mono();
+			in->attr_vepoch = vepoch;
+		}
+	}
+	qsort(ents, k, sizeof(*ents), cmp_dent);
+	dl_make_room(k, d);
+	dl_clear(d);
+	d->ents = ents;
+	d->n = k;
+	ndents += k;
+	d->listed = 1;
+	d->until = now_mono() + fs->o.dir_cache;
+	d->vepoch = vepoch;
+}
+
+static int cmp_parent(const void *a, const void *b)
+{
+	const e2b_entry_info *x = *(const e2b_entry_info *const *)a;
+	const e2b_entry_info *y = *(const e2b_entry_info *const *)b;
+	const char *sx = strrchr(x->path, '/'), *sy = strrchr(y->path, '/');
+	size_t lx = sx ? (size_t)(sx - x->path) : 0, ly = sy ? (size_t)(sy - y->path) : 0;
+	int c = strncmp(x->path, y->path, lx < ly ? lx : ly);
+
+	if (c)
+		return c;
+	return lx < ly ? -1 : lx > ly;
+}
+
+/* Levels of @path below @root (1 = a child); 0 if not below it. */
+static unsigned level_below(const char *path, const char *root, size_t rl)
+{
+	unsigned lv = 0;
+	const char *p;
+
+	if (!under(path, root, rl) || !strcmp(path, root))
+		return 0;
+	for (p = path + (rl == 1 ? 0 : rl); *p; p++)
+		lv += *p == '/';
+	return lv;
+}
+
+/*
+ * Store the answer of a ListDir of @d at @depth; lock held.  With depth N,
+ * the listings of @d and of every directory less than N levels below it
+ * are complete; those N levels down stay unknown.
+ */
+static void dl_store_answer(struct fs *fs, struct dlist *d, const struct inode_vtok *tok,
+			    const e2b_entry_list *l, unsigned depth)
+{
+	const e2b_entry_info **v;
+	uint64_t vepoch = 0;
+	size_t rl = strlen(d->path), i, j;
+	char *root = d->path;
+
+	/* An event since the request: the answer may predate it. */
+	if (d->ev_gen > tok->gen)
+		return;
+	if (tok->epoch && tok->epoch == g_vepoch)
+		vepoch = g_vepoch;
+	v = calloc(l->count + 1, sizeof(*v));
+	if (!v)
+		return;
+	if (depth <= 1) {
+		for (i = 0; i < l->count; i++)
+			v[i] = &l->items[i];
+		dl_store(fs, d, v, l->count, vepoch, tok);
+		free(v);
+		return;
+	}
+	for (i = 0; i < l->count; i++) {
+		if (!level_below(l->items[i].path, root, rl)) {
+			free(v);
+			return;
+		}
+		v[i] = &l->items[i];
+	}
+	/* Directories above the frontier: empty unless entries follow. */
+	for (i = 0; i < l->count; i++) {
+		struct dlist *c;
+
+		if (l->items[i].type != E2B_FILE_TYPE_DIR || l->items[i].is_symlink ||
+		    level_below(l->items[i].path, root, rl) >= depth)
+			continue;
+		c = dl_get(l->items[i].path);
+		if (c && c->ev_gen <= tok->gen)
+			dl_store(fs, c, v, 0, vepoch, tok);
+		dl_tidy(c);
+	}
+	qsort(v, l->count, sizeof(*v), cmp_parent);
+	for (i = 0; i < l->count; i = j) {
+		const char *s = strrchr(v[i]->path, '/');
+		size_t pl = (size_t)(s - v[i]->path);
+		char *parent = pl ? strndup(v[i]->path, pl) : strdup("/");
+		struct dlist *c;
+
+		for (j = i + 1; j < l->count; j++) {
+			const char *t = strrchr(v[j]->path, '/');
+
+			if ((size_t)(t - v[j]->path) != pl || strncmp(v[j]->path, v[i]->path, pl))
+				break;
+		}
+		c = parent ? (strcmp(parent, root) ? dl_get(parent) : d) : NULL;
+		if (c && c->ev_gen <= tok->gen)
+			dl_store(fs, c, v + i, j - i, vepoch, tok);
+		if (c != d)
+			dl_tidy(c);
+		free(parent);
+	}
+	free(v);
+}
+
+int inode_dir_begin(struct inode *dir, struct inode_vtok *tok)
+{
+	struct dlist *d;
+	int rc = 0;
+
+	pthread_mutex_lock(&inode_lock);
+	tok->epoch = g_vepoch;
+	tok->gen = g_evgen;
+	tok->priv = NULL;
+	d = dir->path ? dl_get(dir->path) : NULL;
+	if (!d || dl_fresh(d))
+		goto out;
+	if (d->busy) {
+		d->waiters++;
+		while (d->busy)
+			pthread_cond_wait(&dir_cond, &inode_lock);
+		d->waiters--;
+		dl_tidy(d);
+		goto out;
+	}
+	d->busy = 1;
+	tok->priv = d;
+	rc = 1;
+out:
+	pthread_mutex_unlock(&inode_lock);
+	return rc;
+}
+
+static void dir_end_locked(struct fs *fs, struct dlist *d, const struct inode_vtok *tok,
+			   const e2b_entry_list *l, unsigned depth)
+{
+	if (l)
+		dl_store_answer(fs, d, tok, l, depth);
+	d->busy = 0;
+	pthread_cond_broadcast(&dir_cond);
+	dl_tidy(d);
+}
+
+void inode_dir_end(struct fs *fs, struct inode *dir, const struct inode_vtok *tok,
+		   const e2b_entry_list *l)
+{
+	(void)dir;
+	pthread_mutex_lock(&inode_lock);
+	if (tok->priv)
+		dir_end_locked(fs, tok->priv, tok, l, 1);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* A ListDir of @dir made without inode_dir_begin (an open directory). */
+void inode_set_listing(struct fs *fs, struct inode *dir, const struct inode_vtok *tok,
+		       const e2b_entry_list *l)
+{
+	struct dlist *d;
+
+	pthread_mutex_lock(&inode_lock);
+	d = dir->path ? dl_find(dir->path) : NULL;
+	if (!d && dir->path) {
+		/* No record saw the events since @tok: require that there were none. */
+		d = dl_get(dir->path);
+		if (d)
+			d->ev_gen = g_evgen;
+	}
+	if (d && !d->busy)
+		dl_store_answer(fs, d, tok, l, 1);
+	dl_tidy(d);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/*
+ * @path's record with attributes @st (from @vepoch's watch, or 0), pinned;
+ * lock held.  A path that changed type is a new object: a new inode.
+ */
+static struct inode *update_locked(struct fs *fs, const char *path, const struct stat *st,
+				   uint64_t vepoch)
+{
+	struct inode *in = hash_find(path);
+	char *p;
+
+	if (in && in->attr_known && in->ino != FUSE_ROOT_ID &&
+	    (in->attr.st_mode & S_IFMT) != (st->st_mode & S_IFMT) && !in->file) {
+		detach_locked(in);
+		maybe_free_locked(in);
+		in = NULL;
+	}
+	if (in) {
+		in->pins++;
+	} else {
+		p = strdup(path);
+		in = p ? new_inode(p) : NULL;
+		if (!in) {
+			free(p);
+			return NULL;
+		}
+	}
+	in->attr = *st;
+	in->attr.st_ino = in->ino;
+	in->attr_known = 1;
+	in->attr_until = now_mono() + fs->o.dir_cache;
+	in->attr_fetched = now_mono();
+	/* The root's own changes are not reported (only its entries'). */
+	in->attr_vepoch = in->ino == FUSE_ROOT_ID ? 0 : vepoch;
+	return in;
+}
+
+int inode_dir_lookup(struct fs *fs, struct inode *dir, const char *name, struct inode **out,
+		     struct stat *st)
+{
+	struct dlist *d;
+	struct dent *de;
+	char *path = NULL;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&inode_lock);
+	d = dir->path ? dl_find(dir->path) : NULL;
+	if (!dl_fresh(d)) {
+		rc = INODE_DIR_UNKNOWN;
+		goto out;
+	}
+	de = dl_ent(d, name, NULL);
+	if (!de) {
+		rc = INODE_DIR_ABSENT;
+		goto out;
+	}
+	path = path_join(dir->path, name);
+	if (!de->mode || !path) {
+		rc = INODE_DIR_NOATTR;
+		goto out;
+	}
+	dent_stat(fs, de, st);
+	*out = update_locked(fs, path, st, d->vepoch == g_vepoch ? d->vepoch : 0);
+	rc = *out ? INODE_DIR_FOUND : INODE_DIR_NOATTR;
+out:
+	pthread_mutex_unlock(&inode_lock);
+	free(path);
+	if (*out) {
+		st->st_ino = (*out)->ino;
+		cache_local_attr(*out, st);
+	}
+	return rc;
+}
+
+/* The names of @dir's fresh listing (NULL if none); the caller frees
+ * each name and the array. */
 char **inode_listing_names(struct inode *dir, size_t *out_n)
 {
+	struct dlist *d;
 	char **names = NULL;
 	size_t i;
 
 	*out_n = 0;
 	pthread_mutex_lock(&inode_lock);
-	if (dir->names && dir->dir_until > now_mono()) {
-		names = calloc(dir->nnames + 1, sizeof(*names));
-		for (i = 0; names && i < dir->nnames; i++) {
-			names[i] = strdup(dir->names[i]);
-			if (!names[i]) {
-				while (i--)
-					free(names[i]);
-				free(names);
-				names = NULL;
-			}
+	d = dir->path ? dl_find(dir->path) : NULL;
+	if (dl_fresh(d))
+		names = calloc(d->n + 1, sizeof(*names));
+	for (i = 0; names && i < d->n; i++) {
+		names[i] = strdup(d->ents[i].name);
+		if (!names[i]) {
+			while (i--)
+				free(names[i]);
+			free(names);
+			names = NULL;
 		}
-		if (names)
-			*out_n = dir->nnames;
 	}
+	if (names)
+		*out_n = d->n;
 	pthread_mutex_unlock(&inode_lock);
 	return names;
 }
 
 int inode_listing_has(struct inode *dir, const char *name, int *out_fresh)
 {
+	struct dlist *d;
 	int found = 0;
 
 	pthread_mutex_lock(&inode_lock);
-	*out_fresh = dir->dir_until > now_mono();
-	if (*out_fresh && dir->names)
-		found = bsearch(&name, dir->names, dir->nnames, sizeof(char *), cmp_str) != NULL;
+	d = dir->path ? dl_find(dir->path) : NULL;
+	*out_fresh = dl_fresh(d);
+	if (*out_fresh)
+		found = dl_ent(d, name, NULL) != NULL;
 	pthread_mutex_unlock(&inode_lock);
 	return found;
 }
 
+/* Add or remove @name in @dpath's fresh listing (a stale or absent one
+ * is left alone), with attributes from @st (NULL = unknown); lock held. */
+static void listing_change(const char *dpath, const char *name, int present,
+			   const struct stat *st)
+{
+	struct dlist *d = dl_find(dpath);
+	struct dent *de, *n;
+	size_t pos = 0;
+	char *copy;
+
+	if (!dl_fresh(d))
+		return;
+	de = dl_ent(d, name, &pos);
+	if (present && de) {
+		if (st)
+			dent_set(de, st);
+		else
+			de->mode = 0;
+	} else if (present) {
+		copy = strdup(name);
+		n = copy ? realloc(d->ents, (d->n + 2) * sizeof(*n)) : NULL;
+		if (!n) {
+			free(copy);
+			dl_drop(d);
+			return;
+		}
+		d->ents = n;
+		memmove(n + pos + 1, n + pos, (d->n - pos) * sizeof(*n));
+		memset(&n[pos], 0, sizeof(n[pos]));
+		n[pos].name = copy;
+		if (st)
+			dent_set(&n[pos], st);
+		d->n++;
+		ndents++;
+	} else if (de) {
+		pos = (size_t)(de - d->ents);
+		free(de->name);
+		memmove(de, de + 1, (d->n - pos - 1) * sizeof(*de));
+		d->n--;
+		ndents--;
+	}
+}
+
 /*
  * Our own create/remove of @name in @dir: a fresh cached listing stays
- * fresh (so the next lookups of new names need no request).  A stale or
- * absent listing is left alone.
+ * fresh (so the next lookups of new names need no request).
  */
 void inode_listing_update(struct inode *dir, const char *name, int present)
 {
-	size_t lo = 0, hi, mid;
-	int c = 1;
-	char **n, *copy;
-
 	pthread_mutex_lock(&inode_lock);
-	if (!dir->names || dir->dir_until <= now_mono())
-		goto out;
-	hi = dir->nnames;
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(dir->names[mid], name);
-		if (c == 0) {
-			lo = mid;
-			break;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (present && c != 0) {
-		copy = strdup(name);
-		n = copy ? realloc(dir->names, (dir->nnames + 2) * sizeof(*n)) : NULL;
-		if (!n) {
-			free(copy);
-			dir->dir_until = 0;
-			goto out;
-		}
-		dir->names = n;
-		memmove(n + lo + 1, n + lo, (dir->nnames - lo) * sizeof(*n));
-		n[lo] = copy;
-		dir->nnames++;
-	} else if (!present && c == 0 && lo < dir->nnames) {
-		free(dir->names[lo]);
-		memmove(dir->names + lo, dir->names + lo + 1, (dir->nnames - lo - 1) * sizeof(char *));
-		dir->nnames--;
-	}
-out:
+	if (dir->path)
+		listing_change(dir->path, name, present, NULL);
+	dir->attr_vepoch = 0;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* A watch event on @name in @dpath: membership, and the attributes it
+ * carries (@e NULL: unknown). */
+void inode_listing_event(struct fs *fs, const char *dpath, const char *name, int present,
+			 const e2b_entry_info *e)
+{
+	struct stat st;
+
+	if (e)
+		inode_attr_from_entry(fs, e, &st);
+	pthread_mutex_lock(&inode_lock);
+	listing_change(dpath, name, present, e ? &st : NULL);
 	pthread_mutex_unlock(&inode_lock);
 }
 
 /* A directory we just created is known to be empty. */
 void inode_listing_empty(struct fs *fs, struct inode *dir)
 {
-	char **names = calloc(1, sizeof(*names));
-	size_t i;
+	struct dlist *d;
 
-	if (!names)
-		return;
 	pthread_mutex_lock(&inode_lock);
-	for (i = 0; i < dir->nnames; i++)
-		free(dir->names[i]);
-	free(dir->names);
-	dir->names = names;
-	dir->nnames = 0;
-	dir->dir_until = now_mono() + fs->o.dir_cache;
+	d = dir->path ? dl_get(dir->path) : NULL;
+	if (d && !d->busy) {
+		dl_clear(d);
+		d->listed = 1;
+		d->until = now_mono() + fs->o.dir_cache;
+	}
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -792,6 +1461,8 @@ void inode_renamed(const char *from, const char *to)
 	 * that are gone now. */
 	ghost_drop_tree(to);
 	ghost_move_tree(from, to);
+	dl_drop_tree(from);
+	dl_drop_tree(to);
 	for (i = 2; i < next_ino; i++) {
 		struct inode *in = by_ino[i];
 
@@ -824,7 +1495,6 @@ void inode_renamed(const char *from, const char *to)
 		free(in->path);
 		in->path = np;
 		hash_insert(in);
-		in->dir_until = 0;
 	}
 	pthread_mutex_unlock(&inode_lock);
 }

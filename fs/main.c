@@ -81,6 +81,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("entry_timeout=%lf", entry_timeout),
 	OPT("negative_timeout=%lf", negative_timeout),
 	OPT("dir_cache=%lf", dir_cache),
+	OPT("watch_cache=%lf", watch_cache),
+	OPT("prefetch_entries=%u", prefetch_entries),
 	OPT("cache_dir=%s", cache_dir),
 	OPT("cache_max=%s", cache_max),
 	OPT("no_watch", no_watch),
@@ -202,6 +204,11 @@ static void usage(const char *prog)
 	       "    -o entry_timeout=S     kernel name cache (default 1)\n"
 	       "    -o negative_timeout=S  kernel cache of missing names (default 1)\n"
 	       "    -o dir_cache=S         e2bfs listing/attribute cache (default 5)\n"
+	       "    -o watch_cache=S       while the watch is up, keep listings and\n"
+	       "                           attributes until it reports a change, and let\n"
+	       "                           the kernel keep them S seconds (default 3600;\n"
+	       "                           0 = only dir_cache and the timeouts above)\n"
+	       "    -o prefetch_entries=N  listing cache bound, in entries (default 200000)\n"
 	       "    -o cache_dir=DIR       content cache (default ~/.cache/e2bfs)\n"
 	       "    -o cache_max=SIZE      content cache bound, e.g. 512M, 2G (default 1G)\n"
 	       "    -o no_watch            do not follow sandbox-side changes\n"
@@ -407,6 +414,8 @@ int main(int argc, char *argv[])
 	pc.o.entry_timeout = 1.0;
 	pc.o.negative_timeout = 1.0;
 	pc.o.dir_cache = 5.0;
+	pc.o.watch_cache = 3600.0;
+	pc.o.prefetch_entries = 200000;
 	pc.o.op_timeout = 15.0;
 	fs.online = 1;
 	fuse_set_log_func(fuse_log_redacted);
@@ -438,7 +447,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (fs.o.op_timeout < 1 || fs.o.op_timeout > 3600 || fs.o.attr_timeout < 0 ||
-	    fs.o.entry_timeout < 0 || fs.o.negative_timeout < 0 || fs.o.dir_cache < 0) {
+	    fs.o.entry_timeout < 0 || fs.o.negative_timeout < 0 || fs.o.dir_cache < 0 ||
+	    fs.o.watch_cache < 0) {
 		fprintf(stderr, "e2bfs: timeouts must be >= 0 (op_timeout 1..3600)\n");
 		goto out;
 	}

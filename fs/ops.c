@@ -38,8 +38,9 @@ static void reply_entry(fuse_req_t req, struct fs *fs, struct inode *in, const s
 	e.generation = 1;
 	e.attr = *st;
 	e.attr.st_ino = in->ino;
-	e.attr_timeout = fs->o.attr_timeout;
-	e.entry_timeout = fs->o.entry_timeout;
+	/* Long while the watch vouches for the attributes. */
+	e.attr_timeout = inode_attr_timeout(fs, in);
+	e.entry_timeout = inode_entry_timeout(fs, in);
 	inode_ref(in);
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		inode_forget(in->ino, 1);
@@ -93,14 +94,16 @@ static struct inode *pre_self(const char *path)
  * for, is pinned. */
 static int stat_path(struct fs *fs, const char *path, struct inode **out, struct stat *st)
 {
+	struct inode_vtok tok;
 	e2b_entry_info *e = NULL;
 	struct inode *in;
 	int rc;
 
+	inode_vouch_begin(&tok);
 	rc = remote_stat(fs, path, &e);
 	if (rc < 0)
 		return rc;
-	in = inode_update(fs, path, e, st);
+	in = inode_update_tok(fs, path, e, &tok, st);
 	e2b_entry_info_free(e);
 	if (!in)
 		return -ENOMEM;
@@ -129,6 +132,27 @@ static int get_attr(struct fs *fs, struct inode *in, struct stat *st)
 	 * stat (the control directory must stay usable). */
 	if (rc == -EIO && inode_stale_attr(in, st))
 		rc = 0;
+	return rc;
+}
+
+/*
+ * List @dir into the listing cache unless it is fresh; concurrent callers
+ * wait for the one ListDir.  0 when the caller should look again.
+ */
+static int list_dir(struct fs *fs, struct inode *dir)
+{
+	struct inode_vtok tok;
+	e2b_entry_list *l = NULL;
+	char *path;
+	int rc;
+
+	if (inode_dir_begin(dir, &tok) == 0)
+		return 0;
+	path = inode_path(dir);
+	rc = path ? remote_list(fs, path, &l) : -ESTALE;
+	inode_dir_end(fs, dir, &tok, rc == 0 ? l : NULL);
+	e2b_entry_list_free(l);
+	free(path);
 	return rc;
 }
 
@@ -170,7 +194,7 @@ static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct inode *pin, *in;
 	struct stat st;
 	char *path = NULL;
-	int rc, fresh;
+	int rc, ans;
 
 	if (ctl_is(parent) || (parent == FUSE_ROOT_ID && !strcmp(name, CTL_NAME))) {
 		ctl_lookup(req, parent, name);
@@ -193,7 +217,19 @@ static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	inode_unpin(in);
 	in = NULL;
-	if (!inode_listing_has(pin, name, &fresh) && fresh) {
+	/*
+	 * A miss lists the directory (every entry's attributes in one
+	 * request, once for all concurrent lookups in it) rather than
+	 * Stat-ing the one name; a complete listing answers misses.
+	 */
+	ans = inode_dir_lookup(fs, pin, name, &in, &st);
+	if (ans == INODE_DIR_UNKNOWN && list_dir(fs, pin) == 0)
+		ans = inode_dir_lookup(fs, pin, name, &in, &st);
+	if (ans == INODE_DIR_FOUND) {
+		reply_entry(req, fs, in, &st);
+		goto out;
+	}
+	if (ans == INODE_DIR_ABSENT) {
 		reply_negative(req, fs);
 		goto out;
 	}
@@ -255,7 +291,7 @@ static void e2bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+		fuse_reply_attr(req, &st, inode_attr_timeout(fs, in));
 }
 
 /* Run "touch" for the time fields of a setattr. */
@@ -1061,8 +1097,8 @@ static void dirh_free(struct dirh *d)
 
 /*
  * A directory handle from @dir's fresh cached listing and its entries'
- * cached attributes, or NULL when any of them is missing or stale (then
- * opendir asks envd).  A warm `ls -l` within dir_cache costs no request.
+ * attributes, or NULL when any of them is missing (then opendir asks
+ * envd).  A warm `ls -l` costs no request.
  */
 static struct dirh *dirh_from_cache(struct fs *fs, struct inode *dir, fuse_ino_t ino,
 				    const char *path)
@@ -1070,7 +1106,7 @@ static struct dirh *dirh_from_cache(struct fs *fs, struct inode *dir, fuse_ino_t
 	struct dirh *d = NULL;
 	char **names, *cp;
 	size_t n, i;
-	int ok = 0;
+	int ok = 0, ans;
 
 	names = inode_listing_names(dir, &n);
 	if (!names)
@@ -1088,15 +1124,20 @@ static struct dirh *dirh_from_cache(struct fs *fs, struct inode *dir, fuse_ino_t
 
 		if (ino == FUSE_ROOT_ID && !strcmp(names[i], CTL_NAME))
 			continue;
-		cp = path_join(path, names[i]);
-		cin = cp ? inode_find_path(cp) : NULL;
-		free(cp);
+		ans = inode_dir_lookup(fs, dir, names[i], &cin, &d->st[d->n]);
+		if (ans == INODE_DIR_ABSENT)
+			continue;
+		if (ans == INODE_DIR_NOATTR) {
+			cp = path_join(path, names[i]);
+			cin = cp ? inode_find_path(cp) : NULL;
+			free(cp);
+			if (cin && !inode_cached_attr(fs, cin, &d->st[d->n])) {
+				inode_unpin(cin);
+				cin = NULL;
+			}
+		}
 		if (!cin)
 			goto out;
-		if (!inode_cached_attr(fs, cin, &d->st[d->n])) {
-			inode_unpin(cin);
-			goto out;
-		}
 		d->ins[d->n] = cin;
 		d->names[d->n] = names[i];
 		names[i] = NULL;
@@ -1118,6 +1159,7 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	struct fs *fs = FS(req);
 	struct inode *in, *cin;
+	struct inode_vtok tok;
 	e2b_entry_list *l = NULL;
 	struct dirh *d = NULL;
 	char *path, *cp;
@@ -1135,10 +1177,20 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		return;
 	}
 	d = dirh_from_cache(fs, in, ino, path);
+	if (!d) {
+		rc = list_dir(fs, in);
+		if (rc == -EINVAL)
+			rc = -ENOTDIR;
+		if (rc < 0)
+			goto out;
+		d = dirh_from_cache(fs, in, ino, path);
+	}
 	if (d) {
 		rc = 0;
 		goto reply;
 	}
+	/* Changed while listed: this handle gets its own snapshot. */
+	inode_vouch_begin(&tok);
 	rc = remote_list(fs, path, &l);
 	if (rc == -EINVAL)
 		rc = -ENOTDIR;
@@ -1174,7 +1226,7 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	}
 	/* After pinning the entries, so their cached attributes stay while
 	 * the directory is open. */
-	inode_set_listing(fs, in, l);
+	inode_set_listing(fs, in, &tok, l);
 	rc = 0;
 reply:
 	fi->fh = (uint64_t)(uintptr_t)d;
@@ -1225,10 +1277,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			name = d->names[i - 2];
 			e.attr = d->st[i - 2];
 			if (plus) {
+				/* The attributes as they are now, not at opendir:
+				 * an event may have changed them since. */
+				inode_cached_attr(fs, cin, &e.attr);
 				e.ino = cin->ino;
 				e.generation = 1;
-				e.attr_timeout = fs->o.attr_timeout;
-				e.entry_timeout = fs->o.entry_timeout;
+				e.attr_timeout = inode_attr_timeout(fs, cin);
+				e.entry_timeout = inode_entry_timeout(fs, cin);
 				/* The path may have been renamed or removed since. */
 				pthread_mutex_lock(&inode_lock);
 				if (!cin->path)
