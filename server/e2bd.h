@@ -72,6 +72,13 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 		const char *path, bool prefixed, const char *body, size_t len,
 		bool too_big);
 
+/*
+ * rmtree.c: rm -rf of host-side sandbox state of any depth or path length,
+ * never following symlinks or entering other mounts.  0, or -1 with errno
+ * (logged) when something was left behind.
+ */
+int rmtree(const char *path);
+
 /* http.c: start the listener (fills g_cfg.port if it was 0), stop it. */
 int http_start(char *err, size_t errlen);
 void http_stop(void);

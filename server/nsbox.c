@@ -51,7 +51,6 @@
 #include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -2780,30 +2779,6 @@ out:
 	return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type,
-		    struct FTW *ftw)
-{
-	int rc = (type == FTW_DP || type == FTW_D) ? rmdir(path) : unlink(path);
-
-	if (rc < 0 && errno != ENOENT)
-		log_warn("cannot remove '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf that never follows symlinks and never crosses into a mount. */
-static void remove_tree(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 int nsbox_destroy_layer(struct sandbox *sb)
 {
 	struct nsbox *ns = sb->ns;
@@ -2818,9 +2793,9 @@ int nsbox_destroy_layer(struct sandbox *sb)
 		}
 	}
 	xfmt(path, sizeof(path), "%s/rootfs", sb->dir);
-	remove_tree(path);
+	(void)rmtree(path);
 	xfmt(path, sizeof(path), "%s/layers", sb->dir);
-	remove_tree(path);
+	(void)rmtree(path);
 	if (ns)
 		pthread_mutex_unlock(&ns->life);
 	return 0;

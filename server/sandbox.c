@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,19 +252,6 @@ out:
 	return error;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type,
-		    struct FTW *ftw)
-{
-	if (remove(path) < 0 && errno != ENOENT)
-		log_warn("cannot remove '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 static struct sandbox *sandbox_alloc(const char *id)
 {
 	struct sandbox *sb = calloc(1, sizeof(*sb));
@@ -366,7 +352,7 @@ fail:
 			nsbox_stop(sb);
 		if (made_dir) {
 			nsbox_destroy_layer(sb);
-			remove_tree(sb->dir);
+			(void)rmtree(sb->dir);
 		}
 		sandbox_free(sb);
 	}
@@ -398,7 +384,7 @@ int sandbox_kill(struct sandbox *sb)
 	if (started)
 		nsbox_stop(sb);
 	nsbox_destroy_layer(sb);
-	remove_tree(sb->dir);
+	(void)rmtree(sb->dir);
 	registry_remove(sb);
 	log_info("sandbox %s killed", sb->id);
 	return 0;

@@ -103,13 +103,23 @@ expect_eq "kill: 204" 204 "$API_STATUS"
 check "kill: processes gone" wait_until 5 no_host_procs "sleep-kill-$MARK"
 check "kill: layer removed" test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
 
+# --- kill removes a tree deeper than PATH_MAX (nftw gave up on it before)
+ID=$(new_sandbox '{"templateID":"base","timeout":120}') || { fail "create deep sandbox" "no sandbox"; done_testing; }
+deep=$(run "$ID" 'cd /home/user && for i in $(seq 400); do mkdir d0123456789abcdefghijklmnopqrstu && cd d0123456789abcdefghijklmnopqrstu || exit 1; done; echo x > leaf; pwd | wc -c')
+check "deep tree: a path of $deep bytes exists in the sandbox" test "${deep:-0}" -gt 8192
+api DELETE "/sandboxes/$ID" > /dev/null
+expect_eq "deep tree: kill 204" 204 "$API_STATUS"
+check "deep tree: nothing left in the state directory" test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
+
 # --- timeout expiry kills; autoPause pauses
 ID=$(new_sandbox '{"templateID":"base","timeout":4}') || { fail "create short sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" "exec -a sleep-exp-$MARK sleep 600"
 check "timeout: marker runs" wait_until 3 test "$(host_procs "sleep-exp-$MARK")" -ge 1
 check "timeout: sandbox is gone after its timeout" wait_until 15 gone_404 "$ID"
 check "timeout: its processes are gone" wait_until 5 no_host_procs "sleep-exp-$MARK"
-check "timeout: layer removed" test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
+# The API answers 404 as soon as the sandbox is dead, while its layer is
+# still being removed by the timer thread.
+check "timeout: layer removed" wait_until 10 test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
 
 ID=$(new_sandbox '{"templateID":"base","timeout":2,"autoPause":true}') || { fail "create autoPause sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" 'i=0; while true; do i=$((i+1)); echo $i > /home/user/c.tmp; mv /home/user/c.tmp /home/user/c; sleep 0.05; done'
