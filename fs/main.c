@@ -152,6 +152,25 @@ static void fuse_log_redacted(enum fuse_log_level level, const char *fmt, va_lis
 	fputs(msg, stderr);
 }
 
+/* Options meant for mount(8) or fstab readers that mount.fuse.e2bfs may
+ * be handed (-o noauto,_netdev,x-systemd.automount, mount's -n and -v):
+ * not ours, not the kernel's. */
+static int opt_mount_only(const char *arg)
+{
+	static const char *const names[] = {
+		"-n", "-v", "noauto", "auto", "_netdev", "nofail", "user", "users",
+		"nouser", "defaults",
+	};
+	size_t i;
+
+	if (!strncmp(arg, "x-", 2) || !strncmp(arg, "comment=", 8))
+		return 1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(arg, names[i]))
+			return 1;
+	return 0;
+}
+
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct parse_ctx *c = data;
@@ -173,6 +192,8 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		}
 		return 1;
 	case FUSE_OPT_KEY_OPT:
+		if (opt_mount_only(arg))
+			return 0;
 		if (opt_is_secret(arg)) {
 			c->bad_key = 1;
 			return 0;
@@ -185,6 +206,16 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	}
 }
 
+/* The program's name as the user typed it, without a build path. */
+static const char *prog_name(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	return slash ? slash + 1 : argv0 && *argv0 ? argv0 : "e2bfs";
+}
+
+/* Every option once: e2bfs's own, then the libfuse ones e2bfs supports
+ * (its defaults, not libfuse's), then what mount(8) passes. */
 static void usage(const char *prog)
 {
 	printf("usage: %s [options] SANDBOX_ID[:PATH] MOUNTPOINT\n\n"
@@ -195,9 +226,9 @@ static void usage(const char *prog)
 	       "e2bfs options:\n"
 	       "    -o api_key_file=FILE   read the API key from FILE (never pass a key on\n"
 	       "                           the command line)\n"
-	       "    -o api_url=URL, sandbox_url=URL, domain=DOMAIN\n"
-	       "                           connection settings (as E2B_API_URL,\n"
-	       "                           E2B_SANDBOX_URL, E2B_DOMAIN; for fstab)\n"
+	       "    -o api_url=URL         management API URL (as E2B_API_URL; for fstab)\n"
+	       "    -o sandbox_url=URL     envd URL (as E2B_SANDBOX_URL)\n"
+	       "    -o domain=DOMAIN       service domain (as E2B_DOMAIN)\n"
 	       "    -o user=NAME           sandbox user for files and helpers (default:\n"
 	       "                           envd's default user)\n"
 	       "    -o attr_timeout=S      kernel attribute cache (default 1)\n"
@@ -217,9 +248,29 @@ static void usage(const char *prog)
 	       "    -o op_timeout=S        fail an operation with EIO after S seconds\n"
 	       "                           without the sandbox (default 15)\n"
 	       "    -o symlinks=raw        show sandbox link targets as stored, even those\n"
-	       "                           leading out of the mount (default: contain,\n"
-	       "                           see docs/e2bfs.md SYMLINKS)\n"
-	       "    -V, --version          print the version\n\n", prog);
+	       "                           leading out of the mount (default: contain)\n\n"
+	       "General and FUSE options:\n"
+	       "    -h, --help             print this help\n"
+	       "    -V, --version          print the versions of e2bfs, libe2b and libfuse\n"
+	       "    -f                     stay in the foreground (log to stderr)\n"
+	       "    -d, -o debug           debug output (implies -f)\n"
+	       "    -s                     single-threaded\n"
+	       "    -o ro                  read-only mount\n"
+	       "    -o allow_other         allow access by other users (needs\n"
+	       "                           user_allow_other in /etc/fuse.conf)\n"
+	       "    -o allow_root          allow access by root\n"
+	       "    -o auto_unmount        unmount when e2bfs ends\n"
+	       "    -o max_threads=N       worker threads (default 64)\n"
+	       "    -o max_idle_threads=N  idle worker threads kept\n"
+	       "    -o clone_fd            one /dev/fuse descriptor per thread\n\n"
+	       "As mount.fuse.e2bfs (mount -t fuse.e2bfs, fstab), the options mount(8)\n"
+	       "passes (rw, dev, suid, exec, atime and their no- forms) go to the kernel,\n"
+	       "and noauto, auto, _netdev, nofail, user, users, nouser, defaults, x-* and\n"
+	       "comment=* are ignored.\n\n"
+	       "Control directory: MOUNTPOINT/.e2bfs/ (hidden from listings) holds\n"
+	       "sandbox and status (JSON), ctl (write timeout N, pause, kill, refresh or\n"
+	       "sync) and procs/ (start and follow sandbox processes).\n"
+	       "See e2bfs(1).\n", prog);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -419,12 +470,15 @@ int main(int argc, char *argv[])
 	pc.o.op_timeout = 15.0;
 	fs.online = 1;
 	fuse_set_log_func(fuse_log_redacted);
-	if (fuse_opt_parse(&args, &pc, opt_spec, opt_proc) < 0)
+	if (fuse_opt_parse(&args, &pc, opt_spec, opt_proc) < 0) {
+		ret = 2;
 		goto out;
+	}
 	fs.o = pc.o;
 	if (pc.bad_key) {
 		fprintf(stderr, "e2bfs: an API key, token or password is never taken on the command line; "
 			"use E2B_API_KEY or -o api_key_file=FILE\n");
+		ret = 2;
 		goto out;
 	}
 	if (fs.o.show_version) {
@@ -434,27 +488,27 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (fs.o.show_help) {
-		usage(argv[0]);
-		printf("FUSE options:\n");
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
+		usage(prog_name(argv[0]));
 		ret = 0;
 		goto out;
 	}
 	if (!pc.spec || pc.nonopts < 2) {
 		fprintf(stderr, "usage: %s [options] SANDBOX_ID[:PATH] MOUNTPOINT (see --help)\n",
-			argv[0]);
+			prog_name(argv[0]));
+		ret = 2;
 		goto out;
 	}
 	if (fs.o.op_timeout < 1 || fs.o.op_timeout > 3600 || fs.o.attr_timeout < 0 ||
 	    fs.o.entry_timeout < 0 || fs.o.negative_timeout < 0 || fs.o.dir_cache < 0 ||
 	    fs.o.watch_cache < 0) {
 		fprintf(stderr, "e2bfs: timeouts must be >= 0 (op_timeout 1..3600)\n");
+		ret = 2;
 		goto out;
 	}
 	fs.cache_max = 1ull << 30;
 	if (fs.o.cache_max && parse_size(fs.o.cache_max, &fs.cache_max) < 0) {
 		fprintf(stderr, "e2bfs: bad cache_max '%s'\n", fs.o.cache_max);
+		ret = 2;
 		goto out;
 	}
 	colon = strchr(pc.spec, ':');
@@ -466,13 +520,14 @@ int main(int argc, char *argv[])
 	    strspn(pc.spec, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
 		    strlen(pc.spec)) {
 		fprintf(stderr, "e2bfs: bad sandbox id '%s'\n", pc.spec);
+		ret = 2;
 		goto out;
 	}
 	memcpy(fs.sandbox_id, pc.spec, strlen(pc.spec) + 1);
-	if (fuse_parse_cmdline(&args, &co) != 0)
-		goto out;
-	if (!co.mountpoint) {
-		fprintf(stderr, "e2bfs: no mountpoint\n");
+	if (fuse_parse_cmdline(&args, &co) != 0 || !co.mountpoint) {
+		if (!co.mountpoint)
+			fprintf(stderr, "e2bfs: no mountpoint\n");
+		ret = 2;
 		goto out;
 	}
 	fs.debug = co.debug;
@@ -540,8 +595,10 @@ int main(int argc, char *argv[])
 	if (!co.nodefault_subtype)
 		fuse_opt_add_arg(&args, "-osubtype=e2bfs");
 	fs.se = fuse_session_new(&args, &e2bfs_ops, sizeof(e2bfs_ops), &fs);
-	if (!fs.se)
+	if (!fs.se) {
+		ret = 2;	/* libfuse said why: an unknown option */
 		goto out;
+	}
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out;
 	if (fuse_session_mount(fs.se, co.mountpoint) != 0)
