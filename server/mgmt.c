@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -828,6 +829,63 @@ static enum MHD_Result do_metrics_many(struct mreq *m)
 	return reply(m, 200, all, NULL, NULL);
 }
 
+/* One entry of GET /templates, E2B's Template schema.  The build ID is
+ * derived from the name so it stays the same across restarts. */
+static json_t *template_json(const char *name, const char *rootfs,
+			     const char *alias, bool public)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char build[40];
+	struct stat st;
+	time_t t = stat(rootfs ? rootfs : "/usr", &st) == 0 ? st.st_mtime : time(NULL);
+	json_t *aliases = json_array(), *names = json_array();
+
+	if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen < 16)
+		memset(md, 0, 16);
+	snprintf(build, sizeof(build),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
+		 md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+	json_array_append_new(names, json_string(name));
+	if (alias) {
+		json_array_append_new(aliases, json_string(alias));
+		json_array_append_new(names, json_string(alias));
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o, s:o, s:o, s:o, "
+			 "s:n, s:n, s:i, s:i, s:s, s:s}",
+		"templateID", name, "buildID", build,
+		"cpuCount", (json_int_t)cpu_count, "memoryMB", (json_int_t)memory_mb,
+		"diskSizeMB", (json_int_t)disk_mb, "public", public,
+		"aliases", aliases, "names", names,
+		"createdAt", rfc3339(t), "updatedAt", rfc3339(t),
+		"createdBy", "lastSpawnedAt", "spawnCount", 0, "buildCount", 1,
+		"envdVersion", E2BD_ENVD_VERSION, "buildStatus", "ready");
+}
+
+/* GET /templates: every --template, then the built-in base (alias
+ * code-interpreter) unless a --template of that name replaces it. */
+static enum MHD_Result do_templates(struct mreq *m)
+{
+	const char *lower = NULL;
+	json_t *arr = json_array();
+	size_t i;
+
+	if (!arr)
+		return fail(m, 500, "out of memory");
+	pthread_once(&facts_once, facts_init);
+	for (i = 0; i < g_cfg.ntemplates; i++)
+		json_array_append_new(arr, template_json(g_cfg.templates[i].name,
+							 g_cfg.templates[i].rootfs,
+							 NULL, false));
+	if (template_find("base", &lower) && !lower)
+		json_array_append_new(arr, template_json("base", NULL,
+			template_find("code-interpreter", &lower) && !lower ?
+			"code-interpreter" : NULL, true));
+	return reply(m, 200, arr, NULL, NULL);
+}
+
 /* Sandbox logs: e2bd keeps none, so both log routes answer an empty page. */
 static enum MHD_Result do_logs(struct mreq *m, bool v2)
 {
@@ -996,7 +1054,7 @@ static enum MHD_Result method_not_allowed(struct mreq *m, const char *allow)
 enum action {
 	A_NONE, A_CREATE, A_LIST, A_CREATE_V2, A_LIST_V2, A_GET, A_DELETE,
 	A_TIMEOUT, A_PAUSE, A_RESUME, A_CONNECT, A_CONNECT_V2, A_REFRESH,
-	A_METRICS, A_METRICS_MANY, A_LOGS, A_LOGS_V2,
+	A_METRICS, A_METRICS_MANY, A_LOGS, A_LOGS_V2, A_TEMPLATES,
 };
 
 /*
@@ -1082,6 +1140,10 @@ static enum action route(const char *method, const char *path, char *id,
 	if (strcmp(path, "/sandboxes/metrics") == 0) {
 		*allow = "GET";
 		return get ? A_METRICS_MANY : A_NONE;
+	}
+	if (strcmp(path, "/templates") == 0) {
+		*allow = "GET";
+		return get ? A_TEMPLATES : A_NONE;
 	}
 	if (strncmp(path, "/sandboxes/", 11) == 0) {
 		p = path + 11;
@@ -1193,6 +1255,8 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 		return do_list(&m, true);
 	case A_METRICS_MANY:
 		return do_metrics_many(&m);
+	case A_TEMPLATES:
+		return do_templates(&m);
 	default:
 		break;
 	}
