@@ -41,6 +41,8 @@ struct e2bd_config {
 	enum e2bd_flavor flavor;
 	enum log_level log_level;
 	char *domain;		/* "localhost:PORT" unless given */
+	bool network_none;	/* --network none: sandboxes get loopback only */
+	char *sandbox_subnet;	/* --sandbox-subnet, NULL = 10.231.0.0/16 */
 };
 
 extern struct e2bd_config g_cfg;

@@ -22,13 +22,14 @@
 #include <openssl/crypto.h>
 
 #include "e2bd.h"
+#include "portproxy.h"
 #include "reqparse.h"
 #include "rpc.h"
 #include "sandbox.h"
 
 static struct MHD_Daemon *daemon_;
 
-enum req_kind { RK_DONE, RK_MGMT, RK_RPC, RK_ENVD_HTTP };
+enum req_kind { RK_DONE, RK_MGMT, RK_RPC, RK_ENVD_HTTP, RK_PROXY, RK_NEW };
 
 /* Per-request state, MHD's *con_cls. */
 struct http_req {
@@ -45,6 +46,9 @@ struct http_req {
 	struct envd_request envd;
 	char *envd_path;
 	bool envd_body;		/* POST /files or /files/compose: pass the body on */
+	/* RK_PROXY: a sandbox port other than envd's */
+	char *raw_uri;		/* as received, query included */
+	struct portproxy *proxy;
 };
 
 static int body_append(struct http_req *r, const char *data, size_t n)
@@ -196,7 +200,7 @@ static int route_envd(struct MHD_Connection *c, const char *url, char *id,
 /* First call for an envd request: envd's middleware chain, then dispatch. */
 static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c,
 				  const char *method, const char *id, long port,
-				  const char *path)
+				  const char *path, bool kruise)
 {
 	struct rpc_ctx ctx = { 0 };
 	struct rpc_error err = { 0 };
@@ -208,11 +212,24 @@ static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c
 	bool exempt;
 
 	sb = sandbox_get(id);
-	if (!sb || port != E2BD_ENVD_PORT ||
-	    sandbox_state_get(sb, NULL) != SB_RUNNING) {
+	if (!sb || sandbox_state_get(sb, NULL) != SB_RUNNING) {
 		ret = send_not_found_sandbox(c, id, sb != NULL);
 		sandbox_put(sb);
 		return ret;
+	}
+	if (port != E2BD_ENVD_PORT) {
+		char buf[8192];
+		const char *target;
+
+		/* Like E2B's edge: no access token for the sandbox's own ports. */
+		target = req->raw_uri ? portproxy_target(req->raw_uri, kruise,
+							 buf, sizeof(buf)) : path;
+		req->proxy = portproxy_begin(c, sb, port, method, target, &ret);
+		sandbox_put(sb);
+		if (!req->proxy)
+			return ret;
+		req->kind = RK_PROXY;
+		return MHD_YES;
 	}
 	exempt = (strcmp(method, "GET") == 0 && strcmp(path, "/health") == 0) ||
 		 ((strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0) &&
@@ -288,7 +305,8 @@ static enum MHD_Result begin_request(struct http_req *req,
 		return http_send_error(c, 404, "not found");
 	if (r > 0) {
 		log_dbg("envd %s %s %s", id, method, path);
-		return begin_envd(req, c, method, id, port, path);
+		/* route_envd() moves path past a /kruise/<id>/<port> prefix. */
+		return begin_envd(req, c, method, id, port, path, path != url);
 	}
 	log_dbg("api %s %s", method, url);
 	req->prefixed = strncmp(url, "/kruise/api", 11) == 0;
@@ -312,6 +330,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		req->kind = RK_NEW;
+	}
+	if (req->kind == RK_NEW) {
 		req->kind = RK_DONE;
 		return begin_request(req, c, url, method);
 	}
@@ -328,6 +349,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 						    req->len, req->too_big);
 	case RK_RPC:
 		return rpc_call_data(req->call, upload_data, upload_data_size);
+	case RK_PROXY:
+		return portproxy_data(req->proxy, upload_data, upload_data_size);
 	case RK_ENVD_HTTP:
 		/*
 		 * Only the upload routes see the body; for the rest it is
@@ -354,6 +377,8 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!req)
 		return;
 	rpc_call_end(req->call);
+	portproxy_free(req->proxy);
+	free(req->raw_uri);
 	if (req->kind == RK_ENVD_HTTP || req->envd_path) {
 		if (req->envd.handler_free)
 			req->envd.handler_free(req->envd.handler_state);
@@ -364,6 +389,20 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+/* Called first for every request: keep the raw URI (query included). */
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_req *req = calloc(1, sizeof(*req));
+
+	(void)cls;
+	(void)c;
+	if (!req)
+		return NULL;
+	req->kind = RK_NEW;
+	req->raw_uri = strdup(uri);
+	return req;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -428,6 +467,7 @@ int http_start(char *err, size_t errlen)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
 		MHD_OPTION_END);
 	if (!daemon_) {
 		snprintf(err, errlen, "cannot listen on %s:%u: %s",

@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"usage: e2bd [--listen ADDR:PORT] [--state-dir DIR] [--api-key-file FILE]\n"
 	"            [--template NAME=ROOTFS_DIR]... [--default-template NAME]\n"
 	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
-	"            [--domain DOMAIN] [--help] [--version]\n"
+	"            [--domain DOMAIN] [--network default|none]\n"
+	"            [--sandbox-subnet CIDR] [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -51,6 +52,12 @@ static const char usage_text[] =
 	"  --log-level LEVEL         error, warn, info (default) or debug\n"
 	"  --domain DOMAIN           domain reported to clients (default: the\n"
 	"                            request's Host header)\n"
+	"  --network default|none    default: each sandbox has its own network\n"
+	"                            namespace with internet access through a veth\n"
+	"                            pair and NAT (as root, with nftables); none:\n"
+	"                            loopback only\n"
+	"  --sandbox-subnet CIDR     private IPv4 pool for the veth links, one /30\n"
+	"                            per sandbox (default 10.231.0.0/16)\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -235,7 +242,7 @@ static int state_key(char *path, size_t pathlen)
 enum {
 	OPT_LISTEN = 256, OPT_STATE_DIR, OPT_KEY_FILE, OPT_TEMPLATE,
 	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
-	OPT_VERSION,
+	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET,
 };
 
 static const struct option long_opts[] = {
@@ -247,6 +254,8 @@ static const struct option long_opts[] = {
 	{ "flavor", required_argument, NULL, OPT_FLAVOR },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "sandbox-subnet", required_argument, NULL, OPT_SANDBOX_SUBNET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -324,6 +333,21 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DOMAIN:
 			g_cfg.domain = strdup(optarg);
+			break;
+		case OPT_NETWORK:
+			if (strcmp(optarg, "default") == 0) {
+				g_cfg.network_none = false;
+			} else if (strcmp(optarg, "none") == 0) {
+				g_cfg.network_none = true;
+			} else {
+				fprintf(stderr, "e2bd: --network wants default or none, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_SANDBOX_SUBNET:
+			free(g_cfg.sandbox_subnet);
+			g_cfg.sandbox_subnet = strdup(optarg);
 			break;
 		case OPT_HELP:
 			usage(stdout);

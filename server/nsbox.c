@@ -37,10 +37,9 @@
  * overlays use userxattr, pause falls back to SIGSTOP, and sandboxes have
  * no root.  If neither works, e2bd refuses to start.
  *
- * NEEDSWORK: sandboxes share the host's network namespace (E2B sandboxes
- * have internet access by default), so they can reach loopback services,
- * including e2bd's own envd routes, which are guarded only by the
- * sandbox ID and, for secure sandboxes, the access token.
+ * Network.  Every init is also cloned into a network namespace of its
+ * own; netns.c brings its loopback up, gives it a veth pair with NAT for
+ * egress and firewalls the host from it (see there).
  *
  * Init.  One reader thread per running sandbox reads init's messages:
  * replies to requests (matched by sequence number to a waiting caller)
@@ -82,6 +81,7 @@
 #include "nsbox.h"
 #include "nsinit.h"
 #include "nsproc.h"
+#include "netns.h"
 
 /* ==== messages, zygote and init (these run outside e2bd's threads) ==== */
 
@@ -91,6 +91,9 @@
  * Set once by nsbox_global_init() before the zygote is forked.
  */
 static bool g_unpriv;
+
+/* CLONE_NEWNET from netns_global_init(), set before the zygote is forked. */
+static int g_clone_net;
 
 /*
  * snprintf that returns -1 when the output did not fit.  Paths here are
@@ -1032,7 +1035,8 @@ init_main(int sock, const char *root, const char *hostname)
 	/* Undo e2bd's OOM protection: sandboxes are what the OOM killer takes. */
 	(void)write_oom_score("0");
 	setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &one, sizeof(one));
-	if (init_setup(root, hostname, err, sizeof(err)) < 0) {
+	if ((g_clone_net && netns_init_loopback(err, sizeof(err)) < 0) ||
+	    init_setup(root, hostname, err, sizeof(err)) < 0) {
 		send_error(sock, 0, NSERR_INTERNAL, "%s", err);
 		_exit(1);
 	}
@@ -1094,7 +1098,8 @@ static void zygote_start(int chan, const struct nsmsg_hdr *h, char *payload,
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &one, sizeof(one));
 	/* Raw clone: fork semantics (same stack) plus the new namespaces. */
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
-			     CLONE_NEWIPC | SIGCHLD, NULL, NULL, NULL, 0);
+			     CLONE_NEWIPC | g_clone_net | SIGCHLD, NULL, NULL,
+			     NULL, 0);
 	if (pid < 0) {
 		send_error(chan, h->seq, NSERR_INTERNAL,
 			   "cannot create namespaces: %s", strerror(errno));
@@ -1265,6 +1270,7 @@ struct nsbox {
 	char cgroup[PATH_MAX];	/* "" when none */
 	char pidscg[PATH_MAX];	/* cgroup v1 pids group, "" when none */
 	bool frozen;
+	struct netns_sb net;	/* protected by life */
 };
 
 /* ---- small helpers ---- */
@@ -2382,6 +2388,9 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 			 n > 0 && h.type == NSMSG_ERROR ? msg : "init exited");
 		goto fail;
 	}
+	if (g_clone_net && netns_attach(&ns->net, sb->id, ns->init_pid, true,
+					err, errlen) < 0)
+		goto fail;
 	cgroup_create(sb, ns);
 	pids_create(sb, ns);
 	pthread_mutex_lock(&ns->lock);
@@ -2394,6 +2403,7 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 		ns->sock = -1;
 		pthread_mutex_unlock(&ns->lock);
 		cgroup_remove(ns);
+		netns_detach(&ns->net);
 		goto fail;
 	}
 	ns->reader_on = true;
@@ -2443,6 +2453,7 @@ static void stop_init(struct nsbox *ns)
 	ns->init_pidfd = -1;
 	ns->init_pid = 0;
 	cgroup_remove(ns);
+	netns_detach(&ns->net);
 }
 
 /*
@@ -2613,14 +2624,15 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 		detect_freezer();	/* cgroups are not ours to write otherwise */
 	else
 		G.freezer = FREEZER_SIGNAL;
+	g_clone_net = netns_global_init(g_unpriv);
 	G.zpid = nsinit_zygote_spawn(&G.zsock, err, errlen);
 	if (G.zpid < 0)
 		goto out;
 	atexit(zygote_reap);
 	G.ready = true;
-	log_info("sandbox isolation: %smount/pid/uts/ipc namespaces, overlayfs, "
+	log_info("sandbox isolation: %smount/pid/uts/ipc%s namespaces, overlayfs, "
 		 "freezer %s", g_unpriv ? "unprivileged (user namespace, only "
-		 "uid 1000), " : "", G.freezer == FREEZER_V1 ? "cgroup v1" :
+		 "uid 1000), " : "", g_clone_net ? "/net" : "", G.freezer == FREEZER_V1 ? "cgroup v1" :
 		 G.freezer == FREEZER_V2 ? "cgroup v2" : "SIGSTOP");
 	rc = 0;
 out:
@@ -2660,6 +2672,7 @@ static struct nsbox *ns_get(struct sandbox *sb)
 	}
 	ns->sock = -1;
 	ns->init_pidfd = -1;
+	ns->net = (struct netns_sb)NETNS_SB_INIT;
 	sb->ns = ns;
 	return ns;
 }
@@ -2818,6 +2831,28 @@ void nsbox_release(struct sandbox *sb)
 	sb->ns = NULL;
 	free(sb->root);
 	sb->root = NULL;
+}
+
+int nsbox_connect_port(struct sandbox *sb, int port)
+{
+	struct nsbox *ns = sb->ns;
+	int netfd = -1, fd, e;
+
+	if (ns) {
+		pthread_mutex_lock(&ns->life);
+		if (ns->reader_on && ns->net.netfd >= 0)
+			netfd = fcntl(ns->net.netfd, F_DUPFD_CLOEXEC, 0);
+		pthread_mutex_unlock(&ns->life);
+	}
+	if (netfd < 0) {
+		errno = ENETUNREACH;
+		return -1;
+	}
+	fd = netns_connect_loopback(netfd, port);
+	e = errno;
+	close(netfd);
+	errno = e;
+	return fd;
 }
 
 /* ---- nsproc.h ---- */

@@ -33,6 +33,13 @@ int nsbox_stop(struct sandbox *sb);
 /* Freeze or thaw every process of the sandbox (cgroup v1/v2 freezer, or SIGSTOP). */
 int nsbox_freeze(struct sandbox *sb, bool frozen);
 
+/*
+ * A TCP connection to @port on the sandbox's own loopback (its servers),
+ * made from inside its network namespace.  -1 with errno if the sandbox
+ * is not running or nothing listens there.
+ */
+int nsbox_connect_port(struct sandbox *sb, int port);
+
 /* Remove the sandbox's writable layer from disk (after nsbox_stop). */
 int nsbox_destroy_layer(struct sandbox *sb);
 
