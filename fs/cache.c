@@ -3,15 +3,25 @@
  * The content cache: one sparse file on disk per inode whose content was
  * read or written, with a presence map of CACHE_BLOCK blocks filled by
  * ranged GETs (readahead doubles on sequential access).  Writes go to the
- * cache file after the whole content is local; a dirty file is uploaded
- * atomically (temporary name + Move, by libe2b) on fsync, on close and at
- * unmount.  A dirty file has a sidecar "<cache file>.dirty" holding its
- * remote path, so a later mount finds and uploads what an earlier one could
- * not.
+ * cache file after the whole content is local.  A dirty file has a sidecar
+ * "<cache file>.dirty" holding its remote path, so a later mount finds and
+ * uploads what an earlier one could not (a kill -9 loses nothing that was
+ * written before it).
+ *
+ * Write-back: close only queues a dirty file; UP_WORKERS threads upload
+ * queued files in parallel, each atomically (temporary name + Move).  A file
+ * is queued at most once, so a write before its upload starts rides along
+ * with it.  Every change bumps the file's write sequence (wseq) and a
+ * successful upload records the sequence it carried (useq).  A barrier
+ * (fsync: one file; sync, unmount, starting a process: all files) waits
+ * until useq reaches the wseq a file had when the barrier began, or until
+ * an attempt fails; failed uploads stay dirty and are retried with backoff
+ * by cache_housekeep().
  *
  * Locking: file->lock guards one file and is held across its network I/O
  * (reads of one file are serialized, other files proceed); it is taken
- * before inode_lock, never after.  files_lock guards only the list.
+ * before inode_lock and up_lock, never after.  files_lock guards only the
+ * list; up_lock the upload queue and the sequence fields.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +35,11 @@
 #include "e2bfs.h"
 
 #define RA_MAX_BLOCKS 64u	/* 8 MiB readahead at most */
+#define UP_WORKERS 8		/* uploads in flight at once */
+/* A closed file waits this long before its upload starts, so that the
+ * chmod/utimens that tar and cp -p send right after close are folded into
+ * the upload instead of costing a call of their own.  Barriers skip it. */
+#define UP_SETTLE 0.03
 
 struct file {
 	pthread_mutex_t lock;
@@ -54,6 +69,15 @@ struct file {
 	double next_retry;	/* protected by lock; background upload backoff */
 	double retry_delay;	/* protected by lock */
 	int listed;		/* protected by files_lock */
+	int queued;		/* protected by up_lock; in the upload queue */
+	int busy;		/* protected by up_lock; a worker has it */
+	int requeue;		/* protected by up_lock; queued while busy */
+	int failed;		/* protected by up_lock; last attempt failed */
+	uint64_t wseq;		/* protected by up_lock; last change */
+	uint64_t useq;		/* protected by up_lock; last change uploaded */
+	uint64_t attempts;	/* protected by up_lock; uploads tried */
+	double due;		/* protected by up_lock; queued: start after */
+	struct file *qnext;	/* protected by up_lock */
 	struct pub {
 		int dirty;
 		int orphan;
@@ -79,6 +103,21 @@ static struct file *files;	/* protected by files_lock */
 /* Dirty leftovers of an earlier mount, found by cache_init(). */
 static char **leftovers;	/* protected by files_lock */
 static size_t nleftovers;	/* protected by files_lock */
+
+static pthread_mutex_t up_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t up_work = PTHREAD_COND_INITIALIZER;  /* queue or stop */
+static pthread_cond_t up_done = PTHREAD_COND_INITIALIZER;  /* an attempt ended */
+static struct file *up_head, *up_tail;	/* protected by up_lock */
+static pthread_t up_threads[UP_WORKERS]; /* protected by up_lock */
+static unsigned up_nthreads;		/* protected by up_lock */
+static unsigned up_queued, up_busy;	/* protected by up_lock */
+static int up_stop;			/* protected by up_lock */
+static unsigned up_urgent;		/* protected by up_lock; barriers waiting */
+static uint64_t up_seq;			/* protected by up_lock */
+static unsigned up_delay_ms;		/* tests only: E2BFS_TEST_UPLOAD_DELAY_MS */
+
+static int upload_locked(struct fs *fs, struct file *f);
+static void enqueue_locked(struct fs *fs, struct file *f);
 
 /* Publish the state readers see, then release the file. */
 static void unlock_file(struct file *f)
@@ -132,6 +171,10 @@ int cache_init(struct fs *fs)
 	rc = mkdir_p(fs->cache_dir, 0700);
 	if (rc < 0)
 		return rc;
+	/* Tests only (documented in docs/e2bfs.md): hold each background
+	 * upload back, so files are really pending when a test kills us. */
+	if (getenv("E2BFS_TEST_UPLOAD_DELAY_MS"))
+		up_delay_ms = (unsigned)strtoul(getenv("E2BFS_TEST_UPLOAD_DELAY_MS"), NULL, 10);
 	d = opendir(fs->cache_dir);
 	if (!d)
 		return -errno;
@@ -299,6 +342,9 @@ static void mark_dirty(struct file *f)
 
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->want_mtime = 0;
+	pthread_mutex_lock(&up_lock);
+	f->wseq = ++up_seq;
+	pthread_mutex_unlock(&up_lock);
 	if (f->dirty)
 		return;
 	f->dirty = 1;
@@ -347,6 +393,12 @@ static void clear_dirty(struct file *f)
 {
 	char sc[4200];
 
+	/* Nothing left to upload: barriers stop waiting for this file. */
+	pthread_mutex_lock(&up_lock);
+	f->useq = f->wseq;
+	f->failed = 0;
+	pthread_cond_broadcast(&up_done);
+	pthread_mutex_unlock(&up_lock);
 	if (!f->dirty)
 		return;
 	f->dirty = 0;
@@ -360,7 +412,7 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 	       int *keep_cache)
 {
 	struct file *f = get_file(in);
-	int rc = 0;
+	int rc = 0, fresh = 0;
 
 	if (!f)
 		return -ENOMEM;
@@ -368,7 +420,13 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 	*keep_cache = 1;
 	if (!f->opens)
 		f->orphan = 0;
-	if (!f->dirty && !f->orphan) {
+	/* A new writing session on a file whose last one is still queued:
+	 * upload that first, so it is the base a later conflict is detected
+	 * against (last close wins, the other version is kept). */
+	if (f->dirty && !f->opens && (flags & O_ACCMODE) != O_RDONLY && !(flags & O_TRUNC) &&
+	    now_mono() >= f->next_retry && upload_locked(fs, f) == 0)
+		fresh = 1;	/* the upload set the base; @remote is older */
+	if (!f->dirty && !f->orphan && !fresh) {
 		if (!same_base(f, remote) || !f->cpath) {
 			reset_locked(f, (uint64_t)remote->st_size);
 			*keep_cache = 0;
@@ -701,8 +759,25 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 	return rc;
 }
 
-/* Upload a dirty file; lock held.  The error is the one close reports. */
-static int upload_locked(struct fs *fs, struct file *f)
+/* We made @path in the sandbox: its parent's cached listing shows it. */
+static void listing_add(char *path)
+{
+	char *slash = strrchr(path, '/');
+	struct inode *pin;
+
+	if (!slash || slash == path)
+		return;
+	*slash = 0;
+	pin = inode_find_path(path);
+	*slash = '/';
+	if (pin) {
+		inode_listing_update(pin, slash + 1, 1);
+		inode_unpin(pin);
+	}
+}
+
+/* Upload a dirty file; lock held.  The error is the one fsync reports. */
+static int upload_once(struct fs *fs, struct file *f)
 {
 	struct upload_fix fix;
 	e2b_entry_info *e = NULL;
@@ -732,7 +807,8 @@ static int upload_locked(struct fs *fs, struct file *f)
 					 (long long)t);
 				fs_log(fs, "conflict on '%s': remote changed since open, kept as '%s'",
 				       path, cname);
-				remote_rename(fs, path, cname);
+				if (remote_rename(fs, path, cname) == 0)
+					listing_add(cname);
 			}
 		} else if (rc != -ENOENT) {
 			goto out;
@@ -791,6 +867,133 @@ out:
 	return rc;
 }
 
+/* upload_once(), recording the outcome for barriers; lock held. */
+static int upload_locked(struct fs *fs, struct file *f)
+{
+	int rc;
+
+	if (!f->dirty)
+		return 0;
+	rc = upload_once(fs, f);
+	pthread_mutex_lock(&up_lock);
+	f->attempts++;
+	f->failed = rc < 0;
+	pthread_cond_broadcast(&up_done);
+	pthread_mutex_unlock(&up_lock);
+	return rc;
+}
+
+/* One upload worker: takes queued files until told to stop. */
+static void *up_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct file *f;
+	unsigned urgent;
+
+	pthread_mutex_lock(&up_lock);
+	for (;;) {
+		while (!up_head && !up_stop)
+			pthread_cond_wait(&up_work, &up_lock);
+		if (!up_head)
+			break;
+		if (!up_urgent && !up_stop && up_head->due > now_mono()) {
+			struct timespec ts;
+			double left = up_head->due - now_mono();
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(left * 1e9);
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec += ts.tv_nsec / 1000000000L;
+				ts.tv_nsec %= 1000000000L;
+			}
+			pthread_cond_timedwait(&up_work, &up_lock, &ts);
+			continue;
+		}
+		f = up_head;
+		up_head = f->qnext;
+		if (!up_head)
+			up_tail = NULL;
+		f->qnext = NULL;
+		f->queued = 0;
+		f->busy = 1;
+		up_queued--;
+		up_busy++;
+		pthread_mutex_unlock(&up_lock);
+		if (up_delay_ms)
+			usleep(up_delay_ms * 1000u);
+		pthread_mutex_lock(&f->lock);
+		/* Still open elsewhere: its next close queues it again (an
+		 * intermediate state is uploaded only for a barrier). */
+		pthread_mutex_lock(&up_lock);
+		urgent = up_urgent;
+		pthread_mutex_unlock(&up_lock);
+		if (!f->opens || urgent)
+			upload_locked(fs, f);
+		unlock_file(f);
+		pthread_mutex_lock(&up_lock);
+		f->busy = 0;
+		up_busy--;
+		/* Queued again while busy: only if something is left to do. */
+		if (f->requeue && f->useq < f->wseq && !f->failed)
+			enqueue_locked(fs, f);
+		f->requeue = 0;
+		pthread_cond_broadcast(&up_done);
+	}
+	pthread_mutex_unlock(&up_lock);
+	return NULL;
+}
+
+/* Queue @f for a background upload (once); up_lock held. */
+static void enqueue_locked(struct fs *fs, struct file *f)
+{
+	if (f->busy)
+		f->requeue = 1;
+	if (f->queued || f->busy || up_stop)
+		return;
+	/* Workers start on first use: not before fuse_daemonize() forks. */
+	if (up_nthreads < UP_WORKERS && up_nthreads < up_queued + up_busy + 1) {
+		if (pthread_create(&up_threads[up_nthreads], NULL, up_main, fs) == 0)
+			up_nthreads++;
+	}
+	if (!up_nthreads)
+		return;
+	f->queued = 1;
+	f->due = now_mono() + UP_SETTLE;
+	f->qnext = NULL;
+	if (up_tail)
+		up_tail->qnext = f;
+	else
+		up_head = f;
+	up_tail = f;
+	up_queued++;
+	pthread_cond_signal(&up_work);
+}
+
+static void enqueue(struct fs *fs, struct file *f)
+{
+	pthread_mutex_lock(&up_lock);
+	enqueue_locked(fs, f);
+	pthread_mutex_unlock(&up_lock);
+}
+
+/* close(): the data is safe in the cache file (and its sidecar); the
+ * upload runs in the background. */
+int cache_close(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int dirty;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&pub_lock);
+	dirty = f->pub.dirty;
+	pthread_mutex_unlock(&pub_lock);
+	if (dirty)
+		enqueue(fs, f);
+	return 0;
+}
+
+/* fsync(): upload now, on this thread, and report the outcome. */
 int cache_flush(struct fs *fs, struct inode *in)
 {
 	struct file *f = peek_file(in);
@@ -816,7 +1019,7 @@ void cache_release(struct fs *fs, struct inode *in)
 		f->opens--;
 	if (!f->opens) {
 		if (f->dirty)
-			upload_locked(fs, f);
+			enqueue(fs, f);
 		if (f->fd >= 0) {
 			close(f->fd);
 			f->fd = -1;
@@ -993,22 +1196,102 @@ static struct file **snapshot(size_t *n)
 	return arr;
 }
 
+/*
+ * The barrier: every change made before the call has reached the sandbox,
+ * or its upload failed (then the first error; the file stays dirty and is
+ * retried).  Uploads run on the workers, in parallel.
+ */
 int cache_sync_all(struct fs *fs)
 {
 	struct file **arr;
+	uint64_t *want, *tried;
 	size_t n, i;
-	int rc, first = 0;
+	int rc = 0;
 
 	arr = snapshot(&n);
-	for (i = 0; i < n; i++) {
-		pthread_mutex_lock(&arr[i]->lock);
-		rc = upload_locked(fs, arr[i]);
-		unlock_file(arr[i]);
-		if (rc < 0 && !first)
-			first = rc;
+	want = calloc(n + 1, sizeof(*want));
+	tried = calloc(n + 1, sizeof(*tried));
+	if (!want || !tried) {
+		free(arr);
+		free(want);
+		free(tried);
+		return -ENOMEM;
 	}
+	pthread_mutex_lock(&up_lock);
+	up_urgent++;
+	pthread_cond_broadcast(&up_work);
+	for (i = 0; i < n; i++) {
+		struct file *f = arr[i];
+
+		want[i] = f->wseq;
+		tried[i] = f->attempts;
+		if (f->useq < f->wseq)
+			enqueue_locked(fs, f);
+	}
+	for (i = 0; i < n; i++) {
+		struct file *f = arr[i];
+
+		while (f->useq < want[i] && !(f->attempts > tried[i] && f->failed)) {
+			if (!f->queued && !f->busy && (up_stop || !up_nthreads)) {
+				/* No workers (unmounting): upload here. */
+				pthread_mutex_unlock(&up_lock);
+				pthread_mutex_lock(&f->lock);
+				upload_locked(fs, f);
+				unlock_file(f);
+				pthread_mutex_lock(&up_lock);
+				if (f->useq < want[i] && f->attempts == tried[i])
+					break;
+				continue;
+			}
+			if (!f->queued && !f->busy)
+				enqueue_locked(fs, f);
+			pthread_cond_wait(&up_done, &up_lock);
+		}
+		if (f->useq < want[i] && rc == 0)
+			rc = -EIO;
+	}
+	up_urgent--;
+	pthread_mutex_unlock(&up_lock);
+	free(want);
+	free(tried);
 	free(arr);
-	return first;
+	return rc;
+}
+
+/* Stop the upload workers (after the last barrier of the unmount). */
+void cache_shutdown(struct fs *fs)
+{
+	unsigned i, n;
+
+	(void)fs;
+	pthread_mutex_lock(&up_lock);
+	up_stop = 1;
+	pthread_cond_broadcast(&up_work);
+	n = up_nthreads;
+	pthread_mutex_unlock(&up_lock);
+	for (i = 0; i < n; i++)
+		pthread_join(up_threads[i], NULL);
+	pthread_mutex_lock(&up_lock);
+	up_nthreads = 0;
+	pthread_mutex_unlock(&up_lock);
+}
+
+/* Background uploads waiting or running, and files whose last upload
+ * failed (for .e2bfs/status). */
+void cache_upload_counts(unsigned *out_pending, unsigned *out_failed)
+{
+	struct file **arr;
+	size_t n, i;
+
+	arr = snapshot(&n);
+	pthread_mutex_lock(&up_lock);
+	*out_pending = up_queued + up_busy;
+	*out_failed = 0;
+	for (i = 0; i < n; i++)
+		if (arr[i]->failed && arr[i]->useq < arr[i]->wseq)
+			(*out_failed)++;
+	pthread_mutex_unlock(&up_lock);
+	free(arr);
 }
 
 /* Upload what an earlier mount left dirty. */
@@ -1125,7 +1408,7 @@ void cache_housekeep(struct fs *fs)
 		if (pthread_mutex_trylock(&arr[i]->lock))
 			continue;
 		if (arr[i]->dirty && !arr[i]->opens && now_mono() >= arr[i]->next_retry)
-			upload_locked(fs, arr[i]);
+			enqueue(fs, arr[i]);
 		unlock_file(arr[i]);
 	}
 	cache_stats(fs, &bytes, &nf, &nd);

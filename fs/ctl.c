@@ -631,7 +631,7 @@ static char *status_json(void)
 {
 	struct stats st;
 	uint64_t bytes;
-	unsigned files, dirty;
+	unsigned files, dirty, pending, failed;
 	size_t inodes, ghosts;
 	int online;
 	char *err, *out = malloc(2048);
@@ -640,6 +640,7 @@ static char *status_json(void)
 	if (!out)
 		return NULL;
 	cache_stats(g_fs, &bytes, &files, &dirty);
+	cache_upload_counts(&pending, &failed);
 	inode_counts(&inodes, &ghosts);
 	pthread_mutex_lock(&g_fs->lock);
 	st = g_fs->st;
@@ -654,11 +655,12 @@ static char *status_json(void)
 		 "\"uploads\":%" PRIu64 ",\"uploadErrors\":%" PRIu64 ","
 		 "\"cacheBytes\":%" PRIu64 ",\"cacheFiles\":%u,\"cacheHitBytes\":%" PRIu64 ","
 		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u,"
+		 "\"pendingUploads\":%u,\"failedUploads\":%u,"
 		 "\"inodes\":%zu,\"knownPaths\":%zu}\n",
 		 online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
-		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, inodes,
-		 inodes + ghosts);
+		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, pending, failed,
+		 inodes, inodes + ghosts);
 	free(err);
 	return out;
 }
@@ -916,6 +918,9 @@ static int start_proc(fuse_req_t req, struct handle *h, const char *line)
 		free(cwd);
 		return -ENOMEM;
 	}
+	/* Barrier: the process sees everything written through the mount. */
+	if (cache_sync_all(g_fs) < 0)
+		fs_log(g_fs, "starting a process while uploads still fail (see dirtyFiles)");
 	co.cwd = cwd ? cwd : g_fs->root;
 	co.user = g_fs->o.user;
 	co.stdin_open = 1;

@@ -224,6 +224,7 @@ int cache_write(struct fs *fs, struct inode *in, const char *buf,
 		size_t size, off_t off);
 int cache_truncate(struct fs *fs, struct inode *in, off_t size);
 int cache_flush(struct fs *fs, struct inode *in);
+int cache_close(struct fs *fs, struct inode *in);
 void cache_release(struct fs *fs, struct inode *in);
 int cache_local_attr(struct inode *in, struct stat *st);
 int cache_is_dirty(struct inode *in);
@@ -235,6 +236,8 @@ void cache_renamed(struct inode *in);
 void cache_touched(struct inode *in, const struct stat *st);
 void cache_drop(struct fs *fs, struct inode *in);
 int cache_sync_all(struct fs *fs);
+void cache_shutdown(struct fs *fs);
+void cache_upload_counts(unsigned *out_pending, unsigned *out_failed);
 void cache_recover(struct fs *fs);
 void cache_stats(struct fs *fs, uint64_t *bytes, unsigned *files,
 		 unsigned *dirty);

@@ -186,6 +186,7 @@ static void e2bfs_destroy(void *userdata)
 	if (rc < 0)
 		fs_log(fs, "unmount: some dirty files could not be uploaded (kept in '%s')",
 		       fs->cache_dir);
+	cache_shutdown(fs);
 }
 
 static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -681,6 +682,10 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = stat_path(fs, path, &in, &st);
 	if (rc == 0 && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
+	/* A pending upload is cancelled first, or it could land after the
+	 * remove and bring the file back. */
+	if (rc == 0 && cache_is_dirty(in))
+		cache_drop(fs, in);
 	if (rc == 0)
 		rc = remote_remove(fs, path);
 	if (rc == 0) {
@@ -842,6 +847,16 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 	}
+	/* Write-back: what was written under the old name reaches the
+	 * sandbox before the move, so the sandbox never sees the new name
+	 * with stale content. */
+	if (S_ISDIR(sst.st_mode))
+		cache_sync_all(fs);
+	else if (cache_is_dirty(sin))
+		cache_flush(fs, sin);
+	/* A replaced file's pending upload must not land over the move. */
+	if (dexists && din != sin && cache_is_dirty(din))
+		cache_drop(fs, din);
 	/* envd's Move (Go's os.Rename) refuses to replace a directory, even
 	 * an empty one: remove the empty target first, as rename(2) would
 	 * replace it, and put it back if the Move then fails. */
@@ -1036,7 +1051,11 @@ static void e2bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_write(req, (size_t)rc);
 }
 
-static void e2bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/*
+ * close() queues the upload (write-back); fsync() is the barrier for one
+ * file and reports its upload's error.
+ */
+static void flush_or_sync(fuse_req_t req, fuse_ino_t ino, int barrier)
 {
 	struct fs *fs = FS(req);
 	struct inode *in;
@@ -1046,12 +1065,20 @@ static void e2bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		return;
 	}
 	in = inode_get(ino);
-	fuse_reply_err(req, in ? -cache_flush(fs, in) : 0);
+	if (!in)
+		fuse_reply_err(req, 0);
+	else
+		fuse_reply_err(req, barrier ? -cache_flush(fs, in) : -cache_close(fs, in));
+}
+
+static void e2bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	flush_or_sync(req, ino, 0);
 }
 
 static void e2bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	e2bfs_flush(req, ino, fi);
+	flush_or_sync(req, ino, 1);
 }
 
 static void e2bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1207,6 +1234,9 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		goto out;
 	for (i = 0; i < l->count; i++) {
 		if (ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME))
+			continue;
+		/* Our own background uploads' temporaries (write-back). */
+		if (l->items[i].name[0] == '.' && strstr(l->items[i].name, ".e2b-tmp-"))
 			continue;
 		cp = path_join(path, l->items[i].name);
 		cin = cp ? inode_for_path(cp) : NULL;

@@ -182,6 +182,26 @@ static char *map_cwd(char *root, const char *rel)
 	return xasprintf("%s%s", root, rel);
 }
 
+/*
+ * Write-back barrier: "sync" to the mount's control file returns once
+ * everything written through the mount has reached the sandbox, so a
+ * command started with "." never sees a stale file.  Daemons without
+ * write-back accept it too; a failure is only a warning.
+ */
+static void mnt_sync(const char *root)
+{
+	char *p = xasprintf("%s/" MNT_CTL_DIR "/ctl", strcmp(root, "/") ? root : "");
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "sync\n", 5) < 0)
+			error_warn("files written through the mount may not be in the "
+				   "sandbox yet: %s", strerror(errno));
+		close(fd);
+	}
+	free(p);
+}
+
 int mnt_here(char **out_id, char **out_cwd)
 {
 	char *cwd = getcwd(NULL, 0), *dir = NULL, *root = NULL, *slash;
@@ -194,6 +214,7 @@ int mnt_here(char **out_id, char **out_cwd)
 	if (from_mountinfo(out_id, &root, &dir, cwd) == 0) {
 		if (out_cwd)
 			*out_cwd = map_cwd(root, cwd + (strcmp(dir, "/") ? strlen(dir) : 0));
+		mnt_sync(dir);
 		free(root);
 		free(dir);
 		free(cwd);
@@ -214,6 +235,7 @@ int mnt_here(char **out_id, char **out_cwd)
 		}
 		*slash = '\0';
 	}
+	mnt_sync(*dir ? dir : "/");
 	if (out_cwd) {
 		char *id2 = NULL;
 

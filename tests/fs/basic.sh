@@ -25,7 +25,9 @@ while IFS= read -r want; do
 	expect_eq "syscall $step" "$want" "$got"
 done < "$TEST_TMP/local.out"
 
-# The file content reached the sandbox (read back through envd, not the mount).
+# The file content reached the sandbox (read back through envd, not the
+# mount) once the write-back barrier returned.
+echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "content visible in sandbox" "in" "$(envd "$id" GET "/files?path=/home/user/battery/d4/inner")"
 
 # Remount: everything persisted, and the cache starts cold.
@@ -39,6 +41,7 @@ check "write after remount" sh -c "echo again > '$mnt/battery/again' && test \"\
 # rmdir never deletes a non-empty directory (envd Remove is rm -rf).
 mkdir -p "$mnt/keep/sub" && echo x > "$mnt/keep/sub/f"
 check "rmdir refuses non-empty" sh -c "! rmdir '$mnt/keep/sub' 2>/dev/null"
+echo sync > "$mnt/.e2bfs/ctl"	# write-back: the sandbox has it after a barrier
 expect_eq "non-empty dir intact" "x" "$(envd "$id" GET "/files?path=/home/user/keep/sub/f")"
 
 # Two writers: the sandbox changes a file we hold open with unsaved data;
@@ -58,6 +61,7 @@ time.sleep(0.3)
 os.close(fd)
 PY
 expect_eq "conflict: last close wins" "LOCALnal" "$(cat "$mnt/conflict.txt")"
+echo sync > "$mnt/.e2bfs/ctl"	# write-back: the upload that finds the conflict
 expect_eq "conflict: other version kept" "remote change" "$(cat "$mnt"/conflict.txt.e2bfs-conflict-* 2>&1)"
 
 # Inode numbers are stable per path, and ls -l of a directory costs one

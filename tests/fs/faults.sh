@@ -3,7 +3,7 @@
 # e2bfs under faults, against a private e2bd on its own port: a hung server
 # (SIGSTOP) fails operations with EIO within op_timeout and the mount
 # recovers; a write interrupted by a server restart is kept dirty, reported
-# by close, and uploaded later; a dirty file left by a killed e2bfs is
+# by fsync (close returns at once: write-back), and uploaded later; a dirty file left by a killed e2bfs is
 # uploaded by the next mount; a paused sandbox is resumed on access (and not
 # with noautoresume).
 . "$SRC_DIR/tests/lib.sh"
@@ -48,7 +48,7 @@ expect_eq "status says offline" "offline" "$(json_get 'd["state"]' < "$mnt/.e2bf
 kill -CONT "$srv"
 check "recovers after the server answers again" sh -c "sleep 0.5; test \"\$(cat '$mnt/known.txt')\" = base"
 
-# --- server restarted mid-write: close reports the error, data arrives later
+# --- server restarted mid-write: fsync reports the error, data arrives later
 python3 - "$mnt/midwrite.txt" "$srv" > "$TEST_TMP/midwrite.out" 2>&1 <<'PY'
 import os, signal, sys, time
 path, srv = sys.argv[1], int(sys.argv[2])
@@ -57,12 +57,18 @@ os.write(fd, b"first half\n")
 os.kill(srv, signal.SIGSTOP)
 os.write(fd, b"second half\n")
 try:
+    os.fsync(fd)
+    print("fsync ok")
+except OSError as e:
+    print("fsync failed", e.errno)
+try:
     os.close(fd)
     print("close ok")
 except OSError as e:
     print("close failed", e.errno)
 PY
-expect_eq "close reports the failed upload" "close failed 5" "$(cat "$TEST_TMP/midwrite.out")"
+expect_eq "fsync reports the failed upload; close returns" "fsync failed 5
+close ok" "$(cat "$TEST_TMP/midwrite.out")"
 stop_server
 if start_server; then ok "e2bd restarted"; else fail "e2bd restarted" "did not start"; fi
 # The upload may complete in the old server's last moments or be retried
