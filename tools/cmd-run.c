@@ -104,6 +104,6 @@ const struct cmd_spec cmd_run_spec = {
 	.options = cmd_run_options,
 	.min_args = 1,
 	.max_args = -1,
-	.flags = CMD_TRAILING,
+	.flags = CMD_TRAILING | CMD_TERMINAL_HINT,
 	.exec = cmd_run_exec,
 };

@@ -42,6 +42,68 @@ const struct cmd_spec *cmd_find(const char *name)
 	return NULL;
 }
 
+/*
+ * Optimal string alignment distance (Levenshtein plus adjacent
+ * transpositions), so "lsit" is one edit from "list".  Words longer than
+ * 63 bytes are never close.
+ */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[64][64];
+
+	if (la >= 64 || lb >= 64)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The closest of @n @names to @word, or NULL when none is within two
+ * edits (and fewer edits than @word has letters). */
+static const char *closest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t i, dist, best_dist = 3;
+
+	for (i = 0; i < n; i++) {
+		dist = edit_distance(word, names[i]);
+		if (dist < best_dist && dist < strlen(word)) {
+			best = names[i];
+			best_dist = dist;
+		}
+	}
+	return best;
+}
+
+const char *cmd_suggest(const char *word)
+{
+	const char *names[64];
+	size_t n = 0;
+
+	while (cmd_table[n] && n < sizeof(names) / sizeof(names[0])) {
+		names[n] = cmd_table[n]->name;
+		n++;
+	}
+	return closest(word, names, n);
+}
+
 static size_t opt_count(const struct cmd_spec *spec)
 {
 	size_t n = 0;
@@ -71,6 +133,37 @@ static int opt_lookup(const struct cmd_spec *spec, const char *name,
 			return (int)i;
 	}
 	return -1;
+}
+
+/* `run -it` as in docker: a terminal is what `shell` gives. */
+static int terminal_hint(const struct cmd_spec *spec)
+{
+	return error_usage(spec->name, "'%s' has no interactive mode (-i): for a "
+			   "terminal use 'e2bctl shell ID [COMMAND]'", spec->name);
+}
+
+/* An unknown --option: the nearest one of the command as a hint. */
+static int unknown_long(const struct cmd_spec *spec, const char *name, size_t len)
+{
+	const char *names[32], *near;
+	char word[64];
+	size_t n = 0;
+
+	if (spec->flags & CMD_TERMINAL_HINT &&
+	    ((len == 11 && !strncmp(name, "interactive", len)) ||
+	     (len == 3 && !strncmp(name, "tty", len))))
+		return terminal_hint(spec);
+	while (spec->options && spec->options[n].name && n < sizeof(names) / sizeof(names[0])) {
+		names[n] = spec->options[n].name;
+		n++;
+	}
+	snprintf(word, sizeof(word), "%.*s", (int)len, name);
+	near = len < sizeof(word) ? closest(word, names, n) : NULL;
+	if (near)
+		return error_usage(spec->name, "unknown option '--%s' for '%s'; did you mean '--%s'?",
+				   word, spec->name, near);
+	return error_usage(spec->name, "unknown option '--%.*s' for '%s'",
+			   (int)len, name, spec->name);
 }
 
 int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
@@ -121,8 +214,7 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 
 			idx = opt_lookup(spec, name, len, 0);
 			if (idx < 0)
-				return error_usage(spec->name, "unknown option '--%.*s' for '%s'",
-						   (int)len, name, spec->name);
+				return unknown_long(spec, name, len);
 			if (!spec->options[idx].arg) {
 				if (eq)
 					return error_usage(spec->name, "option '--%s' takes no value",
@@ -138,6 +230,9 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 			}
 			continue;
 		}
+		if (spec->flags & CMD_TERMINAL_HINT && strspn(a + 1, "it") == strlen(a + 1) &&
+		    strchr(a + 1, 'i'))
+			return terminal_hint(spec);
 		/* Bundled short options: -rf, or -d3 / -d 3 for one with a value. */
 		for (a++; *a; a++) {
 			idx = opt_lookup(spec, NULL, 0, *a);

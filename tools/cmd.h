@@ -38,6 +38,8 @@ struct cmd_option {
 #define CMD_TRAILING (1u << 0)
 /* The command does not talk to a server (help, umount). */
 #define CMD_OFFLINE (1u << 1)
+/* -i, -it, --interactive, --tty point to `shell` (run, like docker run -it). */
+#define CMD_TERMINAL_HINT (1u << 2)
 
 struct cmd_args;
 struct cmd_ctx;
@@ -113,6 +115,8 @@ extern const struct cmd_spec *const cmd_table[];
 
 /** @return the spec named @p name, or NULL */
 const struct cmd_spec *cmd_find(const char *name);
+/** @return the command name closest to a mistyped @p word, or NULL */
+const char *cmd_suggest(const char *word);
 
 /**
  * Parse argv (argv[0] is the command name) against @p spec.
