@@ -34,6 +34,49 @@ _e2bctl_ids() {
 	printf '%s\n' "$out" | awk 'NR > 1 { print $1 }'
 }
 
+# Remote paths completing WORD, written ID:PATH, from `e2bctl ls`:
+# ID:PATH candidates, directories ending in /.
+_e2bctl_remote() {
+	local id=${1%%:*} path=${1#*:} dir=
+	case $path in */*) dir=${path%/*}/ ;; esac
+	"${_e2bctl_global_words[@]}" ls "$id" ${dir:+"$dir"} 2>/dev/null |
+		sed -nE '/^d/ { s/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ (.*)$/\1\//p; d; }
+			/^L/ { s/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ (.*) -> .*$/\1/p; d; }
+			s/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ (.*)$/\1/p' |
+		while IFS= read -r name; do
+			printf '%s\n' "$id:$dir$name"
+		done
+}
+
+# The word under the cursor with bash's splits at ':' (COMP_WORDBREAKS)
+# joined again and backslash escapes removed: ID:my dir/.
+_e2bctl_colon_word() {
+	local i=$COMP_CWORD w=${COMP_WORDS[COMP_CWORD]}
+	while ((i > 1)) && [[ $w == :* || ${COMP_WORDS[i - 1]} == : ]]; do
+		((i--))
+		w=${COMP_WORDS[i]}$w
+	done
+	printf '%s' "$w" | sed 's/\\\(.\)/\1/g'
+}
+
+# Complete the word under the cursor as ID:PATH.  Where bash split it at
+# ':', the part up to its last ':' is cut from the candidates (as
+# bash-completion's __ltrim_colon_completions does); they are quoted for
+# the command line.
+_e2bctl_reply_remote() {
+	local word c cut=
+	word=$(_e2bctl_colon_word)
+	# A current word of its own holding a ':' was not split.
+	[[ ${COMP_WORDS[COMP_CWORD]} == *:?* ]] || cut=${word%"${word##*:}"}
+	COMPREPLY=()
+	while IFS= read -r c; do
+		[[ $c == "$word"* ]] || continue
+		c=${c#"$cut"}
+		COMPREPLY+=("$(printf '%q' "$c")")
+	done < <(_e2bctl_remote "$word")
+	compopt -o nospace 2>/dev/null
+}
+
 # Candidates from compgen, one per line (names may contain spaces).
 _e2bctl_reply() {
 	mapfile -t COMPREPLY < <(compgen "$@" -- "$cur")
@@ -88,6 +131,14 @@ _e2bctl() {
 		_e2bctl_reply -W "$(_e2bctl_cmd_opts "$cmd")"
 		return
 	fi
+	# ID:PATH of cp and mount: remote paths (a '/' before the ':' makes
+	# it a local path, as for cp itself).
+	local word
+	word=$(_e2bctl_colon_word)
+	if [[ ($cmd == cp || $cmd == mount) && ${word%%:*} != "$word" && ${word%%:*} != */* ]]; then
+		_e2bctl_reply_remote
+		return
+	fi
 	# Count positional arguments before the cursor.
 	for ((i = cmd_at + 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -121,9 +172,6 @@ _e2bctl() {
 	umount)
 		_e2bctl_reply -W "$(awk '$3 == "fuse.e2bfs" { print $2 }' /proc/mounts 2>/dev/null)" ;;
 	cp)
-		if [[ $cur == *:* ]]; then
-			return
-		fi
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur"
 			compgen -W "$(_e2bctl_ids | sed 's/$/:/')" -- "$cur")
 		compopt -o nospace 2>/dev/null ;;

@@ -7,8 +7,8 @@
 # The whole command line, saved before _arguments shifts $words.
 typeset -ga _e2bctl_line
 
-# `e2bctl [global options] list`, IDs only.
-_e2bctl_list_ids() {
+# `e2bctl [global options typed so far] ARGS...`
+_e2bctl_run() {
 	local -a globals
 	local i
 	globals=()
@@ -20,7 +20,30 @@ _e2bctl_list_ids() {
 		*) break ;;
 		esac
 	done
-	${_e2bctl_line[1]} $globals list 2>/dev/null | awk 'NR > 1 { print $1 }'
+	${_e2bctl_line[1]} $globals "$@" 2>/dev/null
+}
+
+# `e2bctl list`, IDs only.
+_e2bctl_list_ids() {
+	_e2bctl_run list | awk 'NR > 1 { print $1 }'
+}
+
+# Remote paths after ID: (already moved to IPREFIX), from `e2bctl ls ID DIR`;
+# directories get a / suffix.
+_e2bctl_remote_paths() {
+	local id=${IPREFIX%:} dir= n
+	local -a names dirs files
+	[[ $PREFIX == */* ]] && dir=${PREFIX%/*}/
+	names=(${(f)"$(_e2bctl_run ls $id ${dir:+$dir} | sed -nE \
+		'/^d/ { s/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ (.*)$/\1\//p; d; }
+		/^L/ { s/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ (.*) -> .*$/\1/p; d; }
+		s/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ (.*)$/\1/p')"})
+	for n in $names; do
+		if [[ $n == */ ]]; then dirs+=(${n%/}); else files+=($n); fi
+	done
+	compset -P '*/'
+	compadd -S / -a dirs
+	compadd -a files
 }
 
 _e2bctl_ids() {
@@ -47,10 +70,22 @@ _e2bctl_mounts() {
 }
 
 _e2bctl_cp_arg() {
-	if compset -P '*:'; then
-		return 1
+	if [[ $PREFIX != */*:* ]] && compset -P '*:'; then
+		_e2bctl_remote_paths
+		return
 	fi
 	_alternative 'files:local file:_files' 'sandboxes:sandbox:_e2bctl_cp_ids'
+}
+
+# ID or ID:PATH for mount.
+_e2bctl_mount_src() {
+	if compset -P '*:'; then
+		_e2bctl_remote_paths
+		return
+	fi
+	local -a ids
+	ids=(${(f)"$(_e2bctl_list_ids)"})
+	compadd -q -S ':' -a ids
 }
 
 _e2bctl_cp_ids() {
@@ -176,7 +211,7 @@ _e2bctl() {
 		mount)
 			_arguments '*'{-o,--options}'[e2bfs options]:options:' \
 				'(-f --foreground)'{-f,--foreground}'[stay in the foreground]' \
-				'1:sandbox:_e2bctl_ids' '2:mount point:_files -/' && ret=0 ;;
+				'1:sandbox:_e2bctl_mount_src' '2:mount point:_files -/' && ret=0 ;;
 		umount)
 			_arguments '(-z --lazy)'{-z,--lazy}'[lazy unmount]' \
 				'1:mount point:_e2bctl_mounts' && ret=0 ;;
