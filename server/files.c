@@ -33,6 +33,7 @@
 #include "multipart.h"
 #include "rpc.h"
 #include "sbfs.h"
+#include "usage.h"
 
 #define COMPOSE_MAX_BODY (1u << 20)
 #define METADATA_MAX_TOTAL 4096
@@ -1376,46 +1377,11 @@ static long long meminfo_kb(const char *text, const char *key)
 	return end == p ? 0 : v;
 }
 
-/* CPU use since the previous /metrics call (envd samples over an interval too). */
-static double cpu_used_pct(void)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static unsigned long long last_total, last_idle;
-	unsigned long long v[10] = { 0 }, total = 0, idle, dt, di;
-	double pct = 0;
-	char line[512];
-	FILE *f;
-	int i;
-
-	f = fopen("/proc/stat", "re");
-	if (!f)
-		return 0;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	if (sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) < 4)
-		return 0;
-	for (i = 0; i < 8; i++)
-		total += v[i];
-	idle = v[3] + v[4];
-	pthread_mutex_lock(&lock);
-	dt = total - last_total;
-	di = idle - last_idle;
-	if (last_total && dt > 0 && di <= dt)
-		pct = 100.0 * (double)(dt - di) / (double)dt;
-	last_total = total;
-	last_idle = idle;
-	pthread_mutex_unlock(&lock);
-	return (double)((long long)(pct * 100 + 0.5)) / 100;
-}
-
 static enum MHD_Result metrics_get(struct envd_request *r)
 {
 	char *mem = calloc(1, 16385);
-	long long total = 0, avail = 0, cached = 0;
+	struct usage u;
+	long long total = 0, cached = 0;
 	struct statvfs vfs;
 	enum MHD_Result ret;
 	json_t *o;
@@ -1433,7 +1399,6 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 	}
 	if (mem) {
 		total = meminfo_kb(mem, "MemTotal") * 1024;
-		avail = meminfo_kb(mem, "MemAvailable") * 1024;
 		cached = meminfo_kb(mem, "Cached") * 1024;
 		free(mem);
 	}
@@ -1443,12 +1408,14 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 		return MHD_NO;
 	json_object_set_new(o, "ts", json_integer((json_int_t)time(NULL)));
 	json_object_set_new(o, "cpu_count", json_integer(ncpu > 0 ? ncpu : 1));
-	json_object_set_new(o, "cpu_used_pct", json_real(cpu_used_pct()));
+	/* The sandbox's own processes, as envd inside a VM reports its VM. */
+	(void)usage_sample(r->ctx.sb, &u);
+	json_object_set_new(o, "cpu_used_pct", json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
 	json_object_set_new(o, "mem_total", json_integer(total));
-	json_object_set_new(o, "mem_used", json_integer(total - avail));
+	json_object_set_new(o, "mem_used", json_integer((json_int_t)u.mem_bytes));
 	json_object_set_new(o, "mem_cache", json_integer(cached));
 	json_object_set_new(o, "mem_total_mib", json_integer(total >> 20));
-	json_object_set_new(o, "mem_used_mib", json_integer((total - avail) >> 20));
+	json_object_set_new(o, "mem_used_mib", json_integer((json_int_t)(u.mem_bytes >> 20)));
 	rootfd = sbfs_root_get(r->ctx.sb);
 	if (rootfd >= 0 && fstatvfs(rootfd, &vfs) == 0) {
 		json_object_set_new(o, "disk_used",

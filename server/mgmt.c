@@ -23,6 +23,7 @@
 #include "reqparse.h"
 #include "rpc.h"
 #include "sandbox.h"
+#include "usage.h"
 
 #define OK_MAX_TIMEOUT 2592000
 #define DEFAULT_TIMEOUT 300
@@ -757,10 +758,11 @@ static enum MHD_Result do_refresh(struct mreq *m, struct sandbox *sb)
 	return reply(m, 204, NULL, NULL, NULL);
 }
 
-/* One SandboxMetric sample, now (host figures: e2bd has no per-sandbox accounting). */
-static json_t *metric_now(void)
+/* One SandboxMetric sample of @sb, now: its processes' CPU and memory. */
+static json_t *metric_now(struct sandbox *sb)
 {
 	time_t now = time(NULL);
+	struct usage u;
 	json_t *one;
 
 	pthread_once(&facts_once, facts_init);
@@ -770,8 +772,9 @@ static json_t *metric_now(void)
 	json_object_set_new(one, "timestamp", rfc3339(now));
 	json_object_set_new(one, "timestampUnix", json_integer(now));
 	json_object_set_new(one, "cpuCount", json_integer(cpu_count));
-	json_object_set_new(one, "cpuUsedPct", json_real(0.0));
-	json_object_set_new(one, "memUsed", json_integer(0));
+	(void)usage_sample(sb, &u);	/* not running: all zero */
+	json_object_set_new(one, "cpuUsedPct", json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
+	json_object_set_new(one, "memUsed", json_integer((json_int_t)u.mem_bytes));
 	json_object_set_new(one, "memTotal", json_integer((json_int_t)memory_mb << 20));
 	json_object_set_new(one, "memCache", json_integer(0));
 	json_object_set_new(one, "diskUsed", json_integer(0));
@@ -781,7 +784,7 @@ static json_t *metric_now(void)
 
 static enum MHD_Result do_metrics(struct mreq *m, struct sandbox *sb)
 {
-	json_t *arr = json_array(), *one = metric_now();
+	json_t *arr = json_array(), *one = metric_now(sb);
 
 	if (!one || !arr) {
 		json_decref(one);
@@ -823,7 +826,7 @@ static enum MHD_Result do_metrics_many(struct mreq *m)
 		id[n] = '\0';
 		sb = sandbox_get(id);
 		if (sb && sandbox_state_get(sb, NULL) != SB_DEAD)
-			json_object_set_new(map, id, metric_now());
+			json_object_set_new(map, id, metric_now(sb));
 		sandbox_put(sb);
 	}
 	return reply(m, 200, all, NULL, NULL);

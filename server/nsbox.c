@@ -2739,6 +2739,20 @@ int nsbox_stop(struct sandbox *sb)
 	return 0;
 }
 
+pid_t nsbox_init_pid(struct sandbox *sb)
+{
+	struct nsbox *ns = ns_get(sb);
+	pid_t pid = 0;
+
+	if (!ns)
+		return 0;
+	pthread_mutex_lock(&ns->life);
+	if (ns->reader_on)
+		pid = ns->init_pid;
+	pthread_mutex_unlock(&ns->life);
+	return pid;
+}
+
 int nsbox_freeze(struct sandbox *sb, bool frozen)
 {
 	struct nsbox *ns = ns_get(sb);

@@ -11,6 +11,7 @@
 #include "e2bd.h"
 #include "nsbox.h"
 #include "rpc.h"
+#include "usage.h"
 
 struct e2bd_config g_cfg;
 volatile int g_shutting_down;
@@ -43,6 +44,12 @@ int nsbox_destroy_layer(struct sandbox *sb)
 int nsbox_connect_port(struct sandbox *sb, int port)
 {
 	return -1;	/* nothing listens: the proxy answers 502 */
+}
+
+int usage_sample(struct sandbox *sb, struct usage *out)
+{
+	memset(out, 0, sizeof(*out));
+	return -1;
 }
 
 int proc_table_init(struct sandbox *sb)

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What one sandbox uses right now, for GET /sandboxes/{id}/metrics and
+ * envd's /metrics: the CPU time and resident memory of every process in
+ * the sandbox's PID namespace, read from /proc.  This works the same with
+ * cgroup v1, v2 or no cgroups at all (SIGSTOP pausing), since the PID
+ * namespace is what every sandbox has.  CPU use is a percentage of the
+ * machine's CPUs over the time since the previous sample of the same
+ * sandbox (or since its first process started).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2bd.h"
+#include "nsbox.h"
+#include "usage.h"
+
+#define USAGE_SLOTS 256
+
+static struct {
+	char id[64];
+	uint64_t cpu_ns;
+	uint64_t at_ns;
+} last[USAGE_SLOTS];		/* protected by last_lock */
+static unsigned last_next;	/* protected by last_lock */
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Read a small /proc file of @pid into @buf; length or -1. */
+static ssize_t read_proc(pid_t pid, const char *what, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* CPU time (utime + stime + reaped children's) of @pid, in clock ticks. */
+static int proc_cpu_ticks(pid_t pid, unsigned long long *out)
+{
+	unsigned long long ut, st, cut, cst;
+	char buf[1024], *p;
+
+	if (read_proc(pid, "stat", buf, sizeof(buf)) < 0)
+		return -1;
+	/* The name may hold spaces and ')': fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+		   &ut, &st, &cut, &cst) != 4)
+		return -1;
+	*out = ut + st + cut + cst;
+	return 0;
+}
+
+static int proc_rss_pages(pid_t pid, unsigned long long *out)
+{
+	char buf[256];
+
+	if (read_proc(pid, "statm", buf, sizeof(buf)) < 0)
+		return -1;
+	return sscanf(buf, "%*u %llu", out) == 1 ? 0 : -1;
+}
+
+static int pidns_of(pid_t pid, char *out, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	n = readlink(path, out, cap - 1);
+	if (n < 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* Remember @cpu_ns for @id; the previous sample (0 if none) into *@prev. */
+static void swap_sample(const char *id, uint64_t cpu_ns, uint64_t now,
+			uint64_t *prev_cpu, uint64_t *prev_at)
+{
+	unsigned i;
+
+	*prev_cpu = 0;
+	*prev_at = 0;
+	pthread_mutex_lock(&last_lock);
+	for (i = 0; i < USAGE_SLOTS; i++)
+		if (!strcmp(last[i].id, id))
+			break;
+	if (i == USAGE_SLOTS) {
+		i = last_next++ % USAGE_SLOTS;
+		snprintf(last[i].id, sizeof(last[i].id), "%s", id);
+	} else {
+		*prev_cpu = last[i].cpu_ns;
+		*prev_at = last[i].at_ns;
+	}
+	last[i].cpu_ns = cpu_ns;
+	last[i].at_ns = now;
+	pthread_mutex_unlock(&last_lock);
+}
+
+int usage_sample(struct sandbox *sb, struct usage *out)
+{
+	unsigned long long ticks, total_ticks = 0, pages, total_pages = 0;
+	char want[64], ns[64];
+	uint64_t now, cpu_ns, prev_cpu, prev_at, start_ns = 0;
+	long hz = sysconf(_SC_CLK_TCK), psize = sysconf(_SC_PAGESIZE);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct dirent *de;
+	pid_t init;
+	DIR *d;
+
+	memset(out, 0, sizeof(*out));
+	init = nsbox_init_pid(sb);
+	if (init <= 0 || pidns_of(init, want, sizeof(want)) < 0)
+		return -1;	/* not running (paused or stopped): nothing used */
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (pidns_of((pid_t)pid, ns, sizeof(ns)) < 0 || strcmp(ns, want))
+			continue;
+		if (proc_cpu_ticks((pid_t)pid, &ticks) == 0)
+			total_ticks += ticks;
+		if (proc_rss_pages((pid_t)pid, &pages) == 0)
+			total_pages += pages;
+		out->processes++;
+	}
+	closedir(d);
+	if (hz <= 0)
+		hz = 100;
+	if (ncpu < 1)
+		ncpu = 1;
+	cpu_ns = total_ticks * (1000000000ull / (unsigned long long)hz);
+	out->cpu_ns = cpu_ns;
+	out->mem_bytes = total_pages * (unsigned long long)(psize > 0 ? psize : 4096);
+	now = mono_ns();
+	swap_sample(sb->id, cpu_ns, now, &prev_cpu, &prev_at);
+	if (!prev_at) {
+		/* First sample: average since init started (its start time). */
+		char buf[1024], *p = NULL;
+		unsigned long long st;
+		struct timespec bt;
+
+		if (read_proc(init, "stat", buf, sizeof(buf)) > 0)
+			p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u"
+				" %*d %*d %*d %*d %*d %*d %llu", &st) == 1 &&
+		    clock_gettime(CLOCK_BOOTTIME, &bt) == 0) {
+			uint64_t up = (uint64_t)bt.tv_sec * 1000000000u + (uint64_t)bt.tv_nsec;
+
+			start_ns = st * (1000000000ull / (unsigned long long)hz);
+			if (up > start_ns && now > up - start_ns)
+				prev_at = now - (up - start_ns);
+		}
+	}
+	if (prev_at && now > prev_at && cpu_ns >= prev_cpu) {
+		double pct = 100.0 * (double)(cpu_ns - prev_cpu) / (double)(now - prev_at) / (double)ncpu;
+
+		out->cpu_pct = pct > 100.0 ? 100.0 : pct;
+	}
+	return 0;
+}
