@@ -370,6 +370,12 @@ static enum MHD_Result do_create(struct mreq *m, bool v2)
 		goto out;
 	}
 	o.auto_pause = json_is_true(v);
+	v = json_object_get(body, "allow_internet_access");
+	if (v && !json_is_boolean(v) && !json_is_null(v)) {
+		ret = fail(m, 400, "allow_internet_access must be a boolean");
+		goto out;
+	}
+	o.no_internet = json_is_false(v);
 	v = json_object_get(body, "secure");
 	if (v && !json_is_boolean(v) && !json_is_null(v)) {
 		ret = fail(m, 400, "secure must be a boolean");

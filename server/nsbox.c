@@ -2388,8 +2388,8 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 			 n > 0 && h.type == NSMSG_ERROR ? msg : "init exited");
 		goto fail;
 	}
-	if (g_clone_net && netns_attach(&ns->net, sb->id, ns->init_pid, true,
-					err, errlen) < 0)
+	if (g_clone_net && netns_attach(&ns->net, sb->id, ns->init_pid,
+					!sb->no_internet, err, errlen) < 0)
 		goto fail;
 	cgroup_create(sb, ns);
 	pids_create(sb, ns);

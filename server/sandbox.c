@@ -215,6 +215,8 @@ static int sandbox_save(struct sandbox *sb)
 		      "state", state_name(sb->state));
 	if (!j)
 		goto out;
+	if (sb->no_internet)
+		json_object_set_new(j, "allowInternetAccess", json_false());
 	text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
 	if (!text)
 		goto out;
@@ -312,6 +314,7 @@ int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
 	    random_hex(sb->access_token, sizeof(sb->access_token), 32) < 0)
 		goto fail_nomsg;
 	sb->auto_pause = o->auto_pause;
+	sb->no_internet = o->no_internet;
 	sb->started_at = time(NULL);
 	sb->end_at = sb->started_at + o->timeout_s;
 	sb->state = SB_RUNNING;
@@ -561,6 +564,7 @@ static int sandbox_load(const char *id)
 	sb->secure = json_is_true(json_object_get(j, "secure")) &&
 		     sb->access_token[0];
 	sb->auto_pause = json_is_true(json_object_get(j, "autoPause"));
+	sb->no_internet = json_is_false(json_object_get(j, "allowInternetAccess"));
 	v = json_object_get(j, "metadata");
 	sb->metadata = json_is_object(v) ? json_deep_copy(v) : json_object();
 	v = json_object_get(j, "envVars");

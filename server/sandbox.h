@@ -40,6 +40,7 @@ struct sandbox {
 	time_t end_at;
 	bool auto_pause;
 	bool secure;
+	bool no_internet;	/* allow_internet_access: false (loopback only) */
 	bool ns_started;	/* nsbox_start ran since load; protected by lock */
 
 	pthread_mutex_t lock;
@@ -91,6 +92,7 @@ struct sandbox_opts {
 	int timeout_s;
 	bool secure;
 	bool auto_pause;
+	bool no_internet;	/* allow_internet_access: false */
 	json_t *metadata;	/* borrowed, may be NULL */
 	json_t *env_vars;	/* borrowed, may be NULL */
 	const char *id;		/* NULL: a random ID (a fixed one is for the fuzzer) */

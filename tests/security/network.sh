@@ -97,7 +97,8 @@ case " $out " in
 esac
 
 # The host side of the sandbox's veth (its default gateway), if it has one.
-GW=$(sbrun "$A" user "awk '\$2 == \"00000000\" { g=\$3; printf \"%d.%d.%d.%d\", \"0x\" substr(g,7,2), \"0x\" substr(g,5,2), \"0x\" substr(g,3,2), \"0x\" substr(g,1,2) }' /proc/net/route" | tail -n 1)
+GWAWK="awk '\$2 == \"00000000\" { g=\$3; printf \"%d.%d.%d.%d\", \"0x\" substr(g,7,2), \"0x\" substr(g,5,2), \"0x\" substr(g,3,2), \"0x\" substr(g,1,2) }' /proc/net/route"
+GW=$(sbrun "$A" user "$GWAWK" | tail -n 1)
 EGRESS=0
 # Only a gateway in e2bd's default pool is the veth's: never probe another.
 case $GW in 10.231.*) ;; *) [ -n "$GW" ] && echo "# default route via $GW is not a sandbox veth"; GW= ;; esac
@@ -258,6 +259,54 @@ while True:
 		expect_eq "($u) egress reaches the internet namespace, masqueraded" "connected $MARK from 198.51.100.1" "$out"
 	done
 
+	# allow_internet_access: false (the SDKs' allowInternetAccess) on create.
+	NI=$(new_sandbox '{"templateID":"base","timeout":120,"allow_internet_access":false}')
+	links=$(sbrun "$NI" user "awk -F: 'NR>2 {gsub(/ /,\"\",\$1); print \$1}' /proc/net/dev | sort | tr '\n' ' '")
+	echo "# allow_internet_access false: sandbox $NI has links: $links"
+	expect_eq "(e) allow_internet_access false: loopback only" "lo " "$links"
+	out=$(probe "$NI" root 198.51.100.2 8080 | tail -n 1)
+	echo "# allow_internet_access false: sandbox -> 198.51.100.2:8080: $out"
+	case $out in
+	failed*) ok "(e) allow_internet_access false: no egress" ;;
+	*) fail "(e) allow_internet_access false: no egress" "got '$out'" ;;
+	esac
+
+	# An e2bd restart: the sandbox comes back paused, its veth gone; resumed,
+	# it has a new one, egress and its ports again.
+	port=$(free_port)
+	( umask 077; printf '%s\n' "$E2B_API_KEY" > "$TEST_TMP/rs.key" )
+	start_rs() {
+		"$E2BD_BIN" --listen "127.0.0.1:$port" --state-dir "$TEST_TMP/rs.state" \
+			--api-key-file "$TEST_TMP/rs.key" >> "$TEST_TMP/rs.log" 2>&1 &
+		RSPID=$!
+		PIDS+=($RSPID)
+		for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break; sleep 0.1; done
+	}
+	rs() { E2B_API_URL=http://127.0.0.1:$port E2B_SANDBOX_URL=http://127.0.0.1:$port "$C" "$@" 2>&1; }
+	start_rs
+	RS=$(rs create base)
+	rgw=$(rs run -n "$RS" "$GWAWK" | tail -n 1)
+	before=$(ip -o addr show to "$rgw" | awk '{print $2}')
+	kill $RSPID; wait $RSPID 2>/dev/null
+	after=$(ip -o addr show to "$rgw" | awk '{print $2}')
+	echo "# e2bd stopped: host link holding sandbox $RS's gateway $rgw before/after: '$before'/'$after'"
+	check "(e) e2bd's exit removes its sandboxes' veths" test -n "$before" -a -z "$after"
+	start_rs
+	rs resume "$RS" > /dev/null
+	out=$(rs run -n -u root "$RS" "python3 -c '$PROBE' 198.51.100.2 8080" | tail -n 1)
+	echo "# sandbox $RS after an e2bd restart and resume: $out"
+	expect_eq "(e) after an e2bd restart a resumed sandbox has egress again" "connected $MARK from 198.51.100.1" "$out"
+	rs start "$RS" "cd /tmp && echo restarted-$MARK > r.txt && python3 -m http.server 8000" > /dev/null
+	got=
+	for _ in $(seq 50); do
+		got=$(curl -sS "http://127.0.0.1:$port/kruise/$RS/8000/r.txt" 2>/dev/null)
+		[ "$got" = "restarted-$MARK" ] && break
+		sleep 0.2
+	done
+	expect_eq "(d) after an e2bd restart the sandbox's port answers" "restarted-$MARK" "$got"
+	rs kill "$RS" > /dev/null
+	kill $RSPID; wait $RSPID 2>/dev/null
+
 	# --network none: a second e2bd whose sandboxes have loopback only.
 	port=$(free_port)
 	( umask 077; printf '%s\n' "$E2B_API_KEY" > "$TEST_TMP/none.key" )
@@ -284,7 +333,7 @@ fi
 
 # --- veths go with their sandboxes
 if [ $EGRESS = 1 ]; then
-	GWB=$(sbrun "$B" user "awk '\$2 == \"00000000\" { g=\$3; printf \"%d.%d.%d.%d\", \"0x\" substr(g,7,2), \"0x\" substr(g,5,2), \"0x\" substr(g,3,2), \"0x\" substr(g,1,2) }' /proc/net/route" | tail -n 1)
+	GWB=$(sbrun "$B" user "$GWAWK" | tail -n 1)
 	before=$(ip -o addr show to "$GWB" | awk '{print $2}')
 	api DELETE "/sandboxes/$B" > /dev/null
 	after=$(ip -o addr show to "$GWB" | awk '{print $2}')
