@@ -8,7 +8,7 @@ pkgs=(
 	libcurl4-openssl-dev libnghttp2-dev libjansson-dev libssl-dev
 	libfuse3-dev fuse3 libmicrohttpd-dev libcmocka-dev zlib1g-dev
 	curl ca-certificates python3 git tmux valgrind zsh fish scdoc
-	nghttp2-proxy nginx sshfs
+	nghttp2-proxy nginx sshfs openssh-server vim-tiny
 	nftables iproute2
 	nodejs npm
 )
