@@ -427,7 +427,7 @@ int http_start(char *err, size_t errlen)
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			 MHD_USE_ITC | MHD_USE_POLL;
+			 MHD_USE_ITC | MHD_USE_POLL | MHD_ALLOW_UPGRADE;
 	const union MHD_DaemonInfo *info;
 
 	test_rpc = getenv("E2BD_TEST_RPC") && strcmp(getenv("E2BD_TEST_RPC"), "1") == 0;

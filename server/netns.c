@@ -16,8 +16,9 @@
  * in the sandbox with the second one and a default route through the
  * first.  A slot whose link name exists (another e2bd on this host) is
  * skipped.  The veth vanishes with the sandbox's namespace; e2bd deletes
- * it first anyway.  One nftables table, "inet e2bd", shared by every e2bd
- * of the host and installed at start-up:
+ * it first anyway.  Each e2bd installs its rules at start-up in an
+ * nftables table of its own, "inet e2bd_<pid>" (removed at exit; a dead
+ * e2bd's is removed by the next one to start), matching every e2bsb* link:
  *   - input: packets from an e2bsb* link are dropped unless they belong to
  *     a connection the host opened (the host's addresses, e2bd's port and
  *     every host service are unreachable from a sandbox);
@@ -62,7 +63,8 @@
 
 extern char **environ;
 
-#define NFT_TABLE "e2bd"
+/* nftables table of one e2bd: "e2bd_<pid>" (inet family). */
+#define NFT_TABLE_PREFIX "e2bd_"
 /* Host-side veth names: VETH_PREFIX + slot in hex (at most 15 chars). */
 #define VETH_PREFIX "e2bsb"
 #define MAX_SLOTS 16384
@@ -75,6 +77,7 @@ static struct {
 	unsigned char used[MAX_SLOTS / 8];	/* protected by lock */
 	unsigned next;		/* protected by lock */
 	char nft[64];		/* path of nft, "" if none */
+	char table[32];		/* our nftables table */
 } N = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 bool netns_egress(void)
@@ -539,35 +542,37 @@ void netns_detach(struct netns_sb *n)
 /* ---- host firewall (nft) ---- */
 
 /*
- * Run nft with @script on its stdin; 0 if it exited 0, else -1 with its
- * first line of complaint in @err.
+ * Run nft with @script on its stdin; 0 if it exited 0 (its output in
+ * @out), else -1 with its first line of complaint in @out.
  */
-static int nft_run(const char *script, char *err, size_t errlen)
+static int nft_run(const char *script, char *out, size_t outlen)
 {
 	char *argv[] = { N.nft, (char *)"-f", (char *)"/dev/stdin", NULL };
 	posix_spawn_file_actions_t fa;
-	int in[2], out[2], status;
+	int in[2], pout[2], status, rc;
 	size_t len = strlen(script), off = 0;
 	pid_t pid;
 	ssize_t n;
 
-	err[0] = '\0';
+	size_t got = 0;
+
+	out[0] = '\0';
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -1;
-	if (pipe2(out, O_CLOEXEC) < 0) {
+	if (pipe2(pout, O_CLOEXEC) < 0) {
 		close(in[0]);
 		close(in[1]);
 		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 2);
 	if (posix_spawn(&pid, N.nft, &fa, NULL, argv, environ) != 0)
 		pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
-	close(out[1]);
+	close(pout[1]);
 	while (pid > 0 && off < len) {
 		n = write(in[1], script + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -577,19 +582,26 @@ static int nft_run(const char *script, char *err, size_t errlen)
 		off += (size_t)n;
 	}
 	close(in[1]);
-	if (pid > 0) {
-		n = read(out[0], err, errlen - 1);
-		err[n > 0 ? n : 0] = '\0';
-		err[strcspn(err, "\n")] = '\0';
+	while (pid > 0 && got + 1 < outlen) {
+		n = read(pout[0], out + got, outlen - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
 	}
-	close(out[0]);
+	out[got] = '\0';
+	close(pout[0]);
 	if (pid < 0) {
-		snprintf(err, errlen, "cannot run '%s'", N.nft);
+		snprintf(out, outlen, "cannot run '%s'", N.nft);
 		return -1;
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	if (rc < 0)
+		out[strcspn(out, "\n")] = '\0';
+	return rc;
 }
 
 static void find_nft(void)
@@ -607,21 +619,29 @@ static void find_nft(void)
 	N.nft[0] = '\0';
 }
 
-static const char firewall[] =
-	"add table inet " NFT_TABLE "\n"
-	"add set inet " NFT_TABLE " pools { type ipv4_addr; flags interval; }\n"
-	"add chain inet " NFT_TABLE " input { type filter hook input priority -10; policy accept; }\n"
-	"add chain inet " NFT_TABLE " forward { type filter hook forward priority -10; policy accept; }\n"
-	"add chain inet " NFT_TABLE " postrouting { type nat hook postrouting priority 100; policy accept; }\n"
-	"flush chain inet " NFT_TABLE " input\n"
-	"flush chain inet " NFT_TABLE " forward\n"
-	"flush chain inet " NFT_TABLE " postrouting\n"
-	"add rule inet " NFT_TABLE " input iifname \"" VETH_PREFIX "*\" ct state established,related accept\n"
-	"add rule inet " NFT_TABLE " input iifname \"" VETH_PREFIX "*\" drop\n"
-	"add rule inet " NFT_TABLE " forward iifname \"" VETH_PREFIX "*\" oifname \"" VETH_PREFIX "*\" drop\n"
-	"add rule inet " NFT_TABLE " forward iifname \"" VETH_PREFIX "*\" meta nfproto ipv6 drop\n"
-	"add rule inet " NFT_TABLE " forward iifname \"" VETH_PREFIX "*\" ip saddr != @pools drop\n"
-	"add rule inet " NFT_TABLE " postrouting ip saddr @pools oifname != \"" VETH_PREFIX "*\" masquerade\n";
+/*
+ * The rules, in a table of this e2bd's own (NFT_TABLE_FMT with its pid):
+ * two e2bds of a host never remove each other's, and the first line
+ * empties a table a dead process of the same pid left behind.
+ */
+#define T "inet %1$s"
+#define V VETH_PREFIX "*"
+static const char firewall_fmt[] =
+	"table " T " {}\ndelete table " T "\n"
+	"add table " T "\n"
+	"add set " T " pools { type ipv4_addr; flags interval; }\n"
+	"add element " T " pools { %2$s }\n"
+	"add chain " T " input { type filter hook input priority -10; policy accept; }\n"
+	"add chain " T " forward { type filter hook forward priority -10; policy accept; }\n"
+	"add chain " T " postrouting { type nat hook postrouting priority 100; policy accept; }\n"
+	"add rule " T " input iifname \"" V "\" ct state established,related accept\n"
+	"add rule " T " input iifname \"" V "\" drop\n"
+	"add rule " T " forward iifname \"" V "\" oifname \"" V "\" drop\n"
+	"add rule " T " forward iifname \"" V "\" meta nfproto ipv6 drop\n"
+	"add rule " T " forward iifname \"" V "\" ip saddr != @pools drop\n"
+	"add rule " T " postrouting ip saddr @pools oifname != \"" V "\" masquerade\n";
+#undef T
+#undef V
 
 /* Parse "A.B.C.D/N" into a pool of /30 slots; -1 if unusable. */
 static int parse_subnet(const char *s)
@@ -647,29 +667,70 @@ static int parse_subnet(const char *s)
 	return 0;
 }
 
-/* At exit: the table goes when no e2bd of this host has a veth left. */
+/* At exit: our table goes (the veths went with their sandboxes). */
 static void firewall_remove(void)
 {
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	char err[256];
+	char script[96], out[512];
 
-	for (i = ifs; i && i->if_index; i++) {
-		if (strncmp(i->if_name, VETH_PREFIX, strlen(VETH_PREFIX)) == 0) {
-			if_freenameindex(ifs);
-			return;
-		}
+	snprintf(script, sizeof(script), "delete table inet %s\n", N.table);
+	if (nft_run(script, out, sizeof(out)) < 0)
+		log_warn("cannot remove the nftables table '%s': %s", N.table, out);
+}
+
+/* Whether @pid runs (a zombie, or an e2bd killed a moment ago, does not). */
+static bool pid_alive(long pid)
+{
+	char path[64], buf[256], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || (p[1] == ' ' && p[2] != 'Z' && p[2] != 'X');
+}
+
+/* Remove the tables of e2bds that died without removing theirs. */
+static void firewall_remove_stale(void)
+{
+	char *out = malloc(65536), *line, *save = NULL;
+	size_t plen = strlen("table inet " NFT_TABLE_PREFIX);
+
+	if (!out || nft_run("list tables\n", out, 65536) < 0) {
+		free(out);
+		return;
 	}
-	if (ifs)
-		if_freenameindex(ifs);
-	if (nft_run("delete table inet " NFT_TABLE "\n", err, sizeof(err)) < 0)
-		log_warn("cannot remove the nftables table '" NFT_TABLE "': %s", err);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char script[96], err[256], *end;
+		long pid;
+
+		if (strncmp(line, "table inet " NFT_TABLE_PREFIX, plen) != 0)
+			continue;
+		pid = strtol(line + plen, &end, 10);
+		if (*end || pid <= 0 || pid == (long)getpid() || pid_alive(pid))
+			continue;
+		snprintf(script, sizeof(script), "delete table inet "
+			 NFT_TABLE_PREFIX "%ld\n", pid);
+		if (nft_run(script, err, sizeof(err)) == 0)
+			log_info("removed the nftables table of e2bd %ld, "
+				 "which is gone", pid);
+	}
+	free(out);
 }
 
 int netns_global_init(bool unprivileged)
 {
 	const char *subnet = g_cfg.sandbox_subnet ? g_cfg.sandbox_subnet :
 			     "10.231.0.0/16";
-	char script[256], err[512];
+	char script[sizeof(firewall_fmt) + 512], err[512];
 
 	N.egress = false;
 	if (g_cfg.network_none) {
@@ -694,19 +755,15 @@ int netns_global_init(bool unprivileged)
 			 "(nft not found: install nftables)");
 		return CLONE_NEWNET;
 	}
-	if (nft_run(firewall, err, sizeof(err)) < 0) {
+	firewall_remove_stale();
+	snprintf(N.table, sizeof(N.table), NFT_TABLE_PREFIX "%ld", (long)getpid());
+	snprintf(script, sizeof(script), firewall_fmt, N.table, subnet);
+	if (nft_run(script, err, sizeof(err)) < 0) {
 		log_warn("sandbox network: loopback only, no internet access "
 			 "(cannot install the nftables rules: %s)", err);
 		return CLONE_NEWNET;
 	}
 	atexit(firewall_remove);
-	snprintf(script, sizeof(script),
-		 "add element inet " NFT_TABLE " pools { %s }\n", subnet);
-	if (nft_run(script, err, sizeof(err)) < 0) {
-		log_warn("sandbox network: loopback only, no internet access "
-			 "(cannot add '%s' to the nftables pools: %s)", subnet, err);
-		return CLONE_NEWNET;
-	}
 	{
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_RDWR | O_CLOEXEC);
 		char c = '0';
@@ -736,6 +793,6 @@ int netns_global_init(bool unprivileged)
 	}
 	N.egress = true;
 	log_info("sandbox network: own namespace, veth + NAT through %s "
-		 "(nftables table inet " NFT_TABLE ")", subnet);
+		 "(nftables table inet %s)", subnet, N.table);
 	return CLONE_NEWNET;
 }

@@ -13,8 +13,13 @@
  * MHD runs a thread per connection, so every read and write here blocks,
  * bounded by the socket timeouts.
  *
+ * An upgrade request (WebSocket) keeps its Upgrade and Connection
+ * headers; if the server answers 101, the client gets the 101 with the
+ * server's headers and the connection's thread then relays bytes both
+ * ways until either side closes or stays idle for UPSTREAM_IDLE_S.
+ *
  * As on E2B, the sandbox's ports need no access token, and a port nobody
- * listens on answers 502.  NEEDSWORK: no WebSocket (Upgrade) yet.
+ * listens on answers 502.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -61,6 +66,7 @@ struct portproxy {
 	bool write_failed;	/* upstream stopped reading: drop the rest */
 	bool answered;
 	bool head_req;		/* HEAD: the answer has no body */
+	bool upgrade;		/* Connection: upgrade (WebSocket) asked for */
 	struct upstream *up;	/* until handed to the response */
 };
 
@@ -85,12 +91,12 @@ static void upstream_free_cb(void *cls)
  * UPSTREAM_IDLE_S, when e2bd shuts down or the sandbox stops running
  * (a frozen server would hold the connection's thread for ever).
  */
-static int wait_fd(struct upstream *u, short events)
+static int wait_fd(struct upstream *u, int fd, short events)
 {
 	int waited;
 
 	for (waited = 0; waited < UPSTREAM_IDLE_S; waited++) {
-		struct pollfd pfd = { .fd = u->fd, .events = events };
+		struct pollfd pfd = { .fd = fd, .events = events };
 		int r = poll(&pfd, 1, 1000);
 
 		if (r > 0)
@@ -105,15 +111,16 @@ static int wait_fd(struct upstream *u, short events)
 	return -1;
 }
 
-static int write_all(struct upstream *u, const char *p, size_t n)
+/* Send all of @p on @fd (the upstream or the client's socket). */
+static int send_all(struct upstream *u, int fd, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = send(u->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(u, POLLOUT) < 0)
+			if (wait_fd(u, fd, POLLOUT) < 0)
 				return -1;
 			continue;
 		}
@@ -134,7 +141,7 @@ static ssize_t up_recv(struct upstream *u, char *buf, size_t len)
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
 			       errno != EINTR))
 			return n;
-		if (errno != EINTR && wait_fd(u, POLLIN) < 0)
+		if (errno != EINTR && wait_fd(u, u->fd, POLLIN) < 0)
 			return -1;
 	}
 }
@@ -356,7 +363,7 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
 {
 	struct head h = { 0 };
 	struct portproxy *p;
-	const char *te, *cl;
+	const char *te, *cl, *up_proto, *conn_hdr;
 	int fd;
 
 	p = calloc(1, sizeof(*p));
@@ -371,6 +378,12 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
 	p->conn = c;
 	p->port = port;
 	p->head_req = strcmp(method, "HEAD") == 0;
+	up_proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					       MHD_HTTP_HEADER_UPGRADE);
+	conn_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					       MHD_HTTP_HEADER_CONNECTION);
+	p->upgrade = up_proto && *up_proto && conn_hdr &&
+		     strcasestr(conn_hdr, "upgrade") && !strpbrk(up_proto, "\r\n");
 	snprintf(p->id, sizeof(p->id), "%s", sb->id);
 	fd = nsbox_connect_port(sb, (int)port);
 	if (fd < 0) {
@@ -404,8 +417,11 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
 	} else if (cl) {
 		head_add(&h, "Content-Length: ", cl, "\r\n");
 	}
-	head_add(&h, "Connection: close\r\n\r\n", "", "");
-	if (h.overflow || write_all(p->up, h.p, h.len) < 0) {
+	if (p->upgrade)
+		head_add(&h, "Upgrade: ", up_proto, "\r\nConnection: Upgrade\r\n\r\n");
+	else
+		head_add(&h, "Connection: close\r\n\r\n", "", "");
+	if (h.overflow || send_all(p->up, p->up->fd, h.p, h.len) < 0) {
 		free(h.p);
 		portproxy_free(p);
 		*ret = http_send_error(c, 502, "cannot send the request to "
@@ -414,6 +430,73 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
 	}
 	free(h.p);
 	return p;
+}
+
+/*
+ * MHD's upgrade handler, on the connection's own thread (thread per
+ * connection: it may block): bytes both ways between the client and
+ * the sandbox's server until both ends are done, one fails, e2bd shuts
+ * down, the sandbox stops running or nothing moves for UPSTREAM_IDLE_S.
+ */
+static void relay(void *cls, struct MHD_Connection *c, void *con_cls,
+		  const char *extra_in, size_t extra_in_size, MHD_socket sock,
+		  struct MHD_UpgradeResponseHandle *urh)
+{
+	struct portproxy *p = cls;
+	struct upstream *u = p->up;
+	bool client_open = true, server_open = true;
+	char *buf = malloc(BUF_SIZE);
+	int idle = 0;
+
+	(void)c;
+	(void)con_cls;
+	if (!buf || (u->len && send_all(u, sock, u->buf + u->off, u->len) < 0) ||
+	    (extra_in_size && send_all(u, u->fd, extra_in, extra_in_size) < 0))
+		goto out;
+	u->len = 0;
+	while ((client_open || server_open) && idle < UPSTREAM_IDLE_S) {
+		struct pollfd pfd[2] = {
+			{ .fd = client_open ? sock : -1, .events = POLLIN },
+			{ .fd = server_open ? u->fd : -1, .events = POLLIN },
+		};
+		int r = poll(pfd, 2, 1000);
+		ssize_t n;
+
+		if (g_shutting_down || sandbox_state_get(u->sb, NULL) != SB_RUNNING)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (r == 0) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		if (pfd[0].revents) {
+			n = recv(sock, buf, BUF_SIZE, MSG_DONTWAIT);
+			if (n > 0) {
+				if (send_all(u, u->fd, buf, (size_t)n) < 0)
+					break;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				client_open = false;
+				shutdown(u->fd, SHUT_WR);
+			}
+		}
+		if (pfd[1].revents) {
+			n = recv(u->fd, buf, BUF_SIZE, MSG_DONTWAIT);
+			if (n > 0) {
+				if (send_all(u, sock, buf, (size_t)n) < 0)
+					break;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				server_open = false;
+				shutdown(sock, SHUT_WR);
+			}
+		}
+	}
+out:
+	free(buf);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
 /*
@@ -429,6 +512,7 @@ static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
 	size_t used = 0, off;
 	uint64_t size = 0;
 	bool chunked = false, have_len = false;
+	char upgrade_to[128] = "";
 	unsigned st;
 
 	/* Informational answers (100 Continue, 103) come first. */
@@ -437,9 +521,9 @@ static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
 
 		if (read_line(u, line, sizeof(line)) < 0 ||
 		    sscanf(line, "HTTP/%d.%d %3u", &major, &minor, &st) != 3 ||
-		    st < 100 || st > 999 || st == 101)
+		    st < 100 || st > 999 || (st == 101 && !p->upgrade))
 			return NULL;
-		if (st >= 200)
+		if (st >= 200 || st == 101)
 			break;
 		do {
 			if (read_line(u, line, sizeof(line)) < 0)
@@ -468,7 +552,9 @@ static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
 		while (*v && (v[strlen(v) - 1] == ' ' || v[strlen(v) - 1] == '\t'))
 			v[strlen(v) - 1] = '\0';
 		vl = strlen(v);
-		if (strcasecmp(line, "Transfer-Encoding") == 0) {
+		if (strcasecmp(line, "Upgrade") == 0) {
+			snprintf(upgrade_to, sizeof(upgrade_to), "%s", v);
+		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
 			chunked = strcasestr(v, "chunked") != NULL;
 		} else if (strcasecmp(line, "Content-Length") == 0) {
 			char *end;
@@ -486,6 +572,23 @@ static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
 		memcpy(hdrs + used, line, kl + 1);
 		memcpy(hdrs + used + kl + 1, v, vl + 1);
 		used += kl + vl + 2;
+	}
+	if (st == 101) {
+		/* The relay takes over: the response only carries the head. */
+		r = MHD_create_response_for_upgrade(relay, p);
+		if (!r)
+			goto fail;
+		for (off = 0; off < used;) {
+			const char *k = hdrs + off, *v = k + strlen(k) + 1;
+
+			(void)MHD_add_response_header(r, k, v);
+			off = (size_t)(v + strlen(v) + 1 - hdrs);
+		}
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE,
+					      upgrade_to[0] ? upgrade_to : "websocket");
+		free(hdrs);
+		*status = st;
+		return r;
 	}
 	if (head_req || st == 204 || st == 304) {
 		u->mode = BODY_NONE;
@@ -541,18 +644,18 @@ enum MHD_Result portproxy_data(struct portproxy *p, const char *upload_data,
 			char sz[32];
 
 			snprintf(sz, sizeof(sz), "%zx\r\n", n);
-			if (write_all(p->up, sz, strlen(sz)) < 0 ||
-			    write_all(p->up, upload_data, n) < 0 ||
-			    write_all(p->up, "\r\n", 2) < 0)
+			if (send_all(p->up, p->up->fd, sz, strlen(sz)) < 0 ||
+			    send_all(p->up, p->up->fd, upload_data, n) < 0 ||
+			    send_all(p->up, p->up->fd, "\r\n", 2) < 0)
 				p->write_failed = true;
-		} else if (write_all(p->up, upload_data, n) < 0) {
+		} else if (send_all(p->up, p->up->fd, upload_data, n) < 0) {
 			p->write_failed = true;
 		}
 		return MHD_YES;
 	}
 	p->answered = true;
 	if (p->chunked_up && !p->write_failed &&
-	    write_all(p->up, "0\r\n\r\n", 5) < 0)
+	    send_all(p->up, p->up->fd, "0\r\n\r\n", 5) < 0)
 		p->write_failed = true;
 	/* Even after a failed write the server may have answered (413...). */
 	r = read_answer(p, p->head_req, &status);

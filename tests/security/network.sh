@@ -217,6 +217,55 @@ got=$(curl -sS "$R/chunked" | sha256sum | cut -d' ' -f1)
 expect_eq "(d) a chunked answer comes back whole" "$want" "$got"
 got=$(curl -sS -I "$R/h" | tr -d '\r' | grep -i '^content-length:')
 expect_eq "(d) HEAD keeps the Content-Length" "Content-Length: 1234" "$got"
+# WebSocket: a raw upgrade server in the sandbox (101, then upper-cases what
+# it gets); the client talks to it through e2bd's routing.
+WS='import socket,threading
+def h(c):
+    d=b""
+    while b"\r\n\r\n" not in d:
+        x=c.recv(4096)
+        if not x: return
+        d+=x
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\nws-ready;")
+    c.sendall(d.split(b"\r\n\r\n",1)[1])
+    while True:
+        x=c.recv(4096)
+        if not x: break
+        c.sendall(x.upper())
+    c.close()
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",8765)); s.listen(8)
+while True:
+    c,_=s.accept(); threading.Thread(target=h,args=(c,),daemon=True).start()'
+printf '%s' "$WS" > "$TEST_TMP/ws.py"
+"$C" cp "$TEST_TMP/ws.py" "$A:/tmp/ws.py" > /dev/null 2>&1
+"$C" start "$A" -- "python3 /tmp/ws.py" > /dev/null
+WSC='import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.settimeout(10)
+s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nearly;" % (sys.argv[2], sys.argv[3])).encode())
+d=b""
+while d.count(b";") < 2:
+    x=s.recv(4096)
+    if not x: break
+    d+=x
+head,_,rest=d.partition(b"\r\n\r\n")
+s.sendall(b"ping;")
+while rest.count(b";") < 3:
+    x=s.recv(4096)
+    if not x: break
+    rest+=x
+s.shutdown(socket.SHUT_WR)
+eof=s.recv(10)
+print(head.split(b"\r\n")[0].decode(), rest.decode(), "eof" if eof == b"" else "more")'
+for _ in $(seq 50); do
+	sbrun "$A" user "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\",8765),1)'" > /dev/null 2>&1 && break
+	sleep 0.2
+done
+got=$(python3 -c "$WSC" "$E2BD_PORT" "/kruise/$A/8765/ws" x 2>&1 | tail -n 1)
+echo "# WebSocket upgrade via /kruise/$A/8765/ws: $got"
+expect_eq "(d) a WebSocket upgrade is relayed both ways (path form)" "HTTP/1.1 101 Switching Protocols ws-ready;EARLY;PING; eof" "$got"
+got=$(python3 -c "$WSC" "$E2BD_PORT" "/ws" "8765-$A.localhost" 2>&1 | tail -n 1)
+expect_eq "(d) a WebSocket upgrade is relayed both ways (host form)" "HTTP/1.1 101 Switching Protocols ws-ready;EARLY;PING; eof" "$got"
+
 code=$(curl -sS -o "$TEST_TMP/closed" -w '%{http_code}' "$E2BD_URL/kruise/$A/8001/")
 echo "# GET a closed port -> $code $(cat "$TEST_TMP/closed")"
 expect_eq "(d) a closed port answers E2B's 502" "502 {\"sandboxId\":\"$A\",\"message\":\"The sandbox is running but port is not open\",\"port\":8001,\"code\":502}" "$code $(cat "$TEST_TMP/closed")"
