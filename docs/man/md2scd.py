@@ -100,6 +100,9 @@ def convert(lines):
                 i += 1
             prev_blank = False
             continue
+        if out and out[-2:] == ["# NAME", ""] and line.strip():
+            # whatis(1) and lintian want "name - summary" with a plain dash.
+            line = line.replace(" — ", " - ").replace(" -- ", " - ")
         hm = re.match(r"^(#{2,3})\s+(.*)$", line)
         if hm:
             out.append("#" * (len(hm.group(1)) - 1) + " " + hm.group(2).upper())
