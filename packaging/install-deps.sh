@@ -9,7 +9,7 @@ pkgs=(
 	libfuse3-dev fuse3 libmicrohttpd-dev libcmocka-dev zlib1g-dev
 	curl ca-certificates python3 git tmux valgrind zsh fish scdoc
 	nghttp2-proxy nginx sshfs openssh-server vim-tiny
-	debhelper dpkg-dev lintian man-db
+	debhelper dpkg-dev lintian man-db systemd
 	nftables iproute2
 	nodejs npm
 )
