@@ -22,7 +22,8 @@
  *   - input: packets from an e2bsb* link are dropped unless they belong to
  *     a connection the host opened (the host's addresses, e2bd's port and
  *     every host service are unreachable from a sandbox);
- *   - forward: no sandbox-to-sandbox traffic, no IPv6, no spoofed source;
+ *   - forward: no sandbox-to-sandbox traffic, no IPv6, no spoofed source,
+ *     nothing to link-local addresses (a cloud's metadata service);
  *   - postrouting: the pools are masqueraded behind the host's address.
  * Packets to 127.0.0.0/8 arriving on a veth are martians for the kernel
  * (route_localnet is 0 unless the admin set it; a warning says so).
@@ -639,6 +640,7 @@ static const char firewall_fmt[] =
 	"add rule " T " forward iifname \"" V "\" oifname \"" V "\" drop\n"
 	"add rule " T " forward iifname \"" V "\" meta nfproto ipv6 drop\n"
 	"add rule " T " forward iifname \"" V "\" ip saddr != @pools drop\n"
+	"add rule " T " forward iifname \"" V "\" ip daddr 169.254.0.0/16 drop\n"
 	"add rule " T " postrouting ip saddr @pools oifname != \"" V "\" masquerade\n";
 #undef T
 #undef V

@@ -288,11 +288,13 @@ if [ $EGRESS = 1 ] && command -v ip > /dev/null; then
 	ip link add "sn$$h" type veth peer name "sn$$p" netns "$NETNS" &&
 	ip addr add 198.51.100.1/24 dev "sn$$h" && ip link set "sn$$h" up &&
 	ip -n "$NETNS" addr add 198.51.100.2/24 dev "sn$$p" &&
-	ip -n "$NETNS" link set "sn$$p" up && ip -n "$NETNS" link set lo up || fail "(e) set up the internet namespace"
+	ip -n "$NETNS" link set "sn$$p" up && ip -n "$NETNS" link set lo up &&
+	ip -n "$NETNS" addr add 169.254.77.77/32 dev "sn$$p" &&
+	ip route add 169.254.77.77/32 dev "sn$$h" || fail "(e) set up the internet namespace"
 	mkdir -p "$TEST_TMP/www"
 	ip netns exec "$NETNS" python3 -c 'import socket,sys
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("198.51.100.2", 8080)); s.listen(16); s.settimeout(120)
+s.bind(("0.0.0.0", 8080)); s.listen(16); s.settimeout(120)
 while True:
     try: c,a=s.accept()
     except Exception: break
@@ -306,6 +308,14 @@ while True:
 		out=$(probe "$A" $u 198.51.100.2 8080 | tail -n 1)
 		echo "# ($u) sandbox A -> 198.51.100.2:8080 in the test's namespace: $out"
 		expect_eq "($u) egress reaches the internet namespace, masqueraded" "connected $MARK from 198.51.100.1" "$out"
+	done
+
+	# Link-local addresses (a cloud's metadata service) stay out of reach;
+	# this one lives in the test's namespace, routed by the test.
+	check "(e) the host reaches 169.254.77.77:8080 in the test's namespace" \
+		python3 -c 'import socket; socket.create_connection(("169.254.77.77", 8080), 2).recv(64)'
+	for u in user root; do
+		expect_unreachable "($u) link-local 169.254.77.77 (metadata-service range) is unreachable" "$A" $u 169.254.77.77 8080
 	done
 
 	# allow_internet_access: false (the SDKs' allowInternetAccess) on create.
