@@ -17,7 +17,7 @@ static int cmd_help_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (args->argc) {
 		spec = cmd_find(args->argv[0]);
 		if (!spec)
-			return error_usage(NULL, "unknown command '%s'", args->argv[0]);
+			return cmd_unknown(args->argv[0]);
 	}
 	cmd_help(stdout, spec);
 	return 0;

@@ -92,7 +92,7 @@ static const char *closest(const char *word, const char *const *names, size_t n)
 	return best;
 }
 
-const char *cmd_suggest(const char *word)
+static const char *cmd_suggest(const char *word)
 {
 	const char *names[64];
 	size_t n = 0;
@@ -102,6 +102,15 @@ const char *cmd_suggest(const char *word)
 		n++;
 	}
 	return closest(word, names, n);
+}
+
+int cmd_unknown(const char *word)
+{
+	const char *near = cmd_suggest(word);
+
+	if (near)
+		return error_usage(NULL, "unknown command '%s'; did you mean '%s'?", word, near);
+	return error_usage(NULL, "unknown command '%s'", word);
 }
 
 static size_t opt_count(const struct cmd_spec *spec)

@@ -115,8 +115,11 @@ extern const struct cmd_spec *const cmd_table[];
 
 /** @return the spec named @p name, or NULL */
 const struct cmd_spec *cmd_find(const char *name);
-/** @return the command name closest to a mistyped @p word, or NULL */
-const char *cmd_suggest(const char *word);
+/**
+ * Report an unknown command, with the nearest one as a hint.
+ * @return E2BCTL_EXIT_USAGE
+ */
+int cmd_unknown(const char *word);
 
 /**
  * Parse argv (argv[0] is the command name) against @p spec.

@@ -108,11 +108,8 @@ int main(int argc, char **argv)
 		return want_help ? 0 : E2BCTL_EXIT_USAGE;
 	}
 	spec = cmd_find(argv[idx]);
-	if (!spec && cmd_suggest(argv[idx]))
-		return error_usage(NULL, "unknown command '%s'; did you mean '%s'?", argv[idx],
-				   cmd_suggest(argv[idx]));
 	if (!spec)
-		return error_usage(NULL, "unknown command '%s'", argv[idx]);
+		return cmd_unknown(argv[idx]);
 	if (want_help) {
 		cmd_help(stdout, spec);
 		return 0;

@@ -22,6 +22,7 @@ hint "a dropped letter: lis" "did you mean 'list'?" lis
 hint "a changed letter: rum" "did you mean 'run'?" rum
 hint "set-timout suggests set-timeout" "did you mean 'set-timeout'?" set-timout
 hint "umount spelt unmount" "did you mean 'umount'?" unmount
+hint "help lsit suggests list" "unknown command 'lsit'; did you mean 'list'?" help lsit
 rc "$C" frobnicate
 if [ "$RC" = 2 ] && [[ $ERR != *"did you mean"* ]]; then
 	ok "nothing close: no suggestion"
