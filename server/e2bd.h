@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* envd version we report: no higher than the newest behaviour implemented. */
-#define E2BD_ENVD_VERSION "0.6.4"
+#define E2BD_ENVD_VERSION "0.6.13"
 #define E2BD_OPENKRUISE_ENVD_VERSION "0.2.10"
 #define E2BD_ENVD_PORT 49983
 /* The one team of a local e2bd: E2B_TEAM_ID in every sandbox. */

@@ -68,7 +68,7 @@ for pre in "" /kruise/api; do
 	id=$(printf '%s' "$out" | field sandboxID)
 	[ -n "$id" ] && printf '%s\n' "$id" >> "$TEST_TMP/.sandboxes.$$"
 	check "create$pre: id is 20 lowercase alnum" grep -Eq '^[a-z0-9]{20}$' <<< "$id"
-	expect_eq "create$pre: envdVersion" 0.6.4 "$(printf '%s' "$out" | field envdVersion)"
+	expect_eq "create$pre: envdVersion" 0.6.13 "$(printf '%s' "$out" | field envdVersion)"
 	expect_eq "create$pre: v1 not secure by default" None "$(printf '%s' "$out" | field envdAccessToken)"
 	expect_eq "create$pre: templateID" base "$(printf '%s' "$out" | field templateID)"
 	expect_eq "create$pre: domain is the Host" "127.0.0.1:$E2BD_PORT" "$(printf '%s' "$out" | field domain)"
