@@ -205,6 +205,26 @@ static void proc_free(struct proc *p)
 	free(p);
 }
 
+/* Close what an ended process no longer needs (its reader's last step). */
+static void proc_release_fds(struct proc *p)
+{
+	int *fds[] = { &p->out_fd, &p->err_fd, &p->wake[0], &p->wake[1] };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	/* stdin writers hold in_lock.  A PTY master is written and resized
+	 * without it, so it stays open until the record is freed. */
+	pthread_mutex_lock(&p->in_lock);
+	if (p->stdin_fd >= 0)
+		close(p->stdin_fd);
+	p->stdin_fd = -1;
+	pthread_mutex_unlock(&p->in_lock);
+}
+
 /* Drop a reference; the caller holds t->lock.  Returns true if freed. */
 static bool proc_unref_locked(struct proc *p)
 {
@@ -475,6 +495,15 @@ static void *reader_main(void *arg)
 		sleep(1);
 		pthread_mutex_lock(&t->lock);
 	}
+	/*
+	 * A finished process is kept only for its end event (envd's 30 s
+	 * retention): its pipes and terminal go now, not when it is freed,
+	 * so a burst of short commands does not hold thousands of fds.  The
+	 * exit callback has written its wake byte (exited is set).
+	 */
+	pthread_mutex_unlock(&t->lock);
+	proc_release_fds(p);
+	pthread_mutex_lock(&t->lock);
 	end = end_event(p->wstatus);
 	p->end_msg = end;
 	p->finished = true;
