@@ -320,48 +320,51 @@ out:
 	return rc;
 }
 
-struct lo_conn {
+struct port_conn {
 	int port;
+	uint32_t addr;	/* eth0's, host order; 0 = none */
 };
 
+/*
+ * Where a sandbox's server may listen, in order: 127.0.0.1 (and so
+ * 0.0.0.0), ::1 (and ::), the sandbox's eth0 address.  The first that
+ * does not refuse wins.
+ */
 static int connect_inside(void *p)
 {
-	const struct lo_conn *c = p;
+	const struct port_conn *c = p;
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons((uint16_t)c->port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
 				     .sin6_port = htons((uint16_t)c->port),
 				     .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	int fd, e;
+	struct sockaddr_in own = sin;
+	const struct sockaddr *to[3] = { (struct sockaddr *)&sin,
+					 (struct sockaddr *)&sin6,
+					 (struct sockaddr *)&own };
+	const socklen_t len[3] = { sizeof(sin), sizeof(sin6), sizeof(own) };
+	int fd, e = ECONNREFUSED, i;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
-		return fd;
-	e = errno;
-	close(fd);
-	if (e != ECONNREFUSED) {
-		errno = e;
-		return -1;
+	own.sin_addr.s_addr = htonl(c->addr);
+	for (i = 0; i < (c->addr ? 3 : 2) && e == ECONNREFUSED; i++) {
+		fd = socket(to[i]->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		if (connect(fd, to[i], len[i]) == 0)
+			return fd;
+		e = errno;
+		close(fd);
+		if (i == 1 && e == EADDRNOTAVAIL)
+			e = ECONNREFUSED;	/* no IPv6 loopback */
 	}
-	/* A server bound to ::1 only. */
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		errno = e;
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0)
-		return fd;
-	close(fd);
 	errno = e;
 	return -1;
 }
 
-int netns_connect_loopback(int netfd, int port)
+int netns_connect_port(int netfd, uint32_t addr, int port)
 {
-	struct lo_conn c = { .port = port };
+	struct port_conn c = { .port = port, .addr = addr };
 
 	if (netfd < 0 || port <= 0 || port > 65535) {
 		errno = EINVAL;
@@ -510,9 +513,9 @@ int netns_attach(struct netns_sb *n, const char *id, pid_t init_pid,
 	if (!N.egress || !egress)
 		return 0;
 	if (veth_setup(n, err, errlen) < 0) {
-		close(n->netfd);
-		n->netfd = -1;
-		return -1;
+		/* Isolated all the same: the sandbox runs, offline. */
+		log_warn("sandbox %s: no internet access: %s", id, err);
+		return 0;
 	}
 	log_dbg("sandbox %s: eth0 %u.%u.%u.%u/30 via %s", id, n->addr >> 24,
 		(n->addr >> 16) & 255, (n->addr >> 8) & 255, n->addr & 255,

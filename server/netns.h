@@ -41,8 +41,9 @@ int netns_init_loopback(char *err, size_t errlen);
 /*
  * e2bd: the sandbox's init (host pid @init_pid) is READY.  Take a handle
  * on its namespace and, if egress is on and @egress, give it eth0 and a
- * default route through a new veth pair.  0, or -1 with @err set (the
- * state is released then).
+ * default route through a new veth pair (if that fails, a warning says
+ * the sandbox is offline).  0, or -1 with @err set (the state is
+ * released then).
  */
 int netns_attach(struct netns_sb *n, const char *id, pid_t init_pid,
 		 bool egress, char *err, size_t errlen);
@@ -51,10 +52,11 @@ int netns_attach(struct netns_sb *n, const char *id, pid_t init_pid,
 void netns_detach(struct netns_sb *n);
 
 /*
- * A TCP connection to @port on the loopback of the namespace @netfd
- * (127.0.0.1, then ::1).  Returns a connected socket or -1 (errno set).
+ * A TCP connection, made inside the namespace @netfd, to @port on its
+ * 127.0.0.1, then ::1, then @addr (the sandbox's eth0 address, host
+ * order, 0 = none).  Returns a connected socket or -1 (errno set).
  */
-int netns_connect_loopback(int netfd, int port);
+int netns_connect_port(int netfd, uint32_t addr, int port);
 
 /* Whether sandboxes get a veth (egress); for the start-up log and docs. */
 bool netns_egress(void);

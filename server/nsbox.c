@@ -2851,18 +2851,21 @@ int nsbox_connect_port(struct sandbox *sb, int port)
 {
 	struct nsbox *ns = sb->ns;
 	int netfd = -1, fd, e;
+	uint32_t addr = 0;
 
 	if (ns) {
 		pthread_mutex_lock(&ns->life);
-		if (ns->reader_on && ns->net.netfd >= 0)
+		if (ns->reader_on && ns->net.netfd >= 0) {
 			netfd = fcntl(ns->net.netfd, F_DUPFD_CLOEXEC, 0);
+			addr = ns->net.slot >= 0 ? ns->net.addr : 0;
+		}
 		pthread_mutex_unlock(&ns->life);
 	}
 	if (netfd < 0) {
 		errno = ENETUNREACH;
 		return -1;
 	}
-	fd = netns_connect_loopback(netfd, port);
+	fd = netns_connect_port(netfd, addr, port);
 	e = errno;
 	close(netfd);
 	errno = e;

@@ -34,9 +34,9 @@ int nsbox_stop(struct sandbox *sb);
 int nsbox_freeze(struct sandbox *sb, bool frozen);
 
 /*
- * A TCP connection to @port on the sandbox's own loopback (its servers),
- * made from inside its network namespace.  -1 with errno if the sandbox
- * is not running or nothing listens there.
+ * A TCP connection to @port of the sandbox's servers (its loopback, then
+ * its eth0 address), made from inside its network namespace.  -1 with
+ * errno if the sandbox is not running or nothing listens there.
  */
 int nsbox_connect_port(struct sandbox *sb, int port);
 

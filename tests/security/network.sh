@@ -56,6 +56,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# get_until URL WANT: GET URL until it answers WANT (10 s); prints the last answer.
+get_until() {
+	local got= i
+	for i in $(seq 50); do
+		got=$(curl -sS "$1" 2>/dev/null)
+		[ "$got" = "$2" ] && break
+		sleep 0.2
+	done
+	printf '%s' "$got"
+}
+
 # A host listener that greets every client with $MARK: listen ADDR PORT.
 listen() {
 	python3 -c 'import socket,sys
@@ -204,6 +215,8 @@ echo "# GET /x/y with Host 8000-$A.localhost -> $got"
 expect_eq "(d) host form reaches the sandbox's port 8000" "$MARK /x/y " "$got"
 got=$(curl -sS "$R")
 expect_eq "(d) path form without a trailing slash asks for /" "$MARK / " "$got"
+got=$(curl -sS -H "E2b-Sandbox-Id: $A" -H 'E2b-Sandbox-Port: 8000' "$E2BD_URL/hdr")
+expect_eq "(d) header form (E2b-Sandbox-Port: 8000) reaches the sandbox's port 8000" "$MARK /hdr " "$got"
 got=$(curl -sS -D - -o /dev/null "$R/h" | tr -d '\r' | grep -i '^x-from:')
 expect_eq "(d) the server's headers come back" "X-From: sandbox" "$got"
 head -c 3000000 /dev/urandom > "$TEST_TMP/body"
@@ -276,6 +289,10 @@ expect_eq "(d) port 8000 of another sandbox is that sandbox's (closed: 502)" 502
 if [ $EGRESS = 1 ]; then
 	IPA=${GW%.*}.$((${GW##*.} + 1))
 	echo "# sandbox A's eth0 address: $IPA"
+	# A server bound to eth0's address only is reached as on E2B.
+	"$C" start "$A" -- "mkdir -p /tmp/e0 && echo eth0-$MARK > /tmp/e0/f && cd /tmp/e0 && python3 -m http.server 8002 --bind $IPA" > /dev/null
+	expect_eq "(d) a server bound to the sandbox's eth0 address answers" "eth0-$MARK" \
+		"$(get_until "$E2BD_URL/kruise/$A/8002/f" "eth0-$MARK")"
 	for u in user root; do
 		expect_unreachable "($u) sandbox B cannot reach sandbox A's server" "$B" $u "$IPA" 8000
 	done
@@ -356,13 +373,8 @@ while True:
 	echo "# sandbox $RS after an e2bd restart and resume: $out"
 	expect_eq "(e) after an e2bd restart a resumed sandbox has egress again" "connected $MARK from 198.51.100.1" "$out"
 	rs start "$RS" "cd /tmp && echo restarted-$MARK > r.txt && python3 -m http.server 8000" > /dev/null
-	got=
-	for _ in $(seq 50); do
-		got=$(curl -sS "http://127.0.0.1:$port/kruise/$RS/8000/r.txt" 2>/dev/null)
-		[ "$got" = "restarted-$MARK" ] && break
-		sleep 0.2
-	done
-	expect_eq "(d) after an e2bd restart the sandbox's port answers" "restarted-$MARK" "$got"
+	expect_eq "(d) after an e2bd restart the sandbox's port answers" "restarted-$MARK" \
+		"$(get_until "http://127.0.0.1:$port/kruise/$RS/8000/r.txt" "restarted-$MARK")"
 	rs kill "$RS" > /dev/null
 	kill $RSPID; wait $RSPID 2>/dev/null
 
