@@ -332,6 +332,9 @@ def act():
         unary(sid, "filesystem.Filesystem/MakeDir", {"path": "/home/user/w/sub"})
         time.sleep(0.3)
         upload(sid, "/home/user/w/sub/f.txt", b"hi")
+        # The entry is read when the event is handled: removing the file
+        # at once would race that stat on a loaded machine.
+        time.sleep(0.5)
         unary(sid, "filesystem.Filesystem/Remove", {"path": "/home/user/w/sub/f.txt"})
     threading.Thread(target=go).start()
 st, msgs = stream(sid, "filesystem.Filesystem/WatchDir", {"path": "w", "recursive": True, "includeEntry": True},

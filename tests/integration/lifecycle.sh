@@ -112,18 +112,18 @@ expect_eq "deep tree: kill 204" 204 "$API_STATUS"
 check "deep tree: nothing left in the state directory" test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
 
 # --- timeout expiry kills; autoPause pauses
-ID=$(new_sandbox '{"templateID":"base","timeout":4}') || { fail "create short sandbox" "no sandbox"; done_testing; }
+ID=$(new_sandbox '{"templateID":"base","timeout":8}') || { fail "create short sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" "exec -a sleep-exp-$MARK sleep 600"
-check "timeout: marker runs" wait_until 3 test "$(host_procs "sleep-exp-$MARK")" -ge 1
+check "timeout: marker runs" wait_until 6 test "$(host_procs "sleep-exp-$MARK")" -ge 1
 check "timeout: sandbox is gone after its timeout" wait_until 15 gone_404 "$ID"
 check "timeout: its processes are gone" wait_until 5 no_host_procs "sleep-exp-$MARK"
 # The API answers 404 as soon as the sandbox is dead, while its layer is
 # still being removed by the timer thread.
 check "timeout: layer removed" wait_until 10 test ! -e "$E2BD_STATE_DIR/sandboxes/$ID"
 
-ID=$(new_sandbox '{"templateID":"base","timeout":2,"autoPause":true}') || { fail "create autoPause sandbox" "no sandbox"; done_testing; }
+ID=$(new_sandbox '{"templateID":"base","timeout":4,"autoPause":true}') || { fail "create autoPause sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" 'i=0; while true; do i=$((i+1)); echo $i > /home/user/c.tmp; mv /home/user/c.tmp /home/user/c; sleep 0.05; done'
-check "autoPause: paused after its timeout" wait_until 10 is_state "$ID" paused
+check "autoPause: paused after its timeout" wait_until 12 is_state "$ID" paused
 C=$E2BD_STATE_DIR/sandboxes/$ID/rootfs/home/user/c
 a1=$(cat "$C"); sleep 1; a2=$(cat "$C")
 expect_eq "autoPause: counter frozen" "$a1" "$a2"

@@ -11,9 +11,10 @@ BUSY=$(new_sandbox '{"templateID":"base","timeout":120}') || { fail "create busy
 IDLE=$(new_sandbox '{"templateID":"base","timeout":120}') || { fail "create idle sandbox" "no sandbox"; done_testing; }
 ok "two sandboxes"
 
-# 200 MiB held in memory (touched) and one CPU kept busy, for 20 s at most.
-"$C" start "$BUSY" -- 'python3 -c "import time; b=bytearray(200<<20); time.sleep(20)"' > /dev/null
-"$C" start "$BUSY" -- 'timeout 20 sh -c "while :; do :; done"' > /dev/null
+# 200 MiB held in memory (touched) and one CPU kept busy, for 90 s at most
+# (the sandboxes are killed at the end).
+"$C" start "$BUSY" -- 'python3 -c "import time; b=bytearray(200<<20); time.sleep(90)"' > /dev/null
+"$C" start "$BUSY" -- 'timeout 90 sh -c "while :; do :; done"' > /dev/null
 metric() { # metric ID FIELD
 	api GET "/sandboxes/$1/metrics" | json_get "d[-1][\"$2\"]"
 }
@@ -48,4 +49,6 @@ api POST "/sandboxes/$BUSY/pause" > /dev/null
 metric "$BUSY" cpuUsedPct > /dev/null
 sleep 1
 expect_eq "paused sandbox: cpuUsedPct 0" 0.0 "$(metric "$BUSY" cpuUsedPct)"
+api DELETE "/sandboxes/$BUSY" > /dev/null
+api DELETE "/sandboxes/$IDLE" > /dev/null
 done_testing
