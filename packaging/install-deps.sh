@@ -7,6 +7,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config clang
 	libcurl4-openssl-dev libnghttp2-dev libjansson-dev libssl-dev
 	libfuse3-dev fuse3 libmicrohttpd-dev libcmocka-dev zlib1g-dev
+	libprotobuf-c-dev protobuf-c-compiler
 	curl ca-certificates python3 git tmux valgrind zsh fish scdoc
 	nghttp2-proxy nginx sshfs openssh-server vim-tiny
 	debhelper dpkg-dev lintian man-db systemd

@@ -44,9 +44,16 @@
 #include "e2bd.h"
 #include "nsbox.h"
 #include "nsproc.h"
+#include "pbjson.h"
 #include "rpc.h"
 
-#define STD_CHUNK (32u << 10)	/* envd's stdout/stderr chunk size */
+/*
+ * Output is read in chunks of up to STD_CHUNK (envd: 32 KiB) from pipes
+ * enlarged to PIPE_SIZE, so a fast writer costs one message per 256 KiB
+ * rather than per 32 KiB; the PTY keeps envd's 16 KiB.
+ */
+#define STD_CHUNK (256u << 10)
+#define PIPE_SIZE (1u << 20)
 #define PTY_CHUNK (16u << 10)	/* envd's PTY chunk size */
 #define SUB_QUEUE_MAX (8u << 20)
 #define RETAIN_MS 30000
@@ -55,9 +62,18 @@
 #define INPUT_TIMEOUT_MS 10000
 #define TICK_MS 250
 
+/* One read of output, shared by the subscribers that queue it. */
+struct chunk {
+	int refs;			/* atomic */
+	int which;			/* 1 stdout, 2 stderr, 3 pty */
+	size_t len;
+	unsigned char data[];
+};
+
 struct sub_item {
 	struct sub_item *next;
-	json_t *msg;
+	json_t *msg;			/* or NULL for output: */
+	struct chunk *chunk;
 	size_t size;
 	bool end;
 };
@@ -98,89 +114,6 @@ struct proc_table {
 	struct proc *procs;		/* protected by lock */
 	struct sandbox *sb;
 };
-
-/* ---- base64 (protojson bytes) ---- */
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *in, size_t len)
-{
-	size_t olen = (len + 2) / 3 * 4, i, o = 0;
-	char *out = malloc(olen + 1);
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
-			     in[i + 2];
-
-		out[o++] = b64chars[v >> 18];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = b64chars[(v >> 6) & 63];
-		out[o++] = b64chars[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned)in[i + 1] << 8;
-		out[o++] = b64chars[v >> 18];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Standard or URL-safe alphabet, padded or not (protojson accepts all). */
-static unsigned char *b64_decode(const char *in, size_t *outlen)
-{
-	size_t len = strlen(in), i, o = 0;
-	unsigned char *out;
-	unsigned acc = 0;
-	int bits = 0;
-
-	while (len > 0 && in[len - 1] == '=')
-		len--;
-	if (len % 4 == 1)
-		return NULL;
-	out = malloc(len / 4 * 3 + 3);
-	if (!out)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		int v = b64_value(in[i]);
-
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	*outlen = o;
-	return out;
-}
 
 /* ---- process objects ---- */
 
@@ -264,14 +197,25 @@ static void table_gc_locked(struct proc_table *t)
 	}
 }
 
-/* Queue @msg (borrowed) to one subscriber; t->lock held. */
-static int sub_push_locked(struct sub *s, json_t *msg, size_t size, bool end)
+static void chunk_unref(struct chunk *c)
+{
+	if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(c);
+}
+
+/* Queue @msg or @c (borrowed) to one subscriber; t->lock held. */
+static int sub_push_locked(struct sub *s, json_t *msg, struct chunk *c,
+			   size_t size, bool end)
 {
 	struct sub_item *it = calloc(1, sizeof(*it));
 
 	if (!it)
 		return -1;
 	it->msg = json_incref(msg);
+	if (c) {
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+		it->chunk = c;
+	}
 	it->size = size;
 	it->end = end;
 	if (s->tail)
@@ -290,6 +234,7 @@ static void sub_free_locked(struct sub *s)
 	for (it = s->head; it; it = next) {
 		next = it->next;
 		json_decref(it->msg);
+		chunk_unref(it->chunk);
 		free(it);
 	}
 	free(s);
@@ -312,21 +257,15 @@ static json_t *event_msg(const char *kind, json_t *body)
 	return json_pack("{s:{s:o}}", "event", kind, body);
 }
 
-/* Fan one output chunk out to every current subscriber. */
-static void emit_data(struct proc *p, const char *stream,
-		      const unsigned char *buf, size_t n)
+/*
+ * Fan one output chunk out to every current subscriber; drops the
+ * caller's reference.  Each stream encodes it in its own codec.
+ */
+static void emit_data(struct proc *p, struct chunk *c)
 {
 	struct proc_table *t = p->t;
-	char *b64 = b64_encode(buf, n);
-	json_t *msg;
 	struct sub *s;
 
-	if (!b64)
-		return;
-	msg = event_msg("data", json_pack("{s:s}", stream, b64));
-	free(b64);
-	if (!msg)
-		return;
 	pthread_mutex_lock(&t->lock);
 	for (;;) {
 		bool full = false;
@@ -350,10 +289,10 @@ static void emit_data(struct proc *p, const char *stream,
 		}
 	}
 	for (s = p->subs; s; s = s->next)
-		sub_push_locked(s, msg, n, false);
+		sub_push_locked(s, NULL, c, c->len, false);
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
-	json_decref(msg);
+	chunk_unref(c);
 }
 
 /* EndEvent from a wait status, as Go's os.ProcessState renders it. */
@@ -406,22 +345,39 @@ static void on_exit_status(void *arg, int status)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Read one chunk from @fd; returns bytes, 0 at EOF, -1 if nothing now. */
-static ssize_t read_chunk(struct proc *p, int fd, const char *stream,
-			  unsigned char *buf, size_t cap)
+/*
+ * Read one chunk from @fd straight into a new chunk that goes to the
+ * subscribers as it is; returns bytes, 0 at EOF, -1 if nothing now.
+ */
+static ssize_t read_chunk(struct proc *p, int fd, int which, size_t cap)
 {
+	struct chunk *c = malloc(sizeof(*c) + cap), *small;
 	ssize_t n;
 
-	do {
-		n = read(fd, buf, cap);
-	} while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		emit_data(p, stream, buf, (size_t)n);
-		return n;
-	}
-	if (n < 0 && errno == EAGAIN)
+	if (!c) {
+		usleep(10000);	/* out of memory: the pipe waits */
 		return -1;
-	return 0;	/* EOF, or EIO on a PTY whose slave side is gone */
+	}
+	do {
+		n = read(fd, c->data, cap);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		free(c);
+		if (n < 0 && errno == EAGAIN)
+			return -1;
+		return 0;	/* EOF, or EIO on a PTY whose slave side is gone */
+	}
+	/* A queued small read must not pin a whole chunk's memory. */
+	if ((size_t)n < cap / 2) {
+		small = realloc(c, sizeof(*c) + (size_t)n);
+		if (small)
+			c = small;
+	}
+	c->refs = 1;
+	c->which = which;
+	c->len = (size_t)n;
+	emit_data(p, c);
+	return n;
 }
 
 static void *reader_main(void *arg)
@@ -429,18 +385,21 @@ static void *reader_main(void *arg)
 	struct proc *p = arg;
 	struct proc_table *t = p->t;
 	struct sandbox *sb = t->sb;
-	unsigned char *buf = malloc(STD_CHUNK);
 	int fds[2] = { p->pty ? p->pty_fd : p->out_fd, p->pty ? -1 : p->err_fd };
-	const char *names[2] = { p->pty ? "pty" : "stdout", "stderr" };
+	const int which[2] = { p->pty ? 3 : 1, 2 };
 	size_t cap = p->pty ? PTY_CHUNK : STD_CHUNK;
 	int64_t drain_until = 0;
 	bool exited = false;
 	json_t *end;
 	struct sub *s;
+	int i;
 
-	while (buf) {
+	for (i = 0; i < 2; i++)
+		if (fds[i] >= 0 && !p->pty)
+			(void)fcntl(fds[i], F_SETPIPE_SZ, (int)PIPE_SIZE);
+	for (;;) {
 		struct pollfd pf[3];
-		int i, n, timeout = -1;
+		int n, timeout = -1;
 		bool open_fds = false;
 
 		for (i = 0; i < 2; i++) {
@@ -475,7 +434,7 @@ static void *reader_main(void *arg)
 		for (i = 0; i < 2; i++) {
 			if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (read_chunk(p, fds[i], names[i], buf, cap) == 0) {
+			if (read_chunk(p, fds[i], which[i], cap) == 0) {
 				if (!p->pty) {
 					close(fds[i]);
 					if (i == 0)
@@ -487,8 +446,7 @@ static void *reader_main(void *arg)
 			}
 		}
 	}
-	free(buf);
-	/* Without the exit status (out of memory above) wait for it. */
+	/* Without the exit status (poll failed above) wait for it. */
 	pthread_mutex_lock(&t->lock);
 	while (!p->exited) {
 		pthread_mutex_unlock(&t->lock);
@@ -510,7 +468,7 @@ static void *reader_main(void *arg)
 	p->finished_ms = now_ms();
 	for (s = p->subs; s; s = s->next)
 		if (end)
-			sub_push_locked(s, end, 0, true);
+			sub_push_locked(s, end, NULL, 0, true);
 	/* Subscribers leave once they have their end; none can join now. */
 	p->subs = NULL;
 	pthread_cond_broadcast(&t->cond);
@@ -542,11 +500,14 @@ static enum serve_result serve_sub(struct proc *p, struct sub *s,
 			s->bytes -= it->size;
 			pthread_cond_broadcast(&t->cond);
 			pthread_mutex_unlock(&t->lock);
-			if (rpc_stream_send(st, it->msg) < 0)
+			if ((it->chunk ? rpc_stream_send_output(st, it->chunk->which,
+								 it->chunk->data, it->chunk->len) :
+					 rpc_stream_send(st, it->msg)) < 0)
 				closed = true;
 			else if (it->end)
 				done = true;
 			json_decref(it->msg);
+			chunk_unref(it->chunk);
 			free(it);
 			pthread_mutex_lock(&t->lock);
 			if (done)
@@ -1033,7 +994,7 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	pthread_mutex_lock(&t->lock);
 	table_gc_locked(t);
 	if (start)
-		sub_push_locked(s, start, 0, false);
+		sub_push_locked(s, start, NULL, 0, false);
 	s->next = p->subs;
 	p->subs = s;
 	p->next = t->procs;
@@ -1101,11 +1062,11 @@ static void process_connect(struct rpc_ctx *ctx, json_t *req,
 		return;
 	}
 	pthread_mutex_lock(&t->lock);
-	sub_push_locked(s, start, 0, false);
+	sub_push_locked(s, start, NULL, 0, false);
 	if (p->finished) {
 		/* Late Connect within the retention: start + end. */
 		if (p->end_msg)
-			sub_push_locked(s, p->end_msg, 0, true);
+			sub_push_locked(s, p->end_msg, NULL, 0, true);
 	} else {
 		s->next = p->subs;
 		p->subs = s;
@@ -1196,9 +1157,10 @@ static int handle_input(struct proc *p, json_t *in, struct rpc_error *err)
 {
 	json_t *jstdin = json_object_get(in, "stdin");
 	json_t *jpty = json_object_get(in, "pty");
+	char why[256], perr[PBJSON_ERR_MAX] = "";
+	ProtobufCBinaryData bin;
 	unsigned char *data;
-	size_t len = 0;
-	char why[256];
+	size_t len;
 	int rc;
 
 	if (json_is_null(jstdin))
@@ -1217,11 +1179,13 @@ static int handle_input(struct proc *p, json_t *in, struct rpc_error *err)
 		return rpc_fail(err, "invalid_argument",
 				"invalid value for bytes field %s",
 				jstdin ? "stdin" : "pty");
-	data = b64_decode(json_string_value(jstdin ? jstdin : jpty), &len);
-	if (!data)
+	if (pbjson_bytes_decode(&bin, json_string_value(jstdin ? jstdin : jpty),
+				json_string_length(jstdin ? jstdin : jpty), perr) < 0)
 		return rpc_fail(err, "invalid_argument",
 				"invalid value for bytes field %s: illegal base64 data",
 				jstdin ? "stdin" : "pty");
+	data = bin.data;
+	len = bin.len;
 	if (jpty) {
 		if (!p->pty) {
 			rc = rpc_fail(err, "internal", "error writing to tty: tty not "

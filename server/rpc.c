@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Connect protocol framing for envd's services over HTTP/1.1 with the JSON
- * codec (protocol.md §3): unary calls, server streams (handler thread +
+ * and the binary protobuf codecs (protocol.md §3), answering in the codec
+ * the request's Content-Type names: unary calls, server streams (handler thread +
  * bounded queue drained by the MHD content reader) and client streams
  * (envelopes parsed as upload chunks arrive), plus the HTTP response
  * helpers every envd and management handler uses.
@@ -13,10 +14,17 @@
  * deadline, notice shutdown and poll the socket for a vanished client.
  * The stream object is refcounted by the call, the MHD response and the
  * handler thread; whichever lets go last frees it.
+ *
+ * Codecs: handlers see and produce json_t whatever the codec; with
+ * application/proto and application/connect+proto messages are converted
+ * by pbjson.c through the method's protobuf-c descriptors.  Unary errors
+ * and end-stream messages are JSON in both codecs, as Connect specifies.
+ * Process output has a direct path (rpc_stream_send_output).
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +32,7 @@
 #include <time.h>
 
 #include "e2bd.h"
+#include "pbjson.h"
 #include "rpc.h"
 
 /* Queue limit for a server stream before rpc_stream_send() blocks. */
@@ -221,6 +230,32 @@ static struct env_buf *envelope_json(uint8_t flags, json_t *j)
 	return e;
 }
 
+/* A message envelope in the JSON or (@out_desc set) the protobuf codec. */
+static struct env_buf *envelope_msg(const ProtobufCMessageDescriptor *out_desc,
+				    json_t *j)
+{
+	char err[PBJSON_ERR_MAX] = "";
+	struct env_buf *e;
+	uint8_t *buf;
+	size_t len, head = offsetof(struct env_buf, data) + 5;
+
+	if (!out_desc)
+		return envelope_json(0, j);
+	if (pbjson_encode(&buf, &len, out_desc, j, head, err) < 0) {
+		log_msg(LOG_WARN, "rpc: cannot encode %s: %s", out_desc->name, err);
+		return NULL;
+	}
+	e = (struct env_buf *)buf;
+	e->next = NULL;
+	e->len = 5 + len;
+	e->data[0] = 0;
+	e->data[1] = (unsigned char)(len >> 24);
+	e->data[2] = (unsigned char)(len >> 16);
+	e->data[3] = (unsigned char)(len >> 8);
+	e->data[4] = (unsigned char)len;
+	return e;
+}
+
 /* The end-stream envelope: {} or {"error":{...}}. */
 static struct env_buf *envelope_end(const struct rpc_error *err)
 {
@@ -237,7 +272,38 @@ static struct env_buf *envelope_end(const struct rpc_error *err)
 	return e;
 }
 
-static enum MHD_Result send_envelopes(struct MHD_Connection *c,
+#define CT_STREAM_JSON "application/connect+json"
+#define CT_STREAM_PROTO "application/connect+proto"
+#define CT_UNARY_PROTO "application/proto"
+
+/*
+ * The codec a Content-Type names for a unary call or a stream: 1 for
+ * protobuf, 0 for JSON (connect-go accepts a charset on JSON), -1 for
+ * neither.
+ */
+static int codec_of(const char *ct, bool stream)
+{
+	static const char *const json_unary[] = {
+		"application/json", "application/json; charset=utf-8",
+		"application/json;charset=utf-8",
+	};
+	static const char *const json_stream[] = {
+		CT_STREAM_JSON, CT_STREAM_JSON "; charset=utf-8",
+	};
+	const char *const *names = stream ? json_stream : json_unary;
+	size_t i, n = stream ? 2 : 3;
+
+	if (!ct)
+		return -1;
+	if (strcasecmp(ct, stream ? CT_STREAM_PROTO : CT_UNARY_PROTO) == 0)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (strcasecmp(ct, names[i]) == 0)
+			return 0;
+	return -1;
+}
+
+static enum MHD_Result send_envelopes(struct MHD_Connection *c, bool proto,
 				      struct env_buf *a, struct env_buf *b)
 {
 	enum MHD_Result ret = MHD_NO;
@@ -251,7 +317,7 @@ static enum MHD_Result send_envelopes(struct MHD_Connection *c,
 		memcpy(body, a->data, a->len);
 	if (b)
 		memcpy(body + (a ? a->len : 0), b->data, b->len);
-	ret = send_bytes(c, 200, "application/connect+json", body, len);
+	ret = send_bytes(c, 200, proto ? CT_STREAM_PROTO : CT_STREAM_JSON, body, len);
 out:
 	free(body);
 	free(a);
@@ -262,7 +328,10 @@ out:
 enum MHD_Result rpc_send_stream_error(struct MHD_Connection *c,
 				      const struct rpc_error *err)
 {
-	return send_envelopes(c, envelope_end(err), NULL);
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	return send_envelopes(c, codec_of(ct, true) == 1, envelope_end(err), NULL);
 }
 
 bool rpc_is_stream_content_type(const char *ct)
@@ -292,6 +361,9 @@ struct rpc_stream {
 	json_t *req;
 	struct rpc_error err;
 	const struct rpc_method *m;
+	/* Protobuf codec: the output type and the keepalive message; NULL = JSON. */
+	const ProtobufCMessageDescriptor *out_desc;
+	struct env_buf *keepalive;
 	/* Ended by rpc_streams_abort(); protected by lock. */
 	bool aborted;
 	struct rpc_error abort_err;
@@ -370,6 +442,7 @@ static void stream_unref(struct rpc_stream *s)
 		free(e);
 	}
 	free(s->cur);
+	free(s->keepalive);
 	json_decref(s->req);
 	sandbox_put(s->ctx.sb);
 	pthread_cond_destroy(&s->cond);
@@ -397,9 +470,9 @@ static void deadline_ts(struct timespec *ts, int64_t ms)
 	}
 }
 
-int rpc_stream_send(struct rpc_stream *s, json_t *msg)
+/* Queue envelope @e (taken over), waiting while the queue is full. */
+static int stream_queue(struct rpc_stream *s, struct env_buf *e)
 {
-	struct env_buf *e = envelope_json(0, msg);
 	struct timespec ts;
 
 	if (!e)
@@ -427,6 +500,52 @@ int rpc_stream_send(struct rpc_stream *s, json_t *msg)
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+int rpc_stream_send(struct rpc_stream *s, json_t *msg)
+{
+	return stream_queue(s, envelope_msg(s->out_desc, msg));
+}
+
+int rpc_stream_send_output(struct rpc_stream *s, int which, const void *data,
+			   size_t len)
+{
+	static const char *const names[] = { "stdout", "stderr", "pty" };
+	uint8_t prefix[PBJSON_OUTPUT_PREFIX_MAX];
+	struct env_buf *e;
+	size_t n;
+	json_t *j;
+	int r;
+
+	if (which < 1 || which > 3)
+		return -1;
+	if (!s->out_desc) {
+		json_t *b64 = pbjson_bytes(data, len);
+
+		j = b64 ? json_pack("{s:{s:{s:o}}}", "event", "data", names[which - 1], b64) : NULL;
+		if (!j)
+			return -1;
+		r = rpc_stream_send(s, j);
+		json_decref(j);
+		return r;
+	}
+	/* StartResponse/ConnectResponse{event{data{<which>: bytes}}}, bytes as they are. */
+	n = pbjson_output_prefix(prefix, which, len);
+	if (n + len > UINT32_MAX)
+		return -1;
+	e = malloc(sizeof(*e) + 5 + n + len);
+	if (!e)
+		return -1;
+	e->next = NULL;
+	e->len = 5 + n + len;
+	e->data[0] = 0;
+	e->data[1] = (unsigned char)((n + len) >> 24);
+	e->data[2] = (unsigned char)((n + len) >> 16);
+	e->data[3] = (unsigned char)((n + len) >> 8);
+	e->data[4] = (unsigned char)(n + len);
+	memcpy(e->data + 5, prefix, n);
+	memcpy(e->data + 5 + n, data, len);
+	return stream_queue(s, e);
 }
 
 bool rpc_stream_closed(struct rpc_stream *s)
@@ -583,7 +702,11 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			if (now >= due) {
 				const char *k = s->m->keepalive_json;
 
-				s->cur = envelope_new(0, k, strlen(k));
+				if (s->keepalive)
+					s->cur = envelope_new(0, (const char *)s->keepalive->data + 5,
+							      s->keepalive->len - 5);
+				else
+					s->cur = envelope_new(0, k, strlen(k));
 				s->last_sent_ms = now;
 				if (s->cur)
 					continue;
@@ -637,6 +760,8 @@ struct rpc_call {
 	struct MHD_Connection *conn;
 	const struct rpc_method *m;
 	struct rpc_ctx ctx;		/* holds the sandbox reference */
+	/* Protobuf codec: the method's message types; NULL = JSON. */
+	const ProtobufCMessageDescriptor *in_desc, *out_desc;
 	unsigned char *buf;
 	size_t len, cap;
 	size_t limit;
@@ -674,20 +799,6 @@ static int buf_append(struct rpc_call *call, const char *data, size_t n)
 	memcpy(call->buf + call->len, data, n);
 	call->len += n;
 	return 0;
-}
-
-/* Does @ct name the JSON codec for unary Connect (connect-go accepts a charset)? */
-static bool unary_content_type_ok(const char *ct)
-{
-	return ct && (strcasecmp(ct, "application/json") == 0 ||
-		      strcasecmp(ct, "application/json; charset=utf-8") == 0 ||
-		      strcasecmp(ct, "application/json;charset=utf-8") == 0);
-}
-
-static bool stream_content_type_ok(const char *ct)
-{
-	return ct && (strcasecmp(ct, "application/connect+json") == 0 ||
-		      strcasecmp(ct, "application/connect+json; charset=utf-8") == 0);
 }
 
 /* Parse Connect-Timeout-Ms and Keepalive-Ping-Interval into @ctx. */
@@ -751,6 +862,8 @@ struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
 	const char *ct;
 	bool stream = m->kind != RPC_UNARY;
 	struct rpc_ctx local = *ctx;
+	const ProtobufCMessageDescriptor *in_desc = NULL, *out_desc = NULL;
+	int codec;
 
 	if (strcmp(http_method, "POST") != 0) {
 		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -765,12 +878,16 @@ struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
 	}
 	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (stream ? !stream_content_type_ok(ct) : !unary_content_type_ok(ct)) {
+	codec = codec_of(ct, stream);
+	/* The test service has no message types: JSON only. */
+	if (codec == 1 && pbjson_method(m->path, &in_desc, &out_desc) < 0)
+		codec = -1;
+	if (codec < 0) {
 		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		if (r) {
 			MHD_add_response_header(r, "Accept-Post", stream ?
-				"application/connect+json" :
-				"application/json, application/json; charset=utf-8");
+				CT_STREAM_JSON ", " CT_STREAM_PROTO :
+				"application/json, application/json; charset=utf-8, " CT_UNARY_PROTO);
 			*ret = MHD_queue_response(c, 415, r);
 			MHD_destroy_response(r);
 		} else {
@@ -791,6 +908,8 @@ struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
 	call->conn = c;
 	call->m = m;
 	call->ctx = local;
+	call->in_desc = in_desc;
+	call->out_desc = out_desc;
 	/*
 	 * A client stream buffers at most one partial envelope plus the
 	 * upload chunk that completes it (which may start the next one), so
@@ -805,13 +924,26 @@ fail:
 	return NULL;
 }
 
-/* Parse @len bytes of JSON into an object, or fail with invalid_argument. */
-static json_t *parse_message(const unsigned char *p, size_t len,
+/*
+ * Parse @len bytes of JSON into an object, or (@in_desc set) a protobuf
+ * message of that type into its JSON form; fail with invalid_argument.
+ */
+static json_t *parse_message(const ProtobufCMessageDescriptor *in_desc,
+			     const unsigned char *p, size_t len,
 			     struct rpc_error *err)
 {
+	char perr[PBJSON_ERR_MAX] = "";
 	json_error_t jerr;
 	json_t *j;
 
+	if (in_desc) {
+		if (pbjson_decode(&j, in_desc, p, len, perr) < 0) {
+			rpc_fail(err, "invalid_argument", "unmarshal into %s: %s",
+				 in_desc->name, perr);
+			return NULL;
+		}
+		return j;
+	}
 	if (len == 0) {
 		rpc_fail(err, "invalid_argument",
 			 "zero-length payload is not a valid JSON object");
@@ -832,6 +964,26 @@ static json_t *parse_message(const unsigned char *p, size_t len,
 	return j;
 }
 
+/* A unary answer in the protobuf codec. */
+static enum MHD_Result send_message_pb(struct MHD_Connection *c,
+				       const ProtobufCMessageDescriptor *d,
+				       json_t *out)
+{
+	char perr[PBJSON_ERR_MAX] = "";
+	struct rpc_error err = { 0 };
+	enum MHD_Result ret;
+	uint8_t *buf;
+	size_t len;
+
+	if (pbjson_encode(&buf, &len, d, out, 0, perr) < 0) {
+		rpc_fail(&err, "internal", "marshal %s: %s", d->name, perr);
+		return http_send_connect_error(c, &err);
+	}
+	ret = send_bytes(c, 200, CT_UNARY_PROTO, buf, len);
+	free(buf);
+	return ret;
+}
+
 static enum MHD_Result finish_unary(struct rpc_call *call)
 {
 	struct rpc_error err = { 0 };
@@ -850,7 +1002,7 @@ static enum MHD_Result finish_unary(struct rpc_call *call)
 		}
 		return ret;
 	}
-	req = parse_message(call->buf, call->len, &err);
+	req = parse_message(call->in_desc, call->buf, call->len, &err);
 	if (!req)
 		return http_send_connect_error(call->conn, &err);
 	if (call->m->unary(&call->ctx, req, &out, &err) < 0) {
@@ -860,7 +1012,10 @@ static enum MHD_Result finish_unary(struct rpc_call *call)
 	} else {
 		if (!out)
 			out = json_object();
-		ret = out ? http_send_json(call->conn, 200, out) : MHD_NO;
+		if (out && call->out_desc)
+			ret = send_message_pb(call->conn, call->out_desc, out);
+		else
+			ret = out ? http_send_json(call->conn, 200, out) : MHD_NO;
 	}
 	json_decref(out);
 	json_decref(req);
@@ -913,7 +1068,7 @@ static json_t *stream_request(struct rpc_call *call, struct rpc_error *err)
 			 "unary request has multiple messages");
 		return NULL;
 	}
-	return parse_message(call->buf + 5, plen, err);
+	return parse_message(call->in_desc, call->buf + 5, plen, err);
 }
 
 static enum MHD_Result finish_server_stream(struct rpc_call *call)
@@ -946,6 +1101,13 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	}
 	s->refs = 2;	/* the call's and the response's */
 	s->m = call->m;
+	s->out_desc = call->out_desc;
+	if (s->out_desc && s->m->keepalive_json) {
+		json_t *k = json_loads(s->m->keepalive_json, 0, NULL);
+
+		s->keepalive = k ? envelope_msg(s->out_desc, k) : NULL;
+		json_decref(k);
+	}
 	s->req = req;
 	s->ctx = call->ctx;
 	s->ctx.sb = sandbox_ref(call->ctx.sb);
@@ -963,7 +1125,7 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/connect+json");
+				s->out_desc ? CT_STREAM_PROTO : CT_STREAM_JSON);
 	pthread_mutex_lock(&live_lock);
 	open_responses++;
 	pthread_mutex_unlock(&live_lock);
@@ -987,10 +1149,11 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	return ret;
 }
 
-size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
-			     int (*fn)(void *arg, json_t *msg,
-				       struct rpc_error *err),
-			     void *arg, struct rpc_error *err)
+static size_t envelopes_consume(const ProtobufCMessageDescriptor *in_desc,
+				const uint8_t *buf, size_t len,
+				int (*fn)(void *arg, json_t *msg,
+					  struct rpc_error *err),
+				void *arg, struct rpc_error *err)
 {
 	size_t off = 0, plen;
 	uint8_t flags;
@@ -1013,7 +1176,7 @@ size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
 				 "protocol error: invalid envelope flags %d", flags);
 			break;
 		}
-		msg = parse_message(buf + off + 5, plen, err);
+		msg = parse_message(in_desc, buf + off + 5, plen, err);
 		off += 5 + plen;
 		if (!msg)
 			break;
@@ -1023,6 +1186,14 @@ size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
 			rpc_fail(err, "internal", "internal error");
 	}
 	return off;
+}
+
+size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
+			     int (*fn)(void *arg, json_t *msg,
+				       struct rpc_error *err),
+			     void *arg, struct rpc_error *err)
+{
+	return envelopes_consume(NULL, buf, len, fn, arg, err);
 }
 
 /* One client-stream message for the handler. */
@@ -1045,8 +1216,8 @@ static void cstream_feed(struct rpc_call *call)
 {
 	size_t off;
 
-	off = rpc_envelopes_consume(call->buf, call->len, cstream_one, call,
-				    &call->cs_err);
+	off = envelopes_consume(call->in_desc, call->buf, call->len, cstream_one,
+				call, &call->cs_err);
 	if (off) {
 		memmove(call->buf, call->buf + off, call->len - off);
 		call->len -= off;
@@ -1105,7 +1276,8 @@ static enum MHD_Result finish_client_stream(struct rpc_call *call)
 	}
 	if (!out)
 		out = json_object();
-	ret = send_envelopes(call->conn, out ? envelope_json(0, out) : NULL,
+	ret = send_envelopes(call->conn, call->out_desc != NULL,
+			     out ? envelope_msg(call->out_desc, out) : NULL,
 			     envelope_end(NULL));
 	json_decref(out);
 	return ret;

@@ -58,6 +58,13 @@ typedef void (*rpc_stream_fn)(struct rpc_ctx *ctx, json_t *req,
 
 /* Queue one message (borrowed).  Returns 0, or -1 once the stream is closed. */
 int rpc_stream_send(struct rpc_stream *s, json_t *msg);
+/*
+ * Queue one chunk of process output (@which: 1 stdout, 2 stderr, 3 pty)
+ * as a StartResponse/ConnectResponse data event: base64 in JSON, the
+ * bytes as they are with the protobuf codec.  Returns 0 or -1 as above.
+ */
+int rpc_stream_send_output(struct rpc_stream *s, int which, const void *data,
+			   size_t len);
 /* True once the client went away or the deadline passed. */
 bool rpc_stream_closed(struct rpc_stream *s);
 bool rpc_stream_deadline_expired(struct rpc_stream *s);

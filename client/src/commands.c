@@ -13,10 +13,13 @@
 #include "error.h"
 #include "json.h"
 #include "model.h"
+#include "process.pb-c.h"
 #include "util.h"
 
 #define STDIN_CHUNK ((size_t)1024 * 1024)
 #define INPUT_CHUNK ((size_t)64 * 1024)
+/* Without base64 a message may carry more (envd's limit is 4 MiB). */
+#define INPUT_CHUNK_PB ((size_t)1024 * 1024)
 #define PUMP_SLICE_MS 1000
 
 struct proc_state {
@@ -132,6 +135,16 @@ static int on_data(struct proc_state *ps, json_t *d)
 	if (error < 0)
 		return error;
 	return ps_output(ps, is_err, ps->scratch.ptr, ps->scratch.size);
+}
+
+/* Output bytes in the protobuf codec: no JSON, no base64. */
+static int on_output(int which, const char *data, size_t len, void *payload)
+{
+	struct proc_state *ps = payload;
+
+	if (!ps->started)
+		return e2b__error_set(E2B_EPROTO, "expected start event");
+	return ps_output(ps, which == 2, data, len);
 }
 
 static int on_end(struct proc_state *ps, json_t *v)
@@ -355,8 +368,8 @@ static int process_open(struct e2b_process **out, e2b_sandbox *sb,
 	error = e2b__sandbox_envd(&e, sb, user);
 	if (error < 0)
 		goto fail;
-	error = e2b__rpc_stream_open(&p->st, &e, procedure, req, deadline_ms,
-				     on_event, &p->ps, what);
+	error = e2b__rpc_stream_open2(&p->st, &e, procedure, req, deadline_ms,
+				      on_event, on_output, &p->ps, what);
 	e2b__envd_release(&e);
 	if (error < 0)
 		goto fail;
@@ -937,6 +950,30 @@ out:
 	return error;
 }
 
+/* One StreamInput data message in the protobuf codec, the bytes as they are. */
+static int input_write_pb(e2b_input *in, const void *data, size_t len)
+{
+	Process__StreamInputRequest req;
+	Process__StreamInputRequest__DataEvent ev;
+	Process__ProcessInput input;
+	ProtobufCBinaryData b = { len, (uint8_t *)data };
+
+	process__stream_input_request__init(&req);
+	process__stream_input_request__data_event__init(&ev);
+	process__process_input__init(&input);
+	if (!strcmp(in->member, "pty")) {
+		input.input_case = PROCESS__PROCESS_INPUT__INPUT_PTY;
+		input.pty = b;
+	} else {
+		input.input_case = PROCESS__PROCESS_INPUT__INPUT_STDIN;
+		input.stdin = b;
+	}
+	ev.input = &input;
+	req.event_case = PROCESS__STREAM_INPUT_REQUEST__EVENT_DATA;
+	req.data = &ev;
+	return e2b__rpc_cstream_send_pb(in->cs, &req.base);
+}
+
 int e2b_input_write(e2b_input *in, const void *data, size_t len)
 {
 	e2b_buf b = E2B_BUF_INIT;
@@ -950,6 +987,15 @@ int e2b_input_write(e2b_input *in, const void *data, size_t len)
 		return e2b__error_set(E2B_EINVALID, "input data is NULL");
 	if (in->closed)
 		return e2b__error_set(E2B_EINVALID, "%s: already closed", in->what);
+	if (e2b__rpc_cstream_proto(in->cs)) {
+		while (!error && len) {
+			n = len > INPUT_CHUNK_PB ? INPUT_CHUNK_PB : len;
+			error = input_write_pb(in, p, n);
+			p += n;
+			len -= n;
+		}
+		return error;
+	}
 	while (!error && len) {
 		n = len > INPUT_CHUNK ? INPUT_CHUNK : len;
 		e2b_buf_truncate(&b, 0);

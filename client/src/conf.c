@@ -238,6 +238,16 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 	out->max_retries = cfg->retry_disable ? 0 :
 		(cfg->max_retries ? cfg->max_retries : E2B_DEFAULT_MAX_RETRIES);
 	out->http1_only = cfg->http1_only;
+	out->codec = cfg->codec;
+	if (out->codec == E2B_CODEC_DEFAULT) {
+		const char *v = env_nonempty("E2B_CONNECT_CODEC");
+
+		out->codec = v && !strcasecmp(v, "json") ? E2B_CODEC_JSON : E2B_CODEC_PROTO;
+	}
+	if (out->codec != E2B_CODEC_PROTO && out->codec != E2B_CODEC_JSON) {
+		error = e2b__error_set(E2B_EINVALID, "unknown codec %d", (int)cfg->codec);
+		goto out;
+	}
 	out->log.cb = cfg->log_cb;
 	out->log.payload = cfg->log_payload;
 	out->log.debug = cfg->debug;

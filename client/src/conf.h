@@ -35,6 +35,7 @@ struct e2b__conf {
 	unsigned max_connections;
 	unsigned max_retries;
 	int http1_only;
+	e2b_codec codec;	/* E2B_CODEC_PROTO or E2B_CODEC_JSON */
 	char *user_agent;	/* full User-Agent value */
 	struct e2b__logger log;
 };

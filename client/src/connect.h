@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Connect protocol with the JSON codec against envd: the per-sandbox
+ * Connect protocol (binary protobuf or JSON codec) against envd: the per-sandbox
  * request target (URL + headers), unary calls, the envelope reader and
  * server streams with a keepalive watchdog.  See
  * docs/internals/libe2b-connect.md.
@@ -9,6 +9,7 @@
 #define E2B_CONNECT_H
 
 #include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -31,6 +32,18 @@ void e2b__envd_release(struct e2b__envd *e);
 /* Common envd headers plus Content-Type (if given). */
 int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
 		      const char *content_type, int with_user);
+
+/*
+ * The protobuf message types of @procedure when envd calls to it go in the
+ * binary codec (the configured codec is protobuf and pbjson knows the
+ * procedure): returns 1 with *in, *out set, else 0 with both NULL (JSON).
+ */
+int e2b__rpc_types(const struct e2b__envd *e, const char *procedure,
+		   const ProtobufCMessageDescriptor **in,
+		   const ProtobufCMessageDescriptor **out);
+
+/* Append @m, packed, to @out. */
+int e2b__rpc_pack(e2b_buf *out, const ProtobufCMessage *m);
 
 /* Unary RPC.  @out may be NULL.  Returns 0 or the decoded error. */
 int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
@@ -73,6 +86,14 @@ int e2b__env_write(e2b_buf *out, unsigned flags, const char *payload,
  * (recorded) / E2B_ECANCELED to stop. */
 typedef int (*e2b__rpc_msg_cb)(json_t *msg, void *payload);
 
+/*
+ * Process output in the protobuf codec, handed over without a JSON step:
+ * @which is 1 (stdout), 2 (stderr) or 3 (pty); @data is borrowed for the
+ * call.  Return as for e2b__rpc_msg_cb.
+ */
+typedef int (*e2b__rpc_output_cb)(int which, const char *data, size_t len,
+				  void *payload);
+
 struct e2b__rpc_stream;
 
 /*
@@ -83,6 +104,12 @@ int e2b__rpc_stream_open(struct e2b__rpc_stream **out,
 			 const struct e2b__envd *e, const char *procedure,
 			 const json_t *req, unsigned deadline_ms,
 			 e2b__rpc_msg_cb cb, void *payload, const char *what);
+/* The same, with @on_output (may be NULL) for the DataEvents of process streams. */
+int e2b__rpc_stream_open2(struct e2b__rpc_stream **out,
+			  const struct e2b__envd *e, const char *procedure,
+			  const json_t *req, unsigned deadline_ms,
+			  e2b__rpc_msg_cb cb, e2b__rpc_output_cb on_output,
+			  void *payload, const char *what);
 /*
  * Process stream activity for up to timeout_ms.  *out_done = 1 when the
  * stream is over; the return value is then its outcome (0 = clean end).
@@ -110,6 +137,10 @@ int e2b__rpc_cstream_open(struct e2b__rpc_cstream **out,
  * was handed to the connection.  Fails with the call's outcome if the
  * server already answered (e.g. an error). */
 int e2b__rpc_cstream_send(struct e2b__rpc_cstream *s, const json_t *msg);
+/* True when the stream speaks the protobuf codec: send_pb() may be used. */
+int e2b__rpc_cstream_proto(const struct e2b__rpc_cstream *s);
+/* Like send(), with a message of the procedure's input type. */
+int e2b__rpc_cstream_send_pb(struct e2b__rpc_cstream *s, const ProtobufCMessage *m);
 /* End the request body and wait for the answer.  @out may be NULL. */
 int e2b__rpc_cstream_finish(json_t **out, struct e2b__rpc_cstream *s);
 void e2b__rpc_cstream_free(struct e2b__rpc_cstream *s);

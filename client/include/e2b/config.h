@@ -26,6 +26,23 @@ typedef enum e2b_protocol {
 	E2B_PROTOCOL_PRIVATE = 2,
 } e2b_protocol;
 
+/** The Connect codec of envd calls (process and filesystem RPCs). */
+typedef enum e2b_codec {
+	/**
+	 * Not set: the environment variable E2B_CONNECT_CODEC ("json" or
+	 * "proto", read by e2b_client_new()) if set, else protobuf.
+	 */
+	E2B_CODEC_DEFAULT = 0,
+	/**
+	 * Binary protobuf: application/proto for unary calls,
+	 * application/connect+proto for streams.  Process output and input
+	 * travel as raw bytes (no base64).  envd (connect-go) and e2bd speak it.
+	 */
+	E2B_CODEC_PROTO = 1,
+	/** Connect JSON (application/json, application/connect+json). */
+	E2B_CODEC_JSON = 2,
+} e2b_codec;
+
 /** Default values used when a field is left 0/NULL. */
 #define E2B_DEFAULT_DOMAIN "e2b.app"
 #define E2B_DEFAULT_SCHEME "https"
@@ -137,6 +154,8 @@ typedef struct e2b_config {
 	void *log_payload;
 	/** User-Agent suffix, e.g. "e2bctl/0.1.0"; NULL = none. */
 	const char *user_agent;
+	/** Codec of envd RPCs; see e2b_codec (default: protobuf). */
+	e2b_codec codec;
 } e2b_config;
 
 #define E2B_CONFIG_INIT { .version = E2B_CONFIG_VERSION }
