@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,53 +119,53 @@ static json_t *b64_json(const uint8_t *in, size_t len)
 	return j;
 }
 
-static int b64_val(unsigned char c)
+/* Value of each byte in either base64 alphabet, -1 for none. */
+static signed char b64_vals[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_vals_init(void)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
+	int i;
+
+	memset(b64_vals, -1, sizeof(b64_vals));
+	for (i = 0; i < 64; i++)
+		b64_vals[(unsigned char)b64_chars[i]] = (signed char)i;
+	b64_vals['-'] = 62;
+	b64_vals['_'] = 63;
 }
 
 /* Standard or URL-safe, padded or not (protojson's reader). */
 static int b64_decode(ProtobufCBinaryData *out, const char *s, size_t len, char *err)
 {
-	size_t i, o = 0, n = len;
-	uint32_t acc = 0;
-	int bits = 0, v;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, o = 0, n = len, full;
+	uint8_t *d;
+	int v0, v1, v2, v3;
 
+	pthread_once(&b64_once, b64_vals_init);
 	while (n && s[n - 1] == '=')
 		n--;
-	if (len - n > 2 || (len != n && len % 4))
-		return fail(err, "illegal base64 data");
-	out->data = malloc(n * 3 / 4 + 1);
-	if (!out->data)
+	if (len - n > 2 || (len != n && len % 4) || n % 4 == 1)
+		return fail(err, "illegal base64 data at input byte %zu", n);
+	d = out->data = malloc(n / 4 * 3 + 3);
+	if (!d)
 		return fail(err, "out of memory");
-	for (i = 0; i < n; i++) {
-		v = b64_val((unsigned char)s[i]);
-		if (v < 0) {
+	full = n / 4 * 4;
+	for (i = 0; i < n; i += 4) {
+		v0 = b64_vals[u[i]];
+		v1 = i + 1 < n ? b64_vals[u[i + 1]] : 0;
+		v2 = i + 2 < n ? b64_vals[u[i + 2]] : 0;
+		v3 = i + 3 < n ? b64_vals[u[i + 3]] : 0;
+		if ((v0 | v1 | v2 | v3) < 0) {
 			free(out->data);
 			out->data = NULL;
 			return fail(err, "illegal base64 data at input byte %zu", i);
 		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out->data[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (n % 4 == 1) {
-		free(out->data);
-		out->data = NULL;
-		return fail(err, "illegal base64 data at input byte %zu", n);
+		d[o++] = (uint8_t)(v0 << 2 | v1 >> 4);
+		if (i < full || n - i > 2)
+			d[o++] = (uint8_t)(v1 << 4 | v2 >> 2);
+		if (i < full || n - i > 3)
+			d[o++] = (uint8_t)(v2 << 6 | v3);
 	}
 	out->len = o;
 	return 0;
@@ -838,22 +839,39 @@ static int only_field(const uint8_t **p, const uint8_t *end, uint64_t tag)
 	return len == (uint64_t)(end - *p) ? 0 : -1;
 }
 
-int pbjson_peek_output(const uint8_t *data, size_t len, int *which,
-		       const uint8_t **out, size_t *out_len)
+/*
+ * {@outer: {2: {1..@members: bytes}}} spanning all of [data, data+len):
+ * the member and its bytes in place.  1, or 0 for any other shape.
+ */
+static int peek_bytes(const uint8_t *data, size_t len, uint64_t outer, uint64_t members,
+		      int *which, const uint8_t **out, size_t *out_len)
 {
 	const uint8_t *p = data, *end = data + len;
 	uint64_t t, n;
 
-	/* {event(1): {data(2): {stdout(1)|stderr(2)|pty(3): bytes}}} */
-	if (only_field(&p, end, (1 << 3) | 2) < 0 || only_field(&p, end, (2 << 3) | 2) < 0)
+	if (only_field(&p, end, (outer << 3) | 2) < 0 || only_field(&p, end, (2 << 3) | 2) < 0)
 		return 0;
-	if (varint(&p, end, &t) < 0 || (t & 7) != 2 || (t >> 3) < 1 || (t >> 3) > 3 ||
+	if (varint(&p, end, &t) < 0 || (t & 7) != 2 || (t >> 3) < 1 || (t >> 3) > members ||
 	    varint(&p, end, &n) < 0 || n != (uint64_t)(end - p))
 		return 0;
 	*which = (int)(t >> 3);
 	*out = p;
 	*out_len = (size_t)n;
 	return 1;
+}
+
+int pbjson_peek_output(const uint8_t *data, size_t len, int *which,
+		       const uint8_t **out, size_t *out_len)
+{
+	/* {event(1): {data(2): {stdout(1)|stderr(2)|pty(3): bytes}}} */
+	return peek_bytes(data, len, 1, 3, which, out, out_len);
+}
+
+int pbjson_peek_input(const uint8_t *data, size_t len, int *which,
+		      const uint8_t **out, size_t *out_len)
+{
+	/* {data(2): {input(2): {stdin(1)|pty(2): bytes}}} */
+	return peek_bytes(data, len, 2, 2, which, out, out_len);
 }
 
 static size_t put_varint(uint8_t *buf, uint64_t v)

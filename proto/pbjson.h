@@ -72,6 +72,14 @@ int pbjson_peek_output(const uint8_t *data, size_t len, int *which,
 		       const uint8_t **out, size_t *out_len);
 
 /*
+ * The hot path of process input: if @data is a StreamInputRequest whose
+ * event is a DataEvent with exactly one ProcessInput member, return 1
+ * with *which (1 stdin, 2 pty) and the bytes in place.  0 otherwise.
+ */
+int pbjson_peek_input(const uint8_t *data, size_t len, int *which,
+		      const uint8_t **out, size_t *out_len);
+
+/*
  * The prefix of a StartResponse/ConnectResponse whose event is a
  * DataEvent of @len bytes in member @which (1..3): writes up to
  * PBJSON_OUTPUT_PREFIX_MAX bytes to @buf and returns how many; the

@@ -986,6 +986,9 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	p->out_fd = res.stdout_fd;
 	p->err_fd = res.stderr_fd;
 	p->stdin_fd = res.stdin_fd;
+	/* Room for a whole input message: fewer wakeups of writer and reader. */
+	if (p->stdin_fd >= 0 && !p->pty)
+		(void)fcntl(p->stdin_fd, F_SETPIPE_SZ, (int)PIPE_SIZE);
 	set_nonblock(p->pty_fd);
 	set_nonblock(p->out_fd);
 	set_nonblock(p->err_fd);
@@ -1153,11 +1156,50 @@ static int write_all(int fd, const unsigned char *buf, size_t len,
 }
 
 /* ProcessInput → the process's stdin or PTY (envd's handleInput). */
+/* Write @len bytes of input to the process's PTY (@pty) or stdin. */
+static int write_input(struct proc *p, bool pty, const unsigned char *data, size_t len,
+		       struct rpc_error *err)
+{
+	char why[256];
+	int rc;
+
+	if (pty) {
+		if (!p->pty) {
+			rc = rpc_fail(err, "internal", "error writing to tty: tty not "
+				      "assigned to process — input should be written "
+				      "to the stdin, not the tty");
+		} else if (write_all(p->pty_fd, data, len, why, sizeof(why)) < 0) {
+			rc = rpc_fail(err, "internal", "error writing to tty: error "
+				      "writing to tty of process '%d': %s", (int)p->pid,
+				      why);
+		} else {
+			rc = 0;
+		}
+		return rc;
+	}
+	if (p->pty) {
+		return rpc_fail(err, "internal", "error writing to stdin: tty "
+				"assigned to process — input should be written to "
+				"the pty, not the stdin");
+	}
+	pthread_mutex_lock(&p->in_lock);
+	if (p->stdin_fd < 0)
+		rc = rpc_fail(err, "internal", "error writing to stdin: stdin not "
+			      "enabled or closed");
+	else if (write_all(p->stdin_fd, data, len, why, sizeof(why)) < 0)
+		rc = rpc_fail(err, "internal", "error writing to stdin: error "
+			      "writing to stdin of process '%d': %s", (int)p->pid, why);
+	else
+		rc = 0;
+	pthread_mutex_unlock(&p->in_lock);
+	return rc;
+}
+
 static int handle_input(struct proc *p, json_t *in, struct rpc_error *err)
 {
 	json_t *jstdin = json_object_get(in, "stdin");
 	json_t *jpty = json_object_get(in, "pty");
-	char why[256], perr[PBJSON_ERR_MAX] = "";
+	char perr[PBJSON_ERR_MAX] = "";
 	ProtobufCBinaryData bin;
 	unsigned char *data;
 	size_t len;
@@ -1186,37 +1228,7 @@ static int handle_input(struct proc *p, json_t *in, struct rpc_error *err)
 				jstdin ? "stdin" : "pty");
 	data = bin.data;
 	len = bin.len;
-	if (jpty) {
-		if (!p->pty) {
-			rc = rpc_fail(err, "internal", "error writing to tty: tty not "
-				      "assigned to process — input should be written "
-				      "to the stdin, not the tty");
-		} else if (write_all(p->pty_fd, data, len, why, sizeof(why)) < 0) {
-			rc = rpc_fail(err, "internal", "error writing to tty: error "
-				      "writing to tty of process '%d': %s", (int)p->pid,
-				      why);
-		} else {
-			rc = 0;
-		}
-		free(data);
-		return rc;
-	}
-	if (p->pty) {
-		free(data);
-		return rpc_fail(err, "internal", "error writing to stdin: tty "
-				"assigned to process — input should be written to "
-				"the pty, not the stdin");
-	}
-	pthread_mutex_lock(&p->in_lock);
-	if (p->stdin_fd < 0)
-		rc = rpc_fail(err, "internal", "error writing to stdin: stdin not "
-			      "enabled or closed");
-	else if (write_all(p->stdin_fd, data, len, why, sizeof(why)) < 0)
-		rc = rpc_fail(err, "internal", "error writing to stdin: error "
-			      "writing to stdin of process '%d': %s", (int)p->pid, why);
-	else
-		rc = 0;
-	pthread_mutex_unlock(&p->in_lock);
+	rc = write_input(p, jpty != NULL, data, len, err);
 	free(data);
 	return rc;
 }
@@ -1298,6 +1310,23 @@ done:
 	free(si);
 	*state = NULL;
 	return *out ? 0 : rpc_fail(err, "internal", "out of memory");
+}
+
+/* StreamInput data in the protobuf codec: the bytes, without base64. */
+static int process_stream_input_bytes(struct rpc_ctx *ctx, int which, const void *data,
+				      size_t len, void **state, struct rpc_error *err)
+{
+	struct stream_input *si = *state;
+
+	if (si && si->p && write_input(si->p, which == 2, data, len, err) == 0)
+		return 0;
+	if (!si || !si->p)
+		rpc_fail(err, "failed_precondition", "data before start in input stream");
+	if (si && si->p)
+		proc_unref(si->p);
+	free(si);
+	*state = NULL;
+	return -1;
 }
 
 static int process_close_stdin(struct rpc_ctx *ctx, json_t *req, json_t **out,
@@ -1440,7 +1469,7 @@ const struct rpc_method process_methods[] = {
 	{ .path = "/process.Process/SendInput", .kind = RPC_UNARY,
 	  .unary = process_send_input },
 	{ .path = "/process.Process/StreamInput", .kind = RPC_CLIENT_STREAM,
-	  .cstream = process_stream_input },
+	  .cstream = process_stream_input, .cstream_input = process_stream_input_bytes },
 	{ .path = "/process.Process/CloseStdin", .kind = RPC_UNARY,
 	  .unary = process_close_stdin },
 	{ .path = "/process.Process/SendSignal", .kind = RPC_UNARY,

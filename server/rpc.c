@@ -1117,7 +1117,8 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	call->stream = s;
 	stream_list_add(s);
 
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+	/* Room for a whole 256 KiB output envelope per write. */
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024 + 64,
 					      stream_reader, s,
 					      stream_reader_free);
 	if (!r) {
@@ -1149,12 +1150,22 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	return ret;
 }
 
+/*
+ * rpc_envelopes_consume() in the codec of @in_desc; with @raw, protobuf
+ * messages that pbjson_peek_input() recognises go to it as bytes.
+ */
 static size_t envelopes_consume(const ProtobufCMessageDescriptor *in_desc,
 				const uint8_t *buf, size_t len,
 				int (*fn)(void *arg, json_t *msg,
 					  struct rpc_error *err),
+				int (*raw)(void *arg, int which, const uint8_t *data,
+					   size_t n, struct rpc_error *err),
 				void *arg, struct rpc_error *err)
 {
+	const uint8_t *bytes;
+	size_t blen;
+	int which;
+
 	size_t off = 0, plen;
 	uint8_t flags;
 	json_t *msg;
@@ -1176,6 +1187,14 @@ static size_t envelopes_consume(const ProtobufCMessageDescriptor *in_desc,
 				 "protocol error: invalid envelope flags %d", flags);
 			break;
 		}
+		if (in_desc && raw &&
+		    pbjson_peek_input(buf + off + 5, plen, &which, &bytes, &blen)) {
+			off += 5 + plen;
+			r = raw(arg, which, bytes, blen, err);
+			if (r < 0 && !err->code)
+				rpc_fail(err, "internal", "internal error");
+			continue;
+		}
 		msg = parse_message(in_desc, buf + off + 5, plen, err);
 		off += 5 + plen;
 		if (!msg)
@@ -1193,7 +1212,7 @@ size_t rpc_envelopes_consume(const uint8_t *buf, size_t len,
 				       struct rpc_error *err),
 			     void *arg, struct rpc_error *err)
 {
-	return envelopes_consume(NULL, buf, len, fn, arg, err);
+	return envelopes_consume(NULL, buf, len, fn, NULL, arg, err);
 }
 
 /* One client-stream message for the handler. */
@@ -1211,12 +1230,27 @@ static int cstream_one(void *arg, json_t *msg, struct rpc_error *err)
 	return r;
 }
 
+/* One client-stream message of input bytes for the handler's direct path. */
+static int cstream_one_input(void *arg, int which, const uint8_t *data, size_t n,
+			     struct rpc_error *err)
+{
+	struct rpc_call *call = arg;
+	int r;
+
+	call->cs_started = true;
+	r = call->m->cstream_input(&call->ctx, which, data, n, &call->cs_state, err);
+	if (r < 0)
+		call->cs_finished = true;	/* the handler freed its state */
+	return r;
+}
+
 /* Feed the buffered bytes of a client stream to the handler, message by message. */
 static void cstream_feed(struct rpc_call *call)
 {
 	size_t off;
 
 	off = envelopes_consume(call->in_desc, call->buf, call->len, cstream_one,
+				call->m->cstream_input ? cstream_one_input : NULL,
 				call, &call->cs_err);
 	if (off) {
 		memmove(call->buf, call->buf + off, call->len - off);

@@ -85,6 +85,15 @@ bool rpc_stream_wait_closed(struct rpc_stream *s, int ms);
 typedef int (*rpc_cstream_fn)(struct rpc_ctx *ctx, json_t *msg, void **state,
 			      json_t **out, struct rpc_error *err);
 
+/*
+ * Optional direct path of a client stream in the protobuf codec: a
+ * StreamInputRequest data message comes here as its bytes (@which: 1
+ * stdin, 2 pty) instead of as JSON with base64.  Same contract as
+ * rpc_cstream_fn otherwise (-1 frees *state).
+ */
+typedef int (*rpc_cstream_input_fn)(struct rpc_ctx *ctx, int which, const void *data,
+				    size_t len, void **state, struct rpc_error *err);
+
 enum rpc_kind { RPC_UNARY, RPC_SERVER_STREAM, RPC_CLIENT_STREAM };
 
 struct rpc_method {
@@ -93,6 +102,7 @@ struct rpc_method {
 	rpc_unary_fn unary;
 	rpc_stream_fn stream;
 	rpc_cstream_fn cstream;
+	rpc_cstream_input_fn cstream_input;	/* may be NULL */
 	const char *keepalive_json;	/* for streams: '{"keepalive":{}}' etc. */
 };
 

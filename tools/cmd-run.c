@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -21,6 +22,21 @@ static const struct cmd_option cmd_run_options[] = {
 	{ NULL, 0, NULL, 0, NULL },
 };
 
+/*
+ * Is our stdin /dev/null or an empty file?  Then the command starts with
+ * its stdin closed instead of paying a CloseStdin call at our EOF.
+ */
+static int stdin_is_empty(void)
+{
+	struct stat st, null;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return st.st_size == 0;
+	return S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 && st.st_rdev == null.st_rdev;
+}
+
 static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
 	e2b_command_result res = E2B_COMMAND_RESULT_INIT;
@@ -28,7 +44,7 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	e2b_process *proc = NULL;
 	e2b_sandbox *sb = NULL;
 	char *mount_cwd = NULL, *cmdline = NULL;
-	int error, code, detached, forward;
+	int error, code, detached, forward, cached;
 
 	if (args->argc < 2) {
 		error = error_usage("run", "'run' needs a command to run");
@@ -37,12 +53,14 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = proc_opts_init(&po, ctx, args);
 	if (error)
 		goto out;
-	error = ctx_sandbox(ctx, args->argv[0], &sb, &mount_cwd);
+	/* Known details of the sandbox save a management call per run. */
+	error = ctx_sandbox_cached(ctx, args->argv[0], &sb, &mount_cwd, &cached);
 	if (error)
 		goto out;
 	proc_opts_cwd(&po, mount_cwd);
-	forward = !isatty(STDIN_FILENO) && !cmd_count(args, "no-stdin");
+	forward = !isatty(STDIN_FILENO) && !stdin_is_empty() && !cmd_count(args, "no-stdin");
 	po.co.stdin_open = forward;
+	po.co.stdin_stream = forward;
 	po.co.on_stdout = proc_write_stdout;
 	po.co.on_stderr = proc_write_stderr;
 	cmdline = proc_command_line(args->argc - 1, args->argv + 1);
@@ -50,6 +68,17 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	 * arrives while it is being started (proc_pump acts on it first). */
 	sig_catch();
 	code = e2b_commands_start(&proc, sb, cmdline, &po.co);
+	if (cached && (code == E2B_EAUTH || code == E2B_ENOTFOUND || code == E2B_EUNAVAILABLE)) {
+		/* Stale details (new token, sandbox gone or paused): ask the API. */
+		ctx_sandbox_forget(sb);
+		e2b_sandbox_free(sb);
+		sb = NULL;
+		e2b_error_clear();
+		error = ctx_sandbox(ctx, args->argv[0], &sb, NULL);
+		if (error)
+			goto out;
+		code = e2b_commands_start(&proc, sb, cmdline, &po.co);
+	}
 	if (code < 0) {
 		error = error_e2b(code, "cannot run '%s'", cmdline);
 		goto out;

@@ -177,6 +177,17 @@ int ctx_sandbox(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 		char **out_cwd);
 
 /**
+ * ctx_sandbox() that takes the details from the per-user sandbox cache
+ * when it has fresh ones (then *@p out_cached = 1 and nothing was asked of
+ * the management API).  A caller whose envd call then fails with
+ * E2B_EAUTH, E2B_ENOTFOUND or E2B_EUNAVAILABLE calls ctx_sandbox_forget()
+ * and tries again with ctx_sandbox().
+ */
+int ctx_sandbox_cached(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
+		       char **out_cwd, int *out_cached);
+void ctx_sandbox_forget(e2b_sandbox *sb);
+
+/**
  * Report a failed call on sandbox @p id, turning "not found" into the one
  * line `sandbox 'ID' not found`.  @return the exit code
  */

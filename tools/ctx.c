@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "mnt.h"
 #include "profile.h"
+#include "sbcache.h"
 
 #define KEY_FILE_MAX 4096
 
@@ -219,19 +220,40 @@ int ctx_sandbox_error(int code, const char *id, const char *what)
 	return error_e2b(code, "sandbox '%s'", id);
 }
 
-int ctx_sandbox(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
-		char **out_cwd)
+/*
+ * ctx_sandbox(), the details taken from the sandbox cache (sbcache.c) when
+ * @cached and it has a fresh entry (*out_cached = 1): no management call.
+ * A successful lookup refreshes the entry.
+ */
+static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
+			char **out_cwd, int cached, int *out_cached)
 {
 	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	struct sbcache_entry ce = { 0 };
 	e2b_sandbox_info *info = NULL;
 	e2b_client *client;
 	char *id = NULL;
 	int error, code;
 
 	*out = NULL;
+	if (out_cached)
+		*out_cached = 0;
 	error = ctx_id_client(ctx, arg, &id, out_cwd, &client);
 	if (error)
 		goto out;
+	if (cached && sbcache_load(&ce, e2b_client_api_url(client), id) == 0) {
+		oo.envd_access_token = ce.envd_access_token;
+		oo.envd_version = ce.envd_version;
+		oo.domain = ce.domain;
+		oo.template_id = ce.template_id;
+		code = e2b_sandbox_open(out, client, id, &oo);
+		if (code == 0) {
+			*out_cached = 1;
+			goto out;
+		}
+		e2b_error_clear();
+		oo = (e2b_sandbox_open_options)E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	}
 	code = e2b_api_get_info(&info, client, id);
 	if (code < 0) {
 		error = ctx_sandbox_error(code, id, NULL);
@@ -253,16 +275,42 @@ int ctx_sandbox(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 	if (*info->template_id)
 		oo.template_id = info->template_id;
 	code = e2b_sandbox_open(out, client, id, &oo);
-	if (code < 0)
+	if (code < 0) {
 		error = error_e2b(code, "cannot open sandbox '%s'", id);
+	} else {
+		ce.envd_access_token = (char *)oo.envd_access_token;
+		ce.envd_version = (char *)oo.envd_version;
+		ce.domain = (char *)oo.domain;
+		ce.template_id = (char *)oo.template_id;
+		sbcache_store(e2b_client_api_url(client), id, &ce);
+		memset(&ce, 0, sizeof(ce));	/* borrowed from info */
+	}
 out:
 	if (error && out_cwd) {
 		free(*out_cwd);
 		*out_cwd = NULL;
 	}
+	sbcache_entry_release(&ce);
 	e2b_sandbox_info_free(info);
 	free(id);
 	return error;
+}
+
+int ctx_sandbox(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
+		char **out_cwd)
+{
+	return sandbox_open(ctx, arg, out, out_cwd, 0, NULL);
+}
+
+int ctx_sandbox_cached(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
+		       char **out_cwd, int *out_cached)
+{
+	return sandbox_open(ctx, arg, out, out_cwd, 1, out_cached);
+}
+
+void ctx_sandbox_forget(e2b_sandbox *sb)
+{
+	sbcache_forget(e2b_client_api_url(e2b_sandbox_client(sb)), e2b_sandbox_id(sb));
 }
 
 char *ctx_path(const char *mount_cwd, const char *path)

@@ -16,7 +16,7 @@
 
 /* How long one poll may block before signal flags are looked at again. */
 #define PROC_POLL_MS 250
-#define PROC_STDIN_CHUNK (64 * 1024)
+#define PROC_STDIN_CHUNK (1024 * 1024)
 
 int proc_opts_init(struct proc_opts *po, const struct cmd_ctx *ctx,
 		   const struct cmd_args *args)
@@ -153,7 +153,9 @@ static int forward_stdin_once(e2b_sandbox *sb, e2b_process *proc)
 			error_warn("cannot close the remote stdin: %s", e2b_error_last()->message);
 		return 1;
 	}
-	code = e2b_commands_send_stdin(sb, e2b_process_pid(proc), buf, (size_t)n);
+	/* Through the process's StreamInput when it was started with
+	 * stdin_stream (no round trip per chunk), else one SendInput. */
+	code = e2b_process_send_stdin(proc, buf, (size_t)n);
 	if (code < 0) {
 		/* The process may have just exited; its end event tells. */
 		if (code != E2B_ENOTFOUND)

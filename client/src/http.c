@@ -879,7 +879,9 @@ int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 	/* The keepalive watchdog, not curl, decides when a stream is dead. */
 	curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_LIMIT, 0L);
 	curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_TIME, 0L);
-	curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+	/* Process output arrives in envelopes of up to 256 KiB (e2bd): take
+	 * one per read instead of reassembling it from 64 KiB pieces. */
+	curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
 	if (s->muxed) {
 		s->item.easy = s->easy;
 		curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (char *)&s->item);

@@ -127,7 +127,8 @@ expect_eq "start: stdin false reads /dev/null" "stdout 'rc=0\n'" "$(echo "$out" 
 out=$(start "$(sh_req 'head -c 200000 /dev/zero | tr "\0" a' '{"stdin":false}')")
 total=$(echo "$out" | grep '^stdout' | python3 -c 'import sys,ast; l=[len(ast.literal_eval(x.split(" ",1)[1])) for x in sys.stdin]; print(sum(l), max(l))')
 expect_eq "start: 200000 bytes of stdout arrive" 200000 "${total% *}"
-check "start: stdout chunks are at most 32 KiB" test "${total#* }" -le 32768
+# e2bd reads up to 256 KiB at once (envd: 32 KiB), fewer messages for fast writers.
+check "start: stdout chunks are at most 256 KiB" test "${total#* }" -le 262144
 
 # --- tag, List, SendInput, CloseStdin
 start "$(sh_req 'read a; echo "got $a"; cat; echo done' '{"tag":"cat1"}')" > "$TEST_TMP/cat1.out" &

@@ -191,6 +191,42 @@ static void test_errors(void **state)
 	assert_null(j);
 }
 
+/* bytes <-> base64 for every length around the block size, padded or not. */
+static void test_base64_lengths(void **state)
+{
+	char err[PBJSON_ERR_MAX] = "";
+	uint8_t in[70];
+	size_t len, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	for (len = 0; len <= sizeof(in); len++) {
+		json_t *j = pbjson_bytes(in, len);
+		const char *t;
+		ProtobufCBinaryData b;
+		size_t tl;
+
+		assert_non_null(j);
+		t = json_string_value(j);
+		tl = json_string_length(j);
+		assert_int_equal(tl % 4, 0);
+		assert_int_equal(pbjson_bytes_decode(&b, t, tl, err), 0);
+		assert_int_equal(b.len, len);
+		assert_memory_equal(b.data, in, len);
+		free(b.data);
+		while (tl && t[tl - 1] == '=')
+			tl--;
+		assert_int_equal(pbjson_bytes_decode(&b, t, tl, err), 0);
+		assert_int_equal(b.len, len);
+		assert_memory_equal(b.data, in, len);
+		free(b.data);
+		json_decref(j);
+	}
+	assert_int_equal(pbjson_bytes_decode(&(ProtobufCBinaryData){ 0 }, "QUJDR", 5, err), -1);
+	assert_int_equal(pbjson_bytes_decode(&(ProtobufCBinaryData){ 0 }, "QQ===", 5, err), -1);
+}
+
 static void test_methods(void **state)
 {
 	const ProtobufCMessageDescriptor *in, *out;
@@ -264,6 +300,42 @@ static void test_output_fast_path(void **state)
 	}
 }
 
+/* StreamInput data is found in place; start and keepalive are not. */
+static void test_input_peek(void **state)
+{
+	static const char *const msgs[] = {
+		"{\"data\":{\"input\":{\"stdin\":\"aGk=\"}}}",
+		"{\"data\":{\"input\":{\"pty\":\"\"}}}",
+		"{\"start\":{\"process\":{\"pid\":3}}}",
+		"{\"keepalive\":{}}",
+		"{\"data\":{}}",
+	};
+	static const int want[] = { 1, 2, 0, 0, 0 };
+	char err[PBJSON_ERR_MAX] = "";
+	const uint8_t *bytes;
+	size_t i, len, n;
+	uint8_t *buf;
+	int which;
+
+	(void)state;
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		json_t *j = parse(msgs[i]);
+
+		assert_int_equal(pbjson_encode(&buf, &len, &process__stream_input_request__descriptor,
+					       j, 0, err), 0);
+		which = 0;
+		assert_int_equal(pbjson_peek_input(buf, len, &which, &bytes, &n), want[i] != 0);
+		if (want[i]) {
+			assert_int_equal(which, want[i]);
+			assert_int_equal(n, want[i] == 1 ? 2 : 0);
+			if (n)
+				assert_memory_equal(bytes, "hi", 2);
+		}
+		free(buf);
+		json_decref(j);
+	}
+}
+
 /* Anything but exactly one DataEvent goes the generic way. */
 static void test_output_peek_rejects(void **state)
 {
@@ -290,9 +362,11 @@ int main(void)
 		cmocka_unit_test(test_process_messages),
 		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_base64_lengths),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_output_fast_path),
 		cmocka_unit_test(test_output_peek_rejects),
+		cmocka_unit_test(test_input_peek),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
