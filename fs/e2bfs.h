@@ -269,5 +269,7 @@ void ctl_shutdown(struct fs *fs);
 /* ---- watch.c ---------------------------------------------------------- */
 int watch_start(struct fs *fs);
 void watch_stop(struct fs *fs);
+/* The stream is established (envd confirmed it) and has not ended. */
+int watch_is_up(void);
 
 #endif /* E2BFS_H */

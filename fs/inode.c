@@ -1247,8 +1247,10 @@ static struct inode *update_locked(struct fs *fs, const char *path, const struct
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
 	in->attr_fetched = now_mono();
-	/* The root's own changes are not reported (only its entries'). */
-	in->attr_vepoch = in->ino == FUSE_ROOT_ID ? 0 : vepoch;
+	/* NEEDSWORK: the root's own chmod/touch is not reported (only its
+	 * entries' changes are), so that much may show only after a remount
+	 * or a watch reconnect. */
+	in->attr_vepoch = vepoch;
 	return in;
 }
 

@@ -2,10 +2,13 @@
 /*
  * Sandbox-side changes become kernel cache invalidations: one thread keeps
  * a recursive WatchDir stream on the mounted root open (reconnecting with
- * a growing delay) and turns each event into dropped e2bfs caches plus
- * fuse_lowlevel_notify_inval_entry/_inode, so a file a sandbox process
- * creates, changes or deletes shows up in the mount at once.  Notifications
- * are sent from this thread only, never from inside a request handler.
+ * a growing delay) and turns each event into updated or dropped e2bfs
+ * caches plus fuse_lowlevel_notify_inval_entry/_inode, so a file a sandbox
+ * process creates, changes or deletes shows up in the mount at once.
+ * While the stream is up, the caches it keeps true never expire
+ * (inode_watch_state); when it ends, they fall back to the timeouts and
+ * the kernel forgets them.  Notifications are sent from this thread only,
+ * never from inside a request handler.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@ static int started;
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static e2b_watch *current;	/* protected by watch_lock */
 static int stop;		/* protected by watch_lock */
+static int up;			/* protected by watch_lock */
 
 static int is_stopping(void)
 {
@@ -34,10 +38,11 @@ static int is_stopping(void)
 static int on_event(const e2b_fs_event *ev, void *payload)
 {
 	struct fs *fs = payload;
+	struct inode_vtok tok;
 	struct inode *in, *pin;
 	const char *base;
 	char *path, *parent;
-	int echo;
+	int echo, gone, member;
 
 	if (!ev->name || !ev->name[0])
 		return is_stopping();
@@ -47,10 +52,12 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	if (strstr(base, ".e2b-tmp-"))
 		return is_stopping();
 	path = path_join(fs->root, ev->name);
-	if (!path)
-		return 0;
-	parent = strdup(path);
-	if (parent) {
+	parent = path ? strdup(path) : NULL;
+	if (!parent) {
+		free(path);
+		return is_stopping();
+	}
+	{
 		char *slash = strrchr(parent, '/');
 
 		if (slash == parent)
@@ -58,44 +65,51 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		else if (slash)
 			*slash = 0;
 	}
+	gone = ev->type == E2B_FS_EVENT_REMOVE || ev->type == E2B_FS_EVENT_RENAME;
+	member = gone || ev->type == E2B_FS_EVENT_CREATE;
+	/* First: answers in flight for this path or above it are older. */
+	inode_event_gen(path);
 	in = inode_find_path(path);
-	pin = parent ? inode_find_path(parent) : NULL;
+	pin = inode_find_path(parent);
 	/*
 	 * The echo of our own create/upload/setattr (attributes set less than
 	 * 0.5 s ago) changes nothing; a sandbox-side change inside that window
-	 * still shows at the next open, which always revalidates.
+	 * still shows at the next open, which always revalidates.  Our change
+	 * took the watch's word away from those attributes.
 	 */
-	echo = in && ev->type != E2B_FS_EVENT_REMOVE && ev->type != E2B_FS_EVENT_RENAME &&
-	       inode_is_echo(in);
+	echo = in && !gone && inode_is_echo(in);
 	if (echo) {
 		inode_unpin(in);
 		in = NULL;
-	}
-	else if (in && ev->entry && ev->type != E2B_FS_EVENT_REMOVE &&
-		 ev->type != E2B_FS_EVENT_RENAME)
-		inode_unpin(inode_update(fs, path, ev->entry, NULL));
-	else if (in) {
+	} else if (in && ev->entry && !gone) {
+		inode_vouch_begin(&tok);
+		inode_unpin(inode_update_tok(fs, path, ev->entry, &tok, NULL));
+	} else if (in && !gone) {
 		inode_invalidate(in);
 		inode_invalidate_dir(in);
 	}
-	/* Membership changes are applied to a fresh cached listing rather
-	 * than dropping it (our own creates echo back here too); other events
-	 * do not change the listing at all. */
-	if (pin) {
-		if (ev->type == E2B_FS_EVENT_CREATE)
-			inode_listing_update(pin, base, 1);
-		else if (ev->type == E2B_FS_EVENT_REMOVE || ev->type == E2B_FS_EVENT_RENAME)
-			inode_listing_update(pin, base, 0);
-		else if (ev->type != E2B_FS_EVENT_WRITE && ev->type != E2B_FS_EVENT_CHMOD)
+	/* Whatever was at or below a removed or renamed path is gone. */
+	if (gone)
+		inode_invalidate_tree(path);
+	/* Membership and attribute changes are applied to a fresh cached
+	 * listing rather than dropping it (our own creates echo back here
+	 * too). */
+	if (ev->type == E2B_FS_EVENT_UNKNOWN) {
+		if (pin)
 			inode_invalidate_dir(pin);
+	} else {
+		inode_listing_event(fs, parent, base, !gone, echo || gone ? NULL : ev->entry);
 	}
+	/* The directory's own mtime changed with its membership. */
+	if (pin && member)
+		inode_unvouch(pin);
 	if (fs->debug)
 		fs_log(fs, "watch: event %d on '%s'", (int)ev->type, path);
-	if (pin && !echo && (ev->type == E2B_FS_EVENT_CREATE || ev->type == E2B_FS_EVENT_REMOVE ||
-			     ev->type == E2B_FS_EVENT_RENAME))
+	if (pin && !echo && member)
 		fuse_lowlevel_notify_inval_entry(fs->se, pin->ino, base, strlen(base));
-	if (in && ev->type != E2B_FS_EVENT_REMOVE && ev->type != E2B_FS_EVENT_RENAME &&
-	    !cache_is_dirty(in))
+	if (pin && member)
+		fuse_lowlevel_notify_inval_inode(fs->se, pin->ino, -1, 0);
+	if (in && !gone && !cache_is_dirty(in))
 		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, 0, 0);
 
 	inode_unpin(in);
@@ -138,14 +152,24 @@ static void *watch_main(void *arg)
 			inode_invalidate_all();
 		ever = 1;
 		delay = 1;
+		/* Confirmed by envd: from now on its events keep the caches
+		 * true, so they need no revalidation. */
+		inode_watch_state(1);
 		pthread_mutex_lock(&watch_lock);
 		current = stop ? NULL : w;
 		run = current != NULL;
+		up = run;
 		pthread_mutex_unlock(&watch_lock);
 		rc = run ? e2b_watch_run(w) : E2B_ECANCELED;
 		pthread_mutex_lock(&watch_lock);
 		current = NULL;
+		up = 0;
 		pthread_mutex_unlock(&watch_lock);
+		/* Nobody vouches any more: back to the timeouts, and the kernel
+		 * forgets what it was told to keep for long. */
+		inode_watch_state(0);
+		if (!is_stopping() && fs->o.watch_cache > 0)
+			inode_kernel_forget_all(fs->se);
 		e2b_watch_free(w);
 		if (!is_stopping() && fs->debug)
 			fs_log(fs, "watch: stream ended (%s), reconnecting", e2b_error_code_str(rc));
@@ -153,6 +177,16 @@ static void *watch_main(void *arg)
 			sleep(1);
 	}
 	return NULL;
+}
+
+int watch_is_up(void)
+{
+	int u;
+
+	pthread_mutex_lock(&watch_lock);
+	u = up;
+	pthread_mutex_unlock(&watch_lock);
+	return u;
 }
 
 int watch_start(struct fs *fs)

@@ -904,7 +904,8 @@ static int emit_one(struct fswatch *w, const char *name, const char *type,
 /*
  * Read the pending inotify events and emit one FilesystemEvent per op,
  * in fsnotify's order (CREATE, RENAME, CHMOD, WRITE, REMOVE).  Returns -1
- * when @emit asks to stop.
+ * when @emit asks to stop, -2 when the kernel's queue overflowed (events
+ * were lost).
  */
 static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 {
@@ -923,6 +924,9 @@ static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 			return 0;
 		for (p = buf; p < buf + len; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
+			/* Events were lost: the client must not go on as if not. */
+			if (ev->mask & IN_Q_OVERFLOW)
+				return -2;
 			if (ev->mask & IN_IGNORED) {
 				d = fswatch_find(w, ev->wd);
 				if (d) {
@@ -996,6 +1000,7 @@ static void fs_watch_dir(struct rpc_ctx *ctx, json_t *req, struct rpc_stream *s,
 	struct fswatch *w;
 	struct pollfd pfd;
 	json_t *start;
+	int rc;
 
 	w = fswatch_new(ctx, req, err);
 	if (!w)
@@ -1017,7 +1022,10 @@ static void fs_watch_dir(struct rpc_ctx *ctx, json_t *req, struct rpc_stream *s,
 			rpc_fail(err, "internal", "watcher error: %s", sbfs_errstr(errno));
 			break;
 		}
-		if ((pfd.revents & POLLIN) && fswatch_drain(w, stream_emit, s) < 0)
+		rc = (pfd.revents & POLLIN) ? fswatch_drain(w, stream_emit, s) : 0;
+		if (rc == -2)
+			rpc_fail(err, "internal", "watcher error: event queue overflow");
+		if (rc < 0)
 			break;
 	}
 out:

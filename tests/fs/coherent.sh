@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The watch-coherent metadata cache.  A lookup miss lists its directory
+# once and a complete listing answers misses; while the watch is up, what
+# it vouches for is kept past every timeout at no request, yet sandbox-side
+# changes (writes, creates, renames of files and directories, deletes, deep
+# in the tree) show through the mount at once; when the watch stream is cut
+# (a proxy that kills WatchDir connections), the mount falls back to its
+# timeouts, the kernel forgets what it was told to keep, and after the
+# stream is back the cache is vouched for again.
+. "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/fs/common.sh"
+fs_require
+
+id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
+mnt=$TEST_TMP/coherent-mnt
+H=/home/user
+
+reqs() { json_get 'd["requests"]' < "$mnt/.e2bfs/status"; }
+put() { envd "$id" POST "/files?path=$1" "$2" application/octet-stream >/dev/null; }
+sh_in_sandbox() { # run a shell command in the sandbox, wait for it
+	"$E2BCTL_BIN" run "$id" -- sh -c "$1" >/dev/null 2>&1
+}
+# wait_for NAME SECONDS CMD...: poll CMD every 50 ms; ok with the delay.
+wait_for() {
+	local name=$1 limit=$2 t0 i n
+	shift 2
+	t0=$(date +%s%N)
+	n=$((limit * 20))
+	for ((i = 0; i < n; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			ok "$name ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "$name" "not within ${limit}s"
+}
+watch_is() { # STATE: wait (bounded) until .e2bfs/status says the watch is STATE
+	local i
+	for i in $(seq 200); do
+		[ "$(json_get 'd.get("watch")' < "$mnt/.e2bfs/status")" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
+
+sh_in_sandbox "mkdir -p $H/co/many $H/co/deep/a/b/c && cd $H/co/many && for i in \$(seq 100 299); do echo \$i > f\$i; done && echo one > $H/co/deep/a/b/c/leaf"
+
+# --- listings instead of single Stats (short caches: vouching shown below)
+mount_check "mount" "$id" "$mnt" -o dir_cache=1,attr_timeout=1,entry_timeout=1,negative_timeout=1
+check "watch up" watch_is up
+r0=$(reqs)
+for i in $(seq 100 149); do stat -c %s "$mnt/co/many/f$i"; done >/dev/null
+r1=$(reqs)
+check "50 cold lookups in one directory cost <= 4 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 4
+for i in $(seq 1 30); do stat "$mnt/co/many/nope$i" 2>/dev/null; done
+r2=$(reqs)
+check "30 misses in a listed directory cost no request (took $((r2 - r1)))" test $((r2 - r1)) -eq 0
+check "a miss is a miss" test ! -e "$mnt/co/many/nope1"
+expect_eq "listed attributes" "$(cat "$mnt/co/many/f123")" 123
+
+# --- while the watch vouches: no request after every timeout has passed
+ls -l "$mnt/co/many" >/dev/null
+stat "$mnt/co/deep/a/b/c/leaf" >/dev/null
+sleep 2.5
+r0=$(reqs)
+ls -l "$mnt/co/many" >/dev/null
+stat "$mnt/co/deep/a/b/c/leaf" "$mnt/co/many/f200" >/dev/null
+stat "$mnt/co/many/absent" 2>/dev/null
+r1=$(reqs)
+check "vouched ls -l and stats past the timeouts cost no request (took $((r1 - r0)))" test $((r1 - r0)) -eq 0
+
+# --- sandbox-side changes show at once (delays printed, bound generous)
+put "$H/co/many/f150" "longer content"
+wait_for "sandbox write changes size" 3 size_is "$mnt/co/many/f150" 14
+wait_for "sandbox write changes content" 3 grep -qx "longer content" "$mnt/co/many/f150"
+put "$H/co/many/new1" "new"
+wait_for "sandbox create appears" 3 test -f "$mnt/co/many/new1"
+wait_for "sandbox create appears in ls" 3 sh -c "ls '$mnt/co/many' | grep -qx new1"
+rpc "$id" filesystem.Filesystem/Move "{\"source\":\"$H/co/many/f151\",\"destination\":\"$H/co/many/g151\"}" >/dev/null
+wait_for "sandbox rename of a file shows" 3 sh -c "test -f '$mnt/co/many/g151' && ! test -e '$mnt/co/many/f151'"
+rpc "$id" filesystem.Filesystem/Remove "{\"path\":\"$H/co/many/f152\"}" >/dev/null
+wait_for "sandbox delete shows" 3 sh -c "! test -e '$mnt/co/many/f152' && ! ls '$mnt/co/many' | grep -qx f152"
+sh_in_sandbox "echo changed-deep > $H/co/deep/a/b/c/leaf"
+wait_for "change deep in the tree shows" 3 grep -qx changed-deep "$mnt/co/deep/a/b/c/leaf"
+rpc "$id" filesystem.Filesystem/Move "{\"source\":\"$H/co/deep/a\",\"destination\":\"$H/co/deep/z\"}" >/dev/null
+wait_for "sandbox rename of a directory shows" 3 sh -c "test -f '$mnt/co/deep/z/b/c/leaf' && ! test -e '$mnt/co/deep/a'"
+expect_eq "renamed directory's content" "$(cat "$mnt/co/deep/z/b/c/leaf" 2>&1)" changed-deep
+sh_in_sandbox "chmod 600 $H/co/many/f153"
+wait_for "sandbox chmod shows" 3 sh -c "[ \"\$(stat -c %a '$mnt/co/many/f153')\" = 600 ]"
+sh_in_sandbox "mkdir $H/co/many/sub && echo s > $H/co/many/sub/inner"
+wait_for "new directory and its file show" 3 grep -qx s "$mnt/co/many/sub/inner"
+# our own changes update the cache directly
+echo mine > "$mnt/co/many/mine"
+expect_eq "own create visible" "$(cat "$mnt/co/many/mine")" mine
+rm "$mnt/co/many/f154"
+check "own delete visible" test ! -e "$mnt/co/many/f154"
+expect_eq "own changes seen by the sandbox" "$("$E2BCTL_BIN" run "$id" -- sh -c "cat $H/co/many/mine; ls $H/co/many | grep -c f154" 2>&1 | tr '\n' ' ')" "mine 0 "
+fs_umount "$mnt"
+
+# --- the watch stream cut: fall back to the timeouts, then recover
+pport=$(free_port)
+block=$TEST_TMP/block-watch
+python3 "$SRC_DIR/tests/fs/cutproxy.py" "$pport" "${E2BD_URL##*:}" "$block" &
+proxy=$!
+trap 'kill $proxy 2>/dev/null; _fs_cleanup' EXIT
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$pport") 2>/dev/null && break; sleep 0.1; done
+mount_check "mount through the fault proxy" "$id" "$mnt" \
+	-o "sandbox_url=http://127.0.0.1:$pport,dir_cache=1,attr_timeout=1,entry_timeout=1,negative_timeout=1"
+check "watch up through the proxy" watch_is up
+stat "$mnt/co/many/f160" "$mnt/co/many/f161" >/dev/null
+ls "$mnt/co/many" >/dev/null
+sleep 1.5
+r0=$(reqs)
+stat "$mnt/co/many/f160" >/dev/null
+r1=$(reqs)
+check "vouched through the proxy (took $((r1 - r0)) requests)" test $((r1 - r0)) -eq 0
+touch "$block"
+check "watch cut: status says down" watch_is down
+put "$H/co/many/f160" "while the watch is down"
+put "$H/co/many/down1" "x"
+wait_for "watch down: change shows within the timeouts" 4 size_is "$mnt/co/many/f160" 23
+wait_for "watch down: create shows within the timeouts" 4 test -f "$mnt/co/many/down1"
+stat "$mnt/co/many/f161" >/dev/null
+sleep 1.5
+r0=$(reqs)
+stat "$mnt/co/many/f161" >/dev/null
+r1=$(reqs)
+check "watch down: attributes revalidated after the timeout (took $((r1 - r0)))" test $((r1 - r0)) -ge 1
+rm -f "$block"
+check "watch back up after the cut" watch_is up
+stat "$mnt/co/many/f161" >/dev/null
+sleep 1.5
+r0=$(reqs)
+stat "$mnt/co/many/f161" >/dev/null
+r1=$(reqs)
+check "watch back: vouched again (took $((r1 - r0)) requests)" test $((r1 - r0)) -eq 0
+put "$H/co/many/f161" "after the watch came back"
+wait_for "watch back: change shows at once" 3 size_is "$mnt/co/many/f161" 25
+fs_umount "$mnt"
+done_testing
