@@ -988,6 +988,7 @@ static int ctl_command(char *line)
 	}
 	if (!strcmp(line, "refresh")) {
 		inode_invalidate_all();
+		watch_refresh();
 		return 0;
 	}
 	if (!strcmp(line, "sync"))

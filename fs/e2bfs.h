@@ -42,6 +42,7 @@ struct opts {
 	double dir_cache;
 	double watch_cache;
 	unsigned prefetch_entries;
+	unsigned prefetch_threads;
 	char *cache_dir;
 	char *cache_max;
 	int no_watch;
@@ -99,6 +100,7 @@ int remote_begin(struct fs *fs);
 int remote_end(struct fs *fs, int rc);
 int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out);
 int remote_list(struct fs *fs, const char *path, e2b_entry_list **out);
+int remote_list_depth(struct fs *fs, const char *path, unsigned depth, e2b_entry_list **out);
 int remote_mkdir(struct fs *fs, const char *path);
 int remote_rename(struct fs *fs, const char *from, const char *to);
 int remote_remove(struct fs *fs, const char *path);
@@ -164,12 +166,14 @@ struct inode_vtok {
 	uint64_t epoch;
 	uint64_t gen;
 	void *priv;
+	void *claim;
 };
 void inode_vouch_begin(struct inode_vtok *out);
 struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
 			       const struct inode_vtok *tok, struct stat *st_out);
 int inode_attr_vouched(struct inode *in);
 void inode_unvouch(struct inode *in);
+void inode_mark_linked(const char *path);
 double inode_attr_timeout(struct fs *fs, struct inode *in);
 double inode_entry_timeout(struct fs *fs, struct inode *in);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
@@ -188,8 +192,12 @@ int inode_dir_lookup(struct fs *fs, struct inode *dir, const char *name, struct 
 /* Single flight: 1 = the caller lists @dir (and must call inode_dir_end),
  * 0 = a fresh listing exists, or another caller's ListDir just ended. */
 int inode_dir_begin(struct inode *dir, struct inode_vtok *tok);
-void inode_dir_end(struct fs *fs, struct inode *dir, const struct inode_vtok *tok,
-		   const e2b_entry_list *l);
+int inode_dir_begin_prefetch(const char *path, unsigned depth, struct inode_vtok *tok);
+/* @l: the answer of a ListDir at @depth, or NULL (failed). */
+void inode_dir_end(struct fs *fs, const struct inode_vtok *tok, const e2b_entry_list *l,
+		   unsigned depth);
+size_t inode_listing_entries(void);
+char **inode_dir_subdirs(const char *path, size_t max, size_t *out_n);
 char **inode_listing_names(struct inode *dir, size_t *out_n);
 void inode_listing_event(struct fs *fs, const char *dpath, const char *name, int present,
 			 const e2b_entry_info *e);
@@ -266,10 +274,16 @@ void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 int to_set, struct fuse_file_info *fi);
 void ctl_shutdown(struct fs *fs);
 
+/* ---- prefetch.c: listings fetched ahead of a tree walk --------------- */
+int prefetch_start(struct fs *fs);
+void prefetch_below(struct fs *fs, const char *path);
+void prefetch_stop(struct fs *fs);
+
 /* ---- watch.c ---------------------------------------------------------- */
 int watch_start(struct fs *fs);
 void watch_stop(struct fs *fs);
 /* The stream is established (envd confirmed it) and has not ended. */
 int watch_is_up(void);
+void watch_refresh(void);
 
 #endif /* E2BFS_H */

@@ -281,6 +281,44 @@ static uint64_t g_vepoch;		/* protected by inode_lock */
 static uint64_t g_next_epoch = 1;	/* protected by inode_lock */
 static uint64_t g_evgen;		/* protected by inode_lock */
 
+/*
+ * Paths we made hard links of: envd reports neither inode numbers nor link
+ * counts, and the watch reports a change through one name only, so their
+ * attributes are never vouched for (they expire as without the watch).
+ */
+static char **linked;		/* protected by inode_lock; sorted */
+static size_t nlinked;		/* protected by inode_lock */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_linked(const char *path)
+{
+	return nlinked && bsearch(&path, linked, nlinked, sizeof(*linked), cmp_str);
+}
+
+void inode_mark_linked(const char *path)
+{
+	char **v, *p;
+	size_t i;
+
+	pthread_mutex_lock(&inode_lock);
+	p = is_linked(path) ? NULL : strdup(path);
+	v = p ? realloc(linked, (nlinked + 1) * sizeof(*v)) : NULL;
+	if (v) {
+		linked = v;
+		for (i = nlinked; i > 0 && strcmp(linked[i - 1], p) > 0; i--)
+			linked[i] = linked[i - 1];
+		linked[i] = p;
+		nlinked++;
+	} else {
+		free(p);
+	}
+	pthread_mutex_unlock(&inode_lock);
+}
+
 static int under(const char *path, const char *prefix, size_t pl)
 {
 	if (pl == 1 && prefix[0] == '/')
@@ -895,6 +933,7 @@ void inode_vouch_begin(struct inode_vtok *out)
 	out->epoch = g_vepoch;
 	out->gen = g_evgen;
 	out->priv = NULL;
+	out->claim = NULL;
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -1038,7 +1077,7 @@ static void dl_store(struct fs *fs, struct dlist *d, const e2b_entry_info *const
 			in->attr_known = 1;
 			in->attr_until = now_mono() + fs->o.dir_cache;
 			in->attr_fetched = now_mono();
-			in->attr_vepoch = vepoch;
+			in->attr_vepoch = is_linked(in->path) ? 0 : vepoch;
 		}
 	}
 	qsort(ents, k, sizeof(*ents), cmp_dent);
@@ -1148,52 +1187,188 @@ static void dl_store_answer(struct fs *fs, struct dlist *d, const struct inode_v
 	free(v);
 }
 
-int inode_dir_begin(struct inode *dir, struct inode_vtok *tok)
+/* Single flight on @path's listing, lock held; see inode_dir_begin. */
+static int dir_begin_locked(const char *path, struct inode_vtok *tok)
 {
 	struct dlist *d;
-	int rc = 0;
 
-	pthread_mutex_lock(&inode_lock);
 	tok->epoch = g_vepoch;
 	tok->gen = g_evgen;
 	tok->priv = NULL;
-	d = dir->path ? dl_get(dir->path) : NULL;
+	tok->claim = NULL;
+	d = path ? dl_get(path) : NULL;
 	if (!d || dl_fresh(d))
-		goto out;
+		return 0;
 	if (d->busy) {
 		d->waiters++;
 		while (d->busy)
 			pthread_cond_wait(&dir_cond, &inode_lock);
 		d->waiters--;
 		dl_tidy(d);
+		return 0;
+	}
+	d->busy = 1;
+	tok->priv = d;
+	return 1;
+}
+
+int inode_dir_begin(struct inode *dir, struct inode_vtok *tok)
+{
+	int rc;
+
+	pthread_mutex_lock(&inode_lock);
+	rc = dir_begin_locked(dir->path, tok);
+	pthread_mutex_unlock(&inode_lock);
+	return rc;
+}
+
+/* Subdirectories a prefetch's answer will fill: requests wait for it. */
+struct claim {
+	size_t n;
+	struct dlist *d[];
+};
+
+static void dir_end_locked(struct fs *fs, struct dlist *d, const struct inode_vtok *tok,
+			   const e2b_entry_list *l, unsigned depth)
+{
+	struct claim *c = tok->claim;
+	size_t i;
+
+	if (l)
+		dl_store_answer(fs, d, tok, l, depth);
+	d->busy = 0;
+	for (i = 0; c && i < c->n; i++) {
+		c->d[i]->busy = 0;
+		dl_tidy(c->d[i]);
+	}
+	free(c);
+	pthread_cond_broadcast(&dir_cond);
+	dl_tidy(d);
+}
+
+void inode_dir_end(struct fs *fs, const struct inode_vtok *tok, const e2b_entry_list *l,
+		   unsigned depth)
+{
+	pthread_mutex_lock(&inode_lock);
+	if (tok->priv)
+		dir_end_locked(fs, tok->priv, tok, l, depth);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+size_t inode_listing_entries(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&inode_lock);
+	n = ndents;
+	pthread_mutex_unlock(&inode_lock);
+	return n;
+}
+
+/* Collect into @v the directories @level levels below @path whose listing
+ * is neither cached nor being fetched; lock held. */
+static void unknown_below(const char *path, unsigned level, char **v, size_t max, size_t *n)
+{
+	struct dlist *d = dl_find(path), *c;
+	size_t i;
+
+	if (!dl_fresh(d))
+		return;
+	for (i = 0; i < d->n && *n < max; i++) {
+		char *cp;
+
+		if (!S_ISDIR(d->ents[i].mode))
+			continue;
+		cp = path_join(path, d->ents[i].name);
+		if (!cp)
+			return;
+		c = dl_find(cp);
+		if (level > 1) {
+			unknown_below(cp, level - 1, v, max, n);
+		} else if (!dl_fresh(c) && !(c && c->busy)) {
+			v[(*n)++] = cp;
+			cp = NULL;
+		}
+		free(cp);
+	}
+}
+
+/* The subdirectories in @path's fresh listing; free each and the array. */
+char **inode_dir_subdirs(const char *path, size_t max, size_t *out_n)
+{
+	char **v = calloc(max + 1, sizeof(*v));
+	struct dlist *d;
+	size_t i;
+
+	*out_n = 0;
+	if (!v)
+		return NULL;
+	pthread_mutex_lock(&inode_lock);
+	d = dl_find(path);
+	for (i = 0; dl_fresh(d) && i < d->n && *out_n < max; i++) {
+		if (S_ISDIR(d->ents[i].mode)) {
+			v[*out_n] = path_join(path, d->ents[i].name);
+			if (v[*out_n])
+				(*out_n)++;
+		}
+	}
+	pthread_mutex_unlock(&inode_lock);
+	return v;
+}
+
+/*
+ * A prefetch of @path at @depth: 1 when it is worth a ListDir (the listing
+ * is unknown, or that of a directory less than @depth levels below), and
+ * then those listings are claimed: requests for them wait for the answer
+ * (a fresh listing still answers at once).  Never waits itself.
+ */
+int inode_dir_begin_prefetch(const char *path, unsigned depth, struct inode_vtok *tok)
+{
+	struct claim *c = NULL;
+	struct dlist *d, *s;
+	size_t i, n = 0, max = 1024;
+	unsigned level;
+	char **v = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&inode_lock);
+	tok->epoch = g_vepoch;
+	tok->gen = g_evgen;
+	tok->priv = NULL;
+	tok->claim = NULL;
+	d = dl_get(path);
+	if (!d || d->busy)
 		goto out;
+	if (dl_fresh(d)) {
+		v = calloc(max + 1, sizeof(*v));
+		for (level = 1; v && level < depth; level++)
+			unknown_below(path, level, v, max, &n);
+		c = n ? malloc(sizeof(*c) + n * sizeof(c->d[0])) : NULL;
+		if (c)
+			c->n = 0;
+		for (i = 0; i < n; i++) {
+			s = c ? dl_get(v[i]) : NULL;
+			if (s && !s->busy)
+				c->d[c->n++] = s;
+			free(v[i]);
+		}
+		free(v);
+		if (!c || !c->n) {
+			free(c);
+			goto out;
+		}
+		for (i = 0; i < c->n; i++)
+			c->d[i]->busy = 1;
+		tok->claim = c;
 	}
 	d->busy = 1;
 	tok->priv = d;
 	rc = 1;
 out:
+	if (!rc)
+		dl_tidy(d);
 	pthread_mutex_unlock(&inode_lock);
 	return rc;
-}
-
-static void dir_end_locked(struct fs *fs, struct dlist *d, const struct inode_vtok *tok,
-			   const e2b_entry_list *l, unsigned depth)
-{
-	if (l)
-		dl_store_answer(fs, d, tok, l, depth);
-	d->busy = 0;
-	pthread_cond_broadcast(&dir_cond);
-	dl_tidy(d);
-}
-
-void inode_dir_end(struct fs *fs, struct inode *dir, const struct inode_vtok *tok,
-		   const e2b_entry_list *l)
-{
-	(void)dir;
-	pthread_mutex_lock(&inode_lock);
-	if (tok->priv)
-		dir_end_locked(fs, tok->priv, tok, l, 1);
-	pthread_mutex_unlock(&inode_lock);
 }
 
 /* A ListDir of @dir made without inode_dir_begin (an open directory). */
@@ -1250,7 +1425,7 @@ static struct inode *update_locked(struct fs *fs, const char *path, const struct
 	/* NEEDSWORK: the root's own chmod/touch is not reported (only its
 	 * entries' changes are), so that much may show only after a remount
 	 * or a watch reconnect. */
-	in->attr_vepoch = vepoch;
+	in->attr_vepoch = is_linked(path) ? 0 : vepoch;
 	return in;
 }
 
@@ -1275,7 +1450,7 @@ int inode_dir_lookup(struct fs *fs, struct inode *dir, const char *name, struct 
 		goto out;
 	}
 	path = path_join(dir->path, name);
-	if (!de->mode || !path) {
+	if (!de->mode || !path || (d->vepoch && is_linked(path))) {
 		rc = INODE_DIR_NOATTR;
 		goto out;
 	}

@@ -83,6 +83,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("dir_cache=%lf", dir_cache),
 	OPT("watch_cache=%lf", watch_cache),
 	OPT("prefetch_entries=%u", prefetch_entries),
+	OPT("prefetch_threads=%u", prefetch_threads),
 	OPT("cache_dir=%s", cache_dir),
 	OPT("cache_max=%s", cache_max),
 	OPT("no_watch", no_watch),
@@ -240,6 +241,8 @@ static void usage(const char *prog)
 	       "                           the kernel keep them S seconds (default 3600;\n"
 	       "                           0 = only dir_cache and the timeouts above)\n"
 	       "    -o prefetch_entries=N  listing cache bound, in entries (default 200000)\n"
+	       "    -o prefetch_threads=N  list subdirectories of a listed directory ahead\n"
+	       "                           of a tree walk, N at a time (default 4, 0 = off)\n"
 	       "    -o cache_dir=DIR       content cache (default ~/.cache/e2bfs)\n"
 	       "    -o cache_max=SIZE      content cache bound, e.g. 512M, 2G (default 1G)\n"
 	       "    -o no_watch            do not follow sandbox-side changes\n"
@@ -467,6 +470,7 @@ int main(int argc, char *argv[])
 	pc.o.dir_cache = 5.0;
 	pc.o.watch_cache = 3600.0;
 	pc.o.prefetch_entries = 200000;
+	pc.o.prefetch_threads = 4;
 	pc.o.op_timeout = 15.0;
 	fs.online = 1;
 	fuse_set_log_func(fuse_log_redacted);
@@ -616,6 +620,8 @@ int main(int argc, char *argv[])
 	if (!fs.o.no_watch && watch_start(&fs) < 0)
 		fs_log(&fs, "cannot watch '%s'; sandbox-side changes show after the cache times out",
 		       fs.root);
+	if (prefetch_start(&fs) < 0)
+		fs_log(&fs, "cannot start the listing prefetch threads");
 
 	if (co.singlethread) {
 		ret = fuse_session_loop(fs.se);
@@ -636,6 +642,7 @@ int main(int argc, char *argv[])
 	pthread_cond_broadcast(&fs.cond);
 	pthread_mutex_unlock(&fs.lock);
 	watch_stop(&fs);
+	prefetch_stop(&fs);
 	ctl_shutdown(&fs);
 	remote_shutdown(&fs);
 	if (hk_started)

@@ -150,8 +150,11 @@ static int list_dir(struct fs *fs, struct inode *dir)
 		return 0;
 	path = inode_path(dir);
 	rc = path ? remote_list(fs, path, &l) : -ESTALE;
-	inode_dir_end(fs, dir, &tok, rc == 0 ? l : NULL);
+	inode_dir_end(fs, &tok, rc == 0 ? l : NULL, 1);
 	e2b_entry_list_free(l);
+	/* A walk of the tree below is likely next. */
+	if (rc == 0)
+		prefetch_below(fs, path);
 	free(path);
 	return rc;
 }
@@ -790,6 +793,9 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 			dir_changed(pin);
 			fuse_reply_err(req, -rc);
 		} else {
+			/* A change through one name is reported for that one only. */
+			inode_mark_linked(src);
+			inode_mark_linked(path);
 			reply_new(req, fs, pin, path);
 		}
 	}

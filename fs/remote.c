@@ -191,16 +191,26 @@ int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
 {
 	int rc;
 
+	if (fs->debug)
+		fs_log(fs, "remote: Stat '%s'", path);
 	RCALL(fs, rc, e2b_fs_stat(out, fs->sb, path));
+	return remote_end(fs, rc);
+}
+
+/* @path and everything @depth levels below it, in one ListDir. */
+int remote_list_depth(struct fs *fs, const char *path, unsigned depth, e2b_entry_list **out)
+{
+	int rc;
+
+	if (fs->debug)
+		fs_log(fs, "remote: ListDir '%s' depth %u", path, depth);
+	RCALL(fs, rc, e2b_fs_list(out, fs->sb, path, depth));
 	return remote_end(fs, rc);
 }
 
 int remote_list(struct fs *fs, const char *path, e2b_entry_list **out)
 {
-	int rc;
-
-	RCALL(fs, rc, e2b_fs_list(out, fs->sb, path, 1));
-	return remote_end(fs, rc);
+	return remote_list_depth(fs, path, 1, out);
 }
 
 int remote_mkdir(struct fs *fs, const char *path)

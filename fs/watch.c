@@ -24,6 +24,7 @@ static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static e2b_watch *current;	/* protected by watch_lock */
 static int stop;		/* protected by watch_lock */
 static int up;			/* protected by watch_lock */
+static int refresh;		/* protected by watch_lock */
 
 static int is_stopping(void)
 {
@@ -173,10 +174,26 @@ static void *watch_main(void *arg)
 		e2b_watch_free(w);
 		if (!is_stopping() && fs->debug)
 			fs_log(fs, "watch: stream ended (%s), reconnecting", e2b_error_code_str(rc));
-		if (!is_stopping())
+		pthread_mutex_lock(&watch_lock);
+		run = refresh;
+		refresh = 0;
+		pthread_mutex_unlock(&watch_lock);
+		if (!is_stopping() && !run)
 			sleep(1);
 	}
 	return NULL;
+}
+
+/* `refresh`: restart the stream, so that the kernel forgets what it keeps
+ * (from this thread) and the caches resynchronise. */
+void watch_refresh(void)
+{
+	pthread_mutex_lock(&watch_lock);
+	if (current) {
+		refresh = 1;
+		e2b_watch_cancel(current);
+	}
+	pthread_mutex_unlock(&watch_lock);
 }
 
 int watch_is_up(void)

@@ -47,9 +47,11 @@ watch_is() { # STATE: wait (bounded) until .e2bfs/status says the watch is STATE
 size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
 
 sh_in_sandbox "mkdir -p $H/co/many $H/co/deep/a/b/c && cd $H/co/many && for i in \$(seq 100 299); do echo \$i > f\$i; done && echo one > $H/co/deep/a/b/c/leaf"
+sh_in_sandbox "mkdir -p $H/walk && cd $H/walk && for d in \$(seq 10 49); do mkdir -p d\$d/sub; for f in 1 2 3; do echo \$d\$f > d\$d/f\$f; echo s > d\$d/sub/s\$f; done; done"
 
 # --- listings instead of single Stats (short caches: vouching shown below)
-mount_check "mount" "$id" "$mnt" -o dir_cache=1,attr_timeout=1,entry_timeout=1,negative_timeout=1
+# (no prefetch here: its background requests would blur the counts)
+mount_check "mount" "$id" "$mnt" -o dir_cache=1,attr_timeout=1,entry_timeout=1,negative_timeout=1,prefetch_threads=0
 check "watch up" watch_is up
 r0=$(reqs)
 for i in $(seq 100 149); do stat -c %s "$mnt/co/many/f$i"; done >/dev/null
@@ -100,6 +102,17 @@ check "own delete visible" test ! -e "$mnt/co/many/f154"
 expect_eq "own changes seen by the sandbox" "$("$E2BCTL_BIN" run "$id" -- sh -c "cat $H/co/many/mine; ls $H/co/many | grep -c f154" 2>&1 | tr '\n' ' ')" "mine 0 "
 fs_umount "$mnt"
 
+# --- a tree walk is a few requests (depth listings prefetched ahead), not
+# one per directory: 81 directories, 240 files
+mount_check "mount with prefetch" "$id" "$mnt"
+r0=$(reqs)
+n=$(find "$mnt/walk" -printf '%s\n' | wc -l)
+r1=$(reqs)
+expect_eq "find sees the whole tree" "$n" 321
+check "find over 81 directories costs <= 12 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 12
+expect_eq "prefetched attributes" "$(cat "$mnt/walk/d33/f2")" 332
+fs_umount "$mnt"
+
 # --- the watch stream cut: fall back to the timeouts, then recover
 pport=$(free_port)
 block=$TEST_TMP/block-watch
@@ -108,7 +121,7 @@ proxy=$!
 trap 'kill $proxy 2>/dev/null; _fs_cleanup' EXIT
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$pport") 2>/dev/null && break; sleep 0.1; done
 mount_check "mount through the fault proxy" "$id" "$mnt" \
-	-o "sandbox_url=http://127.0.0.1:$pport,dir_cache=1,attr_timeout=1,entry_timeout=1,negative_timeout=1"
+	-o "sandbox_url=http://127.0.0.1:$pport,dir_cache=1,attr_timeout=1,entry_timeout=1,negative_timeout=1,prefetch_threads=0"
 check "watch up through the proxy" watch_is up
 stat "$mnt/co/many/f160" "$mnt/co/many/f161" >/dev/null
 ls "$mnt/co/many" >/dev/null

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Listings fetched ahead of a tree walk (find, git status, du): when a
+ * directory is listed for a request, a small pool of threads lists its
+ * unknown subdirectories in the background, each with ListDir's depth (so
+ * one request brings PREFETCH_DEPTH levels), and then, for PREFETCH_ROUNDS
+ * rounds, twice as deep each time: the same directory again (a small
+ * answer) or each of its subdirectories (a large one).  Bounded: a queue of PREFETCH_QUEUE paths, the
+ * listing cache's entry budget (prefetch_entries), prefetch_threads
+ * threads.  A request that needs a directory being prefetched waits for
+ * that one ListDir (single flight in inode.c) rather than asking again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2bfs.h"
+
+#define PREFETCH_DEPTH 2
+#define PREFETCH_ROUNDS 3
+#define PREFETCH_QUEUE 4096
+#define PREFETCH_MAX_THREADS 16
+/* An answer this small is worth asking again, deeper. */
+#define PREFETCH_SMALL 2000
+
+struct pf_item {
+	char *path;
+	unsigned depth;		/* ListDir depth */
+	unsigned rounds;	/* further rounds below this one */
+};
+
+static pthread_mutex_t pf_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pf_cond = PTHREAD_COND_INITIALIZER;
+static struct pf_item queue[PREFETCH_QUEUE];	/* protected by pf_lock */
+static size_t q_head, q_len;			/* protected by pf_lock */
+static int pf_stop;				/* protected by pf_lock */
+static pthread_t threads[PREFETCH_MAX_THREADS];
+static unsigned nthreads;
+
+/* Queue @path (takes it); dropped when the queue is full or stopping. */
+static void pf_push(char *path, unsigned depth, unsigned rounds)
+{
+	pthread_mutex_lock(&pf_lock);
+	if (pf_stop || q_len == PREFETCH_QUEUE) {
+		pthread_mutex_unlock(&pf_lock);
+		free(path);
+		return;
+	}
+	queue[(q_head + q_len) % PREFETCH_QUEUE].path = path;
+	queue[(q_head + q_len) % PREFETCH_QUEUE].depth = depth;
+	queue[(q_head + q_len) % PREFETCH_QUEUE].rounds = rounds;
+	q_len++;
+	pthread_cond_signal(&pf_cond);
+	pthread_mutex_unlock(&pf_lock);
+}
+
+static int over_budget(struct fs *fs)
+{
+	/* Leave room for the listings requests need. */
+	return inode_listing_entries() >= fs->o.prefetch_entries / 10 * 9;
+}
+
+/* Queue every subdirectory of @path (from its cached listing). */
+static void pf_queue_subdirs(struct fs *fs, const char *path, unsigned depth, unsigned rounds)
+{
+	char **v;
+	size_t n = 0, i;
+
+	if (over_budget(fs))
+		return;
+	v = inode_dir_subdirs(path, 256, &n);
+	for (i = 0; v && i < n; i++)
+		pf_push(v[i], depth, rounds);
+	free(v);
+}
+
+void prefetch_below(struct fs *fs, const char *path)
+{
+	char *p;
+
+	if (!nthreads || over_budget(fs))
+		return;
+	p = strdup(path);
+	if (p)
+		pf_push(p, PREFETCH_DEPTH, PREFETCH_ROUNDS);
+}
+
+static void *pf_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct inode_vtok tok;
+	e2b_entry_list *l;
+	struct pf_item it;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&pf_lock);
+		while (!pf_stop && !q_len)
+			pthread_cond_wait(&pf_cond, &pf_lock);
+		if (pf_stop) {
+			pthread_mutex_unlock(&pf_lock);
+			return NULL;
+		}
+		it = queue[q_head];
+		q_head = (q_head + 1) % PREFETCH_QUEUE;
+		q_len--;
+		pthread_mutex_unlock(&pf_lock);
+		/* Known down to its subdirectories' listings, or being listed
+		 * already: nothing to do. */
+		if (over_budget(fs) || inode_dir_begin_prefetch(it.path, it.depth, &tok) == 0) {
+			free(it.path);
+			continue;
+		}
+		l = NULL;
+		rc = remote_list_depth(fs, it.path, it.depth, &l);
+		inode_dir_end(fs, &tok, rc == 0 ? l : NULL, it.depth);
+		/*
+		 * Next round, twice as deep: a small tree is listed again (one
+		 * request however many directories its frontier has), a large
+		 * one subdirectory by subdirectory.
+		 */
+		if (rc == 0 && it.rounds > 1 && l->count <= PREFETCH_SMALL) {
+			pf_push(it.path, it.depth * 2, it.rounds - 1);
+			it.path = NULL;
+		} else if (rc == 0 && it.rounds > 1) {
+			pf_queue_subdirs(fs, it.path, it.depth * 2, it.rounds - 1);
+		}
+		e2b_entry_list_free(l);
+		free(it.path);
+	}
+}
+
+int prefetch_start(struct fs *fs)
+{
+	unsigned want = fs->o.prefetch_threads;
+
+	if (want > PREFETCH_MAX_THREADS)
+		want = PREFETCH_MAX_THREADS;
+	for (nthreads = 0; nthreads < want; nthreads++)
+		if (pthread_create(&threads[nthreads], NULL, pf_main, fs) != 0)
+			break;
+	return nthreads == want ? 0 : -1;
+}
+
+void prefetch_stop(struct fs *fs)
+{
+	unsigned i;
+
+	(void)fs;
+	pthread_mutex_lock(&pf_lock);
+	pf_stop = 1;
+	pthread_cond_broadcast(&pf_cond);
+	pthread_mutex_unlock(&pf_lock);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	nthreads = 0;
+	while (q_len) {
+		free(queue[q_head].path);
+		q_head = (q_head + 1) % PREFETCH_QUEUE;
+		q_len--;
+	}
+}
