@@ -174,6 +174,7 @@ struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_
 int inode_attr_vouched(struct inode *in);
 void inode_unvouch(struct inode *in);
 void inode_mark_linked(const char *path);
+int inode_is_upload_temp(const char *name);
 double inode_attr_timeout(struct fs *fs, struct inode *in);
 double inode_entry_timeout(struct fs *fs, struct inode *in);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);

@@ -319,6 +319,12 @@ void inode_mark_linked(const char *path)
 	pthread_mutex_unlock(&inode_lock);
 }
 
+/* e2bfs's own upload temporaries (remote.c's temp_beside): hidden. */
+int inode_is_upload_temp(const char *name)
+{
+	return name[0] == '.' && strstr(name, ".e2b-tmp-") != NULL;
+}
+
 static int under(const char *path, const char *prefix, size_t pl)
 {
 	if (pl == 1 && prefix[0] == '/')
@@ -913,7 +919,15 @@ void inode_invalidate_tree(const char *path)
 
 	pthread_mutex_lock(&inode_lock);
 	in = hash_find(path);
-	if (dl_find(path) || !in || S_ISDIR(in->attr.st_mode)) {
+	/* No record: none below it either (the kernel holds a record's
+	 * parents), but listings may be. */
+	if (!in) {
+		struct dent *de = dent_of(path);
+
+		/* A file (as listed) has no listings below it. */
+		if (!de || !de->mode || S_ISDIR(de->mode))
+			dl_drop_tree(path);
+	} else if (S_ISDIR(in->attr.st_mode) || dl_find(path)) {
 		dl_drop_tree(path);
 		for (i = 2; i < next_ino; i++) {
 			struct inode *c = by_ino[i];
@@ -1059,6 +1073,8 @@ static void dl_store(struct fs *fs, struct dlist *d, const e2b_entry_info *const
 		struct inode *in;
 		char *cp;
 
+		if (inode_is_upload_temp(items[i]->name))
+			continue;
 		ents[k].name = strdup(items[i]->name);
 		if (!ents[k].name)
 			continue;
@@ -1519,9 +1535,15 @@ static void listing_change(const char *dpath, const char *name, int present,
 	size_t pos = 0;
 	char *copy;
 
+	if (!d)
+		return;
+	/* A ListDir in flight may predate this change: not stored. */
+	d->ev_gen = ++g_evgen;
 	if (!dl_fresh(d))
 		return;
 	de = dl_ent(d, name, &pos);
+	if (present && inode_is_upload_temp(name))
+		return;
 	if (present && de) {
 		if (st)
 			dent_set(de, st);

@@ -1106,6 +1106,7 @@ static void e2bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 /* An open directory: a snapshot of one ListDir.  Its entries' records stay
  * pinned until releasedir, so READDIRPLUS can count lookups on them. */
 struct dirh {
+	char *path;		/* the directory's, at opendir */
 	size_t n;
 	char **names;
 	struct stat *st;
@@ -1125,6 +1126,7 @@ static void dirh_free(struct dirh *d)
 	free(d->names);
 	free(d->st);
 	free(d->ins);
+	free(d->path);
 	free(d);
 }
 
@@ -1239,7 +1241,8 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (!d->names || !d->st || !d->ins)
 		goto out;
 	for (i = 0; i < l->count; i++) {
-		if (ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME))
+		if ((ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME)) ||
+		    inode_is_upload_temp(l->items[i].name))
 			continue;
 		/* Our own background uploads' temporaries (write-back). */
 		if (l->items[i].name[0] == '.' && strstr(l->items[i].name, ".e2b-tmp-"))
@@ -1265,6 +1268,8 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	inode_set_listing(fs, in, &tok, l);
 	rc = 0;
 reply:
+	d->path = path;
+	path = NULL;
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -1277,6 +1282,19 @@ out:
 	}
 	e2b_entry_list_free(l);
 	free(path);
+}
+
+/* Is @path @dir's entry @name? */
+static int is_child_path(const char *path, const char *dir, const char *name)
+{
+	size_t dl;
+
+	if (!path || !dir)
+		return 0;
+	dl = strlen(dir);
+	if (dl == 1 && dir[0] == '/')
+		dl = 0;
+	return !strncmp(path, dir, dl) && path[dl] == '/' && !strcmp(path + dl + 1, name);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1320,9 +1338,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				e.generation = 1;
 				e.attr_timeout = inode_attr_timeout(fs, cin);
 				e.entry_timeout = inode_entry_timeout(fs, cin);
-				/* The path may have been renamed or removed since. */
+				/*
+				 * The record may have been renamed or removed
+				 * since: then the name is not its name, and a
+				 * dentry for it would alias a directory under
+				 * two names.  A plain entry then.
+				 */
 				pthread_mutex_lock(&inode_lock);
-				if (!cin->path)
+				if (!is_child_path(cin->path, d->path, name))
 					e.ino = 0;
 				pthread_mutex_unlock(&inode_lock);
 			}

@@ -49,8 +49,9 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		return is_stopping();
 	base = strrchr(ev->name, '/');
 	base = base ? base + 1 : ev->name;
-	/* Our own upload temporaries come and go with every save. */
-	if (strstr(base, ".e2b-tmp-"))
+	/* Our own upload temporaries come and go with every save (listings
+	 * never show them). */
+	if (inode_is_upload_temp(base))
 		return is_stopping();
 	path = path_join(fs->root, ev->name);
 	parent = path ? strdup(path) : NULL;
