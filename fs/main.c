@@ -368,6 +368,7 @@ static int attach(struct fs *fs)
 {
 	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
 	e2b_sandbox_info *info = NULL;
+	long long left;
 	int rc;
 
 	rc = e2b_api_get_info(&info, fs->client, fs->sandbox_id);
@@ -383,8 +384,11 @@ static int attach(struct fs *fs)
 			e2b_sandbox_info_free(info);
 			return -1;
 		}
+		/* Resume with the time it had left (at least the default). */
+		left = info->end_at_ms / 1000 - (long long)time(NULL);
 		e2b_sandbox_info_free(info);
-		rc = e2b_sandbox_connect(&fs->sb, fs->client, fs->sandbox_id, 0);
+		rc = e2b_sandbox_connect(&fs->sb, fs->client, fs->sandbox_id,
+					 left > 300 && left < UINT_MAX ? (unsigned)left : 0);
 	} else {
 		oo.envd_access_token = info->envd_access_token[0] ? info->envd_access_token : NULL;
 		oo.envd_version = info->envd_version[0] ? info->envd_version : NULL;

@@ -6,10 +6,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2bfs.h"
@@ -131,8 +133,12 @@ static int account(struct fs *fs, int rc, double t0)
 			       e2b_error_code_str(rc));
 		if (check && e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
 			if (info->state == E2B_SANDBOX_STATE_PAUSED) {
+				long long left = info->end_at_ms / 1000 - (long long)time(NULL);
+
+				/* With the time it had left, not a fresh 300 s. */
 				fs_log(fs, "sandbox '%s' is paused, resuming", fs->sandbox_id);
-				if (e2b_sandbox_resume(fs->sb, 0) == 0)
+				if (e2b_sandbox_resume(fs->sb, left > 300 && left < UINT_MAX ?
+							    (unsigned)left : 0) == 0)
 					retry = 1;
 				else
 					fs_log(fs, "cannot resume sandbox '%s': %s", fs->sandbox_id,

@@ -5,11 +5,12 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cmd.h"
 
 static const struct cmd_option cmd_resume_options[] = {
-	{ "timeout", 't', "S", 0, "lifetime from now in seconds (default 300)" },
+	{ "timeout", 't', "S", 0, "lifetime from now in seconds (default: the time it had left, at least 300)" },
 	{ NULL, 0, NULL, 0, NULL },
 };
 
@@ -29,6 +30,19 @@ static int cmd_resume_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
+	if (!t) {
+		/* Keep the lifetime the sandbox had (set-timeout 3600 then
+		 * pause/resume must not end it 5 minutes later): its time left,
+		 * when that is more than the server's default of 300 s. */
+		if (e2b_api_get_info(&info, client, id) == 0 && info->end_at_ms > 0) {
+			long long left = info->end_at_ms / 1000 - (long long)time(NULL);
+
+			if (left > 300)
+				t = (unsigned long long)left;
+		}
+		e2b_sandbox_info_free(info);
+		info = NULL;
+	}
 	code = e2b_api_resume(&info, client, id, (unsigned)t);
 	if (code == E2B_ECONFLICT) {
 		fflush(stdout);

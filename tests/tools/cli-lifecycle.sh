@@ -70,6 +70,12 @@ for m in "${MODES[@]}"; do
 	rc ctl "$m" --json resume "$id"
 	expect_eq "$m: resume --json" "0 $id running" \
 		"$RC $(printf '%s' "$OUT" | jq_py 'd["sandboxID"]+" "+d["state"]' 2>&1)"
+	# resume without --timeout keeps the lifetime the sandbox had left.
+	ctl "$m" set-timeout "$id" 3600 >/dev/null 2>&1
+	ctl "$m" pause "$id" >/dev/null 2>&1
+	rc ctl "$m" resume "$id"
+	left=$(ctl "$m" --json info "$id" 2>/dev/null | jq_py 'int(__import__("datetime").datetime.fromisoformat(d["endAt"].replace("Z","+00:00")).timestamp() - __import__("time").time())' 2>&1)
+	check "$m: resume keeps set-timeout 3600 ($left s left)" test "${left:-0}" -gt 3000
 	rc ctl "$m" resume nosuch
 	expect_rc "$m: resume unknown" 3 "sandbox 'nosuch' not found"
 	rc ctl "$m" pause nosuch
