@@ -299,6 +299,51 @@ static int parse_size(const char *s, uint64_t *out)
 }
 
 /* Read the first line of @file into a malloc'd string. */
+/*
+ * Is @dir the mount point of a FUSE mount already?  Its type (e.g.
+ * "fuse.e2bfs", "fuse.sshfs") into @type.  Mount points in mountinfo
+ * escape space, tab, newline and backslash as \ooo.
+ */
+static int fuse_mounted_at(const char *dir, char *type, size_t cap)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *esc, *o;
+	const char *p;
+	size_t lcap = 0;
+	int found = 0;
+
+	if (!f)
+		return 0;
+	esc = malloc(strlen(dir) * 4 + 1);
+	if (!esc) {
+		fclose(f);
+		return 0;
+	}
+	for (p = dir, o = esc; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\')
+			o += sprintf(o, "\\%03o", (unsigned char)*p);
+		else
+			*o++ = *p;
+	}
+	*o = '\0';
+	while (!found && getline(&line, &lcap, f) > 0) {
+		char mnt[PATH_MAX * 4], fstype[128];
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %16383s", mnt) != 1 ||
+		    sscanf(dash + 3, "%127s", fstype) != 1)
+			continue;
+		if (!strcmp(mnt, esc) && !strncmp(fstype, "fuse", 4)) {
+			snprintf(type, cap, "%s", fstype);
+			found = 1;
+		}
+	}
+	free(line);
+	free(esc);
+	fclose(f);
+	return found;
+}
+
 static char *read_key_file(const char *file)
 {
 	char buf[1024];
@@ -459,7 +504,7 @@ int main(int argc, char *argv[])
 	struct parse_ctx pc;
 	e2b_config cfg = E2B_CONFIG_INIT;
 	static struct fs fs;
-	char *key = NULL, *colon, *path = NULL, *cd = NULL, opt[512];
+	char *key = NULL, *colon, *path = NULL, *cd = NULL, opt[512], fstype[128];
 	const char *rpath;
 	e2b_entry_info *root_entry = NULL;
 	int ret = 1, mounted = 0, inited = 0;
@@ -540,6 +585,12 @@ int main(int argc, char *argv[])
 	}
 	fs.debug = co.debug;
 	fs.mountpoint = realpath(co.mountpoint, NULL);
+	if (fs.mountpoint && fuse_mounted_at(fs.mountpoint, fstype, sizeof(fstype))) {
+		/* A second mount would stack on the first and need two unmounts. */
+		fprintf(stderr, "e2bfs: '%s' is already a %s mount; unmount it first "
+			"(fusermount3 -u '%s')\n", fs.mountpoint, fstype, fs.mountpoint);
+		goto out;
+	}
 	fs.uid = getuid();
 	fs.gid = getgid();
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "mnt.h"
 #include "profile.h"
 
 static const struct cmd_option cmd_mount_options[] = {
@@ -65,6 +66,49 @@ static void put_env(const char *name, const char *value)
 		die("out of memory");
 }
 
+/* The mount's own view of its state (.e2bfs/status), or why it has none. */
+static char *mount_state(const char *mountpoint)
+{
+	char *path = xasprintf("%s/%s/status", mountpoint, MNT_CTL_DIR), *s;
+	json_t *j = json_load_file(path, 0, NULL), *st;
+
+	free(path);
+	st = j ? json_object_get(j, "state") : NULL;
+	s = xstrdup(json_is_string(st) ? json_string_value(st) : "unreachable");
+	json_decref(j);
+	return s;
+}
+
+/* `e2bctl mount` alone: the active e2bfs mounts. */
+static int list_mounts(struct cmd_ctx *ctx)
+{
+	struct mnt_entry *v;
+	json_t *arr = NULL;
+	size_t n, i;
+
+	if (mnt_list(&v, &n) < 0)
+		return error_msg("cannot read /proc/self/mountinfo: %s", strerror(errno));
+	if (ctx->json)
+		arr = json_array();
+	else if (n)
+		printf("%-24s %-20s %-30s %s\n", "SANDBOX", "PATH", "MOUNTPOINT", "STATE");
+	for (i = 0; i < n; i++) {
+		char *state = mount_state(v[i].mountpoint);
+
+		if (arr)
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "sandboxID", v[i].id,
+							     "path", v[i].root, "mountpoint",
+							     v[i].mountpoint, "state", state));
+		else
+			printf("%-24s %-20s %-30s %s\n", v[i].id, v[i].root, v[i].mountpoint, state);
+		free(state);
+	}
+	if (arr)
+		out_json(arr);
+	mnt_list_free(v, n);
+	return 0;
+}
+
 static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
 	const struct global_opts *g = &ctx->opt;
@@ -76,6 +120,14 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	size_t nopts, i, argc = 0;
 	int error, saved;
 
+	if (args->argc == 0) {
+		free(e2bfs);
+		return list_mounts(ctx);
+	}
+	if (args->argc != 2) {
+		free(e2bfs);
+		return error_usage("mount", "'mount' needs ID[:PATH] and MOUNTPOINT (or nothing, to list mounts)");
+	}
 	colon = strchr(args->argv[0], ':');
 	id = colon ? xstrndup(args->argv[0], (size_t)(colon - args->argv[0])) :
 		xstrdup(args->argv[0]);
@@ -157,14 +209,16 @@ out:
 
 const struct cmd_spec cmd_mount_spec = {
 	.name = "mount",
-	.usage = "ID[:PATH] MOUNTPOINT [-o OPTIONS]",
+	.usage = "[ID[:PATH] MOUNTPOINT [-o OPTIONS]]",
 	.summary = "mount a sandbox directory with e2bfs",
 	.description =
 		"Runs e2bfs ($E2BFS, else the e2bfs next to e2bctl, else from PATH)\n"
 		"with the connection settings of the global options and profile passed\n"
-		"in its environment.  PATH defaults to the user's home directory.\n",
+		"in its environment.  PATH defaults to the user's home directory.\n"
+		"Without arguments, lists the active e2bfs mounts (sandbox, path, mount\n"
+		"point and the state the mount reports).\n",
 	.options = cmd_mount_options,
-	.min_args = 2,
+	.min_args = 0,
 	.max_args = 2,
 	.exec = cmd_mount_exec,
 };

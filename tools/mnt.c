@@ -90,6 +90,83 @@ static void unescape(char *s)
 }
 
 /*
+ * Split one mountinfo line (modified in place) into its mount point, type
+ * and source, unescaped.  @return 0, or -1 for a line without them.
+ */
+static int parse_line(char *line, char **out_mnt, char **out_type, char **out_src)
+{
+	char *p = line, *tok, *mnt = NULL, *type = NULL, *src = NULL;
+	int field = 0, after_dash = 0;
+
+	p[strcspn(p, "\n")] = '\0';
+	while (p) {
+		tok = p;
+		p = strchr(p, ' ');
+		if (p)
+			*p++ = '\0';
+		field++;
+		if (field == 5)
+			mnt = tok;
+		else if (!after_dash && field > 6 && !strcmp(tok, "-"))
+			after_dash = field;
+		else if (after_dash && field == after_dash + 1)
+			type = tok;
+		else if (after_dash && field == after_dash + 2)
+			src = tok;
+	}
+	if (!mnt || !type || !src)
+		return -1;
+	unescape(mnt);
+	unescape(src);
+	*out_mnt = mnt;
+	*out_type = type;
+	*out_src = src;
+	return 0;
+}
+
+int mnt_list(struct mnt_entry **out, size_t *out_n)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	struct mnt_entry *v = NULL;
+	char *line = NULL, *mnt, *type, *src, *colon;
+	size_t cap = 0, n = 0;
+
+	*out = NULL;
+	*out_n = 0;
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		if (parse_line(line, &mnt, &type, &src) < 0 || strcmp(type, "fuse.e2bfs") ||
+		    strncmp(src, "e2bfs:", 6))
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		src += 6;
+		colon = strchr(src, ':');
+		v[n].id = colon ? xstrndup(src, (size_t)(colon - src)) : xstrdup(src);
+		v[n].root = xstrdup(colon && colon[1] ? colon + 1 : "/");
+		v[n].mountpoint = xstrdup(mnt);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	*out = v;
+	*out_n = n;
+	return 0;
+}
+
+void mnt_list_free(struct mnt_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].root);
+		free(v[i].mountpoint);
+	}
+	free(v);
+}
+
+/*
  * Find the innermost fuse.e2bfs mount containing @p cwd in mountinfo; its
  * source is "e2bfs:ID:ROOT" (fs/main.c).  @return 0 or -1 (none)
  */
@@ -102,29 +179,12 @@ static int from_mountinfo(char **out_id, char **out_root, char **out_mnt, const 
 	if (!f)
 		return -1;
 	while (getline(&line, &cap, f) > 0) {
-		char *p = line, *tok, *mnt = NULL, *type = NULL, *src = NULL;
-		int field = 0, after_dash = 0;
+		char *mnt, *type, *src;
 		size_t n;
 
-		p[strcspn(p, "\n")] = '\0';
-		while (p) {
-			tok = p;
-			p = strchr(p, ' ');
-			if (p)
-				*p++ = '\0';
-			field++;
-			if (field == 5)
-				mnt = tok;
-			else if (!after_dash && field > 6 && !strcmp(tok, "-"))
-				after_dash = field;
-			else if (after_dash && field == after_dash + 1)
-				type = tok;
-			else if (after_dash && field == after_dash + 2)
-				src = tok;
-		}
-		if (!mnt || !type || !src || strcmp(type, "fuse.e2bfs") || strncmp(src, "e2bfs:", 6))
+		if (parse_line(line, &mnt, &type, &src) < 0 || strcmp(type, "fuse.e2bfs") ||
+		    strncmp(src, "e2bfs:", 6))
 			continue;
-		unescape(mnt);
 		n = strlen(mnt);
 		if (strncmp(cwd, mnt, n) || (cwd[n] != '/' && cwd[n] != '\0' && strcmp(mnt, "/")))
 			continue;
@@ -132,7 +192,6 @@ static int from_mountinfo(char **out_id, char **out_root, char **out_mnt, const 
 			best = n;
 			free(best_src);
 			free(best_mnt);
-			unescape(src);
 			best_src = xstrdup(src + 6);
 			best_mnt = xstrdup(mnt);
 		}

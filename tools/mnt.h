@@ -6,6 +6,8 @@
 #ifndef E2BCTL_MNT_H
 #define E2BCTL_MNT_H
 
+#include <stddef.h>
+
 /*
  * The control directory at the root of every e2bfs mount and its file
  * with the sandbox ID and the mounted sandbox path (fs/ctl.c).  Used when
@@ -35,5 +37,21 @@ int mnt_read_id(char **out_id, const char *root);
  *         an e2bfs mount, else 0
  */
 int mnt_is_e2bfs(const char *dir);
+
+/* One active e2bfs mount. */
+struct mnt_entry {
+	char *id;		/* sandbox ID */
+	char *root;		/* mounted sandbox directory */
+	char *mountpoint;	/* local mount point */
+};
+
+/**
+ * Every fuse.e2bfs mount in /proc/self/mountinfo.
+ *
+ * @param[out] out caller owns, free with mnt_list_free()
+ * @return 0, or -1 when mountinfo cannot be read
+ */
+int mnt_list(struct mnt_entry **out, size_t *out_n);
+void mnt_list_free(struct mnt_entry *v, size_t n);
 
 #endif /* E2BCTL_MNT_H */

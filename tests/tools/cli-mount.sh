@@ -37,6 +37,21 @@ else
 fi
 expect_eq "mounted files visible" "hello from the sandbox" "$(cat "$mnt/proj/src/note.txt" 2>&1)"
 
+# A second mount on the same mount point is refused, not stacked.
+rc ctl native mount "$id" "$mnt" -o "cache_dir=$TEST_TMP/cache2"
+[ "$RC" != 0 ] && [[ $ERR == *"is already a fuse.e2bfs mount"* ]] && ok "second mount on the same point refused" ||
+	fail "second mount on the same point refused" "rc $RC: $ERR"
+expect_eq "still one mount there" 1 "$(grep -c " $(realpath "$mnt") fuse" /proc/mounts)"
+# e2bctl mount alone lists the active mounts.
+rc ctl native mount
+[[ $RC == 0 && $OUT == *SANDBOX*MOUNTPOINT*STATE* && $OUT == *"$id"*"$(realpath "$mnt")"*online* ]] &&
+	ok "mount without arguments lists mounts" || fail "mount without arguments lists mounts" "rc $RC: $OUT"
+rc ctl native --json mount
+expect_eq "mount --json lists the mount" "$id /home/user online" \
+	"$(printf '%s' "$OUT" | jq_py '[" ".join([m["sandboxID"], m["path"], m["state"]]) for m in d if m["mountpoint"] == "'"$(realpath "$mnt")"'"][0]' 2>&1)"
+rc ctl native mount "$id"
+expect_rc "mount with one argument is a usage error" 2 "needs ID[:PATH] and MOUNTPOINT"
+
 cd "$mnt/proj/src" || fail "cd into the mount"
 rc "$C" run . pwd
 expect_eq "run . uses the matching sandbox cwd" "0 /home/user/proj/src" "$RC $OUT"
