@@ -22,6 +22,7 @@ _e2bctl_cmd_opts() {
 	cp) echo "--recursive --parallel" ;;
 	watch) echo "--recursive" ;;
 	mount) echo "--options --foreground" ;;
+	ps) echo "--all --wide" ;;
 	umount) echo "--lazy" ;;
 	esac
 	echo "--help --json"

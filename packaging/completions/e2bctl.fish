@@ -205,6 +205,8 @@ complete -c e2bctl -n '__e2bctl_using watch' -s r -l recursive -d 'watch subdire
 complete -c e2bctl -n '__e2bctl_using mount' -s o -l options -x -d 'e2bfs options'
 complete -c e2bctl -n '__e2bctl_using mount' -s f -l foreground -d 'stay in the foreground'
 complete -c e2bctl -n '__e2bctl_using umount' -s z -l lazy -d 'lazy unmount'
+complete -c e2bctl -n '__e2bctl_using ps' -s a -l all -d "e2bfs's helper processes too"
+complete -c e2bctl -n '__e2bctl_using ps' -s w -l wide -d 'do not cut lines to the terminal'
 
 # Arguments.
 complete -c e2bctl -n '__e2bctl_using info pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat watch; and __e2bctl_arg 0' -a '. (__e2bctl_ids)'

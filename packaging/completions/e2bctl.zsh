@@ -166,8 +166,12 @@ _e2bctl() {
 				'(-s --state)'{-s,--state}'[states]:states:(running paused running,paused)' \
 				'*'{-m,--metadata}'[metadata filter]:K=V:' \
 				'(-n --limit)'{-n,--limit}'[at most N]:N:' && ret=0 ;;
-		info|pause|ps)
+		info|pause)
 			_arguments '1:sandbox:_e2bctl_id_or_dot' && ret=0 ;;
+		ps)
+			_arguments '(-a --all)'{-a,--all}"[e2bfs's helper processes too]" \
+				'(-w --wide)'{-w,--wide}'[do not cut lines to the terminal]' \
+				'1:sandbox:_e2bctl_id_or_dot' && ret=0 ;;
 		kill)
 			_arguments '*:sandbox:_e2bctl_ids' && ret=0 ;;
 		resume|connect)

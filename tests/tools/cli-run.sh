@@ -81,6 +81,26 @@ for m in "${MODES[@]}"; do
 	rc ctl "$m" --json ps "$id"
 	expect_eq "$m: ps --json" "tick-$m" \
 		"$(printf '%s' "$OUT" | jq_py "[p['tag'] for p in d if p['pid']==$pid][0]" 2>&1)"
+	# e2bfs's helpers (tag e2bfs-*) only with --all; cut to a terminal's width.
+	rc ctl "$m" start "$id" --tag "e2bfs-helper-$m" -- sleep 60
+	hpid=$OUT
+	rc ctl "$m" ps "$id"
+	[[ $OUT != *"e2bfs-helper-$m"* ]] && ok "$m: ps hides e2bfs helpers" || fail "$m: ps hides e2bfs helpers" "$OUT"
+	rc ctl "$m" ps -a "$id"
+	[[ $OUT =~ $hpid\ +e2bfs-helper-$m ]] && ok "$m: ps --all shows them" || fail "$m: ps --all shows them" "$OUT"
+	rc ctl "$m" --json ps --all "$id"
+	expect_eq "$m: ps --all --json marks them internal" "True" \
+		"$(printf '%s' "$OUT" | jq_py "[p['internal'] for p in d if p['pid']==$hpid][0]" 2>&1)"
+	ctl "$m" signal "$id" "$hpid" KILL > /dev/null 2>&1
+	rc ctl "$m" start "$id" --tag "long-$m" -- sh -c "sleep 60; : $(printf 'x%.0s' $(seq 200))"
+	lpid=$OUT
+	{ printf 'C=%q E2BD_PORT=%q E2BD_URL=%q\nstty cols 60\n' "$C" "$E2BD_PORT" "$E2BD_URL"
+	  declare -f ctl; printf 'ctl %q ps %q\n' "$m" "$id"; } > "$TEST_TMP/ps-tty.sh"
+	out=$(script -qec "bash $TEST_TMP/ps-tty.sh" /dev/null 2>&1 | tr -d '\r')
+	line=$(printf '%s\n' "$out" | grep "long-$m")
+	[ "${#line}" = 60 ] && [[ $line == *... ]] && ok "$m: ps cuts a long line to the terminal's width" ||
+		fail "$m: ps cuts a long line to the terminal's width" "${#line}: $line"
+	ctl "$m" signal "$id" "$lpid" KILL > /dev/null 2>&1
 	ctlx "$m" attach "$id" "$pid" > "$TEST_TMP/attach.out" 2>"$TEST_TMP/attach.err" & p=$!
 	for _ in $(seq 50); do grep -q '^tick' "$TEST_TMP/attach.out" && break; sleep 0.2; done
 	kill -INT $p; wait $p; RC=$?
