@@ -408,6 +408,28 @@ static void *housekeeper(void *arg)
 	return NULL;
 }
 
+/* No API URL, sandbox URL or domain was given: libe2b's default applies. */
+static int no_server_set;
+
+/*
+ * Report a failure to reach the sandbox once: the library's message
+ * already names it ("sandbox 'X' not found"), so it is not said twice; a
+ * connection failure with no server configured says what to set.
+ */
+static void attach_error(struct fs *fs, const char *verb, int rc)
+{
+	const char *m = e2b_error_last()->message;
+
+	if (strstr(m, fs->sandbox_id))
+		fprintf(stderr, "e2bfs: %s", m);
+	else
+		fprintf(stderr, "e2bfs: cannot %s sandbox '%s': %s", verb, fs->sandbox_id, m);
+	if (rc == E2B_EUNAVAILABLE && no_server_set)
+		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, or -o api_url=URL or -o domain=D; "
+		      "the default is E2B's cloud, api.e2b.app)", stderr);
+	fputc('\n', stderr);
+}
+
 /* Attach to the sandbox: resume it if paused (unless noautoresume). */
 static int attach(struct fs *fs)
 {
@@ -418,8 +440,7 @@ static int attach(struct fs *fs)
 
 	rc = e2b_api_get_info(&info, fs->client, fs->sandbox_id);
 	if (rc < 0) {
-		fprintf(stderr, "e2bfs: cannot find sandbox '%s': %s\n", fs->sandbox_id,
-			e2b_error_last()->message);
+		attach_error(fs, "find", rc);
 		return -1;
 	}
 	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
@@ -443,8 +464,7 @@ static int attach(struct fs *fs)
 		e2b_sandbox_info_free(info);
 	}
 	if (rc < 0) {
-		fprintf(stderr, "e2bfs: cannot connect to sandbox '%s': %s\n", fs->sandbox_id,
-			e2b_error_last()->message);
+		attach_error(fs, "connect to", rc);
 		return -1;
 	}
 	return 0;
@@ -618,6 +638,7 @@ int main(int argc, char *argv[])
 	cfg.log_cb = lib_log;
 	cfg.log_payload = &fs;
 	e2b_config_from_env(&cfg);
+	no_server_set = !cfg.api_url && !cfg.sandbox_url && !cfg.domain;
 	if (!cfg.api_key && !cfg.access_token) {
 		fprintf(stderr, "e2bfs: no API key: set E2B_API_KEY or use -o api_key_file=FILE\n");
 		goto out;

@@ -168,6 +168,7 @@ int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
 	cfg.user_agent = "e2bctl/" E2B_VERSION;
 	/* Said once, with the authentication error it causes. */
 	error_no_key = !cfg.api_key;
+	error_no_server = !cfg.api_url && !cfg.sandbox_url && !cfg.domain;
 	code = e2b_client_new(&ctx->client, &cfg);
 	if (code < 0)
 		return error_e2b(code, "cannot set up the client");

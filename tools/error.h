@@ -67,5 +67,7 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 extern int error_quiet;
 /** Set when no API key was found: authentication errors say so. */
 extern int error_no_key;
+/* No API URL, sandbox URL or domain came from any source (the default applies). */
+extern int error_no_server;
 
 #endif /* E2BCTL_ERROR_H */

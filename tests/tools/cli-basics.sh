@@ -86,8 +86,14 @@ rc env E2B_API_KEY=e2b_wrong_key_0123 "$C" -v list
 	fail "verbose log has no key" "key in stderr"
 
 rc env -u E2B_API_KEY -u X_API_KEY E2B_CONFIG=/nonexistent "$C" list
-expect_rc "no key at all" 4 "no API key: set E2B_API_KEY or use --api-key-file"
+expect_rc "no key at all" 4 "no API key: set E2B_API_KEY, use --api-key-file, or api_key_file in ~/.config/e2b/config"
 expect_one_line "no key at all: one line"
+# Nothing configured: the connection error names what to set (no traffic
+# leaves the machine: the default host does not resolve here, and a
+# resolver that answered would still get no key).
+rc env -i PATH="$PATH" HOME="$TEST_TMP" E2B_API_URL=http://127.0.0.1:1 "$C" list
+expect_rc "unreachable server set: no 'no server set' hint" 5 "cannot list sandboxes"
+[[ $ERR != *"no server set"* ]] && ok "a set server gets no 'no server set' hint" || fail "a set server gets no 'no server set' hint" "$ERR"
 
 # Key from a file, from X_API_KEY, and from a profile.
 umask 077

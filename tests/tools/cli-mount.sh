@@ -51,6 +51,10 @@ expect_eq "mount --json lists the mount" "$id /home/user online" \
 	"$(printf '%s' "$OUT" | jq_py '[" ".join([m["sandboxID"], m["path"], m["state"]]) for m in d if m["mountpoint"] == "'"$(realpath "$mnt")"'"][0]' 2>&1)"
 rc ctl native mount "$id"
 expect_rc "mount with one argument is a usage error" 2 "needs ID[:PATH] and MOUNTPOINT"
+# An unknown sandbox is named once, not twice ("cannot find sandbox 'X': get sandbox 'X': ...").
+rc "$E2BFS_BIN" nosuch-sandbox "$mnt2"
+[[ $RC != 0 && $ERR == *"nosuch-sandbox"* && $(grep -o nosuch-sandbox <<<"$ERR" | wc -l) == 1 ]] &&
+	ok "e2bfs names an unknown sandbox once" || fail "e2bfs names an unknown sandbox once" "rc $RC: $ERR"
 
 cd "$mnt/proj/src" || fail "cd into the mount"
 rc "$C" run . pwd
