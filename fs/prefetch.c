@@ -19,6 +19,8 @@
 #define PREFETCH_ROUNDS 3
 #define PREFETCH_QUEUE 4096
 #define PREFETCH_MAX_THREADS 16
+/* Up to this many subdirectories are prefetched one by one. */
+#define PREFETCH_FEW 8
 /* An answer this small is worth asking again, deeper. */
 #define PREFETCH_SMALL 2000
 
@@ -97,15 +99,30 @@ static void pf_queue_subdirs(struct fs *fs, const char *path, unsigned depth, un
 	free(v);
 }
 
+/*
+ * @path was just listed for a request.  A few subdirectories are each
+ * prefetched on their own (a request for one waits for its answer only);
+ * many are listed in one request, @path again at depth 2.
+ */
 void prefetch_below(struct fs *fs, const char *path)
 {
-	char *p;
+	char **v, *p;
+	size_t n = 0, i;
 
 	if (!nthreads || over_budget(fs))
 		return;
-	p = strdup(path);
-	if (p)
-		pf_push(p, PREFETCH_DEPTH, PREFETCH_ROUNDS);
+	v = inode_dir_subdirs(path, PREFETCH_FEW + 1, &n);
+	if (v && n <= PREFETCH_FEW) {
+		for (i = 0; i < n; i++)
+			pf_push(v[i], PREFETCH_DEPTH, PREFETCH_ROUNDS);
+	} else {
+		for (i = 0; v && i < n; i++)
+			free(v[i]);
+		p = strdup(path);
+		if (p)
+			pf_push(p, PREFETCH_DEPTH, PREFETCH_ROUNDS);
+	}
+	free(v);
 }
 
 static void *pf_main(void *arg)
