@@ -16,7 +16,7 @@ extern const struct cmd_spec cmd_create_spec, cmd_list_spec, cmd_info_spec,
 	cmd_signal_spec, cmd_attach_spec, cmd_shell_spec, cmd_ls_spec,
 	cmd_stat_spec, cmd_mkdir_spec, cmd_mv_spec, cmd_rm_spec, cmd_cat_spec,
 	cmd_cp_spec, cmd_watch_spec, cmd_mount_spec, cmd_umount_spec,
-	cmd_help_spec, cmd_version_spec;
+	cmd_cache_spec, cmd_help_spec, cmd_version_spec;
 
 /* Listed in `help` in this order. */
 const struct cmd_spec *const cmd_table[] = {
@@ -27,7 +27,7 @@ const struct cmd_spec *const cmd_table[] = {
 	&cmd_attach_spec, &cmd_shell_spec,
 	&cmd_ls_spec, &cmd_stat_spec, &cmd_mkdir_spec, &cmd_mv_spec,
 	&cmd_rm_spec, &cmd_cat_spec, &cmd_cp_spec, &cmd_watch_spec,
-	&cmd_mount_spec, &cmd_umount_spec,
+	&cmd_mount_spec, &cmd_umount_spec, &cmd_cache_spec,
 	&cmd_help_spec, &cmd_version_spec,
 	NULL,
 };

@@ -5,7 +5,7 @@
 # already typed, so profiles and URLs are honoured.
 
 _e2bctl_commands="create list info kill pause resume connect set-timeout run start ps
-	signal attach shell ls stat mkdir mv rm cat cp watch mount umount help version"
+	signal attach shell ls stat mkdir mv rm cat cp watch mount umount cache help version"
 _e2bctl_globals="--profile --api-url --sandbox-url --domain --protocol --scheme
 	--api-key-file --json --verbose --quiet --help --version"
 
@@ -24,6 +24,7 @@ _e2bctl_cmd_opts() {
 	mount) echo "--options --foreground" ;;
 	ps) echo "--all --wide" ;;
 	umount) echo "--lazy" ;;
+	cache) echo "--cache-dir --dry-run" ;;
 	esac
 	echo "--help --json"
 }
@@ -170,6 +171,8 @@ _e2bctl() {
 		else
 			_e2bctl_reply -d
 		fi ;;
+	cache)
+		[ $nargs = 0 ] && _e2bctl_reply -W "prune" ;;
 	umount)
 		_e2bctl_reply -W "$(awk '$3 == "fuse.e2bfs" { print $2 }' /proc/mounts 2>/dev/null)" ;;
 	cp)

@@ -177,6 +177,10 @@ complete -c e2bctl -n __e2bctl_needs_command -a cp -d 'copy files between here a
 complete -c e2bctl -n __e2bctl_needs_command -a watch -d 'print filesystem events'
 complete -c e2bctl -n __e2bctl_needs_command -a mount -d 'mount a sandbox directory with e2bfs'
 complete -c e2bctl -n __e2bctl_needs_command -a umount -d 'unmount an e2bfs mount'
+complete -c e2bctl -n __e2bctl_needs_command -a cache -d 'remove e2bfs caches of sandboxes that are gone'
+complete -c e2bctl -n '__e2bctl_using cache' -s c -l cache-dir -r -d 'cache directory'
+complete -c e2bctl -n '__e2bctl_using cache' -s n -l dry-run -d 'say what would be done'
+complete -c e2bctl -n '__e2bctl_using cache; and __e2bctl_arg 0' -a prune -d 'remove caches of gone sandboxes'
 complete -c e2bctl -n __e2bctl_needs_command -a help -d 'show help'
 complete -c e2bctl -n __e2bctl_needs_command -a version -d 'print the version'
 
@@ -217,4 +221,4 @@ complete -c e2bctl -n '__e2bctl_using cp' -a '(__e2bctl_cp_arg)'
 complete -c e2bctl -n '__e2bctl_using mount; and __e2bctl_arg 0' -a '(__e2bctl_cp_arg)'
 complete -c e2bctl -n '__e2bctl_using mount; and __e2bctl_arg 1' -a '(__fish_complete_directories)'
 complete -c e2bctl -n '__e2bctl_using umount' -a "(awk '\$3 == \"fuse.e2bfs\" { print \$2 }' /proc/mounts 2>/dev/null)"
-complete -c e2bctl -n '__e2bctl_using help; and __e2bctl_arg 0' -a 'create list info kill pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat cp watch mount umount help version'
+complete -c e2bctl -n '__e2bctl_using help; and __e2bctl_arg 0' -a 'create list info kill pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat cp watch mount umount cache help version'

@@ -123,6 +123,7 @@ _e2bctl() {
 		'watch:print filesystem events'
 		'mount:mount a sandbox directory with e2bfs'
 		'umount:unmount an e2bfs mount'
+		'cache:remove e2bfs caches of sandboxes that are gone'
 		'help:show help'
 		'version:print the version'
 	)
@@ -219,6 +220,10 @@ _e2bctl() {
 		umount)
 			_arguments '(-z --lazy)'{-z,--lazy}'[lazy unmount]' \
 				'1:mount point:_e2bctl_mounts' && ret=0 ;;
+		cache)
+			_arguments '(-c --cache-dir)'{-c,--cache-dir}'[cache directory]:directory:_files -/' \
+				'(-n --dry-run)'{-n,--dry-run}'[say what would be done]' \
+				'1:cache command:(prune)' && ret=0 ;;
 		help)
 			_arguments '1:command:(${commands%%:*})' && ret=0 ;;
 		esac ;;

@@ -10,7 +10,7 @@ else
 	fail "help lists commands" "rc $RC"
 fi
 for cmd in create list info kill pause resume connect set-timeout run start ps signal attach \
-	   shell ls stat mkdir mv rm cat cp watch mount umount; do
+	   shell ls stat mkdir mv rm cat cp watch mount umount cache; do
 	rc "$C" help "$cmd"
 	[ "$RC" = 0 ] && [[ $OUT == "usage: e2bctl $cmd"* ]] || { fail "help $cmd" "rc $RC: $OUT"; help_bad=1; }
 done
