@@ -25,6 +25,14 @@ run_itest() {
 }
 
 run_itest env
+# The same calls in Connect's JSON codec (libe2b speaks binary protobuf by default).
+out=$(E2B_CONNECT_CODEC=json timeout 120 "$ITEST" env 2>"$TEST_TMP/itest-json.err")
+rc=$?
+printf '%s\n' "$out" | sed -E 's#^(not ok|ok|skip) - #\1 - json-#'
+grep -q '^not ok' <<<"$out" && _lib_failed=1
+if [ $rc -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
+	fail "client itest json" "exit $rc: $(tail -n 3 "$TEST_TMP/itest-json.err" | tr '\n' ' ')"
+fi
 run_itest private -u E2B_API_URL -u E2B_SANDBOX_URL
 run_itest native -u E2B_API_URL -u E2B_SANDBOX_URL
 # Only E2B_API_URL (what scripts/demo exported): envd at the API's origin.
