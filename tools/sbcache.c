@@ -3,7 +3,8 @@
  * A private per-user cache of how to reach a sandbox's envd (envd access
  * token, envd version, domain, template), so that `e2bctl run ID` does not
  * ask the management API before every command.  One file per API URL and
- * sandbox ID in $XDG_RUNTIME_DIR/e2bctl (else ~/.cache/e2bctl): the
+ * sandbox ID in $XDG_RUNTIME_DIR/e2bctl (else $XDG_CACHE_HOME/e2bctl, else
+ * ~/.cache/e2bctl): the
  * directory 0700 and ours, the files 0600, written whole and renamed into
  * place.  An entry lives SBCACHE_TTL_S seconds; the caller forgets it when
  * envd answers as if it were wrong (auth, not found, unavailable).  The
@@ -46,6 +47,7 @@ static int private_dir(const char *dir)
 static int cache_path(char *out, size_t cap, const char *api_url, const char *id)
 {
 	const char *run = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
+	const char *cache = getenv("XDG_CACHE_HOME");
 	char dir[PATH_MAX];
 	uint64_t h = 1469598103934665603ULL;	/* FNV-1a of "api_url\nid" */
 	const char *p;
@@ -58,6 +60,9 @@ static int cache_path(char *out, size_t cap, const char *api_url, const char *id
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	if (run && *run == '/' && stat(run, &st) == 0 && st.st_uid == getuid()) {
 		if ((size_t)snprintf(dir, sizeof(dir), "%s/e2bctl", run) >= sizeof(dir))
+			return -1;
+	} else if (cache && *cache == '/') {
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/e2bctl", cache) >= sizeof(dir))
 			return -1;
 	} else if (home && *home == '/') {
 		if ((size_t)snprintf(dir, sizeof(dir), "%s/.cache", home) >= sizeof(dir))

@@ -7,7 +7,7 @@
 . "$SRC_DIR/tests/tools/cli-lib.sh"
 
 export HOME=$TEST_TMP/home
-unset XDG_RUNTIME_DIR
+unset XDG_RUNTIME_DIR XDG_CACHE_HOME
 mkdir -p "$HOME"
 CACHE=$HOME/.cache/e2bctl
 
