@@ -633,7 +633,7 @@ static char *status_json(void)
 	uint64_t bytes;
 	unsigned files, dirty, pending, failed;
 	size_t inodes, ghosts;
-	int online;
+	int online, gone;
 	char *err, *out = malloc(2048);
 	double rate;
 
@@ -645,6 +645,7 @@ static char *status_json(void)
 	pthread_mutex_lock(&g_fs->lock);
 	st = g_fs->st;
 	online = g_fs->online;
+	gone = g_fs->gone;
 	err = json_escape(g_fs->last_error);
 	pthread_mutex_unlock(&g_fs->lock);
 	rate = st.cache_hits + st.cache_misses ?
@@ -657,7 +658,7 @@ static char *status_json(void)
 		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u,"
 		 "\"pendingUploads\":%u,\"failedUploads\":%u,"
 		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\"}\n",
-		 online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
+		 gone ? "gone" : online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
 		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, pending, failed,
 		 inodes, inodes + ghosts, watch_is_up() ? "up" : "down");

@@ -47,6 +47,7 @@ struct opts {
 	char *cache_max;
 	int no_watch;
 	int noautoresume;
+	int autounmount;
 	int keepalive;
 	double op_timeout;
 	int raw_links;	/* -o symlinks=raw: link text as stored */
@@ -83,6 +84,7 @@ struct fs {
 	pthread_mutex_t lock;	/* protects the fields below */
 	struct stats st;	/* protected by lock */
 	int online;		/* protected by lock */
+	int gone;		/* protected by lock; the sandbox no longer exists */
 	char last_error[256];	/* protected by lock */
 	double last_resume_check; /* protected by lock */
 	int stopping;		/* protected by lock */

@@ -88,6 +88,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("cache_max=%s", cache_max),
 	OPT("no_watch", no_watch),
 	OPT("noautoresume", noautoresume),
+	OPT("autounmount", autounmount),
 	OPT("keepalive", keepalive),
 	OPT("op_timeout=%lf", op_timeout),
 	{ "symlinks=raw", offsetof(struct opts, raw_links), 1 },
@@ -247,6 +248,8 @@ static void usage(const char *prog)
 	       "    -o cache_max=SIZE      content cache bound, e.g. 512M, 2G (default 1G)\n"
 	       "    -o no_watch            do not follow sandbox-side changes\n"
 	       "    -o noautoresume        do not resume a paused sandbox\n"
+	       "    -o autounmount         unmount when the sandbox no longer exists (default: stay\n"
+	       "                           mounted, every operation failing with ENOTCONN)\n"
 	       "    -o keepalive           extend the sandbox timeout while mounted\n"
 	       "    -o op_timeout=S        fail an operation with EIO after S seconds\n"
 	       "                           without the sandbox (default 15)\n"

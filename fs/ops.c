@@ -128,9 +128,9 @@ static int get_attr(struct fs *fs, struct inode *in, struct stat *st)
 		return -ESTALE;
 	rc = stat_path(fs, path, NULL, st);
 	free(path);
-	/* Offline: answer getattr from what we knew rather than fail every
-	 * stat (the control directory must stay usable). */
-	if (rc == -EIO && inode_stale_attr(in, st))
+	/* Offline or gone: answer getattr from what we knew rather than fail
+	 * every stat (the control directory must stay usable). */
+	if ((rc == -EIO || rc == -ENOTCONN) && inode_stale_attr(in, st))
 		rc = 0;
 	return rc;
 }

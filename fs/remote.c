@@ -90,6 +90,31 @@ int remote_begin(struct fs *fs)
 }
 
 /*
+ * The management API says the sandbox does not exist any more (killed,
+ * or past its timeout): said once in the log and .e2bfs/status, every
+ * remote operation fails with ENOTCONN from now on, and with -o
+ * autounmount the mount ends (after the request in progress).
+ */
+static void sandbox_gone(struct fs *fs)
+{
+	int first;
+
+	pthread_mutex_lock(&fs->lock);
+	first = !fs->gone;
+	fs->gone = 1;
+	fs->online = 0;
+	snprintf(fs->last_error, sizeof(fs->last_error), "sandbox '%s' no longer exists",
+		 fs->sandbox_id);
+	pthread_mutex_unlock(&fs->lock);
+	if (!first)
+		return;
+	fs_log(fs, "sandbox '%s' no longer exists (killed or expired): operations fail with "
+	       "ENOTCONN%s", fs->sandbox_id, fs->o.autounmount ? "; unmounting (autounmount)" : "");
+	if (fs->o.autounmount && fs->se)
+		fuse_session_exit(fs->se);
+}
+
+/*
  * Account for one finished call.  Returns 1 when the caller should try
  * once more because a paused sandbox was just resumed.
  */
@@ -116,10 +141,10 @@ static int account(struct fs *fs, int rc, double t0)
 		fs->online = 1;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	if (sandbox_down && !fs->o.noautoresume && rc != E2B_ETIMEOUT) {
+	if (sandbox_down && rc != E2B_ETIMEOUT) {
 		e2b_sandbox_info *info = NULL;
 		double now = now_mono();
-		int check = 0;
+		int check = 0, code;
 
 		/* At most one state check every two seconds. */
 		pthread_mutex_lock(&fs->lock);
@@ -131,8 +156,11 @@ static int account(struct fs *fs, int rc, double t0)
 		if (check)
 			fs_log(fs, "sandbox unreachable (%s), checking its state",
 			       e2b_error_code_str(rc));
-		if (check && e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
-			if (info->state == E2B_SANDBOX_STATE_PAUSED) {
+		code = check ? e2b_api_get_info(&info, fs->client, fs->sandbox_id) : -1;
+		if (code == E2B_ENOTFOUND)
+			sandbox_gone(fs);
+		if (code == 0) {
+			if (info->state == E2B_SANDBOX_STATE_PAUSED && !fs->o.noautoresume) {
 				long long left = info->end_at_ms / 1000 - (long long)time(NULL);
 
 				/* With the time it had left, not a fresh 300 s. */
@@ -170,6 +198,11 @@ int remote_end(struct fs *fs, int rc)
 
 	if (rc >= 0)
 		return 0;
+	pthread_mutex_lock(&fs->lock);
+	err = fs->gone ? ENOTCONN : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		return -err;
 	err = remote_errno(rc);
 	if (err == EIO)
 		fs_log(fs, "remote error: %s", e2b_error_last()->code == rc ?

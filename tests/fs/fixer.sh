@@ -86,12 +86,12 @@ fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.fchmod(fd, 0o700)
 os.close(fd)
 PY
-pid=$("$E2BCTL_BIN" ps "$id" 2>/dev/null | awk '/e2bfs-fixer/ {print $1; exit}')
+pid=$("$E2BCTL_BIN" ps --all "$id" 2>/dev/null | awk '/e2bfs-fixer/ {print $1; exit}')
 if [ -n "$pid" ]; then
 	"$E2BCTL_BIN" signal "$id" "$pid" KILL >/dev/null 2>&1 || "$E2BCTL_BIN" signal "$id" "$pid" >/dev/null 2>&1
 	ok "fixer found running (pid $pid)"
 else
-	fail "fixer found running" "$("$E2BCTL_BIN" ps "$id" 2>&1 | head -5 | tr '\n' ' ')"
+	fail "fixer found running" "$("$E2BCTL_BIN" ps --all "$id" 2>&1 | head -5 | tr '\n' ' ')"
 fi
 python3 - "$mnt/x" <<'PY'
 import os, sys
