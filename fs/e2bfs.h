@@ -200,7 +200,7 @@ int inode_dir_begin_prefetch(const char *path, unsigned depth, struct inode_vtok
 void inode_dir_end(struct fs *fs, const struct inode_vtok *tok, const e2b_entry_list *l,
 		   unsigned depth);
 size_t inode_listing_entries(void);
-char **inode_dir_subdirs(const char *path, size_t max, size_t *out_n);
+char **inode_dir_subdirs(const char *path, off_t max_size, size_t max, size_t *out_n);
 char **inode_listing_names(struct inode *dir, size_t *out_n);
 void inode_listing_event(struct fs *fs, const char *dpath, const char *name, int present,
 			 const e2b_entry_info *e);

@@ -1309,8 +1309,9 @@ static void unknown_below(const char *path, unsigned level, char **v, size_t max
 	}
 }
 
-/* The subdirectories in @path's fresh listing; free each and the array. */
-char **inode_dir_subdirs(const char *path, size_t max, size_t *out_n)
+/* The subdirectories in @path's fresh listing, of at most @max_size bytes
+ * (0: any); free each and the array. */
+char **inode_dir_subdirs(const char *path, off_t max_size, size_t max, size_t *out_n)
 {
 	char **v = calloc(max + 1, sizeof(*v));
 	struct dlist *d;
@@ -1322,7 +1323,7 @@ char **inode_dir_subdirs(const char *path, size_t max, size_t *out_n)
 	pthread_mutex_lock(&inode_lock);
 	d = dl_find(path);
 	for (i = 0; dl_fresh(d) && i < d->n && *out_n < max; i++) {
-		if (S_ISDIR(d->ents[i].mode)) {
+		if (S_ISDIR(d->ents[i].mode) && (!max_size || d->ents[i].size <= max_size)) {
 			v[*out_n] = path_join(path, d->ents[i].name);
 			if (v[*out_n])
 				(*out_n)++;

@@ -16,13 +16,16 @@
 #include "e2bfs.h"
 
 #define PREFETCH_DEPTH 2
-#define PREFETCH_ROUNDS 3
+#define PREFETCH_ROUNDS 2
 #define PREFETCH_QUEUE 4096
 #define PREFETCH_MAX_THREADS 16
+/* A larger directory (its own st_size: some 2,000 entries on ext4) is
+ * left to the request that needs it. */
+#define PREFETCH_DIR_SIZE (64 * 1024)
 /* Up to this many subdirectories are prefetched one by one. */
 #define PREFETCH_FEW 8
 /* An answer this small is worth asking again, deeper. */
-#define PREFETCH_SMALL 2000
+#define PREFETCH_SMALL 1000
 
 struct pf_item {
 	char *path;
@@ -93,7 +96,7 @@ static void pf_queue_subdirs(struct fs *fs, const char *path, unsigned depth, un
 
 	if (over_budget(fs))
 		return;
-	v = inode_dir_subdirs(path, 256, &n);
+	v = inode_dir_subdirs(path, PREFETCH_DIR_SIZE, 256, &n);
 	for (i = 0; v && i < n; i++)
 		pf_push(v[i], depth, rounds);
 	free(v);
@@ -111,7 +114,7 @@ void prefetch_below(struct fs *fs, const char *path)
 
 	if (!nthreads || over_budget(fs))
 		return;
-	v = inode_dir_subdirs(path, PREFETCH_FEW + 1, &n);
+	v = inode_dir_subdirs(path, PREFETCH_DIR_SIZE, PREFETCH_FEW + 1, &n);
 	if (v && n <= PREFETCH_FEW) {
 		for (i = 0; i < n; i++)
 			pf_push(v[i], PREFETCH_DEPTH, PREFETCH_ROUNDS);
