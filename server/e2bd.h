@@ -43,6 +43,7 @@ struct e2bd_config {
 	char *domain;		/* "localhost:PORT" unless given */
 	bool network_none;	/* --network none: sandboxes get loopback only */
 	char *sandbox_subnet;	/* --sandbox-subnet, NULL = 10.231.0.0/16 */
+	char *key_file;		/* absolute path of the API key file */
 };
 
 extern struct e2bd_config g_cfg;

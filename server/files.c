@@ -86,6 +86,62 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
+/*
+ * A JSON string of S as Go's encoding/json writes it (envd's answers): each
+ * byte that does not start a valid UTF-8 sequence becomes U+FFFD, so a name
+ * that is not UTF-8 is still answered (not dropped).
+ */
+static json_t *json_string_lossy(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0;
+	char *buf = malloc(n * 3 + 1);
+	json_t *j;
+
+	if (!buf)
+		return NULL;
+	while (*p) {
+		unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+		size_t len = 0, i;
+
+		if (c < 0x80)
+			len = 1;
+		else if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		for (i = 1; i < len; i++) {
+			unsigned char b = p[i];
+
+			if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf))
+				break;
+		}
+		if (len == 0 || i < len) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+			continue;
+		}
+		memcpy(buf + o, p, len);
+		o += len;
+		p += len;
+	}
+	buf[o] = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -865,8 +921,8 @@ static int file_end(struct upload *u)
 	}
 	/* In place: the temp file goes (file_abort unlinks it). */
 	file_abort(u);
-	res = json_pack("{s:s,s:s,s:s}", "path", u->dest, "name", base_name(u->dest),
-			"type", "file");
+	res = json_pack("{s:o,s:o,s:s}", "path", json_string_lossy(u->dest),
+			"name", json_string_lossy(base_name(u->dest)), "type", "file");
 	if (res && meta)
 		json_object_set(res, "metadata", meta);
 	json_decref(meta);

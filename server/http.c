@@ -318,6 +318,70 @@ static enum MHD_Result begin_request(struct http_req *req,
 	return MHD_YES;
 }
 
+/*
+ * Request hygiene (issue 9 items 8 and 10), checked before any routing.
+ * MHD decodes %00 in the URL and its arguments into a NUL that ends the C
+ * string we are given ("/etc/passwd%00.png" would read as "/etc/passwd"),
+ * so the raw URI is looked at instead.
+ */
+static bool uri_has_nul(const struct http_req *req)
+{
+	return req->raw_uri && strstr(req->raw_uri, "%00");
+}
+
+struct framing {
+	unsigned content_length, transfer_encoding;
+	bool te_other;		/* a Transfer-Encoding other than "chunked" */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_length++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encoding++;
+		if (!value || strcasecmp(value, "chunked") != 0)
+			f->te_other = true;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Conflicting body framing (two Content-Length headers, Content-Length with
+ * Transfer-Encoding, or a coding other than chunked) is how a request is
+ * smuggled past a proxy that reads the framing another way: answer 400 and
+ * close the connection, so nothing after this request's head is served.
+ */
+static bool refuse_framing(struct MHD_Connection *c, enum MHD_Result *ret)
+{
+	struct framing f = { 0 };
+	struct MHD_Response *r;
+	static const char text[] = "{\"code\":400,\"message\":\"conflicting request framing\"}\n";
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_length <= 1 && f.transfer_encoding == 0)
+		return false;
+	if (f.transfer_encoding == 1 && f.content_length == 0 && !f.te_other)
+		return false;
+	log_warn("request with conflicting framing refused (%u Content-Length, %u Transfer-Encoding)",
+		 f.content_length, f.transfer_encoding);
+	r = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
+					    MHD_RESPMEM_PERSISTENT);
+	*ret = MHD_NO;
+	if (!r)
+		return true;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	*ret = MHD_queue_response(c, 400, r);
+	MHD_destroy_response(r);
+	return true;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 				 const char *url, const char *method,
 				 const char *version, const char *upload_data,
@@ -333,7 +397,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 		req->kind = RK_NEW;
 	}
 	if (req->kind == RK_NEW) {
+		enum MHD_Result ret;
+
 		req->kind = RK_DONE;
+		if (refuse_framing(c, &ret))
+			return ret;
+		if (uri_has_nul(req))
+			return http_send_error(c, 400, "NUL byte in the request URL");
 		return begin_request(req, c, url, method);
 	}
 	switch (req->kind) {

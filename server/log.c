@@ -3,6 +3,8 @@
  * Logging to stderr with a level filter and UTC timestamps.  Each line is
  * formatted whole and written with one write(2) so lines from concurrent
  * threads never interleave.  Callers never pass keys or tokens here.
+ * Control bytes in the message (a path with %0a, an escape sequence) are
+ * written as \xNN, so no request can forge a line or drive a terminal.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,9 +16,30 @@
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/* Append MSG to LINE at N (capacity CAP) with control bytes escaped. */
+static size_t escape_into(char *line, size_t n, size_t cap, const char *msg)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)msg; *p && n < cap; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			line[n++] = (char)*p;
+			continue;
+		}
+		if (n + 4 > cap)
+			break;
+		line[n++] = '\\';
+		line[n++] = 'x';
+		line[n++] = hex[*p >> 4];
+		line[n++] = hex[*p & 15];
+	}
+	return n;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], msg[2048];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
@@ -33,12 +56,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (r > 0)
 		n += (size_t)r;
 	va_start(ap, fmt);
-	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (r > 0)
-		n += (size_t)r;
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2;	/* truncated: keep the newline */
+	n = escape_into(line, n, sizeof(line) - 1, msg);	/* room for the newline */
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;

@@ -3,6 +3,7 @@
  * e2bd entry point: command line, state directory, API key, isolation
  * check, then the listener and the sandbox registry until SIGTERM/SIGINT.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,7 +32,7 @@ static const char usage_text[] =
 	"            [--template NAME=ROOTFS_DIR]... [--default-template NAME]\n"
 	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
 	"            [--domain DOMAIN] [--network default|none]\n"
-	"            [--sandbox-subnet CIDR] [--help] [--version]\n"
+	"            [--sandbox-subnet CIDR] [--allow-remote] [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -58,6 +59,8 @@ static const char usage_text[] =
 	"                            loopback only\n"
 	"  --sandbox-subnet CIDR     private IPv4 pool for the veth links, one /30\n"
 	"                            per sandbox (default 10.231.0.0/16)\n"
+	"  --allow-remote            allow a --listen address other than loopback\n"
+	"                            (plain HTTP: put a TLS proxy in front)\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -188,7 +191,16 @@ static int read_key(const char *path)
 		fprintf(stderr, "e2bd: cannot open '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+	/* Whoever may write the key file may log in as us: only we or root. */
+	if (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_mode & 022)) {
+		fprintf(stderr, "e2bd: refusing key file '%s': it must be owned by uid %u "
+			"or root and not writable by group or others\n",
+			path, (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 044)
 		fprintf(stderr, "e2bd: warning: '%s' is readable by other users\n", path);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -242,7 +254,7 @@ static int state_key(char *path, size_t pathlen)
 enum {
 	OPT_LISTEN = 256, OPT_STATE_DIR, OPT_KEY_FILE, OPT_TEMPLATE,
 	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
-	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET,
+	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET, OPT_ALLOW_REMOTE,
 };
 
 static const struct option long_opts[] = {
@@ -256,10 +268,27 @@ static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "sandbox-subnet", required_argument, NULL, OPT_SANDBOX_SUBNET },
+	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Whether the --listen address is loopback only (127/8, ::1, localhost). */
+static bool listen_is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(addr, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
+}
 
 static bool template_known(const char *name)
 {
@@ -279,7 +308,11 @@ int main(int argc, char **argv)
 	char key_path[4096], err[512];
 	sigset_t sigs;
 	int opt, sig, ret = 1;
+	bool allow_remote = false;
 
+	/* Modes of what e2bd and its sandboxes create never depend on the
+	 * caller's umask (sandbox roots must stay enterable). */
+	umask(022);
 	g_cfg.log_level = LOG_INFO;
 	g_cfg.flavor = FLAVOR_E2B;
 	g_cfg.port = 49982;
@@ -349,6 +382,9 @@ int main(int argc, char **argv)
 			free(g_cfg.sandbox_subnet);
 			g_cfg.sandbox_subnet = strdup(optarg);
 			break;
+		case OPT_ALLOW_REMOTE:
+			allow_remote = true;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
@@ -372,6 +408,17 @@ int main(int argc, char **argv)
 	}
 	if (!g_cfg.listen_addr)
 		g_cfg.listen_addr = strdup("127.0.0.1");
+	if (!listen_is_loopback(g_cfg.listen_addr)) {
+		if (!allow_remote) {
+			fprintf(stderr, "e2bd: --listen %s is not a loopback address and e2bd speaks "
+				"plain HTTP; add --allow-remote to listen there anyway\n",
+				g_cfg.listen_addr);
+			return 2;
+		}
+		log_warn("listening on %s, not loopback, with plain HTTP: the API key and "
+			 "every request cross the network in clear unless a TLS proxy is in front",
+			 g_cfg.listen_addr);
+	}
 	if (g_cfg.default_template && !template_known(g_cfg.default_template)) {
 		fprintf(stderr, "e2bd: unknown default template '%s'\n", g_cfg.default_template);
 		return 2;
@@ -399,6 +446,7 @@ int main(int argc, char **argv)
 	} else if (state_key(key_path, sizeof(key_path)) < 0) {
 		return 1;
 	}
+	g_cfg.key_file = realpath(key_path, NULL);	/* hidden from sandboxes */
 
 	/* Before any thread: nsbox may unshare the mount namespace. */
 	if (nsbox_global_init(g_cfg.state_dir, err, sizeof(err)) < 0) {
