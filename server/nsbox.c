@@ -389,6 +389,50 @@ static int drop_capabilities(void)
 }
 
 /*
+ * Like Docker's default profile (moby's oci/defaults.go masked and
+ * read-only paths): root in a sandbox can neither read the host kernel's
+ * secrets and details (keys, timers, interrupts, firmware) nor tune it
+ * (/proc/sys, /proc/irq, /proc/bus).  Masked files get /dev/null bound over
+ * them, masked directories an empty read-only tmpfs; the read-only trees
+ * are bound onto themselves read-only.  Called after pivot_root, once
+ * /proc and /sys are mounted; a path this kernel lacks is skipped.
+ */
+static void mask_kernel_paths(void)
+{
+	static const char *const masked[] = {
+		"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore",
+		"/proc/keys", "/proc/key-users", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi", "/proc/sysrq-trigger", "/proc/kallsyms",
+		"/proc/kmsg", "/proc/kpagecount", "/proc/kpageflags",
+		"/proc/kpagecgroup", "/proc/pagetypeinfo", "/proc/slabinfo",
+		"/proc/vmallocinfo", "/sys/firmware",
+		"/sys/devices/virtual/powercap", "/sys/kernel/debug",
+		"/sys/kernel/security", "/sys/fs/bpf",
+	};
+	static const char *const read_only[] = {
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+	};
+	const unsigned long locked = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		if (lstat(masked[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			(void)mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | locked,
+				    "size=0,mode=0555");
+		else
+			(void)mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+	}
+	for (i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++)
+		if (mount(read_only[i], read_only[i], NULL, MS_BIND | MS_REC, NULL) == 0)
+			(void)mount(NULL, read_only[i], NULL,
+				    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | locked, NULL);
+}
+
+/*
  * Make the sandbox's view: /proc (this PID namespace), /sys read-only,
  * /dev, then pivot_root into @root and drop the host's tree entirely.
  */
@@ -433,12 +477,7 @@ static int init_setup(const char *root, const char *hostname, char *err,
 			 strerror(errno));
 		goto out;
 	}
-	/* Like Docker: root in the sandbox cannot tune the host kernel. */
-	if (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL) == 0)
-		(void)mount(NULL, "/proc/sys", NULL,
-			    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
-	(void)mount("/dev/null", "/proc/sysrq-trigger", NULL, MS_BIND, NULL);
-	(void)mount("/dev/null", "/proc/kcore", NULL, MS_BIND, NULL);
+	mask_kernel_paths();
 	if (drop_capabilities() < 0) {
 		xfmt(err, errlen, "cannot drop capabilities: %s",
 			 strerror(errno));
@@ -1798,33 +1837,62 @@ static void unmount_all(struct nsbox *ns)
 	}
 }
 
+/*
+ * The overlay options name the layers as /proc/self/fd/N of descriptors
+ * opened here: the kernel resolves them at mount time and shows them as
+ * given, so a sandbox's /proc/mounts never shows the state dir's path.
+ */
+static int overlay_opts(char *opts, size_t optslen, const char *lower,
+			const char *upper, const char *work, int fds[3])
+{
+	const char *dirs[3] = { lower, upper, work };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		fds[i] = open(dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			while (i--)
+				close(fds[i]);
+			return -1;
+		}
+	}
+	xfmt(opts, optslen, "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,"
+	     "workdir=/proc/self/fd/%d%s", fds[0], fds[1], fds[2],
+	     g_unpriv ? ",userxattr" : "");
+	return 0;
+}
+
 /* Mount an overlay on the directory @name beneath @dirfd (no symlinks). */
 static int mount_overlay_at(struct nsbox *ns, int dirfd, const char *name,
 			    const char *hostpath, const char *lower,
 			    const char *layer, char *err, size_t errlen)
 {
-	char opts[3 * PATH_MAX + 64], upper[PATH_MAX], work[PATH_MAX];
+	char opts[256], upper[PATH_MAX], work[PATH_MAX];
 	char fdpath[64];
-	int fd, rc;
+	int fd, rc, fds[3];
+	size_t i;
 
 	xfmt(upper, sizeof(upper), "%s/upper", layer);
 	xfmt(work, sizeof(work), "%s/work", layer);
-	if (mkdir_p(upper, 0755) < 0 || mkdir_p(work, 0700) < 0) {
+	if (mkdir_p(upper, 0755) < 0 || mkdir_p(work, 0700) < 0 ||
+	    overlay_opts(opts, sizeof(opts), lower, upper, work, fds) < 0) {
 		xfmt(err, errlen, "cannot create layer '%s': %s", layer,
 			 strerror(errno));
 		return -1;
 	}
-	xfmt(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s",
-		 lower, upper, work, g_unpriv ? ",userxattr" : "");
 	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		xfmt(err, errlen, "cannot open mount point '%s': %s",
 			 hostpath, strerror(errno));
+		for (i = 0; i < 3; i++)
+			close(fds[i]);
 		return -1;
 	}
 	xfmt(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 	rc = mount("overlay", fdpath, "overlay", 0, opts);
 	close(fd);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
 	if (rc < 0) {
 		xfmt(err, errlen, "cannot mount overlay on '%s': %s",
 			 hostpath, strerror(errno));
@@ -1842,6 +1910,18 @@ static int mount_overlay_at(struct nsbox *ns, int dirfd, const char *name,
 static const char *const host_system_dirs[] = {
 	"usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
 };
+
+/* Whether the top-level name @name (@len bytes) is one of them. */
+static bool is_host_system_dir(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(host_system_dirs) / sizeof(host_system_dirs[0]); i++)
+		if (strlen(host_system_dirs[i]) == len &&
+		    strncmp(host_system_dirs[i], name, len) == 0)
+			return true;
+	return false;
+}
 
 static int mount_builtin_root(struct sandbox *sb, struct nsbox *ns,
 			      const char *rootfs, char *err, size_t errlen)
@@ -1904,6 +1984,180 @@ out:
 	return rc;
 }
 
+/* ---- host secrets in the built-in template ---- */
+
+/*
+ * The built-in template's /etc, /usr, /opt... are overlays of the host's,
+ * and a sandbox's root reads them all: the host's password hashes, SSH host
+ * keys, TLS private keys, e2bd's own key file.  At every mount, each such
+ * entry that still comes from the host (nothing of its name in the
+ * sandbox's upper layer: the sandbox has not made its own, and it was not
+ * hidden before) is removed, which leaves a whiteout in the upper layer, or
+ * replaced by a version of the sandbox's own.  What the sandbox writes
+ * there later is its own and stays.  /root, /home, /tmp and /var are the
+ * sandbox's own directories already, and the state dir may not lie in a
+ * host directory that sandboxes see (nsbox_global_init).
+ */
+static const char *const secret_files[] = {
+	"etc/shadow-", "etc/gshadow-", "etc/sudoers.bak", "etc/krb5.keytab",
+	"etc/security/opasswd", "etc/ipsec.secrets", "etc/ppp/chap-secrets",
+	"etc/ppp/pap-secrets",
+};
+
+/* Every entry of these host directories whose name starts with the prefix. */
+static const struct {
+	const char *dir, *prefix;
+} secret_dirs[] = {
+	{ "etc/ssh", "ssh_host_" }, { "etc/ssl/private", "" },
+	{ "etc/sudoers.d", "" }, { "etc/NetworkManager/system-connections", "" },
+	{ "etc/wireguard", "" },
+};
+
+static const char sandbox_sudoers[] =
+	"Defaults\tenv_reset\n"
+	"Defaults\tsecure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+	"root\tALL=(ALL:ALL) ALL\n"
+	"%sudo\tALL=(ALL:ALL) ALL\n"
+	"@includedir /etc/sudoers.d\n";
+
+static bool is_host_system_dir(const char *name, size_t len);
+
+/* Whether @path ("etc/ssh/x") is in the sandbox's upper layer (any type). */
+static bool in_upper(const struct sandbox *sb, const char *path)
+{
+	char upper[PATH_MAX];
+	const char *slash = strchr(path, '/');
+	struct stat st;
+
+	if (!slash)
+		return true;
+	xfmt(upper, sizeof(upper), "%s/layers/%.*s/upper%s", sb->dir,
+	     (int)(slash - path), path, slash);
+	return fstatat(AT_FDCWD, upper, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       errno != ENOENT;
+}
+
+/* Remove @path beneath the sandbox root if it comes from the host. */
+static void hide_host_file(struct sandbox *sb, int rootfd, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int dfd;
+
+	xfmt(dir, sizeof(dir), "/%s", path);
+	if (!slash || lstat(dir, &st) < 0 || S_ISDIR(st.st_mode) || in_upper(sb, path))
+		return;
+	xfmt(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	dfd = root_open(rootfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (dfd < 0)
+		return;
+	if (unlinkat(dfd, slash + 1, 0) < 0 && errno != ENOENT)
+		log_warn("sandbox %s: cannot hide the host's /%s: %s", sb->id, path,
+			 strerror(errno));
+	close(dfd);
+}
+
+/* /etc/shadow or gshadow of the host with every password field "!". */
+static void replace_shadow(struct sandbox *sb, int rootfd, const char *name)
+{
+	char path[64], *host, *out, *line, *next, *o;
+	struct stat st;
+	int fd;
+
+	xfmt(path, sizeof(path), "etc/%s", name);
+	if (in_upper(sb, path))
+		return;
+	xfmt(path, sizeof(path), "/etc/%s", name);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	host = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		host = malloc((size_t)st.st_size + 1);
+		if (host) {
+			ssize_t n = read(fd, host, (size_t)st.st_size);
+
+			host[n > 0 ? n : 0] = '\0';
+		}
+		close(fd);
+	}
+	/* Each line grows by at most 2 ("!" for an empty field, a newline). */
+	out = malloc(host ? 2 * strlen(host) + 64 : 64);
+	if (!out) {
+		free(host);
+		return;
+	}
+	o = out;
+	/* Unreadable (unprivileged e2bd): a root entry only. */
+	if (!host)
+		o += snprintf(o, 64, "root:!::%s\n", name[0] == 's' ? "0:99999:7:::" : "");
+	for (line = host; line && *line; line = next) {
+		char *c1 = strchr(line, ':'), *c2;
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || c2 > next)
+			continue;
+		memcpy(o, line, (size_t)(c1 - line + 1));
+		o += c1 - line + 1;
+		*o++ = '!';
+		memcpy(o, c2, (size_t)(next - c2));
+		o += next - c2;
+		if (o[-1] != '\n')
+			*o++ = '\n';
+	}
+	*o = '\0';
+	if (root_replace(rootfd, "etc", name, out, 0640) < 0)
+		log_warn("sandbox %s: cannot replace the host's /etc/%s: %s", sb->id,
+			 name, strerror(errno));
+	else if (!g_unpriv && (fd = root_open(rootfd, path + 1, O_PATH | O_NOFOLLOW, 0)) >= 0) {
+		(void)fchownat(fd, "", 0, st.st_gid, AT_EMPTY_PATH);
+		close(fd);
+	}
+	free(host);
+	free(out);
+}
+
+static void hide_host_secrets(struct sandbox *sb, int rootfd)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	size_t i;
+	DIR *d;
+
+	if (sb->lower)
+		return;		/* a template dir: nothing of the host's /etc */
+	replace_shadow(sb, rootfd, "shadow");
+	replace_shadow(sb, rootfd, "gshadow");
+	if (lstat("/etc/sudoers", &st) == 0 && !in_upper(sb, "etc/sudoers") &&
+	    root_replace(rootfd, "etc", "sudoers", sandbox_sudoers, 0440) < 0)
+		log_warn("sandbox %s: cannot replace the host's /etc/sudoers", sb->id);
+	for (i = 0; i < sizeof(secret_files) / sizeof(secret_files[0]); i++)
+		hide_host_file(sb, rootfd, secret_files[i]);
+	for (i = 0; i < sizeof(secret_dirs) / sizeof(secret_dirs[0]); i++) {
+		xfmt(path, sizeof(path), "/%s", secret_dirs[i].dir);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' || strcmp(de->d_name, "e2bd-user") == 0 ||
+			    strncmp(de->d_name, secret_dirs[i].prefix,
+				    strlen(secret_dirs[i].prefix)) != 0)
+				continue;
+			xfmt(path, sizeof(path), "%s/%s", secret_dirs[i].dir, de->d_name);
+			hide_host_file(sb, rootfd, path);
+		}
+		closedir(d);
+	}
+	/* e2bd's key file, when it lies in a host directory sandboxes see. */
+	if (g_cfg.key_file && g_cfg.key_file[0] == '/' &&
+	    is_host_system_dir(g_cfg.key_file + 1, strcspn(g_cfg.key_file + 1, "/")))
+		hide_host_file(sb, rootfd, g_cfg.key_file + 1);
+}
+
 static int mount_root(struct sandbox *sb, struct nsbox *ns, char *err,
 		      size_t errlen)
 {
@@ -1951,6 +2205,7 @@ static int mount_root(struct sandbox *sb, struct nsbox *ns, char *err,
 	if (setup_sandbox_tree(sb, rootfd, err, errlen) < 0)
 		goto fail;
 	write_e2b_markers(sb, rootfd);
+	hide_host_secrets(sb, rootfd);
 	if (!sb->root || strcmp(sb->root, rootfs) != 0) {
 		char *r = strdup(rootfs);
 
@@ -2590,6 +2845,13 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 		return -1;
 	}
 	detach_fuse_mounts();
+	if (state_dir[0] == '/' &&
+	    is_host_system_dir(state_dir + 1, strcspn(state_dir + 1, "/"))) {
+		xfmt(err, errlen, "state dir '%s' lies in /%.*s, which sandboxes see: "
+		     "choose one elsewhere", state_dir,
+		     (int)strcspn(state_dir + 1, "/"), state_dir + 1);
+		goto out;
+	}
 	xfmt(probe, sizeof(probe), "%s/.nsbox-probe", state_dir);
 	xfmt(lower, sizeof(lower), "%s/l", probe);
 	xfmt(upper, sizeof(upper), "%s/u", probe);
@@ -2616,10 +2878,12 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 	/*
 	 * A sandbox that eats all memory must not get e2bd OOM-killed:
 	 * sandbox processes run at oom_score_adj 0 (100 through envd's
-	 * wrapper), e2bd below.  Lowering needs CAP_SYS_RESOURCE (root).
+	 * wrapper), e2bd below.  Lowering needs CAP_SYS_RESOURCE (root);
+	 * without it (unprivileged, or the capability dropped) say so.
 	 */
-	if (!g_unpriv)
-		(void)write_oom_score("-500");
+	if (write_oom_score("-500") < 0)
+		log_warn("cannot lower e2bd's oom_score_adj to -500 (%s): a sandbox "
+			 "that eats all memory may get e2bd OOM-killed", strerror(errno));
 	if (!g_unpriv)
 		detect_freezer();	/* cgroups are not ours to write otherwise */
 	else
