@@ -44,6 +44,8 @@ struct e2bd_config {
 	bool network_none;	/* --network none: sandboxes get loopback only */
 	char *sandbox_subnet;	/* --sandbox-subnet, NULL = 10.231.0.0/16 */
 	char *key_file;		/* absolute path of the API key file */
+	unsigned header_timeout_s;	/* --header-timeout (default 30) */
+	unsigned per_ip_limit;		/* --max-connections-per-ip (default 2048) */
 };
 
 extern struct e2bd_config g_cfg;

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,112 @@
 #include "sandbox.h"
 
 static struct MHD_Daemon *daemon_;
+
+#define HTTP_MAX_CONNECTIONS 4096u
+
+/*
+ * Slow clients (issue 9 item 5).  One thread per connection and 4,096
+ * connections at most: a client that opens connections and never finishes
+ * a request head would hold them all.  So each connection is watched: one
+ * that has not sent a complete request head within --header-timeout
+ * seconds of connecting, or of the end of its previous request (an idle
+ * keep-alive connection), is shut down by the watchdog thread.  A request
+ * being served (an open stream, a slow upload) is never cut.  MHD caps the
+ * connections of one client address (--max-connections-per-ip), and
+ * reaching a cap is logged as a warning (at most every 10 s).
+ */
+struct conn_watch {
+	int fd;
+	bool in_request;	/* protected by watch_lock */
+	int64_t since_ms;	/* protected by watch_lock; idle since */
+	struct conn_watch *prev, *next;	/* protected by watch_lock */
+};
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_watch *watch_head;	/* protected by watch_lock */
+static pthread_t watchdog_thread;
+static atomic_bool watchdog_stop;
+static bool watchdog_started;
+
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode code)
+{
+	struct conn_watch *w = *socket_context;
+	const union MHD_ConnectionInfo *info;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		w = calloc(1, sizeof(*w));
+		if (!w || !info) {
+			free(w);
+			return;
+		}
+		w->fd = info->connect_fd;
+		w->since_ms = now_ms();
+		pthread_mutex_lock(&watch_lock);
+		w->next = watch_head;
+		if (watch_head)
+			watch_head->prev = w;
+		watch_head = w;
+		pthread_mutex_unlock(&watch_lock);
+		*socket_context = w;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && w) {
+		/* Before MHD closes the socket: the watchdog never sees a reused fd. */
+		pthread_mutex_lock(&watch_lock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			watch_head = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&watch_lock);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* Mark the connection of @c as serving a request (or idle again). */
+static void watch_mark(struct MHD_Connection *c, bool in_request)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_watch *w = info ? info->socket_context : NULL;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&watch_lock);
+	w->in_request = in_request;
+	w->since_ms = now_ms();
+	pthread_mutex_unlock(&watch_lock);
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct conn_watch *w;
+	int64_t now, limit = (int64_t)g_cfg.header_timeout_s * 1000;
+	unsigned cut;
+
+	(void)arg;
+	while (!atomic_load(&watchdog_stop)) {
+		usleep(250 * 1000);
+		now = now_ms();
+		cut = 0;
+		pthread_mutex_lock(&watch_lock);
+		for (w = watch_head; w; w = w->next) {
+			if (w->in_request || now - w->since_ms < limit)
+				continue;
+			shutdown(w->fd, SHUT_RDWR);
+			w->since_ms = INT64_MAX / 2;	/* once */
+			cut++;
+		}
+		pthread_mutex_unlock(&watch_lock);
+		if (cut)
+			log_dbg("closed %u connection(s) without a request head for %u s",
+				cut, g_cfg.header_timeout_s);
+	}
+	return NULL;
+}
 
 enum req_kind { RK_DONE, RK_MGMT, RK_RPC, RK_ENVD_HTTP, RK_PROXY, RK_NEW };
 
@@ -399,6 +507,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 	if (req->kind == RK_NEW) {
 		enum MHD_Result ret;
 
+		watch_mark(c, true);
 		req->kind = RK_DONE;
 		if (refuse_framing(c, &ret))
 			return ret;
@@ -444,6 +553,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct http_req *req = *con_cls;
 
+	watch_mark(c, false);
 	if (!req)
 		return;
 	rpc_call_end(req->call);
@@ -487,6 +597,24 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	if (strstr(msg, "limit")) {
+		/* A cap reached (total, per client address, threads): warn, at
+		 * most every 10 s, with the count of the ones in between. */
+		static atomic_llong last_ms;
+		static atomic_uint quiet;
+		int64_t now = now_ms(), last = atomic_load(&last_ms);
+
+		if (now - last >= 10000 &&
+		    atomic_compare_exchange_strong(&last_ms, &last, now)) {
+			log_warn("connection refused: %s (%u more since the last warning; "
+				 "limits: %u connections, %u per client address)", msg,
+				 atomic_exchange(&quiet, 0), HTTP_MAX_CONNECTIONS,
+				 g_cfg.per_ip_limit);
+		} else {
+			atomic_fetch_add(&quiet, 1);
+		}
+		return;
+	}
 	log_dbg("microhttpd: %s", msg);
 }
 
@@ -532,12 +660,14 @@ int http_start(char *err, size_t errlen)
 	daemon_ = MHD_start_daemon(flags, g_cfg.port, NULL, NULL, access_cb, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, g_cfg.per_ip_limit,
 		MHD_OPTION_END);
 	if (!daemon_) {
 		snprintf(err, errlen, "cannot listen on %s:%u: %s",
@@ -548,6 +678,9 @@ int http_start(char *err, size_t errlen)
 	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
 	if (info && info->port)
 		g_cfg.port = info->port;
+	if (g_cfg.header_timeout_s &&
+	    pthread_create(&watchdog_thread, NULL, watchdog_main, NULL) == 0)
+		watchdog_started = true;
 	return 0;
 }
 
@@ -566,5 +699,10 @@ void http_stop(void)
 			usleep(50 * 1000);
 		MHD_stop_daemon(daemon_);
 		daemon_ = NULL;
+	}
+	if (watchdog_started) {
+		atomic_store(&watchdog_stop, true);
+		pthread_join(watchdog_thread, NULL);
+		watchdog_started = false;
 	}
 }

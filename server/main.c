@@ -32,7 +32,8 @@ static const char usage_text[] =
 	"            [--template NAME=ROOTFS_DIR]... [--default-template NAME]\n"
 	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
 	"            [--domain DOMAIN] [--network default|none]\n"
-	"            [--sandbox-subnet CIDR] [--allow-remote] [--help] [--version]\n"
+	"            [--sandbox-subnet CIDR] [--allow-remote] [--header-timeout S]\n"
+	"            [--max-connections-per-ip N] [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -61,6 +62,12 @@ static const char usage_text[] =
 	"                            per sandbox (default 10.231.0.0/16)\n"
 	"  --allow-remote            allow a --listen address other than loopback\n"
 	"                            (plain HTTP: put a TLS proxy in front)\n"
+	"  --header-timeout S        close a connection that sends no complete\n"
+	"                            request head for S seconds after connecting or\n"
+	"                            after its previous request (default 30, 0: never)\n"
+	"  --max-connections-per-ip N\n"
+	"                            connections one client address may hold (default\n"
+	"                            2048 of 4096)\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -255,6 +262,7 @@ enum {
 	OPT_LISTEN = 256, OPT_STATE_DIR, OPT_KEY_FILE, OPT_TEMPLATE,
 	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
 	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET, OPT_ALLOW_REMOTE,
+	OPT_HEADER_TIMEOUT, OPT_PER_IP,
 };
 
 static const struct option long_opts[] = {
@@ -269,6 +277,8 @@ static const struct option long_opts[] = {
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "sandbox-subnet", required_argument, NULL, OPT_SANDBOX_SUBNET },
 	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -316,6 +326,8 @@ int main(int argc, char **argv)
 	g_cfg.log_level = LOG_INFO;
 	g_cfg.flavor = FLAVOR_E2B;
 	g_cfg.port = 49982;
+	g_cfg.header_timeout_s = 30;
+	g_cfg.per_ip_limit = 2048;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -385,6 +397,27 @@ int main(int argc, char **argv)
 		case OPT_ALLOW_REMOTE:
 			allow_remote = true;
 			break;
+		case OPT_HEADER_TIMEOUT:
+		case OPT_PER_IP: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			    v > (opt == OPT_PER_IP ? 4096ul : 86400ul) ||
+			    (opt == OPT_PER_IP && v == 0)) {
+				fprintf(stderr, "e2bd: bad value '%s' for --%s\n", optarg,
+					opt == OPT_PER_IP ? "max-connections-per-ip" :
+					"header-timeout");
+				return 2;
+			}
+			if (opt == OPT_PER_IP)
+				g_cfg.per_ip_limit = (unsigned)v;
+			else
+				g_cfg.header_timeout_s = (unsigned)v;
+			break;
+		}
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
