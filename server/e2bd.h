@@ -46,6 +46,7 @@ struct e2bd_config {
 	char *key_file;		/* absolute path of the API key file */
 	unsigned header_timeout_s;	/* --header-timeout (default 30) */
 	unsigned per_ip_limit;		/* --max-connections-per-ip (default 2048) */
+	uint64_t memory_limit;		/* --memory-limit per sandbox, bytes; 0: none */
 };
 
 extern struct e2bd_config g_cfg;

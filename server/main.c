@@ -33,7 +33,8 @@ static const char usage_text[] =
 	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
 	"            [--domain DOMAIN] [--network default|none]\n"
 	"            [--sandbox-subnet CIDR] [--allow-remote] [--header-timeout S]\n"
-	"            [--max-connections-per-ip N] [--help] [--version]\n"
+	"            [--max-connections-per-ip N] [--memory-limit SIZE]\n"
+	"            [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -68,6 +69,9 @@ static const char usage_text[] =
 	"  --max-connections-per-ip N\n"
 	"                            connections one client address may hold (default\n"
 	"                            2048 of 4096)\n"
+	"  --memory-limit SIZE       memory of each sandbox (K, M, G suffix; default\n"
+	"                            2G; 0: none): past it the sandbox's process is\n"
+	"                            OOM-killed\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -176,6 +180,30 @@ static int add_template(const char *arg)
 	return 0;
 }
 
+/* "512M", "2G", "1048576": bytes into @out; 0 is allowed (no limit). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end || (shift && v > (~0ull >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
 /* Trim trailing whitespace (the newline of a key file). */
 static void trim(char *s)
 {
@@ -262,7 +290,7 @@ enum {
 	OPT_LISTEN = 256, OPT_STATE_DIR, OPT_KEY_FILE, OPT_TEMPLATE,
 	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
 	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET, OPT_ALLOW_REMOTE,
-	OPT_HEADER_TIMEOUT, OPT_PER_IP,
+	OPT_HEADER_TIMEOUT, OPT_PER_IP, OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -279,6 +307,7 @@ static const struct option long_opts[] = {
 	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
+	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -328,6 +357,7 @@ int main(int argc, char **argv)
 	g_cfg.port = 49982;
 	g_cfg.header_timeout_s = 30;
 	g_cfg.per_ip_limit = 2048;
+	g_cfg.memory_limit = 2ull << 30;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -396,6 +426,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ALLOW_REMOTE:
 			allow_remote = true;
+			break;
+		case OPT_MEMORY_LIMIT:
+			if (parse_size(optarg, &g_cfg.memory_limit) < 0) {
+				fprintf(stderr, "e2bd: bad size '%s' for --memory-limit\n", optarg);
+				return 2;
+			}
 			break;
 		case OPT_HEADER_TIMEOUT:
 		case OPT_PER_IP: {

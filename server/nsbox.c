@@ -1266,6 +1266,7 @@ static struct {
 	enum freezer_kind freezer;
 	char cgbase[PATH_MAX];	/* per-sandbox cgroups are made under it */
 	char pidsbase[PATH_MAX];	/* cgroup v1 pids hierarchy, "" if none */
+	char membase[PATH_MAX];	/* cgroup v1 memory hierarchy, "" if none */
 } G = { .zsock = -1, .zlock = PTHREAD_MUTEX_INITIALIZER };
 
 struct ns_wait {
@@ -1308,6 +1309,7 @@ struct nsbox {
 	int nmounts;
 	char cgroup[PATH_MAX];	/* "" when none */
 	char pidscg[PATH_MAX];	/* cgroup v1 pids group, "" when none */
+	char memcg[PATH_MAX];	/* cgroup v1 memory group, "" when none */
 	bool frozen;
 	struct netns_sb net;	/* protected by life */
 };
@@ -2282,6 +2284,56 @@ fail:
 	rmdir(path);
 }
 
+/*
+ * A sandbox that eats memory is OOM-killed in its own cgroup, not the
+ * host's processes: on cgroup v1 a group in the memory hierarchy with
+ * memory.limit_in_bytes (and memsw, so swap does not stretch it), on v2
+ * memory.max (and memory.swap.max 0) in the sandbox's group.
+ * --memory-limit, default 2 GiB; 0 for none.
+ */
+static void memory_limit(struct sandbox *sb, struct nsbox *ns)
+{
+	char path[PATH_MAX], file[PATH_MAX + 32], val[32];
+	const char *what = path;
+
+	ns->memcg[0] = '\0';
+	if (!g_cfg.memory_limit)
+		return;
+	xfmt(val, sizeof(val), "%llu", (unsigned long long)g_cfg.memory_limit);
+	if (G.membase[0]) {
+		xfmt(path, sizeof(path), "%s/%s", G.membase, sb->id);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		xfmt(file, sizeof(file), "%s/memory.limit_in_bytes", path);
+		if (write_file(file, val) < 0)
+			goto fail;
+		xfmt(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", path);
+		(void)write_file(file, val);
+		xfmt(file, sizeof(file), "%s/cgroup.procs", path);
+		xfmt(val, sizeof(val), "%d", (int)ns->init_pid);
+		if (write_file(file, val) < 0)
+			goto fail;
+		xfmt(ns->memcg, sizeof(ns->memcg), "%s", path);
+		return;
+	}
+	if (G.freezer == FREEZER_V2 && ns->cgroup[0]) {
+		xfmt(file, sizeof(file), "%s/memory.max", ns->cgroup);
+		what = file;
+		if (write_file(file, val) < 0)
+			goto fail;
+		xfmt(file, sizeof(file), "%s/memory.swap.max", ns->cgroup);
+		(void)write_file(file, "0");
+		return;
+	}
+	errno = ENOTSUP;
+	xfmt(path, sizeof(path), "no memory cgroup");
+fail:
+	log_warn("sandbox %s: memory not limited ('%s': %s)", sb->id, what,
+		 strerror(errno));
+	if (what == path && G.membase[0])
+		rmdir(path);
+}
+
 static void cgroup_remove(struct nsbox *ns)
 {
 	int64_t until = mono_ms() + 3000;
@@ -2294,6 +2346,10 @@ static void cgroup_remove(struct nsbox *ns)
 	       mono_ms() < until)
 		sleep_ms(20);
 	ns->pidscg[0] = '\0';
+	while (ns->memcg[0] && rmdir(ns->memcg) < 0 && errno == EBUSY &&
+	       mono_ms() < until)
+		sleep_ms(20);
+	ns->memcg[0] = '\0';
 }
 
 /* Freeze or thaw through the cgroup; -1 if the state never settles. */
@@ -2336,6 +2392,7 @@ static void detect_freezer(void)
 	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
 	char own1[PATH_MAX] = "", own2[PATH_MAX] = "", probe[PATH_MAX + 16];
 	char pids[PATH_MAX] = "", ownp[PATH_MAX] = "";
+	char mem[PATH_MAX] = "", ownm[PATH_MAX] = "";
 	const char *force;
 
 	G.freezer = FREEZER_SIGNAL;
@@ -2363,6 +2420,8 @@ static void detect_freezer(void)
 			xfmt(v1, sizeof(v1), "%s", mp);
 		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "pids") && !pids[0])
 			xfmt(pids, sizeof(pids), "%s", mp);
+		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "memory") && !mem[0])
+			xfmt(mem, sizeof(mem), "%s", mp);
 		else if (strcmp(fstype, "cgroup2") == 0 && !v2[0])
 			xfmt(v2, sizeof(v2), "%s", mp);
 	}
@@ -2381,6 +2440,8 @@ static void detect_freezer(void)
 				xfmt(own1, sizeof(own1), "%s", c2 + 1);
 			else if (strstr(c1, ":pids:") || strstr(c1, ",pids"))
 				xfmt(ownp, sizeof(ownp), "%s", c2 + 1);
+			else if (strstr(c1, ":memory:") || strstr(c1, ",memory"))
+				xfmt(ownm, sizeof(ownm), "%s", c2 + 1);
 		}
 		fclose(f);
 	}
@@ -2389,6 +2450,12 @@ static void detect_freezer(void)
 		     strcmp(ownp, "/") == 0 ? "" : ownp);
 		if (mkdir(G.pidsbase, 0755) < 0 && errno != EEXIST)
 			G.pidsbase[0] = '\0';
+	}
+	if (mem[0]) {
+		xfmt(G.membase, sizeof(G.membase), "%s%s/e2bd", mem,
+		     strcmp(ownm, "/") == 0 ? "" : ownm);
+		if (mkdir(G.membase, 0755) < 0 && errno != EEXIST)
+			G.membase[0] = '\0';
 	}
 	/* E2BD_FREEZER=v2|signal: test the other freezers on a v1 host. */
 	force = getenv("E2BD_FREEZER");
@@ -2413,6 +2480,7 @@ static void detect_freezer(void)
 			xfmt(probe, sizeof(probe), "%s/cgroup.subtree_control",
 			     G.cgbase);
 			(void)write_file(probe, "+pids");
+			(void)write_file(probe, "+memory");
 			return;
 		}
 	}
@@ -2648,6 +2716,7 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 		goto fail;
 	cgroup_create(sb, ns);
 	pids_create(sb, ns);
+	memory_limit(sb, ns);
 	pthread_mutex_lock(&ns->lock);
 	ns->sock = sock;
 	ns->dead = false;
