@@ -7,7 +7,7 @@
 # item 6: /proc and /sys masked as Docker does, /proc/mounts without the
 # state dir's path.
 . "$SRC_DIR/tests/lib.sh"
-. "$SRC_DIR/tests/security/common.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 if [ "$(id -u)" != 0 ]; then
 	skip "host secrets" "needs root (e2bd as root reads the host's secrets)"

@@ -6,7 +6,7 @@
 # with chunked, an unknown Transfer-Encoding) gets 400 and a closed
 # connection, so no request smuggled after the body is served.
 . "$SRC_DIR/tests/lib.sh"
-. "$SRC_DIR/tests/security/common.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 start_e2bd hyg || { fail "e2bd starts" "$(tail -3 "$SEC_LOG")"; done_testing; }
 E2BD_URL=$SEC_URL

@@ -4,7 +4,7 @@
 # OOM-killed in the sandbox's own cgroup; e2bd and the host carry on, and
 # the sandbox still runs what fits.
 . "$SRC_DIR/tests/lib.sh"
-. "$SRC_DIR/tests/security/common.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 start_e2bd lim --memory-limit 64M || { fail "e2bd starts" "$(tail -3 "$SEC_LOG")"; done_testing; }
 E2BD_URL=$SEC_URL

@@ -6,7 +6,7 @@
 # answers, the per-address cap and the header timeout are enforced, and
 # reaching the cap is logged as a warning.
 . "$SRC_DIR/tests/lib.sh"
-. "$SRC_DIR/tests/security/common.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 start_e2bd slow --header-timeout 4 || { fail "e2bd starts" "$(tail -3 "$SEC_LOG")"; done_testing; }
 E2BD_URL=$SEC_URL

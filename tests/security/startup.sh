@@ -5,7 +5,7 @@
 # and warns; an oom_score_adj that cannot be lowered is warned about; a
 # restrictive umask of the caller does not leak into sandbox modes.
 . "$SRC_DIR/tests/lib.sh"
-. "$SRC_DIR/tests/security/common.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 # start_fail NAME ARGS...: e2bd must exit at once; prints its exit code and
 # its output (checked for the key).

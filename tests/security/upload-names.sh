@@ -4,7 +4,7 @@
 # its entry, as envd does (Go's JSON encoder writes each invalid byte as
 # U+FFFD), never with an empty list while the file was written.
 . "$SRC_DIR/tests/lib.sh"
-. "$SRC_DIR/tests/security/common.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 id=$(new_sandbox '{"templateID":"base","timeout":300}') || { fail "create sandbox" "$id"; done_testing; }
 up() { # up QUERY FILENAME(python bytes literal): multipart upload, prints "STATUS BODY"

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Shared setup for tests/security/*.sh: source after tests/lib.sh.
+# Shared setup for tests/security/*.sh (not a test itself: no .sh suffix):
+# source after tests/lib.sh.
 #   start_e2bd NAME [E2BD ARGS...]  an e2bd of the script's own (state dir,
 #       key file, free loopback port, debug log in $TEST_TMP/NAME.log); sets
 #       SEC_URL, SEC_PID, SEC_LOG; stopped at exit, its log checked for
