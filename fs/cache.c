@@ -77,6 +77,8 @@ struct file {
 	uint64_t useq;		/* protected by up_lock; last change uploaded */
 	uint64_t attempts;	/* protected by up_lock; uploads tried */
 	double due;		/* protected by up_lock; queued: start after */
+	int local_new;		/* protected by up_lock; created here, not in
+				 * the sandbox until its first upload */
 	struct file *qnext;	/* protected by up_lock */
 	struct pub {
 		int dirty;
@@ -113,11 +115,33 @@ static unsigned up_nthreads;		/* protected by up_lock */
 static unsigned up_queued, up_busy;	/* protected by up_lock */
 static int up_stop;			/* protected by up_lock */
 static unsigned up_urgent;		/* protected by up_lock; barriers waiting */
+static unsigned up_new;			/* protected by up_lock; local_new files */
 static uint64_t up_seq;			/* protected by up_lock */
 static unsigned up_delay_ms;		/* tests only: E2BFS_TEST_UPLOAD_DELAY_MS */
 
 static int upload_locked(struct fs *fs, struct file *f);
 static void enqueue_locked(struct fs *fs, struct file *f);
+
+static void set_local_new(struct file *f, int v)
+{
+	pthread_mutex_lock(&up_lock);
+	if (f->local_new && !v)
+		up_new--;
+	else if (!f->local_new && v)
+		up_new++;
+	f->local_new = v;
+	pthread_mutex_unlock(&up_lock);
+}
+
+static int is_local_new(struct file *f)
+{
+	int v;
+
+	pthread_mutex_lock(&up_lock);
+	v = f->local_new;
+	pthread_mutex_unlock(&up_lock);
+	return v;
+}
 
 /* Publish the state readers see, then release the file. */
 static void unlock_file(struct file *f)
@@ -426,6 +450,10 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 	if (f->dirty && !f->opens && (flags & O_ACCMODE) != O_RDONLY && !(flags & O_TRUNC) &&
 	    now_mono() >= f->next_retry && upload_locked(fs, f) == 0)
 		fresh = 1;	/* the upload set the base; @remote is older */
+	/* @remote is NULL when the caller saw the file dirty (its attributes
+	 * were ours): an upload that finished since then set the base. */
+	if (!remote)
+		fresh = 1;
 	if (!f->dirty && !f->orphan && !fresh) {
 		if (!same_base(f, remote) || !f->cpath) {
 			reset_locked(f, (uint64_t)remote->st_size);
@@ -468,7 +496,9 @@ int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
 	f->want_atime = 0;
 	f->want_mtime = 0;
 	reset_locked(f, 0);
-	/* Created here: no remote version to detect conflicts against yet. */
+	/* Created here: no remote version to detect conflicts against yet,
+	 * and nothing in the sandbox until the first upload, which goes
+	 * straight to the path (there is nothing to protect). */
 	f->has_base = 0;
 	f->mode = remote->st_mode & 07777;
 	rc = ensure_fd(fs, f);
@@ -476,6 +506,8 @@ int cache_create(struct fs *fs, struct inode *in, const struct stat *remote)
 		f->complete = 1;
 		f->opens++;
 		f->last_use = now_mono();
+		set_local_new(f, 1);
+		mark_dirty(f);
 	}
 	unlock_file(f);
 	return rc;
@@ -783,7 +815,7 @@ static int upload_once(struct fs *fs, struct file *f)
 	e2b_entry_info *e = NULL;
 	struct stat st;
 	char *path;
-	int fd, rc;
+	int fd, rc, created;
 
 	if (!f->dirty)
 		return 0;
@@ -828,8 +860,17 @@ static int upload_once(struct fs *fs, struct file *f)
 	inode_mark_self(f->in);
 	fix.mode = (f->mode & 07777) != 0644 ? (int)(f->mode & 07777) : -1;
 	fix.atime = f->want_atime ? &f->atime_v : NULL;
-	fix.mtime = f->want_mtime ? &f->mtime_v : NULL;
-	rc = remote_upload_fd(fs, path, fd, &fix, &e);
+	/* Always the mtime the mount has shown (of the last local write, or
+	 * as set): the upload must not change it under a program that
+	 * compares it (vim's "file changed since reading"). */
+	fix.mtime = f->want_mtime ? &f->mtime_v : &f->mtime;
+	created = is_local_new(f);
+	if (fs->debug)
+		fs_log(fs, "upload %s%s (size %llu)", path, created ? " (new)" : "", (unsigned long long)f->size);
+	if (created)
+		rc = remote_upload_new(fs, path, fd, &fix);
+	else
+		rc = remote_upload_fd(fs, path, fd, &fix, &e);
 	close(fd);
 	if (rc < 0) {
 		f->retry_delay = f->retry_delay < 2 ? 2 : f->retry_delay * 2;
@@ -842,6 +883,26 @@ static int upload_once(struct fs *fs, struct file *f)
 	}
 	f->retry_delay = 0;
 	clear_dirty(f);
+	set_local_new(f, 0);
+	if (created) {
+		/* The sandbox's copy now has exactly these size and mtime. */
+		f->has_base = 1;
+		f->base_sec = fix.mtime->tv_sec;
+		f->base_nsec = (int32_t)fix.mtime->tv_nsec;
+		f->base_size = f->size;
+		f->want_atime = 0;
+		f->want_mtime = 0;
+		/* What the mount showed while dirty stays (no Stat needed). */
+		if (inode_stale_attr(f->in, &st)) {
+			st.st_size = (off_t)f->size;
+			st.st_blocks = (blkcnt_t)((f->size + 511) / 512);
+			st.st_mtim = *fix.mtime;
+			st.st_ctim = *fix.mtime;
+			st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
+			inode_set_attr(fs, f->in, &st);
+		}
+		goto out;
+	}
 	f->want_atime = 0;
 	f->want_mtime = 0;
 	if (e) {
@@ -1138,6 +1199,14 @@ void cache_touched(struct inode *in, const struct stat *st)
 	}
 }
 
+/* Created here, not in the sandbox yet (its upload is pending). */
+int cache_is_local_new(struct inode *in)
+{
+	struct file *f = peek_file(in);
+
+	return f ? is_local_new(f) : 0;
+}
+
 int cache_is_dirty(struct inode *in)
 {
 	struct file *f = peek_file(in);
@@ -1151,17 +1220,13 @@ int cache_is_dirty(struct inode *in)
 	return d;
 }
 
-/* The remote object is gone (unlink, overwritten): never upload it. */
-void cache_drop(struct fs *fs, struct inode *in)
+/* Forget pending data; lock held. */
+static void drop_locked(struct file *f)
 {
-	struct file *f = peek_file(in);
-
-	if (!f)
-		return;
-	pthread_mutex_lock(&f->lock);
 	if (f->dirty && f->opens)
 		f->orphan = 1;
 	clear_dirty(f);
+	set_local_new(f, 0);
 	f->has_base = 0;
 	if (!f->opens && f->cpath) {
 		if (f->fd >= 0)
@@ -1171,7 +1236,38 @@ void cache_drop(struct fs *fs, struct inode *in)
 		free(f->cpath);
 		f->cpath = NULL;
 	}
+}
+
+/* The remote object is gone (unlink, overwritten): never upload it. */
+void cache_drop(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	drop_locked(f);
 	unlock_file(f);
+}
+
+/*
+ * unlink of a file created here whose upload has not happened: there is
+ * nothing in the sandbox to remove.  Returns 1 if so (the upload is
+ * cancelled), 0 if the caller must remove it remotely.
+ */
+int cache_cancel_new(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int was;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	was = is_local_new(f);
+	if (was)
+		drop_locked(f);
+	unlock_file(f);
+	return was;
 }
 
 /* Snapshot of the file list (files are never freed). */
@@ -1201,18 +1297,15 @@ static struct file **snapshot(size_t *n)
  * or its upload failed (then the first error; the file stays dirty and is
  * retried).  Uploads run on the workers, in parallel.
  */
-int cache_sync_all(struct fs *fs)
+static int barrier(struct fs *fs, struct file **arr, size_t n)
 {
-	struct file **arr;
 	uint64_t *want, *tried;
-	size_t n, i;
+	size_t i;
 	int rc = 0;
 
-	arr = snapshot(&n);
 	want = calloc(n + 1, sizeof(*want));
 	tried = calloc(n + 1, sizeof(*tried));
 	if (!want || !tried) {
-		free(arr);
 		free(want);
 		free(tried);
 		return -ENOMEM;
@@ -1254,8 +1347,51 @@ int cache_sync_all(struct fs *fs)
 	pthread_mutex_unlock(&up_lock);
 	free(want);
 	free(tried);
+	return rc;
+}
+
+int cache_sync_all(struct fs *fs)
+{
+	struct file **arr;
+	size_t n;
+	int rc;
+
+	arr = snapshot(&n);
+	rc = arr || !n ? barrier(fs, arr, n) : -ENOMEM;
 	free(arr);
 	return rc;
+}
+
+/*
+ * Before envd is asked about @path (Stat; with @subtree, a listing of it):
+ * files created here under that name (in that directory or below) and not
+ * yet uploaded are uploaded first, so envd's answer includes them.  Costs
+ * nothing while no such file exists.
+ */
+void cache_wait_new(struct fs *fs, const char *path, int subtree)
+{
+	struct file **arr;
+	size_t n, m = 0, i, pl = strlen(path);
+	char *p;
+
+	pthread_mutex_lock(&up_lock);
+	n = up_new;
+	pthread_mutex_unlock(&up_lock);
+	if (!n)
+		return;
+	arr = snapshot(&n);
+	for (i = 0; arr && i < n; i++) {
+		if (!is_local_new(arr[i]))
+			continue;
+		p = inode_path(arr[i]->in);
+		if (p && (subtree ? (pl == 1 && path[0] == '/') ||
+				    (!strncmp(p, path, pl) && p[pl] == '/') : !strcmp(p, path)))
+			arr[m++] = arr[i];
+		free(p);
+	}
+	if (m)
+		barrier(fs, arr, m);
+	free(arr);
 }
 
 /* Stop the upload workers (after the last barrier of the unmount). */

@@ -120,6 +120,7 @@ int remote_fix_args(struct fs *fs, const char *path, const char *mode, const cha
 void remote_shutdown(struct fs *fs);
 int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct upload_fix *fix,
 		     e2b_entry_info **out);
+int remote_upload_new(struct fs *fs, const char *path, int fd, const struct upload_fix *fix);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
@@ -239,6 +240,7 @@ int cache_close(struct fs *fs, struct inode *in);
 void cache_release(struct fs *fs, struct inode *in);
 int cache_local_attr(struct inode *in, struct stat *st);
 int cache_is_dirty(struct inode *in);
+int cache_is_local_new(struct inode *in);
 int cache_is_open(struct inode *in);
 int cache_set_mode(struct inode *in, mode_t mode);
 int cache_set_times(struct inode *in, const struct stat *attr, int to_set);
@@ -246,6 +248,8 @@ void cache_mark_dirty(struct inode *in);
 void cache_renamed(struct inode *in);
 void cache_touched(struct inode *in, const struct stat *st);
 void cache_drop(struct fs *fs, struct inode *in);
+int cache_cancel_new(struct fs *fs, struct inode *in);
+void cache_wait_new(struct fs *fs, const char *path, int subtree);
 int cache_sync_all(struct fs *fs);
 void cache_shutdown(struct fs *fs);
 void cache_upload_counts(unsigned *out_pending, unsigned *out_failed);

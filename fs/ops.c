@@ -678,6 +678,15 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!path)
 		return;
 	in = inode_find_path(path);
+	/* Created here and not uploaded yet: nothing to remove there. */
+	if (in && cache_cancel_new(fs, in)) {
+		inode_detach(in);
+		dir_entry_changed(pin, name, 0);
+		inode_unpin(in);
+		fuse_reply_err(req, 0);
+		free(path);
+		return;
+	}
 	if (in)
 		inode_invalidate(in);
 	inode_unpin(in);
@@ -906,7 +915,7 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct inode *in;
 	struct stat st;
 	char *path;
-	int rc, keep = 0;
+	int rc, keep = 0, dirty;
 
 	if (ctl_is(ino)) {
 		ctl_open(req, ino, fi);
@@ -921,7 +930,8 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	/* Close-to-open: every open revalidates against the sandbox, unless
 	 * the lookup just before it did (cold grep/cat of many small files
 	 * would otherwise Stat every file twice). */
-	if (cache_is_dirty(in)) {
+	dirty = cache_is_dirty(in);
+	if (dirty) {
 		rc = get_attr(fs, in, &st);
 	} else if (inode_recent_attr(in, fs->o.attr_timeout, &st)) {
 		cache_local_attr(in, &st);
@@ -933,7 +943,7 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (rc == 0 && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
 	if (rc == 0)
-		rc = cache_open(fs, in, fi->flags, &st, &keep);
+		rc = cache_open(fs, in, fi->flags, dirty ? NULL : &st, &keep);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 	} else {
@@ -957,14 +967,13 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	if (!path)
 		return;
 	self = pre_self(path);
-	rc = remote_create(fs, path);
-	if (rc == 0)
-		dir_entry_changed(pin, name, 1);
-	else
-		dir_changed(pin);
-	/* The new file's attributes are known: no Stat.  Its mode is
-	 * applied with the first upload (marked dirty below if needed). */
-	in = rc == 0 ? inode_for_path(path) : NULL;
+	/* Write-back: the file exists here until its first upload (queued
+	 * at close) creates it in the sandbox with its content, mode and
+	 * times; until then envd calls about it wait for that upload. */
+	rc = 0;
+	dir_entry_changed(pin, name, 1);
+	/* The new file's attributes are known: no Stat. */
+	in = inode_for_path(path);
 	if (rc == 0 && !in)
 		rc = -ENOMEM;
 	if (rc == 0) {
@@ -980,9 +989,9 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		st.st_ino = in->ino;
 		inode_set_attr(fs, in, &st);
 		rc = cache_create(fs, in, &st);
-		if (rc == 0 && (mode & 07777) != 0644)
-			cache_mark_dirty(in);
 	}
+	if (rc < 0)
+		dir_changed(pin);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		goto out;

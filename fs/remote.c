@@ -232,6 +232,7 @@ int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
 
 	if (fs->debug)
 		fs_log(fs, "remote: Stat '%s'", path);
+	cache_wait_new(fs, path, 0);	/* write-back: created here, not there yet */
 	RCALL(fs, rc, e2b_fs_stat(out, fs->sb, path));
 	return remote_end(fs, rc);
 }
@@ -243,6 +244,7 @@ int remote_list_depth(struct fs *fs, const char *path, unsigned depth, e2b_entry
 
 	if (fs->debug)
 		fs_log(fs, "remote: ListDir '%s' depth %u", path, depth);
+	cache_wait_new(fs, path, 1);	/* write-back: created here, not there yet */
 	RCALL(fs, rc, e2b_fs_list(out, fs->sb, path, depth));
 	return remote_end(fs, rc);
 }
@@ -346,14 +348,37 @@ static const char fix_loop[] =
 	"fix 2>&1; printf '%s %s %d\\n' \"$k\" \"$s\" \"$?\"; done";
 
 static struct {
-	pthread_mutex_t lock;	/* one request at a time; protects the rest */
+	pthread_mutex_t lock;	/* one batch at a time; protects the rest */
 	e2b_process *proc;	/* NULL = not running */
 	int disabled;		/* could not start: one-shot helpers only */
 	uint64_t seq;
 	char token[33];
-	char buf[8192];		/* stdout of the current request */
+	char buf[65536];	/* stdout not yet matched to a request */
 	size_t len;
 } fixer = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/*
+ * Group commit: callers queue their request; whoever finds no batch in
+ * flight becomes the leader, sends every queued request in one stdin
+ * write and collects the answers (they come in order), so N concurrent
+ * fixes (the upload workers, tar's directory chmods) cost one round trip,
+ * not N.
+ */
+struct fixreq {
+	const char *m, *a, *t, *path;
+	int rc;			/* 0 / -errno, 1 = fixer failed (fall back) */
+	int done;
+	struct fixreq *next;
+};
+
+#define FIX_BATCH_MAX 128
+
+static struct {
+	pthread_mutex_t lock;	/* protects the rest */
+	pthread_cond_t cond;	/* a batch ended */
+	struct fixreq *head, *tail;
+	int leader;		/* a batch is in flight */
+} fixq = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static int fixer_out(const char *data, size_t len, void *payload)
 {
@@ -460,7 +485,8 @@ static int err_from_text(const char *m)
 
 /*
  * The answer to request @sq in fixer.buf: 0 / -errno, or 1 if not there
- * yet.  It is the line "TOKEN SEQ STATUS" at a line start.
+ * yet.  It is the line "TOKEN SEQ STATUS" at a line start; the text before
+ * it is that request's tools' output.  A found answer is consumed.
  */
 static int fixer_answer(struct fs *fs, const char *sq)
 {
@@ -482,81 +508,140 @@ static int fixer_answer(struct fs *fs, const char *sq)
 		v = strtol(st, NULL, 10);
 		if (errno || v < 0)
 			v = 1;
-		if (v == 0)
-			return 0;
-		*p = '\0';
-		v = err_from_text(fixer.buf);
-		if (v == EIO)
-			fs_log(fs, "metadata helper failed: %.200s", fixer.buf);
+		if (v != 0) {
+			*p = '\0';
+			v = err_from_text(fixer.buf);
+			if (v == EIO)
+				fs_log(fs, "metadata helper failed: %.200s", fixer.buf);
+		}
+		end++;
+		fixer.len -= (size_t)(end - fixer.buf);
+		memmove(fixer.buf, end, fixer.len + 1);
 		return (int)-v;
 	}
 	return 1;
 }
 
 /*
- * One request to the fixer.  Returns 0 / -errno for the fix itself, or 1
- * when the fixer failed (stopped; the caller falls back).  The whole
- * exchange is bounded by op_timeout.
+ * One batch of requests to the fixer, in one stdin write.  Sets each
+ * request's rc: 0 / -errno for the fix itself, or 1 when the fixer failed
+ * (stopped; the caller falls back).  Bounded by op_timeout.  fixer.lock
+ * held.
  */
-static int fixer_call(struct fs *fs, const char *m, const char *a, const char *t,
-		      const char *path)
+static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 {
 	double deadline = now_mono() + fs->o.op_timeout, t0;
 	const char *fields[5];
-	size_t n = 0, off = 0, i;
+	size_t n = 0, off = 0, i, j, next = 0;
+	uint64_t first;
 	int rc, ended = 0;
 	char sq[24], *req;
 
+	for (i = 0; i < nreq; i++)
+		reqs[i]->rc = 1;
 	if (!fixer.proc && (fixer.disabled || fixer_start(fs) < 0))
-		return 1;
-	fixer.seq++;
-	snprintf(sq, sizeof(sq), "%llu", (unsigned long long)fixer.seq);
-	fields[0] = sq;
-	fields[1] = m;
-	fields[2] = a;
-	fields[3] = t;
-	fields[4] = path;
-	for (i = 0; i < 5; i++)
-		n += strlen(fields[i]) + 1;
-	req = malloc(n);
-	if (!req)
-		return -ENOMEM;
-	for (i = 0; i < 5; i++) {
-		size_t l = strlen(fields[i]);
-
-		memcpy(req + off, fields[i], l + 1);
-		off += l + 1;
+		return;
+	first = fixer.seq + 1;
+	for (i = 0; i < nreq; i++) {
+		n += 24;
+		n += strlen(reqs[i]->m) + strlen(reqs[i]->a) + strlen(reqs[i]->t) +
+		     strlen(reqs[i]->path) + 4;
 	}
+	req = malloc(n);
+	if (!req) {
+		for (i = 0; i < nreq; i++)
+			reqs[i]->rc = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < nreq; i++) {
+		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)(first + i));
+		fields[0] = sq;
+		fields[1] = reqs[i]->m;
+		fields[2] = reqs[i]->a;
+		fields[3] = reqs[i]->t;
+		fields[4] = reqs[i]->path;
+		for (j = 0; j < 5; j++) {
+			size_t l = strlen(fields[j]);
+
+			memcpy(req + off, fields[j], l + 1);
+			off += l + 1;
+		}
+	}
+	fixer.seq += nreq;
 	fixer.len = 0;
+	fixer.buf[0] = '\0';
 	t0 = now_mono();
-	rc = e2b_process_send_stdin(fixer.proc, req, n);
+	rc = e2b_process_send_stdin(fixer.proc, req, off);
 	account(fs, rc, t0);
 	free(req);
 	if (rc < 0) {
 		fixer_stop(fs, "did not take a request");
-		return 1;
+		return;
 	}
-	for (;;) {
+	while (next < nreq) {
 		double left = deadline - now_mono();
 
+		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)(first + next));
 		rc = fixer_answer(fs, sq);
-		if (rc != 1)
-			return rc;
+		if (rc != 1) {
+			reqs[next++]->rc = rc;
+			continue;
+		}
 		if (ended) {
 			fixer_stop(fs, "ended");
-			return 1;
+			return;
 		}
 		if (left <= 0) {
 			fixer_stop(fs, "did not answer in time");
-			return -EIO;
+			for (; next < nreq; next++)
+				reqs[next]->rc = -EIO;
+			return;
 		}
-		/* The poll returns as soon as the answer has arrived. */
+		/* The poll returns as soon as output has arrived. */
 		rc = e2b_process_poll(&ended, fixer.proc, (int)(left * 1000.0) + 1, -1);
 		if (rc < 0) {
 			fixer_stop(fs, "lost its output stream");
-			return 1;
+			return;
 		}
 	}
+}
+
+/* Queue @r and wait for its answer, leading a batch if none is in flight. */
+static void fixer_submit(struct fs *fs, struct fixreq *r)
+{
+	struct fixreq *batch[FIX_BATCH_MAX];
+	size_t n, i;
+
+	pthread_mutex_lock(&fixq.lock);
+	r->next = NULL;
+	if (fixq.tail)
+		fixq.tail->next = r;
+	else
+		fixq.head = r;
+	fixq.tail = r;
+	while (!r->done) {
+		if (fixq.leader) {
+			pthread_cond_wait(&fixq.cond, &fixq.lock);
+			continue;
+		}
+		fixq.leader = 1;
+		for (n = 0; n < FIX_BATCH_MAX && fixq.head; n++) {
+			batch[n] = fixq.head;
+			fixq.head = fixq.head->next;
+		}
+		if (!fixq.head)
+			fixq.tail = NULL;
+		pthread_mutex_unlock(&fixq.lock);
+		pthread_mutex_lock(&fixer.lock);
+		fixer_batch(fs, batch, n);
+		pthread_mutex_unlock(&fixer.lock);
+		pthread_mutex_lock(&fixq.lock);
+		for (i = 0; i < n; i++)
+			batch[i]->done = 1;
+		fixq.leader = 0;
+		pthread_cond_broadcast(&fixq.cond);
+	}
+	pthread_mutex_unlock(&fixq.lock);
 }
 
 /*
@@ -569,13 +654,11 @@ int remote_fix_args(struct fs *fs, const char *path, const char *mode, const cha
 	const char *argv[] = { "/bin/sh", "-c",
 		"m=$1 a=$2 t=$3 p=$4; " FIX_BODY "fix",
 		"e2bfs-fix", mode, atime, mtime, path, NULL };
-	int rc;
+	struct fixreq r = { mode, atime, mtime, path, 0, 0, NULL };
 
-	pthread_mutex_lock(&fixer.lock);
-	rc = fixer_call(fs, mode, atime, mtime, path);
-	pthread_mutex_unlock(&fixer.lock);
-	if (rc != 1)
-		return rc;
+	fixer_submit(fs, &r);
+	if (r.rc != 1)
+		return r.rc;
 	/* No usable fixer: the same script in a process of its own. */
 	return remote_helper(fs, argv, NULL);
 }
@@ -645,6 +728,31 @@ int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct uploa
 		fs->st.upload_errors++;
 	pthread_mutex_unlock(&fs->lock);
 	return remote_end(fs, rc);
+}
+
+/*
+ * Upload a file created here, which the sandbox does not have yet, straight
+ * to @path (no temporary: there is nothing to protect), then its mode and
+ * times.
+ */
+int remote_upload_new(struct fs *fs, const char *path, int fd, const struct upload_fix *fix)
+{
+	e2b_write_options wo = E2B_WRITE_OPTIONS_INIT;
+	int rc;
+
+	wo.user = fs->o.user;
+	RCALL(fs, rc, (lseek(fd, 0, SEEK_SET) < 0 ? E2B_ERROR :
+		       e2b_fs_write_fd(NULL, fs->sb, path, fd, &wo)));
+	pthread_mutex_lock(&fs->lock);
+	fs->st.uploads++;
+	if (rc < 0)
+		fs->st.upload_errors++;
+	pthread_mutex_unlock(&fs->lock);
+	if (rc < 0)
+		return remote_end(fs, rc);
+	if (fix && (fix->mode >= 0 || fix->atime || fix->mtime))
+		return remote_fix(fs, path, fix);
+	return 0;
 }
 
 struct sink {

@@ -72,6 +72,14 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	/* First: answers in flight for this path or above it are older. */
 	inode_event_gen(path);
 	in = inode_find_path(path);
+	/* Created here and not uploaded yet: an event on the path is about
+	 * an older object (or our own upload landing). */
+	if (in && cache_is_local_new(in)) {
+		inode_unpin(in);
+		free(parent);
+		free(path);
+		return is_stopping();
+	}
 	pin = inode_find_path(parent);
 	/*
 	 * The echo of our own create/upload/setattr (attributes set less than

@@ -32,6 +32,7 @@ id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbo
 mnt=$TEST_TMP/faults-mnt
 mount_check "mount (op_timeout=3)" "$id" "$mnt" -o op_timeout=3
 echo base > "$mnt/known.txt"
+echo sync > "$mnt/.e2bfs/ctl"
 
 # --- hung server: EIO within op_timeout, control dir still answers
 kill -STOP "$srv"
@@ -40,13 +41,22 @@ out=$(cat "$mnt/never-seen.txt" 2>&1)
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 case $out in *"Input/output error"*|*"No such file"*) ok "hung server: read fails (${ms} ms)" ;; *) fail "hung server: read fails" "$out" ;; esac
 check "hung server: bounded by op_timeout (${ms} ms)" test "$ms" -lt 4500
+# Write-back: a new file is kept locally (close does not wait for the
+# upload); the sync barrier reports the failed upload within op_timeout.
 t0=$(date +%s%N)
-check "hung server: new file fails" sh -c "! echo x > '$mnt/offline-new.txt' 2>/dev/null"
+check "hung server: new file written locally" sh -c "echo x > '$mnt/offline-new.txt'"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "hung server: create bounded (${ms} ms)" test "$ms" -lt 4500
+t0=$(date +%s%N)
+check "hung server: sync reports the failed upload" sh -c "! echo sync > '$mnt/.e2bfs/ctl' 2>/dev/null"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "hung server: sync bounded (${ms} ms)" test "$ms" -lt 9000
 expect_eq "status says offline" "offline" "$(json_get 'd["state"]' < "$mnt/.e2bfs/status")"
+expect_eq "status counts the failed upload" "1" "$(json_get 'd["failedUploads"]' < "$mnt/.e2bfs/status")"
 kill -CONT "$srv"
 check "recovers after the server answers again" sh -c "sleep 0.5; test \"\$(cat '$mnt/known.txt')\" = base"
+check "the new file reaches the sandbox after recovery" sh -c "echo sync > '$mnt/.e2bfs/ctl'"
+expect_eq "new file content in the sandbox" "x" "$(envd "$id" GET "/files?path=/home/user/offline-new.txt")"
 
 # --- server restarted mid-write: fsync reports the error, data arrives later
 python3 - "$mnt/midwrite.txt" "$srv" > "$TEST_TMP/midwrite.out" 2>&1 <<'PY'
