@@ -1253,9 +1253,6 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		if ((ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME)) ||
 		    inode_is_upload_temp(l->items[i].name))
 			continue;
-		/* Our own background uploads' temporaries (write-back). */
-		if (l->items[i].name[0] == '.' && strstr(l->items[i].name, ".e2b-tmp-"))
-			continue;
 		cp = path_join(path, l->items[i].name);
 		cin = cp ? inode_for_path(cp) : NULL;
 		free(cp);

@@ -86,6 +86,7 @@ fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.fchmod(fd, 0o700)
 os.close(fd)
 PY
+echo sync > "$mnt/.e2bfs/ctl"	# write-back: the upload (and its fix) has run
 pid=$("$E2BCTL_BIN" ps --all "$id" 2>/dev/null | awk '/e2bfs-fixer/ {print $1; exit}')
 if [ -n "$pid" ]; then
 	"$E2BCTL_BIN" signal "$id" "$pid" KILL >/dev/null 2>&1 || "$E2BCTL_BIN" signal "$id" "$pid" >/dev/null 2>&1
