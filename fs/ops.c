@@ -967,14 +967,17 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	if (!path)
 		return;
 	self = pre_self(path);
-	/* Write-back: the file exists here until its first upload (queued
-	 * at close) creates it in the sandbox with its content, mode and
-	 * times; until then envd calls about it wait for that upload. */
+	/*
+	 * Write-back: the file exists here until its first upload (queued at
+	 * close) creates it in the sandbox with its content, mode and times;
+	 * until then envd calls about it wait for that upload.  The cache
+	 * record comes first: from then on, watch events on the path (about
+	 * an older file) are ignored; the attributes and the listing entry
+	 * set after it override what an event handled before it did.
+	 */
 	rc = 0;
-	dir_entry_changed(pin, name, 1);
-	/* The new file's attributes are known: no Stat. */
 	in = inode_for_path(path);
-	if (rc == 0 && !in)
+	if (!in)
 		rc = -ENOMEM;
 	if (rc == 0) {
 		memset(&st, 0, sizeof(st));
@@ -987,8 +990,12 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		st.st_atim = st.st_mtim;
 		st.st_ctim = st.st_mtim;
 		st.st_ino = in->ino;
-		inode_set_attr(fs, in, &st);
 		rc = cache_create(fs, in, &st);
+	}
+	if (rc == 0) {
+		/* The new file's attributes are known: no Stat. */
+		inode_set_attr(fs, in, &st);
+		dir_entry_changed(pin, name, 1);
 	}
 	if (rc < 0)
 		dir_changed(pin);
