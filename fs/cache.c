@@ -34,7 +34,7 @@
 
 #include "e2bfs.h"
 
-#define RA_MAX_BLOCKS 64u	/* 8 MiB readahead at most */
+#define RA_MAX_BLOCKS 256u	/* 32 MiB readahead at most */
 #define UP_WORKERS 8		/* uploads in flight at once */
 /* A closed file waits this long before its upload starts, so that the
  * chmod/utimens that tar and cp -p send right after close are folded into
@@ -550,7 +550,7 @@ static void *part_main(void *arg)
 }
 
 #define PART_MIN (2u * 1024 * 1024)
-#define PARTS_MAX 4
+#define PARTS_MAX 8
 
 /*
  * Fetch blocks [b0, b1) from the sandbox; lock held.  Large ranges are
