@@ -115,7 +115,8 @@ echo mine > "$mnt/co/many/mine"
 expect_eq "own create visible" "$(cat "$mnt/co/many/mine")" mine
 rm "$mnt/co/many/f154"
 check "own delete visible" test ! -e "$mnt/co/many/f154"
-expect_eq "own changes seen by the sandbox" "$("$E2BCTL_BIN" run "$id" -- sh -c "cat $H/co/many/mine; ls $H/co/many | grep -c f154" 2>&1 | tr '\n' ' ')" "mine 0 "
+# `run .` from inside the mount waits for the write-back (a bare ID would not).
+expect_eq "own changes seen by the sandbox" "$(cd "$mnt" && "$E2BCTL_BIN" run . -- sh -c "cat $H/co/many/mine; ls $H/co/many | grep -c f154" 2>&1 | tr '\n' ' ')" "mine 0 "
 fs_umount "$mnt"
 
 # --- a tree walk is a few requests (depth listings prefetched ahead), not
