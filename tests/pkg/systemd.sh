@@ -43,9 +43,9 @@ expect_eq "Restart=on-failure" "on-failure" "$(val Restart)"
 expect_eq "Delegate=yes (cgroup freezer)" "yes" "$(val Delegate)"
 grep -q '^NoNewPrivileges=yes' "$sys" && fail "no NoNewPrivileges (sudo in sandboxes)" || ok "no NoNewPrivileges (sudo in sandboxes)"
 for bad in PrivateDevices=yes ProtectControlGroups=yes ProtectKernelTunables=yes MemoryDenyWriteExecute=yes; do
-	grep -q "^$bad" "$sys" && fail "no $bad (sandboxes need it off)"
+	grep -q "^$bad" "$sys" && { fail "no $bad (sandboxes need it off)"; unit_bad=1; }
 done
-ok "no setting that breaks sandboxes"
+[ -z "${unit_bad:-}" ] && ok "no setting that breaks sandboxes"
 
 # --- e2bfs@.service: run its commands as systemd would for instance ID
 id=$(new_sandbox) || { fail "create sandbox" "$id"; done_testing; }
