@@ -323,10 +323,15 @@ static int fuse_mounted_at(const char *dir, char *type, size_t cap)
 		return 0;
 	}
 	for (p = dir, o = esc; *p; p++) {
-		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\')
-			o += sprintf(o, "\\%03o", (unsigned char)*p);
-		else
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\') {
+			/* \ooo: 4 bytes, room reserved above */
+			*o++ = '\\';
+			*o++ = (char)('0' + (((unsigned char)*p >> 6) & 7));
+			*o++ = (char)('0' + (((unsigned char)*p >> 3) & 7));
+			*o++ = (char)('0' + ((unsigned char)*p & 7));
+		} else {
 			*o++ = *p;
+		}
 	}
 	*o = '\0';
 	while (!found && getline(&line, &lcap, f) > 0) {
