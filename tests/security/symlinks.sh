@@ -78,7 +78,9 @@ expect_eq "local canary in /tmp unchanged" "host secret" "$(cat "$canary")"
 expect_eq "local canary next to the mount unchanged" "host secret 2" "$(cat "$TEST_TMP/canary2")"
 expect_eq "no local file created through a link" "" "$(ls /tmp/"$cname".* 2>/dev/null; ls /etc/hostname.* 2>/dev/null)"
 # `..` resolved lexically: the append through dotdot wrote the sandbox's
-# canary2 inside the mount, never the local one.
+# canary2 inside the mount, never the local one (read after the write-back
+# barrier: the sandbox has it once sync returns).
+echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "append through dotdot lands in the sandbox" "written by dotdot" "$(run 'cat canary2' | head -1)"
 
 fs_umount "$mnt"
