@@ -14,10 +14,14 @@ stop_srv() { [ -n "$FPID" ] && kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/nul
 trap 'stop_srv; _lib_cleanup' EXIT
 
 start_srv() {
+	# the redirect below truncates in the child, asynchronously: remove the
+	# previous server's port file first or the loop may read a dead port
+	rm -f "$TEST_TMP/faultsrv.port"
 	python3 "$SRV" > "$TEST_TMP/faultsrv.port" 2>"$TEST_TMP/faultsrv.err" &
 	FPID=$!
-	for _ in $(seq 50); do [ -s "$TEST_TMP/faultsrv.port" ] && break; sleep 0.1; done
-	FPORT=$(head -n 1 "$TEST_TMP/faultsrv.port")
+	for _ in $(seq 300); do [ -s "$TEST_TMP/faultsrv.port" ] && break; sleep 0.1; done
+	FPORT=$(head -n 1 "$TEST_TMP/faultsrv.port" 2>/dev/null)
+	[ -n "$FPORT" ] || { fail "fault server" "did not start: $(head -c 300 "$TEST_TMP/faultsrv.err")"; done_testing; }
 }
 
 # run PREFIX CMD...: relay TAP lines with a name prefix.
@@ -39,7 +43,6 @@ run "" "$ITEST"
 stop_srv
 if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	start_srv
-	rm -f "$TEST_TMP/faultsrv.port.old"
 	run "valgrind-" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--show-leak-kinds=definite,indirect --error-exitcode=99 "$ITEST"
 	stop_srv
