@@ -5,7 +5,8 @@
  * its own stream (direct_io, not seekable), O_TRUNC is accepted.
  *
  *   sandbox          read: JSON sandbox info and the mounted root
- *   ctl              write: timeout N | pause | kill | refresh | sync
+ *   ctl              write: timeout N | pause | kill | refresh | sync;
+ *                    a rejected line is logged and shown in status (ctlError)
  *   status           read: JSON connection state, counters, cache
  *   procs/new        write a command line, read back "<pid>\n"
  *   procs/<pid>/     cmd stdout stderr stdin status wait ctl
@@ -98,6 +99,11 @@ static struct fs *g_fs;
 static pthread_mutex_t procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t procs_cond = PTHREAD_COND_INITIALIZER;
 static struct proc *procs;	/* protected by procs_lock */
+
+/* The commands .e2bfs/ctl accepts, as a rejection lists them. */
+#define CTL_COMMANDS "timeout N, pause, kill, refresh, sync"
+/* Why the last line written to .e2bfs/ctl was rejected ("" if none). */
+static char ctl_error[256];	/* protected by procs_lock */
 
 /* One open control file. */
 struct handle {
@@ -634,11 +640,14 @@ static char *status_json(void)
 	unsigned files, dirty, pending, failed;
 	size_t inodes, ghosts;
 	int online, gone;
-	char *err, *out = malloc(2048);
+	char *err, *cerr, *out = malloc(2048);
 	double rate;
 
 	if (!out)
 		return NULL;
+	pthread_mutex_lock(&procs_lock);
+	cerr = ctl_error[0] ? json_escape(ctl_error) : NULL;
+	pthread_mutex_unlock(&procs_lock);
 	cache_stats(g_fs, &bytes, &files, &dirty);
 	cache_upload_counts(&pending, &failed);
 	inode_counts(&inodes, &ghosts);
@@ -657,12 +666,14 @@ static char *status_json(void)
 		 "\"cacheBytes\":%" PRIu64 ",\"cacheFiles\":%u,\"cacheHitBytes\":%" PRIu64 ","
 		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u,"
 		 "\"pendingUploads\":%u,\"failedUploads\":%u,"
-		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\"}\n",
+		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\",\"ctlError\":%s%s%s}\n",
 		 gone ? "gone" : online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
 		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, pending, failed,
-		 inodes, inodes + ghosts, watch_is_up() ? "up" : "down");
+		 inodes, inodes + ghosts, watch_is_up() ? "up" : "down",
+		 cerr ? "\"" : "", cerr ? cerr : "null", cerr ? "\"" : "");
 	free(err);
+	free(cerr);
 	return out;
 }
 
@@ -951,6 +962,22 @@ static int start_proc(fuse_req_t req, struct handle *h, const char *line)
 	return 0;
 }
 
+/*
+ * Reject a line written to .e2bfs/ctl: say why in the log and in
+ * .e2bfs/status ("ctlError"), naming the valid commands.
+ */
+static int ctl_reject(const char *why, const char *word)
+{
+	char msg[sizeof(ctl_error)];
+
+	snprintf(msg, sizeof(msg), "ctl: %s '%.64s' (valid: " CTL_COMMANDS ")", why, word);
+	fs_log(g_fs, "%s", msg);
+	pthread_mutex_lock(&procs_lock);
+	snprintf(ctl_error, sizeof(ctl_error), "%s", msg);
+	pthread_mutex_unlock(&procs_lock);
+	return -EINVAL;
+}
+
 /* One line written to .e2bfs/ctl. */
 static int ctl_command(char *line)
 {
@@ -972,12 +999,13 @@ static int ctl_command(char *line)
 		errno = 0;
 		v = strtoul(arg, &end, 10);
 		if (errno || end == arg || *end || v == 0 || v > 86400 * 30)
-			return -EINVAL;
+			return ctl_reject("bad argument to timeout (1..2592000 seconds):", arg);
 		rc = e2b_sandbox_set_timeout(g_fs->sb, (unsigned)v);
 		return rc < 0 ? -remote_errno(rc) : 0;
 	}
-	if (*arg)
-		return -EINVAL;
+	if (*arg && (!strcmp(line, "pause") || !strcmp(line, "kill") ||
+		     !strcmp(line, "refresh") || !strcmp(line, "sync")))
+		return ctl_reject("command takes no argument:", line);
 	if (!strcmp(line, "pause")) {
 		cache_sync_all(g_fs);
 		rc = e2b_sandbox_pause(NULL, g_fs->sb);
@@ -994,7 +1022,7 @@ static int ctl_command(char *line)
 	}
 	if (!strcmp(line, "sync"))
 		return cache_sync_all(g_fs);
-	return -EINVAL;
+	return ctl_reject("unknown command", line);
 }
 
 void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

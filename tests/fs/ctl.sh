@@ -18,8 +18,16 @@ expect_eq "sandbox json id" "$id" "$(json_get 'd["sandboxID"]' < "$c/sandbox")"
 expect_eq "sandbox json root" "/home/user" "$(json_get 'd["root"]' < "$c/sandbox")"
 expect_eq "status json state" "online" "$(json_get 'd["state"]' < "$c/status")"
 check "ctl timeout (O_TRUNC redirection)" sh -c "echo 'timeout 600' > '$c/ctl'"
+expect_eq "status ctlError null before a bad command" "None" "$(json_get 'd["ctlError"]' < "$c/status")"
 check "ctl bad command is EINVAL" sh -c "! echo 'frobnicate' > '$c/ctl' 2>/dev/null"
+cerr=$(json_get 'd["ctlError"]' < "$c/status")
+check "status names the unknown command" grep -q "unknown command 'frobnicate'" <<<"$cerr"
+check "status lists the valid commands" grep -q "valid: timeout N, pause, kill, refresh, sync" <<<"$cerr"
+check "log names the unknown command and the valid ones" \
+	grep -q "ctl: unknown command 'frobnicate' (valid: timeout N, pause, kill, refresh, sync)" "$TEST_TMP/e2bfs.log"
 check "ctl bad timeout is EINVAL" sh -c "! echo 'timeout abc' > '$c/ctl' 2>/dev/null"
+check "status says why the timeout was rejected" sh -c "grep -q 'bad argument to timeout' '$c/status'"
+check "ctl sync with an argument is EINVAL" sh -c "! echo 'sync now' > '$c/ctl' 2>/dev/null"
 check "ctl sync" sh -c "echo sync > '$c/ctl'"
 check "ctl refresh" sh -c "echo refresh > '$c/ctl'"
 
