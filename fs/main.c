@@ -360,7 +360,7 @@ static char *read_key_file(const char *file)
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "e2bfs: cannot open '%s': %s\n", file, strerror(errno));
+		fprintf(stderr, "e2bfs: cannot open '%s': %m\n", file);
 		return NULL;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

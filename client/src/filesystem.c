@@ -389,6 +389,7 @@ static int fd_sink(const char *data, size_t len, void *payload)
 {
 	int fd = *(int *)payload;
 	ssize_t n;
+	char ebuf[128];
 
 	while (len) {
 		n = write(fd, data, len);
@@ -396,7 +397,7 @@ static int fd_sink(const char *data, size_t len, void *payload)
 			if (errno == EINTR)
 				continue;
 			return e2b__error_set(E2B_ERROR, "cannot write to file descriptor: %s",
-					      strerror(errno));
+					      e2b__strerror(errno, ebuf, sizeof(ebuf)));
 		}
 		data += n;
 		len -= (size_t)n;
@@ -635,9 +636,12 @@ int e2b_fs_write_fd(e2b_write_info **out, e2b_sandbox *sb, const char *path, int
 			up.src_len = (int64_t)(st.st_size - pos);
 	}
 	error = do_write(out, sb, path, &up, o);
-	if (f.failed)
+	if (f.failed) {
+		char ebuf[128];
+
 		return e2b__error_set(E2B_ERROR, "write '%s': cannot read file descriptor: %s",
-				      path, strerror(f.failed));
+				      path, e2b__strerror(f.failed, ebuf, sizeof(ebuf)));
+	}
 	return error;
 }
 

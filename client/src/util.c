@@ -313,6 +313,13 @@ int e2b__parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+const char *e2b__strerror(int err, char *buf, size_t cap)
+{
+	/* GNU strerror_r (we build with _GNU_SOURCE): returns the text, which
+	 * may or may not be buf */
+	return strerror_r(err, buf, cap);
+}
+
 int64_t e2b__now_ms(void)
 {
 	struct timespec ts;

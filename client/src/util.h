@@ -42,4 +42,7 @@ void e2b__what(char *buf, size_t cap, const char *verb, const char *subject);
 
 int e2b__strcaseeq(const char *a, const char *b);
 
+/* The text of errno value err, thread-safe (strerror_r into buf). */
+const char *e2b__strerror(int err, char *buf, size_t cap);
+
 #endif
