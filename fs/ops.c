@@ -23,9 +23,26 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+/* The sandbox is Linux: a name has at most NAME_MAX bytes, and envd can
+ * only address a path shorter than PATH_MAX (with its NUL). */
+#define SANDBOX_NAME_MAX 255
+#define SANDBOX_PATH_MAX 4096
+
 static struct fs *FS(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/*
+ * -ENAMETOOLONG when @name or the sandbox path @path it makes cannot exist
+ * in the sandbox: refused before anything is cached, so write-back never
+ * holds a file it can never upload.
+ */
+static int name_check(const char *name, const char *path)
+{
+	if (strlen(name) > SANDBOX_NAME_MAX || strlen(path) >= SANDBOX_PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 /* Reply an entry for @in, counting the lookup. */
@@ -212,6 +229,12 @@ static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	path = inode_child_path(pin, name);
 	if (!path) {
 		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	rc = name_check(name, path);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		free(path);
 		return;
 	}
 	in = inode_find_path(path);
@@ -624,6 +647,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, struct inode **pin)
 {
 	char *path;
+	int rc;
 
 	*pin = inode_get(parent);
 	if (!*pin || ctl_is(parent)) {
@@ -635,8 +659,16 @@ static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, str
 		return NULL;
 	}
 	path = inode_child_path(*pin, name);
-	if (!path)
+	if (!path) {
 		fuse_reply_err(req, ESTALE);
+		return NULL;
+	}
+	rc = name_check(name, path);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		free(path);
+		return NULL;
+	}
 	return path;
 }
 

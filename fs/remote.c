@@ -290,31 +290,49 @@ int remote_create(struct fs *fs, const char *path)
 	return remote_end(fs, rc);
 }
 
-/* "<dir>/.<base>.e2b-tmp-<random>" beside @path (libe2b's pattern). */
+/*
+ * "<dir>/.<base>.e2b-tmp-<random>" beside @path (libe2b's pattern).  The
+ * base is shortened as needed so that the name stays within NAME_MAX and
+ * the path within PATH_MAX whenever @path itself does (the random part
+ * alone keeps it unique): a long name must not make its upload fail.
+ */
+#define TEMP_SUFFIX 26	/* ".", ".e2b-tmp-" and 16 hex digits */
 static char *temp_beside(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	unsigned char rnd[8] = { 0 };
-	size_t n = strlen(path) + 32;
+	size_t n = strlen(path) + 32, base, room;
 	char *t = malloc(n);
 	int fd, len;
 
 	if (!t || !slash)
 		goto fail;
+	base = strlen(slash + 1);
+	if (base > 255 - TEMP_SUFFIX)
+		base = 255 - TEMP_SUFFIX;
+	room = 4095 - (size_t)(slash - path) - 1;	/* PATH_MAX less NUL, dir, '/' */
+	if ((size_t)(slash - path) + 1 >= 4095 || room < TEMP_SUFFIX) {
+		free(t);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (base > room - TEMP_SUFFIX)
+		base = room - TEMP_SUFFIX;
 	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (read(fd, rnd, sizeof(rnd)) < 0)
 			rnd[0] = (unsigned char)getpid();
 		close(fd);
 	}
-	len = snprintf(t, n, "%.*s/.%s.e2b-tmp-%02x%02x%02x%02x%02x%02x%02x%02x",
-		       (int)(slash - path), path, slash + 1, rnd[0], rnd[1], rnd[2], rnd[3],
+	len = snprintf(t, n, "%.*s/.%.*s.e2b-tmp-%02x%02x%02x%02x%02x%02x%02x%02x",
+		       (int)(slash - path), path, (int)base, slash + 1, rnd[0], rnd[1], rnd[2], rnd[3],
 		       rnd[4], rnd[5], rnd[6], rnd[7]);
 	if (len < 0 || (size_t)len >= n)
 		goto fail;
 	return t;
 fail:
 	free(t);
+	errno = ENOMEM;
 	return NULL;
 }
 
@@ -699,6 +717,10 @@ int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct uploa
 
 	if (out)
 		*out = NULL;
+	/* No room beside it for a temporary (a path near PATH_MAX with a
+	 * short name): straight over it, as for a new file. */
+	if (!tmp && errno == ENAMETOOLONG)
+		return remote_upload_new(fs, path, fd, fix);
 	if (!tmp)
 		return -ENOMEM;
 	wo.user = fs->o.user;

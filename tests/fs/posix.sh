@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# POSIX answers the mount gives where envd alone would not (issue 10):
+# long names and paths, times after our own changes, unlinked open files,
+# ownership, special files.  Each against e2bd, read back through the
+# mount and, after a write-back barrier, in the sandbox.
+. "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/fs/common.sh"
+fs_require
+
+id=$(new_sandbox '{"templateID":"base","timeout":900}') || { fail "create sandbox" "$id"; done_testing; }
+mnt=$TEST_TMP/posix-mnt
+mount_check "mount" "$id" "$mnt"
+
+failed_uploads() { json_get 'd["failedUploads"] + d["pendingUploads"]' < "$mnt/.e2bfs/status"; }
+
+# --- Long names and paths: a name of 255 bytes is fine, also when its
+# upload goes through a temporary beside it; a path the sandbox cannot
+# hold (over PATH_MAX once joined to /home/user) is refused up front.
+check "255-byte name: rewrite after upload" python3 - "$mnt" <<'PY'
+import os, sys
+n = os.path.join(sys.argv[1], "m" * 255)
+open(n, "w").write("one")
+with open(os.path.join(sys.argv[1], ".e2bfs/ctl"), "w") as c:
+    c.write("sync\n")
+open(n, "w").write("two")
+PY
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "255-byte name: sandbox has the rewrite" "two" "$(envd "$id" GET "/files?path=/home/user/$(printf 'm%.0s' $(seq 255))")"
+out=$(python3 - "$mnt" <<'PY'
+import errno, os, sys
+os.chdir(sys.argv[1])
+# /home/user + 20 * "/" + 200 bytes = 4030 bytes: deep, but addressable.
+for i in range(20):
+    os.mkdir("d" * 200)
+    os.chdir("d" * 200)
+def try_(what, fn):
+    try:
+        fn()
+        print(what, "ok")
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+try_("fits", lambda: os.close(os.open("f" * 60, os.O_CREAT | os.O_WRONLY, 0o644)))
+try_("create", lambda: os.close(os.open("g" * 255, os.O_CREAT | os.O_WRONLY, 0o644)))
+try_("mkdir", lambda: os.mkdir("g" * 255))
+try_("symlink", lambda: os.symlink("x", "g" * 255))
+try_("rename", lambda: os.rename("f" * 60, "g" * 255))
+try_("stat", lambda: os.stat("g" * 255))
+PY
+)
+expect_eq "path over the sandbox's PATH_MAX: ENAMETOOLONG" "fits ok
+create ENAMETOOLONG
+mkdir ENAMETOOLONG
+symlink ENAMETOOLONG
+rename ENAMETOOLONG
+stat ENAMETOOLONG" "$out"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "no upload left failing" "0" "$(failed_uploads)"
+
+fs_umount "$mnt"
+done_testing
