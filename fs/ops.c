@@ -383,6 +383,12 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 			rc = cache_truncate(fs, in, attr->st_size);
 			if (rc == 0 && !fi && !cache_is_open(in))
 				rc = cache_flush(fs, in);
+			/* A truncation modifies the file: its mtime at once
+			 * (the local copy's while its data is pending). */
+			if (rc == 0 && !cache_local_attr(in, &st)) {
+				clock_gettime(CLOCK_REALTIME, &st.st_mtim);
+				st.st_ctim = st.st_mtim;
+			}
 		} else {
 			char size[32];
 			const char *argv[] = { "truncate", "-s", size, "--", path, NULL };

@@ -325,8 +325,8 @@ static char *temp_beside(const char *path)
 		close(fd);
 	}
 	len = snprintf(t, n, "%.*s/.%.*s.e2b-tmp-%02x%02x%02x%02x%02x%02x%02x%02x",
-		       (int)(slash - path), path, (int)base, slash + 1, rnd[0], rnd[1], rnd[2], rnd[3],
-		       rnd[4], rnd[5], rnd[6], rnd[7]);
+		       (int)(slash - path), path, (int)base, slash + 1, rnd[0], rnd[1], rnd[2],
+		       rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	if (len < 0 || (size_t)len >= n)
 		goto fail;
 	return t;

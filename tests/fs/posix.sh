@@ -57,5 +57,34 @@ stat ENAMETOOLONG" "$out"
 echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "no upload left failing" "0" "$(failed_uploads)"
 
+# --- truncate and ftruncate change mtime at once (item 4): the times are
+# set far in the past first, so "new" needs no clock comparison.
+out=$(python3 - "$mnt" <<'PY'
+import os, sys
+os.chdir(sys.argv[1])
+old = 1000000000
+def fresh(st):
+    return "new" if st.st_mtime > old + 86400 and st.st_ctime >= st.st_mtime - 1 else "old %d" % st.st_mtime
+open("tr", "w").write("0123456789")
+os.utime("tr", (old, old))
+fd = os.open("tr", os.O_RDWR)
+os.ftruncate(fd, 4)
+print("ftruncate", fresh(os.fstat(fd)), os.fstat(fd).st_size)
+os.utime("tr", (old, old))
+os.truncate("tr", 2)
+print("truncate open", fresh(os.stat("tr")), os.stat("tr").st_size)
+os.close(fd)
+with open(os.path.join(sys.argv[1], ".e2bfs/ctl"), "w") as c:
+    c.write("sync\n")
+os.utime("tr", (old, old))
+os.stat("tr")
+os.truncate("tr", 1)
+print("truncate closed", fresh(os.stat("tr")), os.stat("tr").st_size)
+PY
+)
+expect_eq "truncate/ftruncate: mtime at once" "ftruncate new 4
+truncate open new 2
+truncate closed new 1" "$out"
+
 fs_umount "$mnt"
 done_testing
