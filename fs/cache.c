@@ -66,6 +66,7 @@ struct file {
 	uint64_t seq_next;	/* protected by lock; readahead state */
 	unsigned ra;		/* protected by lock */
 	double last_use;	/* protected by lock */
+	int ahead;		/* protected by lock; fetched ahead, not opened since */
 	double next_retry;	/* protected by lock; background upload backoff */
 	double retry_delay;	/* protected by lock */
 	int listed;		/* protected by files_lock */
@@ -458,10 +459,18 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 		if (!same_base(f, remote) || !f->cpath) {
 			reset_locked(f, (uint64_t)remote->st_size);
 			*keep_cache = 0;
+		} else if (f->ahead && f->complete) {
+			/* Fetched ahead (ahead.c), maybe over an older version
+			 * the kernel still caches. */
+			*keep_cache = 0;
+			pthread_mutex_lock(&fs->lock);
+			fs->st.ahead_hits++;
+			pthread_mutex_unlock(&fs->lock);
 		}
 		set_base(f, remote);
 		f->mode = remote->st_mode & 07777;
 	}
+	f->ahead = 0;
 	rc = grow_map(f, f->size);
 	if (rc == 0)
 		rc = ensure_fd(fs, f);
@@ -646,6 +655,47 @@ static int ensure_complete(struct fs *fs, struct file *f)
 	}
 	f->complete = 1;
 	return 0;
+}
+
+/*
+ * Fetch the whole content of @in, as @remote (its latest known attributes)
+ * describes it, before a reader asks (ahead.c).  Only a closed, clean file
+ * that exists in the sandbox is touched, and only when its lock is free:
+ * a reader or an upload that has it goes first.  The lock is held over the
+ * GET, so an open of this file waits for this fetch instead of asking too.
+ */
+int cache_ahead(struct fs *fs, struct inode *in, const struct stat *remote)
+{
+	struct file *f = get_file(in);
+	int rc = 0;
+
+	if (!f)
+		return -ENOMEM;
+	if (pthread_mutex_trylock(&f->lock))
+		return 0;
+	if (f->dirty || f->orphan || f->opens || is_local_new(f) ||
+	    (same_base(f, remote) && f->cpath && f->complete))
+		goto out;
+	if (!same_base(f, remote) || !f->cpath)
+		reset_locked(f, (uint64_t)remote->st_size);
+	set_base(f, remote);
+	f->mode = remote->st_mode & 07777;
+	f->last_use = now_mono();
+	rc = ensure_fd(fs, f);
+	if (rc == 0)
+		rc = ensure_complete(fs, f);
+	if (rc == 0) {
+		f->ahead = 1;
+		rc = 1;
+	}
+	/* Not open: no descriptor kept (thousands of files are fetched). */
+	if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+	}
+out:
+	unlock_file(f);
+	return rc;
 }
 
 int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,

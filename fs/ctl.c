@@ -666,12 +666,14 @@ static char *status_json(void)
 		 "\"cacheBytes\":%" PRIu64 ",\"cacheFiles\":%u,\"cacheHitBytes\":%" PRIu64 ","
 		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u,"
 		 "\"pendingUploads\":%u,\"failedUploads\":%u,"
-		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\",\"ctlError\":%s%s%s}\n",
+		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\",\"ctlError\":%s%s%s,"
+		 "\"aheadFetched\":%" PRIu64 ",\"aheadHits\":%" PRIu64 "}\n",
 		 gone ? "gone" : online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
 		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, pending, failed,
 		 inodes, inodes + ghosts, watch_is_up() ? "up" : "down",
-		 cerr ? "\"" : "", cerr ? cerr : "null", cerr ? "\"" : "");
+		 cerr ? "\"" : "", cerr ? cerr : "null", cerr ? "\"" : "", st.ahead_fetched,
+		 st.ahead_hits);
 	free(err);
 	free(cerr);
 	return out;

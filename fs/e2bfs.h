@@ -43,6 +43,10 @@ struct opts {
 	double watch_cache;
 	unsigned prefetch_entries;
 	unsigned prefetch_threads;
+	unsigned ahead_threads;
+	unsigned ahead_files;
+	char *ahead_size;
+	char *ahead_bytes;
 	char *cache_dir;
 	char *cache_max;
 	int no_watch;
@@ -64,6 +68,8 @@ struct stats {
 	uint64_t cache_misses;	/* bytes fetched */
 	uint64_t uploads;
 	uint64_t upload_errors;
+	uint64_t ahead_fetched;	/* files fetched ahead of a reader */
+	uint64_t ahead_hits;	/* opens that found such a file local */
 };
 
 /* The whole mount. */
@@ -76,6 +82,8 @@ struct fs {
 	char *mountpoint;	/* absolute local mount point */
 	char *cache_dir;	/* per-sandbox cache directory */
 	uint64_t cache_max;
+	uint64_t ahead_size;	/* largest file fetched ahead */
+	uint64_t ahead_bytes;	/* bytes fetched ahead of a reader at most */
 	struct fuse_session *se;
 	uid_t uid;
 	gid_t gid;
@@ -257,6 +265,8 @@ void cache_recover(struct fs *fs);
 void cache_stats(struct fs *fs, uint64_t *bytes, unsigned *files,
 		 unsigned *dirty);
 void cache_housekeep(struct fs *fs);
+/* 1 = fetched whole, 0 = skipped (busy, open, dirty or already local). */
+int cache_ahead(struct fs *fs, struct inode *in, const struct stat *remote);
 
 /* ---- ops.c ----------------------------------------------------------- */
 extern const struct fuse_lowlevel_ops e2bfs_ops;
@@ -285,6 +295,11 @@ void ctl_shutdown(struct fs *fs);
 int prefetch_start(struct fs *fs);
 void prefetch_below(struct fs *fs, const char *path);
 void prefetch_stop(struct fs *fs);
+
+/* ---- ahead.c: small files fetched ahead of a reader ------------------ */
+int ahead_start(struct fs *fs);
+void ahead_opened(struct fs *fs, const char *path, int flags);
+void ahead_stop(struct fs *fs);
 
 /* ---- watch.c ---------------------------------------------------------- */
 int watch_start(struct fs *fs);

@@ -84,6 +84,10 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("watch_cache=%lf", watch_cache),
 	OPT("prefetch_entries=%u", prefetch_entries),
 	OPT("prefetch_threads=%u", prefetch_threads),
+	OPT("ahead_threads=%u", ahead_threads),
+	OPT("ahead_files=%u", ahead_files),
+	OPT("ahead_size=%s", ahead_size),
+	OPT("ahead_bytes=%s", ahead_bytes),
 	OPT("cache_dir=%s", cache_dir),
 	OPT("cache_max=%s", cache_max),
 	OPT("no_watch", no_watch),
@@ -244,6 +248,12 @@ static void usage(const char *prog)
 	       "    -o prefetch_entries=N  listing cache bound, in entries (default 200000)\n"
 	       "    -o prefetch_threads=N  list subdirectories of a listed directory ahead\n"
 	       "                           of a tree walk, N at a time (default 4, 0 = off)\n"
+	       "    -o ahead_threads=N     when a process reads through a directory, fetch\n"
+	       "                           its small files and those of the directories\n"
+	       "                           after it, N at a time (default 16, 0 = off)\n"
+	       "    -o ahead_files=N       files fetched ahead of the reader (default 1024)\n"
+	       "    -o ahead_size=SIZE     largest file fetched ahead (default 256K)\n"
+	       "    -o ahead_bytes=SIZE    bytes fetched ahead of the reader (default 64M)\n"
 	       "    -o cache_dir=DIR       content cache (default ~/.cache/e2bfs)\n"
 	       "    -o cache_max=SIZE      content cache bound, e.g. 512M, 2G (default 1G)\n"
 	       "    -o no_watch            do not follow sandbox-side changes\n"
@@ -548,6 +558,8 @@ int main(int argc, char *argv[])
 	pc.o.watch_cache = 3600.0;
 	pc.o.prefetch_entries = 200000;
 	pc.o.prefetch_threads = 4;
+	pc.o.ahead_threads = 16;
+	pc.o.ahead_files = 1024;
 	pc.o.op_timeout = 15.0;
 	fs.online = 1;
 	fuse_set_log_func(fuse_log_redacted);
@@ -587,6 +599,14 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	fs.cache_max = 1ull << 30;
+	fs.ahead_size = 256u << 10;
+	fs.ahead_bytes = 64u << 20;
+	if ((fs.o.ahead_size && parse_size(fs.o.ahead_size, &fs.ahead_size) < 0) ||
+	    (fs.o.ahead_bytes && parse_size(fs.o.ahead_bytes, &fs.ahead_bytes) < 0)) {
+		fprintf(stderr, "e2bfs: bad ahead_size or ahead_bytes\n");
+		ret = 2;
+		goto out;
+	}
 	if (fs.o.cache_max && parse_size(fs.o.cache_max, &fs.cache_max) < 0) {
 		fprintf(stderr, "e2bfs: bad cache_max '%s'\n", fs.o.cache_max);
 		ret = 2;
@@ -643,6 +663,9 @@ int main(int argc, char *argv[])
 	cfg.request_timeout_ms = (unsigned)(fs.o.op_timeout * 500.0);
 	cfg.connect_timeout_ms = cfg.request_timeout_ms < 5000 ? cfg.request_timeout_ms : 5000;
 	cfg.user_agent = "e2bfs/" E2BFS_VERSION;
+	/* Keep a connection per thread that may wait on envd at once: FUSE
+	 * workers, uploads, listing prefetch and the readers' fetch-ahead. */
+	cfg.max_connections = 24 + fs.o.prefetch_threads + fs.o.ahead_threads;
 	cfg.log_cb = lib_log;
 	cfg.log_payload = &fs;
 	e2b_config_from_env(&cfg);
@@ -706,6 +729,8 @@ int main(int argc, char *argv[])
 		       fs.root);
 	if (prefetch_start(&fs) < 0)
 		fs_log(&fs, "cannot start the listing prefetch threads");
+	if (ahead_start(&fs) < 0)
+		fs_log(&fs, "cannot start the threads that fetch ahead of readers");
 
 	if (co.singlethread) {
 		ret = fuse_session_loop(fs.se);
@@ -727,6 +752,7 @@ int main(int argc, char *argv[])
 	pthread_mutex_unlock(&fs.lock);
 	watch_stop(&fs);
 	prefetch_stop(&fs);
+	ahead_stop(&fs);
 	ctl_shutdown(&fs);
 	remote_shutdown(&fs);
 	if (hk_started)

@@ -988,6 +988,7 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fi->keep_cache = keep;
 		fi->fh = 0;
 		fuse_reply_open(req, fi);
+		ahead_opened(fs, path, fi->flags);	/* ahead.c: fetch what is read next */
 	}
 	free(path);
 }

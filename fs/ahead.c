@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Content fetched ahead of a reader (git status, grep -r, make): programs
+ * that read through a tree open one small file after another, and each
+ * first read costs a round trip.  When a process opens a second file of a
+ * directory within AHEAD_TRIGGER seconds, a run starts there: the
+ * directory's small regular files (ahead_size at most), then the
+ * directories that follow it in a depth-first walk in name order (its
+ * subdirectories, then its later siblings and theirs: the order of git's
+ * index and of fts), are fetched whole into the content cache by
+ * ahead_threads threads, until ahead_files files or ahead_bytes bytes lie
+ * ahead of the directory the reader is in.  As the reader moves on, the run
+ * is extended; a reader that leaves it for a directory not in it starts a
+ * new run there (at its second file) and the old run's queue is dropped.
+ *
+ * The fetch itself is cache_ahead(): it holds the file's lock over its GET,
+ * so an open of that file waits for that one fetch instead of asking again;
+ * it never touches a file that is open, dirty or not yet in the sandbox,
+ * and its content is keyed by the remote version (mtime, size) like any
+ * other, so a change in the sandbox is seen as usual.  A reader never
+ * waits for the fetch of another file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2bfs.h"
+
+#define AHEAD_MAX_THREADS 64
+#define AHEAD_QUEUE 8192	/* files queued at most */
+#define AHEAD_RUN 1024		/* directories remembered in a run */
+#define AHEAD_RECENT 16		/* directories watched for a trigger */
+#define AHEAD_TRIGGER 2.0	/* seconds between two opens of one directory */
+#define AHEAD_DEPTH 32		/* depth of the walk below the run's parent */
+#define AHEAD_SUBDIRS 4096	/* subdirectories of one directory walked */
+
+struct ah_job {
+	struct inode *in;	/* pinned */
+	uint64_t run;
+};
+
+/* A directory of the run: files queued up to and including it. */
+struct ah_dir {
+	char *path;
+	uint64_t cum_files;
+	uint64_t cum_bytes;
+};
+
+/* A level of the depth-first walk (owned by the planning thread). */
+struct ah_frame {
+	char *path;
+	char **subs;		/* full paths, in name order */
+	size_t n, next;
+};
+
+struct ah_recent {
+	char *dir;
+	char *last;		/* the last file opened in it */
+	unsigned opens;
+	double t;
+};
+
+static pthread_mutex_t ah_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ah_cond = PTHREAD_COND_INITIALIZER;
+static struct ah_job queue[AHEAD_QUEUE];	/* protected by ah_lock */
+static size_t q_head, q_len;			/* protected by ah_lock */
+static uint64_t run_id;				/* protected by ah_lock */
+static char *run_start;		/* protected by ah_lock; a new run's directory */
+static struct ah_dir run[AHEAD_RUN];		/* protected by ah_lock */
+static size_t run_n, run_pos;			/* protected by ah_lock */
+static uint64_t run_files, run_bytes;		/* protected by ah_lock; queued */
+static int run_more;		/* protected by ah_lock; the walk is not over */
+static int want_plan, planning;			/* protected by ah_lock */
+static struct ah_recent recent[AHEAD_RECENT];	/* protected by ah_lock */
+static int ah_stop;				/* protected by ah_lock */
+static pthread_t threads[AHEAD_MAX_THREADS];
+static unsigned nthreads;
+
+/* The walk: touched only by the thread that has `planning`. */
+static struct ah_frame stack[AHEAD_DEPTH];
+static size_t depth;
+
+static void frame_release(struct ah_frame *fr)
+{
+	size_t i;
+
+	for (i = 0; i < fr->n; i++)
+		free(fr->subs[i]);
+	free(fr->subs);
+	free(fr->path);
+	memset(fr, 0, sizeof(*fr));
+}
+
+static void stack_clear(void)
+{
+	while (depth)
+		frame_release(&stack[--depth]);
+}
+
+/* Drop the queue and the run's directories; ah_lock held. */
+static void run_clear_locked(void)
+{
+	size_t i;
+
+	while (q_len) {
+		inode_unpin(queue[q_head].in);
+		q_head = (q_head + 1) % AHEAD_QUEUE;
+		q_len--;
+	}
+	for (i = 0; i < run_n; i++)
+		free(run[i].path);
+	run_n = run_pos = 0;
+	run_files = run_bytes = 0;
+}
+
+/* Files and bytes queued beyond the directory the reader is in; lock held. */
+static int run_short_locked(struct fs *fs)
+{
+	uint64_t f = run_n ? run[run_pos].cum_files : 0, b = run_n ? run[run_pos].cum_bytes : 0;
+
+	return run_files - f < fs->o.ahead_files && run_bytes - b < fs->ahead_bytes;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Make @dir's listing known (one ListDir unless fresh; single flight). */
+static void ah_list(struct fs *fs, struct inode *dir)
+{
+	struct inode_vtok tok;
+	e2b_entry_list *l = NULL;
+	char *path;
+	int rc;
+
+	if (inode_dir_begin(dir, &tok) == 0)
+		return;
+	path = inode_path(dir);
+	rc = path ? remote_list(fs, path, &l) : -ESTALE;
+	inode_dir_end(fs, &tok, rc == 0 ? l : NULL, 1);
+	e2b_entry_list_free(l);
+	free(path);
+}
+
+/*
+ * Queue @path's small regular files for run @rid (unless @subdirs_only)
+ * and fill @fr with its subdirectories, in name order.  0, or -1 when the
+ * run changed (or stopping) meanwhile; @fr is to be released either way.
+ */
+static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_only,
+		   struct ah_frame *fr)
+{
+	struct inode *dir = inode_for_path(path), *in, **files = NULL;
+	char **names = NULL;
+	uint64_t bytes = 0;
+	size_t n = 0, i, nf = 0;
+	struct stat st;
+	int rc = 0;
+
+	memset(fr, 0, sizeof(*fr));
+	fr->path = strdup(path);
+	if (!dir || !fr->path)
+		goto out;
+	ah_list(fs, dir);
+	names = inode_listing_names(dir, &n);
+	if (!names)
+		goto out;
+	qsort(names, n, sizeof(*names), cmp_str);
+	files = calloc(n + 1, sizeof(*files));
+	fr->subs = calloc(n + 1, sizeof(*fr->subs));
+	if (!files || !fr->subs)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (inode_is_upload_temp(names[i]) ||
+		    inode_dir_lookup(fs, dir, names[i], &in, &st) != INODE_DIR_FOUND)
+			continue;
+		if (!subdirs_only && S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    (uint64_t)st.st_size <= fs->ahead_size) {
+			files[nf++] = in;
+			bytes += (uint64_t)st.st_size;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && fr->n < AHEAD_SUBDIRS) {
+			fr->subs[fr->n] = path_join(path, names[i]);
+			if (fr->subs[fr->n])
+				fr->n++;
+		}
+		inode_unpin(in);
+	}
+	if (subdirs_only)
+		goto out;
+	pthread_mutex_lock(&ah_lock);
+	if (ah_stop || rid != run_id) {
+		rc = -1;
+	} else {
+		for (i = 0; i < nf && q_len < AHEAD_QUEUE; i++) {
+			queue[(q_head + q_len) % AHEAD_QUEUE] = (struct ah_job){ files[i], rid };
+			q_len++;
+			files[i] = NULL;
+			run_files++;
+		}
+		run_bytes += bytes;
+		if (run_n == AHEAD_RUN) {
+			/* Forget the directories the reader has left behind. */
+			size_t drop = run_pos ? run_pos : 1;
+
+			for (i = 0; i < drop; i++)
+				free(run[i].path);
+			memmove(run, run + drop, (run_n - drop) * sizeof(run[0]));
+			run_n -= drop;
+			run_pos = run_pos > drop ? run_pos - drop : 0;
+		}
+		run[run_n].path = strdup(path);
+		run[run_n].cum_files = run_files;
+		run[run_n].cum_bytes = run_bytes;
+		if (run[run_n].path)
+			run_n++;
+		pthread_cond_broadcast(&ah_cond);
+	}
+	pthread_mutex_unlock(&ah_lock);
+out:
+	for (i = 0; files && i < nf; i++)
+		inode_unpin(files[i]);
+	free(files);
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	inode_unpin(dir);
+	return rc;
+}
+
+static char *parent_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	if (!s)
+		return NULL;
+	return s == path ? strdup("/") : strndup(path, (size_t)(s - path));
+}
+
+/*
+ * Start the walk at @start: its files first, then its subtree, then its
+ * later siblings' (the parent's frame resumes after it).  The walk stays
+ * below the parent.  0, or -1 when the run changed.
+ */
+static int walk_begin(struct fs *fs, uint64_t rid, const char *start)
+{
+	char *parent = strcmp(start, fs->root) ? parent_of(start) : NULL;
+	struct ah_frame *fr;
+	int rc;
+
+	stack_clear();
+	if (parent) {
+		fr = &stack[depth++];
+		ah_emit(fs, rid, parent, 1, fr);
+		while (fr->next < fr->n && strcmp(fr->subs[fr->next], start) <= 0)
+			fr->next++;
+	}
+	free(parent);
+	fr = &stack[depth++];
+	rc = ah_emit(fs, rid, start, 0, fr);
+	if (rc < 0)
+		stack_clear();
+	return rc;
+}
+
+/* The next directory of the walk: 1 queued, 0 the walk is over, -1 the
+ * run changed. */
+static int walk_next(struct fs *fs, uint64_t rid)
+{
+	struct ah_frame *fr;
+	char *p;
+	int rc;
+
+	while (depth) {
+		fr = &stack[depth - 1];
+		if (fr->next < fr->n && depth < AHEAD_DEPTH) {
+			p = fr->subs[fr->next++];
+			rc = ah_emit(fs, rid, p, 0, &stack[depth++]);
+			if (rc < 0) {
+				stack_clear();
+				return -1;
+			}
+			return 1;
+		}
+		frame_release(fr);
+		depth--;
+	}
+	return 0;
+}
+
+/* Extend the run until enough lies ahead of the reader. */
+static void ah_plan(struct fs *fs)
+{
+	uint64_t rid;
+	char *start;
+	int rc = 0, more;
+
+	pthread_mutex_lock(&ah_lock);
+	rid = run_id;
+	start = run_start;
+	run_start = NULL;
+	pthread_mutex_unlock(&ah_lock);
+	if (start)
+		rc = walk_begin(fs, rid, start);
+	free(start);
+	for (;;) {
+		pthread_mutex_lock(&ah_lock);
+		more = rc >= 0 && !ah_stop && rid == run_id && run_short_locked(fs);
+		pthread_mutex_unlock(&ah_lock);
+		if (!more)
+			break;
+		rc = walk_next(fs, rid);
+		if (rc <= 0)
+			break;
+	}
+	pthread_mutex_lock(&ah_lock);
+	if (rid == run_id)
+		run_more = depth > 0;
+	pthread_mutex_unlock(&ah_lock);
+}
+
+static void *ah_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct ah_job job;
+	struct stat st;
+	uint64_t rid;
+
+	for (;;) {
+		pthread_mutex_lock(&ah_lock);
+		while (!ah_stop && !q_len && !(want_plan && !planning))
+			pthread_cond_wait(&ah_cond, &ah_lock);
+		if (ah_stop) {
+			pthread_mutex_unlock(&ah_lock);
+			return NULL;
+		}
+		if (want_plan && !planning) {
+			want_plan = 0;
+			planning = 1;
+			pthread_mutex_unlock(&ah_lock);
+			ah_plan(fs);
+			pthread_mutex_lock(&ah_lock);
+			planning = 0;
+			pthread_cond_broadcast(&ah_cond);
+			pthread_mutex_unlock(&ah_lock);
+			continue;
+		}
+		job = queue[q_head];
+		q_head = (q_head + 1) % AHEAD_QUEUE;
+		q_len--;
+		rid = run_id;
+		pthread_mutex_unlock(&ah_lock);
+		/* The latest attributes known, not the listing's of when it was
+		 * queued: a change reported since is what the reader will see. */
+		if (job.run == rid && inode_cached_attr(fs, job.in, &st) && S_ISREG(st.st_mode) &&
+		    st.st_size > 0 && (uint64_t)st.st_size <= fs->ahead_size &&
+		    cache_ahead(fs, job.in, &st) > 0) {
+			pthread_mutex_lock(&fs->lock);
+			fs->st.ahead_fetched++;
+			pthread_mutex_unlock(&fs->lock);
+		}
+		inode_unpin(job.in);
+	}
+}
+
+/*
+ * A process opened @path (a remote path) with @flags: the hook that
+ * starts and extends runs.  Cheap; never waits for the network.
+ */
+void ahead_opened(struct fs *fs, const char *path, int flags)
+{
+	const char *name = strrchr(path, '/');
+	struct ah_recent *r = NULL;
+	double now = now_mono();
+	char *dir;
+	size_t i;
+
+	if (!nthreads || (flags & O_ACCMODE) != O_RDONLY || !name)
+		return;
+	name++;
+	dir = parent_of(path);
+	if (!dir)
+		return;
+	pthread_mutex_lock(&ah_lock);
+	for (i = run_pos; i < run_n + run_pos; i++) {
+		size_t k = i % run_n;
+
+		if (!strcmp(run[k].path, dir)) {
+			if (k > run_pos)
+				run_pos = k;
+			if (run_more && run_short_locked(fs) && !want_plan) {
+				want_plan = 1;
+				pthread_cond_signal(&ah_cond);
+			}
+			goto out;
+		}
+	}
+	/* Not in the run: is the reader going through this directory? */
+	for (i = 0; i < AHEAD_RECENT; i++) {
+		if (recent[i].dir && !strcmp(recent[i].dir, dir)) {
+			r = &recent[i];
+			break;
+		}
+		if (!r || recent[i].t < r->t)
+			r = &recent[i];
+	}
+	if (!r->dir || strcmp(r->dir, dir)) {
+		free(r->dir);
+		free(r->last);
+		r->dir = dir;
+		dir = NULL;
+		r->last = NULL;
+		r->opens = 0;
+	} else if (now - r->t > AHEAD_TRIGGER) {
+		r->opens = 0;
+	}
+	r->t = now;
+	if (r->last && !strcmp(r->last, name))
+		goto out;
+	free(r->last);
+	r->last = strdup(name);
+	if (++r->opens < 2)
+		goto out;
+	/* The second file of this directory: a new run starts here. */
+	r->opens = 0;
+	run_id++;
+	run_clear_locked();
+	free(run_start);
+	run_start = strdup(r->dir);
+	run_more = 1;
+	want_plan = 1;
+	pthread_cond_signal(&ah_cond);
+out:
+	pthread_mutex_unlock(&ah_lock);
+	free(dir);
+}
+
+int ahead_start(struct fs *fs)
+{
+	unsigned want = fs->o.ahead_threads;
+
+	if (want > AHEAD_MAX_THREADS)
+		want = AHEAD_MAX_THREADS;
+	if (!fs->o.ahead_files || !fs->ahead_bytes || !fs->ahead_size)
+		want = 0;
+	for (nthreads = 0; nthreads < want; nthreads++)
+		if (pthread_create(&threads[nthreads], NULL, ah_main, fs) != 0)
+			break;
+	return nthreads == want ? 0 : -1;
+}
+
+void ahead_stop(struct fs *fs)
+{
+	unsigned i;
+
+	(void)fs;
+	pthread_mutex_lock(&ah_lock);
+	ah_stop = 1;
+	pthread_cond_broadcast(&ah_cond);
+	pthread_mutex_unlock(&ah_lock);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_lock(&ah_lock);
+	nthreads = 0;
+	run_clear_locked();
+	free(run_start);
+	run_start = NULL;
+	for (i = 0; i < AHEAD_RECENT; i++) {
+		free(recent[i].dir);
+		free(recent[i].last);
+		memset(&recent[i], 0, sizeof(recent[i]));
+	}
+	pthread_mutex_unlock(&ah_lock);
+	stack_clear();
+}

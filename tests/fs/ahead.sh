@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Content ahead of the reader (fs/ahead.c): reading the second file of a
+# directory fetches the small files of that directory and of the ones after
+# it into the content cache, so reading them costs no request; what is read
+# is byte-identical to the sandbox's files; a file changed in the sandbox
+# after it was fetched ahead is read fresh; a file too large is left to the
+# reader; a dirty local file is never replaced by a fetch ahead.
+. "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/fs/common.sh"
+fs_require
+
+id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
+mnt=$TEST_TMP/ahead-mnt
+H=/home/user
+
+st() { json_get "d[\"$1\"]" < "$mnt/.e2bfs/status"; }
+sh_in_sandbox() { "$E2BCTL_BIN" run "$id" -- sh -c "$1" >/dev/null 2>&1; }
+# wait_until NAME CMD...: poll CMD (bounded, 30 s), fail if it never holds.
+wait_until() {
+	local name=$1 i
+	shift
+	for i in $(seq 600); do
+		"$@" >/dev/null 2>&1 && { ok "$name"; return 0; }
+		sleep 0.05
+	done
+	fail "$name" "never"
+}
+fetched_at_least() { [ "$(st aheadFetched)" -ge "$1" ]; }
+watch_up() { [ "$(st watch)" = up ]; }
+# Sums of every file below DIR in the sandbox and through the mount.
+sums_sandbox() { "$E2BCTL_BIN" run "$id" -- sh -c "cd $H/ah/$1 && sha256sum \$(ls | sort)" 2>&1; }
+sums_mount() { (cd "$mnt/ah/$1" && sha256sum $(ls | sort)) 2>&1; }
+
+# Three directories of 40 files of 1..6000 random bytes, one large file.
+sh_in_sandbox "mkdir -p $H/ah && cd $H/ah && for d in d1 d2 d3 d4; do mkdir \$d; for i in \$(seq 10 49); do head -c \$(( (i * 997) % 6000 + 1 )) /dev/urandom > \$d/f\$i; done; done && head -c 300000 /dev/urandom > d2/big"
+
+# ahead_size=64K leaves 'big' (300,000 bytes) to the reader.
+mount_check "mount" "$id" "$mnt" -o ahead_size=64K,ahead_threads=8
+wait_until "watch up" watch_up
+expect_eq "nothing fetched ahead before a read" "$(st aheadFetched)" 0
+cat "$mnt/ah/d1/f10" >/dev/null
+expect_eq "one file read: nothing fetched ahead" "$(st aheadFetched)" 0
+cat "$mnt/ah/d1/f11" >/dev/null
+# The rest of d1 (38), then d2 (40 small), d3 and d4 (40 each).
+wait_until "the second file read fetches the directory and the next ones ahead" fetched_at_least 158
+r0=$(st requests)
+h0=$(st aheadHits)
+for d in d1 d2 d3 d4; do
+	for i in $(seq 12 49); do cat "$mnt/ah/$d/f$i"; done >/dev/null
+done
+r1=$(st requests)
+h1=$(st aheadHits)
+check "152 files fetched ahead are read at no request (took $((r1 - r0)))" test $((r1 - r0)) -le 2
+check "the opens were hits of the fetch ahead ($((h1 - h0)))" test $((h1 - h0)) -ge 150
+cat "$mnt/ah/d2/big" >/dev/null
+r2=$(st requests)
+check "a file over ahead_size is fetched by its reader ($((r2 - r1)) requests)" test $((r2 - r1)) -ge 1
+for d in d1 d2 d3 d4; do
+	expect_eq "$d read through the mount is byte-identical" "$(sums_mount $d)" "$(sums_sandbox $d)"
+done
+
+# --- changed in the sandbox after it was fetched ahead: read fresh
+sh_in_sandbox "cd $H/ah/d3 && echo changed-size > f20 && head -c \$(stat -c %s f21) /dev/zero | tr '\\0' Z > f21.n && touch -d '2001-01-01' f21.n && mv f21.n f21"
+fresh() { [ "$(cat "$mnt/ah/d3/f20")" = changed-size ] && [ "$(head -c 3 "$mnt/ah/d3/f21")" = ZZZ ]; }
+wait_until "files changed in the sandbox after the fetch ahead read fresh" fresh
+expect_eq "d3 after the change is byte-identical" "$(sums_mount d3)" "$(sums_sandbox d3)"
+
+# --- a dirty file is never replaced by a fetch ahead
+fs_umount "$mnt"
+E2BFS_TEST_UPLOAD_DELAY_MS=3000 mount_check "mount with slow uploads" "$id" "$mnt" -o ahead_threads=8
+wait_until "watch up (again)" watch_up
+for i in 10 11 12 13 14; do echo "local $i" > "$mnt/ah/d4/f$i"; done
+check "written files are pending upload" test "$(st pendingUploads)" -ge 1
+cat "$mnt/ah/d4/f20" "$mnt/ah/d4/f21" >/dev/null
+wait_until "the fetch ahead ran in a directory with dirty files" fetched_at_least 30
+got=$(for i in 10 11 12 13 14; do cat "$mnt/ah/d4/f$i"; done)
+expect_eq "dirty files keep their local content" "$got" "$(for i in 10 11 12 13 14; do echo "local $i"; done)"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "the sandbox gets the local content" \
+	"$("$E2BCTL_BIN" run "$id" -- sh -c "cat $H/ah/d4/f1[0-4]" 2>&1)" "$got"
+expect_eq "d4 read through the mount is byte-identical" "$(sums_mount d4)" "$(sums_sandbox d4)"
+fs_umount "$mnt"
+
+# --- off: ahead_threads=0 fetches nothing ahead
+mount_check "mount without the fetch ahead" "$id" "$mnt" -o ahead_threads=0
+cat "$mnt/ah/d1/f10" "$mnt/ah/d1/f11" "$mnt/ah/d1/f12" >/dev/null
+expect_eq "ahead_threads=0 fetches nothing ahead" "$(st aheadFetched)" 0
+fs_umount "$mnt"
+done_testing
