@@ -663,6 +663,86 @@ int e2b_fs_write_stream(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 	return do_write(out, sb, path, &up, o);
 }
 
+/* Keep a copy of the current error record, to restore it later. */
+struct saved_err {
+	int code, http;
+	char msg[512], rpc[48], rid[128];
+};
+
+static void err_save(struct saved_err *s)
+{
+	const e2b_error *e = e2b_error_last();
+
+	s->code = e->code;
+	s->http = e->http_status;
+	snprintf(s->msg, sizeof(s->msg), "%s", e->message ? e->message : "");
+	snprintf(s->rpc, sizeof(s->rpc), "%s", e->rpc_code ? e->rpc_code : "");
+	snprintf(s->rid, sizeof(s->rid), "%s", e->request_id ? e->request_id : "");
+}
+
+int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
+		       const e2b_write_options *opts)
+{
+	const e2b_write_options *o;
+	struct e2b__envd e;
+	struct saved_err first;
+	int error, rejected = 0, have_first = 0;
+	size_t i, k;
+
+	E2B_ASSERT_ARG(sb);
+	E2B_ASSERT_ARG(files || !count);
+	error = write_opts(&o, opts);
+	if (error < 0)
+		return error;
+	if (o->flags & E2B_WRITE_ATOMIC)
+		return e2b__error_set(E2B_EINVALID, "write files: atomic writes go one by one");
+	for (i = 0; i < count; i++) {
+		files[i].error = E2B_EINVALID;
+		error = check_path(files[i].path);
+		if (!error && files[i].path[strlen(files[i].path) - 1] == '/')
+			error = e2b__error_set(E2B_EINVALID, "write '%s': path is a directory",
+					       files[i].path);
+		if (!error && files[i].len && !files[i].data)
+			error = e2b__error_set(E2B_EINVALID, "write '%s': data is NULL",
+					       files[i].path);
+		for (k = 0; !error && k < i; k++)
+			if (!strcmp(files[k].path, files[i].path))
+				error = e2b__error_set(E2B_EINVALID,
+						       "write files: '%s' given twice",
+						       files[i].path);
+		if (error < 0)
+			return error;
+	}
+	if (!count)
+		return 0;
+	error = e2b__sandbox_envd(&e, sb, o->user);
+	if (error < 0)
+		return error;
+	error = e2b__files_post_many(&rejected, &e, files, count, o->metadata,
+				     o->metadata_count, o->timeout_ms);
+	e2b__envd_release(&e);
+	if (error == 0)
+		return 0;
+	if (!rejected || count == 1)
+		return error;	/* every entry has its error */
+	/* envd refused one part and does not say which: each file alone. */
+	error = 0;
+	for (i = 0; i < count; i++) {
+		files[i].error = e2b_fs_write(NULL, sb, files[i].path, files[i].data,
+					      files[i].len, o);
+		if (files[i].error < 0 && !have_first) {
+			err_save(&first);
+			have_first = 1;
+			error = files[i].error;
+		}
+	}
+	if (have_first)
+		e2b__error_set_http(first.code, first.http, first.rpc, first.rid, "%s", first.msg);
+	else
+		e2b_error_clear();
+	return error;
+}
+
 int e2b_fs_compose(e2b_sandbox *sb, const char *const *sources, size_t count,
 		   const char *dest, const char *user)
 {

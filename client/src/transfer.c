@@ -195,6 +195,65 @@ out:
 
 /* ---- uploads -------------------------------------------------------- */
 
+/* A random multipart boundary ("e2b-" and 24 hex digits). */
+static void make_boundary(char *b, size_t cap)
+{
+	unsigned char rnd[12];
+	size_t i;
+	int fd;
+
+	memset(rnd, 0x5a, sizeof(rnd));
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, rnd, sizeof(rnd)) < 0)
+			memset(rnd, 0x5a, sizeof(rnd));
+		close(fd);
+	}
+	snprintf(b, cap, "e2b-");
+	for (i = 0; i < sizeof(rnd) && 4 + 2 * i + 3 <= cap; i++)
+		snprintf(b + 4 + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* A quoted-string filename: '"' and '\\' escaped, CR/LF dropped. */
+static int put_quoted(e2b_buf *b, const char *s)
+{
+	int error = 0;
+
+	for (; !error && *s; s++) {
+		if (*s == '\r' || *s == '\n')
+			continue;
+		if (*s == '"' || *s == '\\')
+			error = e2b_buf_put(b, "\\", 1);
+		if (!error)
+			error = e2b_buf_put(b, s, 1);
+	}
+	return error;
+}
+
+/* X-Metadata-<key>: <value> for each entry, checked. */
+static int add_metadata(struct curl_slist **hdrs, const e2b_kv *md, size_t n, const char *what)
+{
+	e2b_buf hname = E2B_BUF_INIT;
+	int error = 0;
+	size_t i;
+
+	for (i = 0; !error && i < n; i++) {
+		const char *k = md[i].key, *v = md[i].value;
+
+		if (!k || !v || !*k || strpbrk(k, ": \r\n") || strpbrk(v, "\r\n")) {
+			error = e2b__error_set(E2B_EINVALID, "%s: invalid metadata entry %zu",
+					       what, i);
+			break;
+		}
+		e2b_buf_truncate(&hname, 0);
+		error = e2b_buf_printf(&hname, "X-Metadata-%s", k);
+		if (!error)
+			error = e2b__headers_add(hdrs, hname.ptr, v);
+	}
+	e2b_buf_release(&hname);
+	return error;
+}
+
 struct ul {
 	const struct e2b__upload *up;
 	e2b_buf head;		/* multipart preamble */
@@ -272,17 +331,15 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 	struct e2b__req r = { 0 };
 	struct e2b__resp resp;
 	struct curl_slist *hdrs = NULL;
-	e2b_buf url = E2B_BUF_INIT, ct = E2B_BUF_INIT, hname = E2B_BUF_INIT;
+	e2b_buf url = E2B_BUF_INIT, ct = E2B_BUF_INIT;
 	struct ul u;
 	json_error_t jerr;
 	json_t *j = NULL, *first;
 	int oom = 0;
 	e2b_write_info *wi = NULL;
-	unsigned char rnd[12];
 	char boundary[64], what[256];
 	int64_t total;
-	size_t i;
-	int error, fd;
+	int error;
 
 	if (out)
 		*out = NULL;
@@ -296,31 +353,13 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 	if (error < 0)
 		goto out;
 	if (up->multipart) {
-		memset(rnd, 0, sizeof(rnd));
-		fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (read(fd, rnd, sizeof(rnd)) < 0)
-				memset(rnd, 0x5a, sizeof(rnd));
-			close(fd);
-		}
-		snprintf(boundary, sizeof(boundary), "e2b-");
-		for (i = 0; i < sizeof(rnd); i++)
-			snprintf(boundary + 4 + 2 * i, 3, "%02x", rnd[i]);
+		make_boundary(boundary, sizeof(boundary));
 		error = e2b_buf_printf(&ct, "multipart/form-data; boundary=%s", boundary);
 		if (!error)
 			error = e2b_buf_printf(&u.head, "--%s\r\nContent-Disposition: form-data; "
 					       "name=\"file\"; filename=\"", boundary);
-		/* Quote-safe filename: escape '"' and '\\' and drop CR/LF. */
-		for (i = 0; !error && up->path[i]; i++) {
-			char c = up->path[i];
-
-			if (c == '\r' || c == '\n')
-				continue;
-			if (c == '"' || c == '\\')
-				error = e2b_buf_put(&u.head, "\\", 1);
-			if (!error)
-				error = e2b_buf_put(&u.head, &c, 1);
-		}
+		if (!error)
+			error = put_quoted(&u.head, up->path);
 		if (!error)
 			error = e2b_buf_puts(&u.head, "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
 		if (!error)
@@ -330,18 +369,8 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 	}
 	if (!error)
 		error = e2b__envd_headers(&hdrs, e, ct.ptr, 0);
-	for (i = 0; !error && i < up->metadata_count; i++) {
-		const char *k = up->metadata[i].key, *v = up->metadata[i].value;
-
-		if (!k || !v || !*k || strpbrk(k, ": \r\n") || strpbrk(v, "\r\n")) {
-			error = e2b__error_set(E2B_EINVALID, "%s: invalid metadata entry %zu", what, i);
-			break;
-		}
-		e2b_buf_truncate(&hname, 0);
-		error = e2b_buf_printf(&hname, "X-Metadata-%s", k);
-		if (!error)
-			error = e2b__headers_add(&hdrs, hname.ptr, v);
-	}
+	if (!error)
+		error = add_metadata(&hdrs, up->metadata, up->metadata_count, what);
 	if (error < 0)
 		goto out;
 	total = up->src ? up->src_len : (int64_t)up->len;
@@ -405,9 +434,193 @@ out:
 	curl_slist_free_all(hdrs);
 	e2b_buf_release(&url);
 	e2b_buf_release(&ct);
-	e2b_buf_release(&hname);
 	e2b_buf_release(&u.head);
 	e2b_buf_release(&u.tail);
+	e2b__resp_release(&resp);
+	return error;
+}
+
+/* ---- several files in one multipart POST ----------------------------- */
+
+/* The body as a list of segments: per file a part head and the caller's
+ * bytes, then the closing boundary; nothing is copied. */
+struct many {
+	e2b_buf heads;		/* every part head, then the epilogue */
+	size_t *head_off;	/* count + 1 offsets into heads */
+	const e2b_write_file *files;
+	size_t count;
+	size_t seg;		/* 2 per file (head, data), then the epilogue */
+	size_t off;		/* within the segment */
+};
+
+static long many_source(char *buf, size_t cap, void *payload)
+{
+	struct many *m = payload;
+	const char *p;
+	size_t len, n;
+
+	for (;;) {
+		if (m->seg > 2 * m->count)
+			return 0;
+		if (m->seg % 2 == 0) {
+			size_t i = m->seg / 2;
+
+			p = m->heads.ptr + m->head_off[i];
+			len = (i < m->count ? m->head_off[i + 1] : m->heads.size) - m->head_off[i];
+		} else {
+			p = m->files[m->seg / 2].data;
+			len = m->files[m->seg / 2].len;
+		}
+		if (m->off < len)
+			break;
+		m->seg++;
+		m->off = 0;
+	}
+	n = len - m->off < cap ? len - m->off : cap;
+	memcpy(buf, p + m->off, n);
+	m->off += n;
+	return (long)n;
+}
+
+static int many_rewind(void *payload)
+{
+	struct many *m = payload;
+
+	m->seg = 0;
+	m->off = 0;
+	return 0;
+}
+
+/* Was @want written, by envd's answer @j (an array of entries)? */
+static int many_listed(const json_t *j, const char *want)
+{
+	size_t i, wl = strlen(want);
+
+	for (i = 0; i < json_array_size(j); i++) {
+		const char *p = json_string_value(json_object_get(json_array_get(j, i), "path"));
+		size_t pl = p ? strlen(p) : 0;
+
+		if (!p)
+			continue;
+		if (!strcmp(p, want))
+			return 1;
+		/* A relative path comes back resolved against the home. */
+		if (want[0] != '/' && pl > wl && p[pl - wl - 1] == '/' &&
+		    !strcmp(p + pl - wl, want))
+			return 1;
+	}
+	return 0;
+}
+
+int e2b__files_post_many(int *out_rejected, const struct e2b__envd *e, e2b_write_file *files,
+			 size_t count, const e2b_kv *metadata, size_t metadata_count,
+			 unsigned timeout_ms)
+{
+	struct e2b__req r = { 0 };
+	struct e2b__resp resp;
+	struct curl_slist *hdrs = NULL;
+	e2b_buf url = E2B_BUF_INIT, ct = E2B_BUF_INIT;
+	struct many m;
+	json_error_t jerr;
+	json_t *j = NULL;
+	char boundary[64], what[256];
+	int64_t total = 0;
+	int error, oom = 0, answered = 0;
+	size_t i;
+
+	*out_rejected = 0;
+	memset(&m, 0, sizeof(m));
+	e2b_buf_init(&m.heads, 0);
+	e2b__resp_init(&resp);
+	snprintf(what, sizeof(what), "write %zu files", count);
+	m.files = files;
+	m.count = count;
+	m.head_off = e2b__calloc(count + 1, sizeof(*m.head_off));
+	if (!m.head_off) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	make_boundary(boundary, sizeof(boundary));
+	/* No path query: each part's filename is its path (envd keeps the
+	 * directories of a multipart filename). */
+	error = e2b_buf_printf(&url, "%s/files", e->base_url);
+	if (!error && e->user && *e->user) {
+		error = e2b_buf_puts(&url, "?username=");
+		if (!error)
+			error = e2b__url_escape(&url, e->user);
+	}
+	if (!error)
+		error = e2b_buf_printf(&ct, "multipart/form-data; boundary=%s", boundary);
+	for (i = 0; !error && i < count; i++) {
+		m.head_off[i] = m.heads.size;
+		error = e2b_buf_printf(&m.heads, "%s--%s\r\nContent-Disposition: form-data; "
+				       "name=\"file\"; filename=\"", i ? "\r\n" : "", boundary);
+		if (!error)
+			error = put_quoted(&m.heads, files[i].path);
+		if (!error)
+			error = e2b_buf_puts(&m.heads, "\"\r\nContent-Type: "
+					     "application/octet-stream\r\n\r\n");
+		total += (int64_t)files[i].len;
+	}
+	m.head_off[count] = m.heads.size;
+	if (!error)
+		error = e2b_buf_printf(&m.heads, "\r\n--%s--\r\n", boundary);
+	if (!error)
+		error = e2b__envd_headers(&hdrs, e, ct.ptr, 0);
+	if (!error)
+		error = add_metadata(&hdrs, metadata, metadata_count, what);
+	if (error < 0)
+		goto out;
+	r.method = "POST";
+	r.url = url.ptr;
+	r.headers = hdrs;
+	r.src = many_source;
+	r.src_payload = &m;
+	r.src_len = total + (int64_t)m.heads.size;
+	r.src_rewind = many_rewind;
+	/* Memory only: rewriting the same bytes is harmless. */
+	r.idempotent = 1;
+	r.any_thread = 1;
+	r.no_timeout = 1;
+	r.timeout_ms = timeout_ms;
+	error = e2b__http_do(e->http, &r, &resp);
+	if (error < 0) {
+		e2b__error_prefix(what);
+		goto out;
+	}
+	if (resp.status != 200 && resp.status != 201 && resp.status != 204) {
+		error = e2b__error_from_response(resp.status, resp.body.ptr, resp.body.size,
+						 resp.request_id, what);
+		/* envd refused a part (not busy, not a gateway failing). */
+		*out_rejected = resp.status != 502 && resp.status != 503 && resp.status != 504;
+		goto out;
+	}
+	j = resp.body.size ? e2b__json_load(resp.body.ptr, resp.body.size, 0, &jerr, &oom) : NULL;
+	if (resp.body.size && oom) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	answered = 1;
+	for (i = 0; i < count; i++) {
+		files[i].error = 0;
+		if (!json_is_array(j) || !many_listed(j, files[i].path)) {
+			files[i].error = E2B_EPROTO;
+			if (!error)
+				error = e2b__error_set_http(
+					E2B_EPROTO, (int)resp.status, NULL, resp.request_id,
+					"%s: envd did not report '%s' as written", what,
+					files[i].path);
+		}
+	}
+out:
+	for (i = 0; !answered && i < count; i++)
+		files[i].error = error;
+	json_decref(j);
+	curl_slist_free_all(hdrs);
+	e2b_buf_release(&url);
+	e2b_buf_release(&ct);
+	e2b_buf_release(&m.heads);
+	e2b__free(m.head_off);
 	e2b__resp_release(&resp);
 	return error;
 }

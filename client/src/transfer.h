@@ -30,6 +30,15 @@ struct e2b__upload {
 int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 		    const struct e2b__upload *up);
 
+/*
+ * Several files in one multipart POST /files (e2b_fs_write_files()).  Sets
+ * every file's error; *out_rejected = 1 when envd
+ * answered an error status for a part (which one it does not say).
+ */
+int e2b__files_post_many(int *out_rejected, const struct e2b__envd *e,
+			 e2b_write_file *files, size_t count, const e2b_kv *metadata,
+			 size_t metadata_count, unsigned timeout_ms);
+
 /* POST /files/compose */
 int e2b__files_compose(const struct e2b__envd *e, const char *const *sources,
 		       size_t count, const char *dest);

@@ -300,6 +300,54 @@ E2B_EXTERN(int) e2b_fs_write_stream(e2b_write_info **out, e2b_sandbox *sb,
 				    void *payload,
 				    const e2b_write_options *opts);
 
+/** One file of e2b_fs_write_files(). */
+typedef struct e2b_write_file {
+	/** Absolute path in the sandbox, or relative to the user's home. */
+	const char *path;
+	/** The whole new content (borrowed; may be NULL when @p len is 0). */
+	const void *data;
+	size_t len;
+	/**
+	 * [out] 0 when this file was written, else a negative
+	 * e2b_error_code saying why not (the detail of the first failure is
+	 * in e2b_error_last()).
+	 */
+	int error;
+} e2b_write_file;
+
+/**
+ * Write several files from memory in one multipart/form-data POST /files
+ * (one part per file, the part's filename carrying the path, no path
+ * query), the way envd's multipart upload takes them: each file replaces
+ * the target in place (not atomically: a failed request may leave a
+ * target truncated) and missing parents are created, owned by the user.
+ * One round trip instead of one per file; meant for small files.
+ *
+ * envd stops at the first part it cannot write and answers one error for
+ * the whole request, without saying which parts it wrote.  So when envd
+ * rejects the request (an HTTP error status) and it held more than one
+ * file, each file is written again alone, one request each, and every
+ * entry's @c error says exactly whether that file was written.  A
+ * transport failure (unreachable, timeout) marks every entry with it.  A
+ * success answer must list every path as written; a file missing from it
+ * (an envd that stores parts elsewhere) gets E2B_EPROTO.
+ *
+ * Two entries with the same path are refused (E2B_EINVALID, nothing sent):
+ * envd rejects that too.  Metadata (@p opts->metadata) applies to every
+ * file; E2B_WRITE_ATOMIC is refused (E2B_EINVALID), write such files one
+ * by one with e2b_fs_write().
+ *
+ * @param files  @p count entries; paths and data borrowed for the call;
+ *               each @c error is set
+ * @param opts   NULL = defaults
+ * @return 0 when every file was written; else the error of the first
+ *         failed entry: E2B_EINVALID, E2B_EAUTH, E2B_ENOSPC,
+ *         E2B_EUNAVAILABLE, E2B_ETIMEOUT, E2B_EPROTO, E2B_ENOMEM, E2B_ERROR
+ */
+E2B_EXTERN(int) e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files,
+				   size_t count,
+				   const e2b_write_options *opts);
+
 /**
  * Concatenate files into @p dest atomically and delete the sources
  * (POST /files/compose, envd >= 0.5.5).

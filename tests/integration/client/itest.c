@@ -649,6 +649,77 @@ static void test_files(e2b_sandbox *sb)
 	}
 }
 
+/* @path in the sandbox holds exactly @want. */
+static void expect_file(e2b_sandbox *sb, const char *name, const char *path, const void *want,
+			size_t wlen)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = e2b_fs_read(&data, &len, sb, path, NULL);
+	expect(name, rc == 0 && len == wlen && (!wlen || !memcmp(data, want, wlen)),
+	       "rc %d len %zu", rc, len);
+	e2b_free(data);
+}
+
+/* Several files in one multipart POST: parents made, per-file errors. */
+static void test_write_files(e2b_sandbox *sb)
+{
+	static const char bin[] = { 'a', 0, '\r', '\n', '-', '-', 'z' };
+	e2b_write_file wf[4];
+	int rc, flag = 0;
+
+	memset(wf, 0, sizeof(wf));
+	wf[0].path = "/tmp/itwf/a/one.txt";
+	wf[0].data = "one";
+	wf[0].len = 3;
+	wf[1].path = "/tmp/itwf/b/c/empty";
+	wf[2].path = "/tmp/itwf/b/q\"uote\\d.bin";
+	wf[2].data = bin;
+	wf[2].len = sizeof(bin);
+	wf[3].path = "itwf-rel.txt";	/* relative to the home */
+	wf[3].data = "rel";
+	wf[3].len = 3;
+	rc = e2b_fs_write_files(sb, wf, 4, NULL);
+	expect("write files", rc == 0 && !wf[0].error && !wf[1].error && !wf[2].error &&
+	       !wf[3].error, "rc %d errors %d %d %d %d (%s)", rc, wf[0].error, wf[1].error,
+	       wf[2].error, wf[3].error, e2b_error_last()->message);
+	expect_file(sb, "write files content", "/tmp/itwf/a/one.txt", "one", 3);
+	expect_file(sb, "write files binary", "/tmp/itwf/b/q\"uote\\d.bin", bin, sizeof(bin));
+	expect_file(sb, "write files empty", "/tmp/itwf/b/c/empty", "", 0);
+	expect_file(sb, "write files relative", "itwf-rel.txt", "rel", 3);
+	e2b_fs_remove(sb, "itwf-rel.txt");
+
+	/* The same path twice: refused before anything is sent. */
+	wf[1].path = wf[0].path;
+	rc = e2b_fs_write_files(sb, wf, 2, NULL);
+	expect_code("write files same path twice", rc, E2B_EINVALID);
+
+	/* A part envd cannot write (a directory there): that one fails, the
+	 * others are written, and each entry says which. */
+	e2b_fs_mkdir(&flag, sb, "/tmp/itwf/isdir");
+	memset(wf, 0, sizeof(wf));
+	wf[0].path = "/tmp/itwf/x1";
+	wf[0].data = "x1";
+	wf[0].len = 2;
+	wf[1].path = "/tmp/itwf/isdir";
+	wf[1].data = "no";
+	wf[1].len = 2;
+	wf[2].path = "/tmp/itwf/x3";
+	wf[2].data = "x3";
+	wf[2].len = 2;
+	rc = e2b_fs_write_files(sb, wf, 3, NULL);
+	expect("write files one part fails", rc < 0 && wf[0].error == 0 && wf[1].error < 0 &&
+	       wf[2].error == 0, "rc %d errors %d %d %d", rc, wf[0].error, wf[1].error,
+	       wf[2].error);
+	expect("write files error record", e2b_error_last()->code == rc &&
+	       strstr(e2b_error_last()->message, "isdir") != NULL, "'%s'",
+	       e2b_error_last()->message);
+	expect_file(sb, "write files after the failed part", "/tmp/itwf/x3", "x3", 2);
+	CHECK("write files cleanup", e2b_fs_remove(sb, "/tmp/itwf"));
+}
+
 struct watch_ctx {
 	int creates;
 	int writes;
@@ -1424,6 +1495,7 @@ int main(int argc, char **argv)
 	e2b_command_result_release(&r);
 	test_commands(sb);
 	test_files(sb);
+	test_write_files(sb);
 	test_watch(sb);
 	test_watcher(sb);
 	test_threads(sb);
