@@ -596,40 +596,88 @@ static char *json_escape(const char *s)
 	return out;
 }
 
+/* A JSON string, or null when @p s is NULL or empty (the vocabulary of
+ * docs/e2bctl.md: null for absent). */
+static void put_str(FILE *f, const char *key, const char *s, int last)
+{
+	char *e = s && *s ? json_escape(s) : NULL;
+
+	if (e)
+		fprintf(f, "\"%s\":\"%s\"%s", key, e, last ? "" : ",");
+	else
+		fprintf(f, "\"%s\":null%s", key, last ? "" : ",");
+	free(e);
+}
+
+/* Unix ms as RFC 3339 UTC, or null for 0. */
+static void put_time(FILE *f, const char *key, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[40];
+
+	if (ms && gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		fprintf(f, "\"%s\":\"%s\",", key, buf);
+	else
+		fprintf(f, "\"%s\":null,", key);
+}
+
+/*
+ * .e2bfs/sandbox: e2bctl's Sandbox object (same names and types, see
+ * docs/e2bctl.md) plus "root" (the mounted directory) and "error" (why
+ * the details could not be fetched, else null; the other fields are then
+ * null).  The access token is never shown.
+ */
 static char *sandbox_json(void)
 {
 	e2b_sandbox_info *info = NULL;
-	char *root = json_escape(g_fs->root), *out = NULL;
-	size_t cap = 2048;
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&out, &len);
 
-	out = malloc(cap);
-	if (!out || !root)
-		goto done;
+	if (!f)
+		return NULL;
+	fputc('{', f);
+	put_str(f, "sandboxID", g_fs->sandbox_id, 0);
 	if (e2b_sandbox_get_info(&info, g_fs->sb) == 0) {
-		char *tmpl = json_escape(info->template_id);
-		char *alias = json_escape(info->alias);
-		char *ev = json_escape(info->envd_version);
+		put_str(f, "templateID", info->template_id, 0);
+		put_str(f, "alias", info->alias, 0);
+		put_str(f, "clientID", info->client_id, 0);
+		put_str(f, "state", e2b_sandbox_state_str(info->state), 0);
+		put_str(f, "envdVersion", info->envd_version, 0);
+		put_str(f, "domain", info->domain, 0);
+		put_time(f, "startedAt", info->started_at_ms);
+		put_time(f, "endAt", info->end_at_ms);
+		fprintf(f, "\"cpuCount\":%d,\"memoryMB\":%d,\"diskSizeMB\":%d,\"metadata\":{",
+			info->cpu_count, info->memory_mb, info->disk_size_mb);
+		for (i = 0; i < info->metadata_count; i++) {
+			char *k = json_escape(info->metadata[i].key);
+			char *v = json_escape(info->metadata[i].value);
 
-		snprintf(out, cap,
-			 "{\"sandboxID\":\"%s\",\"templateID\":\"%s\",\"alias\":\"%s\","
-			 "\"state\":\"%s\",\"startedAt\":%" PRId64 ",\"endAt\":%" PRId64 ","
-			 "\"envdVersion\":\"%s\",\"root\":\"%s\"}\n",
-			 g_fs->sandbox_id, tmpl ? tmpl : "", alias ? alias : "",
-			 e2b_sandbox_state_str(info->state), info->started_at_ms / 1000,
-			 info->end_at_ms / 1000, ev ? ev : "", root);
-		free(tmpl);
-		free(alias);
-		free(ev);
+			fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", k ? k : "", v ? v : "");
+			free(k);
+			free(v);
+		}
+		fputs("},", f);
+		put_str(f, "root", g_fs->root, 0);
+		put_str(f, "error", NULL, 1);
 	} else {
-		char *msg = json_escape(e2b_error_last()->message);
+		static const char *const absent[] = {
+			"templateID", "alias", "clientID", "state", "envdVersion", "domain",
+			"startedAt", "endAt", "cpuCount", "memoryMB", "diskSizeMB", "metadata",
+		};
 
-		snprintf(out, cap, "{\"sandboxID\":\"%s\",\"root\":\"%s\",\"error\":\"%s\"}\n",
-			 g_fs->sandbox_id, root, msg ? msg : "");
-		free(msg);
+		for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+			put_str(f, absent[i], NULL, 0);
+		put_str(f, "root", g_fs->root, 0);
+		put_str(f, "error", e2b_error_last()->message, 1);
 	}
-done:
+	fputs("}\n", f);
 	e2b_sandbox_info_free(info);
-	free(root);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -79,6 +80,76 @@ static char *mount_state(const char *mountpoint)
 	return s;
 }
 
+/* The Mount object of docs/e2bctl.md. */
+static json_t *json_mount(const struct mnt_entry *m, const char *state)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "sandboxID", json_str(m->id));
+	json_object_set_new(o, "path", json_str(m->root));
+	json_object_set_new(o, "mountpoint", json_str(m->mountpoint));
+	json_object_set_new(o, "state", json_str(state));
+	return o;
+}
+
+/*
+ * `mount --json` without -f: run e2bfs as a child (its output goes to our
+ * stderr), wait until it has mounted and gone to the background, then
+ * print the new mount's Mount object.
+ */
+static int mount_json_result(const char *prog, const char **argv, const char *mountpoint)
+{
+	struct mnt_entry *v;
+	char *real = realpath(mountpoint, NULL);
+	size_t n, i;
+	int status, error = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		free(real);
+		return error_msg("cannot fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		if (strchr(prog, '/'))
+			execv(prog, (char *const *)argv);
+		else
+			execvp(prog, (char *const *)argv);
+		fprintf(stderr, "e2bctl: cannot run '%s': %s\n", prog, strerror(errno));
+		_exit(errno == ENOENT ? E2BCTL_EXIT_NOTFOUND : E2BCTL_EXIT_ERROR);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			free(real);
+			return error_msg("cannot wait for e2bfs: %s", strerror(errno));
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(real);
+		/* e2bfs has said why. */
+		return WIFEXITED(status) ? WEXITSTATUS(status) : E2BCTL_EXIT_ERROR;
+	}
+	if (mnt_list(&v, &n) < 0) {
+		free(real);
+		return error_msg("cannot read /proc/self/mountinfo: %s", strerror(errno));
+	}
+	for (i = 0; i < n; i++)
+		if (real && !strcmp(v[i].mountpoint, real))
+			break;
+	if (i < n) {
+		char *state = mount_state(v[i].mountpoint);
+
+		out_json(json_mount(&v[i], state));
+		free(state);
+	} else {
+		error = error_msg("e2bfs exited but '%s' is not mounted", mountpoint);
+	}
+	mnt_list_free(v, n);
+	free(real);
+	return error;
+}
+
 /* `e2bctl mount` alone: the active e2bfs mounts. */
 static int list_mounts(struct cmd_ctx *ctx)
 {
@@ -96,9 +167,7 @@ static int list_mounts(struct cmd_ctx *ctx)
 		char *state = mount_state(v[i].mountpoint);
 
 		if (arr)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "sandboxID", v[i].id,
-							     "path", v[i].root, "mountpoint",
-							     v[i].mountpoint, "state", state));
+			json_array_append_new(arr, json_mount(&v[i], state));
 		else
 			printf("%-24s %-20s %-30s %s\n", v[i].id, v[i].root, v[i].mountpoint, state);
 		free(state);
@@ -189,6 +258,10 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	argv[argc] = NULL;
 	fflush(stdout);
 	fflush(stderr);
+	if (ctx->json && !cmd_count(args, "foreground")) {
+		error = mount_json_result(e2bfs ? e2bfs : "e2bfs", argv, args->argv[1]);
+		goto out;
+	}
 	if (e2bfs)
 		execv(e2bfs, (char *const *)argv);
 	else

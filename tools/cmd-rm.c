@@ -37,8 +37,17 @@ static int cmd_rm_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		goto out;
 	}
 	code = e2b_fs_remove(sb, path);
-	if (code < 0)
+	if (code < 0) {
 		error = error_path(code, "remove", path);
+		goto out;
+	}
+	if (ctx->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "path", json_str(path));
+		json_object_set_new(o, "removed", json_true());
+		out_json(o);
+	}
 out:
 	e2b_entry_info_free(e);
 	e2b_sandbox_free(sb);

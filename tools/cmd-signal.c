@@ -59,6 +59,7 @@ static int cmd_signal_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (ctx->json) {
 		json_t *o = json_object();
 
+		json_object_set_new(o, "sandboxID", json_str(e2b_sandbox_id(sb)));
 		json_object_set_new(o, "pid", json_integer((json_int_t)pid));
 		json_object_set_new(o, "signal", json_string(sig == E2B_SIGNAL_SIGKILL ?
 							      "SIGKILL" : "SIGTERM"));

@@ -47,8 +47,16 @@ static int cmd_umount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		if (errno != EINTR)
 			return error_msg("cannot wait for fusermount3: %s", strerror(errno));
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (ctx->json) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "mountpoint", json_str(args->argv[0]));
+			json_object_set_new(o, "unmounted", json_true());
+			out_json(o);
+		}
 		return 0;
+	}
 	/* fusermount3 has printed why. */
 	return error_msg("cannot unmount '%s'", args->argv[0]);
 }

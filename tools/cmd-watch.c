@@ -40,8 +40,7 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 
 		json_object_set_new(o, "type", json_string(type));
 		json_object_set_new(o, "name", json_str(ev->name));
-		if (ev->entry)
-			json_object_set_new(o, "entry", json_entry(ev->entry));
+		json_object_set_new(o, "entry", ev->entry ? json_entry(ev->entry) : json_null());
 		out_json_line(o);
 	} else {
 		printf("%-6s %s\n", type, ev->name);

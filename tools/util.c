@@ -206,6 +206,12 @@ void fmt_time_ns(char *buf, size_t cap, int64_t sec, int32_t nsec)
 		snprintf(buf, cap, "%sZ", date);
 }
 
+/* A string, or null when absent (NULL or ""): the vocabulary's rule. */
+static json_t *json_str_null(const char *s)
+{
+	return s && *s ? json_str(s) : json_null();
+}
+
 static json_t *json_time_ms(int64_t ms)
 {
 	char buf[40];
@@ -221,12 +227,12 @@ json_t *json_sandbox(const e2b_sandbox_info *i)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "sandboxID", json_str(i->sandbox_id));
-	json_object_set_new(o, "templateID", json_str(i->template_id));
-	json_object_set_new(o, "alias", *i->alias ? json_str(i->alias) : json_null());
-	json_object_set_new(o, "clientID", json_str(i->client_id));
+	json_object_set_new(o, "templateID", json_str_null(i->template_id));
+	json_object_set_new(o, "alias", json_str_null(i->alias));
+	json_object_set_new(o, "clientID", json_str_null(i->client_id));
 	json_object_set_new(o, "state", json_string(e2b_sandbox_state_str(i->state)));
-	json_object_set_new(o, "envdVersion", json_str(i->envd_version));
-	json_object_set_new(o, "domain", *i->domain ? json_str(i->domain) : json_null());
+	json_object_set_new(o, "envdVersion", json_str_null(i->envd_version));
+	json_object_set_new(o, "domain", json_str_null(i->domain));
 	json_object_set_new(o, "startedAt", json_time_ms(i->started_at_ms));
 	json_object_set_new(o, "endAt", json_time_ms(i->end_at_ms));
 	json_object_set_new(o, "cpuCount", json_integer(i->cpu_count));
@@ -247,9 +253,9 @@ json_t *json_entry(const e2b_entry_info *e)
 	json_object_set_new(o, "isSymlink", json_boolean(e->is_symlink));
 	json_object_set_new(o, "size", json_integer((json_int_t)e->size));
 	json_object_set_new(o, "mode", json_integer((json_int_t)e->mode));
-	json_object_set_new(o, "permissions", json_str(e->permissions));
-	json_object_set_new(o, "owner", json_str(e->owner));
-	json_object_set_new(o, "group", json_str(e->group));
+	json_object_set_new(o, "permissions", json_str_null(e->permissions));
+	json_object_set_new(o, "owner", json_str_null(e->owner));
+	json_object_set_new(o, "group", json_str_null(e->group));
 	if (e->mtime_sec) {
 		fmt_time_ns(buf, sizeof(buf), e->mtime_sec, e->mtime_nsec);
 		json_object_set_new(o, "modifiedTime", json_string(buf));
@@ -257,7 +263,7 @@ json_t *json_entry(const e2b_entry_info *e)
 		json_object_set_new(o, "modifiedTime", json_null());
 	}
 	json_object_set_new(o, "symlinkTarget",
-			    *e->symlink_target ? json_str(e->symlink_target) : json_null());
+			    json_str_null(e->symlink_target));
 	json_object_set_new(o, "metadata", json_kv(e->metadata, e->metadata_count));
 	return o;
 }
