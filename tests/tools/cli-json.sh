@@ -8,13 +8,7 @@
 # is either in the table or documented as printing no JSON.
 . "$SRC_DIR/tests/tools/cli-lib.sh"
 
-if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-	[ "${CI:-}" = true ] && { fail "fuse available" "/dev/fuse or fusermount3 missing under CI"; exit 1; }
-	skip "fuse available" "/dev/fuse or fusermount3 missing"
-	exit 77
-fi
-[ -x "${E2BFS_BIN:-}" ] || { fail "e2bfs built" "no executable at '${E2BFS_BIN:-}'"; done_testing; }
-export E2BFS=$E2BFS_BIN
+cli_require_fuse
 
 DOC=$SRC_DIR/docs/e2bctl.md
 VOCAB=$SRC_DIR/tests/tools/jsonvocab.py

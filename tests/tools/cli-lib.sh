@@ -32,6 +32,18 @@ ctlx() {
 	esac
 }
 
+# cli_require_fuse: FUSE and e2bfs for the mount tests (skip 77 without
+# /dev/fuse, except under CI where that fails); exports E2BFS.
+cli_require_fuse() {
+	if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+		[ "${CI:-}" = true ] && { fail "fuse available" "/dev/fuse or fusermount3 missing under CI"; exit 1; }
+		skip "fuse available" "/dev/fuse or fusermount3 missing"
+		exit 77
+	fi
+	[ -x "${E2BFS_BIN:-}" ] || { fail "e2bfs built" "no executable at '${E2BFS_BIN:-}'"; done_testing; }
+	export E2BFS=$E2BFS_BIN
+}
+
 _cli_err=$TEST_TMP/.cli-err.$$
 rc() {
 	OUT=$("$@" 2>"$_cli_err")

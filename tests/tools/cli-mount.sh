@@ -4,13 +4,7 @@
 # cwd follows the local directory).  Skips (77) without /dev/fuse unless CI.
 . "$SRC_DIR/tests/tools/cli-lib.sh"
 
-if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-	[ "${CI:-}" = true ] && { fail "fuse available" "/dev/fuse or fusermount3 missing under CI"; exit 1; }
-	skip "fuse available" "/dev/fuse or fusermount3 missing"
-	exit 77
-fi
-[ -x "${E2BFS_BIN:-}" ] || { fail "e2bfs built" "no executable at '${E2BFS_BIN:-}'"; done_testing; }
-export E2BFS=$E2BFS_BIN
+cli_require_fuse
 
 id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
 mnt=$TEST_TMP/cli-mnt
