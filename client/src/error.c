@@ -103,12 +103,6 @@ void e2b__error_prefix(const char *prefix)
 	memcpy(tls_err.message, tmp, sizeof(tmp));
 }
 
-void e2b__bug(const char *file, int line, const char *msg)
-{
-	fprintf(stderr, "libe2b: BUG: %s:%d: %s\n", file, line, msg);
-	abort();
-}
-
 const e2b_error *e2b_error_last(void)
 {
 	fix_pointers();

@@ -27,7 +27,7 @@ void e2b__error_prefix(const char *prefix);
 #define E2B_ASSERT_ARG(x) do { if (!(x)) return e2b__error_set(E2B_EINVALID, \
 	"invalid argument: %s", #x); } while (0)
 
-#define BUG(msg) e2b__bug(__FILE__, __LINE__, msg)
-void e2b__bug(const char *file, int line, const char *msg) __attribute__((noreturn));
+/* BUG(): broken internal invariants, the project's one macro (common/bug.h). */
+#include "bug.h"
 
 #endif
