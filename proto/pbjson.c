@@ -231,7 +231,8 @@ static int timestamp_parse(ProtobufCMessage *m, const char *s, char *err)
 	if (*p == 'Z' && !p[1]) {
 		off = 0;
 	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
+		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
 		if (*p == '-')
 			off = -off;
 	} else {
@@ -430,7 +431,8 @@ static json_t *message_json(const ProtobufCMessage *m, char *err)
 				continue;
 			v = value_json(f, p, err);
 		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
-			   f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) {
+			   f->type != PROTOBUF_C_TYPE_STRING &&
+			   f->type != PROTOBUF_C_TYPE_MESSAGE) {
 			if (!*(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset))
 				continue;
 			v = value_json(f, p, err);
@@ -567,7 +569,8 @@ static int value_set(const ProtobufCFieldDescriptor *f, void *p, const json_t *v
 		if (b64_decode(p, json_string_value(v), json_string_length(v), err) < 0) {
 			char tmp[PBJSON_ERR_MAX];
 
-			snprintf(tmp, sizeof(tmp), "invalid value for bytes field %s: %s", f->name, err);
+			snprintf(tmp, sizeof(tmp), "invalid value for bytes field %s: %s",
+				 f->name, err);
 			memcpy(err, tmp, sizeof(tmp));
 			return -1;
 		}
@@ -631,7 +634,8 @@ static int repeated_set(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
 			if (r < 0)
 				return -1;
 			if (!json_is_null(val) &&
-			    value_set(&ed->fields[1], (char *)e + ed->fields[1].offset, val, err) < 0)
+			    value_set(&ed->fields[1], (char *)e + ed->fields[1].offset,
+				      val, err) < 0)
 				return -1;
 		}
 		return 0;
@@ -643,7 +647,8 @@ static int repeated_set(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
 			return fail(err, "invalid null in list field %s", f->name);
 		if (value_set(f, *arr + *n * sz, e, err) < 0) {
 			/* Count the element so that its parts are freed. */
-			if (f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING ||
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE ||
+			    f->type == PROTOBUF_C_TYPE_STRING ||
 			    f->type == PROTOBUF_C_TYPE_BYTES)
 				(*n)++;
 			return -1;
@@ -694,10 +699,12 @@ static int message_fill(ProtobufCMessage *m, const json_t *j, char *err)
 			uint32_t *c = (uint32_t *)((char *)m + f->quantifier_offset);
 
 			if (*c)
-				return fail(err, "field %s: a oneof member is already set", f->name);
+				return fail(err, "field %s: a oneof member is already set",
+					    f->name);
 			*c = f->id;
 		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
-			   f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) {
+			   f->type != PROTOBUF_C_TYPE_STRING &&
+			   f->type != PROTOBUF_C_TYPE_MESSAGE) {
 			*(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
 		}
 		if (field_clear(f, p) < 0)

@@ -401,8 +401,9 @@ static int start_request(json_t **out, const char *cmd, const char *const *args,
 	}
 	error = e2b__json_set_new(req, "process", proc);
 	if (!error && pty)
-		error = e2b__json_set_new(req, "pty", json_pack("{s:{s:i,s:i}}", "size",
-							       "cols", (int)cols, "rows", (int)rows));
+		error = e2b__json_set_new(req, "pty",
+					  json_pack("{s:{s:i,s:i}}", "size", "cols", (int)cols,
+						    "rows", (int)rows));
 	if (!error && !pty)
 		error = e2b__json_set_bool(req, "stdin", o && (o->stdin_open || o->stdin_data));
 	if (!error && o && o->tag)

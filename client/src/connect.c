@@ -287,11 +287,13 @@ static int parse_frames(struct e2b__env_reader *r, const char *p, size_t n,
 		if (r->ended)
 			return e2b__error_set(E2B_EPROTO, "data after end of stream");
 		if (flags & ~(unsigned)(E2B_ENV_FLAG_COMPRESSED | E2B_ENV_FLAG_END))
-			return e2b__error_set(E2B_EPROTO, "envelope has reserved flags 0x%02x", flags);
+			return e2b__error_set(E2B_EPROTO, "envelope has reserved flags 0x%02x",
+					      flags);
 		if (flags & E2B_ENV_FLAG_COMPRESSED)
 			return e2b__error_set(E2B_EPROTO, "compressed envelope was not negotiated");
 		if (len > r->max_frame)
-			return e2b__error_set(E2B_EPROTO, "envelope of %u bytes exceeds the limit of %zu",
+			return e2b__error_set(E2B_EPROTO,
+					      "envelope of %u bytes exceeds the limit of %zu",
 					      len, r->max_frame);
 		if (n - off - 5 < len)
 			break;
@@ -330,7 +332,8 @@ int e2b__env_reader_feed(struct e2b__env_reader *r, const char *data,
 			need = ((size_t)u[1] << 24 | (size_t)u[2] << 16 | (size_t)u[3] << 8 | u[4]);
 			if (need > r->max_frame)
 				return e2b__error_set(E2B_EPROTO,
-						      "envelope of %zu bytes exceeds the limit of %zu",
+						      "envelope of %zu bytes exceeds "
+						      "the limit of %zu",
 						      need, r->max_frame);
 			need = need + 5 - r->buf.size;
 			if (need > len)
@@ -549,7 +552,8 @@ int e2b__rpc_stream_pump(struct e2b__rpc_stream *s, int timeout_ms, int fd,
 			goto finish;
 		if (e2b__hstream_idle_ms(s->hs) > limit_ms) {
 			error = e2b__error_set(E2B_EUNAVAILABLE,
-					       "%s: stream silent for %lld s, connection presumed dead",
+					       "%s: stream silent for %lld s, "
+					       "connection presumed dead",
 					       s->what, (long long)(limit_ms / 1000));
 			goto finish;
 		}
@@ -574,7 +578,8 @@ int e2b__rpc_stream_pump(struct e2b__rpc_stream *s, int timeout_ms, int fd,
 	}
 	if (!s->end_seen) {
 		error = e2b__error_set_http(E2B_EPROTO, (int)resp->status, NULL,
-					    resp->request_id, "%s: stream ended without end-of-stream%s",
+					    resp->request_id,
+					    "%s: stream ended without end-of-stream%s",
 					    s->what, e2b__env_reader_pending(&s->rd) ?
 					    " (truncated envelope)" : "");
 		goto finish;

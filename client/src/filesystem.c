@@ -199,7 +199,8 @@ int e2b_fs_mkdir(int *out_created, e2b_sandbox *sb, const char *path)
 		le = e2b_error_last();
 		if (strstr(le->message, "already exists"))
 			return e2b__error_set_http(E2B_EEXISTS, le->http_status, le->rpc_code,
-						   le->request_id, "%s: exists and is not a directory",
+						   le->request_id,
+						   "%s: exists and is not a directory",
 						   what);
 	}
 	if (!error && out_created)
@@ -450,7 +451,8 @@ static int temp_name(e2b_buf *out, const char *path)
 		close(fd);
 	}
 	if (slash)
-		error = e2b_buf_printf(out, "%.*s/.%s.e2b-tmp-", (int)(slash - path), path, slash + 1);
+		error = e2b_buf_printf(out, "%.*s/.%s.e2b-tmp-", (int)(slash - path),
+				       path, slash + 1);
 	else
 		error = e2b_buf_printf(out, ".%s.e2b-tmp-", path);
 	for (i = 0; !error && i < sizeof(rnd); i++)
@@ -887,7 +889,8 @@ int e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb, const char *path,
 		error = e2b__rpc_stream_pump(w->st, 1000, -1, &done);
 		if (done && !w->started) {
 			if (error == 0)
-				error = e2b__error_set(E2B_EPROTO, "%s: stream closed without start event",
+				error = e2b__error_set(E2B_EPROTO,
+						       "%s: stream closed without start event",
 						       w->what);
 			goto fail;
 		}

@@ -16,9 +16,9 @@
  * unary RPC, REST call and in-memory transfer) go through one shared multi
  * handle instead, so that concurrent requests from many threads multiplex
  * on one HTTP/2 connection (see mux_perform()).  Requests with caller
- * callbacks run on the calling thread with curl_easy_perform().  Over TLS, HTTP/2 is negotiated by ALPN
- * (CURL_HTTP_VERSION_2TLS, PIPEWAIT); plain http stays on HTTP/1.1
- * keep-alive, since envd and e2bd have no h2c.
+ * callbacks run on the calling thread with curl_easy_perform().  Over TLS,
+ * HTTP/2 is negotiated by ALPN (CURL_HTTP_VERSION_2TLS, PIPEWAIT); plain
+ * http stays on HTTP/1.1 keep-alive, since envd and e2bd have no h2c.
  */
 #include <ctype.h>
 #include <poll.h>
@@ -530,7 +530,8 @@ static int transport_error(struct xfer *x, CURLcode rc, long timeout_ms)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return e2b__error_set(E2B_EINVALID, "bad url: %s", detail);
 	default:
-		return e2b__error_set(E2B_ERROR, "http request failed (curl %d): %s", (int)rc, detail);
+		return e2b__error_set(E2B_ERROR, "http request failed (curl %d): %s",
+				      (int)rc, detail);
 	}
 }
 
@@ -1002,7 +1003,8 @@ static int mux_stream_pump(struct e2b__hstream *s, int timeout_ms, int fd, int *
 		if (done) {
 			s->done = 1;
 			e2b__debug(&h->conf->log, "%s %s -> %ld (shared stream %s, %lld ms)",
-				   s->req.method, s->req.url, s->resp.status, curl_easy_strerror(rc),
+				   s->req.method, s->req.url, s->resp.status,
+				   curl_easy_strerror(rc),
 				   (long long)(e2b__now_ms() - s->started_ms));
 			s->result = rc == CURLE_OK ? 0 : transport_error(&s->x, rc, 0);
 			*out_done = 1;

@@ -223,14 +223,16 @@ static int list_page(e2b_sandbox_list *acc, e2b_client *client,
 	if (!error && opts->states) {
 		snprintf(tmp, sizeof(tmp), "%s%s%s",
 			 opts->states & E2B_LIST_RUNNING ? "running" : "",
-			 (opts->states & E2B_LIST_RUNNING) && (opts->states & E2B_LIST_PAUSED) ? "," : "",
+			 (opts->states & E2B_LIST_RUNNING) &&
+			 (opts->states & E2B_LIST_PAUSED) ? "," : "",
 			 opts->states & E2B_LIST_PAUSED ? "paused" : "");
 		error = add_query(&path, &first, "state", tmp);
 	}
 	/* metadata = urlencode(k)=urlencode(v)&..., then escaped again as one value. */
 	for (i = 0; !error && i < opts->metadata_count; i++) {
 		if (!opts->metadata[i].key || !opts->metadata[i].value) {
-			error = e2b__error_set(E2B_EINVALID, "metadata filter %zu has a NULL member", i);
+			error = e2b__error_set(E2B_EINVALID,
+					       "metadata filter %zu has a NULL member", i);
 			break;
 		}
 		if (i)
@@ -392,7 +394,8 @@ int e2b_api_kill(int *out_killed, e2b_client *client, const char *sandbox_id)
 	e2b__what(what, sizeof(what), "kill sandbox", sandbox_id);
 	error = sandbox_path(&path, sandbox_id, NULL);
 	if (!error)
-		error = e2b__rest_call(NULL, &resp, &client->http, "DELETE", path.ptr, NULL, 1, what);
+		error = e2b__rest_call(NULL, &resp, &client->http, "DELETE",
+				       path.ptr, NULL, 1, what);
 	if (error == E2B_ENOTFOUND && resp.status == 404) {
 		e2b_error_clear();
 		error = 0;
@@ -890,15 +893,17 @@ static int traffic_token(char **out, e2b_sandbox *sb)
 			break;
 		if (sb->tt_busy) {
 			if (tt_wait(sb, deadline) < 0) {
-				error = e2b__error_set(E2B_ETIMEOUT, "waiting for the traffic access "
-						       "token refresh of '%s' timed out", sb->id);
+				error = e2b__error_set(E2B_ETIMEOUT,
+						       "waiting for the traffic access token "
+						       "refresh of '%s' timed out", sb->id);
 				goto out;
 			}
 			continue;
 		}
 		if (e2b__tt_decide(&sb->tt, now) == E2B__TT_EXPIRED) {
 			error = e2b__error_set(E2B_EAUTH, "traffic access token of '%s' expired "
-					       "before it could be refreshed (last refresh: http %ld)",
+					       "before it could be refreshed "
+					       "(last refresh: http %ld)",
 					       sb->id, sb->tt.last_status);
 			goto out;
 		}
@@ -924,8 +929,9 @@ static int traffic_token(char **out, e2b_sandbox *sb)
 		if (error < 0) {
 			if (sb->tt.token && now < sb->tt.expires_ms) {
 				/* Still valid: retry after the backoff, use it meanwhile. */
-				e2b__log(&c->log, E2B_LOG_WARN, "traffic access token refresh of '%s' "
-					 "failed, retrying later: %s", sb->id, e2b_error_last()->message);
+				e2b__log(&c->log, E2B_LOG_WARN, "traffic access token refresh "
+					 "of '%s' failed, retrying later: %s", sb->id,
+					 e2b_error_last()->message);
 				e2b_error_clear();
 				error = 0;
 				break;

@@ -80,7 +80,8 @@ int e2b__jwt_times(const char *token, int64_t *exp_ms, int64_t *iat_ms)
 	goto out;
 bad:
 	*exp_ms = *iat_ms = -1;
-	error = e2b__error_set(E2B_EPROTO, "traffic access token is not a jwt with a valid exp claim");
+	error = e2b__error_set(E2B_EPROTO,
+			       "traffic access token is not a jwt with a valid exp claim");
 out:
 	json_decref(claims);
 	e2b_buf_release(&payload);
@@ -136,7 +137,8 @@ int e2b__tt_init(struct e2b__ttoken *t, const char *token, int jwt_metadata,
 		if (error == 0) {
 			t->jwt = 1;
 			t->expires_ms = exp;
-			t->refresh_ms = e2b__tt_refresh_at(exp, iat >= 0 ? iat : now_ms, tt_rand(t));
+			t->refresh_ms = e2b__tt_refresh_at(exp, iat >= 0 ? iat : now_ms,
+							   tt_rand(t));
 		} else {
 			/* Opaque (legacy) token: sent as is, never refreshed. */
 			e2b_error_clear();
@@ -189,14 +191,16 @@ int e2b__tt_install(struct e2b__ttoken *t, char *token, int64_t expires_ms,
 	int error;
 
 	if (!token || !*token)
-		return e2b__error_set(E2B_EPROTO, "traffic access token refresh returned an empty token");
+		return e2b__error_set(E2B_EPROTO,
+				      "traffic access token refresh returned an empty token");
 	error = e2b__jwt_times(token, &exp, &iat);
 	if (error < 0)
 		return error;
 	diff = exp > expires_ms ? exp - expires_ms : expires_ms - exp;
 	if (diff > E2B__TT_EXP_TOLERANCE_MS)
 		return e2b__error_set(E2B_EPROTO,
-				      "traffic access token expiration does not match its exp claim");
+				      "traffic access token expiration does not "
+				      "match its exp claim");
 	if (expires_ms <= now_ms)
 		return e2b__error_set(E2B_EPROTO,
 				      "traffic access token refresh returned an expired token");
