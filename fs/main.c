@@ -116,8 +116,9 @@ struct parse_ctx {
 
 /* Whether ARG (one -o option) could carry a credential: a name such as
  * API_KEY, access-token or password in any case, or a bare value shaped
- * like a key or token (an E2B prefix, or 24 characters or more).  Such an option is refused without being
- * printed (libfuse would echo it back as unknown). */
+ * like a key or token (an E2B prefix, or 24 characters or more).  Such an
+ * option is refused without being printed (libfuse would echo it back as
+ * unknown). */
 static int opt_is_secret(const char *arg)
 {
 	static const char *const words[] = { "key", "token", "secret", "passw", "auth", "cred" };
@@ -258,7 +259,8 @@ static void usage(const char *prog)
 	       "    -o cache_max=SIZE      content cache bound, e.g. 512M, 2G (default 1G)\n"
 	       "    -o no_watch            do not follow sandbox-side changes\n"
 	       "    -o noautoresume        do not resume a paused sandbox\n"
-	       "    -o autounmount         unmount when the sandbox no longer exists (default: stay\n"
+	       "    -o autounmount         unmount when the sandbox no longer exists "
+	       "(default: stay\n"
 	       "                           mounted, every operation failing with ENOTCONN)\n"
 	       "    -o keepalive           extend the sandbox timeout while mounted\n"
 	       "    -o op_timeout=S        fail an operation with EIO after S seconds\n"
@@ -407,7 +409,8 @@ static void *housekeeper(void *arg)
 
 			last_keep = now_mono();
 			if (e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
-				int64_t left = info->end_at_ms ? info->end_at_ms / 1000 - time(NULL) : 0;
+				int64_t left = info->end_at_ms ?
+					       info->end_at_ms / 1000 - time(NULL) : 0;
 
 				/* Only ever extend: ask for 5 minutes when fewer are left. */
 				if (info->end_at_ms && left < 240)
@@ -443,7 +446,8 @@ static void attach_error(struct fs *fs, const char *verb, int rc)
 	else
 		fprintf(stderr, "e2bfs: cannot %s sandbox '%s': %s", verb, fs->sandbox_id, m);
 	if (rc == E2B_EUNAVAILABLE && no_server_set)
-		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, or -o api_url=URL or -o domain=D; "
+		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, or -o api_url=URL "
+		      "or -o domain=D; "
 		      "the default is E2B's cloud, api.e2b.app)", stderr);
 	fputc('\n', stderr);
 }
@@ -569,7 +573,8 @@ int main(int argc, char *argv[])
 	}
 	fs.o = pc.o;
 	if (pc.bad_key) {
-		fprintf(stderr, "e2bfs: an API key, token or password is never taken on the command line; "
+		fprintf(stderr, "e2bfs: an API key, token or password is never taken "
+			"on the command line; "
 			"use E2B_API_KEY or -o api_key_file=FILE\n");
 		ret = 2;
 		goto out;
@@ -725,7 +730,8 @@ int main(int argc, char *argv[])
 	if (pthread_create(&hk_thread, NULL, housekeeper, &fs) == 0)
 		hk_started = 1;
 	if (!fs.o.no_watch && watch_start(&fs) < 0)
-		fs_log(&fs, "cannot watch '%s'; sandbox-side changes show after the cache times out",
+		fs_log(&fs, "cannot watch '%s'; "
+		       "sandbox-side changes show after the cache times out",
 		       fs.root);
 	if (prefetch_start(&fs) < 0)
 		fs_log(&fs, "cannot start the listing prefetch threads");

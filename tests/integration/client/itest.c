@@ -167,7 +167,8 @@ static void test_commands(e2b_sandbox *sb)
 	o.on_stdout = collect_cb;
 	o.on_stderr = collect_cb;
 	o.payload = &out;
-	rc = e2b_commands_run(&r, sb, "head -c 300000 /dev/zero | tr '\\0' 'x'; echo; echo e >&2", &o);
+	rc = e2b_commands_run(&r, sb,
+			      "head -c 300000 /dev/zero | tr '\\0' 'x'; echo; echo e >&2", &o);
 	CHECK("run streaming callbacks", rc);
 	expect("run streaming bytes", out.len >= 300003 - 1 || out.len == sizeof(out.buf) - 1,
 	       "got %zu bytes in %d calls", out.len, out.calls);
@@ -238,7 +239,8 @@ static void test_commands(e2b_sandbox *sb)
 		}
 		e2b_process_list_free(pl);
 		CHECK("send stdin", e2b_process_send_stdin(p, "ping\n", 5));
-		CHECK("send stdin by pid", e2b_commands_send_stdin(sb, e2b_process_pid(p), "pong\n", 5));
+		CHECK("send stdin by pid", e2b_commands_send_stdin(sb, e2b_process_pid(p),
+								   "pong\n", 5));
 		CHECK("close stdin", e2b_process_close_stdin(p));
 		rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
 		if (CHECK("wait background", rc))
@@ -261,7 +263,8 @@ static void test_commands(e2b_sandbox *sb)
 
 		memset(big, 'z', sizeof(big));
 		for (i = 0; i < 5 && good; i++)
-			good = e2b_process_send_stdin(p, i % 2 ? big : "abc\n", i % 2 ? sizeof(big) : 4) == 0;
+			good = e2b_process_send_stdin(p, i % 2 ? big : "abc\n",
+						      i % 2 ? sizeof(big) : 4) == 0;
 		expect("stream stdin writes", good, "%s", e2b_error_last()->message);
 		CHECK("stream stdin close", e2b_process_close_stdin(p));
 		rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
@@ -302,7 +305,8 @@ static void test_commands(e2b_sandbox *sb)
 	}
 
 	/* Background: kill, disconnect, connect. */
-	rc = e2b_commands_start(&p, sb, "for i in $(seq 1 100); do echo tick $i; sleep 0.1; done", NULL);
+	rc = e2b_commands_start(&p, sb,
+				"for i in $(seq 1 100); do echo tick $i; sleep 0.1; done", NULL);
 	if (CHECK("start ticker", rc)) {
 		uint32_t pid = e2b_process_pid(p);
 		e2b_process *p2 = NULL;
@@ -380,11 +384,13 @@ static void test_commands(e2b_sandbox *sb)
 		rc = e2b_pty_start(&p, sb, &po);
 		if (CHECK("pty start", rc)) {
 			CHECK("pty resize", e2b_pty_resize(sb, e2b_process_pid(p), 120, 40));
-			CHECK("pty send", e2b_pty_send(sb, e2b_process_pid(p), "stty size; exit\n", 16));
+			CHECK("pty send", e2b_pty_send(sb, e2b_process_pid(p),
+						       "stty size; exit\n", 16));
 			for (tries = 0; tries < 50 && !ended; tries++)
 				if (e2b_process_poll(&ended, p, 200, -1) < 0)
 					break;
-			expect("pty output", strstr(out.buf, "40 120") != NULL, "got '%.200s'", out.buf);
+			expect("pty output", strstr(out.buf, "40 120") != NULL,
+			       "got '%.200s'", out.buf);
 			expect("pty ended", ended, "not ended");
 		}
 		e2b_process_free(p);
@@ -410,7 +416,8 @@ static void test_commands(e2b_sandbox *sb)
 					break;
 			/* The typed line is echoed ("...streamed; exit"), the
 			 * command's output is the line that ends right after. */
-			expect("pty stream input output", strstr(out.buf, "pty-streamed\r\n") != NULL &&
+			expect("pty stream input output",
+			       strstr(out.buf, "pty-streamed\r\n") != NULL &&
 			       ended, "ended %d, got '%.200s'", ended, out.buf);
 		}
 		e2b_process_free(p);
@@ -446,7 +453,8 @@ static void test_files(e2b_sandbox *sb)
 	wi = NULL;
 	rc = e2b_fs_read(&data, &len, sb, "/tmp/it/hello.txt", NULL);
 	if (CHECK("read", rc))
-		expect("read content", len == 13 && !memcmp(data, "Hello, World!", 13), "got %zu", len);
+		expect("read content", len == 13 && !memcmp(data, "Hello, World!", 13),
+		       "got %zu", len);
 	e2b_free(data);
 	data = NULL;
 
@@ -977,7 +985,8 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 		e2b_command_result r = E2B_COMMAND_RESULT_INIT;
 
 		rc = e2b_commands_run(&r, sb2, "echo via-connect", NULL);
-		expect("connected handle runs", rc == 0 && !strcmp(r.out, "via-connect\n"), "rc %d", rc);
+		expect("connected handle runs", rc == 0 && !strcmp(r.out, "via-connect\n"),
+		       "rc %d", rc);
 		e2b_command_result_release(&r);
 	}
 	e2b_sandbox_free(sb2);
@@ -1372,7 +1381,8 @@ static void test_faults(e2b_client *c)
 	e2b_sandbox_free(sb);
 	sb = fault_sb(c, "html502");
 	rc = e2b_fs_stat(&ei, sb, "/x");
-	expect("fault: html 502 page", rc == E2B_EUNAVAILABLE && e2b_error_last()->http_status == 502,
+	expect("fault: html 502 page", rc == E2B_EUNAVAILABLE &&
+				       e2b_error_last()->http_status == 502,
 	       "rc %d status %d", rc, e2b_error_last()->http_status);
 	e2b_sandbox_free(sb);
 

@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 	       done_n, stream ? "StreamInput" : "SendInput", (now_ms() - t_start) / 1e3,
 	       done_n ? total / done_n : 0.0, worst, stalls);
 	printf("%s - %ld exchanges over one process stream (%s) without a stall\n",
-	       stalls || done_n == 0 ? "not ok" : "ok", done_n, stream ? "StreamInput" : "SendInput");
+	       stalls || done_n == 0 ? "not ok" : "ok", done_n,
+	       stream ? "StreamInput" : "SendInput");
 	status = stalls || done_n == 0;
 out:
 	if (proc) {

@@ -40,7 +40,8 @@ static const struct shape shapes[] = {
 	{ 200, "{\"code\":\"some_future_code\",\"message\":\"m\"}", NULL, E2B_ERROR, "m",
 	  "some_future_code", "" },
 	/* integer codes: envd HTTP layer, E2B API, OpenKruise */
-	{ 401, "{\"code\":401,\"message\":\"unauthorized access, please provide a valid access token\"}\n",
+	{ 401, "{\"code\":401,\"message\":"
+	       "\"unauthorized access, please provide a valid access token\"}\n",
 	  NULL, E2B_EAUTH, "unauthorized access", "", "" },
 	{ 507, "{\"code\":507,\"message\":\"not enough disk space available\"}", NULL, E2B_ENOSPC,
 	  "not enough disk space", "", "" },
@@ -84,7 +85,8 @@ static void test_errdecode_every_shape(void **state)
 						s->request_id, "what");
 		e = e2b_error_last();
 		if (code != s->want_code)
-			fail_msg("shape %zu: code %d, want %d (%s)", i, code, s->want_code, e->message);
+			fail_msg("shape %zu: code %d, want %d (%s)",
+				 i, code, s->want_code, e->message);
 		assert_int_equal(e->code, code);
 		assert_int_equal(e->http_status, s->status);
 		if (!strstr(e->message, s->want_msg))
@@ -111,7 +113,8 @@ static void test_errdecode_connect_map(void **state)
 
 static void test_errdecode_end_stream_object(void **state)
 {
-	json_t *j = json_loads("{\"code\":\"invalid_argument\",\"message\":\"cwd '/nope' does not exist\"}",
+	json_t *j = json_loads("{\"code\":\"invalid_argument\",\"message\":"
+			       "\"cwd '/nope' does not exist\"}",
 			       0, NULL);
 	json_t *k = json_loads("{\"message\":\"no code\"}", 0, NULL);
 

@@ -238,7 +238,8 @@ static void test_model_decoders_allocation_torture(void **state)
 	json_t *j = parse("{\"name\":\"a.txt\",\"type\":\"FILE_TYPE_FILE\",\"path\":\"/h/a.txt\","
 			  "\"size\":\"4096\",\"permissions\":\"-rw-r--r--\",\"owner\":\"u\","
 			  "\"group\":\"g\",\"metadata\":{\"k\":\"v\",\"k2\":\"v2\"}}");
-	json_t *p = parse("{\"config\":{\"cmd\":\"c\",\"args\":[\"a\",\"b\"],\"envs\":{\"A\":\"1\"}},"
+	json_t *p = parse("{\"config\":{\"cmd\":\"c\",\"args\":[\"a\",\"b\"],\"envs\":"
+			  "{\"A\":\"1\"}},"
 			  "\"pid\":1}");
 	e2b_entry_info e;
 	e2b_process_info pi;

@@ -87,12 +87,14 @@ static void test_entry_info(void **state)
 		   "{\"name\":\"a.txt\",\"type\":\"FILE_TYPE_FILE\",\"path\":\"/h/a.txt\","
 		   "\"size\":\"5000000000\",\"mode\":420,\"permissions\":\"-rw-r--r--\","
 		   "\"owner\":\"user\",\"group\":\"user\","
-		   "\"modifiedTime\":\"2026-05-01T10:00:00.500Z\",\"metadata\":{\"k\":\"v\",\"e\":\"\"},"
+		   "\"modifiedTime\":\"2026-05-01T10:00:00.500Z\",\"metadata\":"
+		   "{\"k\":\"v\",\"e\":\"\"},"
 		   "\"symlinkTarget\":\"\"}",
 		   "{\"name\":\"a.txt\",\"type\":\"FILE_TYPE_FILE\",\"path\":\"/h/a.txt\","
 		   "\"size\":\"5000000000\",\"mode\":420,\"permissions\":\"-rw-r--r--\","
 		   "\"owner\":\"user\",\"group\":\"user\","
-		   "\"modifiedTime\":\"2026-05-01T10:00:00.500Z\",\"metadata\":{\"k\":\"v\",\"e\":\"\"},"
+		   "\"modifiedTime\":\"2026-05-01T10:00:00.500Z\",\"metadata\":"
+		   "{\"k\":\"v\",\"e\":\"\"},"
 		   "\"symlinkTarget\":\"\"}");
 	/* Readers' latitude: snake_case, int64 as a number, enum as a number,
 	 * an offset timestamp, nulls, unknown fields; defaults vanish. */
@@ -100,12 +102,15 @@ static void test_entry_info(void **state)
 		   "{\"name\":\"\",\"type\":2,\"size\":0,\"mode\":0,\"modified_time\":"
 		   "\"2026-05-01T12:00:00.123456+02:00\",\"owner\":null,\"future\":[1,{}],"
 		   "\"symlink_target\":\"/x\"}",
-		   "{\"type\":\"FILE_TYPE_DIRECTORY\",\"modifiedTime\":\"2026-05-01T10:00:00.123456Z\","
+		   "{\"type\":\"FILE_TYPE_DIRECTORY\",\"modifiedTime\":"
+		   "\"2026-05-01T10:00:00.123456Z\","
 		   "\"symlinkTarget\":\"/x\"}");
 	round_trip(&filesystem__list_dir_response__descriptor,
-		   "{\"entries\":[{\"name\":\"a\",\"size\":\"1\"},{\"name\":\"b\",\"type\":\"FILE_TYPE_SYMLINK\","
+		   "{\"entries\":[{\"name\":\"a\",\"size\":\"1\"},{\"name\":\"b\","
+		   "\"type\":\"FILE_TYPE_SYMLINK\","
 		   "\"modifiedTime\":\"1970-01-01T00:00:01Z\"}]}",
-		   "{\"entries\":[{\"name\":\"a\",\"size\":\"1\"},{\"name\":\"b\",\"type\":\"FILE_TYPE_SYMLINK\","
+		   "{\"entries\":[{\"name\":\"a\",\"size\":\"1\"},{\"name\":\"b\","
+		   "\"type\":\"FILE_TYPE_SYMLINK\","
 		   "\"modifiedTime\":\"1970-01-01T00:00:01Z\"}]}");
 }
 
@@ -122,11 +127,14 @@ static void test_process_messages(void **state)
 	/* EndEvent: sint32 below zero; exitCode 0 and exited false are omitted
 	 * while the optional error stays even when empty. */
 	round_trip(&process__start_response__descriptor,
-		   "{\"event\":{\"end\":{\"exitCode\":-1,\"exited\":false,\"status\":\"signal: killed\","
+		   "{\"event\":{\"end\":{\"exitCode\":-1,\"exited\":false,\"status\":"
+		   "\"signal: killed\","
 		   "\"error\":\"\"}}}",
-		   "{\"event\":{\"end\":{\"exitCode\":-1,\"status\":\"signal: killed\",\"error\":\"\"}}}");
+		   "{\"event\":{\"end\":{\"exitCode\":-1,\"status\":"
+		   "\"signal: killed\",\"error\":\"\"}}}");
 	round_trip(&process__start_response__descriptor,
-		   "{\"event\":{\"end\":{\"exitCode\":0,\"exited\":true,\"status\":\"exit status 0\"}}}",
+		   "{\"event\":{\"end\":{\"exitCode\":0,\"exited\":true,\"status\":"
+		   "\"exit status 0\"}}}",
 		   "{\"event\":{\"end\":{\"exited\":true,\"status\":\"exit status 0\"}}}");
 	round_trip(&process__connect_response__descriptor, "{\"event\":{\"keepalive\":{}}}",
 		   "{\"event\":{\"keepalive\":{}}}");
@@ -321,7 +329,8 @@ static void test_input_peek(void **state)
 	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
 		json_t *j = parse(msgs[i]);
 
-		assert_int_equal(pbjson_encode(&buf, &len, &process__stream_input_request__descriptor,
+		assert_int_equal(pbjson_encode(&buf, &len,
+					       &process__stream_input_request__descriptor,
 					       j, 0, err), 0);
 		which = 0;
 		assert_int_equal(pbjson_peek_input(buf, len, &which, &bytes, &n), want[i] != 0);

@@ -218,7 +218,8 @@ out:
 static int scenario_traffic(void)
 {
 	/* {"exp":1700000600,"iat":1700000000} and {"exp":1700003600} */
-	static const char tok1[] = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMH0.c2ln";
+	static const char tok1[] = "eyJhbGciOiJIUzI1NiJ9."
+				   "eyJleHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMH0.c2ln";
 	static const char tok2[] = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDAwMDM2MDB9.c2ln";
 	struct e2b__ttoken t;
 	char *next;
