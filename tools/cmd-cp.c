@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,11 @@ static char *base_name(const char *path)
 	return xstrndup(s, (size_t)(path + n - s));
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int ends_with_slash(const char *s)
 {
 	size_t n = strlen(s);
@@ -54,9 +60,16 @@ static int ends_with_slash(const char *s)
 	return n && s[n - 1] == '/';
 }
 
+/* What a cp copied, for its --json result. */
+struct cp_total {
+	uint64_t files;
+	uint64_t bytes;
+	char *last;		/* the last target written */
+};
+
 static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		  const char *sandbox_arg, const char *src, const char *dst,
-		  unsigned parallel, int draw)
+		  unsigned parallel, int draw, struct cp_total *tot)
 {
 	struct xfer_progress p;
 	struct xfer_plan plan = { 0 };
@@ -73,8 +86,13 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		sig_catch();
 		error = xfer_upload_fd(sb, STDIN_FILENO, "stdin", dst, &p);
 		sig_default();
-		if (!error)
+		if (!error) {
 			xfer_progress_end(&p);
+			tot->files++;
+			tot->bytes += p.done;
+			free(tot->last);
+			tot->last = xstrdup(dst);
+		}
 		return error;
 	}
 	if (stat(src, &st) < 0) {
@@ -125,13 +143,11 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		error = xfer_apply_modes(sb, &one, 1);
 	}
 out:
-	if (!error && ctx->json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "destination", json_str(target));
-		json_object_set_new(o, "files", json_integer((json_int_t)plan.njobs));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)plan.total));
-		out_json(o);
+	if (!error) {
+		tot->files += plan.njobs;
+		tot->bytes += plan.total;
+		free(tot->last);
+		tot->last = xstrdup(target);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -145,7 +161,7 @@ out:
 
 static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		    const char *sandbox_arg, const char *src, const char *dst,
-		    unsigned parallel, int draw)
+		    unsigned parallel, int draw, struct cp_total *tot)
 {
 	struct xfer_progress p;
 	struct xfer_plan plan = { 0 };
@@ -193,13 +209,11 @@ static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	if (!error)
 		xfer_progress_end(&p);
 out:
-	if (!error && ctx->json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "destination", json_str(target));
-		json_object_set_new(o, "files", json_integer((json_int_t)plan.njobs));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)plan.total));
-		out_json(o);
+	if (!error) {
+		tot->files += plan.njobs;
+		tot->bytes += plan.total;
+		free(tot->last);
+		tot->last = xstrdup(target);
 	}
 	if (plan.jobs || plan.dirs)
 		xfer_plan_release(&plan);
@@ -209,61 +223,212 @@ out:
 	return error;
 }
 
+static int has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/*
+ * Expand a remote glob in the last component of @p path (a pattern like *.c),
+ * as a shell would: matches in name order, dot files only for a pattern
+ * starting with '.'; no match is an error.  Appends to @p v.
+ */
+static int glob_remote(char ***v, size_t *n, e2b_sandbox *sb, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *pat = slash ? slash + 1 : path;
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	e2b_entry_list *l = NULL;
+	size_t i, first = *n;
+	int code;
+
+	if (slash && slash == path) {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	if (has_glob(dir)) {
+		free(dir);
+		return error_usage("cp", "'%s': wildcards only in the last component", path);
+	}
+	code = e2b_fs_list(&l, sb, dir, 1);
+	if (code < 0) {
+		int error = error_path(code, "list", dir);
+
+		free(dir);
+		return error;
+	}
+	for (i = 0; i < l->count; i++) {
+		const char *name = l->items[i].name;
+
+		if (*name == '.' && *pat != '.')
+			continue;
+		if (fnmatch(pat, name, FNM_PERIOD) != 0)
+			continue;
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(l->items[i].path);
+	}
+	e2b_entry_list_free(l);
+	free(dir);
+	if (*n == first) {
+		fflush(stdout);
+		fprintf(stderr, "e2bctl: no match for '%s'\n", path);
+		return E2BCTL_EXIT_NOTFOUND;
+	}
+	qsort(*v + first, *n - first, sizeof(**v), cmp_str);
+	return 0;
+}
+
+/* DST of several sources must be a directory, as for cp(1). */
+static int need_dir(e2b_sandbox *sb, const char *dst, int remote)
+{
+	e2b_entry_info *e = NULL;
+	struct stat st;
+	int code, isdir;
+
+	if (remote) {
+		code = e2b_fs_stat(&e, sb, dst);
+		if (code < 0 && code != E2B_ENOTFOUND)
+			return error_path(code, "stat", dst);
+		isdir = code == 0 && e->type == E2B_FILE_TYPE_DIR;
+		e2b_entry_info_free(e);
+	} else {
+		isdir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
+	}
+	if (isdir)
+		return 0;
+	fflush(stdout);
+	fprintf(stderr, "e2bctl: target '%s' is not a directory (several sources)\n", dst);
+	return E2BCTL_EXIT_ERROR;
+}
+
 static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
-	const char *src = args->argv[0], *dst = args->argv[1], *spath = NULL, *dpath = NULL;
-	char *sid = NULL, *did = NULL, *mount_cwd = NULL, *rpath = NULL;
+	const char *dst = args->argv[args->argc - 1], *dpath = NULL, *p;
+	char *sid = NULL, *did = NULL, *id, *mount_cwd = NULL, *rdst = NULL, *rp;
+	char **srcs = NULL;
 	unsigned long long parallel = CP_DEFAULT_PARALLEL;
+	struct cp_total tot = { 0 };
 	e2b_sandbox *sb = NULL;
-	int error = 0, up, draw;
+	size_t nsrc = 0, i;
+	int error = 0, e, up, draw, nlocal = 0, nremote = 0;
 
 	if (cmd_arg(args, "parallel")) {
 		error = parse_uint(&parallel, cmd_arg(args, "parallel"), "parallel", 1, 16);
 		if (error)
 			goto out;
 	}
-	split_remote(&sid, &spath, src);
 	split_remote(&did, &dpath, dst);
-	if (sid && did) {
+	for (i = 0; i + 1 < (size_t)args->argc; i++) {
+		id = NULL;
+		if (!split_remote(&id, &p, args->argv[i])) {
+			nlocal++;
+			continue;
+		}
+		nremote++;
+		if (sid && strcmp(sid, id)) {
+			free(id);
+			error = error_usage("cp", "all remote sources must be in one sandbox");
+			goto out;
+		}
+		free(sid);
+		sid = id;
+	}
+	if (did && nremote) {
 		error = error_usage("cp", "copying between sandboxes is not supported");
 		goto out;
 	}
-	if (!sid && !did) {
+	if (!did && !nremote) {
 		error = error_usage("cp", "one of SRC and DST must be ID:PATH");
+		goto out;
+	}
+	if (nlocal && nremote) {
+		error = error_usage("cp", "sources must all be local or all ID:PATH");
 		goto out;
 	}
 	up = did != NULL;
 	error = ctx_sandbox(ctx, up ? did : sid, &sb, &mount_cwd);
 	if (error)
 		goto out;
+	/* The sources, remote globs expanded. */
+	for (i = 0; i + 1 < (size_t)args->argc; i++) {
+		if (up) {
+			srcs = xreallocarray(srcs, nsrc + 1, sizeof(*srcs));
+			srcs[nsrc++] = xstrdup(args->argv[i]);
+			continue;
+		}
+		id = NULL;
+		split_remote(&id, &p, args->argv[i]);
+		free(id);
+		rp = ctx_path(mount_cwd, p);
+		if (has_glob(p)) {
+			error = glob_remote(&srcs, &nsrc, sb, rp);
+			free(rp);
+			if (error)
+				goto out;
+		} else {
+			srcs = xreallocarray(srcs, nsrc + 1, sizeof(*srcs));
+			srcs[nsrc++] = rp;
+		}
+	}
+	rdst = up ? ctx_path(mount_cwd, dpath) : xstrdup(dst);
+	if (nsrc > 1) {
+		for (i = 0; i < nsrc; i++)
+			if (!strcmp(srcs[i], "-") || (!up && !strcmp(rdst, "-"))) {
+				error = error_usage("cp", "'-' cannot be one of several sources or their target");
+				goto out;
+			}
+		error = need_dir(sb, rdst, up);
+		if (error)
+			goto out;
+	}
 	sig_hard_exit = 1;
-	rpath = ctx_path(mount_cwd, up ? dpath : spath);
 	draw = !ctx->quiet && isatty(STDERR_FILENO);
-	if (up)
-		error = upload(ctx, args, sb, did, src, rpath, (unsigned)parallel, draw);
-	else
-		error = download(ctx, args, sb, sid, rpath, dst, (unsigned)parallel, draw);
+	/* Like cp(1): a failed source is reported and the others still go. */
+	for (i = 0; i < nsrc && !sig_interrupts; i++) {
+		if (up)
+			e = upload(ctx, args, sb, did, srcs[i], rdst, (unsigned)parallel, draw, &tot);
+		else
+			e = download(ctx, args, sb, sid, srcs[i], rdst, (unsigned)parallel, draw, &tot);
+		if (e && !error)
+			error = e;
+		if (e == E2BCTL_EXIT_INTERRUPTED || e == E2BCTL_EXIT_USAGE)
+			break;
+	}
+	if (!error && ctx->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "destination", json_str(nsrc > 1 ? rdst : tot.last));
+		json_object_set_new(o, "files", json_integer((json_int_t)tot.files));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)tot.bytes));
+		out_json(o);
+	}
 out:
+	for (i = 0; i < nsrc; i++)
+		free(srcs[i]);
+	free(srcs);
+	free(tot.last);
 	e2b_sandbox_free(sb);
 	free(sid);
 	free(did);
 	free(mount_cwd);
-	free(rpath);
+	free(rdst);
 	return error;
 }
 
 const struct cmd_spec cmd_cp_spec = {
 	.name = "cp",
-	.usage = "[-r] [-j N] SRC DST",
+	.usage = "[-r] [-j N] SRC... DST",
 	.summary = "copy files between here and a sandbox (ID:PATH)",
 	.description =
-		"Exactly one of SRC and DST is ID:PATH.  A local '-' is stdin or stdout.\n"
+		"Either DST or every SRC is ID:PATH (one sandbox).  With several sources\n"
+		"DST must be a directory.  A remote SRC may have wildcards (* ? [...])\n"
+		"in its last component, expanded in the sandbox; quote them from the\n"
+		"local shell.  A local '-' is stdin or stdout.\n"
 		"Copying into an existing directory keeps the source's name.  Uploads\n"
 		"replace the target atomically; downloads are written to a temporary\n"
 		"file renamed at the end, so an interrupted copy leaves nothing\n"
 		"half-written.  A progress bar is drawn when stderr is a terminal.\n",
 	.options = cmd_cp_options,
 	.min_args = 2,
-	.max_args = 2,
+	.max_args = -1,
 	.exec = cmd_cp_exec,
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 
@@ -12,6 +13,8 @@ static const struct cmd_option cmd_list_options[] = {
 	{ "state", 's', "STATES", 0, "comma-separated: running, paused (default both)" },
 	{ "metadata", 'm', "K=V", CMD_OPT_MULTI, "only sandboxes with this metadata (repeatable)" },
 	{ "limit", 'n', "N", 0, "at most N sandboxes" },
+	{ "output", 'o', "FORMAT", 0, "wide (more columns) or json (as --json)" },
+	{ "no-headers", 0, NULL, 0, "print the table without its header line" },
 	{ NULL, 0, NULL, 0, NULL },
 };
 
@@ -39,25 +42,65 @@ static int parse_states(unsigned *out, const char *s)
 	return error;
 }
 
-static void print_table(const e2b_sandbox_list *l, size_t count)
+/*
+ * kubectl-style table: SANDBOX ID, TEMPLATE, STATE, AGE, ENDS IN; wide
+ * adds CPU, MEMORY, ENVD, STARTED, ENDS and METADATA.
+ */
+static void print_table(const e2b_sandbox_list *l, size_t count, int wide, int headers)
 {
-	char started[40], ends[40];
+	static const char *const head[] = {
+		"SANDBOX ID", "TEMPLATE", "STATE", "AGE", "ENDS IN",
+		"CPU", "MEMORY", "ENVD", "STARTED", "ENDS", "METADATA",
+	};
+	int64_t now = (int64_t)time(NULL);
+	struct table t;
 	size_t i, k;
 
-	printf("%-24s %-18s %-8s %-20s %-20s %s\n", "SANDBOX ID", "TEMPLATE", "STATE",
-	       "STARTED", "ENDS", "METADATA");
+	table_init(&t, wide ? 11 : 5);
+	if (headers)
+		table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		const e2b_sandbox_info *s = &l->items[i];
+		char age[32], left[32], cpu[16], mem[32], started[40], ends[40], *meta = NULL;
+		const char *row[11];
+		size_t len = 0;
+		FILE *mf = open_memstream(&meta, &len);
 
+		if (!mf)
+			die("out of memory");
+		if (s->started_at_ms)
+			fmt_age(age, sizeof(age), now - s->started_at_ms / 1000);
+		else
+			snprintf(age, sizeof(age), "<unknown>");
+		if (s->end_at_ms && s->state == E2B_SANDBOX_STATE_RUNNING)
+			fmt_age(left, sizeof(left), s->end_at_ms / 1000 - now);
+		else
+			snprintf(left, sizeof(left), "-");
+		snprintf(cpu, sizeof(cpu), "%d", s->cpu_count);
+		snprintf(mem, sizeof(mem), "%dMi", s->memory_mb);
 		fmt_time_ms(started, sizeof(started), s->started_at_ms);
 		fmt_time_ms(ends, sizeof(ends), s->end_at_ms);
-		printf("%-24s %-18s %-8s %-20s %-20s ", s->sandbox_id,
-		       *s->alias ? s->alias : s->template_id,
-		       e2b_sandbox_state_str(s->state), started, ends);
 		for (k = 0; k < s->metadata_count; k++)
-			printf("%s%s=%s", k ? "," : "", s->metadata[k].key, s->metadata[k].value);
-		printf("\n");
+			fprintf(mf, "%s%s=%s", k ? "," : "", s->metadata[k].key,
+				s->metadata[k].value);
+		if (fclose(mf) != 0)
+			die("out of memory");
+		row[0] = s->sandbox_id;
+		row[1] = *s->alias ? s->alias : s->template_id;
+		row[2] = e2b_sandbox_state_str(s->state);
+		row[3] = age;
+		row[4] = left;
+		row[5] = cpu;
+		row[6] = mem;
+		row[7] = *s->envd_version ? s->envd_version : "-";
+		row[8] = *started ? started : "-";
+		row[9] = *ends ? ends : "-";
+		row[10] = *meta ? meta : "-";
+		table_add(&t, row);
+		free(meta);
 	}
+	table_print(stdout, &t);
+	table_release(&t);
 }
 
 static int cmd_list_exec(struct cmd_ctx *ctx, struct cmd_args *args)
@@ -71,6 +114,17 @@ static int cmd_list_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	char **vals;
 	int error, code;
 
+	const char *fmt = cmd_arg(args, "output");
+	int wide = 0;
+
+	if (fmt && !strcmp(fmt, "wide")) {
+		wide = 1;
+	} else if (fmt && !strcmp(fmt, "json")) {
+		ctx->json = 1;
+	} else if (fmt) {
+		error = error_usage("list", "unknown output format '%s' (use wide, json)", fmt);
+		goto out;
+	}
 	if (cmd_arg(args, "state")) {
 		error = parse_states(&lo.states, cmd_arg(args, "state"));
 		if (error)
@@ -110,7 +164,7 @@ static int cmd_list_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 			json_array_append_new(arr, json_sandbox(&list->items[i]));
 		out_json(arr);
 	} else {
-		print_table(list, count);
+		print_table(list, count, wide, !cmd_count(args, "no-headers"));
 	}
 out:
 	e2b_sandbox_list_free(list);
@@ -120,7 +174,7 @@ out:
 
 const struct cmd_spec cmd_list_spec = {
 	.name = "list",
-	.usage = "[--state running,paused] [--metadata K=V]... [--limit N]",
+	.usage = "[--state running,paused] [--metadata K=V]... [--limit N] [-o wide|json] [--no-headers]",
 	.summary = "list sandboxes",
 	.options = cmd_list_options,
 	.min_args = 0,

@@ -11,6 +11,7 @@
 #include "cmd.h"
 
 extern const struct cmd_spec cmd_create_spec, cmd_list_spec, cmd_info_spec,
+	cmd_logs_spec,
 	cmd_kill_spec, cmd_pause_spec, cmd_resume_spec, cmd_connect_spec,
 	cmd_set_timeout_spec, cmd_run_spec, cmd_start_spec, cmd_ps_spec,
 	cmd_signal_spec, cmd_attach_spec, cmd_shell_spec, cmd_ls_spec,
@@ -20,7 +21,8 @@ extern const struct cmd_spec cmd_create_spec, cmd_list_spec, cmd_info_spec,
 
 /* Listed in `help` in this order. */
 const struct cmd_spec *const cmd_table[] = {
-	&cmd_create_spec, &cmd_list_spec, &cmd_info_spec, &cmd_kill_spec,
+	&cmd_create_spec, &cmd_list_spec, &cmd_info_spec, &cmd_logs_spec,
+	&cmd_kill_spec,
 	&cmd_pause_spec, &cmd_resume_spec, &cmd_connect_spec,
 	&cmd_set_timeout_spec,
 	&cmd_run_spec, &cmd_start_spec, &cmd_ps_spec, &cmd_signal_spec,

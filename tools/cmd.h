@@ -235,6 +235,25 @@ void fmt_time_ms(char *buf, size_t cap, int64_t ms);
 void fmt_time_ns(char *buf, size_t cap, int64_t sec, int32_t nsec);
 /** Bytes → "1.5M" style with 1024 steps. */
 void fmt_size(char *buf, size_t cap, uint64_t bytes);
+/**
+ * A duration in seconds the way kubectl prints AGE: "45s", "3m20s",
+ * "15m", "5h10m", "30h", "3d4h", "12d", "2y30d", "9y"; "<invalid>" below
+ * -1 s (clocks apart), "0s" for -1 and 0.
+ */
+void fmt_age(char *buf, size_t cap, int64_t sec);
+
+/* A table printed like kubectl's: columns as wide as their widest cell,
+ * three spaces apart, the last column not padded. */
+struct table {
+	size_t ncols;
+	size_t nrows;		/* the header row included when given */
+	char **cells;		/* nrows * ncols, owned */
+};
+void table_init(struct table *t, size_t ncols);
+/** Append a row of t->ncols cells (copied). */
+void table_add(struct table *t, const char *const *cells);
+void table_print(FILE *f, const struct table *t);
+void table_release(struct table *t);
 
 /* ---- signals ---- */
 

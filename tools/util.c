@@ -284,6 +284,84 @@ void fmt_size(char *buf, size_t cap, uint64_t bytes)
 		snprintf(buf, cap, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
 
+void fmt_age(char *buf, size_t cap, int64_t sec)
+{
+	int64_t m = sec / 60, h = sec / 3600, d = h / 24, y = d / 365;
+
+	if (sec < -1)
+		snprintf(buf, cap, "<invalid>");
+	else if (sec < 0)
+		snprintf(buf, cap, "0s");
+	else if (sec < 60 * 2)
+		snprintf(buf, cap, "%llds", (long long)sec);
+	else if (m < 10 && sec % 60)
+		snprintf(buf, cap, "%lldm%llds", (long long)m, (long long)(sec % 60));
+	else if (m < 60 * 3)
+		snprintf(buf, cap, "%lldm", (long long)m);
+	else if (h < 8 && m % 60)
+		snprintf(buf, cap, "%lldh%lldm", (long long)h, (long long)(m % 60));
+	else if (h < 48)
+		snprintf(buf, cap, "%lldh", (long long)h);
+	else if (h < 24 * 8 && h % 24)
+		snprintf(buf, cap, "%lldd%lldh", (long long)d, (long long)(h % 24));
+	else if (h < 24 * 365 * 2)
+		snprintf(buf, cap, "%lldd", (long long)d);
+	else if (h < 24 * 365 * 8 && d % 365)
+		snprintf(buf, cap, "%lldy%lldd", (long long)y, (long long)(d % 365));
+	else
+		snprintf(buf, cap, "%lldy", (long long)y);
+}
+
+void table_init(struct table *t, size_t ncols)
+{
+	t->ncols = ncols;
+	t->nrows = 0;
+	t->cells = NULL;
+}
+
+void table_add(struct table *t, const char *const *cells)
+{
+	size_t i;
+
+	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*t->cells));
+	for (i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = xstrdup(cells[i] ? cells[i] : "");
+	t->nrows++;
+}
+
+void table_print(FILE *f, const struct table *t)
+{
+	size_t *w = xcalloc(t->ncols ? t->ncols : 1, sizeof(*w)), r, c, n;
+
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncols; c++) {
+			n = strlen(t->cells[r * t->ncols + c]);
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		for (c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+
+			if (c + 1 < t->ncols)
+				fprintf(f, "%-*s   ", (int)w[c], s);
+			else
+				fprintf(f, "%s\n", s);
+		}
+	}
+	free(w);
+}
+
+void table_release(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	table_init(t, t->ncols);
+}
+
 /* ---- signals ---- */
 
 volatile sig_atomic_t sig_interrupts;

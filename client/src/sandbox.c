@@ -550,6 +550,115 @@ out:
 	return error;
 }
 
+void e2b_sandbox_logs_free(e2b_sandbox_logs *logs)
+{
+	size_t i;
+
+	if (!logs)
+		return;
+	for (i = 0; i < logs->count; i++) {
+		e2b__free((char *)logs->items[i].level);
+		e2b__free((char *)logs->items[i].line);
+	}
+	e2b__free(logs->items);
+	e2b__free(logs);
+}
+
+/* One element of "logEntries" ({timestamp, level, message}) or "logs"
+ * ({timestamp, line}). */
+static int log_from_json(e2b_sandbox_log *out, const json_t *j, int entries)
+{
+	const char *ts, *level = NULL, *line;
+	int64_t sec = 0;
+	int32_t nsec = 0;
+	int err = 0;
+
+	if (!json_is_object(j))
+		return e2b__error_set(E2B_EPROTO, "log line is not a json object");
+	ts = e2b__json_str(j, "timestamp", NULL, &err);
+	if (entries)
+		level = e2b__json_str(j, "level", NULL, &err);
+	line = e2b__json_str(j, entries ? "message" : "line", NULL, &err);
+	if (err < 0)
+		return err;
+	if (ts && e2b__parse_rfc3339(ts, &sec, &nsec) == 0)
+		out->timestamp_ms = sec * 1000 + nsec / 1000000;
+	else
+		e2b_error_clear();
+	out->level = e2b__strdup0(level);
+	out->line = e2b__strdup0(line);
+	if (!out->level || !out->line)
+		return e2b__error_oom();
+	return 0;
+}
+
+int e2b_api_logs(e2b_sandbox_logs **out, e2b_client *client,
+		 const char *sandbox_id, int64_t start_ms, unsigned limit)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	e2b_sandbox_logs *l = NULL;
+	json_t *j = NULL, *arr;
+	char what[256], tmp[32];
+	size_t i, n;
+	int error, first = 1, entries;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "get logs of sandbox", sandbox_id);
+	error = sandbox_path(&path, sandbox_id, "/logs");
+	if (!error && start_ms) {
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)start_ms);
+		error = add_query(&path, &first, "start", tmp);
+	}
+	if (!error && limit) {
+		snprintf(tmp, sizeof(tmp), "%u", limit);
+		error = add_query(&path, &first, "limit", tmp);
+	}
+	if (!error)
+		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
+	if (error < 0)
+		goto out;
+	if (!json_is_object(j) || json_object_get(j, "sandboxID")) {
+		/* OpenKruise answers unknown subpaths with the description. */
+		error = e2b__error_set_http(E2B_ERROR, (int)resp.status, NULL, resp.request_id,
+					    "%s: not implemented by this server", what);
+		goto out;
+	}
+	arr = json_object_get(j, "logEntries");
+	entries = json_is_array(arr) && json_array_size(arr) > 0;
+	if (!entries)
+		arr = json_object_get(j, "logs");
+	if (arr && !json_is_array(arr)) {
+		error = e2b__error_set(E2B_EPROTO, "%s: 'logs' is not a json array", what);
+		goto out;
+	}
+	n = arr ? json_array_size(arr) : 0;
+	l = e2b__calloc(1, sizeof(*l));
+	if (l)
+		l->items = e2b__calloc(n ? n : 1, sizeof(*l->items));
+	if (!l || !l->items) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		l->count++;
+		error = log_from_json(&l->items[i], json_array_get(arr, i), entries);
+		if (error < 0)
+			goto out;
+	}
+	*out = l;
+	l = NULL;
+out:
+	e2b_sandbox_logs_free(l);
+	json_decref(j);
+	e2b_buf_release(&path);
+	e2b__resp_release(&resp);
+	return error;
+}
+
 /* ---- sandbox handle ------------------------------------------------- */
 
 static void retire(e2b_sandbox *sb, char *old)

@@ -4,7 +4,7 @@
 # Sandbox IDs are completed from `e2bctl list` with the global options
 # already typed, so profiles and URLs are honoured.
 
-_e2bctl_commands="create list info kill pause resume connect set-timeout run start ps
+_e2bctl_commands="create list info logs kill pause resume connect set-timeout run start ps
 	signal attach shell ls stat mkdir mv rm cat cp watch mount umount cache help version"
 _e2bctl_globals="--profile --api-url --sandbox-url --domain --protocol --scheme
 	--api-key-file --json --verbose --quiet --help --version"
@@ -12,7 +12,8 @@ _e2bctl_globals="--profile --api-url --sandbox-url --domain --protocol --scheme
 _e2bctl_cmd_opts() {
 	case $1 in
 	create) echo "--timeout --metadata --env --auto-pause --secure" ;;
-	list) echo "--state --metadata --limit" ;;
+	list) echo "--state --metadata --limit --output --no-headers" ;;
+	logs) echo "--limit" ;;
 	resume | connect) echo "--timeout" ;;
 	run) echo "--cwd --env --user --timeout --no-stdin" ;;
 	start) echo "--cwd --env --user --tag --stdin" ;;
@@ -32,8 +33,8 @@ _e2bctl_cmd_opts() {
 # Sandbox IDs, using the global options given so far.
 _e2bctl_ids() {
 	local out
-	out=$("${_e2bctl_global_words[@]}" list 2>/dev/null) || return
-	printf '%s\n' "$out" | awk 'NR > 1 { print $1 }'
+	out=$("${_e2bctl_global_words[@]}" list --no-headers 2>/dev/null) || return
+	printf '%s\n' "$out" | awk '{ print $1 }'
 }
 
 # Remote paths completing WORD, written ID:PATH, from `e2bctl ls`:
@@ -126,8 +127,10 @@ _e2bctl() {
 
 	case $prev in
 	--cwd | --env | -e | --metadata | -m | --user | -u | --tag | --timeout | -t | --limit | -n | \
-	--depth | -d | --parallel | -j | --options | -o) return ;;
+	--depth | -d | --parallel | -j | --options) return ;;
 	--state) _e2bctl_reply -W "running paused running,paused"; return ;;
+	--output) _e2bctl_reply -W "wide json"; return ;;
+	-o) [ "$cmd" = list ] && _e2bctl_reply -W "wide json"; return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		_e2bctl_reply -W "$(_e2bctl_cmd_opts "$cmd")"
@@ -145,7 +148,7 @@ _e2bctl() {
 	for ((i = cmd_at + 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		--cwd | --env | -e | --metadata | -m | --user | -u | --tag | --timeout | -t | --limit | \
-		--depth | -d | --parallel | -j | --options | -o | --state) ((i++)) ;;
+		--depth | -d | --parallel | -j | --options | -o | --output | --state) ((i++)) ;;
 		-*) ;;
 		*) ((nargs++)) ;;
 		esac
@@ -156,7 +159,7 @@ _e2bctl() {
 	create | list | version) ;;
 	kill)
 		_e2bctl_reply -W "$(_e2bctl_ids)" ;;
-	info | pause | resume | connect | set-timeout | run | start | ps | signal | attach | shell | \
+	info | logs | pause | resume | connect | set-timeout | run | start | ps | signal | attach | shell | \
 	ls | stat | mkdir | mv | rm | cat | watch)
 		if [ $nargs = 0 ]; then
 			_e2bctl_reply -W ". $(_e2bctl_ids)"

@@ -7,7 +7,7 @@
 # Global options that take a value.
 set -g __e2bctl_global_valued --profile --api-url --sandbox-url --domain --protocol --scheme --api-key-file
 # Command options that take a value, short and long.
-set -g __e2bctl_valued -t --timeout -m --metadata -e --env -s --state -n --limit -w --cwd -u --user --tag -d --depth -j --parallel -o --options
+set -g __e2bctl_valued -t --timeout -m --metadata -e --env -s --state -n --limit -w --cwd -u --user --tag -d --depth -j --parallel -o --options --output
 
 # The typed words: the program, the global options, the command, its words.
 function __e2bctl_words
@@ -98,7 +98,7 @@ function __e2bctl_run
 end
 
 function __e2bctl_ids
-    __e2bctl_run list | awk 'NR > 1 { print $1 "\tsandbox " $3 }'
+    __e2bctl_run list --no-headers | awk '{ print $1 "\tsandbox " $3 }'
 end
 
 # ID:PATH candidates for the token under the cursor (directories end in /).
@@ -156,6 +156,7 @@ complete -c e2bctl -n __e2bctl_needs_command -l version -d 'print the version'
 complete -c e2bctl -n __e2bctl_needs_command -a create -d 'create a sandbox and print its ID'
 complete -c e2bctl -n __e2bctl_needs_command -a list -d 'list sandboxes'
 complete -c e2bctl -n __e2bctl_needs_command -a info -d "show a sandbox's details"
+complete -c e2bctl -n __e2bctl_needs_command -a logs -d "print a sandbox's logs"
 complete -c e2bctl -n __e2bctl_needs_command -a kill -d 'kill sandboxes'
 complete -c e2bctl -n __e2bctl_needs_command -a pause -d 'pause a sandbox'
 complete -c e2bctl -n __e2bctl_needs_command -a resume -d 'resume a paused sandbox'
@@ -193,6 +194,9 @@ complete -c e2bctl -n '__e2bctl_using create' -l secure -d 'require an access to
 complete -c e2bctl -n '__e2bctl_using list' -s s -l state -x -a 'running paused running,paused' -d 'states'
 complete -c e2bctl -n '__e2bctl_using list' -s m -l metadata -x -d 'metadata filter K=V'
 complete -c e2bctl -n '__e2bctl_using list' -s n -l limit -x -d 'at most N'
+complete -c e2bctl -n '__e2bctl_using list' -s o -l output -x -a 'wide json' -d 'output format'
+complete -c e2bctl -n '__e2bctl_using list' -l no-headers -d 'no header line'
+complete -c e2bctl -n '__e2bctl_using logs' -s n -l limit -x -d 'at most N lines'
 complete -c e2bctl -n '__e2bctl_using resume connect' -s t -l timeout -x -d 'seconds'
 complete -c e2bctl -n '__e2bctl_using run start shell' -s w -l cwd -x -d 'working directory'
 complete -c e2bctl -n '__e2bctl_using run start shell' -s e -l env -x -d 'environment variable K=V'
@@ -213,7 +217,7 @@ complete -c e2bctl -n '__e2bctl_using ps' -s a -l all -d "e2bfs's helper process
 complete -c e2bctl -n '__e2bctl_using ps' -s w -l wide -d 'do not cut lines to the terminal'
 
 # Arguments.
-complete -c e2bctl -n '__e2bctl_using info pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat watch; and __e2bctl_arg 0' -a '. (__e2bctl_ids)'
+complete -c e2bctl -n '__e2bctl_using info logs pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat watch; and __e2bctl_arg 0' -a '. (__e2bctl_ids)'
 complete -c e2bctl -n '__e2bctl_using kill' -a '(__e2bctl_ids)'
 complete -c e2bctl -n '__e2bctl_using signal; and __e2bctl_arg 2' -a 'TERM KILL'
 complete -c e2bctl -n '__e2bctl_using run start shell; and not __e2bctl_arg 0' -a '(__fish_complete_subcommand --fcs-skip=3)'
@@ -221,4 +225,4 @@ complete -c e2bctl -n '__e2bctl_using cp' -a '(__e2bctl_cp_arg)'
 complete -c e2bctl -n '__e2bctl_using mount; and __e2bctl_arg 0' -a '(__e2bctl_cp_arg)'
 complete -c e2bctl -n '__e2bctl_using mount; and __e2bctl_arg 1' -a '(__fish_complete_directories)'
 complete -c e2bctl -n '__e2bctl_using umount' -a "(awk '\$3 == \"fuse.e2bfs\" { print \$2 }' /proc/mounts 2>/dev/null)"
-complete -c e2bctl -n '__e2bctl_using help; and __e2bctl_arg 0' -a 'create list info kill pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat cp watch mount umount cache help version'
+complete -c e2bctl -n '__e2bctl_using help; and __e2bctl_arg 0' -a 'create list info logs kill pause resume connect set-timeout run start ps signal attach shell ls stat mkdir mv rm cat cp watch mount umount cache help version'

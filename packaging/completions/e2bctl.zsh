@@ -25,7 +25,7 @@ _e2bctl_run() {
 
 # `e2bctl list`, IDs only.
 _e2bctl_list_ids() {
-	_e2bctl_run list | awk 'NR > 1 { print $1 }'
+	_e2bctl_run list --no-headers | awk '{ print $1 }'
 }
 
 # Remote paths after ID: (already moved to IPREFIX), from `e2bctl ls ID DIR`;
@@ -102,6 +102,7 @@ _e2bctl() {
 		'create:create a sandbox and print its ID'
 		'list:list sandboxes'
 		'info:show a sandbox'"'"'s details'
+		'logs:print a sandbox'"'"'s logs'
 		'kill:kill sandboxes'
 		'pause:pause a sandbox'
 		'resume:resume a paused sandbox'
@@ -166,7 +167,12 @@ _e2bctl() {
 			_arguments \
 				'(-s --state)'{-s,--state}'[states]:states:(running paused running,paused)' \
 				'*'{-m,--metadata}'[metadata filter]:K=V:' \
-				'(-n --limit)'{-n,--limit}'[at most N]:N:' && ret=0 ;;
+				'(-n --limit)'{-n,--limit}'[at most N]:N:' \
+				'(-o --output)'{-o,--output}'[output format]:format:(wide json)' \
+				'--no-headers[no header line]' && ret=0 ;;
+		logs)
+			_arguments '(-n --limit)'{-n,--limit}'[at most N lines]:N:' \
+				'1:sandbox:_e2bctl_id_or_dot' && ret=0 ;;
 		info|pause)
 			_arguments '1:sandbox:_e2bctl_id_or_dot' && ret=0 ;;
 		ps)
@@ -212,7 +218,7 @@ _e2bctl() {
 		cp)
 			_arguments '(-r --recursive)'{-r,--recursive}'[copy directories]' \
 				'(-j --parallel)'{-j,--parallel}'[parallel transfers]:N:' \
-				'1:source:_e2bctl_cp_arg' '2:destination:_e2bctl_cp_arg' && ret=0 ;;
+				'*:source or destination:_e2bctl_cp_arg' && ret=0 ;;
 		mount)
 			_arguments '*'{-o,--options}'[e2bfs options]:options:' \
 				'(-f --foreground)'{-f,--foreground}'[stay in the foreground]' \

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # e2bctl cp: a 1,000-file tree and a 200 MiB file round trip with
 # identical bytes; single files, stdin/stdout, directories, errors, and an
-# interrupted download that leaves nothing behind.
+# interrupted download that leaves nothing behind; several sources and
+# remote wildcards.
 . "$SRC_DIR/tests/tools/cli-lib.sh"
 
 id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
@@ -128,6 +129,35 @@ for m in "${MODES[@]}"; do
 	expect_rc "$m: sandbox to sandbox" 2 "not supported"
 	rc ctl "$m" cp "$TEST_TMP/one.txt" nosuch:/tmp/x
 	expect_rc "$m: unknown sandbox" 3 "sandbox 'nosuch' not found"
+
+	# Several sources and remote wildcards, as cp(1): the last argument is
+	# the destination and must then be a directory.
+	ms=$TEST_TMP/multi-$m
+	mkdir -p "$ms/in" "$ms/down" "$ms/down2"
+	printf a > "$ms/in/a.txt"; printf bb > "$ms/in/b.txt"; printf ccc > "$ms/in/c.md"
+	ctl "$m" mkdir "$id" "/tmp/m-$m" > /dev/null
+	rc ctl "$m" --json cp "$ms/in/a.txt" "$ms/in/b.txt" "$ms/in/c.md" "$id:/tmp/m-$m"
+	expect_eq "$m: upload of three sources into a directory (--json totals)" "0 /tmp/m-$m 3 6" \
+		"$RC $(printf '%s' "$OUT" | jq_py 'd["destination"]+" "+str(d["files"])+" "+str(d["bytes"])' 2>&1)"
+	expect_eq "$m: all three arrived" "a.txt b.txt c.md " "$(ctl "$m" run "$id" "ls /tmp/m-$m" | tr '\n' ' ')"
+	ctl "$m" run "$id" "echo h > /tmp/m-$m/.hidden.txt" > /dev/null
+	rc ctl "$m" cp "$id:/tmp/m-$m/*.txt" "$ms/down"
+	expect_eq "$m: remote wildcard (no dot files)" "0 a.txt b.txt " "$RC $(ls -A "$ms/down" | tr '\n' ' ')"
+	rc ctl "$m" cp "$id:/tmp/m-$m/[ab].txt" "$id:/tmp/m-$m/c.md" "$ms/down2/"
+	expect_eq "$m: wildcard and a plain source" "0 a.txt b.txt c.md " "$RC $(ls -A "$ms/down2" | tr '\n' ' ')"
+	expect_eq "$m: contents kept" "a bb ccc" "$(cat "$ms/down2/a.txt") $(cat "$ms/down2/b.txt") $(cat "$ms/down2/c.md")"
+	rc ctl "$m" cp "$id:/tmp/m-$m/*.zip" "$ms/down"
+	expect_rc "$m: a wildcard without a match" 3 "no match for '/tmp/m-$m/*.zip'"
+	rc ctl "$m" cp "$ms/in/a.txt" "$ms/in/b.txt" "$id:/tmp/m-$m/a.txt"
+	expect_rc "$m: several sources into a file" 1 "is not a directory"
+	rc ctl "$m" cp "$id:/tmp/m-$m/a.txt" "$id:/tmp/m-$m/b.txt" "$ms/in/a.txt"
+	expect_rc "$m: several downloads into a file" 1 "is not a directory"
+	rc ctl "$m" cp "$ms/in/a.txt" "$id:/tmp/m-$m/b.txt" "$ms/down"
+	expect_rc "$m: local and remote sources mixed" 2 "must all be local or all ID:PATH"
+	rc ctl "$m" cp "$ms/in/a.txt" "$ms/nope" "$ms/in/b.txt" "$id:/tmp/m-$m/"
+	expect_rc "$m: a missing source is reported, exit 3" 3 "cannot stat"
+	expect_eq "$m: the other sources still copied" "a bb" \
+		"$(ctl "$m" cat "$id" "/tmp/m-$m/a.txt") $(ctl "$m" cat "$id" "/tmp/m-$m/b.txt")"
 done
 
 done_testing

@@ -12,10 +12,7 @@ mkdir -p "$state"
 	--flavor openkruise --log-level warn > "$TEST_TMP/kruise-e2bd.log" 2>&1 &
 kpid=$!
 trap 'kill $kpid 2>/dev/null; wait $kpid 2>/dev/null; _lib_cleanup' EXIT
-for _ in $(seq 100); do
-	curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
-	sleep 0.1
-done
+wait_http "http://127.0.0.1:$port/health"
 K() { "$C" --scheme http --protocol private --domain "127.0.0.1:$port" "$@"; }
 
 rc K create base --timeout 120 --metadata flavor=kruise
@@ -38,6 +35,8 @@ rc K cp "$TEST_TMP/k.txt" "$id:/tmp/k.txt"
 expect_eq "kruise: cp + cat" "0 kruise file" "$RC $(K cat "$id" /tmp/k.txt 2>&1)"
 rc K info nosuch
 expect_rc "kruise: unknown sandbox" 3 "sandbox 'nosuch' not found"
+rc K logs "$id"
+expect_rc "kruise: logs, a route it lacks, is a clear error" 1 "this server does not offer sandbox logs"
 rc K kill "$id"
 expect_rc "kruise: kill" 0
 rc K info "$id"

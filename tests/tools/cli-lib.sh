@@ -44,6 +44,16 @@ cli_require_fuse() {
 	export E2BFS=$E2BFS_BIN
 }
 
+# wait_http URL: wait (up to 10 s) until a server answers at URL.
+wait_http() {
+	local _
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 _cli_err=$TEST_TMP/.cli-err.$$
 rc() {
 	OUT=$("$@" 2>"$_cli_err")

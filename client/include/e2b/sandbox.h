@@ -79,6 +79,20 @@ typedef struct e2b_sandbox_metrics {
 	size_t count;
 } e2b_sandbox_metrics;
 
+/** One line of a sandbox's log (E2B's SandboxLog / SandboxLogEntry). */
+typedef struct e2b_sandbox_log {
+	/** Unix time in milliseconds; 0 when unknown. */
+	int64_t timestamp_ms;
+	/** "debug", "info", "warn", "error"; "" when the server gave none. */
+	const char *level;
+	const char *line;
+} e2b_sandbox_log;
+
+typedef struct e2b_sandbox_logs {
+	e2b_sandbox_log *items;
+	size_t count;
+} e2b_sandbox_logs;
+
 /** Resource usage reported by envd itself (GET /metrics). */
 typedef struct e2b_envd_metrics {
 	int64_t ts;
@@ -425,6 +439,21 @@ E2B_EXTERN(int) e2b_api_metrics(e2b_sandbox_metrics **out, e2b_client *client,
 				int64_t end_unix);
 
 /** Free results.  Accept NULL. */
+/**
+ * The sandbox's logs (GET /sandboxes/{id}/logs): the structured
+ * "logEntries" when the server sends them, else the plain "logs".
+ * A server without the route answers 404 or 405: E2B_ENOTFOUND cannot be
+ * told from an unknown sandbox, so callers check the sandbox first.
+ *
+ * @param start_ms only lines from this unix time in ms on; 0 = all
+ * @param limit at most this many lines; 0 = the server's default
+ * @param[out] out caller owns, free with e2b_sandbox_logs_free()
+ * @return 0, E2B_ENOTFOUND, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_EPROTO, ...
+ */
+E2B_EXTERN(int) e2b_api_logs(e2b_sandbox_logs **out, e2b_client *client,
+			     const char *sandbox_id, int64_t start_ms, unsigned limit);
+E2B_EXTERN(void) e2b_sandbox_logs_free(e2b_sandbox_logs *logs);
+
 E2B_EXTERN(void) e2b_sandbox_info_free(e2b_sandbox_info *info);
 E2B_EXTERN(void) e2b_sandbox_list_free(e2b_sandbox_list *list);
 E2B_EXTERN(void) e2b_sandbox_metrics_free(e2b_sandbox_metrics *metrics);
