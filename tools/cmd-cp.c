@@ -23,8 +23,7 @@ static const struct cmd_option cmd_cp_options[] = {
 	{ NULL, 0, NULL, 0, NULL },
 };
 
-/* Split "ID:PATH"; a ':' after a '/' belongs to a local path. */
-static int split_remote(char **out_id, const char **out_path, const char *arg)
+int cmd_cp_split_remote(char **out_id, const char **out_path, const char *arg)
 {
 	const char *colon = strchr(arg, ':'), *slash = strchr(arg, '/');
 
@@ -316,10 +315,10 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		if (error)
 			goto out;
 	}
-	split_remote(&did, &dpath, dst);
+	cmd_cp_split_remote(&did, &dpath, dst);
 	for (i = 0; i + 1 < (size_t)args->argc; i++) {
 		id = NULL;
-		if (!split_remote(&id, &p, args->argv[i])) {
+		if (!cmd_cp_split_remote(&id, &p, args->argv[i])) {
 			nlocal++;
 			continue;
 		}
@@ -356,7 +355,7 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 			continue;
 		}
 		id = NULL;
-		split_remote(&id, &p, args->argv[i]);
+		cmd_cp_split_remote(&id, &p, args->argv[i]);
 		free(id);
 		rp = ctx_path(mount_cwd, p);
 		if (has_glob(p)) {

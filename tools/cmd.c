@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The table of every e2bctl command, the generic option parser driven by
- * each command's option list, and `help` output generated from the same
+ * The table of every e2bctl command, the global options, the generic option
+ * parser driven by each command's option list, and `help` output generated from the same
  * specs so the two never drift apart.
  */
 #include <stdio.h>
@@ -113,6 +113,78 @@ int cmd_unknown(const char *word)
 	if (near)
 		return error_usage(NULL, "unknown command '%s'; did you mean '%s'?", word, near);
 	return error_usage(NULL, "unknown command '%s'", word);
+}
+
+/* Global options that take a value, and where they go. */
+static const char **global_slot(struct global_opts *g, const char *name)
+{
+	if (!strcmp(name, "profile"))
+		return &g->profile;
+	if (!strcmp(name, "api-url"))
+		return &g->api_url;
+	if (!strcmp(name, "sandbox-url"))
+		return &g->sandbox_url;
+	if (!strcmp(name, "domain"))
+		return &g->domain;
+	if (!strcmp(name, "protocol"))
+		return &g->protocol;
+	if (!strcmp(name, "scheme"))
+		return &g->scheme;
+	if (!strcmp(name, "api-key-file"))
+		return &g->api_key_file;
+	return NULL;
+}
+
+int cmd_parse_globals(struct global_opts *g, int argc, char **argv, int *want_help)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *eq;
+		const char **slot;
+
+		if (a[0] != '-' || !a[1])
+			return i;
+		if (!strcmp(a, "--")) {
+			return i + 1;
+		} else if (!strcmp(a, "--json")) {
+			g->json = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			g->verbose = 1;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			g->quiet = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*want_help = 1;
+		} else if (!strcmp(a, "--version")) {
+			*want_help = 2;
+		} else if (!strcmp(a, "--api-key") || !strncmp(a, "--api-key=", 10)) {
+			/* Deliberately absent: argv is visible to every user. */
+			return -error_usage(NULL, "there is no --api-key option: set E2B_API_KEY "
+					    "or use --api-key-file");
+		} else if (a[1] == '-') {
+			eq = strchr(a, '=');
+			if (eq)
+				*eq = '\0';
+			slot = global_slot(g, a + 2);
+			if (!slot) {
+				if (eq)
+					*eq = '=';
+				return -error_usage(NULL, "unknown global option '%s'", a);
+			}
+			if (eq) {
+				*slot = eq + 1;
+			} else if (i + 1 < argc) {
+				*slot = argv[++i];
+			} else {
+				return -error_usage(NULL, "option '%s' needs a value", a);
+			}
+			if (!**slot)
+				return -error_usage(NULL, "option '%s' needs a non-empty value", a);
+		} else {
+			return -error_usage(NULL, "unknown global option '%s'", a);
+		}
+	}
+	return i;
 }
 
 static size_t opt_count(const struct cmd_spec *spec)

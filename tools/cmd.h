@@ -122,6 +122,15 @@ const struct cmd_spec *cmd_find(const char *name);
 int cmd_unknown(const char *word);
 
 /**
+ * Parse the global options before COMMAND in argv (argv[0] is the
+ * program) into @p g; values point into argv.  *@p want_help is set to 1
+ * for -h/--help, 2 for --version.
+ * @return the index of COMMAND (argc when there is none), or minus the
+ *         exit code (E2BCTL_EXIT_USAGE) after printing why
+ */
+int cmd_parse_globals(struct global_opts *g, int argc, char **argv, int *want_help);
+
+/**
  * Parse argv (argv[0] is the command name) against @p spec.
  * @return 0, or E2BCTL_EXIT_USAGE after printing why
  */
@@ -214,6 +223,13 @@ int parse_kv_list(e2b_kv **out, char **vals, size_t n, const char *opt);
 /** Parse a decimal number in [min, max]. @return 0 or E2BCTL_EXIT_USAGE */
 int parse_uint(unsigned long long *out, const char *s, const char *what,
 	       unsigned long long min, unsigned long long max);
+
+/**
+ * Split a cp argument "ID:PATH" (*@p out_id: caller frees; *@p out_path
+ * points into @p arg, "." for "ID:").  A ':' after a '/' belongs to a
+ * local path.  @return 1 if remote, 0 if local (outputs untouched)
+ */
+int cmd_cp_split_remote(char **out_id, const char **out_path, const char *arg);
 
 /* ---- output helpers ---- */
 
