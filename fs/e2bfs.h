@@ -189,6 +189,7 @@ int inode_is_upload_temp(const char *name);
 double inode_attr_timeout(struct fs *fs, struct inode *in);
 double inode_entry_timeout(struct fs *fs, struct inode *in);
 void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st);
+void inode_dir_touched(struct fs *fs, struct inode *dir);
 int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st);
 int inode_recent_attr(struct inode *in, double max_age, struct stat *st);
 /* Listings, by directory path (they outlive the directory's record). */

@@ -804,6 +804,28 @@ void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
 	pthread_mutex_unlock(&inode_lock);
 }
 
+/*
+ * We added, removed or renamed an entry of @dir ourselves: its mtime and
+ * ctime are now, at once and without a Stat (a create reaches the sandbox
+ * only with its upload; envd's answer after that is later still).
+ */
+void inode_dir_touched(struct fs *fs, struct inode *dir)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&inode_lock);
+	if (dir->attr_known && S_ISDIR(dir->attr.st_mode)) {
+		dir->attr.st_mtim = now;
+		dir->attr.st_ctim = now;
+		dir->attr_until = now_mono() + fs->o.attr_timeout;
+		dir->attr_vepoch = 0;
+		dir->attr_fetched = 0;
+		dent_forget(dir->path);
+	}
+	pthread_mutex_unlock(&inode_lock);
+}
+
 int inode_cached_attr(struct fs *fs, struct inode *in, struct stat *st)
 {
 	int ok = 0;

@@ -86,13 +86,15 @@ static void dir_changed(struct inode *parent)
 }
 
 /* We added or removed @name in @parent ourselves. */
-static void dir_entry_changed(struct inode *parent, const char *name, int present)
+static void dir_entry_changed(struct fs *fs, struct inode *parent, const char *name, int present)
 {
-	/* The parent's own attributes (mtime) are left to expire: the kernel
+	/* The parent's mtime and ctime are set here, not fetched: the kernel
 	 * asks for them after every create, and a Stat each time would double
 	 * the cost of tar or git checkout. */
-	if (parent)
+	if (parent) {
 		inode_listing_update(parent, name, present);
+		inode_dir_touched(fs, parent);
+	}
 }
 
 /* About to change @path ourselves: mark it first, so the watcher's echo,
@@ -641,7 +643,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	dir_entry_changed(pin, strrchr(path, '/') + 1, 1);
+	dir_entry_changed(fs, pin, strrchr(path, '/') + 1, 1);
 	inode_mark_self(in);
 	/* A directory we just made is empty: lookups in it need no request. */
 	if (S_ISDIR(st.st_mode))
@@ -719,7 +721,7 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	/* Created here and not uploaded yet: nothing to remove there. */
 	if (in && cache_cancel_new(fs, in)) {
 		inode_detach(in);
-		dir_entry_changed(pin, name, 0);
+		dir_entry_changed(fs, pin, name, 0);
 		inode_unpin(in);
 		fuse_reply_err(req, 0);
 		free(path);
@@ -741,7 +743,7 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == 0) {
 		cache_drop(fs, in);
 		inode_detach(in);
-		dir_entry_changed(pin, name, 0);
+		dir_entry_changed(fs, pin, name, 0);
 	} else {
 		dir_changed(pin);
 	}
@@ -785,7 +787,7 @@ static void e2bfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = remote_remove(fs, path);
 	if (rc == 0) {
 		inode_detach(in);
-		dir_entry_changed(pin, name, 0);
+		dir_entry_changed(fs, pin, name, 0);
 	} else {
 		dir_changed(pin);
 	}
@@ -928,8 +930,8 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	inode_renamed(from, to);
 	inode_invalidate(sin);
 	cache_renamed(sin);
-	dir_entry_changed(pin, name, 0);
-	dir_entry_changed(npin, newname, 1);
+	dir_entry_changed(fs, pin, name, 0);
+	dir_entry_changed(fs, npin, newname, 1);
 	inode_unpin(sin);
 	inode_unpin(din);
 	fuse_reply_err(req, 0);
@@ -1034,7 +1036,7 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	if (rc == 0) {
 		/* The new file's attributes are known: no Stat. */
 		inode_set_attr(fs, in, &st);
-		dir_entry_changed(pin, name, 1);
+		dir_entry_changed(fs, pin, name, 1);
 	}
 	if (rc < 0)
 		dir_changed(pin);

@@ -86,5 +86,45 @@ expect_eq "truncate/ftruncate: mtime at once" "ftruncate new 4
 truncate open new 2
 truncate closed new 1" "$out"
 
+# --- The parent's mtime and ctime after our own changes in it (item 3).
+out=$(python3 - "$mnt" <<'PY'
+import os, sys
+os.chdir(sys.argv[1])
+old = 1000000000
+os.mkdir("p")
+os.mkdir("q")
+open("p/keep", "w").write("k")
+with open(".e2bfs/ctl", "w") as c:
+    c.write("sync\n")
+def after(what, fn, d="p"):
+    os.utime(d, (old, old))
+    os.stat(d)
+    fn()
+    st = os.stat(d)
+    ok = st.st_mtime > old + 86400 and st.st_ctime > old + 86400
+    print(what, "new" if ok else "old")
+after("create", lambda: os.close(os.open("p/f", os.O_CREAT | os.O_WRONLY, 0o644)))
+after("mkdir", lambda: os.mkdir("p/d"))
+after("symlink", lambda: os.symlink("f", "p/l"))
+after("link", lambda: os.link("p/keep", "p/h"))
+after("unlink", lambda: os.unlink("p/h"))
+after("rmdir", lambda: os.rmdir("p/d"))
+after("rename-from", lambda: os.rename("p/f", "q/f"))
+after("rename-to", lambda: os.rename("q/f", "p/g"))
+with open(".e2bfs/ctl", "w") as c:
+    c.write("sync\n")
+after("unlink-uploaded", lambda: os.unlink("p/g"))
+PY
+)
+expect_eq "parent times after create/mkdir/symlink/link/unlink/rmdir/rename" "create new
+mkdir new
+symlink new
+link new
+unlink new
+rmdir new
+rename-from new
+rename-to new
+unlink-uploaded new" "$out"
+
 fs_umount "$mnt"
 done_testing
