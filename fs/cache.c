@@ -1273,7 +1273,9 @@ int cache_is_dirty(struct inode *in)
 /* Forget pending data; lock held. */
 static void drop_locked(struct file *f)
 {
-	if (f->dirty && f->opens)
+	/* Still open here: the local copy is the file until the last close
+	 * (cache_unlinking made it complete). */
+	if (f->opens)
 		f->orphan = 1;
 	clear_dirty(f);
 	set_local_new(f, 0);
@@ -1286,6 +1288,26 @@ static void drop_locked(struct file *f)
 		free(f->cpath);
 		f->cpath = NULL;
 	}
+}
+
+/*
+ * About to remove or replace @in's remote object: if it is open here, fetch
+ * whatever the cache lacks, so that reads on the open descriptors keep
+ * working on the local copy once the sandbox's is gone (POSIX keeps an
+ * unlinked open file until its last close).
+ */
+int cache_unlinking(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int rc = 0;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	if (f->opens && !f->orphan)
+		rc = ensure_complete(fs, f);
+	unlock_file(f);
+	return rc;
 }
 
 /* The remote object is gone (unlink, overwritten): never upload it. */

@@ -256,6 +256,7 @@ int cache_set_times(struct inode *in, const struct stat *attr, int to_set);
 void cache_mark_dirty(struct inode *in);
 void cache_renamed(struct inode *in);
 void cache_touched(struct inode *in, const struct stat *st);
+int cache_unlinking(struct fs *fs, struct inode *in);
 void cache_drop(struct fs *fs, struct inode *in);
 int cache_cancel_new(struct fs *fs, struct inode *in);
 void cache_wait_new(struct fs *fs, const char *path, int subtree);

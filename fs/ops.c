@@ -296,7 +296,7 @@ static void e2bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct fs *fs = FS(req);
 	struct inode *in;
 	struct stat st;
-	int rc;
+	int rc, detached;
 
 	if (ctl_is(ino)) {
 		ctl_getattr(req, ino);
@@ -307,15 +307,18 @@ static void e2bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	rc = get_attr(fs, in, &st);
-	if (rc == -ESTALE && fi && cache_is_open(in)) {
-		/* Unlinked while open: the local copy still answers. */
-		pthread_mutex_lock(&inode_lock);
-		st = in->attr;
-		pthread_mutex_unlock(&inode_lock);
+	pthread_mutex_lock(&inode_lock);
+	detached = in->path == NULL;
+	st = in->attr;
+	pthread_mutex_unlock(&inode_lock);
+	if (detached && cache_is_open(in)) {
+		/* Unlinked while open: the local copy answers, with no link. */
 		st.st_nlink = 0;
+		st.st_ino = in->ino;
 		cache_local_attr(in, &st);
 		rc = 0;
+	} else {
+		rc = get_attr(fs, in, &st);
 	}
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -360,6 +363,17 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	}
 	in = inode_get(ino);
 	path = in ? inode_path(in) : NULL;
+	if (!path && in && fi && to_set == FUSE_SET_ATTR_SIZE && cache_is_open(in)) {
+		/* ftruncate of a file unlinked while open: its local copy. */
+		rc = cache_truncate(fs, in, attr->st_size);
+		pthread_mutex_lock(&inode_lock);
+		st = in->attr;
+		pthread_mutex_unlock(&inode_lock);
+		st.st_nlink = 0;
+		st.st_ino = in->ino;
+		cache_local_attr(in, &st);
+		goto out;
+	}
 	if (!path) {
 		fuse_reply_err(req, in ? ENOENT : ESTALE);
 		return;
@@ -734,6 +748,9 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = stat_path(fs, path, &in, &st);
 	if (rc == 0 && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
+	/* Open here: its descriptors keep the content after the remove. */
+	if (rc == 0)
+		rc = cache_unlinking(fs, in);
 	/* A pending upload is cancelled first, or it could land after the
 	 * remove and bring the file back. */
 	if (rc == 0 && cache_is_dirty(in))
@@ -909,6 +926,12 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		cache_sync_all(fs);
 	else if (cache_is_dirty(sin))
 		cache_flush(fs, sin);
+	/* A replaced file open here keeps its content for its descriptors. */
+	if (dexists && din != sin && !S_ISDIR(dst.st_mode)) {
+		rc = cache_unlinking(fs, din);
+		if (rc < 0)
+			goto out;
+	}
 	/* A replaced file's pending upload must not land over the move. */
 	if (dexists && din != sin && cache_is_dirty(din))
 		cache_drop(fs, din);

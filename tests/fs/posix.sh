@@ -126,5 +126,54 @@ rename-from new
 rename-to new
 unlink-uploaded new" "$out"
 
+# --- An open file after unlink (item 5): fstat answers with nlink 0, read
+# and write keep working, the data is gone at the last close.  Once for a
+# file the sandbox has (larger than a cache block, not read yet), once for
+# one only created here.
+head -c 600000 /dev/urandom > "$TEST_TMP/big"
+cp "$TEST_TMP/big" "$mnt/ou-big"
+echo sync > "$mnt/.e2bfs/ctl"
+echo refresh > "$mnt/.e2bfs/ctl"
+out=$(python3 - "$mnt" "$TEST_TMP/big" <<'PY'
+import os, sys
+os.chdir(sys.argv[1])
+want = open(sys.argv[2], "rb").read()
+def probe(name, fd, size):
+    os.unlink(name)
+    st = os.fstat(fd)
+    print(name, "nlink", st.st_nlink, "size", st.st_size == size)
+    os.lseek(fd, 0, 0)
+    print(name, "read", os.read(fd, size + 10) == (want if size == len(want) else b"temp data"))
+    os.pwrite(fd, b"MORE", size)
+    print(name, "write", os.pread(fd, 4, size) == b"MORE", os.fstat(fd).st_size == size + 4)
+    os.ftruncate(fd, 3)
+    print(name, "ftruncate", os.fstat(fd).st_size, os.fstat(fd).st_nlink)
+    print(name, "gone", os.path.exists(name))
+fd = os.open("ou-big", os.O_RDWR)
+probe("ou-big", fd, len(want))
+os.close(fd)
+fd = os.open("ou-new", os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b"temp data")
+probe("ou-new", fd, 9)
+os.close(fd)
+PY
+)
+expect_eq "unlinked open file keeps working" "ou-big nlink 0 size True
+ou-big read True
+ou-big write True True
+ou-big ftruncate 3 0
+ou-big gone False
+ou-new nlink 0 size True
+ou-new read True
+ou-new write True True
+ou-new ftruncate 3 0
+ou-new gone False" "$out"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "unlinked open files: no upload after the last close" "0" "$(failed_uploads)"
+check "unlinked open files: not in the sandbox" sh -c "! ls -a '$mnt' | grep -q '^ou-'"
+codes=
+for f in ou-big ou-new; do envd "$id" GET "/files?path=/home/user/$f" >/dev/null; codes="$codes $ENVD_STATUS"; done
+expect_eq "unlinked open files: nothing left in the sandbox" " 404 404" "$codes"
+
 fs_umount "$mnt"
 done_testing
