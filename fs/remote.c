@@ -108,6 +108,9 @@ static void sandbox_gone(struct fs *fs)
 	pthread_mutex_unlock(&fs->lock);
 	if (!first)
 		return;
+	/* Cached listings must not answer ENOENT for a sandbox that is gone:
+	 * every lookup asks (and fails with ENOTCONN) from now on. */
+	inode_invalidate_all();
 	fs_log(fs, "sandbox '%s' no longer exists (killed or expired): operations fail with "
 	       "ENOTCONN%s", fs->sandbox_id, fs->o.autounmount ? "; unmounting (autounmount)" : "");
 	if (fs->o.autounmount && fs->se)
