@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "e2bd.h"
-#include "rpc.h"
+#include "core/e2bd.h"
+#include "http/rpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "sandbox.h"
+#include "core/e2bd.h"
+#include "api/sandbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "rpc.h"
-#include "usage.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "http/rpc.h"
+#include "api/usage.h"
 
 struct e2bd_config g_cfg;
 volatile int g_shutting_down;

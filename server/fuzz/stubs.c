@@ -4,8 +4,8 @@
  * configuration, the shutdown flag and sandbox references (never used on
  * the fuzzed paths).
  */
-#include "e2bd.h"
-#include "sandbox.h"
+#include "core/e2bd.h"
+#include "api/sandbox.h"
 
 struct e2bd_config g_cfg = { .log_level = LOG_ERROR };
 volatile int g_shutting_down;

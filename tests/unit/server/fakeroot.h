@@ -3,7 +3,7 @@
 #ifndef TEST_SERVER_FAKEROOT_H
 #define TEST_SERVER_FAKEROOT_H
 
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 struct fakeroot {
 	char dir[256];		/* host path of the tree */

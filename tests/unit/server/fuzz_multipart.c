@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "multipart.h"
+#include "http/multipart.h"
 
 struct acc {
 	char *log;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "multipart.h"
-#include "sandbox.h"
-#include "sbfs.h"
+#include "http/multipart.h"
+#include "api/sandbox.h"
+#include "isolate/sbfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

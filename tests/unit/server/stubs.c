@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "e2bd.h"
-#include "rpc.h"
+#include "core/e2bd.h"
+#include "http/rpc.h"
 #include "stubs.h"
 
 struct e2bd_config g_cfg;

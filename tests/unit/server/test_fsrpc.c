@@ -19,9 +19,9 @@
 #include <cmocka.h>
 
 #include "fakeroot.h"
-#include "fsrpc.h"
-#include "nsbox.h"
-#include "rpc.h"
+#include "envd/fsrpc.h"
+#include "isolate/nsbox.h"
+#include "http/rpc.h"
 #include "stubs.h"
 
 static const struct rpc_method *method(const char *name)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "multipart.h"
+#include "http/multipart.h"
 
 struct rec {
 	char log[8192];

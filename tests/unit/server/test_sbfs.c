@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "fakeroot.h"
-#include "sbfs.h"
+#include "isolate/sbfs.h"
 
 /* Read a file of the fake sandbox through sbfs and compare with @want. */
 static void expect_fake_passwd(struct fakeroot *f, const char *path)

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "fakeroot.h"
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 static void test_user_from_sandbox_passwd(void **state)
 {

@@ -31,9 +31,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "e2bd.h"
+#include "core/e2bd.h"
 #include "pbjson.h"
-#include "rpc.h"
+#include "http/rpc.h"
 
 /* Queue limit for a server stream before rpc_stream_send() blocks. */
 #define STREAM_QUEUE_BYTES (4u << 20)

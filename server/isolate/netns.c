@@ -59,8 +59,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "e2bd.h"
-#include "netns.h"
+#include "core/e2bd.h"
+#include "isolate/netns.h"
 
 extern char **environ;
 

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "rpc.h"
-#include "sandbox.h"
+#include "http/rpc.h"
+#include "api/sandbox.h"
 
 struct nsproc_spawn {
 	const struct sb_user *user;

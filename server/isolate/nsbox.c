@@ -77,11 +77,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "nsinit.h"
-#include "nsproc.h"
-#include "netns.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "isolate/nsinit.h"
+#include "isolate/nsproc.h"
+#include "isolate/netns.h"
 
 /* ==== messages, zygote and init (these run outside e2bd's threads) ==== */
 

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "e2bd.h"
+#include "core/e2bd.h"
 
 #define RMTREE_MAX_DEPTH 32
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <jansson.h>
 
-#include "sbfs.h"
+#include "isolate/sbfs.h"
 
 /*
  * EntryInfo JSON (protocol.md §2.7.1, proto3 JSON rules of §2.5) of the

@@ -20,11 +20,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "fsrpc.h"
-#include "nsbox.h"
-#include "rpc.h"
-#include "sbfs.h"
+#include "core/e2bd.h"
+#include "envd/fsrpc.h"
+#include "isolate/nsbox.h"
+#include "http/rpc.h"
+#include "isolate/sbfs.h"
 
 #define XATTR_PREFIX "user.e2b."
 /* Events kept for a polling watcher between two GetWatcherEvents calls. */

@@ -19,11 +19,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "e2bd.h"
-#include "reqparse.h"
-#include "rpc.h"
-#include "sandbox.h"
-#include "usage.h"
+#include "core/e2bd.h"
+#include "http/reqparse.h"
+#include "http/rpc.h"
+#include "api/sandbox.h"
+#include "api/usage.h"
 
 #define OK_MAX_TIMEOUT 2592000
 #define DEFAULT_TIMEOUT 300

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 struct usage {
 	uint64_t cpu_ns;	/* CPU time of its processes (live + reaped) */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 /*
  * Called once at start-up, before any thread exists: check that

@@ -23,11 +23,11 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
-#include "e2bd.h"
-#include "portproxy.h"
-#include "reqparse.h"
-#include "rpc.h"
-#include "sandbox.h"
+#include "core/e2bd.h"
+#include "http/portproxy.h"
+#include "http/reqparse.h"
+#include "http/rpc.h"
+#include "api/sandbox.h"
 
 static struct MHD_Daemon *daemon_;
 

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "usage.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "api/usage.h"
 
 #define USAGE_SLOTS 256
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/random.h>
 
-#include "e2bd.h"
+#include "core/e2bd.h"
 
 /* Fill @buf with @n random bytes; -1 if the kernel cannot. */
 static int random_bytes(unsigned char *buf, size_t n)

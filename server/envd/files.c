@@ -28,12 +28,12 @@
 #include <openssl/sha.h>
 #include <zlib.h>
 
-#include "e2bd.h"
-#include "fsrpc.h"
-#include "multipart.h"
-#include "rpc.h"
-#include "sbfs.h"
-#include "usage.h"
+#include "core/e2bd.h"
+#include "envd/fsrpc.h"
+#include "http/multipart.h"
+#include "http/rpc.h"
+#include "isolate/sbfs.h"
+#include "api/usage.h"
 
 #define COMPOSE_MAX_BODY (1u << 20)
 #define METADATA_MAX_TOTAL 4096

@@ -34,10 +34,10 @@
 
 #include <jansson.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "portproxy.h"
-#include "rpc.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "http/portproxy.h"
+#include "http/rpc.h"
 
 /* Idle limit on an upstream read or write, like E2B's edge (~620 s). */
 #define UPSTREAM_IDLE_S 620

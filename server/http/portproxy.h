@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <microhttpd.h>
 
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 struct portproxy;
 

@@ -19,8 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "sbfs.h"
+#include "core/e2bd.h"
+#include "isolate/sbfs.h"
 
 #define SBFS_MAX_LINKS 255
 /* rm -rf holds one fd per level; refuse deeper trees rather than run out. */

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "sandbox.h"
-#include "sbfs.h"
+#include "core/e2bd.h"
+#include "api/sandbox.h"
+#include "isolate/sbfs.h"
 
 /* Parse a decimal id field [s, e) into *out; -1 if it is not one. */
 static int parse_id(const char *s, const char *e, unsigned long *out)

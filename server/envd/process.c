@@ -41,11 +41,11 @@
 #include <sys/wait.h>
 #include <termios.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "nsproc.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "isolate/nsproc.h"
 #include "pbjson.h"
-#include "rpc.h"
+#include "http/rpc.h"
 
 /*
  * Output is read in chunks of up to STD_CHUNK (envd: 32 KiB) from pipes

@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "sandbox.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "api/sandbox.h"
 
 #ifndef E2BD_VERSION
 #define E2BD_VERSION "0.1.0"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 #define SBFS_PATH_MAX 4096
 /* Name prefix of the temp files uploads are written to (hidden from watches). */

@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "sandbox.h"
+#include "api/sandbox.h"
 
 struct rpc_ctx {
 	struct sandbox *sb;	/* referenced for the life of the call */

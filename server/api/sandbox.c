@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "e2bd.h"
-#include "nsbox.h"
-#include "rpc.h"
-#include "sandbox.h"
+#include "core/e2bd.h"
+#include "isolate/nsbox.h"
+#include "http/rpc.h"
+#include "api/sandbox.h"
 
 #define TOMBSTONES 1024
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "multipart.h"
+#include "http/multipart.h"
 
 #define MP_MAX_HEADERS (16u * 1024)
 #define MP_MAX_BOUNDARY 200

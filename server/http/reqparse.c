@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "reqparse.h"
+#include "http/reqparse.h"
 
 long reqparse_port(const char *s, size_t n)
 {

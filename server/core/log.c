@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "e2bd.h"
+#include "core/e2bd.h"
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
