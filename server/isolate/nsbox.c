@@ -81,6 +81,7 @@
 #include "isolate/nsbox.h"
 #include "isolate/nsinit.h"
 #include "isolate/nsproc.h"
+#include "isolate/sbfs.h"
 #include "isolate/netns.h"
 
 /* ==== messages, zygote and init (these run outside e2bd's threads) ==== */
@@ -1393,18 +1394,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Open @path beneath the sandbox root; symlinks cannot leave the root. */
-static int root_open(int rootfd, const char *path, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
-
 /*
  * Ensure @name in @dirfd is a real directory (never a symlink).  A new one
  * gets @mode and @uid/@gid; an existing one is left as the sandbox made it.
@@ -1455,42 +1444,12 @@ static int root_ensure_dir(int rootfd, const char *path, mode_t mode,
 	}
 	memcpy(parent, path, (size_t)(slash - path));
 	parent[slash - path] = '\0';
-	pfd = root_open(rootfd, parent, O_PATH | O_DIRECTORY, 0);
+	pfd = sbfs_open(rootfd, parent, O_PATH | O_DIRECTORY, 0);
 	if (pfd < 0)
 		return -1;
 	rc = ensure_dir(pfd, slash + 1, mode, uid, gid);
 	close(pfd);
 	return rc;
-}
-
-/* Read a whole small file beneath the root; NULL if missing. */
-static char *root_read(int rootfd, const char *path, size_t max)
-{
-	int fd = root_open(rootfd, path, O_RDONLY, 0);
-	char *buf;
-	size_t len = 0;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		close(fd);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, max - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == max)
-			break;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
 }
 
 /* Replace @dir/@name atomically with @data (written beneath the root). */
@@ -1501,7 +1460,7 @@ static int root_replace(int rootfd, const char *dir, const char *name,
 	int dfd, fd = -1, rc = -1;
 	size_t len = strlen(data);
 
-	dfd = root_open(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+	dfd = sbfs_open(rootfd, dir, O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0)
 		return -1;
 	xfmt(tmp, sizeof(tmp), ".%s.e2bd-new", name);
@@ -1538,7 +1497,7 @@ static int ensure_account(int rootfd, const char *path, const char *name,
 	const char *slash;
 	int rc = -1;
 
-	old = root_read(rootfd, path, 4u << 20);
+	old = sbfs_read_small(rootfd, path, 4u << 20);
 	if (!old) {
 		old = strdup("");
 		if (!old)
@@ -1595,7 +1554,7 @@ static int ensure_line(int rootfd, const char *dir, const char *name,
 	int rc;
 
 	xfmt(path, sizeof(path), "%s/%s", dir, name);
-	old = root_read(rootfd, path, 1u << 20);
+	old = sbfs_read_small(rootfd, path, 1u << 20);
 	if (old) {
 		const char *p = old;
 		size_t l = strlen(line);
@@ -1627,7 +1586,7 @@ static int ensure_line(int rootfd, const char *dir, const char *name,
 static int ensure_line_prefix(int rootfd, const char *path, const char *prefix,
 			      const char *line)
 {
-	char *old = root_read(rootfd, path, 4u << 20), *buf, dir[64];
+	char *old = sbfs_read_small(rootfd, path, 4u << 20), *buf, dir[64];
 	const char *p, *slash = strrchr(path, '/');
 	size_t need, plen = strlen(prefix);
 	int rc;
@@ -1670,7 +1629,7 @@ static void fix_resolv_conf(struct sandbox *sb, int rootfd)
 	ssize_t n;
 	int fd;
 
-	fd = root_open(rootfd, "etc/resolv.conf", O_RDONLY, 0);
+	fd = sbfs_open(rootfd, "etc/resolv.conf", O_PATH, 0);
 	if (fd >= 0) {
 		close(fd);
 		return;	/* resolves inside the sandbox: fine */
@@ -1683,7 +1642,7 @@ static void fix_resolv_conf(struct sandbox *sb, int rootfd)
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
-	fd = root_open(rootfd, "etc", O_PATH | O_DIRECTORY, 0);
+	fd = sbfs_open(rootfd, "etc", O_PATH | O_DIRECTORY, 0);
 	if (fd < 0)
 		return;
 	(void)unlinkat(fd, "resolv.conf", 0);
@@ -1784,25 +1743,22 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 		return -1;
 	}
 	/* /etc/hostname agrees with the UTS name. */
-	fd = root_open(rootfd, "etc/hostname", O_RDONLY, 0);
 	{
-		char cur[64] = "";
-		ssize_t n = fd >= 0 ? read(fd, cur, sizeof(cur) - 1) : -1;
+		char *cur = sbfs_read_small(rootfd, "etc/hostname", 63);
 
-		if (fd >= 0)
-			close(fd);
-		cur[n > 0 ? n : 0] = '\0';
-		cur[strcspn(cur, "\n")] = '\0';
+		if (cur)
+			cur[strcspn(cur, "\n")] = '\0';
 		xfmt(hosts, sizeof(hosts), "%s\n", sb->id);
-		if (strcmp(cur, sb->id) != 0 &&
+		if ((!cur || strcmp(cur, sb->id) != 0) &&
 		    root_replace(rootfd, "etc", "hostname", hosts, 0644) < 0)
 			log_warn("sandbox %s: cannot write /etc/hostname", sb->id);
+		free(cur);
 	}
 	fix_resolv_conf(sb, rootfd);
 	xfmt(hosts, sizeof(hosts), "127.0.1.1\t%s", sb->id);
 	if (ensure_line(rootfd, "etc", "hosts", hosts, 0644) < 0)
 		log_warn("sandbox %s: cannot add its name to /etc/hosts", sb->id);
-	fd = root_open(rootfd, "etc/sudoers.d", O_PATH | O_DIRECTORY, 0);
+	fd = sbfs_open(rootfd, "etc/sudoers.d", O_PATH | O_DIRECTORY, 0);
 	if (fd >= 0) {
 		if (fstatat(fd, "e2bd-user", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
 		    root_replace(rootfd, "etc/sudoers.d", "e2bd-user",
@@ -2051,7 +2007,7 @@ static void hide_host_file(struct sandbox *sb, int rootfd, const char *path)
 	if (!slash || lstat(dir, &st) < 0 || S_ISDIR(st.st_mode) || in_upper(sb, path))
 		return;
 	xfmt(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	dfd = root_open(rootfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+	dfd = sbfs_open(rootfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (dfd < 0)
 		return;
 	if (unlinkat(dfd, slash + 1, 0) < 0 && errno != ENOENT)
@@ -2114,7 +2070,7 @@ static void replace_shadow(struct sandbox *sb, int rootfd, const char *name)
 	if (root_replace(rootfd, "etc", name, out, 0640) < 0)
 		log_warn("sandbox %s: cannot replace the host's /etc/%s: %s", sb->id,
 			 name, strerror(errno));
-	else if (!g_unpriv && (fd = root_open(rootfd, path + 1, O_PATH | O_NOFOLLOW, 0)) >= 0) {
+	else if (!g_unpriv && (fd = sbfs_open(rootfd, path + 1, O_PATH | O_NOFOLLOW, 0)) >= 0) {
 		(void)fchownat(fd, "", 0, st.st_gid, AT_EMPTY_PATH);
 		close(fd);
 	}
