@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The systemd units meson generates: systemd-analyze verify accepts them;
 # e2bd.service keeps what sandbox isolation needs (every capability
-# server/isolate/nsbox.c leaves sandbox root, CAP_SYS_ADMIN, CAP_NET_ADMIN, a
+# server/isolate/nsinit.c leaves sandbox root, CAP_SYS_ADMIN, CAP_NET_ADMIN, a
 # delegated cgroup, no NoNewPrivileges) with its state dir and restart
 # policy; e2bfs@.service's start and stop commands, run as systemd would
 # run them for an instance, mount the sandbox and unmount it cleanly.
@@ -32,8 +32,8 @@ fi
 # --- e2bd.service: what nsbox needs, and no more than its own set
 val() { sed -n "s/^$1=//p" "$sys" | tr -d '\\\n'; }
 caps=$(sed -n '/^CapabilityBoundingSet=/,/^[^\t]/p' "$sys" | grep -oE 'CAP_[A-Z_]+' | sort -u)
-keep=$(sed -n '/^static int drop_capabilities/,/^}/p' "$SRC_DIR/server/isolate/nsbox.c" | grep -oE 'CAP_[A-Z_]+' | sort -u)
-[ -n "$keep" ] || fail "nsbox.c's kept capabilities found"
+keep=$(sed -n '/^static int drop_capabilities/,/^}/p' "$SRC_DIR/server/isolate/nsinit.c" | grep -oE 'CAP_[A-Z_]+' | sort -u)
+[ -n "$keep" ] || fail "nsinit.c's kept capabilities found"
 missing=$(comm -23 <(printf '%s\n' $keep CAP_SYS_ADMIN CAP_NET_ADMIN | sort -u) <(printf '%s\n' $caps))
 expect_eq "the bounding set holds what sandboxes keep plus CAP_SYS_ADMIN, CAP_NET_ADMIN" "" "$missing"
 extra=$(comm -13 <(printf '%s\n' $keep CAP_SYS_ADMIN CAP_NET_ADMIN CAP_SYS_RESOURCE | sort -u) <(printf '%s\n' $caps))

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-sandbox cgroups (cgroup.h): a group under e2bd's own in the freezer
+ * hierarchy (v1) or in the unified one (v2), plus pids and memory groups
+ * on v1 hosts.  Only used when e2bd runs as root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "core/e2bd.h"
+#include "isolate/cgroup.h"
+#include "isolate/isolate.h"
+
+/* Most processes (threads count) one sandbox may have at once. */
+#define SB_PIDS_MAX "2048"
+
+/* Set once by cgroup_global_init(). */
+static struct {
+	enum cgroup_freezer freezer;
+	char cgbase[PATH_MAX];	/* per-sandbox cgroups are made under it */
+	char pidsbase[PATH_MAX];	/* cgroup v1 pids hierarchy, "" if none */
+	char membase[PATH_MAX];	/* cgroup v1 memory hierarchy, "" if none */
+} CG;
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void cgroup_create(const struct sandbox *sb, struct cgroup_sb *cg,
+			  pid_t init_pid)
+{
+	char path[PATH_MAX], procs[PATH_MAX + 16], pid[32];
+
+	cg->cgroup[0] = '\0';
+	if (CG.freezer == CGROUP_FREEZER_SIGNAL)
+		return;
+	xfmt(path, sizeof(path), "%s/%s", CG.cgbase, sb->id);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	/* Init first: everything it forks later is born in the cgroup. */
+	xfmt(procs, sizeof(procs), "%s/cgroup.procs", path);
+	xfmt(pid, sizeof(pid), "%d", (int)init_pid);
+	if (write_file(procs, pid) < 0)
+		goto fail;
+	xfmt(cg->cgroup, sizeof(cg->cgroup), "%s", path);
+	xfmt(procs, sizeof(procs), "%s/pids.max", path);
+	if (access(procs, F_OK) == 0)
+		(void)write_file(procs, SB_PIDS_MAX);
+	return;
+fail:
+	log_warn("sandbox %s: cannot use cgroup '%s' (%s); pause uses SIGSTOP",
+		 sb->id, path, strerror(errno));
+}
+
+/*
+ * A fork bomb in one sandbox must not take the host down: on cgroup v1
+ * hosts the sandbox also gets a group in the pids hierarchy.
+ */
+static void pids_create(const struct sandbox *sb, struct cgroup_sb *cg,
+			pid_t init_pid)
+{
+	char path[PATH_MAX], file[PATH_MAX + 16], pid[32];
+
+	cg->pidscg[0] = '\0';
+	if (!CG.pidsbase[0])
+		return;
+	xfmt(path, sizeof(path), "%s/%s", CG.pidsbase, sb->id);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	xfmt(file, sizeof(file), "%s/pids.max", path);
+	if (write_file(file, SB_PIDS_MAX) < 0)
+		goto fail;
+	xfmt(file, sizeof(file), "%s/cgroup.procs", path);
+	xfmt(pid, sizeof(pid), "%d", (int)init_pid);
+	if (write_file(file, pid) < 0)
+		goto fail;
+	xfmt(cg->pidscg, sizeof(cg->pidscg), "%s", path);
+	return;
+fail:
+	log_warn("sandbox %s: cannot limit its processes in '%s': %s", sb->id,
+		 path, strerror(errno));
+	rmdir(path);
+}
+
+/*
+ * A sandbox that eats memory is OOM-killed in its own cgroup, not the
+ * host's processes: on cgroup v1 a group in the memory hierarchy with
+ * memory.limit_in_bytes (and memsw, so swap does not stretch it), on v2
+ * memory.max (and memory.swap.max 0) in the sandbox's group.
+ * --memory-limit, default 2 GiB; 0 for none.
+ */
+static void memory_limit(const struct sandbox *sb, struct cgroup_sb *cg,
+			 pid_t init_pid)
+{
+	char path[PATH_MAX], file[PATH_MAX + 32], val[32];
+	const char *what = path;
+
+	cg->memcg[0] = '\0';
+	if (!g_cfg.memory_limit)
+		return;
+	xfmt(val, sizeof(val), "%llu", (unsigned long long)g_cfg.memory_limit);
+	if (CG.membase[0]) {
+		xfmt(path, sizeof(path), "%s/%s", CG.membase, sb->id);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		xfmt(file, sizeof(file), "%s/memory.limit_in_bytes", path);
+		if (write_file(file, val) < 0)
+			goto fail;
+		xfmt(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", path);
+		(void)write_file(file, val);
+		xfmt(file, sizeof(file), "%s/cgroup.procs", path);
+		xfmt(val, sizeof(val), "%d", (int)init_pid);
+		if (write_file(file, val) < 0)
+			goto fail;
+		xfmt(cg->memcg, sizeof(cg->memcg), "%s", path);
+		return;
+	}
+	if (CG.freezer == CGROUP_FREEZER_V2 && cg->cgroup[0]) {
+		xfmt(file, sizeof(file), "%s/memory.max", cg->cgroup);
+		what = file;
+		if (write_file(file, val) < 0)
+			goto fail;
+		xfmt(file, sizeof(file), "%s/memory.swap.max", cg->cgroup);
+		(void)write_file(file, "0");
+		return;
+	}
+	errno = ENOTSUP;
+	xfmt(path, sizeof(path), "no memory cgroup");
+fail:
+	log_warn("sandbox %s: memory not limited ('%s': %s)", sb->id, what,
+		 strerror(errno));
+	if (what == path && CG.membase[0])
+		rmdir(path);
+}
+
+void cgroup_remove(struct cgroup_sb *cg)
+{
+	int64_t until = now_ms() + 3000;
+
+	/* Killed processes leave the cgroup asynchronously. */
+	while (cg->cgroup[0] && rmdir(cg->cgroup) < 0 && errno == EBUSY && now_ms() < until)
+		sleep_ms(20);
+	cg->cgroup[0] = '\0';
+	while (cg->pidscg[0] && rmdir(cg->pidscg) < 0 && errno == EBUSY &&
+	       now_ms() < until)
+		sleep_ms(20);
+	cg->pidscg[0] = '\0';
+	while (cg->memcg[0] && rmdir(cg->memcg) < 0 && errno == EBUSY &&
+	       now_ms() < until)
+		sleep_ms(20);
+	cg->memcg[0] = '\0';
+}
+
+/* Freeze or thaw through the cgroup; -1 if the state never settles. */
+int cgroup_freeze(struct cgroup_sb *cg, bool frozen)
+{
+	char path[PATH_MAX + 32], buf[256];
+	int64_t until = now_ms() + 5000;
+
+	if (CG.freezer == CGROUP_FREEZER_V1) {
+		xfmt(path, sizeof(path), "%s/freezer.state", cg->cgroup);
+		if (write_file(path, frozen ? "FROZEN" : "THAWED") < 0)
+			return -1;
+		while (now_ms() < until) {
+			if (read_small(path, buf, sizeof(buf)) < 0)
+				return -1;
+			if (strncmp(buf, frozen ? "FROZEN" : "THAWED", 6) == 0)
+				return 0;
+			sleep_ms(5);
+		}
+		return -1;
+	}
+	xfmt(path, sizeof(path), "%s/cgroup.freeze", cg->cgroup);
+	if (write_file(path, frozen ? "1" : "0") < 0)
+		return -1;
+	xfmt(path, sizeof(path), "%s/cgroup.events", cg->cgroup);
+	while (now_ms() < until) {
+		if (read_small(path, buf, sizeof(buf)) < 0)
+			return -1;
+		if (strstr(buf, frozen ? "frozen 1" : "frozen 0"))
+			return 0;
+		sleep_ms(5);
+	}
+	return -1;
+}
+
+/* Find the freezer (cgroup v1 "freezer" hierarchy, else cgroup v2), pids, memory. */
+void cgroup_global_init(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
+	char own1[PATH_MAX] = "", own2[PATH_MAX] = "", probe[PATH_MAX + 16];
+	char pids[PATH_MAX] = "", ownp[PATH_MAX] = "";
+	char mem[PATH_MAX] = "", ownm[PATH_MAX] = "";
+	const char *force;
+
+	CG.freezer = CGROUP_FREEZER_SIGNAL;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		char mp[PATH_MAX], fstype[64], src[256], opts[1024];
+		int i;
+		char *p = line;
+
+		if (!sep)
+			continue;
+		/* field 5 is the mount point */
+		for (i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (!p || sscanf(p, "%4095s", mp) != 1)
+			continue;
+		if (sscanf(sep + 3, "%63s %255s %1023s", fstype, src, opts) != 3)
+			continue;
+		if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "freezer") && !v1[0])
+			xfmt(v1, sizeof(v1), "%s", mp);
+		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "pids") && !pids[0])
+			xfmt(pids, sizeof(pids), "%s", mp);
+		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "memory") && !mem[0])
+			xfmt(mem, sizeof(mem), "%s", mp);
+		else if (strcmp(fstype, "cgroup2") == 0 && !v2[0])
+			xfmt(v2, sizeof(v2), "%s", mp);
+	}
+	fclose(f);
+	f = fopen("/proc/self/cgroup", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+			if (!c2)
+				continue;
+			c2[strcspn(c2, "\n")] = '\0';
+			if (strncmp(c1, "::", 2) == 0)
+				xfmt(own2, sizeof(own2), "%s", c2 + 1);
+			else if (strstr(c1, "freezer"))
+				xfmt(own1, sizeof(own1), "%s", c2 + 1);
+			else if (strstr(c1, ":pids:") || strstr(c1, ",pids"))
+				xfmt(ownp, sizeof(ownp), "%s", c2 + 1);
+			else if (strstr(c1, ":memory:") || strstr(c1, ",memory"))
+				xfmt(ownm, sizeof(ownm), "%s", c2 + 1);
+		}
+		fclose(f);
+	}
+	if (pids[0]) {
+		xfmt(CG.pidsbase, sizeof(CG.pidsbase), "%s%s/e2bd", pids,
+		     strcmp(ownp, "/") == 0 ? "" : ownp);
+		if (mkdir(CG.pidsbase, 0755) < 0 && errno != EEXIST)
+			CG.pidsbase[0] = '\0';
+	}
+	if (mem[0]) {
+		xfmt(CG.membase, sizeof(CG.membase), "%s%s/e2bd", mem,
+		     strcmp(ownm, "/") == 0 ? "" : ownm);
+		if (mkdir(CG.membase, 0755) < 0 && errno != EEXIST)
+			CG.membase[0] = '\0';
+	}
+	/* E2BD_FREEZER=v2|signal: test the other freezers on a v1 host. */
+	force = getenv("E2BD_FREEZER");
+	if (force && strcmp(force, "signal") == 0)
+		return;
+	if (v1[0] && !(force && strcmp(force, "v2") == 0)) {
+		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s%s/e2bd", v1,
+			 strcmp(own1, "/") == 0 ? "" : own1);
+		if ((mkdir(CG.cgbase, 0755) == 0 || errno == EEXIST)) {
+			CG.freezer = CGROUP_FREEZER_V1;
+			return;
+		}
+	}
+	if (v2[0]) {
+		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s%s/e2bd", v2,
+			 strcmp(own2, "/") == 0 ? "" : own2);
+		xfmt(probe, sizeof(probe), "%s/cgroup.freeze", CG.cgbase);
+		if ((mkdir(CG.cgbase, 0755) == 0 || errno == EEXIST) &&
+		    access(probe, W_OK) == 0) {
+			CG.freezer = CGROUP_FREEZER_V2;
+			/* Lets each sandbox's group have pids.max; best effort. */
+			xfmt(probe, sizeof(probe), "%s/cgroup.subtree_control",
+			     CG.cgbase);
+			(void)write_file(probe, "+pids");
+			(void)write_file(probe, "+memory");
+			return;
+		}
+	}
+}
+
+enum cgroup_freezer cgroup_freezer(void)
+{
+	return CG.freezer;
+}
+
+void cgroup_attach(struct cgroup_sb *cg, const struct sandbox *sb,
+		   pid_t init_pid)
+{
+	cgroup_create(sb, cg, init_pid);
+	pids_create(sb, cg, init_pid);
+	memory_limit(sb, cg, init_pid);
+}
