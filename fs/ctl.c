@@ -8,6 +8,8 @@
  *   ctl              write: timeout N | pause | kill | refresh | sync;
  *                    a rejected line is logged and shown in status (ctlError)
  *   status           read: JSON connection state, counters, cache
+ *   connection       read, mount owner only: how to reach envd (token
+ *                    included) so `e2bctl run .` skips the management API
  *   procs/new        write a command line, read back "<pid>\n"
  *   procs/<pid>/     cmd stdout stderr stdin status wait ctl
  *
@@ -35,6 +37,7 @@ enum ctl_kind {
 	K_STATUS,
 	K_PROCS,
 	K_NEW,
+	K_CONNECTION,
 	K_NKINDS,
 };
 
@@ -65,6 +68,7 @@ static const struct entry fixed[K_NKINDS] = {
 	[K_STATUS] = { "status", S_IFREG | 0400 },
 	[K_PROCS] = { "procs", S_IFDIR | 0700 },
 	[K_NEW] = { "new", S_IFREG | 0600 },
+	[K_CONNECTION] = { "connection", S_IFREG | 0400 },
 };
 
 static const struct entry pfiles[P_NFILES] = {
@@ -681,6 +685,41 @@ static char *sandbox_json(void)
 	return out;
 }
 
+/*
+ * .e2bfs/connection: what e2b_sandbox_open() needs to reach envd without a
+ * management API call, for `e2bctl run .` (tools/ctx.c).  It holds the
+ * envd access token: served only to the mount owner (ctl_open), never
+ * logged, wiped when the handle is released.
+ */
+static char *connection_json(void)
+{
+	e2b_sandbox_open_options oo;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (e2b_sandbox_get_open_options(&oo, g_fs->sb) < 0)
+		return NULL;
+	f = open_memstream(&out, &len);
+	if (f) {
+		fputc('{', f);
+		put_str(f, "sandboxID", g_fs->sandbox_id, 0);
+		put_str(f, "apiUrl", e2b_client_api_url(g_fs->client), 0);
+		put_str(f, "templateID", oo.template_id, 0);
+		put_str(f, "envdVersion", oo.envd_version, 0);
+		put_str(f, "domain", oo.domain, 0);
+		put_str(f, "envdAccessToken", oo.envd_access_token, 0);
+		put_str(f, "trafficAccessToken", oo.traffic_access_token, 1);
+		fputs("}\n", f);
+		if (fclose(f) != 0) {
+			free(out);
+			out = NULL;
+		}
+	}
+	e2b_sandbox_open_options_release(&oo);
+	return out;
+}
+
 static char *status_json(void)
 {
 	struct stats st;
@@ -744,11 +783,20 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (kind >= 0) {
 		h->kind = kind;
+		if (kind == K_CONNECTION &&
+		    (fuse_req_ctx(req)->uid != g_fs->uid || acc != O_RDONLY)) {
+			/* The envd token: the mount owner's alone. */
+			free(h);
+			fuse_reply_err(req, EACCES);
+			return;
+		}
 		if (kind == K_SANDBOX)
 			h->buf = sandbox_json();
 		else if (kind == K_STATUS)
 			h->buf = status_json();
-		if ((kind == K_SANDBOX || kind == K_STATUS) && !h->buf) {
+		else if (kind == K_CONNECTION)
+			h->buf = connection_json();
+		if ((kind == K_SANDBOX || kind == K_STATUS || kind == K_CONNECTION) && !h->buf) {
 			free(h);
 			fuse_reply_err(req, ENOMEM);
 			return;
@@ -906,6 +954,7 @@ void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	case K_SANDBOX:
 	case K_STATUS:
+	case K_CONNECTION:
 	case 100 + P_CMD:
 		pthread_mutex_lock(&procs_lock);
 		reply_snapshot(req, h, size, off);
@@ -1147,6 +1196,8 @@ void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	if (h) {
+		if (h->kind == K_CONNECTION && h->buf)
+			explicit_bzero(h->buf, h->len);
 		free(h->buf);
 		free(h);
 	}

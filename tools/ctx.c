@@ -221,10 +221,55 @@ int ctx_sandbox_error(int code, const char *id, const char *what)
 	return error_e2b(code, "sandbox '%s'", id);
 }
 
+/* A string field of the mount's connection file, NULL if null/absent. */
+static const char *conn_str(json_t *j, const char *key)
+{
+	json_t *v = json_object_get(j, key);
+
+	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
+}
+
 /*
- * ctx_sandbox(), the details taken from the sandbox cache (sbcache.c) when
- * @cached and it has a fresh entry (*out_cached = 1): no management call.
- * A successful lookup refreshes the entry.
+ * "." inside an e2bfs mount: open the sandbox with the details the mount
+ * already holds (.e2bfs/connection), when it is the sandbox and the API
+ * this client talks to.  @return 0 (opened, *@p out set) or -1 (ask the
+ * API instead)
+ */
+static int open_from_mount(e2b_sandbox **out, e2b_client *client, const char *id,
+			   const char *mnt)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	json_t *j = mnt_read_connection(mnt);
+	const char *api;
+	int code = -1;
+
+	if (!j)
+		return -1;
+	api = conn_str(j, "apiUrl");
+	if (api && conn_str(j, "sandboxID") && !strcmp(conn_str(j, "sandboxID"), id) &&
+	    !strcmp(api, e2b_client_api_url(client))) {
+		oo.envd_access_token = conn_str(j, "envdAccessToken");
+		oo.envd_version = conn_str(j, "envdVersion");
+		oo.domain = conn_str(j, "domain");
+		oo.template_id = conn_str(j, "templateID");
+		oo.traffic_access_token = conn_str(j, "trafficAccessToken");
+		code = e2b_sandbox_open(out, client, id, &oo);
+		if (code < 0)
+			e2b_error_clear();
+	}
+	if (oo.envd_access_token)
+		explicit_bzero((char *)oo.envd_access_token, strlen(oo.envd_access_token));
+	if (oo.traffic_access_token)
+		explicit_bzero((char *)oo.traffic_access_token, strlen(oo.traffic_access_token));
+	json_decref(j);
+	return code < 0 ? -1 : 0;
+}
+
+/*
+ * ctx_sandbox(), the details taken without a management call when
+ * @cached and either "." names an e2bfs mount that offers them
+ * (.e2bfs/connection) or the sandbox cache (sbcache.c) has a fresh entry
+ * (*out_cached = 1).  A successful lookup refreshes the cache entry.
  */
 static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 			char **out_cwd, int cached, int *out_cached)
@@ -239,9 +284,22 @@ static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 	*out = NULL;
 	if (out_cached)
 		*out_cached = 0;
-	error = ctx_id_client(ctx, arg, &id, out_cwd, &client);
-	if (error)
-		goto out;
+	if (cached && !strcmp(arg, ".")) {
+		char *mnt = NULL;
+
+		error = mnt_here_at(&id, out_cwd, &mnt);
+		if (!error)
+			error = ctx_client(ctx, &client);
+		if (!error && open_from_mount(out, client, id, mnt) == 0)
+			*out_cached = 1;
+		free(mnt);
+		if (error || *out)
+			goto out;
+	} else {
+		error = ctx_id_client(ctx, arg, &id, out_cwd, &client);
+		if (error)
+			goto out;
+	}
 	if (cached && sbcache_load(&ce, e2b_client_api_url(client), id) == 0) {
 		oo.envd_access_token = ce.envd_access_token;
 		oo.envd_version = ce.envd_version;

@@ -263,11 +263,18 @@ static void mnt_sync(const char *root)
 
 int mnt_here(char **out_id, char **out_cwd)
 {
+	return mnt_here_at(out_id, out_cwd, NULL);
+}
+
+int mnt_here_at(char **out_id, char **out_cwd, char **out_mnt)
+{
 	char *cwd = getcwd(NULL, 0), *dir = NULL, *root = NULL, *slash;
 
 	*out_id = NULL;
 	if (out_cwd)
 		*out_cwd = NULL;
+	if (out_mnt)
+		*out_mnt = NULL;
 	if (!cwd)
 		return error_msg("cannot get the current directory: %s", strerror(errno));
 	if (from_mountinfo(out_id, &root, &dir, cwd) == 0) {
@@ -275,7 +282,10 @@ int mnt_here(char **out_id, char **out_cwd)
 			*out_cwd = map_cwd(root, cwd + (strcmp(dir, "/") ? strlen(dir) : 0));
 		mnt_sync(dir);
 		free(root);
-		free(dir);
+		if (out_mnt)
+			*out_mnt = dir;
+		else
+			free(dir);
 		free(cwd);
 		return 0;
 	}
@@ -305,6 +315,27 @@ int mnt_here(char **out_id, char **out_cwd)
 		free(id2);
 	}
 	free(cwd);
-	free(dir);
+	if (out_mnt && !*dir) {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	if (out_mnt)
+		*out_mnt = dir;
+	else
+		free(dir);
 	return 0;
+}
+
+json_t *mnt_read_connection(const char *mnt)
+{
+	char *path = xasprintf("%s/%s/%s", strcmp(mnt, "/") ? mnt : "", MNT_CTL_DIR,
+			       MNT_CTL_CONNECTION);
+	json_t *j = json_load_file(path, 0, NULL);
+
+	free(path);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 /*
  * The control directory at the root of every e2bfs mount and its file
  * with the sandbox ID and the mounted sandbox path (fs/ctl.c).  Used when
@@ -15,6 +17,7 @@
  */
 #define MNT_CTL_DIR ".e2bfs"
 #define MNT_CTL_SANDBOX "sandbox"
+#define MNT_CTL_CONNECTION "connection"
 
 /**
  * Walk up from the current directory to the nearest e2bfs mount root.
@@ -25,6 +28,17 @@
  * @return 0, or an exit code after printing "not inside an e2bfs mount"
  */
 int mnt_here(char **out_id, char **out_cwd);
+
+/** mnt_here(), plus the mount point in *@p out_mnt (caller frees). */
+int mnt_here_at(char **out_id, char **out_cwd, char **out_mnt);
+
+/**
+ * The mount's MOUNTPOINT/.e2bfs/connection (fs/ctl.c): how to reach the
+ * sandbox's envd, its access token included (readable by the mount owner
+ * only).  @return the JSON object (caller decrefs), or NULL when the file
+ * is missing (an older e2bfs) or unreadable
+ */
+json_t *mnt_read_connection(const char *mnt);
 
 /**
  * Read the sandbox ID of the e2bfs mount rooted at @p root.

@@ -930,6 +930,61 @@ const char *e2b_sandbox_envd_url(const e2b_sandbox *sb)
 	return s;
 }
 
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *d;
+
+	if (!s || !*s)
+		return NULL;
+	d = e2b__strdup(s);
+	if (!d)
+		*oom = 1;
+	return d;
+}
+
+static void free_secret(const char *s)
+{
+	if (s) {
+		explicit_bzero((char *)s, strlen(s));
+		e2b__free((char *)s);
+	}
+}
+
+void e2b_sandbox_open_options_release(e2b_sandbox_open_options *opts)
+{
+	if (!opts)
+		return;
+	free_secret(opts->envd_access_token);
+	e2b__free((char *)opts->envd_version);
+	e2b__free((char *)opts->domain);
+	e2b__free((char *)opts->template_id);
+	free_secret(opts->traffic_access_token);
+	memset(opts, 0, sizeof(*opts));
+	opts->version = E2B_SANDBOX_OPEN_OPTIONS_VERSION;
+}
+
+int e2b_sandbox_get_open_options(e2b_sandbox_open_options *out, const e2b_sandbox *sb)
+{
+	int oom = 0;
+
+	E2B_ASSERT_ARG(out);
+	memset(out, 0, sizeof(*out));
+	out->version = E2B_SANDBOX_OPEN_OPTIONS_VERSION;
+	E2B_ASSERT_ARG(sb);
+	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
+	out->envd_access_token = dup_or_null(sb->access_token, &oom);
+	out->envd_version = dup_or_null(sb->envd_version, &oom);
+	out->domain = dup_or_null(sb->domain, &oom);
+	out->template_id = dup_or_null(sb->template_id, &oom);
+	out->traffic_access_token = dup_or_null(sb->tt.token, &oom);
+	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
+	if (oom) {
+		e2b_sandbox_open_options_release(out);
+		return e2b__error_oom();
+	}
+	return 0;
+}
+
 e2b_client *e2b_sandbox_client(const e2b_sandbox *sb)
 {
 	return sb ? sb->client : NULL;

@@ -245,6 +245,22 @@ E2B_EXTERN(const char *) e2b_sandbox_envd_version(const e2b_sandbox *sb);
 /** @return the envd base URL; borrowed, as above */
 E2B_EXTERN(const char *) e2b_sandbox_envd_url(const e2b_sandbox *sb);
 
+/**
+ * How to reach this sandbox's envd again, e.g. from another process,
+ * without asking the management API: copies of the access token, envd
+ * version, domain, template and traffic token as e2b_sandbox_open()
+ * takes them (NULL where there is none).  The token is a secret: keep it
+ * out of logs and world-readable files.
+ *
+ * @param[out] out caller owns, release with
+ *                 e2b_sandbox_open_options_release()
+ * @return 0, E2B_EINVALID, E2B_ENOMEM
+ */
+E2B_EXTERN(int) e2b_sandbox_get_open_options(e2b_sandbox_open_options *out,
+					     const e2b_sandbox *sb);
+/** Free (and wipe the secrets of) what e2b_sandbox_get_open_options() filled. */
+E2B_EXTERN(void) e2b_sandbox_open_options_release(e2b_sandbox_open_options *opts);
+
 /** @return the client the handle was made from (borrowed) */
 E2B_EXTERN(e2b_client *) e2b_sandbox_client(const e2b_sandbox *sb);
 
