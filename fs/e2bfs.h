@@ -55,6 +55,7 @@ struct opts {
 	int keepalive;
 	double op_timeout;
 	int raw_links;	/* -o symlinks=raw: link text as stored */
+	int idmap_none;	/* -o idmap=none: the sandbox's owners, not ours */
 	int ro;
 	int show_help;
 	int show_version;
@@ -125,6 +126,12 @@ struct upload_fix {
 int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix);
 int remote_fix_args(struct fs *fs, const char *path, const char *mode, const char *atime,
 		    const char *mtime);
+int remote_chown(struct fs *fs, const char *path, uid_t uid, gid_t gid);
+int remote_mknod(struct fs *fs, const char *path, mode_t mode, dev_t rdev);
+/* -o idmap=none: the sandbox's ids of the owner names envd gives. */
+int remote_idmap_load(struct fs *fs);
+uid_t remote_uid(const char *name);
+gid_t remote_gid(const char *name);
 void remote_shutdown(struct fs *fs);
 int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct upload_fix *fix,
 		     e2b_entry_info **out);

@@ -243,6 +243,8 @@ struct dent {
 	mode_t mode;		/* 0 = attributes unknown */
 	off_t size;
 	struct timespec mtim;
+	uid_t uid;		/* the sandbox's, used with -o idmap=none */
+	gid_t gid;
 };
 
 /*
@@ -481,6 +483,8 @@ static void dent_set(struct dent *de, const struct stat *st)
 	de->mode = st->st_mode;
 	de->size = st->st_size;
 	de->mtim = st->st_mtim;
+	de->uid = st->st_uid;
+	de->gid = st->st_gid;
 }
 
 static void dent_stat(struct fs *fs, const struct dent *de, struct stat *st)
@@ -488,8 +492,8 @@ static void dent_stat(struct fs *fs, const struct dent *de, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_mode = de->mode;
 	st->st_nlink = S_ISDIR(de->mode) ? 2 : 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
+	st->st_uid = fs->o.idmap_none ? de->uid : fs->uid;
+	st->st_gid = fs->o.idmap_none ? de->gid : fs->gid;
 	st->st_size = de->size;
 	st->st_blksize = CACHE_BLOCK;
 	st->st_blocks = (blkcnt_t)((de->size + 511) / 512);
@@ -715,6 +719,25 @@ char *inode_child_path(struct inode *parent, const char *name)
 	return p;
 }
 
+/*
+ * The type of an entry envd calls neither file nor directory, from its Go
+ * FileMode string: "p" a FIFO, "S" a socket, "Dc" a character device, "D"
+ * a block device.  Anything else shows as a socket: nothing /files could
+ * read.
+ */
+static mode_t special_type(const char *perms)
+{
+	size_t n = perms ? strlen(perms) : 0, k = n > 9 ? n - 9 : 0;	/* type letters */
+
+	if (!perms)
+		return S_IFSOCK;
+	if (memchr(perms, 'p', k))
+		return S_IFIFO;
+	if (memchr(perms, 'D', k))
+		return memchr(perms, 'c', k) ? S_IFCHR : S_IFBLK;
+	return S_IFSOCK;
+}
+
 void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e, struct stat *st)
 {
 	struct dent de;
@@ -725,11 +748,13 @@ void inode_attr_from_entry(struct fs *fs, const e2b_entry_info *e, struct stat *
 		de.mode = S_IFDIR | (e->mode & 07777);
 	else if (e->type == E2B_FILE_TYPE_FILE)
 		de.mode = S_IFREG | (e->mode & 07777);
-	else	/* fifo, socket or device: nothing we could read through /files */
-		de.mode = S_IFSOCK | (e->mode & 07777);
+	else
+		de.mode = special_type(e->permissions) | (e->mode & 07777);
 	de.size = (off_t)e->size;
 	de.mtim.tv_sec = e->mtime_sec;
 	de.mtim.tv_nsec = e->mtime_nsec;
+	de.uid = fs->o.idmap_none ? remote_uid(e->owner) : fs->uid;
+	de.gid = fs->o.idmap_none ? remote_gid(e->group) : fs->gid;
 	dent_stat(fs, &de, st);
 }
 

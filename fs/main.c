@@ -97,6 +97,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("op_timeout=%lf", op_timeout),
 	{ "symlinks=raw", offsetof(struct opts, raw_links), 1 },
 	{ "symlinks=contain", offsetof(struct opts, raw_links), 0 },
+	{ "idmap=none", offsetof(struct opts, idmap_none), 1 },
+	{ "idmap=user", offsetof(struct opts, idmap_none), 0 },
 	FUSE_OPT_KEY("api_key=", KEY_API_KEY),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -266,7 +268,10 @@ static void usage(const char *prog)
 	       "    -o op_timeout=S        fail an operation with EIO after S seconds\n"
 	       "                           without the sandbox (default 15)\n"
 	       "    -o symlinks=raw        show sandbox link targets as stored, even those\n"
-	       "                           leading out of the mount (default: contain)\n\n"
+	       "                           leading out of the mount (default: contain)\n"
+	       "    -o idmap=none          show the sandbox's owners and groups (its ids),\n"
+	       "                           so that chown round-trips (default: user, every\n"
+	       "                           file shown as the mounting user's)\n\n"
 	       "General and FUSE options:\n"
 	       "    -h, --help             print this help\n"
 	       "    -V, --version          print the versions of e2bfs, libe2b and libfuse\n"

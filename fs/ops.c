@@ -196,7 +196,10 @@ static void e2bfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1024 * 1024;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
-	(void)fs;
+	/* -o idmap=none numbers the owner names envd gives. */
+	if (fs->o.idmap_none && remote_idmap_load(fs) < 0)
+		fs_log(fs, "idmap=none: cannot read the sandbox's /etc/passwd and /etc/group; "
+		       "owners without a number show as 65534");
 }
 
 static void e2bfs_destroy(void *userdata)
@@ -348,6 +351,49 @@ static int set_times(struct fs *fs, const char *path, const struct stat *attr, i
 	return rc;
 }
 
+/*
+ * chown/chgrp: done in the sandbox (the metadata fixer) by the sandbox
+ * user, whose kernel decides (root changes owners; an owner may change the
+ * group to one of its groups; else EPERM).  The ids are the sandbox's.
+ * Unchanged ids cost nothing: with the default idmap that is the mounting
+ * user's, shown for every file.
+ */
+static int set_owner(struct fs *fs, struct inode *in, const char *path, const struct stat *attr,
+		     int to_set, struct stat *st)
+{
+	uid_t u = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+	gid_t g = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+	int rc;
+
+	if (u == st->st_uid)
+		u = (uid_t)-1;
+	if (g == st->st_gid)
+		g = (gid_t)-1;
+	if (u == (uid_t)-1 && g == (gid_t)-1)
+		return 0;
+	/* Write-back: the file must exist there with its data first (an
+	 * upload creates it as the sandbox user). */
+	if (cache_is_dirty(in)) {
+		rc = cache_flush(fs, in);
+		if (rc < 0)
+			return rc;
+	}
+	rc = remote_chown(fs, path, u, g);
+	if (rc < 0)
+		return rc;
+	if (fs->o.idmap_none) {
+		if (u != (uid_t)-1)
+			st->st_uid = u;
+		if (g != (gid_t)-1)
+			st->st_gid = g;
+	}
+	/* chown clears the set-user-ID and set-group-ID bits. */
+	if (!S_ISDIR(st->st_mode))
+		st->st_mode &= ~(mode_t)(S_ISUID | S_ISGID);
+	clock_gettime(CLOCK_REALTIME, &st->st_ctim);
+	return 0;
+}
+
 static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
@@ -383,12 +429,9 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		goto out;
 	inode_mark_self(in);
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		/* Everything is owned by the mounting user; only no-op chowns. */
-		if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
-		    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid)) {
-			rc = -EPERM;
+		rc = set_owner(fs, in, path, attr, to_set, &st);
+		if (rc < 0)
 			goto out;
-		}
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (S_ISDIR(st.st_mode)) {
@@ -644,7 +687,16 @@ out:
 	free(path);
 }
 
-/* Common tail of mkdir/symlink/link: Stat the new path, reply. */
+/* The owner a file we create shows: the sandbox user's with -o idmap=none. */
+static void new_owner(struct fs *fs, struct stat *st)
+{
+	const char *user = fs->o.user ? fs->o.user : "user";
+
+	st->st_uid = fs->o.idmap_none ? remote_uid(user) : fs->uid;
+	st->st_gid = fs->o.idmap_none ? remote_gid(user) : fs->gid;
+}
+
+/* Common tail of mkdir/symlink/link/mknod: Stat the new path, reply. */
 static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path)
 {
 	struct inode *in;
@@ -664,6 +716,17 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 		inode_listing_empty(fs, in);
 	reply_entry(req, fs, in, &st);
 	inode_unpin(in);
+}
+
+/* The reply of an op that made @path in @pin: its entry, or -@rc. */
+static void reply_made(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path, int rc)
+{
+	if (rc < 0) {
+		dir_changed(pin);
+		fuse_reply_err(req, -rc);
+	} else {
+		reply_new(req, fs, pin, path);
+	}
 }
 
 static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, struct inode **pin)
@@ -711,12 +774,41 @@ static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
 		rc = remote_fix_args(fs, path, m, "", "");
 	}
-	if (rc < 0) {
-		dir_changed(pin);
-		fuse_reply_err(req, -rc);
-	} else {
-		reply_new(req, fs, pin, path);
+	reply_made(req, fs, pin, path, rc);
+	inode_unpin(self);
+	free(path);
+}
+
+/*
+ * mknod: a FIFO, socket or device node made in the sandbox (device nodes
+ * only where the sandbox user may), a regular file as an empty upload.
+ */
+static void e2bfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	struct fs *fs = FS(req);
+	struct inode *pin, *self;
+	char *path = child_path(req, parent, name, &pin);
+	char m[16];
+	int rc;
+
+	if (!path)
+		return;
+	self = pre_self(path);
+	rc = stat_path(fs, path, NULL, &(struct stat){ 0 });
+	if (rc == 0)
+		rc = -EEXIST;
+	else if (rc == -ENOENT)
+		rc = 0;
+	if (rc == 0 && S_ISREG(mode)) {
+		rc = remote_create(fs, path);
+		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
+		if (rc == 0 && (mode & 07777) != 0644)
+			rc = remote_fix_args(fs, path, m, "", "");
+	} else if (rc == 0) {
+		rc = remote_mknod(fs, path, mode, rdev);
 	}
+	reply_made(req, fs, pin, path, rc);
 	inode_unpin(self);
 	free(path);
 }
@@ -825,12 +917,7 @@ static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 		return;
 	self = pre_self(path);
 	rc = remote_helper(fs, argv, NULL);
-	if (rc < 0) {
-		dir_changed(pin);
-		fuse_reply_err(req, -rc);
-	} else {
-		reply_new(req, fs, pin, path);
-	}
+	reply_made(req, fs, pin, path, rc);
 	inode_unpin(self);
 	free(path);
 }
@@ -1047,8 +1134,7 @@ static void e2bfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		memset(&st, 0, sizeof(st));
 		st.st_mode = S_IFREG | (mode & 07777);
 		st.st_nlink = 1;
-		st.st_uid = fs->uid;
-		st.st_gid = fs->gid;
+		new_owner(fs, &st);
 		st.st_blksize = CACHE_BLOCK;
 		clock_gettime(CLOCK_REALTIME, &st.st_mtim);
 		st.st_atim = st.st_mtim;
@@ -1625,6 +1711,7 @@ const struct fuse_lowlevel_ops e2bfs_ops = {
 	.getattr = e2bfs_getattr,
 	.setattr = e2bfs_setattr,
 	.readlink = e2bfs_readlink,
+	.mknod = e2bfs_mknod,
 	.mkdir = e2bfs_mkdir,
 	.unlink = e2bfs_unlink,
 	.rmdir = e2bfs_rmdir,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -344,9 +345,11 @@ fail:
  * sandbox.  Starting a process per file costs a spawn per file, so one
  * long-lived bash per mount (the fixer) reads requests on stdin and
  * answers on stdout; a fix then costs only the chmod/touch it needs.
- * Stdin is first a random token, then per request five NUL-terminated
- * fields: sequence number, octal mode, access time, modification time
- * (touch -d values; empty = leave) and the path.  `read -r -d ''` puts
+ * Stdin is first a random token, then per request six NUL-terminated
+ * fields: sequence number, owner (chown -h value, "UID:GID", "UID" or
+ * ":GID", or "=PATH" for PATH's owner and group if it has one; first, as
+ * chown clears set-id bits), octal mode, access time,
+ * modification time (touch -d values; empty = leave) and the path.  `read -r -d ''` puts
  * them in variables that are only ever expanded quoted after `--`: a path
  * is data, never shell text.  The tools' stderr comes on stdout, then the
  * line "TOKEN SEQ STATUS"; the token (never on a command line) keeps a
@@ -355,6 +358,8 @@ fail:
  */
 #define FIX_BODY \
 	"fix() { " \
+	"case \"$o\" in '') ;; =*) chown -h --reference=\"${o#=}\" -- \"$p\" 2>/dev/null ;; " \
+	"*) chown -h \"$o\" -- \"$p\" || return 1 ;; esac; " \
 	"if [ -n \"$m\" ]; then chmod \"$m\" -- \"$p\" || return 1; fi; " \
 	"if [ -n \"$a\" ] && [ \"$a\" = \"$t\" ]; then touch -c -h -d \"$a\" -- \"$p\"; return; fi; " \
 	"if [ -n \"$a\" ]; then touch -c -h -a -d \"$a\" -- \"$p\" || return 1; fi; " \
@@ -364,7 +369,8 @@ fail:
 static const char fix_loop[] =
 	FIX_BODY
 	"IFS= read -r -d '' k || exit 1; "
-	"while IFS= read -r -d '' s && IFS= read -r -d '' m && IFS= read -r -d '' a && "
+	"while IFS= read -r -d '' s && IFS= read -r -d '' o && IFS= read -r -d '' m && "
+	"IFS= read -r -d '' a && "
 	"IFS= read -r -d '' t && IFS= read -r -d '' p; do "
 	"fix 2>&1; printf '%s %s %d\\n' \"$k\" \"$s\" \"$?\"; done";
 
@@ -386,7 +392,7 @@ static struct {
  * not N.
  */
 struct fixreq {
-	const char *m, *a, *t, *path;
+	const char *o, *m, *a, *t, *path;
 	int rc;			/* 0 / -errno, 1 = fixer failed (fall back) */
 	int done;
 	struct fixreq *next;
@@ -552,7 +558,7 @@ static int fixer_answer(struct fs *fs, const char *sq)
 static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 {
 	double deadline = now_mono() + fs->o.op_timeout, t0;
-	const char *fields[5];
+	const char *fields[6];
 	size_t n = 0, off = 0, i, j, next = 0;
 	uint64_t first;
 	int rc, ended = 0;
@@ -565,8 +571,8 @@ static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 	first = fixer.seq + 1;
 	for (i = 0; i < nreq; i++) {
 		n += 24;
-		n += strlen(reqs[i]->m) + strlen(reqs[i]->a) + strlen(reqs[i]->t) +
-		     strlen(reqs[i]->path) + 4;
+		n += strlen(reqs[i]->o) + strlen(reqs[i]->m) + strlen(reqs[i]->a) +
+		     strlen(reqs[i]->t) + strlen(reqs[i]->path) + 5;
 	}
 	req = malloc(n);
 	if (!req) {
@@ -577,11 +583,12 @@ static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 	for (i = 0; i < nreq; i++) {
 		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)(first + i));
 		fields[0] = sq;
-		fields[1] = reqs[i]->m;
-		fields[2] = reqs[i]->a;
-		fields[3] = reqs[i]->t;
-		fields[4] = reqs[i]->path;
-		for (j = 0; j < 5; j++) {
+		fields[1] = reqs[i]->o;
+		fields[2] = reqs[i]->m;
+		fields[3] = reqs[i]->a;
+		fields[4] = reqs[i]->t;
+		fields[5] = reqs[i]->path;
+		for (j = 0; j < 6; j++) {
 			size_t l = strlen(fields[j]);
 
 			memcpy(req + off, fields[j], l + 1);
@@ -665,6 +672,21 @@ static void fixer_submit(struct fs *fs, struct fixreq *r)
 	pthread_mutex_unlock(&fixq.lock);
 }
 
+/* One fix through the fixer, or the same script in a process of its own. */
+static int fix_one(struct fs *fs, const char *path, const char *owner, const char *mode,
+		   const char *atime, const char *mtime)
+{
+	const char *argv[] = { "/bin/sh", "-c",
+		"o=$1 m=$2 a=$3 t=$4 p=$5; " FIX_BODY "fix",
+		"e2bfs-fix", owner, mode, atime, mtime, path, NULL };
+	struct fixreq r = { owner, mode, atime, mtime, path, 0, 0, NULL };
+
+	fixer_submit(fs, &r);
+	if (r.rc != 1)
+		return r.rc;
+	return remote_helper(fs, argv, NULL);
+}
+
 /*
  * chmod @mode (octal) and touch -h @atime/@mtime (touch -d values) of
  * @path in the sandbox; "" = leave.  Arguments only, never shell text.
@@ -672,19 +694,195 @@ static void fixer_submit(struct fs *fs, struct fixreq *r)
 int remote_fix_args(struct fs *fs, const char *path, const char *mode, const char *atime,
 		    const char *mtime)
 {
-	const char *argv[] = { "/bin/sh", "-c",
-		"m=$1 a=$2 t=$3 p=$4; " FIX_BODY "fix",
-		"e2bfs-fix", mode, atime, mtime, path, NULL };
-	struct fixreq r = { mode, atime, mtime, path, 0, 0, NULL };
-
-	fixer_submit(fs, &r);
-	if (r.rc != 1)
-		return r.rc;
-	/* No usable fixer: the same script in a process of its own. */
-	return remote_helper(fs, argv, NULL);
+	return fix_one(fs, path, "", mode, atime, mtime);
 }
 
-int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix)
+/*
+ * chown -h @path to @uid and/or @gid ((uid_t)-1 / (gid_t)-1 = leave) in
+ * the sandbox, as the sandbox user: its kernel applies the usual rules
+ * (only root changes the owner; the owner may change the group to one of
+ * its own).
+ */
+int remote_chown(struct fs *fs, const char *path, uid_t uid, gid_t gid)
+{
+	char o[48];
+
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	if (uid == (uid_t)-1)
+		snprintf(o, sizeof(o), ":%lu", (unsigned long)gid);
+	else if (gid == (gid_t)-1)
+		snprintf(o, sizeof(o), "%lu", (unsigned long)uid);
+	else
+		snprintf(o, sizeof(o), "%lu:%lu", (unsigned long)uid, (unsigned long)gid);
+	return fix_one(fs, path, o, "", "", "");
+}
+
+/*
+ * The sandbox's user and group names with their ids (its /etc/passwd and
+ * /etc/group, read once when -o idmap=none asks for real owners): envd
+ * names owners, it does not number them.
+ */
+struct idname {
+	char *name;
+	unsigned long id;
+};
+
+static struct {
+	pthread_mutex_t lock;	/* protects the rest */
+	struct idname *users, *groups;
+	size_t nusers, ngroups;
+} idmap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t idmap_parse(char *text, struct idname **out)
+{
+	struct idname *v = NULL, *t;
+	size_t n = 0;
+	char *line = text, *next, *c1, *c2, *end;
+
+	for (; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		/* name:x:id:... */
+		c1 = strchr(line, ':');
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || c1 == line)
+			continue;
+		errno = 0;
+		{
+			unsigned long id = strtoul(c2 + 1, &end, 10);
+
+			if (errno || end == c2 + 1 || *end != ':')
+				continue;
+			t = realloc(v, (n + 1) * sizeof(*v));
+			if (!t)
+				break;
+			v = t;
+			v[n].name = strndup(line, (size_t)(c1 - line));
+			if (!v[n].name)
+				break;
+			v[n].id = id;
+			n++;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+int remote_idmap_load(struct fs *fs)
+{
+	char *pw = NULL, *gr = NULL;
+	size_t len;
+	int rc;
+
+	RCALL(fs, rc, e2b_fs_read(&pw, &len, fs->sb, "/etc/passwd", NULL));
+	rc = remote_end(fs, rc);
+	if (rc == 0) {
+		RCALL(fs, rc, e2b_fs_read(&gr, &len, fs->sb, "/etc/group", NULL));
+		rc = remote_end(fs, rc);
+	}
+	pthread_mutex_lock(&idmap.lock);
+	if (pw && !idmap.users)
+		idmap.nusers = idmap_parse(pw, &idmap.users);
+	if (gr && !idmap.groups)
+		idmap.ngroups = idmap_parse(gr, &idmap.groups);
+	pthread_mutex_unlock(&idmap.lock);
+	e2b_free(pw);
+	e2b_free(gr);
+	return rc;
+}
+
+static unsigned long idmap_find(const struct idname *v, size_t n, const char *name)
+{
+	unsigned long id;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return v[i].id;
+	/* envd gives the number when the sandbox has no name for it. */
+	errno = 0;
+	id = strtoul(name, &end, 10);
+	if (!errno && end != name && !*end)
+		return id;
+	return 65534;	/* the overflow id ("nobody"), as NFS shows it */
+}
+
+/*
+ * A FIFO, socket or device node at @path (@mode: type and permissions),
+ * made in the sandbox as the sandbox user.  What the sandbox refuses or
+ * cannot make is EPERM, as mknod(2) says it (never ENOSYS).
+ */
+int remote_mknod(struct fs *fs, const char *path, mode_t mode, dev_t rdev)
+{
+	char m[16], maj[24], mi[24];
+	const char *fifo[] = { "mkfifo", "-m", m, "--", path, NULL };
+	const char *dev[] = { "mknod", "-m", m, "--", path, S_ISCHR(mode) ? "c" : "b", maj, mi,
+			      NULL };
+	/* coreutils' mknod makes no sockets; mknod(2) does. */
+	const char *sock[] = { "python3", "-c",
+		"import os, sys; os.mknod(sys.argv[1], 0o140000 | int(sys.argv[2], 8))",
+		path, m, NULL };
+	const char *const *argv;
+	int rc;
+
+	snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
+	snprintf(maj, sizeof(maj), "%u", major(rdev));
+	snprintf(mi, sizeof(mi), "%u", minor(rdev));
+	if (S_ISFIFO(mode))
+		argv = fifo;
+	else if (S_ISCHR(mode) || S_ISBLK(mode))
+		argv = dev;
+	else if (S_ISSOCK(mode))
+		argv = sock;
+	else
+		return -EPERM;
+	rc = remote_helper(fs, argv, NULL);
+	switch (-rc) {
+	case 0:
+	case EEXIST:
+	case ENOTDIR:
+	case EACCES:
+	case ENOSPC:
+	case EROFS:
+	case ENOTCONN:
+		return rc;
+	case ENOENT:
+		/* A missing parent, or a missing tool (a sandbox without
+		 * python3 for a socket). */
+		return S_ISSOCK(mode) ? -EPERM : rc;
+	default:
+		return -EPERM;
+	}
+}
+
+/* The sandbox's id of user or group @name (or its number as text). */
+static unsigned long idmap_id(int group, const char *name)
+{
+	unsigned long id;
+
+	pthread_mutex_lock(&idmap.lock);
+	id = group ? idmap_find(idmap.groups, idmap.ngroups, name ? name : "") :
+		     idmap_find(idmap.users, idmap.nusers, name ? name : "");
+	pthread_mutex_unlock(&idmap.lock);
+	return id;
+}
+
+uid_t remote_uid(const char *name)
+{
+	return (uid_t)idmap_id(0, name);
+}
+
+gid_t remote_gid(const char *name)
+{
+	return (gid_t)idmap_id(1, name);
+}
+
+/* @fix, and the owner @owner ("" = leave) first. */
+static int fix_with_owner(struct fs *fs, const char *path, const struct upload_fix *fix,
+			  const char *owner)
 {
 	char m[16] = "", a[48] = "", t[48] = "";
 
@@ -696,7 +894,12 @@ int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix)
 	if (fix->mtime)
 		snprintf(t, sizeof(t), "@%lld.%09ld", (long long)fix->mtime->tv_sec,
 			 fix->mtime->tv_nsec);
-	return remote_fix_args(fs, path, m, a, t);
+	return fix_one(fs, path, owner, m, a, t);
+}
+
+int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix)
+{
+	return fix_with_owner(fs, path, fix, "");
 }
 
 void remote_shutdown(struct fs *fs)
@@ -729,7 +932,28 @@ int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct uploa
 	wo.user = fs->o.user;
 	RCALL(fs, rc, (lseek(fd, 0, SEEK_SET) < 0 ? E2B_ERROR :
 		       e2b_fs_write_fd(NULL, fs->sb, tmp, fd, &wo)));
-	if (rc == 0 && fix && (fix->mode >= 0 || fix->atime || fix->mtime)) {
+	/* As root, a rewrite keeps the file's owner and group (the upload
+	 * made the temporary root's); as another user it is that user's file
+	 * anyway. */
+	if (rc == 0 && fs->o.user && !strcmp(fs->o.user, "root")) {
+		const struct upload_fix none = { -1, NULL, NULL };
+		size_t pl = strlen(path);
+		char *ref = malloc(pl + 2);
+
+		if (!ref) {
+			rc = -ENOMEM;
+		} else {
+			ref[0] = '=';
+			memcpy(ref + 1, path, pl + 1);
+			rc = fix_with_owner(fs, tmp, fix ? fix : &none, ref);
+			free(ref);
+		}
+		if (rc < 0) {
+			e2b_fs_remove(fs->sb, tmp);
+			free(tmp);
+			return rc;
+		}
+	} else if (rc == 0 && fix && (fix->mode >= 0 || fix->atime || fix->mtime)) {
 		rc = remote_fix(fs, tmp, fix);
 		if (rc < 0) {
 			e2b_fs_remove(fs->sb, tmp);

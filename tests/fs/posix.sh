@@ -175,5 +175,77 @@ codes=
 for f in ou-big ou-new; do envd "$id" GET "/files?path=/home/user/$f" >/dev/null; codes="$codes $ENVD_STATUS"; done
 expect_eq "unlinked open files: nothing left in the sandbox" " 404 404" "$codes"
 
+# --- FIFOs, sockets and device nodes (item 2): made in the sandbox, with
+# their types; a device node the sandbox user may not make is EPERM.
+out=$(python3 - "$mnt" <<'PY'
+import errno, os, socket, stat, sys
+os.chdir(sys.argv[1])
+def t(p):
+    m = os.lstat(p).st_mode
+    return "fifo" if stat.S_ISFIFO(m) else "sock" if stat.S_ISSOCK(m) else "chr" if stat.S_ISCHR(m) else "other"
+def try_(what, fn):
+    try:
+        r = fn()
+        print(what, "ok" if r is None else r)
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+try_("mkfifo", lambda: os.mkfifo("ff", 0o600))
+try_("fifo", lambda: t("ff"))
+s = socket.socket(socket.AF_UNIX)
+try_("bind", lambda: s.bind("sk"))
+try_("socket", lambda: t("sk"))
+try_("chr as user", lambda: os.mknod("cd", stat.S_IFCHR | 0o600, os.makedev(1, 3)))
+PY
+)
+expect_eq "mkfifo, socket, device node" "mkfifo ok
+fifo fifo
+bind ok
+socket sock
+chr as user EPERM" "$out"
+echo refresh > "$mnt/.e2bfs/ctl"
+sleep 1.2
+expect_eq "types from a fresh listing" "p s" "$(cd "$mnt" && ls -ld ff sk 2>/dev/null | cut -c1 | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "the sandbox has them (Go FileMode letters)" "p S" "$(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/ff"}' | json_get 'd["entry"]["permissions"][0]') $(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/sk"}' | json_get 'd["entry"]["permissions"][0]')"
+
+# --- chown and chgrp (item 1).  As the sandbox's "user": the sandbox says
+# EPERM to a new owner, a group of its own is fine, and the owner and
+# group shown (the mounting user's) are a no-op; as root with idmap=none,
+# owners are the sandbox's ids and round-trip.
+pw=$(envd "$id" GET "/files?path=/etc/passwd")
+uid_user=$(printf '%s\n' "$pw" | awk -F: '$1 == "user" { print $3 }')
+gid_user=$(printf '%s\n' "$pw" | awk -F: '$1 == "user" { print $4 }')
+echo data > "$mnt/own"
+check "chown to the mounting user: no-op" chown "$(id -u)" "$mnt/own"
+check "chown to another owner as user: EPERM" sh -c "chown 4242 '$mnt/own' 2>&1 | grep 'not permitted'"
+check "chgrp to a group of the owner's" chgrp "$gid_user" "$mnt/own"
+check "chgrp to a group not the owner's as user: EPERM" sh -c "chgrp 4242 '$mnt/own' 2>&1 | grep 'not permitted'"
+mnt2=$TEST_TMP/posix-root
+mount_check "mount as root with idmap=none" "$id:/home/user" "$mnt2" -o user=root,idmap=none
+expect_eq "idmap=none: the sandbox's owner" "$uid_user:$gid_user" "$(stat -c %u:%g "$mnt2/own")"
+check "chown as root" chown 0:0 "$mnt2/own"
+expect_eq "chown round-trips" "0:0" "$(stat -c %u:%g "$mnt2/own")"
+check "chgrp as root" chgrp "$gid_user" "$mnt2/own"
+expect_eq "chgrp round-trips" "0:$gid_user" "$(stat -c %u:%g "$mnt2/own")"
+printf 'pending' > "$mnt2/newown"
+check "chown of a file with pending data" chown "$uid_user:$gid_user" "$mnt2/newown"
+expect_eq "new file: owner" "$uid_user:$gid_user" "$(stat -c %u:%g "$mnt2/newown")"
+echo sync > "$mnt2/.e2bfs/ctl"
+expect_eq "the sandbox has the owners" "root:user user:user" "$(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/own"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]') $(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/newown"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]')"
+expect_eq "new file: data" "pending" "$(envd "$id" GET "/files?path=/home/user/newown")"
+echo refresh > "$mnt2/.e2bfs/ctl"
+sleep 1.2
+expect_eq "idmap=none: owners from a listing" "0:$gid_user $uid_user:$gid_user" "$(stat -c %u:%g "$mnt2/own" "$mnt2/newown" | tr '\n' ' ' | sed 's/ $//')"
+printf 'rewritten' > "$mnt2/newown"
+echo sync > "$mnt2/.e2bfs/ctl"
+expect_eq "a rewrite as root keeps the owner" "user:user rewritten" "$(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/newown"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]') $(envd "$id" GET "/files?path=/home/user/newown")"
+# A device node as root: e2bd's sandboxes run root without CAP_MKNOD.
+dev=$(python3 -c 'import errno, os, stat, sys
+try:
+    os.mknod(sys.argv[1], stat.S_IFCHR | 0o600, os.makedev(1, 3)); print("ok", stat.S_ISCHR(os.lstat(sys.argv[1]).st_mode))
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$mnt2/cdev")
+expect_eq "device node as root without CAP_MKNOD: EPERM" "EPERM" "$dev"
+fs_umount "$mnt2"
+
 fs_umount "$mnt"
 done_testing
