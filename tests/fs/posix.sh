@@ -8,11 +8,24 @@
 . "$SRC_DIR/tests/fs/common.sh"
 fs_require
 
-id=$(new_sandbox '{"templateID":"base","timeout":900}') || { fail "create sandbox" "$id"; done_testing; }
-mnt=$TEST_TMP/posix-mnt
-mount_check "mount" "$id" "$mnt"
-
+# Each check runs against e2bd in both flavours: E2B's (header routing)
+# and OpenKruise's (its own e2bd: private path routing, envd 0.2.10, a
+# secure sandbox whose envd calls need the access token).
+FLAVOR=e2b
+ok() { printf 'ok - [%s] %s\n' "$FLAVOR" "$1"; }
+fail() { printf 'not ok - [%s] %s: %s\n' "$FLAVOR" "$1" "${2:-failed}"; _lib_failed=1; }
+# E/R: envd/rpc of lib.sh with the sandbox's access token (from a header
+# file, so it stays off command lines).
+tokhdr=$TEST_TMP/.posix-token
+E() { envd "$id" GET "/files?path=$1" "" "" -H @"$tokhdr"; }
+R() { rpc "$id" "$1" "$2" -H @"$tokhdr"; }
 failed_uploads() { json_get 'd["failedUploads"] + d["pendingUploads"]' < "$mnt/.e2bfs/status"; }
+
+battery() {
+id=$(new_sandbox '{"templateID":"base","timeout":900}') || { fail "create sandbox" "$id"; return; }
+( umask 077; tok=$(sandbox_token "$id"); printf '%s\n' "${tok:+X-Access-Token: $tok}" > "$tokhdr" )
+mnt=$TEST_TMP/posix-mnt-$FLAVOR
+mount_check "mount" "$id" "$mnt" || return
 
 # --- Long names and paths: a name of 255 bytes is fine, also when its
 # upload goes through a temporary beside it; a path the sandbox cannot
@@ -26,7 +39,42 @@ with open(os.path.join(sys.argv[1], ".e2bfs/ctl"), "w") as c:
 open(n, "w").write("two")
 PY
 echo sync > "$mnt/.e2bfs/ctl"
-expect_eq "255-byte name: sandbox has the rewrite" "two" "$(envd "$id" GET "/files?path=/home/user/$(printf 'm%.0s' $(seq 255))")"
+expect_eq "255-byte name: sandbox has the rewrite" "two" "$(E "/home/user/$(printf 'm%.0s' $(seq 255))")"
+out=$(python3 - "$mnt" <<'PY'
+import errno, os, sys
+os.chdir(sys.argv[1])
+open("short", "w").write("s")
+n = "n" * 256
+ops = {
+    "create": lambda: os.open(n, os.O_CREAT | os.O_WRONLY, 0o644),
+    "stat": lambda: os.stat(n),
+    "mkdir": lambda: os.mkdir(n),
+    "rmdir": lambda: os.rmdir(n),
+    "unlink": lambda: os.unlink(n),
+    "symlink": lambda: os.symlink("short", n),
+    "link": lambda: os.link("short", n),
+    "rename-to": lambda: os.rename("short", n),
+    "rename-from": lambda: os.rename(n, "other"),
+    "mkfifo": lambda: os.mkfifo(n),
+}
+for k, fn in ops.items():
+    try:
+        fn()
+        print(k, "ok")
+    except OSError as e:
+        print(k, errno.errorcode[e.errno])
+PY
+)
+expect_eq "256-byte name: ENAMETOOLONG for every op" "create ENAMETOOLONG
+stat ENAMETOOLONG
+mkdir ENAMETOOLONG
+rmdir ENAMETOOLONG
+unlink ENAMETOOLONG
+symlink ENAMETOOLONG
+link ENAMETOOLONG
+rename-to ENAMETOOLONG
+rename-from ENAMETOOLONG
+mkfifo ENAMETOOLONG" "$out"
 out=$(python3 - "$mnt" <<'PY'
 import errno, os, sys
 os.chdir(sys.argv[1])
@@ -172,7 +220,7 @@ echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "unlinked open files: no upload after the last close" "0" "$(failed_uploads)"
 check "unlinked open files: not in the sandbox" sh -c "! ls -a '$mnt' | grep -q '^ou-'"
 codes=
-for f in ou-big ou-new; do envd "$id" GET "/files?path=/home/user/$f" >/dev/null; codes="$codes $ENVD_STATUS"; done
+for f in ou-big ou-new; do E "/home/user/$f" >/dev/null; codes="$codes $ENVD_STATUS"; done
 expect_eq "unlinked open files: nothing left in the sandbox" " 404 404" "$codes"
 
 # --- FIFOs, sockets and device nodes (item 2): made in the sandbox, with
@@ -205,13 +253,13 @@ chr as user EPERM" "$out"
 echo refresh > "$mnt/.e2bfs/ctl"
 sleep 1.2
 expect_eq "types from a fresh listing" "p s" "$(cd "$mnt" && ls -ld ff sk 2>/dev/null | cut -c1 | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "the sandbox has them (Go FileMode letters)" "p S" "$(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/ff"}' | json_get 'd["entry"]["permissions"][0]') $(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/sk"}' | json_get 'd["entry"]["permissions"][0]')"
+expect_eq "the sandbox has them (Go FileMode letters)" "p S" "$(R filesystem.Filesystem/Stat '{"path":"/home/user/ff"}' | json_get 'd["entry"]["permissions"][0]') $(R filesystem.Filesystem/Stat '{"path":"/home/user/sk"}' | json_get 'd["entry"]["permissions"][0]')"
 
 # --- chown and chgrp (item 1).  As the sandbox's "user": the sandbox says
 # EPERM to a new owner, a group of its own is fine, and the owner and
 # group shown (the mounting user's) are a no-op; as root with idmap=none,
 # owners are the sandbox's ids and round-trip.
-pw=$(envd "$id" GET "/files?path=/etc/passwd")
+pw=$(E /etc/passwd)
 uid_user=$(printf '%s\n' "$pw" | awk -F: '$1 == "user" { print $3 }')
 gid_user=$(printf '%s\n' "$pw" | awk -F: '$1 == "user" { print $4 }')
 echo data > "$mnt/own"
@@ -219,8 +267,8 @@ check "chown to the mounting user: no-op" chown "$(id -u)" "$mnt/own"
 check "chown to another owner as user: EPERM" sh -c "chown 4242 '$mnt/own' 2>&1 | grep 'not permitted'"
 check "chgrp to a group of the owner's" chgrp "$gid_user" "$mnt/own"
 check "chgrp to a group not the owner's as user: EPERM" sh -c "chgrp 4242 '$mnt/own' 2>&1 | grep 'not permitted'"
-mnt2=$TEST_TMP/posix-root
-mount_check "mount as root with idmap=none" "$id:/home/user" "$mnt2" -o user=root,idmap=none
+mnt2=$TEST_TMP/posix-root-$FLAVOR
+mount_check "mount as root with idmap=none" "$id:/home/user" "$mnt2" -o user=root,idmap=none || return
 expect_eq "idmap=none: the sandbox's owner" "$uid_user:$gid_user" "$(stat -c %u:%g "$mnt2/own")"
 check "chown as root" chown 0:0 "$mnt2/own"
 expect_eq "chown round-trips" "0:0" "$(stat -c %u:%g "$mnt2/own")"
@@ -230,14 +278,14 @@ printf 'pending' > "$mnt2/newown"
 check "chown of a file with pending data" chown "$uid_user:$gid_user" "$mnt2/newown"
 expect_eq "new file: owner" "$uid_user:$gid_user" "$(stat -c %u:%g "$mnt2/newown")"
 echo sync > "$mnt2/.e2bfs/ctl"
-expect_eq "the sandbox has the owners" "root:user user:user" "$(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/own"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]') $(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/newown"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]')"
-expect_eq "new file: data" "pending" "$(envd "$id" GET "/files?path=/home/user/newown")"
+expect_eq "the sandbox has the owners" "root:user user:user" "$(R filesystem.Filesystem/Stat '{"path":"/home/user/own"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]') $(R filesystem.Filesystem/Stat '{"path":"/home/user/newown"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]')"
+expect_eq "new file: data" "pending" "$(E /home/user/newown)"
 echo refresh > "$mnt2/.e2bfs/ctl"
 sleep 1.2
 expect_eq "idmap=none: owners from a listing" "0:$gid_user $uid_user:$gid_user" "$(stat -c %u:%g "$mnt2/own" "$mnt2/newown" | tr '\n' ' ' | sed 's/ $//')"
 printf 'rewritten' > "$mnt2/newown"
 echo sync > "$mnt2/.e2bfs/ctl"
-expect_eq "a rewrite as root keeps the owner" "user:user rewritten" "$(rpc "$id" filesystem.Filesystem/Stat '{"path":"/home/user/newown"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]') $(envd "$id" GET "/files?path=/home/user/newown")"
+expect_eq "a rewrite as root keeps the owner" "user:user rewritten" "$(R filesystem.Filesystem/Stat '{"path":"/home/user/newown"}' | json_get 'd["entry"]["owner"] + ":" + d["entry"]["group"]') $(E /home/user/newown)"
 # A device node as root: e2bd's sandboxes run root without CAP_MKNOD.
 dev=$(python3 -c 'import errno, os, stat, sys
 try:
@@ -248,4 +296,25 @@ expect_eq "device node as root without CAP_MKNOD: EPERM" "EPERM" "$dev"
 fs_umount "$mnt2"
 
 fs_umount "$mnt"
+}
+
+battery
+
+# The same against an e2bd answering as OpenKruise's sandbox-manager.
+FLAVOR=openkruise
+port=$(free_port)
+mkdir -p "$TEST_TMP/kruise-state"
+"$E2BD_BIN" --listen "127.0.0.1:$port" --state-dir "$TEST_TMP/kruise-state" \
+	--api-key-file <(printf '%s\n' "$E2B_API_KEY") --flavor openkruise --log-level warn \
+	> "$TEST_TMP/kruise-e2bd.log" 2>&1 &
+kpid=$!
+trap '_fs_cleanup; kill $kpid 2>/dev/null; wait $kpid 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break; sleep 0.1; done
+main_url=$E2BD_URL
+E2BD_URL=http://127.0.0.1:$port
+# e2bfs finds this e2bd the way it finds OpenKruise: private protocol.
+unset E2B_API_URL E2B_SANDBOX_URL
+export E2B_DOMAIN=127.0.0.1:$port PROTOCOL=private SCHEME=http
+battery
+E2BD_URL=$main_url
 done_testing
