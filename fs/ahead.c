@@ -176,8 +176,10 @@ static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_on
 		if (inode_is_upload_temp(names[i]) ||
 		    inode_dir_lookup(fs, dir, names[i], &in, &st) != INODE_DIR_FOUND)
 			continue;
+		/* A large directory: its first ahead_files files at most. */
 		if (!subdirs_only && S_ISREG(st.st_mode) && st.st_size > 0 &&
-		    (uint64_t)st.st_size <= fs->ahead_size) {
+		    (uint64_t)st.st_size <= fs->ahead_size && nf < fs->o.ahead_files &&
+		    bytes < fs->ahead_bytes) {
 			files[nf++] = in;
 			bytes += (uint64_t)st.st_size;
 			continue;

@@ -673,6 +673,11 @@ int cache_ahead(struct fs *fs, struct inode *in, const struct stat *remote)
 		return -ENOMEM;
 	if (pthread_mutex_trylock(&f->lock))
 		return 0;
+	/* Read whole by a reader already: complete, though not marked so. */
+	if (!f->complete && same_base(f, remote) && f->cpath && f->present &&
+	    f->nblocks * (uint64_t)CACHE_BLOCK >= f->size &&
+	    !memchr(f->present, 0, (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK)))
+		f->complete = 1;
 	if (f->dirty || f->orphan || f->opens || is_local_new(f) ||
 	    (same_base(f, remote) && f->cpath && f->complete))
 		goto out;

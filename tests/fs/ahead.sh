@@ -82,6 +82,16 @@ expect_eq "the sandbox gets the local content" \
 expect_eq "d4 read through the mount is byte-identical" "$(sums_mount d4)" "$(sums_sandbox d4)"
 fs_umount "$mnt"
 
+# --- bounded: ahead_files=20 keeps at most 20 files ahead of the reader
+# (of d1: the first 20 by name, f10 and f11 already read; then d2's first 20)
+mount_check "mount with ahead_files=20" "$id" "$mnt" -o ahead_files=20
+wait_until "watch up (bounded)" watch_up
+cat "$mnt/ah/d1/f10" "$mnt/ah/d1/f11" >/dev/null
+wait_until "ahead_files=20: the window is fetched" fetched_at_least 38
+sleep 1
+check "ahead_files=20: no more than the window ($(st aheadFetched))" test "$(st aheadFetched)" -le 38
+fs_umount "$mnt"
+
 # --- off: ahead_threads=0 fetches nothing ahead
 mount_check "mount without the fetch ahead" "$id" "$mnt" -o ahead_threads=0
 cat "$mnt/ah/d1/f10" "$mnt/ah/d1/f11" "$mnt/ah/d1/f12" >/dev/null
