@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "core/e2bd.h"
+#include "envd/fsrpc.h"
+#include "envd/process.h"
 #include "isolate/nsbox.h"
 #include "http/rpc.h"
 #include "api/sandbox.h"
@@ -40,8 +42,8 @@ static bool timer_stop;			/* protected by timer_lock */
 
 static void sandbox_free(struct sandbox *sb)
 {
-	proc_table_release(sb);
-	watch_table_release(sb);
+	process_table_release(sb);
+	fsrpc_watch_table_release(sb);
 	json_decref(sb->metadata);
 	json_decref(sb->env_vars);
 	free((char *)sb->lower);
@@ -325,7 +327,7 @@ int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
 		goto fail;
 	}
 	made_dir = true;
-	if (proc_table_init(sb) < 0 || watch_table_init(sb) < 0) {
+	if (process_table_init(sb) < 0 || fsrpc_watch_table_init(sb) < 0) {
 		snprintf(err, errlen, "cannot set up sandbox tables");
 		goto fail;
 	}
@@ -574,7 +576,7 @@ static int sandbox_load(const char *id)
 	sb->started_at = (time_t)json_integer_value(json_object_get(j, "startedAt"));
 	sb->end_at = (time_t)json_integer_value(json_object_get(j, "endAt"));
 	sb->state = SB_PAUSED;
-	if (proc_table_init(sb) < 0 || watch_table_init(sb) < 0)
+	if (process_table_init(sb) < 0 || fsrpc_watch_table_init(sb) < 0)
 		goto out;
 	sandbox_save(sb);
 	if (registry_add(sb) < 0)

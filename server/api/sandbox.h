@@ -67,21 +67,6 @@ struct sb_user {
 };
 
 /*
- * Look up @name in the sandbox's /etc/passwd (and /etc/group for the
- * primary group).  Returns 0, or -1 if the user does not exist.
- */
-int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out);
-
-/*
- * envd path resolution (protocol.md §2.3): "" stays "" (caller decides),
- * "~" and "~/x" expand to the user's home, relative paths join the home,
- * the result is lexically cleaned.  Writes an absolute sandbox path to
- * @out.  Returns 0, or -1 with a message in @err (invalid_argument).
- */
-int sandbox_resolve_path(const struct sb_user *u, const char *in,
-			 char *out, size_t outlen, char *err, size_t errlen);
-
-/*
  * Registry and lifecycle (sandbox.c).  Every function taking a sandbox
  * expects the caller to hold a reference.  Lifecycle calls serialize on
  * sb->lock; end_at is protected by sb->lock too.

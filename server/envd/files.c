@@ -30,6 +30,7 @@
 
 #include "core/e2bd.h"
 #include "envd/fsrpc.h"
+#include "envd/users.h"
 #include "http/multipart.h"
 #include "http/rpc.h"
 #include "isolate/sbfs.h"
@@ -179,7 +180,7 @@ static int files_user(struct envd_request *r, struct sb_user *u, char *err, size
 		*u = r->ctx.user;
 		return 0;
 	}
-	if (sandbox_user(r->ctx.sb, name, u) < 0) {
+	if (users_lookup(r->ctx.sb, name, u) < 0) {
 		snprintf(err, errlen, "error looking up user '%s': user: unknown user %s",
 			 name, name);
 		return -1;
@@ -446,39 +447,39 @@ static enum MHD_Result files_get(struct envd_request *r)
 	time_t t;
 
 	if (check_signing(r, "read", err, sizeof(err)) < 0)
-		return http_send_error(r->conn, 401, "%s", err);
+		return rpc_send_error(r->conn, 401, "%s", err);
 	if (files_user(r, &u, err, sizeof(err)) < 0)
-		return http_send_error(r->conn, 401, "%s", err);
-	if (sandbox_resolve_path(&u, qpath ? qpath : "", path, sizeof(path), msg, sizeof(msg)) < 0)
-		return http_send_error(r->conn, 400, "error expanding and resolving path '%s': %s",
-				       qpath ? qpath : "", msg);
+		return rpc_send_error(r->conn, 401, "%s", err);
+	if (users_resolve_path(&u, qpath ? qpath : "", path, sizeof(path), msg, sizeof(msg)) < 0)
+		return rpc_send_error(r->conn, 400, "error expanding and resolving path '%s': %s",
+				      qpath ? qpath : "", msg);
 	if (!path[0])
 		snprintf(path, sizeof(path), "%s", u.home);
 	rootfd = sbfs_root_get(r->ctx.sb);
 	if (rootfd < 0)
-		return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+		return rpc_send_error(r->conn, 502, "sandbox filesystem is not mounted");
 	fd = sbfs_open(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	e = errno;
 	close(rootfd);
 	if (fd < 0) {
 		if (e == ENOENT)
-			return http_send_error(r->conn, 404, "path '%s' does not exist", path);
-		return http_send_error(r->conn, 500, "error checking if path exists '%s': stat %s: %s",
-				       path, path, sbfs_errstr(e));
+			return rpc_send_error(r->conn, 404, "path '%s' does not exist", path);
+		return rpc_send_error(r->conn, 500, "error checking if path exists '%s': stat %s: %s",
+				      path, path, sbfs_errstr(e));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return http_send_error(r->conn, 500, "error checking if path exists '%s': %s",
-				       path, sbfs_errstr(e));
+		return rpc_send_error(r->conn, 500, "error checking if path exists '%s': %s",
+				      path, sbfs_errstr(e));
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
-		return http_send_error(r->conn, 400, "path '%s' is a directory", path);
+		return rpc_send_error(r->conn, 400, "path '%s' is a directory", path);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return http_send_error(r->conn, 400, "path '%s' is not a regular file", path);
+		return rpc_send_error(r->conn, 400, "path '%s' is not a regular file", path);
 	}
 	/* Drop O_NONBLOCK again: it only guarded against opening a FIFO. */
 	fcntl(fd, F_SETFL, 0);
@@ -559,7 +560,7 @@ struct upload {
 	int rootfd;
 	bool has_path;
 	char path_param[SBFS_PATH_MAX];
-	struct mp_parser *mp;
+	struct multipart_parser *mp;
 	json_t *metadata;		/* X-Metadata-* → object, or NULL */
 	json_t *results;		/* array of {"path","name","type"} */
 	/* the file being written */
@@ -623,7 +624,7 @@ static void upload_free(void *state)
 		close(u->rootfd);
 	if (u->gzip)
 		inflateEnd(&u->z);
-	mp_free(u->mp);
+	multipart_free(u->mp);
 	json_decref(u->metadata);
 	json_decref(u->results);
 	free(u->body);
@@ -930,7 +931,8 @@ static int file_end(struct upload *u)
 	return 0;
 }
 
-static int mp_begin(void *payload, const char *name, const char *filename)
+static int multipart_begin(void *payload, const char *name,
+			   const char *filename)
 {
 	struct upload *u = payload;
 	char dest[SBFS_PATH_MAX], msg[512];
@@ -940,14 +942,14 @@ static int mp_begin(void *payload, const char *name, const char *filename)
 	if (u->skip_part)
 		return 0;
 	in = u->has_path ? u->path_param : (filename ? filename : "");
-	if (sandbox_resolve_path(&u->user, in, dest, sizeof(dest), msg, sizeof(msg)) < 0)
+	if (users_resolve_path(&u->user, in, dest, sizeof(dest), msg, sizeof(msg)) < 0)
 		return up_fail(u, 400, "error resolving path: %s", msg);
 	if (!dest[0])
 		snprintf(dest, sizeof(dest), "%s", u->user.home);
 	return file_begin(u, dest);
 }
 
-static int mp_data(void *payload, const char *data, size_t len)
+static int multipart_data(void *payload, const char *data, size_t len)
 {
 	struct upload *u = payload;
 
@@ -956,7 +958,7 @@ static int mp_data(void *payload, const char *data, size_t len)
 	return file_write(u, data, len);
 }
 
-static int mp_end(void *payload)
+static int multipart_end(void *payload)
 {
 	struct upload *u = payload;
 
@@ -965,7 +967,9 @@ static int mp_end(void *payload)
 	return file_end(u);
 }
 
-static const struct mp_callbacks mp_cbs = { mp_begin, mp_data, mp_end };
+static const struct multipart_callbacks multipart_cbs = {
+	multipart_begin, multipart_data, multipart_end
+};
 
 struct meta_scan {
 	struct upload *u;
@@ -1090,8 +1094,8 @@ static void upload_start(struct envd_request *r, struct upload *u)
 			up_fail(u, 400, "path query parameter is required for raw body upload");
 			return;
 		}
-		if (sandbox_resolve_path(&u->user, u->path_param, dest, sizeof(dest), err,
-					 sizeof(err)) < 0) {
+		if (users_resolve_path(&u->user, u->path_param, dest, sizeof(dest), err,
+				       sizeof(err)) < 0) {
 			up_fail(u, 400, "error resolving path: %s", err);
 			return;
 		}
@@ -1102,7 +1106,7 @@ static void upload_start(struct envd_request *r, struct upload *u)
 	}
 	if (strncasecmp(media, "multipart/", 10) == 0) {
 		u->kind = UP_MULTIPART;
-		u->mp = mp_new(ctype, &mp_cbs, u, err, sizeof(err));
+		u->mp = multipart_new(ctype, &multipart_cbs, u, err, sizeof(err));
 		if (!u->mp)
 			up_fail(u, 500, "error parsing multipart form: %s", err);
 		return;
@@ -1119,8 +1123,9 @@ static void body_consume(struct upload *u, const char *data, size_t len)
 		return;
 	if (u->kind == UP_RAW && u->active)
 		file_write(u, data, len);
-	else if (u->kind == UP_MULTIPART && mp_feed(u->mp, data, len) < 0 && !u->status)
-		up_fail(u, 500, "error reading form: %s", mp_error(u->mp));
+	else if (u->kind == UP_MULTIPART &&
+		 multipart_feed(u->mp, data, len) < 0 && !u->status)
+		up_fail(u, 500, "error reading form: %s", multipart_error(u->mp));
 }
 
 /* Inflate a gzip body as it arrives (several members allowed, like Go's reader). */
@@ -1164,16 +1169,16 @@ static enum MHD_Result upload_finish(struct envd_request *r, struct upload *u)
 		up_fail(u, 400, "error decompressing request body: unexpected EOF");
 
 	if (!u->status && u->kind == UP_MULTIPART) {
-		rc = mp_finish(u->mp);
+		rc = multipart_finish(u->mp);
 		if (rc < 0 && !u->status)
-			up_fail(u, 500, "error reading form: %s", mp_error(u->mp));
+			up_fail(u, 500, "error reading form: %s", multipart_error(u->mp));
 	}
 	if (!u->status && u->kind == UP_RAW && u->active)
 		file_end(u);
 	file_abort(u);
 	if (u->status)
-		return http_send_error(r->conn, u->status, "%s", u->error);
-	return http_send_json(r->conn, 200, u->results);
+		return rpc_send_error(r->conn, u->status, "%s", u->error);
+	return rpc_send_json(r->conn, 200, u->results);
 }
 
 static enum MHD_Result files_post(struct envd_request *r, const char *data, size_t *size)
@@ -1219,24 +1224,24 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 	req = json_loadb(u->body ? u->body : "", u->len, 0, &jerr);
 	if (!req || !json_is_object(req)) {
 		json_decref(req);
-		return http_send_error(r->conn, 400, "invalid request body: %s",
-				       req ? "expected a JSON object" : jerr.text);
+		return rpc_send_error(r->conn, 400, "invalid request body: %s",
+				      req ? "expected a JSON object" : jerr.text);
 	}
 	srcs = json_object_get(req, "source_paths");
 	v = json_object_get(req, "destination");
 	if (!json_is_array(srcs) || json_array_size(srcs) == 0) {
 		json_decref(req);
-		return http_send_error(r->conn, 400, "source_paths must not be empty");
+		return rpc_send_error(r->conn, 400, "source_paths must not be empty");
 	}
 	if (!json_is_string(v) || !json_string_value(v)[0]) {
 		json_decref(req);
-		return http_send_error(r->conn, 400, "destination is required");
+		return rpc_send_error(r->conn, 400, "destination is required");
 	}
 	uname = json_string_value(json_object_get(req, "username"));
 	user = r->ctx.user;
-	if (uname && sandbox_user(r->ctx.sb, uname, &user) < 0) {
-		ret = http_send_error(r->conn, 401, "error looking up user '%s': user: unknown user %s",
-				      uname, uname);
+	if (uname && users_lookup(r->ctx.sb, uname, &user) < 0) {
+		ret = rpc_send_error(r->conn, 401, "error looking up user '%s': user: unknown user %s",
+				     uname, uname);
 		json_decref(req);
 		return ret;
 	}
@@ -1246,12 +1251,12 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 	u->fd = u->pfd = -1;
 	if (u->rootfd < 0) {
 		json_decref(req);
-		return http_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+		return rpc_send_error(r->conn, 502, "sandbox filesystem is not mounted");
 	}
-	if (sandbox_resolve_path(&user, json_string_value(v), dest, sizeof(dest), msg,
-				 sizeof(msg)) < 0) {
+	if (users_resolve_path(&user, json_string_value(v), dest, sizeof(dest), msg,
+			       sizeof(msg)) < 0) {
 		json_decref(req);
-		return http_send_error(r->conn, 400, "error resolving destination path: %s", msg);
+		return rpc_send_error(r->conn, 400, "error resolving destination path: %s", msg);
 	}
 	if (!dest[0])
 		snprintf(dest, sizeof(dest), "%s", user.home);
@@ -1262,7 +1267,7 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 	}
 	json_array_foreach(srcs, i, v) {
 		in = json_string_value(v);
-		if (!in || sandbox_resolve_path(&user, in, src, sizeof(src), msg, sizeof(msg)) < 0) {
+		if (!in || users_resolve_path(&user, in, src, sizeof(src), msg, sizeof(msg)) < 0) {
 			up_fail(u, 400, "error resolving source path \"%s\": %s", in ? in : "",
 				in ? msg : "not a string");
 			goto out;
@@ -1350,9 +1355,9 @@ out:
 	free(paths);
 	json_decref(req);
 	if (u->status)
-		return http_send_error(r->conn, u->status, "%s", u->error);
+		return rpc_send_error(r->conn, u->status, "%s", u->error);
 	resp = json_incref(json_array_get(u->results, 0));
-	ret = http_send_json(r->conn, 200, resp);
+	ret = rpc_send_json(r->conn, 200, resp);
 	json_decref(resp);
 	return ret;
 }
@@ -1374,7 +1379,7 @@ static enum MHD_Result files_compose(struct envd_request *r, const char *data, s
 			return MHD_YES;
 	} else if (*size == 0) {
 		if (u->status)
-			return http_send_error(r->conn, u->status, "%s", u->error);
+			return rpc_send_error(r->conn, u->status, "%s", u->error);
 		return compose_run(r, u);
 	}
 	if (!u->status) {
@@ -1413,7 +1418,7 @@ static enum MHD_Result envs_get(struct envd_request *r)
 	json_object_set_new(o, "E2B_TEMPLATE_ID", json_string(sb->template_id));
 	if (json_is_object(sb->env_vars))
 		json_object_update(o, sb->env_vars);
-	ret = http_send_json(r->conn, 200, o);
+	ret = rpc_send_json(r->conn, 200, o);
 	json_decref(o);
 	return ret;
 }
@@ -1484,16 +1489,16 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 	}
 	if (rootfd >= 0)
 		close(rootfd);
-	ret = http_send_json(r->conn, 200, o);
+	ret = rpc_send_json(r->conn, 200, o);
 	json_decref(o);
 	return ret;
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-enum MHD_Result envd_http_dispatch(struct envd_request *r,
-				   const char *upload_data,
-				   size_t *upload_data_size)
+enum MHD_Result files_dispatch(struct envd_request *r,
+			       const char *upload_data,
+			       size_t *upload_data_size)
 {
 	bool get = strcmp(r->method, "GET") == 0;
 	bool post = strcmp(r->method, "POST") == 0;

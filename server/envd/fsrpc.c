@@ -22,6 +22,7 @@
 
 #include "core/e2bd.h"
 #include "envd/fsrpc.h"
+#include "envd/users.h"
 #include "isolate/nsbox.h"
 #include "http/rpc.h"
 #include "isolate/sbfs.h"
@@ -96,7 +97,7 @@ static const char *file_type_name(mode_t m)
 	return NULL;
 }
 
-json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
+json_t *fsrpc_entry_at(int rootfd, const struct sbfs_idnames *names, int dfd,
 		       const char *leaf, const char *path)
 {
 	char target[SBFS_PATH_MAX], perms[32], owner[64], group[64], mtime[48];
@@ -152,8 +153,8 @@ json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
 		json_object_set_new(e, "mode", json_integer(mode));
 	sbfs_mode_string(st.st_mode, perms, sizeof(perms));
 	json_object_set_new(e, "permissions", json_string(perms));
-	sb_idnames_user(names, st.st_uid, owner, sizeof(owner));
-	sb_idnames_group(names, st.st_gid, group, sizeof(group));
+	sbfs_idnames_user(names, st.st_uid, owner, sizeof(owner));
+	sbfs_idnames_group(names, st.st_gid, group, sizeof(group));
 	json_object_set_new(e, "owner", json_string(owner));
 	json_object_set_new(e, "group", json_string(group));
 	if (st.st_mtim.tv_sec != 0 || st.st_mtim.tv_nsec != 0) {
@@ -170,7 +171,7 @@ json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
 	return e;
 }
 
-json_t *fsrpc_entry(int rootfd, const struct sb_idnames *names, const char *path)
+json_t *fsrpc_entry(int rootfd, const struct sbfs_idnames *names, const char *path)
 {
 	char leaf[NAME_MAX + 1];
 	json_t *e;
@@ -252,7 +253,7 @@ static int resolve(struct rpc_ctx *ctx, const char *in, char *out, size_t outlen
 {
 	char msg[512];
 
-	if (sandbox_resolve_path(&ctx->user, in, out, outlen, msg, sizeof(msg)) < 0)
+	if (users_resolve_path(&ctx->user, in, out, outlen, msg, sizeof(msg)) < 0)
 		return rpc_fail(err, "invalid_argument", "%s", msg);
 	if (out[0] == '\0')
 		snprintf(out, outlen, "%s", ctx->user.home);
@@ -289,17 +290,17 @@ static int fs_stat_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX];
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	const char *in;
 	json_t *e;
 	int e2;
 
 	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
 		return -1;
-	sb_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, rootfd);
 	e = fsrpc_entry(rootfd, &names, path);
 	e2 = errno;
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 	if (!e) {
 		if (e2 == ENOENT)
 			return rpc_fail(err, "not_found", "file not found: lstat %s: %s",
@@ -374,7 +375,7 @@ static void free_names(char **v, size_t n)
  */
 struct walk {
 	int rootfd;
-	const struct sb_idnames *names;
+	const struct sbfs_idnames *names;
 	uint32_t depth;
 	json_t *entries;
 	char path[SBFS_PATH_MAX];	/* reported path of the current entry */
@@ -437,7 +438,7 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], real[SBFS_PATH_MAX];
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	struct walk w;
 	struct stat st;
 	const char *in;
@@ -473,7 +474,7 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 		return rpc_fail(err, "internal", "error reading directory %s: open %s: %s",
 				real, real, sbfs_errstr(e));
 	}
-	sb_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, rootfd);
 	w.rootfd = rootfd;
 	w.names = &names;
 	w.depth = depth;
@@ -482,7 +483,7 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 	rc = walk_dir(&w, dfd, strlen(w.path), 1);
 	e = errno;
 	close(dfd);
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 	if (rc < 0) {
 		json_decref(w.entries);
 		return rpc_fail(err, "internal", "error reading directory %s: %s",
@@ -500,7 +501,7 @@ static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 			struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	struct stat st;
 	const char *in;
 	json_t *e;
@@ -518,9 +519,9 @@ static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 				path, sbfs_errstr(errno));
 	if (sbfs_mkdirs(rootfd, path, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
 		return rpc_fail(err, "internal", "%s", msg);
-	sb_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, rootfd);
 	e = fsrpc_entry(rootfd, &names, path);
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 	if (!e) {
 		const char *base = strrchr(path, '/');
 
@@ -550,7 +551,7 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 {
 	char src[SBFS_PATH_MAX], dst[SBFS_PATH_MAX], dir[SBFS_PATH_MAX];
 	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1], msg[SBFS_PATH_MAX + 128];
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	const char *sin, *din;
 	int spfd = -1, dpfd = -1, rc, e;
 	json_t *entry;
@@ -599,10 +600,10 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 		return rpc_fail(err, "internal", "error renaming: rename %s %s: %s",
 				src, dst, sbfs_errstr(e));
 	}
-	sb_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, rootfd);
 	entry = fsrpc_entry(rootfd, &names, dst);
 	e = errno;
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 	if (!entry)
 		return rpc_fail(err, e == ENOENT ? "not_found" : "internal",
 				"file not found: lstat %s: %s", dst, sbfs_errstr(e));
@@ -646,7 +647,7 @@ struct fswatch {
 		char *rel;		/* "" for the base directory */
 	} *dirs;
 	size_t ndirs, cap;
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	uint32_t upload_cookie;	/* rename cookie of an upload temp file */
 };
 
@@ -663,7 +664,7 @@ static void fswatch_free(struct fswatch *w)
 	for (i = 0; i < w->ndirs; i++)
 		free(w->dirs[i].rel);
 	free(w->dirs);
-	sb_idnames_release(&w->names);
+	sbfs_idnames_release(&w->names);
 	free(w);
 }
 
@@ -877,7 +878,7 @@ static struct fswatch *fswatch_new(struct rpc_ctx *ctx, json_t *req, struct rpc_
 	}
 	if (rec)
 		fswatch_add_tree(w, "", NULL, NULL);
-	sb_idnames_load(&w->names, rootfd);
+	sbfs_idnames_load(&w->names, rootfd);
 	return w;
 }
 
@@ -1103,7 +1104,7 @@ static void watcher_free(struct watcher *w)
 	free(w);
 }
 
-int watch_table_init(struct sandbox *sb)
+int fsrpc_watch_table_init(struct sandbox *sb)
 {
 	struct watch_table *t;
 
@@ -1115,7 +1116,7 @@ int watch_table_init(struct sandbox *sb)
 	return 0;
 }
 
-void watch_table_release(struct sandbox *sb)
+void fsrpc_watch_table_release(struct sandbox *sb)
 {
 	struct watch_table *t = sb->watches;
 	struct watcher *w, *next;

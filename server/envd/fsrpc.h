@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * EntryInfo rendering shared by the filesystem service (fsrpc.c), the
- * /files routes (files.c) and the unit tests.
+ * /files routes (files.c) and the unit tests, and the per-sandbox watch
+ * table sandbox.c allocates.
  */
 #ifndef E2BD_FSRPC_H
 #define E2BD_FSRPC_H
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "api/sandbox.h"
 #include "isolate/sbfs.h"
 
 /*
@@ -18,13 +20,17 @@
  * a new reference, or NULL with errno set when the entry cannot be
  * lstat'ed.  @rootfd resolves symlink targets inside the sandbox.
  */
-json_t *fsrpc_entry_at(int rootfd, const struct sb_idnames *names, int dfd,
+json_t *fsrpc_entry_at(int rootfd, const struct sbfs_idnames *names, int dfd,
 		       const char *leaf, const char *path);
 
 /* The same for a sandbox path resolved beneath @rootfd. */
-json_t *fsrpc_entry(int rootfd, const struct sb_idnames *names, const char *path);
+json_t *fsrpc_entry(int rootfd, const struct sbfs_idnames *names, const char *path);
 
 /* protojson Timestamp: RFC 3339 UTC, 0/3/6/9 fractional digits. */
 void fsrpc_format_time(const struct timespec *ts, char *out, size_t outlen);
+
+/* Watch table hooks (sandbox.c): allocate/free sb->watches. */
+int fsrpc_watch_table_init(struct sandbox *sb);
+void fsrpc_watch_table_release(struct sandbox *sb);
 
 #endif

@@ -42,8 +42,9 @@
 #include <termios.h>
 
 #include "core/e2bd.h"
+#include "envd/process.h"
+#include "envd/users.h"
 #include "isolate/nsbox.h"
-#include "isolate/nsproc.h"
 #include "pbjson.h"
 #include "http/rpc.h"
 
@@ -330,7 +331,7 @@ static json_t *end_event(int status)
 	return event_msg("end", end);
 }
 
-/* nsproc_exit_fn: runs on nsbox's reader thread; must not block. */
+/* nsbox_exit_fn: runs on nsbox's reader thread; must not block. */
 static void on_exit_status(void *arg, int status)
 {
 	struct proc *p = arg;
@@ -892,7 +893,7 @@ static void kill_at_deadline(struct proc *p, int64_t deadline_ms)
 	exited = p->exited;
 	pthread_mutex_unlock(&t->lock);
 	if (!exited && now_ms() >= deadline_ms)
-		(void)nsproc_signal(t->sb, p->pid, SIGKILL, &kerr);
+		(void)nsbox_signal(t->sb, p->pid, SIGKILL, &kerr);
 }
 
 static void process_start(struct rpc_ctx *ctx, json_t *req,
@@ -902,8 +903,8 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	struct proc_table *t = sb->procs;
 	struct start_req r;
 	struct strv argv = { 0 }, env = { 0 };
-	struct nsproc_spawn sp = { 0 };
-	struct nsproc_result res;
+	struct nsbox_spawn_req sp = { 0 };
+	struct nsbox_spawn_result res;
 	struct proc *p = NULL;
 	struct sub *s = NULL;
 	char cwd[4096], perr[512];
@@ -920,8 +921,8 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	if (parse_start(req, &r, err) < 0)
 		return;
 	if (r.cwd && json_string_length(r.cwd) > 0) {
-		if (sandbox_resolve_path(&ctx->user, json_string_value(r.cwd), cwd,
-					 sizeof(cwd), perr, sizeof(perr)) < 0) {
+		if (users_resolve_path(&ctx->user, json_string_value(r.cwd), cwd,
+				       sizeof(cwd), perr, sizeof(perr)) < 0) {
 			rpc_fail(err, "invalid_argument", "%s", perr);
 			return;
 		}
@@ -977,7 +978,7 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	sp.rows = (uint16_t)(r.rows > 65535 ? 65535 : r.rows);
 	sp.stdin_pipe = r.stdin_pipe;
 	p->refs++;	/* for the exit callback */
-	if (nsproc_spawn(sb, &sp, on_exit_status, p, &res, err) < 0) {
+	if (nsbox_spawn(sb, &sp, on_exit_status, p, &res, err) < 0) {
 		p->refs--;
 		goto out;
 	}
@@ -1008,7 +1009,7 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	if (pthread_create(&th, NULL, reader_main, p) != 0) {
 		/* No reader: kill it; the end never comes, so fail the stream. */
 		sandbox_put(sb);
-		(void)nsproc_signal(sb, p->pid, SIGKILL, err);
+		(void)nsbox_signal(sb, p->pid, SIGKILL, err);
 		pthread_mutex_lock(&t->lock);
 		sub_detach_locked(p, s);
 		sub_free_locked(s);
@@ -1399,7 +1400,7 @@ static int process_send_signal(struct rpc_ctx *ctx, json_t *req, json_t **out,
 		proc_unref(p);
 		return rpc_fail(err, "unimplemented", "invalid signal: %s", name);
 	}
-	rc = nsproc_signal(ctx->sb, p->pid, sig, err);
+	rc = nsbox_signal(ctx->sb, p->pid, sig, err);
 	if (rc < 0) {
 		if (err->code && strcmp(err->code, "not_found") == 0)
 			rpc_fail(err, "not_found", "process with pid %d not found",
@@ -1484,7 +1485,7 @@ const struct rpc_method process_methods[] = {
  * as a paused E2B sandbox drops its connections; the processes stay
  * (frozen) and a later Connect reattaches.
  */
-void proc_streams_abort(struct sandbox *sb)
+void process_streams_abort(struct sandbox *sb)
 {
 	struct proc_table *t = sb->procs;
 	struct proc *p;
@@ -1500,7 +1501,7 @@ void proc_streams_abort(struct sandbox *sb)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int proc_table_init(struct sandbox *sb)
+int process_table_init(struct sandbox *sb)
 {
 	struct proc_table *t = calloc(1, sizeof(*t));
 
@@ -1513,7 +1514,7 @@ int proc_table_init(struct sandbox *sb)
 	return 0;
 }
 
-void proc_table_release(struct sandbox *sb)
+void process_table_release(struct sandbox *sb)
 {
 	struct proc_table *t = sb->procs;
 	struct proc *p, *next;

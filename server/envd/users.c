@@ -12,6 +12,7 @@
 
 #include "core/e2bd.h"
 #include "api/sandbox.h"
+#include "envd/users.h"
 #include "isolate/sbfs.h"
 
 /* Parse a decimal id field [s, e) into *out; -1 if it is not one. */
@@ -33,7 +34,7 @@ static int parse_id(const char *s, const char *e, unsigned long *out)
 	return 0;
 }
 
-int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out)
+int users_lookup(struct sandbox *sb, const char *name, struct sb_user *out)
 {
 	const char *f[7], *line, *end, *p;
 	unsigned long uid, gid;
@@ -88,8 +89,8 @@ int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out)
 	return rc;
 }
 
-int sandbox_resolve_path(const struct sb_user *u, const char *in,
-			 char *out, size_t outlen, char *err, size_t errlen)
+int users_resolve_path(const struct sb_user *u, const char *in,
+		       char *out, size_t outlen, char *err, size_t errlen)
 {
 	char buf[SBFS_PATH_MAX];
 	int n;

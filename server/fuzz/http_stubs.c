@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "core/e2bd.h"
+#include "envd/fsrpc.h"
+#include "envd/process.h"
+#include "envd/users.h"
 #include "isolate/nsbox.h"
 #include "http/rpc.h"
 #include "api/usage.h"
@@ -52,30 +55,30 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 	return -1;
 }
 
-int proc_table_init(struct sandbox *sb)
+int process_table_init(struct sandbox *sb)
 {
 	return 0;
 }
 
-void proc_table_release(struct sandbox *sb)
+void process_table_release(struct sandbox *sb)
 {
 }
 
-int watch_table_init(struct sandbox *sb)
+int fsrpc_watch_table_init(struct sandbox *sb)
 {
 	return 0;
 }
 
-void watch_table_release(struct sandbox *sb)
+void fsrpc_watch_table_release(struct sandbox *sb)
 {
 }
 
 const struct rpc_method fsrpc_methods[] = { { .path = NULL } };
 const struct rpc_method process_methods[] = { { .path = NULL } };
 
-enum MHD_Result envd_http_dispatch(struct envd_request *r,
-				   const char *upload_data,
-				   size_t *upload_data_size)
+enum MHD_Result files_dispatch(struct envd_request *r,
+			       const char *upload_data,
+			       size_t *upload_data_size)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -92,7 +95,7 @@ enum MHD_Result envd_http_dispatch(struct envd_request *r,
 	return ret;
 }
 
-int sandbox_user(struct sandbox *sb, const char *name, struct sb_user *out)
+int users_lookup(struct sandbox *sb, const char *name, struct sb_user *out)
 {
 	bool root = strcmp(name, "root") == 0;
 

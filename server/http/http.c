@@ -28,6 +28,7 @@
 #include "http/reqparse.h"
 #include "http/rpc.h"
 #include "api/sandbox.h"
+#include "envd/users.h"
 
 static struct MHD_Daemon *daemon_;
 
@@ -344,13 +345,13 @@ static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c
 		  strcmp(path, "/files") == 0);
 	if (sb->secure && sb->access_token[0] && !exempt && !token_ok(sb, c)) {
 		sandbox_put(sb);
-		return http_send_error(c, 401, "unauthorized access, please provide a valid access token or method signing if supported");
+		return rpc_send_error(c, 401, "unauthorized access, please provide a valid access token or method signing if supported");
 	}
 
 	ctx.sb = sb;
 	explicit_user = basic_user(c, user, sizeof(user));
 	if (explicit_user) {
-		if (sandbox_user(sb, user, &ctx.user) < 0) {
+		if (users_lookup(sb, user, &ctx.user) < 0) {
 			const char *ct = MHD_lookup_connection_value(c,
 				MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 
@@ -358,10 +359,10 @@ static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c
 			sandbox_put(sb);
 			return rpc_is_stream_content_type(ct) ?
 			       rpc_send_stream_error(c, &err) :
-			       http_send_connect_error(c, &err);
+			       rpc_send_connect_error(c, &err);
 		}
 		ctx.user_explicit = true;
-	} else if (sandbox_user(sb, "user", &ctx.user) < 0) {
+	} else if (users_lookup(sb, "user", &ctx.user) < 0) {
 		/* Template without the default user yet: envd's defaults. */
 		snprintf(ctx.user.name, sizeof(ctx.user.name), "user");
 		ctx.user.uid = 1000;
@@ -410,7 +411,7 @@ static enum MHD_Result begin_request(struct http_req *req,
 
 	r = route_envd(c, url, id, sizeof(id), &port, &path);
 	if (r < 0)
-		return http_send_error(c, 404, "not found");
+		return rpc_send_error(c, 404, "not found");
 	if (r > 0) {
 		log_dbg("envd %s %s %s", id, method, path);
 		/* route_envd() moves path past a /kruise/<id>/<port> prefix. */
@@ -512,7 +513,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 		if (refuse_framing(c, &ret))
 			return ret;
 		if (uri_has_nul(req))
-			return http_send_error(c, 400, "NUL byte in the request URL");
+			return rpc_send_error(c, 400, "NUL byte in the request URL");
 		return begin_request(req, c, url, method);
 	}
 	switch (req->kind) {
@@ -539,8 +540,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
-		return envd_http_dispatch(&req->envd, upload_data,
-					  upload_data_size);
+		return files_dispatch(&req->envd, upload_data,
+				      upload_data_size);
 	default:
 		/* A response is queued already: drop any body. */
 		*upload_data_size = 0;

@@ -13,19 +13,19 @@
 
 #include "http/multipart.h"
 
-#define MP_MAX_HEADERS (16u * 1024)
-#define MP_MAX_BOUNDARY 200
+#define MULTIPART_MAX_HEADERS (16u * 1024)
+#define MULTIPART_MAX_BOUNDARY 200
 
-enum mp_state { MP_PREAMBLE, MP_AFTER_DELIM, MP_HEADERS, MP_BODY, MP_END, MP_FAILED };
+enum multipart_state { MULTIPART_PREAMBLE, MULTIPART_AFTER_DELIM, MULTIPART_HEADERS, MULTIPART_BODY, MULTIPART_END, MULTIPART_FAILED };
 
-struct mp_parser {
-	char delim[MP_MAX_BOUNDARY + 8];	/* "\r\n--" boundary */
+struct multipart_parser {
+	char delim[MULTIPART_MAX_BOUNDARY + 8];	/* "\r\n--" boundary */
 	size_t dlen;
-	enum mp_state st;
+	enum multipart_state st;
 	char *buf;
 	size_t len, cap;
 	bool seen_part;
-	const struct mp_callbacks *cb;
+	const struct multipart_callbacks *cb;
 	void *payload;
 	char err[256];
 };
@@ -114,7 +114,7 @@ static int decode_ext(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-int mp_header_param(const char *value, const char *key, char *out, size_t outlen)
+int multipart_header_param(const char *value, const char *key, char *out, size_t outlen)
 {
 	char k[64], v[4096];
 	const char *s = value;
@@ -154,14 +154,14 @@ int mp_header_param(const char *value, const char *key, char *out, size_t outlen
 	return found;
 }
 
-struct mp_parser *mp_new(const char *content_type, const struct mp_callbacks *cb,
-			 void *payload, char *err, size_t errlen)
+struct multipart_parser *multipart_new(const char *content_type, const struct multipart_callbacks *cb,
+				       void *payload, char *err, size_t errlen)
 {
-	char boundary[MP_MAX_BOUNDARY + 1];
-	struct mp_parser *p;
+	char boundary[MULTIPART_MAX_BOUNDARY + 1];
+	struct multipart_parser *p;
 
-	if (!content_type || mp_header_param(content_type, "boundary", boundary,
-					     sizeof(boundary)) < 0 || !boundary[0]) {
+	if (!content_type || multipart_header_param(content_type, "boundary", boundary,
+						    sizeof(boundary)) < 0 || !boundary[0]) {
 		snprintf(err, errlen, "no multipart boundary param in Content-Type");
 		return NULL;
 	}
@@ -186,10 +186,10 @@ struct mp_parser *mp_new(const char *content_type, const struct mp_callbacks *cb
 	return p;
 }
 
-static int fail(struct mp_parser *p, const char *msg)
+static int fail(struct multipart_parser *p, const char *msg)
 {
 	snprintf(p->err, sizeof(p->err), "%s", msg);
-	p->st = MP_FAILED;
+	p->st = MULTIPART_FAILED;
 	return -1;
 }
 
@@ -197,7 +197,7 @@ static int fail(struct mp_parser *p, const char *msg)
  * A delimiter match is real only if "--" or optional blanks + CRLF follow
  * it.  Returns 1 real, 0 not a delimiter, -1 need more bytes.
  */
-static int delim_real(const struct mp_parser *p, size_t after)
+static int delim_real(const struct multipart_parser *p, size_t after)
 {
 	size_t i = after;
 
@@ -215,7 +215,7 @@ static int delim_real(const struct mp_parser *p, size_t after)
 	return p->buf[i] == '\r' && p->buf[i + 1] == '\n';
 }
 
-static int begin_part(struct mp_parser *p, char *headers)
+static int begin_part(struct multipart_parser *p, char *headers)
 {
 	char name[256] = "", filename[4096];
 	bool have_name = false, have_file = false;
@@ -235,16 +235,16 @@ static int begin_part(struct mp_parser *p, char *headers)
 			continue;
 		if (strncasecmp(skip_ws(colon + 1), "form-data", 9) != 0)
 			continue;
-		have_name = mp_header_param(colon + 1, "name", name, sizeof(name)) == 0;
-		have_file = mp_header_param(colon + 1, "filename", filename,
-					    sizeof(filename)) == 0;
+		have_name = multipart_header_param(colon + 1, "name", name, sizeof(name)) == 0;
+		have_file = multipart_header_param(colon + 1, "filename", filename,
+						   sizeof(filename)) == 0;
 	}
 	p->seen_part = true;
 	return p->cb->part_begin(p->payload, have_name ? name : "",
 				 have_file ? filename : NULL);
 }
 
-static int run(struct mp_parser *p)
+static int run(struct multipart_parser *p)
 {
 	size_t pos = 0, keep = p->dlen - 1, hlen;
 	char *hit;
@@ -252,7 +252,7 @@ static int run(struct mp_parser *p)
 
 	while (rc == 0) {
 		switch (p->st) {
-		case MP_PREAMBLE:
+		case MULTIPART_PREAMBLE:
 			hit = memmem(p->buf + pos, p->len - pos, p->delim, p->dlen);
 			if (!hit) {
 				if (p->len - pos > keep)
@@ -266,13 +266,13 @@ static int run(struct mp_parser *p)
 			}
 			pos = (size_t)(hit - p->buf) + (real ? p->dlen : 1);
 			if (real)
-				p->st = MP_AFTER_DELIM;
+				p->st = MULTIPART_AFTER_DELIM;
 			break;
-		case MP_AFTER_DELIM:
+		case MULTIPART_AFTER_DELIM:
 			if (p->len - pos < 2)
 				goto out;
 			if (p->buf[pos] == '-' && p->buf[pos + 1] == '-') {
-				p->st = MP_END;
+				p->st = MULTIPART_END;
 				pos = p->len;
 				goto out;
 			}
@@ -283,9 +283,9 @@ static int run(struct mp_parser *p)
 				goto out;
 			}
 			pos = (size_t)(hit - p->buf) + 2;
-			p->st = MP_HEADERS;
+			p->st = MULTIPART_HEADERS;
 			break;
-		case MP_HEADERS:
+		case MULTIPART_HEADERS:
 			if (p->len - pos >= 2 && p->buf[pos] == '\r' && p->buf[pos + 1] == '\n') {
 				char none[1] = "";
 
@@ -294,7 +294,7 @@ static int run(struct mp_parser *p)
 			} else {
 				hit = memmem(p->buf + pos, p->len - pos, "\r\n\r\n", 4);
 				if (!hit) {
-					if (p->len - pos > MP_MAX_HEADERS)
+					if (p->len - pos > MULTIPART_MAX_HEADERS)
 						rc = fail(p, "multipart part headers too large");
 					goto out;
 				}
@@ -303,9 +303,9 @@ static int run(struct mp_parser *p)
 				rc = begin_part(p, p->buf + pos);
 				pos += hlen + 4;
 			}
-			p->st = MP_BODY;
+			p->st = MULTIPART_BODY;
 			break;
-		case MP_BODY:
+		case MULTIPART_BODY:
 			hit = memmem(p->buf + pos, p->len - pos, p->delim, p->dlen);
 			if (hit) {
 				size_t n = (size_t)(hit - p->buf) - pos;
@@ -323,7 +323,7 @@ static int run(struct mp_parser *p)
 				if (rc == 0)
 					rc = p->cb->part_end(p->payload);
 				pos += p->dlen;
-				p->st = MP_AFTER_DELIM;
+				p->st = MULTIPART_AFTER_DELIM;
 				break;
 			}
 			if (p->len - pos > keep) {
@@ -333,30 +333,30 @@ static int run(struct mp_parser *p)
 				pos += n;
 			}
 			goto out;
-		case MP_END:
-		case MP_FAILED:
+		case MULTIPART_END:
+		case MULTIPART_FAILED:
 			pos = p->len;
 			goto out;
 		}
 	}
 out:
-	if (rc < 0 && p->st != MP_FAILED) {
+	if (rc < 0 && p->st != MULTIPART_FAILED) {
 		p->err[0] = '\0';
-		p->st = MP_FAILED;
+		p->st = MULTIPART_FAILED;
 	}
 	memmove(p->buf, p->buf + pos, p->len - pos);
 	p->len -= pos;
 	return rc < 0 ? -1 : 0;
 }
 
-int mp_feed(struct mp_parser *p, const char *data, size_t len)
+int multipart_feed(struct multipart_parser *p, const char *data, size_t len)
 {
 	size_t ncap;
 	char *nb;
 
-	if (p->st == MP_FAILED)
+	if (p->st == MULTIPART_FAILED)
 		return -1;
-	if (p->st == MP_END)
+	if (p->st == MULTIPART_END)
 		return 0;
 	while (len > 0) {
 		size_t n = len;
@@ -365,7 +365,7 @@ int mp_feed(struct mp_parser *p, const char *data, size_t len)
 		if (p->len + n > p->cap) {
 			if (p->len >= p->cap / 2) {
 				ncap = p->cap * 2;
-				if (ncap > 4 * MP_MAX_HEADERS + 2 * 64 * 1024)
+				if (ncap > 4 * MULTIPART_MAX_HEADERS + 2 * 64 * 1024)
 					return fail(p, "multipart parser buffer overflow");
 				nb = realloc(p->buf, ncap);
 				if (!nb)
@@ -387,23 +387,23 @@ int mp_feed(struct mp_parser *p, const char *data, size_t len)
 	return 0;
 }
 
-int mp_finish(struct mp_parser *p)
+int multipart_finish(struct multipart_parser *p)
 {
-	if (p->st == MP_END)
+	if (p->st == MULTIPART_END)
 		return 0;
-	if (p->st == MP_PREAMBLE && !p->seen_part)
+	if (p->st == MULTIPART_PREAMBLE && !p->seen_part)
 		return 1;
-	if (p->st != MP_FAILED)
+	if (p->st != MULTIPART_FAILED)
 		fail(p, "unexpected EOF");
 	return -1;
 }
 
-const char *mp_error(const struct mp_parser *p)
+const char *multipart_error(const struct multipart_parser *p)
 {
 	return p->err;
 }
 
-void mp_free(struct mp_parser *p)
+void multipart_free(struct multipart_parser *p)
 {
 	if (!p)
 		return;

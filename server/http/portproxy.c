@@ -322,7 +322,7 @@ static enum MHD_Result send_port_closed(struct MHD_Connection *c,
 	json_t *j;
 
 	if (g_cfg.flavor == FLAVOR_OPENKRUISE)
-		return http_send_error(c, 503, "upstream connect error or "
+		return rpc_send_error(c, 503, "upstream connect error or "
 				       "disconnect/reset before headers. reset "
 				       "reason: connection failure");
 	j = json_pack("{s:s, s:s, s:i, s:i}", "sandboxId", id, "message",
@@ -330,7 +330,7 @@ static enum MHD_Result send_port_closed(struct MHD_Connection *c,
 		      (int)port, "code", 502);
 	if (!j)
 		return MHD_NO;
-	ret = http_send_json(c, 502, j);
+	ret = rpc_send_json(c, 502, j);
 	json_decref(j);
 	return ret;
 }
@@ -424,7 +424,7 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
 	if (h.overflow || send_all(p->up, p->up->fd, h.p, h.len) < 0) {
 		free(h.p);
 		portproxy_free(p);
-		*ret = http_send_error(c, 502, "cannot send the request to "
+		*ret = rpc_send_error(c, 502, "cannot send the request to "
 				       "port %ld of the sandbox", port);
 		return NULL;
 	}
@@ -662,7 +662,7 @@ enum MHD_Result portproxy_data(struct portproxy *p, const char *upload_data,
 	if (!r) {
 		log_dbg("sandbox %s: port %ld: no valid HTTP answer", p->id,
 			p->port);
-		return http_send_error(p->conn, 502, "port %ld of the sandbox "
+		return rpc_send_error(p->conn, 502, "port %ld of the sandbox "
 				       "did not answer with HTTP", p->port);
 	}
 	ret = MHD_queue_response(p->conn, status, r);

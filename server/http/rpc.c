@@ -96,8 +96,8 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
-enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status,
-			       json_t *body)
+enum MHD_Result rpc_send_json(struct MHD_Connection *c, unsigned status,
+			      json_t *body)
 {
 	enum MHD_Result ret;
 	char *text;
@@ -110,8 +110,8 @@ enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
-enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status,
-				const char *fmt, ...)
+enum MHD_Result rpc_send_error(struct MHD_Connection *c, unsigned status,
+			       const char *fmt, ...)
 {
 	char msg[1024];
 	enum MHD_Result ret = MHD_NO;
@@ -161,15 +161,15 @@ static json_t *connect_error_json(const struct rpc_error *err)
 	return j;
 }
 
-enum MHD_Result http_send_connect_error(struct MHD_Connection *c,
-					const struct rpc_error *err)
+enum MHD_Result rpc_send_connect_error(struct MHD_Connection *c,
+				       const struct rpc_error *err)
 {
 	enum MHD_Result ret;
 	json_t *j = connect_error_json(err);
 
 	if (!j)
 		return MHD_NO;
-	ret = http_send_json(c, rpc_code_http_status(err->code), j);
+	ret = rpc_send_json(c, rpc_code_http_status(err->code), j);
 	json_decref(j);
 	return ret;
 }
@@ -897,7 +897,7 @@ struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
 	}
 	if (parse_headers(c, &local, stream, &err) < 0) {
 		*ret = stream ? rpc_send_stream_error(c, &err) :
-				http_send_connect_error(c, &err);
+				rpc_send_connect_error(c, &err);
 		goto fail;
 	}
 	call = calloc(1, sizeof(*call));
@@ -977,7 +977,7 @@ static enum MHD_Result send_message_pb(struct MHD_Connection *c,
 
 	if (pbjson_encode(&buf, &len, d, out, 0, perr) < 0) {
 		rpc_fail(&err, "internal", "marshal %s: %s", d->name, perr);
-		return http_send_connect_error(c, &err);
+		return rpc_send_connect_error(c, &err);
 	}
 	ret = send_bytes(c, 200, CT_UNARY_PROTO, buf, len);
 	free(buf);
@@ -997,25 +997,25 @@ static enum MHD_Result finish_unary(struct rpc_call *call)
 		{
 			json_t *j = connect_error_json(&err);
 
-			ret = j ? http_send_json(call->conn, 413, j) : MHD_NO;
+			ret = j ? rpc_send_json(call->conn, 413, j) : MHD_NO;
 			json_decref(j);
 		}
 		return ret;
 	}
 	req = parse_message(call->in_desc, call->buf, call->len, &err);
 	if (!req)
-		return http_send_connect_error(call->conn, &err);
+		return rpc_send_connect_error(call->conn, &err);
 	if (call->m->unary(&call->ctx, req, &out, &err) < 0) {
 		if (!err.code)
 			rpc_fail(&err, "internal", "internal error");
-		ret = http_send_connect_error(call->conn, &err);
+		ret = rpc_send_connect_error(call->conn, &err);
 	} else {
 		if (!out)
 			out = json_object();
 		if (out && call->out_desc)
 			ret = send_message_pb(call->conn, call->out_desc, out);
 		else
-			ret = out ? http_send_json(call->conn, 200, out) : MHD_NO;
+			ret = out ? rpc_send_json(call->conn, 200, out) : MHD_NO;
 	}
 	json_decref(out);
 	json_decref(req);

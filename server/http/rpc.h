@@ -136,21 +136,21 @@ typedef enum MHD_Result (*envd_http_fn)(struct envd_request *r,
 					size_t *upload_data_size);
 
 /* Implemented in files.c: /files (GET, POST), /files/compose, /health, /envs, /metrics. */
-enum MHD_Result envd_http_dispatch(struct envd_request *r,
-				   const char *upload_data,
-				   size_t *upload_data_size);
+enum MHD_Result files_dispatch(struct envd_request *r,
+			       const char *upload_data,
+			       size_t *upload_data_size);
 
 /* Response helpers (rpc.c). */
 /* envd/E2B error JSON {"code":<int>,"message":...}. */
-enum MHD_Result http_send_error(struct MHD_Connection *c, unsigned status,
-				const char *fmt, ...)
+enum MHD_Result rpc_send_error(struct MHD_Connection *c, unsigned status,
+			       const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Connect unary error JSON with the status from the Connect code table. */
-enum MHD_Result http_send_connect_error(struct MHD_Connection *c,
-					const struct rpc_error *err);
+enum MHD_Result rpc_send_connect_error(struct MHD_Connection *c,
+				       const struct rpc_error *err);
 /* Send a JSON body (borrowed) with @status. */
-enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status,
-			       json_t *body);
+enum MHD_Result rpc_send_json(struct MHD_Connection *c, unsigned status,
+			      json_t *body);
 /* HTTP status of a Connect code. */
 unsigned rpc_code_http_status(const char *code);
 

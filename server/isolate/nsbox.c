@@ -71,13 +71,13 @@
 #include <sys/wait.h>
 
 #include "core/e2bd.h"
+#include "envd/process.h"
 #include "isolate/cgroup.h"
 #include "isolate/isolate.h"
 #include "isolate/netns.h"
 #include "isolate/nsbox.h"
 #include "isolate/nsinit.h"
 #include "isolate/nsmsg.h"
-#include "isolate/nsproc.h"
 #include "isolate/rootfs.h"
 
 bool nsbox_unpriv;
@@ -99,7 +99,7 @@ struct ns_wait {
 	struct ns_wait *next;
 	uint32_t seq;
 	bool done;
-	nsproc_exit_fn cb;	/* registered when SPAWNED arrives */
+	nsbox_exit_fn cb;	/* registered when SPAWNED arrives */
 	void *arg;
 	struct nsmsg_hdr h;
 	char msg[1024];
@@ -110,7 +110,7 @@ struct ns_wait {
 struct ns_child {
 	struct ns_child *next;
 	pid_t pid;
-	nsproc_exit_fn cb;
+	nsbox_exit_fn cb;
 	void *arg;
 };
 
@@ -261,7 +261,7 @@ static void *reader_main(void *arg)
  * registered for the spawned child if the reply is SPAWNED.
  */
 static int ns_request(struct nsbox *ns, struct nsmsg_hdr *h, const void *payload,
-		      size_t len, nsproc_exit_fn cb, void *arg,
+		      size_t len, nsbox_exit_fn cb, void *arg,
 		      struct ns_wait *reply, char *err, size_t errlen)
 {
 	struct ns_wait w = { .cb = cb, .arg = arg };
@@ -751,7 +751,7 @@ int nsbox_freeze(struct sandbox *sb, bool frozen)
 	if (rc == 0)
 		ns->frozen = frozen;
 	if (rc == 0 && frozen)
-		proc_streams_abort(sb);
+		process_streams_abort(sb);
 out:
 	pthread_mutex_unlock(&ns->life);
 	return rc;
@@ -825,9 +825,9 @@ int nsbox_connect_port(struct sandbox *sb, int port)
 
 /* ---- nsproc.h ---- */
 
-int nsproc_spawn(struct sandbox *sb, const struct nsproc_spawn *req,
-		 nsproc_exit_fn cb, void *arg, struct nsproc_result *out,
-		 struct rpc_error *err)
+int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
+		nsbox_exit_fn cb, void *arg, struct nsbox_spawn_result *out,
+		struct rpc_error *err)
 {
 	struct nsmsg_hdr h = { .type = NSMSG_SPAWN };
 	struct nsmsg_spawn sp = { 0 };
@@ -916,7 +916,7 @@ int nsproc_spawn(struct sandbox *sb, const struct nsproc_spawn *req,
 		for (k = 0; k < r.nfds; k++)
 			close(r.fds[k]);
 		out->pid = r.h.a;
-		(void)nsproc_signal(sb, r.h.a, SIGKILL, err);
+		(void)nsbox_signal(sb, r.h.a, SIGKILL, err);
 		rc = 0;
 		goto out;
 	}
@@ -935,7 +935,7 @@ out:
 	return rc;
 }
 
-int nsproc_signal(struct sandbox *sb, pid_t pid, int sig, struct rpc_error *err)
+int nsbox_signal(struct sandbox *sb, pid_t pid, int sig, struct rpc_error *err)
 {
 	struct nsmsg_hdr h = { .type = NSMSG_SIGNAL, .a = pid, .b = sig };
 	struct ns_wait r;

@@ -9,9 +9,11 @@
 #define E2BD_NSBOX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "api/sandbox.h"
+#include "http/rpc.h"
 
 /*
  * Called once at start-up, before any thread exists: check that
@@ -46,11 +48,54 @@ pid_t nsbox_init_pid(struct sandbox *sb);
 /* Remove the sandbox's writable layer from disk (after nsbox_stop). */
 int nsbox_destroy_layer(struct sandbox *sb);
 
-/* Process table hooks (process.c): allocate/free sb->procs. */
-int proc_table_init(struct sandbox *sb);
-void proc_table_release(struct sandbox *sb);
-/* Watch table hooks (fsrpc.c): allocate/free sb->watches. */
-int watch_table_init(struct sandbox *sb);
-void watch_table_release(struct sandbox *sb);
+/*
+ * Processes: start one inside a running sandbox, signal it, and hear when
+ * it exits (process.c).  Pids are pids inside the sandbox's PID namespace.
+ */
+struct nsbox_spawn_req {
+	const struct sb_user *user;
+	const char *cwd;	/* absolute, inside the sandbox */
+	char *const *argv;	/* NULL-terminated, argv[0] = cmd */
+	char *const *envp;	/* NULL-terminated "K=V" */
+	bool pty;
+	uint16_t cols, rows;
+	bool stdin_pipe;	/* else stdin is /dev/null (ignored for pty) */
+};
+
+struct nsbox_spawn_result {
+	pid_t pid;
+	int stdin_fd;	/* write end, -1 if none */
+	int stdout_fd;	/* read ends, -1 for pty */
+	int stderr_fd;
+	int pty_fd;	/* master, -1 if no pty */
+};
+
+/*
+ * Called once per successfully spawned process with its wait status, from
+ * nsbox's reader thread (possibly before nsbox_spawn() returns).  If the
+ * sandbox's init dies, every outstanding callback is made with SIGKILL.
+ * Must not block and must not call back into nsbox.
+ */
+typedef void (*nsbox_exit_fn)(void *arg, int wstatus);
+
+/*
+ * Start a process.  On success fills @out (caller owns the fds) and
+ * guarantees exactly one later @cb call.  On failure returns -1 with @err
+ * set (invalid_argument for a missing cwd or exec failure, internal
+ * otherwise) and @cb is never called.
+ */
+int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
+		nsbox_exit_fn cb, void *arg, struct nsbox_spawn_result *out,
+		struct rpc_error *err);
+
+/* Send @sig to a process started with nsbox_spawn(); 0 or -1 with @err. */
+int nsbox_signal(struct sandbox *sb, pid_t pid, int sig,
+		 struct rpc_error *err);
+
+/*
+ * Stop the sandbox and free its isolation state and sb->root.  Called by
+ * process_table_release() when the sandbox object itself is freed.
+ */
+void nsbox_release(struct sandbox *sb);
 
 #endif

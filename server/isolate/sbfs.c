@@ -526,13 +526,13 @@ static void idfile_lookup(const char *file, unsigned long id, char *out, size_t 
 	}
 }
 
-void sb_idnames_load(struct sb_idnames *n, int rootfd)
+void sbfs_idnames_load(struct sbfs_idnames *n, int rootfd)
 {
 	n->passwd = sbfs_read_small(rootfd, "/etc/passwd", 1u << 20);
 	n->group = sbfs_read_small(rootfd, "/etc/group", 1u << 20);
 }
 
-void sb_idnames_release(struct sb_idnames *n)
+void sbfs_idnames_release(struct sbfs_idnames *n)
 {
 	if (!n)
 		return;
@@ -542,12 +542,12 @@ void sb_idnames_release(struct sb_idnames *n)
 	n->group = NULL;
 }
 
-void sb_idnames_user(const struct sb_idnames *n, uid_t uid, char *out, size_t outlen)
+void sbfs_idnames_user(const struct sbfs_idnames *n, uid_t uid, char *out, size_t outlen)
 {
 	idfile_lookup(n->passwd, (unsigned long)uid, out, outlen);
 }
 
-void sb_idnames_group(const struct sb_idnames *n, gid_t gid, char *out, size_t outlen)
+void sbfs_idnames_group(const struct sbfs_idnames *n, gid_t gid, char *out, size_t outlen)
 {
 	idfile_lookup(n->group, (unsigned long)gid, out, outlen);
 }

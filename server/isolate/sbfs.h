@@ -77,15 +77,15 @@ void sbfs_mode_string(mode_t mode, char *out, size_t outlen);
  * User and group names from the sandbox's own /etc/passwd and /etc/group,
  * loaded once per request.  Unknown ids print as numbers, like envd.
  */
-struct sb_idnames {
+struct sbfs_idnames {
 	char *passwd;	/* file contents, NUL-terminated, or NULL */
 	char *group;
 };
 
-void sb_idnames_load(struct sb_idnames *n, int rootfd);
-void sb_idnames_release(struct sb_idnames *n);
-void sb_idnames_user(const struct sb_idnames *n, uid_t uid, char *out, size_t outlen);
-void sb_idnames_group(const struct sb_idnames *n, gid_t gid, char *out, size_t outlen);
+void sbfs_idnames_load(struct sbfs_idnames *n, int rootfd);
+void sbfs_idnames_release(struct sbfs_idnames *n);
+void sbfs_idnames_user(const struct sbfs_idnames *n, uid_t uid, char *out, size_t outlen);
+void sbfs_idnames_group(const struct sbfs_idnames *n, gid_t gid, char *out, size_t outlen);
 
 /*
  * Read a small file of the sandbox (at most @max bytes) into a new

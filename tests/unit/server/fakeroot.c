@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "envd/users.h"
 #include "fakeroot.h"
 
 static void put(struct fakeroot *f, const char *path, const char *text, mode_t mode)
@@ -87,7 +88,7 @@ int fakeroot_setup(void **state)
 	f->sb.rootfd = open(f->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	f->sb.root = f->dir;
 	snprintf(f->sb.id, sizeof(f->sb.id), "unit");
-	if (f->sb.rootfd < 0 || sandbox_user(&f->sb, "user", &f->user) < 0)
+	if (f->sb.rootfd < 0 || users_lookup(&f->sb, "user", &f->user) < 0)
 		return -1;
 	*state = f;
 	return 0;

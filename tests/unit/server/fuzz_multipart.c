@@ -52,12 +52,12 @@ static int on_end(void *p)
 	return 0;
 }
 
-static const struct mp_callbacks cbs = { on_begin, on_data, on_end };
+static const struct multipart_callbacks cbs = { on_begin, on_data, on_end };
 
 static int run(const uint8_t *data, size_t size, size_t step, struct acc *a)
 {
 	char err[128];
-	struct mp_parser *p = mp_new("multipart/form-data; boundary=XyZ", &cbs, a, err, sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, a, err, sizeof(err));
 	size_t off = 0;
 	int rc = 0;
 
@@ -66,12 +66,12 @@ static int run(const uint8_t *data, size_t size, size_t step, struct acc *a)
 	while (off < size && rc == 0) {
 		size_t n = size - off < step ? size - off : step;
 
-		rc = mp_feed(p, (const char *)data + off, n);
+		rc = multipart_feed(p, (const char *)data + off, n);
 		off += n;
 	}
 	if (rc == 0)
-		rc = mp_finish(p);
-	mp_free(p);
+		rc = multipart_finish(p);
+	multipart_free(p);
 	return rc;
 }
 

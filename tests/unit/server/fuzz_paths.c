@@ -10,6 +10,7 @@
 
 #include "http/multipart.h"
 #include "api/sandbox.h"
+#include "envd/users.h"
 #include "isolate/sbfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(in, data, size);
 	in[size] = '\0';
-	if (sandbox_resolve_path(&u, in, out, sizeof(out), err, sizeof(err)) == 0 && out[0])
+	if (users_resolve_path(&u, in, out, sizeof(out), err, sizeof(err)) == 0 && out[0])
 		check_clean(out);
 	if (in[0] == '/' && strlen(in) < SBFS_PATH_MAX) {
 		memcpy(out, in, strlen(in) + 1);
@@ -46,6 +47,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_clean(out);
 	}
 	/* Header parameter parsing sees client bytes too. */
-	mp_header_param(in, "filename", param, sizeof(param));
+	multipart_header_param(in, "filename", param, sizeof(param));
 	return 0;
 }

@@ -89,14 +89,14 @@ static void test_format_time_trims_like_protojson(void **state)
 static void test_entry_regular_file(void **state)
 {
 	struct fakeroot *f = *state;
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	struct timespec times[2] = { { 0, UTIME_OMIT }, { 1777629600, 500000000 } };
 	json_t *e;
 
 	assert_int_equal(utimensat(AT_FDCWD, fakeroot_host(f, "/home/user/a.txt"), times, 0), 0);
 	if (getuid() == 0)
 		assert_int_equal(chown(fakeroot_host(f, "/home/user/a.txt"), 1000, 50), 0);
-	sb_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/home/user/a.txt");
 	assert_non_null(e);
 	assert_string_equal(str(e, "name"), "a.txt");
@@ -113,16 +113,16 @@ static void test_entry_regular_file(void **state)
 	assert_null(json_object_get(e, "symlinkTarget"));
 	assert_null(json_object_get(e, "metadata"));
 	json_decref(e);
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 }
 
 static void test_entry_zero_values_omitted(void **state)
 {
 	struct fakeroot *f = *state;
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	json_t *e;
 
-	sb_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/home/user/empty");
 	assert_non_null(e);
 	assert_null(json_object_get(e, "size"));
@@ -136,16 +136,16 @@ static void test_entry_zero_values_omitted(void **state)
 		assert_string_equal(str(e, "group"), "4343");
 		json_decref(e);
 	}
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 }
 
 static void test_entry_symlink_reports_target(void **state)
 {
 	struct fakeroot *f = *state;
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	json_t *e;
 
-	sb_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/home/user/link");
 	assert_string_equal(str(e, "type"), "FILE_TYPE_DIRECTORY");
 	assert_string_equal(str(e, "size"), "9");	/* strlen("/opt/data") */
@@ -176,13 +176,13 @@ static void test_entry_symlink_reports_target(void **state)
 	assert_null(json_object_get(e, "type"));
 	assert_string_equal(str(e, "symlinkTarget"), "/home/user/loop1");
 	json_decref(e);
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 }
 
 static void test_entry_metadata_from_xattrs(void **state)
 {
 	struct fakeroot *f = *state;
-	struct sb_idnames names;
+	struct sbfs_idnames names;
 	const char *p = fakeroot_host(f, "/opt/data/x");
 	json_t *e, *m;
 
@@ -191,14 +191,14 @@ static void test_entry_metadata_from_xattrs(void **state)
 		return;
 	}
 	assert_int_equal(setxattr(p, "user.other", "hidden", 6, 0), 0);
-	sb_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/opt/data/x");
 	m = json_object_get(e, "metadata");
 	assert_non_null(m);
 	assert_int_equal(json_object_size(m), 1);
 	assert_string_equal(str(m, "owner"), "me");
 	json_decref(e);
-	sb_idnames_release(&names);
+	sbfs_idnames_release(&names);
 }
 
 static void test_stat_rpc(void **state)
@@ -293,13 +293,13 @@ static void test_list_dir_depth_and_order(void **state)
 	json_decref(r);
 
 	{
-		struct sb_idnames names;
+		struct sbfs_idnames names;
 
-		sb_idnames_load(&names, f->sb.rootfd);
+		sbfs_idnames_load(&names, f->sb.rootfd);
 		errno = 0;
 		assert_null(fsrpc_entry(f->sb.rootfd, &names, "/lst/\xff\xfe.bin"));
 		assert_int_equal(errno, EILSEQ);
-		sb_idnames_release(&names);
+		sbfs_idnames_release(&names);
 	}
 	assert_null(call(f, "ListDir", "{\"path\":\"/lst/a\"}", &err));
 	assert_string_equal(err.code, "invalid_argument");
@@ -606,7 +606,7 @@ static void test_polling_watcher(void **state)
 	json_t *r, *ev;
 	int i;
 
-	assert_int_equal(watch_table_init(&f->sb), 0);
+	assert_int_equal(fsrpc_watch_table_init(&f->sb), 0);
 	mkdir(fakeroot_host(f, "/pw"), 0755);
 	r = call(f, "CreateWatcher", "{\"path\":\"/pw\"}", &err);
 	assert_non_null(r);
@@ -644,7 +644,7 @@ static void test_polling_watcher(void **state)
 	/* Release stops what is left. */
 	r = call(f, "CreateWatcher", "{\"path\":\"/pw\"}", &err);
 	json_decref(r);
-	watch_table_release(&f->sb);
+	fsrpc_watch_table_release(&f->sb);
 	assert_null(f->sb.watches);
 }
 

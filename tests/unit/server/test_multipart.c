@@ -50,7 +50,7 @@ static int on_end(void *p)
 	return 0;
 }
 
-static const struct mp_callbacks cbs = { on_begin, on_data, on_end };
+static const struct multipart_callbacks cbs = { on_begin, on_data, on_end };
 
 static const char body[] =
 	"preamble\r\n"
@@ -82,15 +82,15 @@ static void test_every_split_point(void **state)
 	for (cut = 0; cut <= n; cut++) {
 		struct rec r = { .len = 0 };
 		char err[128];
-		struct mp_parser *p = mp_new("multipart/form-data; boundary=XyZ", &cbs, &r,
-					     err, sizeof(err));
+		struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r,
+							   err, sizeof(err));
 
 		assert_non_null(p);
-		assert_int_equal(mp_feed(p, body, cut), 0);
-		assert_int_equal(mp_feed(p, body + cut, n - cut), 0);
-		assert_int_equal(mp_finish(p), 0);
+		assert_int_equal(multipart_feed(p, body, cut), 0);
+		assert_int_equal(multipart_feed(p, body + cut, n - cut), 0);
+		assert_int_equal(multipart_finish(p), 0);
 		assert_string_equal(r.log, want);
-		mp_free(p);
+		multipart_free(p);
 	}
 }
 
@@ -98,45 +98,45 @@ static void test_byte_at_a_time(void **state)
 {
 	struct rec r = { .len = 0 };
 	char err[128];
-	struct mp_parser *p = mp_new("multipart/form-data; boundary=\"XyZ\"", &cbs, &r,
-				     err, sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=\"XyZ\"", &cbs, &r,
+						   err, sizeof(err));
 	size_t i;
 
 	for (i = 0; body[i]; i++)
-		assert_int_equal(mp_feed(p, body + i, 1), 0);
-	assert_int_equal(mp_finish(p), 0);
+		assert_int_equal(multipart_feed(p, body + i, 1), 0);
+	assert_int_equal(multipart_finish(p), 0);
 	assert_string_equal(r.log, want);
-	mp_free(p);
+	multipart_free(p);
 }
 
 static void test_truncated_and_empty(void **state)
 {
 	struct rec r = { .len = 0 };
 	char err[128];
-	struct mp_parser *p;
+	struct multipart_parser *p;
 
-	p = mp_new("multipart/form-data; boundary=XyZ", &cbs, &r, err, sizeof(err));
-	assert_int_equal(mp_feed(p, body, 120), 0);
-	assert_int_equal(mp_finish(p), -1);
-	assert_string_equal(mp_error(p), "unexpected EOF");
-	mp_free(p);
-	p = mp_new("multipart/form-data; boundary=XyZ", &cbs, &r, err, sizeof(err));
-	assert_int_equal(mp_finish(p), 1);
-	mp_free(p);
-	assert_null(mp_new("multipart/form-data", &cbs, &r, err, sizeof(err)));
-	assert_null(mp_new("multipart/form-data; boundary=", &cbs, &r, err, sizeof(err)));
+	p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r, err, sizeof(err));
+	assert_int_equal(multipart_feed(p, body, 120), 0);
+	assert_int_equal(multipart_finish(p), -1);
+	assert_string_equal(multipart_error(p), "unexpected EOF");
+	multipart_free(p);
+	p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r, err, sizeof(err));
+	assert_int_equal(multipart_finish(p), 1);
+	multipart_free(p);
+	assert_null(multipart_new("multipart/form-data", &cbs, &r, err, sizeof(err)));
+	assert_null(multipart_new("multipart/form-data; boundary=", &cbs, &r, err, sizeof(err)));
 }
 
 static void test_callback_error_stops(void **state)
 {
 	struct rec r = { .len = 0, .fail_on_data = 1 };
 	char err[128];
-	struct mp_parser *p = mp_new("multipart/form-data; boundary=XyZ", &cbs, &r, err,
-				     sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r, err,
+						   sizeof(err));
 
-	assert_int_equal(mp_feed(p, body, strlen(body)), -1);
-	assert_int_equal(mp_feed(p, "x", 1), -1);
-	mp_free(p);
+	assert_int_equal(multipart_feed(p, body, strlen(body)), -1);
+	assert_int_equal(multipart_feed(p, "x", 1), -1);
+	multipart_free(p);
 }
 
 static void test_headers_too_large(void **state)
@@ -144,27 +144,27 @@ static void test_headers_too_large(void **state)
 	static char big[40000];
 	struct rec r = { .len = 0 };
 	char err[128];
-	struct mp_parser *p = mp_new("multipart/form-data; boundary=XyZ", &cbs, &r, err,
-				     sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r, err,
+						   sizeof(err));
 
 	memset(big, 'h', sizeof(big) - 1);
-	assert_int_equal(mp_feed(p, "--XyZ\r\n", 7), 0);
-	assert_int_equal(mp_feed(p, big, strlen(big)), -1);
-	assert_string_equal(mp_error(p), "multipart part headers too large");
-	mp_free(p);
+	assert_int_equal(multipart_feed(p, "--XyZ\r\n", 7), 0);
+	assert_int_equal(multipart_feed(p, big, strlen(big)), -1);
+	assert_string_equal(multipart_error(p), "multipart part headers too large");
+	multipart_free(p);
 }
 
 static void test_header_param(void **state)
 {
 	char out[256];
 
-	assert_int_equal(mp_header_param("form-data; name=\"file\"; filename=\"a\\\"b\"",
-					 "filename", out, sizeof(out)), 0);
+	assert_int_equal(multipart_header_param("form-data; name=\"file\"; filename=\"a\\\"b\"",
+						"filename", out, sizeof(out)), 0);
 	assert_string_equal(out, "a\"b");
-	assert_int_equal(mp_header_param("form-data; name=file", "name", out, sizeof(out)), 0);
+	assert_int_equal(multipart_header_param("form-data; name=file", "name", out, sizeof(out)), 0);
 	assert_string_equal(out, "file");
-	assert_int_equal(mp_header_param("form-data; name=file", "filename", out, sizeof(out)), -1);
-	assert_int_equal(mp_header_param("form-data; NAME = \"x\" ", "name", out, sizeof(out)), 0);
+	assert_int_equal(multipart_header_param("form-data; name=file", "filename", out, sizeof(out)), -1);
+	assert_int_equal(multipart_header_param("form-data; NAME = \"x\" ", "name", out, sizeof(out)), 0);
 	assert_string_equal(out, "x");
 }
 

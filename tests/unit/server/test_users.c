@@ -10,20 +10,21 @@
 
 #include "fakeroot.h"
 #include "api/sandbox.h"
+#include "envd/users.h"
 
 static void test_user_from_sandbox_passwd(void **state)
 {
 	struct fakeroot *f = *state;
 	struct sb_user u;
 
-	assert_int_equal(sandbox_user(&f->sb, "user", &u), 0);
+	assert_int_equal(users_lookup(&f->sb, "user", &u), 0);
 	assert_string_equal(u.name, "user");
 	assert_string_equal(u.home, "/home/user");
-	assert_int_equal(sandbox_user(&f->sb, "root", &u), 0);
+	assert_int_equal(users_lookup(&f->sb, "root", &u), 0);
 	assert_int_equal(u.uid, 0);
 	assert_string_equal(u.home, "/root");
 	/* svc has no shell field: still a valid 6-field line. */
-	assert_int_equal(sandbox_user(&f->sb, "svc", &u), 0);
+	assert_int_equal(users_lookup(&f->sb, "svc", &u), 0);
 	assert_int_equal(u.uid, 998);
 	assert_string_equal(u.home, "/var/svc");
 }
@@ -33,12 +34,12 @@ static void test_user_unknown_or_hostile_names(void **state)
 	struct fakeroot *f = *state;
 	struct sb_user u;
 
-	assert_int_equal(sandbox_user(&f->sb, "nobody-here", &u), -1);
-	assert_int_equal(sandbox_user(&f->sb, "", &u), -1);
-	assert_int_equal(sandbox_user(&f->sb, "us", &u), -1);
-	assert_int_equal(sandbox_user(&f->sb, "user:x", &u), -1);
-	assert_int_equal(sandbox_user(&f->sb, "broken line", &u), -1);
-	assert_int_equal(sandbox_user(&f->sb, "# comment line", &u), -1);
+	assert_int_equal(users_lookup(&f->sb, "nobody-here", &u), -1);
+	assert_int_equal(users_lookup(&f->sb, "", &u), -1);
+	assert_int_equal(users_lookup(&f->sb, "us", &u), -1);
+	assert_int_equal(users_lookup(&f->sb, "user:x", &u), -1);
+	assert_int_equal(users_lookup(&f->sb, "broken line", &u), -1);
+	assert_int_equal(users_lookup(&f->sb, "# comment line", &u), -1);
 }
 
 static void test_user_needs_mounted_root(void **state)
@@ -48,14 +49,14 @@ static void test_user_needs_mounted_root(void **state)
 
 	memset(&sb, 0, sizeof(sb));
 	sb.rootfd = -1;
-	assert_int_equal(sandbox_user(&sb, "user", &u), -1);
+	assert_int_equal(users_lookup(&sb, "user", &u), -1);
 }
 
 static void expect_path(const struct sb_user *u, const char *in, const char *want)
 {
 	char out[4096], err[256] = "";
 
-	assert_int_equal(sandbox_resolve_path(u, in, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(users_resolve_path(u, in, out, sizeof(out), err, sizeof(err)), 0);
 	assert_string_equal(out, want);
 }
 
@@ -82,8 +83,8 @@ static void test_resolve_path_other_users_home_is_an_error(void **state)
 	struct fakeroot *f = *state;
 	char out[4096], err[256] = "";
 
-	assert_int_equal(sandbox_resolve_path(&f->user, "~root/x", out, sizeof(out),
-					      err, sizeof(err)), -1);
+	assert_int_equal(users_resolve_path(&f->user, "~root/x", out, sizeof(out),
+					    err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot expand user-specific home dir"));
 }
 
@@ -95,9 +96,9 @@ static void test_resolve_path_too_long(void **state)
 	memset(in, 'a', sizeof(in) - 1);
 	in[0] = '/';
 	in[sizeof(in) - 1] = '\0';
-	assert_int_equal(sandbox_resolve_path(&f->user, in, out, sizeof(out), err, sizeof(err)), -1);
-	assert_int_equal(sandbox_resolve_path(&f->user, "/abcdefghij", small, sizeof(small),
-					      err, sizeof(err)), -1);
+	assert_int_equal(users_resolve_path(&f->user, in, out, sizeof(out), err, sizeof(err)), -1);
+	assert_int_equal(users_resolve_path(&f->user, "/abcdefghij", small, sizeof(small),
+					    err, sizeof(err)), -1);
 }
 
 int main(void)
