@@ -47,6 +47,7 @@ struct e2bd_config {
 	unsigned header_timeout_s;	/* --header-timeout (default 30) */
 	unsigned per_ip_limit;		/* --max-connections-per-ip (default 2048) */
 	uint64_t memory_limit;		/* --memory-limit per sandbox, bytes; 0: none */
+	uint64_t disk_limit;		/* --disk-limit per new sandbox, bytes; 0: none */
 };
 
 extern struct e2bd_config g_cfg;

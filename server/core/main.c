@@ -34,7 +34,7 @@ static const char usage_text[] =
 	"            [--domain DOMAIN] [--network default|none]\n"
 	"            [--sandbox-subnet CIDR] [--allow-remote] [--header-timeout S]\n"
 	"            [--max-connections-per-ip N] [--memory-limit SIZE]\n"
-	"            [--help] [--version]\n"
+	"            [--disk-limit SIZE] [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -72,6 +72,10 @@ static const char usage_text[] =
 	"  --memory-limit SIZE       memory of each sandbox (K, M, G suffix; default\n"
 	"                            2G; 0: none): past it the sandbox's process is\n"
 	"                            OOM-killed\n"
+	"  --disk-limit SIZE         disk of each new sandbox (K, M, G suffix; at\n"
+	"                            least 16M; default 0: none): its files live in\n"
+	"                            an ext4 image of SIZE on a loop device (root and\n"
+	"                            mke2fs needed); past it writes fail with ENOSPC\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -290,7 +294,7 @@ enum {
 	OPT_LISTEN = 256, OPT_STATE_DIR, OPT_KEY_FILE, OPT_TEMPLATE,
 	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
 	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET, OPT_ALLOW_REMOTE,
-	OPT_HEADER_TIMEOUT, OPT_PER_IP, OPT_MEMORY_LIMIT,
+	OPT_HEADER_TIMEOUT, OPT_PER_IP, OPT_MEMORY_LIMIT, OPT_DISK_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -308,6 +312,7 @@ static const struct option long_opts[] = {
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
 	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
+	{ "disk-limit", required_argument, NULL, OPT_DISK_LIMIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -430,6 +435,14 @@ int main(int argc, char **argv)
 		case OPT_MEMORY_LIMIT:
 			if (parse_size(optarg, &g_cfg.memory_limit) < 0) {
 				fprintf(stderr, "e2bd: bad size '%s' for --memory-limit\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_DISK_LIMIT:
+			if (parse_size(optarg, &g_cfg.disk_limit) < 0 ||
+			    (g_cfg.disk_limit && g_cfg.disk_limit < (16u << 20))) {
+				fprintf(stderr, "e2bd: bad size '%s' for --disk-limit "
+					"(0 or at least 16M)\n", optarg);
 				return 2;
 			}
 			break;

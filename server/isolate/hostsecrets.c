@@ -51,7 +51,7 @@ static const char sandbox_sudoers[] =
 	"@includedir /etc/sudoers.d\n";
 
 /* Whether @path ("etc/ssh/x") is in the sandbox's upper layer (any type). */
-static bool in_upper(const struct sandbox *sb, const char *path)
+static bool in_upper(const char *layers, const char *path)
 {
 	char upper[PATH_MAX];
 	const char *slash = strchr(path, '/');
@@ -59,14 +59,15 @@ static bool in_upper(const struct sandbox *sb, const char *path)
 
 	if (!slash)
 		return true;
-	xfmt(upper, sizeof(upper), "%s/layers/%.*s/upper%s", sb->dir,
+	xfmt(upper, sizeof(upper), "%s/%.*s/upper%s", layers,
 	     (int)(slash - path), path, slash);
 	return fstatat(AT_FDCWD, upper, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	       errno != ENOENT;
 }
 
 /* Remove @path beneath the sandbox root if it comes from the host. */
-static void hide_host_file(struct sandbox *sb, int rootfd, const char *path)
+static void hide_host_file(struct sandbox *sb, int rootfd, const char *layers,
+			   const char *path)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -74,7 +75,7 @@ static void hide_host_file(struct sandbox *sb, int rootfd, const char *path)
 	int dfd;
 
 	xfmt(dir, sizeof(dir), "/%s", path);
-	if (!slash || lstat(dir, &st) < 0 || S_ISDIR(st.st_mode) || in_upper(sb, path))
+	if (!slash || lstat(dir, &st) < 0 || S_ISDIR(st.st_mode) || in_upper(layers, path))
 		return;
 	xfmt(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	dfd = sbfs_open(rootfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
@@ -87,14 +88,15 @@ static void hide_host_file(struct sandbox *sb, int rootfd, const char *path)
 }
 
 /* /etc/shadow or gshadow of the host with every password field "!". */
-static void replace_shadow(struct sandbox *sb, int rootfd, const char *name)
+static void replace_shadow(struct sandbox *sb, int rootfd, const char *layers,
+			   const char *name)
 {
 	char path[64], *host, *out, *line, *next, *o;
 	struct stat st;
 	int fd;
 
 	xfmt(path, sizeof(path), "etc/%s", name);
-	if (in_upper(sb, path))
+	if (in_upper(layers, path))
 		return;
 	xfmt(path, sizeof(path), "/etc/%s", name);
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
@@ -148,7 +150,7 @@ static void replace_shadow(struct sandbox *sb, int rootfd, const char *name)
 	free(out);
 }
 
-void hostsecrets_hide(struct sandbox *sb, int rootfd)
+void hostsecrets_hide(struct sandbox *sb, int rootfd, const char *layers)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -158,13 +160,13 @@ void hostsecrets_hide(struct sandbox *sb, int rootfd)
 
 	if (sb->lower)
 		return;		/* a template dir: nothing of the host's /etc */
-	replace_shadow(sb, rootfd, "shadow");
-	replace_shadow(sb, rootfd, "gshadow");
-	if (lstat("/etc/sudoers", &st) == 0 && !in_upper(sb, "etc/sudoers") &&
+	replace_shadow(sb, rootfd, layers, "shadow");
+	replace_shadow(sb, rootfd, layers, "gshadow");
+	if (lstat("/etc/sudoers", &st) == 0 && !in_upper(layers, "etc/sudoers") &&
 	    rootfs_replace(rootfd, "etc", "sudoers", sandbox_sudoers, 0440) < 0)
 		log_warn("sandbox %s: cannot replace the host's /etc/sudoers", sb->id);
 	for (i = 0; i < sizeof(secret_files) / sizeof(secret_files[0]); i++)
-		hide_host_file(sb, rootfd, secret_files[i]);
+		hide_host_file(sb, rootfd, layers, secret_files[i]);
 	for (i = 0; i < sizeof(secret_dirs) / sizeof(secret_dirs[0]); i++) {
 		xfmt(path, sizeof(path), "/%s", secret_dirs[i].dir);
 		d = opendir(path);
@@ -176,12 +178,12 @@ void hostsecrets_hide(struct sandbox *sb, int rootfd)
 				    strlen(secret_dirs[i].prefix)) != 0)
 				continue;
 			xfmt(path, sizeof(path), "%s/%s", secret_dirs[i].dir, de->d_name);
-			hide_host_file(sb, rootfd, path);
+			hide_host_file(sb, rootfd, layers, path);
 		}
 		closedir(d);
 	}
 	/* e2bd's key file, when it lies in a host directory sandboxes see. */
 	if (g_cfg.key_file && g_cfg.key_file[0] == '/' &&
 	    rootfs_is_host_dir(g_cfg.key_file + 1, strcspn(g_cfg.key_file + 1, "/")))
-		hide_host_file(sb, rootfd, g_cfg.key_file + 1);
+		hide_host_file(sb, rootfd, layers, g_cfg.key_file + 1);
 }

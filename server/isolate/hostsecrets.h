@@ -10,9 +10,10 @@
 
 /*
  * At every mount of a built-in-template root: hide or replace each host
- * secret the sandbox has not made its own (see hostsecrets.c).  A no-op
- * for a template with a rootfs dir.
+ * secret the sandbox has not made its own (see hostsecrets.c); @layers is
+ * the directory of its overlay layers.  A no-op for a template with a
+ * rootfs dir.
  */
-void hostsecrets_hide(struct sandbox *sb, int rootfd);
+void hostsecrets_hide(struct sandbox *sb, int rootfd, const char *layers);
 
 #endif

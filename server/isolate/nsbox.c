@@ -73,6 +73,7 @@
 #include "core/e2bd.h"
 #include "envd/process.h"
 #include "isolate/cgroup.h"
+#include "isolate/disk.h"
 #include "isolate/isolate.h"
 #include "isolate/netns.h"
 #include "isolate/nsbox.h"
@@ -774,6 +775,7 @@ int nsbox_destroy_layer(struct sandbox *sb)
 	(void)rmtree(path);
 	xfmt(path, sizeof(path), "%s/layers", sb->dir);
 	(void)rmtree(path);
+	disk_remove(sb);
 	if (ns)
 		pthread_mutex_unlock(&ns->life);
 	return 0;

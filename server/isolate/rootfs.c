@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "core/e2bd.h"
+#include "isolate/disk.h"
 #include "isolate/hostsecrets.h"
 #include "isolate/isolate.h"
 #include "isolate/rootfs.h"
@@ -535,16 +536,23 @@ bool rootfs_is_host_dir(const char *name, size_t len)
 	return false;
 }
 
-static int mount_builtin_root(struct sandbox *sb, struct rootfs_sb *rf,
+/*
+ * The skeleton is @base/rootfs, bound onto @rootfs: onto itself (a mount
+ * point for pivot_root), or from the sandbox's disk image.  Its overlay
+ * layers are in @base/layers.
+ */
+static int mount_builtin_root(struct rootfs_sb *rf, const char *base,
 			      const char *rootfs, char *err, size_t errlen)
 {
+	char skel[PATH_MAX];
 	int skelfd = -1, rc = -1;
 	size_t i;
 
-	/* A bind of the skeleton onto itself: a mount point for pivot_root. */
-	if (mount(rootfs, rootfs, NULL, MS_BIND, NULL) < 0 ||
+	xfmt(skel, sizeof(skel), "%s/rootfs", base);
+	if ((mkdir(skel, 0755) < 0 && errno != EEXIST) ||
+	    mount(skel, rootfs, NULL, MS_BIND, NULL) < 0 ||
 	    add_mount(rf, rootfs) < 0) {
-		xfmt(err, errlen, "cannot bind '%s': %s", rootfs,
+		xfmt(err, errlen, "cannot bind '%s': %s", skel,
 			 strerror(errno));
 		goto out;
 	}
@@ -583,7 +591,7 @@ static int mount_builtin_root(struct sandbox *sb, struct rootfs_sb *rf,
 				 name, strerror(errno));
 			goto out;
 		}
-		xfmt(layer, sizeof(layer), "%s/layers/%s", sb->dir, name);
+		xfmt(layer, sizeof(layer), "%s/layers/%s", base, name);
 		xfmt(mp, sizeof(mp), "%s/%s", rootfs, name);
 		if (mount_overlay_at(rf, skelfd, name, mp, host, layer, err,
 				     errlen) < 0)
@@ -599,7 +607,7 @@ out:
 int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		 size_t errlen)
 {
-	char rootfs[PATH_MAX], layer[PATH_MAX];
+	char rootfs[PATH_MAX], layer[PATH_MAX], base[PATH_MAX];
 	int rootfd = -1;
 
 	if (strpbrk(sb->dir, ",:\\") ||
@@ -608,13 +616,35 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 			 "(',' ':' or '\\' in the path)", sb->lower ? sb->lower : sb->dir);
 		return -1;
 	}
+	if (mkdir_p(sb->dir, 0700) < 0) {
+		xfmt(err, errlen, "cannot create '%s': %s", sb->dir,
+		     strerror(errno));
+		return -1;
+	}
+	/* Skeleton and layers: in the sandbox's disk image, or in its dir. */
+	xfmt(base, sizeof(base), "%s", sb->dir);
+	if (disk_wanted(sb)) {
+		bool had = disk_exists(sb);
+
+		xfmt(base, sizeof(base), "%s/disk", sb->dir);
+		if (disk_mount(sb, base, err, errlen) < 0) {
+			if (had)
+				return -1;
+			log_warn("sandbox %s: disk not limited (%s)", sb->id, err);
+			xfmt(base, sizeof(base), "%s", sb->dir);
+		} else if (add_mount(rf, base) < 0) {
+			umount2(base, MNT_DETACH | UMOUNT_NOFOLLOW);
+			xfmt(err, errlen, "too many mounts");
+			return -1;
+		}
+	}
 	xfmt(rootfs, sizeof(rootfs), "%s/rootfs", sb->dir);
-	xfmt(layer, sizeof(layer), "%s/layers", sb->dir);
-	if (mkdir_p(sb->dir, 0700) < 0 || mkdir_p(layer, 0700) < 0 ||
+	xfmt(layer, sizeof(layer), "%s/layers", base);
+	if (mkdir_p(layer, 0700) < 0 ||
 	    (mkdir(rootfs, 0755) < 0 && errno != EEXIST)) {
 		xfmt(err, errlen, "cannot create '%s': %s", rootfs,
 			 strerror(errno));
-		return -1;
+		goto fail;
 	}
 	if (sb->lower) {
 		int parent = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -622,16 +652,16 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		if (parent < 0) {
 			xfmt(err, errlen, "cannot open '%s': %s", sb->dir,
 				 strerror(errno));
-			return -1;
+			goto fail;
 		}
-		xfmt(layer, sizeof(layer), "%s/layers/root", sb->dir);
+		xfmt(layer, sizeof(layer), "%s/layers/root", base);
 		if (mount_overlay_at(rf, parent, "rootfs", rootfs, sb->lower,
 				     layer, err, errlen) < 0) {
 			close(parent);
 			goto fail;
 		}
 		close(parent);
-	} else if (mount_builtin_root(sb, rf, rootfs, err, errlen) < 0) {
+	} else if (mount_builtin_root(rf, base, rootfs, err, errlen) < 0) {
 		goto fail;
 	}
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -643,7 +673,8 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 	if (setup_sandbox_tree(sb, rootfd, err, errlen) < 0)
 		goto fail;
 	write_e2b_markers(sb, rootfd);
-	hostsecrets_hide(sb, rootfd);
+	xfmt(layer, sizeof(layer), "%s/layers", base);
+	hostsecrets_hide(sb, rootfd, layer);
 	if (!sb->root || strcmp(sb->root, rootfs) != 0) {
 		char *r = strdup(rootfs);
 
