@@ -11,6 +11,7 @@
  *   rootfs.c       overlay root filesystems, the sandbox's users and dirs
  *   hostsecrets.c  the host's secrets hidden in the built-in template
  *   cgroup.c       freezer, pids and memory limits
+ *   disk.c         disk limit: an ext4 image on a loop device per sandbox
  *   netns.c        network namespace, veth + NAT, host firewall
  *   sbfs.c         e2bd's access to files beneath a sandbox root
  *
