@@ -37,6 +37,12 @@ EOF"
 sb_run "$a" "dd if=/dev/zero of=/usr/local/fill bs=1M count=16 2>&1 | grep -v records" root
 echo "16 MiB into A's /usr (overlay upper) when full: $SB_OUT"
 check "the overlay layers count too" grep -q 'No space left on device' <<< "$SB_OUT"
+head -c 1048576 /dev/zero > "$TEST_TMP/up.bin"
+envd "$a" POST "/files?path=/home/user/up.bin&username=user" "" "" -F "file=@$TEST_TMP/up.bin" > /dev/null
+expect_eq "an upload to the full sandbox: 507, as envd" 507 "$ENVD_STATUS"
+total=$(envd "$a" GET /metrics | json_get 'd["disk_total"]')
+echo "envd /metrics disk_total of A: $total"
+check "envd /metrics reports the image's size" test "${total:-0}" -gt 0 -a "${total:-0}" -le 67108864
 used=$(du -k "$SD/sandboxes/$a/disk.img" | cut -f1)
 echo "host blocks of A's image: $used KiB"
 check "the host's disk holds at most the limit" test "${used:-999999}" -le 65536
