@@ -333,7 +333,8 @@ typedef struct e2b_write_file {
  * (an envd that stores parts elsewhere) gets E2B_EPROTO.
  *
  * Two entries with the same path are refused (E2B_EINVALID, nothing sent):
- * envd rejects that too.  Metadata (@p opts->metadata) applies to every
+ * envd rejects that too; so is a path holding CR or LF, which a part's
+ * filename cannot carry (write it with e2b_fs_write()).  Metadata (@p opts->metadata) applies to every
  * file; E2B_WRITE_ATOMIC is refused (E2B_EINVALID), write such files one
  * by one with e2b_fs_write().
  *

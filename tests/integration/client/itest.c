@@ -703,6 +703,9 @@ static void test_write_files(e2b_sandbox *sb)
 	wf[1].path = wf[0].path;
 	rc = e2b_fs_write_files(sb, wf, 2, NULL);
 	expect_code("write files same path twice", rc, E2B_EINVALID);
+	wf[1].path = "/tmp/itwf/new\nline";
+	rc = e2b_fs_write_files(sb, wf, 2, NULL);
+	expect_code("write files with a newline in a path", rc, E2B_EINVALID);
 
 	/* A part envd cannot write (a directory there): that one fails, the
 	 * others are written, and each entry says which. */
