@@ -80,6 +80,9 @@ struct file {
 	double due;		/* protected by up_lock; queued: start after */
 	int local_new;		/* protected by up_lock; created here, not in
 				 * the sandbox until its first upload */
+	int dirfix;		/* protected by lock; a directory's mode and
+				 * times, queued behind the uploads into it */
+	int want_mode;		/* protected by lock; with dirfix */
 	struct file *qnext;	/* protected by up_lock */
 	struct pub {
 		int dirty;
@@ -89,6 +92,8 @@ struct file {
 		struct timespec mtime;
 		struct timespec atime;
 		int atime_set;
+		int mtime_set;
+		int dirfix;
 		mode_t mode;
 	} pub;			/* protected by pub_lock */
 	struct file *next;	/* protected by files_lock */
@@ -122,6 +127,7 @@ static unsigned up_delay_ms;		/* tests only: E2BFS_TEST_UPLOAD_DELAY_MS */
 
 static int upload_locked(struct fs *fs, struct file *f);
 static void enqueue_locked(struct fs *fs, struct file *f);
+static struct file **snapshot(size_t *n);
 
 static void set_local_new(struct file *f, int v)
 {
@@ -155,6 +161,8 @@ static void unlock_file(struct file *f)
 	f->pub.mtime = f->want_mtime ? f->mtime_v : f->mtime;
 	f->pub.atime = f->atime_v;
 	f->pub.atime_set = f->want_atime;
+	f->pub.mtime_set = f->want_mtime;
+	f->pub.dirfix = f->dirfix;
 	f->pub.mode = f->mode;
 	pthread_mutex_unlock(&pub_lock);
 	pthread_mutex_unlock(&f->lock);
@@ -863,6 +871,55 @@ static void listing_add(char *path)
 	}
 }
 
+/* An upload failed: the file stays dirty, retried with backoff; lock held. */
+static void upload_failed(struct fs *fs, struct file *f, const char *path, int rc)
+{
+	f->retry_delay = f->retry_delay < 2 ? 2 : f->retry_delay * 2;
+	if (f->retry_delay > 60)
+		f->retry_delay = 60;
+	f->next_retry = now_mono() + f->retry_delay;
+	errno = -rc;
+	fs_log(fs, "upload of '%s' failed (kept in cache, retry in %.0f s): %m", path,
+	       f->retry_delay);
+}
+
+/* A file created here reached the sandbox with mtime @mtime; lock held. */
+static void new_uploaded(struct fs *fs, struct file *f, const struct timespec *mtime)
+{
+	struct stat st;
+
+	f->retry_delay = 0;
+	clear_dirty(f);
+	set_local_new(f, 0);
+	/* The sandbox's copy now has exactly these size and mtime. */
+	f->has_base = 1;
+	f->base_sec = mtime->tv_sec;
+	f->base_nsec = (int32_t)mtime->tv_nsec;
+	f->base_size = f->size;
+	f->want_atime = 0;
+	f->want_mtime = 0;
+	/* What the mount showed while dirty stays (no Stat needed). */
+	if (inode_stale_attr(f->in, &st)) {
+		st.st_size = (off_t)f->size;
+		st.st_blocks = (blkcnt_t)((f->size + 511) / 512);
+		st.st_mtim = *mtime;
+		st.st_ctim = *mtime;
+		st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
+		inode_set_attr(fs, f->in, &st);
+	}
+}
+
+/* The mode and times an upload of @f applies; lock held. */
+static void upload_fix_of(struct file *f, struct upload_fix *fix)
+{
+	fix->mode = (f->mode & 07777) != 0644 ? (int)(f->mode & 07777) : -1;
+	fix->atime = f->want_atime ? &f->atime_v : NULL;
+	/* Always the mtime the mount has shown (of the last local write, or
+	 * as set): the upload must not change it under a program that
+	 * compares it (vim's "file changed since reading"). */
+	fix->mtime = f->want_mtime ? &f->mtime_v : &f->mtime;
+}
+
 /* Upload a dirty file; lock held.  The error is the one fsync reports. */
 static int upload_once(struct fs *fs, struct file *f)
 {
@@ -913,12 +970,7 @@ static int upload_once(struct fs *fs, struct file *f)
 		goto out;
 	}
 	inode_mark_self(f->in);
-	fix.mode = (f->mode & 07777) != 0644 ? (int)(f->mode & 07777) : -1;
-	fix.atime = f->want_atime ? &f->atime_v : NULL;
-	/* Always the mtime the mount has shown (of the last local write, or
-	 * as set): the upload must not change it under a program that
-	 * compares it (vim's "file changed since reading"). */
-	fix.mtime = f->want_mtime ? &f->mtime_v : &f->mtime;
+	upload_fix_of(f, &fix);
 	created = is_local_new(f);
 	if (fs->debug)
 		fs_log(fs, "upload %s%s (size %llu)", path, created ? " (new)" : "", (unsigned long long)f->size);
@@ -928,34 +980,14 @@ static int upload_once(struct fs *fs, struct file *f)
 		rc = remote_upload_fd(fs, path, fd, &fix, &e);
 	close(fd);
 	if (rc < 0) {
-		f->retry_delay = f->retry_delay < 2 ? 2 : f->retry_delay * 2;
-		if (f->retry_delay > 60)
-			f->retry_delay = 60;
-		f->next_retry = now_mono() + f->retry_delay;
-		fs_log(fs, "upload of '%s' failed (kept in cache, retry in %.0f s): %s", path,
-		       f->retry_delay, strerror(-rc));
+		upload_failed(fs, f, path, rc);
 		goto out;
 	}
 	f->retry_delay = 0;
 	clear_dirty(f);
 	set_local_new(f, 0);
 	if (created) {
-		/* The sandbox's copy now has exactly these size and mtime. */
-		f->has_base = 1;
-		f->base_sec = fix.mtime->tv_sec;
-		f->base_nsec = (int32_t)fix.mtime->tv_nsec;
-		f->base_size = f->size;
-		f->want_atime = 0;
-		f->want_mtime = 0;
-		/* What the mount showed while dirty stays (no Stat needed). */
-		if (inode_stale_attr(f->in, &st)) {
-			st.st_size = (off_t)f->size;
-			st.st_blocks = (blkcnt_t)((f->size + 511) / 512);
-			st.st_mtim = *fix.mtime;
-			st.st_ctim = *fix.mtime;
-			st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
-			inode_set_attr(fs, f->in, &st);
-		}
+		new_uploaded(fs, f, fix.mtime);
 		goto out;
 	}
 	f->want_atime = 0;
@@ -983,28 +1015,237 @@ out:
 	return rc;
 }
 
-/* upload_once(), recording the outcome for barriers; lock held. */
-static int upload_locked(struct fs *fs, struct file *f)
+/* An upload attempt of @f ended with @rc: barriers learn of it. */
+static void record_attempt(struct file *f, int rc)
 {
-	int rc;
-
-	if (!f->dirty)
-		return 0;
-	rc = upload_once(fs, f);
 	pthread_mutex_lock(&up_lock);
 	f->attempts++;
 	f->failed = rc < 0;
 	pthread_cond_broadcast(&up_done);
 	pthread_mutex_unlock(&up_lock);
+}
+
+/* Is an upload under directory @dir (other than @self's) pending? */
+static int pending_under(const char *dir, const struct file *self)
+{
+	struct file **arr;
+	size_t n, i, dl = strlen(dir);
+	int found = 0, pend;
+	char *p;
+
+	arr = snapshot(&n);
+	for (i = 0; arr && i < n && !found; i++) {
+		if (arr[i] == self)
+			continue;
+		pthread_mutex_lock(&up_lock);
+		pend = arr[i]->useq < arr[i]->wseq && !arr[i]->failed;
+		pthread_mutex_unlock(&up_lock);
+		if (!pend)
+			continue;
+		p = inode_path(arr[i]->in);
+		found = p && !strncmp(p, dir, dl) && p[dl] == '/';
+		free(p);
+	}
+	free(arr);
+	return found;
+}
+
+/*
+ * Apply a directory's queued mode and times; lock held.  Only once no
+ * upload into the directory is pending, since each one would move its
+ * mtime again: until then 1 (the worker queues it again).
+ */
+static int dir_fix_once(struct fs *fs, struct file *f)
+{
+	struct upload_fix fix;
+	struct timespec ts;
+	char *path;
+	int rc;
+
+	path = inode_path(f->in);
+	if (!path) {
+		f->dirfix = 0;
+		clear_dirty(f);
+		return 0;
+	}
+	if (pending_under(path, f)) {
+		free(path);
+		pthread_mutex_lock(&up_lock);
+		f->requeue = 1;
+		/* Not a busy loop while a barrier makes everything due. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&up_done, &up_lock, &ts);
+		pthread_mutex_unlock(&up_lock);
+		return 1;
+	}
+	fix.mode = f->want_mode ? (int)(f->mode & 07777) : -1;
+	fix.atime = f->want_atime ? &f->atime_v : NULL;
+	fix.mtime = f->want_mtime ? &f->mtime_v : NULL;
+	inode_mark_self(f->in);
+	rc = remote_fix(fs, path, &fix);
+	if (rc == -ENOENT)
+		rc = 0;		/* removed since: nothing to fix */
+	if (rc < 0) {
+		upload_failed(fs, f, path, rc);
+	} else {
+		f->retry_delay = 0;
+		f->dirfix = 0;
+		f->want_mode = f->want_atime = f->want_mtime = 0;
+		clear_dirty(f);
+	}
+	free(path);
 	return rc;
+}
+
+/* upload_once(), recording the outcome for barriers; lock held. */
+static int upload_locked(struct fs *fs, struct file *f)
+{
+	int rc;
+
+	if (!f->dirty && !f->dirfix)
+		return 0;
+	rc = f->dirfix ? dir_fix_once(fs, f) : upload_once(fs, f);
+	record_attempt(f, rc < 0 ? rc : 0);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Small files created here ride together: one multipart POST writes them
+ * all to their paths (envd makes the parents), one fixer exchange sets
+ * their modes and times.  Files being replaced never do (they keep the
+ * temporary + Move of upload_once()).
+ */
+#define UP_BATCH_MAX 64			/* files per POST */
+#define UP_BATCH_BYTES (4u << 20)	/* bytes per POST */
+#define UP_SMALL (1u << 20)		/* largest file that rides along */
+
+/* Can @f ride in a batch now?  Its lock held. */
+static int batchable(struct file *f, int urgent)
+{
+	return f->dirty && (!f->opens || urgent) && f->cpath && f->size <= UP_SMALL &&
+	       is_local_new(f);
+}
+
+/* The whole content of @f's cache file, malloc'd; lock held. */
+static void *slurp(struct file *f)
+{
+	char *buf = malloc(f->size ? f->size : 1);
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(f->cpath, O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && got < f->size) {
+		r = pread(fd, buf + got, f->size - got, (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 || got < f->size) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Upload @n files a worker took from the queue: the first locked (it
+ * waits), the others only if free now.  Those fit for a batch go in one
+ * request; every other one is uploaded alone, as before.
+ */
+static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
+{
+	struct upload_item *it = calloc(n, sizeof(*it));
+	struct file **bf = calloc(n, sizeof(*bf));
+	int *alone = calloc(n, sizeof(*alone));
+	int ok = it && bf && alone;
+	size_t i, k = 0, bytes = 0;
+
+	for (i = 0; ok && i < n; i++) {
+		struct file *f = fl[i];
+		char *path;
+		void *data;
+
+		alone[i] = 1;
+		if (i == 0)
+			pthread_mutex_lock(&f->lock);
+		else if (pthread_mutex_trylock(&f->lock))
+			continue;
+		if (k == UP_BATCH_MAX || !batchable(f, urgent) ||
+		    bytes + f->size > UP_BATCH_BYTES) {
+			unlock_file(f);
+			continue;
+		}
+		path = inode_path(f->in);
+		/* A name with CR or LF cannot be a multipart filename. */
+		data = path && !strpbrk(path, "\r\n") ? slurp(f) : NULL;
+		if (!data) {
+			free(path);
+			unlock_file(f);
+			continue;
+		}
+		alone[i] = 0;
+		inode_mark_self(f->in);
+		upload_fix_of(f, &it[k].fix);
+		it[k].path = path;
+		it[k].data = data;
+		it[k].len = f->size;
+		bf[k++] = f;
+		bytes += f->size;
+		if (fs->debug)
+			fs_log(fs, "upload %s (new, batched) (size %llu)", path,
+			       (unsigned long long)f->size);
+	}
+	if (k)
+		remote_upload_new_many(fs, it, k);
+	for (i = 0; i < k; i++) {
+		struct file *f = bf[i];
+
+		if (it[i].rc < 0)
+			upload_failed(fs, f, it[i].path, it[i].rc);
+		else
+			new_uploaded(fs, f, it[i].fix.mtime);
+		record_attempt(f, it[i].rc);
+		unlock_file(f);
+		free((void *)it[i].path);
+		free((void *)it[i].data);
+	}
+	/* Not fit for the batch (or busy when we looked, or no memory):
+	 * alone, as before, now that we hold no other file. */
+	for (i = 0; i < n; i++) {
+		struct file *f = fl[i];
+
+		if (ok && !alone[i])
+			continue;
+		pthread_mutex_lock(&f->lock);
+		if (!f->opens || urgent)
+			upload_locked(fs, f);
+		unlock_file(f);
+	}
+	free(it);
+	free(bf);
+	free(alone);
 }
 
 /* One upload worker: takes queued files until told to stop. */
 static void *up_main(void *arg)
 {
 	struct fs *fs = arg;
-	struct file *f;
+	struct file *f, **pp, *prev, *take[UP_BATCH_MAX];
 	unsigned urgent;
+	size_t n, i;
+	double now;
 
 	pthread_mutex_lock(&up_lock);
 	for (;;) {
@@ -1025,34 +1266,58 @@ static void *up_main(void *arg)
 			pthread_cond_timedwait(&up_work, &up_lock, &ts);
 			continue;
 		}
-		f = up_head;
-		up_head = f->qnext;
-		if (!up_head)
-			up_tail = NULL;
-		f->qnext = NULL;
-		f->queued = 0;
-		f->busy = 1;
-		up_queued--;
-		up_busy++;
+		/* The head, and with a new file the other new files that are
+		 * due: they may ride in one request. */
+		n = 0;
+		now = now_mono();
+		for (pp = &up_head, prev = NULL; *pp && n < UP_BATCH_MAX;) {
+			f = *pp;
+			if (n && !up_urgent && !up_stop && f->due > now)
+				break;	/* the queue is in due order */
+			if (n && !f->local_new) {
+				prev = f;
+				pp = &f->qnext;
+				continue;
+			}
+			*pp = f->qnext;
+			if (up_tail == f)
+				up_tail = prev;
+			f->qnext = NULL;
+			f->queued = 0;
+			f->busy = 1;
+			up_queued--;
+			up_busy++;
+			take[n++] = f;
+			if (!take[0]->local_new)
+				break;
+		}
 		pthread_mutex_unlock(&up_lock);
 		if (up_delay_ms)
 			usleep(up_delay_ms * 1000u);
-		pthread_mutex_lock(&f->lock);
 		/* Still open elsewhere: its next close queues it again (an
 		 * intermediate state is uploaded only for a barrier). */
 		pthread_mutex_lock(&up_lock);
 		urgent = up_urgent;
 		pthread_mutex_unlock(&up_lock);
-		if (!f->opens || urgent)
-			upload_locked(fs, f);
-		unlock_file(f);
+		if (n == 1) {
+			f = take[0];
+			pthread_mutex_lock(&f->lock);
+			if (!f->opens || urgent)
+				upload_locked(fs, f);
+			unlock_file(f);
+		} else {
+			upload_batch(fs, take, n, urgent);
+		}
 		pthread_mutex_lock(&up_lock);
-		f->busy = 0;
-		up_busy--;
-		/* Queued again while busy: only if something is left to do. */
-		if (f->requeue && f->useq < f->wseq && !f->failed)
-			enqueue_locked(fs, f);
-		f->requeue = 0;
+		for (i = 0; i < n; i++) {
+			f = take[i];
+			f->busy = 0;
+			up_busy--;
+			/* Queued again while busy: only if something is left to do. */
+			if (f->requeue && f->useq < f->wseq && !f->failed)
+				enqueue_locked(fs, f);
+			f->requeue = 0;
+		}
 		pthread_cond_broadcast(&up_done);
 	}
 	pthread_mutex_unlock(&up_lock);
@@ -1163,12 +1428,17 @@ int cache_local_attr(struct inode *in, struct stat *st)
 	pthread_mutex_lock(&pub_lock);
 	p = f->pub;
 	pthread_mutex_unlock(&pub_lock);
-	if (!p.dirty && !p.orphan)
+	if (!p.dirty && !p.orphan && !p.dirfix)
 		return 0;
-	st->st_size = (off_t)p.size;
-	st->st_blocks = (blkcnt_t)((p.size + 511) / 512);
-	st->st_mtim = p.mtime;
-	st->st_ctim = p.mtime;
+	/* A directory's pending mode and times have no size with them. */
+	if (!p.dirfix) {
+		st->st_size = (off_t)p.size;
+		st->st_blocks = (blkcnt_t)((p.size + 511) / 512);
+	}
+	if (!p.dirfix || p.mtime_set) {
+		st->st_mtim = p.mtime;
+		st->st_ctim = p.mtime;
+	}
 	if (p.atime_set)
 		st->st_atim = p.atime;
 	st->st_mode = (st->st_mode & S_IFMT) | (p.mode & 07777);
@@ -1203,6 +1473,20 @@ int cache_set_mode(struct inode *in, mode_t mode)
 	return deferred;
 }
 
+/* Record the times a setattr asks for, applied later; lock held. */
+static void want_times(struct file *f, const struct stat *attr, int to_set,
+		       const struct timespec *now)
+{
+	if (to_set & FUSE_SET_ATTR_ATIME) {
+		f->want_atime = 1;
+		f->atime_v = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? *now : attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME) {
+		f->want_mtime = 1;
+		f->mtime_v = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? *now : attr->st_mtim;
+	}
+}
+
 /* utimens of a file with pending data: applied to the upload, so the
  * upload does not reset them.  Returns 1 if deferred. */
 int cache_set_times(struct inode *in, const struct stat *attr, int to_set)
@@ -1217,17 +1501,66 @@ int cache_set_times(struct inode *in, const struct stat *attr, int to_set)
 	pthread_mutex_lock(&f->lock);
 	if (f->dirty) {
 		deferred = 1;
-		if (to_set & FUSE_SET_ATTR_ATIME) {
-			f->want_atime = 1;
-			f->atime_v = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim;
-		}
-		if (to_set & FUSE_SET_ATTR_MTIME) {
-			f->want_mtime = 1;
-			f->mtime_v = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim;
-		}
+		want_times(f, attr, to_set, &now);
 	}
 	unlock_file(f);
 	return deferred;
+}
+
+/*
+ * chmod/utimens of directory @in (attributes @cur): queued for the upload
+ * workers instead of a round trip now (tar sets every directory's last,
+ * one after the other).  Barriers wait for it like for an upload; until
+ * it is applied the mount shows the new values.  Returns 0, or -ENOMEM.
+ */
+int cache_dir_fix(struct fs *fs, struct inode *in, const struct stat *cur,
+		  const struct stat *attr, int to_set)
+{
+	struct file *f = get_file(in);
+	struct timespec now;
+
+	if (!f)
+		return -ENOMEM;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&f->lock);
+	if (!f->dirfix) {
+		f->mode = cur->st_mode & 07777;
+		f->want_mode = f->want_atime = f->want_mtime = 0;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		f->mode = attr->st_mode & 07777;
+		f->want_mode = 1;
+	}
+	want_times(f, attr, to_set, &now);
+	f->dirfix = 1;
+	f->next_retry = 0;
+	pthread_mutex_lock(&up_lock);
+	f->wseq = ++up_seq;
+	pthread_mutex_unlock(&up_lock);
+	unlock_file(f);
+	enqueue(fs, f);
+	return 0;
+}
+
+/*
+ * We changed an entry of directory @in: it has a new mtime now, so times
+ * still queued for it are dropped (applied later they would undo it).
+ */
+void cache_dir_changed(struct inode *in)
+{
+	struct file *f = peek_file(in);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->dirfix) {
+		f->want_atime = f->want_mtime = 0;
+		if (!f->want_mode) {
+			f->dirfix = 0;
+			clear_dirty(f);
+		}
+	}
+	unlock_file(f);
 }
 
 void cache_mark_dirty(struct inode *in)
@@ -1605,7 +1938,8 @@ void cache_housekeep(struct fs *fs)
 	for (i = 0, waiting = 0; i < n; i++) {
 		if (pthread_mutex_trylock(&arr[i]->lock))
 			continue;
-		if (arr[i]->dirty && !arr[i]->opens && now_mono() < arr[i]->next_retry)
+		if ((arr[i]->dirty || arr[i]->dirfix) && !arr[i]->opens &&
+		    now_mono() < arr[i]->next_retry)
 			waiting = 1;
 		unlock_file(arr[i]);
 	}
@@ -1620,7 +1954,8 @@ void cache_housekeep(struct fs *fs)
 	for (i = 0; i < n; i++) {
 		if (pthread_mutex_trylock(&arr[i]->lock))
 			continue;
-		if (arr[i]->dirty && !arr[i]->opens && now_mono() >= arr[i]->next_retry)
+		if ((arr[i]->dirty || arr[i]->dirfix) && !arr[i]->opens &&
+		    now_mono() >= arr[i]->next_retry)
 			enqueue(fs, arr[i]);
 		unlock_file(arr[i]);
 	}

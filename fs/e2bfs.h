@@ -136,6 +136,15 @@ void remote_shutdown(struct fs *fs);
 int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct upload_fix *fix,
 		     e2b_entry_info **out);
 int remote_upload_new(struct fs *fs, const char *path, int fd, const struct upload_fix *fix);
+/* One small new file of remote_upload_new_many(). */
+struct upload_item {
+	const char *path;
+	const void *data;
+	size_t len;
+	struct upload_fix fix;
+	int rc;			/* out: 0 / -errno */
+};
+int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
@@ -260,6 +269,9 @@ int cache_is_local_new(struct inode *in);
 int cache_is_open(struct inode *in);
 int cache_set_mode(struct inode *in, mode_t mode);
 int cache_set_times(struct inode *in, const struct stat *attr, int to_set);
+int cache_dir_fix(struct fs *fs, struct inode *in, const struct stat *cur,
+		  const struct stat *attr, int to_set);
+void cache_dir_changed(struct inode *in);
 void cache_mark_dirty(struct inode *in);
 void cache_renamed(struct inode *in);
 void cache_touched(struct inode *in, const struct stat *st);

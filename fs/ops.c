@@ -93,6 +93,7 @@ static void dir_entry_changed(struct fs *fs, struct inode *parent, const char *n
 	 * the cost of tar or git checkout. */
 	if (parent) {
 		inode_listing_update(parent, name, present);
+		cache_dir_changed(parent);
 		inode_dir_touched(fs, parent);
 	}
 }
@@ -394,6 +395,11 @@ static int set_owner(struct fs *fs, struct inode *in, const char *path, const st
 	return 0;
 }
 
+/* What cache_dir_fix() takes (set_owner() has done the chown bits). */
+#define DIR_FIX_ATTRS (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | \
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME | \
+		       FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)
+
 static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
@@ -432,6 +438,13 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		rc = set_owner(fs, in, path, attr, to_set, &st);
 		if (rc < 0)
 			goto out;
+	}
+	/* A directory's mode and times queue behind the uploads into it
+	 * (tar sets them last, one directory after the other). */
+	if (S_ISDIR(st.st_mode) && !(to_set & ~DIR_FIX_ATTRS) &&
+	    cache_dir_fix(fs, in, &st, attr, to_set) == 0) {
+		cache_local_attr(in, &st);
+		goto done;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (S_ISDIR(st.st_mode)) {
@@ -501,6 +514,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		/* Our next open must not see the touch as a remote change. */
 		cache_touched(in, &st);
 	}
+done:
 	inode_set_attr(fs, in, &st);
 out:
 	free(path);

@@ -635,18 +635,26 @@ static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 }
 
 /* Queue @r and wait for its answer, leading a batch if none is in flight. */
-static void fixer_submit(struct fs *fs, struct fixreq *r)
+static void fixer_submit_n(struct fs *fs, struct fixreq **rs, size_t nr)
 {
-	struct fixreq *batch[FIX_BATCH_MAX];
+	struct fixreq *batch[FIX_BATCH_MAX], *r;
 	size_t n, i;
 
+	if (!nr)
+		return;
 	pthread_mutex_lock(&fixq.lock);
-	r->next = NULL;
-	if (fixq.tail)
-		fixq.tail->next = r;
-	else
-		fixq.head = r;
-	fixq.tail = r;
+	for (i = 0; i < nr; i++) {
+		r = rs[i];
+		r->next = NULL;
+		if (fixq.tail)
+			fixq.tail->next = r;
+		else
+			fixq.head = r;
+		fixq.tail = r;
+	}
+	/* Batches leave the queue in order, one at a time: the last one
+	 * answered means all are. */
+	r = rs[nr - 1];
 	while (!r->done) {
 		if (fixq.leader) {
 			pthread_cond_wait(&fixq.cond, &fixq.lock);
@@ -670,6 +678,11 @@ static void fixer_submit(struct fs *fs, struct fixreq *r)
 		pthread_cond_broadcast(&fixq.cond);
 	}
 	pthread_mutex_unlock(&fixq.lock);
+}
+
+static void fixer_submit(struct fs *fs, struct fixreq *r)
+{
+	fixer_submit_n(fs, &r, 1);
 }
 
 /* One fix through the fixer, or the same script in a process of its own. */
@@ -881,19 +894,26 @@ gid_t remote_gid(const char *name)
 }
 
 /* @fix, and the owner @owner ("" = leave) first. */
+/* @fix as the fixer's mode, atime and mtime fields ("" = leave). */
+static void fix_fields(const struct upload_fix *fix, char m[16], char a[48], char t[48])
+{
+	m[0] = a[0] = t[0] = '\0';
+	if (fix->mode >= 0)
+		snprintf(m, 16, "%o", (unsigned)fix->mode & 07777);
+	if (fix->atime)
+		snprintf(a, 48, "@%lld.%09ld", (long long)fix->atime->tv_sec,
+			 fix->atime->tv_nsec);
+	if (fix->mtime)
+		snprintf(t, 48, "@%lld.%09ld", (long long)fix->mtime->tv_sec,
+			 fix->mtime->tv_nsec);
+}
+
 static int fix_with_owner(struct fs *fs, const char *path, const struct upload_fix *fix,
 			  const char *owner)
 {
-	char m[16] = "", a[48] = "", t[48] = "";
+	char m[16], a[48], t[48];
 
-	if (fix->mode >= 0)
-		snprintf(m, sizeof(m), "%o", (unsigned)fix->mode & 07777);
-	if (fix->atime)
-		snprintf(a, sizeof(a), "@%lld.%09ld", (long long)fix->atime->tv_sec,
-			 fix->atime->tv_nsec);
-	if (fix->mtime)
-		snprintf(t, sizeof(t), "@%lld.%09ld", (long long)fix->mtime->tv_sec,
-			 fix->mtime->tv_nsec);
+	fix_fields(fix, m, a, t);
 	return fix_one(fs, path, owner, m, a, t);
 }
 
@@ -1117,4 +1137,81 @@ int remote_statfs(struct fs *fs, e2b_envd_metrics *m)
 
 	RCALL(fs, rc, e2b_sandbox_envd_metrics(m, fs->sb));
 	return remote_end(fs, rc);
+}
+
+/*
+ * Write-back of several small files created here (none exists in the
+ * sandbox yet): one multipart POST for all of them, straight to their
+ * paths (envd makes missing parents), then their modes and times in one
+ * fixer exchange.  Sets each item's rc (0 / -errno); returns the first
+ * error.
+ */
+int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n)
+{
+	e2b_write_options wo = E2B_WRITE_OPTIONS_INIT;
+	e2b_write_file *wf = calloc(n ? n : 1, sizeof(*wf));
+	struct fixreq *reqs = calloc(n ? n : 1, sizeof(*reqs));
+	struct fixreq **rp = calloc(n ? n : 1, sizeof(*rp));
+	char (*fields)[112] = calloc(n ? n : 1, sizeof(*fields));
+	size_t i, nfix = 0;
+	int rc, first = 0;
+
+	if (!wf || !reqs || !rp || !fields) {
+		for (i = 0; i < n; i++)
+			items[i].rc = -ENOMEM;
+		first = n ? -ENOMEM : 0;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		wf[i].path = items[i].path;
+		wf[i].data = items[i].data;
+		wf[i].len = items[i].len;
+	}
+	wo.user = fs->o.user;
+	RCALL(fs, rc, e2b_fs_write_files(fs->sb, wf, n, &wo));
+	(void)rc;	/* each entry has its own error */
+	for (i = 0; i < n; i++) {
+		items[i].rc = wf[i].error < 0 ? remote_end(fs, wf[i].error) : 0;
+		pthread_mutex_lock(&fs->lock);
+		fs->st.uploads++;
+		if (items[i].rc < 0)
+			fs->st.upload_errors++;
+		pthread_mutex_unlock(&fs->lock);
+		if (items[i].rc == 0 && (items[i].fix.mode >= 0 || items[i].fix.atime ||
+					 items[i].fix.mtime)) {
+			char *f = fields[nfix];
+
+			fix_fields(&items[i].fix, f, f + 16, f + 64);
+			reqs[nfix].o = "";
+			reqs[nfix].m = f;
+			reqs[nfix].a = f + 16;
+			reqs[nfix].t = f + 64;
+			reqs[nfix].path = items[i].path;
+			rp[nfix] = &reqs[nfix];
+			nfix++;
+		}
+	}
+	fixer_submit_n(fs, rp, nfix);
+	for (i = 0, nfix = 0; i < n; i++) {
+		struct fixreq *r;
+
+		if (items[i].rc < 0) {
+			if (!first)
+				first = items[i].rc;
+			continue;
+		}
+		if (!(items[i].fix.mode >= 0 || items[i].fix.atime || items[i].fix.mtime))
+			continue;
+		r = &reqs[nfix++];
+		/* No usable fixer: a one-shot helper per file. */
+		items[i].rc = r->rc == 1 ? fix_one(fs, r->path, "", r->m, r->a, r->t) : r->rc;
+		if (items[i].rc < 0 && !first)
+			first = items[i].rc;
+	}
+out:
+	free(wf);
+	free(reqs);
+	free(rp);
+	free(fields);
+	return first;
 }
