@@ -164,35 +164,31 @@ static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_on
 	if (!dir || !fr->path)
 		goto out;
 	ah_list(fs, dir);
+	fr->subs = inode_dir_subdirs(path, 0, AHEAD_SUBDIRS, &fr->n);
+	if (fr->subs)
+		qsort(fr->subs, fr->n, sizeof(*fr->subs), cmp_str);
+	if (subdirs_only)
+		goto out;
 	names = inode_listing_names(dir, &n);
 	if (!names)
 		goto out;
 	qsort(names, n, sizeof(*names), cmp_str);
 	files = calloc(n + 1, sizeof(*files));
-	fr->subs = calloc(n + 1, sizeof(*fr->subs));
-	if (!files || !fr->subs)
+	if (!files)
 		goto out;
-	for (i = 0; i < n; i++) {
+	/* A large directory: its first ahead_files files at most. */
+	for (i = 0; i < n && nf < fs->o.ahead_files && bytes < fs->ahead_bytes; i++) {
 		if (inode_is_upload_temp(names[i]) ||
 		    inode_dir_lookup(fs, dir, names[i], &in, &st) != INODE_DIR_FOUND)
 			continue;
-		/* A large directory: its first ahead_files files at most. */
-		if (!subdirs_only && S_ISREG(st.st_mode) && st.st_size > 0 &&
-		    (uint64_t)st.st_size <= fs->ahead_size && nf < fs->o.ahead_files &&
-		    bytes < fs->ahead_bytes) {
+		if (S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    (uint64_t)st.st_size <= fs->ahead_size) {
 			files[nf++] = in;
 			bytes += (uint64_t)st.st_size;
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && fr->n < AHEAD_SUBDIRS) {
-			fr->subs[fr->n] = path_join(path, names[i]);
-			if (fr->subs[fr->n])
-				fr->n++;
-		}
 		inode_unpin(in);
 	}
-	if (subdirs_only)
-		goto out;
 	pthread_mutex_lock(&ah_lock);
 	if (ah_stop || rid != run_id) {
 		rc = -1;
@@ -356,8 +352,12 @@ static void *ah_main(void *arg)
 		rid = run_id;
 		pthread_mutex_unlock(&ah_lock);
 		/* The latest attributes known, not the listing's of when it was
-		 * queued: a change reported since is what the reader will see. */
-		if (job.run == rid && inode_cached_attr(fs, job.in, &st) && S_ISREG(st.st_mode) &&
+		 * queued: a change reported since is what the reader will see.
+		 * Expired ones too (a slow queue): the content is keyed by them,
+		 * so an open that finds other ones fetches again. */
+		if (job.run == rid &&
+		    (inode_cached_attr(fs, job.in, &st) || inode_stale_attr(job.in, &st)) &&
+		    S_ISREG(st.st_mode) &&
 		    st.st_size > 0 && (uint64_t)st.st_size <= fs->ahead_size &&
 		    cache_ahead(fs, job.in, &st) > 0) {
 			pthread_mutex_lock(&fs->lock);
