@@ -706,7 +706,8 @@ int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
 					       files[i].path);
 		if (!error && strpbrk(files[i].path, "\r\n"))
 			error = e2b__error_set(E2B_EINVALID,
-					       "write '%s': a multipart filename cannot hold CR or LF",
+					       "write '%s': a multipart filename cannot hold "
+					       "CR or LF",
 					       files[i].path);
 		if (!error && files[i].len && !files[i].data)
 			error = e2b__error_set(E2B_EINVALID, "write '%s': data is NULL",

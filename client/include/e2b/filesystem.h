@@ -334,9 +334,9 @@ typedef struct e2b_write_file {
  *
  * Two entries with the same path are refused (E2B_EINVALID, nothing sent):
  * envd rejects that too; so is a path holding CR or LF, which a part's
- * filename cannot carry (write it with e2b_fs_write()).  Metadata (@p opts->metadata) applies to every
- * file; E2B_WRITE_ATOMIC is refused (E2B_EINVALID), write such files one
- * by one with e2b_fs_write().
+ * filename cannot carry (write it with e2b_fs_write()).  Metadata
+ * (@p opts->metadata) applies to every file; E2B_WRITE_ATOMIC is refused
+ * (E2B_EINVALID), write such files one by one with e2b_fs_write().
  *
  * @param files  @p count entries; paths and data borrowed for the call;
  *               each @c error is set
