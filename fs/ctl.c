@@ -55,31 +55,55 @@ enum proc_file {
 
 #define PROC_INO_BASE (CTL_INO_BASE + 64)
 
+struct handle;
+
+/*
+ * One node of the room: its name and mode, and the handlers an open file
+ * of it is served by (NULL = not readable / not writable).  snap builds,
+ * at open, the text a snapshot file serves.
+ */
 struct entry {
 	const char *name;
 	mode_t mode;
+	char *(*snap)(void);
+	void (*read)(fuse_req_t req, struct handle *h, size_t size, off_t off);
+	int (*write)(fuse_req_t req, struct handle *h, const char *buf, size_t size);
 };
+
+static char *sandbox_json(void);
+static char *status_json(void);
+static char *connection_json(void);
+static void read_snap(fuse_req_t req, struct handle *h, size_t size, off_t off);
+static void read_new(fuse_req_t req, struct handle *h, size_t size, off_t off);
+static void read_stdout(fuse_req_t req, struct handle *h, size_t size, off_t off);
+static void read_stderr(fuse_req_t req, struct handle *h, size_t size, off_t off);
+static void read_pstatus(fuse_req_t req, struct handle *h, size_t size, off_t off);
+static void read_wait(fuse_req_t req, struct handle *h, size_t size, off_t off);
+static int write_ctl(fuse_req_t req, struct handle *h, const char *buf, size_t size);
+static int write_new(fuse_req_t req, struct handle *h, const char *buf, size_t size);
+static int write_stdin(fuse_req_t req, struct handle *h, const char *buf, size_t size);
+static int write_pctl(fuse_req_t req, struct handle *h, const char *buf, size_t size);
 
 /* The entry table: fixed nodes, then the files of a procs/<pid> dir. */
 static const struct entry fixed[K_NKINDS] = {
-	[K_DIR] = { CTL_NAME, S_IFDIR | 0700 },
-	[K_SANDBOX] = { "sandbox", S_IFREG | 0400 },
-	[K_CTL] = { "ctl", S_IFREG | 0200 },
-	[K_STATUS] = { "status", S_IFREG | 0400 },
-	[K_PROCS] = { "procs", S_IFDIR | 0700 },
-	[K_NEW] = { "new", S_IFREG | 0600 },
-	[K_CONNECTION] = { "connection", S_IFREG | 0400 },
+	[K_DIR] = { CTL_NAME, S_IFDIR | 0700, NULL, NULL, NULL },
+	[K_SANDBOX] = { "sandbox", S_IFREG | 0400, sandbox_json, read_snap, NULL },
+	[K_CTL] = { "ctl", S_IFREG | 0200, NULL, NULL, write_ctl },
+	[K_STATUS] = { "status", S_IFREG | 0400, status_json, read_snap, NULL },
+	[K_PROCS] = { "procs", S_IFDIR | 0700, NULL, NULL, NULL },
+	[K_NEW] = { "new", S_IFREG | 0600, NULL, read_new, write_new },
+	[K_CONNECTION] = { "connection", S_IFREG | 0400, connection_json, read_snap, NULL },
 };
 
 static const struct entry pfiles[P_NFILES] = {
-	[P_DIR] = { "", S_IFDIR | 0700 },
-	[P_CMD] = { "cmd", S_IFREG | 0400 },
-	[P_STDOUT] = { "stdout", S_IFREG | 0400 },
-	[P_STDERR] = { "stderr", S_IFREG | 0400 },
-	[P_STDIN] = { "stdin", S_IFREG | 0200 },
-	[P_STATUS] = { "status", S_IFREG | 0400 },
-	[P_WAIT] = { "wait", S_IFREG | 0400 },
-	[P_CTL] = { "ctl", S_IFREG | 0200 },
+	[P_DIR] = { "", S_IFDIR | 0700, NULL, NULL, NULL },
+	[P_CMD] = { "cmd", S_IFREG | 0400, NULL, read_snap, NULL },
+	[P_STDOUT] = { "stdout", S_IFREG | 0400, NULL, read_stdout, NULL },
+	[P_STDERR] = { "stderr", S_IFREG | 0400, NULL, read_stderr, NULL },
+	[P_STDIN] = { "stdin", S_IFREG | 0200, NULL, NULL, write_stdin },
+	[P_STATUS] = { "status", S_IFREG | 0400, NULL, read_pstatus, NULL },
+	[P_WAIT] = { "wait", S_IFREG | 0400, NULL, read_wait, NULL },
+	[P_CTL] = { "ctl", S_IFREG | 0200, NULL, NULL, write_pctl },
 };
 
 /* A process this mount follows. */
@@ -111,7 +135,7 @@ static char ctl_error[256];	/* protected by procs_lock */
 
 /* One open control file. */
 struct handle {
-	int kind;		/* enum ctl_kind, or P_* + 100 for proc files */
+	const struct entry *ent;	/* its row in fixed[] or pfiles[] */
 	struct proc *p;
 	char *buf;		/* protected by procs_lock; snapshot served by read */
 	size_t len;		/* protected by procs_lock */
@@ -121,6 +145,11 @@ struct handle {
 int ctl_is(fuse_ino_t ino)
 {
 	return ino >= CTL_INO_BASE;
+}
+
+int ctl_owns(fuse_ino_t parent, const char *name)
+{
+	return ctl_is(parent) || (parent == FUSE_ROOT_ID && !strcmp(name, CTL_NAME));
 }
 
 void ctl_init(struct fs *fs)
@@ -379,7 +408,7 @@ static void reply_node(fuse_req_t req, fuse_ino_t ino, mode_t mode)
 	fuse_reply_entry(req, &e);
 }
 
-void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	int kind, file, i;
 	uint32_t pid = 0;
@@ -424,7 +453,7 @@ void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, ENOENT);
 }
 
-void ctl_getattr(fuse_req_t req, fuse_ino_t ino)
+static void ctl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
 	int kind, file = 0;
@@ -438,7 +467,7 @@ void ctl_getattr(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_attr(req, &st, 0);
 }
 
-void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+static void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		 struct fuse_file_info *fi)
 {
 	/* Only truncation (O_TRUNC, shell redirection) is accepted, and ignored. */
@@ -447,7 +476,7 @@ void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	ctl_getattr(req, ino);
+	ctl_getattr(req, ino, fi);
 }
 
 /* A directory listing of the control room, built at opendir. */
@@ -481,7 +510,7 @@ static int dl_add(struct dirlist *d, const char *name, fuse_ino_t ino, mode_t mo
 	return 0;
 }
 
-void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dirlist *d = calloc(1, sizeof(*d));
 	int kind, file = 0, i;
@@ -497,7 +526,8 @@ void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (kind == K_DIR) {
 		for (i = K_SANDBOX; i < K_NKINDS; i++)
 			if (i != K_NEW)
-				dl_add(d, fixed[i].name, CTL_INO_BASE + (fuse_ino_t)i, fixed[i].mode);
+				dl_add(d, fixed[i].name, CTL_INO_BASE + (fuse_ino_t)i,
+				       fixed[i].mode);
 	} else if (kind == K_PROCS) {
 		e2b_process_list *l = NULL;
 		struct proc *p;
@@ -510,7 +540,8 @@ void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				if (proc_find(l->items[j].pid))
 					continue;
 				snprintf(name, sizeof(name), "%u", l->items[j].pid);
-				dl_add(d, name, proc_ino(l->items[j].pid, P_DIR), pfiles[P_DIR].mode);
+				dl_add(d, name, proc_ino(l->items[j].pid, P_DIR),
+				       pfiles[P_DIR].mode);
 			}
 		}
 		e2b_process_list_free(l);
@@ -532,8 +563,8 @@ void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi, int plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
 {
 	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
 	char *buf = calloc(1, size), *p;
@@ -564,7 +595,7 @@ void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-void ctl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void ctl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
 
@@ -755,7 +786,8 @@ static char *status_json(void)
 		 "\"pendingUploads\":%u,\"failedUploads\":%u,"
 		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\",\"ctlError\":%s%s%s,"
 		 "\"aheadFetched\":%" PRIu64 ",\"aheadHits\":%" PRIu64 "}\n",
-		 gone ? "gone" : online ? "online" : "offline", err ? err : "", st.rpc, st.rpc_errors,
+		 gone ? "gone" : online ? "online" : "offline", err ? err : "", st.rpc,
+		 st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
 		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, pending, failed,
 		 inodes, inodes + ghosts, watch_is_up() ? "up" : "down",
@@ -766,7 +798,7 @@ static char *status_json(void)
 	return out;
 }
 
-void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h;
 	int kind, file = 0, acc = fi->flags & O_ACCMODE;
@@ -782,7 +814,7 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (kind >= 0) {
-		h->kind = kind;
+		h->ent = &fixed[kind];
 		if (kind == K_CONNECTION &&
 		    (fuse_req_ctx(req)->uid != g_fs->uid || acc != O_RDONLY)) {
 			/* The envd token: the mount owner's alone. */
@@ -790,13 +822,9 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, EACCES);
 			return;
 		}
-		if (kind == K_SANDBOX)
-			h->buf = sandbox_json();
-		else if (kind == K_STATUS)
-			h->buf = status_json();
-		else if (kind == K_CONNECTION)
-			h->buf = connection_json();
-		if ((kind == K_SANDBOX || kind == K_STATUS || kind == K_CONNECTION) && !h->buf) {
+		if (h->ent->snap)
+			h->buf = h->ent->snap();
+		if (h->ent->snap && !h->buf) {
 			free(h);
 			fuse_reply_err(req, ENOMEM);
 			return;
@@ -807,7 +835,7 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	} else {
-		h->kind = 100 + file;
+		h->ent = &pfiles[file];
 		h->p = proc_get(pid);
 		if (!h->p) {
 			free(h);
@@ -935,61 +963,75 @@ static void proc_state(struct proc *p, char *out, size_t cap, int wait_form)
 		snprintf(out, cap, wait_form ? "%d\n" : "exited %d\n", p->exit_code);
 }
 
-void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	      struct fuse_file_info *fi)
+static void read_new(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	(void)off;
+	/* Read after write on one descriptor: the file offset is past the
+	 * command line, so serve the pid from our own position. */
+	pthread_mutex_lock(&procs_lock);
+	reply_snapshot(req, h, size, (off_t)h->pos);
+	if (h->buf)
+		h->pos += h->len - h->pos < size ? h->len - h->pos : size;
+	pthread_mutex_unlock(&procs_lock);
+}
+
+static void read_snap(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	pthread_mutex_lock(&procs_lock);
+	reply_snapshot(req, h, size, off);
+	pthread_mutex_unlock(&procs_lock);
+}
+
+static void read_stdout(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	read_stream(req, h, 0, size, off);
+}
+
+static void read_stderr(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	read_stream(req, h, 1, size, off);
+}
+
+static void read_pstatus(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	char tmp[64];
+
+	pthread_mutex_lock(&procs_lock);
+	proc_state(h->p, tmp, sizeof(tmp), 0);
+	set_snapshot(h, tmp);
+	reply_snapshot(req, h, size, off);
+	pthread_mutex_unlock(&procs_lock);
+}
+
+static void read_wait(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
 	char tmp[64];
 	int rc = 0;
 
-	switch (h->kind) {
-	case K_NEW:
-		/* Read after write on one descriptor: the file offset is past
-		 * the command line, so serve the pid from our own position. */
-		pthread_mutex_lock(&procs_lock);
-		reply_snapshot(req, h, size, (off_t)h->pos);
-		if (h->buf)
-			h->pos += h->len - h->pos < size ? h->len - h->pos : size;
+	pthread_mutex_lock(&procs_lock);
+	while (!h->p->ended && rc == 0)
+		rc = wait_change(req);
+	if (rc < 0) {
 		pthread_mutex_unlock(&procs_lock);
+		fuse_reply_err(req, -rc);
 		return;
-	case K_SANDBOX:
-	case K_STATUS:
-	case K_CONNECTION:
-	case 100 + P_CMD:
-		pthread_mutex_lock(&procs_lock);
-		reply_snapshot(req, h, size, off);
-		pthread_mutex_unlock(&procs_lock);
-		return;
-	case 100 + P_STDOUT:
-		read_stream(req, h, 0, size, off);
-		return;
-	case 100 + P_STDERR:
-		read_stream(req, h, 1, size, off);
-		return;
-	case 100 + P_STATUS:
-		pthread_mutex_lock(&procs_lock);
-		proc_state(h->p, tmp, sizeof(tmp), 0);
-		set_snapshot(h, tmp);
-		reply_snapshot(req, h, size, off);
-		pthread_mutex_unlock(&procs_lock);
-		return;
-	case 100 + P_WAIT:
-		pthread_mutex_lock(&procs_lock);
-		while (!h->p->ended && rc == 0)
-			rc = wait_change(req);
-		if (rc < 0) {
-			pthread_mutex_unlock(&procs_lock);
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		proc_state(h->p, tmp, sizeof(tmp), 1);
-		set_snapshot(h, tmp);
-		reply_snapshot(req, h, size, off);
-		pthread_mutex_unlock(&procs_lock);
-		return;
-	default:
-		fuse_reply_err(req, EBADF);
 	}
+	proc_state(h->p, tmp, sizeof(tmp), 1);
+	set_snapshot(h, tmp);
+	reply_snapshot(req, h, size, off);
+	pthread_mutex_unlock(&procs_lock);
+}
+
+static void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (h->ent->read)
+		h->ent->read(req, h, size, off);
+	else
+		fuse_reply_err(req, EBADF);
 }
 
 /* The sandbox directory matching the writer's cwd, if inside the mount. */
@@ -1124,79 +1166,101 @@ static int ctl_command(char *line)
 	return ctl_reject("unknown command", line);
 }
 
-void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-	       struct fuse_file_info *fi)
+/* A copy of @buf as a string, cut at its first newline if @one_line. */
+static char *write_text(const char *buf, size_t size, int one_line)
+{
+	char *copy = strndup(buf, size);
+
+	if (copy && one_line)
+		copy[strcspn(copy, "\n")] = 0;
+	return copy;
+}
+
+static int write_ctl(fuse_req_t req, struct handle *h, const char *buf, size_t size)
+{
+	char *copy = write_text(buf, size, 0), *line, *next;
+	int rc = 0;
+
+	(void)req;
+	(void)h;
+	if (!copy)
+		return -ENOMEM;
+	for (line = copy; line && rc == 0; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		rc = ctl_command(line);
+	}
+	free(copy);
+	return rc;
+}
+
+static int write_new(fuse_req_t req, struct handle *h, const char *buf, size_t size)
+{
+	char *copy = write_text(buf, size, 1);
+	int rc;
+
+	if (!copy)
+		return -ENOMEM;
+	rc = copy[0] ? start_proc(req, h, copy) : -EINVAL;
+	free(copy);
+	return rc;
+}
+
+static int write_stdin(fuse_req_t req, struct handle *h, const char *buf, size_t size)
+{
+	int rc = e2b_commands_send_stdin(g_fs->sb, h->p->pid, buf, size);
+
+	(void)req;
+	return rc < 0 ? -remote_errno(rc) : 0;
+}
+
+static int write_pctl(fuse_req_t req, struct handle *h, const char *buf, size_t size)
+{
+	char *copy = write_text(buf, size, 1);
+	int rc, found;
+
+	(void)req;
+	if (!copy)
+		return -ENOMEM;
+	if (!strcmp(copy, "term")) {
+		rc = e2b_commands_signal(&found, g_fs->sb, h->p->pid, E2B_SIGNAL_SIGTERM);
+	} else if (!strcmp(copy, "kill")) {
+		rc = e2b_commands_kill(&found, g_fs->sb, h->p->pid);
+		if (rc == 0) {
+			pthread_mutex_lock(&procs_lock);
+			h->p->killed = 1;
+			pthread_mutex_unlock(&procs_lock);
+		}
+	} else if (!strcmp(copy, "eof")) {
+		rc = e2b_commands_close_stdin(g_fs->sb, h->p->pid);
+	} else {
+		rc = 1;
+	}
+	free(copy);
+	return rc == 1 ? -EINVAL : rc < 0 ? -remote_errno(rc) : 0;
+}
+
+static void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		      struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	char *copy, *line, *next;
-	int rc = 0, found;
+	int rc = h->ent->write ? h->ent->write(req, h, buf, size) : -EBADF;
 
-	switch (h->kind) {
-	case K_CTL:
-	case K_NEW:
-		copy = malloc(size + 1);
-		if (!copy) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		memcpy(copy, buf, size);
-		copy[size] = 0;
-		if (h->kind == K_NEW) {
-			copy[strcspn(copy, "\n")] = 0;
-			rc = copy[0] ? start_proc(req, h, copy) : -EINVAL;
-		} else {
-			for (line = copy; line && rc == 0; line = next) {
-				next = strchr(line, '\n');
-				if (next)
-					*next++ = 0;
-				rc = ctl_command(line);
-			}
-		}
-		free(copy);
-		break;
-	case 100 + P_STDIN:
-		rc = e2b_commands_send_stdin(g_fs->sb, h->p->pid, buf, size);
-		rc = rc < 0 ? -remote_errno(rc) : 0;
-		break;
-	case 100 + P_CTL:
-		copy = strndup(buf, size);
-		if (!copy) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		copy[strcspn(copy, "\n")] = 0;
-		if (!strcmp(copy, "term")) {
-			rc = e2b_commands_signal(&found, g_fs->sb, h->p->pid, E2B_SIGNAL_SIGTERM);
-		} else if (!strcmp(copy, "kill")) {
-			rc = e2b_commands_kill(&found, g_fs->sb, h->p->pid);
-			if (rc == 0) {
-				pthread_mutex_lock(&procs_lock);
-				h->p->killed = 1;
-				pthread_mutex_unlock(&procs_lock);
-			}
-		} else if (!strcmp(copy, "eof")) {
-			rc = e2b_commands_close_stdin(g_fs->sb, h->p->pid);
-		} else {
-			rc = 1;
-		}
-		rc = rc == 1 ? -EINVAL : rc < 0 ? -remote_errno(rc) : 0;
-		free(copy);
-		break;
-	default:
-		rc = -EBADF;
-	}
+	(void)ino;
+	(void)off;
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_write(req, size);
 }
 
-void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	if (h) {
-		if (h->kind == K_CONNECTION && h->buf)
+		if (h->ent == &fixed[K_CONNECTION] && h->buf)
 			explicit_bzero(h->buf, h->len);
 		free(h->buf);
 		free(h);
@@ -1222,3 +1286,78 @@ void ctl_shutdown(struct fs *fs)
 		p->h = NULL;
 	}
 }
+
+static void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void ctl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+/* Control nodes hold no lookup counts: nothing to forget. */
+static void ctl_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+/* Nothing is buffered: a write is done when it returns. */
+static void ctl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void ctl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync;
+	ctl_flush(req, ino, fi);
+}
+
+static void ctl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino;
+	(void)name;
+	(void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void ctl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	(void)size;
+	fuse_reply_xattr(req, 0);
+}
+
+/*
+ * The dispatch table of the room: ops.c hands every request on a control
+ * inode (or for the name CTL_NAME in the root) to the handler here, one
+ * CTL_ROUTE per operation.  An operation without a handler here is one
+ * the mount answers for the room itself (EPERM for changes, see
+ * ctl_owns() in ops.c's child_path).
+ */
+const struct fuse_lowlevel_ops ctl_ops = {
+	.lookup = ctl_lookup,
+	.forget = ctl_forget,
+	.getattr = ctl_getattr,
+	.setattr = ctl_setattr,
+	.open = ctl_open,
+	.read = ctl_read,
+	.write = ctl_write,
+	.flush = ctl_flush,
+	.fsync = ctl_fsync,
+	.release = ctl_release,
+	.opendir = ctl_opendir,
+	.readdir = ctl_readdir,
+	.readdirplus = ctl_readdirplus,
+	.releasedir = ctl_releasedir,
+	.getxattr = ctl_getxattr,
+	.listxattr = ctl_listxattr,
+};

@@ -293,23 +293,22 @@ int cache_ahead(struct fs *fs, struct inode *in, const struct stat *remote);
 extern const struct fuse_lowlevel_ops e2bfs_ops;
 
 /* ---- ctl.c: the control directory ------------------------------------ */
+/* Its handlers, one per operation it answers; ops.c dispatches to them
+ * with CTL_ROUTE and nowhere else. */
+extern const struct fuse_lowlevel_ops ctl_ops;
 int ctl_is(fuse_ino_t ino);
+/* @name in @parent is the control directory or inside it. */
+int ctl_owns(fuse_ino_t parent, const char *name);
+/* If @ours, the control directory answers this request: hand it to
+ * ctl_ops.op and return from the calling handler. */
+#define CTL_ROUTE(ours, op, ...)                                               \
+	do {                                                                   \
+		if (ours) {                                                    \
+			ctl_ops.op(__VA_ARGS__);                               \
+			return;                                                \
+		}                                                              \
+	} while (0)
 void ctl_init(struct fs *fs);
-void ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-void ctl_getattr(fuse_req_t req, fuse_ino_t ino);
-void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi, int plus);
-void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void ctl_releasedir(fuse_req_t req, fuse_ino_t ino,
-		    struct fuse_file_info *fi);
-void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	      struct fuse_file_info *fi);
-void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-	       off_t off, struct fuse_file_info *fi);
-void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		 int to_set, struct fuse_file_info *fi);
 void ctl_shutdown(struct fs *fs);
 
 /* ---- prefetch.c: listings fetched ahead of a tree walk --------------- */

@@ -223,10 +223,7 @@ static void e2bfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *path = NULL;
 	int rc, ans;
 
-	if (ctl_is(parent) || (parent == FUSE_ROOT_ID && !strcmp(name, CTL_NAME))) {
-		ctl_lookup(req, parent, name);
-		return;
-	}
+	CTL_ROUTE(ctl_owns(parent, name), lookup, req, parent, name);
 	pin = inode_get(parent);
 	if (!pin) {
 		fuse_reply_err(req, ESTALE);
@@ -280,8 +277,8 @@ out:
 
 static void e2bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	if (!ctl_is(ino))
-		inode_forget(ino, nlookup);
+	CTL_ROUTE(ctl_is(ino), forget, req, ino, nlookup);
+	inode_forget(ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -302,10 +299,7 @@ static void e2bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct stat st;
 	int rc, detached;
 
-	if (ctl_is(ino)) {
-		ctl_getattr(req, ino);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), getattr, req, ino, fi);
 	in = inode_get(ino);
 	if (!in) {
 		fuse_reply_err(req, ESTALE);
@@ -409,10 +403,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	char *path = NULL;
 	int rc = 0;
 
-	if (ctl_is(ino)) {
-		ctl_setattr(req, ino, attr, to_set, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), setattr, req, ino, attr, to_set, fi);
 	in = inode_get(ino);
 	path = in ? inode_path(in) : NULL;
 	if (!path && in && fi && to_set == FUSE_SET_ATTR_SIZE && cache_is_open(in)) {
@@ -505,7 +496,8 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 				st.st_mtim = attr->st_mtim;
 		}
 		if (to_set & FUSE_SET_ATTR_ATIME)
-			st.st_atim = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? st.st_mtim : attr->st_atim;
+			st.st_atim = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? st.st_mtim
+								       : attr->st_atim;
 		if (to_set & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
 			rc = stat_path(fs, path, NULL, &st);
 			if (rc < 0)
@@ -749,12 +741,13 @@ static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, str
 	int rc;
 
 	*pin = inode_get(parent);
-	if (!*pin || ctl_is(parent)) {
-		fuse_reply_err(req, ctl_is(parent) ? EPERM : ESTALE);
+	if (ctl_owns(parent, name)) {
+		/* The control room is not changed by name operations. */
+		fuse_reply_err(req, EPERM);
 		return NULL;
 	}
-	if (parent == FUSE_ROOT_ID && !strcmp(name, CTL_NAME)) {
-		fuse_reply_err(req, EPERM);
+	if (!*pin) {
+		fuse_reply_err(req, ESTALE);
 		return NULL;
 	}
 	path = inode_child_path(*pin, name);
@@ -1081,10 +1074,7 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char *path;
 	int rc, keep = 0, dirty;
 
-	if (ctl_is(ino)) {
-		ctl_open(req, ino, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), open, req, ino, fi);
 	in = inode_get(ino);
 	path = in ? inode_path(in) : NULL;
 	if (!path) {
@@ -1195,10 +1185,7 @@ static void e2bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf;
 	int rc;
 
-	if (ctl_is(ino)) {
-		ctl_read(req, ino, size, off, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), read, req, ino, size, off, fi);
 	in = inode_get(ino);
 	buf = malloc(size ? size : 1);
 	if (!in || !buf) {
@@ -1221,10 +1208,7 @@ static void e2bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 	struct inode *in;
 	int rc;
 
-	if (ctl_is(ino)) {
-		ctl_write(req, ino, buf, size, off, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), write, req, ino, buf, size, off, fi);
 	in = inode_get(ino);
 	if (!in) {
 		fuse_reply_err(req, ESTALE);
@@ -1244,13 +1228,8 @@ static void e2bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 static void flush_or_sync(fuse_req_t req, fuse_ino_t ino, int barrier)
 {
 	struct fs *fs = FS(req);
-	struct inode *in;
+	struct inode *in = inode_get(ino);
 
-	if (ctl_is(ino)) {
-		fuse_reply_err(req, 0);
-		return;
-	}
-	in = inode_get(ino);
 	if (!in)
 		fuse_reply_err(req, 0);
 	else
@@ -1259,11 +1238,13 @@ static void flush_or_sync(fuse_req_t req, fuse_ino_t ino, int barrier)
 
 static void e2bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	CTL_ROUTE(ctl_is(ino), flush, req, ino, fi);
 	flush_or_sync(req, ino, 0);
 }
 
 static void e2bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	CTL_ROUTE(ctl_is(ino), fsync, req, ino, datasync, fi);
 	flush_or_sync(req, ino, 1);
 }
 
@@ -1272,10 +1253,7 @@ static void e2bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct fs *fs = FS(req);
 	struct inode *in;
 
-	if (ctl_is(ino)) {
-		ctl_release(req, ino, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), release, req, ino, fi);
 	in = inode_get(ino);
 	if (in)
 		cache_release(fs, in);
@@ -1381,10 +1359,7 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	size_t i;
 	int rc;
 
-	if (ctl_is(ino)) {
-		ctl_opendir(req, ino, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), opendir, req, ino, fi);
 	in = inode_get(ino);
 	path = in ? inode_path(in) : NULL;
 	if (!path) {
@@ -1483,10 +1458,6 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t rem = size, ent;
 	off_t i;
 
-	if (ctl_is(ino)) {
-		ctl_readdir(req, ino, size, off, fi, plus);
-		return;
-	}
 	buf = calloc(1, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -1545,21 +1516,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void e2bfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			  struct fuse_file_info *fi)
 {
+	CTL_ROUTE(ctl_is(ino), readdir, req, ino, size, off, fi);
 	do_readdir(req, ino, size, off, fi, 0);
 }
 
 static void e2bfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			      struct fuse_file_info *fi)
 {
+	CTL_ROUTE(ctl_is(ino), readdirplus, req, ino, size, off, fi);
 	do_readdir(req, ino, size, off, fi, 1);
 }
 
 static void e2bfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (ctl_is(ino)) {
-		ctl_releasedir(req, ino, fi);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), releasedir, req, ino, fi);
 	dirh_free((struct dirh *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
@@ -1619,7 +1589,8 @@ static void e2bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	if (ctl_is(ino) || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
+	CTL_ROUTE(ctl_is(ino), getxattr, req, ino, name, size);
+	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX))) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -1663,10 +1634,7 @@ static void e2bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t i, len = 0, pl = strlen(XATTR_PREFIX);
 	int rc;
 
-	if (ctl_is(ino)) {
-		fuse_reply_xattr(req, 0);
-		return;
-	}
+	CTL_ROUTE(ctl_is(ino), listxattr, req, ino, size);
 	in = inode_get(ino);
 	path = in ? inode_path(in) : NULL;
 	if (!path) {
