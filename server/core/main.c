@@ -73,9 +73,9 @@ static const char usage_text[] =
 	"                            2G; 0: none): past it the sandbox's process is\n"
 	"                            OOM-killed\n"
 	"  --disk-limit SIZE         disk of each new sandbox (K, M, G suffix; at\n"
-	"                            least 16M; default 0: none): its files live in\n"
-	"                            an ext4 image of SIZE on a loop device (root and\n"
-	"                            mke2fs needed); past it writes fail with ENOSPC\n"
+	"                            least 16M; default 10G; 0: none): its files live\n"
+	"                            in an ext4 image of SIZE on a loop device (root\n"
+	"                            and mke2fs needed); past it writes get ENOSPC\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -363,6 +363,7 @@ int main(int argc, char **argv)
 	g_cfg.header_timeout_s = 30;
 	g_cfg.per_ip_limit = 2048;
 	g_cfg.memory_limit = 2ull << 30;
+	g_cfg.disk_limit = 10ull << 30;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (opt) {

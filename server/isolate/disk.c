@@ -47,8 +47,8 @@ bool disk_wanted(const struct sandbox *sb)
 
 	if (disk_exists(sb))
 		return true;
-	if (!g_cfg.disk_limit)
-		return false;
+	if (!g_cfg.disk_limit || nsbox_unpriv)
+		return false;	/* no limit, or no loop devices (logged at start) */
 	/* A sandbox made before the limit was set keeps its layers as they are. */
 	xfmt(path, sizeof(path), "%s/layers", sb->dir);
 	return lstat(path, &st) < 0 && errno == ENOENT;
@@ -187,7 +187,8 @@ int disk_mount(const struct sandbox *sb, const char *target, char *err,
 		     ERRSTR(errno));
 		return -1;
 	}
-	rc = mount(dev, target, "ext4", MS_NOATIME, NULL);
+	/* noinit_itable: no background zeroing that would fill the sparse image. */
+	rc = mount(dev, target, "ext4", MS_NOATIME, "noinit_itable");
 	if (rc < 0)
 		xfmt(err, errlen, "cannot mount '%s' on '%s': %s", img, target,
 		     ERRSTR(errno));

@@ -598,6 +598,9 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 		 "freezer %s", nsbox_unpriv ? "unprivileged (user namespace, only "
 		 "uid 1000), " : "", nsbox_clone_net ? "/net" : "", cgroup_freezer() == CGROUP_FREEZER_V1 ? "cgroup v1" :
 		 cgroup_freezer() == CGROUP_FREEZER_V2 ? "cgroup v2" : "SIGSTOP");
+	if (g_cfg.disk_limit && nsbox_unpriv)
+		log_warn("--disk-limit needs e2bd to run as root (loop devices): "
+			 "sandboxes' disk is not limited");
 	return 0;
 }
 

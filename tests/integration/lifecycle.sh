@@ -57,7 +57,10 @@ MARK=$$$RANDOM
 # --- pause freezes a running counter, resume continues it
 ID=$(new_sandbox '{"templateID":"base","timeout":300}') || { fail "create sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" 'i=0; while true; do i=$((i+1)); echo $i > /home/user/counter.tmp; mv /home/user/counter.tmp /home/user/counter; sleep 0.05; done'
-COUNTER=$E2BD_STATE_DIR/sandboxes/$ID/rootfs/home/user/counter
+# A sandbox's files live in its disk image (--disk-limit), mounted in
+# e2bd's mount namespace: read them through e2bd's /proc/PID/root.
+SBROOTS=/proc/$E2BD_PID/root$E2BD_STATE_DIR/sandboxes
+COUNTER=$SBROOTS/$ID/rootfs/home/user/counter
 sleep 0.5
 c1=$(cat "$COUNTER" 2>/dev/null); sleep 0.5; c2=$(cat "$COUNTER" 2>/dev/null)
 check "counter runs" test "${c2:-0}" -gt "${c1:-0}"
@@ -124,7 +127,7 @@ check "timeout: layer removed" wait_until 10 test ! -e "$E2BD_STATE_DIR/sandboxe
 ID=$(new_sandbox '{"templateID":"base","timeout":4,"autoPause":true}') || { fail "create autoPause sandbox" "no sandbox"; done_testing; }
 start_bg "$ID" 'i=0; while true; do i=$((i+1)); echo $i > /home/user/c.tmp; mv /home/user/c.tmp /home/user/c; sleep 0.05; done'
 check "autoPause: paused after its timeout" wait_until 12 is_state "$ID" paused
-C=$E2BD_STATE_DIR/sandboxes/$ID/rootfs/home/user/c
+C=$SBROOTS/$ID/rootfs/home/user/c
 a1=$(cat "$C"); sleep 1; a2=$(cat "$C")
 expect_eq "autoPause: counter frozen" "$a1" "$a2"
 api POST "/sandboxes/$ID/resume" '{"timeout":60}' > /dev/null

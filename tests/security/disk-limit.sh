@@ -14,6 +14,13 @@ wait_until() {
 	until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
 }
 
+# The suite's e2bd runs with the default limit, 10G.
+d=$(new_sandbox '{"templateID":"base","timeout":60}') || { fail "create sandbox" "$d"; done_testing; }
+sb_run "$d" "df -k --output=size /home/user | tail -1"
+echo "a sandbox of the default e2bd: $SB_OUT KiB"
+check "by default a sandbox has 10G of disk" test "${SB_OUT:-0}" -gt 9437184 -a "${SB_OUT:-0}" -le 10485760
+api DELETE "/sandboxes/$d" > /dev/null
+
 start_e2bd disk --disk-limit 64M || { fail "e2bd starts" "$(tail -3 "$SEC_LOG")"; done_testing; }
 E2BD_URL=$SEC_URL
 SD=$TEST_TMP/disk.state
