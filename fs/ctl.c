@@ -879,12 +879,7 @@ static int wait_change(fuse_req_t req)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 250 * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&ts, 0.25);
 	pthread_cond_timedwait(&procs_cond, &procs_lock, &ts);
 	if (fuse_req_interrupted(req))
 		return -EINTR;

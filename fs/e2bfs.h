@@ -100,10 +100,16 @@ struct fs {
 	pthread_cond_t cond;	/* signalled on stopping */
 };
 
-/* ---- util (main.c) -------------------------------------------------- */
+/* ---- util.c: small helpers shared by every file ---------------------- */
 double now_mono(void);
+/* @ts = CLOCK_REALTIME now + @secs: a pthread_cond_timedwait deadline. */
+void deadline_in(struct timespec *ts, double secs);
 void fs_log(struct fs *fs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* From now on fs_log writes to syslog (a daemonised mount). */
+void fs_log_syslog(void);
+/* "@dir/@name" (malloc'd; "/" + name gives "/name"), NULL on ENOMEM. */
+char *path_join(const char *dir, const char *name);
 
 /* ---- remote.c: every call into libe2b goes through here -------------- */
 int remote_errno(int code);
@@ -149,7 +155,6 @@ int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
 int remote_statfs(struct fs *fs, e2b_envd_metrics *m);
-char *path_join(const char *dir, const char *name);
 
 /* ---- inode.c --------------------------------------------------------- */
 struct inode {

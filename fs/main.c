@@ -16,43 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "e2bfs.h"
-
-static int log_to_syslog;
-
-double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void fs_log(struct fs *fs, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	(void)fs;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (log_to_syslog) {
-		syslog(LOG_WARNING, "%s", buf);
-	} else {
-		struct timespec ts;
-		struct tm tm;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		fprintf(stderr, "%02d:%02d:%02d.%03ld e2bfs: %s\n", tm.tm_hour, tm.tm_min,
-			tm.tm_sec, ts.tv_nsec / 1000000, buf);
-	}
-}
 
 /* libe2b's log sink: warnings and errors only, debug with -d. */
 static void lib_log(e2b_log_level level, const char *msg, void *payload)
@@ -426,8 +393,7 @@ static void *housekeeper(void *arg)
 		pthread_mutex_lock(&fs->lock);
 		if (fs->stopping)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 3;
+		deadline_in(&ts, 3);
 		pthread_cond_timedwait(&fs->cond, &fs->lock, &ts);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -726,8 +692,7 @@ int main(int argc, char *argv[])
 		goto out;
 	mounted = 1;
 	if (!co.foreground) {
-		log_to_syslog = 1;
-		openlog("e2bfs", LOG_PID, LOG_DAEMON);
+		fs_log_syslog();
 	}
 	fuse_daemonize(co.foreground);
 

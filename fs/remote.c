@@ -214,22 +214,6 @@ int remote_end(struct fs *fs, int rc)
 	return -err;
 }
 
-char *path_join(const char *dir, const char *name)
-{
-	size_t dl = strlen(dir), nl = strlen(name);
-	char *p;
-
-	if (dl == 1 && dir[0] == '/')
-		dl = 0;
-	p = malloc(dl + nl + 2);
-	if (!p)
-		return NULL;
-	memcpy(p, dir, dl);
-	p[dl] = '/';
-	memcpy(p + dl + 1, name, nl + 1);
-	return p;
-}
-
 int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
 {
 	int rc;
@@ -361,7 +345,8 @@ fail:
 	"case \"$o\" in '') ;; =*) chown -h --reference=\"${o#=}\" -- \"$p\" 2>/dev/null ;; " \
 	"*) chown -h \"$o\" -- \"$p\" || return 1 ;; esac; " \
 	"if [ -n \"$m\" ]; then chmod \"$m\" -- \"$p\" || return 1; fi; " \
-	"if [ -n \"$a\" ] && [ \"$a\" = \"$t\" ]; then touch -c -h -d \"$a\" -- \"$p\"; return; fi; " \
+	"if [ -n \"$a\" ] && [ \"$a\" = \"$t\" ]; then " \
+	"touch -c -h -d \"$a\" -- \"$p\"; return; fi; " \
 	"if [ -n \"$a\" ]; then touch -c -h -a -d \"$a\" -- \"$p\" || return 1; fi; " \
 	"if [ -n \"$t\" ]; then touch -c -h -m -d \"$t\" -- \"$p\" || return 1; fi; " \
 	"return 0; }; "
