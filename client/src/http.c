@@ -175,6 +175,8 @@ void e2b__http_release(struct e2b__http *h)
 		e2b__free(h->h2_origins[i]);
 	for (i = 0; i < h->idle_count; i++)
 		curl_easy_cleanup(h->idle[i]);
+	for (i = 0; i < h->stream_multi_count; i++)
+		curl_multi_cleanup(h->stream_multis[i]);
 	e2b__free(h->idle);
 	curl_share_cleanup(h->share);
 	for (j = 0; j < CURL_LOCK_DATA_LAST; j++)
@@ -840,6 +842,33 @@ static int mux_h2_origin(struct e2b__http *h, const char *url)
 	return found;
 }
 
+/* A multi handle for a standalone stream, with a live connection if a
+ * finished stream left one. */
+static CURLM *stream_multi_get(struct e2b__http *h)
+{
+	CURLM *m;
+
+	pthread_mutex_lock(&h->pool_lock);
+	m = h->stream_multi_count ? h->stream_multis[--h->stream_multi_count] : NULL;
+	pthread_mutex_unlock(&h->pool_lock);
+	return m ? m : curl_multi_init();
+}
+
+/* Keep a finished stream's multi handle, and so its connection cache. */
+static void stream_multi_put(struct e2b__http *h, CURLM *m)
+{
+	size_t cap = sizeof(h->stream_multis) / sizeof(h->stream_multis[0]);
+
+	pthread_mutex_lock(&h->pool_lock);
+	if (h->stream_multi_count < cap) {
+		h->stream_multis[h->stream_multi_count++] = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&h->pool_lock);
+	if (m)
+		curl_multi_cleanup(m);
+}
+
 int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 		      const struct e2b__req *req)
 {
@@ -868,7 +897,7 @@ int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 	if (s->muxed)
 		s->x.hs = s;
 	else
-		s->multi = curl_multi_init();
+		s->multi = stream_multi_get(h);
 	s->easy = curl_easy_init();
 	if ((!s->muxed && !s->multi) || !s->easy) {
 		error = e2b__error_set(E2B_ENOMEM, "cannot create curl handles");
@@ -1157,7 +1186,11 @@ void e2b__hstream_free(struct e2b__hstream *s)
 		curl_multi_remove_handle(s->multi, s->easy);
 	if (s->easy)
 		curl_easy_cleanup(s->easy);
-	if (s->multi)
+	/* A stream that ended left its connection in the multi's cache (one
+	 * cut short had curl close it). */
+	if (s->multi && s->done && s->result == 0)
+		stream_multi_put(s->http, s->multi);
+	else if (s->multi)
 		curl_multi_cleanup(s->multi);
 	e2b__resp_release(&s->resp);
 	e2b_buf_release(&s->inbox);

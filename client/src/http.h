@@ -24,6 +24,11 @@ struct e2b__http {
 	CURL **idle;		/* protected by pool_lock */
 	size_t idle_count;	/* protected by pool_lock */
 	size_t idle_max;
+	/* Multi handles of finished standalone streams, each with the
+	 * connection cache it keeps: the next stream to the origin reuses the
+	 * connection instead of paying a new handshake. */
+	CURLM *stream_multis[8];	/* protected by pool_lock */
+	size_t stream_multi_count;	/* protected by pool_lock */
 	/* The shared multi handle ("mux") that multiplexes buffered requests
 	 * of all threads; see the comment above mux_perform() in http.c. */
 	CURLM *multi;		/* touched only by the current driver */
