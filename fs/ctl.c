@@ -240,16 +240,16 @@ static void *follow(void *arg)
 	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
 	int rc;
 
-	rc = e2b_process_wait(&r, p->h, on_stdout, on_stderr, p);
+	rc = remote_proc_wait(p->h, &r, on_stdout, on_stderr, p);
 	pthread_mutex_lock(&procs_lock);
 	p->ended = 1;
-	if (rc == 0 || rc == E2B_EEXIT) {
+	if (rc == 0) {
 		p->exit_code = r.exit_code;
 		p->killed = !r.exited;
 	} else {
 		/* Lost the stream (cancelled at unmount, network): unknown. */
 		p->exit_code = -1;
-		p->killed = rc != E2B_ECANCELED ? 0 : p->killed;
+		p->killed = rc != -ECANCELED ? 0 : p->killed;
 	}
 	pthread_cond_broadcast(&procs_cond);
 	pthread_mutex_unlock(&procs_lock);
@@ -297,7 +297,7 @@ static char *listed_cmd(uint32_t pid, int *found)
 	size_t i, j, n;
 
 	*found = 0;
-	if (e2b_commands_list(&l, g_fs->sb) < 0)
+	if (remote_proc_list(g_fs, &l) < 0)
 		return NULL;
 	for (i = 0; i < l->count; i++) {
 		const e2b_process_info *pi = &l->items[i];
@@ -343,7 +343,7 @@ static struct proc *proc_get(uint32_t pid)
 	co.on_stdout = on_stdout;
 	co.on_stderr = on_stderr;
 	co.payload = p;
-	if (e2b_commands_connect(&p->h, g_fs->sb, pid, &co) < 0) {
+	if (remote_proc_connect(g_fs, pid, &co, &p->h) < 0) {
 		/* Ended between List and Connect: show it as exited. */
 		p->ended = 1;
 		p->exit_code = -1;
@@ -535,7 +535,7 @@ static void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		size_t j;
 
 		dl_add(d, "new", CTL_INO_BASE + K_NEW, fixed[K_NEW].mode);
-		if (e2b_commands_list(&l, g_fs->sb) == 0) {
+		if (remote_proc_list(g_fs, &l) == 0) {
 			for (j = 0; j < l->count; j++) {
 				if (proc_find(l->items[j].pid))
 					continue;
@@ -674,7 +674,7 @@ static char *sandbox_json(void)
 		return NULL;
 	fputc('{', f);
 	put_str(f, "sandboxID", g_fs->sandbox_id, 0);
-	if (e2b_sandbox_get_info(&info, g_fs->sb) == 0) {
+	if (remote_sandbox_info(g_fs, &info) == 0) {
 		put_str(f, "templateID", info->template_id, 0);
 		put_str(f, "alias", info->alias, 0);
 		put_str(f, "clientID", info->client_id, 0);
@@ -1075,10 +1075,9 @@ static int start_proc(fuse_req_t req, struct handle *h, const char *line)
 	co.on_stdout = on_stdout;
 	co.on_stderr = on_stderr;
 	co.payload = p;
-	rc = e2b_commands_start(&ph, g_fs->sb, line, &co);
+	rc = remote_proc_start(g_fs, line, &co, &ph);
 	free(cwd);
 	if (rc < 0) {
-		rc = -remote_errno(rc);
 		close(p->out_fd);
 		close(p->err_fd);
 		free(p->cmd);
@@ -1119,7 +1118,6 @@ static int ctl_command(char *line)
 {
 	char *arg, *end;
 	unsigned long v;
-	int rc;
 
 	while (*line == ' ' || *line == '\t')
 		line++;
@@ -1136,20 +1134,17 @@ static int ctl_command(char *line)
 		v = strtoul(arg, &end, 10);
 		if (errno || end == arg || *end || v == 0 || v > 86400 * 30)
 			return ctl_reject("bad argument to timeout (1..2592000 seconds):", arg);
-		rc = e2b_sandbox_set_timeout(g_fs->sb, (unsigned)v);
-		return rc < 0 ? -remote_errno(rc) : 0;
+		return remote_set_timeout(g_fs, (unsigned)v);
 	}
 	if (*arg && (!strcmp(line, "pause") || !strcmp(line, "kill") ||
 		     !strcmp(line, "refresh") || !strcmp(line, "sync")))
 		return ctl_reject("command takes no argument:", line);
 	if (!strcmp(line, "pause")) {
 		cache_sync_all(g_fs);
-		rc = e2b_sandbox_pause(NULL, g_fs->sb);
-		return rc < 0 ? -remote_errno(rc) : 0;
+		return remote_pause(g_fs);
 	}
 	if (!strcmp(line, "kill")) {
-		rc = e2b_sandbox_kill(NULL, g_fs->sb);
-		return rc < 0 ? -remote_errno(rc) : 0;
+		return remote_kill(g_fs);
 	}
 	if (!strcmp(line, "refresh")) {
 		inode_invalidate_all();
@@ -1204,36 +1199,34 @@ static int write_new(fuse_req_t req, struct handle *h, const char *buf, size_t s
 
 static int write_stdin(fuse_req_t req, struct handle *h, const char *buf, size_t size)
 {
-	int rc = e2b_commands_send_stdin(g_fs->sb, h->p->pid, buf, size);
-
 	(void)req;
-	return rc < 0 ? -remote_errno(rc) : 0;
+	return remote_proc_stdin(g_fs, h->p->pid, buf, size);
 }
 
 static int write_pctl(fuse_req_t req, struct handle *h, const char *buf, size_t size)
 {
 	char *copy = write_text(buf, size, 1);
-	int rc, found;
+	int rc;
 
 	(void)req;
 	if (!copy)
 		return -ENOMEM;
 	if (!strcmp(copy, "term")) {
-		rc = e2b_commands_signal(&found, g_fs->sb, h->p->pid, E2B_SIGNAL_SIGTERM);
+		rc = remote_proc_signal(g_fs, h->p->pid, 0);
 	} else if (!strcmp(copy, "kill")) {
-		rc = e2b_commands_kill(&found, g_fs->sb, h->p->pid);
+		rc = remote_proc_signal(g_fs, h->p->pid, 1);
 		if (rc == 0) {
 			pthread_mutex_lock(&procs_lock);
 			h->p->killed = 1;
 			pthread_mutex_unlock(&procs_lock);
 		}
 	} else if (!strcmp(copy, "eof")) {
-		rc = e2b_commands_close_stdin(g_fs->sb, h->p->pid);
+		rc = remote_proc_close_stdin(g_fs, h->p->pid);
 	} else {
-		rc = 1;
+		rc = -EINVAL;
 	}
 	free(copy);
-	return rc == 1 ? -EINVAL : rc < 0 ? -remote_errno(rc) : 0;
+	return rc;
 }
 
 static void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -1271,7 +1264,7 @@ void ctl_shutdown(struct fs *fs)
 	pthread_mutex_lock(&procs_lock);
 	for (p = procs; p; p = p->next)
 		if (p->h && !p->ended)
-			e2b_process_cancel(p->h);
+			remote_proc_cancel(p->h);
 	pthread_cond_broadcast(&procs_cond);
 	pthread_mutex_unlock(&procs_lock);
 	for (p = procs; p; p = p->next) {

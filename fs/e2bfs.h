@@ -155,6 +155,34 @@ int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
 int remote_statfs(struct fs *fs, e2b_envd_metrics *m);
+/* The sandbox itself (main.c, ctl.c): 0 or a negative errno (remote_attach:
+ * -1); remote_attach and remote_stat_root say why they failed on stderr. */
+int remote_attach(struct fs *fs, int no_server_set);
+int remote_stat_root(struct fs *fs, const char *path, e2b_entry_info **out);
+void remote_keepalive(struct fs *fs);
+int remote_sandbox_info(struct fs *fs, e2b_sandbox_info **out);
+int remote_set_timeout(struct fs *fs, unsigned secs);
+int remote_pause(struct fs *fs);
+int remote_kill(struct fs *fs);
+/* Processes (ctl.c's procs/): 0 or a negative errno; remote_proc_wait is
+ * 0 once the process ended (*r filled), -ECANCELED if cancelled. */
+int remote_proc_list(struct fs *fs, e2b_process_list **out);
+int remote_proc_start(struct fs *fs, const char *cmd, const e2b_command_options *co,
+		      e2b_process **out);
+int remote_proc_connect(struct fs *fs, uint32_t pid, const e2b_command_options *co,
+			e2b_process **out);
+int remote_proc_wait(e2b_process *h, e2b_command_result *r, e2b_data_cb on_stdout,
+		     e2b_data_cb on_stderr, void *payload);
+void remote_proc_cancel(e2b_process *h);
+int remote_proc_stdin(struct fs *fs, uint32_t pid, const char *buf, size_t size);
+int remote_proc_close_stdin(struct fs *fs, uint32_t pid);
+/* SIGKILL if @kill, else SIGTERM. */
+int remote_proc_signal(struct fs *fs, uint32_t pid, int kill);
+/* The recursive watch of the mounted root (watch.c); remote_watch_run
+ * streams until the end and says how it ended (NULL @w: cancelled). */
+int remote_watch_open(struct fs *fs, e2b_watch_options *wo, e2b_watch **out);
+const char *remote_watch_run(e2b_watch *w);
+void remote_watch_cancel(e2b_watch *w);
 
 /* ---- inode.c --------------------------------------------------------- */
 struct inode {

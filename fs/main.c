@@ -377,18 +377,8 @@ static void *housekeeper(void *arg)
 		pthread_mutex_unlock(&fs->lock);
 		cache_housekeep(fs);
 		if (fs->o.keepalive && now_mono() - last_keep > 30) {
-			e2b_sandbox_info *info = NULL;
-
 			last_keep = now_mono();
-			if (e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
-				int64_t left = info->end_at_ms ?
-					       info->end_at_ms / 1000 - time(NULL) : 0;
-
-				/* Only ever extend: ask for 5 minutes when fewer are left. */
-				if (info->end_at_ms && left < 240)
-					e2b_sandbox_set_timeout(fs->sb, 300);
-			}
-			e2b_sandbox_info_free(info);
+			remote_keepalive(fs);
 		}
 		pthread_mutex_lock(&fs->lock);
 		if (fs->stopping)
@@ -403,78 +393,15 @@ static void *housekeeper(void *arg)
 /* No API URL, sandbox URL or domain was given: libe2b's default applies. */
 static int no_server_set;
 
-/*
- * Report a failure to reach the sandbox once: the library's message
- * already names it ("sandbox 'X' not found"), so it is not said twice; a
- * connection failure with no server configured says what to set.
- */
-static void attach_error(struct fs *fs, const char *verb, int rc)
-{
-	const char *m = e2b_error_last()->message;
-
-	if (strstr(m, fs->sandbox_id))
-		fprintf(stderr, "e2bfs: %s", m);
-	else
-		fprintf(stderr, "e2bfs: cannot %s sandbox '%s': %s", verb, fs->sandbox_id, m);
-	if (rc == E2B_EUNAVAILABLE && no_server_set)
-		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, or -o api_url=URL "
-		      "or -o domain=D; "
-		      "the default is E2B's cloud, api.e2b.app)", stderr);
-	fputc('\n', stderr);
-}
-
-/* Attach to the sandbox: resume it if paused (unless noautoresume). */
-static int attach(struct fs *fs)
-{
-	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
-	e2b_sandbox_info *info = NULL;
-	long long left;
-	int rc;
-
-	rc = e2b_api_get_info(&info, fs->client, fs->sandbox_id);
-	if (rc < 0) {
-		attach_error(fs, "find", rc);
-		return -1;
-	}
-	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
-		if (fs->o.noautoresume) {
-			fprintf(stderr, "e2bfs: sandbox '%s' is paused (noautoresume)\n",
-				fs->sandbox_id);
-			e2b_sandbox_info_free(info);
-			return -1;
-		}
-		/* Resume with the time it had left (at least the default). */
-		left = info->end_at_ms / 1000 - (long long)time(NULL);
-		e2b_sandbox_info_free(info);
-		rc = e2b_sandbox_connect(&fs->sb, fs->client, fs->sandbox_id,
-					 left > 300 && left < UINT_MAX ? (unsigned)left : 0);
-	} else {
-		oo.envd_access_token = info->envd_access_token[0] ? info->envd_access_token : NULL;
-		oo.envd_version = info->envd_version[0] ? info->envd_version : NULL;
-		oo.domain = info->domain[0] ? info->domain : NULL;
-		oo.template_id = info->template_id;
-		rc = e2b_sandbox_open(&fs->sb, fs->client, fs->sandbox_id, &oo);
-		e2b_sandbox_info_free(info);
-	}
-	if (rc < 0) {
-		attach_error(fs, "connect to", rc);
-		return -1;
-	}
-	return 0;
-}
-
 /* Resolve the mounted directory to an absolute path. */
 static int resolve_root(struct fs *fs, const char *path, e2b_entry_info **out)
 {
 	e2b_entry_info *e = NULL;
 	int rc;
 
-	rc = e2b_fs_stat(&e, fs->sb, path);
-	if (rc < 0) {
-		fprintf(stderr, "e2bfs: cannot stat '%s' in sandbox '%s': %s\n", path,
-			fs->sandbox_id, e2b_error_last()->message);
+	rc = remote_stat_root(fs, path, &e);
+	if (rc < 0)
 		return -1;
-	}
 	if (e->type != E2B_FILE_TYPE_DIR) {
 		fprintf(stderr, "e2bfs: '%s' is not a directory\n", path);
 		e2b_entry_info_free(e);
@@ -654,7 +581,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "e2bfs: %s\n", e2b_error_last()->message);
 		goto out;
 	}
-	if (attach(&fs) < 0)
+	if (remote_attach(&fs, no_server_set) < 0)
 		goto out;
 	rpath = path && path[0] ? path : ".";
 	if (resolve_root(&fs, rpath, &root_entry) < 0)

@@ -1200,3 +1200,190 @@ out:
 	free(fields);
 	return first;
 }
+
+/* ---- the mount's sandbox, its processes and its watch ------------------
+ * The calls of main.c, ctl.c and watch.c.  They are neither counted in
+ * the request statistics nor retried after a resume (they never were);
+ * their failures map through remote_errno() like every other.
+ */
+static int mapped(int rc)
+{
+	return rc < 0 ? -remote_errno(rc) : 0;
+}
+
+/*
+ * Report a failure to reach the sandbox once: the library's message
+ * already names it ("sandbox 'X' not found"), so it is not said twice; a
+ * connection failure with no server configured says what to set.
+ */
+static void attach_error(struct fs *fs, const char *verb, int rc, int no_server_set)
+{
+	const char *m = e2b_error_last()->message;
+
+	if (strstr(m, fs->sandbox_id))
+		fprintf(stderr, "e2bfs: %s", m);
+	else
+		fprintf(stderr, "e2bfs: cannot %s sandbox '%s': %s", verb, fs->sandbox_id, m);
+	if (rc == E2B_EUNAVAILABLE && no_server_set)
+		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, or -o api_url=URL "
+		      "or -o domain=D; "
+		      "the default is E2B's cloud, api.e2b.app)", stderr);
+	fputc('\n', stderr);
+}
+
+/* Attach to the sandbox: resume it if paused (unless noautoresume). */
+int remote_attach(struct fs *fs, int no_server_set)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	e2b_sandbox_info *info = NULL;
+	long long left;
+	int rc;
+
+	rc = e2b_api_get_info(&info, fs->client, fs->sandbox_id);
+	if (rc < 0) {
+		attach_error(fs, "find", rc, no_server_set);
+		return -1;
+	}
+	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
+		if (fs->o.noautoresume) {
+			fprintf(stderr, "e2bfs: sandbox '%s' is paused (noautoresume)\n",
+				fs->sandbox_id);
+			e2b_sandbox_info_free(info);
+			return -1;
+		}
+		/* Resume with the time it had left (at least the default). */
+		left = info->end_at_ms / 1000 - (long long)time(NULL);
+		e2b_sandbox_info_free(info);
+		rc = e2b_sandbox_connect(&fs->sb, fs->client, fs->sandbox_id,
+					 left > 300 && left < UINT_MAX ? (unsigned)left : 0);
+	} else {
+		oo.envd_access_token = info->envd_access_token[0] ? info->envd_access_token : NULL;
+		oo.envd_version = info->envd_version[0] ? info->envd_version : NULL;
+		oo.domain = info->domain[0] ? info->domain : NULL;
+		oo.template_id = info->template_id;
+		rc = e2b_sandbox_open(&fs->sb, fs->client, fs->sandbox_id, &oo);
+		e2b_sandbox_info_free(info);
+	}
+	if (rc < 0) {
+		attach_error(fs, "connect to", rc, no_server_set);
+		return -1;
+	}
+	return 0;
+}
+
+int remote_stat_root(struct fs *fs, const char *path, e2b_entry_info **out)
+{
+	int rc = e2b_fs_stat(out, fs->sb, path);
+
+	if (rc < 0)
+		fprintf(stderr, "e2bfs: cannot stat '%s' in sandbox '%s': %s\n", path,
+			fs->sandbox_id, e2b_error_last()->message);
+	return mapped(rc);
+}
+
+void remote_keepalive(struct fs *fs)
+{
+	e2b_sandbox_info *info = NULL;
+
+	if (e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
+		int64_t left = info->end_at_ms ? info->end_at_ms / 1000 - time(NULL) : 0;
+
+		/* Only ever extend: ask for 5 minutes when fewer are left. */
+		if (info->end_at_ms && left < 240)
+			e2b_sandbox_set_timeout(fs->sb, 300);
+	}
+	e2b_sandbox_info_free(info);
+}
+
+int remote_sandbox_info(struct fs *fs, e2b_sandbox_info **out)
+{
+	return mapped(e2b_sandbox_get_info(out, fs->sb));
+}
+
+int remote_set_timeout(struct fs *fs, unsigned secs)
+{
+	return mapped(e2b_sandbox_set_timeout(fs->sb, secs));
+}
+
+int remote_pause(struct fs *fs)
+{
+	return mapped(e2b_sandbox_pause(NULL, fs->sb));
+}
+
+int remote_kill(struct fs *fs)
+{
+	return mapped(e2b_sandbox_kill(NULL, fs->sb));
+}
+
+int remote_proc_list(struct fs *fs, e2b_process_list **out)
+{
+	return mapped(e2b_commands_list(out, fs->sb));
+}
+
+int remote_proc_start(struct fs *fs, const char *cmd, const e2b_command_options *co,
+		      e2b_process **out)
+{
+	return mapped(e2b_commands_start(out, fs->sb, cmd, co));
+}
+
+int remote_proc_connect(struct fs *fs, uint32_t pid, const e2b_command_options *co,
+			e2b_process **out)
+{
+	return mapped(e2b_commands_connect(out, fs->sb, pid, co));
+}
+
+int remote_proc_wait(e2b_process *h, e2b_command_result *r, e2b_data_cb on_stdout,
+		     e2b_data_cb on_stderr, void *payload)
+{
+	int rc = e2b_process_wait(r, h, on_stdout, on_stderr, payload);
+
+	if (rc == 0 || rc == E2B_EEXIT)
+		return 0;
+	return rc == E2B_ECANCELED ? -ECANCELED : -remote_errno(rc);
+}
+
+void remote_proc_cancel(e2b_process *h)
+{
+	e2b_process_cancel(h);
+}
+
+int remote_proc_stdin(struct fs *fs, uint32_t pid, const char *buf, size_t size)
+{
+	return mapped(e2b_commands_send_stdin(fs->sb, pid, buf, size));
+}
+
+int remote_proc_close_stdin(struct fs *fs, uint32_t pid)
+{
+	return mapped(e2b_commands_close_stdin(fs->sb, pid));
+}
+
+int remote_proc_signal(struct fs *fs, uint32_t pid, int kill)
+{
+	int found;
+
+	if (kill)
+		return mapped(e2b_commands_kill(&found, fs->sb, pid));
+	return mapped(e2b_commands_signal(&found, fs->sb, pid, E2B_SIGNAL_SIGTERM));
+}
+
+int remote_watch_open(struct fs *fs, e2b_watch_options *wo, e2b_watch **out)
+{
+	int rc;
+
+	/* With the entry in each event, attributes are updated, not dropped. */
+	wo->include_entry = e2b_sandbox_has_feature(fs->sb, E2B_FEATURE_WATCH_ENTRY_INFO);
+	rc = e2b_fs_watch(out, fs->sb, fs->root, wo);
+	if (rc < 0 && fs->debug)
+		fs_log(fs, "watch: cannot watch '%s': %s", fs->root, e2b_error_last()->message);
+	return mapped(rc);
+}
+
+const char *remote_watch_run(e2b_watch *w)
+{
+	return e2b_error_code_str(w ? e2b_watch_run(w) : E2B_ECANCELED);
+}
+
+void remote_watch_cancel(e2b_watch *w)
+{
+	e2b_watch_cancel(w);
+}

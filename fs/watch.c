@@ -134,24 +134,19 @@ static void *watch_main(void *arg)
 	struct fs *fs = arg;
 	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
 	unsigned delay = 1;
-	int rc, run, ever = 0;
+	const char *why;
+	int run, ever = 0;
 
 	wo.recursive = 1;
-	/* With the entry in each event, attributes are updated, not dropped. */
-	wo.include_entry = e2b_sandbox_has_feature(fs->sb, E2B_FEATURE_WATCH_ENTRY_INFO);
 	wo.user = fs->o.user;
 	wo.on_event = on_event;
 	wo.payload = fs;
 	while (!is_stopping()) {
 		e2b_watch *w = NULL;
 
-		rc = e2b_fs_watch(&w, fs->sb, fs->root, &wo);
-		if (rc < 0) {
+		if (remote_watch_open(fs, &wo, &w) < 0) {
 			unsigned i;
 
-			if (fs->debug)
-				fs_log(fs, "watch: cannot watch '%s': %s", fs->root,
-				       e2b_error_last()->message);
 			for (i = 0; i < delay * 10 && !is_stopping(); i++)
 				usleep(100000);
 			delay = delay < 16 ? delay * 2 : 30;
@@ -170,7 +165,7 @@ static void *watch_main(void *arg)
 		run = current != NULL;
 		up = run;
 		pthread_mutex_unlock(&watch_lock);
-		rc = run ? e2b_watch_run(w) : E2B_ECANCELED;
+		why = remote_watch_run(run ? w : NULL);
 		pthread_mutex_lock(&watch_lock);
 		current = NULL;
 		up = 0;
@@ -182,7 +177,7 @@ static void *watch_main(void *arg)
 			inode_kernel_forget_all(fs->se);
 		e2b_watch_free(w);
 		if (!is_stopping() && fs->debug)
-			fs_log(fs, "watch: stream ended (%s), reconnecting", e2b_error_code_str(rc));
+			fs_log(fs, "watch: stream ended (%s), reconnecting", why);
 		pthread_mutex_lock(&watch_lock);
 		run = refresh;
 		refresh = 0;
@@ -200,7 +195,7 @@ void watch_refresh(void)
 	pthread_mutex_lock(&watch_lock);
 	if (current) {
 		refresh = 1;
-		e2b_watch_cancel(current);
+		remote_watch_cancel(current);
 	}
 	pthread_mutex_unlock(&watch_lock);
 }
@@ -231,7 +226,7 @@ void watch_stop(struct fs *fs)
 	pthread_mutex_lock(&watch_lock);
 	stop = 1;
 	if (current)
-		e2b_watch_cancel(current);
+		remote_watch_cancel(current);
 	pthread_mutex_unlock(&watch_lock);
 	pthread_join(thread, NULL);
 	started = 0;
