@@ -7,13 +7,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "b64.h"
 #include "pbjson.h"
 #include "process.pb-c.h"
 #include "filesystem.pb-c.h"
@@ -85,89 +85,41 @@ static int is_timestamp(const ProtobufCMessageDescriptor *d)
 	return !strcmp(d->name, TIMESTAMP_NAME);
 }
 
-/* ---- base64 --------------------------------------------------------- */
-
-static const char b64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* ---- base64 (common/b64.c) ------------------------------------------ */
 
 static json_t *b64_json(const uint8_t *in, size_t len)
 {
-	size_t cap = (len + 2) / 3 * 4, i, o = 0;
-	char *s = malloc(cap + 1);
+	size_t cap = e2bu_b64_enclen(len), o;
+	char *s;
 	json_t *j;
 
+	if (!cap && len)
+		return NULL;
+	s = malloc(cap + 1);
 	if (!s)
 		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-		s[o++] = b64_chars[v >> 18];
-		s[o++] = b64_chars[(v >> 12) & 63];
-		s[o++] = b64_chars[(v >> 6) & 63];
-		s[o++] = b64_chars[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-
-		s[o++] = b64_chars[v >> 18];
-		s[o++] = b64_chars[(v >> 12) & 63];
-		s[o++] = i + 1 < len ? b64_chars[(v >> 6) & 63] : '=';
-		s[o++] = '=';
-	}
+	o = e2bu_b64_encode(s, in, len);
 	j = json_stringn_nocheck(s, o);
 	free(s);
 	return j;
 }
 
-/* Value of each byte in either base64 alphabet, -1 for none. */
-static signed char b64_vals[256];
-static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
-
-static void b64_vals_init(void)
-{
-	int i;
-
-	memset(b64_vals, -1, sizeof(b64_vals));
-	for (i = 0; i < 64; i++)
-		b64_vals[(unsigned char)b64_chars[i]] = (signed char)i;
-	b64_vals['-'] = 62;
-	b64_vals['_'] = 63;
-}
-
 /* Standard or URL-safe, padded or not (protojson's reader). */
 static int b64_decode(ProtobufCBinaryData *out, const char *s, size_t len, char *err)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i, o = 0, n = len, full;
-	uint8_t *d;
-	int v0, v1, v2, v3;
+	size_t cap = e2bu_b64_declen(len), pos;
+	ssize_t n;
 
-	pthread_once(&b64_once, b64_vals_init);
-	while (n && s[n - 1] == '=')
-		n--;
-	if (len - n > 2 || (len != n && len % 4) || n % 4 == 1)
-		return fail(err, "illegal base64 data at input byte %zu", n);
-	d = out->data = malloc(n / 4 * 3 + 3);
-	if (!d)
+	out->data = malloc(cap);
+	if (!out->data)
 		return fail(err, "out of memory");
-	full = n / 4 * 4;
-	for (i = 0; i < n; i += 4) {
-		v0 = b64_vals[u[i]];
-		v1 = i + 1 < n ? b64_vals[u[i + 1]] : 0;
-		v2 = i + 2 < n ? b64_vals[u[i + 2]] : 0;
-		v3 = i + 3 < n ? b64_vals[u[i + 3]] : 0;
-		if ((v0 | v1 | v2 | v3) < 0) {
-			free(out->data);
-			out->data = NULL;
-			return fail(err, "illegal base64 data at input byte %zu", i);
-		}
-		d[o++] = (uint8_t)(v0 << 2 | v1 >> 4);
-		if (i < full || n - i > 2)
-			d[o++] = (uint8_t)(v1 << 4 | v2 >> 2);
-		if (i < full || n - i > 3)
-			d[o++] = (uint8_t)(v2 << 6 | v3);
+	n = e2bu_b64_decode(out->data, cap, s, len, &pos);
+	if (n < 0) {
+		free(out->data);
+		out->data = NULL;
+		return fail(err, "illegal base64 data at input byte %zu", pos);
 	}
-	out->len = o;
+	out->len = (size_t)n;
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "json.h"
 #include "model.h"
+#include "random.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -441,15 +442,11 @@ static int temp_name(e2b_buf *out, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	unsigned char rnd[8] = { 0 };
-	int fd, error;
 	size_t i;
+	int error;
 
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (read(fd, rnd, sizeof(rnd)) < 0)
-			rnd[0] = (unsigned char)getpid();
-		close(fd);
-	}
+	if (e2bu_random(rnd, sizeof(rnd)) < 0)
+		rnd[0] = (unsigned char)getpid();
 	if (slash)
 		error = e2b_buf_printf(out, "%.*s/.%s.e2b-tmp-", (int)(slash - path),
 				       path, slash + 1);

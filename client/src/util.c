@@ -10,92 +10,37 @@
 #include <strings.h>
 #include <time.h>
 
+#include "b64.h"
 #include "error.h"
 #include "util.h"
 
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 int e2b__b64_encode(e2b_buf *out, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	size_t i, olen;
-	char *o;
+	size_t olen = e2bu_b64_enclen(len);
 	int error;
 
-	if (len > ((size_t)-1) / 4 * 3 - 3)
+	if (!olen && len)
 		return e2b__error_set(E2B_ENOMEM, "data too large to encode");
-	olen = (len + 2) / 3 * 4;
 	error = e2b_buf_grow(out, olen);
 	if (error < 0)
 		return error;
-	o = out->ptr + out->size;
-	for (i = 0; i + 2 < len; i += 3) {
-		*o++ = b64chars[p[i] >> 2];
-		*o++ = b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*o++ = b64chars[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*o++ = b64chars[p[i + 2] & 63];
-	}
-	if (i < len) {
-		*o++ = b64chars[p[i] >> 2];
-		if (i + 1 < len) {
-			*o++ = b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*o++ = b64chars[(p[i + 1] & 15) << 2];
-		} else {
-			*o++ = b64chars[(p[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	out->size += olen;
-	out->ptr[out->size] = '\0';
+	out->size += e2bu_b64_encode(out->ptr + out->size, data, len);
 	return 0;
-}
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
 }
 
 int e2b__b64_decode(e2b_buf *out, const char *s, size_t len)
 {
-	unsigned acc = 0;
-	int bits = 0, error, v;
-	size_t i, pad = 0;
-	unsigned char c;
+	size_t cap = e2bu_b64_declen(len), pos;
+	ssize_t n;
+	int error;
 
-	while (len && (s[len - 1] == '=')) {
-		len--;
-		if (++pad > 2)
-			return e2b__error_set(E2B_EPROTO, "invalid base64 padding");
-	}
-	if (len % 4 == 1)
-		return e2b__error_set(E2B_EPROTO, "invalid base64 length");
-	error = e2b_buf_grow(out, len / 4 * 3 + 3);
+	error = e2b_buf_grow(out, cap);
 	if (error < 0)
 		return error;
-	for (i = 0; i < len; i++) {
-		v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return e2b__error_set(E2B_EPROTO, "invalid base64 character");
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			c = (unsigned char)((acc >> bits) & 0xff);
-			out->ptr[out->size++] = (char)c;
-		}
-	}
+	n = e2bu_b64_decode(out->ptr + out->size, cap, s, len, &pos);
+	if (n < 0)
+		return e2b__error_set(E2B_EPROTO, "invalid base64 data at input byte %zu", pos);
+	out->size += (size_t)n;
 	out->ptr[out->size] = '\0';
 	return 0;
 }

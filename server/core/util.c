@@ -1,33 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Random identifiers and secrets for e2bd, from the kernel's CSPRNG
- * (getrandom(2)): no per-thread generator state in the short-lived
+ * (common/random.c): no per-thread generator state in the short-lived
  * connection threads that ask for them.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/random.h>
 
 #include "core/e2bd.h"
-
-/* Fill @buf with @n random bytes; -1 if the kernel cannot. */
-static int random_bytes(unsigned char *buf, size_t n)
-{
-	size_t off = 0;
-	ssize_t r;
-
-	while (off < n) {
-		r = getrandom(buf + off, n - off, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += (size_t)r;
-	}
-	return 0;
-}
+#include "random.h"
 
 int random_hex(char *out, size_t outlen, size_t nbytes)
 {
@@ -37,7 +18,7 @@ int random_hex(char *out, size_t outlen, size_t nbytes)
 
 	if (nbytes > sizeof(buf) || outlen < nbytes * 2 + 1)
 		return -1;
-	if (random_bytes(buf, nbytes) < 0)
+	if (e2bu_random(buf, nbytes) < 0)
 		return -1;
 	for (i = 0; i < nbytes; i++) {
 		out[2 * i] = hex[buf[i] >> 4];
@@ -57,7 +38,7 @@ int random_alnum(char *out, size_t outlen, size_t n)
 		return -1;
 	while (i < n) {
 		if (used == sizeof(pool)) {
-			if (random_bytes(pool, sizeof(pool)) < 0)
+			if (e2bu_random(pool, sizeof(pool)) < 0)
 				return -1;
 			used = 0;
 		}

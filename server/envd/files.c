@@ -28,6 +28,7 @@
 #include <openssl/sha.h>
 #include <zlib.h>
 
+#include "b64.h"
 #include "core/e2bd.h"
 #include "envd/fsrpc.h"
 #include "envd/users.h"
@@ -196,7 +197,8 @@ static int check_signing(struct envd_request *r, const char *operation,
 			 char *err, size_t errlen)
 {
 	const char *tok = r->ctx.sb->access_token, *hdr, *sig, *exp, *user, *path;
-	unsigned char digest[SHA256_DIGEST_LENGTH], b64[64];
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char b64[64];
 	char expected[80];
 	EVP_MD_CTX *md;
 	long long expv = 0;
@@ -249,11 +251,11 @@ static int check_signing(struct envd_request *r, const char *operation,
 	}
 	EVP_DigestFinal_ex(md, digest, NULL);
 	EVP_MD_CTX_free(md);
-	n = EVP_EncodeBlock(b64, digest, sizeof(digest));
+	n = (int)e2bu_b64_encode(b64, digest, sizeof(digest));
 	while (n > 0 && b64[n - 1] == '=')
 		n--;
 	b64[n] = '\0';
-	snprintf(expected, sizeof(expected), "v1_%s", (char *)b64);
+	snprintf(expected, sizeof(expected), "v1_%s", b64);
 	if (strlen(sig) != strlen(expected) ||
 	    CRYPTO_memcmp(sig, expected, strlen(expected)) != 0) {
 		snprintf(err, errlen, "invalid signature");
@@ -332,7 +334,8 @@ static void content_type(const char *name, int fd, off_t size, char *out, size_t
 	for (i = 0; i < n; i++) {
 		unsigned char c = buf[i];
 
-		if (c <= 0x08 || c == 0x0b || (c >= 0x0e && c <= 0x1a) || (c >= 0x1c && c <= 0x1f)) {
+		if (c <= 0x08 || c == 0x0b || (c >= 0x0e && c <= 0x1a) ||
+		    (c >= 0x1c && c <= 0x1f)) {
 			snprintf(out, outlen, "application/octet-stream");
 			return;
 		}
@@ -464,7 +467,8 @@ static enum MHD_Result files_get(struct envd_request *r)
 	if (fd < 0) {
 		if (e == ENOENT)
 			return rpc_send_error(r->conn, 404, "path '%s' does not exist", path);
-		return rpc_send_error(r->conn, 500, "error checking if path exists '%s': stat %s: %s",
+		return rpc_send_error(r->conn, 500,
+				      "error checking if path exists '%s': stat %s: %s",
 				      path, path, sbfs_errstr(e));
 	}
 	if (fstat(fd, &st) < 0) {
@@ -653,7 +657,9 @@ static int file_begin(struct upload *u, const char *dest)
 
 		if (p && strcmp(p, dest) == 0)
 			return up_fail(u, 400,
-				       "you cannot upload multiple files to the same path '%s' in one upload request, only the first specified file was uploaded",
+				       "you cannot upload multiple files to the same path '%s' "
+				       "in one upload request, only the first specified file "
+				       "was uploaded",
 				       dest);
 	}
 	snprintf(u->dest, sizeof(u->dest), "%s", dest);
@@ -986,10 +992,12 @@ static bool meta_printable(struct upload *u, const char *label, const char *key,
 
 		if (c < 0x20 || c > 0x7e) {
 			if (key)
-				up_fail(u, 400, "invalid metadata: metadata %s \"%s\" contains non-printable-ASCII byte 0x%02x at offset %zu",
+				up_fail(u, 400, "invalid metadata: metadata %s \"%s\" contains "
+					"non-printable-ASCII byte 0x%02x at offset %zu",
 					label, key, c, i);
 			else
-				up_fail(u, 400, "invalid metadata: metadata %s contains non-printable-ASCII byte 0x%02x at offset %zu",
+				up_fail(u, 400, "invalid metadata: metadata %s contains "
+					"non-printable-ASCII byte 0x%02x at offset %zu",
 					label, c, i);
 			return false;
 		}
@@ -1069,7 +1077,8 @@ static void upload_start(struct envd_request *r, struct upload *u)
 		}
 		u->gzip = true;
 	} else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-		up_fail(u, 400, "error decompressing request body: unsupported content encoding '%s'",
+		up_fail(u, 400,
+			"error decompressing request body: unsupported content encoding '%s'",
 			enc);
 		return;
 	}
@@ -1112,7 +1121,8 @@ static void upload_start(struct envd_request *r, struct upload *u)
 		return;
 	}
 	up_fail(u, 400,
-		"unsupported content type: %s, expected multipart/form-data or application/octet-stream",
+		"unsupported content type: %s, "
+		"expected multipart/form-data or application/octet-stream",
 		ctype ? ctype : "");
 }
 
@@ -1240,7 +1250,8 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 	uname = json_string_value(json_object_get(req, "username"));
 	user = r->ctx.user;
 	if (uname && users_lookup(r->ctx.sb, uname, &user) < 0) {
-		ret = rpc_send_error(r->conn, 401, "error looking up user '%s': user: unknown user %s",
+		ret = rpc_send_error(r->conn, 401,
+				     "error looking up user '%s': user: unknown user %s",
 				     uname, uname);
 		json_decref(req);
 		return ret;
@@ -1304,7 +1315,8 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 		if (sfd < 0) {
 			e = errno;
 			file_abort(u);
-			up_fail(u, 500, "error opening source file %s: %s", paths[i], sbfs_errstr(e));
+			up_fail(u, 500, "error opening source file %s: %s", paths[i],
+				sbfs_errstr(e));
 			goto out;
 		}
 		for (;;) {
@@ -1471,7 +1483,8 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 	json_object_set_new(o, "cpu_count", json_integer(ncpu > 0 ? ncpu : 1));
 	/* The sandbox's own processes, as envd inside a VM reports its VM. */
 	(void)usage_sample(r->ctx.sb, &u);
-	json_object_set_new(o, "cpu_used_pct", json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
+	json_object_set_new(o, "cpu_used_pct",
+			    json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
 	json_object_set_new(o, "mem_total", json_integer(total));
 	json_object_set_new(o, "mem_used", json_integer((json_int_t)u.mem_bytes));
 	json_object_set_new(o, "mem_cache", json_integer(cached));
@@ -1480,7 +1493,8 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 	rootfd = sbfs_root_get(r->ctx.sb);
 	if (rootfd >= 0 && fstatvfs(rootfd, &vfs) == 0) {
 		json_object_set_new(o, "disk_used",
-				    json_integer((json_int_t)((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize)));
+				    json_integer((json_int_t)((vfs.f_blocks - vfs.f_bfree) *
+							      vfs.f_frsize)));
 		json_object_set_new(o, "disk_total",
 				    json_integer((json_int_t)(vfs.f_blocks * vfs.f_frsize)));
 	} else {

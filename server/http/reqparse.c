@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "b64.h"
 #include "http/reqparse.h"
 
 long reqparse_port(const char *s, size_t n)
@@ -78,44 +79,12 @@ int reqparse_host(const char *host, char *id, size_t idlen, long *port)
 	return 1;
 }
 
-static int b64val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+' || ch == '-')
-		return 62;
-	if (ch == '/' || ch == '_')
-		return 63;
-	return -1;
-}
-
-/* Decode base64 (padding optional) into @out; -1 if invalid or too long. */
+/* Decode base64 into @out, NUL-terminated; -1 if invalid or too long. */
 static int b64_decode(const char *in, char *out, size_t outlen)
 {
-	unsigned acc = 0;
-	int bits = 0, v;
-	size_t n = 0;
+	ssize_t n = e2bu_b64_decode(out, outlen - 1, in, strlen(in), NULL);
 
-	for (; *in && *in != '='; in++) {
-		v = b64val((unsigned char)*in);
-		if (v < 0)
-			return -1;
-		acc = ((acc << 6) | (unsigned)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n + 1 >= outlen)
-				return -1;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	for (; *in == '='; in++)
-		;
-	if (*in)
+	if (n < 0)
 		return -1;
 	out[n] = '\0';
 	return (int)n;
