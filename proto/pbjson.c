@@ -15,6 +15,7 @@
 
 #include "b64.h"
 #include "pbjson.h"
+#include "rfc3339.h"
 #include "process.pb-c.h"
 #include "filesystem.pb-c.h"
 
@@ -130,9 +131,7 @@ static json_t *timestamp_json(const ProtobufCMessage *m)
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	int64_t secs = 0;
 	int32_t nanos = 0;
-	char buf[64], frac[16] = "";
-	struct tm tm;
-	time_t t;
+	char buf[E2BU_RFC3339_MAX];
 	unsigned i;
 
 	for (i = 0; i < d->n_fields; i++) {
@@ -143,62 +142,27 @@ static json_t *timestamp_json(const ProtobufCMessage *m)
 		else if (d->fields[i].id == 2)
 			memcpy(&nanos, p, sizeof(nanos));
 	}
-	t = (time_t)secs;
-	if (!gmtime_r(&t, &tm))
+	if (e2bu_rfc3339_format(buf, sizeof(buf), secs, nanos, E2BU_RFC3339_SHORTEST) < 0)
 		return NULL;
-	if (nanos > 0 && nanos < 1000000000) {
-		if (nanos % 1000000 == 0)
-			snprintf(frac, sizeof(frac), ".%03d", nanos / 1000000);
-		else if (nanos % 1000 == 0)
-			snprintf(frac, sizeof(frac), ".%06d", nanos / 1000);
-		else
-			snprintf(frac, sizeof(frac), ".%09d", nanos);
-	}
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 	return json_string(buf);
 }
 
 static int timestamp_parse(ProtobufCMessage *m, const char *s, char *err)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
-	struct tm tm = { 0 };
-	int64_t secs, nanos = 0;
-	int digits = 0, off = 0;
-	const char *p;
+	int32_t nanos;
+	int64_t secs;
 	unsigned i;
 
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	if (e2bu_rfc3339_parse(s, &secs, &nanos) < 0)
 		return fail(err, "invalid google.protobuf.Timestamp value \"%s\"", s);
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 9)
-				nanos = nanos * 10 + (*p - '0');
-		if (!digits)
-			return fail(err, "invalid google.protobuf.Timestamp value \"%s\"", s);
-		for (; digits < 9; digits++)
-			nanos *= 10;
-	}
-	if (*p == 'Z' && !p[1]) {
-		off = 0;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
-		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-		if (*p == '-')
-			off = -off;
-	} else {
-		return fail(err, "invalid google.protobuf.Timestamp value \"%s\"", s);
-	}
-	secs = (int64_t)timegm(&tm) - off;
 	for (i = 0; i < d->n_fields; i++) {
 		char *q = (char *)m + d->fields[i].offset;
-		int32_t n32 = (int32_t)nanos;
 
 		if (d->fields[i].id == 1)
 			memcpy(q, &secs, sizeof(secs));
 		else if (d->fields[i].id == 2)
-			memcpy(q, &n32, sizeof(n32));
+			memcpy(q, &nanos, sizeof(nanos));
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "rfc3339.h"
 
 int parse_kv_list(e2b_kv **out, char **vals, size_t n, const char *opt)
 {
@@ -28,7 +29,8 @@ int parse_kv_list(e2b_kv **out, char **vals, size_t n, const char *opt)
 		if (!eq || eq == vals[i]) {
 			free(kv);
 			fflush(stdout);
-			fprintf(stderr, "e2bctl: malformed K=V '%s' for --%s (expected KEY=VALUE)\n",
+			fprintf(stderr,
+				"e2bctl: malformed K=V '%s' for --%s (expected KEY=VALUE)\n",
 				vals[i], opt);
 			return E2BCTL_EXIT_USAGE;
 		}
@@ -179,31 +181,16 @@ json_t *json_kv(const e2b_kv *kv, size_t n)
 
 void fmt_time_ms(char *buf, size_t cap, int64_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!ms || !gmtime_r(&t, &tm)) {
+	if (!ms || e2bu_rfc3339_format(buf, cap, ms / 1000, 0, 0) < 0)
 		snprintf(buf, cap, "%s", "");
-		return;
-	}
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void fmt_time_ns(char *buf, size_t cap, int64_t sec, int32_t nsec)
 {
-	time_t t = (time_t)sec;
-	struct tm tm;
-	char date[32];
+	int digits = nsec > 0 && nsec < 1000000000 ? 9 : 0;
 
-	if (!gmtime_r(&t, &tm)) {
+	if (e2bu_rfc3339_format(buf, cap, sec, nsec, digits) < 0)
 		snprintf(buf, cap, "%s", "");
-		return;
-	}
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (nsec > 0 && nsec < 1000000000)
-		snprintf(buf, cap, "%s.%09dZ", date, (int)nsec);
-	else
-		snprintf(buf, cap, "%sZ", date);
 }
 
 /* A string, or null when absent (NULL or ""): the vocabulary's rule. */

@@ -12,6 +12,7 @@
 
 #include "b64.h"
 #include "error.h"
+#include "rfc3339.h"
 #include "util.h"
 
 int e2b__b64_encode(e2b_buf *out, const void *data, size_t len)
@@ -59,70 +60,11 @@ static int parse_digits(const char **pp, int n, int *out)
 	return 0;
 }
 
-/* Days since the epoch of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int e2b__parse_rfc3339(const char *s, int64_t *out_sec, int32_t *out_nsec)
 {
-	int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
-	int32_t nsec = 0;
-	int ndig = 0;
-	const char *p = s;
-
-	if (!s)
-		goto bad;
-	if (parse_digits(&p, 4, &Y) || *p++ != '-' || parse_digits(&p, 2, &M) ||
-	    *p++ != '-' || parse_digits(&p, 2, &D))
-		goto bad;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		goto bad;
-	p++;
-	if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &m) ||
-	    *p++ != ':' || parse_digits(&p, 2, &sec))
-		goto bad;
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			if (ndig < 9) {
-				nsec = nsec * 10 + (*p - '0');
-				ndig++;
-			}
-			p++;
-		}
-		if (!ndig)
-			goto bad;
-		while (ndig++ < 9)
-			nsec *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		p++;
-		if (parse_digits(&p, 2, &oh) || *p++ != ':' || parse_digits(&p, 2, &om))
-			goto bad;
-	} else {
-		goto bad;
-	}
-	if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-		goto bad;
-	*out_sec = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec -
-		   sign * (oh * 3600 + om * 60);
-	if (out_nsec)
-		*out_nsec = nsec;
+	if (e2bu_rfc3339_parse(s, out_sec, out_nsec) < 0)
+		return e2b__error_set(E2B_EPROTO, "invalid timestamp '%.64s'", s ? s : "");
 	return 0;
-bad:
-	return e2b__error_set(E2B_EPROTO, "invalid timestamp '%.64s'", s ? s : "");
 }
 
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -153,7 +95,7 @@ int e2b__parse_http_date(const char *s, int64_t *out_sec)
 	    parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &m) ||
 	    *p++ != ':' || parse_digits(&p, 2, &sec))
 		return E2B_EPROTO;
-	*out_sec = days_from_civil(Y, M + 1, D) * 86400 + h * 3600 + m * 60 + sec;
+	*out_sec = e2bu_days_from_civil(Y, M + 1, D) * 86400 + h * 3600 + m * 60 + sec;
 	return 0;
 }
 

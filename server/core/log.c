@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/e2bd.h"
+#include "rfc3339.h"
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -41,7 +42,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	char line[2048], msg[2048];
 	struct timespec ts;
-	struct tm tm;
 	va_list ap;
 	size_t n;
 	int r;
@@ -49,10 +49,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (lvl > g_cfg.log_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ e2bd %s: ",
-		     ts.tv_nsec / 1000000, level_names[lvl]);
+	r = e2bu_rfc3339_format(line, sizeof(line), ts.tv_sec, (int32_t)ts.tv_nsec, 3);
+	n = r > 0 ? (size_t)r : 0;
+	r = snprintf(line + n, sizeof(line) - n, " e2bd %s: ", level_names[lvl]);
 	if (r > 0)
 		n += (size_t)r;
 	va_start(ap, fmt);

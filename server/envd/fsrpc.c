@@ -26,6 +26,7 @@
 #include "isolate/nsbox.h"
 #include "http/rpc.h"
 #include "isolate/sbfs.h"
+#include "rfc3339.h"
 
 #define XATTR_PREFIX "user.e2b."
 /* Events kept for a polling watcher between two GetWatcherEvents calls. */
@@ -38,22 +39,9 @@
 
 void fsrpc_format_time(const struct timespec *ts, char *out, size_t outlen)
 {
-	char date[32], frac[16] = "";
-	struct tm tm;
-	time_t t = ts->tv_sec;
-	long ns = ts->tv_nsec;
-
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ns > 0 && ns < 1000000000L) {
-		if (ns % 1000000 == 0)
-			snprintf(frac, sizeof(frac), ".%03ld", ns / 1000000);
-		else if (ns % 1000 == 0)
-			snprintf(frac, sizeof(frac), ".%06ld", ns / 1000);
-		else
-			snprintf(frac, sizeof(frac), ".%09ld", ns);
-	}
-	snprintf(out, outlen, "%s%sZ", date, frac);
+	if (e2bu_rfc3339_format(out, outlen, ts->tv_sec, (int32_t)ts->tv_nsec,
+				E2BU_RFC3339_SHORTEST) < 0 && outlen)
+		out[0] = '\0';
 }
 
 /* user.e2b.* xattrs of the non-symlink entry @leaf in @dfd, or NULL. */
@@ -201,7 +189,8 @@ static int req_str(json_t *req, const char *camel, const char *snake,
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return rpc_fail(err, "invalid_argument", "invalid value for string field %s", camel);
+		return rpc_fail(err, "invalid_argument", "invalid value for string field %s",
+				camel);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -295,7 +284,8 @@ static int fs_stat_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	json_t *e;
 	int e2;
 
-	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
+	if (req_str(req, "path", NULL, &in, err) < 0 ||
+	    resolve(ctx, in, path, sizeof(path), err) < 0)
 		return -1;
 	sbfs_idnames_load(&names, rootfd);
 	e = fsrpc_entry(rootfd, &names, path);
@@ -506,11 +496,13 @@ static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 	const char *in;
 	json_t *e;
 
-	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
+	if (req_str(req, "path", NULL, &in, err) < 0 ||
+	    resolve(ctx, in, path, sizeof(path), err) < 0)
 		return -1;
 	if (sbfs_stat(rootfd, path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
-			return rpc_fail(err, "already_exists", "directory already exists: %s", path);
+			return rpc_fail(err, "already_exists", "directory already exists: %s",
+					path);
 		return rpc_fail(err, "invalid_argument",
 				"path already exists but it is not a directory: %s", path);
 	}
@@ -617,10 +609,12 @@ static int fs_remove_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t *
 	char path[SBFS_PATH_MAX];
 	const char *in;
 
-	if (req_str(req, "path", NULL, &in, err) < 0 || resolve(ctx, in, path, sizeof(path), err) < 0)
+	if (req_str(req, "path", NULL, &in, err) < 0 ||
+	    resolve(ctx, in, path, sizeof(path), err) < 0)
 		return -1;
 	if (sbfs_remove_all(rootfd, path) < 0)
-		return rpc_fail(err, "internal", "error removing file or directory: unlinkat %s: %s",
+		return rpc_fail(err, "internal",
+				"error removing file or directory: unlinkat %s: %s",
 				path, sbfs_errstr(errno));
 	*out = json_object();
 	return 0;
@@ -786,7 +780,8 @@ static int fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len,
 			rc = -1;
 		if (rc == 0 && w->ndirs < WATCH_MAX_DIRS &&
 		    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-			cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			cfd = openat(dfd, names[i],
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd >= 0) {
 				if (fswatch_add_fd(w, cfd, w->rel) == 0)
 					rc = fswatch_add_tree_at(w, cfd, len + (len ? 1 : 0) + nlen,
@@ -959,7 +954,8 @@ static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 			    (ev->mask & (IN_CREATE | IN_MOVED_TO)) && fswatch_add(w, name) == 0 &&
 			    fswatch_add_tree(w, name, emit, payload) < 0)
 				return -1;
-			if ((ev->mask & IN_MOVED_TO) && ev->cookie && ev->cookie == w->upload_cookie) {
+			if ((ev->mask & IN_MOVED_TO) && ev->cookie &&
+			    ev->cookie == w->upload_cookie) {
 				w->upload_cookie = 0;
 				if (emit_one(w, name, "EVENT_TYPE_WRITE", emit, payload) < 0)
 					return -1;

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "b64.h"
+#include "rfc3339.h"
 #include "http/reqparse.h"
 
 long reqparse_port(const char *s, size_t n)
@@ -209,35 +210,10 @@ int reqparse_metadata(const char *q, json_t *want)
 
 int reqparse_rfc3339(const char *s, time_t *out)
 {
-	struct tm tm = { 0 };
-	const char *p;
-	long off = 0;
-	int sign;
+	int64_t sec;
 
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	if (e2bu_rfc3339_parse(s, &sec, NULL) < 0)
 		return -1;
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-		      p[3] == ':' && p[4] >= '0' && p[4] <= '9' &&
-		      p[5] >= '0' && p[5] <= '9'))
-			return -1;
-		off = sign * (((p[1] - '0') * 10 + (p[2] - '0')) * 3600L +
-			      ((p[4] - '0') * 10 + (p[5] - '0')) * 60L);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	*out = timegm(&tm) - off;
+	*out = (time_t)sec;
 	return 0;
 }
