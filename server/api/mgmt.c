@@ -24,6 +24,7 @@
 #include "http/rpc.h"
 #include "api/sandbox.h"
 #include "api/usage.h"
+#include "rfc3339.h"
 
 #define OK_MAX_TIMEOUT 2592000
 #define DEFAULT_TIMEOUT 300
@@ -110,7 +111,8 @@ static enum MHD_Result fail(struct mreq *m, unsigned status, const char *fmt, ..
 static enum MHD_Result not_found_sb(struct mreq *m, const char *id)
 {
 	if (openkruise())
-		return fail(m, 404, "Sandbox route not found, maybe it is crashed or killed: %s", id);
+		return fail(m, 404,
+			    "Sandbox route not found, maybe it is crashed or killed: %s", id);
 	return fail(m, 404, "sandbox \"%s\" doesn't exist or you don't have access to it", id);
 }
 
@@ -135,11 +137,10 @@ static void facts_init(void)
 
 static json_t *rfc3339(time_t t)
 {
-	char buf[40];
-	struct tm tm;
+	char buf[E2BU_RFC3339_MAX];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (e2bu_rfc3339_format(buf, sizeof(buf), t, 0, 0) < 0)
+		buf[0] = '\0';
 	return json_string(buf);
 }
 
@@ -399,7 +400,8 @@ static enum MHD_Result do_create(struct mreq *m, bool v2)
 
 		json_object_foreach(o.metadata, k, mv) {
 			if (!qualified_name(k)) {
-				ret = fail(m, 400, "metadata key '%s' is not a valid Kubernetes qualified name", k);
+				ret = fail(m, 400, "metadata key '%s' is not a valid "
+					   "Kubernetes qualified name", k);
 				goto out;
 			}
 		}
@@ -483,126 +485,177 @@ static bool template_match(struct sandbox *sb, const char *want)
 	return builtin_want && builtin_have && !sb->lower;
 }
 
+/* The query of GET /sandboxes and GET /v2/sandboxes, parsed. */
+struct list_query {
+	struct filter f;
+	bool want_running, want_paused, asc, have_after;
+	long limit;
+	long long tok_t;	/* nextToken's cursor: start time and ID */
+	char tok_id[64];
+	time_t after;
+	const char *tmpl;
+};
+
+static const char *list_arg(struct mreq *m, const char *key)
+{
+	return MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* state=running,paused (either, both, in any order). */
+static int list_parse_state(struct mreq *m, struct list_query *lq, const char *q,
+			    enum MHD_Result *ret)
+{
+	const char *tok = q, *end;
+	size_t tl;
+
+	lq->want_running = lq->want_paused = false;
+	while (*tok) {
+		end = strchr(tok, ',');
+		tl = end ? (size_t)(end - tok) : strlen(tok);
+		if (tl == 7 && strncmp(tok, "running", 7) == 0) {
+			lq->want_running = true;
+		} else if (tl == 6 && strncmp(tok, "paused", 6) == 0) {
+			lq->want_paused = true;
+		} else if (tl) {
+			*ret = fail(m, 400, "invalid state '%.*s'", (int)tl, tok);
+			return -1;
+		}
+		tok += tl + (end ? 1 : 0);
+	}
+	return 0;
+}
+
+/* nextToken=<started_at>_<id>, as the X-Next-Token this API sent. */
+static int list_parse_token(struct list_query *lq, const char *q)
+{
+	size_t idlen;
+	char *end;
+
+	errno = 0;
+	lq->tok_t = strtoll(q, &end, 10);
+	idlen = *end == '_' ? strlen(end + 1) : 0;
+	if (errno || end == q || *end != '_' || idlen == 0 || idlen >= sizeof(lq->tok_id))
+		return -1;
+	memcpy(lq->tok_id, end + 1, idlen + 1);
+	return 0;
+}
+
+/* The v2 arguments: state, limit, nextToken, order, startedAfter, template
+ * and (OpenKruise) any other key as a metadata filter. */
+static int list_parse_v2(struct mreq *m, struct list_query *lq, enum MHD_Result *ret)
+{
+	const char *q;
+	char *end;
+
+	q = list_arg(m, "state");
+	if (q && list_parse_state(m, lq, q, ret) < 0)
+		return -1;
+	q = list_arg(m, "limit");
+	if (q) {
+		errno = 0;
+		lq->limit = strtol(q, &end, 10);
+		if (errno || end == q || *end || lq->limit < 1 || lq->limit > 100) {
+			*ret = fail(m, 400, "limit must be between 1 and 100");
+			return -1;
+		}
+	}
+	q = list_arg(m, "nextToken");
+	if (q && *q && list_parse_token(lq, q) < 0) {
+		*ret = fail(m, 400, "invalid nextToken");
+		return -1;
+	}
+	q = list_arg(m, "order");
+	if (q && strcmp(q, "asc") == 0) {
+		lq->asc = true;
+	} else if (q && strcmp(q, "desc") != 0) {
+		*ret = fail(m, 400, "order must be asc or desc");
+		return -1;
+	}
+	q = list_arg(m, "startedAfter");
+	if (q) {
+		if (reqparse_rfc3339(q, &lq->after) < 0) {
+			*ret = fail(m, 400, "startedAfter must be an RFC 3339 date-time");
+			return -1;
+		}
+		lq->have_after = true;
+	}
+	lq->tmpl = list_arg(m, "template");
+	if (openkruise())
+		MHD_get_connection_values(m->conn, MHD_GET_ARGUMENT_KIND, extra_filter_cb, &lq->f);
+	return 0;
+}
+
+/* Is @sb (in state @st) listed: state, metadata, start time, template, and
+ * not before the nextToken cursor in the listing's order? */
+static bool list_wanted(struct list_query *lq, struct sandbox *sb, enum sandbox_state st)
+{
+	long long t = (long long)sb->started_at;
+
+	if (!((st == SB_RUNNING && lq->want_running) || (st == SB_PAUSED && lq->want_paused)))
+		return false;
+	if (!filter_match(&lq->f, sb))
+		return false;
+	if (lq->have_after && sb->started_at < lq->after)
+		return false;
+	if (lq->tmpl && !template_match(sb, lq->tmpl))
+		return false;
+	if (lq->tok_id[0] && ((lq->asc ? t < lq->tok_t : t > lq->tok_t) ||
+			      (t == lq->tok_t && strcmp(sb->id, lq->tok_id) < 0)))
+		return false;	/* before the cursor */
+	return true;
+}
+
+/* Send @arr (consumed) with X-Next-Token when a page is cut, else with
+ * E2B's X-Total-Running when running sandboxes were asked for. */
+static enum MHD_Result list_reply(struct mreq *m, struct list_query *lq, json_t *arr,
+				  const char *next, int total_running)
+{
+	char tr[32];
+
+	if (next[0])
+		return reply(m, 200, arr, "X-Next-Token", next);
+	if (lq->want_running && !openkruise()) {
+		snprintf(tr, sizeof(tr), "%d", total_running);
+		return reply(m, 200, arr, "X-Total-Running", tr);
+	}
+	return reply(m, 200, arr, NULL, NULL);
+}
+
 static enum MHD_Result do_list(struct mreq *m, bool v2)
 {
-	struct filter f = { 0 };
+	struct list_query lq = { .want_running = true, .want_paused = v2, .limit = 100 };
 	struct sandbox **list = NULL;
-	bool want_running = true, want_paused = !v2 ? false : true;
-	const char *q;
-	long limit = 100;
-	long long tok_t = 0;
-	char tok_id[64] = "", next[128] = "";
-	bool asc = false, have_after = false;
-	time_t after = 0;
-	const char *tmpl = NULL;
+	char next[128] = "";
 	json_t *arr = NULL;
 	enum MHD_Result ret;
 	int n = -1, i, count = 0, total_running = 0;
+	const char *q;
 
-	f.want = json_object();
-	if (!f.want)
+	lq.f.want = json_object();
+	if (!lq.f.want)
 		return MHD_NO;
-	if (v2) {
-		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "state");
-		if (q) {
-			const char *tok = q, *end;
-			size_t tl;
-
-			want_running = want_paused = false;
-			while (*tok) {
-				end = strchr(tok, ',');
-				tl = end ? (size_t)(end - tok) : strlen(tok);
-				if (tl == 7 && strncmp(tok, "running", 7) == 0) {
-					want_running = true;
-				} else if (tl == 6 && strncmp(tok, "paused", 6) == 0) {
-					want_paused = true;
-				} else if (tl) {
-					ret = fail(m, 400, "invalid state '%.*s'", (int)tl, tok);
-					goto out;
-				}
-				tok += tl + (end ? 1 : 0);
-			}
-		}
-		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "limit");
-		if (q) {
-			char *end;
-
-			errno = 0;
-			limit = strtol(q, &end, 10);
-			if (errno || end == q || *end || limit < 1 || limit > 100) {
-				ret = fail(m, 400, "limit must be between 1 and 100");
-				goto out;
-			}
-		}
-		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "nextToken");
-		if (q && *q) {
-			char *end;
-			size_t idlen;
-
-			errno = 0;
-			tok_t = strtoll(q, &end, 10);
-			idlen = *end == '_' ? strlen(end + 1) : 0;
-			if (errno || end == q || *end != '_' || idlen == 0 ||
-			    idlen >= sizeof(tok_id)) {
-				ret = fail(m, 400, "invalid nextToken");
-				goto out;
-			}
-			memcpy(tok_id, end + 1, idlen + 1);
-		}
-		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "order");
-		if (q && strcmp(q, "asc") == 0) {
-			asc = true;
-		} else if (q && strcmp(q, "desc") != 0) {
-			ret = fail(m, 400, "order must be asc or desc");
-			goto out;
-		}
-		q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "startedAfter");
-		if (q) {
-			if (reqparse_rfc3339(q, &after) < 0) {
-				ret = fail(m, 400, "startedAfter must be an RFC 3339 date-time");
-				goto out;
-			}
-			have_after = true;
-		}
-		tmpl = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "template");
-		if (openkruise())
-			MHD_get_connection_values(m->conn, MHD_GET_ARGUMENT_KIND,
-						  extra_filter_cb, &f);
-	}
-	q = MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, "metadata");
-	if (q && reqparse_metadata(q, f.want) < 0) {
+	if (v2 && list_parse_v2(m, &lq, &ret) < 0)
+		goto out;
+	q = list_arg(m, "metadata");
+	if (q && reqparse_metadata(q, lq.f.want) < 0) {
 		ret = MHD_NO;
 		goto out;
 	}
-
 	n = sandbox_list(&list);
 	if (n < 0) {
 		ret = fail(m, 500, "out of memory");
 		goto out;
 	}
-	qsort(list, (size_t)n, sizeof(*list), asc ? cmp_asc : cmp_desc);
+	qsort(list, (size_t)n, sizeof(*list), lq.asc ? cmp_asc : cmp_desc);
 	arr = json_array();
 	for (i = 0; i < n && arr; i++) {
 		enum sandbox_state st = sandbox_state_get(list[i], NULL);
 
 		if (st == SB_RUNNING)
 			total_running++;
-		if (!((st == SB_RUNNING && want_running) ||
-		      (st == SB_PAUSED && want_paused)))
+		if (!list_wanted(&lq, list[i], st))
 			continue;
-		if (!filter_match(&f, list[i]))
-			continue;
-		if (have_after && list[i]->started_at < after)
-			continue;
-		if (tmpl && !template_match(list[i], tmpl))
-			continue;
-		if (tok_id[0] &&
-		    ((asc ? (long long)list[i]->started_at < tok_t :
-			    (long long)list[i]->started_at > tok_t) ||
-		     ((long long)list[i]->started_at == tok_t &&
-		      strcmp(list[i]->id, tok_id) < 0)))
-			continue;	/* before the cursor */
-		if (v2 && count == limit) {
+		if (v2 && count == lq.limit) {
 			snprintf(next, sizeof(next), "%lld_%s",
 				 (long long)list[i]->started_at, list[i]->id);
 			break;
@@ -614,20 +667,11 @@ static enum MHD_Result do_list(struct mreq *m, bool v2)
 		ret = MHD_NO;
 		goto out;
 	}
-	if (v2 && next[0]) {
-		ret = reply(m, 200, arr, "X-Next-Token", next);
-	} else if (want_running && !openkruise()) {
-		char tr[32];
-
-		snprintf(tr, sizeof(tr), "%d", total_running);
-		ret = reply(m, 200, arr, "X-Total-Running", tr);
-	} else {
-		ret = reply(m, 200, arr, NULL, NULL);
-	}
+	ret = list_reply(m, &lq, arr, next, total_running);
 	arr = NULL;
 out:
 	json_decref(arr);
-	json_decref(f.want);
+	json_decref(lq.f.want);
 	if (n >= 0)
 		sandbox_list_free(list, n);
 	return ret;
@@ -779,7 +823,8 @@ static json_t *metric_now(struct sandbox *sb)
 	json_object_set_new(one, "timestampUnix", json_integer(now));
 	json_object_set_new(one, "cpuCount", json_integer(cpu_count));
 	(void)usage_sample(sb, &u);	/* not running: all zero */
-	json_object_set_new(one, "cpuUsedPct", json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
+	json_object_set_new(one, "cpuUsedPct",
+			    json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
 	json_object_set_new(one, "memUsed", json_integer((json_int_t)u.mem_bytes));
 	json_object_set_new(one, "memTotal", json_integer((json_int_t)memory_mb << 20));
 	json_object_set_new(one, "memCache", json_integer(0));

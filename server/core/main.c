@@ -227,7 +227,7 @@ static int read_key(const char *path)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "e2bd: cannot open '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "e2bd: cannot open '%s': %m\n", path);
 		return -1;
 	}
 	/* Whoever may write the key file may log in as us: only we or root. */
@@ -244,7 +244,7 @@ static int read_key(const char *path)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
-		fprintf(stderr, "e2bd: cannot read '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "e2bd: cannot read '%s': %m\n", path);
 		return -1;
 	}
 	buf[n] = '\0';
@@ -277,7 +277,7 @@ static int state_key(char *path, size_t pathlen)
 	key[len] = '\n';
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, key, len + 1) != (ssize_t)(len + 1)) {
-		fprintf(stderr, "e2bd: cannot write '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "e2bd: cannot write '%s': %m\n", path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -346,157 +346,186 @@ static bool template_known(const char *name)
 	return false;
 }
 
-int main(int argc, char **argv)
+/* The value of --log-level as a level; -1 for none. */
+static int parse_log_level(const char *s)
 {
-	const char *key_file = NULL;
-	char key_path[4096], err[512];
-	sigset_t sigs;
-	int opt, sig, ret = 1;
-	bool allow_remote = false;
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const int levels[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+	size_t i;
 
-	/* Modes of what e2bd and its sandboxes create never depend on the
-	 * caller's umask (sandbox roots must stay enterable). */
-	umask(022);
-	g_cfg.log_level = LOG_INFO;
-	g_cfg.flavor = FLAVOR_E2B;
-	g_cfg.port = 49982;
-	g_cfg.header_timeout_s = 30;
-	g_cfg.per_ip_limit = 2048;
-	g_cfg.memory_limit = 2ull << 30;
-	g_cfg.disk_limit = 10ull << 30;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_LISTEN:
-			free(g_cfg.listen_addr);
-			if (parse_listen(optarg) < 0) {
-				fprintf(stderr, "e2bd: --listen wants ADDR:PORT, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_STATE_DIR:
-			free(g_cfg.state_dir);
-			g_cfg.state_dir = strdup(optarg);
-			break;
-		case OPT_KEY_FILE:
-			key_file = optarg;
-			break;
-		case OPT_TEMPLATE:
-			if (add_template(optarg) < 0)
-				return 2;
-			break;
-		case OPT_DEFAULT_TEMPLATE:
-			g_cfg.default_template = strdup(optarg);
-			break;
-		case OPT_FLAVOR:
-			if (strcmp(optarg, "e2b") == 0) {
-				g_cfg.flavor = FLAVOR_E2B;
-			} else if (strcmp(optarg, "openkruise") == 0) {
-				g_cfg.flavor = FLAVOR_OPENKRUISE;
-			} else {
-				fprintf(stderr, "e2bd: unknown flavor '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_LOG_LEVEL:
-			if (strcmp(optarg, "error") == 0) {
-				g_cfg.log_level = LOG_ERROR;
-			} else if (strcmp(optarg, "warn") == 0) {
-				g_cfg.log_level = LOG_WARN;
-			} else if (strcmp(optarg, "info") == 0) {
-				g_cfg.log_level = LOG_INFO;
-			} else if (strcmp(optarg, "debug") == 0) {
-				g_cfg.log_level = LOG_DEBUG;
-			} else {
-				fprintf(stderr, "e2bd: unknown log level '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_DOMAIN:
-			g_cfg.domain = strdup(optarg);
-			break;
-		case OPT_NETWORK:
-			if (strcmp(optarg, "default") == 0) {
-				g_cfg.network_none = false;
-			} else if (strcmp(optarg, "none") == 0) {
-				g_cfg.network_none = true;
-			} else {
-				fprintf(stderr, "e2bd: --network wants default or none, got '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case OPT_SANDBOX_SUBNET:
-			free(g_cfg.sandbox_subnet);
-			g_cfg.sandbox_subnet = strdup(optarg);
-			break;
-		case OPT_ALLOW_REMOTE:
-			allow_remote = true;
-			break;
-		case OPT_MEMORY_LIMIT:
-			if (parse_size(optarg, &g_cfg.memory_limit) < 0) {
-				fprintf(stderr, "e2bd: bad size '%s' for --memory-limit\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_DISK_LIMIT:
-			if (parse_size(optarg, &g_cfg.disk_limit) < 0 ||
-			    (g_cfg.disk_limit && g_cfg.disk_limit < (16u << 20))) {
-				fprintf(stderr, "e2bd: bad size '%s' for --disk-limit "
-					"(0 or at least 16M)\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_HEADER_TIMEOUT:
-		case OPT_PER_IP: {
-			char *end;
-			unsigned long v;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return levels[i];
+	return -1;
+}
 
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-' ||
-			    v > (opt == OPT_PER_IP ? 4096ul : 86400ul) ||
-			    (opt == OPT_PER_IP && v == 0)) {
-				fprintf(stderr, "e2bd: bad value '%s' for --%s\n", optarg,
-					opt == OPT_PER_IP ? "max-connections-per-ip" :
-					"header-timeout");
-				return 2;
-			}
-			if (opt == OPT_PER_IP)
-				g_cfg.per_ip_limit = (unsigned)v;
-			else
-				g_cfg.header_timeout_s = (unsigned)v;
-			break;
-		}
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		case OPT_VERSION:
-			printf("e2bd %s (envd %s)\n", E2BD_VERSION, E2BD_ENVD_VERSION);
-			return 0;
-		default:
-			if (optopt)
-				fprintf(stderr, "e2bd: option needs an argument or is unknown: '%s'\n",
-					argv[optind - 1]);
-			else
-				fprintf(stderr, "e2bd: unknown option '%s'\n", argv[optind - 1]);
-			usage(stderr);
+/* --max-connections-per-ip or --header-timeout; -1 after a message. */
+static int parse_count_opt(int opt, const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' ||
+	    v > (opt == OPT_PER_IP ? 4096ul : 86400ul) || (opt == OPT_PER_IP && v == 0)) {
+		fprintf(stderr, "e2bd: bad value '%s' for --%s\n", arg,
+			opt == OPT_PER_IP ? "max-connections-per-ip" : "header-timeout");
+		return -1;
+	}
+	if (opt == OPT_PER_IP)
+		g_cfg.per_ip_limit = (unsigned)v;
+	else
+		g_cfg.header_timeout_s = (unsigned)v;
+	return 0;
+}
+
+/* --flavor and --network; -1 after a message. */
+static int parse_choice_opt(int opt, const char *arg)
+{
+	if (opt == OPT_FLAVOR && strcmp(arg, "e2b") == 0) {
+		g_cfg.flavor = FLAVOR_E2B;
+	} else if (opt == OPT_FLAVOR && strcmp(arg, "openkruise") == 0) {
+		g_cfg.flavor = FLAVOR_OPENKRUISE;
+	} else if (opt == OPT_FLAVOR) {
+		fprintf(stderr, "e2bd: unknown flavor '%s'\n", arg);
+		return -1;
+	} else if (strcmp(arg, "default") == 0) {
+		g_cfg.network_none = false;
+	} else if (strcmp(arg, "none") == 0) {
+		g_cfg.network_none = true;
+	} else {
+		fprintf(stderr, "e2bd: --network wants default or none, got '%s'\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Options that only store a string or set a flag; false for any other. */
+static bool store_opt(int opt, const char *arg, const char **key_file, bool *allow_remote)
+{
+	switch (opt) {
+	case OPT_STATE_DIR:
+		free(g_cfg.state_dir);
+		g_cfg.state_dir = strdup(arg);
+		return true;
+	case OPT_KEY_FILE:
+		*key_file = arg;
+		return true;
+	case OPT_DEFAULT_TEMPLATE:
+		g_cfg.default_template = strdup(arg);
+		return true;
+	case OPT_DOMAIN:
+		g_cfg.domain = strdup(arg);
+		return true;
+	case OPT_SANDBOX_SUBNET:
+		free(g_cfg.sandbox_subnet);
+		g_cfg.sandbox_subnet = strdup(arg);
+		return true;
+	case OPT_ALLOW_REMOTE:
+		*allow_remote = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * One option from getopt_long: -1 to go on, else the exit status.  Its
+ * complexity is one flat case per option, each a line or a check, left
+ * whole so every option reads in one place.
+ */
+static int apply_opt(int opt, char **argv, const char **key_file, bool *allow_remote)
+{
+	int lvl;
+
+	if (store_opt(opt, optarg, key_file, allow_remote))
+		return -1;
+	switch (opt) {
+	case OPT_LISTEN:
+		free(g_cfg.listen_addr);
+		if (parse_listen(optarg) < 0) {
+			fprintf(stderr, "e2bd: --listen wants ADDR:PORT, got '%s'\n", optarg);
 			return 2;
 		}
+		return -1;
+	case OPT_TEMPLATE:
+		return add_template(optarg) < 0 ? 2 : -1;
+	case OPT_FLAVOR:
+	case OPT_NETWORK:
+		return parse_choice_opt(opt, optarg) < 0 ? 2 : -1;
+	case OPT_LOG_LEVEL:
+		lvl = parse_log_level(optarg);
+		if (lvl < 0) {
+			fprintf(stderr, "e2bd: unknown log level '%s'\n", optarg);
+			return 2;
+		}
+		g_cfg.log_level = (enum log_level)lvl;
+		return -1;
+	case OPT_MEMORY_LIMIT:
+		if (parse_size(optarg, &g_cfg.memory_limit) < 0) {
+			fprintf(stderr, "e2bd: bad size '%s' for --memory-limit\n", optarg);
+			return 2;
+		}
+		return -1;
+	case OPT_DISK_LIMIT:
+		if (parse_size(optarg, &g_cfg.disk_limit) < 0 ||
+		    (g_cfg.disk_limit && g_cfg.disk_limit < (16u << 20))) {
+			fprintf(stderr, "e2bd: bad size '%s' for --disk-limit "
+				"(0 or at least 16M)\n", optarg);
+			return 2;
+		}
+		return -1;
+	case OPT_HEADER_TIMEOUT:
+	case OPT_PER_IP:
+		return parse_count_opt(opt, optarg) < 0 ? 2 : -1;
+	case OPT_HELP:
+		usage(stdout);
+		return 0;
+	case OPT_VERSION:
+		printf("e2bd %s (envd %s)\n", E2BD_VERSION, E2BD_ENVD_VERSION);
+		return 0;
+	default:
+		if (optopt)
+			fprintf(stderr, "e2bd: option needs an argument or is unknown: '%s'\n",
+				argv[optind - 1]);
+		else
+			fprintf(stderr, "e2bd: unknown option '%s'\n", argv[optind - 1]);
+		usage(stderr);
+		return 2;
+	}
+}
+
+/* The command line into g_cfg: -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, const char **key_file, bool *allow_remote)
+{
+	int opt, rc;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		rc = apply_opt(opt, argv, key_file, allow_remote);
+		if (rc >= 0)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "e2bd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The listen address (loopback unless --allow-remote) and default template. */
+static int check_config(bool allow_remote)
+{
 	if (!g_cfg.listen_addr)
 		g_cfg.listen_addr = strdup("127.0.0.1");
 	if (!listen_is_loopback(g_cfg.listen_addr)) {
 		if (!allow_remote) {
-			fprintf(stderr, "e2bd: --listen %s is not a loopback address and e2bd speaks "
-				"plain HTTP; add --allow-remote to listen there anyway\n",
+			fprintf(stderr, "e2bd: --listen %s is not a loopback address and e2bd "
+				"speaks plain HTTP; add --allow-remote to listen there anyway\n",
 				g_cfg.listen_addr);
-			return 2;
+			return -1;
 		}
 		log_warn("listening on %s, not loopback, with plain HTTP: the API key and "
 			 "every request cross the network in clear unless a TLS proxy is in front",
@@ -504,56 +533,58 @@ int main(int argc, char **argv)
 	}
 	if (g_cfg.default_template && !template_known(g_cfg.default_template)) {
 		fprintf(stderr, "e2bd: unknown default template '%s'\n", g_cfg.default_template);
-		return 2;
+		return -1;
 	}
+	return 0;
+}
+
+/* The state directory (made, absolute, 0700) and the API key, from
+ * --key-file or the state directory; its path into @key_path. */
+static int prepare_state(const char *key_file, char *key_path, size_t cap)
+{
+	char *abs;
+
 	if (!g_cfg.state_dir)
 		g_cfg.state_dir = default_state_dir();
 	if (!g_cfg.state_dir || mkdir_p(g_cfg.state_dir) < 0) {
-		fprintf(stderr, "e2bd: cannot create state directory '%s': %s\n",
-			g_cfg.state_dir ? g_cfg.state_dir : "(none)", strerror(errno));
-		return 1;
+		fprintf(stderr, "e2bd: cannot create state directory '%s': %m\n",
+			g_cfg.state_dir ? g_cfg.state_dir : "(none)");
+		return -1;
 	}
-	{
-		char *abs = realpath(g_cfg.state_dir, NULL);
-
-		if (abs) {
-			free(g_cfg.state_dir);
-			g_cfg.state_dir = abs;
-		}
+	abs = realpath(g_cfg.state_dir, NULL);
+	if (abs) {
+		free(g_cfg.state_dir);
+		g_cfg.state_dir = abs;
 	}
 	chmod(g_cfg.state_dir, 0700);
 	if (key_file) {
 		if (read_key(key_file) < 0)
-			return 1;
-		snprintf(key_path, sizeof(key_path), "%s", key_file);
-	} else if (state_key(key_path, sizeof(key_path)) < 0) {
-		return 1;
+			return -1;
+		snprintf(key_path, cap, "%s", key_file);
+	} else if (state_key(key_path, cap) < 0) {
+		return -1;
 	}
 	g_cfg.key_file = realpath(key_path, NULL);	/* hidden from sandboxes */
+	return 0;
+}
 
-	/* Before any thread: nsbox may unshare the mount namespace. */
-	if (nsbox_global_init(g_cfg.state_dir, err, sizeof(err)) < 0) {
-		fprintf(stderr, "e2bd: cannot isolate sandboxes: %s\n", err);
-		return 1;
+/* One thread and socket per connection, fds per sandbox: use what we may. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
 
-	/* One thread and socket per connection, fds per sandbox: use what we may. */
-	{
-		struct rlimit rl;
-
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
-
-	/* Every thread inherits this mask; the main thread waits for them. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+/* Registry and listener up, then wait for SIGTERM or SIGINT (SIGHUP is
+ * ignored) and shut down; the exit status. */
+static int serve(sigset_t *sigs, const char *key_path)
+{
+	char err[512];
+	int sig, ret = 1;
 
 	if (sandbox_registry_init(err, sizeof(err)) < 0) {
 		fprintf(stderr, "e2bd: %s\n", err);
@@ -568,7 +599,7 @@ int main(int argc, char **argv)
 		strchr(g_cfg.listen_addr, ':') ? "]" : "", g_cfg.port, key_path);
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		if (sigwait(sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP)
 			continue;
@@ -583,4 +614,47 @@ out_registry:
 out:
 	log_info("stopped");
 	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *key_file = NULL;
+	char key_path[4096], err[512];
+	bool allow_remote = false;
+	sigset_t sigs;
+	int rc;
+
+	/* Modes of what e2bd and its sandboxes create never depend on the
+	 * caller's umask (sandbox roots must stay enterable). */
+	umask(022);
+	g_cfg.log_level = LOG_INFO;
+	g_cfg.flavor = FLAVOR_E2B;
+	g_cfg.port = 49982;
+	g_cfg.header_timeout_s = 30;
+	g_cfg.per_ip_limit = 2048;
+	g_cfg.memory_limit = 2ull << 30;
+	g_cfg.disk_limit = 10ull << 30;
+	rc = parse_args(argc, argv, &key_file, &allow_remote);
+	if (rc >= 0)
+		return rc;
+	if (check_config(allow_remote) < 0)
+		return 2;
+	if (prepare_state(key_file, key_path, sizeof(key_path)) < 0)
+		return 1;
+
+	/* Before any thread: nsbox may unshare the mount namespace. */
+	if (nsbox_global_init(g_cfg.state_dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "e2bd: cannot isolate sandboxes: %s\n", err);
+		return 1;
+	}
+	raise_nofile();
+
+	/* Every thread inherits this mask; the main thread waits for them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	return serve(&sigs, key_path);
 }

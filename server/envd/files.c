@@ -1217,18 +1217,151 @@ static enum MHD_Result files_post(struct envd_request *r, const char *data, size
 
 /* ---- POST /files/compose -------------------------------------------------- */
 
+/*
+ * The request's destination and user: the user into @u, the resolved
+ * destination into @dest.  -1 with the response sent (*@ret) on an error.
+ */
+static int compose_prepare(struct envd_request *r, struct upload *u, json_t *req,
+			   char *dest, size_t destlen, enum MHD_Result *ret)
+{
+	json_t *srcs = json_object_get(req, "source_paths");
+	json_t *v = json_object_get(req, "destination");
+	char msg[SBFS_PATH_MAX + 128];
+	const char *uname;
+
+	if (!json_is_array(srcs) || json_array_size(srcs) == 0) {
+		*ret = rpc_send_error(r->conn, 400, "source_paths must not be empty");
+		return -1;
+	}
+	if (!json_is_string(v) || !json_string_value(v)[0]) {
+		*ret = rpc_send_error(r->conn, 400, "destination is required");
+		return -1;
+	}
+	uname = json_string_value(json_object_get(req, "username"));
+	u->user = r->ctx.user;
+	if (uname && users_lookup(r->ctx.sb, uname, &u->user) < 0) {
+		*ret = rpc_send_error(r->conn, 401,
+				      "error looking up user '%s': user: unknown user %s",
+				      uname, uname);
+		return -1;
+	}
+	u->rootfd = sbfs_root_get(r->ctx.sb);
+	u->results = json_array();
+	u->fd = u->pfd = -1;
+	if (u->rootfd < 0) {
+		*ret = rpc_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+		return -1;
+	}
+	if (users_resolve_path(&u->user, json_string_value(v), dest, destlen, msg,
+			       sizeof(msg)) < 0) {
+		*ret = rpc_send_error(r->conn, 400, "error resolving destination path: %s", msg);
+		return -1;
+	}
+	if (!dest[0])
+		snprintf(dest, destlen, "%s", u->user.home);
+	return 0;
+}
+
+/* Each of @srcs resolved into @paths (*@npaths of them): regular files
+ * other than @dest.  -1 after up_fail(). */
+static int compose_sources(struct upload *u, json_t *srcs, const char *dest, char **paths,
+			   size_t *npaths)
+{
+	char src[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
+	const char *in;
+	struct stat st;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(srcs, i, v) {
+		in = json_string_value(v);
+		if (!in ||
+		    users_resolve_path(&u->user, in, src, sizeof(src), msg, sizeof(msg)) < 0)
+			return up_fail(u, 400, "error resolving source path \"%s\": %s",
+				       in ? in : "", in ? msg : "not a string");
+		if (!src[0])
+			snprintf(src, sizeof(src), "%s", u->user.home);
+		if (strcmp(src, dest) == 0)
+			return up_fail(u, 400,
+				       "source path \"%s\" cannot be the same as destination", in);
+		if (sbfs_stat(u->rootfd, src, &st) < 0)
+			return up_fail(u, 404, "source file not found: %s", in);
+		if (!S_ISREG(st.st_mode))
+			return up_fail(u, 400, "source path is not a regular file: %s", in);
+		paths[*npaths] = strdup(src);
+		if (!paths[*npaths])
+			return up_fail(u, 500, "out of memory");
+		(*npaths)++;
+	}
+	return 0;
+}
+
+/* Append the source @path to the file being written: copy_file_range, or a
+ * plain copy across devices.  -1 after up_fail() or file_write()'s error. */
+static int compose_append(struct upload *u, const char *path)
+{
+	char buf[64 * 1024];
+	ssize_t c, n;
+	int sfd, e;
+
+	sfd = sbfs_open(u->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (sfd < 0) {
+		e = errno;
+		file_abort(u);
+		return up_fail(u, 500, "error opening source file %s: %s", path,
+			       sbfs_errstr(e));
+	}
+	for (;;) {
+		c = copy_file_range(sfd, NULL, u->fd, NULL, 1u << 30, 0);
+		if (c > 0)
+			continue;
+		if (c == 0)
+			break;
+		/* Cross-device or unsupported: plain copy. */
+		n = read(sfd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(sfd);
+			file_abort(u);
+			return up_fail(u, 500, "error composing source %s: %s", path,
+				       sbfs_errstr(e));
+		}
+		if (n == 0)
+			break;
+		if (file_write(u, buf, (size_t)n) < 0) {
+			close(sfd);
+			return -1;
+		}
+	}
+	close(sfd);
+	return 0;
+}
+
+/* os.Remove of each source: the entry itself, never a tree. */
+static void compose_remove_sources(struct upload *u, char **paths, size_t npaths)
+{
+	char leaf[NAME_MAX + 1];
+	size_t i;
+	int pfd;
+
+	for (i = 0; i < npaths; i++) {
+		pfd = sbfs_open_parent(u->rootfd, paths[i], leaf, sizeof(leaf));
+		if (pfd >= 0) {
+			unlinkat(pfd, leaf, 0);
+			close(pfd);
+		}
+	}
+}
+
 static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 {
-	char dest[SBFS_PATH_MAX], src[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
-	json_t *req, *srcs, *v, *resp;
-	const char *uname, *in;
-	struct sb_user user;
-	struct stat st;
+	char dest[SBFS_PATH_MAX];
+	json_t *req, *srcs, *resp;
 	json_error_t jerr;
-	size_t i;
-	int sfd, e;
 	char **paths = NULL;
-	size_t npaths = 0;
+	size_t i, npaths = 0;
 	enum MHD_Result ret;
 
 	req = json_loadb(u->body ? u->body : "", u->len, 0, &jerr);
@@ -1237,130 +1370,26 @@ static enum MHD_Result compose_run(struct envd_request *r, struct upload *u)
 		return rpc_send_error(r->conn, 400, "invalid request body: %s",
 				      req ? "expected a JSON object" : jerr.text);
 	}
-	srcs = json_object_get(req, "source_paths");
-	v = json_object_get(req, "destination");
-	if (!json_is_array(srcs) || json_array_size(srcs) == 0) {
-		json_decref(req);
-		return rpc_send_error(r->conn, 400, "source_paths must not be empty");
-	}
-	if (!json_is_string(v) || !json_string_value(v)[0]) {
-		json_decref(req);
-		return rpc_send_error(r->conn, 400, "destination is required");
-	}
-	uname = json_string_value(json_object_get(req, "username"));
-	user = r->ctx.user;
-	if (uname && users_lookup(r->ctx.sb, uname, &user) < 0) {
-		ret = rpc_send_error(r->conn, 401,
-				     "error looking up user '%s': user: unknown user %s",
-				     uname, uname);
+	if (compose_prepare(r, u, req, dest, sizeof(dest), &ret) < 0) {
 		json_decref(req);
 		return ret;
 	}
-	u->user = user;
-	u->rootfd = sbfs_root_get(r->ctx.sb);
-	u->results = json_array();
-	u->fd = u->pfd = -1;
-	if (u->rootfd < 0) {
-		json_decref(req);
-		return rpc_send_error(r->conn, 502, "sandbox filesystem is not mounted");
-	}
-	if (users_resolve_path(&user, json_string_value(v), dest, sizeof(dest), msg,
-			       sizeof(msg)) < 0) {
-		json_decref(req);
-		return rpc_send_error(r->conn, 400, "error resolving destination path: %s", msg);
-	}
-	if (!dest[0])
-		snprintf(dest, sizeof(dest), "%s", user.home);
+	srcs = json_object_get(req, "source_paths");
 	paths = calloc(json_array_size(srcs), sizeof(*paths));
 	if (!paths) {
 		json_decref(req);
 		return MHD_NO;
 	}
-	json_array_foreach(srcs, i, v) {
-		in = json_string_value(v);
-		if (!in || users_resolve_path(&user, in, src, sizeof(src), msg, sizeof(msg)) < 0) {
-			up_fail(u, 400, "error resolving source path \"%s\": %s", in ? in : "",
-				in ? msg : "not a string");
-			goto out;
-		}
-		if (!src[0])
-			snprintf(src, sizeof(src), "%s", user.home);
-		if (strcmp(src, dest) == 0) {
-			up_fail(u, 400, "source path \"%s\" cannot be the same as destination", in);
-			goto out;
-		}
-		if (sbfs_stat(u->rootfd, src, &st) < 0) {
-			up_fail(u, 404, "source file not found: %s", in);
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			up_fail(u, 400, "source path is not a regular file: %s", in);
-			goto out;
-		}
-		paths[npaths] = strdup(src);
-		if (!paths[npaths]) {
-			up_fail(u, 500, "out of memory");
-			goto out;
-		}
-		npaths++;
-	}
-	if (file_begin(u, dest) < 0)
+	if (compose_sources(u, srcs, dest, paths, &npaths) < 0 || file_begin(u, dest) < 0)
 		goto out;
 	u->overwrite = false;	/* envd's compose renames its temp file into place */
-	for (i = 0; i < npaths; i++) {
-		char buf[64 * 1024];
-		ssize_t n;
-
-		sfd = sbfs_open(u->rootfd, paths[i], O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-		if (sfd < 0) {
-			e = errno;
-			file_abort(u);
-			up_fail(u, 500, "error opening source file %s: %s", paths[i],
-				sbfs_errstr(e));
+	for (i = 0; i < npaths; i++)
+		if (compose_append(u, paths[i]) < 0)
 			goto out;
-		}
-		for (;;) {
-			ssize_t c = copy_file_range(sfd, NULL, u->fd, NULL, 1u << 30, 0);
-
-			if (c > 0)
-				continue;
-			if (c == 0)
-				break;
-			/* Cross-device or unsupported: plain copy. */
-			n = read(sfd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				if (n < 0) {
-					e = errno;
-					close(sfd);
-					file_abort(u);
-					up_fail(u, 500, "error composing source %s: %s", paths[i],
-						sbfs_errstr(e));
-					goto out;
-				}
-				break;
-			}
-			if (file_write(u, buf, (size_t)n) < 0) {
-				close(sfd);
-				goto out;
-			}
-		}
-		close(sfd);
-	}
 	u->metadata = NULL;
 	if (file_end(u) < 0)
 		goto out;
-	/* os.Remove of each source: the entry itself, never a tree. */
-	for (i = 0; i < npaths; i++) {
-		char leaf[NAME_MAX + 1];
-		int pfd = sbfs_open_parent(u->rootfd, paths[i], leaf, sizeof(leaf));
-
-		if (pfd >= 0) {
-			unlinkat(pfd, leaf, 0);
-			close(pfd);
-		}
-	}
+	compose_remove_sources(u, paths, npaths);
 out:
 	for (i = 0; i < npaths; i++)
 		free(paths[i]);
