@@ -896,6 +896,122 @@ static void kill_at_deadline(struct proc *p, int64_t deadline_ms)
 		(void)nsbox_signal(t->sb, p->pid, SIGKILL, &kerr);
 }
 
+/* The working directory of @r, resolved for the caller, into @cwd. */
+static int start_cwd(struct rpc_ctx *ctx, const struct start_req *r, char *cwd, size_t cap,
+		     struct rpc_error *err)
+{
+	char perr[512];
+
+	if (r->cwd && json_string_length(r->cwd) > 0) {
+		if (users_resolve_path(&ctx->user, json_string_value(r->cwd), cwd,
+				       cap, perr, sizeof(perr)) < 0) {
+			rpc_fail(err, "invalid_argument", "%s", perr);
+			return -1;
+		}
+	} else {
+		snprintf(cwd, cap, "%s", ctx->user.home[0] ? ctx->user.home : "/");
+	}
+	return 0;
+}
+
+/* Environment in envd's order; later entries win in the shell. */
+static int start_env(struct rpc_ctx *ctx, const struct start_req *r, struct strv *env,
+		     struct rpc_error *err)
+{
+	struct sandbox *sb = ctx->sb;
+
+	if (strv_push(env, kv("PATH", "/usr/local/sbin:/usr/local/bin:"
+			       "/usr/sbin:/usr/bin:/sbin:/bin")) < 0 ||
+	    strv_push(env, kv("HOME", ctx->user.home)) < 0 ||
+	    strv_push(env, kv("USER", ctx->user.name)) < 0 ||
+	    strv_push(env, kv("LOGNAME", ctx->user.name)) < 0 ||
+	    strv_push(env, kv("E2B_SANDBOX", "true")) < 0 ||
+	    strv_push(env, kv("E2B_SANDBOX_ID", sb->id)) < 0 ||
+	    strv_push(env, kv("E2B_TEAM_ID", E2BD_TEAM_ID)) < 0 ||
+	    strv_push(env, kv("E2B_TEMPLATE_ID", sb->template_id)) < 0) {
+		rpc_fail(err, "internal", "out of memory");
+		return -1;
+	}
+	if (env_add_object(env, sb->env_vars, err) < 0 ||
+	    env_add_object(env, r->envs, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The command and its arguments. */
+static int start_argv(const struct start_req *r, struct strv *argv, struct rpc_error *err)
+{
+	size_t i;
+	json_t *v;
+
+	if (strv_push(argv, strdup(r->cmd)) < 0) {
+		rpc_fail(err, "internal", "out of memory");
+		return -1;
+	}
+	json_array_foreach(r->args, i, v) {
+		if (strv_push(argv, strdup(json_string_value(v))) < 0) {
+			rpc_fail(err, "internal", "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Spawn @p in the sandbox as the caller and take its descriptors. */
+static int start_spawn(struct rpc_ctx *ctx, const struct start_req *r, struct proc *p,
+		       const char *cwd, struct strv *argv, struct strv *env,
+		       struct rpc_error *err)
+{
+	struct nsbox_spawn_req sp = { 0 };
+	struct nsbox_spawn_result res;
+
+	sp.user = &ctx->user;
+	sp.cwd = cwd;
+	sp.argv = argv->v;
+	sp.envp = env->v;
+	sp.pty = r->pty;
+	sp.cols = (uint16_t)(r->cols > 65535 ? 65535 : r->cols);
+	sp.rows = (uint16_t)(r->rows > 65535 ? 65535 : r->rows);
+	sp.stdin_pipe = r->stdin_pipe;
+	p->refs++;	/* for the exit callback */
+	if (nsbox_spawn(ctx->sb, &sp, on_exit_status, p, &res, err) < 0) {
+		p->refs--;
+		return -1;
+	}
+	p->pid = res.pid;
+	p->pty_fd = res.pty_fd;
+	p->out_fd = res.stdout_fd;
+	p->err_fd = res.stderr_fd;
+	p->stdin_fd = res.stdin_fd;
+	/* Room for a whole input message: fewer wakeups of writer and reader. */
+	if (p->stdin_fd >= 0 && !p->pty)
+		(void)fcntl(p->stdin_fd, F_SETPIPE_SZ, (int)PIPE_SIZE);
+	set_nonblock(p->pty_fd);
+	set_nonblock(p->out_fd);
+	set_nonblock(p->err_fd);
+	set_nonblock(p->stdin_fd);
+	return 0;
+}
+
+/* No reader thread for @p: kill it; the end never comes, so fail the
+ * stream.  Drops the reader's references and frees @s. */
+static void start_no_reader(struct sandbox *sb, struct proc *p, struct sub *s,
+			    struct rpc_error *err)
+{
+	struct proc_table *t = sb->procs;
+
+	sandbox_put(sb);
+	(void)nsbox_signal(sb, p->pid, SIGKILL, err);
+	pthread_mutex_lock(&t->lock);
+	sub_detach_locked(p, s);
+	sub_free_locked(s);
+	p->finished = true;
+	p->finished_ms = now_ms() - RETAIN_MS;
+	proc_unref_locked(p);
+	pthread_mutex_unlock(&t->lock);
+	rpc_fail(err, "internal", "cannot create a thread");
+}
+
 static void process_start(struct rpc_ctx *ctx, json_t *req,
 			  struct rpc_stream *st, struct rpc_error *err)
 {
@@ -903,15 +1019,11 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	struct proc_table *t = sb->procs;
 	struct start_req r;
 	struct strv argv = { 0 }, env = { 0 };
-	struct nsbox_spawn_req sp = { 0 };
-	struct nsbox_spawn_result res;
 	struct proc *p = NULL;
 	struct sub *s = NULL;
-	char cwd[4096], perr[512];
+	char cwd[4096];
 	json_t *start = NULL;
 	pthread_t th;
-	size_t i;
-	json_t *v;
 	enum serve_result res_state;
 
 	if (!t) {
@@ -920,41 +1032,10 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	}
 	if (parse_start(req, &r, err) < 0)
 		return;
-	if (r.cwd && json_string_length(r.cwd) > 0) {
-		if (users_resolve_path(&ctx->user, json_string_value(r.cwd), cwd,
-				       sizeof(cwd), perr, sizeof(perr)) < 0) {
-			rpc_fail(err, "invalid_argument", "%s", perr);
-			return;
-		}
-	} else {
-		snprintf(cwd, sizeof(cwd), "%s", ctx->user.home[0] ? ctx->user.home : "/");
-	}
-	/* Environment in envd's order; later entries win in the shell. */
-	if (strv_push(&env, kv("PATH", "/usr/local/sbin:/usr/local/bin:"
-				"/usr/sbin:/usr/bin:/sbin:/bin")) < 0 ||
-	    strv_push(&env, kv("HOME", ctx->user.home)) < 0 ||
-	    strv_push(&env, kv("USER", ctx->user.name)) < 0 ||
-	    strv_push(&env, kv("LOGNAME", ctx->user.name)) < 0 ||
-	    strv_push(&env, kv("E2B_SANDBOX", "true")) < 0 ||
-	    strv_push(&env, kv("E2B_SANDBOX_ID", sb->id)) < 0 ||
-	    strv_push(&env, kv("E2B_TEAM_ID", E2BD_TEAM_ID)) < 0 ||
-	    strv_push(&env, kv("E2B_TEMPLATE_ID", sb->template_id)) < 0) {
-		rpc_fail(err, "internal", "out of memory");
+	if (start_cwd(ctx, &r, cwd, sizeof(cwd), err) < 0)
+		return;
+	if (start_env(ctx, &r, &env, err) < 0 || start_argv(&r, &argv, err) < 0)
 		goto out;
-	}
-	if (env_add_object(&env, sb->env_vars, err) < 0 ||
-	    env_add_object(&env, r.envs, err) < 0)
-		goto out;
-	if (strv_push(&argv, strdup(r.cmd)) < 0) {
-		rpc_fail(err, "internal", "out of memory");
-		goto out;
-	}
-	json_array_foreach(r.args, i, v) {
-		if (strv_push(&argv, strdup(json_string_value(v))) < 0) {
-			rpc_fail(err, "internal", "out of memory");
-			goto out;
-		}
-	}
 	p = proc_new(t);
 	s = calloc(1, sizeof(*s));
 	if (!p || !s) {
@@ -969,31 +1050,8 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 		rpc_fail(err, "internal", "out of memory");
 		goto out;
 	}
-	sp.user = &ctx->user;
-	sp.cwd = cwd;
-	sp.argv = argv.v;
-	sp.envp = env.v;
-	sp.pty = r.pty;
-	sp.cols = (uint16_t)(r.cols > 65535 ? 65535 : r.cols);
-	sp.rows = (uint16_t)(r.rows > 65535 ? 65535 : r.rows);
-	sp.stdin_pipe = r.stdin_pipe;
-	p->refs++;	/* for the exit callback */
-	if (nsbox_spawn(sb, &sp, on_exit_status, p, &res, err) < 0) {
-		p->refs--;
+	if (start_spawn(ctx, &r, p, cwd, &argv, &env, err) < 0)
 		goto out;
-	}
-	p->pid = res.pid;
-	p->pty_fd = res.pty_fd;
-	p->out_fd = res.stdout_fd;
-	p->err_fd = res.stderr_fd;
-	p->stdin_fd = res.stdin_fd;
-	/* Room for a whole input message: fewer wakeups of writer and reader. */
-	if (p->stdin_fd >= 0 && !p->pty)
-		(void)fcntl(p->stdin_fd, F_SETPIPE_SZ, (int)PIPE_SIZE);
-	set_nonblock(p->pty_fd);
-	set_nonblock(p->out_fd);
-	set_nonblock(p->err_fd);
-	set_nonblock(p->stdin_fd);
 	start = event_msg("start", json_pack("{s:i}", "pid", (int)p->pid));
 	pthread_mutex_lock(&t->lock);
 	table_gc_locked(t);
@@ -1007,18 +1065,8 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	pthread_mutex_unlock(&t->lock);
 	sandbox_ref(sb);	/* the reader thread's */
 	if (pthread_create(&th, NULL, reader_main, p) != 0) {
-		/* No reader: kill it; the end never comes, so fail the stream. */
-		sandbox_put(sb);
-		(void)nsbox_signal(sb, p->pid, SIGKILL, err);
-		pthread_mutex_lock(&t->lock);
-		sub_detach_locked(p, s);
-		sub_free_locked(s);
-		p->finished = true;
-		p->finished_ms = now_ms() - RETAIN_MS;
-		proc_unref_locked(p);
-		pthread_mutex_unlock(&t->lock);
+		start_no_reader(sb, p, s, err);
 		s = NULL;
-		rpc_fail(err, "internal", "cannot create a thread");
 		goto out;
 	}
 	pthread_detach(th);
@@ -1148,7 +1196,10 @@ static int write_all(int fd, const unsigned char *buf, size_t len,
 			(void)poll(&pf, 1, (int)(left > 1000 ? 1000 : left));
 			continue;
 		}
-		snprintf(why, whylen, "%s", n < 0 ? strerror(errno) : "short write");
+		if (n < 0)
+			snprintf(why, whylen, "%m");
+		else
+			snprintf(why, whylen, "short write");
 		if (why[0] >= 'A' && why[0] <= 'Z')
 			why[0] = (char)(why[0] - 'A' + 'a');
 		return -1;
@@ -1447,8 +1498,7 @@ static int process_update(struct rpc_ctx *ctx, json_t *req, json_t **out,
 			};
 
 			if (ioctl(p->pty_fd, TIOCSWINSZ, &ws) < 0)
-				rc = rpc_fail(err, "internal", "error resizing tty: %s",
-					      strerror(errno));
+				rc = rpc_fail(err, "internal", "error resizing tty: %m");
 		}
 	}
 	proc_unref(p);
