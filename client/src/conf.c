@@ -117,19 +117,13 @@ void e2b__conf_release(struct e2b__conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
+/* The string options, copied; the scheme lowercased and checked, the
+ * domain checked. */
+static int conf_strings(struct e2b__conf *out, const e2b_config *cfg)
 {
-	static const e2b_config defaults = E2B_CONFIG_INIT;
-	e2b_buf b = E2B_BUF_INIT;
 	size_t i;
 	int error;
 
-	memset(out, 0, sizeof(*out));
-	if (!cfg)
-		cfg = &defaults;
-	if (cfg->version != E2B_CONFIG_VERSION)
-		return e2b__error_set(E2B_EINVALID, "unsupported e2b_config version %u",
-				      cfg->version);
 	error = dup_opt(&out->api_key, cfg->api_key);
 	if (!error)
 		error = dup_opt(&out->access_token, cfg->access_token);
@@ -147,79 +141,95 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 	if (!error)
 		error = dup_url(&out->sandbox_url, cfg->sandbox_url, "sandbox url");
 	if (error < 0)
-		goto out;
+		return error;
 	for (i = 0; out->scheme[i]; i++)
 		out->scheme[i] = (char)tolower((unsigned char)out->scheme[i]);
-	if (strcmp(out->scheme, "http") && strcmp(out->scheme, "https")) {
-		error = e2b__error_set(E2B_EINVALID, "unsupported scheme '%s'", out->scheme);
-		goto out;
-	}
-	if (!valid_domain(out->domain)) {
-		error = e2b__error_set(E2B_EINVALID, "invalid domain '%s'", out->domain);
-		goto out;
-	}
-	out->protocol = cfg->protocol == E2B_PROTOCOL_PRIVATE ?
-		E2B_PROTOCOL_PRIVATE : E2B_PROTOCOL_NATIVE;
-	out->domain_set = cfg->domain != NULL;
+	if (strcmp(out->scheme, "http") && strcmp(out->scheme, "https"))
+		return e2b__error_set(E2B_EINVALID, "unsupported scheme '%s'", out->scheme);
+	if (!valid_domain(out->domain))
+		return e2b__error_set(E2B_EINVALID, "invalid domain '%s'", out->domain);
+	return 0;
+}
+
+/* The API URL and its origin: the configured one, else from the scheme,
+ * domain and protocol. */
+static int conf_api_url(struct e2b__conf *out, const e2b_config *cfg)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	const char *p;
+	int error;
+
 	if (cfg->api_url) {
 		error = dup_url(&out->api_url, cfg->api_url, "api url");
-		if (!error) {
-			const char *p = strstr(out->api_url, "://") + 3;
-
-			out->api_origin = e2b__strndup(out->api_url, (size_t)(p - out->api_url) +
-						       strcspn(p, "/?#"));
-			if (!out->api_origin)
-				error = e2b__error_oom();
-		}
-	} else {
-		if (out->protocol == E2B_PROTOCOL_PRIVATE)
-			error = e2b_buf_printf(&b, "%s://%s/kruise/api", out->scheme, out->domain);
-		else
-			error = e2b_buf_printf(&b, "%s://api.%s", out->scheme, out->domain);
-		if (error == 0) {
-			out->api_url = e2b_buf_detach(&b, NULL);
-			if (!out->api_url)
-				error = e2b__error_oom();
-		}
+		if (error < 0)
+			return error;
+		p = strstr(out->api_url, "://") + 3;
+		out->api_origin = e2b__strndup(out->api_url, (size_t)(p - out->api_url) +
+					       strcspn(p, "/?#"));
+		return out->api_origin ? 0 : e2b__error_oom();
 	}
-	if (error < 0)
-		goto out;
-	if (cfg->headers_count) {
-		if (!cfg->headers) {
-			error = e2b__error_set(E2B_EINVALID, "headers is NULL");
-			goto out;
-		}
-		out->headers = e2b__calloc(cfg->headers_count, sizeof(*out->headers));
-		if (!out->headers) {
+	if (out->protocol == E2B_PROTOCOL_PRIVATE)
+		error = e2b_buf_printf(&b, "%s://%s/kruise/api", out->scheme, out->domain);
+	else
+		error = e2b_buf_printf(&b, "%s://api.%s", out->scheme, out->domain);
+	if (error == 0) {
+		out->api_url = e2b_buf_detach(&b, NULL);
+		if (!out->api_url)
 			error = e2b__error_oom();
-			goto out;
-		}
-		for (i = 0; i < cfg->headers_count; i++) {
-			const char *k = cfg->headers[i].key, *v = cfg->headers[i].value;
-
-			if (!k || !v || !*k || strpbrk(k, ": \r\n") || strpbrk(v, "\r\n")) {
-				error = e2b__error_set(E2B_EINVALID, "invalid header %zu", i);
-				goto out;
-			}
-			out->headers[i].key = e2b__strdup(k);
-			out->headers[i].value = e2b__strdup(v);
-			out->headers_count++;
-			if (!out->headers[i].key || !out->headers[i].value) {
-				error = e2b__error_oom();
-				goto out;
-			}
-		}
 	}
+	e2b_buf_release(&b);
+	return error;
+}
+
+/* The extra headers, each checked (no separator in a name, no line break). */
+static int conf_headers(struct e2b__conf *out, const e2b_config *cfg)
+{
+	const char *k, *v;
+	size_t i;
+
+	if (!cfg->headers_count)
+		return 0;
+	if (!cfg->headers)
+		return e2b__error_set(E2B_EINVALID, "headers is NULL");
+	out->headers = e2b__calloc(cfg->headers_count, sizeof(*out->headers));
+	if (!out->headers)
+		return e2b__error_oom();
+	for (i = 0; i < cfg->headers_count; i++) {
+		k = cfg->headers[i].key;
+		v = cfg->headers[i].value;
+		if (!k || !v || !*k || strpbrk(k, ": \r\n") || strpbrk(v, "\r\n"))
+			return e2b__error_set(E2B_EINVALID, "invalid header %zu", i);
+		out->headers[i].key = e2b__strdup(k);
+		out->headers[i].value = e2b__strdup(v);
+		out->headers_count++;
+		if (!out->headers[i].key || !out->headers[i].value)
+			return e2b__error_oom();
+	}
+	return 0;
+}
+
+/* "libe2b/<version>[ <the caller's user agent>]". */
+static int conf_user_agent(struct e2b__conf *out, const e2b_config *cfg)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	int error;
+
 	error = e2b_buf_printf(&b, "libe2b/%s%s%s", E2B_VERSION,
 			       cfg->user_agent ? " " : "",
 			       cfg->user_agent ? cfg->user_agent : "");
 	if (error < 0)
-		goto out;
+		return error;
 	out->user_agent = e2b_buf_detach(&b, NULL);
-	if (!out->user_agent) {
-		error = e2b__error_oom();
-		goto out;
-	}
+	e2b_buf_release(&b);
+	return out->user_agent ? 0 : e2b__error_oom();
+}
+
+/* Flags, limits and timeouts with their defaults, the codec (or
+ * E2B_CONNECT_CODEC), and the log callback. */
+static int conf_numbers(struct e2b__conf *out, const e2b_config *cfg)
+{
+	const char *v;
+
 	out->sandbox_url_append_id = cfg->sandbox_url_append_id;
 	out->ignore_api_domain = cfg->ignore_api_domain;
 	out->request_timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms :
@@ -228,10 +238,8 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 	out->debug_mode = cfg->debug_mode;
 	out->insecure = cfg->insecure;
 	out->envd_port = cfg->envd_port ? cfg->envd_port : E2B_DEFAULT_ENVD_PORT;
-	if (out->envd_port > 65535) {
-		error = e2b__error_set(E2B_EINVALID, "invalid envd port %u", out->envd_port);
-		goto out;
-	}
+	if (out->envd_port > 65535)
+		return e2b__error_set(E2B_EINVALID, "invalid envd port %u", out->envd_port);
 	out->keepalive_s = cfg->keepalive_s ? cfg->keepalive_s : E2B_DEFAULT_KEEPALIVE_S;
 	out->max_connections = cfg->max_connections ? cfg->max_connections :
 		E2B_DEFAULT_MAX_CONNECTIONS;
@@ -240,19 +248,41 @@ int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
 	out->http1_only = cfg->http1_only;
 	out->codec = cfg->codec;
 	if (out->codec == E2B_CODEC_DEFAULT) {
-		const char *v = env_nonempty("E2B_CONNECT_CODEC");
-
+		v = env_nonempty("E2B_CONNECT_CODEC");
 		out->codec = v && !strcasecmp(v, "json") ? E2B_CODEC_JSON : E2B_CODEC_PROTO;
 	}
-	if (out->codec != E2B_CODEC_PROTO && out->codec != E2B_CODEC_JSON) {
-		error = e2b__error_set(E2B_EINVALID, "unknown codec %d", (int)cfg->codec);
-		goto out;
-	}
+	if (out->codec != E2B_CODEC_PROTO && out->codec != E2B_CODEC_JSON)
+		return e2b__error_set(E2B_EINVALID, "unknown codec %d", (int)cfg->codec);
 	out->log.cb = cfg->log_cb;
 	out->log.payload = cfg->log_payload;
 	out->log.debug = cfg->debug;
-out:
-	e2b_buf_release(&b);
+	return 0;
+}
+
+int e2b__conf_init(struct e2b__conf *out, const e2b_config *cfg)
+{
+	static const e2b_config defaults = E2B_CONFIG_INIT;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if (!cfg)
+		cfg = &defaults;
+	if (cfg->version != E2B_CONFIG_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported e2b_config version %u",
+				      cfg->version);
+	error = conf_strings(out, cfg);
+	if (!error) {
+		out->protocol = cfg->protocol == E2B_PROTOCOL_PRIVATE ?
+			E2B_PROTOCOL_PRIVATE : E2B_PROTOCOL_NATIVE;
+		out->domain_set = cfg->domain != NULL;
+		error = conf_api_url(out, cfg);
+	}
+	if (!error)
+		error = conf_headers(out, cfg);
+	if (!error)
+		error = conf_user_agent(out, cfg);
+	if (!error)
+		error = conf_numbers(out, cfg);
 	if (error < 0)
 		e2b__conf_release(out);
 	return error;

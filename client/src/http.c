@@ -708,15 +708,103 @@ void e2b__http_set_thread_timeout(unsigned ms)
 	thread_timeout_ms = ms;
 }
 
+/* A fresh transfer state and response for the next attempt of @req. */
+static void attempt_reset(struct xfer *x, const struct e2b__req *req,
+			  struct e2b__resp *resp, const struct e2b__conf *c)
+{
+	memset(x, 0, sizeof(*x));
+	x->req = req;
+	x->resp = resp;
+	x->log = &c->log;
+	e2b_buf_truncate(&resp->body, 0);
+	if (req->max_body)
+		resp->body.max = req->max_body;
+	resp->status = 0;
+	resp->cb_error = 0;
+	resp->headers_done = 0;
+}
+
+/* Run the transfer on @e (through the mux for any_thread requests). */
+static CURLcode attempt_perform(struct e2b__http *h, CURL *e, const struct e2b__req *req,
+				struct e2b__resp *resp)
+{
+	const struct e2b__conf *c = h->conf;
+	int64_t t0 = e2b__now_ms();
+	long ver = 0;
+	CURLcode rc;
+
+	if (req->any_thread) {
+		rc = mux_perform(h, e);
+		/* Errors recorded by callbacks went to the driver's thread. */
+		if (resp->cb_error && e2b_error_last()->code != resp->cb_error)
+			e2b__error_set(resp->cb_error, "transfer aborted: %s",
+				       e2b_error_code_str(resp->cb_error));
+	} else {
+		rc = curl_easy_perform(e);
+	}
+	if (c->log.debug) {
+		curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver);
+		e2b__debug(&c->log, "%s %s -> %ld (%s, %s, %lld ms)", req->method,
+			   req->url, resp->status,
+			   rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
+			   ver == CURL_HTTP_VERSION_2_0 ? "HTTP/2" :
+			   ver == CURL_HTTP_VERSION_3 ? "HTTP/3" : "HTTP/1.1",
+			   (long long)(e2b__now_ms() - t0));
+	}
+	return rc;
+}
+
+/* The request's own timeout, else the thread's, else the client's. */
+static long call_timeout(const struct e2b__req *req, const struct e2b__conf *c)
+{
+	if (req->timeout_ms)
+		return (long)req->timeout_ms;
+	return thread_timeout_ms ? (long)thread_timeout_ms : (long)c->request_timeout_ms;
+}
+
+/* May @req be sent again: idempotent, its body (if any) rewindable, no
+ * byte of the answer handed on yet, retries left? */
+static int may_retry(const struct e2b__req *req, const struct e2b__resp *resp,
+		     const struct e2b__conf *c, unsigned attempt)
+{
+	return req->idempotent && (!req->src || req->src_rewind) && resp->sunk == 0 &&
+	       attempt < c->max_retries;
+}
+
+/* The wait before retrying after @rc / @resp, or -1 for no retry: a
+ * retryable transport error, or 429/502/503 (honouring Retry-After). */
+static long retry_backoff(CURLcode rc, const struct e2b__resp *resp, int can_retry,
+			  unsigned attempt)
+{
+	long backoff;
+
+	if (!can_retry)
+		return -1;
+	if (rc != CURLE_OK) {
+		if (!retryable_rc(rc))
+			return -1;
+		backoff = 100L << attempt;
+	} else if (resp->status == 429 || resp->status == 502 || resp->status == 503) {
+		backoff = 100L << attempt;
+		if (resp->retry_after >= 0)
+			backoff = (resp->retry_after > MAX_RETRY_AFTER_S ?
+				   MAX_RETRY_AFTER_S : resp->retry_after) * 1000L;
+	} else {
+		return -1;
+	}
+	if (backoff > MAX_BACKOFF_MS && resp->retry_after < 0)
+		backoff = MAX_BACKOFF_MS;
+	return backoff;
+}
+
 int e2b__http_do(struct e2b__http *h, const struct e2b__req *req_in,
 		 struct e2b__resp *resp)
 {
 	const struct e2b__conf *c = h->conf;
 	struct e2b__req r = *req_in;
 	const struct e2b__req *req = &r;
-	long timeout = req->timeout_ms ? (long)req->timeout_ms :
-		(thread_timeout_ms ? (long)thread_timeout_ms : (long)c->request_timeout_ms);
-	int64_t start = e2b__now_ms(), t0, budget = 2 * (int64_t)timeout;
+	long timeout = call_timeout(req, c);
+	int64_t start = e2b__now_ms(), budget = 2 * (int64_t)timeout, left;
 	unsigned attempt = 0;
 	struct xfer x;
 	CURLcode rc;
@@ -733,69 +821,24 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req_in,
 	if (!e)
 		return e2b__error_set(E2B_ENOMEM, "cannot create curl handle");
 	for (;;) {
-		memset(&x, 0, sizeof(x));
-		x.req = req;
-		x.resp = resp;
-		x.log = &c->log;
-		e2b_buf_truncate(&resp->body, 0);
-		if (req->max_body)
-			resp->body.max = req->max_body;
-		resp->status = 0;
-		resp->cb_error = 0;
-		resp->headers_done = 0;
+		attempt_reset(&x, req, resp, c);
 		if (attempt)
 			curl_easy_reset(e);
 		if (bounded) {
-			int64_t left = budget - (e2b__now_ms() - start);
-
+			left = budget - (e2b__now_ms() - start);
 			r.timeout_ms = left > 1 ? (unsigned)left : 1;
 		}
 		error = setup_easy(h, e, &x);
 		if (error < 0)
 			goto out;
-		t0 = e2b__now_ms();
-		if (req->any_thread) {
-			rc = mux_perform(h, e);
-			/* Errors recorded by callbacks went to the driver's thread. */
-			if (resp->cb_error && e2b_error_last()->code != resp->cb_error)
-				e2b__error_set(resp->cb_error, "transfer aborted: %s",
-					       e2b_error_code_str(resp->cb_error));
-		} else {
-			rc = curl_easy_perform(e);
-		}
-		if (c->log.debug) {
-			long ver = 0;
-
-			curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver);
-			e2b__debug(&c->log, "%s %s -> %ld (%s, %s, %lld ms)", req->method,
-				   req->url, resp->status,
-				   rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
-				   ver == CURL_HTTP_VERSION_2_0 ? "HTTP/2" :
-				   ver == CURL_HTTP_VERSION_3 ? "HTTP/3" : "HTTP/1.1",
-				   (long long)(e2b__now_ms() - t0));
-		}
-		can_retry = req->idempotent && (!req->src || req->src_rewind) && resp->sunk == 0 &&
-			    attempt < c->max_retries &&
+		rc = attempt_perform(h, e, req, resp);
+		can_retry = may_retry(req, resp, c, attempt) &&
 			    e2b__now_ms() - start < (int64_t)timeout;
-		if (rc != CURLE_OK) {
-			if (can_retry && retryable_rc(rc)) {
-				backoff = 100L << attempt;
-			} else {
-				error = transport_error(&x, rc, timeout);
-				goto out;
-			}
-		} else if (can_retry && (resp->status == 429 || resp->status == 502 ||
-					 resp->status == 503)) {
-			backoff = 100L << attempt;
-			if (resp->retry_after >= 0)
-				backoff = (resp->retry_after > MAX_RETRY_AFTER_S ?
-					   MAX_RETRY_AFTER_S : resp->retry_after) * 1000L;
-		} else {
-			error = 0;
+		backoff = retry_backoff(rc, resp, can_retry, attempt);
+		if (backoff < 0) {
+			error = rc != CURLE_OK ? transport_error(&x, rc, timeout) : 0;
 			goto out;
 		}
-		if (backoff > MAX_BACKOFF_MS && resp->retry_after < 0)
-			backoff = MAX_BACKOFF_MS;
 		/* Keep the whole call within twice the request timeout. */
 		if (e2b__now_ms() - start + backoff > budget) {
 			if (rc != CURLE_OK)
