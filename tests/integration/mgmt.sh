@@ -260,7 +260,9 @@ if start_e2bd ok --flavor openkruise; then
 	wrapped=$(python3 -c 'import hashlib,os; r=os.environ["E2B_API_KEY"].encode(); print("e2b_6f6b616701%08x%s%s" % (len(r), r.hex(), hashlib.sha256(b"openkruise-agents/e2b-key-compat/v1"+r).hexdigest()[:16]))')
 	printf 'X-API-Key: %s\n' "$wrapped" > "$TEST_TMP/wrapped.hdr"
 	expect_eq "openkruise: wrapped key accepted" 200 "$(curl -sS -o /dev/null -w '%{http_code}' -H @"$TEST_TMP/wrapped.hdr" "$OWN_URL/v2/sandboxes")"
-	printf 'X-API-Key: %s0\n' "${wrapped%?}" > "$TEST_TMP/wrapped.hdr"
+	# a checksum digit changed for sure (a 0 made 0 would still be valid)
+	bad=0; [ "${wrapped: -1}" = 0 ] && bad=1
+	printf 'X-API-Key: %s%s\n' "${wrapped%?}" "$bad" > "$TEST_TMP/wrapped.hdr"
 	expect_eq "openkruise: wrapped key with a bad checksum 401" 401 "$(curl -sS -o /dev/null -w '%{http_code}' -H @"$TEST_TMP/wrapped.hdr" "$OWN_URL/v2/sandboxes")"
 	expect_eq "openkruise: 401 shape" 401 "$(curl -sS -o /dev/null -w '%{http_code}' "$OWN_URL/v2/sandboxes")"
 	E2BD_URL=$MAIN_URL
