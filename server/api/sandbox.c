@@ -194,8 +194,8 @@ static const char *state_name(enum sandbox_state st)
 
 /*
  * Write sandbox.json atomically (temp file + rename).  Called with
- * sb->lock held (or before the sandbox is shared).  The file holds the access token, so it is 0600 inside
- * the 0700 state directory.
+ * sb->lock held (or before the sandbox is shared).  The file holds the
+ * access token, so it is 0600 inside the 0700 state directory.
  */
 static int sandbox_save(struct sandbox *sb)
 {
@@ -225,7 +225,7 @@ static int sandbox_save(struct sandbox *sb)
 	len = strlen(text);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		log_err("cannot open '%s': %s", tmp, strerror(errno));
+		log_err("cannot open '%s': %m", tmp);
 		goto out;
 	}
 	/*
@@ -235,7 +235,7 @@ static int sandbox_save(struct sandbox *sb)
 	 * loss a sandbox may come back with its previous state.
 	 */
 	if (write(fd, text, len) != (ssize_t)len) {
-		log_err("cannot write '%s': %s", tmp, strerror(errno));
+		log_err("cannot write '%s': %m", tmp);
 		goto out;
 	}
 	if (close(fd) < 0) {
@@ -244,7 +244,7 @@ static int sandbox_save(struct sandbox *sb)
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		log_err("cannot rename '%s': %s", tmp, strerror(errno));
+		log_err("cannot rename '%s': %m", tmp);
 		goto out;
 	}
 	error = 0;
@@ -322,8 +322,7 @@ int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
 	sb->state = SB_RUNNING;
 
 	if (mkdir(sb->dir, 0700) < 0) {
-		snprintf(err, errlen, "cannot create '%s': %s", sb->dir,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot create '%s': %m", sb->dir);
 		goto fail;
 	}
 	made_dir = true;
@@ -599,14 +598,12 @@ int sandbox_registry_init(char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/sandboxes", g_cfg.state_dir);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create '%s': %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot create '%s': %m", path);
 		return -1;
 	}
 	d = opendir(path);
 	if (!d) {
-		snprintf(err, errlen, "cannot open '%s': %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot open '%s': %m", path);
 		return -1;
 	}
 	while ((de = readdir(d))) {

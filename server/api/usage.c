@@ -185,7 +185,8 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 		}
 	}
 	if (prev_at && now > prev_at && cpu_ns >= prev_cpu) {
-		double pct = 100.0 * (double)(cpu_ns - prev_cpu) / (double)(now - prev_at) / (double)ncpu;
+		double pct = 100.0 * (double)(cpu_ns - prev_cpu) / (double)(now - prev_at) /
+			     (double)ncpu;
 
 		out->cpu_pct = pct > 100.0 ? 100.0 : pct;
 	}

@@ -6,6 +6,7 @@
  * Control bytes in the message (a path with %0a, an escape sequence) are
  * written as \xNN, so no request can forge a line or drive a terminal.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +45,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	struct timespec ts;
 	va_list ap;
 	size_t n;
-	int r;
+	int r, saved_errno = errno;
 
 	if (lvl > g_cfg.log_level)
 		return;
@@ -54,6 +55,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	r = snprintf(line + n, sizeof(line) - n, " e2bd %s: ", level_names[lvl]);
 	if (r > 0)
 		n += (size_t)r;
+	/* %m is the caller's errno, whatever strftime left */
+	errno = saved_errno;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -130,7 +130,10 @@ int rmtree(const char *path)
 			t.error = errno;
 	}
 	if (t.error) {
-		log_warn("cannot remove all of '%s': %s", path, strerror(t.error));
+		char ebuf[128];
+
+		log_warn("cannot remove all of '%s': %s", path,
+			 strerror_r(t.error, ebuf, sizeof(ebuf)));
 		errno = t.error;
 		return -1;
 	}

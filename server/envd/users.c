@@ -103,7 +103,8 @@ int users_resolve_path(const struct sb_user *u, const char *in,
 	if (in[0] == '~') {
 		if (in[1] != '\0' && in[1] != '/' && in[1] != '\\') {
 			snprintf(err, errlen,
-				 "failed to expand path '%s' for user '%s': cannot expand user-specific home dir",
+				 "failed to expand path '%s' for user '%s': "
+				 "cannot expand user-specific home dir",
 				 in, u->name);
 			return -1;
 		}

@@ -345,7 +345,8 @@ static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c
 		  strcmp(path, "/files") == 0);
 	if (sb->secure && sb->access_token[0] && !exempt && !token_ok(sb, c)) {
 		sandbox_put(sb);
-		return rpc_send_error(c, 401, "unauthorized access, please provide a valid access token or method signing if supported");
+		return rpc_send_error(c, 401, "unauthorized access, please provide a valid "
+				      "access token or method signing if supported");
 	}
 
 	ctx.sb = sb;
@@ -476,7 +477,8 @@ static bool refuse_framing(struct MHD_Connection *c, enum MHD_Result *ret)
 		return false;
 	if (f.transfer_encoding == 1 && f.content_length == 0 && !f.te_other)
 		return false;
-	log_warn("request with conflicting framing refused (%u Content-Length, %u Transfer-Encoding)",
+	log_warn("request with conflicting framing refused "
+		 "(%u Content-Length, %u Transfer-Encoding)",
 		 f.content_length, f.transfer_encoding);
 	r = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
 					    MHD_RESPMEM_PERSISTENT);
@@ -671,9 +673,11 @@ int http_start(char *err, size_t errlen)
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, g_cfg.per_ip_limit,
 		MHD_OPTION_END);
 	if (!daemon_) {
+		char ebuf[128];
+
 		snprintf(err, errlen, "cannot listen on %s:%u: %s",
 			 g_cfg.listen_addr, g_cfg.port,
-			 errno ? strerror(errno) : "libmicrohttpd refused");
+			 errno ? strerror_r(errno, ebuf, sizeof(ebuf)) : "libmicrohttpd refused");
 		return -1;
 	}
 	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);

@@ -16,7 +16,10 @@
 #define MULTIPART_MAX_HEADERS (16u * 1024)
 #define MULTIPART_MAX_BOUNDARY 200
 
-enum multipart_state { MULTIPART_PREAMBLE, MULTIPART_AFTER_DELIM, MULTIPART_HEADERS, MULTIPART_BODY, MULTIPART_END, MULTIPART_FAILED };
+enum multipart_state {
+	MULTIPART_PREAMBLE, MULTIPART_AFTER_DELIM, MULTIPART_HEADERS, MULTIPART_BODY,
+	MULTIPART_END, MULTIPART_FAILED
+};
 
 struct multipart_parser {
 	char delim[MULTIPART_MAX_BOUNDARY + 8];	/* "\r\n--" boundary */
@@ -154,7 +157,8 @@ int multipart_header_param(const char *value, const char *key, char *out, size_t
 	return found;
 }
 
-struct multipart_parser *multipart_new(const char *content_type, const struct multipart_callbacks *cb,
+struct multipart_parser *multipart_new(const char *content_type,
+				       const struct multipart_callbacks *cb,
 				       void *payload, char *err, size_t errlen)
 {
 	char boundary[MULTIPART_MAX_BOUNDARY + 1];

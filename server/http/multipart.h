@@ -24,7 +24,8 @@ struct multipart_parser;
  * NULL with a message in @err when the type carries no usable boundary.
  * Callbacks return 0, or -1 to stop the parse (multipart_feed then returns -1).
  */
-struct multipart_parser *multipart_new(const char *content_type, const struct multipart_callbacks *cb,
+struct multipart_parser *multipart_new(const char *content_type,
+				       const struct multipart_callbacks *cb,
 				       void *payload, char *err, size_t errlen);
 /* Feed body bytes.  Returns 0, or -1 on a syntax or callback error. */
 int multipart_feed(struct multipart_parser *p, const char *data, size_t len);

@@ -387,7 +387,7 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
 	snprintf(p->id, sizeof(p->id), "%s", sb->id);
 	fd = nsbox_connect_port(sb, (int)port);
 	if (fd < 0) {
-		log_dbg("sandbox %s: port %ld: %s", sb->id, port, strerror(errno));
+		log_dbg("sandbox %s: port %ld: %m", sb->id, port);
 		free(p);
 		free(h.p);
 		*ret = send_port_closed(c, sb->id, port);

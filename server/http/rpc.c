@@ -703,7 +703,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 				const char *k = s->m->keepalive_json;
 
 				if (s->keepalive)
-					s->cur = envelope_new(0, (const char *)s->keepalive->data + 5,
+					s->cur = envelope_new(0,
+							      (const char *)s->keepalive->data + 5,
 							      s->keepalive->len - 5);
 				else
 					s->cur = envelope_new(0, k, strlen(k));
@@ -887,7 +888,8 @@ struct rpc_call *rpc_call_begin(struct MHD_Connection *c,
 		if (r) {
 			MHD_add_response_header(r, "Accept-Post", stream ?
 				CT_STREAM_JSON ", " CT_STREAM_PROTO :
-				"application/json, application/json; charset=utf-8, " CT_UNARY_PROTO);
+				"application/json, application/json; charset=utf-8, "
+				CT_UNARY_PROTO);
 			*ret = MHD_queue_response(c, 415, r);
 			MHD_destroy_response(r);
 		} else {
@@ -1054,7 +1056,8 @@ static json_t *stream_request(struct rpc_call *call, struct rpc_error *err)
 				 call->len);
 		else
 			rpc_fail(err, "invalid_argument",
-				 "protocol error: promised %zu bytes in enveloped message, got %zu bytes",
+				 "protocol error: promised %zu bytes in enveloped message, "
+				 "got %zu bytes",
 				 plen, call->len - 5);
 		return NULL;
 	}
@@ -1291,7 +1294,8 @@ static enum MHD_Result finish_client_stream(struct rpc_call *call)
 		else if (rpc_envelope_parse(call->buf, call->len,
 					    E2BD_MAX_ENVELOPE, &flags, &plen) == 0)
 			rpc_fail(&call->cs_err, "invalid_argument",
-				 "protocol error: promised %zu bytes in enveloped message, got %zu bytes",
+				 "protocol error: promised %zu bytes in enveloped message, "
+				 "got %zu bytes",
 				 plen, call->len - 5);
 	}
 	if (call->too_big && !call->cs_err.code)

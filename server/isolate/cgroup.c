@@ -65,8 +65,8 @@ static void cgroup_create(const struct sandbox *sb, struct cgroup_sb *cg,
 		(void)write_file(procs, SB_PIDS_MAX);
 	return;
 fail:
-	log_warn("sandbox %s: cannot use cgroup '%s' (%s); pause uses SIGSTOP",
-		 sb->id, path, strerror(errno));
+	log_warn("sandbox %s: cannot use cgroup '%s' (%m); pause uses SIGSTOP",
+		 sb->id, path);
 }
 
 /*
@@ -94,8 +94,8 @@ static void pids_create(const struct sandbox *sb, struct cgroup_sb *cg,
 	xfmt(cg->pidscg, sizeof(cg->pidscg), "%s", path);
 	return;
 fail:
-	log_warn("sandbox %s: cannot limit its processes in '%s': %s", sb->id,
-		 path, strerror(errno));
+	log_warn("sandbox %s: cannot limit its processes in '%s': %m", sb->id,
+		 path);
 	rmdir(path);
 }
 
@@ -144,8 +144,7 @@ static void memory_limit(const struct sandbox *sb, struct cgroup_sb *cg,
 	errno = ENOTSUP;
 	xfmt(path, sizeof(path), "no memory cgroup");
 fail:
-	log_warn("sandbox %s: memory not limited ('%s': %s)", sb->id, what,
-		 strerror(errno));
+	log_warn("sandbox %s: memory not limited ('%s': %m)", sb->id, what);
 	if (what == path && CG.membase[0])
 		rmdir(path);
 }

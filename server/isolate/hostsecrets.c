@@ -82,8 +82,7 @@ static void hide_host_file(struct sandbox *sb, int rootfd, const char *layers,
 	if (dfd < 0)
 		return;
 	if (unlinkat(dfd, slash + 1, 0) < 0 && errno != ENOENT)
-		log_warn("sandbox %s: cannot hide the host's /%s: %s", sb->id, path,
-			 strerror(errno));
+		log_warn("sandbox %s: cannot hide the host's /%s: %m", sb->id, path);
 	close(dfd);
 }
 
@@ -140,8 +139,8 @@ static void replace_shadow(struct sandbox *sb, int rootfd, const char *layers,
 	}
 	*o = '\0';
 	if (rootfs_replace(rootfd, "etc", name, out, 0640) < 0)
-		log_warn("sandbox %s: cannot replace the host's /etc/%s: %s", sb->id,
-			 name, strerror(errno));
+		log_warn("sandbox %s: cannot replace the host's /etc/%s: %m", sb->id,
+			 name);
 	else if (!nsbox_unpriv && (fd = sbfs_open(rootfd, path + 1, O_PATH | O_NOFOLLOW, 0)) >= 0) {
 		(void)fchownat(fd, "", 0, st.st_gid, AT_EMPTY_PATH);
 		close(fd);

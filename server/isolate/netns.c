@@ -390,8 +390,7 @@ int netns_init_loopback(char *err, size_t errlen)
 	rc = 0;
 out:
 	if (rc < 0)
-		snprintf(err, errlen, "cannot bring loopback up: %s",
-			 strerror(errno));
+		snprintf(err, errlen, "cannot bring loopback up: %m");
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -439,7 +438,7 @@ static int veth_setup(struct netns_sb *n, char *err, size_t errlen)
 
 	nl = nl_open();
 	if (nl < 0) {
-		snprintf(err, errlen, "netlink: %s", strerror(errno));
+		snprintf(err, errlen, "netlink: %m");
 		return -1;
 	}
 	for (tries = 0; tries < N.nslots; tries++) {
@@ -460,9 +459,11 @@ static int veth_setup(struct netns_sb *n, char *err, size_t errlen)
 	for (i = 0; i < nbusy; i++)
 		slot_put(busy[i]);
 	if (e < 0 || n->slot < 0) {
+		char ebuf[128];
+
 		snprintf(err, errlen, "cannot create a veth pair: %s",
 			 e == -ENOSPC ? "no free address in --sandbox-subnet" :
-			 strerror(e < 0 ? -e : EEXIST));
+			 strerror_r(e < 0 ? -e : EEXIST, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
 	n->ifindex = (int)if_nametoindex(n->ifname);
@@ -475,13 +476,14 @@ static int veth_setup(struct netns_sb *n, char *err, size_t errlen)
 	}
 	if ((e = addr_add(nl, n->ifindex, l.gw, l.prefix)) < 0 ||
 	    (e = link_up(nl, n->ifindex)) < 0) {
+		char ebuf[128];
+
 		snprintf(err, errlen, "cannot configure '%s': %s", n->ifname,
-			 strerror(-e));
+			 strerror_r(-e, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
 	if (run_in_ns(n->netfd, configure_inside, &l) < 0) {
-		snprintf(err, errlen, "cannot configure the sandbox's eth0: %s",
-			 strerror(errno));
+		snprintf(err, errlen, "cannot configure the sandbox's eth0: %m");
 		goto fail;
 	}
 	close(nl);
@@ -506,8 +508,7 @@ int netns_attach(struct netns_sb *n, const char *id, pid_t init_pid,
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init_pid);
 	n->netfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (n->netfd < 0) {
-		snprintf(err, errlen, "cannot open '%s': %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot open '%s': %m", path);
 		return -1;
 	}
 	if (!N.egress || !egress)
@@ -527,11 +528,12 @@ void netns_detach(struct netns_sb *n)
 {
 	if (n->ifindex > 0) {
 		int nl = nl_open(), e = nl < 0 ? -errno : link_del(nl, n->ifindex);
+		char ebuf[128];
 
 		/* ENODEV: it went with the namespace already. */
 		if (e < 0 && e != -ENODEV)
 			log_warn("cannot delete veth '%s': %s", n->ifname,
-				 strerror(-e));
+				 strerror_r(-e, ebuf, sizeof(ebuf)));
 		if (nl >= 0)
 			close(nl);
 	}
@@ -776,8 +778,7 @@ int netns_global_init(bool unprivileged)
 		if (fd < 0 || pread(fd, &c, 1, 0) != 1 ||
 		    (c != '1' && pwrite(fd, "1", 1, 0) != 1)) {
 			log_warn("sandbox network: no internet access (cannot "
-				 "turn on /proc/sys/net/ipv4/ip_forward: %s)",
-				 strerror(errno));
+				 "turn on /proc/sys/net/ipv4/ip_forward: %m)");
 			if (fd >= 0)
 				close(fd);
 			return CLONE_NEWNET;

@@ -283,8 +283,7 @@ static int ns_request(struct nsbox *ns, struct nsmsg_hdr *h, const void *payload
 	w.next = ns->waits;
 	ns->waits = &w;
 	if (nsmsg_send(ns->sock, h, payload, len, NULL, 0) < 0) {
-		xfmt(err, errlen, "cannot reach sandbox init: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot reach sandbox init: %m");
 		goto unlink;
 	}
 	deadline_ts(&ts, REQUEST_TIMEOUT_MS);
@@ -333,8 +332,7 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 	h.seq = ++G.zseq;
 	if (nsmsg_send(G.zsock, &h, payload, len, NULL, 0) < 0) {
 		pthread_mutex_unlock(&G.zlock);
-		xfmt(err, errlen, "the sandbox zygote is gone: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "the sandbox zygote is gone: %m");
 		return -1;
 	}
 	p.fd = G.zsock;
@@ -467,7 +465,7 @@ static int write_proc(const char *path, const char *data, char *err,
 		      size_t errlen)
 {
 	if (write_file(path, data) < 0) {
-		xfmt(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		xfmt(err, errlen, "cannot write '%s': %m", path);
 		return -1;
 	}
 	return 0;
@@ -489,7 +487,7 @@ static int enter_user_namespace(char *err, size_t errlen)
 
 	if (unshare(CLONE_NEWUSER) < 0) {
 		xfmt(err, errlen, "not running as root and user namespaces are "
-		     "not available (%s); run e2bd as root", strerror(errno));
+		     "not available (%m); run e2bd as root");
 		return -1;
 	}
 	xfmt(map, sizeof(map), "%d %u 1", SB_UID, (unsigned)uid);
@@ -545,8 +543,8 @@ static void detach_fuse_mounts(void)
 		}
 		mp[n] = '\0';
 		if (umount2(mp, MNT_DETACH) < 0)
-			log_dbg("cannot detach inherited FUSE mount '%s': %s",
-				mp, strerror(errno));
+			log_dbg("cannot detach inherited FUSE mount '%s': %m",
+				mp);
 	}
 	fclose(f);
 }
@@ -561,13 +559,11 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 		nsbox_unpriv = true;
 	}
 	if (unshare(CLONE_NEWNS) < 0) {
-		xfmt(err, errlen, "cannot create a mount namespace: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot create a mount namespace: %m");
 		return -1;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		xfmt(err, errlen, "cannot make mounts private: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot make mounts private: %m");
 		return -1;
 	}
 	detach_fuse_mounts();
@@ -584,8 +580,8 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 	 * without it (unprivileged, or the capability dropped) say so.
 	 */
 	if (nsinit_write_oom_score("-500") < 0)
-		log_warn("cannot lower e2bd's oom_score_adj to -500 (%s): a sandbox "
-			 "that eats all memory may get e2bd OOM-killed", strerror(errno));
+		log_warn("cannot lower e2bd's oom_score_adj to -500 (%m): a sandbox "
+			 "that eats all memory may get e2bd OOM-killed");
 	if (!nsbox_unpriv)
 		cgroup_global_init();	/* cgroups are not ours to write otherwise */
 	nsbox_clone_net = netns_global_init(nsbox_unpriv);
@@ -596,7 +592,8 @@ int nsbox_global_init(const char *state_dir, char *err, size_t errlen)
 	G.ready = true;
 	log_info("sandbox isolation: %smount/pid/uts/ipc%s namespaces, overlayfs, "
 		 "freezer %s", nsbox_unpriv ? "unprivileged (user namespace, only "
-		 "uid 1000), " : "", nsbox_clone_net ? "/net" : "", cgroup_freezer() == CGROUP_FREEZER_V1 ? "cgroup v1" :
+		 "uid 1000), " : "", nsbox_clone_net ? "/net" : "",
+		 cgroup_freezer() == CGROUP_FREEZER_V1 ? "cgroup v1" :
 		 cgroup_freezer() == CGROUP_FREEZER_V2 ? "cgroup v2" : "SIGSTOP");
 	if (g_cfg.disk_limit && nsbox_unpriv)
 		log_warn("--disk-limit needs e2bd to run as root (loop devices): "

@@ -72,7 +72,10 @@ static void send_error(int sock, uint32_t seq, int kind, const char *fmt, ...)
 /* Go's syscall error strings are lowercase; envd's messages carry them. */
 static const char *lc_strerror(int e, char *buf, size_t len)
 {
-	xfmt(buf, len, "%s", strerror(e));
+	const char *s = strerror_r(e, buf, len);
+
+	if (s != buf)
+		xfmt(buf, len, "%s", s);
 	if (buf[0] >= 'A' && buf[0] <= 'Z')
 		buf[0] = (char)(buf[0] - 'A' + 'a');
 	return buf;
@@ -126,12 +129,12 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 
 	if (mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
 		     "mode=755,size=65536k,nr_inodes=4096") < 0) {
-		xfmt(err, errlen, "cannot mount /dev: %s", strerror(errno));
+		xfmt(err, errlen, "cannot mount /dev: %m");
 		goto out;
 	}
 	devfd = openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (devfd < 0) {
-		xfmt(err, errlen, "cannot open /dev: %s", strerror(errno));
+		xfmt(err, errlen, "cannot open /dev: %m");
 		goto out;
 	}
 	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
@@ -140,14 +143,13 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 		xfmt(host, sizeof(host), "/dev/%s", nodes[i]);
 		if (touch_at(devfd, nodes[i]) < 0 ||
 		    mount_at(devfd, nodes[i], host, NULL, MS_BIND, NULL) < 0) {
-			xfmt(err, errlen, "cannot bind '%s': %s", host,
-				 strerror(errno));
+			xfmt(err, errlen, "cannot bind '%s': %m", host);
 			goto out;
 		}
 	}
 	if (mkdirat(devfd, "pts", 0755) < 0 || mkdirat(devfd, "shm", 01777) < 0 ||
 	    mkdirat(devfd, "mqueue", 0755) < 0) {
-		xfmt(err, errlen, "cannot populate /dev: %s", strerror(errno));
+		xfmt(err, errlen, "cannot populate /dev: %m");
 		goto out;
 	}
 	/* A new devpts instance: the sandbox sees only its own terminals. */
@@ -155,12 +157,12 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 	if (mount_at(devfd, "pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     nsbox_unpriv ? "newinstance,ptmxmode=0666,mode=0620"
 			      : "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0) {
-		xfmt(err, errlen, "cannot mount /dev/pts: %s", strerror(errno));
+		xfmt(err, errlen, "cannot mount /dev/pts: %m");
 		goto out;
 	}
 	if (mount_at(devfd, "shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV,
 		     "mode=1777,size=65536k") < 0) {
-		xfmt(err, errlen, "cannot mount /dev/shm: %s", strerror(errno));
+		xfmt(err, errlen, "cannot mount /dev/shm: %m");
 		goto out;
 	}
 	/* POSIX message queues of this IPC namespace; optional. */
@@ -168,8 +170,8 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 		       MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		if (symlinkat(links[i][1], devfd, links[i][0]) < 0) {
-			xfmt(err, errlen, "cannot create /dev/%s: %s",
-				 links[i][0], strerror(errno));
+			xfmt(err, errlen, "cannot create /dev/%s: %m",
+				 links[i][0]);
 			goto out;
 		}
 	}
@@ -268,23 +270,21 @@ static int init_setup(const char *root, const char *hostname, char *err,
 	int rootfd = -1, rc = -1, fd;
 
 	if (sethostname(hostname, strlen(hostname)) < 0) {
-		xfmt(err, errlen, "cannot set hostname: %s", strerror(errno));
+		xfmt(err, errlen, "cannot set hostname: %m");
 		goto out;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		xfmt(err, errlen, "cannot make mounts private: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot make mounts private: %m");
 		goto out;
 	}
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		xfmt(err, errlen, "cannot open root '%s': %s", root,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot open root '%s': %m", root);
 		goto out;
 	}
 	if (mount_at(rootfd, "proc", "proc", "proc",
 		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		xfmt(err, errlen, "cannot mount /proc: %s", strerror(errno));
+		xfmt(err, errlen, "cannot mount /proc: %m");
 		goto out;
 	}
 	/* /sys is a convenience (lscpu, nproc fallbacks); never fatal. */
@@ -293,20 +293,17 @@ static int init_setup(const char *root, const char *hostname, char *err,
 	if (setup_dev(rootfd, err, errlen) < 0)
 		goto out;
 	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) {
-		xfmt(err, errlen, "cannot pivot into '%s': %s", root,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot pivot into '%s': %m", root);
 		goto out;
 	}
 	/* The old root is stacked on "."; detaching it hides the host. */
 	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-		xfmt(err, errlen, "cannot detach the host root: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot detach the host root: %m");
 		goto out;
 	}
 	mask_kernel_paths();
 	if (drop_capabilities() < 0) {
-		xfmt(err, errlen, "cannot drop capabilities: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot drop capabilities: %m");
 		goto out;
 	}
 	fd = open("/dev/null", O_RDWR);
@@ -911,8 +908,7 @@ init_main(int sock, const char *root, const char *hostname)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	buf = malloc(NSMSG_MAX + 64);
 	if (sfd < 0 || !buf) {
-		send_error(sock, 0, NSERR_INTERNAL, "cannot start init: %s",
-			   strerror(errno));
+		send_error(sock, 0, NSERR_INTERNAL, "cannot start init: %m");
 		_exit(1);
 	}
 	nsmsg_send(sock, &h, NULL, 0, NULL, 0);
@@ -956,8 +952,7 @@ static void zygote_start(int chan, const struct nsmsg_hdr *h, char *payload,
 	}
 	host = nul + 1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		send_error(chan, h->seq, NSERR_INTERNAL, "socketpair: %s",
-			   strerror(errno));
+		send_error(chan, h->seq, NSERR_INTERNAL, "socketpair: %m");
 		return;
 	}
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &one, sizeof(one));
@@ -967,7 +962,7 @@ static void zygote_start(int chan, const struct nsmsg_hdr *h, char *payload,
 			     NULL, 0);
 	if (pid < 0) {
 		send_error(chan, h->seq, NSERR_INTERNAL,
-			   "cannot create namespaces: %s", strerror(errno));
+			   "cannot create namespaces: %m");
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -994,8 +989,7 @@ static void zygote_start(int chan, const struct nsmsg_hdr *h, char *payload,
 
 		if (fds[1] < 0) {
 			kill(pid, SIGKILL);
-			send_error(chan, h->seq, NSERR_INTERNAL, "pidfd_open: %s",
-				   strerror(errno));
+			send_error(chan, h->seq, NSERR_INTERNAL, "pidfd_open: %m");
 		} else {
 			r.a = pid;
 			nsmsg_send(chan, &r, NULL, 0, fds, 2);
@@ -1044,13 +1038,12 @@ pid_t nsinit_zygote_spawn(int *sock, char *err, size_t errlen)
 	pid_t pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		xfmt(err, errlen, "socketpair: %s", strerror(errno));
+		xfmt(err, errlen, "socketpair: %m");
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		xfmt(err, errlen, "cannot fork the zygote: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot fork the zygote: %m");
 		close(sv[0]);
 		close(sv[1]);
 		return -1;

@@ -325,7 +325,7 @@ static void write_e2b_markers(struct sandbox *sb, int rootfd)
 	size_t i;
 
 	if (root_ensure_dir(rootfd, "run/e2b", 0755, 0, 0) < 0) {
-		log_warn("sandbox %s: cannot create /run/e2b: %s", sb->id, strerror(errno));
+		log_warn("sandbox %s: cannot create /run/e2b: %m", sb->id);
 		return;
 	}
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
@@ -375,26 +375,24 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 		    root_ensure_dir(rootfd, dirs[i].path, dirs[i].mode, 0, 0) == 0)
 			continue;
 		if (dirs[i].required) {
-			xfmt(err, errlen, "cannot create '/%s' in sandbox: %s",
-			     dirs[i].path, strerror(errno));
+			xfmt(err, errlen, "cannot create '/%s' in sandbox: %m",
+			     dirs[i].path);
 			return -1;
 		}
-		log_warn("sandbox %s: '/%s' is not a directory: %s", sb->id,
-			 dirs[i].path, strerror(errno));
+		log_warn("sandbox %s: '/%s' is not a directory: %m", sb->id,
+			 dirs[i].path);
 	}
 	/* A template without accounts still needs root (Basic root). */
 	if (ensure_line_prefix(rootfd, "etc/passwd", "root:",
 			       "root:x:0:0:root:/root:/bin/sh") < 0 ||
 	    ensure_line_prefix(rootfd, "etc/group", "root:", "root:x:0:") < 0) {
-		xfmt(err, errlen, "cannot add root to the sandbox: %s",
-		     strerror(errno));
+		xfmt(err, errlen, "cannot add root to the sandbox: %m");
 		return -1;
 	}
 	if (ensure_account(rootfd, "etc/passwd", "user",
 			   "user:x:1000:1000::/home/user:/bin/bash") < 0 ||
 	    ensure_account(rootfd, "etc/group", "user", "user:x:1000:") < 0) {
-		xfmt(err, errlen, "cannot add user 'user' to the sandbox: %s",
-			 strerror(errno));
+		xfmt(err, errlen, "cannot add user 'user' to the sandbox: %m");
 		return -1;
 	}
 	/* /etc/hostname agrees with the UTS name. */
@@ -445,7 +443,7 @@ void rootfs_unmount(struct rootfs_sb *rf)
 		if (umount2(p, UMOUNT_NOFOLLOW) < 0 &&
 		    umount2(p, UMOUNT_NOFOLLOW | MNT_DETACH) < 0 &&
 		    errno != EINVAL && errno != ENOENT)
-			log_warn("cannot unmount '%s': %s", p, strerror(errno));
+			log_warn("cannot unmount '%s': %m", p);
 		free(p);
 	}
 }
@@ -489,14 +487,13 @@ static int mount_overlay_at(struct rootfs_sb *rf, int dirfd, const char *name,
 	xfmt(work, sizeof(work), "%s/work", layer);
 	if (mkdir_p(upper, 0755) < 0 || mkdir_p(work, 0700) < 0 ||
 	    overlay_opts(opts, sizeof(opts), lower, upper, work, fds) < 0) {
-		xfmt(err, errlen, "cannot create layer '%s': %s", layer,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot create layer '%s': %m", layer);
 		return -1;
 	}
 	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		xfmt(err, errlen, "cannot open mount point '%s': %s",
-			 hostpath, strerror(errno));
+		xfmt(err, errlen, "cannot open mount point '%s': %m",
+			 hostpath);
 		for (i = 0; i < 3; i++)
 			close(fds[i]);
 		return -1;
@@ -507,8 +504,8 @@ static int mount_overlay_at(struct rootfs_sb *rf, int dirfd, const char *name,
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
 	if (rc < 0) {
-		xfmt(err, errlen, "cannot mount overlay on '%s': %s",
-			 hostpath, strerror(errno));
+		xfmt(err, errlen, "cannot mount overlay on '%s': %m",
+			 hostpath);
 		return -1;
 	}
 	if (add_mount(rf, hostpath) < 0) {
@@ -552,14 +549,12 @@ static int mount_builtin_root(struct rootfs_sb *rf, const char *base,
 	if ((mkdir(skel, 0755) < 0 && errno != EEXIST) ||
 	    mount(skel, rootfs, NULL, MS_BIND, NULL) < 0 ||
 	    add_mount(rf, rootfs) < 0) {
-		xfmt(err, errlen, "cannot bind '%s': %s", skel,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot bind '%s': %m", skel);
 		goto out;
 	}
 	skelfd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (skelfd < 0) {
-		xfmt(err, errlen, "cannot open '%s': %s", rootfs,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot open '%s': %m", rootfs);
 		goto out;
 	}
 	for (i = 0; i < sizeof(host_system_dirs) / sizeof(host_system_dirs[0]); i++) {
@@ -578,8 +573,7 @@ static int mount_builtin_root(struct rootfs_sb *rf, const char *base,
 				continue;
 			target[n] = '\0';
 			if (symlinkat(target, skelfd, name) < 0 && errno != EEXIST) {
-				xfmt(err, errlen, "cannot link '/%s': %s", name,
-					 strerror(errno));
+				xfmt(err, errlen, "cannot link '/%s': %m", name);
 				goto out;
 			}
 			continue;
@@ -587,8 +581,8 @@ static int mount_builtin_root(struct rootfs_sb *rf, const char *base,
 		if (!S_ISDIR(st.st_mode))
 			continue;
 		if (ensure_dir(skelfd, name, 0755, 0, 0) < 0) {
-			xfmt(err, errlen, "sandbox '/%s' is not a directory: %s",
-				 name, strerror(errno));
+			xfmt(err, errlen, "sandbox '/%s' is not a directory: %m",
+				 name);
 			goto out;
 		}
 		xfmt(layer, sizeof(layer), "%s/layers/%s", base, name);
@@ -617,8 +611,7 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		return -1;
 	}
 	if (mkdir_p(sb->dir, 0700) < 0) {
-		xfmt(err, errlen, "cannot create '%s': %s", sb->dir,
-		     strerror(errno));
+		xfmt(err, errlen, "cannot create '%s': %m", sb->dir);
 		return -1;
 	}
 	/* Skeleton and layers: in the sandbox's disk image, or in its dir. */
@@ -642,16 +635,14 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 	xfmt(layer, sizeof(layer), "%s/layers", base);
 	if (mkdir_p(layer, 0700) < 0 ||
 	    (mkdir(rootfs, 0755) < 0 && errno != EEXIST)) {
-		xfmt(err, errlen, "cannot create '%s': %s", rootfs,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot create '%s': %m", rootfs);
 		goto fail;
 	}
 	if (sb->lower) {
 		int parent = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 		if (parent < 0) {
-			xfmt(err, errlen, "cannot open '%s': %s", sb->dir,
-				 strerror(errno));
+			xfmt(err, errlen, "cannot open '%s': %m", sb->dir);
 			goto fail;
 		}
 		xfmt(layer, sizeof(layer), "%s/layers/root", base);
@@ -666,8 +657,7 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 	}
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		xfmt(err, errlen, "cannot open '%s': %s", rootfs,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot open '%s': %m", rootfs);
 		goto fail;
 	}
 	if (setup_sandbox_tree(sb, rootfd, err, errlen) < 0)
@@ -715,15 +705,14 @@ int rootfs_global_init(const char *state_dir, char *err, size_t errlen)
 	xfmt(merged, sizeof(merged), "%s/m", probe);
 	if (mkdir_p(lower, 0700) < 0 || mkdir_p(upper, 0700) < 0 ||
 	    mkdir_p(work, 0700) < 0 || mkdir_p(merged, 0700) < 0) {
-		xfmt(err, errlen, "cannot create '%s': %s", probe,
-			 strerror(errno));
+		xfmt(err, errlen, "cannot create '%s': %m", probe);
 		goto out;
 	}
 	xfmt(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s",
 		 lower, upper, work, nsbox_unpriv ? ",userxattr" : "");
 	if (mount("overlay", merged, "overlay", 0, opts) < 0) {
-		xfmt(err, errlen, "overlayfs does not work under '%s': %s",
-			 state_dir, strerror(errno));
+		xfmt(err, errlen, "overlayfs does not work under '%s': %m",
+			 state_dir);
 		goto out;
 	}
 	umount2(merged, MNT_DETACH);

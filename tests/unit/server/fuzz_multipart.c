@@ -57,7 +57,8 @@ static const struct multipart_callbacks cbs = { on_begin, on_data, on_end };
 static int run(const uint8_t *data, size_t size, size_t step, struct acc *a)
 {
 	char err[128];
-	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, a, err, sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ",
+						   &cbs, a, err, sizeof(err));
 	size_t off = 0;
 	int rc = 0;
 

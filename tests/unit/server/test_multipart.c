@@ -82,8 +82,8 @@ static void test_every_split_point(void **state)
 	for (cut = 0; cut <= n; cut++) {
 		struct rec r = { .len = 0 };
 		char err[128];
-		struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r,
-							   err, sizeof(err));
+		struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ",
+							   &cbs, &r, err, sizeof(err));
 
 		assert_non_null(p);
 		assert_int_equal(multipart_feed(p, body, cut), 0);
@@ -98,8 +98,8 @@ static void test_byte_at_a_time(void **state)
 {
 	struct rec r = { .len = 0 };
 	char err[128];
-	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=\"XyZ\"", &cbs, &r,
-						   err, sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=\"XyZ\"",
+						   &cbs, &r, err, sizeof(err));
 	size_t i;
 
 	for (i = 0; body[i]; i++)
@@ -131,8 +131,8 @@ static void test_callback_error_stops(void **state)
 {
 	struct rec r = { .len = 0, .fail_on_data = 1 };
 	char err[128];
-	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r, err,
-						   sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ",
+						   &cbs, &r, err, sizeof(err));
 
 	assert_int_equal(multipart_feed(p, body, strlen(body)), -1);
 	assert_int_equal(multipart_feed(p, "x", 1), -1);
@@ -144,8 +144,8 @@ static void test_headers_too_large(void **state)
 	static char big[40000];
 	struct rec r = { .len = 0 };
 	char err[128];
-	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ", &cbs, &r, err,
-						   sizeof(err));
+	struct multipart_parser *p = multipart_new("multipart/form-data; boundary=XyZ",
+						   &cbs, &r, err, sizeof(err));
 
 	memset(big, 'h', sizeof(big) - 1);
 	assert_int_equal(multipart_feed(p, "--XyZ\r\n", 7), 0);
@@ -161,10 +161,13 @@ static void test_header_param(void **state)
 	assert_int_equal(multipart_header_param("form-data; name=\"file\"; filename=\"a\\\"b\"",
 						"filename", out, sizeof(out)), 0);
 	assert_string_equal(out, "a\"b");
-	assert_int_equal(multipart_header_param("form-data; name=file", "name", out, sizeof(out)), 0);
+	assert_int_equal(multipart_header_param("form-data; name=file", "name", out,
+						sizeof(out)), 0);
 	assert_string_equal(out, "file");
-	assert_int_equal(multipart_header_param("form-data; name=file", "filename", out, sizeof(out)), -1);
-	assert_int_equal(multipart_header_param("form-data; NAME = \"x\" ", "name", out, sizeof(out)), 0);
+	assert_int_equal(multipart_header_param("form-data; name=file", "filename", out,
+						sizeof(out)), -1);
+	assert_int_equal(multipart_header_param("form-data; NAME = \"x\" ", "name", out,
+						sizeof(out)), 0);
 	assert_string_equal(out, "x");
 }
 
