@@ -537,7 +537,8 @@ static void mark_present(struct file *f, uint64_t off, uint64_t got)
 	uint64_t end = off + got;
 	size_t b;
 
-	for (b = (size_t)(off / CACHE_BLOCK); (uint64_t)b * CACHE_BLOCK < end && b < f->nblocks; b++) {
+	for (b = (size_t)(off / CACHE_BLOCK);
+	     (uint64_t)b * CACHE_BLOCK < end && b < f->nblocks; b++) {
 		uint64_t bstart = (uint64_t)b * CACHE_BLOCK, bend = bstart + CACHE_BLOCK;
 
 		if (bstart >= off && (bend <= end || end >= f->size))
@@ -615,7 +616,8 @@ static int fetch(struct fs *fs, struct file *f, size_t b0, size_t b1)
 	}
 	/* Part 0 runs on this thread. */
 	for (i = 1; i < n; i++)
-		parts[i].started = pthread_create(&parts[i].thread, NULL, part_main, &parts[i]) == 0;
+		parts[i].started = pthread_create(&parts[i].thread, NULL,
+						  part_main, &parts[i]) == 0;
 	part_main(&parts[0]);
 	for (i = 1; i < n; i++) {
 		if (parts[i].started)
@@ -632,7 +634,8 @@ static int fetch(struct fs *fs, struct file *f, size_t b0, size_t b1)
 			rc = -EIO;
 	}
 	if (rc == -EIO)
-		fs_log(fs, "short or failed read of '%s' (changed in the sandbox while open?)", path);
+		fs_log(fs, "short or failed read of '%s' (changed in the sandbox while open?)",
+		       path);
 	free(path);
 	return rc;
 }
@@ -760,11 +763,13 @@ int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t of
 			pthread_mutex_unlock(&fs->lock);
 		}
 		/* The request may span blocks after a present run. */
-		for (b = (size_t)((uint64_t)off / CACHE_BLOCK); b * (uint64_t)CACHE_BLOCK < end; b++) {
+		for (b = (size_t)((uint64_t)off / CACHE_BLOCK);
+		     b * (uint64_t)CACHE_BLOCK < end; b++) {
 			if (!f->present[b]) {
 				size_t e2 = b;
 
-				while (e2 < n && !f->present[e2] && e2 * (uint64_t)CACHE_BLOCK < end)
+				while (e2 < n && !f->present[e2] &&
+				       e2 * (uint64_t)CACHE_BLOCK < end)
 					e2++;
 				rc = fetch(fs, f, b, e2);
 				if (rc < 0)
@@ -949,7 +954,8 @@ static int upload_once(struct fs *fs, struct file *f)
 
 				snprintf(cname, sizeof(cname), "%s.e2bfs-conflict-%lld", path,
 					 (long long)t);
-				fs_log(fs, "conflict on '%s': remote changed since open, kept as '%s'",
+				fs_log(fs, "conflict on '%s': remote changed since open, "
+				       "kept as '%s'",
 				       path, cname);
 				if (remote_rename(fs, path, cname) == 0)
 					listing_add(cname);
@@ -973,7 +979,8 @@ static int upload_once(struct fs *fs, struct file *f)
 	upload_fix_of(f, &fix);
 	created = is_local_new(f);
 	if (fs->debug)
-		fs_log(fs, "upload %s%s (size %llu)", path, created ? " (new)" : "", (unsigned long long)f->size);
+		fs_log(fs, "upload %s%s (size %llu)", path,
+		       created ? " (new)" : "", (unsigned long long)f->size);
 	if (created)
 		rc = remote_upload_new(fs, path, fd, &fix);
 	else

@@ -16,14 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bug.h"
 #include "e2bfs.h"
-
-/* A broken invariant of the table: never compiled out. */
-#define BUG_INODE(msg) \
-	do { \
-		fprintf(stderr, "e2bfs: BUG: %s (%s:%d)\n", msg, __FILE__, __LINE__); \
-		abort(); \
-	} while (0)
 
 pthread_mutex_t inode_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -619,7 +613,7 @@ void inode_unpin(struct inode *in)
 		return;
 	pthread_mutex_lock(&inode_lock);
 	if (!in->pins)
-		BUG_INODE("unpin of an unpinned inode");
+		BUG("unpin of an unpinned inode");
 	in->pins--;
 	maybe_free_locked(in);
 	pthread_mutex_unlock(&inode_lock);
@@ -1086,7 +1080,8 @@ void inode_kernel_forget_all(struct fuse_session *se)
 			continue;
 		v[n].ino = in->ino;
 		slash = strrchr(in->path, '/');
-		dir = slash == in->path ? strdup("/") : strndup(in->path, (size_t)(slash - in->path));
+		dir = slash == in->path ? strdup("/") :
+		      strndup(in->path, (size_t)(slash - in->path));
 		p = dir ? hash_find(dir) : NULL;
 		free(dir);
 		if (p && p->nlookup) {

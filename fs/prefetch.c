@@ -5,10 +5,11 @@
  * unknown subdirectories in the background, each with ListDir's depth (so
  * one request brings PREFETCH_DEPTH levels), and then, for PREFETCH_ROUNDS
  * rounds, twice as deep each time: the same directory again (a small
- * answer) or each of its subdirectories (a large one).  Bounded: a queue of PREFETCH_QUEUE paths, the
- * listing cache's entry budget (prefetch_entries), prefetch_threads
- * threads.  A request that needs a directory being prefetched waits for
- * that one ListDir (single flight in inode.c) rather than asking again.
+ * answer) or each of its subdirectories (a large one).  Bounded: a queue of
+ * PREFETCH_QUEUE paths, the listing cache's entry budget (prefetch_entries),
+ * prefetch_threads threads.  A request that needs a directory being
+ * prefetched waits for that one ListDir (single flight in inode.c) rather
+ * than asking again.
  */
 #include <stdlib.h>
 #include <string.h>
