@@ -23,7 +23,8 @@
 #include "mnt.h"
 
 static const struct cmd_option cmd_cache_options[] = {
-	{ "cache-dir", 'c', "DIR", 0, "the cache directory (default $XDG_CACHE_HOME/e2bfs or ~/.cache/e2bfs)" },
+	{ "cache-dir", 'c', "DIR", 0,
+	  "the cache directory (default $XDG_CACHE_HOME/e2bfs or ~/.cache/e2bfs)" },
 	{ "dry-run", 'n', NULL, 0, "say what would be done, do nothing" },
 	{ NULL, 0, NULL, 0, NULL },
 };
@@ -94,7 +95,8 @@ static int cmd_cache_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	DIR *d = NULL;
 
 	if (strcmp(args->argv[0], "prune")) {
-		error = error_usage("cache", "unknown cache command '%s' (known: prune)", args->argv[0]);
+		error = error_usage("cache",
+				    "unknown cache command '%s' (known: prune)", args->argv[0]);
 		goto out;
 	}
 	error = ctx_client(ctx, &client);
@@ -144,8 +146,8 @@ static int cmd_cache_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 
 					if ((mkdir(od, 0700) < 0 && errno != EEXIST) ||
 					    rename(dir, dest) < 0) {
-						error_warn("cannot move '%s' to '%s': %s", dir, dest,
-							   strerror(errno));
+						error_warn("cannot move '%s' to '%s': %s",
+							   dir, dest, strerror(errno));
 						action = "kept";
 						why = "could not move it";
 					}

@@ -80,7 +80,8 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 
 	if (!strcmp(src, "-")) {
 		if (ends_with_slash(dst))
-			return error_usage("cp", "uploading stdin needs a file name, not '%s'", dst);
+			return error_usage("cp",
+					   "uploading stdin needs a file name, not '%s'", dst);
 		xfer_progress_start(&p, draw, UINT64_MAX, 1);
 		sig_catch();
 		error = xfer_upload_fd(sb, STDIN_FILENO, "stdin", dst, &p);
@@ -372,7 +373,8 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (nsrc > 1) {
 		for (i = 0; i < nsrc; i++)
 			if (!strcmp(srcs[i], "-") || (!up && !strcmp(rdst, "-"))) {
-				error = error_usage("cp", "'-' cannot be one of several sources or their target");
+				error = error_usage("cp", "'-' cannot be one of several "
+							  "sources or their target");
 				goto out;
 			}
 		error = need_dir(sb, rdst, up);
@@ -384,9 +386,11 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	/* Like cp(1): a failed source is reported and the others still go. */
 	for (i = 0; i < nsrc && !sig_interrupts; i++) {
 		if (up)
-			e = upload(ctx, args, sb, did, srcs[i], rdst, (unsigned)parallel, draw, &tot);
+			e = upload(ctx, args, sb, did, srcs[i], rdst,
+				   (unsigned)parallel, draw, &tot);
 		else
-			e = download(ctx, args, sb, sid, srcs[i], rdst, (unsigned)parallel, draw, &tot);
+			e = download(ctx, args, sb, sid, srcs[i], rdst,
+				     (unsigned)parallel, draw, &tot);
 		if (e && !error)
 			error = e;
 		if (e == E2BCTL_EXIT_INTERRUPTED || e == E2BCTL_EXIT_USAGE)

@@ -87,7 +87,8 @@ out:
 
 const struct cmd_spec cmd_create_spec = {
 	.name = "create",
-	.usage = "[TEMPLATE] [--timeout S] [--metadata K=V]... [--env K=V]... [--auto-pause] [--secure]",
+	.usage = "[TEMPLATE] [--timeout S] [--metadata K=V]... "
+		 "[--env K=V]... [--auto-pause] [--secure]",
 	.summary = "create a sandbox and print its ID",
 	.description =
 		"TEMPLATE is a template ID or alias (default 'base').  With --json the\n"

@@ -34,7 +34,8 @@ static int parse_states(unsigned *out, const char *s)
 		} else if (!strcmp(tok, "paused")) {
 			*out |= E2B_LIST_PAUSED;
 		} else {
-			error = error_usage("list", "unknown state '%s' (use running, paused)", tok);
+			error = error_usage("list",
+					    "unknown state '%s' (use running, paused)", tok);
 			break;
 		}
 	}
@@ -174,7 +175,8 @@ out:
 
 const struct cmd_spec cmd_list_spec = {
 	.name = "list",
-	.usage = "[--state running,paused] [--metadata K=V]... [--limit N] [-o wide|json] [--no-headers]",
+	.usage = "[--state running,paused] [--metadata K=V]... "
+		 "[--limit N] [-o wide|json] [--no-headers]",
 	.summary = "list sandboxes",
 	.options = cmd_list_options,
 	.min_args = 0,

@@ -62,7 +62,8 @@ static int cmd_logs_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 			json_t *o = json_object();
 
 			json_object_set_new(o, "timestamp", *t ? json_string(t) : json_null());
-			json_object_set_new(o, "level", *l->level ? json_str(l->level) : json_null());
+			json_object_set_new(o, "level",
+					    *l->level ? json_str(l->level) : json_null());
 			json_object_set_new(o, "line", json_str(l->line));
 			out_json_line(o);
 		} else {

@@ -169,7 +169,8 @@ static int list_mounts(struct cmd_ctx *ctx)
 		if (arr)
 			json_array_append_new(arr, json_mount(&v[i], state));
 		else
-			printf("%-24s %-20s %-30s %s\n", v[i].id, v[i].root, v[i].mountpoint, state);
+			printf("%-24s %-20s %-30s %s\n", v[i].id, v[i].root,
+			       v[i].mountpoint, state);
 		free(state);
 	}
 	if (arr)
@@ -195,7 +196,8 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	}
 	if (args->argc != 2) {
 		free(e2bfs);
-		return error_usage("mount", "'mount' needs ID[:PATH] and MOUNTPOINT (or nothing, to list mounts)");
+		return error_usage("mount", "'mount' needs ID[:PATH] and MOUNTPOINT "
+				   "(or nothing, to list mounts)");
 	}
 	colon = strchr(args->argv[0], ':');
 	id = colon ? xstrndup(args->argv[0], (size_t)(colon - args->argv[0])) :

@@ -10,7 +10,8 @@
 #include "cmd.h"
 
 static const struct cmd_option cmd_resume_options[] = {
-	{ "timeout", 't', "S", 0, "lifetime from now in seconds (default: the time it had left, at least 300)" },
+	{ "timeout", 't', "S", 0,
+	  "lifetime from now in seconds (default: the time it had left, at least 300)" },
 	{ NULL, 0, NULL, 0, NULL },
 };
 

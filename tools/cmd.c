@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "cmd.h"
 
 extern const struct cmd_spec cmd_create_spec, cmd_list_spec, cmd_info_spec,
@@ -243,7 +244,8 @@ static int unknown_long(const struct cmd_spec *spec, const char *name, size_t le
 	snprintf(word, sizeof(word), "%.*s", (int)len, name);
 	near = len < sizeof(word) ? closest(word, names, n) : NULL;
 	if (near)
-		return error_usage(spec->name, "unknown option '--%s' for '%s'; did you mean '--%s'?",
+		return error_usage(spec->name, "unknown option '--%s' for '%s'; "
+				   "did you mean '--%s'?",
 				   word, spec->name, near);
 	return error_usage(spec->name, "unknown option '--%.*s' for '%s'",
 			   (int)len, name, spec->name);
@@ -300,7 +302,8 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 				return unknown_long(spec, name, len);
 			if (!spec->options[idx].arg) {
 				if (eq)
-					return error_usage(spec->name, "option '--%s' takes no value",
+					return error_usage(spec->name,
+							   "option '--%s' takes no value",
 							   spec->options[idx].name);
 				opt_add(&out->opt[idx], "");
 			} else if (eq) {
@@ -374,7 +377,7 @@ static struct cmd_optval *find_val(const struct cmd_args *args, const char *name
 
 	/* A command asking for an option it does not declare is our bug. */
 	if (idx < 0)
-		die("BUG: option '--%s' not declared by '%s'", name, args->spec->name);
+		BUG("option '--%s' not declared by '%s'", name, args->spec->name);
 	return &args->opt[idx];
 }
 

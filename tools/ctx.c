@@ -320,7 +320,8 @@ static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 	}
 	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
 		fflush(stdout);
-		fprintf(stderr, "e2bctl: sandbox '%s' is paused (resume it with 'e2bctl resume %s')\n",
+		fprintf(stderr, "e2bctl: sandbox '%s' is paused "
+			"(resume it with 'e2bctl resume %s')\n",
 			id, id);
 		error = E2BCTL_EXIT_CONFLICT;
 		goto out;

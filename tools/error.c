@@ -96,8 +96,9 @@ int error_e2b(int e2b_code, const char *fmt, ...)
 		fputs(e2b_error_code_str(e2b_code), stderr);
 	/* Say what to set when the setup, not the server, is the cause. */
 	if (e2b_code == E2B_EUNAVAILABLE && error_no_server)
-		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, --api-url or --domain, or a profile "
-		      "in ~/.config/e2b/config; the default is E2B's cloud, api.e2b.app)", stderr);
+		fputs(" (no server set: E2B_API_URL or E2B_DOMAIN, --api-url or --domain, "
+		      "or a profile in ~/.config/e2b/config; "
+		      "the default is E2B's cloud, api.e2b.app)", stderr);
 	if ((e2b_code == E2B_EAUTH || e2b_code == E2B_EUNAVAILABLE) && error_no_key)
 		fputs(" (no API key: set E2B_API_KEY, use --api-key-file, or api_key_file in "
 		      "~/.config/e2b/config)", stderr);

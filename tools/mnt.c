@@ -203,7 +203,8 @@ static int from_mountinfo(char **out_id, char **out_root, char **out_mnt, const 
 	{
 		char *colon = strchr(best_src, ':');
 
-		*out_id = colon ? xstrndup(best_src, (size_t)(colon - best_src)) : xstrdup(best_src);
+		*out_id = colon ? xstrndup(best_src, (size_t)(colon - best_src)) :
+			  xstrdup(best_src);
 		*out_root = xstrdup(colon && colon[1] ? colon + 1 : "/");
 	}
 	*out_mnt = best_mnt;

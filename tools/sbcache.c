@@ -75,7 +75,19 @@ static int cache_path(char *out, size_t cap, const char *api_url, const char *id
 	}
 	if (!private_dir(dir))
 		return -1;
-	return (size_t)snprintf(out, cap, "%s/sb-%016llx", dir, (unsigned long long)h) < cap ? 0 : -1;
+	return (size_t)snprintf(out, cap, "%s/sb-%016llx",
+				dir, (unsigned long long)h) < cap ? 0 : -1;
+}
+
+/* The "time" field: decimal seconds; anything else reads as 0 (stale). */
+static long long parse_time(const char *s)
+{
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno || end == s || *end ? 0 : v;
 }
 
 /* Next "key value" line of @s into @key/@val (in place); NULL at the end. */
@@ -132,7 +144,7 @@ int sbcache_load(struct sbcache_entry *out, const char *api_url, const char *id)
 		else if (!strcmp(key, "id"))
 			id_ok = !strcmp(val, id);
 		else if (!strcmp(key, "time"))
-			t = atoll(val);
+			t = parse_time(val);
 		else if (!strcmp(key, "token") && !out->envd_access_token)
 			out->envd_access_token = dup_field(val);
 		else if (!strcmp(key, "version") && !out->envd_version)

@@ -76,7 +76,8 @@ static void draw(struct xfer_progress *p, int final)
 		if (final)
 			fmt_duration(eta, sizeof(eta), (uint64_t)(el / 1000));
 		else if (bps > 0 && p->done <= p->total)
-			fmt_duration(eta, sizeof(eta), (uint64_t)((double)(p->total - p->done) / bps));
+			fmt_duration(eta, sizeof(eta),
+				     (uint64_t)((double)(p->total - p->done) / bps));
 		else
 			snprintf(eta, sizeof(eta), "--:--");
 		fprintf(stderr, "\r%3d%% %8s / %-8s %8s/s  %s %s%s\033[K",
@@ -424,7 +425,8 @@ int xfer_plan_download(struct xfer_plan *plan, e2b_sandbox *sb,
 		for (i = 0; i < list->count; i++) {
 			const e2b_entry_info *e = &list->items[i];
 
-			if (strchr(e->name, '/') || !strcmp(e->name, "..") || !strcmp(e->name, ".") ||
+			if (strchr(e->name, '/') || !strcmp(e->name, "..") ||
+			    !strcmp(e->name, ".") ||
 			    !*e->name) {
 				/* Adversarial server: never write outside DST. */
 				error_warn("skipping entry with bad name '%s'", e->name);

@@ -181,7 +181,8 @@ static void test_table_is_consistent(void **state)
 			assert_true(o->short_name != 'h');
 			for (k = j + 1; s->options[k].name; k++) {
 				assert_string_not_equal(o->name, s->options[k].name);
-				assert_true(!o->short_name || o->short_name != s->options[k].short_name);
+				assert_true(!o->short_name ||
+					    o->short_name != s->options[k].short_name);
 			}
 		}
 	}
@@ -331,7 +332,8 @@ static void test_parse_uint(void **state)
 	assert_int_equal(parse_uint(&v, "3x", "parallel", 1, 16), E2BCTL_EXIT_USAGE);
 	assert_int_equal(parse_uint(&v, "99999999999999999999999", "n", 0, ~0ull),
 			 E2BCTL_EXIT_USAGE);
-	assert_non_null(strstr(cap_end(), "invalid parallel '17' (expected a number from 1 to 16)"));
+	assert_non_null(strstr(cap_end(),
+			       "invalid parallel '17' (expected a number from 1 to 16)"));
 	assert_int_equal(v, 16);
 }
 
