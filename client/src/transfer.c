@@ -361,7 +361,8 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 		if (!error)
 			error = put_quoted(&u.head, up->path);
 		if (!error)
-			error = e2b_buf_puts(&u.head, "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+			error = e2b_buf_puts(&u.head, "\"\r\n"
+					     "Content-Type: application/octet-stream\r\n\r\n");
 		if (!error)
 			error = e2b_buf_printf(&u.tail, "\r\n--%s--\r\n", boundary);
 	} else {
@@ -416,7 +417,8 @@ int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
 		error = e2b__write_info_from_json(wi, first);
 	} else {
 		wi->path = e2b__strdup(up->path);
-		wi->name = e2b__strdup(strrchr(up->path, '/') ? strrchr(up->path, '/') + 1 : up->path);
+		wi->name = e2b__strdup(strrchr(up->path, '/') ?
+				       strrchr(up->path, '/') + 1 : up->path);
 		wi->type = E2B_FILE_TYPE_FILE;
 		if (!wi->path || !wi->name)
 			error = e2b__error_oom();
