@@ -11,7 +11,7 @@ pkgs=(
 	curl ca-certificates python3 git tmux valgrind zsh fish scdoc
 	nghttp2-proxy nginx sshfs openssh-server vim-tiny
 	debhelper dpkg-dev lintian man-db systemd
-	nftables iproute2
+	nftables iproute2 e2fsprogs
 	nodejs npm
 )
 missing=()
