@@ -116,7 +116,7 @@ static enum MHD_Result not_found_sb(struct mreq *m, const char *id)
 	return fail(m, 404, "sandbox \"%s\" doesn't exist or you don't have access to it", id);
 }
 
-/* Host facts reported as every sandbox's resources. */
+/* Host facts: CPUs of every sandbox, RAM and disk where no limit applies. */
 static long cpu_count, memory_mb, disk_mb;
 static pthread_once_t facts_once = PTHREAD_ONCE_INIT;
 
@@ -150,6 +150,7 @@ enum sb_view { VIEW_SANDBOX, VIEW_DETAIL, VIEW_LISTED };
 static json_t *sandbox_json(struct mreq *m, struct sandbox *sb, enum sb_view view)
 {
 	enum sandbox_state st;
+	struct usage_room room;
 	time_t end;
 	json_t *j;
 	bool full = openkruise() || view != VIEW_SANDBOX;
@@ -173,9 +174,12 @@ static json_t *sandbox_json(struct mreq *m, struct sandbox *sb, enum sb_view vie
 		json_object_set_new(j, "alias", json_string(""));
 		json_object_set_new(j, "startedAt", rfc3339(sb->started_at));
 		json_object_set_new(j, "endAt", rfc3339(end));
+		usage_room(sb, &room);
 		json_object_set_new(j, "cpuCount", json_integer(cpu_count));
-		json_object_set_new(j, "memoryMB", json_integer(memory_mb));
-		json_object_set_new(j, "diskSizeMB", json_integer(disk_mb));
+		json_object_set_new(j, "memoryMB",
+				    json_integer((json_int_t)(room.mem_total >> 20)));
+		json_object_set_new(j, "diskSizeMB",
+				    json_integer((json_int_t)(room.disk_total >> 20)));
 		json_object_set_new(j, "state", json_string(
 			st == SB_RUNNING ? "running" : "paused"));
 		json_object_set(j, "metadata", sb->metadata);
@@ -812,6 +816,7 @@ static enum MHD_Result do_refresh(struct mreq *m, struct sandbox *sb)
 static json_t *metric_now(struct sandbox *sb)
 {
 	time_t now = time(NULL);
+	struct usage_room room;
 	struct usage u;
 	json_t *one;
 
@@ -826,10 +831,11 @@ static json_t *metric_now(struct sandbox *sb)
 	json_object_set_new(one, "cpuUsedPct",
 			    json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
 	json_object_set_new(one, "memUsed", json_integer((json_int_t)u.mem_bytes));
-	json_object_set_new(one, "memTotal", json_integer((json_int_t)memory_mb << 20));
+	usage_room(sb, &room);
+	json_object_set_new(one, "memTotal", json_integer((json_int_t)room.mem_total));
 	json_object_set_new(one, "memCache", json_integer(0));
-	json_object_set_new(one, "diskUsed", json_integer(0));
-	json_object_set_new(one, "diskTotal", json_integer((json_int_t)disk_mb << 20));
+	json_object_set_new(one, "diskUsed", json_integer((json_int_t)room.disk_used));
+	json_object_set_new(one, "diskTotal", json_integer((json_int_t)room.disk_total));
 	return one;
 }
 
@@ -890,10 +896,16 @@ static json_t *template_json(const char *name, const char *rootfs,
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
+	uint64_t mem = cfg_memory_limit(name) >> 20, disk = cfg_disk_limit(name) >> 20;
 	char build[40];
 	struct stat st;
 	time_t t = stat(rootfs ? rootfs : "/usr", &st) == 0 ? st.st_mtime : time(NULL);
 	json_t *aliases = json_array(), *names = json_array();
+
+	if (!mem || mem > (uint64_t)memory_mb)
+		mem = (uint64_t)memory_mb;	/* no limit, or more than the host has */
+	if (!disk)
+		disk = (uint64_t)disk_mb;
 
 	if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen < 16)
@@ -910,8 +922,9 @@ static json_t *template_json(const char *name, const char *rootfs,
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o, s:o, s:o, s:o, "
 			 "s:n, s:n, s:i, s:i, s:s, s:s}",
 		"templateID", name, "buildID", build,
-		"cpuCount", (json_int_t)cpu_count, "memoryMB", (json_int_t)memory_mb,
-		"diskSizeMB", (json_int_t)disk_mb, "public", public,
+		"cpuCount", (json_int_t)cpu_count,
+		"memoryMB", (json_int_t)mem, "diskSizeMB", (json_int_t)disk,
+		"public", public,
 		"aliases", aliases, "names", names,
 		"createdAt", rfc3339(t), "updatedAt", rfc3339(t),
 		"createdBy", "lastSpawnedAt", "spawnCount", 0, "buildCount", 1,

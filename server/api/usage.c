@@ -2,7 +2,8 @@
 /*
  * What one sandbox uses right now, for GET /sandboxes/{id}/metrics and
  * envd's /metrics: the CPU time and resident memory of every process in
- * the sandbox's PID namespace, read from /proc.  This works the same with
+ * the sandbox's PID namespace, read from /proc; and the memory and disk
+ * it has (usage_room), for the same answers and the sandbox's own.  This works the same with
  * cgroup v1, v2 or no cgroups at all (SIGSTOP pausing), since the PID
  * namespace is what every sandbox has.  CPU use is a percentage of the
  * machine's CPUs over the time since the previous sample of the same
@@ -17,9 +18,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "core/e2bd.h"
 #include "isolate/nsbox.h"
+#include "isolate/sbfs.h"
 #include "api/usage.h"
 
 #define USAGE_SLOTS 256
@@ -191,4 +195,34 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 		out->cpu_pct = pct > 100.0 ? 100.0 : pct;
 	}
 	return 0;
+}
+
+void usage_room(struct sandbox *sb, struct usage_room *out)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t host = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+	uint64_t lim = nsbox_memory_limit(sb);
+	char path[4096];
+	struct statvfs vfs;
+	struct stat st;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if (!lim && !nsbox_init_pid(sb))
+		lim = cfg_memory_limit(sb->template_id);	/* what it gets when started */
+	out->mem_total = lim && (!host || lim < host) ? lim : host;
+	fd = sbfs_root_get(sb);
+	if (fd >= 0 && fstatvfs(fd, &vfs) == 0) {
+		out->disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+		out->disk_used = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+	} else if (snprintf(path, sizeof(path), "%s/disk.img", sb->dir) < (int)sizeof(path) &&
+		   stat(path, &st) == 0) {
+		out->disk_total = (uint64_t)st.st_size;
+		out->disk_used = (uint64_t)st.st_blocks * 512;
+	} else if (statvfs(sb->dir, &vfs) == 0) {
+		out->disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+		out->disk_used = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+	}
+	if (fd >= 0)
+		close(fd);
 }

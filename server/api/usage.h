@@ -17,4 +17,19 @@ struct usage {
 /* Sample @sb; 0, or -1 (everything 0) when it runs no process. */
 int usage_sample(struct sandbox *sb, struct usage *out);
 
+/* The resources one sandbox has, not the host's. */
+struct usage_room {
+	uint64_t mem_total;	/* its memory limit (cgroup), else the host's RAM */
+	uint64_t disk_total;	/* size of the file system holding its files */
+	uint64_t disk_used;	/* used on it (`df /` in the sandbox) */
+};
+
+/*
+ * Memory: the limit in force in its cgroup while it runs, else the limit of
+ * its template (--memory-limit), never more than the host's RAM.  Disk:
+ * what `df /` in it shows: its --disk-limit image (or, stopped, the
+ * image's size and allocated blocks), else the state dir's file system.
+ */
+void usage_room(struct sandbox *sb, struct usage_room *out);
+
 #endif

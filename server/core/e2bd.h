@@ -30,6 +30,13 @@ struct template_def {
 	char *rootfs;	/* NULL for the built-in host-system template */
 };
 
+/* --memory-limit NAME=SIZE / --disk-limit NAME=SIZE: one template's own. */
+struct template_limit {
+	char *name;
+	uint64_t memory, disk;	/* bytes; 0: none */
+	bool has_memory, has_disk;
+};
+
 struct e2bd_config {
 	char *listen_addr;	/* "127.0.0.1" */
 	unsigned short port;	/* 3000 */
@@ -48,6 +55,8 @@ struct e2bd_config {
 	unsigned per_ip_limit;		/* --max-connections-per-ip (default 2048) */
 	uint64_t memory_limit;		/* --memory-limit per sandbox, bytes; 0: none */
 	uint64_t disk_limit;		/* --disk-limit per new sandbox, bytes; 0: none */
+	struct template_limit *limits;	/* per-template limits, in option order */
+	size_t nlimits;
 };
 
 extern struct e2bd_config g_cfg;
@@ -58,6 +67,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_dbg(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/*
+ * util.c: the memory and disk limits of a sandbox of template @id (NULL:
+ * the defaults): the template's own --memory-limit/--disk-limit NAME=SIZE,
+ * else the default one; base and code-interpreter are one template.
+ */
+uint64_t cfg_memory_limit(const char *id);
+uint64_t cfg_disk_limit(const char *id);
 
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);

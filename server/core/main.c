@@ -33,8 +33,8 @@ static const char usage_text[] =
 	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
 	"            [--domain DOMAIN] [--network default|none]\n"
 	"            [--sandbox-subnet CIDR] [--allow-remote] [--header-timeout S]\n"
-	"            [--max-connections-per-ip N] [--memory-limit SIZE]\n"
-	"            [--disk-limit SIZE] [--help] [--version]\n"
+	"            [--max-connections-per-ip N] [--memory-limit [NAME=]SIZE]...\n"
+	"            [--disk-limit [NAME=]SIZE]... [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -69,13 +69,15 @@ static const char usage_text[] =
 	"  --max-connections-per-ip N\n"
 	"                            connections one client address may hold (default\n"
 	"                            2048 of 4096)\n"
-	"  --memory-limit SIZE       memory of each sandbox (K, M, G suffix; default\n"
+	"  --memory-limit [NAME=]SIZE\n"
+	"                            memory of each sandbox (K, M, G suffix; default\n"
 	"                            2G; 0: none): past it the sandbox's process is\n"
-	"                            OOM-killed\n"
-	"  --disk-limit SIZE         disk of each new sandbox (K, M, G suffix; at\n"
+	"                            OOM-killed; NAME=SIZE: template NAME's (repeatable)\n"
+	"  --disk-limit [NAME=]SIZE  disk of each new sandbox (K, M, G suffix; at\n"
 	"                            least 16M; default 10G; 0: none): its files live\n"
 	"                            in an ext4 image of SIZE on a loop device (root\n"
-	"                            and mke2fs needed); past it writes get ENOSPC\n"
+	"                            and mke2fs needed); past it writes get ENOSPC;\n"
+	"                            NAME=SIZE: template NAME's (repeatable)\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -205,6 +207,46 @@ static int parse_size(const char *s, uint64_t *out)
 	if (*end || (shift && v > (~0ull >> shift)))
 		return -1;
 	*out = v << shift;
+	return 0;
+}
+
+/*
+ * --memory-limit / --disk-limit: SIZE is the default of every template,
+ * NAME=SIZE that of template NAME.  0, or -1 (said on stderr).
+ */
+static int parse_limit_opt(bool memory, const char *arg)
+{
+	const char *eq = strchr(arg, '='), *size = eq ? eq + 1 : arg;
+	struct template_limit *l = NULL, *t;
+	uint64_t v;
+
+	if (parse_size(size, &v) < 0 || (!memory && v && v < (16u << 20)) ||
+	    (eq && eq == arg)) {
+		fprintf(stderr, "e2bd: bad size '%s' for --%s-limit (%s[NAME=]SIZE)\n", arg,
+			memory ? "memory" : "disk", memory ? "" : "0 or at least 16M, ");
+		return -1;
+	}
+	if (!eq) {
+		*(memory ? &g_cfg.memory_limit : &g_cfg.disk_limit) = v;
+		return 0;
+	}
+	t = realloc(g_cfg.limits, (g_cfg.nlimits + 1) * sizeof(*t));
+	if (!t)
+		return -1;
+	g_cfg.limits = t;
+	l = &t[g_cfg.nlimits];
+	memset(l, 0, sizeof(*l));
+	l->name = strndup(arg, (size_t)(eq - arg));
+	if (!l->name)
+		return -1;
+	g_cfg.nlimits++;
+	if (memory) {
+		l->memory = v;
+		l->has_memory = true;
+	} else {
+		l->disk = v;
+		l->has_disk = true;
+	}
 	return 0;
 }
 
@@ -463,19 +505,8 @@ static int apply_opt(int opt, char **argv, const char **key_file, bool *allow_re
 		g_cfg.log_level = (enum log_level)lvl;
 		return -1;
 	case OPT_MEMORY_LIMIT:
-		if (parse_size(optarg, &g_cfg.memory_limit) < 0) {
-			fprintf(stderr, "e2bd: bad size '%s' for --memory-limit\n", optarg);
-			return 2;
-		}
-		return -1;
 	case OPT_DISK_LIMIT:
-		if (parse_size(optarg, &g_cfg.disk_limit) < 0 ||
-		    (g_cfg.disk_limit && g_cfg.disk_limit < (16u << 20))) {
-			fprintf(stderr, "e2bd: bad size '%s' for --disk-limit "
-				"(0 or at least 16M)\n", optarg);
-			return 2;
-		}
-		return -1;
+		return parse_limit_opt(opt == OPT_MEMORY_LIMIT, optarg) < 0 ? 2 : -1;
 	case OPT_HEADER_TIMEOUT:
 	case OPT_PER_IP:
 		return parse_count_opt(opt, optarg) < 0 ? 2 : -1;

@@ -2,10 +2,11 @@
 /*
  * Random identifiers and secrets for e2bd, from the kernel's CSPRNG
  * (common/random.c): no per-thread generator state in the short-lived
- * connection threads that ask for them.
+ * connection threads that ask for them.  And the per-template limits.
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/e2bd.h"
 #include "random.h"
@@ -49,4 +50,38 @@ int random_alnum(char *out, size_t outlen, size_t n)
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+/* The limits given for template @id itself, or for its alias; NULL if none. */
+static const struct template_limit *limit_of(const char *id, bool memory)
+{
+	static const char *const alias[][2] = {
+		{ "base", "code-interpreter" }, { "code-interpreter", "base" },
+	};
+	const char *names[2] = { id, NULL };
+	size_t i, k;
+
+	for (i = 0; id && i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (!strcmp(id, alias[i][0]))
+			names[1] = alias[i][1];
+	for (k = 0; k < 2 && names[k]; k++)
+		for (i = g_cfg.nlimits; i-- > 0;)
+			if (!strcmp(g_cfg.limits[i].name, names[k]) &&
+			    (memory ? g_cfg.limits[i].has_memory : g_cfg.limits[i].has_disk))
+				return &g_cfg.limits[i];
+	return NULL;
+}
+
+uint64_t cfg_memory_limit(const char *id)
+{
+	const struct template_limit *l = limit_of(id, true);
+
+	return l ? l->memory : g_cfg.memory_limit;
+}
+
+uint64_t cfg_disk_limit(const char *id)
+{
+	const struct template_limit *l = limit_of(id, false);
+
+	return l ? l->disk : g_cfg.disk_limit;
 }

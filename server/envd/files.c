@@ -1482,13 +1482,12 @@ static long long meminfo_kb(const char *text, const char *key)
 static enum MHD_Result metrics_get(struct envd_request *r)
 {
 	char *mem = calloc(1, 16385);
+	struct usage_room room;
 	struct usage u;
-	long long total = 0, cached = 0;
-	struct statvfs vfs;
+	long long cached = 0;
 	enum MHD_Result ret;
 	json_t *o;
 	long ncpu;
-	int rootfd;
 
 	if (mem) {
 		FILE *f = fopen("/proc/meminfo", "re");
@@ -1498,9 +1497,6 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 				mem[0] = '\0';
 			fclose(f);
 		}
-	}
-	if (mem) {
-		total = meminfo_kb(mem, "MemTotal") * 1024;
 		cached = meminfo_kb(mem, "Cached") * 1024;
 		free(mem);
 	}
@@ -1510,28 +1506,18 @@ static enum MHD_Result metrics_get(struct envd_request *r)
 		return MHD_NO;
 	json_object_set_new(o, "ts", json_integer((json_int_t)time(NULL)));
 	json_object_set_new(o, "cpu_count", json_integer(ncpu > 0 ? ncpu : 1));
-	/* The sandbox's own processes, as envd inside a VM reports its VM. */
+	/* The sandbox's own processes and limits, as envd inside a VM reports its VM. */
 	(void)usage_sample(r->ctx.sb, &u);
+	usage_room(r->ctx.sb, &room);
 	json_object_set_new(o, "cpu_used_pct",
 			    json_real((double)(long long)(u.cpu_pct * 100 + 0.5) / 100));
-	json_object_set_new(o, "mem_total", json_integer(total));
+	json_object_set_new(o, "mem_total", json_integer((json_int_t)room.mem_total));
 	json_object_set_new(o, "mem_used", json_integer((json_int_t)u.mem_bytes));
 	json_object_set_new(o, "mem_cache", json_integer(cached));
-	json_object_set_new(o, "mem_total_mib", json_integer(total >> 20));
+	json_object_set_new(o, "mem_total_mib", json_integer((json_int_t)(room.mem_total >> 20)));
 	json_object_set_new(o, "mem_used_mib", json_integer((json_int_t)(u.mem_bytes >> 20)));
-	rootfd = sbfs_root_get(r->ctx.sb);
-	if (rootfd >= 0 && fstatvfs(rootfd, &vfs) == 0) {
-		json_object_set_new(o, "disk_used",
-				    json_integer((json_int_t)((vfs.f_blocks - vfs.f_bfree) *
-							      vfs.f_frsize)));
-		json_object_set_new(o, "disk_total",
-				    json_integer((json_int_t)(vfs.f_blocks * vfs.f_frsize)));
-	} else {
-		json_object_set_new(o, "disk_used", json_integer(0));
-		json_object_set_new(o, "disk_total", json_integer(0));
-	}
-	if (rootfd >= 0)
-		close(rootfd);
+	json_object_set_new(o, "disk_used", json_integer((json_int_t)room.disk_used));
+	json_object_set_new(o, "disk_total", json_integer((json_int_t)room.disk_total));
 	ret = rpc_send_json(r->conn, 200, o);
 	json_decref(o);
 	return ret;

@@ -55,6 +55,11 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 	return -1;
 }
 
+void usage_room(struct sandbox *sb, struct usage_room *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
 int process_table_init(struct sandbox *sb)
 {
 	return 0;

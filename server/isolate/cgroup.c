@@ -111,11 +111,12 @@ static void memory_limit(const struct sandbox *sb, struct cgroup_sb *cg,
 {
 	char path[PATH_MAX], file[PATH_MAX + 32], val[32];
 	const char *what = path;
+	uint64_t limit = cfg_memory_limit(sb->template_id);
 
 	cg->memcg[0] = '\0';
-	if (!g_cfg.memory_limit)
+	if (!limit)
 		return;
-	xfmt(val, sizeof(val), "%llu", (unsigned long long)g_cfg.memory_limit);
+	xfmt(val, sizeof(val), "%llu", (unsigned long long)limit);
 	if (CG.membase[0]) {
 		xfmt(path, sizeof(path), "%s/%s", CG.membase, sb->id);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -147,6 +148,27 @@ fail:
 	log_warn("sandbox %s: memory not limited ('%s': %m)", sb->id, what);
 	if (what == path && CG.membase[0])
 		rmdir(path);
+}
+
+uint64_t cgroup_memory_max(const struct cgroup_sb *cg)
+{
+	char path[PATH_MAX + 32], buf[64], *end;
+	unsigned long long v;
+
+	if (cg->memcg[0])
+		xfmt(path, sizeof(path), "%s/memory.limit_in_bytes", cg->memcg);
+	else if (CG.freezer == CGROUP_FREEZER_V2 && cg->cgroup[0])
+		xfmt(path, sizeof(path), "%s/memory.max", cg->cgroup);
+	else
+		return 0;
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	/* "max" (v2), or v1's unlimited (PAGE_COUNTER_MAX pages, near 2^63) */
+	if (errno || end == buf || v >= (1ull << 62))
+		return 0;
+	return v;
 }
 
 void cgroup_remove(struct cgroup_sb *cg)

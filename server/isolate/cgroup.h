@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "api/sandbox.h"
@@ -37,6 +38,8 @@ enum cgroup_freezer cgroup_freezer(void);
  */
 void cgroup_attach(struct cgroup_sb *cg, const struct sandbox *sb,
 		   pid_t init_pid);
+/* The memory limit in force in the sandbox's group, bytes; 0 if none. */
+uint64_t cgroup_memory_max(const struct cgroup_sb *cg);
 /* Remove the groups once the sandbox's processes are gone (waits 3 s). */
 void cgroup_remove(struct cgroup_sb *cg);
 /* Freeze or thaw through cg->cgroup; -1 if the state never settles. */

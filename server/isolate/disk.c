@@ -47,7 +47,7 @@ bool disk_wanted(const struct sandbox *sb)
 
 	if (disk_exists(sb))
 		return true;
-	if (!g_cfg.disk_limit || nsbox_unpriv)
+	if (!cfg_disk_limit(sb->template_id) || nsbox_unpriv)
 		return false;	/* no limit, or no loop devices (logged at start) */
 	/* A sandbox made before the limit was set keeps its layers as they are. */
 	xfmt(path, sizeof(path), "%s/layers", sb->dir);
@@ -98,8 +98,8 @@ static int run_mkfs(const char *img, char *err, size_t errlen)
 	return 0;
 }
 
-/* A new sparse image of --disk-limit bytes with an ext4 file system. */
-static int create_image(const char *img, char *err, size_t errlen)
+/* A new sparse image of @size bytes with an ext4 file system. */
+static int create_image(const char *img, uint64_t size, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int fd;
@@ -107,7 +107,7 @@ static int create_image(const char *img, char *err, size_t errlen)
 	xfmt(tmp, sizeof(tmp), "%s.new", img);
 	(void)unlink(tmp);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)g_cfg.disk_limit) < 0) {
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
 		xfmt(err, errlen, "cannot create '%s': %s", tmp, ERRSTR(errno));
 		if (fd >= 0)
 			close(fd);
@@ -169,7 +169,8 @@ int disk_mount(const struct sandbox *sb, const char *target, char *err,
 		return -1;
 	}
 	xfmt(img, sizeof(img), "%s/disk.img", sb->dir);
-	if (access(img, F_OK) < 0 && create_image(img, err, errlen) < 0)
+	if (access(img, F_OK) < 0 &&
+	    create_image(img, cfg_disk_limit(sb->template_id), err, errlen) < 0)
 		return -1;
 	if (mkdir(target, 0755) < 0 && errno != EEXIST) {
 		xfmt(err, errlen, "cannot create '%s': %s", target, ERRSTR(errno));

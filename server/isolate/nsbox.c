@@ -706,6 +706,19 @@ pid_t nsbox_init_pid(struct sandbox *sb)
 	return pid;
 }
 
+uint64_t nsbox_memory_limit(struct sandbox *sb)
+{
+	struct nsbox *ns = nsbox_init_pid(sb) > 0 ? ns_get(sb) : NULL;
+	uint64_t v;
+
+	if (!ns)
+		return 0;	/* not running: no group */
+	pthread_mutex_lock(&ns->life);
+	v = cgroup_memory_max(&ns->cg);
+	pthread_mutex_unlock(&ns->life);
+	return v;
+}
+
 int nsbox_freeze(struct sandbox *sb, bool frozen)
 {
 	struct nsbox *ns = ns_get(sb);

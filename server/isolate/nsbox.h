@@ -45,6 +45,9 @@ int nsbox_connect_port(struct sandbox *sb, int port);
 /* Host pid of the sandbox's init (its PID namespace), 0 when not running. */
 pid_t nsbox_init_pid(struct sandbox *sb);
 
+/* The memory limit in force in the running sandbox's cgroup; 0 if none. */
+uint64_t nsbox_memory_limit(struct sandbox *sb);
+
 /* Remove the sandbox's writable layer from disk (after nsbox_stop). */
 int nsbox_destroy_layer(struct sandbox *sb);
 

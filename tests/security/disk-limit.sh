@@ -4,9 +4,14 @@
 # ext4 image of that size on a loop device.  Writing past it fails with
 # ENOSPC inside the sandbox, the host keeps its space, e2bd and another
 # sandbox carry on, the files survive an e2bd restart, and kill leaves no
-# image, mount or loop device behind.
+# image, mount or loop device behind.  The management API reports the
+# sandbox's disk and memory (its limits), not the host's; a template may
+# have limits of its own (--disk-limit NAME=SIZE, --memory-limit NAME=SIZE).
 . "$SRC_DIR/tests/lib.sh"
 . "$SRC_DIR/tests/security/common.bash"
+
+# json_ok EXPR COND: the JSON on stdin as d, v = EXPR; true if COND holds.
+json_ok() { python3 -c "import json,sys; d=json.load(sys.stdin); v=($1); sys.exit(0 if ($2) else 1)"; }
 
 # wait_until SECONDS CMD...: poll CMD every 0.2 s.
 wait_until() {
@@ -50,6 +55,16 @@ expect_eq "an upload to the full sandbox: 507, as envd" 507 "$ENVD_STATUS"
 total=$(envd "$a" GET /metrics | json_get 'd["disk_total"]')
 echo "envd /metrics disk_total of A: $total"
 check "envd /metrics reports the image's size" test "${total:-0}" -gt 0 -a "${total:-0}" -le 67108864
+info=$(api GET "/sandboxes/$a")
+met=$(api GET "/sandboxes/$a/metrics")
+echo "GET /sandboxes/A: diskSizeMB $(json_get 'd["diskSizeMB"]' <<< "$info") memoryMB $(json_get 'd["memoryMB"]' <<< "$info");" \
+	"metrics: diskTotal $(json_get 'd[-1]["diskTotal"]' <<< "$met") diskUsed $(json_get 'd[-1]["diskUsed"]' <<< "$met")" \
+	"memTotal $(json_get 'd[-1]["memTotal"]' <<< "$met")"
+check "GET /sandboxes/A: diskSizeMB is the limit's (32-64), not the host's" \
+	json_ok 'd["diskSizeMB"]' '32 < v <= 64' <<< "$info"
+check "metrics of A: diskTotal is the image's, diskUsed the full image's" \
+	json_ok 'd[-1]' '32 << 20 < v["diskTotal"] <= 64 << 20 and v["diskUsed"] > v["diskTotal"] * 0.9' <<< "$met"
+check "metrics of A: memTotal is the memory limit (2G)" json_ok 'd[-1]["memTotal"]' 'v == 2 << 30' <<< "$met"
 used=$(du -k "$SD/sandboxes/$a/disk.img" | cut -f1)
 echo "host blocks of A's image: $used KiB"
 check "the host's disk holds at most the limit" test "${used:-999999}" -le 65536
@@ -61,10 +76,30 @@ expect_eq "another sandbox still writes" wrote "$SB_OUT"
 sb_run "$a" "rm -f /home/user/fill /usr/local/fill; sync; dd if=/dev/zero of=/home/user/y bs=1M count=8 2>/dev/null && echo wrote" root
 expect_eq "freed space is writable again" wrote "$SB_OUT"
 
-# The image stays with the sandbox across an e2bd restart.
+# The image stays with the sandbox across an e2bd restart; a template with
+# limits of its own (a root filesystem of bash alone).
+TPL=$TEST_TMP/mini-rootfs
+mkdir -p "$TPL/bin"
+cp "$(command -v bash)" "$TPL/bin/"
+for l in $(ldd "$TPL/bin/bash" | grep -o '/[^ :]*\.so[^ :]*' | sort -u); do
+	mkdir -p "$TPL$(dirname "$l")"; cp -L "$l" "$TPL$l"
+done
 stop_e2bd "$SEC_PID"
-start_e2bd disk --disk-limit 64M || { fail "e2bd restarts" "$(tail -3 "$SEC_LOG")"; done_testing; }
+start_e2bd disk --disk-limit 64M --template "mini=$TPL" --disk-limit mini=32M --memory-limit mini=96M ||
+	{ fail "e2bd restarts" "$(tail -3 "$SEC_LOG")"; done_testing; }
 E2BD_URL=$SEC_URL
+m=$(new_sandbox '{"templateID":"mini","timeout":300}') || { fail "create a mini sandbox" "$m"; done_testing; }
+info=$(api GET "/sandboxes/$m")
+echo "template mini (--disk-limit mini=32M --memory-limit mini=96M): image $(stat -c %s "$SD/sandboxes/$m/disk.img") bytes," \
+	"diskSizeMB $(json_get 'd["diskSizeMB"]' <<< "$info") memoryMB $(json_get 'd["memoryMB"]' <<< "$info")"
+expect_eq "mini's image has its template's size" 33554432 "$(stat -c %s "$SD/sandboxes/$m/disk.img")"
+check "GET /sandboxes/mini: diskSizeMB 16-32, memoryMB 96" \
+	json_ok 'd' '16 < v["diskSizeMB"] <= 32 and v["memoryMB"] == 96' <<< "$info"
+tpls=$(api GET /templates)
+echo "GET /templates: $(json_get '[(t["templateID"], t["memoryMB"], t["diskSizeMB"]) for t in d]' <<< "$tpls")"
+check "GET /templates: mini 96 MiB / 32 MiB, base 2048 MiB / 64 MiB" json_ok \
+	'sorted((t["templateID"], t["memoryMB"], t["diskSizeMB"]) for t in d)' \
+	'v == [("base", 2048, 64), ("mini", 96, 32)]' <<< "$tpls"
 api POST "/sandboxes/$b/resume" '{"timeout":300}' > /dev/null
 expect_eq "resume after restart" 201 "$API_STATUS"
 sb_run "$b" "stat -c %s /home/user/x"
