@@ -222,16 +222,93 @@ int cgroup_freeze(struct cgroup_sb *cg, bool frozen)
 	return -1;
 }
 
+/* Whether @procs (a cgroup.procs file) lists e2bd alone. */
+static bool holds_only_us(const char *procs)
+{
+	char buf[4096], *p, *end;
+	long pid;
+	bool any = false;
+
+	if (read_small(procs, buf, sizeof(buf)) < 0)
+		return false;
+	for (p = buf; *p; p = end) {
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (errno || pid != (long)getpid())
+			return false;
+		any = true;
+		while (*end == '\n' || *end == ' ')
+			end++;
+	}
+	return any && (strlen(buf) < sizeof(buf) - 1);
+}
+
+/*
+ * cgroup v2: hand the memory and pids controllers down to the sandboxes'
+ * groups under @base (OWN/e2bd), OWN being e2bd's own group.  A group
+ * with processes cannot pass controllers to its children (the kernel's
+ * no-internal-process rule), and a service's group holds e2bd itself: as
+ * a systemd unit with Delegate=yes, e2bd moves itself into the leaf
+ * OWN/e2bd-main first (only when it is alone in OWN, so nothing else is
+ * moved).  Then +memory +pids in OWN's and @base's cgroup.subtree_control.
+ * What the parent does not delegate stays off, and each sandbox start says
+ * `memory not limited`.
+ */
+static void v2_delegate(const char *own, const char *base)
+{
+	static const char *const ctl[] = { "memory", "pids" };
+	char path[PATH_MAX + 32], buf[1024], want[32];
+	size_t i;
+
+	xfmt(path, sizeof(path), "%s/cgroup.controllers", own);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return;
+	if (!strstr(buf, "memory") && !strstr(buf, "pids"))
+		return;		/* nothing to delegate */
+	xfmt(path, sizeof(path), "%s/cgroup.procs", own);
+	if (holds_only_us(path)) {
+		xfmt(path, sizeof(path), "%s/e2bd-main", own);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			log_warn("cgroup v2: cannot create '%s': %m", path);
+		xfmt(path, sizeof(path), "%s/e2bd-main/cgroup.procs", own);
+		xfmt(want, sizeof(want), "%d", (int)getpid());
+		if (write_file(path, want) < 0)
+			log_warn("cgroup v2: cannot move e2bd into '%s': %m", path);
+	}
+	for (i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
+		if (!strstr(buf, ctl[i]))
+			continue;
+		xfmt(want, sizeof(want), "+%s", ctl[i]);
+		xfmt(path, sizeof(path), "%s/cgroup.subtree_control", own);
+		if (write_file(path, want) < 0) {
+			log_warn("cgroup v2: cannot enable %s in '%s' (%m): sandboxes' %s "
+				 "not limited", ctl[i], path, ctl[i]);
+			continue;
+		}
+		xfmt(path, sizeof(path), "%s/cgroup.subtree_control", base);
+		if (write_file(path, want) < 0)
+			log_warn("cgroup v2: cannot enable %s in '%s': %m", ctl[i], path);
+	}
+}
+
 /* Find the freezer (cgroup v1 "freezer" hierarchy, else cgroup v2), pids, memory. */
 void cgroup_global_init(void)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	cgroup_init_from("/proc/self/mountinfo", "/proc/self/cgroup");
+}
+
+void cgroup_init_from(const char *mountinfo, const char *self_cgroup)
+{
+	FILE *f = fopen(mountinfo, "re");
 	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
 	char own1[PATH_MAX] = "", own2[PATH_MAX] = "", probe[PATH_MAX + 16];
 	char pids[PATH_MAX] = "", ownp[PATH_MAX] = "";
 	char mem[PATH_MAX] = "", ownm[PATH_MAX] = "";
 	const char *force;
 
+	memset(&CG, 0, sizeof(CG));
 	CG.freezer = CGROUP_FREEZER_SIGNAL;
 	if (!f)
 		return;
@@ -263,7 +340,7 @@ void cgroup_global_init(void)
 			xfmt(v2, sizeof(v2), "%s", mp);
 	}
 	fclose(f);
-	f = fopen("/proc/self/cgroup", "re");
+	f = fopen(self_cgroup, "re");
 	if (f) {
 		while (fgets(line, sizeof(line), f)) {
 			char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -307,17 +384,15 @@ void cgroup_global_init(void)
 		}
 	}
 	if (v2[0]) {
-		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s%s/e2bd", v2,
-			 strcmp(own2, "/") == 0 ? "" : own2);
+		xfmt(probe, sizeof(probe), "%s%s", v2, strcmp(own2, "/") == 0 ? "" : own2);
+		xfmt(own2, sizeof(own2), "%s", probe);	/* e2bd's own group's path */
+		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s/e2bd", own2);
 		xfmt(probe, sizeof(probe), "%s/cgroup.freeze", CG.cgbase);
 		if ((mkdir(CG.cgbase, 0755) == 0 || errno == EEXIST) &&
 		    access(probe, W_OK) == 0) {
 			CG.freezer = CGROUP_FREEZER_V2;
-			/* Lets each sandbox's group have pids.max; best effort. */
-			xfmt(probe, sizeof(probe), "%s/cgroup.subtree_control",
-			     CG.cgbase);
-			(void)write_file(probe, "+pids");
-			(void)write_file(probe, "+memory");
+			/* Lets each sandbox's group have memory.max and pids.max. */
+			v2_delegate(own2, CG.cgbase);
 			return;
 		}
 	}

@@ -29,6 +29,8 @@ struct cgroup_sb {
 
 /* Once at start-up, as root: find the hierarchies.  Else SIGNAL. */
 void cgroup_global_init(void);
+/* The same from other files (unit tests: a fake cgroup tree). */
+void cgroup_init_from(const char *mountinfo, const char *self_cgroup);
 enum cgroup_freezer cgroup_freezer(void);
 
 /*
