@@ -4,8 +4,8 @@
 # sandbox reads no host secret there: not the password hashes (shadow,
 # gshadow), SSH host keys, sudoers, e2bd's key file, nor the host's /root
 # and /home; neither root in the sandbox nor GET /files as root.  Also
-# item 6: /proc and /sys masked as Docker does, /proc/mounts without the
-# state dir's path.
+# item 6: /proc and /sys masked as Docker does, /sys the sandbox's own
+# sysfs, /proc/mounts without the state dir's path.
 . "$SRC_DIR/tests/lib.sh"
 . "$SRC_DIR/tests/security/common.bash"
 
@@ -91,6 +91,10 @@ sb_run "$id" 'ls /proc/bus /sys/firmware 2>&1 | head -3; touch /proc/bus/x /sys/
 echo "/proc/bus, /sys/firmware as root: $(tr '\n' ' ' <<< "$SB_OUT")"
 sb_run "$id" 'ls -A /sys/firmware | wc -l' root
 expect_eq "/sys/firmware is empty" 0 "$SB_OUT"
+# The sandbox's own sysfs: its network devices, not the host's.
+sb_run "$id" 'echo $(ls /sys/class/net); echo $(awk -F: "NR > 2 { print \$1 }" /proc/net/dev | tr -d " " | sort)' root
+echo "/sys/class/net in the sandbox: $(head -1 <<< "$SB_OUT"); its own links: $(sed -n 2p <<< "$SB_OUT"); host's: $(echo $(ls /sys/class/net))"
+expect_eq "/sys is the sandbox's own sysfs (its network namespace's devices)" "$(sed -n 2p <<< "$SB_OUT")" "$(head -1 <<< "$SB_OUT")"
 sb_run "$id" 'cat /proc/mounts' root
 if grep -qF "$TEST_TMP" <<< "$SB_OUT"; then
 	fail "/proc/mounts does not show the state dir" "$(grep -F "$TEST_TMP" <<< "$SB_OUT" | head -2)"
