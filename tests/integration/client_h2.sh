@@ -41,25 +41,48 @@ else
 	done_testing
 fi
 
+# run TAG CMD...: CMD through the proxy, output in $D/TAG.*
 run() {
+	local tag=$1
+	shift
+	E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
+		E2B_TEST_CA="$D/ca.pem" "$@" > "$D/$tag.out" 2> "$D/$tag.err"
+	echo $? > "$D/$tag.rc"
+}
+rc_of() { cat "$D/$1.rc" 2>/dev/null || echo 255; }
+relay() { # relay MODE
 	local mode=$1 out rc
-	out=$(E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
-		E2B_TEST_CA="$D/ca.pem" timeout 150 "$ITEST" "$mode" 2>"$D/itest-$mode.err")
-	rc=$?
+	out=$(cat "$D/itest-$mode.out")
+	rc=$(rc_of "itest-$mode")
 	printf '%s\n' "$out" | sed -E 's#^(not ok|ok|skip) - #\1 - tls-#'
 	grep -q '^not ok' <<<"$out" && _lib_failed=1
-	if [ $rc -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
 		fail "client tls $mode" "exit $rc: $(tail -n 3 "$D/itest-$mode.err" | tr '\n' ' ')"
 	fi
 }
-run h2
-run env
+# The h2 burst, the env-mode suite and the valgrind run make their own
+# sandboxes and mostly wait on them: all three at once.
+w=()
+run itest-h2 timeout 150 "$ITEST" h2 & w+=($!)
+run itest-env timeout 150 "$ITEST" env & w+=($!)
+# The shared-connection streams under valgrind (memory errors, leaks).
+VG=0
+command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ] && VG=1
+if [ $VG = 1 ]; then
+	run vg-h2 timeout 150 valgrind --quiet --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--error-exitcode=99 "$ITEST" h2 & w+=($!)
+fi
+wait "${w[@]}"
+relay h2
+relay env
 
 # Request/answer exchanges over one shared-connection (h2) process stream:
-# an answer that arrived ends e2b_process_poll() at once (no stall).
+# an answer that arrived ends e2b_process_poll() at once (no stall).  One at
+# a time: an exchange over 1 s is a stall.
 for m in stream send; do
-	out=$(E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
-		E2B_TEST_CA="$D/ca.pem" timeout 200 "$BUILD_DIR/client/e2b-client-stall" 5000 "$m" 90 2>&1)
+	run stall-$m timeout 200 "$BUILD_DIR/client/e2b-client-stall" 5000 "$m" 90
+	out=$(cat "$D/stall-$m.out" "$D/stall-$m.err")
 	printf '%s\n' "$out" | grep '^#'
 	if grep -q '^ok - ' <<<"$out"; then
 		ok "tls h2: 5000 exchanges over one process stream ($m), no stall"
@@ -68,15 +91,11 @@ for m in stream send; do
 	fi
 done
 
-# The shared-connection streams under valgrind (memory errors, leaks).
-if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
-	if E2B_API_URL="https://localhost:$PORT" E2B_SANDBOX_URL="https://localhost:$PORT" \
-		E2B_TEST_CA="$D/ca.pem" timeout 150 valgrind --quiet --leak-check=full \
-		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-		--error-exitcode=99 "$ITEST" h2 > "$D/vg-h2.out" 2>&1; then
+if [ $VG = 1 ]; then
+	if [ "$(rc_of vg-h2)" = 0 ]; then
 		ok "valgrind tls h2 (burst, shared streams): no leaks or errors"
 	else
-		fail "valgrind tls h2" "$(grep -m5 -E '==[0-9]+== |^not ok' "$D/vg-h2.out" | tr '\n' ' ')"
+		fail "valgrind tls h2" "$(cat "$D/vg-h2.out" "$D/vg-h2.err" | grep -m5 -E '==[0-9]+== |^not ok' | tr '\n' ' ')"
 	fi
 fi
 
