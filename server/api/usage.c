@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What one sandbox uses right now, for GET /sandboxes/{id}/metrics and
- * envd's /metrics: the CPU time and resident memory of every process in
- * the sandbox's PID namespace, read from /proc; and the memory and disk
- * it has (usage_room), for the same answers and the sandbox's own.  This works the same with
- * cgroup v1, v2 or no cgroups at all (SIGSTOP pausing), since the PID
- * namespace is what every sandbox has.  CPU use is a percentage of the
+ * envd's /metrics: the CPU time of every process in the sandbox's PID
+ * namespace, read from /proc (the same with cgroup v1, v2 or none, since
+ * the PID namespace is what every sandbox has), and its memory: the
+ * larger of what its memory cgroup counts (what --memory-limit applies
+ * to) and the resident memory of those processes.  CPU use is a percentage of the
  * machine's CPUs over the time since the previous sample of the same
- * sandbox (or since its first process started).
+ * sandbox (or since its first process started).  And what it has
+ * (usage_room): its memory limit and its disk, for the same answers.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -132,7 +133,7 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 {
 	unsigned long long ticks, total_ticks = 0, pages, total_pages = 0;
 	char want[64], ns[64];
-	uint64_t now, cpu_ns, prev_cpu, prev_at, start_ns = 0;
+	uint64_t now, cpu_ns, prev_cpu, prev_at, start_ns = 0, cg_mem;
 	long hz = sysconf(_SC_CLK_TCK), psize = sysconf(_SC_PAGESIZE);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct dirent *de;
@@ -168,6 +169,11 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 	cpu_ns = total_ticks * (1000000000ull / (unsigned long long)hz);
 	out->cpu_ns = cpu_ns;
 	out->mem_bytes = total_pages * (unsigned long long)(psize > 0 ? psize : 4096);
+	/* Its memory cgroup's count (what the limit applies to: tmpfs and page
+	 * cache too) when larger; pages its init touched before joining the
+	 * group (a copy of e2bd) stay charged to e2bd's and count as resident. */
+	if (nsbox_memory_used(sb, &cg_mem) == 0 && cg_mem > out->mem_bytes)
+		out->mem_bytes = cg_mem;
 	now = mono_ns();
 	swap_sample(sb->id, cpu_ns, now, &prev_cpu, &prev_at);
 	if (!prev_at) {

@@ -171,6 +171,50 @@ uint64_t cgroup_memory_max(const struct cgroup_sb *cg)
 	return v;
 }
 
+/* Field @key of a memory.stat file @path (bytes); 0 if absent. */
+static uint64_t stat_field(const char *path, const char *key)
+{
+	char buf[8192], *p;
+	size_t klen = strlen(key);
+
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return strtoull(p + klen + 1, NULL, 10);
+	return 0;
+}
+
+int cgroup_memory_used(const struct cgroup_sb *cg, uint64_t *out)
+{
+	char path[PATH_MAX + 32], buf[64], *end;
+	const char *dir, *inactive;
+	unsigned long long v;
+	uint64_t idle;
+
+	if (cg->memcg[0]) {
+		dir = cg->memcg;
+		inactive = "total_inactive_file";
+		xfmt(path, sizeof(path), "%s/memory.usage_in_bytes", dir);
+	} else if (CG.freezer == CGROUP_FREEZER_V2 && cg->cgroup[0]) {
+		dir = cg->cgroup;
+		inactive = "inactive_file";
+		xfmt(path, sizeof(path), "%s/memory.current", dir);
+	} else {
+		return -1;
+	}
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf)
+		return -1;
+	xfmt(path, sizeof(path), "%s/memory.stat", dir);
+	idle = stat_field(path, inactive);
+	*out = v > idle ? v - idle : 0;
+	return 0;
+}
+
 void cgroup_remove(struct cgroup_sb *cg)
 {
 	int64_t until = now_ms() + 3000;

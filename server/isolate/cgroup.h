@@ -42,6 +42,13 @@ void cgroup_attach(struct cgroup_sb *cg, const struct sandbox *sb,
 		   pid_t init_pid);
 /* The memory limit in force in the sandbox's group, bytes; 0 if none. */
 uint64_t cgroup_memory_max(const struct cgroup_sb *cg);
+/*
+ * Memory the sandbox's group holds now, as `docker stats` counts it: its
+ * usage (memory.usage_in_bytes on v1, memory.current on v2) less the
+ * inactive file cache the kernel reclaims first.  0, or -1 without a
+ * memory group.
+ */
+int cgroup_memory_used(const struct cgroup_sb *cg, uint64_t *out);
 /* Remove the groups once the sandbox's processes are gone (waits 3 s). */
 void cgroup_remove(struct cgroup_sb *cg);
 /* Freeze or thaw through cg->cgroup; -1 if the state never settles. */

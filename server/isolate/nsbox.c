@@ -719,6 +719,19 @@ uint64_t nsbox_memory_limit(struct sandbox *sb)
 	return v;
 }
 
+int nsbox_memory_used(struct sandbox *sb, uint64_t *out)
+{
+	struct nsbox *ns = nsbox_init_pid(sb) > 0 ? ns_get(sb) : NULL;
+	int rc;
+
+	if (!ns)
+		return -1;
+	pthread_mutex_lock(&ns->life);
+	rc = cgroup_memory_used(&ns->cg, out);
+	pthread_mutex_unlock(&ns->life);
+	return rc;
+}
+
 int nsbox_freeze(struct sandbox *sb, bool frozen)
 {
 	struct nsbox *ns = ns_get(sb);

@@ -48,6 +48,9 @@ pid_t nsbox_init_pid(struct sandbox *sb);
 /* The memory limit in force in the running sandbox's cgroup; 0 if none. */
 uint64_t nsbox_memory_limit(struct sandbox *sb);
 
+/* Memory held by the running sandbox's cgroup (cgroup.h); -1 if none. */
+int nsbox_memory_used(struct sandbox *sb, uint64_t *out);
+
 /* Remove the sandbox's writable layer from disk (after nsbox_stop). */
 int nsbox_destroy_layer(struct sandbox *sb);
 

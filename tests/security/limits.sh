@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # issue 9 item 4 (memory): past --memory-limit a sandbox's process is
 # OOM-killed in the sandbox's own cgroup; e2bd and the host carry on, and
-# the sandbox still runs what fits.
+# the sandbox still runs what fits.  Its metrics count what its memory
+# cgroup holds (issue 10 item 10), a tmpfs file no process maps included,
+# against its limit as memTotal.
 . "$SRC_DIR/tests/lib.sh"
 . "$SRC_DIR/tests/security/common.bash"
 
@@ -25,4 +27,12 @@ sb_run "$id" "python3 -c '$hog' 16"
 expect_eq "what fits still runs" "allocated 16 MiB" "$SB_OUT"
 api GET "/sandboxes/$id" > /dev/null
 expect_eq "the sandbox is still running" 200 "$API_STATUS"
+before=$(api GET "/sandboxes/$id/metrics" | json_get 'd[-1]["memUsed"]')
+sb_run "$id" 'head -c 40M /dev/zero > /dev/shm/held && echo held'
+met=$(api GET "/sandboxes/$id/metrics")
+after=$(json_get 'd[-1]["memUsed"]' <<< "$met")
+echo "memUsed before and after 40 MiB into /dev/shm (tmpfs, no process holds it): $before -> $after;" \
+	"memTotal $(json_get 'd[-1]["memTotal"]' <<< "$met")"
+check "memUsed counts the sandbox's tmpfs (its cgroup's count)" test "$((after - before))" -ge $((36 << 20))
+expect_eq "memTotal is the sandbox's limit" $((64 << 20)) "$(json_get 'd[-1]["memTotal"]' <<< "$met")"
 done_testing

@@ -133,6 +133,7 @@ static void test_v2_systemd_unit(void **state)
 {
 	struct sandbox sb = { .id = "sb1", .template_id = "base" };
 	struct cgroup_sb cg;
+	uint64_t used;
 	char pid[32];
 
 	(void)state;
@@ -153,6 +154,12 @@ static void test_v2_systemd_unit(void **state)
 	assert_string_equal(cg.memcg, "");
 	assert_non_null(strstr(cg.cgroup, "/e2bd.service/e2bd/sb1"));
 	assert_int_equal(cgroup_memory_max(&cg), 64u << 20);
+	/* In use: memory.current less the inactive file cache. */
+	put("cg/system.slice/e2bd.service/e2bd/sb1/memory.current", "10485760\n");
+	put("cg/system.slice/e2bd.service/e2bd/sb1/memory.stat",
+	    "anon 6291456\nfile 4194304\nactive_file 1048576\ninactive_file 3145728\n");
+	assert_int_equal(cgroup_memory_used(&cg, &used), 0);
+	assert_int_equal(used, 7340032);
 }
 
 /* Another process shares e2bd's group: nothing is moved (the enabling
@@ -206,6 +213,7 @@ static void test_v1(void **state)
 {
 	struct sandbox sb = { .id = "sb1", .template_id = "base" };
 	struct cgroup_sb cg;
+	uint64_t used;
 	char mounts[1024];
 
 	(void)state;
@@ -233,6 +241,11 @@ static void test_v1(void **state)
 	/* v1's "unlimited" (PAGE_COUNTER_MAX pages) is no limit. */
 	put("v1/memory/job/e2bd/sb1/memory.limit_in_bytes", "9223372036854771712\n");
 	assert_int_equal(cgroup_memory_max(&cg), 0);
+	put("v1/memory/job/e2bd/sb1/memory.usage_in_bytes", "10485760\n");
+	put("v1/memory/job/e2bd/sb1/memory.stat",
+	    "cache 4194304\ninactive_file 1\ntotal_inactive_file 2097152\n");
+	assert_int_equal(cgroup_memory_used(&cg, &used), 0);
+	assert_int_equal(used, 8388608);
 }
 
 int main(void)
