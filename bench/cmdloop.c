@@ -2,8 +2,12 @@
 /*
  * cmdloop: `run true` through libe2b in one process, for bench/commands.
  *
- *   cmdloop ID latency N       N sequential runs of `true` on one handle
- *   cmdloop ID concurrent N    N runs at once, one thread each
+ *   cmdloop ID latency N [shell]     N sequential runs of `true` on one handle
+ *   cmdloop ID concurrent N [shell]  N runs at once, one thread each
+ *
+ * `/bin/true` runs directly (e2b_commands_run_argv); with "shell" it runs
+ * as the official SDK's commands.run and e2bctl run run it, through
+ * `bash -l -c` (e2b_commands_run), login profile and all.
  *
  * The client comes from the environment (E2B_API_KEY, E2B_API_URL, ...);
  * the sandbox is looked up once.  Prints one line of key=value figures in
@@ -24,6 +28,8 @@ struct job {
 	int ok;
 };
 
+static int shell;	/* through bash -l -c, like the SDK */
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -39,7 +45,10 @@ static int run_true(e2b_sandbox *sb)
 	const char *argv[] = { "/bin/true", NULL };
 	int rc;
 
-	rc = e2b_commands_run_argv(&r, sb, argv, &o);
+	if (shell)
+		rc = e2b_commands_run(&r, sb, "/bin/true", &o);
+	else
+		rc = e2b_commands_run_argv(&r, sb, argv, &o);
 	e2b_command_result_release(&r);
 	if (rc < 0)
 		fprintf(stderr, "cmdloop: run: %s\n", e2b_error_last()->message);
@@ -79,10 +88,12 @@ int main(int argc, char **argv)
 	long n, i, ok = 0;
 	int concurrent;
 
-	if (argc != 4 || (strcmp(argv[2], "latency") && strcmp(argv[2], "concurrent"))) {
-		fprintf(stderr, "usage: cmdloop ID latency|concurrent N\n");
+	if ((argc != 4 && argc != 5) || (argc == 5 && strcmp(argv[4], "shell")) ||
+	    (strcmp(argv[2], "latency") && strcmp(argv[2], "concurrent"))) {
+		fprintf(stderr, "usage: cmdloop ID latency|concurrent N [shell]\n");
 		return 2;
 	}
+	shell = argc == 5;
 	concurrent = !strcmp(argv[2], "concurrent");
 	n = atol(argv[3]);
 	if (n < 1 || n > 100000)
