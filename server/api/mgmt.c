@@ -380,7 +380,8 @@ static enum MHD_Result do_create(struct mreq *m, bool v2)
 		ret = fail(m, 400, "allow_internet_access must be a boolean");
 		goto out;
 	}
-	o.no_internet = json_is_false(v);
+	/* allow_internet_access: false, or a template with --network NAME=none */
+	o.no_internet = json_is_false(v) || cfg_network_none(tmpl);
 	v = json_object_get(body, "secure");
 	if (v && !json_is_boolean(v) && !json_is_null(v)) {
 		ret = fail(m, 400, "secure must be a boolean");

@@ -30,11 +30,12 @@ struct template_def {
 	char *rootfs;	/* NULL for the built-in host-system template */
 };
 
-/* --memory-limit NAME=SIZE / --disk-limit NAME=SIZE: one template's own. */
+/* --memory-limit, --disk-limit, --network NAME=...: one template's own. */
 struct template_limit {
 	char *name;
 	uint64_t memory, disk;	/* bytes; 0: none */
-	bool has_memory, has_disk;
+	bool has_memory, has_disk, has_network;
+	bool network_none;	/* --network NAME=none */
 };
 
 struct e2bd_config {
@@ -70,11 +71,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 /*
  * util.c: the memory and disk limits of a sandbox of template @id (NULL:
- * the defaults): the template's own --memory-limit/--disk-limit NAME=SIZE,
- * else the default one; base and code-interpreter are one template.
+ * the defaults): the template's own --memory-limit/--disk-limit NAME=SIZE
+ * (--network NAME=none), else the default one; base and
+ * code-interpreter are one template.
  */
 uint64_t cfg_memory_limit(const char *id);
 uint64_t cfg_disk_limit(const char *id);
+/* Whether sandboxes of template @id have loopback only (--network). */
+bool cfg_network_none(const char *id);
 
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);

@@ -31,7 +31,7 @@ static const char usage_text[] =
 	"usage: e2bd [--listen ADDR:PORT] [--state-dir DIR] [--api-key-file FILE]\n"
 	"            [--template NAME=ROOTFS_DIR]... [--default-template NAME]\n"
 	"            [--flavor e2b|openkruise] [--log-level error|warn|info|debug]\n"
-	"            [--domain DOMAIN] [--network default|none]\n"
+	"            [--domain DOMAIN] [--network default|none|NAME=none]...\n"
 	"            [--sandbox-subnet CIDR] [--allow-remote] [--header-timeout S]\n"
 	"            [--max-connections-per-ip N] [--memory-limit [NAME=]SIZE]...\n"
 	"            [--disk-limit [NAME=]SIZE]... [--help] [--version]\n"
@@ -58,7 +58,8 @@ static const char usage_text[] =
 	"  --network default|none    default: each sandbox has its own network\n"
 	"                            namespace with internet access through a veth\n"
 	"                            pair and NAT (as root, with nftables); none:\n"
-	"                            loopback only\n"
+	"                            loopback only; NAME=none: template NAME's\n"
+	"                            sandboxes alone (repeatable)\n"
 	"  --sandbox-subnet CIDR     private IPv4 pool for the veth links, one /30\n"
 	"                            per sandbox (default 10.231.0.0/16)\n"
 	"  --allow-remote            allow a --listen address other than loopback\n"
@@ -214,10 +215,27 @@ static int parse_size(const char *s, uint64_t *out)
  * --memory-limit / --disk-limit: SIZE is the default of every template,
  * NAME=SIZE that of template NAME.  0, or -1 (said on stderr).
  */
+/* A new per-template entry for the NAME of "NAME=VALUE" @arg; NULL on ENOMEM. */
+static struct template_limit *new_limit(const char *arg, const char *eq)
+{
+	struct template_limit *l, *t = realloc(g_cfg.limits, (g_cfg.nlimits + 1) * sizeof(*t));
+
+	if (!t)
+		return NULL;
+	g_cfg.limits = t;
+	l = &t[g_cfg.nlimits];
+	memset(l, 0, sizeof(*l));
+	l->name = strndup(arg, (size_t)(eq - arg));
+	if (!l->name)
+		return NULL;
+	g_cfg.nlimits++;
+	return l;
+}
+
 static int parse_limit_opt(bool memory, const char *arg)
 {
 	const char *eq = strchr(arg, '='), *size = eq ? eq + 1 : arg;
-	struct template_limit *l = NULL, *t;
+	struct template_limit *l;
 	uint64_t v;
 
 	if (parse_size(size, &v) < 0 || (!memory && v && v < (16u << 20)) ||
@@ -230,16 +248,9 @@ static int parse_limit_opt(bool memory, const char *arg)
 		*(memory ? &g_cfg.memory_limit : &g_cfg.disk_limit) = v;
 		return 0;
 	}
-	t = realloc(g_cfg.limits, (g_cfg.nlimits + 1) * sizeof(*t));
-	if (!t)
+	l = new_limit(arg, eq);
+	if (!l)
 		return -1;
-	g_cfg.limits = t;
-	l = &t[g_cfg.nlimits];
-	memset(l, 0, sizeof(*l));
-	l->name = strndup(arg, (size_t)(eq - arg));
-	if (!l->name)
-		return -1;
-	g_cfg.nlimits++;
 	if (memory) {
 		l->memory = v;
 		l->has_memory = true;
@@ -423,6 +434,30 @@ static int parse_count_opt(int opt, const char *arg)
 }
 
 /* --flavor and --network; -1 after a message. */
+/* --network default|none for every template, NAME=none for template NAME. */
+static int parse_network_opt(const char *arg)
+{
+	const char *eq = strchr(arg, '='), *v = eq ? eq + 1 : arg;
+	struct template_limit *l;
+	bool none = strcmp(v, "none") == 0;
+
+	if ((!none && (eq || strcmp(v, "default") != 0)) || eq == arg) {
+		fprintf(stderr, "e2bd: --network wants default, none or NAME=none, got '%s'\n",
+			arg);
+		return -1;
+	}
+	if (!eq) {
+		g_cfg.network_none = none;
+		return 0;
+	}
+	l = new_limit(arg, eq);
+	if (!l)
+		return -1;
+	l->has_network = true;
+	l->network_none = none;
+	return 0;
+}
+
 static int parse_choice_opt(int opt, const char *arg)
 {
 	if (opt == OPT_FLAVOR && strcmp(arg, "e2b") == 0) {
@@ -432,13 +467,8 @@ static int parse_choice_opt(int opt, const char *arg)
 	} else if (opt == OPT_FLAVOR) {
 		fprintf(stderr, "e2bd: unknown flavor '%s'\n", arg);
 		return -1;
-	} else if (strcmp(arg, "default") == 0) {
-		g_cfg.network_none = false;
-	} else if (strcmp(arg, "none") == 0) {
-		g_cfg.network_none = true;
 	} else {
-		fprintf(stderr, "e2bd: --network wants default or none, got '%s'\n", arg);
-		return -1;
+		return parse_network_opt(arg);
 	}
 	return 0;
 }

@@ -53,7 +53,15 @@ int random_alnum(char *out, size_t outlen, size_t n)
 }
 
 /* The limits given for template @id itself, or for its alias; NULL if none. */
-static const struct template_limit *limit_of(const char *id, bool memory)
+enum limit_kind { LIMIT_MEMORY, LIMIT_DISK, LIMIT_NETWORK };
+
+static bool limit_has(const struct template_limit *l, enum limit_kind kind)
+{
+	return kind == LIMIT_MEMORY ? l->has_memory :
+	       kind == LIMIT_DISK ? l->has_disk : l->has_network;
+}
+
+static const struct template_limit *limit_of(const char *id, enum limit_kind kind)
 {
 	static const char *const alias[][2] = {
 		{ "base", "code-interpreter" }, { "code-interpreter", "base" },
@@ -67,21 +75,28 @@ static const struct template_limit *limit_of(const char *id, bool memory)
 	for (k = 0; k < 2 && names[k]; k++)
 		for (i = g_cfg.nlimits; i-- > 0;)
 			if (!strcmp(g_cfg.limits[i].name, names[k]) &&
-			    (memory ? g_cfg.limits[i].has_memory : g_cfg.limits[i].has_disk))
+			    limit_has(&g_cfg.limits[i], kind))
 				return &g_cfg.limits[i];
 	return NULL;
 }
 
 uint64_t cfg_memory_limit(const char *id)
 {
-	const struct template_limit *l = limit_of(id, true);
+	const struct template_limit *l = limit_of(id, LIMIT_MEMORY);
 
 	return l ? l->memory : g_cfg.memory_limit;
 }
 
 uint64_t cfg_disk_limit(const char *id)
 {
-	const struct template_limit *l = limit_of(id, false);
+	const struct template_limit *l = limit_of(id, LIMIT_DISK);
 
 	return l ? l->disk : g_cfg.disk_limit;
+}
+
+bool cfg_network_none(const char *id)
+{
+	const struct template_limit *l = limit_of(id, LIMIT_NETWORK);
+
+	return g_cfg.network_none || (l && l->network_none);
 }

@@ -5,6 +5,8 @@
 #       key file, free loopback port, debug log in $TEST_TMP/NAME.log); sets
 #       SEC_URL, SEC_PID, SEC_LOG; stopped at exit, its log checked for
 #       sanitizer reports.
+#   mini_rootfs DIR  a template root filesystem of bash alone (and its
+#       libraries) at DIR, for --template NAME=DIR.
 #   sb_run ID CMD [USER]  bash -c CMD in sandbox ID through $E2BD_URL's
 #       process.Process/Start; sets SB_OUT (stdout+stderr) and RC (exit
 #       code, or error:MESSAGE).
@@ -40,6 +42,16 @@ stop_e2bd() {
 	kill "$1" 2>/dev/null || return 0
 	for i in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
 	kill -9 "$1" 2>/dev/null
+}
+
+mini_rootfs() {
+	local l
+	mkdir -p "$1/bin"
+	cp "$(command -v bash)" "$1/bin/"
+	for l in $(ldd "$1/bin/bash" | grep -o '/[^ :]*\.so[^ :]*' | sort -u); do
+		mkdir -p "$1$(dirname "$l")"
+		cp -L "$l" "$1$l"
+	done
 }
 
 RC=

@@ -79,11 +79,7 @@ expect_eq "freed space is writable again" wrote "$SB_OUT"
 # The image stays with the sandbox across an e2bd restart; a template with
 # limits of its own (a root filesystem of bash alone).
 TPL=$TEST_TMP/mini-rootfs
-mkdir -p "$TPL/bin"
-cp "$(command -v bash)" "$TPL/bin/"
-for l in $(ldd "$TPL/bin/bash" | grep -o '/[^ :]*\.so[^ :]*' | sort -u); do
-	mkdir -p "$TPL$(dirname "$l")"; cp -L "$l" "$TPL$l"
-done
+mini_rootfs "$TPL"
 stop_e2bd "$SEC_PID"
 start_e2bd disk --disk-limit 64M --template "mini=$TPL" --disk-limit mini=32M --memory-limit mini=96M ||
 	{ fail "e2bd restarts" "$(tail -3 "$SEC_LOG")"; done_testing; }

@@ -8,9 +8,11 @@
 # in the sandbox answers through e2bd's routing (both forms, bodies both
 # ways, chunked answers, HEAD; a closed port is E2B's 502).  Egress: a
 # sandbox reaches an "internet" namespace this test creates (198.51.100.0/24,
-# documentation range) through e2bd's NAT; with --network none it does not.
+# documentation range) through e2bd's NAT; with --network none it does not,
+# nor with --network NAME=none for template NAME's sandboxes.
 # Every check prints what it tried and what it got.
 . "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/security/common.bash"
 
 C=${E2BCTL_BIN:?}
 A=$(new_sandbox '{"templateID":"base","timeout":300}') || { fail "create sandbox A" "no sandbox"; done_testing; }
@@ -351,8 +353,12 @@ while True:
 	# it has a new one, egress and its ports again.
 	port=$(free_port)
 	( umask 077; printf '%s\n' "$E2B_API_KEY" > "$TEST_TMP/rs.key" )
+	# (with a template of bash alone whose sandboxes have loopback only)
+	TPL=$TEST_TMP/mini-rootfs
+	mini_rootfs "$TPL"
 	start_rs() {
 		"$E2BD_BIN" --listen "127.0.0.1:$port" --state-dir "$TEST_TMP/rs.state" \
+			--template "mini=$TPL" --network mini=none \
 			--api-key-file "$TEST_TMP/rs.key" >> "$TEST_TMP/rs.log" 2>&1 &
 		RSPID=$!
 		PIDS+=($RSPID)
@@ -376,6 +382,12 @@ while True:
 	expect_eq "(d) after an e2bd restart the sandbox's port answers" "restarted-$MARK" \
 		"$(get_until "http://127.0.0.1:$port/kruise/$RS/8000/r.txt" "restarted-$MARK")"
 	rs kill "$RS" > /dev/null
+	# --network mini=none: template mini's sandboxes alone have loopback only.
+	MINI=$(rs create mini)
+	links=$(rs run -n "$MINI" 'i=0; while IFS=: read -r n _; do i=$((i + 1)); [ $i -gt 2 ] && printf "%s " $n; done < /proc/net/dev')
+	echo "# --network mini=none: mini sandbox $MINI has links: $links (base sandbox $RS had eth0)"
+	expect_eq "(e) --network mini=none: template mini's sandbox has loopback only" "lo " "$links"
+	rs kill "$MINI" > /dev/null
 	kill $RSPID; wait $RSPID 2>/dev/null
 
 	# --network none: a second e2bd whose sandboxes have loopback only.
