@@ -5,7 +5,8 @@
 # gshadow), SSH host keys, sudoers, e2bd's key file, nor the host's /root
 # and /home; neither root in the sandbox nor GET /files as root.  Also
 # item 6: /proc and /sys masked as Docker does, /sys the sandbox's own
-# sysfs, /proc/mounts without the state dir's path.
+# sysfs, /proc/mounts and (with a disk image) /proc/self/mountinfo without
+# the state dir's path.
 . "$SRC_DIR/tests/lib.sh"
 . "$SRC_DIR/tests/security/common.bash"
 
@@ -100,6 +101,15 @@ if grep -qF "$TEST_TMP" <<< "$SB_OUT"; then
 	fail "/proc/mounts does not show the state dir" "$(grep -F "$TEST_TMP" <<< "$SB_OUT" | head -2)"
 else
 	ok "/proc/mounts does not show the state dir"
+fi
+# With the disk image (default --disk-limit) the root's mount is the image's
+# file system: mountinfo names a path in the image, not the state dir.
+sb_run "$id" 'cat /proc/self/mountinfo' root
+echo "the sandbox's / in its mountinfo: $(awk '$5 == "/"' <<< "$SB_OUT")"
+if grep -qF "$TEST_TMP" <<< "$SB_OUT"; then
+	fail "/proc/self/mountinfo does not show the state dir" "$(grep -F "$TEST_TMP" <<< "$SB_OUT" | head -2)"
+else
+	ok "/proc/self/mountinfo does not show the state dir"
 fi
 
 # --- a state dir in a directory sandboxes see is refused
