@@ -41,6 +41,7 @@ static const struct {
 	{ "etc/ssh", "ssh_host_" }, { "etc/ssl/private", "" },
 	{ "etc/sudoers.d", "" }, { "etc/NetworkManager/system-connections", "" },
 	{ "etc/wireguard", "" },
+	{ "etc/e2b", "" },	/* E2B clients' keys and profiles (api_key_file) */
 };
 
 static const char sandbox_sudoers[] =

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # issue 9 item 3: the built-in template overlays the host's /etc, but a
 # sandbox reads no host secret there: not the password hashes (shadow,
-# gshadow), SSH host keys, sudoers, e2bd's key file, nor the host's /root
-# and /home; neither root in the sandbox nor GET /files as root.  Also
+# gshadow), SSH host keys, sudoers, e2bd's key file, a client's key in
+# /etc/e2b, nor the host's /root and /home; neither root in the sandbox nor GET /files as root.  Also
 # item 6: /proc and /sys masked as Docker does, /sys the sandbox's own
 # sysfs, /proc/mounts and (with a disk image) /proc/self/mountinfo without
 # the state dir's path.
@@ -20,7 +20,12 @@ keyf=$(mktemp /etc/e2bd-sec-key.XXXXXX)
 printf '%s\n' "$E2B_API_KEY" > "$keyf"
 canr=$(mktemp /root/e2bd-sec-canary.XXXXXX)
 mkdir -p /home && canh=$(mktemp /home/e2bd-sec-canary.XXXXXX)
-trap 'rm -f "$keyf" "$canr" "$canh"; _sec_cleanup' EXIT
+# A client key where an E2B client's profile may keep it (/etc/e2b).
+e2bdir=
+[ -e /etc/e2b ] || { mkdir -m 700 /etc/e2b && e2bdir=/etc/e2b; }
+clientkey=$(mktemp /etc/e2b/sec-client-key.XXXXXX)
+printf 'e2b_client_%s\n' "$RANDOM$RANDOM" > "$clientkey"
+trap 'rm -f "$keyf" "$canr" "$canh" "$clientkey"; [ -n "$e2bdir" ] && rmdir "$e2bdir"; _sec_cleanup' EXIT
 cp "$keyf" "$TEST_TMP/sec.key"
 start_e2bd sec || { fail "e2bd starts" "$(tail -3 "$SEC_LOG")"; done_testing; }
 stop_e2bd "$SEC_PID"
@@ -38,7 +43,7 @@ id=$(new_sandbox '{"templateID":"base","timeout":300}') || { fail "create sandbo
 # host_secrets: the host's secret files that exist here.
 secrets=()
 for f in /etc/shadow /etc/gshadow /etc/shadow- /etc/gshadow- /etc/sudoers /etc/ssh/ssh_host_*key \
-	/etc/ssl/private/* /etc/sudoers.d/* "$keyf"; do
+	/etc/ssl/private/* /etc/sudoers.d/* "$keyf" "$clientkey"; do
 	[ -f "$f" ] && secrets+=("$f")
 done
 echo "host secret files here: ${secrets[*]}"
