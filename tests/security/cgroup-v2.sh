@@ -24,7 +24,7 @@ own=$(sed -n 's/^0:://p' "/proc/$SEC_PID/cgroup")
 id=$(new_sandbox '{"templateID":"base","timeout":120}') || { fail "create sandbox" "$id"; done_testing; }
 sb_run "$id" 'sleep 300 > /dev/null 2>&1 & echo $!'
 # The sandbox's group, wherever e2bd's own group is.
-grp=$(find "$v2" -maxdepth 4 -type d -path "*/e2bd/$id" 2>/dev/null | head -1)
+grp=$(find "$v2" -maxdepth 10 -type d -path "*/e2bd/$id" 2>/dev/null | head -1)
 echo "e2bd's own v2 group: $own; the sandbox's: ${grp:-none}"
 check "the sandbox has a group under e2bd's, in the unified hierarchy" test -n "$grp"
 [ -n "$grp" ] || done_testing
@@ -33,6 +33,14 @@ echo "processes in it: $pids"
 init=$(awk '{ print $1; exit }' "$grp/cgroup.procs")
 check "its init and the sandbox's processes are in it" test "$(wc -w <<< "$pids")" -ge 2
 check "... the sleep among them" grep -q 'sleep 300' <(for p in $pids; do tr '\0' ' ' < "/proc/$p/cmdline"; echo; done)
+# Where v2 has the memory controller (a real v2 host), the limit is there.
+if [ -e "$grp/memory.max" ]; then
+	expect_eq "memory.max is --memory-limit's default (2G)" 2147483648 "$(cat "$grp/memory.max")"
+	expect_eq "memory.swap.max is 0" 0 "$(cat "$grp/memory.swap.max" 2>/dev/null)"
+else
+	echo "no memory.max in the sandbox's v2 group: controllers in v2 here: '$(cat "$v2/cgroup.controllers")'" \
+		"(memory is bound to v1 on this hybrid; the memory limit is the v1 group's)"
+fi
 api POST "/sandboxes/$id/pause" > /dev/null
 expect_eq "pause: 204" 204 "$API_STATUS"
 echo "after pause: cgroup.freeze $(cat "$grp/cgroup.freeze"), events: $(tr '\n' ' ' < "$grp/cgroup.events")," \
