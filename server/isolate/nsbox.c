@@ -623,8 +623,17 @@ static struct nsbox *ns_get(struct sandbox *sb)
 	ns->sock = -1;
 	ns->init_pidfd = -1;
 	ns->net = (struct netns_sb)NETNS_SB_INIT;
-	sb->ns = ns;
+	__atomic_store_n(&sb->ns, ns, __ATOMIC_RELEASE);
 	return ns;
+}
+
+/*
+ * The sandbox's nsbox if it has one, never making one: for the queries
+ * (metrics, listings) that run beside lifecycle calls without sb->lock.
+ */
+static struct nsbox *ns_peek(struct sandbox *sb)
+{
+	return __atomic_load_n(&sb->ns, __ATOMIC_ACQUIRE);
 }
 
 /* nsbox_start() with ns->life held. */
@@ -694,7 +703,7 @@ int nsbox_stop(struct sandbox *sb)
 
 pid_t nsbox_init_pid(struct sandbox *sb)
 {
-	struct nsbox *ns = ns_get(sb);
+	struct nsbox *ns = ns_peek(sb);
 	pid_t pid = 0;
 
 	if (!ns)
@@ -708,7 +717,7 @@ pid_t nsbox_init_pid(struct sandbox *sb)
 
 uint64_t nsbox_memory_limit(struct sandbox *sb)
 {
-	struct nsbox *ns = nsbox_init_pid(sb) > 0 ? ns_get(sb) : NULL;
+	struct nsbox *ns = nsbox_init_pid(sb) > 0 ? ns_peek(sb) : NULL;
 	uint64_t v;
 
 	if (!ns)
@@ -721,7 +730,7 @@ uint64_t nsbox_memory_limit(struct sandbox *sb)
 
 int nsbox_memory_used(struct sandbox *sb, uint64_t *out)
 {
-	struct nsbox *ns = nsbox_init_pid(sb) > 0 ? ns_get(sb) : NULL;
+	struct nsbox *ns = nsbox_init_pid(sb) > 0 ? ns_peek(sb) : NULL;
 	int rc;
 
 	if (!ns)
