@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# e2bd's start-up checks, issue 9 items 7, 11, 13, 14: a key file someone
-# else could write is refused; a non-loopback --listen needs --allow-remote
+# e2bd's start-up checks, issue 9 items 7, 11, 13, 14 (and bad per-template
+# limits, items 1 and 4): a key file someone else could write is refused; a non-loopback --listen needs --allow-remote
 # and warns; an oom_score_adj that cannot be lowered is warned about; a
 # restrictive umask of the caller does not leak into sandbox modes.
 . "$SRC_DIR/tests/lib.sh"
@@ -74,6 +74,13 @@ if [ "$(id -u)" = 0 ] && setpriv --bounding-set=-sys_resource true 2>/dev/null; 
 else
 	skip "oom_score_adj warning" "needs root and setpriv"
 fi
+
+# --- per-template limits (item 4) and network (item 1): bad values refused
+for bad in "--disk-limit mini=8M" "--memory-limit =1G" "--network mini=default" "--memory-limit mini=lots"; do
+	out=$(start_fail badopt --listen 127.0.0.1:$(free_port) $bad)
+	echo "e2bd $bad: $out"
+	check "e2bd $bad is refused (exit 2)" grep -q '^exit 2: e2bd: ' <<< "$out"
+done
 
 # --- item 7: e2bd started under umask 077
 umask 077
