@@ -173,6 +173,8 @@ void e2b__http_release(struct e2b__http *h)
 		curl_multi_cleanup(h->multi);
 	for (i = 0; i < h->h2_count; i++)
 		e2b__free(h->h2_origins[i]);
+	for (i = 0; i < h->h1_count; i++)
+		e2b__free(h->h1_origins[i]);
 	for (i = 0; i < h->idle_count; i++)
 		curl_easy_cleanup(h->idle[i]);
 	for (i = 0; i < h->stream_multi_count; i++)
@@ -557,31 +559,58 @@ static int retryable_rc(CURLcode rc)
  * run on whichever thread drives, which is why only any_thread requests
  * come here.
  */
-/* Remember origins whose connection speaks HTTP/2 (mux_lock held). */
-static void mux_note_h2(struct e2b__http *h, CURL *easy)
+/* Length of the origin ("scheme://host:port") @url starts with, 0 if none. */
+static size_t origin_len(const char *url)
 {
-	char *url = NULL, *o;
-	const char *p;
-	long ver = 0;
-	size_t n, i;
+	const char *p = url ? strstr(url, "://") : NULL;
 
-	curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &ver);
-	if (ver != CURL_HTTP_VERSION_2_0)
-		return;
-	curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
-	p = url ? strstr(url, "://") : NULL;
 	if (!p)
-		return;
+		return 0;
 	p = strchr(p + 3, '/');
-	n = p ? (size_t)(p - url) : strlen(url);
-	for (i = 0; i < h->h2_count; i++)
-		if (strlen(h->h2_origins[i]) == n && !strncmp(h->h2_origins[i], url, n))
-			return;
-	if (h->h2_count == sizeof(h->h2_origins) / sizeof(h->h2_origins[0]))
+	return p ? (size_t)(p - url) : strlen(url);
+}
+
+/* Is the origin @url starts with (@n bytes) in @list? */
+static int origin_listed(char *const *list, size_t count, const char *url, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (strlen(list[i]) == n && !strncmp(list[i], url, n))
+			return 1;
+	return 0;
+}
+
+/* Add it to @list (of @cap entries; a full list keeps the ones it has). */
+static void origin_note(char **list, size_t *count, size_t cap, const char *url, size_t n)
+{
+	char *o;
+
+	if (origin_listed(list, *count, url, n) || *count == cap)
 		return;
 	o = e2b__strndup(url, n);
 	if (o)
-		h->h2_origins[h->h2_count++] = o;
+		list[(*count)++] = o;
+}
+
+/* Remember which HTTP version an origin answered the mux in (mux_lock held). */
+static void mux_note_version(struct e2b__http *h, CURL *easy)
+{
+	char *url = NULL;
+	long ver = 0;
+	size_t n;
+
+	curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &ver);
+	curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+	n = origin_len(url);
+	if (!n || !ver)
+		return;
+	if (ver == CURL_HTTP_VERSION_2_0)
+		origin_note(h->h2_origins, &h->h2_count,
+			    sizeof(h->h2_origins) / sizeof(h->h2_origins[0]), url, n);
+	else if (!strncasecmp(url, "https://", 8))
+		origin_note(h->h1_origins, &h->h1_count,
+			    sizeof(h->h1_origins) / sizeof(h->h1_origins[0]), url, n);
 }
 
 static void mux_drive(struct e2b__http *h, int fd, int poll_ms)
@@ -640,7 +669,7 @@ static void mux_drive(struct e2b__http *h, int fd, int poll_ms)
 		if (nconn > 0)
 			e2b__debug(&h->conf->log, "mux: opened %ld new connection(s), %lu in total",
 				   nconn, h->new_connections);
-		mux_note_h2(h, msg->easy_handle);
+		mux_note_version(h, msg->easy_handle);
 		curl_multi_remove_handle(h->multi, msg->easy_handle);
 		if (item) {
 			item->rc = msg->data.result;
@@ -867,22 +896,28 @@ out:
 /* Streams                                                            */
 /* ---------------------------------------------------------------- */
 
-/* Is @url's origin known to speak HTTP/2 through the mux? */
-static int mux_h2_origin(struct e2b__http *h, const char *url)
+/*
+ * May a stream to @url run in the mux?  When its origin speaks HTTP/2
+ * there, and also when it is an https origin not seen answering in
+ * HTTP/1.1: ALPN decides on the first connection, so the first stream to
+ * an h2 host opens the connection later requests share (PIPEWAIT has the
+ * ones started meanwhile wait for it) instead of one of its own.  Plain
+ * http has no h2c here, and over HTTP/1.1 a stream would pin one of the
+ * mux's bounded connections.
+ */
+static int mux_stream_origin(struct e2b__http *h, const char *url)
 {
-	const char *p = strstr(url, "://");
-	size_t n, i;
-	int found = 0;
+	size_t n = origin_len(url);
+	int yes;
 
-	if (!p || h->conf->http1_only)
+	if (!n || h->conf->http1_only)
 		return 0;
-	p = strchr(p + 3, '/');
-	n = p ? (size_t)(p - url) : strlen(url);
 	pthread_mutex_lock(&h->mux_lock);
-	for (i = 0; i < h->h2_count && !found; i++)
-		found = strlen(h->h2_origins[i]) == n && !strncmp(h->h2_origins[i], url, n);
+	yes = origin_listed(h->h2_origins, h->h2_count, url, n) ||
+	      (!strncasecmp(url, "https://", 8) &&
+	       !origin_listed(h->h1_origins, h->h1_count, url, n));
 	pthread_mutex_unlock(&h->mux_lock);
-	return found;
+	return yes;
 }
 
 /* A multi handle for a standalone stream, with a live connection if a
@@ -934,9 +969,8 @@ int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 	s->x.log = &h->conf->log;
 	s->x.last_rx_ms = s->started_ms = s->in_last_rx_ms = e2b__now_ms();
 	/* Only a stream whose body is fixed may run on other threads, and
-	 * only an HTTP/2 connection can carry it beside other requests
-	 * (over HTTP/1.1 it would pin one of the mux's bounded connections). */
-	s->muxed = !req->src && mux_h2_origin(h, req->url);
+	 * only an HTTP/2 connection can carry it beside other requests. */
+	s->muxed = !req->src && mux_stream_origin(h, req->url);
 	if (s->muxed)
 		s->x.hs = s;
 	else

@@ -39,10 +39,13 @@ struct e2b__http {
 	unsigned long new_connections;	/* protected by mux_lock; stats */
 	/* Muxed streams to unpause at the next round. */
 	struct e2b__hstream *unpause;	/* protected by mux_lock */
-	/* Origins ("https://host:port") seen speaking HTTP/2 through the mux:
-	 * streams to them join the mux.  Protected by mux_lock. */
+	/* Origins ("https://host:port") seen speaking HTTP/2 through the mux
+	 * (streams to them join the mux), and https origins seen answering
+	 * in HTTP/1.1 (streams to them stay out of it).  Protected by mux_lock. */
 	char *h2_origins[8];
 	size_t h2_count;
+	char *h1_origins[8];
+	size_t h1_count;
 };
 
 struct e2b__req {

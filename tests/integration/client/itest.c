@@ -1103,6 +1103,19 @@ static void test_h2(e2b_sandbox *sb)
 	expect("h2 burst: one shared connection", conns <= 1, "%d new connections", conns);
 }
 
+/* The stream counters of logcount, then zero them (NULLs: just zero). */
+static void stream_counts(int *joined, int *conns, int *sconns)
+{
+	pthread_mutex_lock(&logcount.lock);
+	if (joined) {
+		*joined = logcount.joined;
+		*conns = logcount.new_conns;
+		*sconns = logcount.stream_conns;
+	}
+	logcount.new_conns = logcount.joined = logcount.stream_conns = 0;
+	pthread_mutex_unlock(&logcount.lock);
+}
+
 struct h2_ctx {
 	e2b_sandbox *sb;
 	int stop;
@@ -1141,9 +1154,7 @@ static void test_h2_streams(e2b_sandbox *sb)
 	int rc, ended = 0, i, joined, conns, sconns;
 
 	e2b_fs_mkdir(NULL, sb, "/tmp/h2w");
-	pthread_mutex_lock(&logcount.lock);
-	logcount.new_conns = logcount.joined = logcount.stream_conns = 0;
-	pthread_mutex_unlock(&logcount.lock);
+	stream_counts(NULL, NULL, NULL);
 	wo.on_event = watch_cb;
 	wo.payload = &wc;
 	rc = e2b_fs_watch(&wc.w, sb, "/tmp/h2w", &wo);
@@ -1170,11 +1181,7 @@ static void test_h2_streams(e2b_sandbox *sb)
 	expect("h2 streams: unary calls alongside", x.stats > 0 && x.fails == 0,
 	       "%d calls, %d failed", x.stats, x.fails);
 	expect("h2 streams: watch events alongside", wc.events >= 20, "%d events", wc.events);
-	pthread_mutex_lock(&logcount.lock);
-	joined = logcount.joined;
-	conns = logcount.new_conns;
-	sconns = logcount.stream_conns;
-	pthread_mutex_unlock(&logcount.lock);
+	stream_counts(&joined, &conns, &sconns);
 	expect("h2 streams: process and watch joined the shared connection", joined == 2,
 	       "%d joined", joined);
 	expect("h2 streams: no new connection for streams or calls", conns == 0 && sconns == 0,
@@ -1182,6 +1189,51 @@ static void test_h2_streams(e2b_sandbox *sb)
 out:
 	e2b_process_free(p);
 	e2b_watch_free(wc.w);
+}
+
+static int make_client(e2b_client **out, int port);
+
+/* A fresh client whose first request is a process stream (the sandbox
+ * opened from known details, no API call): over h2 that stream opens the
+ * connection the unary calls made while it runs share. */
+static void test_h2_first_stream(e2b_sandbox *sb, int port)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_entry_info *ei = NULL;
+	e2b_sandbox *sb2 = NULL;
+	e2b_process *p = NULL;
+	e2b_client *c2 = NULL;
+	int rc, i, stats = 0, joined, conns, sconns;
+
+	if (!CHECK("h2 first stream: fresh client", make_client(&c2, port)) ||
+	    !CHECK("h2 first stream: details", e2b_sandbox_get_open_options(&oo, sb)) ||
+	    !CHECK("h2 first stream: open", e2b_sandbox_open(&sb2, c2, e2b_sandbox_id(sb), &oo)))
+		goto out;
+	stream_counts(NULL, NULL, NULL);
+	rc = e2b_commands_start(&p, sb2, "sleep 0.5; echo done", NULL);
+	if (!CHECK("h2 first stream: start", rc))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		if (e2b_fs_stat(&ei, sb2, "/tmp") == 0)
+			stats++;
+		e2b_entry_info_free(ei);
+		ei = NULL;
+	}
+	rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
+	expect("h2 first stream: output and calls", rc == 0 && r.out && !strcmp(r.out, "done\n") &&
+	       stats == 3, "rc %d, %d of 3 calls", rc, stats);
+	e2b_command_result_release(&r);
+	stream_counts(&joined, &conns, &sconns);
+	expect("h2 first stream: joined the shared connection", joined == 1, "%d joined", joined);
+	expect("h2 first stream: one connection for the stream and the calls",
+	       conns == 1 && sconns == 0, "mux opened %d, standalone stream opened %d",
+	       conns, sconns);
+out:
+	e2b_process_free(p);
+	e2b_sandbox_free(sb2);
+	e2b_sandbox_open_options_release(&oo);
+	e2b_client_free(c2);
 }
 
 static e2b_sandbox *fault_sb(e2b_client *c, const char *id)
@@ -1500,6 +1552,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "h2")) {
 		test_h2(sb);
 		test_h2_streams(sb);
+		test_h2_first_stream(sb, port);
 		goto done;
 	}
 	rc = e2b_commands_run(&r, sb, "echo $SANDBOX_VAR", NULL);
