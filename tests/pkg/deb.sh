@@ -9,8 +9,10 @@
 # machine is left as found; a machine that already has any of them
 # installed is not touched (skip).  Plain build pass only: it compiles the
 # project once more (DEB_BUILD_OPTIONS=nocheck, -Dtests=false): about a
-# minute on an idle 2-core machine, several when it is shared.
+# minute on an idle 2-core machine, several when it is shared; it runs
+# beside the other scripts (test-concurrent, tests/run).
 # test-timeout: 900
+# test-concurrent: yes
 . "$SRC_DIR/tests/lib.sh"
 
 pkgs=(e2bfs e2bd libe2b-dev libe2b0)

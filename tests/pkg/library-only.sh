@@ -3,6 +3,8 @@
 # meson -Dlibrary_only=true builds and installs libe2b alone: the shared
 # library with its soname, headers, libe2b.pc and libe2b(3), nothing of
 # e2bfs, e2bctl or e2bd, and it configures without their dependencies.
+# Compiles libe2b once more, own build and install dirs: runs beside the others.
+# test-concurrent: yes
 . "$SRC_DIR/tests/lib.sh"
 
 b=$TEST_TMP/build-lib
