@@ -8,6 +8,8 @@
 . "$SRC_DIR/tests/lib.sh"
 
 # start_bg ID CMD: start `bash -c CMD` and disconnect (the process lives on).
+# Returns once the stream's first frame (the start event: the process
+# runs) has arrived; the client goes away a second after the request.
 start_bg() {
 	local f
 	f=$(mktemp "$TEST_TMP/env.XXXXXX")
@@ -17,8 +19,14 @@ p = json.dumps({"process": {"cmd": "/bin/bash", "args": ["-c", sys.argv[2]]}, "s
 open(sys.argv[1], "wb").write(b"\0" + len(p).to_bytes(4, "big") + p)
 EOF
 	curl -sS -N --max-time 1 -X POST -H "E2b-Sandbox-Id: $1" -H 'Content-Type: application/connect+json' \
-		--data-binary @"$f" "$E2BD_URL/process.Process/Start" > /dev/null 2>&1
-	rm -f "$f"
+		--data-binary @"$f" "$E2BD_URL/process.Process/Start" > "$f.out" 2>/dev/null &
+	local p=$! _
+	for _ in $(seq 100); do
+		[ -s "$f.out" ] && break
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.02
+	done
+	rm -f "$f" "$f.out"
 }
 # run ID CMD [USER]: stdout of `bash -c CMD` in the sandbox.
 run() {
