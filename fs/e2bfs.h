@@ -232,6 +232,7 @@ void inode_vouch_begin(struct inode_vtok *out);
 struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
 			       const struct inode_vtok *tok, struct stat *st_out);
 int inode_attr_vouched(struct inode *in);
+int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok);
 void inode_unvouch(struct inode *in);
 void inode_mark_linked(const char *path);
 int inode_is_upload_temp(const char *name);
@@ -277,7 +278,7 @@ void inode_set_listing(struct fs *fs, struct inode *dir, const struct inode_vtok
 		       const e2b_entry_list *l);
 int inode_listing_has(struct inode *dir, const char *name, int *out_fresh);
 void inode_listing_update(struct inode *dir, const char *name, int present);
-void inode_listing_empty(struct fs *fs, struct inode *dir);
+void inode_listing_empty(struct fs *fs, struct inode *dir, const struct inode_vtok *tok);
 void inode_forget(fuse_ino_t ino, uint64_t n);
 void inode_ref(struct inode *in);
 void inode_detach(struct inode *in);

@@ -901,6 +901,32 @@ int inode_is_echo(struct inode *in)
 	return echo;
 }
 
+/*
+ * The watch's echo of our own change of @in carries the sandbox's entry
+ * @e: when it is exactly what the mount shows (type, size, mode, mtime),
+ * the sandbox has caught up with us, and from now on the watch vouches
+ * for those attributes (a later change there is a later event).  Else
+ * nothing: an echo of an intermediate state (an upload before its mtime
+ * fix) must not be shown.  1 if vouched.
+ */
+int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok)
+{
+	int ok;
+
+	pthread_mutex_lock(&inode_lock);
+	ok = in->attr_known && tok->epoch && tok->epoch == g_vepoch && in->ev_gen <= tok->gen &&
+	     !e->is_symlink && !S_ISLNK(in->attr.st_mode) &&
+	     (e->type == E2B_FILE_TYPE_DIR) == !!S_ISDIR(in->attr.st_mode) &&
+	     (S_ISDIR(in->attr.st_mode) || (uint64_t)in->attr.st_size == e->size) &&
+	     (in->attr.st_mode & 0777) == (e->mode & 0777) &&
+	     e->mtime_sec == (int64_t)in->attr.st_mtim.tv_sec &&
+	     e->mtime_nsec == (int32_t)in->attr.st_mtim.tv_nsec;
+	if (ok)
+		in->attr_vepoch = g_vepoch;
+	pthread_mutex_unlock(&inode_lock);
+	return ok;
+}
+
 /* The last attributes we saw, however old (used while offline). */
 int inode_stale_attr(struct inode *in, struct stat *st)
 {
@@ -1645,7 +1671,7 @@ void inode_listing_event(struct fs *fs, const char *dpath, const char *name, int
 }
 
 /* A directory we just created is known to be empty. */
-void inode_listing_empty(struct fs *fs, struct inode *dir)
+void inode_listing_empty(struct fs *fs, struct inode *dir, const struct inode_vtok *tok)
 {
 	struct dlist *d;
 
@@ -1655,6 +1681,10 @@ void inode_listing_empty(struct fs *fs, struct inode *dir)
 		dl_clear(d);
 		d->listed = 1;
 		d->until = now_mono() + fs->o.dir_cache;
+		/* Made by us under a watch that has stayed up since: it tells
+		 * us of anything else that appears in it. */
+		d->vepoch = tok && tok->epoch && tok->epoch == g_vepoch &&
+			    d->ev_gen <= tok->gen ? g_vepoch : 0;
 	}
 	pthread_mutex_unlock(&inode_lock);
 }

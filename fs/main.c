@@ -220,7 +220,7 @@ static void usage(const char *prog)
 	       "                           of a tree walk, N at a time (default 4, 0 = off)\n"
 	       "    -o ahead_threads=N     when a process reads through a directory, fetch\n"
 	       "                           its small files and those of the directories\n"
-	       "                           after it, N at a time (default 16, 0 = off)\n"
+	       "                           after it, N at a time (default 64, 0 = off)\n"
 	       "    -o ahead_files=N       files fetched ahead of the reader (default 1024)\n"
 	       "    -o ahead_size=SIZE     largest file fetched ahead (default 256K)\n"
 	       "    -o ahead_bytes=SIZE    bytes fetched ahead of the reader (default 64M)\n"
@@ -460,7 +460,7 @@ int main(int argc, char *argv[])
 	pc.o.watch_cache = 3600.0;
 	pc.o.prefetch_entries = 200000;
 	pc.o.prefetch_threads = 4;
-	pc.o.ahead_threads = 16;
+	pc.o.ahead_threads = 64;
 	pc.o.ahead_files = 1024;
 	pc.o.op_timeout = 15.0;
 	fs.online = 1;

@@ -719,7 +719,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 	inode_mark_self(in);
 	/* A directory we just made is empty: lookups in it need no request. */
 	if (S_ISDIR(st.st_mode))
-		inode_listing_empty(fs, in);
+		inode_listing_empty(fs, in, NULL);
 	reply_entry(req, fs, in, &st);
 	inode_unpin(in);
 }
@@ -764,24 +764,61 @@ static char *child_path(fuse_req_t req, fuse_ino_t parent, const char *name, str
 	return path;
 }
 
+/*
+ * mkdir: one MakeDir and nothing else.  The new directory's attributes are
+ * known (envd makes it 0755, ours, now), so no Stat; another mode is set
+ * later with its times, behind the uploads into it (cache_dir_fix), as for
+ * tar's chmod.  Its listing is empty, and while the watch is up it stays
+ * true without a request (tar x makes a directory and fills it at once).
+ */
 static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = FS(req);
-	struct inode *pin, *self;
+	struct inode *pin, *self, *in;
+	struct inode_vtok tok;
+	struct stat st, want;
 	char *path = child_path(req, parent, name, &pin);
 	int rc;
 
 	if (!path)
 		return;
 	self = pre_self(path);
+	inode_vouch_begin(&tok);
 	rc = remote_mkdir(fs, path);
-	if (rc == 0 && (mode & 07777) != 0755) {
-		char m[16];
-
-		snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
-		rc = remote_fix_args(fs, path, m, "", "");
+	in = rc == 0 ? inode_for_path(path) : NULL;
+	if (rc == 0 && !in)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		dir_changed(pin);
+		fuse_reply_err(req, -rc);
+		goto out;
 	}
-	reply_made(req, fs, pin, path, rc);
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR | 0755;
+	st.st_nlink = 2;
+	st.st_size = 4096;
+	st.st_blksize = CACHE_BLOCK;
+	new_owner(fs, &st);
+	clock_gettime(CLOCK_REALTIME, &st.st_mtim);
+	st.st_atim = st.st_mtim;
+	st.st_ctim = st.st_mtim;
+	st.st_ino = in->ino;
+	inode_set_attr(fs, in, &st);
+	if ((mode & 07777) != 0755) {
+		want = st;
+		want.st_mode = S_IFDIR | (mode & 07777);
+		if (cache_dir_fix(fs, in, &st, &want, FUSE_SET_ATTR_MODE) == 0) {
+			st.st_mode = want.st_mode;
+			inode_set_attr(fs, in, &st);
+		}
+	}
+	dir_entry_changed(fs, pin, name, 1);
+	inode_mark_self(in);
+	inode_listing_empty(fs, in, &tok);
+	cache_local_attr(in, &st);
+	reply_entry(req, fs, in, &st);
+	inode_unpin(in);
+out:
 	inode_unpin(self);
 	free(path);
 }

@@ -329,11 +329,12 @@ fail:
  * sandbox.  Starting a process per file costs a spawn per file, so one
  * long-lived bash per mount (the fixer) reads requests on stdin and
  * answers on stdout; a fix then costs only the chmod/touch it needs.
- * Stdin is first a random token, then per request six NUL-terminated
- * fields: sequence number, owner (chown -h value, "UID:GID", "UID" or
- * ":GID", or "=PATH" for PATH's owner and group if it has one; first, as
- * chown clears set-id bits), octal mode, access time,
- * modification time (touch -d values; empty = leave) and the path.  `read -r -d ''` puts
+ * Stdin is first a random token, then per request NUL-terminated fields:
+ * sequence number, owner (chown -h value, "UID:GID", "UID" or ":GID", or
+ * "=PATH" for PATH's owner and group if it has one; first, as chown
+ * clears set-id bits), octal mode, access time, modification time (touch
+ * -d values; empty = leave), then the paths it applies to and an empty
+ * field.  `read -r -d ''` puts
  * them in variables that are only ever expanded quoted after `--`: a path
  * is data, never shell text.  The tools' stderr comes on stdout, then the
  * line "TOKEN SEQ STATUS"; the token (never on a command line) keeps a
@@ -342,22 +343,25 @@ fail:
  */
 #define FIX_BODY \
 	"fix() { " \
-	"case \"$o\" in '') ;; =*) chown -h --reference=\"${o#=}\" -- \"$p\" 2>/dev/null ;; " \
-	"*) chown -h \"$o\" -- \"$p\" || return 1 ;; esac; " \
-	"if [ -n \"$m\" ]; then chmod \"$m\" -- \"$p\" || return 1; fi; " \
+	"case \"$o\" in '') ;; =*) chown -h --reference=\"${o#=}\" -- \"$@\" 2>/dev/null ;; " \
+	"*) chown -h \"$o\" -- \"$@\" || return 1 ;; esac; " \
+	"if [ -n \"$m\" ]; then chmod \"$m\" -- \"$@\" || return 1; fi; " \
 	"if [ -n \"$a\" ] && [ \"$a\" = \"$t\" ]; then " \
-	"touch -c -h -d \"$a\" -- \"$p\"; return; fi; " \
-	"if [ -n \"$a\" ]; then touch -c -h -a -d \"$a\" -- \"$p\" || return 1; fi; " \
-	"if [ -n \"$t\" ]; then touch -c -h -m -d \"$t\" -- \"$p\" || return 1; fi; " \
+	"touch -c -h -d \"$a\" -- \"$@\"; return; fi; " \
+	"if [ -n \"$a\" ]; then touch -c -h -a -d \"$a\" -- \"$@\" || return 1; fi; " \
+	"if [ -n \"$t\" ]; then touch -c -h -m -d \"$t\" -- \"$@\" || return 1; fi; " \
 	"return 0; }; "
 
+/* A request is the five fields, then its paths, then an empty field: the
+ * same fix for several files costs one chmod and one touch. */
 static const char fix_loop[] =
 	FIX_BODY
 	"IFS= read -r -d '' k || exit 1; "
 	"while IFS= read -r -d '' s && IFS= read -r -d '' o && IFS= read -r -d '' m && "
-	"IFS= read -r -d '' a && "
-	"IFS= read -r -d '' t && IFS= read -r -d '' p; do "
-	"fix 2>&1; printf '%s %s %d\\n' \"$k\" \"$s\" \"$?\"; done";
+	"IFS= read -r -d '' a && IFS= read -r -d '' t; do "
+	"ps=(); while IFS= read -r -d '' p && [ -n \"$p\" ]; do ps+=(\"$p\"); done; "
+	"[ ${#ps[@]} -gt 0 ] || exit 1; "
+	"fix \"${ps[@]}\" 2>&1; printf '%s %s %d\\n' \"$k\" \"$s\" \"$?\"; done";
 
 static struct {
 	pthread_mutex_t lock;	/* one batch at a time; protects the rest */
@@ -534,17 +538,26 @@ static int fixer_answer(struct fs *fs, const char *sq)
 	return 1;
 }
 
+/* Do @a and @b ask for the same fix (of maybe other paths)? */
+static int same_fix(const struct fixreq *a, const struct fixreq *b)
+{
+	return !strcmp(a->o, b->o) && !strcmp(a->m, b->m) && !strcmp(a->a, b->a) &&
+	       !strcmp(a->t, b->t);
+}
+
 /*
- * One batch of requests to the fixer, in one stdin write.  Sets each
- * request's rc: 0 / -errno for the fix itself, or 1 when the fixer failed
- * (stopped; the caller falls back).  Bounded by op_timeout.  fixer.lock
- * held.
+ * One batch of requests to the fixer, in one stdin write; a run of
+ * requests with the same fix (tar's files share their mtime to the
+ * second) is one fixer request.  Sets each request's rc: 0 / -errno for
+ * the fix itself, or 1 when the fixer failed (stopped) or a group of
+ * several failed as a whole (the caller falls back, one by one, which
+ * finds whose error it was).  Bounded by op_timeout.  fixer.lock held.
  */
 static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 {
 	double deadline = now_mono() + fs->o.op_timeout, t0;
-	const char *fields[6];
-	size_t n = 0, off = 0, i, j, next = 0;
+	const char *fields[5];
+	size_t n = 0, off = 0, i, j, next = 0, ngroups = 0, *gstart;
 	uint64_t first;
 	int rc, ended = 0;
 	char sq[24], *req;
@@ -553,34 +566,50 @@ static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 		reqs[i]->rc = 1;
 	if (!fixer.proc && (fixer.disabled || fixer_start(fs) < 0))
 		return;
-	first = fixer.seq + 1;
+	gstart = malloc((nreq + 1) * sizeof(*gstart));
 	for (i = 0; i < nreq; i++) {
-		n += 24;
+		n += 24 + 1;
 		n += strlen(reqs[i]->o) + strlen(reqs[i]->m) + strlen(reqs[i]->a) +
 		     strlen(reqs[i]->t) + strlen(reqs[i]->path) + 5;
 	}
-	req = malloc(n);
+	req = gstart ? malloc(n) : NULL;
 	if (!req) {
 		for (i = 0; i < nreq; i++)
 			reqs[i]->rc = -ENOMEM;
+		free(gstart);
 		return;
 	}
+	first = fixer.seq + 1;
 	for (i = 0; i < nreq; i++) {
-		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)(first + i));
+		if (i && same_fix(reqs[i], reqs[i - 1])) {
+			size_t l = strlen(reqs[i]->path);
+
+			memcpy(req + off - 1, reqs[i]->path, l + 1);	/* over the end mark */
+			off += l;
+			req[off++] = '\0';
+			continue;
+		}
+		gstart[ngroups] = i;
+		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)(first + ngroups));
+		ngroups++;
 		fields[0] = sq;
 		fields[1] = reqs[i]->o;
 		fields[2] = reqs[i]->m;
 		fields[3] = reqs[i]->a;
 		fields[4] = reqs[i]->t;
-		fields[5] = reqs[i]->path;
-		for (j = 0; j < 6; j++) {
+		for (j = 0; j < 5; j++) {
 			size_t l = strlen(fields[j]);
 
 			memcpy(req + off, fields[j], l + 1);
 			off += l + 1;
 		}
+		j = strlen(reqs[i]->path);
+		memcpy(req + off, reqs[i]->path, j + 1);
+		off += j + 1;
+		req[off++] = '\0';	/* the end of the group's paths */
 	}
-	fixer.seq += nreq;
+	gstart[ngroups] = nreq;
+	fixer.seq += ngroups;
 	fixer.len = 0;
 	fixer.buf[0] = '\0';
 	t0 = now_mono();
@@ -589,34 +618,41 @@ static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 	free(req);
 	if (rc < 0) {
 		fixer_stop(fs, "did not take a request");
+		free(gstart);
 		return;
 	}
-	while (next < nreq) {
+	while (next < ngroups) {
 		double left = deadline - now_mono();
 
 		snprintf(sq, sizeof(sq), "%llu", (unsigned long long)(first + next));
 		rc = fixer_answer(fs, sq);
 		if (rc != 1) {
-			reqs[next++]->rc = rc;
+			size_t g0 = gstart[next], g1 = gstart[next + 1];
+
+			/* A group's error is not each member's: 1 = ask again. */
+			for (i = g0; i < g1; i++)
+				reqs[i]->rc = rc != 0 && g1 - g0 > 1 ? 1 : rc;
+			next++;
 			continue;
 		}
 		if (ended) {
 			fixer_stop(fs, "ended");
-			return;
+			break;
 		}
 		if (left <= 0) {
 			fixer_stop(fs, "did not answer in time");
-			for (; next < nreq; next++)
-				reqs[next]->rc = -EIO;
-			return;
+			for (i = gstart[next]; i < nreq; i++)
+				reqs[i]->rc = -EIO;
+			break;
 		}
 		/* The poll returns as soon as output has arrived. */
 		rc = e2b_process_poll(&ended, fixer.proc, (int)(left * 1000.0) + 1, -1);
 		if (rc < 0) {
 			fixer_stop(fs, "lost its output stream");
-			return;
+			break;
 		}
 	}
+	free(gstart);
 }
 
 /* Queue @r and wait for its answer, leading a batch if none is in flight. */
@@ -675,7 +711,7 @@ static int fix_one(struct fs *fs, const char *path, const char *owner, const cha
 		   const char *atime, const char *mtime)
 {
 	const char *argv[] = { "/bin/sh", "-c",
-		"o=$1 m=$2 a=$3 t=$4 p=$5; " FIX_BODY "fix",
+		"o=$1 m=$2 a=$3 t=$4; shift 4; " FIX_BODY "fix \"$@\"",
 		"e2bfs-fix", owner, mode, atime, mtime, path, NULL };
 	struct fixreq r = { owner, mode, atime, mtime, path, 0, 0, NULL };
 

@@ -25,6 +25,19 @@ static e2b_watch *current;	/* protected by watch_lock */
 static int stop;		/* protected by watch_lock */
 static int up;			/* protected by watch_lock */
 static int refresh;		/* protected by watch_lock */
+static int tried;		/* protected by watch_lock: first open done */
+static pthread_cond_t tried_cond = PTHREAD_COND_INITIALIZER;
+
+/* The first attempt to open the stream is over (either way). */
+static void first_try_done(void)
+{
+	pthread_mutex_lock(&watch_lock);
+	if (!tried) {
+		tried = 1;
+		pthread_cond_broadcast(&tried_cond);
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
 
 static int is_stopping(void)
 {
@@ -147,6 +160,8 @@ static void *watch_main(void *arg)
 		if (remote_watch_open(fs, &wo, &w) < 0) {
 			unsigned i;
 
+			first_try_done();
+
 			for (i = 0; i < delay * 10 && !is_stopping(); i++)
 				usleep(100000);
 			delay = delay < 16 ? delay * 2 : 30;
@@ -165,6 +180,7 @@ static void *watch_main(void *arg)
 		run = current != NULL;
 		up = run;
 		pthread_mutex_unlock(&watch_lock);
+		first_try_done();
 		why = remote_watch_run(run ? w : NULL);
 		pthread_mutex_lock(&watch_lock);
 		current = NULL;
@@ -210,11 +226,25 @@ int watch_is_up(void)
 	return u;
 }
 
+/*
+ * Start the stream and wait (at most WATCH_FIRST_WAIT_MS) until envd has
+ * confirmed it or refused: what the first requests fetch is then vouched
+ * for and never revalidated, which is worth one round trip at mount time.
+ */
+#define WATCH_FIRST_WAIT_MS 3000
 int watch_start(struct fs *fs)
 {
+	struct timespec dl;
+
 	if (pthread_create(&thread, NULL, watch_main, fs) != 0)
 		return -1;
 	started = 1;
+	deadline_in(&dl, WATCH_FIRST_WAIT_MS);
+	pthread_mutex_lock(&watch_lock);
+	while (!tried && !stop)
+		if (pthread_cond_timedwait(&tried_cond, &watch_lock, &dl) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&watch_lock);
 	return 0;
 }
 
