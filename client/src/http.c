@@ -77,6 +77,7 @@ struct e2b__hstream {
 	int result;
 	int64_t started_ms;
 	int muxed;
+	int probe;		/* muxed before its origin's version was known */
 	struct e2b__mux_item item;
 	pthread_mutex_t in_lock;
 	e2b_buf inbox;		/* protected by in_lock */
@@ -901,21 +902,23 @@ out:
  * there, and also when it is an https origin not seen answering in
  * HTTP/1.1: ALPN decides on the first connection, so the first stream to
  * an h2 host opens the connection later requests share (PIPEWAIT has the
- * ones started meanwhile wait for it) instead of one of its own.  Plain
- * http has no h2c here, and over HTTP/1.1 a stream would pin one of the
- * mux's bounded connections.
+ * ones started meanwhile wait for it) instead of one of its own.  One
+ * such probe at a time (*@p out_probe): over HTTP/1.1 a stream pins one of
+ * the mux's bounded connections.  Plain http has no h2c here.
  */
-static int mux_stream_origin(struct e2b__http *h, const char *url)
+static int mux_stream_origin(struct e2b__http *h, const char *url, int *out_probe)
 {
 	size_t n = origin_len(url);
 	int yes;
 
+	*out_probe = 0;
 	if (!n || h->conf->http1_only)
 		return 0;
 	pthread_mutex_lock(&h->mux_lock);
-	yes = origin_listed(h->h2_origins, h->h2_count, url, n) ||
-	      (!strncasecmp(url, "https://", 8) &&
-	       !origin_listed(h->h1_origins, h->h1_count, url, n));
+	yes = origin_listed(h->h2_origins, h->h2_count, url, n);
+	if (!yes && !h->probing && !strncasecmp(url, "https://", 8) &&
+	    !origin_listed(h->h1_origins, h->h1_count, url, n))
+		yes = *out_probe = h->probing = 1;
 	pthread_mutex_unlock(&h->mux_lock);
 	return yes;
 }
@@ -970,7 +973,7 @@ int e2b__hstream_open(struct e2b__hstream **out, struct e2b__http *h,
 	s->x.last_rx_ms = s->started_ms = s->in_last_rx_ms = e2b__now_ms();
 	/* Only a stream whose body is fixed may run on other threads, and
 	 * only an HTTP/2 connection can carry it beside other requests. */
-	s->muxed = !req->src && mux_stream_origin(h, req->url);
+	s->muxed = !req->src && mux_stream_origin(h, req->url, &s->probe);
 	if (s->muxed)
 		s->x.hs = s;
 	else
@@ -1259,6 +1262,11 @@ void e2b__hstream_free(struct e2b__hstream *s)
 		return;
 	if (s->muxed && s->easy)
 		mux_stream_detach(s);
+	if (s->probe) {
+		pthread_mutex_lock(&s->http->mux_lock);
+		s->http->probing = 0;
+		pthread_mutex_unlock(&s->http->mux_lock);
+	}
 	if (s->multi && s->easy)
 		curl_multi_remove_handle(s->multi, s->easy);
 	if (s->easy)

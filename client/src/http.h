@@ -46,6 +46,8 @@ struct e2b__http {
 	size_t h2_count;
 	char *h1_origins[8];
 	size_t h1_count;
+	/* A stream to an https origin of unknown version is in the mux. */
+	int probing;
 };
 
 struct e2b__req {
