@@ -232,6 +232,8 @@ void inode_vouch_begin(struct inode_vtok *out);
 struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
 			       const struct inode_vtok *tok, struct stat *st_out);
 int inode_attr_vouched(struct inode *in);
+int inode_listing_vouched(struct inode *dir);
+int inode_same_kind(struct inode *in, const e2b_entry_info *e);
 int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok);
 void inode_unvouch(struct inode *in);
 void inode_mark_linked(const char *path);

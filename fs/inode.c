@@ -901,6 +901,34 @@ int inode_is_echo(struct inode *in)
 	return echo;
 }
 
+/* Does the record @in already show an object of @e's kind? */
+int inode_same_kind(struct inode *in, const e2b_entry_info *e)
+{
+	int same;
+	mode_t m;
+
+	pthread_mutex_lock(&inode_lock);
+	m = in->attr.st_mode;
+	same = in->attr_known &&
+	       (e->is_symlink ? S_ISLNK(m) :
+		e->type == E2B_FILE_TYPE_DIR ? S_ISDIR(m) : S_ISREG(m));
+	pthread_mutex_unlock(&inode_lock);
+	return same;
+}
+
+/* Is @dir's listing kept true by the watch (so the kernel may cache it)? */
+int inode_listing_vouched(struct inode *dir)
+{
+	struct dlist *d;
+	int v;
+
+	pthread_mutex_lock(&inode_lock);
+	d = dir->path ? dl_find(dir->path) : NULL;
+	v = d && d->listed && d->vepoch && d->vepoch == g_vepoch;
+	pthread_mutex_unlock(&inode_lock);
+	return v;
+}
+
 /*
  * The watch's echo of our own change of @in carries the sandbox's entry
  * @e: when it is exactly what the mount shows (type, size, mode, mtime),
@@ -1093,6 +1121,7 @@ void inode_kernel_forget_all(struct fuse_session *se)
 	struct note {
 		fuse_ino_t ino, parent;
 		char *name;
+		int dir;
 	} *v = NULL;
 	size_t n = 0, i;
 
@@ -1105,6 +1134,7 @@ void inode_kernel_forget_all(struct fuse_session *se)
 		if (!in || !in->path || !in->nlookup)
 			continue;
 		v[n].ino = in->ino;
+		v[n].dir = in->attr_known && S_ISDIR(in->attr.st_mode);
 		slash = strrchr(in->path, '/');
 		dir = slash == in->path ? strdup("/") :
 		      strndup(in->path, (size_t)(slash - in->path));
@@ -1121,7 +1151,8 @@ void inode_kernel_forget_all(struct fuse_session *se)
 		if (v[i].name)
 			fuse_lowlevel_notify_inval_entry(se, v[i].parent, v[i].name,
 							 strlen(v[i].name));
-		fuse_lowlevel_notify_inval_inode(se, v[i].ino, -1, 0);
+		/* A directory's offset 0: its cached readdir goes too. */
+		fuse_lowlevel_notify_inval_inode(se, v[i].ino, v[i].dir ? 0 : -1, 0);
 		free(v[i].name);
 	}
 	free(v);

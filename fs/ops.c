@@ -1460,7 +1460,9 @@ reply:
 	d->path = path;
 	path = NULL;
 	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->cache_readdir = 0;
+	/* While the watch vouches for the listing, the kernel keeps it too
+	 * (a change it reports drops it: watch.c invalidates offset 0). */
+	fi->cache_readdir = fi->keep_cache = inode_listing_vouched(in);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		dirh_free(d);
 	d = NULL;

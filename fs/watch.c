@@ -56,7 +56,7 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	struct inode *in, *pin;
 	const char *base;
 	char *path, *parent;
-	int echo, gone, member;
+	int echo, gone, member, known;
 
 	if (!ev->name || !ev->name[0])
 		return is_stopping();
@@ -100,8 +100,17 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	 * still shows at the next open, which always revalidates.  Our change
 	 * took the watch's word away from those attributes.
 	 */
+	/* A create of a name the kernel already resolves to the same kind
+	 * of object (a walk got there before the event) keeps its dentry. */
+	known = in && ev->type == E2B_FS_EVENT_CREATE && ev->entry &&
+		inode_same_kind(in, ev->entry);
 	echo = in && !gone && inode_is_echo(in);
 	if (echo) {
+		/* Unless the sandbox now shows exactly what we do. */
+		if (ev->entry && !cache_is_dirty(in)) {
+			inode_vouch_begin(&tok);
+			inode_echo_confirms(in, ev->entry, &tok);
+		}
 		inode_unpin(in);
 		in = NULL;
 	} else if (in && ev->entry && !gone) {
@@ -128,10 +137,11 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		inode_unvouch(pin);
 	if (fs->debug)
 		fs_log(fs, "watch: event %d on '%s'", (int)ev->type, path);
-	if (pin && !echo && member)
+	if (pin && !echo && !known && member)
 		fuse_lowlevel_notify_inval_entry(fs->se, pin->ino, base, strlen(base));
-	if (pin && member)
-		fuse_lowlevel_notify_inval_inode(fs->se, pin->ino, -1, 0);
+	/* Offset 0: the kernel's cached readdir of the parent goes too. */
+	if (pin && (member || ev->type == E2B_FS_EVENT_UNKNOWN))
+		fuse_lowlevel_notify_inval_inode(fs->se, pin->ino, 0, 0);
 	if (in && !gone && !cache_is_dirty(in))
 		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, 0, 0);
 
