@@ -366,6 +366,15 @@ static void sidecar_path(const struct file *f, char *buf, size_t cap)
 	snprintf(buf, cap, "%s.dirty", f->cpath ? f->cpath : "");
 }
 
+/* Something more to upload for @f (a batch in flight must not count it
+ * as done); its lock held. */
+static void bump_wseq(struct file *f)
+{
+	pthread_mutex_lock(&up_lock);
+	f->wseq = ++up_seq;
+	pthread_mutex_unlock(&up_lock);
+}
+
 /* Mark dirty, recording the remote path beside the data; lock held. */
 static void mark_dirty(struct file *f)
 {
@@ -375,9 +384,7 @@ static void mark_dirty(struct file *f)
 
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->want_mtime = 0;
-	pthread_mutex_lock(&up_lock);
-	f->wseq = ++up_seq;
-	pthread_mutex_unlock(&up_lock);
+	bump_wseq(f);
 	if (f->dirty)
 		return;
 	f->dirty = 1;
@@ -394,6 +401,35 @@ static void mark_dirty(struct file *f)
 		close(fd);
 	}
 	free(path);
+}
+
+/*
+ * rename(2) of a file created here and not uploaded yet: there is nothing
+ * to move in the sandbox, its upload simply goes to the new name (git's
+ * config.lock -> config, an editor's save by rename).  Over an existing
+ * file (@replaces) it is uploaded with the temporary and Move, so the
+ * replacement stays atomic there.  The inode table's record is renamed
+ * under the file's lock, so no upload can start in between under the old
+ * name.  0, or -EAGAIN when @in is not such a file (the caller then moves
+ * it in the sandbox).
+ */
+int cache_rename_new(struct inode *in, const char *from, const char *to, int replaces)
+{
+	struct file *f = peek_file(in);
+
+	if (!f)
+		return -EAGAIN;
+	pthread_mutex_lock(&f->lock);
+	if (!f->dirty || f->orphan || f->dirfix || !f->cpath || !is_local_new(f)) {
+		unlock_file(f);
+		return -EAGAIN;
+	}
+	inode_renamed(from, to);
+	if (replaces)
+		set_local_new(f, 0);
+	unlock_file(f);
+	cache_renamed(in);
+	return 0;
 }
 
 /* A dirty file was renamed: its sidecar must name the new path, or a
@@ -1171,12 +1207,22 @@ static void *slurp(struct file *f)
  * waits), the others only if free now.  Those fit for a batch go in one
  * request; every other one is uploaded alone, as before.
  */
+/*
+ * One batch: under the files' locks their data, fixes and write sequence
+ * are taken and the POST made; the fixer exchange (a chmod/touch in the
+ * sandbox, the slow part) runs with the locks released, so that readers
+ * of those files (git reading back the objects it just wrote) do not wait
+ * for it.  A file written, truncated or given other attributes meanwhile
+ * stays dirty and goes again (no longer new: with the temporary and Move).
+ */
 static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 {
 	struct upload_item *it = calloc(n, sizeof(*it));
 	struct file **bf = calloc(n, sizeof(*bf));
+	struct timespec (*tv)[2] = calloc(n, sizeof(*tv));
+	uint64_t *ws = calloc(n, sizeof(*ws));
 	int *alone = calloc(n, sizeof(*alone));
-	int ok = it && bf && alone;
+	int ok = it && bf && tv && ws && alone;
 	size_t i, k = 0, bytes = 0;
 
 	for (i = 0; ok && i < n; i++) {
@@ -1205,6 +1251,18 @@ static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 		alone[i] = 0;
 		inode_mark_self(f->in);
 		upload_fix_of(f, &it[k].fix);
+		/* Copies: the file may change once unlocked. */
+		if (it[k].fix.atime) {
+			tv[k][0] = *it[k].fix.atime;
+			it[k].fix.atime = &tv[k][0];
+		}
+		if (it[k].fix.mtime) {
+			tv[k][1] = *it[k].fix.mtime;
+			it[k].fix.mtime = &tv[k][1];
+		}
+		pthread_mutex_lock(&up_lock);
+		ws[k] = f->wseq;
+		pthread_mutex_unlock(&up_lock);
 		it[k].path = path;
 		it[k].data = data;
 		it[k].len = f->size;
@@ -1219,15 +1277,43 @@ static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 	for (i = 0; i < k; i++) {
 		struct file *f = bf[i];
 
-		if (it[i].rc < 0)
+		free((void *)it[i].data);
+		if (it[i].rc < 0) {
 			upload_failed(fs, f, it[i].path, it[i].rc);
-		else
-			new_uploaded(fs, f, it[i].fix.mtime);
+			record_attempt(f, it[i].rc);
+			ws[i] = UINT64_MAX;	/* not posted: done */
+		} else {
+			/* It exists in the sandbox now. */
+			set_local_new(f, 0);
+		}
+		unlock_file(f);
+	}
+	if (k)
+		remote_fix_many(fs, it, k);
+	for (i = 0; i < k; i++) {
+		struct file *f = bf[i];
+		int same;
+
+		if (ws[i] == UINT64_MAX)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		pthread_mutex_lock(&up_lock);
+		same = f->wseq == ws[i];
+		if (!same)
+			f->requeue = 1;
+		pthread_mutex_unlock(&up_lock);
+		/* Removed or replaced meanwhile (dropped): nothing to retry. */
+		if (!f->dirty)
+			it[i].rc = 0;
+		else if (it[i].rc < 0)
+			upload_failed(fs, f, it[i].path, it[i].rc);
+		else if (same)
+			new_uploaded(fs, f, it[i].fix.mtime ? it[i].fix.mtime : &f->mtime);
 		record_attempt(f, it[i].rc);
 		unlock_file(f);
-		free((void *)it[i].path);
-		free((void *)it[i].data);
 	}
+	for (i = 0; i < k; i++)
+		free((void *)it[i].path);
 	/* Not fit for the batch (or busy when we looked, or no memory):
 	 * alone, as before, now that we hold no other file. */
 	for (i = 0; i < n; i++) {
@@ -1242,6 +1328,8 @@ static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 	}
 	free(it);
 	free(bf);
+	free(tv);
+	free(ws);
 	free(alone);
 }
 
@@ -1475,6 +1563,8 @@ int cache_set_mode(struct inode *in, mode_t mode)
 		pthread_mutex_lock(&f->lock);
 		f->mode = mode & 07777;
 		deferred = f->dirty;
+		if (deferred)
+			bump_wseq(f);
 		unlock_file(f);
 	}
 	return deferred;
@@ -1509,6 +1599,7 @@ int cache_set_times(struct inode *in, const struct stat *attr, int to_set)
 	if (f->dirty) {
 		deferred = 1;
 		want_times(f, attr, to_set, &now);
+		bump_wseq(f);
 	}
 	unlock_file(f);
 	return deferred;

@@ -151,6 +151,7 @@ struct upload_item {
 	int rc;			/* out: 0 / -errno */
 };
 int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n);
+int remote_fix_many(struct fs *fs, struct upload_item *items, size_t n);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
@@ -309,6 +310,7 @@ int cache_dir_fix(struct fs *fs, struct inode *in, const struct stat *cur,
 		  const struct stat *attr, int to_set);
 void cache_dir_changed(struct inode *in);
 void cache_mark_dirty(struct inode *in);
+int cache_rename_new(struct inode *in, const char *from, const char *to, int replaces);
 void cache_renamed(struct inode *in);
 void cache_touched(struct inode *in, const struct stat *st);
 int cache_unlinking(struct fs *fs, struct inode *in);

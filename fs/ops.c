@@ -1000,6 +1000,57 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 	free(path);
 }
 
+/*
+ * The attributes of @path (@name in @dir) as stat_path() gives them, but
+ * without a request when they are known here: a file created here and not
+ * uploaded yet (a Stat would wait for its upload), attributes still fresh,
+ * or a name absent from a fresh listing (-ENOENT).
+ */
+static int known_stat(struct fs *fs, struct inode *dir, const char *name, const char *path,
+		      struct inode **out, struct stat *st)
+{
+	struct inode *in = inode_find_path(path);
+	int fresh;
+
+	if (in && (cache_is_local_new(in) || inode_cached_attr(fs, in, st))) {
+		pthread_mutex_lock(&inode_lock);
+		*st = in->attr;
+		pthread_mutex_unlock(&inode_lock);
+		st->st_ino = in->ino;
+		cache_local_attr(in, st);
+		*out = in;
+		return 0;
+	}
+	inode_unpin(in);
+	if (dir && !inode_listing_has(dir, name, &fresh) && fresh)
+		return -ENOENT;
+	return stat_path(fs, path, out, st);
+}
+
+/*
+ * rename of @sin, a file created here and not uploaded yet, over @din (if
+ * @dexists): done in the cache alone (cache_rename_new), or -EAGAIN.
+ */
+static int rename_new(struct fs *fs, struct inode *sin, struct inode *din, const char *from,
+		      const char *to, int dexists)
+{
+	int rc;
+
+	/* A replaced file open here keeps its content for its descriptors;
+	 * its pending upload must not land over ours. */
+	if (dexists && din != sin) {
+		rc = cache_unlinking(fs, din);
+		if (rc < 0)
+			return rc;
+		if (cache_is_dirty(din))
+			cache_drop(fs, din);
+	}
+	rc = cache_rename_new(sin, from, to, dexists);
+	if (rc == 0 && dexists && din != sin)
+		cache_drop(fs, din);
+	return rc;
+}
+
 static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
@@ -1019,10 +1070,10 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	to = child_path(req, newparent, newname, &npin);
 	if (!to)
 		goto out_nofree_reply;
-	rc = stat_path(fs, from, &sin, &sst);
+	rc = known_stat(fs, pin, name, from, &sin, &sst);
 	if (rc < 0)
 		goto out;
-	rc = stat_path(fs, to, &din, &dst);
+	rc = known_stat(fs, npin, newname, to, &din, &dst);
 	dexists = rc == 0;
 	if (rc < 0 && rc != -ENOENT)
 		goto out;
@@ -1049,6 +1100,13 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = -EINVAL;
 			goto out;
 		}
+	}
+	/* Created here and not uploaded yet: renamed here only, its upload
+	 * goes to the new name. */
+	if (!S_ISDIR(sst.st_mode) && cache_is_local_new(sin)) {
+		rc = rename_new(fs, sin, din, from, to, dexists);
+		if (rc != -EAGAIN)
+			goto done;
 	}
 	/* Write-back: what was written under the old name reaches the
 	 * sandbox before the move, so the sandbox never sees the new name
@@ -1084,6 +1142,9 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	inode_renamed(from, to);
 	inode_invalidate(sin);
 	cache_renamed(sin);
+done:
+	if (rc < 0)
+		goto out;
 	dir_entry_changed(fs, pin, name, 0);
 	dir_entry_changed(fs, npin, newname, 1);
 	inode_unpin(sin);

@@ -1163,25 +1163,21 @@ int remote_statfs(struct fs *fs, e2b_envd_metrics *m)
 /*
  * Write-back of several small files created here (none exists in the
  * sandbox yet): one multipart POST for all of them, straight to their
- * paths (envd makes missing parents), then their modes and times in one
- * fixer exchange.  Sets each item's rc (0 / -errno); returns the first
- * error.
+ * paths (envd makes missing parents).  Sets each item's rc (0 / -errno);
+ * returns the first error.  Their modes and times follow with
+ * remote_fix_many().
  */
 int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n)
 {
 	e2b_write_options wo = E2B_WRITE_OPTIONS_INIT;
 	e2b_write_file *wf = calloc(n ? n : 1, sizeof(*wf));
-	struct fixreq *reqs = calloc(n ? n : 1, sizeof(*reqs));
-	struct fixreq **rp = calloc(n ? n : 1, sizeof(*rp));
-	char (*fields)[112] = calloc(n ? n : 1, sizeof(*fields));
-	size_t i, nfix = 0;
+	size_t i;
 	int rc, first = 0;
 
-	if (!wf || !reqs || !rp || !fields) {
+	if (!wf) {
 		for (i = 0; i < n; i++)
 			items[i].rc = -ENOMEM;
-		first = n ? -ENOMEM : 0;
-		goto out;
+		return n ? -ENOMEM : 0;
 	}
 	for (i = 0; i < n; i++) {
 		wf[i].path = items[i].path;
@@ -1198,6 +1194,33 @@ int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n)
 		if (items[i].rc < 0)
 			fs->st.upload_errors++;
 		pthread_mutex_unlock(&fs->lock);
+		if (items[i].rc < 0 && !first)
+			first = items[i].rc;
+	}
+	free(wf);
+	return first;
+}
+
+/*
+ * The modes and times of the items whose rc is 0, in one fixer exchange;
+ * sets their rc (0 / -errno) and returns the first error.
+ */
+int remote_fix_many(struct fs *fs, struct upload_item *items, size_t n)
+{
+	struct fixreq *reqs = calloc(n ? n : 1, sizeof(*reqs));
+	struct fixreq **rp = calloc(n ? n : 1, sizeof(*rp));
+	char (*fields)[112] = calloc(n ? n : 1, sizeof(*fields));
+	size_t i, nfix = 0;
+	int first = 0;
+
+	if (!reqs || !rp || !fields) {
+		for (i = 0; i < n; i++)
+			if (items[i].rc == 0)
+				items[i].rc = -ENOMEM;
+		first = n ? -ENOMEM : 0;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
 		if (items[i].rc == 0 && (items[i].fix.mode >= 0 || items[i].fix.atime ||
 					 items[i].fix.mtime)) {
 			char *f = fields[nfix];
@@ -1216,11 +1239,8 @@ int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n)
 	for (i = 0, nfix = 0; i < n; i++) {
 		struct fixreq *r;
 
-		if (items[i].rc < 0) {
-			if (!first)
-				first = items[i].rc;
+		if (items[i].rc < 0)
 			continue;
-		}
 		if (!(items[i].fix.mode >= 0 || items[i].fix.atime || items[i].fix.mtime))
 			continue;
 		r = &reqs[nfix++];
@@ -1230,7 +1250,6 @@ int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n)
 			first = items[i].rc;
 	}
 out:
-	free(wf);
 	free(reqs);
 	free(rp);
 	free(fields);
