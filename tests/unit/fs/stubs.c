@@ -2,9 +2,11 @@
 /*
  * Stand-ins for what the fs/ unit tests do not link: remote.c (the network,
  * through libe2b) and libfuse's kernel notifications.  Each records its call
- * in `stub` and answers from it; remote files read as stub_byte().
+ * in `stub` and answers from it; remote files read as stub_byte().  Also
+ * the helpers both tests share (the mount's settings, unpin_all).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,16 @@ size_t stub_count(const char *what, struct stub_call *out)
 	}
 	pthread_mutex_unlock(&stub.lock);
 	return n;
+}
+
+void unpin_all(struct inode *in, ...)
+{
+	va_list ap;
+
+	va_start(ap, in);
+	for (; in; in = va_arg(ap, struct inode *))
+		inode_unpin(in);
+	va_end(ap);
 }
 
 /* Record a call; stub.lock held.  NULL if the record is full. */

@@ -48,6 +48,8 @@ extern struct stub_state stub;
 void stub_reset(void);
 /* A mount of "/" as the tests see it: fs/'s defaults, nothing running. */
 void stub_fs_init(struct fs *fs);
+/* Unpin each record of a NULL-terminated list (a test helper). */
+void unpin_all(struct inode *in, ...);
 /* Calls named @what recorded since the last reset; the last one in *@out. */
 size_t stub_count(const char *what, struct stub_call *out);
 

@@ -583,6 +583,110 @@ static void test_drop_open(void **state)
 	inode_unpin(in);
 }
 
+static void test_rename_new(void **state)
+{
+	struct inode *a, *b, *r;
+	struct stat st;
+	struct stub_call c;
+
+	(void)state;
+	/* git's config.lock -> config: the upload just goes to the new name. */
+	a = new_file("/rn/a.lock", 0644, "cfg", &st);
+	stub_reset();
+	assert_int_equal(cache_rename_new(a, "/rn/a.lock", "/rn/a", 0), 0);
+	assert_int_equal(stub.ncalls, 0);
+	{
+		char *p = inode_path(a);
+
+		assert_string_equal(p, "/rn/a");
+		free(p);
+	}
+	assert_int_equal(sidecars_for("/rn/a"), 1);
+	assert_int_equal(sidecars_for("/rn/a.lock"), 0);
+	assert_int_equal(cache_is_local_new(a), 1);
+	assert_int_equal(cache_flush(&fs, a), 0);
+	assert_int_equal(stub_count("upload_new", &c), 1);
+	assert_string_equal(c.path, "/rn/a");
+	assert_memory_equal(c.data, "cfg", 3);
+	assert_int_equal(stub_count("rename", NULL), 0);
+	/* Uploaded now: a rename is the sandbox's business. */
+	assert_int_equal(cache_rename_new(a, "/rn/a", "/rn/z", 0), -EAGAIN);
+	assert_null(inode_find_path("/rn/z"));
+
+	/* Over an existing file: uploaded with the temporary and Move. */
+	b = new_file("/rn/b.tmp", 0644, "new", &st);
+	stub_reset();
+	assert_int_equal(cache_rename_new(b, "/rn/b.tmp", "/rn/b", 1), 0);
+	assert_int_equal(cache_is_local_new(b), 0);
+	assert_int_equal(cache_flush(&fs, b), 0);
+	assert_int_equal(stub_count("upload_new", NULL), 0);
+	assert_int_equal(stub_count("upload_fd", &c), 1);
+	assert_string_equal(c.path, "/rn/b");
+	/* A file with no content here is not ours to move. */
+	r = file_at("/rn/remote", 0644, 5, 1, &st);
+	assert_int_equal(cache_rename_new(r, "/rn/remote", "/rn/r2", 0), -EAGAIN);
+	cache_release(&fs, a);
+	cache_release(&fs, b);
+	unpin_all(a, b, r, NULL);
+}
+
+static void test_ahead_and_evict(void **state)
+{
+	struct inode *in, *open_in;
+	struct stat rst, ost;
+	struct stub_call c;
+	char buf[16];
+	uint64_t bytes;
+	unsigned nfiles, ndirty;
+	size_t n;
+	int keep = -1;
+
+	(void)state;
+	in = file_at("/ahead.bin", 0644, 3000, 10, &rst);
+	stub_reset();
+	/* Fetched whole before anyone opens it. */
+	assert_int_equal(cache_ahead(&fs, in, &rst), 1);
+	assert_int_equal(stub_count("read", &c), 1);
+	assert_int_equal(c.off, 0);
+	assert_int_equal(c.len, 3000);
+	assert_int_equal(cache_ahead(&fs, in, &rst), 0);	/* already local */
+	assert_int_equal(fs.st.ahead_hits, 0);
+	assert_int_equal(cache_open(&fs, in, O_RDONLY, &rst, &keep), 0);
+	assert_int_equal(fs.st.ahead_hits, 1);
+	assert_int_equal(keep, 0);	/* the kernel may hold an older version */
+	assert_int_equal(cache_read(&fs, in, buf, 16, 2000, &n), 0);
+	assert_int_equal(n, 16);
+	assert_remote_bytes(buf, 16, 2000);
+	assert_int_equal(stub_count("read", NULL), 1);
+	/* Open: left alone. */
+	assert_int_equal(cache_ahead(&fs, in, &rst), 0);
+	cache_release(&fs, in);
+
+	/* Over the cache's size: closed clean files go, open ones stay. */
+	open_in = file_at("/evict-open.bin", 0644, 100, 10, &ost);
+	assert_int_equal(cache_open(&fs, open_in, O_RDONLY, &ost, &keep), 0);
+	assert_int_equal(cache_read(&fs, open_in, buf, 16, 0, &n), 0);
+	stub_reset();
+	fs.cache_max = 1;
+	cache_housekeep(&fs);
+	fs.cache_max = 0;
+	cache_stats(&fs, &bytes, &nfiles, &ndirty);
+	assert_int_equal(nfiles, 1);
+	assert_int_equal(cache_read(&fs, open_in, buf, 16, 0, &n), 0);
+	assert_remote_bytes(buf, 16, 0);
+	assert_int_equal(stub_count("read", NULL), 0);
+	/* The evicted one is fetched again. */
+	keep = -1;
+	assert_int_equal(cache_open(&fs, in, O_RDONLY, &rst, &keep), 0);
+	assert_int_equal(keep, 0);
+	assert_int_equal(cache_read(&fs, in, buf, 16, 0, &n), 0);
+	assert_remote_bytes(buf, 16, 0);
+	assert_int_equal(stub_count("read", NULL), 1);
+	cache_release(&fs, in);
+	cache_release(&fs, open_in);
+	unpin_all(in, open_in, NULL);
+}
+
 static void test_background_uploads(void **state)
 {
 	struct inode *a, *b, *d;
@@ -654,6 +758,8 @@ int main(void)
 		cmocka_unit_test(test_remote_blocks),
 		cmocka_unit_test(test_write_remote_and_conflict),
 		cmocka_unit_test(test_drop_open),
+		cmocka_unit_test(test_rename_new),
+		cmocka_unit_test(test_ahead_and_evict),
 		cmocka_unit_test(test_background_uploads),
 	};
 

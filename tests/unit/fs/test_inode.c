@@ -80,17 +80,6 @@ static int group_setup(void **state)
 	return inode_init(&fs);
 }
 
-/* Unpin each record of a NULL-terminated list. */
-static void unpin_all(struct inode *in, ...)
-{
-	va_list ap;
-
-	va_start(ap, in);
-	for (; in; in = va_arg(ap, struct inode *))
-		inode_unpin(in);
-	va_end(ap);
-}
-
 static void test_root(void **state)
 {
 	struct inode *root = inode_get(FUSE_ROOT_ID);
@@ -168,11 +157,12 @@ static void test_lookup_counts(void **state)
 	ino = a->ino;
 	inode_ref(a);
 	inode_ref(a);
+	inode_ref(a);
 	inode_unpin(a);
 	/* The kernel holds it: no pin needed. */
 	assert_ptr_equal(inode_get(ino), a);
-	assert_int_equal(a->nlookup, 2);
-	inode_forget(ino, 1);
+	assert_int_equal(a->nlookup, 3);
+	inode_forget(ino, 2);
 	assert_ptr_equal(inode_get(ino), a);
 	assert_int_equal(a->nlookup, 1);
 	/* More than it has: down to none, then freed. */
@@ -936,6 +926,53 @@ static void test_listing_budget(void **state)
 	inode_unpin(b);
 }
 
+static void test_touched_and_self(void **state)
+{
+	e2b_entry_info de = ent("/t17", E2B_FILE_TYPE_DIR, 0, 0755, 1);
+	e2b_entry_info items[1] = { ent("/t17/f", E2B_FILE_TYPE_FILE, 3, 0644, 1) };
+	e2b_entry_list l = list_of(items, 1);
+	struct inode *d, *f, *out;
+	struct inode_vtok tok;
+	struct timespec before;
+	struct stat st;
+
+	(void)state;
+	fs.o.dir_cache = -1;
+	inode_watch_state(1);
+	inode_vouch_begin(&tok);
+	d = inode_update_tok(&fs, "/t17", &de, &tok, NULL);
+	f = inode_update_tok(&fs, "/t17/f", &items[0], &tok, NULL);
+	inode_set_listing(&fs, d, &tok, &l);
+	assert_int_equal(inode_attr_vouched(d), 1);
+	assert_int_equal(inode_attr_vouched(f), 1);
+	assert_int_equal(inode_dir_lookup(&fs, d, "f", &out, &st), INODE_DIR_FOUND);
+	inode_unpin(out);
+
+	/* Our own change of f: the watch no longer vouches for it, and the
+	 * listing no longer knows its attributes. */
+	inode_mark_self(f);
+	assert_int_equal(inode_attr_vouched(f), 0);
+	assert_int_equal(inode_dir_lookup(&fs, d, "f", &out, &st), INODE_DIR_NOATTR);
+	assert_int_equal(has(d, "f", &(int){ 0 }), 1);
+
+	/* We added an entry: the directory's mtime is now, not envd's. */
+	fs.o.attr_timeout = 60;
+	clock_gettime(CLOCK_REALTIME, &before);
+	inode_dir_touched(&fs, d);
+	assert_int_equal(inode_attr_vouched(d), 0);
+	assert_int_equal(inode_cached_attr(&fs, d, &st), 1);
+	assert_true(st.st_mtim.tv_sec >= before.tv_sec);
+	assert_true(st.st_ctim.tv_sec >= before.tv_sec);
+	assert_int_equal(inode_recent_attr(d, 60, &st), 0);
+	/* Not a directory: nothing to touch. */
+	inode_invalidate(f);
+	inode_dir_touched(&fs, f);
+	assert_int_equal(inode_cached_attr(&fs, f, &st), 0);
+	fs.o.attr_timeout = 1;
+	fs.o.dir_cache = 60;
+	unpin_all(d, f, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -957,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_dir_single_flight),
 		cmocka_unit_test(test_dir_prefetch_depth),
 		cmocka_unit_test(test_listing_budget),
+		cmocka_unit_test(test_touched_and_self),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
