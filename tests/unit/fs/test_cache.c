@@ -745,6 +745,42 @@ static void test_background_uploads(void **state)
 	inode_unpin(d);
 }
 
+/* Before envd is asked about a directory, files created in it are sent. */
+static void test_wait_new(void **state)
+{
+	struct inode *x, *y;
+	struct stat st;
+	struct stub_call c;
+
+	(void)state;
+	x = new_file("/wn/sub/x", 0644, "xx", &st);
+	y = new_file("/wn2/y", 0644, "yy", &st);
+	stub_reset();
+	cache_wait_new(&fs, "/wn/sub/x", 0);
+	assert_int_equal(stub_count("upload_new", &c), 1);
+	assert_string_equal(c.path, "/wn/sub/x");
+	assert_int_equal(cache_is_local_new(x), 0);
+	assert_int_equal(cache_is_local_new(y), 1);
+	/* A name that only starts the same is another directory. */
+	cache_wait_new(&fs, "/wn", 1);
+	assert_int_equal(stub_count("upload_new", NULL), 1);
+	cache_wait_new(&fs, "/wn2", 1);
+	assert_int_equal(stub_count("upload_new", &c), 2);
+	assert_string_equal(c.path, "/wn2/y");
+	assert_int_equal(cache_is_local_new(y), 0);
+	/* Below the root: everything, /bg/b's failed upload too. */
+	cache_wait_new(&fs, "/", 1);
+	assert_int_equal(stub.ncalls, 3);
+	assert_int_equal(stub_count("upload_new", &c), 3);
+	assert_string_equal(c.path, "/bg/b");
+	stub_reset();
+	cache_wait_new(&fs, "/", 1);
+	assert_int_equal(stub.ncalls, 0);
+	cache_release(&fs, x);
+	cache_release(&fs, y);
+	unpin_all(x, y, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_rename_new),
 		cmocka_unit_test(test_ahead_and_evict),
 		cmocka_unit_test(test_background_uploads),
+		cmocka_unit_test(test_wait_new),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

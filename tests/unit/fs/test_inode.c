@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "e2bfs.h"
@@ -973,6 +976,115 @@ static void test_touched_and_self(void **state)
 	unpin_all(d, f, NULL);
 }
 
+/* Many paths: the path and ghost tables grow, every number is kept. */
+static void test_many_paths(void **state)
+{
+	enum { N = 20000 };
+	static struct inode *v[N];
+	static fuse_ino_t ino[N];
+	size_t live0, ghosts0, live, ghosts, i;
+	char p[64];
+
+	(void)state;
+	inode_counts(&live0, &ghosts0);
+	for (i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "/t18/d%zu/f%zu", i % 97, i);
+		v[i] = inode_for_path(p);
+		assert_non_null(v[i]);
+		ino[i] = v[i]->ino;
+	}
+	inode_counts(&live, &ghosts);
+	assert_int_equal(live, live0 + N);
+	for (i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "/t18/d%zu/f%zu", i % 97, i);
+		assert_ptr_equal(inode_get(ino[i]), v[i]);
+		inode_unpin(v[i]);
+	}
+	inode_counts(&live, &ghosts);
+	assert_int_equal(live, live0);
+	assert_int_equal(ghosts, ghosts0 + N);
+	/* A rename moves the ghosts of one directory only. */
+	inode_renamed("/t18/d5", "/t18/e5");
+	for (i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "/t18/%c%zu/f%zu", i % 97 == 5 ? 'e' : 'd', i % 97, i);
+		v[i] = inode_for_path(p);
+		assert_int_equal(v[i]->ino, ino[i]);
+	}
+	inode_counts(&live, &ghosts);
+	assert_int_equal(ghosts, ghosts0);
+	for (i = 0; i < N; i++)
+		inode_unpin(v[i]);
+}
+
+struct waiter {
+	struct inode *dir;
+	int rc;
+	void *priv;
+	_Atomic pid_t tid;
+};
+
+static void *dir_waiter(void *arg)
+{
+	struct waiter *w = arg;
+	struct inode_vtok tok;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	w->rc = inode_dir_begin(w->dir, &tok);
+	w->priv = tok.priv;
+	return NULL;
+}
+
+/*
+ * Until thread *@tid sleeps (in the kernel: blocked on a lock or a
+ * condition), so that what the test does next finds it waiting.  Only the
+ * test's power depends on it, not its verdict: after 10 s it goes on.
+ */
+static void wait_blocked(_Atomic pid_t *tid)
+{
+	char path[64], buf[256], *st;
+	int i, fd;
+	ssize_t r;
+
+	for (i = 0; i < 10000; i++) {
+		if (*tid) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)*tid);
+			fd = open(path, O_RDONLY);
+			r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			buf[r > 0 ? r : 0] = 0;
+			st = strrchr(buf, ')');
+			if (st && st[1] == ' ' && st[2] == 'S')
+				return;
+		}
+		usleep(1000);
+	}
+}
+
+/* A second lister of the same directory never asks envd too: it waits
+ * for the first's answer (or finds it stored). */
+static void test_dir_single_flight_threads(void **state)
+{
+	e2b_entry_info items[1] = { ent("/t19/a", E2B_FILE_TYPE_FILE, 1, 0644, 1) };
+	e2b_entry_list l = list_of(items, 1);
+	struct waiter w = { NULL, -1, NULL, 0 };
+	struct inode_vtok tok;
+	pthread_t th;
+
+	(void)state;
+	fs.o.dir_cache = 60;
+	w.dir = inode_for_path("/t19");
+	assert_int_equal(inode_dir_begin(w.dir, &tok), 1);
+	assert_int_equal(pthread_create(&th, NULL, dir_waiter, &w), 0);
+	wait_blocked(&w.tid);
+	inode_dir_end(&fs, &tok, &l, 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(w.rc, 0);
+	assert_null(w.priv);
+	assert_int_equal(fresh_listing(w.dir), 1);
+	inode_unpin(w.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -995,6 +1107,8 @@ int main(void)
 		cmocka_unit_test(test_dir_prefetch_depth),
 		cmocka_unit_test(test_listing_budget),
 		cmocka_unit_test(test_touched_and_self),
+		cmocka_unit_test(test_many_paths),
+		cmocka_unit_test(test_dir_single_flight_threads),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
