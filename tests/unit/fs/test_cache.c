@@ -687,6 +687,76 @@ static void test_ahead_and_evict(void **state)
 	unpin_all(in, open_in, NULL);
 }
 
+/* unlink of a file open here: what the cache lacks is fetched first, then
+ * the local copy is the file until its last close. */
+static void test_unlink_while_open(void **state)
+{
+	const uint64_t size = 4 * (uint64_t)CACHE_BLOCK;
+	struct inode *in;
+	struct stat rst, la;
+	struct stub_call c;
+	char buf[16];
+	size_t n;
+	int keep;
+
+	(void)state;
+	in = file_at("/unl.bin", 0644, (off_t)size, 80, &rst);
+	assert_int_equal(cache_open(&fs, in, O_RDONLY, &rst, &keep), 0);
+	stub_reset();
+	assert_int_equal(cache_read(&fs, in, buf, 16, 0, &n), 0);
+	assert_int_equal(stub_count("read", &c), 1);
+	assert_true(c.off + c.len < size);	/* not all of it yet */
+	assert_int_equal(cache_unlinking(&fs, in), 0);
+	assert_int_equal(stub_count("read", &c), 2);
+	assert_int_equal(c.off + c.len, size);
+	cache_drop(&fs, in);
+	stub_reset();
+	assert_int_equal(cache_read(&fs, in, buf, 16, (off_t)size - 16, &n), 0);
+	assert_int_equal(n, 16);
+	assert_remote_bytes(buf, 16, size - 16);
+	assert_int_equal(stub.ncalls, 0);
+	assert_int_equal(cache_local_attr(in, &la), 1);
+	assert_int_equal(la.st_size, (off_t)size);
+	/* Already orphaned: nothing more to fetch. */
+	assert_int_equal(cache_unlinking(&fs, in), 0);
+	assert_int_equal(stub.ncalls, 0);
+	cache_release(&fs, in);
+	inode_unpin(in);
+}
+
+/* A directory's queued times give way to a later change of its entries;
+ * a queued mode stays. */
+static void test_dir_changed(void **state)
+{
+	struct inode *d;
+	struct stat cur, attr, la;
+
+	(void)state;
+	d = inode_for_path("/dc");
+	memset(&cur, 0, sizeof(cur));
+	cur.st_mode = S_IFDIR | 0755;
+	cur.st_mtim.tv_sec = 5;
+	inode_set_attr(&fs, d, &cur);
+	attr = cur;
+	attr.st_mtim.tv_sec = 777;
+	assert_int_equal(cache_dir_fix(&fs, d, &cur, &attr, FUSE_SET_ATTR_MTIME), 0);
+	la = cur;
+	assert_int_equal(cache_local_attr(d, &la), 1);
+	assert_int_equal(la.st_mtim.tv_sec, 777);
+	cache_dir_changed(d);
+	la = cur;
+	assert_int_equal(cache_local_attr(d, &la), 0);
+	attr.st_mode = S_IFDIR | 0711;
+	assert_int_equal(cache_dir_fix(&fs, d, &cur, &attr,
+				       FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME), 0);
+	cache_dir_changed(d);
+	la = cur;
+	assert_int_equal(cache_local_attr(d, &la), 1);
+	assert_int_equal(la.st_mode, S_IFDIR | 0711);
+	assert_int_equal(la.st_mtim.tv_sec, 5);
+	inode_unpin(d);
+}
+
 static void test_background_uploads(void **state)
 {
 	struct inode *a, *b, *d;
@@ -796,7 +866,9 @@ int main(void)
 		cmocka_unit_test(test_drop_open),
 		cmocka_unit_test(test_rename_new),
 		cmocka_unit_test(test_ahead_and_evict),
+		cmocka_unit_test(test_unlink_while_open),
 		cmocka_unit_test(test_background_uploads),
+		cmocka_unit_test(test_dir_changed),
 		cmocka_unit_test(test_wait_new),
 	};
 
