@@ -177,14 +177,19 @@ static void *watch_main(void *arg)
 			delay = delay < 16 ? delay * 2 : 30;
 			continue;
 		}
-		/* Events may have been missed while we were not watching. */
+		/* Events may have been missed while we were not watching; and
+		 * what the kernel holds with the short timeouts of that time is
+		 * dropped, so the next lookups come here and get the watch's
+		 * long ones. */
 		if (ever)
 			inode_invalidate_all();
-		ever = 1;
-		delay = 1;
 		/* Confirmed by envd: from now on its events keep the caches
 		 * true, so they need no revalidation. */
 		inode_watch_state(1);
+		if (ever)
+			inode_kernel_forget_all(fs->se);
+		ever = 1;
+		delay = 1;
 		pthread_mutex_lock(&watch_lock);
 		current = stop ? NULL : w;
 		run = current != NULL;
