@@ -303,6 +303,11 @@ fi
 # --- (e) egress through NAT to an "internet" namespace this test creates
 if [ $EGRESS = 1 ] && command -v ip > /dev/null; then
 	NETNS=e2bsec-inet-$$
+	# A run killed before its cleanup leaves its namespace, and with it
+	# the host side's fixed address and route: remove those of dead runs.
+	for ns in $(ip netns list 2>/dev/null | awk '/^e2bsec-inet-[0-9]+/ {print $1}'); do
+		kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+	done
 	ip netns add "$NETNS" &&
 	ip link add "sn$$h" type veth peer name "sn$$p" netns "$NETNS" &&
 	ip addr add 198.51.100.1/24 dev "sn$$h" && ip link set "sn$$h" up &&
