@@ -1308,7 +1308,7 @@ static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 		else if (it[i].rc < 0)
 			upload_failed(fs, f, it[i].path, it[i].rc);
 		else if (same)
-			new_uploaded(fs, f, it[i].fix.mtime ? it[i].fix.mtime : &f->mtime);
+			new_uploaded(fs, f, it[i].fix.mtime);
 		record_attempt(f, it[i].rc);
 		unlock_file(f);
 	}

@@ -901,17 +901,19 @@ int inode_is_echo(struct inode *in)
 	return echo;
 }
 
+/* Is @m the kind of object @e is?  (No lock: arguments only.) */
+static int kind_is(mode_t m, const e2b_entry_info *e)
+{
+	return e->is_symlink ? S_ISLNK(m) : e->type == E2B_FILE_TYPE_DIR ? S_ISDIR(m) : S_ISREG(m);
+}
+
 /* Does the record @in already show an object of @e's kind? */
 int inode_same_kind(struct inode *in, const e2b_entry_info *e)
 {
 	int same;
-	mode_t m;
 
 	pthread_mutex_lock(&inode_lock);
-	m = in->attr.st_mode;
-	same = in->attr_known &&
-	       (e->is_symlink ? S_ISLNK(m) :
-		e->type == E2B_FILE_TYPE_DIR ? S_ISDIR(m) : S_ISREG(m));
+	same = in->attr_known && kind_is(in->attr.st_mode, e);
 	pthread_mutex_unlock(&inode_lock);
 	return same;
 }
@@ -943,8 +945,7 @@ int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct 
 
 	pthread_mutex_lock(&inode_lock);
 	ok = in->attr_known && tok->epoch && tok->epoch == g_vepoch && in->ev_gen <= tok->gen &&
-	     !e->is_symlink && !S_ISLNK(in->attr.st_mode) &&
-	     (e->type == E2B_FILE_TYPE_DIR) == !!S_ISDIR(in->attr.st_mode) &&
+	     !e->is_symlink && kind_is(in->attr.st_mode, e) &&
 	     (S_ISDIR(in->attr.st_mode) || (uint64_t)in->attr.st_size == e->size) &&
 	     (in->attr.st_mode & 0777) == (e->mode & 0777) &&
 	     e->mtime_sec == (int64_t)in->attr.st_mtim.tv_sec &&

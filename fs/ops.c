@@ -803,15 +803,13 @@ static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	st.st_atim = st.st_mtim;
 	st.st_ctim = st.st_mtim;
 	st.st_ino = in->ino;
-	inode_set_attr(fs, in, &st);
 	if ((mode & 07777) != 0755) {
 		want = st;
 		want.st_mode = S_IFDIR | (mode & 07777);
-		if (cache_dir_fix(fs, in, &st, &want, FUSE_SET_ATTR_MODE) == 0) {
+		if (cache_dir_fix(fs, in, &st, &want, FUSE_SET_ATTR_MODE) == 0)
 			st.st_mode = want.st_mode;
-			inode_set_attr(fs, in, &st);
-		}
 	}
+	inode_set_attr(fs, in, &st);
 	dir_entry_changed(fs, pin, name, 1);
 	inode_mark_self(in);
 	inode_listing_empty(fs, in, &tok);
@@ -1012,7 +1010,11 @@ static int known_stat(struct fs *fs, struct inode *dir, const char *name, const 
 	struct inode *in = inode_find_path(path);
 	int fresh;
 
-	if (in && (cache_is_local_new(in) || inode_cached_attr(fs, in, st))) {
+	if (in && inode_cached_attr(fs, in, st)) {
+		*out = in;
+		return 0;
+	}
+	if (in && cache_is_local_new(in)) {
 		pthread_mutex_lock(&inode_lock);
 		*st = in->attr;
 		pthread_mutex_unlock(&inode_lock);

@@ -94,16 +94,16 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		return is_stopping();
 	}
 	pin = inode_find_path(parent);
+	/* A create of a name the kernel already resolves to the same kind
+	 * of object (a walk got there before the event) keeps its dentry. */
+	known = in && ev->type == E2B_FS_EVENT_CREATE && ev->entry &&
+		inode_same_kind(in, ev->entry);
 	/*
 	 * The echo of our own create/upload/setattr (attributes set less than
 	 * 0.5 s ago) changes nothing; a sandbox-side change inside that window
 	 * still shows at the next open, which always revalidates.  Our change
 	 * took the watch's word away from those attributes.
 	 */
-	/* A create of a name the kernel already resolves to the same kind
-	 * of object (a walk got there before the event) keeps its dentry. */
-	known = in && ev->type == E2B_FS_EVENT_CREATE && ev->entry &&
-		inode_same_kind(in, ev->entry);
 	echo = in && !gone && inode_is_echo(in);
 	if (echo) {
 		/* Unless the sandbox now shows exactly what we do. */
@@ -254,7 +254,7 @@ int watch_start(struct fs *fs)
 	if (pthread_create(&thread, NULL, watch_main, fs) != 0)
 		return -1;
 	started = 1;
-	deadline_in(&dl, WATCH_FIRST_WAIT_MS);
+	deadline_in(&dl, WATCH_FIRST_WAIT_MS / 1000.0);
 	pthread_mutex_lock(&watch_lock);
 	while (!tried && !stop)
 		if (pthread_cond_timedwait(&tried_cond, &watch_lock, &dl) == ETIMEDOUT)
