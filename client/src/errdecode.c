@@ -4,8 +4,11 @@
  * Order: JSON string code (Connect) > JSON integer code (envd HTTP, E2B,
  * OpenKruise; 0 means "use the status") > HTTP status; the message is the
  * JSON "message", else the first line of a text body, else the status.
+ * The one place where OS error text (envd's, the metadata helper's)
+ * becomes an errno value (e2b_error.os_errno).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,10 +40,110 @@ static const struct code_map connect_codes[] = {
 	{ "unauthenticated", E2B_EAUTH },
 };
 
+/*
+ * OS error texts: Linux strerror(3) in the C locale, which the sandbox's
+ * tools print (the metadata helper runs them with LC_ALL=C), and Go's
+ * syscall.Errno strings, which are the same words in lower case (envd
+ * sends OS errors as "internal" with that text).  Matched ignoring case.
+ */
+static const struct os_text {
+	const char *text;
+	int os_errno;
+} os_texts[] = {
+	{ "operation not permitted", EPERM },
+	{ "no such file or directory", ENOENT },
+	{ "input/output error", EIO },
+	{ "no such device or address", ENXIO },
+	{ "bad file descriptor", EBADF },
+	{ "permission denied", EACCES },
+	{ "device or resource busy", EBUSY },
+	{ "file exists", EEXIST },
+	{ "invalid cross-device link", EXDEV },
+	{ "no such device", ENODEV },
+	{ "not a directory", ENOTDIR },
+	{ "is a directory", EISDIR },
+	{ "invalid argument", EINVAL },
+	{ "text file busy", ETXTBSY },
+	{ "file too large", EFBIG },
+	{ "no space left on device", ENOSPC },
+	{ "not enough disk space", ENOSPC },	/* envd's own words */
+	{ "path is a file", ENOTDIR },		/* envd: a parent is a file */
+	{ "read-only file system", EROFS },
+	{ "too many links", EMLINK },
+	{ "file name too long", ENAMETOOLONG },
+	{ "directory not empty", ENOTEMPTY },
+	{ "too many levels of symbolic links", ELOOP },
+	{ "value too large for defined data type", EOVERFLOW },
+	{ "operation not supported", EOPNOTSUPP },
+	{ "stale file handle", ESTALE },
+	{ "disk quota exceeded", EDQUOT },
+};
+
+/* End offset of the last case-insensitive occurrence of @needle, or 0. */
+static size_t last_match_end(const char *hay, const char *needle)
+{
+	size_t hl = strlen(hay), nl = strlen(needle), i, j, end = 0;
+
+	for (i = 0; nl && i + nl <= hl; i++) {
+		for (j = 0; j < nl; j++)
+			if (tolower((unsigned char)hay[i + j]) != needle[j])
+				break;
+		if (j == nl)
+			end = i + nl;
+	}
+	return end;
+}
+
+/*
+ * The errno whose text ends last in @text (Go and coreutils put the OS
+ * reason at the end, after the path, so a path that happens to hold such
+ * words does not decide it); on a tie the longer text ("no such device or
+ * address" over "no such device").  0 when none.
+ */
+int e2b__errno_from_text(const char *text)
+{
+	size_t i, end, best_end = 0, best_len = 0;
+	int best = 0;
+
+	if (!text)
+		return 0;
+	for (i = 0; i < sizeof(os_texts) / sizeof(os_texts[0]); i++) {
+		size_t len = strlen(os_texts[i].text);
+
+		end = last_match_end(text, os_texts[i].text);
+		if (end && (end > best_end || (end == best_end && len > best_len))) {
+			best = os_texts[i].os_errno;
+			best_end = end;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+int e2b__code_from_errno(int os_errno)
+{
+	switch (os_errno) {
+	case 0:
+		return E2B_OK;
+	case ENOENT:
+		return E2B_ENOTFOUND;
+	case EEXIST:
+		return E2B_EEXISTS;
+	case EACCES: case EPERM: case EROFS:
+		return E2B_EPERM;
+	case ENOSPC: case EDQUOT:
+		return E2B_ENOSPC;
+	case EINVAL: case ENAMETOOLONG:
+		return E2B_EINVALID;
+	default:
+		return E2B_ERROR;
+	}
+}
+
 int e2b__code_from_connect(const char *code, const char *message)
 {
 	size_t i;
-	int c = E2B_ERROR;
+	int c = E2B_ERROR, os;
 
 	for (i = 0; code && i < sizeof(connect_codes) / sizeof(connect_codes[0]); i++) {
 		if (!strcmp(connect_codes[i].name, code)) {
@@ -48,15 +151,13 @@ int e2b__code_from_connect(const char *code, const char *message)
 			break;
 		}
 	}
-	/* envd reports OS errors as internal with Go's errno text. */
+	/* envd reports OS errors as internal with Go's errno text: only the
+	 * space and permission classes change the code. */
 	if (c == E2B_ERROR && message) {
-		if (strstr(message, "no space left on device") ||
-		    strstr(message, "not enough disk space") ||
-		    strstr(message, "disk quota exceeded"))
+		os = e2b__errno_from_text(message);
+		if (os == ENOSPC || os == EDQUOT)
 			c = E2B_ENOSPC;
-		else if (strstr(message, "permission denied") ||
-			 strstr(message, "operation not permitted") ||
-			 strstr(message, "read-only file system"))
+		else if (os == EACCES || os == EPERM || os == EROFS)
 			c = E2B_EPERM;
 	}
 	return c;
@@ -115,9 +216,11 @@ int e2b__error_from_connect_json(const json_t *err, long status,
 	int c;
 
 	c = code ? e2b__code_from_connect(code, msg) : E2B_ERROR;
-	return e2b__error_set_http(c, (int)status, code, request_id, "%s%s%s",
-				   what ? what : "", what ? ": " : "",
-				   msg && *msg ? msg : (code ? code : "unknown error"));
+	e2b__error_set_http(c, (int)status, code, request_id, "%s%s%s",
+			    what ? what : "", what ? ": " : "",
+			    msg && *msg ? msg : (code ? code : "unknown error"));
+	e2b__error_set_os_errno(e2b__errno_from_text(msg));
+	return c;
 }
 
 int e2b__error_from_response(long status, const char *body, size_t len,
@@ -171,6 +274,8 @@ int e2b__error_from_response(long status, const char *body, size_t len,
 	}
 	e2b__error_set_http(code, (int)status, rpc, rid, "%s%s%s",
 			    what ? what : "", what ? ": " : "", msg);
+	/* Only the server's words: @what holds the caller's path. */
+	e2b__error_set_os_errno(e2b__errno_from_text(msg));
 	json_decref(j);
 	return code;
 }

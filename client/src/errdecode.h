@@ -12,6 +12,11 @@
 
 /* Connect code string ("not_found") -> e2b_error_code. */
 int e2b__code_from_connect(const char *code, const char *message);
+/* OS error text (Go's errno words, strerror in the C locale) -> errno
+ * value; the reason ending last wins.  0 when none. */
+int e2b__errno_from_text(const char *text);
+/* errno value -> e2b_error_code (E2B_OK for 0, E2B_ERROR for the rest). */
+int e2b__code_from_errno(int os_errno);
 /* HTTP status -> e2b_error_code (E2B_OK for 2xx). */
 int e2b__code_from_http(long status);
 

@@ -51,6 +51,7 @@ static int vset(int code, int http_status, const char *rpc_code,
 	fix_pointers();
 	tls_err.pub.code = code;
 	tls_err.pub.http_status = http_status;
+	tls_err.pub.os_errno = 0;
 	copy_str(tls_err.rpc_code, sizeof(tls_err.rpc_code), rpc_code);
 	copy_str(tls_err.request_id, sizeof(tls_err.request_id), request_id);
 	vsnprintf(tls_err.message, sizeof(tls_err.message), fmt, ap);
@@ -80,6 +81,11 @@ int e2b__error_set_http(int code, int http_status, const char *rpc_code,
 	vset(code, http_status, rpc_code, request_id, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+void e2b__error_set_os_errno(int os_errno)
+{
+	tls_err.pub.os_errno = os_errno;
 }
 
 int e2b__error_oom(void)
@@ -114,6 +120,7 @@ void e2b_error_clear(void)
 	fix_pointers();
 	tls_err.pub.code = E2B_OK;
 	tls_err.pub.http_status = 0;
+	tls_err.pub.os_errno = 0;
 	tls_err.message[0] = '\0';
 	tls_err.rpc_code[0] = '\0';
 	tls_err.request_id[0] = '\0';

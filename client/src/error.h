@@ -16,6 +16,9 @@ int e2b__error_set_http(int code, int http_status, const char *rpc_code,
 			const char *request_id, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 int e2b__error_oom(void);
+/* Attach the sandbox's OS reason (an errno value, 0 = none) to the record
+ * just set; every e2b__error_set*() resets it to 0. */
+void e2b__error_set_os_errno(int os_errno);
 /* Prefix the current message with "<prefix>: " (context the caller lacks). */
 void e2b__error_prefix(const char *prefix);
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "client_int.h"
 #include "error.h"
 #include "json.h"
+#include "meta_int.h"
 #include "model.h"
 #include "random.h"
 #include "transfer.h"
@@ -424,16 +426,24 @@ int e2b_fs_read_to_fd(e2b_read_info *out_info, e2b_sandbox *sb, const char *path
 
 /* ---- writes --------------------------------------------------------- */
 
-static int write_opts(const e2b_write_options **o, const e2b_write_options *in)
+/* Copy @in (NULL = defaults) into @o; a version 1 struct ends before
+ * attrs, so only its part is read. */
+static int write_opts(e2b_write_options *o, const e2b_write_options *in)
 {
 	static const e2b_write_options defaults = E2B_WRITE_OPTIONS_INIT;
 
-	*o = in ? in : &defaults;
-	if ((*o)->version != E2B_WRITE_OPTIONS_VERSION)
+	*o = defaults;
+	if (in && in->version == 1)
+		memcpy(o, in, offsetof(e2b_write_options, attrs));
+	else if (in)
+		*o = *in;
+	if (o->version != 1 && o->version != E2B_WRITE_OPTIONS_VERSION)
 		return e2b__error_set(E2B_EINVALID, "unsupported write options version %u",
-				      (*o)->version);
-	if ((*o)->metadata_count && !(*o)->metadata)
+				      o->version);
+	if (o->metadata_count && !o->metadata)
 		return e2b__error_set(E2B_EINVALID, "metadata is NULL");
+	if (o->attrs && o->attrs->kind != E2B_META_SETATTR)
+		return e2b__error_set(E2B_EINVALID, "attrs is not an E2B_META_SETATTR");
 	return 0;
 }
 
@@ -459,15 +469,13 @@ static int temp_name(e2b_buf *out, const char *path)
 
 /*
  * Give the uploaded temporary file @mode (the target's permission bits)
- * unless it has them already.  envd has no chmod RPC, so this runs chmod
- * in the sandbox as the uploading user, who owns the file.
+ * unless it has them already, through the one metadata path (meta.c).
  */
 static int keep_mode(e2b_sandbox *sb, const char *tmp, uint32_t mode, const char *user)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	e2b_meta_op op = { .kind = E2B_META_SETATTR, .path = tmp, .set = E2B_META_SET_MODE,
+			   .mode = mode };
 	e2b_entry_info *ei = NULL;
-	const char *argv[] = { "chmod", NULL, "--", tmp, NULL };
-	char m[16];
 	int error;
 
 	error = e2b_fs_stat(&ei, sb, tmp);
@@ -478,12 +486,35 @@ static int keep_mode(e2b_sandbox *sb, const char *tmp, uint32_t mode, const char
 		return 0;
 	}
 	e2b_entry_info_free(ei);
-	snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
-	argv[1] = m;
-	co.user = user;
-	error = e2b_commands_run_argv(NULL, sb, argv, &co);
+	error = e2b__meta_run_oneshot(sb, &op, user, 0);
 	if (error < 0)
 		e2b__error_prefix("keep the mode of the replaced file");
+	return error;
+}
+
+/*
+ * opts->attrs on @path (the upload or its temporary), with @old's mode
+ * when attrs set none, through the caller's session or one process.
+ */
+static int apply_attrs(e2b_sandbox *sb, const e2b_write_options *o, const char *path,
+		       const e2b_entry_info *old)
+{
+	e2b_meta_op op = *o->attrs;
+	int error;
+
+	op.path = path;
+	if (old && !(op.set & E2B_META_SET_MODE)) {
+		op.set |= E2B_META_SET_MODE;
+		op.mode = old->mode;
+	}
+	if (!op.set)
+		return 0;
+	if (o->meta_session)
+		error = e2b_meta_session_run(o->meta_session, &op, 1);
+	else
+		error = e2b__meta_run_oneshot(sb, &op, o->user, 0);
+	if (error < 0)
+		e2b__error_prefix("set the attributes of the new file");
 	return error;
 }
 
@@ -514,6 +545,8 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 	if (!(o->flags & E2B_WRITE_ATOMIC)) {
 		up->path = path;
 		error = e2b__files_post(out, &e, up);
+		if (error == 0 && o->attrs)
+			error = apply_attrs(sb, o, path, NULL);
 		goto out;
 	}
 	error = temp_name(&tmp, path);
@@ -529,7 +562,9 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		goto out;
 	up->path = tmp.ptr;
 	error = e2b__files_post(NULL, &e, up);
-	if (error == 0 && old)
+	if (error == 0 && o->attrs)
+		error = apply_attrs(sb, o, tmp.ptr, old);
+	else if (error == 0 && old)
 		error = keep_mode(sb, tmp.ptr, old->mode, o->user);
 	if (error == 0) {
 		error = e2b_fs_rename(&moved, sb, tmp.ptr, path);
@@ -574,14 +609,15 @@ out:
 int e2b_fs_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		 const void *data, size_t len, const e2b_write_options *opts)
 {
-	const e2b_write_options *o;
+	e2b_write_options ob;
+	const e2b_write_options *o = &ob;
 	struct e2b__upload up = { 0 };
 	int error;
 
 	E2B_ASSERT_ARG(sb);
 	if (len && !data)
 		return e2b__error_set(E2B_EINVALID, "data is NULL");
-	error = write_opts(&o, opts);
+	error = write_opts(&ob, opts);
 	if (error < 0)
 		return error;
 	up.data = data;
@@ -613,7 +649,8 @@ static long fd_source(char *buf, size_t cap, void *payload)
 int e2b_fs_write_fd(e2b_write_info **out, e2b_sandbox *sb, const char *path, int fd,
 		    const e2b_write_options *opts)
 {
-	const e2b_write_options *o;
+	e2b_write_options ob;
+	const e2b_write_options *o = &ob;
 	struct e2b__upload up = { 0 };
 	struct fd_src f = { fd, 0 };
 	struct stat st;
@@ -623,7 +660,7 @@ int e2b_fs_write_fd(e2b_write_info **out, e2b_sandbox *sb, const char *path, int
 	E2B_ASSERT_ARG(sb);
 	if (fd < 0)
 		return e2b__error_set(E2B_EINVALID, "invalid file descriptor");
-	error = write_opts(&o, opts);
+	error = write_opts(&ob, opts);
 	if (error < 0)
 		return error;
 	up.src = fd_source;
@@ -647,13 +684,14 @@ int e2b_fs_write_fd(e2b_write_info **out, e2b_sandbox *sb, const char *path, int
 int e2b_fs_write_stream(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 			e2b_source_cb cb, void *payload, const e2b_write_options *opts)
 {
-	const e2b_write_options *o;
+	e2b_write_options ob;
+	const e2b_write_options *o = &ob;
 	struct e2b__upload up = { 0 };
 	int error;
 
 	E2B_ASSERT_ARG(sb);
 	E2B_ASSERT_ARG(cb);
-	error = write_opts(&o, opts);
+	error = write_opts(&ob, opts);
 	if (error < 0)
 		return error;
 	up.src = cb;
@@ -682,7 +720,8 @@ static void err_save(struct saved_err *s)
 int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
 		       const e2b_write_options *opts)
 {
-	const e2b_write_options *o;
+	e2b_write_options ob;
+	const e2b_write_options *o = &ob;
 	struct e2b__envd e;
 	struct saved_err first;
 	int error, rejected = 0, have_first = 0;
@@ -690,11 +729,13 @@ int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
 
 	E2B_ASSERT_ARG(sb);
 	E2B_ASSERT_ARG(files || !count);
-	error = write_opts(&o, opts);
+	error = write_opts(&ob, opts);
 	if (error < 0)
 		return error;
 	if (o->flags & E2B_WRITE_ATOMIC)
 		return e2b__error_set(E2B_EINVALID, "write files: atomic writes go one by one");
+	if (o->attrs)
+		return e2b__error_set(E2B_EINVALID, "write files: attributes go one by one");
 	for (i = 0; i < count; i++) {
 		files[i].error = E2B_EINVALID;
 		error = check_path(files[i].path);

@@ -31,5 +31,6 @@
 #include "sandbox.h"
 #include "commands.h"
 #include "filesystem.h"
+#include "meta.h"
 
 #endif /* E2B_E2B_H */

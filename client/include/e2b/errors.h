@@ -73,6 +73,15 @@ typedef struct e2b_error {
 	const char *rpc_code;
 	/** Server request id (X-Request-ID / request_id), "" if none. */
 	const char *request_id;
+	/**
+	 * The operating-system reason in the sandbox, as a Linux errno value
+	 * (ENOENT, EACCES, ENOTDIR, ...), when the failure was one: decoded
+	 * from envd's error (envd sends OS errors as Go's errno text) or from
+	 * the answer of the metadata helper (<e2b/meta.h>).  0 when unknown
+	 * or not an OS error.  Set together with @c code; a caller maps it
+	 * instead of matching @c message, which is for people.
+	 */
+	int os_errno;
 } e2b_error;
 
 /**

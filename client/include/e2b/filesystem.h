@@ -220,15 +220,22 @@ enum e2b_write_flags {
 	 * the target, so a failed upload never truncates the target.  The
 	 * temporary file is removed on failure.  An existing target's
 	 * permission bits are carried over to the new file (with a chmod run
-	 * in the sandbox when they differ from the upload's), and
-	 * e2b_write_info.entry is filled.
+	 * in the sandbox when they differ from the upload's), unless
+	 * e2b_write_options.attrs sets a mode; attrs are applied to the
+	 * temporary file before the Move, so the target never has the new
+	 * content with the wrong mode or times.  e2b_write_info.entry is
+	 * filled (the Move's answer: size, mode, mtime).
 	 */
 	E2B_WRITE_ATOMIC = 1 << 0,
 	/** Always use multipart/form-data even where octet-stream works. */
 	E2B_WRITE_MULTIPART = 1 << 1,
 };
 
-#define E2B_WRITE_OPTIONS_VERSION 1
+/* 2 added attrs and meta_session; version 1 structs are still taken. */
+#define E2B_WRITE_OPTIONS_VERSION 2
+
+struct e2b_meta_op;
+struct e2b_meta_session;
 
 typedef struct e2b_write_options {
 	unsigned version;
@@ -245,6 +252,18 @@ typedef struct e2b_write_options {
 	size_t metadata_count;
 	/** Timeout of the whole transfer in ms; 0 = none. */
 	unsigned timeout_ms;
+	/**
+	 * Attributes of the written file (version 2): an E2B_META_SETATTR
+	 * operation of <e2b/meta.h> whose path, error and os_errno are
+	 * ignored (borrowed for the call).  With E2B_WRITE_ATOMIC they are set
+	 * on the temporary file before the Move (set owner_of to the target
+	 * for a root rewrite that keeps the target's owner); otherwise right
+	 * after the upload.  NULL = none.  Not for e2b_fs_write_files().
+	 */
+	const struct e2b_meta_op *attrs;
+	/** Session that applies @c attrs (batched with its other callers);
+	 *  NULL = a process of their own.  Borrowed. */
+	struct e2b_meta_session *meta_session;
 } e2b_write_options;
 
 #define E2B_WRITE_OPTIONS_INIT { .version = E2B_WRITE_OPTIONS_VERSION }

@@ -4,6 +4,7 @@
  * code JSON (envd HTTP, E2B, OpenKruise incl. code 0), plain text, HTML,
  * status alone, end-stream error objects.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -147,6 +148,50 @@ static void test_errdecode_record_helpers(void **state)
 	assert_string_equal(e2b_error_code_str(-100), "unknown error");
 }
 
+/* OS reasons: the one that ends last wins, whatever case; a path holding
+ * such words does not decide it. */
+static void test_errdecode_errno_from_text(void **state)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+		{ "chmod: cannot access 'x': No such file or directory", ENOENT },
+		{ "lstat /a: no such file or directory", ENOENT },
+		{ "lstat /permission denied/x: not a directory", ENOTDIR },
+		{ "error renaming: rename /a /b: directory not empty", ENOTEMPTY },
+		{ "touch: setting times of 'x': Operation not permitted", EPERM },
+		{ "mkfifo: cannot create fifo 'x': Permission denied", EACCES },
+		{ "open /x: read-only file system", EROFS },
+		{ "write: no space left on device", ENOSPC },
+		{ "ln: failed to create hard link 'b': File exists", EEXIST },
+		{ "truncate: cannot open 'd' for writing: Is a directory", EISDIR },
+		{ "rename a b: invalid cross-device link", EXDEV },
+		{ "open /dev/x: no such device or address", ENXIO },
+		{ "path is a file: /tmp/f", ENOTDIR },
+		{ "something else entirely", 0 },
+		{ "", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(e2b__errno_from_text(cases[i].text), cases[i].want);
+	assert_int_equal(e2b__errno_from_text(NULL), 0);
+	assert_int_equal(e2b__code_from_errno(ENOENT), E2B_ENOTFOUND);
+	assert_int_equal(e2b__code_from_errno(EEXIST), E2B_EEXISTS);
+	assert_int_equal(e2b__code_from_errno(EROFS), E2B_EPERM);
+	assert_int_equal(e2b__code_from_errno(ENOTDIR), E2B_ERROR);
+	assert_int_equal(e2b__code_from_errno(0), E2B_OK);
+	/* The record carries it; any later set resets it. */
+	e2b__error_from_response(500, "{\"code\":\"internal\",\"message\":"
+				 "\"error renaming: rename /a /b: directory not empty\"}", 81,
+				 NULL, "move");
+	assert_int_equal(e2b_error_last()->os_errno, ENOTEMPTY);
+	e2b__error_set(E2B_ERROR, "x");
+	assert_int_equal(e2b_error_last()->os_errno, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_errdecode_connect_map),
 		cmocka_unit_test(test_errdecode_end_stream_object),
 		cmocka_unit_test(test_errdecode_record_helpers),
+		cmocka_unit_test(test_errdecode_errno_from_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
