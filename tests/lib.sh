@@ -82,7 +82,31 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# own_e2bd NAME [E2BD ARGS...]: a private e2bd on a free port, with the
+# harness's key, state dir $TEST_TMP/NAME.state and log $TEST_TMP/NAME.log;
+# sets OWN_URL and OWN_PID (stopped at exit).  1 if it did not come up.
+_lib_pids=()
+own_e2bd() {
+	local name=$1 port keyf=$TEST_TMP/$1.key
+	shift
+	port=$(free_port)
+	( umask 077; printf '%s\n' "$E2B_API_KEY" > "$keyf" )
+	"$E2BD_BIN" --listen "127.0.0.1:$port" --state-dir "$TEST_TMP/$name.state" \
+		--api-key-file "$keyf" "$@" > "$TEST_TMP/$name.log" 2>&1 &
+	OWN_PID=$!
+	_lib_pids+=("$OWN_PID")
+	OWN_URL=http://127.0.0.1:$port
+	for _ in $(seq 100); do
+		curl -fs -o /dev/null "$OWN_URL/health" && return 0
+		kill -0 "$OWN_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 _lib_cleanup() {
+	local p
+	for p in "${_lib_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	if [ -f "$TEST_TMP/.sandboxes.$$" ]; then
 		while read -r id; do api DELETE "/sandboxes/$id" >/dev/null 2>&1; done < "$TEST_TMP/.sandboxes.$$"
 		rm -f "$TEST_TMP/.sandboxes.$$"

@@ -23,6 +23,7 @@
 #include "http/reqparse.h"
 #include "http/rpc.h"
 #include "api/sandbox.h"
+#include "api/sblog.h"
 #include "api/usage.h"
 #include "rfc3339.h"
 
@@ -954,13 +955,98 @@ static enum MHD_Result do_templates(struct mreq *m)
 	return reply(m, 200, arr, NULL, NULL);
 }
 
-/* Sandbox logs: e2bd keeps none, so both log routes answer an empty page. */
-static enum MHD_Result do_logs(struct mreq *m, bool v2)
+/* A query argument as an integer in [@min, @max]; 1 if absent, -1 if bad. */
+static int arg_int(struct mreq *m, const char *key, long long min, long long max,
+		   long long *out)
 {
-	json_t *j = v2 ? json_pack("{s:[]}", "logs") :
-			 json_pack("{s:[], s:[]}", "logs", "logEntries");
+	const char *q = list_arg(m, key);
+	char *end;
 
-	return j ? reply(m, 200, j, NULL, NULL) : MHD_NO;
+	if (!q)
+		return 1;
+	errno = 0;
+	*out = strtoll(q, &end, 10);
+	if (errno || end == q || *end || *out < min || *out > max)
+		return -1;
+	return 0;
+}
+
+/*
+ * Sandbox logs (sblog.c), of a live sandbox or a killed one still kept.
+ * v1: `start` (ms, entries from it on) and `limit` (default 1000), oldest
+ * first, as {"logs": [{timestamp, line}], "logEntries": [SandboxLogEntry]}.
+ * v2: `cursor` (ms), `limit` (0-1000, default 1000), `direction`
+ * (backward, newest first, is the default as in E2B's API: entries at or
+ * before the cursor; forward: at or after it), `level` (the least level),
+ * `search` (substring of the message, at most 256 bytes), as {"logs":
+ * [SandboxLogEntry]}.
+ */
+static enum MHD_Result do_logs(struct mreq *m, const char *id, bool v2)
+{
+	struct sblog_query q = { .cursor_ms = -1, .limit = 1000,
+				 .min_level = SBLOG_DEBUG };
+	long long v;
+	const char *s;
+	json_t *entries = NULL, *lines, *line, *e;
+	size_t i;
+	char *text;
+	int r;
+
+	r = arg_int(m, v2 ? "cursor" : "start", 0, INT64_MAX, &v);
+	if (r < 0)
+		return fail(m, 400, "%s must be a non-negative integer (ms)",
+			    v2 ? "cursor" : "start");
+	if (r == 0)
+		q.cursor_ms = v;
+	r = arg_int(m, "limit", 0, v2 ? 1000 : INT32_MAX, &v);
+	if (r < 0)
+		return fail(m, 400, v2 ? "limit must be between 0 and 1000" :
+			    "limit must be a non-negative integer");
+	if (r == 0)
+		q.limit = (size_t)v;
+	if (v2) {
+		q.backward = true;
+		s = list_arg(m, "direction");
+		if (s && strcmp(s, "forward") == 0)
+			q.backward = false;
+		else if (s && strcmp(s, "backward") != 0)
+			return fail(m, 400, "direction must be forward or backward");
+		s = list_arg(m, "level");
+		if (s) {
+			r = sblog_level_parse(s);
+			if (r < 0)
+				return fail(m, 400, "level must be debug, info, warn or error");
+			q.min_level = (enum sblog_level)r;
+		}
+		q.search = list_arg(m, "search");
+		if (q.search && strlen(q.search) > 256)
+			return fail(m, 400, "search is longer than 256 bytes");
+	}
+	r = sblog_query(&entries, id, &q, NULL);
+	if (r == -1)
+		return not_found_sb(m, id);
+	if (r < 0)
+		return fail(m, 500, "out of memory");
+	if (v2)
+		return reply(m, 200, json_pack("{s:o}", "logs", entries), NULL, NULL);
+	lines = json_array();
+	if (!lines) {
+		json_decref(entries);
+		return fail(m, 500, "out of memory");
+	}
+	json_array_foreach(entries, i, e) {
+		text = sblog_line(e);
+		line = text ? json_pack("{s:O, s:s}", "timestamp",
+					json_object_get(e, "timestamp"), "line", text) : NULL;
+		free(text);
+		if (!line || json_array_append_new(lines, line) < 0) {
+			json_decref(lines);
+			json_decref(entries);
+			return fail(m, 500, "out of memory");
+		}
+	}
+	return reply(m, 200, json_pack("{s:o, s:o}", "logs", lines, "logEntries",
+				       entries), NULL, NULL);
 }
 
 static int hexnib(char c)
@@ -1328,6 +1414,8 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 	default:
 		break;
 	}
+	if (a == A_LOGS || a == A_LOGS_V2)
+		return do_logs(&m, id, a == A_LOGS_V2);	/* a killed sandbox's too */
 	sb = sandbox_get(id);
 	if (sb && sandbox_state_get(sb, NULL) == SB_DEAD) {
 		/* Being killed right now: already gone for the API. */
@@ -1371,10 +1459,6 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 		break;
 	case A_METRICS:
 		ret = do_metrics(&m, sb);
-		break;
-	case A_LOGS:
-	case A_LOGS_V2:
-		ret = do_logs(&m, a == A_LOGS_V2);
 		break;
 	default:
 		ret = unknown_path(&m);

@@ -25,6 +25,7 @@
 #include "isolate/nsbox.h"
 #include "http/rpc.h"
 #include "api/sandbox.h"
+#include "api/sblog.h"
 
 #define TOMBSTONES 1024
 
@@ -345,6 +346,18 @@ int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
 		goto fail_nomsg;
 	log_info("sandbox %s created (template '%s', timeout %ds%s)", sb->id,
 		 sb->template_id, o->timeout_s, sb->secure ? ", secure" : "");
+	sblog_open(sb->id);
+	{
+		char t[16];
+
+		snprintf(t, sizeof(t), "%d", o->timeout_s);
+		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+				"event", "sandbox.create", "templateID", sb->template_id,
+				"timeout", t, "secure", sb->secure ? "true" : "false",
+				NULL },
+			  "sandbox created from template '%s' (timeout %d s)",
+			  sb->template_id, o->timeout_s);
+	}
 	*out = sb;
 	return 0;
 
@@ -364,7 +377,8 @@ fail:
 	return -1;
 }
 
-int sandbox_kill(struct sandbox *sb)
+/* Kill @sb; @reason ("request", "timeout") goes to the sandbox's log. */
+static int kill_for(struct sandbox *sb, const char *reason)
 {
 	bool started;
 
@@ -377,6 +391,15 @@ int sandbox_kill(struct sandbox *sb)
 	started = sb->ns_started;
 	sb->ns_started = false;
 	pthread_mutex_unlock(&sb->lock);
+	/* Logged as the API sees it: gone from now; the ends of its processes follow. */
+	if (strcmp(reason, "timeout") == 0)
+		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+				"event", "sandbox.kill", "reason", reason, NULL },
+			  "sandbox killed: its timeout passed");
+	else
+		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+				"event", "sandbox.kill", "reason", reason, NULL },
+			  "sandbox killed (%s)", reason);
 	rpc_streams_abort(sb, "sandbox was killed");
 	/*
 	 * Tear down outside sb->lock: once DEAD no other lifecycle call
@@ -391,10 +414,17 @@ int sandbox_kill(struct sandbox *sb)
 	(void)rmtree(sb->dir);
 	registry_remove(sb);
 	log_info("sandbox %s killed", sb->id);
+	sblog_retire(sb->id);
 	return 0;
 }
 
-int sandbox_pause(struct sandbox *sb)
+int sandbox_kill(struct sandbox *sb)
+{
+	return kill_for(sb, "request");
+}
+
+/* Pause @sb; @reason ("request", "timeout") goes to the sandbox's log. */
+static int pause_for(struct sandbox *sb, const char *reason)
 {
 	int ret = 0;
 
@@ -405,23 +435,50 @@ int sandbox_pause(struct sandbox *sb)
 		ret = 1;
 	} else if (sb->ns_started && nsbox_freeze(sb, true) < 0) {
 		log_err("cannot pause sandbox %s", sb->id);
+		sblog_add(sb->id, SBLOG_ERROR, (const char *[]){
+				"event", "sandbox.pause", "reason", reason, NULL },
+			  "sandbox could not be paused");
 		ret = -1;
 	} else {
 		sb->state = SB_PAUSED;
 		sandbox_save(sb);
 		rpc_streams_abort(sb, "sandbox was paused");
 		log_info("sandbox %s paused", sb->id);
+		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+				"event", "sandbox.pause", "reason", reason, NULL },
+			  strcmp(reason, "timeout") ? "sandbox paused" :
+			  "sandbox paused: its timeout passed (autoPause)");
 	}
 	pthread_mutex_unlock(&sb->lock);
 	return ret;
 }
 
-static void set_end(struct sandbox *sb, int timeout_s, bool extend_only)
+int sandbox_pause(struct sandbox *sb)
+{
+	return pause_for(sb, "request");
+}
+
+/*
+ * Set the end time (called with sb->lock held) and log it: an explicit
+ * timeout at info, an extension (connect, refresh, resume) at debug.
+ */
+static void set_end(struct sandbox *sb, int timeout_s, bool extend_only,
+		    bool quiet)
 {
 	time_t end = time(NULL) + timeout_s;
+	char t[16];
 
-	if (!extend_only || end > sb->end_at)
-		sb->end_at = end;
+	if (extend_only && end <= sb->end_at)
+		return;
+	sb->end_at = end;
+	if (quiet)
+		return;
+	/* No end time in the entry: a keepalive's repeats must compare equal. */
+	snprintf(t, sizeof(t), "%d", timeout_s);
+	sblog_add(sb->id, extend_only ? SBLOG_DEBUG : SBLOG_INFO,
+		  (const char *[]){ "event", "sandbox.timeout", "timeout", t, NULL },
+		  "sandbox timeout %s %d s", extend_only ? "extended to" : "set to",
+		  timeout_s);
 }
 
 int sandbox_resume(struct sandbox *sb, int timeout_s, bool extend_only)
@@ -441,17 +498,31 @@ int sandbox_resume(struct sandbox *sb, int timeout_s, bool extend_only)
 		/* Restored after a restart: bring the root and init back. */
 		if (nsbox_start(sb) < 0) {
 			log_err("cannot restart sandbox %s", sb->id);
+			sblog_add(sb->id, SBLOG_ERROR, (const char *[]){
+					"event", "sandbox.resume", NULL },
+				  "sandbox could not be started again");
 			ret = -1;
 			goto out;
 		}
 		sb->ns_started = true;
 	} else if (nsbox_freeze(sb, false) < 0) {
 		log_err("cannot resume sandbox %s", sb->id);
+		sblog_add(sb->id, SBLOG_ERROR, (const char *[]){
+				"event", "sandbox.resume", NULL },
+			  "sandbox could not be resumed");
 		ret = -1;
 		goto out;
 	}
 	sb->state = SB_RUNNING;
-	set_end(sb, timeout_s, extend_only);
+	{
+		char t[16];
+
+		snprintf(t, sizeof(t), "%d", timeout_s);
+		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+				"event", "sandbox.resume", "timeout", t, NULL },
+			  "sandbox resumed (timeout %d s)", timeout_s);
+	}
+	set_end(sb, timeout_s, extend_only, true);
 	sandbox_save(sb);
 	log_info("sandbox %s resumed", sb->id);
 out:
@@ -467,7 +538,7 @@ int sandbox_set_timeout(struct sandbox *sb, int timeout_s, bool extend_only)
 	if (sb->state == SB_DEAD) {
 		ret = -1;
 	} else {
-		set_end(sb, timeout_s, extend_only);
+		set_end(sb, timeout_s, extend_only, false);
 		sandbox_save(sb);
 	}
 	pthread_mutex_unlock(&sb->lock);
@@ -501,9 +572,9 @@ static void expire_once(void)
 			continue;
 		log_info("sandbox %s timed out", list[i]->id);
 		if (list[i]->auto_pause)
-			sandbox_pause(list[i]);
+			pause_for(list[i], "timeout");
 		else
-			sandbox_kill(list[i]);
+			kill_for(list[i], "timeout");
 	}
 	sandbox_list_free(list, n);
 }
@@ -581,6 +652,11 @@ static int sandbox_load(const char *id)
 	if (registry_add(sb) < 0)
 		goto out;
 	log_info("sandbox %s restored (paused)", sb->id);
+	sblog_open(sb->id);
+	sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+			"event", "sandbox.restore", NULL },
+		  "sandbox restored (paused) after an e2bd restart; "
+		  "earlier log entries are gone");
 	sb = NULL;	/* the registry owns it */
 	error = 0;
 out:

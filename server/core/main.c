@@ -19,6 +19,7 @@
 #include "core/e2bd.h"
 #include "isolate/nsbox.h"
 #include "api/sandbox.h"
+#include "api/sblog.h"
 
 #ifndef E2BD_VERSION
 #define E2BD_VERSION "0.1.0"
@@ -34,7 +35,8 @@ static const char usage_text[] =
 	"            [--domain DOMAIN] [--network default|none|NAME=none]...\n"
 	"            [--sandbox-subnet CIDR] [--allow-remote] [--header-timeout S]\n"
 	"            [--max-connections-per-ip N] [--memory-limit [NAME=]SIZE]...\n"
-	"            [--disk-limit [NAME=]SIZE]... [--help] [--version]\n"
+	"            [--disk-limit [NAME=]SIZE]... [--sandbox-log-entries N]\n"
+	"            [--sandbox-log-keep N] [--help] [--version]\n"
 	"\n"
 	"A local E2B-compatible sandbox server: the E2B management API (also under\n"
 	"/kruise/api) and envd for every sandbox, on one HTTP/1.1 listener.\n"
@@ -79,6 +81,10 @@ static const char usage_text[] =
 	"                            in an ext4 image of SIZE on a loop device (root\n"
 	"                            and mke2fs needed); past it writes get ENOSPC;\n"
 	"                            NAME=SIZE: template NAME's (repeatable)\n"
+	"  --sandbox-log-entries N   log entries kept per sandbox (GET\n"
+	"                            /sandboxes/ID/logs; default 1000, oldest dropped)\n"
+	"  --sandbox-log-keep N      killed sandboxes whose logs stay readable, for up\n"
+	"                            to a day (default 64)\n"
 	"  --help                    show this help\n"
 	"  --version                 show the version\n";
 
@@ -348,6 +354,7 @@ enum {
 	OPT_DEFAULT_TEMPLATE, OPT_FLAVOR, OPT_LOG_LEVEL, OPT_DOMAIN, OPT_HELP,
 	OPT_VERSION, OPT_NETWORK, OPT_SANDBOX_SUBNET, OPT_ALLOW_REMOTE,
 	OPT_HEADER_TIMEOUT, OPT_PER_IP, OPT_MEMORY_LIMIT, OPT_DISK_LIMIT,
+	OPT_SBLOG_ENTRIES, OPT_SBLOG_KEEP,
 };
 
 static const struct option long_opts[] = {
@@ -366,6 +373,8 @@ static const struct option long_opts[] = {
 	{ "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
 	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "disk-limit", required_argument, NULL, OPT_DISK_LIMIT },
+	{ "sandbox-log-entries", required_argument, NULL, OPT_SBLOG_ENTRIES },
+	{ "sandbox-log-keep", required_argument, NULL, OPT_SBLOG_KEEP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -412,22 +421,41 @@ static int parse_log_level(const char *s)
 	return -1;
 }
 
-/* --max-connections-per-ip or --header-timeout; -1 after a message. */
+/*
+ * --max-connections-per-ip, --header-timeout, --sandbox-log-entries or
+ * --sandbox-log-keep; -1 after a message.
+ */
 static int parse_count_opt(int opt, const char *arg)
 {
-	unsigned long v;
+	unsigned long v, min = 0, max = 86400;
+	const char *name = "header-timeout";
 	char *end;
 
+	if (opt == OPT_PER_IP) {
+		name = "max-connections-per-ip";
+		min = 1;
+		max = 4096;
+	} else if (opt == OPT_SBLOG_ENTRIES) {
+		name = "sandbox-log-entries";
+		min = 10;
+		max = 100000;
+	} else if (opt == OPT_SBLOG_KEEP) {
+		name = "sandbox-log-keep";
+		max = 10000;
+	}
 	errno = 0;
 	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' ||
-	    v > (opt == OPT_PER_IP ? 4096ul : 86400ul) || (opt == OPT_PER_IP && v == 0)) {
-		fprintf(stderr, "e2bd: bad value '%s' for --%s\n", arg,
-			opt == OPT_PER_IP ? "max-connections-per-ip" : "header-timeout");
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "e2bd: bad value '%s' for --%s (%lu to %lu)\n", arg,
+			name, min, max);
 		return -1;
 	}
 	if (opt == OPT_PER_IP)
 		g_cfg.per_ip_limit = (unsigned)v;
+	else if (opt == OPT_SBLOG_ENTRIES)
+		g_sblog_entries = v;
+	else if (opt == OPT_SBLOG_KEEP)
+		g_sblog_keep = v;
 	else
 		g_cfg.header_timeout_s = (unsigned)v;
 	return 0;
@@ -539,6 +567,8 @@ static int apply_opt(int opt, char **argv, const char **key_file, bool *allow_re
 		return parse_limit_opt(opt == OPT_MEMORY_LIMIT, optarg) < 0 ? 2 : -1;
 	case OPT_HEADER_TIMEOUT:
 	case OPT_PER_IP:
+	case OPT_SBLOG_ENTRIES:
+	case OPT_SBLOG_KEEP:
 		return parse_count_opt(opt, optarg) < 0 ? 2 : -1;
 	case OPT_HELP:
 		usage(stdout);
@@ -672,6 +702,7 @@ static int serve(sigset_t *sigs, const char *key_path)
 	ret = 0;
 out_registry:
 	sandbox_registry_shutdown();
+	sblog_clear();
 out:
 	log_info("stopped");
 	return ret;

@@ -42,6 +42,7 @@
 #include <termios.h>
 
 #include "core/e2bd.h"
+#include "api/sblog.h"
 #include "envd/process.h"
 #include "envd/users.h"
 #include "isolate/nsbox.h"
@@ -381,6 +382,29 @@ static ssize_t read_chunk(struct proc *p, int fd, int which, size_t cap)
 	return n;
 }
 
+/* The sandbox log's entry for the end of process @pid (wait status @status). */
+static void log_end(struct sandbox *sb, pid_t pid, int status)
+{
+	char spid[16], val[16];
+	int sig;
+
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	if (WIFEXITED(status)) {
+		snprintf(val, sizeof(val), "%d", WEXITSTATUS(status));
+		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+				"event", "process.end", "pid", spid, "exitCode", val,
+				NULL },
+			  "process %d exited with code %d", (int)pid, WEXITSTATUS(status));
+		return;
+	}
+	sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+	snprintf(val, sizeof(val), "%d", sig);
+	sblog_add(sb->id, SBLOG_WARN, (const char *[]){
+			"event", "process.end", "pid", spid, "signal", val, NULL },
+		  "process %d killed by signal %d (%s)", (int)pid, sig,
+		  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 static void *reader_main(void *arg)
 {
 	struct proc *p = arg;
@@ -464,6 +488,7 @@ static void *reader_main(void *arg)
 	proc_release_fds(p);
 	pthread_mutex_lock(&t->lock);
 	end = end_event(p->wstatus);
+	log_end(sb, p->pid, p->wstatus);
 	p->end_msg = end;
 	p->finished = true;
 	p->finished_ms = now_ms();
@@ -1012,6 +1037,36 @@ static void start_no_reader(struct sandbox *sb, struct proc *p, struct sub *s,
 	rpc_fail(err, "internal", "cannot create a thread");
 }
 
+/* The sandbox log's entry for a process start (@pid > 0) or a failed one. */
+static void log_start(struct rpc_ctx *ctx, const struct start_req *r,
+		      const char *cwd, struct strv *argv, pid_t pid,
+		      const struct rpc_error *err)
+{
+	char cmd[SBLOG_VALUE_MAX + 1], spid[16];
+	const char *tag = r->tag ? json_string_value(r->tag) : NULL;
+
+	if (argv->v)
+		sblog_cmdline(cmd, sizeof(cmd), argv->v);
+	else
+		snprintf(cmd, sizeof(cmd), "%s", r->cmd);
+	if (pid <= 0) {
+		sblog_add(ctx->sb->id, SBLOG_ERROR, (const char *[]){
+				"event", "process.error", "cmd", cmd, "user",
+				ctx->user.name, "cwd", cwd, "error", err->message,
+				NULL },
+			  "process could not start: %s: %s", cmd, err->message);
+		return;
+	}
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	/* Never the environment: its values may be secrets. */
+	sblog_add(ctx->sb->id, SBLOG_INFO, (const char *[]){
+			"event", "process.start", "pid", spid, "cmd", cmd,
+			"user", ctx->user.name, "cwd", cwd,
+			"pty", r->pty ? "true" : "false", "tag", tag, NULL },
+		  "process %d started: %s (user %s, cwd %s)", (int)pid, cmd,
+		  ctx->user.name, cwd);
+}
+
 static void process_start(struct rpc_ctx *ctx, json_t *req,
 			  struct rpc_stream *st, struct rpc_error *err)
 {
@@ -1032,8 +1087,10 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 	}
 	if (parse_start(req, &r, err) < 0)
 		return;
-	if (start_cwd(ctx, &r, cwd, sizeof(cwd), err) < 0)
+	if (start_cwd(ctx, &r, cwd, sizeof(cwd), err) < 0) {
+		log_start(ctx, &r, json_string_value(r.cwd), &argv, 0, err);
 		return;
+	}
 	if (start_env(ctx, &r, &env, err) < 0 || start_argv(&r, &argv, err) < 0)
 		goto out;
 	p = proc_new(t);
@@ -1050,8 +1107,11 @@ static void process_start(struct rpc_ctx *ctx, json_t *req,
 		rpc_fail(err, "internal", "out of memory");
 		goto out;
 	}
-	if (start_spawn(ctx, &r, p, cwd, &argv, &env, err) < 0)
+	if (start_spawn(ctx, &r, p, cwd, &argv, &env, err) < 0) {
+		log_start(ctx, &r, cwd, &argv, 0, err);
 		goto out;
+	}
+	log_start(ctx, &r, cwd, &argv, p->pid, NULL);
 	start = event_msg("start", json_pack("{s:i}", "pid", (int)p->pid));
 	pthread_mutex_lock(&t->lock);
 	table_gc_locked(t);

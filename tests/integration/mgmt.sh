@@ -180,8 +180,11 @@ apic GET "/sandboxes/metrics?sandbox_ids=$V1,nope"; out=$OUT
 expect_eq "metrics of many: 200" 200 "$API_STATUS"
 expect_eq "metrics of many: known IDs only" "['$V1']" "$(printf '%s' "$out" | json_get 'list(d["sandboxes"])')"
 expect_eq "metrics of many: sandbox_ids required" 400 "$(status_of GET /sandboxes/metrics)"
-expect_eq "logs: empty page" '{"logs":[],"logEntries":[]}' "$(api GET "/sandboxes/$V1/logs")"
-expect_eq "logs v2: empty page" '{"logs":[]}' "$(api GET "/v2/sandboxes/$V1/logs")"
+# (what the logs hold: sblog.sh)
+expect_eq "logs: both arrays, the creation first" "sandbox.create sandbox.create" \
+	"$(api GET "/sandboxes/$V1/logs" | json_get 'd["logEntries"][0]["fields"]["event"] + " " + ("sandbox.create" if d["logs"][0]["line"].startswith("sandbox created") else "?")')"
+expect_eq "logs v2: newest first, the creation last" "sandbox.create" \
+	"$(api GET "/v2/sandboxes/$V1/logs" | json_get 'd["logs"][-1]["fields"]["event"]')"
 expect_eq "logs: unknown sandbox 404" 404 "$(status_of GET /v2/sandboxes/nope/logs)"
 
 # --- unknown paths and methods

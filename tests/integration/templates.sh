@@ -49,24 +49,9 @@ expect_eq "POST /templates is 405" 405 "$API_STATUS"
 
 # An e2bd of our own with --template: listed, and one replacing base
 # hides the built-in.
-PORT=$(free_port)
-SD=$TEST_TMP/state2
-KEYF=$TEST_TMP/key2
 mkdir -p "$TEST_TMP/root-mini" "$TEST_TMP/root-base"
-( umask 077; printf '%s\n' "$E2B_API_KEY" > "$KEYF" )
-"$E2BD_BIN" --listen "127.0.0.1:$PORT" --state-dir "$SD" --api-key-file "$KEYF" \
-	--template "mini=$TEST_TMP/root-mini" --template "base=$TEST_TMP/root-base" \
-	> "$TEST_TMP/e2bd2.log" 2>&1 &
-pid2=$!
-trap 'kill $pid2 2>/dev/null; wait $pid2 2>/dev/null; _lib_cleanup' EXIT
-up=0
-for _ in $(seq 100); do
-	curl -fs -o /dev/null "http://127.0.0.1:$PORT/health" && { up=1; break; }
-	kill -0 $pid2 2>/dev/null || break
-	sleep 0.1
-done
-if [ $up = 1 ]; then
-	out=$(E2BD_URL=http://127.0.0.1:$PORT api GET /templates)
+if own_e2bd e2bd2 --template "mini=$TEST_TMP/root-mini" --template "base=$TEST_TMP/root-base"; then
+	out=$(E2BD_URL=$OWN_URL api GET /templates)
 	expect_eq "--template ones are listed, base once" "['mini', 'base']" \
 		"$(printf '%s' "$out" | json_get '[t["templateID"] for t in d]')"
 	expect_eq "a --template has no alias" "[]" "$(printf '%s' "$out" | json_get '[t for t in d if t["templateID"] == "mini"][0]["aliases"]')"

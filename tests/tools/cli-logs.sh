@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# e2bctl logs: against e2bd (an empty page), and against a fake management
+# e2bctl logs: against e2bd (its own sandbox logs), and against a fake management
 # API that answers E2B's two shapes (logEntries, logs), a sandbox without
 # the route (a clear error) and an unknown sandbox (exit 3).
 . "$SRC_DIR/tests/tools/cli-lib.sh"
 
 id=$(new_sandbox) || { fail "create sandbox" "$id"; done_testing; }
 rc ctl native logs "$id"
-expect_eq "e2bd: logs is an empty page" "0 " "$RC $OUT"
+expect_eq "e2bd: the sandbox's creation is logged" "0 info sandbox created from template 'base' (timeout 300 s)" \
+	"$RC $(printf '%s' "$OUT" | head -n 1 | cut -d' ' -f2-)"
 rc ctl native logs nosuch
 expect_rc "e2bd: unknown sandbox" 3 "sandbox 'nosuch' not found"
 
