@@ -546,6 +546,47 @@ static int same_fix(const struct fixreq *a, const struct fixreq *b)
 }
 
 /*
+ * Order @reqs so that requests asking for the same fix are next to each
+ * other (groups in the order of their first member, members in their
+ * order): tar's and cp's files share a handful of mtimes but arrive
+ * interleaved.  A request whose path occurs twice in the batch keeps its
+ * place, as do all after it with that path, so one path's fixes still
+ * run in the order they were asked.
+ */
+static void fix_regroup(struct fixreq **reqs, size_t n)
+{
+	struct fixreq **out = malloc(n * sizeof(*out));
+	char *used = calloc(n, 1), *dup = calloc(n, 1);
+	size_t i, j, k = 0;
+
+	if (!out || !used || !dup || n < 3)
+		goto done;
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (!strcmp(reqs[i]->path, reqs[j]->path))
+				dup[i] = dup[j] = 1;
+	for (i = 0; i < n; i++) {
+		if (used[i])
+			continue;
+		out[k++] = reqs[i];
+		used[i] = 1;
+		if (dup[i])
+			continue;
+		for (j = i + 1; j < n; j++) {
+			if (!used[j] && !dup[j] && same_fix(reqs[i], reqs[j])) {
+				out[k++] = reqs[j];
+				used[j] = 1;
+			}
+		}
+	}
+	memcpy(reqs, out, n * sizeof(*out));
+done:
+	free(out);
+	free(used);
+	free(dup);
+}
+
+/*
  * One batch of requests to the fixer, in one stdin write; a run of
  * requests with the same fix (tar's files share their mtime to the
  * second) is one fixer request.  Sets each request's rc: 0 / -errno for
@@ -566,6 +607,7 @@ static void fixer_batch(struct fs *fs, struct fixreq **reqs, size_t nreq)
 		reqs[i]->rc = 1;
 	if (!fixer.proc && (fixer.disabled || fixer_start(fs) < 0))
 		return;
+	fix_regroup(reqs, nreq);
 	gstart = malloc((nreq + 1) * sizeof(*gstart));
 	for (i = 0; i < nreq; i++) {
 		n += 24 + 1;

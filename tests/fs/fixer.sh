@@ -45,9 +45,41 @@ for i, n in enumerate(names):
     os.close(fd)
 PY
 
+# Files sharing a few fixes but interleaved (tar's order): grouped in one
+# exchange; a directory changed three times in a row keeps the last one.
+mkdir -p "$TEST_TMP/src2"
+python3 - "$TEST_TMP/src2" <<'PY'
+import os, sys
+d = sys.argv[1]
+for i in range(120):
+    p = os.path.join(d, "g%03d" % i)
+    with open(p, "w") as f:
+        f.write("g %d\n" % i)
+    os.chmod(p, [0o644, 0o600][i % 2])
+    os.utime(p, (1500000000 + (i % 3) * 1000, 1500000000 + (i % 3) * 1000))
+PY
+(cd "$TEST_TMP/src2" && tar cf "$TEST_TMP/g.tar" .)
+mkdir "$mnt/y"
+check "tar x 120 files with interleaved shared fixes" tar xf "$TEST_TMP/g.tar" -C "$mnt/y"
+mkdir "$mnt/y/d3"
+chmod 700 "$mnt/y/d3"; chmod 750 "$mnt/y/d3"; chmod 711 "$mnt/y/d3"
+
 fs_umount "$mnt"
 rm -rf "$TEST_TMP/cache"
 mount_check "remount cold" "$id" "$mnt"
+check "interleaved shared fixes: modes and mtimes" python3 - "$TEST_TMP/src2" "$mnt/y" <<'PY'
+import os, sys
+s, m = sys.argv[1:]
+bad = []
+for n in sorted(os.listdir(s)):
+    a, b = os.stat(os.path.join(s, n)), os.stat(os.path.join(m, n))
+    if (a.st_mode & 0o7777) != (b.st_mode & 0o7777) or int(a.st_mtime) != int(b.st_mtime):
+        bad.append("%s: %o %d vs %o %d" % (n, a.st_mode, a.st_mtime, b.st_mode, b.st_mtime))
+if bad:
+    print(bad[:5], file=sys.stderr)
+    sys.exit(1)
+PY
+expect_eq "a directory's three chmods: the last one" "711" "$(stat -c %a "$mnt/y/d3")"
 
 check "tar x: modes and mtimes from the sandbox" python3 - "$TEST_TMP/src" "$mnt/x" <<'PY'
 import os, sys
