@@ -313,9 +313,12 @@ static char *join(const char *dir, const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
-static void plan_dir(struct xfer_plan *plan, const char *dir)
+static void plan_dir(struct xfer_plan *plan, const char *dir, const struct xfer_dir_attr *a)
 {
 	plan->dirs = xreallocarray(plan->dirs, plan->ndirs + 1, sizeof(*plan->dirs));
+	plan->dir_attrs = xreallocarray(plan->dir_attrs, plan->ndirs + 1,
+					sizeof(*plan->dir_attrs));
+	plan->dir_attrs[plan->ndirs] = *a;
 	plan->dirs[plan->ndirs++] = xstrdup(dir);
 }
 
@@ -336,6 +339,7 @@ static void plan_job(struct xfer_plan *plan, char *src, char *dst, uint64_t size
 static int walk_local(struct xfer_plan *plan, const char *src, const char *dst,
 		      unsigned depth)
 {
+	struct xfer_dir_attr attr;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -346,7 +350,15 @@ static int walk_local(struct xfer_plan *plan, const char *src, const char *dst,
 	d = opendir(src);
 	if (!d)
 		return error_msg("cannot open directory '%s': %s", src, strerror(errno));
-	plan_dir(plan, dst);
+	if (fstat(dirfd(d), &st) < 0) {
+		error = error_msg("cannot stat '%s': %s", src, strerror(errno));
+		closedir(d);
+		return error;
+	}
+	attr.mode = st.st_mode & 07777;
+	attr.atime = st.st_atim;
+	attr.mtime = st.st_mtim;
+	plan_dir(plan, dst, &attr);
 	for (;;) {
 		char *s, *t;
 
@@ -398,25 +410,46 @@ int xfer_plan_upload(struct xfer_plan *plan, const char *src, const char *dst)
 	return walk_local(plan, src, dst, 0);
 }
 
+/* A remote directory's attributes (envd has its permission bits and
+ * mtime, not its atime). */
+static void remote_attr(struct xfer_dir_attr *a, const e2b_entry_info *e)
+{
+	a->mode = e->mode & 07777;
+	a->atime.tv_sec = 0;
+	a->atime.tv_nsec = UTIME_OMIT;
+	a->mtime.tv_sec = (time_t)e->mtime_sec;
+	a->mtime.tv_nsec = e->mtime_nsec;
+	if (!e->mtime_sec)
+		a->mtime.tv_nsec = UTIME_OMIT;
+}
+
 int xfer_plan_download(struct xfer_plan *plan, e2b_sandbox *sb,
 		       const char *src, const char *dst)
 {
 	/* Breadth first: remote directories to visit and their local twins. */
 	char **rq = NULL, **lq = NULL;
+	struct xfer_dir_attr *aq = NULL;
 	size_t head = 0, tail = 0, i;
 	e2b_entry_list *list = NULL;
+	e2b_entry_info *root = NULL;
 	int error = 0, code;
 
 	memset(plan, 0, sizeof(*plan));
+	code = e2b_fs_stat(&root, sb, src);
+	if (code < 0)
+		return error_path(code, "stat", src);
 	rq = xreallocarray(rq, 1, sizeof(*rq));
 	lq = xreallocarray(lq, 1, sizeof(*lq));
+	aq = xreallocarray(aq, 1, sizeof(*aq));
 	rq[tail] = xstrdup(src);
-	lq[tail++] = xstrdup(dst);
+	lq[tail] = xstrdup(dst);
+	remote_attr(&aq[tail++], root);
+	e2b_entry_info_free(root);
 	while (head < tail) {
 		const char *rdir = rq[head], *ldir = lq[head];
 
+		plan_dir(plan, ldir, &aq[head]);
 		head++;
-		plan_dir(plan, ldir);
 		code = e2b_fs_list(&list, sb, rdir, 1);
 		if (code < 0) {
 			error = error_path(code, "list", rdir);
@@ -435,8 +468,10 @@ int xfer_plan_download(struct xfer_plan *plan, e2b_sandbox *sb,
 			if (e->type == E2B_FILE_TYPE_DIR && !e->is_symlink) {
 				rq = xreallocarray(rq, tail + 1, sizeof(*rq));
 				lq = xreallocarray(lq, tail + 1, sizeof(*lq));
+				aq = xreallocarray(aq, tail + 1, sizeof(*aq));
 				rq[tail] = join(rdir, e->name);
-				lq[tail++] = join(ldir, e->name);
+				lq[tail] = join(ldir, e->name);
+				remote_attr(&aq[tail++], e);
 			} else if (e->type == E2B_FILE_TYPE_FILE) {
 				plan_job(plan, join(rdir, e->name), join(ldir, e->name), e->size,
 					 e->mode);
@@ -454,6 +489,7 @@ int xfer_plan_download(struct xfer_plan *plan, e2b_sandbox *sb,
 	}
 	free(rq);
 	free(lq);
+	free(aq);
 	return error;
 }
 
@@ -468,6 +504,7 @@ void xfer_plan_release(struct xfer_plan *plan)
 		free(plan->jobs[i].dst);
 	}
 	free(plan->dirs);
+	free(plan->dir_attrs);
 	free(plan->jobs);
 	memset(plan, 0, sizeof(*plan));
 }
@@ -494,45 +531,115 @@ static int make_dirs(struct xfer_plan *plan, e2b_sandbox *sb)
 	return 0;
 }
 
-#define XFER_CHMOD_BATCH 256
+/* A file's mode worth setting after an upload (envd makes files 0644). */
+static int mode_to_set(unsigned mode)
+{
+	mode &= 07777;
+	return mode && mode != 0644;
+}
 
 /*
- * envd's upload has no mode, so new files get its default (0644).  Modes
- * that differ (scripts, private files) are set afterwards with one chmod
- * per mode and batch.  @return 0 or an exit code
+ * In the sandbox, through one libe2b metadata session: the modes of the
+ * uploaded files in @jobs, then the modes and times of @dirs deepest
+ * first (after the files, whose writes changed the directories' mtimes;
+ * a directory without write or search permission last).  The session
+ * makes one chmod of each run of same-mode files and sends up to 128
+ * operations per exchange.  Every failure is printed; @return 0 or the
+ * exit code of the first
  */
-int xfer_apply_modes(e2b_sandbox *sb, const struct xfer_job *jobs, size_t n)
+static int apply_remote(e2b_sandbox *sb, const struct xfer_job *jobs, size_t njobs,
+			char *const *dirs, const struct xfer_dir_attr *attrs, size_t ndirs)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	const char **argv = xcalloc(XFER_CHMOD_BATCH + 4, sizeof(*argv));
-	char *done = xcalloc(n ? n : 1, 1), mode[8];
-	size_t i, k, argc;
+	e2b_meta_session *s = NULL;
+	e2b_meta_op *ops = xcalloc(njobs + ndirs + 1, sizeof(*ops));
+	const char *what;
+	size_t i, n = 0;
 	int code, error = 0;
 
-	for (i = 0; i < n && !error; i++) {
-		unsigned m = jobs[i].mode & 07777;
-
-		if (done[i] || m == 0644 || !m)
+	for (i = 0; i < njobs; i++) {
+		if (!mode_to_set(jobs[i].mode))
 			continue;
-		snprintf(mode, sizeof(mode), "%04o", m);
-		argv[0] = "chmod";
-		argv[1] = mode;
-		argv[2] = "--";
-		argc = 3;
-		for (k = i; k < n && argc < XFER_CHMOD_BATCH + 3; k++) {
-			if (done[k] || (jobs[k].mode & 07777) != m)
-				continue;
-			argv[argc++] = jobs[k].dst;
-			done[k] = 1;
-		}
-		argv[argc] = NULL;
-		code = e2b_commands_run_argv(NULL, sb, argv, &co);
-		if (code < 0)
-			error = error_e2b(code, "cannot set mode %s on uploaded files", mode);
-		/* Files of this mode beyond the batch come up again later. */
+		ops[n].kind = E2B_META_SETATTR;
+		ops[n].path = jobs[i].dst;
+		ops[n].set = E2B_META_SET_MODE;
+		ops[n++].mode = jobs[i].mode & 07777;
 	}
-	free(argv);
-	free(done);
+	for (i = ndirs; i-- > 0;) {
+		ops[n].kind = E2B_META_SETATTR;
+		ops[n].path = dirs[i];
+		ops[n].set = E2B_META_SET_MODE | E2B_META_SET_ATIME | E2B_META_SET_MTIME;
+		ops[n].mode = attrs[i].mode;
+		ops[n].atime = attrs[i].atime;
+		ops[n++].mtime = attrs[i].mtime;
+	}
+	if (!n)
+		goto out;
+	if (n == 1 && ops[0].set == E2B_META_SET_MODE) {
+		/* One file: one process, no helper to start and stop. */
+		code = e2b_meta_set_mode(sb, ops[0].path, ops[0].mode, NULL);
+		if (code < 0)
+			error = error_path(code, "set the mode of", ops[0].path);
+		goto out;
+	}
+	code = e2b_meta_session_new(&s, sb, NULL);
+	if (code == 0)
+		code = e2b_meta_session_run(s, ops, n);
+	if (code == 0)
+		goto out;
+	if (!s) {
+		error = error_e2b(code, "cannot set modes in the sandbox");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!ops[i].error)
+			continue;
+		what = ops[i].set == E2B_META_SET_MODE ? "the mode" : "the mode and times";
+		if (ops[i].os_errno) {
+			/* Each operation's own reason (the record holds the first). */
+			error_msg("cannot set %s of '%s': %s", what, ops[i].path,
+				  strerror(ops[i].os_errno));
+			code = error_exit_code(ops[i].error);
+		} else {
+			code = error_e2b(ops[i].error, "cannot set %s of '%s'", what, ops[i].path);
+		}
+		if (!error)
+			error = code;
+	}
+out:
+	e2b_meta_session_free(s);
+	free(ops);
+	return error;
+}
+
+int xfer_apply_modes(e2b_sandbox *sb, const struct xfer_job *jobs, size_t n)
+{
+	return apply_remote(sb, jobs, n, NULL, NULL, 0);
+}
+
+/*
+ * Here: the downloaded directories' modes and times, deepest first (after
+ * their files).  @return 0 or an exit code
+ */
+static int apply_local(const struct xfer_plan *plan)
+{
+	struct timespec ts[2];
+	size_t i;
+	int error = 0;
+
+	for (i = plan->ndirs; i-- > 0;) {
+		const struct xfer_dir_attr *a = &plan->dir_attrs[i];
+
+		ts[0] = a->atime;
+		ts[1] = a->mtime;
+		if (chmod(plan->dirs[i], a->mode & ~current_umask() & 07777) < 0 ||
+		    utimensat(AT_FDCWD, plan->dirs[i], ts, 0) < 0) {
+			int e = error_msg("cannot set the mode and times of '%s': %s",
+					  plan->dirs[i], strerror(errno));
+
+			if (!error)
+				error = e;
+		}
+	}
 	return error;
 }
 
@@ -739,7 +846,10 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 		error = fork_workers(ctx, sandbox_arg, workers, tree_worker, &tw, &p);
 	}
 	if (!error && plan->upload)
-		error = xfer_apply_modes(sb, plan->jobs, plan->njobs);
+		error = apply_remote(sb, plan->jobs, plan->njobs, plan->dirs, plan->dir_attrs,
+				     plan->ndirs);
+	else if (!error)
+		error = apply_local(plan);
 	free(owner);
 	if (!error || p.draw)
 		xfer_progress_end(&p);

@@ -8,6 +8,7 @@
 #define E2BCTL_XFER_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "cmd.h"
 
@@ -56,10 +57,18 @@ struct xfer_job {
 	unsigned mode;
 };
 
+/** A directory's permission bits and times, set after its files. */
+struct xfer_dir_attr {
+	unsigned mode;
+	struct timespec atime;	/* tv_nsec UTIME_OMIT = leave */
+	struct timespec mtime;
+};
+
 /** What a tree copy will do: directories to create, then files. */
 struct xfer_plan {
 	int upload;
 	char **dirs;		/* created before any file, parents first */
+	struct xfer_dir_attr *dir_attrs;	/* one per dir, the source's */
 	size_t ndirs;
 	struct xfer_job *jobs;
 	size_t njobs;
@@ -87,9 +96,9 @@ int xfer_run(struct cmd_ctx *ctx, struct xfer_plan *plan, e2b_sandbox *sb,
 void xfer_plan_release(struct xfer_plan *plan);
 
 /**
- * Give uploaded files their local permission bits (envd's upload cannot):
- * one chmod command per mode for the files whose mode is not 0644.
- * @return 0 or an exit code
+ * Give uploaded files their local permission bits (envd's upload cannot),
+ * for the files whose mode is not 0644, through libe2b's metadata session
+ * (one chmod per mode and batch).  @return 0 or an exit code
  */
 int xfer_apply_modes(e2b_sandbox *sb, const struct xfer_job *jobs, size_t n);
 

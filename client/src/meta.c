@@ -747,7 +747,8 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 		left = deadline - ((double)now.tv_sec + now.tv_nsec / 1e9);
 		if (left <= 0) {
 			helper_stop(s);
-			error = e2b__error_set(E2B_ETIMEOUT, "metadata helper did not answer in time");
+			error = e2b__error_set(E2B_ETIMEOUT,
+					       "metadata helper did not answer in time");
 			break;
 		}
 		/* The poll returns as soon as output has arrived. */

@@ -257,9 +257,11 @@ static void hostile_paths(e2b_meta_session *s)
 	}
 	rc = e2b_meta_session_run(s, ops, 2 * n);
 	check(rc == 0, "session on hostile names", NULL);
-	l = run_bytes(&llen, "cd /tmp/h && for f in * .*; do [ -e \"$f\" ] || [ -h \"$f\" ] || "
-		      "continue; printf '%s\\0' \"$f\"; if [ -h \"$f\" ]; then readlink -z -- \"$f\"; "
-		      "else stat -c '%a %Y' -- \"$f\" | tr -d '\\n'; printf '\\0'; fi; done", "", 0);
+	l = run_bytes(&llen, "cd /tmp/h && for f in * .*; do "
+		      "[ -e \"$f\" ] || [ -h \"$f\" ] || continue; printf '%s\\0' \"$f\"; "
+		      "if [ -h \"$f\" ]; then readlink -z -- \"$f\"; "
+		      "else stat -c '%a %Y' -- \"$f\" | tr -d '\\n'; printf '\\0'; fi; done",
+		      "", 0);
 	for (i = 0; i < n; i++) {
 		v = l ? lookup(l, llen, hostile[i]) : NULL;
 		snprintf(b, sizeof(b), "session changed exactly hostile name %zu", i);
@@ -322,7 +324,8 @@ static void batching(e2b_meta_session *s)
 	check(st1.exchanges - st0.exchanges <= 4 && st1.oneshots == st0.oneshots,
 	      "200 operations in at most 4 exchanges", d);
 	{
-		const char *argv[] = { "sh", "-c", "stat -c '%a %Y' /tmp/b/* | sort | uniq -c", NULL };
+		const char *argv[] = { "sh", "-c", "stat -c '%a %Y' /tmp/b/* | sort | uniq -c",
+				       NULL };
 
 		run(b, sizeof(b), argv, "root");
 		check(strstr(b, "99 600 1700000000") && strstr(b, "100 755 1700000000"),
