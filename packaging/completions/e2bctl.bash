@@ -13,7 +13,7 @@ _e2bctl_cmd_opts() {
 	case $1 in
 	create) echo "--timeout --metadata --env --auto-pause --secure" ;;
 	list) echo "--state --metadata --limit --output --no-headers" ;;
-	logs) echo "--limit" ;;
+	logs) echo "--limit --follow" ;;
 	resume | connect) echo "--timeout" ;;
 	run) echo "--cwd --env --user --timeout --no-stdin" ;;
 	start) echo "--cwd --env --user --tag --stdin" ;;

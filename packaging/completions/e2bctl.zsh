@@ -171,7 +171,8 @@ _e2bctl() {
 				'(-o --output)'{-o,--output}'[output format]:format:(wide json)' \
 				'--no-headers[no header line]' && ret=0 ;;
 		logs)
-			_arguments '(-n --limit)'{-n,--limit}'[at most N lines]:N:' \
+			_arguments '(-n --limit -f --follow)'{-n,--limit}'[at most N lines]:N:' \
+				'(-f --follow -n --limit)'{-f,--follow}'[print new lines as they come]' \
 				'1:sandbox:_e2bctl_id_or_dot' && ret=0 ;;
 		info|pause)
 			_arguments '1:sandbox:_e2bctl_id_or_dot' && ret=0 ;;

@@ -11,6 +11,45 @@ expect_eq "e2bd: the sandbox's creation is logged" "0 info sandbox created from 
 	"$RC $(printf '%s' "$OUT" | head -n 1 | cut -d' ' -f2-)"
 rc ctl native logs nosuch
 expect_rc "e2bd: unknown sandbox" 3 "sandbox 'nosuch' not found"
+rc ctl native logs -n 2 -f "$id"
+expect_rc "--limit with --follow is a usage error" 2 "do not go together"
+
+# --follow: new lines as they come, each once, and the end once the sandbox
+# is gone (bounded: the kill is waited for at most 20 s).
+ctlx native logs --follow "$id" > "$TEST_TMP/follow.out" 2> "$TEST_TMP/follow.err" &
+fpid=$!
+for _ in $(seq 50); do [ -s "$TEST_TMP/follow.out" ] && break; sleep 0.1; done
+ctl native run "$id" -- 'exit 7' < /dev/null
+ctl native set-timeout "$id" 400 > /dev/null
+sleep 1.2	# one poll in between: the lines before the kill come in two pages
+ctl native run "$id" -- 'exit 8' < /dev/null
+ctl native kill "$id" > /dev/null
+for _ in $(seq 200); do kill -0 $fpid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $fpid 2>/dev/null; then
+	kill $fpid
+	fail "--follow ends once the sandbox is gone" "still running 20 s after the kill"
+else
+	wait $fpid
+	expect_eq "--follow ends once the sandbox is gone (exit 0)" 0 "$?"
+fi
+expect_eq "--follow: every line once, in order" "sandbox created
+process started
+process exited with code 7
+sandbox timeout set to 400 s
+process started
+process exited with code 8
+sandbox killed (request)" "$(cut -d' ' -f3- "$TEST_TMP/follow.out" | sed -E 's/^process [0-9]+ (started|exited)/process \1/; s/^(process started|sandbox created).*/\1/')"
+expect_eq "--follow: nothing on stderr" "" "$(cat "$TEST_TMP/follow.err")"
+
+# --json against e2bd: the documented vocabulary, a level on every line.
+id2=$(new_sandbox) || fail "create sandbox" "$id2"
+ctl native --json logs "$id2" > "$TEST_TMP/e2bd-logs.json"
+if why=$(python3 "$SRC_DIR/tests/tools/jsonvocab.py" "$SRC_DIR/docs/e2bctl.md" logs "$TEST_TMP/e2bd-logs.json" 2>&1); then
+	ok "e2bd: logs --json has the documented fields"
+else
+	fail "e2bd: logs --json has the documented fields" "$why; $(head -c 300 "$TEST_TMP/e2bd-logs.json")"
+fi
+expect_eq "e2bd: logs --json level" "info" "$(json_get 'd["level"]' < "$TEST_TMP/e2bd-logs.json")"
 
 port=$(free_port)
 cat > "$TEST_TMP/fakeapi.py" <<'EOF'
