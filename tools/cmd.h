@@ -109,6 +109,15 @@ struct cmd_ctx {
 	e2b_client *client;
 	/* Default sandbox user from the profile, or NULL. */
 	const char *user;
+	/* The client's configuration, set by ctx_config(). */
+	e2b_config cfg;
+	int have_cfg;
+	/* The whole command line (main's argv), for the connection agent. */
+	int argc;
+	char **argv;
+	/* Set in a connection agent's worker (agent.c): run there, do not
+	 * ask an agent again. */
+	int in_agent;
 };
 
 extern const struct cmd_spec *const cmd_table[];
@@ -149,6 +158,14 @@ char **cmd_args_all(const struct cmd_args *args, const char *name, size_t *n);
 void cmd_help(FILE *f, const struct cmd_spec *spec);
 
 /* ---- context ---- */
+
+/**
+ * The client configuration from flags, environment and profile (flags
+ * beat environment beat profile beat defaults), worked out once per run.
+ * @param[out] out borrowed, valid until ctx_release()
+ * @return 0 or an exit code (after printing the error)
+ */
+int ctx_config(struct cmd_ctx *ctx, const e2b_config **out);
 
 /**
  * Get the client, building it on first use from flags, environment and

@@ -103,15 +103,16 @@ static int check_scheme(const char *s, const char *from)
 	return 0;
 }
 
-int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
+int ctx_config(struct cmd_ctx *ctx, const e2b_config **out)
 {
 	e2b_config cfg = E2B_CONFIG_INIT;
 	const struct global_opts *o = &ctx->opt;
 	struct profile *p = ctx->prof;
-	int error, code;
+	int error;
 
-	if (ctx->client) {
-		*out = ctx->client;
+	/* Once per run: a key file is read and warned about once. */
+	if (ctx->have_cfg) {
+		*out = &ctx->cfg;
 		return 0;
 	}
 	/* 1. flags */
@@ -162,10 +163,32 @@ int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
 			ctx->user = p->user;
 	}
 	cfg.user = ctx->user;
-	cfg.debug = ctx->verbose;
 	cfg.log_cb = log_to_stderr;
 	cfg.log_payload = ctx;
 	cfg.user_agent = "e2bctl/" E2B_VERSION;
+	ctx->cfg = cfg;
+	ctx->have_cfg = 1;
+	*out = &ctx->cfg;
+	return 0;
+}
+
+int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
+{
+	const e2b_config *c;
+	e2b_config cfg;
+	int error, code;
+
+	if (ctx->client) {
+		*out = ctx->client;
+		return 0;
+	}
+	error = ctx_config(ctx, &c);
+	if (error)
+		return error;
+	cfg = *c;
+	/* An agent's client serves runs with and without -v: it logs
+	 * everything and log_to_stderr() filters per run. */
+	cfg.debug = ctx->verbose || ctx->in_agent;
 	/* Said once, with the authentication error it causes. */
 	error_no_key = !cfg.api_key;
 	error_no_server = !cfg.api_url && !cfg.sandbox_url && !cfg.domain;
@@ -400,4 +423,5 @@ void ctx_release(struct cmd_ctx *ctx)
 	}
 	profile_free(ctx->prof);
 	ctx->prof = NULL;
+	ctx->have_cfg = 0;
 }

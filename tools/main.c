@@ -19,6 +19,8 @@ int main(int argc, char **argv)
 	int idx, error, want_help = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.argc = argc;
+	ctx.argv = argv;
 	idx = cmd_parse_globals(&ctx.opt, argc, argv, &want_help);
 	if (idx < 0)
 		return -idx;
