@@ -655,6 +655,64 @@ static int same_group(const struct slot *a, const struct slot *b)
 	       !strcmp(a->f.mtime, b->f.mtime);
 }
 
+/* Does @op create a directory entry (and so change its parent's mtime)? */
+static int creates_entry(const e2b_meta_op *op)
+{
+	return op->kind == E2B_META_SYMLINK || op->kind == E2B_META_LINK ||
+	       op->kind == E2B_META_MKFIFO;
+}
+
+/*
+ * Order the @m slots @ord of @v so that operations with the same fields
+ * are next to each other (groups in the order of their first member,
+ * members in their order): tar's and cp's files share a handful of
+ * mtimes but arrive interleaved.  What must keep its order does: an
+ * operation whose path occurs twice keeps its place (one path's
+ * operations run as asked), and none moves across an operation that
+ * creates an entry (which changes a directory's mtime that a later
+ * operation may set).  fs/remote.c's fix_regroup, plus that barrier.
+ */
+static int regroup(const struct slot *v, size_t *ord, size_t m)
+{
+	size_t *out, i, j, k = 0;
+	char *used, *dup;
+
+	if (m < 3)
+		return 0;
+	out = e2b__calloc(m, sizeof(*out));
+	used = e2b__calloc(m, 1);
+	dup = e2b__calloc(m, 1);
+	if (!out || !used || !dup) {
+		e2b__free(out);
+		e2b__free(used);
+		e2b__free(dup);
+		return e2b__error_oom();
+	}
+	for (i = 0; i < m; i++)
+		for (j = i + 1; j < m; j++)
+			if (!strcmp(v[ord[i]].op->path, v[ord[j]].op->path))
+				dup[i] = dup[j] = 1;
+	for (i = 0; i < m; i++) {
+		if (used[i])
+			continue;
+		out[k++] = ord[i];
+		used[i] = 1;
+		if (dup[i] || creates_entry(v[ord[i]].op))
+			continue;
+		for (j = i + 1; j < m && !creates_entry(v[ord[j]].op); j++) {
+			if (!used[j] && !dup[j] && same_group(&v[ord[i]], &v[ord[j]])) {
+				out[k++] = ord[j];
+				used[j] = 1;
+			}
+		}
+	}
+	memcpy(ord, out, m * sizeof(*out));
+	e2b__free(out);
+	e2b__free(used);
+	e2b__free(dup);
+	return 0;
+}
+
 /*
  * One exchange: the slots of @v in state SLOT_TODO (or SLOT_RETRY when
  * @retry, each alone), grouped, in one stdin write; then wait for every
@@ -665,35 +723,39 @@ static int same_group(const struct slot *a, const struct slot *b)
 static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 {
 	e2b_buf req = E2B_BUF_INIT, text = E2B_BUF_INIT;
-	size_t i, g, ngroups = 0, *gstart = NULL, *gend = NULL;
+	size_t i, k, g, m = 0, ngroups = 0, *ord = NULL, *gstart = NULL, *gend = NULL;
 	int want = retry ? SLOT_RETRY : SLOT_TODO, error = 0, ended = 0, st;
 	uint64_t first = s->seq + 1;
 	struct timespec now;
 	double deadline;
 	char sq[24];
 
+	ord = e2b__calloc(n + 1, sizeof(*ord));
 	gstart = e2b__calloc(n + 1, sizeof(*gstart));
 	gend = e2b__calloc(n + 1, sizeof(*gend));
-	if (!gstart || !gend) {
+	if (!ord || !gstart || !gend) {
 		error = e2b__error_oom();
 		goto out;
 	}
-	for (i = 0; i < n && !error; i++) {
-		if (v[i].state != want)
-			continue;
-		if (!retry && ngroups && gend[ngroups - 1] == i &&
-		    same_group(&v[i - 1], &v[i])) {
+	for (i = 0; i < n; i++)
+		if (v[i].state == want)
+			ord[m++] = i;
+	if (!retry)
+		error = regroup(v, ord, m);
+	for (k = 0; k < m && !error; k++) {
+		i = ord[k];
+		if (!retry && ngroups && same_group(&v[ord[k - 1]], &v[i])) {
 			/* Over the end mark of the group's paths. */
 			e2b_buf_truncate(&req, req.size - 1);
 			error = put_field(&req, v[i].op->path);
 			if (!error)
 				error = put_field(&req, "");
-			gend[ngroups - 1] = i + 1;
+			gend[ngroups - 1] = k + 1;
 			continue;
 		}
 		snprintf(sq, sizeof(sq), "%" PRIu64, first + ngroups);
-		gstart[ngroups] = i;
-		gend[ngroups] = i + 1;
+		gstart[ngroups] = k;
+		gend[ngroups] = k + 1;
 		ngroups++;
 		error = put_request(&req, sq, &v[i].f, v[i].op->path);
 	}
@@ -709,6 +771,7 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 	}
 	pthread_mutex_lock(&s->lock);
 	s->stats.exchanges++;
+	s->stats.requests += ngroups;
 	pthread_mutex_unlock(&s->lock);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + s->timeout_ms / 1e3;
@@ -717,14 +780,10 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 
 		st = parse_answer(s->buf, &s->len, s->token, first + g, &text);
 		if (st >= 0) {
-			size_t members = 0;
+			size_t members = gend[g] - gstart[g];
 
-			for (i = gstart[g]; i < gend[g]; i++)
-				if (v[i].state == want)
-					members++;
-			for (i = gstart[g]; i < gend[g]; i++) {
-				if (v[i].state != want)
-					continue;
+			for (k = gstart[g]; k < gend[g]; k++) {
+				i = ord[k];
 				if (st == 0)
 					slot_ok(&v[i]);
 				else if (members > 1)
@@ -761,6 +820,7 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 out:
 	e2b_buf_release(&req);
 	e2b_buf_release(&text);
+	e2b__free(ord);
 	e2b__free(gstart);
 	e2b__free(gend);
 	return error;

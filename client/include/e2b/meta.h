@@ -159,10 +159,13 @@ E2B_EXTERN(int) e2b_meta_mkfifo(e2b_sandbox *sb, const char *path,
  * e2b_meta_session_run() calls queue; whichever finds no exchange in
  * flight sends everything queued in one stdin write (up to 128
  * operations) and collects the answers, so N concurrent callers cost one
- * round trip, not N.  Consecutive SETATTR operations with the same fields
- * (and TRUNCATE/MKFIFO with the same size/mode) become one chmod/touch of
- * several paths; when such a group fails, its members are asked again one
- * by one in the next exchange, so each operation gets its own answer.
+ * round trip, not N.  SETATTR operations with the same fields (and
+ * TRUNCATE/MKFIFO with the same size/mode) become one chmod/touch of
+ * several paths, even when other operations come between them, except
+ * that operations on a path named twice in the batch keep their order and
+ * none moves across a SYMLINK, LINK or MKFIFO; when such a group fails,
+ * its members are asked again one by one in the next exchange, so each
+ * operation gets its own answer.
  * Where the helper cannot run (no bash), operations run one-shot.
  */
 typedef struct e2b_meta_session e2b_meta_session;
@@ -192,6 +195,9 @@ E2B_EXTERN(int) e2b_meta_session_run(e2b_meta_session *s, e2b_meta_op *ops,
 typedef struct e2b_meta_stats {
 	/** Batches written to the helper (one stdin write each). */
 	uint64_t exchanges;
+	/** Requests in them: each is one run of the tools for one or more
+	 *  paths (same-field operations are grouped, even interleaved). */
+	uint64_t requests;
 	/** Operations answered by the helper. */
 	uint64_t ops;
 	/** Helper processes started. */

@@ -333,6 +333,57 @@ static void batching(e2b_meta_session *s)
 	}
 }
 
+/* Interleaved fields still group; one path's operations keep their order;
+ * nothing moves across an entry's creation. */
+static void regrouping(e2b_meta_session *s)
+{
+	e2b_meta_op ops[64];
+	char paths[64][32], b[512], d[128];
+	e2b_meta_stats st0, st1;
+	int i, rc;
+
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < 60; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "/tmp/b/f%d", i);
+		ops[i].kind = E2B_META_SETATTR;
+		ops[i].path = paths[i];
+		ops[i].set = E2B_META_SET_MODE;
+		ops[i].mode = i % 2 ? 0611 : 0622;
+	}
+	/* f0 again, last: it must end 0633, not 0622. */
+	ops[60] = ops[0];
+	ops[60].mode = 0633;
+	/* A directory's mtime, then an entry made in it, then its mtime
+	 * again: the last must win, so no regrouping across the mkfifo. */
+	ops[61].kind = E2B_META_SETATTR;
+	ops[61].path = "/tmp/b";
+	ops[61].set = E2B_META_SET_MTIME;
+	ops[61].mtime.tv_sec = 1000000000;
+	ops[62].kind = E2B_META_MKFIFO;
+	ops[62].path = "/tmp/b/fifo";
+	ops[62].mode = 0600;
+	ops[63] = ops[61];
+	e2b_meta_session_stats(&st0, s);
+	rc = e2b_meta_session_run(s, ops, 64);
+	e2b_meta_session_stats(&st1, s);
+	snprintf(d, sizeof(d), "rc %d, %llu requests in %llu exchanges", rc,
+		 (unsigned long long)(st1.requests - st0.requests),
+		 (unsigned long long)(st1.exchanges - st0.exchanges));
+	printf("# interleaved: %s\n", d);
+	/* f0 alone (its path occurs twice), the 0611 group, the 0622
+	 * group, f0 0633, mtime, mkfifo, mtime. */
+	check(rc == 0 && st1.requests - st0.requests == 7 && st1.exchanges - st0.exchanges == 1,
+	      "interleaved same-field operations form one request each", d);
+	{
+		const char *argv[] = { "sh", "-c", "stat -c '%a' /tmp/b/f0 /tmp/b/f1 /tmp/b/f2; "
+				       "stat -c %Y /tmp/b", NULL };
+
+		run(b, sizeof(b), argv, "root");
+		check(!strcmp(b, "633\n611\n622\n1000000000"),
+		      "one path's operations and an entry's creation keep their order", b);
+	}
+}
+
 struct worker {
 	e2b_meta_session *s;
 	int id;
@@ -452,6 +503,7 @@ int main(void)
 	if (s) {
 		hostile_paths(s);
 		batching(s);
+		regrouping(s);
 		threads(s);
 	}
 	atomic_write();
