@@ -65,6 +65,23 @@ read -r apid n1 <<<"$(who)"
 read -r apid2 n2 <<<"$(who)"
 expect_eq "the agent is reused" "$apid $((n1 + 1))" "$apid2 $n2"
 
+# Runs at once are not queued behind one another: another worker serves.
+"$C" --api-url "$E2BD_URL" --domain "localhost:$E2BD_PORT" --scheme http -v \
+	run "$id" 'echo started; sleep 60' > "$TEST_TMP/long.out" 2> "$TEST_TMP/long.err" < /dev/null &
+lp=$!
+for _ in $(seq 100); do grep -qs started "$TEST_TMP/long.out" && break; sleep 0.1; done
+rc ctl native -v run "$id" echo short < /dev/null
+w1=$(sed -n 's/.*agent: run by agent [0-9]* (worker \([0-9]*\).*/\1/p' "$TEST_TMP/long.err")
+w2=$(sed -n 's/.*agent: run by agent [0-9]* (worker \([0-9]*\).*/\1/p' <<<"$ERR")
+if [ "$RC $OUT" = "0 short" ] && kill -0 "$lp" 2>/dev/null && [ -n "$w1" ] && [ -n "$w2" ] && [ "$w1" != "$w2" ]; then
+	ok "a run beside a long one gets its own worker"
+else
+	fail "a run beside a long one gets its own worker" "$RC $OUT, workers '$w1' '$w2'"
+fi
+kill -INT "$lp"
+wait_gone "$lp" || kill -KILL "$lp"
+read -r _ n2 <<<"$(who)"
+
 # Same stdout, stderr and exit code with and without the agent.
 calls=0
 same() { # same NAME ARGS... (to ctl native, stdin /dev/null)
