@@ -414,53 +414,36 @@ out:
 	return error;
 }
 
-/* Whether @s needs quotes in a key=value line. */
-static bool needs_quotes(const char *s)
+/*
+ * Which part of e2bd an entry comes from, from its "event" field, named as
+ * envd names its loggers ("processSvc"): the E2B CLI filters on it.
+ */
+static const char *entry_logger(const json_t *fields)
 {
-	if (!*s)
-		return true;
-	for (; *s; s++)
-		if (*s == ' ' || *s == '"' || *s == '=' || *s == '\\' ||
-		    (unsigned char)*s < 0x20)
-			return true;
-	return false;
+	const char *ev = json_string_value(json_object_get(fields, "event"));
+
+	if (ev && strncmp(ev, "process.", 8) == 0)
+		return "processSvc";
+	return "sandboxSvc";
 }
 
 char *sblog_line(const json_t *entry)
 {
-	const char *msg = json_string_value(json_object_get(entry, "message"));
-	json_t *fields = json_object_get(entry, "fields"), *v;
-	const char *key, *s;
-	size_t cap, n;
+	json_t *fields = json_object_get(entry, "fields"), *o, *v;
+	const char *key;
 	char *line;
 
-	cap = strlen(msg ? msg : "") + 1;
-	json_object_foreach(fields, key, v) {
-		s = json_string_value(v);
-		cap += strlen(key) + 4 + 2 * strlen(s ? s : "");
-	}
-	line = malloc(cap);
-	if (!line)
+	o = json_pack("{s:O?, s:s, s:O?}", "level", json_object_get(entry, "level"),
+		      "logger", entry_logger(fields), "message",
+		      json_object_get(entry, "message"));
+	if (!o)
 		return NULL;
-	n = (size_t)snprintf(line, cap, "%s", msg ? msg : "");
 	json_object_foreach(fields, key, v) {
-		s = json_string_value(v);
-		if (!s)
-			continue;
-		n += (size_t)snprintf(line + n, cap - n, " %s=", key);
-		if (!needs_quotes(s)) {
-			n += (size_t)snprintf(line + n, cap - n, "%s", s);
-			continue;
-		}
-		line[n++] = '"';
-		for (; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				line[n++] = '\\';
-			line[n++] = (unsigned char)*s < 0x20 ? ' ' : *s;
-		}
-		line[n++] = '"';
-		line[n] = '\0';
+		if (!json_object_get(o, key))
+			json_object_set(o, key, v);
 	}
+	line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
 	return line;
 }
 

@@ -67,7 +67,11 @@ struct sblog_query {
 int sblog_query(json_t **out, const char *id, const struct sblog_query *q,
 		uint64_t *dropped);
 
-/* The plain line of an entry from sblog_query (v1 "logs"[].line); caller frees. */
+/*
+ * The v1 "logs"[].line of an entry from sblog_query: the entry as one JSON
+ * object {"level", "logger", "message", fields...}, as envd's own log
+ * lines are in E2B (the E2B CLI parses them).  Caller frees; NULL on OOM.
+ */
 char *sblog_line(const json_t *entry);
 
 /*

@@ -52,7 +52,11 @@ assert es[0]["fields"]["templateID"] == "base" and es[0]["fields"]["timeout"] ==
 assert es[3]["fields"]["timeout"] == "600", es[3]
 assert len(d["logs"]) == len(es)
 for l, e in zip(d["logs"], es):
-    assert l["timestamp"] == e["timestamp"] and l["line"].startswith(e["message"]), (l, e)
+    # the line is the entry as envd-style JSON, which the E2B CLI parses
+    line = json.loads(l["line"])
+    assert l["timestamp"] == e["timestamp"] and line["message"] == e["message"], (l, e)
+    assert line["level"] == e["level"] and line["logger"] in ("processSvc", "sandboxSvc"), l
+    assert all(line[k] == v for k, v in e["fields"].items()), (l, e)
 ts = [e["timestamp"] for e in es]
 assert ts == sorted(ts), ts
 assert all(t.endswith("Z") and len(t) == 24 for t in ts), ts

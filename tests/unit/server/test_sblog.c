@@ -2,7 +2,7 @@
 /*
  * Unit tests for sblog.c, the per-sandbox log rings: order, the ring's
  * bound and drop count, repeats, cursor/direction/level/search/limit,
- * cuts on UTF-8 boundaries, the v1 line, dead logs' time and count bounds,
+ * cuts on UTF-8 boundaries, the v1 line (envd-style JSON), dead logs' time and count bounds,
  * a clock going back, and concurrent writers.
  */
 #include <pthread.h>
@@ -207,9 +207,10 @@ static void test_sblog_cuts_on_utf8_boundaries(void **state)
 	assert_string_equal(cmd, "/bin/echo 'it'\\''s' '...");
 }
 
-static void test_sblog_line_is_message_then_fields(void **state)
+static void test_sblog_line_is_the_entry_as_envd_json(void **state)
 {
-	const char *kv[] = { "pid", "7", "cmd", "ls -l \"x\"", "empty", "", NULL };
+	const char *kv[] = { "event", "process.start", "pid", "7", "cmd", "ls -l \"x\"",
+			     "level", "not this one", NULL };
 	json_t *arr;
 	char *line;
 
@@ -218,7 +219,9 @@ static void test_sblog_line_is_message_then_fields(void **state)
 	sblog_add("l", SBLOG_INFO, kv, "process 7 started");
 	assert_int_equal(sblog_query(&arr, "l", &all_forward, NULL), 0);
 	line = sblog_line(json_array_get(arr, 0));
-	assert_string_equal(line, "process 7 started pid=7 cmd=\"ls -l \\\"x\\\"\" empty=\"\"");
+	assert_string_equal(line, "{\"level\":\"info\",\"logger\":\"processSvc\","
+			    "\"message\":\"process 7 started\",\"event\":\"process.start\","
+			    "\"pid\":\"7\",\"cmd\":\"ls -l \\\"x\\\"\"}");
 	free(line);
 	json_decref(arr);
 	assert_int_equal(sblog_level_parse("warn"), SBLOG_WARN);
@@ -305,7 +308,7 @@ int main(void)
 		T(test_sblog_query_cursor_direction_level_search_limit),
 		T(test_sblog_clock_going_back_keeps_the_order),
 		T(test_sblog_cuts_on_utf8_boundaries),
-		T(test_sblog_line_is_message_then_fields),
+		T(test_sblog_line_is_the_entry_as_envd_json),
 		T(test_sblog_dead_logs_are_kept_then_evicted),
 		T(test_sblog_concurrent_writers_stay_bounded),
 	};
