@@ -447,21 +447,38 @@ static int write_opts(e2b_write_options *o, const e2b_write_options *in)
 	return 0;
 }
 
-/* "<dir>/.<base>.e2b-tmp-<random>" beside the target. */
+/*
+ * "<dir>/.<base>.e2b-tmp-<random>" beside the target, the base shortened
+ * (at a UTF-8 character boundary) so that the name stays within NAME_MAX
+ * and the path within PATH_MAX whenever the target's do: a long name must
+ * not make its upload fail.  Returns 1 when even a shortened name has no
+ * room (a directory path near PATH_MAX): the caller writes in place.
+ */
+#define TEMP_SUFFIX 26	/* ".", ".e2b-tmp-" and 16 hex digits */
+#define TEMP_NAME_MAX 255
+#define TEMP_PATH_MAX 4095
 static int temp_name(e2b_buf *out, const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t dlen = slash ? (size_t)(slash - path) : 0, blen = strlen(base), i;
 	unsigned char rnd[8] = { 0 };
-	size_t i;
 	int error;
 
+	if (slash && dlen + 1 + TEMP_SUFFIX > TEMP_PATH_MAX)
+		return 1;
+	if (blen > TEMP_NAME_MAX - TEMP_SUFFIX)
+		blen = TEMP_NAME_MAX - TEMP_SUFFIX;
+	if (slash && dlen + 1 + blen + TEMP_SUFFIX > TEMP_PATH_MAX)
+		blen = TEMP_PATH_MAX - TEMP_SUFFIX - dlen - 1;
+	while (blen && blen < strlen(base) && ((unsigned char)base[blen] & 0xc0) == 0x80)
+		blen--;
 	if (e2bu_random(rnd, sizeof(rnd)) < 0)
 		rnd[0] = (unsigned char)getpid();
 	if (slash)
-		error = e2b_buf_printf(out, "%.*s/.%s.e2b-tmp-", (int)(slash - path),
-				       path, slash + 1);
+		error = e2b_buf_printf(out, "%.*s/.%.*s.e2b-tmp-", (int)dlen, path, (int)blen,
+				       base);
 	else
-		error = e2b_buf_printf(out, ".%s.e2b-tmp-", path);
+		error = e2b_buf_printf(out, ".%.*s.e2b-tmp-", (int)blen, base);
 	for (i = 0; !error && i < sizeof(rnd); i++)
 		error = e2b_buf_printf(out, "%02x", rnd[i]);
 	return error;
@@ -552,14 +569,25 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 	error = temp_name(&tmp, path);
 	if (error < 0)
 		goto out;
-	/* The new file must keep the old one's permissions. */
-	error = e2b_fs_stat(&old, sb, path);
-	if (error == E2B_ENOTFOUND) {
-		e2b_error_clear();
-		error = 0;
-	}
-	if (error < 0)
+	if (error == 1) {
+		/* No room for a temporary beside it: in place, as e2bfs did. */
+		up->path = path;
+		error = e2b__files_post(out, &e, up);
+		if (error == 0 && o->attrs)
+			error = apply_attrs(sb, o, path, NULL);
 		goto out;
+	}
+	/* The new file must keep the old one's permissions, unless the
+	 * caller gives them (then no Stat: one round trip less). */
+	if (!o->attrs || !(o->attrs->set & E2B_META_SET_MODE)) {
+		error = e2b_fs_stat(&old, sb, path);
+		if (error == E2B_ENOTFOUND) {
+			e2b_error_clear();
+			error = 0;
+		}
+		if (error < 0)
+			goto out;
+	}
 	up->path = tmp.ptr;
 	error = e2b__files_post(NULL, &e, up);
 	if (error == 0 && o->attrs)

@@ -224,7 +224,10 @@ enum e2b_write_flags {
 	 * e2b_write_options.attrs sets a mode; attrs are applied to the
 	 * temporary file before the Move, so the target never has the new
 	 * content with the wrong mode or times.  e2b_write_info.entry is
-	 * filled (the Move's answer: size, mode, mtime).
+	 * filled (the Move's answer: size, mode, mtime).  The temporary's
+	 * name is the target's, shortened to fit NAME_MAX and PATH_MAX; a
+	 * target in a directory whose path leaves no room for it (within 26
+	 * bytes of PATH_MAX) is written in place, and entry is then NULL.
 	 */
 	E2B_WRITE_ATOMIC = 1 << 0,
 	/** Always use multipart/form-data even where octet-stream works. */

@@ -466,6 +466,29 @@ static void atomic_write(void)
 	check(!strcmp(stat_of(b, sizeof(b), "%a %X %.9Y", "/tmp/m/atomic"),
 		      "711 1111111111 1222222222.000000005"), "atomic write: mode and times", b);
 	e2b_write_info_free(wi);
+	wi = NULL;
+	{
+		/* A 255-byte name (2-byte characters): the temporary's is
+		 * shortened at a character boundary, the write stays atomic. */
+		char name[300] = "/tmp/m/", *p = name + strlen(name);
+		e2b_entry_list *l = NULL;
+		size_t k;
+
+		for (k = 0; k < 127; k++, p += 2)
+			memcpy(p, "\xc3\xa9", 2);
+		*p++ = 'x';
+		*p = '\0';
+		rc = e2b_fs_write(&wi, sb, name, "long", 4, &wo);
+		check(rc == 0 && wi && wi->entry && (wi->entry->mode & 0777) == 0711,
+		      "atomic write of a 255-byte name", NULL);
+		e2b_write_info_free(wi);
+		rc = e2b_fs_list(&l, sb, "/tmp/m", 1);
+		for (k = 0; rc == 0 && k < l->count; k++)
+			if (strstr(l->items[k].name, "e2b-tmp"))
+				rc = -1;
+		check(rc == 0, "no temporary left beside it", "a temporary was left");
+		e2b_entry_list_free(l);
+	}
 	wo.flags = 0;
 	attrs.mode = 0644;
 	rc = e2b_fs_write(NULL, sb, "/tmp/m/plain", "x", 1, &wo);
