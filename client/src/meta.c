@@ -120,7 +120,8 @@ static int op_fields(struct fields *f, const e2b_meta_op *op)
 		f->verb = "fix";
 		if (op->set & ~(unsigned)(E2B_META_SET_MODE | E2B_META_SET_UID |
 					  E2B_META_SET_GID | E2B_META_SET_ATIME |
-					  E2B_META_SET_MTIME | E2B_META_SET_OWNER_OF))
+					  E2B_META_SET_MTIME | E2B_META_SET_OWNER_OF |
+					  E2B_META_SET_ATIME_NOW | E2B_META_SET_MTIME_NOW))
 			return e2b__error_set(E2B_EINVALID, "unknown set flags 0x%x", op->set);
 		if (!op->set)
 			return e2b__error_set(E2B_EINVALID, "nothing to set");
@@ -151,6 +152,10 @@ static int op_fields(struct fields *f, const e2b_meta_op *op)
 		if (op->set & E2B_META_SET_MTIME)
 			snprintf(f->mtime, sizeof(f->mtime), "@%lld.%09ld",
 				 (long long)op->mtime.tv_sec, (long)op->mtime.tv_nsec);
+		if (op->set & E2B_META_SET_ATIME_NOW)
+			snprintf(f->atime, sizeof(f->atime), "now");
+		if (op->set & E2B_META_SET_MTIME_NOW)
+			snprintf(f->mtime, sizeof(f->mtime), "now");
 		return 0;
 	case E2B_META_TRUNCATE:
 		f->verb = "truncate";

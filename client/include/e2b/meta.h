@@ -72,6 +72,10 @@ enum e2b_meta_set_flags {
 	 * file as root without changing its owner.
 	 */
 	E2B_META_SET_OWNER_OF = 1 << 5,
+	/** Access / modification time: the sandbox's current time (touch's
+	 *  "now"; utimensat's UTIME_NOW).  Instead of @c atime / @c mtime. */
+	E2B_META_SET_ATIME_NOW = 1 << 6,
+	E2B_META_SET_MTIME_NOW = 1 << 7,
 };
 
 /** One operation of a batch; the in fields are borrowed for the call. */

@@ -92,6 +92,19 @@ static void one_shots(void)
 	rc = e2b_meta_set_times(sb, "/tmp/m/f", NULL, &at, &mo);
 	check(rc == 0 && !strcmp(stat_of(b, sizeof(b), "%X %Y", "/tmp/m/f"),
 				 "1000000000 1000000000"), "set_times mtime only", b);
+	{
+		e2b_meta_session *ns = NULL;
+		e2b_meta_op now = { .kind = E2B_META_SETATTR, .path = "/tmp/m/f",
+				    .set = E2B_META_SET_MTIME_NOW };
+
+		rc = e2b_meta_session_new(&ns, sb, &mo);
+		if (rc == 0)
+			rc = e2b_meta_session_run(ns, &now, 1);
+		e2b_meta_session_free(ns);
+		stat_of(b, sizeof(b), "%X %Y", "/tmp/m/f");
+		check(rc == 0 && !strncmp(b, "1000000000 ", 11) &&
+		      strtoll(b + 11, NULL, 10) > 1700000000, "mtime now, atime left", b);
+	}
 	rc = e2b_meta_set_owner(sb, "/tmp/m/f", 1000, 1000, &mo);
 	check(rc == 0 && !strcmp(stat_of(b, sizeof(b), "%u:%g", "/tmp/m/f"), "1000:1000"),
 	      "set_owner 1000:1000 as root", b);
