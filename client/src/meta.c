@@ -521,6 +521,8 @@ struct e2b_meta_session {
 	/* Owned by the leader (one at a time, by the leader flag). */
 	e2b_process *proc;	/* NULL = not running */
 	int disabled;		/* the helper cannot run: one-shot only */
+	int silent;		/* helpers in a row that died before answering */
+	int answered;		/* the running helper has answered */
 	uint64_t seq;
 	char token[33];
 	char buf[META_OUT_MAX];	/* helper output not yet matched */
@@ -584,6 +586,11 @@ static void helper_stop(e2b_meta_session *s)
 {
 	if (!s->proc)
 		return;
+	/* Without bash, envd's sh wrapper starts and exits 127: after two
+	 * helpers that never answered, one-shot only. */
+	s->silent = s->answered ? 0 : s->silent + 1;
+	if (s->silent >= 2)
+		s->disabled = 1;
 	e2b_process_kill(NULL, s->proc);
 	e2b_process_free(s->proc);
 	s->proc = NULL;
@@ -616,6 +623,7 @@ static int helper_start(e2b_meta_session *s)
 	}
 	pthread_mutex_lock(&s->lock);
 	s->stats.starts++;
+	s->answered = 0;
 	pthread_mutex_unlock(&s->lock);
 	s->len = 0;
 	error = e2b_process_send_stdin(s->proc, s->token, sizeof(s->token));
@@ -785,6 +793,7 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 
 		st = parse_answer(s->buf, &s->len, s->token, first + g, &text);
 		if (st >= 0) {
+			s->answered = 1;
 			size_t members = gend[g] - gstart[g];
 
 			for (k = gstart[g]; k < gend[g]; k++) {
