@@ -83,6 +83,13 @@ struct file {
 	int dirfix;		/* protected by lock; a directory's mode and
 				 * times, queued behind the uploads into it */
 	int want_mode;		/* protected by lock; with dirfix */
+	/* A sequential reader's stream (stream_main): one GET of blocks
+	 * [st_b0, st_b1) written by its own thread and marked present as it
+	 * arrives, so the reader never waits a round trip per window. */
+	int st_active;		/* protected by lock */
+	int st_cancel;		/* protected by lock; mark nothing more, stop */
+	size_t st_b0, st_b1;	/* protected by lock */
+	pthread_cond_t st_cond;	/* under lock: progress or the stream's end */
 	struct file *qnext;	/* protected by up_lock */
 	struct pub {
 		int dirty;
@@ -248,6 +255,7 @@ static struct file *get_file(struct inode *in)
 		f = calloc(1, sizeof(*f));
 		if (f) {
 			pthread_mutex_init(&f->lock, NULL);
+			pthread_cond_init(&f->st_cond, NULL);
 			f->fd = -1;
 			f->in = in;
 			in->file = f;
@@ -329,8 +337,11 @@ static int grow_map(struct file *f, uint64_t size)
 }
 
 /* Forget the content; lock held. */
+static void stream_stop(struct file *f);
+
 static void reset_locked(struct file *f, uint64_t size)
 {
+	stream_stop(f);
 	if (f->fd >= 0 && ftruncate(f->fd, 0) < 0) {
 		close(f->fd);
 		f->fd = -1;
@@ -519,6 +530,7 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 	if (rc == 0)
 		rc = ensure_fd(fs, f);
 	if (rc == 0 && (flags & O_TRUNC) && (f->size || f->dirty)) {
+		stream_stop(f);
 		if (ftruncate(f->fd, 0) < 0) {
 			rc = -errno;
 		} else {
@@ -580,6 +592,141 @@ static void mark_present(struct file *f, uint64_t off, uint64_t got)
 		if (bstart >= off && (bend <= end || end >= f->size))
 			f->present[b] = 1;
 	}
+}
+
+/*
+ * Streaming a sequential reader's file: cat or cp of a large file would
+ * otherwise wait one round trip (and a TCP slow start on an idle
+ * connection) per readahead window.  One GET runs on its own thread with
+ * its own descriptor; readers wait on st_cond for the blocks they need.
+ * Whoever changes the cache file's content first stops it (stream_stop:
+ * cancel and wait); the last close only cancels it.
+ */
+#define STREAM_MIN (8u << 20)	/* smallest file worth a stream */
+#define STREAM_AFTER 4u		/* readahead window (blocks) that starts one */
+
+struct stream {
+	struct fs *fs;
+	struct file *f;
+	char *path;
+	int fd;
+	uint64_t off, len, marked;
+};
+
+static int stream_progress(void *arg, uint64_t got)
+{
+	struct stream *s = arg;
+	struct file *f = s->f;
+	int stop;
+
+	if (got < s->marked + CACHE_BLOCK && got < s->len)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	stop = f->st_cancel;
+	if (!stop) {
+		mark_present(f, s->off, got);
+		s->marked = got;
+		pthread_cond_broadcast(&f->st_cond);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return stop;
+}
+
+static void *stream_main(void *arg)
+{
+	struct stream *s = arg;
+	struct file *f = s->f;
+	uint64_t got = 0;
+	int rc;
+
+	rc = remote_read_to_fd_progress(s->fs, s->path, s->fd, s->off, s->len, &got, NULL,
+					stream_progress, s);
+	pthread_mutex_lock(&f->lock);
+	if (!f->st_cancel)
+		mark_present(f, s->off, got);
+	f->st_active = 0;
+	f->st_cancel = 0;
+	pthread_cond_broadcast(&f->st_cond);
+	pthread_mutex_unlock(&f->lock);
+	if (rc < 0 && s->fs->debug)
+		fs_log(s->fs, "stream of '%s' ended early (%d); reads fetch the rest", s->path, rc);
+	close(s->fd);
+	free(s->path);
+	free(s);
+	return NULL;
+}
+
+/* Stream blocks [b0, end of their missing run) of @f; lock held, fd open.
+ * Nothing happens if it cannot start: the reader fetches as before. */
+static void stream_start(struct fs *fs, struct file *f, size_t b0)
+{
+	size_t n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK), b1;
+	struct stream *s;
+	pthread_attr_t at;
+	pthread_t t;
+
+	for (b1 = b0; b1 < n && !f->present[b1]; b1++)
+		;
+	if (b1 == b0 || !(s = calloc(1, sizeof(*s))))
+		return;
+	s->fs = fs;
+	s->f = f;
+	s->off = (uint64_t)b0 * CACHE_BLOCK;
+	s->len = (uint64_t)b1 * CACHE_BLOCK < f->size ? (uint64_t)(b1 - b0) * CACHE_BLOCK :
+							  f->size - s->off;
+	s->path = inode_path(f->in);
+	s->fd = s->path ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (s->fd < 0)
+		goto fail;
+	f->st_active = 1;
+	f->st_cancel = 0;
+	f->st_b0 = b0;
+	f->st_b1 = b1;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, stream_main, s) == 0) {
+		pthread_attr_destroy(&at);
+		return;
+	}
+	pthread_attr_destroy(&at);
+	f->st_active = 0;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->path);
+	free(s);
+}
+
+/* Wait until the stream has brought every block of [b0, b1) it covers
+ * (or ended); lock held. */
+static void stream_wait_blocks(struct file *f, size_t b0, size_t b1)
+{
+	size_t b;
+
+	while (f->st_active && !f->st_cancel) {
+		for (b = b0; b < b1; b++)
+			if (!f->present[b] && b >= f->st_b0 && b < f->st_b1)
+				break;
+		if (b == b1)
+			return;
+		pthread_cond_wait(&f->st_cond, &f->lock);
+	}
+}
+
+/* Wait for the stream's end; lock held. */
+static void stream_wait(struct file *f)
+{
+	while (f->st_active)
+		pthread_cond_wait(&f->st_cond, &f->lock);
+}
+
+/* Stop the stream before the cache file's content changes; lock held. */
+static void stream_stop(struct file *f)
+{
+	if (!f->st_active)
+		return;
+	f->st_cancel = 1;
+	stream_wait(f);
 }
 
 /* One part of a parallel fetch. */
@@ -682,6 +829,7 @@ static int ensure_complete(struct fs *fs, struct file *f)
 	size_t b = 0, e, n;
 	int rc;
 
+	stream_wait(f);
 	if (f->complete)
 		return 0;
 	rc = grow_map(f, f->size);
@@ -779,15 +927,27 @@ int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t of
 		for (miss = b0; miss < b1 && f->present[miss]; miss++)
 			;
 		if (miss < b1) {
-			/* Sequential access grows the readahead window. */
+			/* Sequential access grows the readahead window; a
+			 * long sequential read of a large file streams. */
 			if ((uint64_t)off == f->seq_next)
 				f->ra = f->ra < RA_MAX_BLOCKS ? f->ra * 2 : RA_MAX_BLOCKS;
 			else
 				f->ra = 1;
+			if (!f->st_active && f->ra >= STREAM_AFTER && f->size >= STREAM_MIN &&
+			    ensure_fd(fs, f) == 0)
+				stream_start(fs, f, miss);
+			stream_wait_blocks(f, b0, b1);
+			for (miss = b0; miss < b1 && f->present[miss]; miss++)
+				;
+		}
+		if (miss < b1) {
 			b = b1 + f->ra;
 			if (b > n)
 				b = n;
-			/* Stop at the first block we already have. */
+			/* Stop at the first block we already have (or that
+			 * the stream will bring). */
+			if (f->st_active && !f->st_cancel && f->st_b0 >= b1 && b > f->st_b0)
+				b = f->st_b0;
 			for (b1 = miss; b1 < b && !f->present[b1]; b1++)
 				;
 			rc = fetch(fs, f, miss, b1);
@@ -877,6 +1037,7 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 		return -EBADF;
 	pthread_mutex_lock(&f->lock);
 	if (size == 0) {
+		stream_stop(f);
 		if (f->present)
 			memset(f->present, 0, f->nblocks);
 		f->complete = 1;
@@ -1494,6 +1655,9 @@ void cache_release(struct fs *fs, struct inode *in)
 	if (f->opens > 0)
 		f->opens--;
 	if (!f->opens) {
+		/* Nobody reads on: the rest is not worth fetching. */
+		if (f->st_active)
+			f->st_cancel = 1;
 		if (f->dirty)
 			enqueue(fs, f);
 		if (f->fd >= 0) {
@@ -1713,6 +1877,7 @@ static void drop_locked(struct file *f)
 	 * (cache_unlinking made it complete). */
 	if (f->opens)
 		f->orphan = 1;
+	stream_stop(f);
 	clear_dirty(f);
 	set_local_new(f, 0);
 	f->has_base = 0;
@@ -2065,6 +2230,7 @@ void cache_housekeep(struct fs *fs)
 
 			pthread_mutex_lock(&f->lock);
 			if (!f->opens && !f->dirty && f->cpath) {
+				stream_stop(f);
 				if (stat(f->cpath, &st) == 0)
 					bytes -= bytes > (uint64_t)st.st_blocks * 512 ?
 						 (uint64_t)st.st_blocks * 512 : bytes;

@@ -154,6 +154,9 @@ int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n);
 int remote_fix_many(struct fs *fs, struct upload_item *items, size_t n);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
+int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t off,
+			       uint64_t len, uint64_t *got, uint64_t *remote_size,
+			       int (*progress)(void *arg, uint64_t got), void *arg);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
 int remote_statfs(struct fs *fs, e2b_envd_metrics *m);
 /* The sandbox itself (main.c, ctl.c): 0 or a negative errno (remote_attach:

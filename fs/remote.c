@@ -1091,6 +1091,8 @@ struct sink {
 	int fd;
 	uint64_t off;
 	uint64_t got;
+	int (*progress)(void *arg, uint64_t got);
+	void *arg;
 };
 
 static int sink_cb(const char *data, size_t len, void *payload)
@@ -1109,16 +1111,26 @@ static int sink_cb(const char *data, size_t len, void *payload)
 		data += n;
 		len -= (size_t)n;
 	}
-	return 0;
+	return s->progress ? s->progress(s->arg, s->got) : 0;
 }
 
 /* Fetch [off, off+len) of @path into @fd at the same offsets. */
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size)
 {
+	return remote_read_to_fd_progress(fs, path, fd, off, len, got, remote_size,
+					  NULL, NULL);
+}
+
+/* The same, calling @progress with the bytes written so far after each
+ * piece; a non-zero return from it stops the transfer (an error). */
+int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t off,
+			       uint64_t len, uint64_t *got, uint64_t *remote_size,
+			       int (*progress)(void *arg, uint64_t got), void *arg)
+{
 	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
 	e2b_read_info info = { 0 };
-	struct sink s = { fd, off, 0 };
+	struct sink s = { fd, off, 0, progress, arg };
 	int rc;
 
 	ro.user = fs->o.user;

@@ -128,6 +128,13 @@ static int record_upload(const char *what, const char *path, int fd,
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off, uint64_t len,
 		      uint64_t *got, uint64_t *remote_size)
 {
+	return remote_read_to_fd_progress(fs, path, fd, off, len, got, remote_size, NULL, NULL);
+}
+
+int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t off,
+			       uint64_t len, uint64_t *got, uint64_t *remote_size,
+			       int (*progress)(void *arg, uint64_t got), void *arg)
+{
 	unsigned char buf[4096];
 	struct stub_call *c;
 	uint64_t done = 0;
@@ -148,6 +155,10 @@ int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off, uin
 		if (pwrite(fd, buf, n, (off_t)(off + done)) != (ssize_t)n)
 			return -EIO;
 		done += n;
+		if (progress && progress(arg, done)) {
+			*got = done;
+			return -EIO;
+		}
 	}
 	*got = done;
 	if (remote_size)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A large file read sequentially is streamed (one GET on its own thread,
+# readers wait for the blocks they need): the content is exact, a reader
+# that stops early leaves no stale blocks behind, a change in the sandbox
+# while a stream runs is seen on the next open, and a write into a file
+# whose stream is running lands on complete, current content.
+. "$SRC_DIR/tests/lib.sh"
+. "$SRC_DIR/tests/fs/common.sh"
+fs_require
+
+id=$(new_sandbox '{"templateID":"base","timeout":600}') || { fail "create sandbox" "$id"; done_testing; }
+H=/home/user
+sb() { "$E2BCTL_BIN" run "$id" -- sh -c "$1" 2>&1; }
+sb "mkdir -p $H/st && head -c 24M /dev/urandom > $H/st/a.bin && head -c 40M /dev/urandom > $H/st/b.bin" >/dev/null
+mnt=$TEST_TMP/stream-mnt
+mount_check "mount" "$id" "$mnt"
+
+want=$(sb "sha256sum < $H/st/a.bin" | cut -c1-64)
+expect_eq "24 MiB read sequentially: exact" "$want" "$(sha256sum < "$mnt/st/a.bin" | cut -c1-64)"
+expect_eq "read again from the cache: exact" "$want" "$(sha256sum < "$mnt/st/a.bin" | cut -c1-64)"
+
+# A reader that stops after 1 MiB (its stream is cancelled at close), then
+# the file changes in the sandbox: the next full read is the new content.
+head -c 1M "$mnt/st/b.bin" > "$TEST_TMP/head.bin"
+expect_eq "head of a streamed file" "$(sb "head -c 1M $H/st/b.bin | sha256sum" | cut -c1-64)" \
+	"$(sha256sum < "$TEST_TMP/head.bin" | cut -c1-64)"
+sb "head -c 40M /dev/urandom > $H/st/b.new && mv $H/st/b.new $H/st/b.bin" >/dev/null
+sleep 1	# the watch's event (0.5 s at most while it is up)
+want=$(sb "sha256sum < $H/st/b.bin" | cut -c1-64)
+expect_eq "changed in the sandbox after a cancelled stream: new content" "$want" \
+	"$(sha256sum < "$mnt/st/b.bin" | cut -c1-64)"
+
+# Read the first MiBs (the stream starts), then write in the middle and at
+# the end through the same descriptor: the write waits for the content.
+check "write into a file while its stream runs" python3 - "$mnt/st/a.bin" "$TEST_TMP/a.local" <<'PY'
+import os, sys
+p, local = sys.argv[1:]
+fd = os.open(p, os.O_RDWR)
+data = bytearray()
+while len(data) < (2 << 20):
+    b = os.read(fd, 128 << 10)
+    if not b:
+        break
+    data += b
+os.pwrite(fd, b"MIDDLE" * 1000, 12 << 20)
+os.pwrite(fd, b"END", (24 << 20) - 3)
+os.close(fd)
+# what the file must now be, from a second full read through the mount
+with open(p, "rb") as f:
+    whole = f.read()
+assert len(whole) == 24 << 20, len(whole)
+assert whole[:len(data)] == bytes(data)
+assert whole[12 << 20:(12 << 20) + 6000] == b"MIDDLE" * 1000
+assert whole[-3:] == b"END"
+open(local, "wb").write(whole)
+PY
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "the written file in the sandbox" "$(sha256sum < "$TEST_TMP/a.local" | cut -c1-64)" \
+	"$(sb "sha256sum < $H/st/a.bin" | cut -c1-64)"
+
+fs_umount "$mnt"
+check "e2bfs stderr clean" sh -c "! grep -Ei 'runtime error|AddressSanitizer|LeakSanitizer' '$TEST_TMP/e2bfs.log'"
+api DELETE "/sandboxes/$id" >/dev/null
+done_testing
