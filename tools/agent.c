@@ -466,6 +466,8 @@ static int worker_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	clearerr(stdout);
 	fflush(stderr);
 out:
+	/* ctx->opt pointed into this request's argv. */
+	memset(&ctx->opt, 0, sizeof(ctx->opt));
 	cmd_args_release(&args);
 	return error;
 }
@@ -669,12 +671,13 @@ struct master {
 	int nw;
 };
 
-static void master_spawn(struct master *m)
+/* One more worker.  @return 0, or -1 (at the bound, or fork failed) */
+static int master_spawn(struct master *m)
 {
 	pid_t pid;
 
 	if (m->nw >= AGENT_MAX_WORKERS)
-		return;
+		return -1;
 	pid = fork();
 	if (pid == 0) {
 		close(m->news[0]);
@@ -682,11 +685,22 @@ static void master_spawn(struct master *m)
 		_exit(0);
 	}
 	if (pid < 0)
-		return;
+		return -1;
 	m->warm_id = NULL;
 	m->w[m->nw].pid = pid;
 	m->w[m->nw].busy = 0;
 	m->nw++;
+	return 0;
+}
+
+/* No worker for a waiting client: hang up on it before 'A', so that it
+ * runs directly instead of queueing behind long runs. */
+static void master_turn_away(struct master *m)
+{
+	int c = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (c >= 0)
+		close(c);
 }
 
 static void master_reap(struct master *m)
@@ -755,7 +769,8 @@ static void master_main(struct cmd_ctx *ctx, const char *fp, const struct sockad
 	sigemptyset(&sac.sa_mask);
 	sac.sa_flags = SA_NOCLDSTOP | SA_RESTART;
 	sigaction(SIGCHLD, &sac, NULL);
-	master_spawn(&m);
+	if (master_spawn(&m) < 0)
+		goto out;
 	last = now_ms();
 	for (;;) {
 		nidle = nbusy = 0;
@@ -789,8 +804,8 @@ static void master_main(struct cmd_ctx *ctx, const char *fp, const struct sockad
 					last = now_ms();
 			}
 		}
-		if (n > 0 && (pf[1].revents & POLLIN))
-			master_spawn(&m);
+		if (n > 0 && (pf[1].revents & POLLIN) && master_spawn(&m) < 0)
+			master_turn_away(&m);
 	}
 	/* New clients find no socket and start another agent; one already
 	 * waiting in the backlog gets EOF when the last copy of the listening

@@ -87,6 +87,22 @@ kill -INT "$lp"
 wait_gone "$lp" || kill -KILL "$lp"
 read -r _ n2 <<<"$(who)"
 
+# Many at once: each gets its own output and exit code (beyond the
+# agent's workers, the agent hangs up and they run directly).
+for i in $(seq 24); do
+	ctl native run "$id" "echo out-$i; echo err-$i >&2; exit $((i % 5))" \
+		> "$TEST_TMP/many.$i.out" 2> "$TEST_TMP/many.$i.err" < /dev/null &
+	pids[i]=$!
+done
+bad=
+for i in $(seq 24); do
+	wait "${pids[i]}"
+	got="$?|$(cat "$TEST_TMP/many.$i.out")|$(cat "$TEST_TMP/many.$i.err")"
+	[ "$got" = "$((i % 5))|out-$i|err-$i" ] || bad="$bad [$i: $got]"
+done
+[ -z "$bad" ] && ok "24 runs at once" || fail "24 runs at once" "$bad"
+read -r _ n2 <<<"$(who)"
+
 # Same stdout, stderr and exit code with and without the agent.
 calls=0
 same() { # same NAME ARGS... (to ctl native, stdin /dev/null)
