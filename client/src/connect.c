@@ -167,6 +167,13 @@ int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 		   const char *procedure, const json_t *req, int idempotent,
 		   const char *what)
 {
+	return e2b__rpc_unary_pb(out, NULL, e, procedure, req, idempotent, what);
+}
+
+int e2b__rpc_unary_pb(json_t **out, ProtobufCMessage **out_pb, const struct e2b__envd *e,
+		      const char *procedure, const json_t *req, int idempotent,
+		      const char *what)
+{
 	struct e2b__req r = { 0 };
 	struct e2b__resp resp;
 	e2b_buf url = E2B_BUF_INIT, body = E2B_BUF_INIT;
@@ -177,6 +184,8 @@ int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 
 	if (out)
 		*out = NULL;
+	if (out_pb)
+		*out_pb = NULL;
 	e2b__resp_init(&resp);
 	e2b__rpc_types(e, procedure, &ind, &outd);
 	/*
@@ -229,6 +238,16 @@ int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 	/* A server that answers JSON anyway is understood. */
 	if (ind && !strncmp(resp.content_type, "application/json", 16))
 		outd = NULL;
+	if (outd && out_pb) {
+		/* The caller reads the message itself. */
+		*out_pb = protobuf_c_message_unpack(outd, NULL, resp.body.size,
+						    (const uint8_t *)resp.body.ptr);
+		if (!*out_pb) {
+			error = e2b__error_set(E2B_EPROTO, "cannot decode %s", outd->name);
+			e2b__error_prefix(what);
+		}
+		goto out;
+	}
 	error = decode_msg(&j, outd, resp.body.ptr, resp.body.size);
 	if (error < 0) {
 		e2b__error_prefix(what);

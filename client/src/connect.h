@@ -49,6 +49,12 @@ int e2b__rpc_pack(e2b_buf *out, const ProtobufCMessage *m);
 int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 		   const char *procedure, const json_t *req, int idempotent,
 		   const char *what);
+/* The same; when the answer is a protobuf message and @out_pb is not NULL
+ * it is unpacked into *out_pb (free with protobuf_c_message_free_unpacked)
+ * and *out stays NULL; otherwise *out is its JSON. */
+int e2b__rpc_unary_pb(json_t **out, ProtobufCMessage **out_pb, const struct e2b__envd *e,
+		      const char *procedure, const json_t *req, int idempotent,
+		      const char *what);
 
 /* ---- envelopes ------------------------------------------------------ */
 

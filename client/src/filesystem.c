@@ -32,8 +32,8 @@ static int check_path(const char *path)
 }
 
 /* Unary filesystem call with a string-keyed request built by the caller. */
-static int fs_call(json_t **resp, e2b_sandbox *sb, const char *procedure, json_t *req,
-		   int idempotent, const char *what)
+static int fs_call_pb(json_t **resp, ProtobufCMessage **pb, e2b_sandbox *sb,
+		      const char *procedure, json_t *req, int idempotent, const char *what)
 {
 	struct e2b__envd e;
 	int error;
@@ -42,10 +42,16 @@ static int fs_call(json_t **resp, e2b_sandbox *sb, const char *procedure, json_t
 		return e2b__error_oom();
 	error = e2b__sandbox_envd(&e, sb, NULL);
 	if (!error)
-		error = e2b__rpc_unary(resp, &e, procedure, req, idempotent, what);
+		error = e2b__rpc_unary_pb(resp, pb, &e, procedure, req, idempotent, what);
 	e2b__envd_release(&e);
 	json_decref(req);
 	return error;
+}
+
+static int fs_call(json_t **resp, e2b_sandbox *sb, const char *procedure, json_t *req,
+		   int idempotent, const char *what)
+{
+	return fs_call_pb(resp, NULL, sb, procedure, req, idempotent, what);
 }
 
 static int entry_from_resp(e2b_entry_info **out, json_t *resp)
@@ -106,6 +112,7 @@ const char *e2b_file_type_str(e2b_file_type type)
 int e2b_fs_list(e2b_entry_list **out, e2b_sandbox *sb, const char *path, unsigned depth)
 {
 	e2b_entry_list *list;
+	ProtobufCMessage *pb = NULL;
 	json_t *resp = NULL;
 	char what[256];
 	int error;
@@ -117,17 +124,24 @@ int e2b_fs_list(e2b_entry_list **out, e2b_sandbox *sb, const char *path, unsigne
 	if (error < 0)
 		return error;
 	e2b__what(what, sizeof(what), "list", path);
-	error = fs_call(&resp, sb, "filesystem.Filesystem/ListDir",
-			json_pack("{s:s,s:i}", "path", path, "depth", (int)(depth ? depth : 1)),
-			1, what);
+	error = fs_call_pb(&resp, &pb, sb, "filesystem.Filesystem/ListDir",
+			   json_pack("{s:s,s:i}", "path", path, "depth", (int)(depth ? depth : 1)),
+			   1, what);
 	if (error < 0)
 		return error;
 	list = e2b__calloc(1, sizeof(*list));
 	if (!list) {
 		json_decref(resp);
+		if (pb)
+			protobuf_c_message_free_unpacked(pb, NULL);
 		return e2b__error_oom();
 	}
-	error = e2b__entry_list_from_json(list, e2b__json_field(resp, "entries", NULL));
+	if (pb) {
+		error = e2b__entry_list_from_pb(list, (const Filesystem__ListDirResponse *)pb);
+		protobuf_c_message_free_unpacked(pb, NULL);
+	} else {
+		error = e2b__entry_list_from_json(list, e2b__json_field(resp, "entries", NULL));
+	}
 	json_decref(resp);
 	if (error < 0) {
 		e2b__free(list);

@@ -173,6 +173,94 @@ void e2b__entry_release(e2b_entry_info *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/*
+ * The same from envd's binary message (the protobuf codec): no detour
+ * through JSON, which costs most of a 10,000-entry ListDir's CPU.
+ */
+int e2b__entry_from_pb(e2b_entry_info *out, const Filesystem__EntryInfo *m)
+{
+	e2b_kv *md = NULL;
+	size_t i;
+	int error = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((unsigned)m->type > FILESYSTEM__FILE_TYPE__FILE_TYPE_SYMLINK)
+		return e2b__error_set(E2B_EPROTO, "unknown file type %d", (int)m->type);
+	if (m->size < 0)
+		return e2b__error_set(E2B_EPROTO, "negative size");
+	out->name = e2b__strdup0(m->name);
+	out->path = e2b__strdup0(m->path);
+	out->permissions = e2b__strdup0(m->permissions);
+	out->owner = e2b__strdup0(m->owner);
+	out->group = e2b__strdup0(m->group);
+	out->symlink_target = e2b__strdup0(m->_symlink_target_case ==
+					   FILESYSTEM__ENTRY_INFO___SYMLINK_TARGET_SYMLINK_TARGET ?
+					   m->symlink_target : NULL);
+	if (!out->name || !out->path || !out->permissions || !out->owner || !out->group ||
+	    !out->symlink_target) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	out->type = (e2b_file_type)m->type;
+	out->size = (uint64_t)m->size;
+	out->mode = m->mode & 07777;
+	out->is_symlink = out->permissions[0] == 'L' || out->type == E2B_FILE_TYPE_SYMLINK;
+	if (m->modified_time) {
+		if (m->modified_time->nanos < 0 || m->modified_time->nanos > 999999999) {
+			error = e2b__error_set(E2B_EPROTO, "bad modified time");
+			goto out;
+		}
+		out->mtime_sec = m->modified_time->seconds;
+		out->mtime_nsec = m->modified_time->nanos;
+	}
+	if (m->n_metadata) {
+		md = e2b__calloc(m->n_metadata, sizeof(*md));
+		if (!md) {
+			error = e2b__error_oom();
+			goto out;
+		}
+		out->metadata = md;
+		for (i = 0; i < m->n_metadata; i++) {
+			md[i].key = e2b__strdup0(m->metadata[i]->key);
+			md[i].value = e2b__strdup0(m->metadata[i]->value);
+			out->metadata_count = i + 1;
+			if (!md[i].key || !md[i].value) {
+				error = e2b__error_oom();
+				goto out;
+			}
+		}
+	}
+out:
+	if (error < 0)
+		e2b__entry_release(out);
+	return error;
+}
+
+int e2b__entry_list_from_pb(e2b_entry_list *out, const Filesystem__ListDirResponse *m)
+{
+	size_t i;
+	int error = 0;
+
+	out->items = e2b__calloc(m->n_entries ? m->n_entries : 1, sizeof(*out->items));
+	out->count = 0;
+	if (!out->items)
+		return e2b__error_oom();
+	for (i = 0; i < m->n_entries; i++) {
+		error = e2b__entry_from_pb(&out->items[i], m->entries[i]);
+		if (error < 0)
+			break;
+		out->count++;
+	}
+	if (error < 0) {
+		for (i = 0; i < out->count; i++)
+			e2b__entry_release(&out->items[i]);
+		e2b__free(out->items);
+		out->items = NULL;
+		out->count = 0;
+	}
+	return error;
+}
+
 int e2b__entry_from_json(e2b_entry_info *out, const json_t *j)
 {
 	int64_t size = 0;

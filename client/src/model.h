@@ -12,11 +12,16 @@
 #include <e2b/commands.h>
 #include <e2b/filesystem.h>
 
+#include "filesystem.pb-c.h"
+
 int e2b__sandbox_info_from_json(e2b_sandbox_info *out, const json_t *j);
 void e2b__sandbox_info_release(e2b_sandbox_info *info);
 int e2b__sandbox_list_from_json(e2b_sandbox_list *out, const json_t *arr);
 
 int e2b__entry_from_json(e2b_entry_info *out, const json_t *j);
+/* The same from envd's protobuf messages. */
+int e2b__entry_from_pb(e2b_entry_info *out, const Filesystem__EntryInfo *m);
+int e2b__entry_list_from_pb(e2b_entry_list *out, const Filesystem__ListDirResponse *m);
 void e2b__entry_release(e2b_entry_info *e);
 int e2b__entry_list_from_json(e2b_entry_list *out, const json_t *arr);
 

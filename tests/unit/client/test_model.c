@@ -2,7 +2,7 @@
 /*
  * JSON mapping: int64 as strings, omitted proto3 defaults, enums by name
  * or number, unknown fields, base64, timestamps, wrong types, and the
- * decoders under allocation failure.
+ * decoders under allocation failure; entries from protobuf messages.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +271,93 @@ static void test_model_decoders_allocation_torture(void **state)
 	json_decref(p);
 }
 
+/* envd's binary EntryInfo, read straight into an entry (no JSON). */
+static void test_model_entry_from_pb(void **state)
+{
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	Filesystem__EntryInfo__MetadataEntry kv = FILESYSTEM__ENTRY_INFO__METADATA_ENTRY__INIT;
+	Filesystem__EntryInfo__MetadataEntry *kvs[1] = { &kv };
+	Filesystem__EntryInfo a = FILESYSTEM__ENTRY_INFO__INIT, b = FILESYSTEM__ENTRY_INFO__INIT;
+	Filesystem__EntryInfo *items[2] = { &a, &b };
+	Filesystem__ListDirResponse list = FILESYSTEM__LIST_DIR_RESPONSE__INIT;
+	e2b_entry_list l;
+	e2b_entry_info e;
+	long n, i;
+	int rc;
+
+	(void)state;
+	ts.seconds = 1777629600;
+	ts.nanos = 500000000;
+	kv.key = (char[]){ "k" };
+	kv.value = (char[]){ "v" };
+	a.name = (char[]){ "a.txt" };
+	a.type = FILESYSTEM__FILE_TYPE__FILE_TYPE_FILE;
+	a.path = (char[]){ "/h/a.txt" };
+	a.size = 4096;
+	a.mode = 0100644;
+	a.permissions = (char[]){ "-rw-r--r--" };
+	a.owner = (char[]){ "user" };
+	a.group = (char[]){ "user" };
+	a.modified_time = &ts;
+	a.n_metadata = 1;
+	a.metadata = kvs;
+	b.name = (char[]){ "l" };
+	b.type = FILESYSTEM__FILE_TYPE__FILE_TYPE_SYMLINK;
+	b.path = (char[]){ "/h/l" };
+	b.permissions = (char[]){ "Lrwxrwxrwx" };
+	b._symlink_target_case = FILESYSTEM__ENTRY_INFO___SYMLINK_TARGET_SYMLINK_TARGET;
+	b.symlink_target = (char[]){ "a.txt" };
+	assert_int_equal(e2b__entry_from_pb(&e, &a), 0);
+	assert_string_equal(e.name, "a.txt");
+	assert_string_equal(e.path, "/h/a.txt");
+	assert_int_equal(e.type, E2B_FILE_TYPE_FILE);
+	assert_int_equal(e.size, 4096);
+	assert_int_equal(e.mode, 0644);
+	assert_false(e.is_symlink);
+	assert_int_equal(e.mtime_sec, 1777629600);
+	assert_int_equal(e.mtime_nsec, 500000000);
+	assert_string_equal(e.symlink_target, "");
+	assert_string_equal(e.owner, "user");
+	assert_int_equal(e.metadata_count, 1);
+	assert_string_equal(e.metadata[0].value, "v");
+	e2b__entry_release(&e);
+	list.n_entries = 2;
+	list.entries = items;
+	assert_int_equal(e2b__entry_list_from_pb(&l, &list), 0);
+	assert_int_equal(l.count, 2);
+	assert_true(l.items[1].is_symlink);
+	assert_string_equal(l.items[1].symlink_target, "a.txt");
+	assert_int_equal(l.items[1].mtime_sec, 0);
+	for (i = 0; i < (long)l.count; i++)
+		e2b__entry_release(&l.items[i]);
+	e2b__free(l.items);
+	/* Out of range: refused, nothing leaked. */
+	b.type = (Filesystem__FileType)7;
+	assert_int_equal(e2b__entry_list_from_pb(&l, &list), E2B_EPROTO);
+	assert_null(l.items);
+	b.type = FILESYSTEM__FILE_TYPE__FILE_TYPE_SYMLINK;
+	a.size = -1;
+	assert_int_equal(e2b__entry_from_pb(&e, &a), E2B_EPROTO);
+	a.size = 4096;
+	ts.nanos = 1000000000;
+	assert_int_equal(e2b__entry_from_pb(&e, &a), E2B_EPROTO);
+	ts.nanos = 5;
+	/* Every allocation failing in turn: E2B_ENOMEM, nothing leaked. */
+	e2b__alloc_fail_after(-1);
+	assert_int_equal(e2b__entry_list_from_pb(&l, &list), 0);
+	for (i = 0; i < (long)l.count; i++)
+		e2b__entry_release(&l.items[i]);
+	e2b__free(l.items);
+	n = e2b__alloc_fail_after(-1);
+	assert_true(n > 10);
+	for (i = 0; i < n; i++) {
+		e2b__alloc_fail_after(i);
+		rc = e2b__entry_list_from_pb(&l, &list);
+		e2b__alloc_fail_after(-1);
+		assert_int_equal(rc, E2B_ENOMEM);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_model_base64),
 		cmocka_unit_test(test_model_timestamps),
 		cmocka_unit_test(test_model_decoders_allocation_torture),
+		cmocka_unit_test(test_model_entry_from_pb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
