@@ -107,6 +107,8 @@ struct cmd_ctx {
 	char *api_key;
 	/* Created on first use by ctx_client(). */
 	e2b_client *client;
+	/* e2b_global_init() was called (by ctx_client()). */
+	int lib_ready;
 	/* Default sandbox user from the profile, or NULL. */
 	const char *user;
 	/* The client's configuration, set by ctx_config(). */

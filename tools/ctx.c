@@ -185,6 +185,11 @@ int ctx_client(struct cmd_ctx *ctx, e2b_client **out)
 	error = ctx_config(ctx, &c);
 	if (error)
 		return error;
+	if (!ctx->lib_ready) {
+		if (e2b_global_init() < 0)
+			return error_msg("cannot initialise libe2b");
+		ctx->lib_ready = 1;
+	}
 	cfg = *c;
 	/* An agent's client serves runs with and without -v: it logs
 	 * everything and log_to_stderr() filters per run. */
@@ -416,6 +421,9 @@ void ctx_release(struct cmd_ctx *ctx)
 {
 	e2b_client_free(ctx->client);
 	ctx->client = NULL;
+	if (ctx->lib_ready)
+		e2b_global_shutdown();
+	ctx->lib_ready = 0;
 	if (ctx->api_key) {
 		explicit_bzero(ctx->api_key, strlen(ctx->api_key));
 		free(ctx->api_key);

@@ -56,13 +56,11 @@ int main(int argc, char **argv)
 	ctx.verbose |= args.verbose;
 	error_quiet = ctx.quiet;
 	if (!(spec->flags & CMD_OFFLINE)) {
+		/* libe2b itself is set up by ctx_client(), when needed: a run
+		 * through the connection agent never is. */
 		error = profile_load(&ctx.prof, ctx.opt.profile);
 		if (error)
 			goto out;
-		if (e2b_global_init() < 0) {
-			error = error_msg("cannot initialise libe2b");
-			goto out;
-		}
 	}
 	error = spec->exec(&ctx, &args);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -70,8 +68,6 @@ int main(int argc, char **argv)
 			error = error_msg("cannot write to standard output");
 	}
 	ctx_release(&ctx);
-	if (!(spec->flags & CMD_OFFLINE))
-		e2b_global_shutdown();
 out:
 	cmd_args_release(&args);
 	ctx_release(&ctx);
