@@ -236,6 +236,19 @@ out:
 	return error;
 }
 
+/* A list decoder failed: drop what it made, pass @error on. */
+static int entry_list_fail(e2b_entry_list *out, int error)
+{
+	size_t i;
+
+	for (i = 0; i < out->count; i++)
+		e2b__entry_release(&out->items[i]);
+	e2b__free(out->items);
+	out->items = NULL;
+	out->count = 0;
+	return error;
+}
+
 int e2b__entry_list_from_pb(e2b_entry_list *out, const Filesystem__ListDirResponse *m)
 {
 	size_t i;
@@ -251,14 +264,7 @@ int e2b__entry_list_from_pb(e2b_entry_list *out, const Filesystem__ListDirRespon
 			break;
 		out->count++;
 	}
-	if (error < 0) {
-		for (i = 0; i < out->count; i++)
-			e2b__entry_release(&out->items[i]);
-		e2b__free(out->items);
-		out->items = NULL;
-		out->count = 0;
-	}
-	return error;
+	return error < 0 ? entry_list_fail(out, error) : 0;
 }
 
 int e2b__entry_from_json(e2b_entry_info *out, const json_t *j)
@@ -338,14 +344,7 @@ int e2b__entry_list_from_json(e2b_entry_list *out, const json_t *arr)
 			break;
 		out->count++;
 	}
-	if (error < 0) {
-		for (i = 0; i < out->count; i++)
-			e2b__entry_release(&out->items[i]);
-		e2b__free(out->items);
-		out->items = NULL;
-		out->count = 0;
-	}
-	return error;
+	return error < 0 ? entry_list_fail(out, error) : 0;
 }
 
 void e2b__process_info_release(e2b_process_info *p)
