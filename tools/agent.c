@@ -568,37 +568,8 @@ out:
 	}
 }
 
-/*
- * Open a connection to the envd of sandbox @p id before the first run
- * asks for it (off the runs' path, so a management lookup when the cache
- * has no entry yet costs nobody a wait).  Only a stream that ended well
- * leaves its connection where the next Start stream looks for one (a
- * Connect to a missing pid is cut short and closes it), so this runs
- * /bin/true, without a shell, tagged as internal (hidden by `ps`).
- */
-static void worker_prewarm(struct cmd_ctx *ctx, const char *id)
-{
-	static const char *const argv[] = { "true", NULL };
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	e2b_command_result res = E2B_COMMAND_RESULT_INIT;
-	e2b_sandbox *sb = NULL;
-	char *cwd = NULL;
-	int cached = 0;
-
-	if (!id || !*id || !strcmp(id, ".") || strchr(id, '/'))
-		return;
-	co.tag = "e2bfs-e2bctl-agent-warmup";
-	co.user = ctx->user;
-	if (ctx_sandbox_cached(ctx, id, &sb, &cwd, &cached) == 0)
-		e2b_commands_run_argv(&res, sb, argv, &co);
-	e2b_error_clear();
-	e2b_command_result_release(&res);
-	e2b_sandbox_free(sb);
-	free(cwd);
-}
-
 static void worker_main(struct cmd_ctx *ctx, int lfd, int news, const char *fp,
-			uint32_t *served, const char *warm_id)
+			uint32_t *served)
 {
 	struct sigaction sa;
 	sigset_t set;
@@ -616,7 +587,6 @@ static void worker_main(struct cmd_ctx *ctx, int lfd, int news, const char *fp,
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGIO, &sa, NULL);
 	ctx->in_agent = 1;
-	worker_prewarm(ctx, warm_id);
 	for (;;) {
 		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
@@ -661,9 +631,6 @@ struct master {
 	int lfd, news[2];
 	/* Runs begun by all workers (shared memory). */
 	uint32_t *served;
-	/* The sandbox of the run that started us: the first worker warms a
-	 * connection to it; NULL after that. */
-	const char *warm_id;
 	struct {
 		pid_t pid;
 		int busy;
@@ -681,12 +648,11 @@ static int master_spawn(struct master *m)
 	pid = fork();
 	if (pid == 0) {
 		close(m->news[0]);
-		worker_main(m->ctx, m->lfd, m->news[1], m->fp, m->served, m->warm_id);
+		worker_main(m->ctx, m->lfd, m->news[1], m->fp, m->served);
 		_exit(0);
 	}
 	if (pid < 0)
 		return -1;
-	m->warm_id = NULL;
 	m->w[m->nw].pid = pid;
 	m->w[m->nw].busy = 0;
 	m->nw++;
@@ -737,10 +703,9 @@ static int still_ours(const char *path, const struct stat *mine)
 }
 
 static void master_main(struct cmd_ctx *ctx, const char *fp, const struct sockaddr_un *sa,
-			const char *lock, unsigned idle_s, const char *warm_id)
+			const char *lock, unsigned idle_s)
 {
-	struct master m = { .ctx = ctx, .fp = fp, .lfd = -1, .news = { -1, -1 },
-			    .warm_id = warm_id };
+	struct master m = { .ctx = ctx, .fp = fp, .lfd = -1, .news = { -1, -1 } };
 	struct agent_news nw;
 	struct sigaction sac;
 	struct pollfd pf[2];
@@ -831,7 +796,7 @@ out:
  * /dev/null, no inherited descriptors) and never returns.
  */
 static void agent_start(struct cmd_ctx *ctx, const char *fp, const struct sockaddr_un *sa,
-			const char *lock, unsigned idle_s, const char *warm_id)
+			const char *lock, unsigned idle_s)
 {
 	pid_t pid;
 	int fd;
@@ -858,7 +823,7 @@ static void agent_start(struct cmd_ctx *ctx, const char *fp, const struct sockad
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	master_main(ctx, fp, sa, lock, idle_s, warm_id);
+	master_main(ctx, fp, sa, lock, idle_s);
 	_exit(0);
 }
 
@@ -981,7 +946,7 @@ static int client_wait(int *out_handled, struct cmd_ctx *ctx, int s)
 	return error_msg("lost the connection agent while the command ran");
 }
 
-int agent_run(int *out_handled, struct cmd_ctx *ctx, const char *sandbox)
+int agent_run(int *out_handled, struct cmd_ctx *ctx)
 {
 	struct sockaddr_un sa;
 	const e2b_config *cfg;
@@ -1016,7 +981,7 @@ int agent_run(int *out_handled, struct cmd_ctx *ctx, const char *sandbox)
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED) {
 			agent_debug(ctx, "none running; starting one (idle %u s)", idle_s);
-			agent_start(ctx, fp, &sa, lock, idle_s, sandbox);
+			agent_start(ctx, fp, &sa, lock, idle_s);
 		} else {
 			agent_debug(ctx, "cannot connect: %s", strerror(errno));
 		}

@@ -18,13 +18,11 @@
  * messages and exit code are those of a direct run; Ctrl-C and SIGTERM
  * are relayed to it.
  *
- * @param sandbox the sandbox argument of the run (an ID or "."), to which
- *        a new agent opens a connection ahead of the next run
  * @param[out] out_handled 0 when the caller must run the command itself
  *             (agent off, unreachable, just started, refused before the
  *             command began); then nothing was printed but debug lines
  * @return the exit code when *@p out_handled
  */
-int agent_run(int *out_handled, struct cmd_ctx *ctx, const char *sandbox);
+int agent_run(int *out_handled, struct cmd_ctx *ctx);
 
 #endif

@@ -54,7 +54,7 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	/* Through the connection agent when there is one (agent.c): this
 	 * same code runs there, on a warm connection.  Before parsing the
 	 * options, which edits argv in place (--env K=V). */
-	code = agent_run(&handled, ctx, args->argv[0]);
+	code = agent_run(&handled, ctx);
 	if (handled) {
 		error = code;
 		goto out;

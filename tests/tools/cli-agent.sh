@@ -59,11 +59,12 @@ expect_eq "socket directory is 0700" 700 "$(stat -c %a "$XDG_RUNTIME_DIR/e2bctl"
 sock=$(ls "$XDG_RUNTIME_DIR"/e2bctl/agent-* | grep -v '\.lock$')
 expect_eq "socket is 0600" 600 "$(stat -c %a "$sock")"
 
-# The agent opened a connection to the sandbox ahead of the next run.
+# The worker keeps its connection: from its second run on, none is opened.
+ctl native run "$id" true < /dev/null
 rc ctl native -v run "$id" true < /dev/null
 [[ $ERR == *"agent: run by agent"* && $ERR == *"Start -> 200"*"opened 0 new connection(s)"* ]] &&
-	ok "the first run through the agent finds a warm connection" ||
-	fail "the first run through the agent finds a warm connection" "$ERR"
+	ok "a run through the agent finds a warm connection" ||
+	fail "a run through the agent finds a warm connection" "$ERR"
 read -r apid n1 <<<"$(who)"
 [ -n "$apid" ] && AGENTS+=("$apid")
 [ -n "$apid" ] && ok "a run is served by the agent" || fail "a run is served by the agent" "$(who)"
