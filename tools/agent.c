@@ -480,18 +480,27 @@ static void news_send(int fd, char what)
 	(void)r;	/* the master reaps a worker that cannot tell it */
 }
 
-/* Is @p argv (main's) `e2bctl [global options] run ...`? */
-static int is_run(int argc, char **argv)
+/*
+ * Is the request (@p len bytes of @p argc strings) `e2bctl [global
+ * options] run ...`?  Parsed on a copy: parsing edits the strings.
+ */
+static int is_run(const char *buf, size_t len, uint32_t argc)
 {
 	struct global_opts g;
 	const struct cmd_spec *spec;
-	int idx, want_help = 0;
+	char *copy = xmalloc(len + 1), **argv;
+	int idx, want_help = 0, yes = 0;
 
-	idx = cmd_parse_globals(&g, argc, argv, &want_help);
-	if (idx < 0 || idx >= argc || want_help)
-		return 0;
-	spec = cmd_find(argv[idx]);
-	return spec && !strcmp(spec->name, "run");
+	memcpy(copy, buf, len + 1);
+	argv = split_argv(copy, len, argc);
+	if (argv) {
+		idx = cmd_parse_globals(&g, (int)argc, argv, &want_help);
+		spec = idx >= 0 && idx < (int)argc && !want_help ? cmd_find(argv[idx]) : NULL;
+		yes = spec && !strcmp(spec->name, "run");
+	}
+	free(argv);
+	free(copy);
+	return yes;
 }
 
 /* Serve one connection: a run, or nothing when it is refused. */
@@ -517,8 +526,10 @@ static void worker_serve(struct cmd_ctx *ctx, int conn, const char *fp, int news
 	/* Another configuration (a hash collision): not ours to serve. */
 	if (strcmp(rfp, fp))
 		goto out;
+	if (!is_run(rargv, h.argv_len, h.argc))
+		goto out;
 	argv = split_argv(rargv, h.argv_len, h.argc);
-	if (!argv || !is_run((int)h.argc, argv))
+	if (!argv)
 		goto out;
 	news_send(news, 'b');
 	begun.master_pid = (uint32_t)getppid();

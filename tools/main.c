@@ -11,6 +11,27 @@
 #include "cmd.h"
 #include "profile.h"
 
+/* A copy of argv for the connection agent: parsing edits argv in place
+ * (--opt=value, --env K=V). */
+static char **argv_copy(int argc, char **argv)
+{
+	char **out = xcalloc((size_t)argc + 1, sizeof(*out));
+	int i;
+
+	for (i = 0; i < argc; i++)
+		out[i] = xstrdup(argv[i]);
+	return out;
+}
+
+static void argv_free(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd_ctx ctx;
@@ -20,28 +41,34 @@ int main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.argc = argc;
-	ctx.argv = argv;
+	ctx.argv = argv_copy(argc, argv);
 	idx = cmd_parse_globals(&ctx.opt, argc, argv, &want_help);
-	if (idx < 0)
-		return -idx;
+	if (idx < 0) {
+		error = -idx;
+		goto out;
+	}
 	ctx.json = ctx.opt.json;
 	ctx.quiet = ctx.opt.quiet;
 	ctx.verbose = ctx.opt.verbose;
 	error_quiet = ctx.quiet;
+	error = 0;
 	if (want_help == 2) {
 		printf("e2bctl %s (libe2b %s)\n", E2B_VERSION, e2b_version());
-		return 0;
+		goto out;
 	}
 	if (idx >= argc) {
 		cmd_help(want_help ? stdout : stderr, NULL);
-		return want_help ? 0 : E2BCTL_EXIT_USAGE;
+		error = want_help ? 0 : E2BCTL_EXIT_USAGE;
+		goto out;
 	}
 	spec = cmd_find(argv[idx]);
-	if (!spec)
-		return cmd_unknown(argv[idx]);
+	if (!spec) {
+		error = cmd_unknown(argv[idx]);
+		goto out;
+	}
 	if (want_help) {
 		cmd_help(stdout, spec);
-		return 0;
+		goto out;
 	}
 	ctx.cmd_name = spec->name;
 	error = cmd_parse(&args, spec, argc - idx, argv + idx);
@@ -71,5 +98,6 @@ int main(int argc, char **argv)
 out:
 	cmd_args_release(&args);
 	ctx_release(&ctx);
+	argv_free(ctx.argc, ctx.argv);
 	return error;
 }

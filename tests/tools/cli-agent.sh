@@ -124,6 +124,13 @@ same "unknown sandbox" run nosuchsandbox true
 same "bad option value" run "$id" --timeout x true
 same "timeout" run "$id" --timeout 1 'echo start; sleep 10'
 same "--json is ignored by run" --json run "$id" 'echo j'
+eqform() { "$C" --api-url="$E2BD_URL" --domain="localhost:$E2BD_PORT" --scheme=http run --cwd=/tmp --env=A=b "$id" 'echo $A $(pwd)'; }
+calls=$((calls + 1))
+d=$(E2BCTL_AGENT=no eqform 2>&1 < /dev/null; echo "rc=$?")
+a=$(eqform 2>&1 < /dev/null; echo "rc=$?")
+expect_eq "--opt=value forms: agent = direct" "$d" "$a"
+expect_eq "--opt=value forms work" "b /tmp
+rc=0" "$a"
 read -r _ n3 <<<"$(who)"
 expect_eq "those runs went through the agent" "$((n2 + calls + 1))" "$n3"
 same "no command" run "$id"
