@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The connection agent of e2bctl run, like ssh's ControlMaster with
- * ControlPersist: one process per user and configuration keeps libe2b
- * clients, and so their connections to envd, alive between runs, so that
- * a run pays neither the TCP handshake nor a management lookup.
+ * The connection agent of e2bctl run (and start, ps, signal), like ssh's
+ * ControlMaster with ControlPersist: one process per user and
+ * configuration keeps libe2b clients, and so their connections to envd and
+ * the API, alive between runs, so that a run pays no TCP handshake.
  *
  * Shape.  The first run that finds no agent forks one (no exec: the API
  * key stays in memory, never on a command line) and runs directly.  The
@@ -117,6 +117,22 @@ static void agent_debug(const struct cmd_ctx *ctx, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/*
+ * The commands an agent runs: run, and the process commands that, like
+ * it, make a call or two and print (no local files, no terminal modes, no
+ * handlers of their own for Ctrl-C).
+ */
+int agent_serves(const char *cmd)
+{
+	static const char *const names[] = { "run", "start", "ps", "signal" };
+	size_t i;
+
+	for (i = 0; cmd && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(cmd, names[i]))
+			return 1;
+	return 0;
 }
 
 /* The idle time in seconds from E2BCTL_AGENT_IDLE; 0 = no agent. */
@@ -482,7 +498,8 @@ static void news_send(int fd, char what)
 
 /*
  * Is the request (@p len bytes of @p argc strings) `e2bctl [global
- * options] run ...`?  Parsed on a copy: parsing edits the strings.
+ * options] COMMAND ...` for a COMMAND we serve?  Parsed on a copy:
+ * parsing edits the strings.
  */
 static int is_run(const char *buf, size_t len, uint32_t argc)
 {
@@ -496,7 +513,7 @@ static int is_run(const char *buf, size_t len, uint32_t argc)
 	if (argv) {
 		idx = cmd_parse_globals(&g, (int)argc, argv, &want_help);
 		spec = idx >= 0 && idx < (int)argc && !want_help ? cmd_find(argv[idx]) : NULL;
-		yes = spec && !strcmp(spec->name, "run");
+		yes = spec && agent_serves(spec->name);
 	}
 	free(argv);
 	free(copy);
@@ -967,7 +984,7 @@ int agent_run(int *out_handled, struct cmd_ctx *ctx)
 	int s = -1, cwd = -1, code = 0, error;
 
 	*out_handled = 0;
-	if (ctx->in_agent || !ctx->argv)
+	if (ctx->in_agent || !ctx->argv || !agent_serves(ctx->cmd_name))
 		return 0;
 	idle_s = agent_idle_s();
 	if (!idle_s)

@@ -10,8 +10,9 @@
 #include "cmd.h"
 
 /**
- * Run this e2bctl command line through the connection agent for the
- * configuration of @p ctx, starting one when none is running.
+ * Run this e2bctl command line (run, or another command agent_serves())
+ * through the connection agent for the configuration of @p ctx, starting
+ * one when none is running.
  *
  * The agent's worker runs the same command code with our stdin, stdout,
  * stderr and working directory (passed over its unix socket), so output,
@@ -24,5 +25,8 @@
  * @return the exit code when *@p out_handled
  */
 int agent_run(int *out_handled, struct cmd_ctx *ctx);
+
+/** @return 1 if the agent runs command @p cmd (run, start, ps, signal) */
+int agent_serves(const char *cmd);
 
 #endif

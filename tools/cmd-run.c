@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "proc.h"
 
 static const struct cmd_option cmd_run_options[] = {
@@ -45,18 +44,10 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	e2b_process *proc = NULL;
 	e2b_sandbox *sb = NULL;
 	char *mount_cwd = NULL, *cmdline = NULL;
-	int error, code, detached, forward, cached, handled;
+	int error, code, detached, forward, cached;
 
 	if (args->argc < 2) {
 		error = error_usage("run", "'run' needs a command to run");
-		goto out;
-	}
-	/* Through the connection agent when there is one (agent.c): this
-	 * same code runs there, on a warm connection.  Before parsing the
-	 * options, which edits argv in place (--env K=V). */
-	code = agent_run(&handled, ctx);
-	if (handled) {
-		error = code;
 		goto out;
 	}
 	error = proc_opts_init(&po, ctx, args);

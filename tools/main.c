@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cmd.h"
 #include "profile.h"
 
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 	struct cmd_ctx ctx;
 	struct cmd_args args = { 0 };
 	const struct cmd_spec *spec;
-	int idx, error, want_help = 0;
+	int idx, error, handled, want_help = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.argc = argc;
@@ -89,7 +90,12 @@ int main(int argc, char **argv)
 		if (error)
 			goto out;
 	}
-	error = spec->exec(&ctx, &args);
+	/* run, start, ps and signal go through the connection agent when
+	 * there is one (agent.c), which runs this same code on connections
+	 * it keeps open. */
+	error = agent_run(&handled, &ctx);
+	if (!handled)
+		error = spec->exec(&ctx, &args);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (!error)
 			error = error_msg("cannot write to standard output");

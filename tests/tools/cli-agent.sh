@@ -131,6 +131,21 @@ a=$(eqform 2>&1 < /dev/null; echo "rc=$?")
 expect_eq "--opt=value forms: agent = direct" "$d" "$a"
 expect_eq "--opt=value forms work" "b /tmp
 rc=0" "$a"
+# start, ps and signal go through the agent too.
+same "ps" ps "$id"
+same "ps --json" --json ps "$id"
+same "ps of an unknown sandbox" ps nosuchsandbox
+same "signal to an unknown pid" signal "$id" 999999
+same "signal with a bad name" signal "$id" 1 HUP
+E2BCTL_AGENT=no rc ctl native --json start "$id" -- sleep 30 < /dev/null
+d="$RC|$(sed 's/"pid": [0-9]*/"pid": N/' <<<"$OUT")|$ERR"
+rc ctl native --json start "$id" -- sleep 30 < /dev/null
+calls=$((calls + 1))
+expect_eq "start --json: agent = direct" "$d" "$RC|$(sed 's/"pid": [0-9]*/"pid": N/' <<<"$OUT")|$ERR"
+spid=$(jq_py 'd["pid"]' <<<"$OUT")
+rc ctl native signal "$id" "$spid" KILL < /dev/null
+calls=$((calls + 1))
+expect_eq "signal through the agent" "0" "$RC"
 read -r _ n3 <<<"$(who)"
 expect_eq "those runs went through the agent" "$((n2 + calls + 1))" "$n3"
 same "no command" run "$id"
