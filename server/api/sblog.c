@@ -31,7 +31,8 @@ struct sblog_entry {
 	enum sblog_level level;
 	unsigned repeats;	/* more times the same entry came */
 	char *message;
-	json_t *fields;		/* object of strings */
+	char *fields;		/* JSON text of an object of strings: a third of
+				 * the heap a jansson object would hold */
 };
 
 struct sblog {
@@ -124,7 +125,7 @@ static json_t *cut_string(const char *s, size_t max)
 static void entry_release(struct sblog_entry *e)
 {
 	free(e->message);
-	json_decref(e->fields);
+	free(e->fields);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -282,7 +283,8 @@ void sblog_add(const char *id, enum sblog_level lvl, const char *const *kv,
 	char msg[SBLOG_MESSAGE_MAX + 1];
 	struct sblog_entry *e, *last;
 	struct sblog *l;
-	json_t *fields, *m;
+	json_t *obj, *m;
+	char *fields;
 	va_list ap;
 	int64_t now;
 
@@ -294,7 +296,9 @@ void sblog_add(const char *id, enum sblog_level lvl, const char *const *kv,
 	if (!m)
 		snprintf(msg, sizeof(msg), "(message not UTF-8)");
 	json_decref(m);
-	fields = fields_new(kv);
+	obj = fields_new(kv);
+	fields = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
 	if (!fields)
 		return;
 	pthread_mutex_lock(&sblog_lock);
@@ -306,7 +310,7 @@ void sblog_add(const char *id, enum sblog_level lvl, const char *const *kv,
 		now = l->last_ms;	/* the clock went back: keep the order */
 	last = l->count ? &l->ring[(l->head + l->count - 1) % l->alloc] : NULL;
 	if (last && last->level == lvl && strcmp(last->message, msg) == 0 &&
-	    json_equal(last->fields, fields)) {
+	    strcmp(last->fields, fields) == 0) {
 		last->repeats++;
 		last->ts_ms = now;
 		l->last_ms = now;
@@ -327,7 +331,7 @@ void sblog_add(const char *id, enum sblog_level lvl, const char *const *kv,
 	l->last_ms = now;
 out:
 	pthread_mutex_unlock(&sblog_lock);
-	json_decref(fields);
+	free(fields);
 }
 
 static bool entry_matches(const struct sblog_entry *e, const struct sblog_query *q)
@@ -353,7 +357,7 @@ static json_t *entry_json(const struct sblog_entry *e)
 	}
 	if (e2bu_rfc3339_format(ts, sizeof(ts), sec, ms * 1000000, 3) < 0)
 		snprintf(ts, sizeof(ts), "1970-01-01T00:00:00.000Z");
-	fields = json_copy(e->fields);
+	fields = json_loads(e->fields, 0, NULL);
 	if (!fields)
 		return NULL;
 	if (e->repeats) {
