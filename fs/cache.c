@@ -1196,6 +1196,9 @@ static int upload_once(struct fs *fs, struct file *f)
 	}
 	f->want_atime = 0;
 	f->want_mtime = 0;
+	/* A new file under this name (temporary + Move): not a hard link of
+	 * the other names any more. */
+	inode_links_broken(f->in);
 	if (e) {
 		inode_attr_from_entry(fs, e, &st);
 		if ((st.st_mode & 07777) != (f->mode & 07777) && S_ISREG(st.st_mode)) {

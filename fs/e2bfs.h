@@ -241,6 +241,10 @@ int inode_same_kind(struct inode *in, const e2b_entry_info *e);
 int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok);
 void inode_unvouch(struct inode *in);
 void inode_mark_linked(const char *path);
+/* @a and @b are names of one file with @nlink links in all. */
+void inode_set_links(struct inode *a, struct inode *b, unsigned nlink);
+/* @in's name no longer names the others' file (saved over): their count drops. */
+void inode_links_broken(struct inode *in);
 int inode_is_upload_temp(const char *name);
 double inode_attr_timeout(struct fs *fs, struct inode *in);
 double inode_entry_timeout(struct fs *fs, struct inode *in);

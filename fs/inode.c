@@ -281,37 +281,173 @@ static uint64_t g_evgen;		/* protected by inode_lock */
  * Paths we made hard links of: envd reports neither inode numbers nor link
  * counts, and the watch reports a change through one name only, so their
  * attributes are never vouched for (they expire as without the watch).
+ * The names of one file share a group with the link count `ln` and `stat`
+ * told us, shown until a name of the group goes or is saved over (a new
+ * file under that name); kept by path, as the kernel may forget a record.
  */
-static char **linked;		/* protected by inode_lock; sorted */
-static size_t nlinked;		/* protected by inode_lock */
+struct lnk {
+	char *path;
+	uint64_t group;		/* 0 = none: 1 is shown */
+	unsigned nlink;
+};
 
-static int cmp_str(const void *a, const void *b)
+static struct lnk *linked;	/* protected by inode_lock; sorted by path */
+static size_t nlinked;		/* protected by inode_lock */
+static uint64_t g_link_group;	/* protected by inode_lock */
+
+static int cmp_lnk(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct lnk *)a)->path, ((const struct lnk *)b)->path);
+}
+
+static struct lnk *lnk_find(const char *path)
+{
+	struct lnk key;
+
+	if (!nlinked || !path)
+		return NULL;
+	key.path = (char *)path;
+	return bsearch(&key, linked, nlinked, sizeof(*linked), cmp_lnk);
 }
 
 static int is_linked(const char *path)
 {
-	return nlinked && bsearch(&path, linked, nlinked, sizeof(*linked), cmp_str);
+	return lnk_find(path) != NULL;
+}
+
+/* Add @path (if new); lock held.  -1: no memory. */
+static int lnk_add_locked(const char *path)
+{
+	struct lnk *v;
+	char *p;
+	size_t i;
+
+	if (lnk_find(path))
+		return 0;
+	p = strdup(path);
+	v = p ? realloc(linked, (nlinked + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(p);
+		return -1;
+	}
+	linked = v;
+	for (i = nlinked; i > 0 && strcmp(linked[i - 1].path, p) > 0; i--)
+		linked[i] = linked[i - 1];
+	linked[i].path = p;
+	linked[i].group = 0;
+	linked[i].nlink = 0;
+	nlinked++;
+	return 0;
 }
 
 void inode_mark_linked(const char *path)
 {
-	char **v, *p;
+	pthread_mutex_lock(&inode_lock);
+	lnk_add_locked(path);
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* The link count we know for @in, into its attributes; lock held. */
+static void links_apply_locked(struct inode *in)
+{
+	struct lnk *e;
+
+	if (!S_ISREG(in->attr.st_mode))
+		return;
+	e = lnk_find(in->path);
+	in->attr.st_nlink = e && e->group && e->nlink ? e->nlink : 1;
+}
+
+/* Every name of group @g shows @nlink (below 2: the group ends); lock held. */
+static void links_group_set_locked(uint64_t g, unsigned nlink)
+{
+	struct inode *in;
 	size_t i;
 
-	pthread_mutex_lock(&inode_lock);
-	p = is_linked(path) ? NULL : strdup(path);
-	v = p ? realloc(linked, (nlinked + 1) * sizeof(*v)) : NULL;
-	if (v) {
-		linked = v;
-		for (i = nlinked; i > 0 && strcmp(linked[i - 1], p) > 0; i--)
-			linked[i] = linked[i - 1];
-		linked[i] = p;
-		nlinked++;
-	} else {
-		free(p);
+	for (i = 0; i < nlinked; i++) {
+		if (linked[i].group != g)
+			continue;
+		linked[i].nlink = nlink;
+		if (nlink < 2)
+			linked[i].group = 0;
+		in = hash_find(linked[i].path);
+		if (in)
+			links_apply_locked(in);
 	}
+}
+
+void inode_set_links(struct inode *a, struct inode *b, unsigned nlink)
+{
+	struct lnk *ea, *eb;
+	uint64_t g;
+
+	pthread_mutex_lock(&inode_lock);
+	if (a->path && b->path && lnk_add_locked(a->path) == 0 && lnk_add_locked(b->path) == 0) {
+		ea = lnk_find(a->path);
+		eb = lnk_find(b->path);
+		g = ea->group ? ea->group : eb->group ? eb->group : ++g_link_group;
+		ea->group = eb->group = g;
+		links_group_set_locked(g, nlink);
+	}
+	pthread_mutex_unlock(&inode_lock);
+}
+
+/* @path no longer names its group's file: one name fewer for the
+ * others; lock held. */
+static void links_leave_locked(const char *path)
+{
+	struct lnk *e = lnk_find(path);
+	struct inode *in;
+	uint64_t g;
+	unsigned n;
+
+	if (!e || !e->group)
+		return;
+	g = e->group;
+	n = e->nlink;
+	e->group = 0;
+	e->nlink = 0;
+	in = hash_find(path);
+	if (in)
+		links_apply_locked(in);
+	links_group_set_locked(g, n > 2 ? n - 1 : 0);
+}
+
+static int under(const char *path, const char *prefix, size_t pl);
+
+/* The link table follows a rename: names under @to are gone, those under
+ * @from live under @to now; lock held. */
+static void links_renamed_locked(const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), i, rest;
+	char *np;
+
+	for (i = 0; i < nlinked; i++)
+		if (under(linked[i].path, to, tl))
+			links_leave_locked(linked[i].path);
+	for (i = 0; i < nlinked; i++) {
+		if (!under(linked[i].path, from, fl))
+			continue;
+		rest = strlen(linked[i].path + fl);
+		np = malloc(tl + rest + 1);
+		if (!np) {
+			links_leave_locked(linked[i].path);
+			continue;
+		}
+		memcpy(np, to, tl);
+		memcpy(np + tl, linked[i].path + fl, rest + 1);
+		free(linked[i].path);
+		linked[i].path = np;
+	}
+	/* Old names at @to are left in the table (group 0): harmless. */
+	qsort(linked, nlinked, sizeof(*linked), cmp_lnk);
+}
+
+void inode_links_broken(struct inode *in)
+{
+	pthread_mutex_lock(&inode_lock);
+	if (in->path)
+		links_leave_locked(in->path);
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -757,6 +893,7 @@ static void detach_locked(struct inode *in)
 {
 	if (!in->path)
 		return;
+	links_leave_locked(in->path);
 	if (S_ISDIR(in->attr.st_mode) || dl_find(in->path))
 		dl_drop_tree(in->path);
 	hash_remove(in);
@@ -812,6 +949,7 @@ void inode_set_attr(struct fs *fs, struct inode *in, const struct stat *st)
 	pthread_mutex_lock(&inode_lock);
 	in->attr = *st;
 	in->attr.st_ino = in->ino;
+	links_apply_locked(in);
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
 	in->attr_vepoch = 0;
@@ -1104,6 +1242,17 @@ int inode_attr_vouched(struct inode *in)
 
 double inode_attr_timeout(struct fs *fs, struct inode *in)
 {
+	struct lnk *e;
+	int group;
+
+	/* A name of a hard link we made: its count changes with the other
+	 * names', which the kernel is not told about; it asks each time. */
+	pthread_mutex_lock(&inode_lock);
+	e = nlinked ? lnk_find(in->path) : NULL;
+	group = e && e->group;
+	pthread_mutex_unlock(&inode_lock);
+	if (group)
+		return 0;
 	return inode_attr_vouched(in) ? fs->o.watch_cache : fs->o.attr_timeout;
 }
 
@@ -1190,6 +1339,7 @@ static void dl_store(struct fs *fs, struct dlist *d, const e2b_entry_info *const
 		    (in->attr.st_mode & S_IFMT) == (st.st_mode & S_IFMT)) {
 			st.st_ino = in->ino;
 			in->attr = st;
+			links_apply_locked(in);
 			in->attr_known = 1;
 			in->attr_until = now_mono() + fs->o.dir_cache;
 			in->attr_fetched = now_mono();
@@ -1536,6 +1686,7 @@ static struct inode *update_locked(struct fs *fs, const char *path, const struct
 	}
 	in->attr = *st;
 	in->attr.st_ino = in->ino;
+	links_apply_locked(in);
 	in->attr_known = 1;
 	in->attr_until = now_mono() + fs->o.dir_cache;
 	in->attr_fetched = now_mono();
@@ -1573,6 +1724,8 @@ int inode_dir_lookup(struct fs *fs, struct inode *dir, const char *name, struct 
 	}
 	dent_stat(fs, de, st);
 	*out = update_locked(fs, path, st, d->vepoch == g_vepoch ? d->vepoch : 0);
+	if (*out)
+		st->st_nlink = (*out)->attr.st_nlink;
 	rc = *out ? INODE_DIR_FOUND : INODE_DIR_NOATTR;
 out:
 	pthread_mutex_unlock(&inode_lock);
@@ -1761,6 +1914,7 @@ void inode_renamed(const char *from, const char *to)
 	fuse_ino_t i;
 
 	pthread_mutex_lock(&inode_lock);
+	links_renamed_locked(from, to);
 	/* Freed records move with their tree; those under @to named objects
 	 * that are gone now. */
 	ghost_drop_tree(to);

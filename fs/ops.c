@@ -703,7 +703,10 @@ static void new_owner(struct fs *fs, struct stat *st)
 }
 
 /* Common tail of mkdir/symlink/link/mknod: Stat the new path, reply. */
-static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path)
+/* @path, just made in @pin, as a new entry; a hard link of @link_src
+ * (NULL if not one) with @nlink links. */
+static void reply_new_link(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path,
+			   struct inode *link_src, unsigned nlink)
 {
 	struct inode *in;
 	struct stat st;
@@ -715,6 +718,10 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	if (link_src && S_ISREG(st.st_mode)) {
+		inode_set_links(link_src, in, nlink);
+		st.st_nlink = nlink;
+	}
 	dir_entry_changed(fs, pin, strrchr(path, '/') + 1, 1);
 	inode_mark_self(in);
 	/* A directory we just made is empty: lookups in it need no request. */
@@ -722,6 +729,11 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const ch
 		inode_listing_empty(fs, in, NULL);
 	reply_entry(req, fs, in, &st);
 	inode_unpin(in);
+}
+
+static void reply_new(fuse_req_t req, struct fs *fs, struct inode *pin, const char *path)
+{
+	reply_new_link(req, fs, pin, path, NULL, 0);
 }
 
 /* The reply of an op that made @path in @pin: its entry, or -@rc. */
@@ -988,10 +1000,20 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 			dir_changed(pin);
 			fuse_reply_err(req, -rc);
 		} else {
+			const char *sv[] = { "stat", "-c", "%h", "--", path, NULL };
+			char *out = NULL;
+			unsigned long n = 0;
+
 			/* A change through one name is reported for that one only. */
 			inode_mark_linked(src);
 			inode_mark_linked(path);
-			reply_new(req, fs, pin, path);
+			/* envd has no link count: the sandbox's, asked once. */
+			if (remote_helper(fs, sv, &out) == 0 && out)
+				n = strtoul(out, NULL, 10);
+			free(out);
+			if (n < 2 || n > 65000)
+				n = 2;	/* at least the two names */
+			reply_new_link(req, fs, pin, path, in, (unsigned)n);
 		}
 	}
 	free(src);

@@ -3,7 +3,8 @@
 # Hard links through e2bfs, as docs/e2bfs.md "HARD LINKS" describes them:
 # `ln` makes a real hard link in the sandbox, but envd reports neither inode
 # numbers nor link counts, so through the mount the two names are two files
-# (own inode numbers, st_nlink 1), and a save through one name (atomic
+# (own inode numbers; the link count is the one the sandbox gave when the
+# link was made through the mount), and a save through one name (atomic
 # upload: temporary file, then Move) gives that name a new file and leaves
 # the other name with the old content.
 . "$SRC_DIR/tests/lib.sh"
@@ -21,7 +22,12 @@ check "ln through the mount" ln "$mnt/hl/a" "$mnt/hl/b"
 expect_eq "link count in the sandbox" "2 2" "$(run 'stat -c %h hl/a hl/b | tr "\n" " " | sed "s/ $//"')"
 expect_eq "same inode in the sandbox" "1" "$(run 'stat -c %i hl/a hl/b | sort -u | wc -l')"
 expect_eq "both names read the content" "one one" "$(cat "$mnt/hl/a") $(cat "$mnt/hl/b")"
-expect_eq "mount shows st_nlink 1" "1 1" "$(stat -c %h "$mnt/hl/a") $(stat -c %h "$mnt/hl/b")"
+expect_eq "mount shows the link count the sandbox has" "2 2" "$(stat -c %h "$mnt/hl/a") $(stat -c %h "$mnt/hl/b")"
+# A third name: all three show 3; removing it brings the others back to 2.
+check "a third link" ln "$mnt/hl/b" "$mnt/hl/c"
+expect_eq "three names, count 3" "3 3 3" "$(stat -c %h "$mnt/hl/a" "$mnt/hl/b" "$mnt/hl/c" | tr '\n' ' ' | sed 's/ $//')"
+check "rm of the third name" rm "$mnt/hl/c"
+expect_eq "count back to 2 after rm" "2 2" "$(stat -c %h "$mnt/hl/a" "$mnt/hl/b" | tr '\n' ' ' | sed 's/ $//')"
 check "mount shows two inode numbers" test "$(stat -c %i "$mnt/hl/a")" != "$(stat -c %i "$mnt/hl/b")"
 
 # A write in the sandbox in place shows through the other name too, but
@@ -43,6 +49,7 @@ expect_eq "saved name has the new content (sandbox)" "three" "$(run 'cat hl/a')"
 expect_eq "other name keeps the old content (sandbox)" "one two" "$(run 'cat hl/b | tr "\n" " " | sed "s/ $//"')"
 nl=$(run 'stat -c %h hl/a hl/b | tr "\n" " " | sed "s/ $//"')
 expect_eq "link broken by the save (sandbox)" "1 1" "$nl"
+expect_eq "link broken by the save (mount)" "1 1" "$(stat -c %h "$mnt/hl/a" "$mnt/hl/b" | tr '\n' ' ' | sed 's/ $//')"
 [ "$nl" = "1 1" ] || run 'ls -lia hl; cat /proc/mounts | grep -c overlay' | sed 's/^/# /'
 
 # Unlinking one name leaves the other.
