@@ -96,7 +96,8 @@ until curl -fs -o /dev/null "$E2B_API_URL/health"; do
 	kill -0 "$E2BD_PID" 2>/dev/null || { tail -5 "$W/e2bd.log" >&2; exit 2; }
 	sleep 0.1
 done
-CTL() { "$BUILD_DIR/tools/e2bctl" --api-key-file "$W/key" "$@"; }
+# No connection agent: it would outlive this script (and its e2bd) by a minute.
+CTL() { E2BCTL_AGENT_IDLE=0 "$BUILD_DIR/tools/e2bctl" --api-key-file "$W/key" "$@"; }
 ID=$(CTL create base --timeout 3600) || { tail -5 "$W/e2bd.log" >&2; exit 2; }
 CTL mkdir "$ID" "$SB_DIR"
 tar cf - -C "$DATA" . | CTL run "$ID" --cwd "$SB_DIR" -- tar xf - ||
