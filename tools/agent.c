@@ -580,8 +580,13 @@ static void worker_serve(struct cmd_ctx *ctx, int conn, const char *fp, int news
 	}
 	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_ASYNC);
 	worker_conn = -1;
+	/* Idle before the answer: the client's next run, which may come
+	 * before we are back in accept(), then waits for us instead of having
+	 * the master fork a worker without a warm connection. */
+	news_send(news, 'i');
 	done.code = code;
 	send_all(conn, &done, sizeof(done));
+	goto out;
 idle:
 	news_send(news, 'i');
 out:

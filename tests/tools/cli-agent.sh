@@ -32,19 +32,21 @@ who() {
 		-v run "$id" true 2>&1 < /dev/null)
 	sed -n 's/.*agent: run by agent \([0-9]*\) (worker [0-9]*, run \([0-9]*\)).*/\1 \2/p' <<<"$err"
 }
+# who_up [ENV=V...]: who, once an agent answers (up to 10 s: a run that
+# starts one runs directly, and the agent binds its socket a moment later).
+who_up() {
+	local _ w
+	for _ in $(seq 100); do
+		w=$(who "$@")
+		[ -n "$w" ] && { echo "$w"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
 # wait_gone PID: up to 10 s for a process to exit.
 wait_gone() {
 	local _
 	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	return 1
-}
-# wait_agent: up to 10 s for the agent's socket to appear.
-wait_agent() {
-	local _
-	for _ in $(seq 100); do
-		ls "$XDG_RUNTIME_DIR"/e2bctl/agent-* 2>/dev/null | grep -qv '\.lock$' && return 0
-		sleep 0.1
-	done
 	return 1
 }
 
@@ -54,22 +56,20 @@ rc ctl native -v run "$id" echo first < /dev/null
 expect_eq "first run works" "0 first" "$RC $OUT"
 [[ $ERR == *"agent: none running; starting one"* ]] && ok "first run starts an agent" ||
 	fail "first run starts an agent" "$ERR"
-wait_agent && ok "agent socket appears" || fail "agent socket appears" "$(ls -la "$XDG_RUNTIME_DIR"/e2bctl)"
+read -r apid n1 <<<"$(who_up)"
+[ -n "$apid" ] && AGENTS+=("$apid")
+[ -n "$apid" ] && ok "a run is served by the agent" || fail "a run is served by the agent" "$(who)"
 expect_eq "socket directory is 0700" 700 "$(stat -c %a "$XDG_RUNTIME_DIR/e2bctl")"
 sock=$(ls "$XDG_RUNTIME_DIR"/e2bctl/agent-* | grep -v '\.lock$')
 expect_eq "socket is 0600" 600 "$(stat -c %a "$sock")"
 
 # The worker keeps its connection: from its second run on, none is opened.
-ctl native run "$id" true < /dev/null
 rc ctl native -v run "$id" true < /dev/null
 [[ $ERR == *"agent: run by agent"* && $ERR == *"Start -> 200"*"opened 0 new connection(s)"* ]] &&
 	ok "a run through the agent finds a warm connection" ||
 	fail "a run through the agent finds a warm connection" "$ERR"
-read -r apid n1 <<<"$(who)"
-[ -n "$apid" ] && AGENTS+=("$apid")
-[ -n "$apid" ] && ok "a run is served by the agent" || fail "a run is served by the agent" "$(who)"
 read -r apid2 n2 <<<"$(who)"
-expect_eq "the agent is reused" "$apid $((n1 + 1))" "$apid2 $n2"
+expect_eq "the agent is reused" "$apid $((n1 + 2))" "$apid2 $n2"
 
 # Runs at once are not queued behind one another: another worker serves.
 "$C" --api-url "$E2BD_URL" --domain "localhost:$E2BD_PORT" --scheme http -v \
@@ -218,8 +218,7 @@ expect_eq "the agent still serves its user" "$apid" "$apid3"
 
 # Another API key: another agent (which gets the same refusal as a direct
 # run), never the first one.
-E2B_API_KEY=e2b_other who > /dev/null
-read -r opid _ <<<"$(who E2B_API_KEY=e2b_other)"
+read -r opid _ <<<"$(who_up E2B_API_KEY=e2b_other)"
 [ -n "$opid" ] && AGENTS+=("$opid")
 [ -n "$opid" ] && [ "$opid" != "$apid" ] && ok "another key gets another agent" ||
 	fail "another key gets another agent" "'$opid' vs '$apid'"
@@ -251,16 +250,14 @@ else
 fi
 rc ctl native run "$id" echo after < /dev/null
 expect_eq "a run after the agent died works" "0 after" "$RC $OUT"
-wait_agent
-read -r apid4 _ <<<"$(who)"
+read -r apid4 _ <<<"$(who_up)"
 [ -n "$apid4" ] && AGENTS+=("$apid4")
 [ -n "$apid4" ] && [ "$apid4" != "$apid" ] && ok "a new agent replaces it" || fail "a new agent replaces it" "'$apid4'"
 
 # Idle exit.
 mkdir -m 700 "$RUN/c"
 E2BCTL_AGENT_IDLE=1 XDG_RUNTIME_DIR=$RUN/c ctl native run "$id" true < /dev/null
-for _ in $(seq 100); do ls "$RUN/c/e2bctl"/agent-* 2>/dev/null | grep -qv '\.lock$' && break; sleep 0.1; done
-read -r ipid _ <<<"$(who E2BCTL_AGENT_IDLE=1 XDG_RUNTIME_DIR="$RUN/c")"
+read -r ipid _ <<<"$(who_up E2BCTL_AGENT_IDLE=1 XDG_RUNTIME_DIR="$RUN/c")"
 [ -n "$ipid" ] && AGENTS+=("$ipid")
 if [ -n "$ipid" ] && wait_gone "$ipid"; then
 	ok "an idle agent exits"
