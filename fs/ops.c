@@ -991,30 +991,31 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 	if (!src) {
 		fuse_reply_err(req, ENOENT);
 	} else {
-		const char *argv[] = { "ln", "--", src, path, NULL };
+		/* The link, then the sandbox's link count (envd has none), in
+		 * one request; the paths are arguments, never script text. */
+		static const char script[] =
+			"ln -- \"$1\" \"$2\" || exit; stat -c %h -- \"$2\" 2>/dev/null || :";
+		const char *argv[] = { "sh", "-c", script, "e2bfs-link", src, path, NULL };
+		char *out = NULL;
+		unsigned long n = 0;
 
 		if (cache_is_dirty(in))
 			cache_flush(fs, in);
-		rc = remote_helper(fs, argv, NULL);
+		rc = remote_helper(fs, argv, &out);
 		if (rc < 0) {
 			dir_changed(pin);
 			fuse_reply_err(req, -rc);
 		} else {
-			const char *sv[] = { "stat", "-c", "%h", "--", path, NULL };
-			char *out = NULL;
-			unsigned long n = 0;
-
 			/* A change through one name is reported for that one only. */
 			inode_mark_linked(src);
 			inode_mark_linked(path);
-			/* envd has no link count: the sandbox's, asked once. */
-			if (remote_helper(fs, sv, &out) == 0 && out)
+			if (out)
 				n = strtoul(out, NULL, 10);
-			free(out);
 			if (n < 2 || n > 65000)
 				n = 2;	/* at least the two names */
 			reply_new_link(req, fs, pin, path, in, (unsigned)n);
 		}
+		free(out);
 	}
 	free(src);
 	free(path);

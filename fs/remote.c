@@ -1161,9 +1161,11 @@ int remote_helper(struct fs *fs, const char *const *argv, char **out)
 	co.max_output = 1 << 20;
 	RCALL(fs, rc, (e2b_command_result_release(&r),
 		       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
-	/* Start is not retried by libe2b; the helpers other than ln are
-	 * idempotent, so one more try after a dropped connection is safe. */
-	if (rc == E2B_EUNAVAILABLE && strcmp(argv[0], "ln")) {
+	/* Start is not retried by libe2b; the helpers other than ln (alone
+	 * or first in a script) are idempotent, so one more try after a
+	 * dropped connection is safe. */
+	if (rc == E2B_EUNAVAILABLE && strcmp(argv[0], "ln") &&
+	    !(!strcmp(argv[0], "sh") && argv[1] && argv[2] && !strncmp(argv[2], "ln ", 3))) {
 		RCALL(fs, rc, (e2b_command_result_release(&r),
 			       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
 	}

@@ -52,6 +52,13 @@ expect_eq "link broken by the save (sandbox)" "1 1" "$nl"
 expect_eq "link broken by the save (mount)" "1 1" "$(stat -c %h "$mnt/hl/a" "$mnt/hl/b" | tr '\n' ' ' | sed 's/ $//')"
 [ "$nl" = "1 1" ] || run 'ls -lia hl; cat /proc/mounts | grep -c overlay' | sed 's/^/# /'
 
+# Names are data for the sandbox's ln, never script text.
+echo h > "$mnt/hl/-h \$(touch PWNED) \"q\" ;x"
+check "ln of hostile names" ln -- "$mnt/hl/-h \$(touch PWNED) \"q\" ;x" "$mnt/hl/--x \`touch PWNED2\`"
+expect_eq "hostile link: content and count" "h 2" \
+	"$(cat "$mnt/hl/--x \`touch PWNED2\`") $(stat -c %h "$mnt/hl/--x \`touch PWNED2\`")"
+expect_eq "hostile link: nothing ran in the sandbox" "0" "$(run 'ls -a ~ hl | grep -cxE PWNED2?')"
+
 # Unlinking one name leaves the other.
 rm "$mnt/hl/a"
 expect_eq "other name survives unlink" "one two" "$(tr '\n' ' ' < "$mnt/hl/b" | sed 's/ $//')"
