@@ -24,7 +24,8 @@
  * descriptors and answers 'X' with the exit code.  The client relays each
  * SIGINT/SIGTERM/SIGHUP as one 'S' byte, which the worker's SIGIO handler
  * counts into sig_interrupts exactly as the direct run's own handler
- * would; the client hanging up counts as two (SIGKILL to the command).
+ * would.  A client that dies (SIGKILL) leaves the command running, as a
+ * direct run that dies does: the worker stops streaming without a word.
  * Anything that fails before 'A' makes the client run the command itself
  * (a debug line with -v); a lost agent after 'A' is an error.
  *
@@ -355,8 +356,10 @@ static int send_all(int fd, const void *buf, size_t len)
 /* The run's socket, for the SIGIO handler; -1 between runs. */
 static volatile sig_atomic_t worker_conn = -1;
 static volatile sig_atomic_t worker_hup;
+/* /dev/null, for the stdio of a run whose client died. */
+static int worker_devnull = -1;
 
-/* The client's 'S' bytes are its signals; its hanging up is two. */
+/* The client's 'S' bytes are its signals; its hanging up ends the run. */
 static void worker_on_sigio(int sig)
 {
 	int fd = worker_conn, saved = errno;
@@ -369,9 +372,13 @@ static void worker_on_sigio(int sig)
 	for (;;) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			/* The client died: give up on the command silently
+			 * (proc_pump() detaches at the third interrupt). */
 			worker_hup = 1;
-			if (sig_interrupts < 2)
-				sig_interrupts = 2;
+			dup2(worker_devnull, STDIN_FILENO);
+			dup2(worker_devnull, STDOUT_FILENO);
+			dup2(worker_devnull, STDERR_FILENO);
+			sig_interrupts = 3;
 			break;
 		}
 		if (n < 0)
@@ -620,6 +627,9 @@ static void worker_main(struct cmd_ctx *ctx, int lfd, int news, const char *fp,
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGIO, &sa, NULL);
 	ctx->in_agent = 1;
+	worker_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (worker_devnull < 0)
+		_exit(1);
 	for (;;) {
 		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {

@@ -189,6 +189,25 @@ a=$(sigrun)
 expect_eq "Ctrl-C: agent = direct" "$d" "$a"
 expect_eq "Ctrl-C ends the command" "143|started|" "$a"
 
+# A client that dies (SIGKILL) leaves the command running, as a direct run
+# that dies does; its worker goes back to serving.
+"$C" --api-url "$E2BD_URL" --domain "localhost:$E2BD_PORT" --scheme http -v \
+	run "$id" 'echo started; sleep 61' > "$TEST_TMP/die.out" 2> "$TEST_TMP/die.err" < /dev/null &
+p=$!
+for _ in $(seq 100); do grep -qs started "$TEST_TMP/die.out" && break; sleep 0.1; done
+w=$(sed -n 's/.*agent: run by agent [0-9]* (worker \([0-9]*\).*/\1/p' "$TEST_TMP/die.err")
+kill -KILL "$p"
+back=
+for _ in $(seq 100); do
+	who_w=$("$C" --api-url "$E2BD_URL" --domain "localhost:$E2BD_PORT" --scheme http -v run "$id" true 2>&1 < /dev/null |
+		sed -n 's/.*agent: run by agent [0-9]* (worker \([0-9]*\).*/\1/p')
+	[ -n "$w" ] && [ "$who_w" = "$w" ] && { back=1; break; }
+done
+[ -n "$back" ] && ok "the worker of a killed client serves again" || fail "the worker of a killed client serves again" "worker '$w'"
+ctl native ps "$id" | grep -q 'sleep 61' && ok "a killed client's command keeps running" ||
+	fail "a killed client's command keeps running" "$(ctl native ps "$id")"
+ctl native run "$id" 'pkill -f "sleep 61"' < /dev/null
+
 # Another uid: the directory keeps it out, and the agent refuses it even
 # when the directory is opened up (SO_PEERCRED).
 try_nobody() {
