@@ -440,7 +440,8 @@ static void links_renamed_locked(const char *from, const char *to)
 		linked[i].path = np;
 	}
 	/* Old names at @to are left in the table (group 0): harmless. */
-	qsort(linked, nlinked, sizeof(*linked), cmp_lnk);
+	if (nlinked > 1)
+		qsort(linked, nlinked, sizeof(*linked), cmp_lnk);
 }
 
 void inode_links_broken(struct inode *in)
