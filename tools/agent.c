@@ -455,7 +455,7 @@ static char **split_argv(char *buf, size_t len, uint32_t argc)
 
 /*
  * Run one e2bctl command line as main() would, on @p ctx whose client
- * stays.  Only run is served; anything else is refused before 'A'.
+ * stays.  Only agent_serves() commands come here (is_served()).
  */
 static int worker_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -480,7 +480,6 @@ static int worker_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	ctx->verbose = g.verbose | args.verbose;
 	error_quiet = ctx->quiet;
 	proc_output_errno = 0;
-	sig_interrupts = 0;
 	error = spec->exec(ctx, &args);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (!error)
@@ -508,7 +507,7 @@ static void news_send(int fd, char what)
  * options] COMMAND ...` for a COMMAND we serve?  Parsed on a copy:
  * parsing edits the strings.
  */
-static int is_run(const char *buf, size_t len, uint32_t argc)
+static int is_served(const char *buf, size_t len, uint32_t argc)
 {
 	struct global_opts g;
 	const struct cmd_spec *spec;
@@ -537,7 +536,7 @@ static void worker_serve(struct cmd_ctx *ctx, int conn, const char *fp, int news
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	char *rfp = NULL, *rargv = NULL, **argv = NULL;
-	int fds[AGENT_NFDS], i, devnull, code;
+	int fds[AGENT_NFDS], i, code;
 
 	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
 	    cr.uid != getuid()) {
@@ -550,7 +549,7 @@ static void worker_serve(struct cmd_ctx *ctx, int conn, const char *fp, int news
 	/* Another configuration (a hash collision): not ours to serve. */
 	if (strcmp(rfp, fp))
 		goto out;
-	if (!is_run(rargv, h.argv_len, h.argc))
+	if (!is_served(rargv, h.argv_len, h.argc))
 		goto out;
 	argv = split_argv(rargv, h.argv_len, h.argc);
 	if (!argv)
@@ -561,14 +560,16 @@ static void worker_serve(struct cmd_ctx *ctx, int conn, const char *fp, int news
 	begun.served = __atomic_add_fetch(served, 1, __ATOMIC_RELAXED);
 	if (send_all(conn, &begun, sizeof(begun)) < 0)
 		goto idle;
-	/* The client's signals from now on, and any sent already. */
+	for (i = 0; i < 3; i++)
+		dup2(fds[i], i);
+	/* The client's signals from now on, and any sent already (a hang-up
+	 * moves our stdio off its descriptors, so after the dup2()s). */
+	sig_interrupts = 0;
 	worker_hup = 0;
 	worker_conn = conn;
 	fcntl(conn, F_SETOWN, getpid());
 	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_ASYNC);
 	worker_on_sigio(SIGIO);
-	for (i = 0; i < 3; i++)
-		dup2(fds[i], i);
 	if (fchdir(fds[3]) < 0) {
 		code = error_msg("cannot enter the working directory: %s", strerror(errno));
 	} else {
@@ -577,11 +578,8 @@ static void worker_serve(struct cmd_ctx *ctx, int conn, const char *fp, int news
 	sig_default();
 	/* Our copies of the client's stdio go before the answer, so its
 	 * readers see EOF when the client exits. */
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (i = 0; i < 3; i++)
-		dup2(devnull, i);
-	if (devnull > 2)
-		close(devnull);
+		dup2(worker_devnull, i);
 	if (chdir("/") < 0) {
 		/* Stays in the client's directory; harmless. */
 	}
@@ -1034,9 +1032,11 @@ int agent_run(int *out_handled, struct cmd_ctx *ctx)
 		agent_debug(ctx, "cannot send the request; running directly");
 		goto out;
 	}
-	/* Our signals go to the agent from here, the way proc_pump() would
-	 * have acted on them. */
-	sig_catch();
+	/* run's signals go to the agent from here, where proc_pump() acts on
+	 * them; the other commands die of them as they would directly (the
+	 * worker then drops the call silently). */
+	if (!strcmp(ctx->cmd_name, "run"))
+		sig_catch();
 	code = client_wait(out_handled, ctx, s);
 	if (!*out_handled)
 		sig_default();
