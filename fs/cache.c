@@ -86,7 +86,7 @@ struct file {
 	/* A sequential reader's stream (stream_main): one GET of blocks
 	 * [st_b0, st_b1) written by its own thread and marked present as it
 	 * arrives, so the reader never waits a round trip per window. */
-	int st_active;		/* protected by lock */
+	int st_active;		/* protected by lock; its GETs running */
 	int st_cancel;		/* protected by lock; mark nothing more, stop */
 	size_t st_b0, st_b1;	/* protected by lock */
 	pthread_cond_t st_cond;	/* under lock: progress or the stream's end */
@@ -604,6 +604,9 @@ static void mark_present(struct file *f, uint64_t off, uint64_t got)
  */
 #define STREAM_MIN (8u << 20)	/* smallest file worth a stream */
 #define STREAM_AFTER 4u		/* readahead window (blocks) that starts one */
+#define STREAM_PARTS 1u		/* GETs in parallel at most (more were slower here) */
+#define STREAM_PART (32u << 20)	/* bytes per GET at least */
+#define STREAM_MARK (1u << 20)	/* bytes between two marks of arrived blocks */
 
 struct stream {
 	struct fs *fs;
@@ -619,7 +622,7 @@ static int stream_progress(void *arg, uint64_t got)
 	struct file *f = s->f;
 	int stop;
 
-	if (got < s->marked + CACHE_BLOCK && got < s->len)
+	if (got < s->marked + STREAM_MARK && got < s->len)
 		return 0;
 	pthread_mutex_lock(&f->lock);
 	stop = f->st_cancel;
@@ -644,8 +647,8 @@ static void *stream_main(void *arg)
 	pthread_mutex_lock(&f->lock);
 	if (!f->st_cancel)
 		mark_present(f, s->off, got);
-	f->st_active = 0;
-	f->st_cancel = 0;
+	if (--f->st_active == 0)
+		f->st_cancel = 0;
 	pthread_cond_broadcast(&f->st_cond);
 	pthread_mutex_unlock(&f->lock);
 	if (rc < 0 && s->fs->debug)
@@ -656,45 +659,60 @@ static void *stream_main(void *arg)
 	return NULL;
 }
 
-/* Stream blocks [b0, end of their missing run) of @f; lock held, fd open.
- * Nothing happens if it cannot start: the reader fetches as before. */
+/* Stream blocks [b0, end of their missing run) of @f, in up to
+ * STREAM_PARTS consecutive parts of at least STREAM_PART bytes, each a
+ * GET on its own thread and connection (one TCP stream is slower than the
+ * link); lock held, fd open.  What cannot start, the reader fetches. */
 static void stream_start(struct fs *fs, struct file *f, size_t b0)
 {
-	size_t n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK), b1;
-	struct stream *s;
+	size_t n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK), b1, nb, per, i, k;
+	uint64_t end;
 	pthread_attr_t at;
 	pthread_t t;
 
 	for (b1 = b0; b1 < n && !f->present[b1]; b1++)
 		;
-	if (b1 == b0 || !(s = calloc(1, sizeof(*s))))
+	if (b1 == b0)
 		return;
-	s->fs = fs;
-	s->f = f;
-	s->off = (uint64_t)b0 * CACHE_BLOCK;
-	s->len = (uint64_t)b1 * CACHE_BLOCK < f->size ? (uint64_t)(b1 - b0) * CACHE_BLOCK :
-							  f->size - s->off;
-	s->path = inode_path(f->in);
-	s->fd = s->path ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
-	if (s->fd < 0)
-		goto fail;
-	f->st_active = 1;
+	nb = b1 - b0;
+	k = nb / (STREAM_PART / CACHE_BLOCK);
+	k = k < 1 ? 1 : k > STREAM_PARTS ? STREAM_PARTS : k;
+	per = (nb + k - 1) / k;
+	end = (uint64_t)b1 * CACHE_BLOCK < f->size ? (uint64_t)b1 * CACHE_BLOCK : f->size;
 	f->st_cancel = 0;
 	f->st_b0 = b0;
 	f->st_b1 = b1;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, stream_main, s) == 0) {
-		pthread_attr_destroy(&at);
-		return;
+	for (i = 0; i < k; i++) {
+		struct stream *s = calloc(1, sizeof(*s));
+		uint64_t off = (uint64_t)(b0 + i * per) * CACHE_BLOCK;
+
+		if (!s || off >= end) {
+			free(s);
+			break;
+		}
+		s->fs = fs;
+		s->f = f;
+		s->off = off;
+		s->len = i + 1 < k && off + (uint64_t)per * CACHE_BLOCK < end ?
+			 (uint64_t)per * CACHE_BLOCK : end - off;
+		s->path = inode_path(f->in);
+		s->fd = s->path ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
+		if (s->fd >= 0 && pthread_create(&t, &at, stream_main, s) == 0) {
+			f->st_active++;
+			continue;
+		}
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s->path);
+		free(s);
+		break;
 	}
 	pthread_attr_destroy(&at);
-	f->st_active = 0;
-fail:
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->path);
-	free(s);
+	/* The parts that did not start are not the stream's. */
+	if (i < k)
+		f->st_b1 = i ? b0 + i * per : b0;
 }
 
 /* Wait until the stream has brought every block of [b0, b1) it covers
@@ -898,8 +916,15 @@ out:
 	return rc;
 }
 
-int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,
-	       size_t *out_len)
+/*
+ * A read: the blocks [off, off+size) are made local, then copied into
+ * @buf, or, with @emit, handed over as the cache file's descriptor and
+ * range (the FUSE reply splices them from the page cache, no copy through
+ * us) while the file's lock is held, so the range cannot change under it.
+ */
+static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,
+		       size_t *out_len, int (*emit)(void *arg, int fd, off_t off, size_t n),
+		       void *arg)
 {
 	struct file *f = peek_file(in);
 	uint64_t end;
@@ -981,6 +1006,22 @@ int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t of
 	rc = ensure_fd(fs, f);
 	if (rc < 0)
 		goto out;
+	if (emit) {
+		struct stat cst;
+
+		/* Only what the cache file holds (a hole past its end is
+		 * zeros there, which a splice would cut short): else copy. */
+		if (fstat(f->fd, &cst) == 0 && (uint64_t)cst.st_size >= end) {
+			*out_len = (size_t)(end - (uint64_t)off);
+			/* Answered, even when that failed (the request is
+			 * gone then: nothing more may be sent for it). */
+			emit(arg, f->fd, off, *out_len);
+			rc = 1;
+			goto out;
+		}
+		rc = -EAGAIN;	/* the caller copies */
+		goto out;
+	}
 	r = pread(f->fd, buf, (size_t)(end - (uint64_t)off), off);
 	if (r < 0) {
 		rc = -errno;
@@ -993,6 +1034,20 @@ int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t of
 out:
 	unlock_file(f);
 	return rc;
+}
+
+int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,
+	       size_t *out_len)
+{
+	return read_common(fs, in, buf, size, off, out_len, NULL, NULL);
+}
+
+int cache_read_emit(struct fs *fs, struct inode *in, size_t size, off_t off,
+		    int (*emit)(void *arg, int fd, off_t off, size_t n), void *arg)
+{
+	size_t n = 0;
+
+	return read_common(fs, in, NULL, size, off, &n, emit, arg);
 }
 
 int cache_write(struct fs *fs, struct inode *in, const char *buf, size_t size, off_t off)

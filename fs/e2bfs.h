@@ -301,6 +301,11 @@ int cache_open(struct fs *fs, struct inode *in, int flags,
 int cache_create(struct fs *fs, struct inode *in, const struct stat *remote);
 int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size,
 	       off_t off, size_t *out_len);
+/* The same, answered by @emit with the cache file's range under the file's
+ * lock: 1 answered (whatever @emit returned), -EAGAIN: use cache_read(),
+ * other negative: the read's error (not answered). */
+int cache_read_emit(struct fs *fs, struct inode *in, size_t size, off_t off,
+		    int (*emit)(void *arg, int fd, off_t off, size_t n), void *arg);
 int cache_write(struct fs *fs, struct inode *in, const char *buf,
 		size_t size, off_t off);
 int cache_truncate(struct fs *fs, struct inode *in, off_t size);

@@ -167,8 +167,9 @@ static void test_sblog_clock_going_back_keeps_the_order(void **state)
 	sblog_add("c", SBLOG_INFO, NULL, "second");
 	assert_string_equal(messages("c", &q), "second|first");
 	assert_int_equal(sblog_query(&arr, "c", &all_forward, NULL), 0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "timestamp")),
-			    json_string_value(json_object_get(json_array_get(arr, 1), "timestamp")));
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(arr, 0), "timestamp")),
+		json_string_value(json_object_get(json_array_get(arr, 1), "timestamp")));
 	json_decref(arr);
 }
 
@@ -176,7 +177,8 @@ static void test_sblog_cuts_on_utf8_boundaries(void **state)
 {
 	char big[3000], cmd[40];
 	const char *kv[] = { "v", big, NULL };
-	const char *const argv[] = { "/bin/echo", "it's", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL };
+	const char *const argv[] = { "/bin/echo", "it's",
+				     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL };
 	json_t *arr, *e;
 	const char *m, *v;
 	size_t i;
