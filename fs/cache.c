@@ -1233,10 +1233,11 @@ static int upload_once(struct fs *fs, struct file *f)
 	if (fs->debug)
 		fs_log(fs, "upload %s%s (size %llu)", path,
 		       created ? " (new)" : "", (unsigned long long)f->size);
-	if (created)
+	if (created) {
 		rc = remote_upload_new(fs, path, fd, &fix);
-	else
+	} else {
 		rc = remote_upload_fd(fs, path, fd, &fix, &e);
+	}
 	close(fd);
 	if (rc < 0) {
 		upload_failed(fs, f, path, rc);
@@ -1913,6 +1914,20 @@ int cache_is_local_new(struct inode *in)
 	struct file *f = peek_file(in);
 
 	return f ? is_local_new(f) : 0;
+}
+
+/* Local changes not yet in the sandbox: data, or a directory's mode/times. */
+int cache_has_pending(struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int d = 0;
+
+	if (f) {
+		pthread_mutex_lock(&pub_lock);
+		d = f->pub.dirty || f->pub.dirfix;
+		pthread_mutex_unlock(&pub_lock);
+	}
+	return d;
 }
 
 int cache_is_dirty(struct inode *in)

@@ -313,6 +313,7 @@ int cache_flush(struct fs *fs, struct inode *in);
 int cache_close(struct fs *fs, struct inode *in);
 void cache_release(struct fs *fs, struct inode *in);
 int cache_local_attr(struct inode *in, struct stat *st);
+int cache_has_pending(struct inode *in);
 int cache_is_dirty(struct inode *in);
 int cache_is_local_new(struct inode *in);
 int cache_is_open(struct inode *in);

@@ -28,6 +28,96 @@ static int refresh;		/* protected by watch_lock */
 static int tried;		/* protected by watch_lock: first open done */
 static pthread_cond_t tried_cond = PTHREAD_COND_INITIALIZER;
 
+/*
+ * Directories whose own attributes an event took the watch's word from (a
+ * name came or went in them, so their mtime changed: git's index replaced
+ * in .git), and files whose upload's echo came before the upload was over,
+ * are Stat'ed again by one thread once they have had no event for
+ * REVAL_QUIET seconds (and are not being uploaded), so the next walk finds
+ * them vouched for again (a second git status makes no request).  At most
+ * REVAL_MAX are pending; more are left to expire as before.
+ */
+#define REVAL_QUIET 0.2
+#define REVAL_MAX 64
+static struct reval {
+	char *path;
+	double t;		/* its last event */
+} reval[REVAL_MAX];		/* protected by watch_lock */
+static size_t nreval;		/* protected by watch_lock */
+static pthread_cond_t reval_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t reval_thread;
+static int reval_started;
+
+static void reval_note(const char *path)
+{
+	size_t i;
+
+	pthread_mutex_lock(&watch_lock);
+	for (i = 0; i < nreval && strcmp(reval[i].path, path); i++)
+		;
+	if (i < nreval) {
+		reval[i].t = now_mono();
+	} else if (nreval < REVAL_MAX && (reval[nreval].path = strdup(path))) {
+		reval[nreval++].t = now_mono();
+		pthread_cond_signal(&reval_cond);
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
+
+static void *reval_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct inode_vtok tok;
+	e2b_entry_info *e;
+	struct inode *in;
+	struct timespec ts;
+	size_t i, k;
+	char *path;
+	int dirty;
+
+	pthread_mutex_lock(&watch_lock);
+	while (!stop) {
+		if (!nreval) {
+			pthread_cond_wait(&reval_cond, &watch_lock);
+			continue;
+		}
+		for (i = 1, k = 0; i < nreval; i++)
+			if (reval[i].t < reval[k].t)
+				k = i;
+		if (now_mono() - reval[k].t < REVAL_QUIET) {
+			deadline_in(&ts, reval[k].t + REVAL_QUIET - now_mono());
+			pthread_cond_timedwait(&reval_cond, &watch_lock, &ts);
+			continue;
+		}
+		path = reval[k].path;
+		reval[k] = reval[--nreval];
+		pthread_mutex_unlock(&watch_lock);
+		/* Still being uploaded, or a directory's mode or times still
+		 * queued: after that (its echo may come first). */
+		in = inode_find_path(path);
+		dirty = in && cache_has_pending(in);
+		inode_unpin(in);
+		if (dirty) {
+			reval_note(path);
+			free(path);
+			pthread_mutex_lock(&watch_lock);
+			continue;
+		}
+		e = NULL;
+		inode_vouch_begin(&tok);
+		if (remote_stat(fs, path, &e) == 0)
+			inode_unpin(inode_update_tok(fs, path, e, &tok, NULL));
+		e2b_entry_info_free(e);
+		free(path);
+		pthread_mutex_lock(&watch_lock);
+	}
+	for (i = 0; i < nreval; i++)
+		free(reval[i].path);
+	nreval = 0;
+	pthread_mutex_unlock(&watch_lock);
+	return NULL;
+}
+
 /* The first attempt to open the stream is over (either way). */
 static void first_try_done(void)
 {
@@ -110,6 +200,11 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		if (ev->entry && !cache_is_dirty(in)) {
 			inode_vouch_begin(&tok);
 			inode_echo_confirms(in, ev->entry, &tok);
+		} else if (ev->entry) {
+			/* The echo of an upload still finishing (a replace's
+			 * Move, a batch's POST land before the upload has set
+			 * the file's clean state): asked again later. */
+			reval_note(path);
 		}
 		inode_unpin(in);
 		in = NULL;
@@ -133,8 +228,10 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		inode_listing_event(fs, parent, base, !gone, echo || gone ? NULL : ev->entry);
 	}
 	/* The directory's own mtime changed with its membership. */
-	if (pin && member)
+	if (pin && member) {
 		inode_unvouch(pin);
+		reval_note(parent);
+	}
 	if (fs->debug)
 		fs_log(fs, "watch: event %d on '%s'", (int)ev->type, path);
 	if (pin && !echo && !known && member)
@@ -254,6 +351,7 @@ int watch_start(struct fs *fs)
 	if (pthread_create(&thread, NULL, watch_main, fs) != 0)
 		return -1;
 	started = 1;
+	reval_started = pthread_create(&reval_thread, NULL, reval_main, fs) == 0;
 	deadline_in(&dl, WATCH_FIRST_WAIT_MS / 1000.0);
 	pthread_mutex_lock(&watch_lock);
 	while (!tried && !stop)
@@ -272,7 +370,11 @@ void watch_stop(struct fs *fs)
 	stop = 1;
 	if (current)
 		remote_watch_cancel(current);
+	pthread_cond_broadcast(&reval_cond);
 	pthread_mutex_unlock(&watch_lock);
 	pthread_join(thread, NULL);
+	if (reval_started)
+		pthread_join(reval_thread, NULL);
+	reval_started = 0;
 	started = 0;
 }

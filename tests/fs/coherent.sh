@@ -117,6 +117,29 @@ rm "$mnt/co/many/f154"
 check "own delete visible" test ! -e "$mnt/co/many/f154"
 # `run .` from inside the mount waits for the write-back (a bare ID would not).
 expect_eq "own changes seen by the sandbox" "$(cd "$mnt" && "$E2BCTL_BIN" run . -- sh -c "cat $H/co/many/mine; ls $H/co/many | grep -c f154" 2>&1 | tr '\n' ' ')" "mine 0 "
+# A file replaced through the mount (git's index: lock file renamed over
+# it) changes its directory's mtime in the sandbox; once quiet, the
+# directory is vouched for again: stat of it makes no request.
+mkdir -p "$mnt/co/rv"
+echo one > "$mnt/co/rv/index"
+echo sync > "$mnt/.e2bfs/ctl"
+echo two > "$mnt/co/rv/index.lock" && mv "$mnt/co/rv/index.lock" "$mnt/co/rv/index"
+echo sync > "$mnt/.e2bfs/ctl"
+# Quiet: the watch's events of the Move and the revalidation after them
+# are over (no request for 0.6 s; at most 6 s), past the kernel's attr
+# timeout (1 s).
+sleep 1
+r0=$(reqs)
+for _ in $(seq 10); do
+	sleep 0.6
+	r1=$(reqs)
+	[ "$r1" = "$r0" ] && break
+	r0=$r1
+done
+stat "$mnt/co/rv" "$mnt/co/rv/index" >/dev/null
+r1=$(reqs)
+check "a directory our own replace changed is vouched again (took $((r1 - r0)) requests)" test $((r1 - r0)) -eq 0
+expect_eq "its mtime is the sandbox's" "$(stat -c %Y "$mnt/co/rv")" "$("$E2BCTL_BIN" run "$id" -- stat -c %Y "$H/co/rv" 2>&1)"
 fs_umount "$mnt"
 
 # --- a tree walk is a few requests (depth listings prefetched ahead), not
