@@ -1163,6 +1163,7 @@ static void new_uploaded(struct fs *fs, struct file *f, const struct timespec *m
 		st.st_ctim = *mtime;
 		st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
 		inode_set_attr(fs, f->in, &st);
+		inode_echo_settled(f->in);
 	}
 }
 
@@ -1268,6 +1269,7 @@ static int upload_once(struct fs *fs, struct file *f)
 		set_base(f, &st);
 		st.st_ino = f->in->ino;
 		inode_set_attr(fs, f->in, &st);
+		inode_echo_settled(f->in);
 	} else {
 		f->has_base = 0;
 		inode_invalidate(f->in);

@@ -205,6 +205,13 @@ struct inode {
 	char *link;		/* protected by inode_lock; readlink cache */
 	struct file *file;	/* protected by inode_lock (the pointer) */
 	struct inode *hnext;	/* protected by inode_lock */
+	/* The echo of our own upload that came while it still ran (a
+	 * replace's Move, a batch's POST land before the upload has set the
+	 * attributes): checked against them once it has. */
+	int echo_pending;	/* protected by inode_lock */
+	e2b_entry_info echo_e;	/* protected by inode_lock; no strings */
+	uint64_t echo_epoch;	/* protected by inode_lock */
+	uint64_t echo_gen;	/* protected by inode_lock */
 };
 
 extern pthread_mutex_t inode_lock;
@@ -236,6 +243,10 @@ void inode_vouch_begin(struct inode_vtok *out);
 struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
 			       const struct inode_vtok *tok, struct stat *st_out);
 int inode_attr_vouched(struct inode *in);
+/* Keep the echo @e (under @tok) of an upload of @in that is still running. */
+void inode_echo_stash(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok);
+/* The upload has set @in's attributes: a kept echo vouches if it confirms them. */
+void inode_echo_settled(struct inode *in);
 int inode_listing_vouched(struct inode *dir);
 int inode_same_kind(struct inode *in, const e2b_entry_info *e);
 int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok);

@@ -1095,6 +1095,39 @@ int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct 
 	return ok;
 }
 
+void inode_echo_stash(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok)
+{
+	pthread_mutex_lock(&inode_lock);
+	in->echo_pending = 1;
+	memset(&in->echo_e, 0, sizeof(in->echo_e));
+	in->echo_e.type = e->type;
+	in->echo_e.is_symlink = e->is_symlink;
+	in->echo_e.size = e->size;
+	in->echo_e.mode = e->mode;
+	in->echo_e.mtime_sec = e->mtime_sec;
+	in->echo_e.mtime_nsec = e->mtime_nsec;
+	in->echo_epoch = tok->epoch;
+	in->echo_gen = tok->gen;
+	pthread_mutex_unlock(&inode_lock);
+}
+
+void inode_echo_settled(struct inode *in)
+{
+	struct inode_vtok tok = { 0 };
+	e2b_entry_info e;
+	int pending;
+
+	pthread_mutex_lock(&inode_lock);
+	pending = in->echo_pending;
+	in->echo_pending = 0;
+	e = in->echo_e;
+	tok.epoch = in->echo_epoch;
+	tok.gen = in->echo_gen;
+	pthread_mutex_unlock(&inode_lock);
+	if (pending)
+		inode_echo_confirms(in, &e, &tok);
+}
+
 /* The last attributes we saw, however old (used while offline). */
 int inode_stale_attr(struct inode *in, struct stat *st)
 {

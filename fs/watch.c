@@ -73,7 +73,7 @@ static void *reval_main(void *arg)
 	struct timespec ts;
 	size_t i, k;
 	char *path;
-	int dirty;
+	int dirty, vouched;
 
 	pthread_mutex_lock(&watch_lock);
 	while (!stop) {
@@ -93,10 +93,17 @@ static void *reval_main(void *arg)
 		reval[k] = reval[--nreval];
 		pthread_mutex_unlock(&watch_lock);
 		/* Still being uploaded, or a directory's mode or times still
-		 * queued: after that (its echo may come first). */
+		 * queued: after that (its echo may come first).  Vouched for
+		 * meanwhile (its echo confirmed it): nothing to ask. */
 		in = inode_find_path(path);
 		dirty = in && cache_has_pending(in);
+		vouched = in && !dirty && inode_attr_vouched(in);
 		inode_unpin(in);
+		if (vouched) {
+			free(path);
+			pthread_mutex_lock(&watch_lock);
+			continue;
+		}
 		if (dirty) {
 			reval_note(path);
 			free(path);
@@ -203,7 +210,10 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		} else if (ev->entry) {
 			/* The echo of an upload still finishing (a replace's
 			 * Move, a batch's POST land before the upload has set
-			 * the file's clean state): asked again later. */
+			 * the file's clean state): checked when it has, and
+			 * asked again later if that did not vouch. */
+			inode_vouch_begin(&tok);
+			inode_echo_stash(in, ev->entry, &tok);
 			reval_note(path);
 		}
 		inode_unpin(in);
