@@ -97,11 +97,6 @@ void e2b_client_free(e2b_client *client)
 	e2b__free(client);
 }
 
-void e2b_thread_set_timeout(unsigned ms)
-{
-	e2b__http_set_thread_timeout(ms);
-}
-
 const char *e2b_client_api_url(const e2b_client *client)
 {
 	return client ? client->conf.api_url : NULL;

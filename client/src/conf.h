@@ -24,6 +24,8 @@ struct e2b__conf {
 	int ignore_api_domain;
 	unsigned request_timeout_ms;
 	unsigned connect_timeout_ms;
+	/* Bound on a whole buffered call, retries included; 0 = none. */
+	unsigned call_timeout_ms;
 	char *user;
 	e2b_kv *headers;
 	size_t headers_count;

@@ -730,14 +730,6 @@ unsigned long e2b__http_new_connections(struct e2b__http *h)
 	return n;
 }
 
-/* The calling thread's bound for a whole buffered call; 0 = none. */
-static _Thread_local unsigned thread_timeout_ms;
-
-void e2b__http_set_thread_timeout(unsigned ms)
-{
-	thread_timeout_ms = ms;
-}
-
 /* A fresh transfer state and response for the next attempt of @req. */
 static void attempt_reset(struct xfer *x, const struct e2b__req *req,
 			  struct e2b__resp *resp, const struct e2b__conf *c)
@@ -784,12 +776,13 @@ static CURLcode attempt_perform(struct e2b__http *h, CURL *e, const struct e2b__
 	return rc;
 }
 
-/* The request's own timeout, else the thread's, else the client's. */
+/* The request's own timeout, else the client's call bound, else its
+ * per-attempt request timeout. */
 static long call_timeout(const struct e2b__req *req, const struct e2b__conf *c)
 {
 	if (req->timeout_ms)
 		return (long)req->timeout_ms;
-	return thread_timeout_ms ? (long)thread_timeout_ms : (long)c->request_timeout_ms;
+	return c->call_timeout_ms ? (long)c->call_timeout_ms : (long)c->request_timeout_ms;
 }
 
 /* May @req be sent again: idempotent, its body (if any) rewindable, no
@@ -842,10 +835,10 @@ int e2b__http_do(struct e2b__http *h, const struct e2b__req *req_in,
 	long backoff;
 	int error = 0, can_retry, bounded;
 
-	/* A thread bound covers the whole call, retries included. */
-	bounded = !req_in->timeout_ms && !req_in->no_timeout && thread_timeout_ms;
+	/* The client's call bound covers the whole call, retries included. */
+	bounded = !req_in->timeout_ms && !req_in->no_timeout && c->call_timeout_ms;
 	if (bounded)
-		budget = thread_timeout_ms;
+		budget = c->call_timeout_ms;
 
 	e = easy_get(h);
 	if (!e)

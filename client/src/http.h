@@ -110,8 +110,6 @@ void e2b__http_release(struct e2b__http *h);
  */
 int e2b__http_do(struct e2b__http *h, const struct e2b__req *req,
 		 struct e2b__resp *resp);
-/* e2b_thread_set_timeout(): bound the calling thread's buffered calls. */
-void e2b__http_set_thread_timeout(unsigned ms);
 
 /* A response streamed incrementally under the caller's control. */
 struct e2b__hstream;

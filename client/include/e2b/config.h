@@ -156,6 +156,16 @@ typedef struct e2b_config {
 	const char *user_agent;
 	/** Codec of envd RPCs; see e2b_codec (default: protobuf). */
 	e2b_codec codec;
+	/**
+	 * Bound on a whole request-response call (unary RPCs, management
+	 * calls, in-memory reads and writes) in ms, retries and their backoff
+	 * included: each attempt gets what is left of it.  0 = no total
+	 * bound: each attempt gets request_timeout_ms and retries stop at
+	 * twice that.  Lets e.g. a FUSE daemon give every operation one
+	 * deadline.  Streams, streamed transfers and calls whose options carry
+	 * their own timeout_ms are not affected.
+	 */
+	unsigned call_timeout_ms;
 } e2b_config;
 
 #define E2B_CONFIG_INIT { .version = E2B_CONFIG_VERSION }
@@ -205,17 +215,6 @@ E2B_EXTERN(void) e2b_client_free(e2b_client *client);
  *         borrowed, valid until the client is freed
  */
 E2B_EXTERN(const char *) e2b_client_api_url(const e2b_client *client);
-
-/**
- * Bound every request-response call the calling thread makes from now on
- * (unary RPCs, management calls, in-memory reads and writes) to @p ms in
- * total, retries included, instead of the client's request_timeout_ms per
- * attempt (up to twice that with retries).  Lets e.g. a FUSE daemon give
- * each operation its own deadline.  Streams, streamed transfers and calls
- * with their own timeout_ms option are not affected.  Per thread, for
- * every client; 0 restores the default.  Never fails.
- */
-E2B_EXTERN(void) e2b_thread_set_timeout(unsigned ms);
 
 /**
  * Compute the envd base URL for a sandbox id without contacting anything.

@@ -1192,6 +1192,7 @@ out:
 }
 
 static int make_client(e2b_client **out, int port);
+static int make_client_with(e2b_client **out, int port, unsigned call_ms);
 
 /* A fresh client whose first request is a process stream (the sandbox
  * opened from known details, no API call): over h2 that stream opens the
@@ -1349,8 +1350,9 @@ out:
 }
 
 /* Misbehaving server (tests/integration/client/faultsrv.py). */
-static void test_faults(e2b_client *c)
+static void test_faults(e2b_client *c, int port)
 {
+	e2b_client *cb = NULL;
 	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
 	e2b_sandbox_info *info = NULL;
 	e2b_entry_info *ei = NULL;
@@ -1409,23 +1411,25 @@ static void test_faults(e2b_client *c)
 	e2b_entry_info_free(ei);
 	ei = NULL;
 	e2b_sandbox_free(sb);
-	/* A per-thread bound covers the whole call, retries included. */
-	sb = fault_sb(c, "stallunary");
-	e2b_thread_set_timeout(700);
+	/* A client's call bound covers the whole call, retries included,
+	 * and only that client's calls. */
+	if (!CHECK("fault: client with a call timeout", make_client_with(&cb, port, 700)))
+		return;
+	sb = fault_sb(cb, "stallunary");
 	t0 = time(NULL);
 	rc = e2b_fs_stat(&ei, sb, "/x");
-	expect("fault: thread timeout bounds a stalled call", rc == E2B_ETIMEOUT &&
+	expect("fault: call timeout bounds a stalled call", rc == E2B_ETIMEOUT &&
 	       time(NULL) - t0 <= 2, "rc %d after %lds: %s", rc, (long)(time(NULL) - t0),
 	       e2b_error_last()->message);
 	e2b_sandbox_free(sb);
-	sb = fault_sb(c, "retry503b");
+	sb = fault_sb(cb, "retry503b");
 	t0 = time(NULL);
 	rc = e2b_fs_stat(&ei, sb, "/x");
-	expect("fault: thread timeout leaves no room for a 1 s Retry-After",
+	expect("fault: call timeout leaves no room for a 1 s Retry-After",
 	       rc == E2B_EUNAVAILABLE && time(NULL) - t0 <= 1, "rc %d after %lds", rc,
 	       (long)(time(NULL) - t0));
-	e2b_thread_set_timeout(0);
 	e2b_sandbox_free(sb);
+	e2b_client_free(cb);
 	sb = fault_sb(c, "garbage");
 	rc = e2b_fs_stat(&ei, sb, "/x");
 	expect_code("fault: garbage instead of json", rc, E2B_EPROTO);
@@ -1475,6 +1479,12 @@ static void test_faults(e2b_client *c)
 
 static int make_client(e2b_client **out, int port)
 {
+	return make_client_with(out, port, 0);
+}
+
+/* make_client() with call_timeout_ms set to @call_ms. */
+static int make_client_with(e2b_client **out, int port, unsigned call_ms)
+{
 	e2b_config cfg = E2B_CONFIG_INIT;
 	char dom[64], api[96];
 
@@ -1503,6 +1513,7 @@ static int make_client(e2b_client **out, int port)
 	e2b_config_from_env(&cfg);
 	/* Debug logging feeds the counters; keep it off stderr. */
 	cfg.debug = !strcmp(mode, "h2");
+	cfg.call_timeout_ms = call_ms;
 	return e2b_client_new(out, &cfg);
 }
 
@@ -1526,7 +1537,7 @@ int main(int argc, char **argv)
 	if (e2b_global_init() < 0 || !CHECK("client new", make_client(&c, port)))
 		return 1;
 	if (!strcmp(mode, "faults")) {
-		test_faults(c);
+		test_faults(c, port);
 		test_traffic_tokens(c);
 		goto out;
 	}
