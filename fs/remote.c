@@ -20,13 +20,14 @@
 /*
  * The one mapping from a libe2b failure to a positive errno (sshfs'
  * sftp_request_wait switch).  envd reports most OS errors as "internal"
- * with Go's errno text, so the message is consulted for E2B_ERROR,
- * E2B_EINVALID and E2B_EPERM.
+ * with the OS's reason, which libe2b decodes into e2b_error.os_errno: it
+ * decides for E2B_ERROR, E2B_EINVALID and E2B_EPERM; without one, the
+ * code alone does.
  */
 int remote_errno(int code)
 {
 	const e2b_error *e = e2b_error_last();
-	const char *m = e->code == code ? e->message : "";
+	int os = e->code == code ? e->os_errno : 0;
 
 	switch (code) {
 	case E2B_OK:
@@ -38,11 +39,7 @@ int remote_errno(int code)
 	case E2B_EAUTH:
 		return EACCES;
 	case E2B_EPERM:
-		if (strstr(m, "read-only"))
-			return EROFS;
-		if (strstr(m, "permission denied"))
-			return EACCES;
-		return EPERM;
+		return os == EROFS || os == EACCES ? os : EPERM;
 	case E2B_ENOSPC:
 		return ENOSPC;
 	case E2B_ENOMEM:
@@ -52,27 +49,8 @@ int remote_errno(int code)
 	case E2B_EINVALID:
 	case E2B_ERROR:
 	case E2B_EEXIT:
-		if (strstr(m, "not empty"))
-			return ENOTEMPTY;
-		if (strstr(m, "not a directory") || strstr(m, "Not a directory"))
-			return ENOTDIR;
-		if (strstr(m, "is a directory") || strstr(m, "Is a directory"))
-			return EISDIR;
-		if (strstr(m, "file exists") || strstr(m, "already exists"))
-			return EEXIST;
-		if (strstr(m, "cross-device"))
-			return EXDEV;
-		if (strstr(m, "no such file") || strstr(m, "No such file") ||
-		    strstr(m, "does not exist"))
-			return ENOENT;
-		if (strstr(m, "permission denied") || strstr(m, "Permission denied"))
-			return EACCES;
-		if (strstr(m, "not permitted"))
-			return EPERM;
-		if (strstr(m, "read-only") || strstr(m, "Read-only"))
-			return EROFS;
-		if (strstr(m, "too long"))
-			return ENAMETOOLONG;
+		if (os > 0)
+			return os;
 		return code == E2B_EINVALID ? EINVAL : EIO;
 	case E2B_ETIMEOUT:
 	case E2B_EUNAVAILABLE:

@@ -77,6 +77,10 @@ static const struct os_text {
 	{ "operation not supported", EOPNOTSUPP },
 	{ "stale file handle", ESTALE },
 	{ "disk quota exceeded", EDQUOT },
+	/* Go's io/fs words (fs.ErrExist, fs.ErrNotExist) and envd's. */
+	{ "already exists", EEXIST },
+	{ "does not exist", ENOENT },
+	{ "path too long", ENAMETOOLONG },
 };
 
 /* End offset of the last case-insensitive occurrence of @needle, or 0. */

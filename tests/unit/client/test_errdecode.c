@@ -169,6 +169,9 @@ static void test_errdecode_errno_from_text(void **state)
 		{ "rename a b: invalid cross-device link", EXDEV },
 		{ "open /dev/x: no such device or address", ENXIO },
 		{ "path is a file: /tmp/f", ENOTDIR },
+		{ "mkdir /a: file already exists", EEXIST },
+		{ "path '/x' does not exist", ENOENT },
+		{ "path too long", ENAMETOOLONG },
 		{ "something else entirely", 0 },
 		{ "", 0 },
 	};
