@@ -49,7 +49,7 @@ static int vset(int code, int http_status, const char *rpc_code,
 	size_t i;
 
 	fix_pointers();
-	tls_err.pub.code = code;
+	tls_err.pub.code = (e2b_error_code)code;
 	tls_err.pub.http_status = http_status;
 	tls_err.pub.os_errno = 0;
 	copy_str(tls_err.rpc_code, sizeof(tls_err.rpc_code), rpc_code);

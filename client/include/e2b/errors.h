@@ -14,13 +14,15 @@ extern "C" {
 
 /**
  * Return codes.  Functions return 0 (E2B_OK) or one of these negative
- * values.  The numbers are part of the ABI and never change; new codes are
- * only ever appended.
+ * values: a few specific codes for failures a caller can act on, and
+ * E2B_ERROR (-1) for everything else (libgit2's GIT_ERROR).  Test for
+ * failure with `< 0`.  The numbers are part of the ABI: from 1.0 on they
+ * never change and new codes are only ever appended.
  */
 typedef enum e2b_error_code {
 	E2B_OK = 0,
-	/** The sandbox, file, directory or process does not exist. */
-	E2B_ENOTFOUND = -1,
+	/** Any other failure: the generic error. */
+	E2B_ERROR = -1,
 	/** The object already exists (e.g. mkdir of an existing directory). */
 	E2B_EEXISTS = -2,
 	/** Missing or rejected API key, access token or user. */
@@ -50,8 +52,8 @@ typedef enum e2b_error_code {
 	E2B_EEXIT = -11,
 	/** Memory allocation failed, or a size limit was exceeded. */
 	E2B_ENOMEM = -12,
-	/** Any other failure. */
-	E2B_ERROR = -13,
+	/** The sandbox, file, directory or process does not exist. */
+	E2B_ENOTFOUND = -13,
 	/** A callback asked to stop, or the operation was cancelled. */
 	E2B_ECANCELED = -14,
 } e2b_error_code;
@@ -64,7 +66,7 @@ typedef enum e2b_error_code {
  */
 typedef struct e2b_error {
 	/** The e2b_error_code that was returned. */
-	int code;
+	e2b_error_code code;
 	/** One-line human-readable message, lowercase, no trailing period. */
 	const char *message;
 	/** HTTP status of the failed response, 0 if none was received. */

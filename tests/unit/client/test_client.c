@@ -111,6 +111,52 @@ static void test_client_bad_arguments(void **state)
 	e2b_free(NULL);
 }
 
+/*
+ * The numbers of the error codes are ABI: E2B_ERROR is the generic -1
+ * (STYLE.md E1) and the others keep their values.  A renumbering fails
+ * here, and so does a record whose code is not the enum.
+ */
+static void test_client_error_codes_are_pinned(void **state)
+{
+	static const struct {
+		e2b_error_code code;
+		int value;
+		const char *str;
+	} pin[] = {
+		{ E2B_OK, 0, "success" },
+		{ E2B_ERROR, -1, "error" },
+		{ E2B_EEXISTS, -2, "already exists" },
+		{ E2B_EAUTH, -3, "authentication failed" },
+		{ E2B_EPERM, -4, "permission denied" },
+		{ E2B_ETIMEOUT, -5, "timed out" },
+		{ E2B_ECONFLICT, -6, "conflict" },
+		{ E2B_EUNAVAILABLE, -7, "unavailable" },
+		{ E2B_EPROTO, -8, "protocol error" },
+		{ E2B_EINVALID, -9, "invalid argument" },
+		{ E2B_ENOSPC, -10, "no space left" },
+		{ E2B_EEXIT, -11, "command exited with nonzero status" },
+		{ E2B_ENOMEM, -12, "out of memory" },
+		{ E2B_ENOTFOUND, -13, "not found" },
+		{ E2B_ECANCELED, -14, "canceled" },
+	};
+	e2b_client *c = NULL;
+	e2b_sandbox *sb = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(pin) / sizeof(pin[0]); i++) {
+		assert_int_equal((int)pin[i].code, pin[i].value);
+		assert_string_equal(e2b_error_code_str(pin[i].code), pin[i].str);
+	}
+	assert_string_equal(e2b_error_code_str(-15), "unknown error");
+	assert_int_equal(sizeof(e2b_error_last()->code), sizeof(e2b_error_code));
+	/* The record carries the code as returned. */
+	assert_int_equal(e2b_client_new(&c, NULL), 0);
+	assert_int_equal(e2b_sandbox_open(&sb, c, "", NULL), E2B_EINVALID);
+	assert_true(e2b_error_last()->code == E2B_EINVALID);
+	e2b_client_free(c);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -130,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_client_offline_scenario),
 		cmocka_unit_test(test_client_allocation_torture),
 		cmocka_unit_test(test_client_bad_arguments),
+		cmocka_unit_test(test_client_error_codes_are_pinned),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
