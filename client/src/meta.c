@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,10 +389,18 @@ static int meta_opts(e2b_meta_options *o, const e2b_meta_options *in)
 {
 	static const e2b_meta_options defaults = E2B_META_OPTIONS_INIT;
 
-	*o = in ? *in : defaults;
-	if (o->version != E2B_META_OPTIONS_VERSION)
+	*o = defaults;
+	if (!in)
+		return 0;
+	/* Version 1 ends before tag: only its part is read. */
+	if (in->version == 1)
+		memcpy(o, in, offsetof(e2b_meta_options, tag));
+	else if (in->version == E2B_META_OPTIONS_VERSION)
+		*o = *in;
+	else
 		return e2b__error_set(E2B_EINVALID, "unsupported meta options version %u",
-				      o->version);
+				      in->version);
+	o->version = E2B_META_OPTIONS_VERSION;
 	return 0;
 }
 
@@ -512,6 +521,7 @@ enum { SLOT_TODO, SLOT_DONE, SLOT_RETRY };
 struct e2b_meta_session {
 	e2b_sandbox *sb;
 	char *user;
+	char *tag;
 	unsigned timeout_ms;
 	pthread_mutex_t lock;	/* the queue, leader and stats */
 	pthread_cond_t cond;	/* a batch ended */
@@ -545,12 +555,13 @@ int e2b_meta_session_new(e2b_meta_session **out, e2b_sandbox *sb,
 	s = e2b__calloc(1, sizeof(*s));
 	if (!s)
 		return e2b__error_oom();
-	if (o.user) {
-		s->user = e2b__strdup(o.user);
-		if (!s->user) {
-			e2b__free(s);
-			return e2b__error_oom();
-		}
+	s->user = o.user ? e2b__strdup(o.user) : NULL;
+	s->tag = e2b__strdup(o.tag ? o.tag : "e2b-meta");
+	if ((o.user && !s->user) || !s->tag) {
+		e2b__free(s->user);
+		e2b__free(s->tag);
+		e2b__free(s);
+		return e2b__error_oom();
 	}
 	s->sb = sb;
 	s->timeout_ms = o.timeout_ms ? o.timeout_ms : META_TIMEOUT_MS_DEFAULT;
@@ -609,7 +620,7 @@ static int helper_start(e2b_meta_session *s)
 	co.user = s->user;
 	co.stdin_open = 1;
 	co.stdin_stream = 1;
-	co.tag = "e2b-meta";
+	co.tag = s->tag;
 	co.on_stdout = helper_out;
 	co.payload = s;
 	co.max_output = META_OUT_MAX;
@@ -999,5 +1010,6 @@ void e2b_meta_session_free(e2b_meta_session *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	e2b__free(s->user);
+	e2b__free(s->tag);
 	e2b__free(s);
 }

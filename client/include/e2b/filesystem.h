@@ -279,7 +279,7 @@ typedef struct e2b_write_info {
 	/**
 	 * The file after the write when envd reported it (atomic writes: the
 	 * Move answer, with size, mode and mtime), else NULL.  Owned by the
-	 * write info.
+	 * write info; may be taken (set to NULL, free with e2b_entry_info_free()).
 	 */
 	const e2b_entry_info *entry;
 } e2b_write_info;

@@ -25,7 +25,8 @@
 extern "C" {
 #endif
 
-#define E2B_META_OPTIONS_VERSION 1
+/* 2 added tag; version 1 structs are still taken. */
+#define E2B_META_OPTIONS_VERSION 2
 
 /** Options of the one-shot calls and of e2b_meta_session_new(). */
 typedef struct e2b_meta_options {
@@ -35,6 +36,9 @@ typedef struct e2b_meta_options {
 	const char *user;
 	/** Deadline of one call or one batch exchange in ms; 0 = 30000. */
 	unsigned timeout_ms;
+	/** Process tag of a session's helper (version 2), as listed by
+	 *  e2b_commands_list(); NULL = "e2b-meta".  Copied. */
+	const char *tag;
 } e2b_meta_options;
 
 #define E2B_META_OPTIONS_INIT { .version = E2B_META_OPTIONS_VERSION }

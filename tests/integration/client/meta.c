@@ -509,6 +509,28 @@ static void atomic_write(void)
 				 "644 1111111111"), "plain write with attributes", b);
 }
 
+/* The helper carries the session's tag (e2bfs hides its "e2bfs-fixer"
+ * from e2bctl ps); version 1 options (no tag) are still taken. */
+static void tagging(e2b_meta_session *s)
+{
+	e2b_meta_options v1 = { .version = 1, .user = "root" };
+	e2b_meta_op op = { .kind = E2B_META_SETATTR, .path = "/tmp/b/f0",
+			   .set = E2B_META_SET_MODE, .mode = 0640 };
+	e2b_process_list *l = NULL;
+	size_t i, found = 0;
+	int rc;
+
+	rc = e2b_meta_session_run(s, &op, 1);
+	if (rc == 0)
+		rc = e2b_commands_list(&l, sb);
+	for (i = 0; l && i < l->count; i++)
+		found += l->items[i].tag && !strcmp(l->items[i].tag, "e2b-meta-test");
+	check(rc == 0 && found == 1, "the helper runs with the session's tag", NULL);
+	e2b_process_list_free(l);
+	rc = e2b_meta_set_mode(sb, "/tmp/b/f0", 0604, &v1);
+	check(rc == 0, "version 1 options are taken", e2b_error_last()->message);
+}
+
 int main(void)
 {
 	e2b_sandbox_create_options so = E2B_SANDBOX_CREATE_OPTIONS_INIT;
@@ -534,6 +556,7 @@ int main(void)
 	}
 	one_shots();
 	mo.user = "root";
+	mo.tag = "e2b-meta-test";
 	rc = e2b_meta_session_new(&s, sb, &mo);
 	check(rc == 0, "session_new", NULL);
 	if (s) {
@@ -541,6 +564,7 @@ int main(void)
 		batching(s);
 		regrouping(s);
 		threads(s);
+		tagging(s);
 	}
 	atomic_write();
 	e2b_meta_session_free(s);
