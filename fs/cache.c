@@ -84,11 +84,17 @@ struct file {
 				 * times, queued behind the uploads into it */
 	int want_mode;		/* protected by lock; with dirfix */
 	/* A sequential reader's stream (stream_main): one GET of blocks
-	 * [st_b0, st_b1) written by its own thread and marked present as it
-	 * arrives, so the reader never waits a round trip per window. */
-	int st_active;		/* protected by lock; its GETs running */
-	int st_cancel;		/* protected by lock; mark nothing more, stop */
+	 * [st_b0, st_b1) whose bytes go to a ring in memory, not to the
+	 * cache file: the reader is answered from the ring, which holds
+	 * [st_lo, st_hi) of the file and survives the GET until the last
+	 * close or a change of the content. */
+	int st_active;		/* protected by lock; its GET running */
+	int st_cancel;		/* protected by lock; take nothing more, stop */
+	int st_waiting;		/* protected by lock; readers waiting for bytes */
 	size_t st_b0, st_b1;	/* protected by lock */
+	char *st_ring;		/* protected by lock; STREAM_RING bytes or NULL */
+	uint64_t st_lo, st_hi;	/* protected by lock */
+	uint64_t st_want;	/* protected by lock; the latest read's offset */
 	pthread_cond_t st_cond;	/* under lock: progress or the stream's end */
 	struct file *qnext;	/* protected by up_lock */
 	struct pub {
@@ -597,39 +603,79 @@ static void mark_present(struct file *f, uint64_t off, uint64_t got)
 /*
  * Streaming a sequential reader's file: cat or cp of a large file would
  * otherwise wait one round trip (and a TCP slow start on an idle
- * connection) per readahead window.  One GET runs on its own thread with
- * its own descriptor; readers wait on st_cond for the blocks they need.
- * Whoever changes the cache file's content first stops it (stream_stop:
- * cancel and wait); the last close only cancels it.
+ * connection) per readahead window.  One GET runs on its own thread; its
+ * bytes go to a ring in memory from which the reader is answered, never
+ * through the cache file (writing a file to the local disk cost more CPU
+ * than the transfer itself, and the kernel's page cache of the mount keeps
+ * what was read).  The GET waits while the ring is full of bytes the reader
+ * has not reached yet, so a slow reader slows the transfer instead of
+ * growing memory.  Whoever changes the content first stops it
+ * (stream_stop: cancel, wait, drop the ring); the last close cancels it.
  */
 #define STREAM_MIN (8u << 20)	/* smallest file worth a stream */
 #define STREAM_AFTER 4u		/* readahead window (blocks) that starts one */
-#define STREAM_PARTS 1u		/* GETs in parallel at most (more were slower here) */
-#define STREAM_PART (32u << 20)	/* bytes per GET at least */
-#define STREAM_MARK (1u << 20)	/* bytes between two marks of arrived blocks */
+#define STREAM_RING (8u << 20)	/* bytes of the file a ring holds */
+#define STREAM_BEHIND (2u << 20) /* kept behind the latest read (readahead
+				  * requests arrive out of order) */
+#define STREAM_RINGS 4u		/* rings at most, over all files */
+
+static unsigned rings;		/* protected by rings_lock */
+static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct stream {
 	struct fs *fs;
 	struct file *f;
 	char *path;
-	int fd;
-	uint64_t off, len, marked;
+	uint64_t off, len, pos;
 };
 
-static int stream_progress(void *arg, uint64_t got)
+/* Free the ring of a file whose stream has ended; lock held. */
+static void ring_free(struct file *f)
+{
+	if (f->st_active || !f->st_ring)
+		return;
+	free(f->st_ring);
+	f->st_ring = NULL;
+	f->st_lo = f->st_hi = 0;
+	pthread_mutex_lock(&rings_lock);
+	rings--;
+	pthread_mutex_unlock(&rings_lock);
+}
+
+/* The GET's bytes, in order: into the ring once there is room. */
+static int stream_data(const char *data, size_t len, void *arg)
 {
 	struct stream *s = arg;
 	struct file *f = s->f;
-	int stop;
+	int stop = 0;
 
-	if (got < s->marked + STREAM_MARK && got < s->len)
-		return 0;
 	pthread_mutex_lock(&f->lock);
-	stop = f->st_cancel;
-	if (!stop) {
-		mark_present(f, s->off, got);
-		s->marked = got;
-		pthread_cond_broadcast(&f->st_cond);
+	while (len && !(stop = f->st_cancel)) {
+		/* The ring may drop what lies STREAM_BEHIND before the latest
+		 * read (and what it already dropped). */
+		uint64_t keep = f->st_want > STREAM_BEHIND ? f->st_want - STREAM_BEHIND : 0;
+		uint64_t room, n, at, first;
+
+		if (keep < f->st_lo)
+			keep = f->st_lo;
+		room = keep + STREAM_RING - f->st_hi;
+		if (!room) {
+			pthread_cond_wait(&f->st_cond, &f->lock);
+			continue;
+		}
+		n = len < room ? len : room;
+		at = f->st_hi % STREAM_RING;
+		first = n < STREAM_RING - at ? n : STREAM_RING - at;
+		memcpy(f->st_ring + at, data, first);
+		memcpy(f->st_ring, data + first, n - first);
+		f->st_hi += n;
+		if (f->st_hi - f->st_lo > STREAM_RING)
+			f->st_lo = f->st_hi - STREAM_RING;
+		s->pos += n;
+		data += n;
+		len -= n;
+		if (f->st_waiting)
+			pthread_cond_broadcast(&f->st_cond);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return stop;
@@ -642,93 +688,109 @@ static void *stream_main(void *arg)
 	uint64_t got = 0;
 	int rc;
 
-	rc = remote_read_to_fd_progress(s->fs, s->path, s->fd, s->off, s->len, &got, NULL,
-					stream_progress, s);
+	rc = remote_read_cb(s->fs, s->path, s->off, s->len, &got, stream_data, s);
 	pthread_mutex_lock(&f->lock);
-	if (!f->st_cancel)
-		mark_present(f, s->off, got);
-	if (--f->st_active == 0)
+	f->st_active = 0;
+	if (f->st_cancel || !f->opens) {
 		f->st_cancel = 0;
+		ring_free(f);
+	}
 	pthread_cond_broadcast(&f->st_cond);
 	pthread_mutex_unlock(&f->lock);
 	if (rc < 0 && s->fs->debug)
 		fs_log(s->fs, "stream of '%s' ended early (%d); reads fetch the rest", s->path, rc);
-	close(s->fd);
 	free(s->path);
 	free(s);
 	return NULL;
 }
 
-/* Stream blocks [b0, end of their missing run) of @f, in up to
- * STREAM_PARTS consecutive parts of at least STREAM_PART bytes, each a
- * GET on its own thread and connection (one TCP stream is slower than the
- * link); lock held, fd open.  What cannot start, the reader fetches. */
+/* Stream blocks [b0, end of their missing run) of @f; lock held.  If it
+ * cannot start, the reader fetches. */
 static void stream_start(struct fs *fs, struct file *f, size_t b0)
 {
-	size_t n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK), b1, nb, per, i, k;
-	uint64_t end;
+	size_t n = (size_t)((f->size + CACHE_BLOCK - 1) / CACHE_BLOCK), b1;
+	struct stream *s;
 	pthread_attr_t at;
 	pthread_t t;
+	int ok;
 
 	for (b1 = b0; b1 < n && !f->present[b1]; b1++)
 		;
-	if (b1 == b0)
+	if (b1 == b0 || f->st_active)
 		return;
-	nb = b1 - b0;
-	k = nb / (STREAM_PART / CACHE_BLOCK);
-	k = k < 1 ? 1 : k > STREAM_PARTS ? STREAM_PARTS : k;
-	per = (nb + k - 1) / k;
-	end = (uint64_t)b1 * CACHE_BLOCK < f->size ? (uint64_t)b1 * CACHE_BLOCK : f->size;
+	if (!f->st_ring) {
+		pthread_mutex_lock(&rings_lock);
+		ok = rings < STREAM_RINGS;
+		rings += ok;
+		pthread_mutex_unlock(&rings_lock);
+		if (!ok)
+			return;
+		f->st_ring = malloc(STREAM_RING);
+		if (!f->st_ring) {
+			pthread_mutex_lock(&rings_lock);
+			rings--;
+			pthread_mutex_unlock(&rings_lock);
+			return;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = inode_path(f->in))) {
+		free(s);
+		ring_free(f);
+		return;
+	}
+	s->fs = fs;
+	s->f = f;
+	s->off = (uint64_t)b0 * CACHE_BLOCK;
+	s->len = ((uint64_t)b1 * CACHE_BLOCK < f->size ? (uint64_t)b1 * CACHE_BLOCK : f->size) -
+		 s->off;
 	f->st_cancel = 0;
 	f->st_b0 = b0;
 	f->st_b1 = b1;
+	f->st_lo = f->st_hi = f->st_want = s->off;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	for (i = 0; i < k; i++) {
-		struct stream *s = calloc(1, sizeof(*s));
-		uint64_t off = (uint64_t)(b0 + i * per) * CACHE_BLOCK;
-
-		if (!s || off >= end) {
-			free(s);
-			break;
-		}
-		s->fs = fs;
-		s->f = f;
-		s->off = off;
-		s->len = i + 1 < k && off + (uint64_t)per * CACHE_BLOCK < end ?
-			 (uint64_t)per * CACHE_BLOCK : end - off;
-		s->path = inode_path(f->in);
-		s->fd = s->path ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
-		if (s->fd >= 0 && pthread_create(&t, &at, stream_main, s) == 0) {
-			f->st_active++;
-			continue;
-		}
-		if (s->fd >= 0)
-			close(s->fd);
-		free(s->path);
-		free(s);
-		break;
-	}
+	ok = pthread_create(&t, &at, stream_main, s) == 0;
 	pthread_attr_destroy(&at);
-	/* The parts that did not start are not the stream's. */
-	if (i < k)
-		f->st_b1 = i ? b0 + i * per : b0;
+	if (ok) {
+		f->st_active = 1;
+		return;
+	}
+	free(s->path);
+	free(s);
+	ring_free(f);
 }
 
-/* Wait until the stream has brought every block of [b0, b1) it covers
- * (or ended); lock held. */
-static void stream_wait_blocks(struct file *f, size_t b0, size_t b1)
+/*
+ * Answer a read of [off, end) from the stream's ring, waiting for the GET
+ * to bring it if it will; lock held.  1: answered (*src set), 0: not the
+ * ring's (the caller fetches as usual).
+ */
+static int stream_read(struct file *f, uint64_t off, uint64_t end, struct read_src *src)
 {
-	size_t b;
+	uint64_t st_end = (uint64_t)f->st_b1 * CACHE_BLOCK;
+	size_t at;
 
-	while (f->st_active && !f->st_cancel) {
-		for (b = b0; b < b1; b++)
-			if (!f->present[b] && b >= f->st_b0 && b < f->st_b1)
-				break;
-		if (b == b1)
-			return;
-		pthread_cond_wait(&f->st_cond, &f->lock);
+	if (!f->st_ring || off < f->st_lo || end > st_end || off < (uint64_t)f->st_b0 * CACHE_BLOCK)
+		return 0;
+	if (off > f->st_want) {
+		f->st_want = off;
+		pthread_cond_broadcast(&f->st_cond);	/* room for the GET */
 	}
+	while (f->st_hi < end && f->st_active && !f->st_cancel) {
+		f->st_waiting++;
+		pthread_cond_wait(&f->st_cond, &f->lock);
+		f->st_waiting--;
+	}
+	if (!f->st_ring || off < f->st_lo || end > f->st_hi)
+		return 0;
+	at = (size_t)(off % STREAM_RING);
+	src->fd = -1;
+	src->mem[0] = f->st_ring + at;
+	src->len[0] = end - off < STREAM_RING - at ? (size_t)(end - off) : STREAM_RING - at;
+	src->mem[1] = f->st_ring;
+	src->len[1] = (size_t)(end - off) - src->len[0];
+	return 1;
 }
 
 /* Wait for the stream's end; lock held. */
@@ -738,13 +800,16 @@ static void stream_wait(struct file *f)
 		pthread_cond_wait(&f->st_cond, &f->lock);
 }
 
-/* Stop the stream before the cache file's content changes; lock held. */
+/* Stop the stream and drop its ring before the content changes; lock
+ * held. */
 static void stream_stop(struct file *f)
 {
-	if (!f->st_active)
-		return;
-	f->st_cancel = 1;
-	stream_wait(f);
+	if (f->st_active) {
+		f->st_cancel = 1;
+		pthread_cond_broadcast(&f->st_cond);
+		stream_wait(f);
+	}
+	ring_free(f);
 }
 
 /* One part of a parallel fetch. */
@@ -916,17 +981,35 @@ out:
 	return rc;
 }
 
+/* The kernel's readahead sends a sequential reader's requests a few at a
+ * time, each on its own thread: one that starts near where the reads got
+ * to counts as sequential. */
+#define SEQ_SLACK (2u << 20)
+
+static int seq_near(const struct file *f, uint64_t off)
+{
+	return off + SEQ_SLACK >= f->seq_next && off <= f->seq_next + SEQ_SLACK;
+}
+
+/* Where the reads got to; lock held. */
+static void seq_note(struct file *f, uint64_t off, uint64_t end)
+{
+	if (!seq_near(f, off) || end > f->seq_next)
+		f->seq_next = end;
+}
+
 /*
  * A read: the blocks [off, off+size) are made local, then copied into
  * @buf, or, with @emit, handed over as the cache file's descriptor and
  * range (the FUSE reply splices them from the page cache, no copy through
- * us) while the file's lock is held, so the range cannot change under it.
+ * us) or as the stream ring's bytes, while the file's lock is held, so
+ * they cannot change under it.
  */
 static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,
-		       size_t *out_len, int (*emit)(void *arg, int fd, off_t off, size_t n),
-		       void *arg)
+		       size_t *out_len, cache_emit_fn *emit, void *arg)
 {
 	struct file *f = peek_file(in);
+	struct read_src src = { .fd = -1 };
 	uint64_t end;
 	size_t b0, b1, b, n, miss;
 	ssize_t r;
@@ -954,16 +1037,17 @@ static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, 
 		if (miss < b1) {
 			/* Sequential access grows the readahead window; a
 			 * long sequential read of a large file streams. */
-			if ((uint64_t)off == f->seq_next)
+			if (seq_near(f, (uint64_t)off))
 				f->ra = f->ra < RA_MAX_BLOCKS ? f->ra * 2 : RA_MAX_BLOCKS;
 			else
 				f->ra = 1;
-			if (!f->st_active && f->ra >= STREAM_AFTER && f->size >= STREAM_MIN &&
-			    ensure_fd(fs, f) == 0)
+			if (stream_read(f, (uint64_t)off, end, &src))
+				goto answer;
+			if (!f->st_active && f->ra >= STREAM_AFTER && f->size >= STREAM_MIN) {
 				stream_start(fs, f, miss);
-			stream_wait_blocks(f, b0, b1);
-			for (miss = b0; miss < b1 && f->present[miss]; miss++)
-				;
+				if (stream_read(f, (uint64_t)off, end, &src))
+					goto answer;
+			}
 		}
 		if (miss < b1) {
 			b = b1 + f->ra;
@@ -1002,7 +1086,6 @@ static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, 
 		fs->st.cache_hits += end - (uint64_t)off;
 		pthread_mutex_unlock(&fs->lock);
 	}
-	f->seq_next = end;
 	rc = ensure_fd(fs, f);
 	if (rc < 0)
 		goto out;
@@ -1011,17 +1094,16 @@ static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, 
 
 		/* Only what the cache file holds (a hole past its end is
 		 * zeros there, which a splice would cut short): else copy. */
-		if (fstat(f->fd, &cst) == 0 && (uint64_t)cst.st_size >= end) {
-			*out_len = (size_t)(end - (uint64_t)off);
-			/* Answered, even when that failed (the request is
-			 * gone then: nothing more may be sent for it). */
-			emit(arg, f->fd, off, *out_len);
-			rc = 1;
+		if (fstat(f->fd, &cst) < 0 || (uint64_t)cst.st_size < end) {
+			rc = -EAGAIN;	/* the caller copies */
 			goto out;
 		}
-		rc = -EAGAIN;	/* the caller copies */
-		goto out;
+		src.fd = f->fd;
+		src.off = off;
+		src.len[0] = (size_t)(end - (uint64_t)off);
+		goto answer;
 	}
+	seq_note(f, (uint64_t)off, end);
 	r = pread(f->fd, buf, (size_t)(end - (uint64_t)off), off);
 	if (r < 0) {
 		rc = -errno;
@@ -1031,6 +1113,19 @@ static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, 
 	if ((uint64_t)r < end - (uint64_t)off)
 		memset(buf + r, 0, (size_t)(end - (uint64_t)off) - (size_t)r);
 	*out_len = (size_t)(end - (uint64_t)off);
+	goto out;
+answer:
+	seq_note(f, (uint64_t)off, end);
+	*out_len = (size_t)(end - (uint64_t)off);
+	if (emit) {
+		/* Answered, even when that failed (the request is gone
+		 * then: nothing more may be sent for it). */
+		emit(arg, &src);
+		rc = 1;
+	} else {
+		memcpy(buf, src.mem[0], src.len[0]);
+		memcpy(buf + src.len[0], src.mem[1], src.len[1]);
+	}
 out:
 	unlock_file(f);
 	return rc;
@@ -1043,7 +1138,7 @@ int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size, off_t of
 }
 
 int cache_read_emit(struct fs *fs, struct inode *in, size_t size, off_t off,
-		    int (*emit)(void *arg, int fd, off_t off, size_t n), void *arg)
+		    cache_emit_fn *emit, void *arg)
 {
 	size_t n = 0;
 

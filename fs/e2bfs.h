@@ -154,9 +154,8 @@ int remote_upload_new_many(struct fs *fs, struct upload_item *items, size_t n);
 int remote_fix_many(struct fs *fs, struct upload_item *items, size_t n);
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size);
-int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t off,
-			       uint64_t len, uint64_t *got, uint64_t *remote_size,
-			       int (*progress)(void *arg, uint64_t got), void *arg);
+int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
+		   uint64_t *got, e2b_data_cb cb, void *arg);
 int remote_helper(struct fs *fs, const char *const *argv, char **out);
 int remote_statfs(struct fs *fs, e2b_envd_metrics *m);
 /* The sandbox itself (main.c, ctl.c): 0 or a negative errno (remote_attach:
@@ -312,11 +311,20 @@ int cache_open(struct fs *fs, struct inode *in, int flags,
 int cache_create(struct fs *fs, struct inode *in, const struct stat *remote);
 int cache_read(struct fs *fs, struct inode *in, char *buf, size_t size,
 	       off_t off, size_t *out_len);
-/* The same, answered by @emit with the cache file's range under the file's
- * lock: 1 answered (whatever @emit returned), -EAGAIN: use cache_read(),
- * other negative: the read's error (not answered). */
+/* Where a read's bytes are: [off, off + len[0]) of descriptor fd, or, with
+ * fd -1, the memory mem[0] then mem[1] (len[1] may be 0). */
+struct read_src {
+	int fd;
+	off_t off;
+	const char *mem[2];
+	size_t len[2];
+};
+typedef void cache_emit_fn(void *arg, const struct read_src *src);
+/* The same, answered by @emit with the bytes' place under the file's lock:
+ * 1 answered, -EAGAIN: use cache_read(), other negative: the read's error
+ * (not answered). */
 int cache_read_emit(struct fs *fs, struct inode *in, size_t size, off_t off,
-		    int (*emit)(void *arg, int fd, off_t off, size_t n), void *arg);
+		    cache_emit_fn *emit, void *arg);
 int cache_write(struct fs *fs, struct inode *in, const char *buf,
 		size_t size, off_t off);
 int cache_truncate(struct fs *fs, struct inode *in, off_t size);

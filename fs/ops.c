@@ -1304,17 +1304,25 @@ out:
 	free(path);
 }
 
-/* A read's answer straight from the cache file (spliced by libfuse). */
-static int reply_from_fd(void *arg, int fd, off_t off, size_t n)
+/* A read's answer straight from the cache file (spliced by libfuse) or
+ * from the stream's ring. */
+static void reply_read(void *arg, const struct read_src *src)
 {
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
-	int rc;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(src->len[0]);
+	struct iovec iov[2];
 
+	if (src->fd < 0) {
+		iov[0].iov_base = (void *)src->mem[0];
+		iov[0].iov_len = src->len[0];
+		iov[1].iov_base = (void *)src->mem[1];
+		iov[1].iov_len = src->len[1];
+		fuse_reply_iov((fuse_req_t)arg, iov, src->len[1] ? 2 : 1);
+		return;
+	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = fd;
-	bv.buf[0].pos = off;
-	rc = fuse_reply_data((fuse_req_t)arg, &bv, FUSE_BUF_SPLICE_MOVE);
-	return rc < 0 ? rc : 0;
+	bv.buf[0].fd = src->fd;
+	bv.buf[0].pos = src->off;
+	fuse_reply_data((fuse_req_t)arg, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
 static void e2bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1329,7 +1337,7 @@ static void e2bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	CTL_ROUTE(ctl_is(ino), read, req, ino, size, off, fi);
 	in = inode_get(ino);
 	if (in && size) {
-		rc = cache_read_emit(fs, in, size, off, reply_from_fd, req);
+		rc = cache_read_emit(fs, in, size, off, reply_read, req);
 		if (rc == 1)
 			return;
 		if (rc < 0 && rc != -EAGAIN) {

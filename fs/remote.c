@@ -783,8 +783,6 @@ struct sink {
 	int fd;
 	uint64_t off;
 	uint64_t got;
-	int (*progress)(void *arg, uint64_t got);
-	void *arg;
 };
 
 static int sink_cb(const char *data, size_t len, void *payload)
@@ -803,26 +801,16 @@ static int sink_cb(const char *data, size_t len, void *payload)
 		data += n;
 		len -= (size_t)n;
 	}
-	return s->progress ? s->progress(s->arg, s->got) : 0;
+	return 0;
 }
 
 /* Fetch [off, off+len) of @path into @fd at the same offsets. */
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size)
 {
-	return remote_read_to_fd_progress(fs, path, fd, off, len, got, remote_size,
-					  NULL, NULL);
-}
-
-/* The same, calling @progress with the bytes written so far after each
- * piece; a non-zero return from it stops the transfer (an error). */
-int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t off,
-			       uint64_t len, uint64_t *got, uint64_t *remote_size,
-			       int (*progress)(void *arg, uint64_t got), void *arg)
-{
 	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
 	e2b_read_info info = { 0 };
-	struct sink s = { fd, off, 0, progress, arg };
+	struct sink s = { fd, off, 0 };
 	int rc;
 
 	ro.user = fs->o.user;
@@ -832,6 +820,41 @@ int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t
 	*got = s.got;
 	if (remote_size)
 		*remote_size = info.file_size;
+	pthread_mutex_lock(&fs->lock);
+	fs->st.cache_misses += s.got;
+	pthread_mutex_unlock(&fs->lock);
+	return remote_end(fs, rc);
+}
+
+/* A stream to a callback; counts what it was given. */
+struct cbsink {
+	e2b_data_cb cb;
+	void *arg;
+	uint64_t got;
+};
+
+static int cbsink_cb(const char *data, size_t len, void *payload)
+{
+	struct cbsink *s = payload;
+
+	s->got += len;
+	return s->cb(data, len, s->arg);
+}
+
+/* Hand [off, off+len) of @path to @cb as it arrives (a non-zero return
+ * stops it); a retry after a dropped connection goes on where the data
+ * stopped, so @cb sees every byte once and in order. */
+int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
+		   uint64_t *got, e2b_data_cb cb, void *arg)
+{
+	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
+	struct cbsink s = { cb, arg, 0 };
+	int rc;
+
+	ro.user = fs->o.user;
+	RCALL(fs, rc, (ro.offset = off + s.got, ro.length = len - s.got,
+		       e2b_fs_read_stream(NULL, fs->sb, path, &ro, cbsink_cb, &s)));
+	*got = s.got;
 	pthread_mutex_lock(&fs->lock);
 	fs->st.cache_misses += s.got;
 	pthread_mutex_unlock(&fs->lock);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# A large file read sequentially is streamed (one GET on its own thread,
-# readers wait for the blocks they need): the content is exact, a reader
+# A large file read sequentially is streamed (one GET on its own thread
+# into a ring in memory; readers wait for the bytes they need): the content is exact, a reader
 # that stops early leaves no stale blocks behind, a change in the sandbox
 # while a stream runs is seen on the next open, and a write into a file
 # whose stream is running lands on complete, current content.
@@ -58,6 +58,63 @@ PY
 echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "the written file in the sandbox" "$(sha256sum < "$TEST_TMP/a.local" | cut -c1-64)" \
 	"$(sb "sha256sum < $H/st/a.bin" | cut -c1-64)"
+
+# The stream's bytes go to a ring in memory that the reader drains: a slow
+# reader (the ring fills and the GET waits), two readers far apart (one
+# falls out of the ring and fetches) and a reader that jumps back, with
+# O_DIRECT so every read reaches e2bfs instead of the page cache.
+sb "head -c 40M /dev/urandom > $H/st/c.bin" >/dev/null
+want=$(sb "sha256sum < $H/st/c.bin" | cut -c1-64)
+check "slow reader, far-apart readers and a jump back: exact" python3 - "$mnt/st/c.bin" "$want" <<'PY'
+import hashlib, mmap, os, sys, time
+p, want = sys.argv[1:]
+size = 40 << 20
+def rd(fd, off, n):
+    buf = mmap.mmap(-1, n)
+    got = os.preadv(fd, [buf], off)
+    return bytes(buf[:got])
+whole = bytearray(size)
+# 1: slow for the first 16 MiB (the ring is 8 MiB), then full speed
+fd = os.open(p, os.O_RDONLY | os.O_DIRECT)
+off = 0
+while off < size:
+    b = rd(fd, off, 300 << 10)  # reads that straddle the ring's end
+    assert b, off
+    whole[off:off + len(b)] = b
+    off += len(b)
+    if off < (16 << 20):
+        time.sleep(0.01)
+os.close(fd)
+assert hashlib.sha256(whole).hexdigest() == want, "slow reader"
+# 2: a leader and a laggard 20 MiB behind it, interleaved; then a jump back
+os.posix_fadvise(os.open(p, os.O_RDONLY), 0, 0, os.POSIX_FADV_DONTNEED)
+a = os.open(p, os.O_RDONLY | os.O_DIRECT)
+b = os.open(p, os.O_RDONLY | os.O_DIRECT)
+lead = bytearray(size)
+lag = bytearray(size)
+oa = ob = 0
+while oa < size or ob < size:
+    if oa < size:
+        x = rd(a, oa, 512 << 10)
+        lead[oa:oa + len(x)] = x
+        oa += len(x)
+    if oa >= (20 << 20) and ob < size:
+        x = rd(b, ob, 512 << 10)
+        lag[ob:ob + len(x)] = x
+        ob += len(x)
+assert bytes(lead) == bytes(whole), "leader"
+assert bytes(lag) == bytes(whole), "laggard"
+assert rd(a, 3 << 20, 1 << 20) == bytes(whole[3 << 20:4 << 20]), "jump back"
+os.close(a)
+os.close(b)
+PY
+# A reader killed in the middle of a stream; the next one reads it all.
+cat "$mnt/st/c.bin" > /dev/null &
+reader=$!
+sleep 0.2
+kill -9 $reader
+{ wait $reader; } 2>/dev/null
+expect_eq "after a reader killed mid-stream: exact" "$want" "$(sha256sum < "$mnt/st/c.bin" | cut -c1-64)"
 
 fs_umount "$mnt"
 check "e2bfs stderr clean" sh -c "! grep -Ei 'runtime error|AddressSanitizer|LeakSanitizer' '$TEST_TMP/e2bfs.log'"

@@ -125,22 +125,16 @@ static int record_upload(const char *what, const char *path, int fd,
 	return r < 0 ? -errno : stub.upload_rc;
 }
 
-int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off, uint64_t len,
-		      uint64_t *got, uint64_t *remote_size)
+/* The stub sandbox's bytes of @path's [off, off+len), in pieces to @cb
+ * (@fd < 0) or written to @fd; recorded as one "read". */
+static int stub_read(const char *path, int fd, uint64_t off, uint64_t len, uint64_t *got,
+		     e2b_data_cb cb, void *arg)
 {
-	return remote_read_to_fd_progress(fs, path, fd, off, len, got, remote_size, NULL, NULL);
-}
-
-int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t off,
-			       uint64_t len, uint64_t *got, uint64_t *remote_size,
-			       int (*progress)(void *arg, uint64_t got), void *arg)
-{
-	unsigned char buf[4096];
+	char buf[4096];
 	struct stub_call *c;
 	uint64_t done = 0;
 	size_t i, n;
 
-	(void)fs;
 	pthread_mutex_lock(&stub.lock);
 	c = record("read", path);
 	if (c) {
@@ -151,19 +145,33 @@ int remote_read_to_fd_progress(struct fs *fs, const char *path, int fd, uint64_t
 	while (done < len) {
 		n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
 		for (i = 0; i < n; i++)
-			buf[i] = stub_byte(off + done + i);
-		if (pwrite(fd, buf, n, (off_t)(off + done)) != (ssize_t)n)
+			buf[i] = (char)stub_byte(off + done + i);
+		if (fd >= 0 && pwrite(fd, buf, n, (off_t)(off + done)) != (ssize_t)n)
 			return -EIO;
-		done += n;
-		if (progress && progress(arg, done)) {
+		if (fd < 0 && cb(buf, n, arg)) {
 			*got = done;
 			return -EIO;
 		}
+		done += n;
 	}
 	*got = done;
+	return 0;
+}
+
+int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off, uint64_t len,
+		      uint64_t *got, uint64_t *remote_size)
+{
+	(void)fs;
 	if (remote_size)
 		*remote_size = 0;
-	return 0;
+	return stub_read(path, fd, off, len, got, NULL, NULL);
+}
+
+int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
+		   uint64_t *got, e2b_data_cb cb, void *arg)
+{
+	(void)fs;
+	return stub_read(path, -1, off, len, got, cb, arg);
 }
 
 int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
