@@ -23,16 +23,14 @@ struct e2b_sandbox {
 	e2b_client *client;
 	char *id;
 	pthread_mutex_t lock;
-	/* The fields below are replaced by a resume; old values are kept in
-	 * `retired` so borrowed getter results stay valid until free.
+	/* The fields below are replaced by a resume, which frees the old
+	 * values: read them only under the lock, and hand out copies.
 	 * Protected by lock. */
 	char *template_id;
 	char *envd_url;
 	char *access_token;
 	char *envd_version;
 	char *domain;
-	char **retired;
-	size_t retired_count;
 	/* Traffic access token and its refresh schedule; a refresh runs
 	 * without the lock, with tt_busy set, and tt_cond announces its end.
 	 * Protected by lock. */

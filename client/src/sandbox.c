@@ -661,19 +661,22 @@ out:
 
 /* ---- sandbox handle ------------------------------------------------- */
 
-static void retire(e2b_sandbox *sb, char *old)
+/* Free a string that held a secret, wiping it first. */
+static void free_secret(const char *s)
 {
-	char **r;
-
-	if (!old)
-		return;
-	r = e2b__realloc(sb->retired, (sb->retired_count + 1) * sizeof(*r));
-	if (!r) {
-		/* Better to leak one string than free one a caller may hold. */
-		return;
+	if (s) {
+		explicit_bzero((char *)s, strlen(s));
+		e2b__free((char *)s);
 	}
-	r[sb->retired_count++] = old;
-	sb->retired = r;
+}
+
+/* Exchange two owned strings. */
+static void swap_str(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
 }
 
 /* Does the API's metadata mark the sandbox as JWT-protected? */
@@ -694,7 +697,7 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 {
 	const struct e2b__conf *c = &sb->client->conf;
 	char *url = NULL, *tpl = NULL, *ver = NULL, *tok = NULL, *dom = NULL;
-	struct e2b__ttoken tt;
+	struct e2b__ttoken tt, old_tt;
 	int error;
 
 	error = e2b__conf_envd_url(&url, c, sb->id, domain);
@@ -721,24 +724,25 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 		e2b__free(dom);
 		return e2b__error_oom();
 	}
+	/* Swap under the lock, free the old values after it: the getters
+	 * copy, so nothing outside the lock points into these strings. */
 	pthread_mutex_lock(&sb->lock);
-	if (sb->template_id && *sb->template_id && !*tpl) {
-		e2b__free(tpl);
-		tpl = e2b__strdup(sb->template_id);
-	}
-	retire(sb, sb->template_id);
-	retire(sb, sb->envd_url);
-	retire(sb, sb->envd_version);
-	retire(sb, sb->access_token);
-	retire(sb, sb->domain);
-	sb->template_id = tpl ? tpl : e2b__strdup0("");
-	sb->envd_url = url;
-	sb->envd_version = ver;
-	sb->access_token = tok;
-	sb->domain = dom;
-	e2b__tt_release(&sb->tt);
+	/* An answer that names no template keeps the one known. */
+	if (*tpl || !sb->template_id || !*sb->template_id)
+		swap_str(&tpl, &sb->template_id);
+	swap_str(&url, &sb->envd_url);
+	swap_str(&ver, &sb->envd_version);
+	swap_str(&tok, &sb->access_token);
+	swap_str(&dom, &sb->domain);
+	old_tt = sb->tt;
 	sb->tt = tt;
 	pthread_mutex_unlock(&sb->lock);
+	e2b__tt_release(&old_tt);
+	e2b__free(tpl);
+	e2b__free(url);
+	e2b__free(ver);
+	free_secret(tok);
+	e2b__free(dom);
 	return 0;
 }
 
@@ -859,20 +863,15 @@ int e2b_sandbox_open(e2b_sandbox **out, e2b_client *client,
 
 void e2b_sandbox_free(e2b_sandbox *sb)
 {
-	size_t i;
-
 	if (!sb)
 		return;
 	e2b__free(sb->id);
 	e2b__free(sb->template_id);
 	e2b__free(sb->envd_url);
-	e2b__free(sb->access_token);
+	free_secret(sb->access_token);
 	e2b__free(sb->envd_version);
 	e2b__free(sb->domain);
 	e2b__tt_release(&sb->tt);
-	for (i = 0; i < sb->retired_count; i++)
-		e2b__free(sb->retired[i]);
-	e2b__free(sb->retired);
 	pthread_mutex_destroy(&sb->lock);
 	pthread_cond_destroy(&sb->tt_cond);
 	e2b__free(sb);
@@ -894,40 +893,37 @@ const char *e2b_sandbox_id(const e2b_sandbox *sb)
 	return sb ? sb->id : NULL;
 }
 
-const char *e2b_sandbox_template_id(const e2b_sandbox *sb)
+/* *@out = a copy of *@field, one of @sb's strings a resume replaces. */
+static int copy_field(char **out, const e2b_sandbox *sb, char *const *field)
 {
-	const char *s;
-
-	if (!sb)
-		return NULL;
 	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
-	s = sb->template_id;
+	*out = e2b__strdup0(*field);
 	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
-	return s;
+	return *out ? 0 : e2b__error_oom();
 }
 
-const char *e2b_sandbox_envd_version(const e2b_sandbox *sb)
+int e2b_sandbox_template_id(char **out, const e2b_sandbox *sb)
 {
-	const char *s;
-
-	if (!sb)
-		return NULL;
-	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
-	s = sb->envd_version;
-	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
-	return s;
+	E2B_ASSERT_ARG(out);
+	*out = NULL;
+	E2B_ASSERT_ARG(sb);
+	return copy_field(out, sb, &sb->template_id);
 }
 
-const char *e2b_sandbox_envd_url(const e2b_sandbox *sb)
+int e2b_sandbox_envd_version(char **out, const e2b_sandbox *sb)
 {
-	const char *s;
+	E2B_ASSERT_ARG(out);
+	*out = NULL;
+	E2B_ASSERT_ARG(sb);
+	return copy_field(out, sb, &sb->envd_version);
+}
 
-	if (!sb)
-		return NULL;
-	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
-	s = sb->envd_url;
-	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
-	return s;
+int e2b_sandbox_envd_url(char **out, const e2b_sandbox *sb)
+{
+	E2B_ASSERT_ARG(out);
+	*out = NULL;
+	E2B_ASSERT_ARG(sb);
+	return copy_field(out, sb, &sb->envd_url);
 }
 
 static char *dup_or_null(const char *s, int *oom)
@@ -942,13 +938,6 @@ static char *dup_or_null(const char *s, int *oom)
 	return d;
 }
 
-static void free_secret(const char *s)
-{
-	if (s) {
-		explicit_bzero((char *)s, strlen(s));
-		e2b__free((char *)s);
-	}
-}
 
 void e2b_sandbox_open_options_release(e2b_sandbox_open_options *opts)
 {
@@ -1003,13 +992,15 @@ int e2b_sandbox_has_feature(const e2b_sandbox *sb, e2b_feature feature)
 		[E2B_FEATURE_WATCH_ENTRY_INFO] = "0.6.3",
 		[E2B_FEATURE_WATCH_NETWORK_MOUNTS] = "0.6.4",
 	};
-	const char *v;
+	int has;
 
 	if (!sb || (int)feature <= 0 ||
 	    (size_t)feature >= sizeof(min_version) / sizeof(min_version[0]))
 		return 0;
-	v = e2b_sandbox_envd_version(sb);
-	return e2b__version_cmp(v, min_version[feature]) >= 0;
+	pthread_mutex_lock((pthread_mutex_t *)&sb->lock);
+	has = e2b__version_cmp(sb->envd_version, min_version[feature]) >= 0;
+	pthread_mutex_unlock((pthread_mutex_t *)&sb->lock);
+	return has;
 }
 
 /* Wait on tt_cond for at most until @deadline (monotonic ms); lock held. */

@@ -3,12 +3,16 @@
 # libe2b against the running e2bd: the C integration program in all three
 # URL modes (header routing from the environment, private path form,
 # native host form), against an OpenKruise-flavoured e2bd (envd 0.2.10 ->
-# user selection by Basic auth), the examples, and valgrind leak checks.
+# user selection by Basic auth), one handle resumed many times (memory
+# does not grow, getters right during resumes), the examples, and valgrind
+# leak checks.
 . "$SRC_DIR/tests/lib.sh"
 
 ITEST=$BUILD_DIR/client/e2b-client-itest
+RESUME=$BUILD_DIR/client/e2b-client-resume
 EX=$BUILD_DIR/client/examples
 [ -x "$ITEST" ] || { fail "client itest" "missing $ITEST"; done_testing; }
+[ -x "$RESUME" ] || { fail "client resume" "missing $RESUME"; done_testing; }
 
 # Every itest run makes its own sandboxes under names of its own, so the
 # runs below go at once (each mostly waits on the sandbox: `sleep 6` past
@@ -53,6 +57,7 @@ bg itest-native env -u E2B_API_URL -u E2B_SANDBOX_URL timeout 120 "$ITEST" nativ
 # Only E2B_API_URL (what scripts/demo exported): envd at the API's origin.
 bg itest-apionly env -u E2B_SANDBOX_URL timeout 120 "$ITEST" apionly
 bg itest-kruise env -u E2B_API_URL -u E2B_SANDBOX_URL E2BD_PORT="$PORT" timeout 120 "$ITEST" kruise
+bg resume timeout 120 "$RESUME"
 bg_wait
 kill "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null
 relay_itest itest-env
@@ -61,6 +66,9 @@ relay_itest itest-private
 relay_itest itest-native
 relay_itest itest-apionly
 relay_itest itest-kruise
+relay_itest resume
+grep -q '^ok - memory does not grow with resumes' "$TEST_TMP/resume.out" ||
+	fail "client resume: memory was checked"
 
 # Examples.
 out=$("$EX/quickstart" base 2>&1)
@@ -89,11 +97,19 @@ if command -v valgrind >/dev/null && [ "${E2B_SANITIZE:-0}" != 1 ]; then
 	for m in native private; do
 		bg "vg-$m" env -u E2B_API_URL -u E2B_SANDBOX_URL timeout 150 "${VG[@]}" "$ITEST" $m
 	done
+	bg vg-resume timeout 150 "${VG[@]}" "$RESUME"
 	bg_wait
 	if [ "$(bg_rc vg-quickstart)" = 0 ]; then
 		ok "valgrind quickstart: no leaks or errors"
 	else
 		fail "valgrind quickstart" "$(grep -m3 -E '==[0-9]+== ' "$TEST_TMP/vg-quickstart.err" | tr '\n' ' ')"
+	fi
+	if [ "$(bg_rc vg-resume)" = 0 ] && ! grep -q '^not ok' "$TEST_TMP/vg-resume.out"; then
+		ok "valgrind client resume: no leaks or errors"
+	else
+		fail "valgrind client resume" "$(cat "$TEST_TMP/vg-resume.out" "$TEST_TMP/vg-resume.err" |
+			grep -m5 -E '==[0-9]+== |^not ok' | tr '
+' ' ')"
 	fi
 	for m in env native private; do
 		if [ "$(bg_rc "vg-$m")" = 0 ] && ! grep -q '^not ok' "$TEST_TMP/vg-$m.out"; then

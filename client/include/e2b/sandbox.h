@@ -233,17 +233,42 @@ E2B_EXTERN(void) e2b_sandbox_free(e2b_sandbox *sb);
  */
 E2B_EXTERN(int) e2b_sandbox_close(e2b_sandbox *sb);
 
-/** @return the sandbox id; borrowed, valid until the handle is freed */
+/**
+ * @return the sandbox id; borrowed, valid until the handle is freed (the
+ *         id of a handle never changes)
+ */
 E2B_EXTERN(const char *) e2b_sandbox_id(const e2b_sandbox *sb);
 
-/** @return the template id ("" if unknown); borrowed, as above */
-E2B_EXTERN(const char *) e2b_sandbox_template_id(const e2b_sandbox *sb);
+/*
+ * The getters below copy: a resume (e2b_sandbox_resume(), or a refresh
+ * the library makes) replaces these values and frees the old ones, so no
+ * pointer into the handle is ever handed out.  Thread-safe, also against
+ * a concurrent resume of the same handle.
+ */
 
-/** @return the envd version string; borrowed, as above */
-E2B_EXTERN(const char *) e2b_sandbox_envd_version(const e2b_sandbox *sb);
+/**
+ * The template id.
+ *
+ * @param[out] out caller owns, free with e2b_free(); "" if unknown
+ * @return 0, E2B_EINVALID, E2B_ENOMEM
+ */
+E2B_EXTERN(int) e2b_sandbox_template_id(char **out, const e2b_sandbox *sb);
 
-/** @return the envd base URL; borrowed, as above */
-E2B_EXTERN(const char *) e2b_sandbox_envd_url(const e2b_sandbox *sb);
+/**
+ * The envd version ("0.6.0" when the API did not say).
+ *
+ * @param[out] out caller owns, free with e2b_free()
+ * @return 0, E2B_EINVALID, E2B_ENOMEM
+ */
+E2B_EXTERN(int) e2b_sandbox_envd_version(char **out, const e2b_sandbox *sb);
+
+/**
+ * The envd base URL.
+ *
+ * @param[out] out caller owns, free with e2b_free()
+ * @return 0, E2B_EINVALID, E2B_ENOMEM
+ */
+E2B_EXTERN(int) e2b_sandbox_envd_url(char **out, const e2b_sandbox *sb);
 
 /**
  * How to reach this sandbox's envd again, e.g. from another process,

@@ -1013,9 +1013,20 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 		expect("client sandbox url", rc == 0 && url && *url, "rc %d", rc);
 		e2b_free(url);
 	}
-	expect("template id", !strcmp(e2b_sandbox_template_id(sb), template_id) ||
-	       *e2b_sandbox_template_id(sb), "'%s'", e2b_sandbox_template_id(sb));
-	expect("envd url", e2b_sandbox_envd_url(sb) && *e2b_sandbox_envd_url(sb), "empty");
+	{
+		char *tpl = NULL, *url = NULL, *ver = NULL;
+
+		rc = e2b_sandbox_template_id(&tpl, sb);
+		expect("template id", rc == 0 && (!strcmp(tpl, template_id) || *tpl), "rc %d '%s'",
+		       rc, tpl ? tpl : "");
+		rc = e2b_sandbox_envd_url(&url, sb);
+		expect("envd url", rc == 0 && *url, "rc %d, empty", rc);
+		rc = e2b_sandbox_envd_version(&ver, sb);
+		expect("envd version", rc == 0 && *ver, "rc %d, empty", rc);
+		e2b_free(tpl);
+		e2b_free(url);
+		e2b_free(ver);
+	}
 	expect("sandbox client", e2b_sandbox_client(sb) == c, "mismatch");
 	expect("api url", e2b_client_api_url(c) && *e2b_client_api_url(c), "empty");
 }
@@ -1525,6 +1536,7 @@ int main(int argc, char **argv)
 	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
 	e2b_client *c = NULL;
 	e2b_sandbox *sb = NULL;
+	char *envd_url = NULL;
 	const char *p;
 	int port, rc, killed = -1;
 
@@ -1550,16 +1562,18 @@ int main(int argc, char **argv)
 	rc = e2b_sandbox_create(&sb, c, &co);
 	if (!CHECK("create", rc))
 		goto out;
+	if (e2b_sandbox_envd_url(&envd_url, sb) < 0)
+		fail("envd url", "%s", e2b_error_last()->message);
+	if (!envd_url)
+		goto out;
 	if (!strcmp(mode, "private") || !strcmp(mode, "kruise"))
-		expect("private envd url", strstr(e2b_sandbox_envd_url(sb), "/kruise/") != NULL,
-		       "%s", e2b_sandbox_envd_url(sb));
+		expect("private envd url", strstr(envd_url, "/kruise/") != NULL, "%s", envd_url);
 	if (!strcmp(mode, "apionly") && getenv("E2B_API_URL"))
-		expect("envd at the api origin", !strcmp(e2b_sandbox_envd_url(sb),
-							 getenv("E2B_API_URL")),
-		       "%s", e2b_sandbox_envd_url(sb));
+		expect("envd at the api origin", !strcmp(envd_url, getenv("E2B_API_URL")), "%s",
+		       envd_url);
 	if (!strcmp(mode, "native"))
-		expect("native envd url", strstr(e2b_sandbox_envd_url(sb), "49983-") != NULL,
-		       "%s", e2b_sandbox_envd_url(sb));
+		expect("native envd url", strstr(envd_url, "49983-") != NULL, "%s", envd_url);
+	e2b_free(envd_url);
 	if (!strcmp(mode, "h2")) {
 		test_h2(sb);
 		test_h2_streams(sb);

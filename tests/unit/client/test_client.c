@@ -23,7 +23,7 @@ static int scenario(void)
 	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
 	e2b_client *c = NULL;
 	e2b_sandbox *sb = NULL;
-	char *url = NULL;
+	char *url = NULL, *envd = NULL;
 	int rc;
 
 	cfg.api_key = "k";
@@ -39,8 +39,11 @@ static int scenario(void)
 	rc = e2b_sandbox_open(&sb, c, "sb-1", &oo);
 	if (rc == 0)
 		rc = e2b_client_sandbox_url(&url, c, "sb-1", "edge.example.net");
-	if (rc == 0 && strcmp(e2b_sandbox_envd_url(sb), "https://49983-sb-1.example.com"))
+	if (rc == 0)
+		rc = e2b_sandbox_envd_url(&envd, sb);
+	if (rc == 0 && strcmp(envd, "https://49983-sb-1.example.com"))
 		rc = E2B_ERROR;
+	e2b_free(envd);
 	e2b_free(url);
 	e2b_sandbox_free(sb);
 	e2b_client_free(c);

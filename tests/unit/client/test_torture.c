@@ -44,7 +44,7 @@ static int scenario_env_config(void)
 	struct e2b__envd e = { 0 };
 	e2b_client *c = NULL;
 	e2b_sandbox *sb = NULL;
-	char *url = NULL;
+	char *url = NULL, *envd = NULL;
 	int rc;
 
 	cfg.headers = headers;
@@ -58,10 +58,12 @@ static int scenario_env_config(void)
 	STEP(e2b_sandbox_open(&sb, c, "ns--sb-1", &oo));
 	STEP(e2b__sandbox_envd(&e, sb, NULL));
 	STEP(e2b__envd_headers(&hl, &e, "application/json", 1));
+	STEP(e2b_sandbox_envd_url(&envd, sb));
 	if (strcmp(e2b_client_api_url(c), "http://torture.example:8080/kruise/api") ||
-	    strcmp(e2b_sandbox_envd_url(sb), "http://torture.example:8080/kruise/ns--sb-1/49983"))
+	    strcmp(envd, "http://torture.example:8080/kruise/ns--sb-1/49983"))
 		rc = E2B_ERROR;
 out:
+	e2b_free(envd);
 	curl_slist_free_all(hl);
 	e2b__envd_release(&e);
 	e2b_free(url);
