@@ -64,6 +64,7 @@ struct file {
 	struct timespec atime_v; /* protected by lock */
 	struct timespec mtime_v; /* protected by lock */
 	uint64_t seq_next;	/* protected by lock; readahead state */
+	uint64_t seq_len;	/* protected by lock; the latest read's size */
 	unsigned ra;		/* protected by lock */
 	double last_use;	/* protected by lock */
 	int ahead;		/* protected by lock; fetched ahead, not opened since */
@@ -982,13 +983,13 @@ out:
 }
 
 /* The kernel's readahead sends a sequential reader's requests a few at a
- * time, each on its own thread: one that starts near where the reads got
- * to counts as sequential. */
-#define SEQ_SLACK (2u << 20)
-
+ * time, each on its own thread, so they may come out of order: one that
+ * starts within two requests of where the reads got to is sequential. */
 static int seq_near(const struct file *f, uint64_t off)
 {
-	return off + SEQ_SLACK >= f->seq_next && off <= f->seq_next + SEQ_SLACK;
+	uint64_t slack = 2 * (f->seq_len > CACHE_BLOCK ? f->seq_len : CACHE_BLOCK);
+
+	return off + slack >= f->seq_next && off <= f->seq_next + slack;
 }
 
 /* Where the reads got to; lock held. */
@@ -996,6 +997,7 @@ static void seq_note(struct file *f, uint64_t off, uint64_t end)
 {
 	if (!seq_near(f, off) || end > f->seq_next)
 		f->seq_next = end;
+	f->seq_len = end - off;
 }
 
 /*
