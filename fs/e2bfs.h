@@ -123,7 +123,7 @@ int remote_rename(struct fs *fs, const char *from, const char *to);
 int remote_remove(struct fs *fs, const char *path);
 int remote_create(struct fs *fs, const char *path);
 /* Attributes applied to the uploaded temporary file before it is moved
- * into place (mode < 0 / NULL time = leave as uploaded). */
+ * into place (mode < 0 / NULL time = leave as uploaded: 0644 / now). */
 struct upload_fix {
 	int mode;
 	const struct timespec *atime;
