@@ -863,7 +863,8 @@ int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
 
 /*
  * Run a fixed helper program (argv, never a shell string built from a
- * path).  On failure the helper's stderr picks the errno.
+ * path).  On failure the helper's stderr picks the errno (libe2b's
+ * e2b_meta_errno_from_text()).
  */
 int remote_helper(struct fs *fs, const char *const *argv, char **out)
 {
@@ -887,27 +888,9 @@ int remote_helper(struct fs *fs, const char *const *argv, char **out)
 	if (rc == E2B_EEXIT) {
 		const char *m = r.err ? r.err : "";
 
-		if (strstr(m, "No such file"))
-			err = ENOENT;
-		else if (strstr(m, "Permission denied"))
-			err = EACCES;
-		else if (strstr(m, "not permitted"))
-			err = EPERM;
-		else if (strstr(m, "File exists"))
-			err = EEXIST;
-		else if (strstr(m, "Not a directory"))
-			err = ENOTDIR;
-		else if (strstr(m, "Is a directory"))
-			err = EISDIR;
-		else if (strstr(m, "Read-only"))
-			err = EROFS;
-		else if (strstr(m, "No space"))
-			err = ENOSPC;
-		else if (strstr(m, "Invalid argument"))
-			err = EINVAL;
-		else if (strstr(m, "File too large"))
-			err = EFBIG;
-		else
+		/* The tool's reason, as libe2b reads OS error text. */
+		err = e2b_meta_errno_from_text(m);
+		if (!err)
 			err = EIO;
 		if (err == EIO)
 			fs_log(fs, "helper '%s' failed: %.200s", argv[0], m);

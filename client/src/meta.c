@@ -489,6 +489,11 @@ int e2b_meta_mkfifo(e2b_sandbox *sb, const char *path, uint32_t mode,
 	return oneshot(sb, &op, opts);
 }
 
+int e2b_meta_errno_from_text(const char *text)
+{
+	return e2b__errno_from_text(text);
+}
+
 /* ---- sessions ------------------------------------------------------- */
 
 /* One caller's e2b_meta_session_run() in the queue. */
@@ -694,7 +699,7 @@ static int creates_entry(const e2b_meta_op *op)
  * operation whose path occurs twice keeps its place (one path's
  * operations run as asked), and none moves across an operation that
  * creates an entry (which changes a directory's mtime that a later
- * operation may set).  fs/remote.c's fix_regroup, plus that barrier.
+ * operation may set).
  */
 static int regroup(const struct slot *v, size_t *ord, size_t m)
 {

@@ -157,6 +157,20 @@ E2B_EXTERN(int) e2b_meta_link(e2b_sandbox *sb, const char *target,
 E2B_EXTERN(int) e2b_meta_mkfifo(e2b_sandbox *sb, const char *path,
 				uint32_t mode, const e2b_meta_options *opts);
 
+/**
+ * The errno value of an OS failure as a sandbox tool (coreutils, in the C
+ * locale) or envd (Go's errno words) words it, e.g. "ln: failed to create
+ * symbolic link 'x': File exists" -> EEXIST: for callers that run other
+ * tools with e2b_commands_run() and read their stderr.  The reason that
+ * ends last wins, so a path holding such words does not decide it.
+ * libe2b's own decoding; the same one that fills
+ * e2b_error_last()->os_errno.  Thread-safe.
+ *
+ * @param text borrowed; NULL is taken
+ * @return the errno value, or 0 when @p text names none
+ */
+E2B_EXTERN(int) e2b_meta_errno_from_text(const char *text);
+
 /* ------------------------------------------------------------------ */
 /* Sessions                                                             */
 /* ------------------------------------------------------------------ */

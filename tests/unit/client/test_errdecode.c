@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <e2b/meta.h>
 #include "errdecode.h"
 #include "error.h"
 
@@ -181,6 +182,10 @@ static void test_errdecode_errno_from_text(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		assert_int_equal(e2b__errno_from_text(cases[i].text), cases[i].want);
 	assert_int_equal(e2b__errno_from_text(NULL), 0);
+	/* The public door to the same table (fs/'s helpers' stderr). */
+	assert_int_equal(e2b_meta_errno_from_text("ln: failed to create symbolic link "
+						  "'x': File exists"), EEXIST);
+	assert_int_equal(e2b_meta_errno_from_text(NULL), 0);
 	assert_int_equal(e2b__code_from_errno(ENOENT), E2B_ENOTFOUND);
 	assert_int_equal(e2b__code_from_errno(EEXIST), E2B_EEXISTS);
 	assert_int_equal(e2b__code_from_errno(EROFS), E2B_EPERM);
