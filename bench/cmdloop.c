@@ -40,8 +40,8 @@ static double now_ms(void)
 
 static int run_true(e2b_sandbox *sb)
 {
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
-	e2b_command_options o = E2B_COMMAND_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
+	e2b_commands_options o = E2B_COMMANDS_OPTIONS_INIT;
 	const char *argv[] = { "/bin/true", NULL };
 	int rc;
 
@@ -49,7 +49,7 @@ static int run_true(e2b_sandbox *sb)
 		rc = e2b_commands_run(&r, sb, "/bin/true", &o);
 	else
 		rc = e2b_commands_run_argv(&r, sb, argv, &o);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	if (rc < 0)
 		fprintf(stderr, "cmdloop: run: %s\n", e2b_error_last()->message);
 	return rc == 0;
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	if (n < 1 || n > 100000)
 		return 2;
 	if (e2b_global_init() < 0 || e2b_config_from_env(&cfg) < 0 ||
-	    e2b_client_new(&c, &cfg) < 0 || e2b_api_get_info(&info, c, argv[1]) < 0) {
+	    e2b_client_new(&c, &cfg) < 0 || e2b_mgmt_get_info(&info, c, argv[1]) < 0) {
 		fprintf(stderr, "cmdloop: %s\n", e2b_error_last()->message);
 		return 1;
 	}

@@ -237,7 +237,7 @@ static int on_stderr(const char *data, size_t len, void *payload)
 static void *follow(void *arg)
 {
 	struct proc *p = arg;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	int rc;
 
 	rc = remote_proc_wait(p->h, &r, on_stdout, on_stderr, p);
@@ -253,7 +253,7 @@ static void *follow(void *arg)
 	}
 	pthread_cond_broadcast(&procs_cond);
 	pthread_mutex_unlock(&procs_lock);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	return NULL;
 }
 
@@ -324,7 +324,7 @@ static char *listed_cmd(uint32_t pid, int *found)
 /* Find or start following @pid (a process Process.List reports). */
 static struct proc *proc_get(uint32_t pid)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
 	struct proc *p = proc_find(pid);
 	char *cmd;
 	int found;
@@ -1054,7 +1054,7 @@ static char *writer_cwd(fuse_req_t req)
 
 static int start_proc(fuse_req_t req, struct handle *h, const char *line)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
 	char *cwd = writer_cwd(req);
 	struct proc *p;
 	e2b_process *ph = NULL;

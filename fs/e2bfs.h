@@ -170,11 +170,11 @@ int remote_kill(struct fs *fs);
 /* Processes (ctl.c's procs/): 0 or a negative errno; remote_proc_wait is
  * 0 once the process ended (*r filled), -ECANCELED if cancelled. */
 int remote_proc_list(struct fs *fs, e2b_process_list **out);
-int remote_proc_start(struct fs *fs, const char *cmd, const e2b_command_options *co,
+int remote_proc_start(struct fs *fs, const char *cmd, const e2b_commands_options *co,
 		      e2b_process **out);
-int remote_proc_connect(struct fs *fs, uint32_t pid, const e2b_command_options *co,
+int remote_proc_connect(struct fs *fs, uint32_t pid, const e2b_commands_options *co,
 			e2b_process **out);
-int remote_proc_wait(e2b_process *h, e2b_command_result *r, e2b_data_cb on_stdout,
+int remote_proc_wait(e2b_process *h, e2b_process_result *r, e2b_data_cb on_stdout,
 		     e2b_data_cb on_stderr, void *payload);
 void remote_proc_cancel(e2b_process *h);
 int remote_proc_stdin(struct fs *fs, uint32_t pid, const char *buf, size_t size);
@@ -183,9 +183,9 @@ int remote_proc_close_stdin(struct fs *fs, uint32_t pid);
 int remote_proc_signal(struct fs *fs, uint32_t pid, int kill);
 /* The recursive watch of the mounted root (watch.c); remote_watch_run
  * streams until the end and says how it ended (NULL @w: cancelled). */
-int remote_watch_open(struct fs *fs, e2b_watch_options *wo, e2b_watch **out);
-const char *remote_watch_run(e2b_watch *w);
-void remote_watch_cancel(e2b_watch *w);
+int remote_watch_open(struct fs *fs, e2b_fs_watch_options *wo, e2b_fs_watch **out);
+const char *remote_watch_run(e2b_fs_watch *w);
+void remote_watch_cancel(e2b_fs_watch *w);
 
 /* ---- inode.c --------------------------------------------------------- */
 struct inode {

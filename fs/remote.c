@@ -144,7 +144,7 @@ static int account_n(struct fs *fs, int rc, double t0, uint64_t n)
 		if (check)
 			fs_log(fs, "sandbox unreachable (%s), checking its state",
 			       e2b_error_code_str(rc));
-		code = check ? e2b_api_get_info(&info, fs->client, fs->sandbox_id) : -1;
+		code = check ? e2b_mgmt_get_info(&info, fs->client, fs->sandbox_id) : -1;
 		if (code == E2B_ENOTFOUND)
 			sandbox_gone(fs);
 		if (code == 0) {
@@ -868,21 +868,21 @@ int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
  */
 int remote_helper(struct fs *fs, const char *const *argv, char **out)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	int rc, err = 0;
 
 	co.user = fs->o.user;
 	co.timeout_ms = (unsigned)(fs->o.op_timeout * 1000.0);
 	co.max_output = 1 << 20;
-	RCALL(fs, rc, (e2b_command_result_release(&r),
+	RCALL(fs, rc, (e2b_process_result_release(&r),
 		       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
 	/* Start is not retried by libe2b; the helpers other than ln (alone
 	 * or first in a script) are idempotent, so one more try after a
 	 * dropped connection is safe. */
 	if (rc == E2B_EUNAVAILABLE && strcmp(argv[0], "ln") &&
 	    !(!strcmp(argv[0], "sh") && argv[1] && argv[2] && !strncmp(argv[2], "ln ", 3))) {
-		RCALL(fs, rc, (e2b_command_result_release(&r),
+		RCALL(fs, rc, (e2b_process_result_release(&r),
 			       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
 	}
 	if (rc == E2B_EEXIT) {
@@ -902,7 +902,7 @@ int remote_helper(struct fs *fs, const char *const *argv, char **out)
 		if (!*out)
 			err = ENOMEM;
 	}
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	return -err;
 }
 
@@ -1034,7 +1034,7 @@ int remote_attach(struct fs *fs, int no_server_set)
 	long long left;
 	int rc;
 
-	rc = e2b_api_get_info(&info, fs->client, fs->sandbox_id);
+	rc = e2b_mgmt_get_info(&info, fs->client, fs->sandbox_id);
 	if (rc < 0) {
 		attach_error(fs, "find", rc, no_server_set);
 		return -1;
@@ -1080,7 +1080,7 @@ void remote_keepalive(struct fs *fs)
 {
 	e2b_sandbox_info *info = NULL;
 
-	if (e2b_api_get_info(&info, fs->client, fs->sandbox_id) == 0) {
+	if (e2b_mgmt_get_info(&info, fs->client, fs->sandbox_id) == 0) {
 		int64_t left = info->end_at_ms ? info->end_at_ms / 1000 - time(NULL) : 0;
 
 		/* Only ever extend: ask for 5 minutes when fewer are left. */
@@ -1115,19 +1115,19 @@ int remote_proc_list(struct fs *fs, e2b_process_list **out)
 	return mapped(e2b_commands_list(out, fs->sb));
 }
 
-int remote_proc_start(struct fs *fs, const char *cmd, const e2b_command_options *co,
+int remote_proc_start(struct fs *fs, const char *cmd, const e2b_commands_options *co,
 		      e2b_process **out)
 {
 	return mapped(e2b_commands_start(out, fs->sb, cmd, co));
 }
 
-int remote_proc_connect(struct fs *fs, uint32_t pid, const e2b_command_options *co,
+int remote_proc_connect(struct fs *fs, uint32_t pid, const e2b_commands_options *co,
 			e2b_process **out)
 {
 	return mapped(e2b_commands_connect(out, fs->sb, pid, co));
 }
 
-int remote_proc_wait(e2b_process *h, e2b_command_result *r, e2b_data_cb on_stdout,
+int remote_proc_wait(e2b_process *h, e2b_process_result *r, e2b_data_cb on_stdout,
 		     e2b_data_cb on_stderr, void *payload)
 {
 	int rc = e2b_process_wait(r, h, on_stdout, on_stderr, payload);
@@ -1144,7 +1144,7 @@ void remote_proc_cancel(e2b_process *h)
 
 int remote_proc_stdin(struct fs *fs, uint32_t pid, const char *buf, size_t size)
 {
-	return mapped(e2b_commands_send_stdin(fs->sb, pid, buf, size));
+	return mapped(e2b_commands_write_stdin(fs->sb, pid, buf, size));
 }
 
 int remote_proc_close_stdin(struct fs *fs, uint32_t pid)
@@ -1161,24 +1161,24 @@ int remote_proc_signal(struct fs *fs, uint32_t pid, int kill)
 	return mapped(e2b_commands_signal(&found, fs->sb, pid, E2B_SIGNAL_SIGTERM));
 }
 
-int remote_watch_open(struct fs *fs, e2b_watch_options *wo, e2b_watch **out)
+int remote_watch_open(struct fs *fs, e2b_fs_watch_options *wo, e2b_fs_watch **out)
 {
 	int rc;
 
 	/* With the entry in each event, attributes are updated, not dropped. */
 	wo->include_entry = e2b_sandbox_has_feature(fs->sb, E2B_FEATURE_WATCH_ENTRY_INFO);
-	rc = e2b_fs_watch(out, fs->sb, fs->root, wo);
+	rc = e2b_fs_watch_start(out, fs->sb, fs->root, wo);
 	if (rc < 0 && fs->debug)
 		fs_log(fs, "watch: cannot watch '%s': %s", fs->root, e2b_error_last()->message);
 	return mapped(rc);
 }
 
-const char *remote_watch_run(e2b_watch *w)
+const char *remote_watch_run(e2b_fs_watch *w)
 {
-	return e2b_error_code_str(w ? e2b_watch_run(w) : E2B_ECANCELED);
+	return e2b_error_code_str(w ? e2b_fs_watch_run(w) : E2B_ECANCELED);
 }
 
-void remote_watch_cancel(e2b_watch *w)
+void remote_watch_cancel(e2b_fs_watch *w)
 {
-	e2b_watch_cancel(w);
+	e2b_fs_watch_cancel(w);
 }

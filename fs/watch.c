@@ -21,7 +21,7 @@
 static pthread_t thread;
 static int started;
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
-static e2b_watch *current;	/* protected by watch_lock */
+static e2b_fs_watch *current;	/* protected by watch_lock */
 static int stop;		/* protected by watch_lock */
 static int up;			/* protected by watch_lock */
 static int refresh;		/* protected by watch_lock */
@@ -262,7 +262,7 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 static void *watch_main(void *arg)
 {
 	struct fs *fs = arg;
-	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	e2b_fs_watch_options wo = E2B_FS_WATCH_OPTIONS_INIT;
 	unsigned delay = 1;
 	const char *why;
 	int run, ever = 0;
@@ -272,7 +272,7 @@ static void *watch_main(void *arg)
 	wo.on_event = on_event;
 	wo.payload = fs;
 	while (!is_stopping()) {
-		e2b_watch *w = NULL;
+		e2b_fs_watch *w = NULL;
 
 		if (remote_watch_open(fs, &wo, &w) < 0) {
 			unsigned i;
@@ -313,7 +313,7 @@ static void *watch_main(void *arg)
 		inode_watch_state(0);
 		if (!is_stopping() && fs->o.watch_cache > 0)
 			inode_kernel_forget_all(fs->se);
-		e2b_watch_free(w);
+		e2b_fs_watch_free(w);
 		if (!is_stopping() && fs->debug)
 			fs_log(fs, "watch: stream ended (%s), reconnecting", why);
 		pthread_mutex_lock(&watch_lock);

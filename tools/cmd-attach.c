@@ -15,8 +15,8 @@ static const struct cmd_option cmd_attach_options[] = {
 
 static int cmd_attach_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	e2b_command_result res = E2B_COMMAND_RESULT_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
+	e2b_process_result res = E2B_PROCESS_RESULT_INIT;
 	unsigned long long pid;
 	e2b_process *proc = NULL;
 	e2b_sandbox *sb = NULL;
@@ -57,7 +57,7 @@ static int cmd_attach_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	else
 		error = proc_exit_status(&res);
 out:
-	e2b_command_result_release(&res);
+	e2b_process_result_release(&res);
 	e2b_process_free(proc);
 	e2b_sandbox_free(sb);
 	return error;

@@ -128,7 +128,7 @@ static int cmd_cache_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 			action = "kept";
 			why = "mounted";
 		} else {
-			code = e2b_api_get_info(&info, client, id);
+			code = e2b_mgmt_get_info(&info, client, id);
 			e2b_sandbox_info_free(info);
 			if (code == 0) {
 				action = "kept";

@@ -29,7 +29,7 @@ static int cmd_connect_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
-	code = e2b_api_connect(&info, client, id, (unsigned)t);
+	code = e2b_mgmt_connect(&info, client, id, (unsigned)t);
 	if (code < 0) {
 		error = ctx_sandbox_error(code, id, NULL);
 		goto out;
@@ -38,7 +38,7 @@ static int cmd_connect_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		e2b_sandbox_info *full = NULL;
 
 		/* The create/connect answer lacks state, metadata and times. */
-		if (e2b_api_get_info(&full, client, info->sandbox_id) == 0) {
+		if (e2b_mgmt_get_info(&full, client, info->sandbox_id) == 0) {
 			e2b_sandbox_info_free(info);
 			info = full;
 		}

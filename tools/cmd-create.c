@@ -53,7 +53,7 @@ static int cmd_create_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_client(ctx, &client);
 	if (error)
 		goto out;
-	code = e2b_api_create(&info, client, &co);
+	code = e2b_mgmt_create(&info, client, &co);
 	if (code < 0) {
 		/* E2B and OpenKruise answer an unknown template with 400. */
 		if (code == E2B_ENOTFOUND ||
@@ -70,7 +70,7 @@ static int cmd_create_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		e2b_sandbox_info *full = NULL;
 
 		/* The create/connect answer lacks state, metadata and times. */
-		if (e2b_api_get_info(&full, client, info->sandbox_id) == 0) {
+		if (e2b_mgmt_get_info(&full, client, info->sandbox_id) == 0) {
 			e2b_sandbox_info_free(info);
 			info = full;
 		}

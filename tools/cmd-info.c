@@ -24,7 +24,7 @@ static int cmd_info_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
-	code = e2b_api_get_info(&info, client, id);
+	code = e2b_mgmt_get_info(&info, client, id);
 	if (code < 0) {
 		error = ctx_sandbox_error(code, id, NULL);
 		goto out;

@@ -29,7 +29,7 @@ static int cmd_kill_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 			continue;
 		}
 		killed = 0;
-		code = e2b_api_kill(&killed, client, id);
+		code = e2b_mgmt_kill(&killed, client, id);
 		if (code < 0) {
 			error = ctx_sandbox_error(code, id, NULL);
 		} else if (!killed) {

@@ -30,9 +30,9 @@ static int parse_states(unsigned *out, const char *s)
 		if (p)
 			*p++ = '\0';
 		if (!strcmp(tok, "running")) {
-			*out |= E2B_LIST_RUNNING;
+			*out |= E2B_MGMT_LIST_RUNNING;
 		} else if (!strcmp(tok, "paused")) {
-			*out |= E2B_LIST_PAUSED;
+			*out |= E2B_MGMT_LIST_PAUSED;
 		} else {
 			error = error_usage("list",
 					    "unknown state '%s' (use running, paused)", tok);
@@ -106,7 +106,7 @@ static void print_table(const e2b_sandbox_list *l, size_t count, int wide, int h
 
 static int cmd_list_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
-	e2b_list_options lo = E2B_LIST_OPTIONS_INIT;
+	e2b_mgmt_list_options lo = E2B_MGMT_LIST_OPTIONS_INIT;
 	e2b_sandbox_list *list = NULL;
 	unsigned long long limit = 0;
 	e2b_kv *meta = NULL;
@@ -146,11 +146,11 @@ static int cmd_list_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (limit && limit <= 100)
 		lo.limit = (unsigned)limit;
 	else
-		lo.flags = E2B_LIST_ALL_PAGES;
+		lo.flags = E2B_MGMT_LIST_ALL_PAGES;
 	error = ctx_client(ctx, &client);
 	if (error)
 		goto out;
-	code = e2b_api_list(&list, client, &lo);
+	code = e2b_mgmt_list(&list, client, &lo);
 	if (code < 0) {
 		error = error_e2b(code, "cannot list sandboxes");
 		goto out;

@@ -81,7 +81,7 @@ static void print_new(struct logs_seen *seen, const e2b_sandbox_logs *logs,
 static bool sandbox_gone(e2b_client *client, const char *id)
 {
 	e2b_sandbox_info *info = NULL;
-	int code = e2b_api_get_info(&info, client, id);
+	int code = e2b_mgmt_get_info(&info, client, id);
 
 	e2b_sandbox_info_free(info);
 	if (code < 0)
@@ -97,7 +97,7 @@ static int logs_error(e2b_client *client, int code, const char *id)
 
 	if (code != E2B_ENOTFOUND && code != E2B_ERROR)
 		return ctx_sandbox_error(code, id, NULL);
-	gone = e2b_api_get_info(&info, client, id);
+	gone = e2b_mgmt_get_info(&info, client, id);
 	e2b_sandbox_info_free(info);
 	if (gone == E2B_ENOTFOUND)
 		return ctx_sandbox_error(gone, id, NULL);
@@ -131,7 +131,7 @@ static int cmd_logs_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (follow)
 		sig_catch();
 	for (;;) {
-		code = e2b_api_logs(&logs, client, id,
+		code = e2b_mgmt_logs(&logs, client, id,
 				    seen.last_ms > 0 ? seen.last_ms : 0, (unsigned)limit);
 		if (code < 0) {
 			if (!sig_interrupts)

@@ -35,7 +35,7 @@ static int cmd_resume_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		/* Keep the lifetime the sandbox had (set-timeout 3600 then
 		 * pause/resume must not end it 5 minutes later): its time left,
 		 * when that is more than the server's default of 300 s. */
-		if (e2b_api_get_info(&info, client, id) == 0 && info->end_at_ms > 0) {
+		if (e2b_mgmt_get_info(&info, client, id) == 0 && info->end_at_ms > 0) {
 			long long left = info->end_at_ms / 1000 - (long long)time(NULL);
 
 			if (left > 300)
@@ -44,7 +44,7 @@ static int cmd_resume_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		e2b_sandbox_info_free(info);
 		info = NULL;
 	}
-	code = e2b_api_resume(&info, client, id, (unsigned)t);
+	code = e2b_mgmt_resume(&info, client, id, (unsigned)t);
 	if (code == E2B_ECONFLICT) {
 		fflush(stdout);
 		fprintf(stderr, "e2bctl: sandbox '%s' is not paused\n", id);
@@ -60,7 +60,7 @@ static int cmd_resume_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 
 		/* OpenKruise answers 204 without a body, E2B without state,
 		 * metadata and times: show what info shows. */
-		if (e2b_api_get_info(&full, client, id) == 0) {
+		if (e2b_mgmt_get_info(&full, client, id) == 0) {
 			e2b_sandbox_info_free(info);
 			info = full;
 		}

@@ -39,7 +39,7 @@ static int stdin_is_empty(void)
 
 static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
-	e2b_command_result res = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result res = E2B_PROCESS_RESULT_INIT;
 	struct proc_opts po = { 0 };
 	e2b_process *proc = NULL;
 	e2b_sandbox *sb = NULL;
@@ -108,7 +108,7 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		error = proc_exit_status(&res);
 	}
 out:
-	e2b_command_result_release(&res);
+	e2b_process_result_release(&res);
 	e2b_process_free(proc);
 	e2b_sandbox_free(sb);
 	proc_opts_release(&po);

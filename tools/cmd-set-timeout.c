@@ -24,7 +24,7 @@ static int cmd_set_timeout_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	error = ctx_id_client(ctx, args->argv[0], &id, NULL, &client);
 	if (error)
 		goto out;
-	code = e2b_api_set_timeout(client, id, (unsigned)t);
+	code = e2b_mgmt_set_timeout(client, id, (unsigned)t);
 	if (code < 0) {
 		error = ctx_sandbox_error(code, id, NULL);
 		goto out;

@@ -22,7 +22,7 @@ static const struct cmd_option cmd_shell_options[] = {
 static int cmd_shell_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
 	e2b_pty_options po = E2B_PTY_OPTIONS_INIT;
-	e2b_command_result res = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result res = E2B_PROCESS_RESULT_INIT;
 	const char *argv[5] = { NULL };
 	e2b_kv *envs = NULL, *allenv = NULL;
 	e2b_process *proc = NULL;
@@ -91,7 +91,7 @@ static int cmd_shell_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		error = proc_exit_status(&res);
 out:
 	term_restore();
-	e2b_command_result_release(&res);
+	e2b_process_result_release(&res);
 	e2b_process_free(proc);
 	e2b_sandbox_free(sb);
 	free(envs);

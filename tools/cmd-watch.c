@@ -51,9 +51,9 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 
 static int cmd_watch_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
-	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	e2b_fs_watch_options wo = E2B_FS_WATCH_OPTIONS_INIT;
 	struct watch_state ws = { 0 };
-	e2b_watch *w = NULL;
+	e2b_fs_watch *w = NULL;
 	e2b_sandbox *sb = NULL;
 	char *mount_cwd = NULL, *path = NULL;
 	int error, code = 0;
@@ -67,14 +67,14 @@ static int cmd_watch_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	wo.recursive = cmd_count(args, "recursive") > 0;
 	wo.on_event = on_event;
 	wo.payload = &ws;
-	code = e2b_fs_watch(&w, sb, path, &wo);
+	code = e2b_fs_watch_start(&w, sb, path, &wo);
 	if (code < 0) {
 		error = error_path(code, "watch", path);
 		goto out;
 	}
 	sig_catch();
 	while (!sig_interrupts) {
-		code = e2b_watch_poll(w, WATCH_POLL_MS, -1);
+		code = e2b_fs_watch_poll(w, WATCH_POLL_MS, -1);
 		if (code < 0)
 			break;
 	}
@@ -82,7 +82,7 @@ static int cmd_watch_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (code < 0 && !sig_interrupts)
 		error = error_e2b(code, "watching '%s' failed", path);
 out:
-	e2b_watch_free(w);
+	e2b_fs_watch_free(w);
 	e2b_sandbox_free(sb);
 	free(mount_cwd);
 	free(path);

@@ -341,7 +341,7 @@ static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 		e2b_error_clear();
 		oo = (e2b_sandbox_open_options)E2B_SANDBOX_OPEN_OPTIONS_INIT;
 	}
-	code = e2b_api_get_info(&info, client, id);
+	code = e2b_mgmt_get_info(&info, client, id);
 	if (code < 0) {
 		error = ctx_sandbox_error(code, id, NULL);
 		goto out;

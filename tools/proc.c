@@ -27,7 +27,7 @@ int proc_opts_init(struct proc_opts *po, const struct cmd_ctx *ctx,
 	int error;
 
 	memset(po, 0, sizeof(*po));
-	po->co = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	po->co = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	vals = cmd_args_all(args, "env", &n);
 	error = parse_kv_list(&po->envs, vals, n, "env");
 	if (error)
@@ -155,7 +155,7 @@ static int forward_stdin_once(e2b_sandbox *sb, e2b_process *proc)
 	}
 	/* Through the process's StreamInput when it was started with
 	 * stdin_stream (no round trip per chunk), else one SendInput. */
-	code = e2b_process_send_stdin(proc, buf, (size_t)n);
+	code = e2b_process_write_stdin(proc, buf, (size_t)n);
 	if (code < 0) {
 		/* The process may have just exited; its end event tells. */
 		if (code != E2B_ENOTFOUND)
@@ -234,7 +234,7 @@ static const struct {
 	{ "alarm clock", SIGALRM }, { "terminated", SIGTERM },
 };
 
-int proc_exit_status(const e2b_command_result *res)
+int proc_exit_status(const e2b_process_result *res)
 {
 	const char *s = res->status ? res->status : "";
 	size_t i;

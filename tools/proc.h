@@ -20,7 +20,7 @@ enum proc_interrupt {
 
 /** Options shared by run and start (--cwd --env --user). */
 struct proc_opts {
-	e2b_command_options co;
+	e2b_commands_options co;
 	e2b_kv *envs;
 	char *cwd;		/* owned */
 };
@@ -59,6 +59,6 @@ int proc_pump(int *out_detached, e2b_sandbox *sb, e2b_process *proc,
 	      int forward_stdin, enum proc_interrupt mode);
 
 /** Exit code for a finished process: its code, or 128 + signal. */
-int proc_exit_status(const e2b_command_result *res);
+int proc_exit_status(const e2b_process_result *res);
 
 #endif /* E2BCTL_PROC_H */

@@ -76,10 +76,10 @@ static int forward_keys(e2b_sandbox *sb, uint32_t pid)
 		return errno == EINTR || errno == EAGAIN ? 0 : -1;
 	if (n == 0) {
 		/* Piped input ended: EOF for the remote line discipline. */
-		e2b_pty_send(sb, pid, "\x04", 1);
+		e2b_pty_write(sb, pid, "\x04", 1);
 		return 1;
 	}
-	return e2b_pty_send(sb, pid, buf, (size_t)n) < 0 ? -1 : 0;
+	return e2b_pty_write(sb, pid, buf, (size_t)n) < 0 ? -1 : 0;
 }
 
 int term_session(int *out_ended, e2b_sandbox *sb, e2b_process *proc)

@@ -33,15 +33,15 @@ static int run(e2b_client *c, int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "list";
 	const char *id = argc > 2 ? argv[2] : NULL;
-	e2b_list_options lo = E2B_LIST_OPTIONS_INIT;
+	e2b_mgmt_list_options lo = E2B_MGMT_LIST_OPTIONS_INIT;
 	e2b_sandbox_list *list = NULL;
 	e2b_sandbox_info *info = NULL;
 	size_t k;
 	int flag = 0;
 
 	if (!strcmp(cmd, "list")) {
-		lo.flags = E2B_LIST_ALL_PAGES;
-		if (e2b_api_list(&list, c, &lo) < 0)
+		lo.flags = E2B_MGMT_LIST_ALL_PAGES;
+		if (e2b_mgmt_list(&list, c, &lo) < 0)
 			return fail("list");
 		for (k = 0; k < list->count; k++)
 			show(&list->items[k]);
@@ -53,20 +53,20 @@ static int run(e2b_client *c, int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "info")) {
-		if (e2b_api_get_info(&info, c, id) < 0)
+		if (e2b_mgmt_get_info(&info, c, id) < 0)
 			return fail("info");
 		show(info);
 		e2b_sandbox_info_free(info);
 	} else if (!strcmp(cmd, "pause")) {
-		if (e2b_api_pause(&flag, c, id) < 0)
+		if (e2b_mgmt_pause(&flag, c, id) < 0)
 			return fail("pause");
 		printf("%s\n", flag ? "paused" : "was already paused");
 	} else if (!strcmp(cmd, "resume")) {
-		if (e2b_api_connect(NULL, c, id, 0) < 0)
+		if (e2b_mgmt_connect(NULL, c, id, 0) < 0)
 			return fail("resume");
 		printf("running\n");
 	} else if (!strcmp(cmd, "kill")) {
-		if (e2b_api_kill(&flag, c, id) < 0)
+		if (e2b_mgmt_kill(&flag, c, id) < 0)
 			return fail("kill");
 		printf("%s\n", flag ? "killed" : "not found");
 	} else {

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 {
 	e2b_config cfg = E2B_CONFIG_INIT;
 	e2b_sandbox_create_options co = E2B_SANDBOX_CREATE_OPTIONS_INIT;
-	e2b_command_result res = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result res = E2B_PROCESS_RESULT_INIT;
 	e2b_client *client = NULL;
 	e2b_sandbox *sb = NULL;
 	int created = 0, rc = 1;
@@ -54,8 +54,8 @@ int main(int argc, char **argv)
 	printf("%s /tmp/demo\n", created ? "created" : "already had");
 	rc = 0;
 out:
-	e2b_command_result_release(&res);
-	if (sb && e2b_sandbox_close(sb) < 0 && rc == 0)
+	e2b_process_result_release(&res);
+	if (sb && e2b_sandbox_kill_and_free(sb) < 0 && rc == 0)
 		rc = fail("close");
 	e2b_client_free(client);
 	e2b_global_shutdown();

@@ -2,7 +2,7 @@
 /*
  * process.Process: foreground runs, background handles, reconnects, PTY,
  * and the unary process calls.  No threads: a handle's stream is pumped by
- * whichever thread calls wait/poll (see commands.h).
+ * whichever thread calls wait/poll (see process.h).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -64,7 +64,7 @@ struct e2b_input {
 	char what[64];
 };
 
-static void ps_init(struct proc_state *ps, const e2b_command_options *o)
+static void ps_init(struct proc_state *ps, const e2b_commands_options *o)
 {
 	size_t max = o && o->max_output ? o->max_output : E2B_DEFAULT_MAX_OUTPUT;
 
@@ -201,9 +201,9 @@ static int on_event(json_t *msg, void *payload)
 }
 
 /* Move the outcome into a public result. */
-static int fill_result(e2b_command_result *out, struct proc_state *ps)
+static int fill_result(e2b_process_result *out, struct proc_state *ps)
 {
-	e2b_command_result_release(out);
+	e2b_process_result_release(out);
 	out->out = e2b_buf_detach(&ps->out, &out->out_len);
 	out->err = e2b_buf_detach(&ps->err, &out->err_len);
 	out->status = e2b__strdup0(ps->status);
@@ -213,13 +213,13 @@ static int fill_result(e2b_command_result *out, struct proc_state *ps)
 	out->truncated = ps->truncated;
 	out->pid = ps->pid;
 	if (!out->out || !out->err || !out->status || !out->error) {
-		e2b_command_result_release(out);
+		e2b_process_result_release(out);
 		return e2b__error_oom();
 	}
 	return 0;
 }
 
-void e2b_command_result_release(e2b_command_result *res)
+void e2b_process_result_release(e2b_process_result *res)
 {
 	if (!res)
 		return;
@@ -247,7 +247,7 @@ static int finish_outcome(struct proc_state *ps, int stream_error, const char *w
 }
 
 static int build_config(json_t **out, const char *cmd, const char *const *args,
-			const e2b_command_options *o, const e2b_kv *extra_env,
+			const e2b_commands_options *o, const e2b_kv *extra_env,
 			size_t extra_env_count)
 {
 	json_t *proc = NULL, *jargs = NULL, *envs = NULL;
@@ -309,9 +309,9 @@ fail:
 	return error;
 }
 
-static int check_opts(const e2b_command_options *o)
+static int check_opts(const e2b_commands_options *o)
 {
-	if (o && o->version != E2B_COMMAND_OPTIONS_VERSION)
+	if (o && o->version != E2B_COMMANDS_OPTIONS_VERSION)
 		return e2b__error_set(E2B_EINVALID, "unsupported command options version %u",
 				      o->version);
 	if (o && o->envs_count && !o->envs)
@@ -347,7 +347,7 @@ static int wait_started(struct e2b_process *p, unsigned handshake_ms)
 
 static int process_open(struct e2b_process **out, e2b_sandbox *sb,
 			const char *procedure, json_t *req, const char *user,
-			unsigned deadline_ms, const e2b_command_options *o,
+			unsigned deadline_ms, const e2b_commands_options *o,
 			const char *what)
 {
 	struct e2b_process *p;
@@ -384,7 +384,7 @@ fail:
 }
 
 static int start_request(json_t **out, const char *cmd, const char *const *args,
-			 const e2b_command_options *o, int pty, unsigned cols,
+			 const e2b_commands_options *o, int pty, unsigned cols,
 			 unsigned rows, const e2b_kv *extra_env, size_t extra_env_count)
 {
 	json_t *req = NULL, *proc = NULL;
@@ -417,7 +417,7 @@ static int start_request(json_t **out, const char *cmd, const char *const *args,
 }
 
 static int start_common(struct e2b_process **out, e2b_sandbox *sb, const char *cmd,
-			const char *const *args, const e2b_command_options *o,
+			const char *const *args, const e2b_commands_options *o,
 			const char *what)
 {
 	json_t *req = NULL;
@@ -432,7 +432,7 @@ static int start_common(struct e2b_process **out, e2b_sandbox *sb, const char *c
 	if (error < 0)
 		return error;
 	if (o && o->stdin_data) {
-		error = e2b_commands_send_stdin(sb, (*out)->ps.pid, o->stdin_data, o->stdin_len);
+		error = e2b_commands_write_stdin(sb, (*out)->ps.pid, o->stdin_data, o->stdin_len);
 		if (!error && !o->stdin_open)
 			error = e2b_commands_close_stdin(sb, (*out)->ps.pid);
 		if (error == E2B_ENOTFOUND) {
@@ -490,8 +490,8 @@ static int process_drain(struct e2b_process *p, int64_t deadline)
 	return p->result;
 }
 
-static int run_common(e2b_command_result *out, e2b_sandbox *sb, const char *cmd,
-		      const char *const *args, const e2b_command_options *o,
+static int run_common(e2b_process_result *out, e2b_sandbox *sb, const char *cmd,
+		      const char *const *args, const e2b_commands_options *o,
 		      const char *what)
 {
 	struct e2b_process *p = NULL;
@@ -518,8 +518,8 @@ static int run_common(e2b_command_result *out, e2b_sandbox *sb, const char *cmd,
 	return error;
 }
 
-int e2b_commands_run(e2b_command_result *out, e2b_sandbox *sb, const char *cmd,
-		     const e2b_command_options *opts)
+int e2b_commands_run(e2b_process_result *out, e2b_sandbox *sb, const char *cmd,
+		     const e2b_commands_options *opts)
 {
 	const char *args[4];
 	char what[256];
@@ -537,8 +537,8 @@ int e2b_commands_run(e2b_command_result *out, e2b_sandbox *sb, const char *cmd,
 	return run_common(out, sb, "/bin/bash", args, opts, what);
 }
 
-int e2b_commands_run_argv(e2b_command_result *out, e2b_sandbox *sb,
-			  const char *const *argv, const e2b_command_options *opts)
+int e2b_commands_run_argv(e2b_process_result *out, e2b_sandbox *sb,
+			  const char *const *argv, const e2b_commands_options *opts)
 {
 	char what[256];
 	int error;
@@ -554,7 +554,7 @@ int e2b_commands_run_argv(e2b_command_result *out, e2b_sandbox *sb,
 }
 
 int e2b_commands_start(e2b_process **out, e2b_sandbox *sb, const char *cmd,
-		       const e2b_command_options *opts)
+		       const e2b_commands_options *opts)
 {
 	const char *args[4];
 	char what[256];
@@ -575,7 +575,7 @@ int e2b_commands_start(e2b_process **out, e2b_sandbox *sb, const char *cmd,
 }
 
 int e2b_commands_start_argv(e2b_process **out, e2b_sandbox *sb,
-			    const char *const *argv, const e2b_command_options *opts)
+			    const char *const *argv, const e2b_commands_options *opts)
 {
 	char what[256];
 	int error;
@@ -593,7 +593,7 @@ int e2b_commands_start_argv(e2b_process **out, e2b_sandbox *sb,
 }
 
 int e2b_commands_connect(e2b_process **out, e2b_sandbox *sb, uint32_t pid,
-			 const e2b_command_options *opts)
+			 const e2b_commands_options *opts)
 {
 	json_t *req;
 	char what[64];
@@ -668,9 +668,9 @@ int e2b_commands_signal(int *out_found, e2b_sandbox *sb, uint32_t pid, e2b_signa
 	return error;
 }
 
-int e2b_commands_kill(int *out_killed, e2b_sandbox *sb, uint32_t pid)
+int e2b_commands_kill(int *out_found, e2b_sandbox *sb, uint32_t pid)
 {
-	return e2b_commands_signal(out_killed, sb, pid, E2B_SIGNAL_SIGKILL);
+	return e2b_commands_signal(out_found, sb, pid, E2B_SIGNAL_SIGKILL);
 }
 
 static int send_input(e2b_sandbox *sb, uint32_t pid, const void *data, size_t len,
@@ -708,7 +708,7 @@ static int send_input(e2b_sandbox *sb, uint32_t pid, const void *data, size_t le
 	return error;
 }
 
-int e2b_commands_send_stdin(e2b_sandbox *sb, uint32_t pid, const void *data, size_t len)
+int e2b_commands_write_stdin(e2b_sandbox *sb, uint32_t pid, const void *data, size_t len)
 {
 	return send_input(sb, pid, data, len, "stdin");
 }
@@ -786,7 +786,7 @@ uint32_t e2b_process_pid(const e2b_process *proc)
 	return proc ? proc->ps.pid : 0;
 }
 
-int e2b_process_wait(e2b_command_result *out, e2b_process *proc,
+int e2b_process_wait(e2b_process_result *out, e2b_process *proc,
 		     e2b_data_cb on_stdout, e2b_data_cb on_stderr, void *payload)
 {
 	int error, ferr;
@@ -843,13 +843,13 @@ int e2b_process_poll(int *out_ended, e2b_process *proc, int timeout_ms, int fd)
 	return 0;
 }
 
-int e2b_process_send_stdin(e2b_process *proc, const void *data, size_t len)
+int e2b_process_write_stdin(e2b_process *proc, const void *data, size_t len)
 {
 	int error;
 
 	E2B_ASSERT_ARG(proc);
 	if (!proc->stdin_stream)
-		return e2b_commands_send_stdin(proc->sb, proc->ps.pid, data, len);
+		return e2b_commands_write_stdin(proc->sb, proc->ps.pid, data, len);
 	if (!proc->in) {
 		error = e2b_input_open(&proc->in, proc->sb, proc->ps.pid, 0);
 		if (error < 0)
@@ -874,10 +874,10 @@ int e2b_process_close_stdin(e2b_process *proc)
 	return e2b_commands_close_stdin(proc->sb, proc->ps.pid);
 }
 
-int e2b_process_kill(int *out_killed, e2b_process *proc)
+int e2b_process_kill(int *out_found, e2b_process *proc)
 {
 	E2B_ASSERT_ARG(proc);
-	return e2b_commands_kill(out_killed, proc->sb, proc->ps.pid);
+	return e2b_commands_kill(out_found, proc->sb, proc->ps.pid);
 }
 
 void e2b_process_disconnect(e2b_process *proc)
@@ -1043,7 +1043,7 @@ int e2b_pty_start(e2b_process **out, e2b_sandbox *sb, const e2b_pty_options *opt
 	static const e2b_kv pty_env[] = {
 		{ "TERM", "xterm-256color" }, { "LANG", "C.UTF-8" }, { "LC_ALL", "C.UTF-8" },
 	};
-	e2b_command_options o = E2B_COMMAND_OPTIONS_INIT;
+	e2b_commands_options o = E2B_COMMANDS_OPTIONS_INIT;
 	const char *const *argv;
 	json_t *req = NULL;
 	int error;
@@ -1076,7 +1076,7 @@ int e2b_pty_start(e2b_process **out, e2b_sandbox *sb, const e2b_pty_options *opt
 	return error;
 }
 
-int e2b_pty_send(e2b_sandbox *sb, uint32_t pid, const void *data, size_t len)
+int e2b_pty_write(e2b_sandbox *sb, uint32_t pid, const void *data, size_t len)
 {
 	return send_input(sb, pid, data, len, "pty");
 }

@@ -236,7 +236,7 @@ static int conf_numbers(struct e2b__conf *out, const e2b_config *cfg)
 		E2B_DEFAULT_REQUEST_TIMEOUT_MS;
 	out->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 10000;
 	out->call_timeout_ms = cfg->call_timeout_ms;
-	out->debug_mode = cfg->debug_mode;
+	out->skip_lifecycle = cfg->skip_lifecycle;
 	out->insecure = cfg->insecure;
 	out->envd_port = cfg->envd_port ? cfg->envd_port : E2B_DEFAULT_ENVD_PORT;
 	if (out->envd_port > 65535)

@@ -7,7 +7,7 @@
 #ifndef E2B_CONF_H
 #define E2B_CONF_H
 
-#include <e2b/config.h>
+#include <e2b/client.h>
 #include "log.h"
 
 struct e2b__conf {
@@ -29,7 +29,7 @@ struct e2b__conf {
 	char *user;
 	e2b_kv *headers;
 	size_t headers_count;
-	int debug_mode;
+	int skip_lifecycle;
 	char *ca_file;
 	int insecure;
 	unsigned envd_port;

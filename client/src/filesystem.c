@@ -852,10 +852,10 @@ int e2b_fs_compose(e2b_sandbox *sb, const char *const *sources, size_t count,
 
 /* ---- watch ---------------------------------------------------------- */
 
-struct e2b_watch {
+struct e2b_fs_watch {
 	e2b_sandbox *sb;
 	struct e2b__rpc_stream *st;
-	e2b_watch_cb cb;
+	e2b_fs_event_cb cb;
 	void *payload;
 	int started;
 	int finished;
@@ -870,7 +870,7 @@ static const char *const event_types[] = {
 };
 
 /* Decode one FilesystemEvent and hand it to @cb (which may be NULL). */
-static int deliver_event(const json_t *fe, e2b_watch_cb cb, void *payload,
+static int deliver_event(const json_t *fe, e2b_fs_event_cb cb, void *payload,
 			 const char *what)
 {
 	e2b_entry_info entry;
@@ -905,7 +905,7 @@ static int deliver_event(const json_t *fe, e2b_watch_cb cb, void *payload,
 
 static int watch_msg(json_t *msg, void *payload)
 {
-	struct e2b_watch *w = payload;
+	struct e2b_fs_watch *w = payload;
 	json_t *fe;
 
 	/* Some servers wrap the oneof in "event" like process events. */
@@ -921,12 +921,12 @@ static int watch_msg(json_t *msg, void *payload)
 	return deliver_event(fe, w->cb, w->payload, w->what);
 }
 
-int e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb, const char *path,
-		 const e2b_watch_options *opts)
+int e2b_fs_watch_start(e2b_fs_watch **out, e2b_sandbox *sb, const char *path,
+		 const e2b_fs_watch_options *opts)
 {
-	static const e2b_watch_options defaults = E2B_WATCH_OPTIONS_INIT;
+	static const e2b_fs_watch_options defaults = E2B_FS_WATCH_OPTIONS_INIT;
 	struct e2b__envd e;
-	struct e2b_watch *w;
+	struct e2b_fs_watch *w;
 	int64_t deadline;
 	json_t *req = NULL;
 	int error, done = 0;
@@ -936,7 +936,7 @@ int e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb, const char *path,
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != E2B_WATCH_OPTIONS_VERSION)
+	if (opts->version != E2B_FS_WATCH_OPTIONS_VERSION)
 		return e2b__error_set(E2B_EINVALID, "unsupported watch options version %u",
 				      opts->version);
 	error = check_path(path);
@@ -991,11 +991,11 @@ int e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb, const char *path,
 	return 0;
 fail:
 	json_decref(req);
-	e2b_watch_free(w);
+	e2b_fs_watch_free(w);
 	return error;
 }
 
-int e2b_watch_poll(e2b_watch *w, int timeout_ms, int fd)
+int e2b_fs_watch_poll(e2b_fs_watch *w, int timeout_ms, int fd)
 {
 	int error, done = 0;
 
@@ -1020,18 +1020,18 @@ int e2b_watch_poll(e2b_watch *w, int timeout_ms, int fd)
 	return error;
 }
 
-int e2b_watch_run(e2b_watch *w)
+int e2b_fs_watch_run(e2b_fs_watch *w)
 {
 	int error;
 
 	E2B_ASSERT_ARG(w);
 	do {
-		error = e2b_watch_poll(w, 1000, -1);
+		error = e2b_fs_watch_poll(w, 1000, -1);
 	} while (!error);
 	return error;
 }
 
-void e2b_watch_cancel(e2b_watch *w)
+void e2b_fs_watch_cancel(e2b_fs_watch *w)
 {
 	if (!w)
 		return;
@@ -1039,7 +1039,7 @@ void e2b_watch_cancel(e2b_watch *w)
 	e2b__rpc_stream_wakeup(w->st);
 }
 
-void e2b_watch_free(e2b_watch *w)
+void e2b_fs_watch_free(e2b_fs_watch *w)
 {
 	if (!w)
 		return;
@@ -1053,7 +1053,7 @@ struct e2b_fs_watcher {
 	e2b_sandbox *sb;
 	char *id;
 	char *user;
-	e2b_watch_cb cb;
+	e2b_fs_event_cb cb;
 	void *payload;
 	char what[256];
 };
@@ -1078,9 +1078,9 @@ static int watcher_call(json_t **resp, struct e2b_fs_watcher *w, const char *pro
 }
 
 int e2b_fs_watcher_create(e2b_fs_watcher **out, e2b_sandbox *sb, const char *path,
-			  const e2b_watch_options *opts)
+			  const e2b_fs_watch_options *opts)
 {
-	static const e2b_watch_options defaults = E2B_WATCH_OPTIONS_INIT;
+	static const e2b_fs_watch_options defaults = E2B_FS_WATCH_OPTIONS_INIT;
 	struct e2b_fs_watcher *w = NULL;
 	struct e2b__envd e;
 	json_t *req = NULL, *resp = NULL;
@@ -1092,7 +1092,7 @@ int e2b_fs_watcher_create(e2b_fs_watcher **out, e2b_sandbox *sb, const char *pat
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != E2B_WATCH_OPTIONS_VERSION)
+	if (opts->version != E2B_FS_WATCH_OPTIONS_VERSION)
 		return e2b__error_set(E2B_EINVALID, "unsupported watch options version %u",
 				      opts->version);
 	error = check_path(path);
@@ -1156,7 +1156,7 @@ const char *e2b_fs_watcher_id(const e2b_fs_watcher *w)
 	return w ? w->id : NULL;
 }
 
-int e2b_fs_watcher_events(size_t *out_count, e2b_fs_watcher *w, e2b_watch_cb cb,
+int e2b_fs_watcher_events(size_t *out_count, e2b_fs_watcher *w, e2b_fs_event_cb cb,
 			  void *payload)
 {
 	json_t *resp = NULL, *events;

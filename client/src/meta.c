@@ -294,13 +294,13 @@ static int put_request(e2b_buf *b, const char *seq, const struct fields *f, cons
  * /bin/sh, the fields as arguments.  Process arguments travel as
  * protocol strings, so a non-UTF-8 path may not arrive intact here.
  */
-static int oneshot_sh(e2b_command_result *r, e2b_sandbox *sb, const struct fields *f,
-		      const char *path, e2b_command_options *co)
+static int oneshot_sh(e2b_process_result *r, e2b_sandbox *sb, const struct fields *f,
+		      const char *path, e2b_commands_options *co)
 {
 	const char *argv[] = { "/bin/sh", "-c", meta_oneshot, "e2b-meta", f->verb, f->f1p,
 			       f->mode, f->atime, f->mtime, path, NULL };
 
-	e2b_command_result_release(r);
+	e2b_process_result_release(r);
 	co->stdin_data = NULL;
 	co->stdin_len = 0;
 	return e2b_commands_run_argv(r, sb, argv, co);
@@ -309,8 +309,8 @@ static int oneshot_sh(e2b_command_result *r, e2b_sandbox *sb, const struct field
 int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 			  unsigned timeout_ms)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	const char *argv[] = { "/bin/bash", "-c", meta_loop, "e2b-meta", NULL };
 	e2b_buf req = E2B_BUF_INIT, text = E2B_BUF_INIT;
 	struct fields f;
@@ -380,7 +380,7 @@ out:
 	}
 	e2b_buf_release(&req);
 	e2b_buf_release(&text);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	e2b__free(owner_ref);
 	return error;
 }
@@ -615,7 +615,7 @@ static void helper_stop(e2b_meta_session *s)
 
 static int helper_start(e2b_meta_session *s)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
 	const char *argv[] = { "/bin/bash", "-c", meta_loop, "e2b-meta", NULL };
 	int error;
 
@@ -642,7 +642,7 @@ static int helper_start(e2b_meta_session *s)
 	s->answered = 0;
 	pthread_mutex_unlock(&s->lock);
 	s->len = 0;
-	error = e2b_process_send_stdin(s->proc, s->token, sizeof(s->token));
+	error = e2b_process_write_stdin(s->proc, s->token, sizeof(s->token));
 	if (error < 0)
 		helper_stop(s);
 	return error;
@@ -793,7 +793,7 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 	s->seq += ngroups;
 	s->len = 0;
 	s->buf[0] = '\0';
-	error = e2b_process_send_stdin(s->proc, req.ptr, req.size);
+	error = e2b_process_write_stdin(s->proc, req.ptr, req.size);
 	if (error < 0) {
 		helper_stop(s);
 		goto out;

@@ -10,7 +10,7 @@
 
 #include <e2b/sandbox.h>
 #include <e2b/commands.h>
-#include <e2b/filesystem.h>
+#include <e2b/fs.h>
 
 #include "filesystem.pb-c.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sandbox handles and the management API (e2b_api_*).  Per-route rules of
- * both backends live here: 404 on kill is "not killed", 409 on pause is
- * "already paused", OpenKruise resume answers 204 without a body.
+ * Sandbox handles: create, connect or open one, the envd details a resume
+ * replaces (under the handle's lock), traffic tokens, and the lifecycle
+ * calls on a handle, which go through the management API (mgmt.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,650 +16,6 @@
 #include "model.h"
 #include "rest.h"
 #include "util.h"
-
-#define MAX_LIST_PAGES 1000
-
-/* "/sandboxes/<escaped id><suffix>" */
-static int sandbox_path(e2b_buf *b, const char *id, const char *suffix)
-{
-	int error;
-
-	if (!id || !*id)
-		return e2b__error_set(E2B_EINVALID, "empty sandbox id");
-	error = e2b_buf_puts(b, "/sandboxes/");
-	if (!error)
-		error = e2b__url_escape(b, id);
-	if (!error && suffix)
-		error = e2b_buf_puts(b, suffix);
-	return error;
-}
-
-static int info_from(e2b_sandbox_info **out, json_t *j)
-{
-	e2b_sandbox_info *info;
-	int error;
-
-	info = e2b__calloc(1, sizeof(*info));
-	if (!info)
-		return e2b__error_oom();
-	error = e2b__sandbox_info_from_json(info, j);
-	if (error < 0) {
-		e2b__free(info);
-		return error;
-	}
-	*out = info;
-	return 0;
-}
-
-void e2b_sandbox_info_free(e2b_sandbox_info *info)
-{
-	if (!info)
-		return;
-	e2b__sandbox_info_release(info);
-	e2b__free(info);
-}
-
-void e2b_sandbox_list_free(e2b_sandbox_list *list)
-{
-	size_t i;
-
-	if (!list)
-		return;
-	for (i = 0; i < list->count; i++)
-		e2b__sandbox_info_release(&list->items[i]);
-	e2b__free(list->items);
-	e2b__free((char *)list->next_token);
-	e2b__free(list);
-}
-
-void e2b_sandbox_metrics_free(e2b_sandbox_metrics *metrics)
-{
-	if (!metrics)
-		return;
-	e2b__free(metrics->items);
-	e2b__free(metrics);
-}
-
-const char *e2b_sandbox_state_str(e2b_sandbox_state state)
-{
-	switch (state) {
-	case E2B_SANDBOX_STATE_RUNNING: return "running";
-	case E2B_SANDBOX_STATE_PAUSED: return "paused";
-	default: return "unknown";
-	}
-}
-
-/* ---- management API ------------------------------------------------- */
-
-int e2b_api_create(e2b_sandbox_info **out, e2b_client *client,
-		   const e2b_sandbox_create_options *opts)
-{
-	static const e2b_sandbox_create_options defaults = E2B_SANDBOX_CREATE_OPTIONS_INIT;
-	struct e2b__resp resp;
-	json_t *body = NULL, *j = NULL, *ar;
-	int error;
-
-	E2B_ASSERT_ARG(out);
-	E2B_ASSERT_ARG(client);
-	*out = NULL;
-	if (!opts)
-		opts = &defaults;
-	if (opts->version != E2B_SANDBOX_CREATE_OPTIONS_VERSION)
-		return e2b__error_set(E2B_EINVALID, "unsupported create options version %u",
-				      opts->version);
-	e2b__resp_init(&resp);
-	body = json_object();
-	if (!body) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	error = e2b__json_set_str(body, "templateID", opts->template_id ?
-				  opts->template_id : E2B_DEFAULT_TEMPLATE);
-	if (!error)
-		error = e2b__json_set_int(body, "timeout", opts->timeout_s ? opts->timeout_s :
-					  E2B_DEFAULT_SANDBOX_TIMEOUT_S);
-	if (!error && opts->metadata_count)
-		error = e2b__json_set_new(body, "metadata",
-					  e2b__kv_to_json(opts->metadata, opts->metadata_count));
-	if (!error && opts->env_vars_count)
-		error = e2b__json_set_new(body, "envVars",
-					  e2b__kv_to_json(opts->env_vars, opts->env_vars_count));
-	if (!error && opts->auto_pause)
-		error = e2b__json_set_bool(body, "autoPause", 1);
-	if (!error && opts->secure)
-		error = e2b__json_set_bool(body, "secure", 1);
-	if (!error && opts->allow_internet_access >= 0)
-		error = e2b__json_set_bool(body, "allow_internet_access",
-					   opts->allow_internet_access);
-	if (!error && opts->auto_resume >= 0) {
-		ar = json_pack("{s:b}", "enabled", opts->auto_resume);
-		error = e2b__json_set_new(body, "autoResume", ar);
-	}
-	if (error < 0)
-		goto out;
-	error = e2b__rest_call(&j, &resp, &client->http, "POST", "/sandboxes", body, 0,
-			       "create sandbox");
-	if (error < 0)
-		goto out;
-	if (!j) {
-		error = e2b__error_set(E2B_EPROTO, "create sandbox: empty response");
-		goto out;
-	}
-	error = info_from(out, j);
-out:
-	json_decref(body);
-	json_decref(j);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_connect(e2b_sandbox_info **out, e2b_client *client,
-		    const char *sandbox_id, unsigned timeout_s)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	json_t *body = NULL, *j = NULL;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(client);
-	if (out)
-		*out = NULL;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "connect to sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, "/connect");
-	if (error < 0)
-		goto out;
-	body = json_pack("{s:i}", "timeout", (int)(timeout_s ? timeout_s :
-						   E2B_DEFAULT_SANDBOX_TIMEOUT_S));
-	if (!body) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, 1, what);
-	if (error < 0)
-		goto out;
-	if (!j) {
-		error = e2b__error_set(E2B_EPROTO, "%s: empty response", what);
-		goto out;
-	}
-	if (out)
-		error = info_from(out, j);
-out:
-	json_decref(body);
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-/* Append "&name=value" (or "?name=value" first) with the value escaped. */
-static int add_query(e2b_buf *b, int *first, const char *name, const char *value)
-{
-	int error = e2b_buf_printf(b, "%c%s=", *first ? '?' : '&', name);
-
-	*first = 0;
-	if (!error)
-		error = e2b__url_escape(b, value);
-	return error;
-}
-
-static int list_page(e2b_sandbox_list *acc, e2b_client *client,
-		     const e2b_list_options *opts, const char *token,
-		     char **out_next)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT, md = E2B_BUF_INIT;
-	e2b_sandbox_list page = { 0 };
-	e2b_sandbox_info *items;
-	json_t *j = NULL;
-	char tmp[32];
-	size_t i;
-	int first = 1, error;
-
-	*out_next = NULL;
-	e2b__resp_init(&resp);
-	error = e2b_buf_puts(&path, "/v2/sandboxes");
-	if (!error && opts->states) {
-		snprintf(tmp, sizeof(tmp), "%s%s%s",
-			 opts->states & E2B_LIST_RUNNING ? "running" : "",
-			 (opts->states & E2B_LIST_RUNNING) &&
-			 (opts->states & E2B_LIST_PAUSED) ? "," : "",
-			 opts->states & E2B_LIST_PAUSED ? "paused" : "");
-		error = add_query(&path, &first, "state", tmp);
-	}
-	/* metadata = urlencode(k)=urlencode(v)&..., then escaped again as one value. */
-	for (i = 0; !error && i < opts->metadata_count; i++) {
-		if (!opts->metadata[i].key || !opts->metadata[i].value) {
-			error = e2b__error_set(E2B_EINVALID,
-					       "metadata filter %zu has a NULL member", i);
-			break;
-		}
-		if (i)
-			error = e2b_buf_puts(&md, "&");
-		if (!error)
-			error = e2b__url_escape(&md, opts->metadata[i].key);
-		if (!error)
-			error = e2b_buf_puts(&md, "=");
-		if (!error)
-			error = e2b__url_escape(&md, opts->metadata[i].value);
-	}
-	if (!error && md.size)
-		error = add_query(&path, &first, "metadata", md.ptr);
-	if (!error && opts->limit) {
-		snprintf(tmp, sizeof(tmp), "%u", opts->limit);
-		error = add_query(&path, &first, "limit", tmp);
-	}
-	if (!error && token && *token)
-		error = add_query(&path, &first, "nextToken", token);
-	if (error < 0)
-		goto out;
-	error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1,
-			       "list sandboxes");
-	if (error < 0)
-		goto out;
-	if (j) {
-		error = e2b__sandbox_list_from_json(&page, j);
-		if (error < 0)
-			goto out;
-	}
-	if (page.count) {
-		items = e2b__realloc(acc->items, (acc->count + page.count) * sizeof(*items));
-		if (!items) {
-			error = e2b__error_oom();
-			goto out;
-		}
-		memcpy(items + acc->count, page.items, page.count * sizeof(*items));
-		acc->items = items;
-		acc->count += page.count;
-		page.count = 0;
-	}
-	*out_next = e2b__strdup(resp.next_token);
-	if (!*out_next)
-		error = e2b__error_oom();
-out:
-	for (i = 0; i < page.count; i++)
-		e2b__sandbox_info_release(&page.items[i]);
-	e2b__free(page.items);
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b_buf_release(&md);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_list(e2b_sandbox_list **out, e2b_client *client,
-		 const e2b_list_options *opts)
-{
-	static const e2b_list_options defaults = E2B_LIST_OPTIONS_INIT;
-	e2b_sandbox_list *list;
-	char *token = NULL, *next = NULL;
-	int error = 0, pages = 0;
-
-	E2B_ASSERT_ARG(out);
-	E2B_ASSERT_ARG(client);
-	*out = NULL;
-	if (!opts)
-		opts = &defaults;
-	if (opts->version != E2B_LIST_OPTIONS_VERSION)
-		return e2b__error_set(E2B_EINVALID, "unsupported list options version %u",
-				      opts->version);
-	list = e2b__calloc(1, sizeof(*list));
-	if (!list)
-		return e2b__error_oom();
-	token = e2b__strdup0(opts->next_token);
-	if (!token) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	for (;;) {
-		error = list_page(list, client, opts, token, &next);
-		if (error < 0)
-			goto out;
-		/* A hostile server must not keep us paging forever. */
-		if (!(opts->flags & E2B_LIST_ALL_PAGES) || !*next ||
-		    !strcmp(next, token) || ++pages >= MAX_LIST_PAGES)
-			break;
-		e2b__free(token);
-		token = next;
-		next = NULL;
-	}
-	list->next_token = (opts->flags & E2B_LIST_ALL_PAGES) ? e2b__strdup("") : next;
-	if (opts->flags & E2B_LIST_ALL_PAGES)
-		e2b__free(next);
-	next = NULL;
-	if (!list->next_token)
-		error = e2b__error_oom();
-out:
-	e2b__free(token);
-	e2b__free(next);
-	if (error < 0) {
-		e2b_sandbox_list_free(list);
-		return error;
-	}
-	*out = list;
-	return 0;
-}
-
-int e2b_api_get_info(e2b_sandbox_info **out, e2b_client *client,
-		     const char *sandbox_id)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	json_t *j = NULL;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(out);
-	E2B_ASSERT_ARG(client);
-	*out = NULL;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "get sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, NULL);
-	if (!error)
-		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
-	if (error == E2B_ENOTFOUND && resp.status == 404)
-		e2b__error_set_http(E2B_ENOTFOUND, 404, NULL, resp.request_id,
-				    "sandbox '%s' not found", sandbox_id);
-	if (error < 0)
-		goto out;
-	if (!j) {
-		error = e2b__error_set(E2B_EPROTO, "%s: empty response", what);
-		goto out;
-	}
-	error = info_from(out, j);
-out:
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_kill(int *out_killed, e2b_client *client, const char *sandbox_id)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(client);
-	if (out_killed)
-		*out_killed = 0;
-	if (client->conf.debug_mode) {
-		if (out_killed)
-			*out_killed = 1;
-		return 0;
-	}
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "kill sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, NULL);
-	if (!error)
-		error = e2b__rest_call(NULL, &resp, &client->http, "DELETE",
-				       path.ptr, NULL, 1, what);
-	if (error == E2B_ENOTFOUND && resp.status == 404) {
-		e2b_error_clear();
-		error = 0;
-	} else if (error == 0 && out_killed) {
-		*out_killed = 1;
-	}
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_set_timeout(e2b_client *client, const char *sandbox_id,
-			unsigned timeout_s)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	json_t *body;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(client);
-	if (client->conf.debug_mode)
-		return 0;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "set timeout of sandbox", sandbox_id);
-	body = json_pack("{s:i}", "timeout", (int)timeout_s);
-	error = body ? sandbox_path(&path, sandbox_id, "/timeout") : e2b__error_oom();
-	if (!error)
-		error = e2b__rest_call(NULL, &resp, &client->http, "POST", path.ptr, body, 1, what);
-	json_decref(body);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_pause(int *out_paused, e2b_client *client, const char *sandbox_id)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(client);
-	if (out_paused)
-		*out_paused = 0;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "pause sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, "/pause");
-	if (!error)
-		error = e2b__rest_call(NULL, &resp, &client->http, "POST", path.ptr, NULL, 1, what);
-	if (error == E2B_ECONFLICT && resp.status == 409) {
-		/* Already paused. */
-		e2b_error_clear();
-		error = 0;
-	} else if (error == 0 && out_paused) {
-		*out_paused = 1;
-	}
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_resume(e2b_sandbox_info **out, e2b_client *client,
-		   const char *sandbox_id, unsigned timeout_s)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	json_t *body = NULL, *j = NULL;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(client);
-	if (out)
-		*out = NULL;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "resume sandbox", sandbox_id);
-	body = json_pack("{s:i}", "timeout", (int)(timeout_s ? timeout_s :
-						   E2B_DEFAULT_SANDBOX_TIMEOUT_S));
-	error = body ? sandbox_path(&path, sandbox_id, "/resume") : e2b__error_oom();
-	if (!error)
-		error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, 0, what);
-	if (!error && j && out && json_is_object(j))
-		error = info_from(out, j);
-	json_decref(body);
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-int e2b_api_metrics(e2b_sandbox_metrics **out, e2b_client *client,
-		    const char *sandbox_id, int64_t start_unix, int64_t end_unix)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	e2b_sandbox_metrics *m = NULL;
-	json_t *j = NULL;
-	char what[256], tmp[32];
-	size_t i, n;
-	int error, first = 1;
-
-	E2B_ASSERT_ARG(out);
-	E2B_ASSERT_ARG(client);
-	*out = NULL;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "get metrics of sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, "/metrics");
-	if (!error && start_unix) {
-		snprintf(tmp, sizeof(tmp), "%lld", (long long)start_unix);
-		error = add_query(&path, &first, "start", tmp);
-	}
-	if (!error && end_unix) {
-		snprintf(tmp, sizeof(tmp), "%lld", (long long)end_unix);
-		error = add_query(&path, &first, "end", tmp);
-	}
-	if (!error)
-		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
-	if (error < 0)
-		goto out;
-	if (json_is_object(j) && json_object_get(j, "sandboxID")) {
-		/* OpenKruise has no metrics route: its describe handler answers
-		 * the subtree (protocol.md §4.2.1). */
-		error = e2b__error_set_http(E2B_ERROR, (int)resp.status, NULL, resp.request_id,
-					    "%s: not implemented by this server", what);
-		goto out;
-	}
-	if (j && !json_is_array(j)) {
-		error = e2b__error_set(E2B_EPROTO, "%s: expected a json array", what);
-		goto out;
-	}
-	n = j ? json_array_size(j) : 0;
-	m = e2b__calloc(1, sizeof(*m));
-	if (m)
-		m->items = e2b__calloc(n ? n : 1, sizeof(*m->items));
-	if (!m || !m->items) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		error = e2b__metric_from_json(&m->items[i], json_array_get(j, i));
-		if (error < 0)
-			goto out;
-		m->count++;
-	}
-	*out = m;
-	m = NULL;
-out:
-	e2b_sandbox_metrics_free(m);
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-void e2b_sandbox_logs_free(e2b_sandbox_logs *logs)
-{
-	size_t i;
-
-	if (!logs)
-		return;
-	for (i = 0; i < logs->count; i++) {
-		e2b__free((char *)logs->items[i].level);
-		e2b__free((char *)logs->items[i].line);
-	}
-	e2b__free(logs->items);
-	e2b__free(logs);
-}
-
-/* One element of "logEntries" ({timestamp, level, message}) or "logs"
- * ({timestamp, line}). */
-static int log_from_json(e2b_sandbox_log *out, const json_t *j, int entries)
-{
-	const char *ts, *level = NULL, *line;
-	int64_t sec = 0;
-	int32_t nsec = 0;
-	int err = 0;
-
-	if (!json_is_object(j))
-		return e2b__error_set(E2B_EPROTO, "log line is not a json object");
-	ts = e2b__json_str(j, "timestamp", NULL, &err);
-	if (entries)
-		level = e2b__json_str(j, "level", NULL, &err);
-	line = e2b__json_str(j, entries ? "message" : "line", NULL, &err);
-	if (err < 0)
-		return err;
-	if (ts && e2b__parse_rfc3339(ts, &sec, &nsec) == 0)
-		out->timestamp_ms = sec * 1000 + nsec / 1000000;
-	else
-		e2b_error_clear();
-	out->level = e2b__strdup0(level);
-	out->line = e2b__strdup0(line);
-	if (!out->level || !out->line)
-		return e2b__error_oom();
-	return 0;
-}
-
-int e2b_api_logs(e2b_sandbox_logs **out, e2b_client *client,
-		 const char *sandbox_id, int64_t start_ms, unsigned limit)
-{
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	e2b_sandbox_logs *l = NULL;
-	json_t *j = NULL, *arr;
-	char what[256], tmp[32];
-	size_t i, n;
-	int error, first = 1, entries;
-
-	E2B_ASSERT_ARG(out);
-	E2B_ASSERT_ARG(client);
-	*out = NULL;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "get logs of sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, "/logs");
-	if (!error && start_ms) {
-		snprintf(tmp, sizeof(tmp), "%lld", (long long)start_ms);
-		error = add_query(&path, &first, "start", tmp);
-	}
-	if (!error && limit) {
-		snprintf(tmp, sizeof(tmp), "%u", limit);
-		error = add_query(&path, &first, "limit", tmp);
-	}
-	if (!error)
-		error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1, what);
-	if (error < 0)
-		goto out;
-	if (!json_is_object(j) || json_object_get(j, "sandboxID")) {
-		/* OpenKruise answers unknown subpaths with the description. */
-		error = e2b__error_set_http(E2B_ERROR, (int)resp.status, NULL, resp.request_id,
-					    "%s: not implemented by this server", what);
-		goto out;
-	}
-	arr = json_object_get(j, "logEntries");
-	entries = json_is_array(arr) && json_array_size(arr) > 0;
-	if (!entries)
-		arr = json_object_get(j, "logs");
-	if (arr && !json_is_array(arr)) {
-		error = e2b__error_set(E2B_EPROTO, "%s: 'logs' is not a json array", what);
-		goto out;
-	}
-	n = arr ? json_array_size(arr) : 0;
-	l = e2b__calloc(1, sizeof(*l));
-	if (l)
-		l->items = e2b__calloc(n ? n : 1, sizeof(*l->items));
-	if (!l || !l->items) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		l->count++;
-		error = log_from_json(&l->items[i], json_array_get(arr, i), entries);
-		if (error < 0)
-			goto out;
-	}
-	*out = l;
-	l = NULL;
-out:
-	e2b_sandbox_logs_free(l);
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
-}
-
-/* ---- sandbox handle ------------------------------------------------- */
 
 /* Free a string that held a secret, wiping it first. */
 static void free_secret(const char *s)
@@ -709,7 +65,7 @@ static int sandbox_apply(e2b_sandbox *sb, const char *template_id,
 		return error;
 	}
 	/* The Go client's debug mode never refreshes traffic tokens. */
-	if (c->debug_mode)
+	if (c->skip_lifecycle)
 		tt.jwt = 0;
 	tpl = e2b__strdup0(template_id);
 	ver = e2b__strdup(envd_version && *envd_version ? envd_version : "0.6.0");
@@ -793,13 +149,13 @@ int e2b_sandbox_create(e2b_sandbox **out, e2b_client *client,
 
 	E2B_ASSERT_ARG(out);
 	*out = NULL;
-	error = e2b_api_create(&info, client, opts);
+	error = e2b_mgmt_create(&info, client, opts);
 	if (error < 0)
 		return error;
 	error = sandbox_from_info(out, client, info);
 	if (error < 0) {
 		/* Do not leak a running sandbox we cannot hand out. */
-		e2b_api_kill(NULL, client, info->sandbox_id);
+		e2b_mgmt_kill(NULL, client, info->sandbox_id);
 	}
 	e2b_sandbox_info_free(info);
 	return error;
@@ -813,7 +169,7 @@ int e2b_sandbox_connect(e2b_sandbox **out, e2b_client *client,
 
 	E2B_ASSERT_ARG(out);
 	*out = NULL;
-	error = e2b_api_connect(&info, client, sandbox_id, timeout_s);
+	error = e2b_mgmt_connect(&info, client, sandbox_id, timeout_s);
 	if (error < 0)
 		return error;
 	/* The id we were given is authoritative for routing. */
@@ -877,13 +233,13 @@ void e2b_sandbox_free(e2b_sandbox *sb)
 	e2b__free(sb);
 }
 
-int e2b_sandbox_close(e2b_sandbox *sb)
+int e2b_sandbox_kill_and_free(e2b_sandbox *sb)
 {
 	int error;
 
 	if (!sb)
 		return 0;
-	error = e2b_api_kill(NULL, sb->client, sb->id);
+	error = e2b_mgmt_kill(NULL, sb->client, sb->id);
 	e2b_sandbox_free(sb);
 	return error;
 }
@@ -1141,19 +497,19 @@ int e2b__sandbox_envd(struct e2b__envd *out, e2b_sandbox *sb, const char *user)
 int e2b_sandbox_get_info(e2b_sandbox_info **out, e2b_sandbox *sb)
 {
 	E2B_ASSERT_ARG(sb);
-	return e2b_api_get_info(out, sb->client, sb->id);
+	return e2b_mgmt_get_info(out, sb->client, sb->id);
 }
 
 int e2b_sandbox_set_timeout(e2b_sandbox *sb, unsigned timeout_s)
 {
 	E2B_ASSERT_ARG(sb);
-	return e2b_api_set_timeout(sb->client, sb->id, timeout_s);
+	return e2b_mgmt_set_timeout(sb->client, sb->id, timeout_s);
 }
 
 int e2b_sandbox_pause(int *out_paused, e2b_sandbox *sb)
 {
 	E2B_ASSERT_ARG(sb);
-	return e2b_api_pause(out_paused, sb->client, sb->id);
+	return e2b_mgmt_pause(out_paused, sb->client, sb->id);
 }
 
 int e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s)
@@ -1162,7 +518,7 @@ int e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s)
 	int error;
 
 	E2B_ASSERT_ARG(sb);
-	error = e2b_api_connect(&info, sb->client, sb->id, timeout_s);
+	error = e2b_mgmt_connect(&info, sb->client, sb->id, timeout_s);
 	if (error < 0)
 		return error;
 	error = sandbox_apply(sb, info->template_id, info->envd_version,
@@ -1172,10 +528,10 @@ int e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s)
 	return error;
 }
 
-int e2b_sandbox_kill(int *out_killed, e2b_sandbox *sb)
+int e2b_sandbox_kill(int *out_found, e2b_sandbox *sb)
 {
 	E2B_ASSERT_ARG(sb);
-	return e2b_api_kill(out_killed, sb->client, sb->id);
+	return e2b_mgmt_kill(out_found, sb->client, sb->id);
 }
 
 /* GET {envd}{path}; 2xx body into resp. */

@@ -6,7 +6,7 @@
 #ifndef E2B_TRANSFER_H
 #define E2B_TRANSFER_H
 
-#include <e2b/filesystem.h>
+#include <e2b/fs.h>
 #include "connect.h"
 
 int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,

@@ -21,7 +21,7 @@ grep -qiE 'dependency (fuse3|libmicrohttpd|openssl) found' "$TEST_TMP/setup.log"
 	fail "no FUSE, microhttpd or OpenSSL looked up" || ok "no FUSE, microhttpd or OpenSSL looked up"
 files=$(cd "$dest" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
 expect_eq "only the library is installed" \
-	"./usr/include/e2b/commands.h ./usr/include/e2b/common.h ./usr/include/e2b/config.h ./usr/include/e2b/e2b.h ./usr/include/e2b/errors.h ./usr/include/e2b/filesystem.h ./usr/include/e2b/meta.h ./usr/include/e2b/sandbox.h ./usr/lib/libe2b.so ./usr/lib/libe2b.so.0 ./usr/lib/libe2b.so.0.1.0 ./usr/lib/pkgconfig/libe2b.pc ./usr/share/man/man3/libe2b.3 " \
+	"./usr/include/e2b/client.h ./usr/include/e2b/commands.h ./usr/include/e2b/common.h ./usr/include/e2b/e2b.h ./usr/include/e2b/errors.h ./usr/include/e2b/fs.h ./usr/include/e2b/input.h ./usr/include/e2b/meta.h ./usr/include/e2b/mgmt.h ./usr/include/e2b/process.h ./usr/include/e2b/pty.h ./usr/include/e2b/sandbox.h ./usr/lib/libe2b.so ./usr/lib/libe2b.so.0 ./usr/lib/libe2b.so.0.1.0 ./usr/lib/pkgconfig/libe2b.pc ./usr/share/man/man3/libe2b.3 " \
 	"$files"
 expect_eq "soname libe2b.so.0" "libe2b.so.0" \
 	"$(readelf -d "$dest/usr/lib/libe2b.so.0.1.0" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Sandbox lifecycle (create, connect, pause, resume, kill) through a
- * sandbox handle, and the management REST API (e2b_api_*) usable without
- * one: list, info, kill, timeout, pause, resume, metrics.
+ * sandbox handle, and the descriptions of sandboxes (info, lists, metrics,
+ * logs) that the handle and the management API (<e2b/mgmt.h>) return.
  */
 #ifndef E2B_SANDBOX_H
 #define E2B_SANDBOX_H
 
 #include "common.h"
-#include "config.h"
+#include "client.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,7 +54,7 @@ typedef struct e2b_sandbox_info {
 	size_t metadata_count;
 } e2b_sandbox_info;
 
-/** A page (or, with E2B_LIST_ALL_PAGES, all pages) of sandboxes. */
+/** A page (or, with E2B_MGMT_LIST_ALL_PAGES, all pages) of sandboxes. */
 typedef struct e2b_sandbox_list {
 	e2b_sandbox_info *items;
 	size_t count;
@@ -107,7 +107,7 @@ typedef struct e2b_envd_metrics {
 
 #define E2B_SANDBOX_CREATE_OPTIONS_VERSION 1
 
-/** Options of e2b_sandbox_create() and e2b_api_create(). */
+/** Options of e2b_sandbox_create() and e2b_mgmt_create(). */
 typedef struct e2b_sandbox_create_options {
 	unsigned version;
 	/** Template id or alias; NULL = "code-interpreter". */
@@ -180,7 +180,7 @@ typedef enum e2b_feature {
  * Create a sandbox (POST /sandboxes) and return a handle to it.
  *
  * @param[out] out caller owns; free with e2b_sandbox_free() (keeps the
- *                 sandbox running) or e2b_sandbox_close() (kills it)
+ *                 sandbox running) or e2b_sandbox_kill_and_free() (kills it)
  * @param client   the client; must outlive the handle
  * @param opts     NULL = defaults (template "code-interpreter", 300 s)
  * @return 0, E2B_EINVALID, E2B_EAUTH, E2B_EPERM (quota), E2B_ENOTFOUND
@@ -225,13 +225,14 @@ E2B_EXTERN(int) e2b_sandbox_open(e2b_sandbox **out, e2b_client *client,
 E2B_EXTERN(void) e2b_sandbox_free(e2b_sandbox *sb);
 
 /**
- * Kill the sandbox and free the handle (the Go client's Close, for
- * cleanup paths).  The handle is freed even when the kill fails.
+ * Kill the sandbox and free the handle (what the Go client calls Close;
+ * here a release is _free, which never kills).  For cleanup paths: the
+ * handle is freed even when the kill fails.  Accepts NULL.
  *
  * @return 0 (also when the sandbox was already gone), or the error of
  *         e2b_sandbox_kill()
  */
-E2B_EXTERN(int) e2b_sandbox_close(e2b_sandbox *sb);
+E2B_EXTERN(int) e2b_sandbox_kill_and_free(e2b_sandbox *sb);
 
 /**
  * @return the sandbox id; borrowed, valid until the handle is freed (the
@@ -297,12 +298,12 @@ E2B_EXTERN(int) e2b_sandbox_has_feature(const e2b_sandbox *sb,
  * Get the sandbox's details from the API.
  *
  * @param[out] out caller owns, free with e2b_sandbox_info_free()
- * @return 0 or as e2b_api_get_info()
+ * @return 0 or as e2b_mgmt_get_info()
  */
 E2B_EXTERN(int) e2b_sandbox_get_info(e2b_sandbox_info **out, e2b_sandbox *sb);
 
 /** Set the remaining lifetime to @p timeout_s seconds from now.
- *  @return 0 or as e2b_api_set_timeout() */
+ *  @return 0 or as e2b_mgmt_set_timeout() */
 E2B_EXTERN(int) e2b_sandbox_set_timeout(e2b_sandbox *sb, unsigned timeout_s);
 
 /**
@@ -310,7 +311,7 @@ E2B_EXTERN(int) e2b_sandbox_set_timeout(e2b_sandbox *sb, unsigned timeout_s);
  *
  * @param[out] out_paused may be NULL; 1 if paused now, 0 if it was already
  *                        paused (409, not an error)
- * @return 0 or as e2b_api_pause()
+ * @return 0 or as e2b_mgmt_pause()
  */
 E2B_EXTERN(int) e2b_sandbox_pause(int *out_paused, e2b_sandbox *sb);
 
@@ -325,10 +326,10 @@ E2B_EXTERN(int) e2b_sandbox_resume(e2b_sandbox *sb, unsigned timeout_s);
 /**
  * Kill the sandbox.  The handle stays valid (for its id) until freed.
  *
- * @param[out] out_killed may be NULL; 1 if killed, 0 if it did not exist
- * @return 0 or as e2b_api_kill()
+ * @param[out] out_found may be NULL; 1 if killed, 0 if it did not exist
+ * @return 0 or as e2b_mgmt_kill()
  */
-E2B_EXTERN(int) e2b_sandbox_kill(int *out_killed, e2b_sandbox *sb);
+E2B_EXTERN(int) e2b_sandbox_kill(int *out_found, e2b_sandbox *sb);
 
 /**
  * Check that envd answers (GET /health).
@@ -346,153 +347,7 @@ E2B_EXTERN(int) e2b_sandbox_health(e2b_sandbox *sb);
 E2B_EXTERN(int) e2b_sandbox_envd_metrics(e2b_envd_metrics *out,
 					 e2b_sandbox *sb);
 
-/* ------------------------------------------------------------------ */
-/* Management API (no sandbox handle needed)                            */
-/* ------------------------------------------------------------------ */
-
-/** State filter bits of e2b_list_options. */
-enum e2b_list_state_flags {
-	E2B_LIST_RUNNING = 1 << 0,
-	E2B_LIST_PAUSED = 1 << 1,
-};
-
-/** Behaviour bits of e2b_list_options. */
-enum e2b_list_flags {
-	/** Follow X-Next-Token until the last page. */
-	E2B_LIST_ALL_PAGES = 1 << 0,
-};
-
-#define E2B_LIST_OPTIONS_VERSION 1
-
-typedef struct e2b_list_options {
-	unsigned version;
-	/** e2b_list_state_flags; 0 = server default (running + paused). */
-	unsigned states;
-	/** Only sandboxes whose metadata has all these pairs. */
-	const e2b_kv *metadata;
-	size_t metadata_count;
-	/** Page cursor from a previous e2b_sandbox_list.next_token. */
-	const char *next_token;
-	/** Page size 1..100; 0 = server default. */
-	unsigned limit;
-	/** e2b_list_flags. */
-	unsigned flags;
-} e2b_list_options;
-
-#define E2B_LIST_OPTIONS_INIT { .version = E2B_LIST_OPTIONS_VERSION }
-
-/**
- * List sandboxes (GET /v2/sandboxes).
- *
- * @param[out] out caller owns, free with e2b_sandbox_list_free()
- * @param opts     NULL = one page, all states
- * @return 0, E2B_EAUTH, E2B_EINVALID, E2B_EUNAVAILABLE, E2B_ETIMEOUT,
- *         E2B_EPROTO, E2B_ENOMEM, E2B_ERROR
- */
-E2B_EXTERN(int) e2b_api_list(e2b_sandbox_list **out, e2b_client *client,
-			     const e2b_list_options *opts);
-
-/**
- * Get one sandbox (GET /sandboxes/{id}).
- *
- * @param[out] out caller owns, free with e2b_sandbox_info_free()
- * @return 0, E2B_ENOTFOUND (404), E2B_EAUTH, E2B_EUNAVAILABLE,
- *         E2B_ETIMEOUT, E2B_EPROTO, E2B_EINVALID, E2B_ENOMEM, E2B_ERROR
- */
-E2B_EXTERN(int) e2b_api_get_info(e2b_sandbox_info **out, e2b_client *client,
-				 const char *sandbox_id);
-
-/**
- * Kill a sandbox (DELETE /sandboxes/{id}).
- *
- * @param[out] out_killed may be NULL; 1 if killed, 0 if not found (404 is
- *                        not an error); always 1 in debug_mode
- * @return 0, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_ETIMEOUT, E2B_EINVALID,
- *         E2B_ERROR
- */
-E2B_EXTERN(int) e2b_api_kill(int *out_killed, e2b_client *client,
-			     const char *sandbox_id);
-
-/**
- * Set a sandbox's remaining lifetime (POST /sandboxes/{id}/timeout).
- * A no-op in debug_mode.
- *
- * @return 0, E2B_ENOTFOUND, E2B_EINVALID, E2B_EAUTH, E2B_EUNAVAILABLE,
- *         E2B_ETIMEOUT, E2B_ERROR
- */
-E2B_EXTERN(int) e2b_api_set_timeout(e2b_client *client, const char *sandbox_id,
-				    unsigned timeout_s);
-
-/**
- * Create a sandbox without making a handle (POST /sandboxes).
- *
- * @param[out] out caller owns, free with e2b_sandbox_info_free()
- * @return as e2b_sandbox_create()
- */
-E2B_EXTERN(int) e2b_api_create(e2b_sandbox_info **out, e2b_client *client,
-			       const e2b_sandbox_create_options *opts);
-
-/**
- * Connect to (and if needed resume) a sandbox without making a handle
- * (POST /sandboxes/{id}/connect).
- *
- * @param[out] out may be NULL; caller owns, free with e2b_sandbox_info_free()
- * @return as e2b_sandbox_connect()
- */
-E2B_EXTERN(int) e2b_api_connect(e2b_sandbox_info **out, e2b_client *client,
-				const char *sandbox_id, unsigned timeout_s);
-
-/**
- * Pause a sandbox (POST /sandboxes/{id}/pause).
- *
- * @param[out] out_paused may be NULL; 0 when it was already paused (409)
- * @return 0, E2B_ENOTFOUND, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_ETIMEOUT,
- *         E2B_EINVALID, E2B_ERROR
- */
-E2B_EXTERN(int) e2b_api_pause(int *out_paused, e2b_client *client,
-			      const char *sandbox_id);
-
-/**
- * Resume a paused sandbox (POST /sandboxes/{id}/resume).  Accepts both
- * E2B's 201 + sandbox body and OpenKruise's 204 without a body.
- *
- * @param[out] out may be NULL; set to NULL when the server sent no body;
- *                 caller owns, free with e2b_sandbox_info_free()
- * @return 0, E2B_ENOTFOUND, E2B_ECONFLICT (already running), E2B_EAUTH,
- *         E2B_EUNAVAILABLE, E2B_ETIMEOUT, E2B_EPROTO, E2B_EINVALID, E2B_ERROR
- */
-E2B_EXTERN(int) e2b_api_resume(e2b_sandbox_info **out, e2b_client *client,
-			       const char *sandbox_id, unsigned timeout_s);
-
-/**
- * Resource usage samples (GET /sandboxes/{id}/metrics).  Not implemented
- * by OpenKruise, whose router answers that path with the sandbox's
- * description: that answer gives E2B_ERROR "... not implemented by this
- * server".
- *
- * @param start_unix, end_unix time window in unix seconds; 0 = unset
- * @param[out] out caller owns, free with e2b_sandbox_metrics_free()
- * @return 0, E2B_ENOTFOUND, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_EPROTO,
- *         E2B_ERROR (no metrics route), ...
- */
-E2B_EXTERN(int) e2b_api_metrics(e2b_sandbox_metrics **out, e2b_client *client,
-				const char *sandbox_id, int64_t start_unix,
-				int64_t end_unix);
-
 /** Free results.  Accept NULL. */
-/**
- * The sandbox's logs (GET /sandboxes/{id}/logs): the structured
- * "logEntries" when the server sends them, else the plain "logs".
- * A server without the route answers 404 or 405: E2B_ENOTFOUND cannot be
- * told from an unknown sandbox, so callers check the sandbox first.
- *
- * @param start_ms only lines from this unix time in ms on; 0 = all
- * @param limit at most this many lines; 0 = the server's default
- * @param[out] out caller owns, free with e2b_sandbox_logs_free()
- * @return 0, E2B_ENOTFOUND, E2B_EAUTH, E2B_EUNAVAILABLE, E2B_EPROTO, ...
- */
-E2B_EXTERN(int) e2b_api_logs(e2b_sandbox_logs **out, e2b_client *client,
-			     const char *sandbox_id, int64_t start_ms, unsigned limit);
 E2B_EXTERN(void) e2b_sandbox_logs_free(e2b_sandbox_logs *logs);
 
 E2B_EXTERN(void) e2b_sandbox_info_free(e2b_sandbox_info *info);

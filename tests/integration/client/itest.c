@@ -133,8 +133,8 @@ static long src_cb(char *buf, size_t cap, void *payload)
 
 static void test_commands(e2b_sandbox *sb)
 {
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
-	e2b_command_options o = E2B_COMMAND_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
+	e2b_commands_options o = E2B_COMMANDS_OPTIONS_INIT;
 	e2b_process *p = NULL;
 	e2b_process_list *pl = NULL;
 	struct collect out = { .len = 0 }, err = { .len = 0 };
@@ -147,13 +147,13 @@ static void test_commands(e2b_sandbox *sb)
 	if (CHECK("run echo", rc))
 		expect("run echo output", r.out_len == 6 && !memcmp(r.out, "hello\n", 6) &&
 		       r.exit_code == 0, "got '%s' exit %d", r.out, r.exit_code);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	rc = e2b_commands_run(&r, sb, "echo oops >&2; exit 3", NULL);
 	expect_code("run nonzero exit is EEXIT", rc, E2B_EEXIT);
 	expect("run nonzero exit result", r.exit_code == 3 && r.err && !strcmp(r.err, "oops\n"),
 	       "exit %d stderr '%s'", r.exit_code, r.err ? r.err : "(null)");
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	o.envs = envs;
 	o.envs_count = 1;
@@ -161,9 +161,9 @@ static void test_commands(e2b_sandbox *sb)
 	rc = e2b_commands_run(&r, sb, "echo \"$FOO\"; pwd", &o);
 	if (CHECK("run envs cwd", rc))
 		expect("run envs cwd output", !strcmp(r.out, "bar baz\n/tmp\n"), "got '%s'", r.out);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.on_stdout = collect_cb;
 	o.on_stderr = collect_cb;
 	o.payload = &out;
@@ -173,56 +173,56 @@ static void test_commands(e2b_sandbox *sb)
 	expect("run streaming bytes", out.len >= 300003 - 1 || out.len == sizeof(out.buf) - 1,
 	       "got %zu bytes in %d calls", out.len, out.calls);
 	expect("run callbacks skip capture", r.out_len == 0, "captured %zu", r.out_len);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	/* Binary-safe output. */
 	rc = e2b_commands_run(&r, sb, "printf 'a\\000b\\377'", NULL);
 	if (CHECK("run binary output", rc))
 		expect("run binary bytes", r.out_len == 4 && !memcmp(r.out, "a\0b\377", 4),
 		       "len %zu", r.out_len);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	rc = e2b_commands_run_argv(&r, sb, argv, NULL);
 	if (CHECK("run argv", rc))
 		expect("run argv no shell", !strcmp(r.out, "a b|$HOME|'q'|"), "got '%s'", r.out);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.stdin_data = "line1\nline2\n";
 	o.stdin_len = 12;
 	rc = e2b_commands_run(&r, sb, "wc -l", &o);
 	if (CHECK("run with stdin data", rc))
 		expect("run stdin wc", atoi(r.out) == 2, "got '%s'", r.out);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.cwd = "/nonexistent-dir";
 	rc = e2b_commands_run(&r, sb, "true", &o);
 	expect("run bad cwd fails", rc == E2B_EINVALID || rc == E2B_ENOTFOUND || rc == E2B_ERROR,
 	       "rc %d", rc);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.timeout_ms = 1000;
 	rc = e2b_commands_run(&r, sb, "sleep 30", &o);
 	expect_code("run deadline", rc, E2B_ETIMEOUT);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	/* Silent for 3x the keepalive interval: the server's keepalives must
 	 * keep the watchdog (2x the interval) quiet. */
 	rc = e2b_commands_run(&r, sb, "sleep 6; echo woke", NULL);
 	if (CHECK("run silent command past the watchdog", rc))
 		expect("silent command output", !strcmp(r.out, "woke\n"), "got '%s'", r.out);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.on_stdout = stop_cb;
 	rc = e2b_commands_run(&r, sb, "echo x; sleep 1", &o);
 	expect_code("run callback stop", rc, E2B_ECANCELED);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	/* Background: start, list, stdin, close stdin, wait. */
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.stdin_open = 1;
 	o.tag = "itest-cat";
 	rc = e2b_commands_start(&p, sb, "cat", &o);
@@ -238,14 +238,14 @@ static void test_commands(e2b_sandbox *sb)
 			       e2b_process_pid(p));
 		}
 		e2b_process_list_free(pl);
-		CHECK("send stdin", e2b_process_send_stdin(p, "ping\n", 5));
-		CHECK("send stdin by pid", e2b_commands_send_stdin(sb, e2b_process_pid(p),
+		CHECK("send stdin", e2b_process_write_stdin(p, "ping\n", 5));
+		CHECK("send stdin by pid", e2b_commands_write_stdin(sb, e2b_process_pid(p),
 								   "pong\n", 5));
 		CHECK("close stdin", e2b_process_close_stdin(p));
 		rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
 		if (CHECK("wait background", rc))
 			expect("wait output", !strcmp(r.out, "ping\npong\n"), "got '%s'", r.out);
-		e2b_command_result_release(&r);
+		e2b_process_result_release(&r);
 		rc = e2b_process_wait(NULL, p, NULL, NULL, NULL);
 		expect("wait again same outcome", rc == 0, "rc %d", rc);
 	}
@@ -253,7 +253,7 @@ static void test_commands(e2b_sandbox *sb)
 	p = NULL;
 
 	/* Streamed stdin (StreamInput): many writes on one request, in order. */
-	o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+	o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 	o.stdin_open = 1;
 	o.stdin_stream = 1;
 	rc = e2b_commands_start(&p, sb, "sha256sum | cut -c1-16; echo done", &o);
@@ -263,7 +263,7 @@ static void test_commands(e2b_sandbox *sb)
 
 		memset(big, 'z', sizeof(big));
 		for (i = 0; i < 5 && good; i++)
-			good = e2b_process_send_stdin(p, i % 2 ? big : "abc\n",
+			good = e2b_process_write_stdin(p, i % 2 ? big : "abc\n",
 						      i % 2 ? sizeof(big) : 4) == 0;
 		expect("stream stdin writes", good, "%s", e2b_error_last()->message);
 		CHECK("stream stdin close", e2b_process_close_stdin(p));
@@ -272,7 +272,7 @@ static void test_commands(e2b_sandbox *sb)
 		if (CHECK("wait streamed stdin", rc))
 			expect("streamed stdin arrived in order",
 			       !strcmp(r.out, "ac87c15cf7e5a48e\ndone\n"), "got '%s'", r.out);
-		e2b_command_result_release(&r);
+		e2b_process_result_release(&r);
 	}
 	e2b_process_free(p);
 	p = NULL;
@@ -316,7 +316,7 @@ static void test_commands(e2b_sandbox *sb)
 		CHECK("poll", rc);
 		e2b_process_disconnect(p);
 		memset(&out, 0, sizeof(out));
-		o = (e2b_command_options)E2B_COMMAND_OPTIONS_INIT;
+		o = (e2b_commands_options)E2B_COMMANDS_OPTIONS_INIT;
 		o.on_stdout = collect_cb;
 		o.payload = &out;
 		rc = e2b_commands_connect(&p2, sb, pid, &o);
@@ -333,7 +333,7 @@ static void test_commands(e2b_sandbox *sb)
 			rc = e2b_process_wait(&r, p2, NULL, NULL, NULL);
 			expect("killed process wait is EEXIT", rc == E2B_EEXIT, "rc %d", rc);
 			expect("killed exit code", r.exit_code != 0, "exit %d", r.exit_code);
-			e2b_command_result_release(&r);
+			e2b_process_result_release(&r);
 		}
 		e2b_process_free(p2);
 	}
@@ -384,7 +384,7 @@ static void test_commands(e2b_sandbox *sb)
 		rc = e2b_pty_start(&p, sb, &po);
 		if (CHECK("pty start", rc)) {
 			CHECK("pty resize", e2b_pty_resize(sb, e2b_process_pid(p), 120, 40));
-			CHECK("pty send", e2b_pty_send(sb, e2b_process_pid(p),
+			CHECK("pty send", e2b_pty_write(sb, e2b_process_pid(p),
 						       "stty size; exit\n", 16));
 			for (tries = 0; tries < 50 && !ended; tries++)
 				if (e2b_process_poll(&ended, p, 200, -1) < 0)
@@ -538,10 +538,10 @@ static void test_files(e2b_sandbox *sb)
 	data = NULL;
 	/* An atomic rewrite keeps the replaced file's mode and reports the entry. */
 	{
-		e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+		e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 
 		e2b_commands_run(&r, sb, "chmod 0750 /tmp/it/hello.txt", NULL);
-		e2b_command_result_release(&r);
+		e2b_process_result_release(&r);
 		rc = e2b_fs_write(&wi, sb, "/tmp/it/hello.txt", "#!/bin/sh\n", 10, &wo);
 		CHECK("write atomic over 0750", rc);
 		expect("atomic write reports the entry", rc == 0 && wi->entry &&
@@ -736,7 +736,7 @@ struct watch_ctx {
 	int writes;
 	int removes;
 	int events;
-	e2b_watch *w;
+	e2b_fs_watch *w;
 };
 
 static int watch_cb(const e2b_fs_event *ev, void *payload)
@@ -757,12 +757,12 @@ static void *watch_thread(void *arg)
 {
 	struct watch_ctx *c = arg;
 
-	return (void *)(intptr_t)e2b_watch_run(c->w);
+	return (void *)(intptr_t)e2b_fs_watch_run(c->w);
 }
 
 static void test_watch(e2b_sandbox *sb)
 {
-	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	e2b_fs_watch_options wo = E2B_FS_WATCH_OPTIONS_INIT;
 	struct watch_ctx c = { 0 };
 	pthread_t th;
 	void *ret;
@@ -773,33 +773,33 @@ static void test_watch(e2b_sandbox *sb)
 	wo.include_entry = 1;
 	wo.on_event = watch_cb;
 	wo.payload = &c;
-	rc = e2b_fs_watch(&c.w, sb, "/tmp/wt", &wo);
+	rc = e2b_fs_watch_start(&c.w, sb, "/tmp/wt", &wo);
 	if (!CHECK("watch start", rc))
 		return;
 	e2b_fs_write(NULL, sb, "/tmp/wt/w1", "x", 1, NULL);
 	e2b_fs_write(NULL, sb, "/tmp/wt/sub/w1b", "x", 1, NULL);
 	e2b_fs_remove(sb, "/tmp/wt/w1");
 	for (i = 0; i < 20 && c.removes == 0; i++)
-		if (e2b_watch_poll(c.w, 200, -1) < 0)
+		if (e2b_fs_watch_poll(c.w, 200, -1) < 0)
 			break;
 	expect("watch events", c.creates >= 1 && c.removes >= 1, "creates %d writes %d removes %d",
 	       c.creates, c.writes, c.removes);
 	/* Cancel from another thread. */
 	pthread_create(&th, NULL, watch_thread, &c);
 	usleep(200000);
-	e2b_watch_cancel(c.w);
+	e2b_fs_watch_cancel(c.w);
 	pthread_join(th, &ret);
 	expect_code("watch cancel", (int)(intptr_t)ret, E2B_ECANCELED);
-	e2b_watch_free(c.w);
-	rc = e2b_fs_watch(&c.w, sb, "/tmp/wt/none", &wo);
+	e2b_fs_watch_free(c.w);
+	rc = e2b_fs_watch_start(&c.w, sb, "/tmp/wt/none", &wo);
 	expect_code("watch missing dir", rc, E2B_ENOTFOUND);
-	e2b_watch_free(rc ? NULL : c.w);
+	e2b_fs_watch_free(rc ? NULL : c.w);
 }
 
 /* Polling watcher: create, change, fetch, remove, fetch after removal. */
 static void test_watcher(e2b_sandbox *sb)
 {
-	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
+	e2b_fs_watch_options wo = E2B_FS_WATCH_OPTIONS_INIT;
 	struct watch_ctx c = { 0 };
 	e2b_fs_watcher *w = NULL;
 	size_t n = 0, total = 0;
@@ -849,7 +849,7 @@ struct par {
 static void *par_thread(void *arg)
 {
 	struct par *p = arg;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	char path[64], cmd[64], *data = NULL;
 	size_t len;
 	int i;
@@ -871,7 +871,7 @@ static void *par_thread(void *arg)
 			fprintf(stderr, "par run: %s\n", e2b_error_last()->message);
 			p->fails++;
 		}
-		e2b_command_result_release(&r);
+		e2b_process_result_release(&r);
 	}
 	return NULL;
 }
@@ -901,7 +901,7 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 {
 	e2b_sandbox_info *info = NULL;
 	e2b_sandbox_list *list = NULL;
-	e2b_list_options lo = E2B_LIST_OPTIONS_INIT;
+	e2b_mgmt_list_options lo = E2B_MGMT_LIST_OPTIONS_INIT;
 	e2b_sandbox *sb2 = NULL;
 	e2b_envd_metrics em;
 	static const e2b_kv md[] = { { "suite", "client-itest" } };
@@ -915,14 +915,14 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 		       info->sandbox_id, info->state);
 	e2b_sandbox_info_free(info);
 	info = NULL;
-	rc = e2b_api_get_info(&info, c, "no-such-sandbox");
+	rc = e2b_mgmt_get_info(&info, c, "no-such-sandbox");
 	expect_code("get info missing", rc, E2B_ENOTFOUND);
 
 	lo.metadata = md;
 	lo.metadata_count = 1;
-	lo.flags = E2B_LIST_ALL_PAGES;
+	lo.flags = E2B_MGMT_LIST_ALL_PAGES;
 	lo.limit = 1;
-	rc = e2b_api_list(&list, c, &lo);
+	rc = e2b_mgmt_list(&list, c, &lo);
 	if (CHECK("list sandboxes by metadata", rc)) {
 		for (i = 0; i < list->count; i++)
 			if (!strcmp(list->items[i].sandbox_id, e2b_sandbox_id(sb)))
@@ -931,9 +931,9 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 	}
 	e2b_sandbox_list_free(list);
 	list = NULL;
-	lo = (e2b_list_options)E2B_LIST_OPTIONS_INIT;
-	lo.states = E2B_LIST_PAUSED;
-	rc = e2b_api_list(&list, c, &lo);
+	lo = (e2b_mgmt_list_options)E2B_MGMT_LIST_OPTIONS_INIT;
+	lo.states = E2B_MGMT_LIST_PAUSED;
+	rc = e2b_mgmt_list(&list, c, &lo);
 	if (CHECK("list paused", rc)) {
 		found = 0;
 		for (i = 0; i < list->count; i++)
@@ -945,8 +945,8 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 	list = NULL;
 
 	CHECK("set timeout", e2b_sandbox_set_timeout(sb, 600));
-	CHECK("api set timeout", e2b_api_set_timeout(c, e2b_sandbox_id(sb), 600));
-	expect_code("set timeout missing", e2b_api_set_timeout(c, "no-such-sandbox", 60),
+	CHECK("api set timeout", e2b_mgmt_set_timeout(c, e2b_sandbox_id(sb), 600));
+	expect_code("set timeout missing", e2b_mgmt_set_timeout(c, "no-such-sandbox", 60),
 		    E2B_ENOTFOUND);
 	CHECK("health", e2b_sandbox_health(sb));
 	rc = e2b_sandbox_envd_metrics(&em, sb);
@@ -955,7 +955,7 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 	{
 		e2b_sandbox_metrics *m = NULL;
 
-		rc = e2b_api_metrics(&m, c, e2b_sandbox_id(sb), 0, 0);
+		rc = e2b_mgmt_metrics(&m, c, e2b_sandbox_id(sb), 0, 0);
 		if (!strcmp(mode, "kruise"))
 			expect("api metrics: not implemented by openkruise", rc == E2B_ERROR &&
 			       strstr(e2b_error_last()->message, "not implemented"),
@@ -968,9 +968,9 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 	rc = e2b_sandbox_pause(&flag, sb);
 	expect("pause", rc == 0 && flag == 1, "rc %d paused %d: %s", rc, flag,
 	       e2b_error_last()->message);
-	rc = e2b_api_pause(&flag, c, e2b_sandbox_id(sb));
+	rc = e2b_mgmt_pause(&flag, c, e2b_sandbox_id(sb));
 	expect("pause again is not an error", rc == 0 && flag == 0, "rc %d paused %d", rc, flag);
-	rc = e2b_api_get_info(&info, c, e2b_sandbox_id(sb));
+	rc = e2b_mgmt_get_info(&info, c, e2b_sandbox_id(sb));
 	expect("paused state", rc == 0 && info->state == E2B_SANDBOX_STATE_PAUSED, "rc %d", rc);
 	e2b_sandbox_info_free(info);
 	info = NULL;
@@ -978,19 +978,19 @@ static void test_management(e2b_client *c, e2b_sandbox *sb)
 	CHECK("resume via connect", rc);
 	CHECK("envd after resume", e2b_sandbox_health(sb));
 	rc = e2b_sandbox_pause(&flag, sb);
-	rc = e2b_api_resume(&info, c, e2b_sandbox_id(sb), 300);
+	rc = e2b_mgmt_resume(&info, c, e2b_sandbox_id(sb), 300);
 	CHECK("api resume", rc);
 	e2b_sandbox_info_free(info);
 	info = NULL;
 
 	rc = e2b_sandbox_connect(&sb2, c, e2b_sandbox_id(sb), 300);
 	if (CHECK("connect handle", rc)) {
-		e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+		e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 
 		rc = e2b_commands_run(&r, sb2, "echo via-connect", NULL);
 		expect("connected handle runs", rc == 0 && !strcmp(r.out, "via-connect\n"),
 		       "rc %d", rc);
-		e2b_command_result_release(&r);
+		e2b_process_result_release(&r);
 	}
 	e2b_sandbox_free(sb2);
 	sb2 = NULL;
@@ -1154,9 +1154,9 @@ static void *h2_stat_thread(void *arg)
  * makes unary calls: over h2 all of it rides the one shared connection. */
 static void test_h2_streams(e2b_sandbox *sb)
 {
-	e2b_command_options o = E2B_COMMAND_OPTIONS_INIT;
-	e2b_watch_options wo = E2B_WATCH_OPTIONS_INIT;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_commands_options o = E2B_COMMANDS_OPTIONS_INIT;
+	e2b_fs_watch_options wo = E2B_FS_WATCH_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	struct collect out = { .len = 0 };
 	struct watch_ctx wc = { 0 };
 	struct h2_ctx x = { sb, 0, 0, 0 };
@@ -1168,7 +1168,7 @@ static void test_h2_streams(e2b_sandbox *sb)
 	stream_counts(NULL, NULL, NULL);
 	wo.on_event = watch_cb;
 	wo.payload = &wc;
-	rc = e2b_fs_watch(&wc.w, sb, "/tmp/h2w", &wo);
+	rc = e2b_fs_watch_start(&wc.w, sb, "/tmp/h2w", &wo);
 	CHECK("h2 streams: watch", rc);
 	o.on_stdout = collect_cb;
 	o.payload = &out;
@@ -1181,14 +1181,14 @@ static void test_h2_streams(e2b_sandbox *sb)
 		if (e2b_process_poll(&ended, p, 100, -1) < 0)
 			break;
 	for (i = 0; i < 20 && wc.creates < 20 && wc.w; i++)
-		if (e2b_watch_poll(wc.w, 100, -1) < 0)
+		if (e2b_fs_watch_poll(wc.w, 100, -1) < 0)
 			break;
 	__atomic_store_n(&x.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(th, NULL);
 	rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
 	expect("h2 streams: process output complete", rc == 0 && strstr(out.buf, "tick 20\n"),
 	       "rc %d, %zu bytes", rc, out.len);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	expect("h2 streams: unary calls alongside", x.stats > 0 && x.fails == 0,
 	       "%d calls, %d failed", x.stats, x.fails);
 	expect("h2 streams: watch events alongside", wc.events >= 20, "%d events", wc.events);
@@ -1199,7 +1199,7 @@ static void test_h2_streams(e2b_sandbox *sb)
 	       "mux opened %d, standalone streams opened %d", conns, sconns);
 out:
 	e2b_process_free(p);
-	e2b_watch_free(wc.w);
+	e2b_fs_watch_free(wc.w);
 }
 
 static int make_client(e2b_client **out, int port);
@@ -1211,7 +1211,7 @@ static int make_client_with(e2b_client **out, int port, unsigned call_ms);
 static void test_h2_first_stream(e2b_sandbox *sb, int port)
 {
 	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	e2b_entry_info *ei = NULL;
 	e2b_sandbox *sb2 = NULL;
 	e2b_process *p = NULL;
@@ -1235,7 +1235,7 @@ static void test_h2_first_stream(e2b_sandbox *sb, int port)
 	rc = e2b_process_wait(&r, p, NULL, NULL, NULL);
 	expect("h2 first stream: output and calls", rc == 0 && r.out && !strcmp(r.out, "done\n") &&
 	       stats == 3, "rc %d, %d of 3 calls", rc, stats);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	stream_counts(&joined, &conns, &sconns);
 	expect("h2 first stream: joined the shared connection", joined == 1, "%d joined", joined);
 	expect("h2 first stream: one connection for the stream and the calls",
@@ -1259,7 +1259,7 @@ static e2b_sandbox *fault_sb(e2b_client *c, const char *id)
 	return sb;
 }
 
-static int fault_run(e2b_client *c, const char *id, e2b_command_result *r)
+static int fault_run(e2b_client *c, const char *id, e2b_process_result *r)
 {
 	e2b_sandbox *sb = fault_sb(c, id);
 	int rc;
@@ -1364,7 +1364,7 @@ out:
 static void test_faults(e2b_client *c, int port)
 {
 	e2b_client *cb = NULL;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	e2b_sandbox_info *info = NULL;
 	e2b_entry_info *ei = NULL;
 	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
@@ -1377,42 +1377,42 @@ static void test_faults(e2b_client *c, int port)
 	rc = fault_run(c, "reset", &r);
 	expect("fault: reset mid-stream", rc == E2B_EUNAVAILABLE || rc == E2B_EPROTO,
 	       "rc %d: %s", rc, e2b_error_last()->message);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "truncated", &r);
 	expect("fault: truncated envelope", rc == E2B_EPROTO &&
 	       strstr(e2b_error_last()->message, "truncated"), "rc %d: %s", rc,
 	       e2b_error_last()->message);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "noend", &r);
 	expect_code("fault: no end-of-stream", rc, E2B_EPROTO);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	t0 = time(NULL);
 	rc = fault_run(c, "stall", &r);
 	expect("fault: stalled stream hits the watchdog", rc == E2B_EUNAVAILABLE &&
 	       time(NULL) - t0 < 10, "rc %d after %lds: %s", rc, (long)(time(NULL) - t0),
 	       e2b_error_last()->message);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "keepalive", &r);
 	expect("fault: keepalives keep a slow stream alive", rc == E2B_EEXIT && r.exit_code == 2,
 	       "rc %d exit %d: %s", rc, r.exit_code, e2b_error_last()->message);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "badflags", &r);
 	expect_code("fault: reserved envelope flags", rc, E2B_EPROTO);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "hugeframe", &r);
 	expect_code("fault: oversized envelope", rc, E2B_EPROTO);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "garbage", &r);
 	expect_code("fault: garbage in a stream", rc, E2B_EPROTO);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "enderror", &r);
 	expect("fault: end-stream error decoded", rc == E2B_EUNAVAILABLE &&
 	       !strcmp(e2b_error_last()->rpc_code, "resource_exhausted"), "rc %d rpc '%s'", rc,
 	       e2b_error_last()->rpc_code);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	rc = fault_run(c, "notastream", &r);
 	expect_code("fault: json answer to a stream", rc, E2B_EPROTO);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 
 	sb = fault_sb(c, "retry503");
 	t0 = time(NULL);
@@ -1472,16 +1472,16 @@ static void test_faults(e2b_client *c, int port)
 	data = NULL;
 	e2b_sandbox_free(sb);
 
-	rc = e2b_api_get_info(&info, c, "garbage");
+	rc = e2b_mgmt_get_info(&info, c, "garbage");
 	expect_code("fault: html instead of json from the api", rc, E2B_EPROTO);
 	t0 = time(NULL);
-	rc = e2b_api_get_info(&info, c, "ratelimited");
+	rc = e2b_mgmt_get_info(&info, c, "ratelimited");
 	expect("fault: 429 with Retry-After is retried", rc == 0 && time(NULL) - t0 >= 1,
 	       "rc %d: %s", rc, e2b_error_last()->message);
 	e2b_sandbox_info_free(info);
 	info = NULL;
 	t0 = time(NULL);
-	rc = e2b_api_get_info(&info, c, "flaky");
+	rc = e2b_mgmt_get_info(&info, c, "flaky");
 	expect("fault: persistent 503 gives up, bounded", rc == E2B_EUNAVAILABLE &&
 	       time(NULL) - t0 < 10, "rc %d after %lds", rc, (long)(time(NULL) - t0));
 	rc = e2b_sandbox_create(&sb, c, NULL);
@@ -1533,7 +1533,7 @@ int main(int argc, char **argv)
 	e2b_sandbox_create_options co = E2B_SANDBOX_CREATE_OPTIONS_INIT;
 	static const e2b_kv md[] = { { "suite", "client-itest" } };
 	static const e2b_kv env[] = { { "SANDBOX_VAR", "sv" } };
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	e2b_client *c = NULL;
 	e2b_sandbox *sb = NULL;
 	char *envd_url = NULL;
@@ -1583,7 +1583,7 @@ int main(int argc, char **argv)
 	rc = e2b_commands_run(&r, sb, "echo $SANDBOX_VAR", NULL);
 	expect("sandbox env vars", rc == 0 && r.out && !strcmp(r.out, "sv\n"), "rc %d out '%s'",
 	       rc, r.out ? r.out : "");
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	test_commands(sb);
 	test_files(sb);
 	test_write_files(sb);
@@ -1594,14 +1594,14 @@ int main(int argc, char **argv)
 done:
 	rc = e2b_sandbox_kill(&killed, sb);
 	expect("kill", rc == 0 && killed == 1, "rc %d killed %d", rc, killed);
-	rc = e2b_api_kill(&killed, c, e2b_sandbox_id(sb));
+	rc = e2b_mgmt_kill(&killed, c, e2b_sandbox_id(sb));
 	/* OpenKruise answers 204 for an already-gone sandbox. */
 	expect("kill again returns false", rc == 0 && (killed == 0 || !strcmp(mode, "kruise")),
 	       "rc %d killed %d", rc, killed);
 	rc = e2b_commands_run(&r, sb, "true", NULL);
 	expect("run on killed sandbox fails", rc == E2B_ENOTFOUND || rc == E2B_EUNAVAILABLE,
 	       "rc %d: %s", rc, e2b_error_last()->message);
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	e2b_sandbox_free(sb);
 	sb = NULL;
 	/* close = kill + free */
@@ -1610,17 +1610,17 @@ done:
 		char id[128];
 
 		snprintf(id, sizeof(id), "%s", e2b_sandbox_id(sb));
-		CHECK("close", e2b_sandbox_close(sb));
+		CHECK("close", e2b_sandbox_kill_and_free(sb));
 		sb = NULL;
 		e2b_sandbox_info *gone = NULL;
 
-		rc = e2b_api_get_info(&gone, c, id);
+		rc = e2b_mgmt_get_info(&gone, c, id);
 		expect_code("closed sandbox gone", rc, E2B_ENOTFOUND);
 		e2b_sandbox_info_free(gone);
 	}
 out:
 	if (sb)
-		e2b_sandbox_close(sb);
+		e2b_sandbox_kill_and_free(sb);
 	e2b_client_free(c);
 	e2b_global_shutdown();
 	return failed;

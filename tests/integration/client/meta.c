@@ -32,8 +32,8 @@ static void check(int cond, const char *name, const char *detail)
 /* Run argv in the sandbox; its stdout (trailing newline cut) into @out. */
 static int run(char *out, size_t cap, const char *const *argv, const char *user)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	size_t n;
 	int rc;
 
@@ -46,7 +46,7 @@ static int run(char *out, size_t cap, const char *const *argv, const char *user)
 		n = cap - 1;
 	memcpy(out, r.out ? r.out : "", n);
 	out[n] = '\0';
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	return rc;
 }
 
@@ -182,8 +182,8 @@ static const char *const hostile[] = {
  */
 static char *run_bytes(size_t *out_len, const char *script, const char *in, size_t inlen)
 {
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
-	e2b_command_result r = E2B_COMMAND_RESULT_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
+	e2b_process_result r = E2B_PROCESS_RESULT_INIT;
 	const char *argv[] = { "/bin/bash", "-c", script, NULL };
 	char *out = NULL;
 
@@ -196,7 +196,7 @@ static char *run_bytes(size_t *out_len, const char *script, const char *in, size
 		memcpy(out, r.out, r.out_len);
 		out[r.out_len] = '\0';
 	}
-	e2b_command_result_release(&r);
+	e2b_process_result_release(&r);
 	return out;
 }
 
@@ -568,7 +568,7 @@ int main(void)
 	}
 	atomic_write();
 	e2b_meta_session_free(s);
-	e2b_sandbox_close(sb);
+	e2b_sandbox_kill_and_free(sb);
 	e2b_client_free(c);
 	e2b_global_shutdown();
 	return failed;

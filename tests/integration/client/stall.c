@@ -45,7 +45,7 @@ static double now_ms(void)
 int main(int argc, char **argv)
 {
 	e2b_sandbox_create_options so = E2B_SANDBOX_CREATE_OPTIONS_INIT;
-	e2b_command_options co = E2B_COMMAND_OPTIONS_INIT;
+	e2b_commands_options co = E2B_COMMANDS_OPTIONS_INIT;
 	const char *cat[] = { "/bin/cat", NULL };
 	long n = argc > 1 ? atol(argv[1]) : 2000;
 	int stream = argc > 2 ? strcmp(argv[2], "send") != 0 : 1;
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 
 		got_len = 0;
 		got[0] = '\0';
-		rc = e2b_process_send_stdin(proc, line, len);
+		rc = e2b_process_write_stdin(proc, line, len);
 		if (rc < 0) {
 			printf("not ok - send %ld: %s\n", i, e2b_error_last()->message);
 			goto out;
@@ -132,7 +132,7 @@ out:
 		e2b_process_free(proc);
 	}
 	if (sb)
-		e2b_sandbox_close(sb);
+		e2b_sandbox_kill_and_free(sb);
 	e2b_client_free(c);
 	return status;
 }

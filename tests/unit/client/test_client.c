@@ -98,7 +98,7 @@ static void test_client_bad_arguments(void **state)
 	e2b_client_free(NULL);
 	e2b_sandbox_free(NULL);
 	e2b_process_free(NULL);
-	e2b_watch_free(NULL);
+	e2b_fs_watch_free(NULL);
 	e2b_fs_watcher_free(NULL);
 	e2b_input_free(NULL);
 	assert_int_equal(e2b_fs_watcher_create(NULL, NULL, "/", NULL), E2B_EINVALID);
@@ -110,7 +110,7 @@ static void test_client_bad_arguments(void **state)
 	assert_int_equal(e2b_input_close(NULL), E2B_EINVALID);
 	e2b_entry_list_free(NULL);
 	e2b_sandbox_list_free(NULL);
-	e2b_command_result_release(NULL);
+	e2b_process_result_release(NULL);
 	e2b_free(NULL);
 }
 

@@ -4,8 +4,8 @@
  * pool.  A client is created from an e2b_config and is shared by every
  * sandbox handle made from it.
  */
-#ifndef E2B_CONFIG_H
-#define E2B_CONFIG_H
+#ifndef E2B_CLIENT_H
+#define E2B_CLIENT_H
 
 #include "common.h"
 
@@ -127,10 +127,13 @@ typedef struct e2b_config {
 	/** Log requests (method, URL, status, time) at debug level. */
 	int debug;
 	/**
-	 * The Go client's debug mode: e2b_api_kill() returns "killed" and
-	 * e2b_api_set_timeout() succeeds without sending a request.
+	 * Skip the lifecycle requests, for an envd run without the management
+	 * API (what the Go client calls debug mode): e2b_mgmt_kill() reports
+	 * the sandbox found and e2b_mgmt_set_timeout() succeeds, both without
+	 * a request, and traffic tokens are never refreshed.  Has nothing to
+	 * do with logging (that is @c debug).
 	 */
-	int debug_mode;
+	int skip_lifecycle;
 	/** CA bundle file for TLS verification; NULL = system bundle. */
 	const char *ca_file;
 	/** Disable TLS verification.  Logs a warning on every client. */
@@ -233,4 +236,4 @@ E2B_EXTERN(int) e2b_client_sandbox_url(char **out, const e2b_client *client,
 }
 #endif
 
-#endif /* E2B_CONFIG_H */
+#endif /* E2B_CLIENT_H */

@@ -8,8 +8,8 @@
  * All functions taking a sandbox are thread-safe.  Paths are absolute or
  * relative to the user's home directory in the sandbox.
  */
-#ifndef E2B_FILESYSTEM_H
-#define E2B_FILESYSTEM_H
+#ifndef E2B_FS_H
+#define E2B_FS_H
 
 #include "common.h"
 #include "sandbox.h"
@@ -386,8 +386,17 @@ E2B_EXTERN(int) e2b_fs_compose(e2b_sandbox *sb, const char *const *sources,
 /* Watching                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Two ways to watch a directory, both delivering e2b_fs_event to an
+ * e2b_fs_event_cb and both configured by e2b_fs_watch_options:
+ *  - a watch (e2b_fs_watch_*): one WatchDir stream the owner pumps, events
+ *    as they happen;
+ *  - a watcher (e2b_fs_watcher_*): envd collects the events and the owner
+ *    fetches them, no connection held in between.
+ */
+
 /** Opaque directory watch (a WatchDir stream). */
-typedef struct e2b_watch e2b_watch;
+typedef struct e2b_fs_watch e2b_fs_watch;
 
 typedef enum e2b_fs_event_type {
 	E2B_FS_EVENT_UNKNOWN = 0,
@@ -411,11 +420,11 @@ typedef struct e2b_fs_event {
  * Receives events.  Return 0 to continue, nonzero to stop (the run/poll
  * call then returns E2B_ECANCELED).
  */
-typedef int (*e2b_watch_cb)(const e2b_fs_event *ev, void *payload);
+typedef int (*e2b_fs_event_cb)(const e2b_fs_event *ev, void *payload);
 
-#define E2B_WATCH_OPTIONS_VERSION 1
+#define E2B_FS_WATCH_OPTIONS_VERSION 1
 
-typedef struct e2b_watch_options {
+typedef struct e2b_fs_watch_options {
 	unsigned version;
 	/** Watch subdirectories too (envd >= 0.1.4). */
 	int recursive;
@@ -424,47 +433,47 @@ typedef struct e2b_watch_options {
 	/** Allow watching network mounts (envd >= 0.6.4). */
 	int allow_network_mounts;
 	const char *user;
-	e2b_watch_cb on_event;
+	e2b_fs_event_cb on_event;
 	void *payload;
-} e2b_watch_options;
+} e2b_fs_watch_options;
 
-#define E2B_WATCH_OPTIONS_INIT { .version = E2B_WATCH_OPTIONS_VERSION }
+#define E2B_FS_WATCH_OPTIONS_INIT { .version = E2B_FS_WATCH_OPTIONS_VERSION }
 
 /**
  * Start watching a directory.  Returns once envd confirmed the watch, so
  * changes made after this returns are reported.  Events are delivered from
- * e2b_watch_run()/e2b_watch_poll() on the thread that calls them.
+ * e2b_fs_watch_run()/e2b_fs_watch_poll() on the thread that calls them.
  *
- * @param[out] out caller owns, free with e2b_watch_free()
+ * @param[out] out caller owns, free with e2b_fs_watch_free()
  * @return 0, E2B_ENOTFOUND, E2B_EINVALID (not a directory), E2B_EAUTH,
  *         E2B_EUNAVAILABLE, E2B_ETIMEOUT, E2B_EPROTO, E2B_ENOMEM, E2B_ERROR
  */
-E2B_EXTERN(int) e2b_fs_watch(e2b_watch **out, e2b_sandbox *sb,
-			     const char *path, const e2b_watch_options *opts);
+E2B_EXTERN(int) e2b_fs_watch_start(e2b_fs_watch **out, e2b_sandbox *sb,
+			     const char *path, const e2b_fs_watch_options *opts);
 
 /**
  * Deliver events until cancelled or the stream fails.
  *
- * @return E2B_ECANCELED after e2b_watch_cancel() or a callback stop;
+ * @return E2B_ECANCELED after e2b_fs_watch_cancel() or a callback stop;
  *         E2B_EUNAVAILABLE (connection lost, stream silent for 2x the
  *         keepalive interval), E2B_EPROTO, or the stream's end error
  */
-E2B_EXTERN(int) e2b_watch_run(e2b_watch *w);
+E2B_EXTERN(int) e2b_fs_watch_run(e2b_fs_watch *w);
 
 /**
  * Deliver the events available within @p timeout_ms; returns early when
  * @p fd (if >= 0) becomes readable.
  *
- * @return 0, or as e2b_watch_run()
+ * @return 0, or as e2b_fs_watch_run()
  */
-E2B_EXTERN(int) e2b_watch_poll(e2b_watch *w, int timeout_ms, int fd);
+E2B_EXTERN(int) e2b_fs_watch_poll(e2b_fs_watch *w, int timeout_ms, int fd);
 
-/** Make e2b_watch_run() return soon.  Thread-safe, callable from a
+/** Make e2b_fs_watch_run() return soon.  Thread-safe, callable from a
  *  callback. */
-E2B_EXTERN(void) e2b_watch_cancel(e2b_watch *w);
+E2B_EXTERN(void) e2b_fs_watch_cancel(e2b_fs_watch *w);
 
 /** Close the stream and free.  Not concurrently with run/poll.  NULL ok. */
-E2B_EXTERN(void) e2b_watch_free(e2b_watch *w);
+E2B_EXTERN(void) e2b_fs_watch_free(e2b_fs_watch *w);
 
 /* ------------------------------------------------------------------ */
 /* Polling watchers                                                     */
@@ -472,7 +481,7 @@ E2B_EXTERN(void) e2b_watch_free(e2b_watch *w);
 
 /**
  * Opaque polling watcher (envd's CreateWatcher / GetWatcherEvents /
- * RemoveWatcher).  Unlike e2b_watch it holds no connection: envd keeps the
+ * RemoveWatcher).  Unlike e2b_fs_watch it holds no connection: envd keeps the
  * events until they are fetched, so it suits callers that cannot keep a
  * stream open (short-lived programs, proxies that cut idle streams).
  */
@@ -495,7 +504,7 @@ typedef struct e2b_fs_watcher e2b_fs_watcher;
  */
 E2B_EXTERN(int) e2b_fs_watcher_create(e2b_fs_watcher **out, e2b_sandbox *sb,
 				      const char *path,
-				      const e2b_watch_options *opts);
+				      const e2b_fs_watch_options *opts);
 
 /** @return the watcher id given by envd; borrowed, valid until freed */
 E2B_EXTERN(const char *) e2b_fs_watcher_id(const e2b_fs_watcher *w);
@@ -516,7 +525,7 @@ E2B_EXTERN(const char *) e2b_fs_watcher_id(const e2b_fs_watcher *w);
  * is used by one thread at a time.
  */
 E2B_EXTERN(int) e2b_fs_watcher_events(size_t *out_count, e2b_fs_watcher *w,
-				      e2b_watch_cb cb, void *payload);
+				      e2b_fs_event_cb cb, void *payload);
 
 /**
  * Remove the watcher in the sandbox.  Removing one that is already gone is
@@ -533,4 +542,4 @@ E2B_EXTERN(void) e2b_fs_watcher_free(e2b_fs_watcher *w);
 }
 #endif
 
-#endif /* E2B_FILESYSTEM_H */
+#endif /* E2B_FS_H */
