@@ -241,6 +241,7 @@ struct inode_vtok {
 void inode_vouch_begin(struct inode_vtok *out);
 struct inode *inode_update_tok(struct fs *fs, const char *path, const e2b_entry_info *e,
 			       const struct inode_vtok *tok, struct stat *st_out);
+int inode_attr_copy(struct inode *in, struct stat *st);
 int inode_attr_vouched(struct inode *in);
 /* Keep the echo @e (under @tok) of an upload of @in that is still running. */
 void inode_echo_stash(struct inode *in, const e2b_entry_info *e, const struct inode_vtok *tok);

@@ -1264,6 +1264,19 @@ void inode_unvouch(struct inode *in)
 	pthread_mutex_unlock(&inode_lock);
 }
 
+/* The attributes the record of @in holds, however old; 0 if none. */
+int inode_attr_copy(struct inode *in, struct stat *st)
+{
+	int known;
+
+	pthread_mutex_lock(&inode_lock);
+	known = in->attr_known;
+	if (known)
+		*st = in->attr;
+	pthread_mutex_unlock(&inode_lock);
+	return known;
+}
+
 int inode_attr_vouched(struct inode *in)
 {
 	int v;

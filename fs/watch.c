@@ -64,6 +64,27 @@ static void reval_note(const char *path)
 	pthread_mutex_unlock(&watch_lock);
 }
 
+/* The revalidator's answer for @path: into the record; a file whose size,
+ * times or mode changed meanwhile (the sandbox wrote it just after our own
+ * change, its event taken for our echo) is dropped from the kernel's
+ * caches too. */
+static void reval_apply(struct fs *fs, const char *path, const e2b_entry_info *e,
+			const struct inode_vtok *tok)
+{
+	struct stat was, now;
+	struct inode *in = inode_find_path(path);
+	int known = in && inode_attr_copy(in, &was);
+
+	inode_unpin(in);
+	in = inode_update_tok(fs, path, e, tok, &now);
+	if (in && known && S_ISREG(now.st_mode) &&
+	    (was.st_size != now.st_size || was.st_mode != now.st_mode ||
+	     was.st_mtim.tv_sec != now.st_mtim.tv_sec ||
+	     was.st_mtim.tv_nsec != now.st_mtim.tv_nsec))
+		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, 0, 0);
+	inode_unpin(in);
+}
+
 static void *reval_main(void *arg)
 {
 	struct fs *fs = arg;
@@ -113,7 +134,7 @@ static void *reval_main(void *arg)
 		e = NULL;
 		inode_vouch_begin(&tok);
 		if (remote_stat(fs, path, &e) == 0)
-			inode_unpin(inode_update_tok(fs, path, e, &tok, NULL));
+			reval_apply(fs, path, e, &tok);
 		e2b_entry_info_free(e);
 		free(path);
 		pthread_mutex_lock(&watch_lock);
@@ -206,7 +227,17 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 		/* Unless the sandbox now shows exactly what we do. */
 		if (ev->entry && !cache_is_dirty(in)) {
 			inode_vouch_begin(&tok);
-			inode_echo_confirms(in, ev->entry, &tok);
+			/* A file not as we show it: a step of our own
+			 * change that came late (a later echo confirms), or
+			 * the sandbox changed it inside the window: the
+			 * revalidator asks once quiet unless a later echo
+			 * vouched.  (A directory's mtime moves with every
+			 * name we add: its parent's events handle it.) */
+			if (!inode_echo_confirms(in, ev->entry, &tok) &&
+			    ev->entry->type == E2B_FILE_TYPE_FILE && !ev->entry->is_symlink) {
+				inode_unvouch(in);
+				reval_note(path);
+			}
 		} else if (ev->entry) {
 			/* The echo of an upload still finishing (a replace's
 			 * Move, a batch's POST land before the upload has set

@@ -140,6 +140,18 @@ stat "$mnt/co/rv" "$mnt/co/rv/index" >/dev/null
 r1=$(reqs)
 check "a directory our own replace changed is vouched again (took $((r1 - r0)) requests)" test $((r1 - r0)) -eq 0
 expect_eq "its mtime is the sandbox's" "$(stat -c %Y "$mnt/co/rv")" "$("$E2BCTL_BIN" run "$id" -- stat -c %Y "$H/co/rv" 2>&1)"
+# A sandbox-side write right after our own change of the same file (its
+# event comes inside the window where events are taken for our echo) is
+# seen by the next open, inside the attribute timeout (1 s) too.
+echo one > "$mnt/co/rv/echo"
+echo sync > "$mnt/.e2bfs/ctl"
+cat "$mnt/co/rv/echo" > /dev/null
+sleep 0.6	# our own upload's echoes are over
+chmod 600 "$mnt/co/rv/echo"
+sh_in_sandbox "echo two >> $H/co/rv/echo"
+sleep 0.5	# its event, and the revalidation once quiet (0.2 s)
+expect_eq "sandbox write inside our echo window: seen at the next open" \
+	"$(tr '\n' ' ' < "$mnt/co/rv/echo")" "one two "
 fs_umount "$mnt"
 
 # --- a tree walk is a few requests (depth listings prefetched ahead), not
