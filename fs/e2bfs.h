@@ -385,6 +385,7 @@ void ctl_shutdown(struct fs *fs);
 /* ---- prefetch.c: listings fetched ahead of a tree walk --------------- */
 int prefetch_start(struct fs *fs);
 void prefetch_below(struct fs *fs, const char *path);
+void prefetch_root(struct fs *fs);
 void prefetch_stop(struct fs *fs);
 
 /* ---- ahead.c: small files fetched ahead of a reader ------------------ */

@@ -129,6 +129,16 @@ void prefetch_below(struct fs *fs, const char *path)
 	free(v);
 }
 
+/* The mount's root, listed as soon as the mount is up: the first thing
+ * done on a mount is a lookup or a listing there. */
+void prefetch_root(struct fs *fs)
+{
+	char *p;
+
+	if (nthreads && (p = strdup(fs->root)))
+		pf_push(p, 1, 1);
+}
+
 static void *pf_main(void *arg)
 {
 	struct fs *fs = arg;
