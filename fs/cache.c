@@ -615,6 +615,8 @@ static void mark_present(struct file *f, uint64_t off, uint64_t got)
  */
 #define STREAM_MIN (8u << 20)	/* smallest file worth a stream */
 #define STREAM_AFTER 4u		/* readahead window (blocks) that starts one */
+#define STREAM_FIRST (256u << 10) /* a first read at 0 this large starts one
+				   * (cat, cp; not head or an mmap's window) */
 #define STREAM_RING (8u << 20)	/* bytes of the file a ring holds */
 #define STREAM_BEHIND (2u << 20) /* kept behind the latest read (readahead
 				  * requests arrive out of order) */
@@ -1045,7 +1047,8 @@ static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, 
 				f->ra = 1;
 			if (stream_read(f, (uint64_t)off, end, &src))
 				goto answer;
-			if (!f->st_active && f->ra >= STREAM_AFTER && f->size >= STREAM_MIN) {
+			if (!f->st_active && f->size >= STREAM_MIN &&
+			    (f->ra >= STREAM_AFTER || (!off && size >= STREAM_FIRST))) {
 				stream_start(fs, f, miss);
 				if (stream_read(f, (uint64_t)off, end, &src))
 					goto answer;
