@@ -632,8 +632,6 @@ int main(int argc, char *argv[])
 		       fs.root);
 	if (prefetch_start(&fs) < 0)
 		fs_log(&fs, "cannot start the listing prefetch threads");
-	else
-		prefetch_root(&fs);
 	if (ahead_start(&fs) < 0)
 		fs_log(&fs, "cannot start the threads that fetch ahead of readers");
 

@@ -206,6 +206,9 @@ static void e2bfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (fs->o.idmap_none && remote_idmap_load(fs) < 0)
 		fs_log(fs, "idmap=none: cannot read the sandbox's /etc/passwd and /etc/group; "
 		       "owners without a number show as 65534");
+	/* The root's listing, before anyone asks (after the owners' numbers:
+	 * the listing carries them). */
+	prefetch_root(fs);
 }
 
 static void e2bfs_destroy(void *userdata)
