@@ -37,7 +37,8 @@
  * fix or a truncate of a missing path fails with the OS's reason (touch
  * -c and truncate -c would succeed silently); stat says which reason
  * (its output to stderr, which is the answer's text: some sandboxes do
- * not let every user write /dev/null).
+ * not let every user write /dev/null).  A link prints the link count
+ * after it (stat %h; its failure leaves the link made).
  * LC_ALL=C makes the tools' reasons the texts errdecode.c knows.
  */
 #define META_BODY \
@@ -58,7 +59,7 @@
 	"truncate) for p; do [ -e \"$p\" ] || { stat -L -- \"$p\" >&2; return 1; }; done; " \
 	"truncate -c -s \"$o\" -- \"$@\" ;; " \
 	"symlink) ln -s -T -- \"$o\" \"$1\" ;; " \
-	"link) ln -T -- \"$o\" \"$1\" ;; " \
+	"link) ln -T -- \"$o\" \"$1\" || return 1; stat -c %h -- \"$1\" || : ;; " \
 	"mkfifo) mkfifo -m \"$m\" -- \"$@\" ;; " \
 	"*) echo 'e2b-meta: Invalid argument' >&2; return 1 ;; esac; }; "
 
@@ -212,6 +213,25 @@ static int op_failed_text(e2b_meta_op *op, char *text)
 }
 
 /*
+ * What a succeeded @op printed in @text: a link's count (the last line,
+ * digits only), else nothing.
+ */
+static void op_done_text(e2b_meta_op *op, char *text)
+{
+	const char *line;
+	unsigned long long v = 0;
+
+	if (op->kind != E2B_META_LINK || !text)
+		return;
+	line = last_line(text);
+	if (!*line || strspn(line, "0123456789") != strlen(line) || strlen(line) > 10)
+		return;
+	for (; *line; line++)
+		v = v * 10 + (unsigned)(*line - '0');
+	op->nlink = v > UINT32_MAX ? 0 : (uint32_t)v;
+}
+
+/*
  * The answer to @seq in @buf (@len bytes, NUL-terminated): its status, or
  * -1 if not there yet.  It is the line "TOKEN SEQ STATUS" at a line start;
  * the text before it is that request's output, copied to @text.  A found
@@ -320,6 +340,7 @@ int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 
 	op->error = 0;
 	op->os_errno = 0;
+	op->nlink = 0;
 	error = op_fields(&f, op);
 	if (error < 0)
 		goto out;
@@ -349,9 +370,11 @@ int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 	co.stdin_data = req.ptr;
 	co.stdin_len = req.size;
 	error = e2b_commands_run_argv(&r, sb, argv, &co);
-	if (error == E2B_EEXIT && r.exit_code == 127)
+	if (error == E2B_EEXIT && r.exit_code == 127) {
 		error = oneshot_sh(&r, sb, &f, op->path, &co);
-	else if (error == 0 || error == E2B_EEXIT) {
+		if (error == 0)
+			op_done_text(op, r.out);
+	} else if (error == 0 || error == E2B_EEXIT) {
 		len = r.out ? strlen(r.out) : 0;
 		st = r.out ? parse_answer(r.out, &len, token, 1, &text) : -1;
 		if (st < 0) {
@@ -361,6 +384,8 @@ int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 		}
 		/* The tools' stderr is in stdout (2>&1); the process's own
 		 * stderr holds only envd's wrapper's complaints. */
+		if (st == 0)
+			op_done_text(op, text.ptr);
 		error = st == 0 ? 0 : op_failed_text(op, text.ptr);
 		goto out;
 	}
@@ -814,9 +839,11 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 
 			for (k = gstart[g]; k < gend[g]; k++) {
 				i = ord[k];
-				if (st == 0)
+				if (st == 0) {
 					slot_ok(&v[i]);
-				else if (members > 1)
+					/* Links are never grouped: @text is its own. */
+					op_done_text(v[i].op, text.ptr);
+				} else if (members > 1)
 					v[i].state = SLOT_RETRY;
 				else
 					slot_fail(&v[i], op_failed_text(v[i].op, text.ptr));
@@ -944,6 +971,7 @@ int e2b_meta_session_run(e2b_meta_session *s, e2b_meta_op *ops, size_t count)
 	for (i = 0; i < count; i++) {
 		ops[i].error = 0;
 		ops[i].os_errno = 0;
+		ops[i].nlink = 0;
 	}
 	v = e2b__calloc(META_BATCH_MAX, sizeof(*v));
 	if (!v)

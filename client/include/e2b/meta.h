@@ -57,7 +57,8 @@ typedef enum e2b_meta_kind {
 	E2B_META_TRUNCATE = 2,
 	/** Create the symbolic link @c path holding @c target. */
 	E2B_META_SYMLINK = 3,
-	/** Create the hard link @c path to the existing file @c target. */
+	/** Create the hard link @c path to the existing file @c target;
+	 *  through a session it also reports the link count (@c nlink). */
 	E2B_META_LINK = 4,
 	/** Create the FIFO @c path with permission bits @c mode. */
 	E2B_META_MKFIFO = 5,
@@ -107,6 +108,10 @@ typedef struct e2b_meta_op {
 	int error;
 	/** [out] its errno value in the sandbox; 0 if none or unknown. */
 	int os_errno;
+	/** [out] LINK done by a session: the file's link count (st_nlink)
+	 *  just after it, in the same request; 0 if unknown.  Other kinds
+	 *  and failures: 0. */
+	uint32_t nlink;
 } e2b_meta_op;
 
 /*

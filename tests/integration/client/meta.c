@@ -346,6 +346,38 @@ static void batching(e2b_meta_session *s)
 	}
 }
 
+/* A session's link reports the link count after it, in the same request;
+ * a failed one reports none. */
+static void link_count(e2b_meta_session *s)
+{
+	const char *mk[] = { "sh", "-c", "mkdir -p /tmp/l && : > '/tmp/l/a -x'", NULL };
+	e2b_meta_op ops[3];
+	e2b_meta_stats st0, st1;
+	char b[128];
+	int rc;
+
+	run(b, sizeof(b), mk, "root");
+	memset(ops, 0, sizeof(ops));
+	ops[0].kind = E2B_META_LINK;
+	ops[0].target = "/tmp/l/a -x";
+	ops[0].path = "/tmp/l/b\n$(touch x-pwned)";
+	ops[1] = ops[0];
+	ops[1].path = "/tmp/l/c";
+	ops[2] = ops[0];
+	ops[2].nlink = 77;	/* an out field: cleared */
+	e2b_meta_session_stats(&st0, s);
+	rc = e2b_meta_session_run(s, ops, 2);
+	e2b_meta_session_stats(&st1, s);
+	snprintf(b, sizeof(b), "rc %d, nlink %u then %u, %llu requests", rc,
+		 (unsigned)ops[0].nlink, (unsigned)ops[1].nlink,
+		 (unsigned long long)(st1.requests - st0.requests));
+	check(rc == 0 && ops[0].nlink == 2 && ops[1].nlink == 3 &&
+	      st1.requests - st0.requests == 2, "session link reports the link count", b);
+	rc = e2b_meta_session_run(s, &ops[2], 1);
+	snprintf(b, sizeof(b), "rc %d, nlink %u", rc, (unsigned)ops[2].nlink);
+	check(rc == E2B_EEXISTS && ops[2].nlink == 0, "failed link: no link count", b);
+}
+
 /* Interleaved fields still group; one path's operations keep their order;
  * nothing moves across an entry's creation. */
 static void regrouping(e2b_meta_session *s)
@@ -561,6 +593,7 @@ int main(void)
 	check(rc == 0, "session_new", NULL);
 	if (s) {
 		hostile_paths(s);
+		link_count(s);
 		batching(s);
 		regrouping(s);
 		threads(s);
