@@ -1358,14 +1358,10 @@ static int upload_once(struct fs *fs, struct file *f)
 	inode_links_broken(f->in);
 	if (e) {
 		inode_attr_from_entry(fs, e, &st);
-		if ((st.st_mode & 07777) != (f->mode & 07777) && S_ISREG(st.st_mode)) {
-			char mode[16];
-			const char *argv[] = { "chmod", mode, "--", path, NULL };
-
-			snprintf(mode, sizeof(mode), "%o", (unsigned)(f->mode & 07777));
-			if (remote_helper(fs, argv, NULL) == 0)
-				st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
-		}
+		/* The upload gave the file f->mode before its Move (no
+		 * request here); envd's entry shows only its 0777 bits. */
+		if (S_ISREG(st.st_mode))
+			st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
 		set_base(f, &st);
 		st.st_ino = f->in->ino;
 		inode_set_attr(fs, f->in, &st);

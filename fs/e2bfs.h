@@ -133,6 +133,9 @@ int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix);
 int remote_fix_args(struct fs *fs, const char *path, const char *mode, const char *atime,
 		    const char *mtime);
 int remote_chown(struct fs *fs, const char *path, uid_t uid, gid_t gid);
+int remote_symlink(struct fs *fs, const char *target, const char *path);
+int remote_link(struct fs *fs, const char *target, const char *path, unsigned *nlink);
+int remote_truncate(struct fs *fs, const char *path, uint64_t size);
 int remote_mknod(struct fs *fs, const char *path, mode_t mode, dev_t rdev);
 /* -o idmap=none: the sandbox's ids of the owner names envd gives. */
 int remote_idmap_load(struct fs *fs);

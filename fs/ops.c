@@ -461,11 +461,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 				st.st_ctim = st.st_mtim;
 			}
 		} else {
-			char size[32];
-			const char *argv[] = { "truncate", "-s", size, "--", path, NULL };
-
-			snprintf(size, sizeof(size), "%lld", (long long)attr->st_size);
-			rc = remote_helper(fs, argv, NULL);
+			rc = remote_truncate(fs, path, (uint64_t)attr->st_size);
 			clock_gettime(CLOCK_REALTIME, &st.st_mtim);
 			st.st_ctim = st.st_mtim;
 			cache_drop(fs, in);
@@ -972,13 +968,12 @@ static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	struct fs *fs = FS(req);
 	struct inode *pin, *self;
 	char *path = child_path(req, parent, name, &pin);
-	const char *argv[] = { "ln", "-s", "--", link, path, NULL };
 	int rc;
 
 	if (!path)
 		return;
 	self = pre_self(path);
-	rc = remote_helper(fs, argv, NULL);
+	rc = remote_symlink(fs, link, path);
 	reply_made(req, fs, pin, path, rc);
 	inode_unpin(self);
 	free(path);
@@ -999,17 +994,13 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 	if (!src) {
 		fuse_reply_err(req, ENOENT);
 	} else {
-		/* The link, then the sandbox's link count (envd has none), in
-		 * one request; the paths are arguments, never script text. */
-		static const char script[] =
-			"ln -- \"$1\" \"$2\" || exit; stat -c %h -- \"$2\" 2>/dev/null || :";
-		const char *argv[] = { "sh", "-c", script, "e2bfs-link", src, path, NULL };
-		char *out = NULL;
-		unsigned long n = 0;
+		/* The link and the sandbox's link count (envd has none), in
+		 * one request. */
+		unsigned n = 0;
 
 		if (cache_is_dirty(in))
 			cache_flush(fs, in);
-		rc = remote_helper(fs, argv, &out);
+		rc = remote_link(fs, src, path, &n);
 		if (rc < 0) {
 			dir_changed(pin);
 			fuse_reply_err(req, -rc);
@@ -1017,13 +1008,10 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 			/* A change through one name is reported for that one only. */
 			inode_mark_linked(src);
 			inode_mark_linked(path);
-			if (out)
-				n = strtoul(out, NULL, 10);
 			if (n < 2 || n > 65000)
 				n = 2;	/* at least the two names */
-			reply_new_link(req, fs, pin, path, in, (unsigned)n);
+			reply_new_link(req, fs, pin, path, in, n);
 		}
-		free(out);
 	}
 	free(src);
 	free(path);

@@ -510,6 +510,36 @@ int remote_chown(struct fs *fs, const char *path, uid_t uid, gid_t gid)
 	return meta_one(fs, &op);
 }
 
+/* The symbolic link @path holding @target, made in the sandbox. */
+int remote_symlink(struct fs *fs, const char *target, const char *path)
+{
+	e2b_meta_op op = { .kind = E2B_META_SYMLINK, .path = path, .target = target };
+
+	return meta_one(fs, &op);
+}
+
+/*
+ * The hard link @path to the existing @target, made in the sandbox; in
+ * the same request, the file's link count after it (envd has none) in
+ * @nlink: 0 if the sandbox did not say.
+ */
+int remote_link(struct fs *fs, const char *target, const char *path, unsigned *nlink)
+{
+	e2b_meta_op op = { .kind = E2B_META_LINK, .path = path, .target = target };
+	int rc = meta_one(fs, &op);
+
+	*nlink = rc == 0 ? op.nlink : 0;
+	return rc;
+}
+
+/* Truncate or extend the existing file @path to @size in the sandbox. */
+int remote_truncate(struct fs *fs, const char *path, uint64_t size)
+{
+	e2b_meta_op op = { .kind = E2B_META_TRUNCATE, .path = path, .size = size };
+
+	return meta_one(fs, &op);
+}
+
 /*
  * The sandbox's user and group names with their ids (its /etc/passwd and
  * /etc/group, read once when -o idmap=none asks for real owners): envd
@@ -877,11 +907,10 @@ int remote_helper(struct fs *fs, const char *const *argv, char **out)
 	co.max_output = 1 << 20;
 	RCALL(fs, rc, (e2b_process_result_release(&r),
 		       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
-	/* Start is not retried by libe2b; the helpers other than ln (alone
-	 * or first in a script) are idempotent, so one more try after a
-	 * dropped connection is safe. */
-	if (rc == E2B_EUNAVAILABLE && strcmp(argv[0], "ln") &&
-	    !(!strcmp(argv[0], "sh") && argv[1] && argv[2] && !strncmp(argv[2], "ln ", 3))) {
+	/* Start is not retried by libe2b: one more try after a dropped
+	 * connection (links, which must not run twice, go through the meta
+	 * session instead). */
+	if (rc == E2B_EUNAVAILABLE) {
 		RCALL(fs, rc, (e2b_process_result_release(&r),
 			       e2b_commands_run_argv(&r, fs->sb, argv, &co)));
 	}

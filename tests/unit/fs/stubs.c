@@ -271,17 +271,6 @@ int remote_fix_many(struct fs *fs, struct upload_item *items, size_t n)
 	return 0;
 }
 
-int remote_helper(struct fs *fs, const char *const *argv, char **out)
-{
-	(void)fs;
-	pthread_mutex_lock(&stub.lock);
-	record("helper", argv[0]);
-	pthread_mutex_unlock(&stub.lock);
-	if (out)
-		*out = NULL;
-	return 0;
-}
-
 int remote_fix(struct fs *fs, const char *path, const struct upload_fix *fix)
 {
 	(void)fs;
