@@ -452,7 +452,8 @@ void inode_links_broken(struct inode *in)
 	pthread_mutex_unlock(&inode_lock);
 }
 
-/* e2bfs's own upload temporaries (remote.c's temp_beside): hidden. */
+/* The temporaries of e2bfs's atomic uploads (libe2b's E2B_WRITE_ATOMIC
+ * names them ".<name>.e2b-tmp-<hex>"): hidden. */
 int inode_is_upload_temp(const char *name)
 {
 	return name[0] == '.' && strstr(name, ".e2b-tmp-") != NULL;

@@ -561,8 +561,10 @@ int main(int argc, char *argv[])
 	cfg.api_url = fs.o.api_url;
 	cfg.sandbox_url = fs.o.sandbox_url;
 	cfg.domain = fs.o.domain;
-	/* Each attempt gets half the op timeout; libe2b keeps retries of a
-	 * call within twice the request timeout. */
+	/* Each attempt gets half the op timeout; libe2b starts a retry only
+	 * within twice the request timeout.  Not call_timeout_ms: its bound
+	 * replaces the per-attempt one, so an attempt that hangs would spend
+	 * the whole op timeout with no retry left. */
 	cfg.request_timeout_ms = (unsigned)(fs.o.op_timeout * 500.0);
 	cfg.connect_timeout_ms = cfg.request_timeout_ms < 5000 ? cfg.request_timeout_ms : 5000;
 	cfg.user_agent = "e2bfs/" E2BFS_VERSION;
