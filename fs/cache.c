@@ -379,6 +379,16 @@ static int same_base(const struct file *f, const struct stat *st)
 	       f->base_nsec == st->st_mtim.tv_nsec && f->base_size == (uint64_t)st->st_size;
 }
 
+/* Does the watch vouch that the sandbox's file is still our base?  Lock
+ * held. */
+static int base_vouched(const struct file *f)
+{
+	struct stat st;
+
+	return f->has_base && inode_attr_vouched(f->in) && inode_attr_copy(f->in, &st) &&
+	       S_ISREG(st.st_mode) && same_base(f, &st);
+}
+
 static void sidecar_path(const struct file *f, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s.dirty", f->cpath ? f->cpath : "");
@@ -1296,8 +1306,12 @@ static int upload_once(struct fs *fs, struct file *f)
 		return 0;
 	}
 	/* Conflict: the remote changed since we fetched it.  Last close
-	 * wins, but the other version is kept beside it. */
-	if (f->has_base) {
+	 * wins, but the other version is kept beside it.  While the watch
+	 * vouches that the sandbox still has our base (any event on the
+	 * path since would have taken that word away), no Stat: the window
+	 * left is one event's latency, shorter than a Stat's before the
+	 * Move. */
+	if (f->has_base && !base_vouched(f)) {
 		rc = remote_stat(fs, path, &e);
 		if (rc == 0) {
 			inode_attr_from_entry(fs, e, &st);

@@ -409,7 +409,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	struct inode *in;
 	struct stat st;
 	char *path = NULL;
-	int rc = 0;
+	int rc = 0, remote = 0;
 
 	CTL_ROUTE(ctl_is(ino), setattr, req, ino, attr, to_set, fi);
 	in = inode_get(ino);
@@ -432,8 +432,16 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	rc = get_attr(fs, in, &st);
 	if (rc < 0)
 		goto out;
-	inode_mark_self(in);
+	/*
+	 * What changes the sandbox's file marks it ours first (its echo is
+	 * expected) and takes the watch's word away from its record.  A
+	 * change only of the local copy (ftruncate of an open file, a mode
+	 * that goes with the pending upload or is unchanged: vim's save)
+	 * leaves both, so the next open and upload need no Stat.
+	 */
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		inode_mark_self(in);
+		remote = 1;
 		rc = set_owner(fs, in, path, attr, to_set, &st);
 		if (rc < 0)
 			goto out;
@@ -442,6 +450,8 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	 * (tar sets them last, one directory after the other). */
 	if (S_ISDIR(st.st_mode) && !(to_set & ~DIR_FIX_ATTRS) &&
 	    cache_dir_fix(fs, in, &st, attr, to_set) == 0) {
+		inode_mark_self(in);
+		remote = 1;
 		cache_local_attr(in, &st);
 		goto done;
 	}
@@ -452,8 +462,11 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		}
 		if (fi || cache_is_open(in)) {
 			rc = cache_truncate(fs, in, attr->st_size);
-			if (rc == 0 && !fi && !cache_is_open(in))
+			if (rc == 0 && !fi && !cache_is_open(in)) {
+				inode_mark_self(in);
+				remote = 1;
 				rc = cache_flush(fs, in);
+			}
 			/* A truncation modifies the file: its mtime at once
 			 * (the local copy's while its data is pending). */
 			if (rc == 0 && !cache_local_attr(in, &st)) {
@@ -461,6 +474,8 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 				st.st_ctim = st.st_mtim;
 			}
 		} else {
+			inode_mark_self(in);
+			remote = 1;
 			rc = remote_truncate(fs, path, (uint64_t)attr->st_size);
 			clock_gettime(CLOCK_REALTIME, &st.st_mtim);
 			st.st_ctim = st.st_mtim;
@@ -479,6 +494,8 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		 * and a file with pending data gets its mode with the upload. */
 		if (!S_ISLNK(st.st_mode) && !cache_set_mode(in, attr->st_mode) &&
 		    (st.st_mode & 07777) != (attr->st_mode & 07777)) {
+			inode_mark_self(in);
+			remote = 1;
 			rc = remote_fix_args(fs, path, mode, "", "");
 			if (rc < 0)
 				goto out;
@@ -490,6 +507,8 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		/* Pending data: the times go with the upload (tar, cp -a). */
 		cache_local_attr(in, &st);
 	} else if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		inode_mark_self(in);
+		remote = 1;
 		rc = set_times(fs, path, attr, to_set);
 		if (rc < 0)
 			goto out;
@@ -511,7 +530,8 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		cache_touched(in, &st);
 	}
 done:
-	inode_set_attr(fs, in, &st);
+	if (remote)
+		inode_set_attr(fs, in, &st);
 out:
 	free(path);
 	if (rc < 0)

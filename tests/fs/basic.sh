@@ -66,6 +66,27 @@ for _ in $(seq 20); do got=$(cat "$mnt/conflict.txt" 2>&1) && break; sleep 0.1; 
 expect_eq "conflict: last close wins" "LOCALnal" "$got"
 echo sync > "$mnt/.e2bfs/ctl"	# write-back: the upload that finds the conflict
 expect_eq "conflict: other version kept" "remote change" "$(cat "$mnt"/conflict.txt.e2bfs-conflict-* 2>&1)"
+# The same when the sandbox writes right after our own upload (its event
+# comes inside the window where our echo is expected, and an upload skips
+# its Stat only while the watch vouches for our version).
+echo original > "$mnt/conflict2.txt"
+python3 - "$id" "$E2BD_URL" "$mnt/conflict2.txt" <<'PY'
+import os, sys, time, urllib.request
+sid, url, path = sys.argv[1:4]
+fd = os.open(path, os.O_RDWR)
+os.write(fd, b"FIRST")
+os.fsync(fd)
+req = urllib.request.Request(url + "/files?path=/home/user/conflict2.txt", data=b"remote change",
+    method="POST", headers={"E2b-Sandbox-Id": sid, "E2b-Sandbox-Port": "49983",
+    "Content-Type": "application/octet-stream"})
+urllib.request.urlopen(req).read()
+time.sleep(0.3)
+os.pwrite(fd, b"SECOND", 0)
+os.close(fd)
+PY
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "conflict right after our upload: other version kept" "remote change" \
+	"$(cat "$mnt"/conflict2.txt.e2bfs-conflict-* 2>&1)"
 
 # Inode numbers are stable per path, and ls -l of a directory costs one
 # listing (READDIRPLUS), not one request per entry.
