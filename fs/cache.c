@@ -97,6 +97,8 @@ struct file {
 	uint64_t st_lo, st_hi;	/* protected by lock */
 	uint64_t st_want;	/* protected by lock; the latest read's offset */
 	pthread_cond_t st_cond;	/* under lock: progress or the stream's end */
+	int shown;		/* protected by pub_lock; the local mtime was shown
+				 * (a getattr answered with it) since the last write */
 	struct file *qnext;	/* protected by up_lock */
 	struct pub {
 		int dirty;
@@ -154,14 +156,20 @@ static void set_local_new(struct file *f, int v)
 	pthread_mutex_unlock(&up_lock);
 }
 
+/* *@v, read under @m. */
+static int read_locked(pthread_mutex_t *m, const int *v)
+{
+	int r;
+
+	pthread_mutex_lock(m);
+	r = *v;
+	pthread_mutex_unlock(m);
+	return r;
+}
+
 static int is_local_new(struct file *f)
 {
-	int v;
-
-	pthread_mutex_lock(&up_lock);
-	v = f->local_new;
-	pthread_mutex_unlock(&up_lock);
-	return v;
+	return read_locked(&up_lock, &f->local_new);
 }
 
 /* Publish the state readers see, then release the file. */
@@ -412,6 +420,9 @@ static void mark_dirty(struct file *f)
 
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->want_mtime = 0;
+	pthread_mutex_lock(&pub_lock);
+	f->shown = 0;
+	pthread_mutex_unlock(&pub_lock);
 	bump_wseq(f);
 	if (f->dirty)
 		return;
@@ -1277,15 +1288,29 @@ static void new_uploaded(struct fs *fs, struct file *f, const struct timespec *m
 	}
 }
 
+/* Was the local mtime shown since the last write? */
+static int mtime_shown(struct file *f)
+{
+	return read_locked(&pub_lock, &f->shown);
+}
+
 /* The mode and times an upload of @f applies; lock held. */
 static void upload_fix_of(struct file *f, struct upload_fix *fix)
 {
 	fix->mode = (f->mode & 07777) != 0644 ? (int)(f->mode & 07777) : -1;
 	fix->atime = f->want_atime ? &f->atime_v : NULL;
-	/* Always the mtime the mount has shown (of the last local write, or
-	 * as set): the upload must not change it under a program that
-	 * compares it (vim's "file changed since reading"). */
-	fix->mtime = f->want_mtime ? &f->mtime_v : &f->mtime;
+	/* The mtime the mount has shown (of the last local write, or as
+	 * set): the upload must not change it under a program that compares
+	 * it (vim's "file changed since reading").  A rewrite whose local
+	 * mtime nobody saw takes the sandbox's (the Move's answer gives it):
+	 * no process in the sandbox to run for it (vim's save, fsync'ed
+	 * before anything stats the file). */
+	if (f->want_mtime)
+		fix->mtime = &f->mtime_v;
+	else if (is_local_new(f) || mtime_shown(f))
+		fix->mtime = &f->mtime;
+	else
+		fix->mtime = NULL;
 }
 
 /* Upload a dirty file; lock held.  The error is the one fsync reports. */
@@ -1372,6 +1397,23 @@ static int upload_once(struct fs *fs, struct file *f)
 	inode_links_broken(f->in);
 	if (e) {
 		inode_attr_from_entry(fs, e, &st);
+		/* Left to the upload (an upload's 0644 wanted): another umask
+		 * in the sandbox gave another. */
+		if (fix.mode < 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 0777) != (f->mode & 0777)) {
+			struct upload_fix mf = { (int)(f->mode & 07777), NULL, NULL };
+
+			if (remote_fix(fs, path, &mf) == 0)
+				st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 0777);
+		}
+		/* Shown while the upload ran, which left it to the sandbox:
+		 * the mount keeps showing it. */
+		if (!fix.mtime && mtime_shown(f)) {
+			struct upload_fix tf = { -1, NULL, &f->mtime };
+
+			if (remote_fix(fs, path, &tf) == 0)
+				st.st_mtim = f->mtime;
+		}
 		/* The upload gave the file f->mode before its Move (no
 		 * request here); envd's entry shows only its 0777 bits. */
 		if (S_ISREG(st.st_mode))
@@ -1857,6 +1899,8 @@ int cache_local_attr(struct inode *in, struct stat *st)
 		return 0;
 	pthread_mutex_lock(&pub_lock);
 	p = f->pub;
+	if (p.dirty)
+		f->shown = 1;
 	pthread_mutex_unlock(&pub_lock);
 	if (!p.dirty && !p.orphan && !p.dirfix)
 		return 0;

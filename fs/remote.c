@@ -752,17 +752,16 @@ int remote_upload_fd(struct fs *fs, const char *path, int fd, const struct uploa
 	if (out)
 		*out = NULL;
 	fix_op(&attrs, path, fix);
-	if (fix && fix->mode < 0) {
-		attrs.set |= E2B_META_SET_MODE;
-		attrs.mode = 0644;
-	}
+	/* An upload's own mode (0644) is wanted: no Stat, no chmod. */
+	if (fix && fix->mode < 0)
+		wo.flags |= E2B_WRITE_UPLOAD_MODE;
 	if (fs->o.user && !strcmp(fs->o.user, "root")) {
 		attrs.set |= E2B_META_SET_OWNER_OF;
 		attrs.owner_of = path;
 	}
 	s = meta_get(fs);
 	wo.user = fs->o.user;
-	wo.flags = E2B_WRITE_ATOMIC;
+	wo.flags |= E2B_WRITE_ATOMIC;
 	wo.attrs = attrs.set ? &attrs : NULL;
 	wo.meta_session = s;
 	RCALL(fs, rc, (e2b_write_info_free(wi), wi = NULL,

@@ -592,8 +592,10 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		goto out;
 	}
 	/* The new file must keep the old one's permissions, unless the
-	 * caller gives them (then no Stat: one round trip less). */
-	if (!o->attrs || !(o->attrs->set & E2B_META_SET_MODE)) {
+	 * caller gives them or wants an upload's (then no Stat: one round
+	 * trip less). */
+	if ((!o->attrs || !(o->attrs->set & E2B_META_SET_MODE)) &&
+	    !(o->flags & E2B_WRITE_UPLOAD_MODE)) {
 		error = e2b_fs_stat(&old, sb, path);
 		if (error == E2B_ENOTFOUND) {
 			e2b_error_clear();

@@ -41,6 +41,35 @@ for d in $(seq 10); do
 done
 got=$(cd "$mnt/wb/tree" && "$E2BCTL_BIN" run . -- sh -c 'cat d*/f* | wc -l' 2>&1)
 expect_eq "300 files written, all in the sandbox at the next run ." "300" "$got"
+
+# --- a rewrite's mtime: the one the mount showed (a stat before the
+# upload), else the sandbox's, and the mount and the sandbox agree either
+# way; the mode survives a rewrite that leaves it to the upload.
+sbstat() { "$E2BCTL_BIN" run "$id" -- stat -c "$1" "/home/user/wb/$2" 2>&1; }
+for f in mt-seen mt-unseen mt-mode; do echo one > "$mnt/wb/$f"; done
+chmod 600 "$mnt/wb/mt-mode"
+echo sync > "$mnt/.e2bfs/ctl"
+sleep 1.1	# a second later: a kept old mtime would show
+python3 - "$mnt/wb" "$TEST_TMP/seen" <<'PY'
+import os, sys, time
+d, seen = sys.argv[1:]
+for name, look in (("mt-seen", True), ("mt-unseen", False), ("mt-mode", False)):
+    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b"two\n")
+    if look:
+        # shown, then uploaded over a second later
+        open(seen, "w").write(str(os.fstat(fd).st_mtime_ns // 1000000000))
+        time.sleep(1.1)
+    os.fsync(fd)
+    os.close(fd)
+PY
+expect_eq "rewrite after a stat: the sandbox has the mtime shown" \
+	"$(cat "$TEST_TMP/seen")" "$(sbstat %Y mt-seen)"
+expect_eq "rewrite nobody stat'ed: the mount shows the sandbox's mtime" \
+	"$(sbstat %Y.%y mt-unseen | cut -d. -f1)" "$(stat -c %Y "$mnt/wb/mt-unseen")"
+expect_eq "rewrite nobody stat'ed: content" "two" "$("$E2BCTL_BIN" run "$id" -- cat /home/user/wb/mt-unseen 2>&1)"
+expect_eq "rewrite of a 0600 file: mode kept in the sandbox and the mount" "600 600" \
+	"$(sbstat %a mt-mode) $(stat -c %a "$mnt/wb/mt-mode")"
 fs_umount "$mnt"
 
 # --- slow uploads: pending counts, barriers, unlink/rename ordering

@@ -232,6 +232,13 @@ enum e2b_write_flags {
 	E2B_WRITE_ATOMIC = 1 << 0,
 	/** Always use multipart/form-data even where octet-stream works. */
 	E2B_WRITE_MULTIPART = 1 << 1,
+	/**
+	 * With E2B_WRITE_ATOMIC and no mode in e2b_write_options.attrs: the
+	 * new file keeps the mode envd gives an upload instead of the
+	 * target's (no Stat of the target, no chmod: for a caller that knows
+	 * that mode is the one it wants).
+	 */
+	E2B_WRITE_UPLOAD_MODE = 1 << 2,
 };
 
 /* 2 added attrs and meta_session; version 1 structs are still taken. */
