@@ -136,6 +136,10 @@ static const char **global_slot(struct global_opts *g, const char *name)
 	return NULL;
 }
 
+/* The global options before the command: the index of the command's name, or minus the
+ * usage exit code.
+ * Long: one chain of else-ifs over the dozen global options, each a line or two; split,
+ * the order they are tried in (and the refused --api-key) would be harder to see. */
 int cmd_parse_globals(struct global_opts *g, int argc, char **argv, int *want_help)
 {
 	int i;
@@ -251,11 +255,96 @@ static int unknown_long(const struct cmd_spec *spec, const char *name, size_t le
 			   (int)len, name, spec->name);
 }
 
+/* One "--name", "--name=value" or "--name value" at argv[*i]; may take argv[*i + 1].
+ * 0, or the usage exit code. */
+static int parse_long(struct cmd_args *out, const struct cmd_spec *spec,
+		      int argc, char **argv, int *i)
+{
+	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	int idx;
+
+	idx = opt_lookup(spec, name, len, 0);
+	if (idx < 0)
+		return unknown_long(spec, name, len);
+	if (!spec->options[idx].arg) {
+		if (eq)
+			return error_usage(spec->name,
+					   "option '--%s' takes no value",
+					   spec->options[idx].name);
+		opt_add(&out->opt[idx], "");
+	} else if (eq) {
+		opt_add(&out->opt[idx], eq + 1);
+	} else if (*i + 1 < argc) {
+		opt_add(&out->opt[idx], argv[++*i]);
+	} else {
+		return error_usage(spec->name, "option '--%s' needs a value",
+				   spec->options[idx].name);
+	}
+	return 0;
+}
+
+/* Bundled short options at argv[*i]: -rf, or -d3 / -d 3 for one with a value (which may
+ * take argv[*i + 1]). 0, or the usage exit code. */
+static int parse_short(struct cmd_args *out, const struct cmd_spec *spec,
+		       int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	int idx;
+
+	if (spec->flags & CMD_TERMINAL_HINT && strspn(a + 1, "it") == strlen(a + 1) &&
+	    strchr(a + 1, 'i'))
+		return terminal_hint(spec);
+	for (a++; *a; a++) {
+		idx = opt_lookup(spec, NULL, 0, *a);
+		if (idx < 0) {
+			return error_usage(spec->name, "unknown option '-%c' for '%s'",
+					   *a, spec->name);
+		}
+		if (!spec->options[idx].arg) {
+			opt_add(&out->opt[idx], "");
+			continue;
+		}
+		if (a[1]) {
+			opt_add(&out->opt[idx], a + 1);
+		} else if (*i + 1 < argc) {
+			opt_add(&out->opt[idx], argv[++*i]);
+		} else {
+			return error_usage(spec->name, "option '-%c' needs a value", *a);
+		}
+		break;
+	}
+	return 0;
+}
+
+/* After the parse: an option given twice that may not be, and the argument count.
+ * 0, or the usage exit code. */
+static int check_parsed(const struct cmd_args *out, const struct cmd_spec *spec, size_t nopt)
+{
+	int idx;
+
+	for (idx = 0; idx < (int)nopt; idx++) {
+		if (out->opt[idx].n > 1 && !(spec->options[idx].flags & CMD_OPT_MULTI))
+			return error_usage(spec->name, "option '--%s' given more than once",
+					   spec->options[idx].name);
+	}
+	if (out->argc < spec->min_args) {
+		if (strstr(spec->usage, "ID") == spec->usage && out->argc == 0)
+			return error_usage(spec->name, "'%s' needs a sandbox ID", spec->name);
+		return error_usage(spec->name, "'%s' needs more arguments: %s %s",
+				   spec->name, spec->name, spec->usage);
+	}
+	if (spec->max_args >= 0 && out->argc > spec->max_args)
+		return error_usage(spec->name, "too many arguments for '%s': unexpected '%s'",
+				   spec->name, out->argv[spec->max_args]);
+	return 0;
+}
+
 int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 	      int argc, char **argv)
 {
 	size_t nopt = opt_count(spec);
-	int i, options_done = 0, idx;
+	int i, options_done = 0, error;
 
 	memset(out, 0, sizeof(*out));
 	out->spec = spec;
@@ -293,68 +382,14 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec,
 			out->verbose = 1;
 			continue;
 		}
-		if (a[1] == '-') {
-			const char *name = a + 2, *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-
-			idx = opt_lookup(spec, name, len, 0);
-			if (idx < 0)
-				return unknown_long(spec, name, len);
-			if (!spec->options[idx].arg) {
-				if (eq)
-					return error_usage(spec->name,
-							   "option '--%s' takes no value",
-							   spec->options[idx].name);
-				opt_add(&out->opt[idx], "");
-			} else if (eq) {
-				opt_add(&out->opt[idx], eq + 1);
-			} else if (i + 1 < argc) {
-				opt_add(&out->opt[idx], argv[++i]);
-			} else {
-				return error_usage(spec->name, "option '--%s' needs a value",
-						   spec->options[idx].name);
-			}
-			continue;
-		}
-		if (spec->flags & CMD_TERMINAL_HINT && strspn(a + 1, "it") == strlen(a + 1) &&
-		    strchr(a + 1, 'i'))
-			return terminal_hint(spec);
-		/* Bundled short options: -rf, or -d3 / -d 3 for one with a value. */
-		for (a++; *a; a++) {
-			idx = opt_lookup(spec, NULL, 0, *a);
-			if (idx < 0) {
-				return error_usage(spec->name, "unknown option '-%c' for '%s'",
-						   *a, spec->name);
-			}
-			if (!spec->options[idx].arg) {
-				opt_add(&out->opt[idx], "");
-				continue;
-			}
-			if (a[1]) {
-				opt_add(&out->opt[idx], a + 1);
-			} else if (i + 1 < argc) {
-				opt_add(&out->opt[idx], argv[++i]);
-			} else {
-				return error_usage(spec->name, "option '-%c' needs a value", *a);
-			}
-			break;
-		}
+		if (a[1] == '-')
+			error = parse_long(out, spec, argc, argv, &i);
+		else
+			error = parse_short(out, spec, argc, argv, &i);
+		if (error)
+			return error;
 	}
-	for (idx = 0; idx < (int)nopt; idx++) {
-		if (out->opt[idx].n > 1 && !(spec->options[idx].flags & CMD_OPT_MULTI))
-			return error_usage(spec->name, "option '--%s' given more than once",
-					   spec->options[idx].name);
-	}
-	if (out->argc < spec->min_args) {
-		if (strstr(spec->usage, "ID") == spec->usage && out->argc == 0)
-			return error_usage(spec->name, "'%s' needs a sandbox ID", spec->name);
-		return error_usage(spec->name, "'%s' needs more arguments: %s %s",
-				   spec->name, spec->name, spec->usage);
-	}
-	if (spec->max_args >= 0 && out->argc > spec->max_args)
-		return error_usage(spec->name, "too many arguments for '%s': unexpected '%s'",
-				   spec->name, out->argv[spec->max_args]);
-	return 0;
+	return check_parsed(out, spec, nopt);
 }
 
 void cmd_args_release(struct cmd_args *args)
