@@ -66,35 +66,85 @@ struct cp_total {
 	char *last;		/* the last target written */
 };
 
+/* Count @p files files of @p bytes bytes, written last to @p target. */
+static void cp_total_add(struct cp_total *tot, uint64_t files, uint64_t bytes,
+			 const char *target)
+{
+	tot->files += files;
+	tot->bytes += bytes;
+	free(tot->last);
+	tot->last = xstrdup(target);
+}
+
+/* Upload stdin ("-") to the file @p dst. */
+static int upload_stdin(e2b_sandbox *sb, const char *dst, int draw, struct cp_total *tot)
+{
+	struct xfer_progress p;
+	int error;
+
+	if (ends_with_slash(dst))
+		return error_usage("cp",
+				   "uploading stdin needs a file name, not '%s'", dst);
+	xfer_progress_start(&p, draw, UINT64_MAX, 1);
+	sig_catch();
+	error = xfer_upload_fd(sb, STDIN_FILENO, "stdin", dst, &p);
+	sig_default();
+	if (!error) {
+		xfer_progress_end(&p);
+		cp_total_add(tot, 1, p.done, dst);
+	}
+	return error;
+}
+
+/* Upload the one non-directory @p src (stat @p st) to @p target, in parts when it is big and
+ * the sandbox can compose them, then give it @p src's mode; @p plan counts it. */
+static int upload_file(struct cmd_ctx *ctx, e2b_sandbox *sb, const char *sandbox_arg,
+		       const char *src, char *target, const struct stat *st,
+		       unsigned parallel, int draw, struct xfer_plan *plan)
+{
+	struct xfer_progress p;
+	int error = 0, fd;
+	unsigned parts;
+
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_msg("cannot open '%s': %s", src, strerror(errno));
+	xfer_progress_start(&p, draw, (uint64_t)st->st_size, 1);
+	plan->total = (uint64_t)st->st_size;
+	plan->njobs = 1;
+	parts = S_ISREG(st->st_mode) ? xfer_parts((uint64_t)st->st_size, parallel) : 1;
+	if (parts > 1 && e2b_sandbox_has_feature(sb, E2B_FEATURE_FILES_COMPOSE)) {
+		error = xfer_upload_parallel(ctx, sb, sandbox_arg, src, target,
+					     (uint64_t)st->st_size, parts, &p);
+	} else {
+		sig_catch();
+		error = xfer_upload_fd(sb, fd, src, target, &p);
+		sig_default();
+	}
+	if (!error)
+		xfer_progress_end(&p);
+	if (!error) {
+		struct xfer_job one = { .dst = target, .mode = st->st_mode & 07777 };
+
+		error = xfer_apply_modes(sb, &one, 1);
+	}
+	close(fd);
+	return error;
+}
+
+/* Upload the local @p src (a file, stdin, or with -r a tree) to, or into, @p dst. */
 static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		  const char *sandbox_arg, const char *src, const char *dst,
 		  unsigned parallel, int draw, struct cp_total *tot)
 {
-	struct xfer_progress p;
 	struct xfer_plan plan = { 0 };
 	e2b_entry_info *e = NULL;
 	char *target = NULL, *base = NULL;
 	struct stat st;
-	int error = 0, code, fd = -1;
-	unsigned parts;
+	int error = 0, code;
 
-	if (!strcmp(src, "-")) {
-		if (ends_with_slash(dst))
-			return error_usage("cp",
-					   "uploading stdin needs a file name, not '%s'", dst);
-		xfer_progress_start(&p, draw, UINT64_MAX, 1);
-		sig_catch();
-		error = xfer_upload_fd(sb, STDIN_FILENO, "stdin", dst, &p);
-		sig_default();
-		if (!error) {
-			xfer_progress_end(&p);
-			tot->files++;
-			tot->bytes += p.done;
-			free(tot->last);
-			tot->last = xstrdup(dst);
-		}
-		return error;
-	}
+	if (!strcmp(src, "-"))
+		return upload_stdin(sb, dst, draw, tot);
 	if (stat(src, &st) < 0) {
 		int saved = errno;
 
@@ -118,39 +168,10 @@ static int upload(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 			error = xfer_run(ctx, &plan, sb, sandbox_arg, parallel, draw);
 		goto out;
 	}
-	fd = open(src, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error = error_msg("cannot open '%s': %s", src, strerror(errno));
-		goto out;
-	}
-	xfer_progress_start(&p, draw, (uint64_t)st.st_size, 1);
-	plan.total = (uint64_t)st.st_size;
-	plan.njobs = 1;
-	parts = S_ISREG(st.st_mode) ? xfer_parts((uint64_t)st.st_size, parallel) : 1;
-	if (parts > 1 && e2b_sandbox_has_feature(sb, E2B_FEATURE_FILES_COMPOSE)) {
-		error = xfer_upload_parallel(ctx, sb, sandbox_arg, src, target,
-					     (uint64_t)st.st_size, parts, &p);
-	} else {
-		sig_catch();
-		error = xfer_upload_fd(sb, fd, src, target, &p);
-		sig_default();
-	}
-	if (!error)
-		xfer_progress_end(&p);
-	if (!error) {
-		struct xfer_job one = { .dst = target, .mode = st.st_mode & 07777 };
-
-		error = xfer_apply_modes(sb, &one, 1);
-	}
+	error = upload_file(ctx, sb, sandbox_arg, src, target, &st, parallel, draw, &plan);
 out:
-	if (!error) {
-		tot->files += plan.njobs;
-		tot->bytes += plan.total;
-		free(tot->last);
-		tot->last = xstrdup(target);
-	}
-	if (fd >= 0)
-		close(fd);
+	if (!error)
+		cp_total_add(tot, plan.njobs, plan.total, target);
 	if (plan.jobs || plan.dirs)
 		xfer_plan_release(&plan);
 	e2b_entry_info_free(e);
@@ -159,6 +180,7 @@ out:
 	return error;
 }
 
+/* Download the sandbox's @p src (a file, or with -r a tree) to, or into, @p dst. */
 static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 		    const char *sandbox_arg, const char *src, const char *dst,
 		    unsigned parallel, int draw, struct cp_total *tot)
@@ -209,12 +231,8 @@ static int download(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
 	if (!error)
 		xfer_progress_end(&p);
 out:
-	if (!error) {
-		tot->files += plan.njobs;
-		tot->bytes += plan.total;
-		free(tot->last);
-		tot->last = xstrdup(target);
-	}
+	if (!error)
+		cp_total_add(tot, plan.njobs, plan.total, target);
 	if (plan.jobs || plan.dirs)
 		xfer_plan_release(&plan);
 	e2b_entry_info_free(e);
@@ -300,23 +318,18 @@ static int need_dir(e2b_sandbox *sb, const char *dst, int remote)
 	return E2BCTL_EXIT_ERROR;
 }
 
-static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+/* Which side is remote: the sandbox ID of the sources (@p out_sid) or of DST (@p out_did,
+ * and its path @p out_dpath); refuses a mix, both, or neither.  Caller frees the IDs, also
+ * on error. */
+static int cp_sides(char **out_sid, char **out_did, const char **out_dpath,
+		    struct cmd_args *args)
 {
-	const char *dst = args->argv[args->argc - 1], *dpath = NULL, *p;
-	char *sid = NULL, *did = NULL, *id, *mount_cwd = NULL, *rdst = NULL, *rp;
-	char **srcs = NULL;
-	unsigned long long parallel = CP_DEFAULT_PARALLEL;
-	struct cp_total tot = { 0 };
-	e2b_sandbox *sb = NULL;
-	size_t nsrc = 0, i;
-	int error = 0, e, up, draw, nlocal = 0, nremote = 0;
+	const char *p;
+	char *id;
+	size_t i;
+	int nlocal = 0, nremote = 0;
 
-	if (cmd_arg(args, "parallel")) {
-		error = parse_uint(&parallel, cmd_arg(args, "parallel"), "parallel", 1, 16);
-		if (error)
-			goto out;
-	}
-	cmd_cp_split_remote(&did, &dpath, dst);
+	cmd_cp_split_remote(out_did, out_dpath, args->argv[args->argc - 1]);
 	for (i = 0; i + 1 < (size_t)args->argc; i++) {
 		id = NULL;
 		if (!cmd_cp_split_remote(&id, &p, args->argv[i])) {
@@ -324,35 +337,36 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 			continue;
 		}
 		nremote++;
-		if (sid && strcmp(sid, id)) {
+		if (*out_sid && strcmp(*out_sid, id)) {
 			free(id);
-			error = error_usage("cp", "all remote sources must be in one sandbox");
-			goto out;
+			return error_usage("cp", "all remote sources must be in one sandbox");
 		}
-		free(sid);
-		sid = id;
+		free(*out_sid);
+		*out_sid = id;
 	}
-	if (did && nremote) {
-		error = error_usage("cp", "copying between sandboxes is not supported");
-		goto out;
-	}
-	if (!did && !nremote) {
-		error = error_usage("cp", "one of SRC and DST must be ID:PATH");
-		goto out;
-	}
-	if (nlocal && nremote) {
-		error = error_usage("cp", "sources must all be local or all ID:PATH");
-		goto out;
-	}
-	up = did != NULL;
-	error = ctx_sandbox(ctx, up ? did : sid, &sb, &mount_cwd);
-	if (error)
-		goto out;
-	/* The sources, remote globs expanded. */
+	if (*out_did && nremote)
+		return error_usage("cp", "copying between sandboxes is not supported");
+	if (!*out_did && !nremote)
+		return error_usage("cp", "one of SRC and DST must be ID:PATH");
+	if (nlocal && nremote)
+		return error_usage("cp", "sources must all be local or all ID:PATH");
+	return 0;
+}
+
+/* The sources into *@p srcs (*@p nsrc of them, caller frees): local ones as given, remote
+ * ones resolved against @p mount_cwd with their globs expanded. */
+static int cp_sources(char ***srcs, size_t *nsrc, struct cmd_args *args, int up,
+		      e2b_sandbox *sb, const char *mount_cwd)
+{
+	const char *p;
+	char *id, *rp;
+	size_t i;
+	int error;
+
 	for (i = 0; i + 1 < (size_t)args->argc; i++) {
 		if (up) {
-			srcs = xreallocarray(srcs, nsrc + 1, sizeof(*srcs));
-			srcs[nsrc++] = xstrdup(args->argv[i]);
+			*srcs = xreallocarray(*srcs, *nsrc + 1, sizeof(**srcs));
+			(*srcs)[(*nsrc)++] = xstrdup(args->argv[i]);
 			continue;
 		}
 		id = NULL;
@@ -360,42 +374,91 @@ static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		free(id);
 		rp = ctx_path(mount_cwd, p);
 		if (has_glob(p)) {
-			error = glob_remote(&srcs, &nsrc, sb, rp);
+			error = glob_remote(srcs, nsrc, sb, rp);
 			free(rp);
 			if (error)
-				goto out;
+				return error;
 		} else {
-			srcs = xreallocarray(srcs, nsrc + 1, sizeof(*srcs));
-			srcs[nsrc++] = rp;
+			*srcs = xreallocarray(*srcs, *nsrc + 1, sizeof(**srcs));
+			(*srcs)[(*nsrc)++] = rp;
 		}
 	}
-	rdst = up ? ctx_path(mount_cwd, dpath) : xstrdup(dst);
-	if (nsrc > 1) {
-		for (i = 0; i < nsrc; i++)
-			if (!strcmp(srcs[i], "-") || (!up && !strcmp(rdst, "-"))) {
-				error = error_usage("cp", "'-' cannot be one of several "
-							  "sources or their target");
-				goto out;
-			}
-		error = need_dir(sb, rdst, up);
-		if (error)
-			goto out;
-	}
-	sig_hard_exit = 1;
+	return 0;
+}
+
+/* Several sources: none of them nor the target is '-', and the target is a directory. */
+static int cp_check_several(e2b_sandbox *sb, char **srcs, size_t nsrc, const char *rdst,
+			    int up)
+{
+	size_t i;
+
+	for (i = 0; i < nsrc; i++)
+		if (!strcmp(srcs[i], "-") || (!up && !strcmp(rdst, "-")))
+			return error_usage("cp", "'-' cannot be one of several "
+						  "sources or their target");
+	return need_dir(sb, rdst, up);
+}
+
+/* Copy each source, up or down, to @p rdst.  Like cp(1): a failed source is reported and the
+ * others still go; the first failure is the result. */
+static int cp_each(struct cmd_ctx *ctx, struct cmd_args *args, e2b_sandbox *sb,
+		   const char *sandbox_arg, int up, char **srcs, size_t nsrc, const char *rdst,
+		   unsigned parallel, struct cp_total *tot)
+{
+	size_t i;
+	int error = 0, e, draw;
+
 	draw = !ctx->quiet && isatty(STDERR_FILENO);
-	/* Like cp(1): a failed source is reported and the others still go. */
 	for (i = 0; i < nsrc && !sig_interrupts; i++) {
 		if (up)
-			e = upload(ctx, args, sb, did, srcs[i], rdst,
-				   (unsigned)parallel, draw, &tot);
+			e = upload(ctx, args, sb, sandbox_arg, srcs[i], rdst,
+				   parallel, draw, tot);
 		else
-			e = download(ctx, args, sb, sid, srcs[i], rdst,
-				     (unsigned)parallel, draw, &tot);
+			e = download(ctx, args, sb, sandbox_arg, srcs[i], rdst,
+				     parallel, draw, tot);
 		if (e && !error)
 			error = e;
 		if (e == E2BCTL_EXIT_INTERRUPTED || e == E2BCTL_EXIT_USAGE)
 			break;
 	}
+	return error;
+}
+
+static int cmd_cp_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+{
+	const char *dst = args->argv[args->argc - 1], *dpath = NULL;
+	char *sid = NULL, *did = NULL, *mount_cwd = NULL, *rdst = NULL;
+	char **srcs = NULL;
+	unsigned long long parallel = CP_DEFAULT_PARALLEL;
+	struct cp_total tot = { 0 };
+	e2b_sandbox *sb = NULL;
+	size_t nsrc = 0, i;
+	int error = 0, up;
+
+	if (cmd_arg(args, "parallel")) {
+		error = parse_uint(&parallel, cmd_arg(args, "parallel"), "parallel", 1, 16);
+		if (error)
+			goto out;
+	}
+	error = cp_sides(&sid, &did, &dpath, args);
+	if (error)
+		goto out;
+	up = did != NULL;
+	error = ctx_sandbox(ctx, up ? did : sid, &sb, &mount_cwd);
+	if (error)
+		goto out;
+	error = cp_sources(&srcs, &nsrc, args, up, sb, mount_cwd);
+	if (error)
+		goto out;
+	rdst = up ? ctx_path(mount_cwd, dpath) : xstrdup(dst);
+	if (nsrc > 1) {
+		error = cp_check_several(sb, srcs, nsrc, rdst, up);
+		if (error)
+			goto out;
+	}
+	sig_hard_exit = 1;
+	error = cp_each(ctx, args, sb, up ? did : sid, up, srcs, nsrc, rdst,
+			(unsigned)parallel, &tot);
 	if (!error && ctx->json) {
 		json_t *o = json_object();
 
