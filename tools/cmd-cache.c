@@ -83,9 +83,74 @@ static int is_mounted(const char *id, const struct mnt_entry *m, size_t n)
 	return 0;
 }
 
+/* What prune does with one sandbox's cache, and why. */
+struct prune_verdict {
+	const char *action;	/* "kept", "orphaned" or "removed" */
+	const char *why;
+	char *dest;		/* where an orphaned cache moves, or NULL */
+};
+
+/* Decide on (and unless @p dry, do) the unmounted cache @p dir of sandbox @p id: keep it
+ * while the sandbox exists or cannot be asked about, else move it to orphaned/ when it has
+ * @p dirty unsent files, or remove it. */
+static void prune_unmounted(struct prune_verdict *v, e2b_client *client, const char *root,
+			    const char *id, const char *dir, unsigned dirty, int dry)
+{
+	e2b_sandbox_info *info = NULL;
+	int code;
+
+	code = e2b_mgmt_get_info(&info, client, id);
+	e2b_sandbox_info_free(info);
+	if (code == 0) {
+		v->action = "kept";
+		v->why = "sandbox exists";
+	} else if (code != E2B_ENOTFOUND) {
+		v->action = "kept";
+		v->why = "cannot tell whether the sandbox exists";
+		error_warn("sandbox '%s': %s", id, e2b_error_last()->message);
+	} else if (dirty) {
+		v->action = "orphaned";
+		v->why = "sandbox gone; unsent files kept";
+		v->dest = xasprintf("%s/orphaned/%s", root, id);
+		if (!dry) {
+			char *od = xasprintf("%s/orphaned", root);
+
+			if ((mkdir(od, 0700) < 0 && errno != EEXIST) ||
+			    rename(dir, v->dest) < 0) {
+				error_warn("cannot move '%s' to '%s': %s",
+					   dir, v->dest, strerror(errno));
+				v->action = "kept";
+				v->why = "could not move it";
+			}
+			free(od);
+		}
+	} else {
+		v->action = "removed";
+		v->why = "sandbox gone";
+		if (!dry)
+			nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
+}
+
+/* Say what became of sandbox @p id's cache: a line, or an element of @p arr for --json. */
+static void prune_report(json_t *arr, const struct prune_verdict *v, const char *id,
+			 unsigned dirty, int dry)
+{
+	if (arr) {
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s?,s:b}",
+			"sandboxID", id, "action", v->action, "reason", v->why,
+			"dirtyFiles", (int)dirty, "movedTo", v->dest, "dryRun", dry));
+	} else {
+		printf("%s%s %s (%s", dry ? "would be " : "", v->action, id, v->why);
+		if (dirty)
+			printf(", %u unsent file%s", dirty, dirty == 1 ? "" : "s");
+		printf(")%s%s\n", v->dest ? ": " : "", v->dest ? v->dest : "");
+	}
+}
+
 static int cmd_cache_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
-	int dry = cmd_count(args, "dry-run") > 0, error, code;
+	int dry = cmd_count(args, "dry-run") > 0, error;
 	char *root = cache_root(cmd_arg(args, "cache-dir"));
 	struct mnt_entry *mounts = NULL;
 	size_t nmounts = 0;
@@ -110,9 +175,9 @@ static int cmd_cache_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		goto done;	/* no cache yet: nothing to prune */
 	}
 	while ((de = readdir(d)) != NULL) {
-		const char *id = de->d_name, *action, *why;
-		e2b_sandbox_info *info = NULL;
-		char *dir, *dest = NULL;
+		const char *id = de->d_name;
+		struct prune_verdict v = { 0 };
+		char *dir;
 		unsigned dirty;
 		struct stat st;
 
@@ -125,52 +190,13 @@ static int cmd_cache_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		}
 		dirty = count_dirty(dir);
 		if (is_mounted(id, mounts, nmounts)) {
-			action = "kept";
-			why = "mounted";
+			v.action = "kept";
+			v.why = "mounted";
 		} else {
-			code = e2b_mgmt_get_info(&info, client, id);
-			e2b_sandbox_info_free(info);
-			if (code == 0) {
-				action = "kept";
-				why = "sandbox exists";
-			} else if (code != E2B_ENOTFOUND) {
-				action = "kept";
-				why = "cannot tell whether the sandbox exists";
-				error_warn("sandbox '%s': %s", id, e2b_error_last()->message);
-			} else if (dirty) {
-				action = "orphaned";
-				why = "sandbox gone; unsent files kept";
-				dest = xasprintf("%s/orphaned/%s", root, id);
-				if (!dry) {
-					char *od = xasprintf("%s/orphaned", root);
-
-					if ((mkdir(od, 0700) < 0 && errno != EEXIST) ||
-					    rename(dir, dest) < 0) {
-						error_warn("cannot move '%s' to '%s': %s",
-							   dir, dest, strerror(errno));
-						action = "kept";
-						why = "could not move it";
-					}
-					free(od);
-				}
-			} else {
-				action = "removed";
-				why = "sandbox gone";
-				if (!dry)
-					nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-			}
+			prune_unmounted(&v, client, root, id, dir, dirty, dry);
 		}
-		if (arr) {
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s?,s:b}",
-				"sandboxID", id, "action", action, "reason", why,
-				"dirtyFiles", (int)dirty, "movedTo", dest, "dryRun", dry));
-		} else {
-			printf("%s%s %s (%s", dry ? "would be " : "", action, id, why);
-			if (dirty)
-				printf(", %u unsent file%s", dirty, dirty == 1 ? "" : "s");
-			printf(")%s%s\n", dest ? ": " : "", dest ? dest : "");
-		}
-		free(dest);
+		prune_report(arr, &v, id, dirty, dry);
+		free(v.dest);
 		free(dir);
 	}
 done:
