@@ -179,35 +179,10 @@ static int list_mounts(struct cmd_ctx *ctx)
 	return 0;
 }
 
-static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+/* Hand the connection settings to e2bfs in its environment.  Flags beat environment beat
+ * profile, as for every other command. */
+static void mount_env(const struct global_opts *g, const struct profile *p)
 {
-	const struct global_opts *g = &ctx->opt;
-	struct profile *p = ctx->prof;
-	char *e2bfs = find_e2bfs(), *id = NULL, *spec = NULL, **opts;
-	char *key_opt = NULL, *user_opt = NULL;
-	const char *key_file;
-	const char *colon, **argv = NULL;
-	size_t nopts, i, argc = 0;
-	int error, saved;
-
-	if (args->argc == 0) {
-		free(e2bfs);
-		return list_mounts(ctx);
-	}
-	if (args->argc != 2) {
-		free(e2bfs);
-		return error_usage("mount", "'mount' needs ID[:PATH] and MOUNTPOINT "
-				   "(or nothing, to list mounts)");
-	}
-	colon = strchr(args->argv[0], ':');
-	id = colon ? xstrndup(args->argv[0], (size_t)(colon - args->argv[0])) :
-		xstrdup(args->argv[0]);
-	if (!*id || !strcmp(id, ".")) {
-		error = error_usage("mount", "'mount' needs a sandbox ID");
-		goto out;
-	}
-	spec = xasprintf("%s%s", id, colon ? colon : "");
-	/* Flags beat environment beat profile, as for every other command. */
 	if (p) {
 		if (!getenv("E2B_API_URL"))
 			put_env("E2B_API_URL", p->api_url);
@@ -232,6 +207,19 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 		if (!g->sandbox_url)
 			unsetenv("E2B_SANDBOX_URL");
 	}
+}
+
+/* e2bfs's command line for mounting @p spec on args->argv[1], NULL-terminated; caller frees
+ * it and the strings put in *@p key_opt and *@p user_opt. */
+static const char **mount_argv(struct cmd_ctx *ctx, struct cmd_args *args, const char *e2bfs,
+			       const char *spec, char **key_opt, char **user_opt)
+{
+	const struct global_opts *g = &ctx->opt;
+	struct profile *p = ctx->prof;
+	const char *key_file, **argv;
+	char **opts;
+	size_t nopts, i, argc = 0;
+
 	opts = cmd_args_all(args, "options", &nopts);
 	argv = xcalloc(nopts * 2 + 10, sizeof(*argv));
 	argv[argc++] = e2bfs ? e2bfs : "e2bfs";
@@ -242,14 +230,14 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	if (!key_file && p && p->api_key_file && !getenv("E2B_API_KEY") && !getenv("X_API_KEY"))
 		key_file = p->api_key_file;
 	if (key_file) {
-		key_opt = xasprintf("api_key_file=%s", key_file);
+		*key_opt = xasprintf("api_key_file=%s", key_file);
 		argv[argc++] = "-o";
-		argv[argc++] = key_opt;
+		argv[argc++] = *key_opt;
 	}
 	if (p && p->user) {
-		user_opt = xasprintf("user=%s", p->user);
+		*user_opt = xasprintf("user=%s", p->user);
 		argv[argc++] = "-o";
-		argv[argc++] = user_opt;
+		argv[argc++] = *user_opt;
 	}
 	for (i = 0; i < nopts; i++) {
 		argv[argc++] = "-o";
@@ -258,6 +246,37 @@ static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	argv[argc++] = spec;
 	argv[argc++] = args->argv[1];
 	argv[argc] = NULL;
+	return argv;
+}
+
+static int cmd_mount_exec(struct cmd_ctx *ctx, struct cmd_args *args)
+{
+	const struct global_opts *g = &ctx->opt;
+	struct profile *p = ctx->prof;
+	char *e2bfs = find_e2bfs(), *id = NULL, *spec = NULL;
+	char *key_opt = NULL, *user_opt = NULL;
+	const char *colon, **argv = NULL;
+	int error, saved;
+
+	if (args->argc == 0) {
+		free(e2bfs);
+		return list_mounts(ctx);
+	}
+	if (args->argc != 2) {
+		free(e2bfs);
+		return error_usage("mount", "'mount' needs ID[:PATH] and MOUNTPOINT "
+				   "(or nothing, to list mounts)");
+	}
+	colon = strchr(args->argv[0], ':');
+	id = colon ? xstrndup(args->argv[0], (size_t)(colon - args->argv[0])) :
+		xstrdup(args->argv[0]);
+	if (!*id || !strcmp(id, ".")) {
+		error = error_usage("mount", "'mount' needs a sandbox ID");
+		goto out;
+	}
+	spec = xasprintf("%s%s", id, colon ? colon : "");
+	mount_env(g, p);
+	argv = mount_argv(ctx, args, e2bfs, spec, &key_opt, &user_opt);
 	fflush(stdout);
 	fflush(stderr);
 	if (ctx->json && !cmd_count(args, "foreground")) {
