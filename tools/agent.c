@@ -743,45 +743,61 @@ static int still_ours(const char *path, const struct stat *mine)
 	       st.st_dev == mine->st_dev;
 }
 
-static void master_main(struct cmd_ctx *ctx, const char *fp, const struct sockaddr_un *sa,
-			const char *lock, unsigned idle_s)
+/* Listen on @p sa (its inode into @p mine), open the news pipe and the shared run counter,
+ * and catch SIGCHLD.  @return 0, or -1 */
+static int master_setup(struct master *m, const struct sockaddr_un *sa, struct stat *mine)
 {
-	struct master m = { .ctx = ctx, .fp = fp, .lfd = -1, .news = { -1, -1 } };
-	struct agent_news nw;
 	struct sigaction sac;
-	struct pollfd pf[2];
-	struct stat mine;
-	long long last;
-	int lockfd, i, nidle, nbusy, n;
 
-	lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	/* Only one agent per configuration: the lock is held for life. */
-	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
-		return;
 	unlink(sa->sun_path);
-	m.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (m.lfd < 0 || bind(m.lfd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
-	    chmod(sa->sun_path, 0600) < 0 || listen(m.lfd, 64) < 0 ||
-	    lstat(sa->sun_path, &mine) < 0 || pipe2(m.news, O_CLOEXEC) < 0)
-		goto out;
-	m.served = mmap(NULL, sizeof(*m.served), PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (m.served == MAP_FAILED)
-		goto out;
-	fcntl(m.news[1], F_SETFL, O_NONBLOCK);
-	master_news_w = m.news[1];
+	m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (m->lfd < 0 || bind(m->lfd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
+	    chmod(sa->sun_path, 0600) < 0 || listen(m->lfd, 64) < 0 ||
+	    lstat(sa->sun_path, mine) < 0 || pipe2(m->news, O_CLOEXEC) < 0)
+		return -1;
+	m->served = mmap(NULL, sizeof(*m->served), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m->served == MAP_FAILED)
+		return -1;
+	fcntl(m->news[1], F_SETFL, O_NONBLOCK);
+	master_news_w = m->news[1];
 	memset(&sac, 0, sizeof(sac));
 	sac.sa_handler = master_on_sigchld;
 	sigemptyset(&sac.sa_mask);
 	sac.sa_flags = SA_NOCLDSTOP | SA_RESTART;
 	sigaction(SIGCHLD, &sac, NULL);
-	if (master_spawn(&m) < 0)
-		goto out;
-	last = now_ms();
+	return 0;
+}
+
+/* Read one piece of news from a worker: a child gone, busy or idle.  An idle worker
+ * restarts the idle clock @p last. */
+static void master_read_news(struct master *m, long long *last)
+{
+	struct agent_news nw;
+
+	if (read(m->news[0], &nw, sizeof(nw)) == (ssize_t)sizeof(nw)) {
+		if (nw.what == 'c')
+			master_reap(m);
+		else
+			master_note(m, &nw);
+		if (nw.what == 'i')
+			*last = now_ms();
+	}
+}
+
+/* Serve until idle for @p idle_s seconds, or until the socket at @p sa is no longer
+ * ours (@p mine), or poll fails. */
+static void master_loop(struct master *m, const struct sockaddr_un *sa,
+			const struct stat *mine, unsigned idle_s)
+{
+	struct pollfd pf[2];
+	long long last = now_ms();
+	int i, nidle, nbusy, n;
+
 	for (;;) {
 		nidle = nbusy = 0;
-		for (i = 0; i < m.nw; i++) {
-			if (m.w[i].busy)
+		for (i = 0; i < m->nw; i++) {
+			if (m->w[i].busy)
 				nbusy++;
 			else
 				nidle++;
@@ -790,29 +806,41 @@ static void master_main(struct cmd_ctx *ctx, const char *fp, const struct sockad
 			last = now_ms();
 		if (!nbusy && now_ms() - last >= (long long)idle_s * 1000)
 			break;
-		if (!still_ours(sa->sun_path, &mine))
+		if (!still_ours(sa->sun_path, mine))
 			break;
-		pf[0].fd = m.news[0];
+		pf[0].fd = m->news[0];
 		pf[0].events = POLLIN;
 		/* A run waits and no worker is free: one more worker. */
-		pf[1].fd = nidle ? -1 : m.lfd;
+		pf[1].fd = nidle ? -1 : m->lfd;
 		pf[1].events = POLLIN;
 		n = poll(pf, 2, AGENT_TICK_MS);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0 && (pf[0].revents & POLLIN)) {
-			if (read(m.news[0], &nw, sizeof(nw)) == (ssize_t)sizeof(nw)) {
-				if (nw.what == 'c')
-					master_reap(&m);
-				else
-					master_note(&m, &nw);
-				if (nw.what == 'i')
-					last = now_ms();
-			}
-		}
-		if (n > 0 && (pf[1].revents & POLLIN) && master_spawn(&m) < 0)
-			master_turn_away(&m);
+		if (n > 0 && (pf[0].revents & POLLIN))
+			master_read_news(m, &last);
+		if (n > 0 && (pf[1].revents & POLLIN) && master_spawn(m) < 0)
+			master_turn_away(m);
 	}
+}
+
+/* The agent's master: holds the configuration's lock for life, keeps a pool of workers that
+ * serve runs on the socket @p sa, and exits when idle for @p idle_s seconds. */
+static void master_main(struct cmd_ctx *ctx, const char *fp, const struct sockaddr_un *sa,
+			const char *lock, unsigned idle_s)
+{
+	struct master m = { .ctx = ctx, .fp = fp, .lfd = -1, .news = { -1, -1 } };
+	struct stat mine;
+	int lockfd, i;
+
+	lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Only one agent per configuration: the lock is held for life. */
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
+		return;
+	if (master_setup(&m, sa, &mine) < 0)
+		goto out;
+	if (master_spawn(&m) < 0)
+		goto out;
+	master_loop(&m, sa, &mine, idle_s);
 	/* New clients find no socket and start another agent; one already
 	 * waiting in the backlog gets EOF when the last copy of the listening
 	 * socket closes, before 'A', and runs directly. */
