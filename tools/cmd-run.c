@@ -37,6 +37,30 @@ static int stdin_is_empty(void)
 	return S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 && st.st_rdev == null.st_rdev;
 }
 
+/* Start @p cmdline in *@p sb; when the sandbox's details came from the cache (@p cached) and
+ * look stale, ask the API for them (*@p sb replaced) and start it again. */
+static int run_start(e2b_process **proc, e2b_sandbox **sb, struct cmd_ctx *ctx,
+		     const char *id, const char *cmdline, struct proc_opts *po, int cached)
+{
+	int error, code;
+
+	code = e2b_commands_start(proc, *sb, cmdline, &po->co);
+	if (cached && (code == E2B_EAUTH || code == E2B_ENOTFOUND || code == E2B_EUNAVAILABLE)) {
+		/* Stale details (new token, sandbox gone or paused): ask the API. */
+		ctx_sandbox_forget(*sb);
+		e2b_sandbox_free(*sb);
+		*sb = NULL;
+		e2b_error_clear();
+		error = ctx_sandbox(ctx, id, sb, NULL);
+		if (error)
+			return error;
+		code = e2b_commands_start(proc, *sb, cmdline, &po->co);
+	}
+	if (code < 0)
+		return error_e2b(code, "cannot run '%s'", cmdline);
+	return 0;
+}
+
 static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 {
 	e2b_process_result res = E2B_PROCESS_RESULT_INIT;
@@ -67,22 +91,9 @@ static int cmd_run_exec(struct cmd_ctx *ctx, struct cmd_args *args)
 	/* From here a Ctrl-C must reach the remote process, even one that
 	 * arrives while it is being started (proc_pump acts on it first). */
 	sig_catch();
-	code = e2b_commands_start(&proc, sb, cmdline, &po.co);
-	if (cached && (code == E2B_EAUTH || code == E2B_ENOTFOUND || code == E2B_EUNAVAILABLE)) {
-		/* Stale details (new token, sandbox gone or paused): ask the API. */
-		ctx_sandbox_forget(sb);
-		e2b_sandbox_free(sb);
-		sb = NULL;
-		e2b_error_clear();
-		error = ctx_sandbox(ctx, args->argv[0], &sb, NULL);
-		if (error)
-			goto out;
-		code = e2b_commands_start(&proc, sb, cmdline, &po.co);
-	}
-	if (code < 0) {
-		error = error_e2b(code, "cannot run '%s'", cmdline);
+	error = run_start(&proc, &sb, ctx, args->argv[0], cmdline, &po, cached);
+	if (error)
 		goto out;
-	}
 	code = proc_pump(&detached, sb, proc, forward, PROC_INT_SIGNAL);
 	if (proc_output_errno) {
 		/* Like any pipeline member whose reader left: 128 + SIGPIPE. */
