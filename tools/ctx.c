@@ -103,10 +103,68 @@ static int check_scheme(const char *s, const char *from)
 	return 0;
 }
 
+/* The settings the global flags give (the first of the three sources). */
+static int config_from_flags(e2b_config *cfg, struct cmd_ctx *ctx)
+{
+	const struct global_opts *o = &ctx->opt;
+	int error;
+
+	cfg->api_url = o->api_url;
+	cfg->sandbox_url = o->sandbox_url;
+	cfg->domain = o->domain;
+	cfg->scheme = o->scheme;
+	error = o->scheme ? check_scheme(o->scheme, "") : 0;
+	if (error)
+		return error;
+	error = o->protocol ? parse_protocol(&cfg->protocol, o->protocol, "") : 0;
+	if (error)
+		return error;
+	if (o->api_key_file) {
+		error = read_key_file(&ctx->api_key, o->api_key_file);
+		if (error)
+			return error;
+		cfg->api_key = ctx->api_key;
+	}
+	return 0;
+}
+
+/* The settings neither flags nor environment gave, from the profile @p p (the last of the
+ * three sources); its user becomes ctx->user. */
+static int config_from_profile(e2b_config *cfg, struct cmd_ctx *ctx, const struct profile *p)
+{
+	int error;
+
+	if (!cfg->api_url && p->api_url)
+		cfg->api_url = p->api_url;
+	if (!cfg->sandbox_url && p->sandbox_url)
+		cfg->sandbox_url = p->sandbox_url;
+	if (!cfg->domain && p->domain)
+		cfg->domain = p->domain;
+	if (!cfg->scheme && p->scheme) {
+		error = check_scheme(p->scheme, " in profile");
+		if (error)
+			return error;
+		cfg->scheme = p->scheme;
+	}
+	if (cfg->protocol == E2B_PROTOCOL_DEFAULT && p->protocol) {
+		error = parse_protocol(&cfg->protocol, p->protocol, " in profile");
+		if (error)
+			return error;
+	}
+	if (!cfg->api_key && p->api_key_file) {
+		error = read_key_file(&ctx->api_key, p->api_key_file);
+		if (error)
+			return error;
+		cfg->api_key = ctx->api_key;
+	}
+	if (p->user)
+		ctx->user = p->user;
+	return 0;
+}
+
 int ctx_config(struct cmd_ctx *ctx, const e2b_config **out)
 {
 	e2b_config cfg = E2B_CONFIG_INIT;
-	const struct global_opts *o = &ctx->opt;
 	struct profile *p = ctx->prof;
 	int error;
 
@@ -116,51 +174,16 @@ int ctx_config(struct cmd_ctx *ctx, const e2b_config **out)
 		return 0;
 	}
 	/* 1. flags */
-	cfg.api_url = o->api_url;
-	cfg.sandbox_url = o->sandbox_url;
-	cfg.domain = o->domain;
-	cfg.scheme = o->scheme;
-	error = o->scheme ? check_scheme(o->scheme, "") : 0;
+	error = config_from_flags(&cfg, ctx);
 	if (error)
 		return error;
-	error = o->protocol ? parse_protocol(&cfg.protocol, o->protocol, "") : 0;
-	if (error)
-		return error;
-	if (o->api_key_file) {
-		error = read_key_file(&ctx->api_key, o->api_key_file);
-		if (error)
-			return error;
-		cfg.api_key = ctx->api_key;
-	}
 	/* 2. environment */
 	e2b_config_from_env(&cfg);
 	/* 3. profile */
 	if (p) {
-		if (!cfg.api_url && p->api_url)
-			cfg.api_url = p->api_url;
-		if (!cfg.sandbox_url && p->sandbox_url)
-			cfg.sandbox_url = p->sandbox_url;
-		if (!cfg.domain && p->domain)
-			cfg.domain = p->domain;
-		if (!cfg.scheme && p->scheme) {
-			error = check_scheme(p->scheme, " in profile");
-			if (error)
-				return error;
-			cfg.scheme = p->scheme;
-		}
-		if (cfg.protocol == E2B_PROTOCOL_DEFAULT && p->protocol) {
-			error = parse_protocol(&cfg.protocol, p->protocol, " in profile");
-			if (error)
-				return error;
-		}
-		if (!cfg.api_key && p->api_key_file) {
-			error = read_key_file(&ctx->api_key, p->api_key_file);
-			if (error)
-				return error;
-			cfg.api_key = ctx->api_key;
-		}
-		if (p->user)
-			ctx->user = p->user;
+		error = config_from_profile(&cfg, ctx, p);
+		if (error)
+			return error;
 	}
 	cfg.user = ctx->user;
 	cfg.log_cb = log_to_stderr;
@@ -293,59 +316,39 @@ static int open_from_mount(e2b_sandbox **out, e2b_client *client, const char *id
 	return code < 0 ? -1 : 0;
 }
 
-/*
- * ctx_sandbox(), the details taken without a management call when
- * @cached and either "." names an e2bfs mount that offers them
- * (.e2bfs/connection) or the sandbox cache (sbcache.c) has a fresh entry
- * (*out_cached = 1).  A successful lookup refreshes the cache entry.
- */
-static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
-			char **out_cwd, int cached, int *out_cached)
+/* Open sandbox @p id with the details in the sandbox cache, when it has a fresh entry.
+ * @return 0 (opened, *@p out set) or -1 (ask the API instead) */
+static int open_from_cache(e2b_sandbox **out, e2b_client *client, const char *id)
+{
+	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
+	struct sbcache_entry ce = { 0 };
+	int code;
+
+	if (sbcache_load(&ce, e2b_client_api_url(client), id) != 0)
+		return -1;
+	oo.envd_access_token = ce.envd_access_token;
+	oo.envd_version = ce.envd_version;
+	oo.domain = ce.domain;
+	oo.template_id = ce.template_id;
+	code = e2b_sandbox_open(out, client, id, &oo);
+	if (code < 0)
+		e2b_error_clear();
+	sbcache_entry_release(&ce);
+	return code < 0 ? -1 : 0;
+}
+
+/* Open sandbox @p id with the details the management API gives (refused while it is
+ * paused), and keep them in the sandbox cache. */
+static int open_from_api(e2b_sandbox **out, e2b_client *client, const char *id)
 {
 	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
 	struct sbcache_entry ce = { 0 };
 	e2b_sandbox_info *info = NULL;
-	e2b_client *client;
-	char *id = NULL;
-	int error, code;
+	int error = 0, code;
 
-	*out = NULL;
-	if (out_cached)
-		*out_cached = 0;
-	if (cached && !strcmp(arg, ".")) {
-		char *mnt = NULL;
-
-		error = mnt_here_at(&id, out_cwd, &mnt);
-		if (!error)
-			error = ctx_client(ctx, &client);
-		if (!error && open_from_mount(out, client, id, mnt) == 0)
-			*out_cached = 1;
-		free(mnt);
-		if (error || *out)
-			goto out;
-	} else {
-		error = ctx_id_client(ctx, arg, &id, out_cwd, &client);
-		if (error)
-			goto out;
-	}
-	if (cached && sbcache_load(&ce, e2b_client_api_url(client), id) == 0) {
-		oo.envd_access_token = ce.envd_access_token;
-		oo.envd_version = ce.envd_version;
-		oo.domain = ce.domain;
-		oo.template_id = ce.template_id;
-		code = e2b_sandbox_open(out, client, id, &oo);
-		if (code == 0) {
-			*out_cached = 1;
-			goto out;
-		}
-		e2b_error_clear();
-		oo = (e2b_sandbox_open_options)E2B_SANDBOX_OPEN_OPTIONS_INIT;
-	}
 	code = e2b_mgmt_get_info(&info, client, id);
-	if (code < 0) {
-		error = ctx_sandbox_error(code, id, NULL);
-		goto out;
-	}
+	if (code < 0)
+		return ctx_sandbox_error(code, id, NULL);
 	if (info->state == E2B_SANDBOX_STATE_PAUSED) {
 		fflush(stdout);
 		fprintf(stderr, "e2bctl: sandbox '%s' is paused "
@@ -366,20 +369,60 @@ static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
 	if (code < 0) {
 		error = error_e2b(code, "cannot open sandbox '%s'", id);
 	} else {
+		/* Borrowed from info: stored, not released. */
 		ce.envd_access_token = (char *)oo.envd_access_token;
 		ce.envd_version = (char *)oo.envd_version;
 		ce.domain = (char *)oo.domain;
 		ce.template_id = (char *)oo.template_id;
 		sbcache_store(e2b_client_api_url(client), id, &ce);
-		memset(&ce, 0, sizeof(ce));	/* borrowed from info */
 	}
+out:
+	e2b_sandbox_info_free(info);
+	return error;
+}
+
+/*
+ * ctx_sandbox(), the details taken without a management call when
+ * @cached and either "." names an e2bfs mount that offers them
+ * (.e2bfs/connection) or the sandbox cache (sbcache.c) has a fresh entry
+ * (*out_cached = 1).  A successful lookup refreshes the cache entry.
+ */
+static int sandbox_open(struct cmd_ctx *ctx, const char *arg, e2b_sandbox **out,
+			char **out_cwd, int cached, int *out_cached)
+{
+	e2b_client *client;
+	char *id = NULL;
+	int error;
+
+	*out = NULL;
+	if (out_cached)
+		*out_cached = 0;
+	if (cached && !strcmp(arg, ".")) {
+		char *mnt = NULL;
+
+		error = mnt_here_at(&id, out_cwd, &mnt);
+		if (!error)
+			error = ctx_client(ctx, &client);
+		if (!error && open_from_mount(out, client, id, mnt) == 0)
+			*out_cached = 1;
+		free(mnt);
+		if (error || *out)
+			goto out;
+	} else {
+		error = ctx_id_client(ctx, arg, &id, out_cwd, &client);
+		if (error)
+			goto out;
+	}
+	if (cached && open_from_cache(out, client, id) == 0) {
+		*out_cached = 1;
+		goto out;
+	}
+	error = open_from_api(out, client, id);
 out:
 	if (error && out_cwd) {
 		free(*out_cwd);
 		*out_cwd = NULL;
 	}
-	sbcache_entry_release(&ce);
-	e2b_sandbox_info_free(info);
 	free(id);
 	return error;
 }
