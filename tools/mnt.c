@@ -262,6 +262,31 @@ static void mnt_sync(const char *root)
 	free(p);
 }
 
+/*
+ * Without a mountinfo entry: the nearest directory at or above @p cwd whose
+ * control file names a sandbox (its ID into *@p out_id), "" for "/".
+ * Caller frees.  NULL, after saying why, when there is none.
+ */
+static char *walk_up_to_mount(char **out_id, const char *cwd)
+{
+	char *dir = xstrdup(cwd), *slash;
+
+	for (;;) {
+		if (!mnt_read_id(out_id, *dir ? dir : "/"))
+			break;
+		slash = strrchr(dir, '/');
+		if (!slash || !*dir) {
+			free(dir);
+			fflush(stdout);
+			fputs("e2bctl: '.' used as sandbox ID but the current directory "
+			      "is not inside an e2bfs mount\n", stderr);
+			return NULL;
+		}
+		*slash = '\0';
+	}
+	return dir;
+}
+
 int mnt_here(char **out_id, char **out_cwd)
 {
 	return mnt_here_at(out_id, out_cwd, NULL);
@@ -269,7 +294,7 @@ int mnt_here(char **out_id, char **out_cwd)
 
 int mnt_here_at(char **out_id, char **out_cwd, char **out_mnt)
 {
-	char *cwd = getcwd(NULL, 0), *dir = NULL, *root = NULL, *slash;
+	char *cwd = getcwd(NULL, 0), *dir = NULL, *root = NULL;
 
 	*out_id = NULL;
 	if (out_cwd)
@@ -290,20 +315,10 @@ int mnt_here_at(char **out_id, char **out_cwd, char **out_mnt)
 		free(cwd);
 		return 0;
 	}
-	dir = xstrdup(cwd);
-	for (;;) {
-		if (!mnt_read_id(out_id, *dir ? dir : "/"))
-			break;
-		slash = strrchr(dir, '/');
-		if (!slash || !*dir) {
-			free(cwd);
-			free(dir);
-			fflush(stdout);
-			fputs("e2bctl: '.' used as sandbox ID but the current directory "
-			      "is not inside an e2bfs mount\n", stderr);
-			return E2BCTL_EXIT_USAGE;
-		}
-		*slash = '\0';
+	dir = walk_up_to_mount(out_id, cwd);
+	if (!dir) {
+		free(cwd);
+		return E2BCTL_EXIT_USAGE;
 	}
 	mnt_sync(*dir ? dir : "/");
 	if (out_cwd) {
