@@ -94,12 +94,50 @@ static int set_key(struct profile *p, const char *key, const char *val,
 	return 0;
 }
 
+/* Read the config file @p f (at @p path) line by line, the keys of section @p name into
+ * @p p; *@p found says whether there was such a section.  0, or the error exit code for
+ * a malformed line.  A read error is left for the caller's ferror(). */
+static int read_profile(struct profile *p, int *found, FILE *f, const char *path,
+			const char *name)
+{
+	char line[PROFILE_MAX_LINE];
+	unsigned lineno = 0;
+	int in = 0;
+
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *eq;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f))
+			return error_msg("%s:%u: line too long", path, lineno);
+		s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (!end)
+				return error_msg("%s:%u: malformed section header", path, lineno);
+			*end = '\0';
+			in = section_matches(s + 1, name);
+			*found |= in;
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq)
+			return error_msg("%s:%u: expected 'key = value'", path, lineno);
+		*eq = '\0';
+		if (in)
+			set_key(p, trim(s), trim(eq + 1), path, lineno);
+	}
+	return 0;
+}
+
 int profile_load(struct profile **out, const char *name)
 {
-	char line[PROFILE_MAX_LINE], *path = NULL;
+	char *path = NULL;
 	struct profile *p = NULL;
-	int explicit = name != NULL, in = 0, found = 0, error = 0;
-	unsigned lineno = 0;
+	int explicit = name != NULL, found = 0, error = 0;
 	FILE *f = NULL;
 
 	*out = NULL;
@@ -126,38 +164,9 @@ int profile_load(struct profile **out, const char *name)
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(name);
-	while (fgets(line, sizeof(line), f)) {
-		char *s, *eq;
-
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			error = error_msg("%s:%u: line too long", path, lineno);
-			goto out;
-		}
-		s = trim(line);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']');
-
-			if (!end) {
-				error = error_msg("%s:%u: malformed section header", path, lineno);
-				goto out;
-			}
-			*end = '\0';
-			in = section_matches(s + 1, name);
-			found |= in;
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			error = error_msg("%s:%u: expected 'key = value'", path, lineno);
-			goto out;
-		}
-		*eq = '\0';
-		if (in)
-			set_key(p, trim(s), trim(eq + 1), path, lineno);
-	}
+	error = read_profile(p, &found, f, path, name);
+	if (error)
+		goto out;
 	if (ferror(f)) {
 		error = error_msg("cannot read '%s'", path);
 		goto out;
