@@ -113,17 +113,14 @@ static char *dup_field(const char *v)
 	return *v ? strdup(v) : NULL;
 }
 
-int sbcache_load(struct sbcache_entry *out, const char *api_url, const char *id)
+/* Read up to SBCACHE_MAX bytes of the entry file @p path into @p buf, when it is a regular
+ * file of ours that nobody else may read.  @return the bytes read, or -1 */
+static ssize_t read_entry_file(const char *path, char *buf)
 {
-	char path[PATH_MAX], buf[SBCACHE_MAX + 1], *p, *key, *val;
-	int fd, api_ok = 0, id_ok = 0;
-	long long t = 0;
 	struct stat st;
 	ssize_t n;
+	int fd;
 
-	memset(out, 0, sizeof(*out));
-	if (cache_off() || cache_path(path, sizeof(path), api_url, id) < 0)
-		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
@@ -134,6 +131,20 @@ int sbcache_load(struct sbcache_entry *out, const char *api_url, const char *id)
 	}
 	n = read(fd, buf, SBCACHE_MAX);
 	close(fd);
+	return n;
+}
+
+int sbcache_load(struct sbcache_entry *out, const char *api_url, const char *id)
+{
+	char path[PATH_MAX], buf[SBCACHE_MAX + 1], *p, *key, *val;
+	int api_ok = 0, id_ok = 0;
+	long long t = 0;
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (cache_off() || cache_path(path, sizeof(path), api_url, id) < 0)
+		return -1;
+	n = read_entry_file(path, buf);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
