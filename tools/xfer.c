@@ -740,6 +740,64 @@ static void worker_main(struct cmd_ctx *ctx, const char *sandbox_arg, int worker
 }
 
 /*
+ * Feed the byte and file counts the @p alive workers @p pids write to @p fd into @p p
+ * until all have exited (EOF); after Ctrl-C, send each SIGTERM once.
+ */
+static void relay_progress(int fd, const pid_t *pids, unsigned alive, struct xfer_progress *p)
+{
+	unsigned char buf[sizeof(struct xfer_msg) * 256];
+	size_t have = 0, k;
+	unsigned w;
+	int killed = 0;
+
+	for (;;) {
+		struct pollfd pl = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (sig_interrupts && !killed) {
+			for (w = 0; w < alive; w++)
+				kill(pids[w], SIGTERM);
+			killed = 1;
+		}
+		if (poll(&pl, 1, 200) <= 0)
+			continue;
+		n = read(fd, buf + have, sizeof(buf) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* every worker has exited */
+		have += (size_t)n;
+		for (k = 0; k + sizeof(struct xfer_msg) <= have; k += sizeof(struct xfer_msg)) {
+			struct xfer_msg m;
+
+			memcpy(&m, buf + k, sizeof(m));
+			p->files_done += m.files;
+			xfer_progress_add(p, m.bytes);
+		}
+		memmove(buf, buf + k, have - k);
+		have -= k;
+	}
+}
+
+/* Reap the @p alive workers @p pids.  @return @p error, else the first worker's failure
+ * (its exit code, or E2BCTL_EXIT_ERROR for one killed by a signal) */
+static int wait_workers(const pid_t *pids, unsigned alive, int error)
+{
+	unsigned w;
+	int status;
+
+	for (w = 0; w < alive; w++) {
+		while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) && !error)
+			error = WEXITSTATUS(status);
+		else if (!WIFEXITED(status) && !error)
+			error = E2BCTL_EXIT_ERROR;
+	}
+	return error;
+}
+
+/*
  * Run @p fn in @p workers processes, feeding their byte counts into @p p
  * until all have exited.  @return the first worker failure, or
  * E2BCTL_EXIT_INTERRUPTED after Ctrl-C (workers got SIGTERM)
@@ -747,11 +805,9 @@ static void worker_main(struct cmd_ctx *ctx, const char *sandbox_arg, int worker
 static int fork_workers(struct cmd_ctx *ctx, const char *sandbox_arg, unsigned workers,
 			xfer_work_fn fn, void *payload, struct xfer_progress *p)
 {
-	pid_t pids[XFER_MAX_WORKERS];
+	pid_t pids[XFER_MAX_WORKERS] = { 0 };
 	unsigned w, alive = 0;
-	int pfd[2], error = 0, status, killed = 0;
-	unsigned char buf[sizeof(struct xfer_msg) * 256];
-	size_t have = 0, k;
+	int pfd[2], error = 0;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return error_msg("cannot create a pipe: %s", strerror(errno));
@@ -771,42 +827,9 @@ static int fork_workers(struct cmd_ctx *ctx, const char *sandbox_arg, unsigned w
 		alive++;
 	}
 	close(pfd[1]);
-	for (;;) {
-		struct pollfd pl = { .fd = pfd[0], .events = POLLIN };
-		ssize_t n;
-
-		if (sig_interrupts && !killed) {
-			for (w = 0; w < alive; w++)
-				kill(pids[w], SIGTERM);
-			killed = 1;
-		}
-		if (poll(&pl, 1, 200) <= 0)
-			continue;
-		n = read(pfd[0], buf + have, sizeof(buf) - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;	/* every worker has exited */
-		have += (size_t)n;
-		for (k = 0; k + sizeof(struct xfer_msg) <= have; k += sizeof(struct xfer_msg)) {
-			struct xfer_msg m;
-
-			memcpy(&m, buf + k, sizeof(m));
-			p->files_done += m.files;
-			xfer_progress_add(p, m.bytes);
-		}
-		memmove(buf, buf + k, have - k);
-		have -= k;
-	}
+	relay_progress(pfd[0], pids, alive, p);
 	close(pfd[0]);
-	for (w = 0; w < alive; w++) {
-		while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status) && WEXITSTATUS(status) && !error)
-			error = WEXITSTATUS(status);
-		else if (!WIFEXITED(status) && !error)
-			error = E2BCTL_EXIT_ERROR;
-	}
+	error = wait_workers(pids, alive, error);
 	return sig_interrupts ? E2BCTL_EXIT_INTERRUPTED : error;
 }
 
