@@ -436,254 +436,348 @@ static char *default_cache_dir(void)
 	return strdup(buf);
 }
 
-int main(int argc, char *argv[])
-{
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+/* What main() sets up and must release on every path (see release()). */
+struct run {
+	struct fuse_args args;
 	struct fuse_cmdline_opts co;
-	struct fuse_loop_config *lc = NULL;
+	struct fuse_loop_config *lc;
 	struct parse_ctx pc;
-	e2b_config cfg = E2B_CONFIG_INIT;
-	static struct fs fs;
-	char *key = NULL, *colon, *path = NULL, *cd = NULL, opt[512], fstype[128];
-	const char *rpath;
-	e2b_entry_info *root_entry = NULL;
-	int ret = 1, mounted = 0, inited = 0;
+	e2b_config cfg;
+	char *key, *path, *cd;
+	e2b_entry_info *root_entry;
+	int mounted, inited;
+};
 
-	memset(&pc, 0, sizeof(pc));
-	memset(&co, 0, sizeof(co));
-	pthread_mutex_init(&fs.lock, NULL);
-	pthread_cond_init(&fs.cond, NULL);
-	pc.o.attr_timeout = 1.0;
-	pc.o.entry_timeout = 1.0;
-	pc.o.negative_timeout = 1.0;
-	pc.o.dir_cache = 5.0;
-	pc.o.watch_cache = 3600.0;
-	pc.o.prefetch_entries = 200000;
-	pc.o.prefetch_threads = 4;
-	pc.o.ahead_threads = 64;
-	pc.o.ahead_files = 1024;
-	pc.o.op_timeout = 15.0;
-	fs.online = 1;
+/* Set the lock and the option defaults before the command line is read. */
+static void set_defaults(struct fs *fs, struct run *r)
+{
+	memset(&r->pc, 0, sizeof(r->pc));
+	memset(&r->co, 0, sizeof(r->co));
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->cond, NULL);
+	r->pc.o.attr_timeout = 1.0;
+	r->pc.o.entry_timeout = 1.0;
+	r->pc.o.negative_timeout = 1.0;
+	r->pc.o.dir_cache = 5.0;
+	r->pc.o.watch_cache = 3600.0;
+	r->pc.o.prefetch_entries = 200000;
+	r->pc.o.prefetch_threads = 4;
+	r->pc.o.ahead_threads = 64;
+	r->pc.o.ahead_files = 1024;
+	r->pc.o.op_timeout = 15.0;
+	fs->online = 1;
+}
+
+/* Parse the -o options and check them (--help and --version end here).
+ * 0 to go on, or -1 with *ret the exit status. */
+static int parse_options(struct fs *fs, struct run *r, const char *argv0, int *ret)
+{
 	fuse_set_log_func(fuse_log_redacted);
-	if (fuse_opt_parse(&args, &pc, opt_spec, opt_proc) < 0) {
-		ret = 2;
-		goto out;
+	if (fuse_opt_parse(&r->args, &r->pc, opt_spec, opt_proc) < 0) {
+		*ret = 2;
+		return -1;
 	}
-	fs.o = pc.o;
-	if (pc.bad_key) {
+	fs->o = r->pc.o;
+	if (r->pc.bad_key) {
 		fprintf(stderr, "e2bfs: an API key, token or password is never taken "
 			"on the command line; "
 			"use E2B_API_KEY or -o api_key_file=FILE\n");
-		ret = 2;
-		goto out;
+		*ret = 2;
+		return -1;
 	}
-	if (fs.o.show_version) {
+	if (fs->o.show_version) {
 		printf("e2bfs %s (libe2b %s, libfuse %s)\n", E2BFS_VERSION, e2b_version(),
 		       fuse_pkgversion());
-		ret = 0;
-		goto out;
+		*ret = 0;
+		return -1;
 	}
-	if (fs.o.show_help) {
-		usage(prog_name(argv[0]));
-		ret = 0;
-		goto out;
+	if (fs->o.show_help) {
+		usage(prog_name(argv0));
+		*ret = 0;
+		return -1;
 	}
-	if (!pc.spec || pc.nonopts < 2) {
+	if (!r->pc.spec || r->pc.nonopts < 2) {
 		fprintf(stderr, "usage: %s [options] SANDBOX_ID[:PATH] MOUNTPOINT (see --help)\n",
-			prog_name(argv[0]));
-		ret = 2;
-		goto out;
+			prog_name(argv0));
+		*ret = 2;
+		return -1;
 	}
-	if (fs.o.op_timeout < 1 || fs.o.op_timeout > 3600 || fs.o.attr_timeout < 0 ||
-	    fs.o.entry_timeout < 0 || fs.o.negative_timeout < 0 || fs.o.dir_cache < 0 ||
-	    fs.o.watch_cache < 0) {
+	if (fs->o.op_timeout < 1 || fs->o.op_timeout > 3600 || fs->o.attr_timeout < 0 ||
+	    fs->o.entry_timeout < 0 || fs->o.negative_timeout < 0 || fs->o.dir_cache < 0 ||
+	    fs->o.watch_cache < 0) {
 		fprintf(stderr, "e2bfs: timeouts must be >= 0 (op_timeout 1..3600)\n");
-		ret = 2;
-		goto out;
+		*ret = 2;
+		return -1;
 	}
-	fs.cache_max = 1ull << 30;
-	fs.ahead_size = 256u << 10;
-	fs.ahead_bytes = 64u << 20;
-	if ((fs.o.ahead_size && parse_size(fs.o.ahead_size, &fs.ahead_size) < 0) ||
-	    (fs.o.ahead_bytes && parse_size(fs.o.ahead_bytes, &fs.ahead_bytes) < 0)) {
+	return 0;
+}
+
+/* The cache and fetch-ahead sizes: defaults, then the options'.
+ * 0, or -1 with the exit status 2. */
+static int parse_sizes(struct fs *fs)
+{
+	fs->cache_max = 1ull << 30;
+	fs->ahead_size = 256u << 10;
+	fs->ahead_bytes = 64u << 20;
+	if ((fs->o.ahead_size && parse_size(fs->o.ahead_size, &fs->ahead_size) < 0) ||
+	    (fs->o.ahead_bytes && parse_size(fs->o.ahead_bytes, &fs->ahead_bytes) < 0)) {
 		fprintf(stderr, "e2bfs: bad ahead_size or ahead_bytes\n");
-		ret = 2;
-		goto out;
+		return -1;
 	}
-	if (fs.o.cache_max && parse_size(fs.o.cache_max, &fs.cache_max) < 0) {
-		fprintf(stderr, "e2bfs: bad cache_max '%s'\n", fs.o.cache_max);
-		ret = 2;
-		goto out;
+	if (fs->o.cache_max && parse_size(fs->o.cache_max, &fs->cache_max) < 0) {
+		fprintf(stderr, "e2bfs: bad cache_max '%s'\n", fs->o.cache_max);
+		return -1;
 	}
-	colon = strchr(pc.spec, ':');
+	return 0;
+}
+
+/* SANDBOX_ID[:PATH] and the mountpoint, which must not be mounted already.
+ * 0 to go on, or -1 with *ret the exit status. */
+static int parse_target(struct fs *fs, struct run *r, int *ret)
+{
+	char *colon, fstype[128];
+	const char *spec = r->pc.spec;
+
+	colon = strchr(r->pc.spec, ':');
 	if (colon) {
 		*colon = 0;
-		path = colon + 1;
+		r->path = colon + 1;
 	}
-	if (!pc.spec[0] || strlen(pc.spec) >= sizeof(fs.sandbox_id) ||
-	    strspn(pc.spec, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-		    strlen(pc.spec)) {
-		fprintf(stderr, "e2bfs: bad sandbox id '%s'\n", pc.spec);
-		ret = 2;
-		goto out;
+	if (!spec[0] || strlen(spec) >= sizeof(fs->sandbox_id) ||
+	    strspn(spec, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+		    strlen(spec)) {
+		fprintf(stderr, "e2bfs: bad sandbox id '%s'\n", spec);
+		*ret = 2;
+		return -1;
 	}
-	memcpy(fs.sandbox_id, pc.spec, strlen(pc.spec) + 1);
-	if (fuse_parse_cmdline(&args, &co) != 0 || !co.mountpoint) {
-		if (!co.mountpoint)
+	memcpy(fs->sandbox_id, spec, strlen(spec) + 1);
+	if (fuse_parse_cmdline(&r->args, &r->co) != 0 || !r->co.mountpoint) {
+		if (!r->co.mountpoint)
 			fprintf(stderr, "e2bfs: no mountpoint\n");
-		ret = 2;
-		goto out;
+		*ret = 2;
+		return -1;
 	}
-	fs.debug = co.debug;
-	fs.mountpoint = realpath(co.mountpoint, NULL);
-	if (fs.mountpoint && fuse_mounted_at(fs.mountpoint, fstype, sizeof(fstype))) {
+	fs->debug = r->co.debug;
+	fs->mountpoint = realpath(r->co.mountpoint, NULL);
+	if (fs->mountpoint && fuse_mounted_at(fs->mountpoint, fstype, sizeof(fstype))) {
 		/* A second mount would stack on the first and need two unmounts. */
 		fprintf(stderr, "e2bfs: '%s' is already a %s mount; unmount it first "
-			"(fusermount3 -u '%s')\n", fs.mountpoint, fstype, fs.mountpoint);
-		goto out;
+			"(fusermount3 -u '%s')\n", fs->mountpoint, fstype, fs->mountpoint);
+		return -1;
 	}
-	fs.uid = getuid();
-	fs.gid = getgid();
+	fs->uid = getuid();
+	fs->gid = getgid();
+	return 0;
+}
+
+/* Initialise libe2b and make the client from the options and the
+ * environment.  0, or -1 (exit status 1). */
+static int make_client(struct fs *fs, struct run *r)
+{
+	e2b_config *cfg = &r->cfg;
 
 	if (e2b_global_init() < 0) {
 		fprintf(stderr, "e2bfs: cannot initialise libe2b\n");
-		goto out;
+		return -1;
 	}
-	inited = 1;
-	if (fs.o.api_key_file) {
-		key = read_key_file(fs.o.api_key_file);
-		if (!key)
-			goto out;
-		cfg.api_key = key;
+	r->inited = 1;
+	if (fs->o.api_key_file) {
+		r->key = read_key_file(fs->o.api_key_file);
+		if (!r->key)
+			return -1;
+		cfg->api_key = r->key;
 	}
-	cfg.user = fs.o.user;
+	cfg->user = fs->o.user;
 	/* For fstab, where no environment is passed. */
-	cfg.api_url = fs.o.api_url;
-	cfg.sandbox_url = fs.o.sandbox_url;
-	cfg.domain = fs.o.domain;
+	cfg->api_url = fs->o.api_url;
+	cfg->sandbox_url = fs->o.sandbox_url;
+	cfg->domain = fs->o.domain;
 	/* Each attempt gets half the op timeout; libe2b starts a retry only
 	 * within twice the request timeout.  Not call_timeout_ms: its bound
 	 * replaces the per-attempt one, so an attempt that hangs would spend
 	 * the whole op timeout with no retry left. */
-	cfg.request_timeout_ms = (unsigned)(fs.o.op_timeout * 500.0);
-	cfg.connect_timeout_ms = cfg.request_timeout_ms < 5000 ? cfg.request_timeout_ms : 5000;
-	cfg.user_agent = "e2bfs/" E2BFS_VERSION;
+	cfg->request_timeout_ms = (unsigned)(fs->o.op_timeout * 500.0);
+	cfg->connect_timeout_ms = cfg->request_timeout_ms < 5000 ? cfg->request_timeout_ms : 5000;
+	cfg->user_agent = "e2bfs/" E2BFS_VERSION;
 	/* Keep a connection per thread that may wait on envd at once: FUSE
 	 * workers, uploads, listing prefetch and the readers' fetch-ahead. */
-	cfg.max_connections = 24 + fs.o.prefetch_threads + fs.o.ahead_threads;
-	cfg.log_cb = lib_log;
-	cfg.log_payload = &fs;
-	e2b_config_from_env(&cfg);
-	no_server_set = !cfg.api_url && !cfg.sandbox_url && !cfg.domain;
-	if (!cfg.api_key && !cfg.access_token) {
+	cfg->max_connections = 24 + fs->o.prefetch_threads + fs->o.ahead_threads;
+	cfg->log_cb = lib_log;
+	cfg->log_payload = fs;
+	e2b_config_from_env(cfg);
+	no_server_set = !cfg->api_url && !cfg->sandbox_url && !cfg->domain;
+	if (!cfg->api_key && !cfg->access_token) {
 		fprintf(stderr, "e2bfs: no API key: set E2B_API_KEY or use -o api_key_file=FILE\n");
-		goto out;
+		return -1;
 	}
-	if (e2b_client_new(&fs.client, &cfg) < 0) {
+	if (e2b_client_new(&fs->client, cfg) < 0) {
 		fprintf(stderr, "e2bfs: %s\n", e2b_error_last()->message);
-		goto out;
+		return -1;
 	}
-	if (remote_attach(&fs, no_server_set) < 0)
-		goto out;
-	rpath = path && path[0] ? path : ".";
-	if (resolve_root(&fs, rpath, &root_entry) < 0)
-		goto out;
+	return 0;
+}
 
-	cd = fs.o.cache_dir ? strdup(fs.o.cache_dir) : default_cache_dir();
-	if (!cd)
-		goto out;
-	fs.cache_dir = path_join(cd, fs.sandbox_id);
-	if (!fs.cache_dir || cache_init(&fs) < 0) {
+/* Attach to the sandbox, resolve the mounted directory, and open the
+ * local cache, the inode table and the control file.  0, or -1. */
+static int attach(struct fs *fs, struct run *r)
+{
+	const char *rpath;
+
+	if (remote_attach(fs, no_server_set) < 0)
+		return -1;
+	rpath = r->path && r->path[0] ? r->path : ".";
+	if (resolve_root(fs, rpath, &r->root_entry) < 0)
+		return -1;
+
+	r->cd = fs->o.cache_dir ? strdup(fs->o.cache_dir) : default_cache_dir();
+	if (!r->cd)
+		return -1;
+	fs->cache_dir = path_join(r->cd, fs->sandbox_id);
+	if (!fs->cache_dir || cache_init(fs) < 0) {
 		fprintf(stderr, "e2bfs: cannot use cache directory '%s'\n",
-			fs.cache_dir ? fs.cache_dir : cd);
-		goto out;
+			fs->cache_dir ? fs->cache_dir : r->cd);
+		return -1;
 	}
-	if (inode_init(&fs) < 0)
-		goto out;
+	if (inode_init(fs) < 0)
+		return -1;
 	/* Known root attributes keep the mount answering while offline. */
-	inode_unpin(inode_update(&fs, fs.root, root_entry, NULL));
-	ctl_init(&fs);
+	inode_unpin(inode_update(fs, fs->root, r->root_entry, NULL));
+	ctl_init(fs);
+	return 0;
+}
 
-	fuse_opt_add_arg(&args, "-odefault_permissions");
-	snprintf(opt, sizeof(opt), "-ofsname=e2bfs:%s:%s", fs.sandbox_id, fs.root);
-	if (!strchr(fs.root, ',') && strlen(fs.root) < 400)
-		fuse_opt_add_arg(&args, opt);
-	if (!co.nodefault_subtype)
-		fuse_opt_add_arg(&args, "-osubtype=e2bfs");
-	fs.se = fuse_session_new(&args, &e2bfs_ops, sizeof(e2bfs_ops), &fs);
-	if (!fs.se) {
-		ret = 2;	/* libfuse said why: an unknown option */
-		goto out;
+/* Make the FUSE session, mount it and daemonize.
+ * 0 to go on, or -1 with *ret the exit status. */
+static int mount_fs(struct fs *fs, struct run *r, int *ret)
+{
+	char opt[512];
+
+	fuse_opt_add_arg(&r->args, "-odefault_permissions");
+	snprintf(opt, sizeof(opt), "-ofsname=e2bfs:%s:%s", fs->sandbox_id, fs->root);
+	if (!strchr(fs->root, ',') && strlen(fs->root) < 400)
+		fuse_opt_add_arg(&r->args, opt);
+	if (!r->co.nodefault_subtype)
+		fuse_opt_add_arg(&r->args, "-osubtype=e2bfs");
+	fs->se = fuse_session_new(&r->args, &e2bfs_ops, sizeof(e2bfs_ops), fs);
+	if (!fs->se) {
+		*ret = 2;	/* libfuse said why: an unknown option */
+		return -1;
 	}
-	if (fuse_set_signal_handlers(fs.se) != 0)
-		goto out;
-	if (fuse_session_mount(fs.se, co.mountpoint) != 0)
-		goto out;
-	mounted = 1;
-	if (!co.foreground) {
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		return -1;
+	if (fuse_session_mount(fs->se, r->co.mountpoint) != 0)
+		return -1;
+	r->mounted = 1;
+	if (!r->co.foreground) {
 		fs_log_syslog();
 	}
-	fuse_daemonize(co.foreground);
+	fuse_daemonize(r->co.foreground);
+	return 0;
+}
 
+/* Start the housekeeper, watch, prefetch and fetch-ahead threads; a
+ * thread that does not start is logged, the mount goes on without it. */
+static void start_threads(struct fs *fs)
+{
 	/* Threads only after daemonize (fork). */
-	if (pthread_create(&hk_thread, NULL, housekeeper, &fs) == 0)
+	if (pthread_create(&hk_thread, NULL, housekeeper, fs) == 0)
 		hk_started = 1;
-	if (!fs.o.no_watch && watch_start(&fs) < 0)
-		fs_log(&fs, "cannot watch '%s'; "
+	if (!fs->o.no_watch && watch_start(fs) < 0)
+		fs_log(fs, "cannot watch '%s'; "
 		       "sandbox-side changes show after the cache times out",
-		       fs.root);
-	if (prefetch_start(&fs) < 0)
-		fs_log(&fs, "cannot start the listing prefetch threads");
-	if (ahead_start(&fs) < 0)
-		fs_log(&fs, "cannot start the threads that fetch ahead of readers");
+		       fs->root);
+	if (prefetch_start(fs) < 0)
+		fs_log(fs, "cannot start the listing prefetch threads");
+	if (ahead_start(fs) < 0)
+		fs_log(fs, "cannot start the threads that fetch ahead of readers");
+}
 
-	if (co.singlethread) {
-		ret = fuse_session_loop(fs.se);
+/* Serve FUSE requests until unmounted or signalled; the exit status. */
+static int serve(struct fs *fs, struct run *r)
+{
+	int ret;
+
+	if (r->co.singlethread) {
+		ret = fuse_session_loop(fs->se);
 	} else {
-		lc = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_clone_fd(lc, co.clone_fd);
+		r->lc = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(r->lc, r->co.clone_fd);
 		/* Unset is UINT_MAX, which libfuse 3.14 warns about. */
-		if (co.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads);
-		fuse_loop_cfg_set_max_threads(lc, co.max_threads && co.max_threads <= 100000 ?
-					      co.max_threads : 64);
-		ret = fuse_session_loop_mt(fs.se, lc);
+		if (r->co.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(r->lc, r->co.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(r->lc, r->co.max_threads &&
+					      r->co.max_threads <= 100000 ?
+					      r->co.max_threads : 64);
+		ret = fuse_session_loop_mt(fs->se, r->lc);
 	}
-	ret = ret != 0;
+	return ret != 0;
+}
 
-	pthread_mutex_lock(&fs.lock);
-	fs.stopping = 1;
-	pthread_cond_broadcast(&fs.cond);
-	pthread_mutex_unlock(&fs.lock);
-	watch_stop(&fs);
-	prefetch_stop(&fs);
-	ahead_stop(&fs);
-	ctl_shutdown(&fs);
-	remote_shutdown(&fs);
+/* Tell every thread to stop, stop them and join the housekeeper. */
+static void stop_threads(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = 1;
+	pthread_cond_broadcast(&fs->cond);
+	pthread_mutex_unlock(&fs->lock);
+	watch_stop(fs);
+	prefetch_stop(fs);
+	ahead_stop(fs);
+	ctl_shutdown(fs);
+	remote_shutdown(fs);
 	if (hk_started)
 		pthread_join(hk_thread, NULL);
-out:
-	if (fs.se) {
-		if (mounted)
-			fuse_session_unmount(fs.se);
-		fuse_remove_signal_handlers(fs.se);
-		fuse_session_destroy(fs.se);
+}
+
+/* Unmount and free what the steps set up, whichever step main() stopped at. */
+static void release(struct fs *fs, struct run *r)
+{
+	if (fs->se) {
+		if (r->mounted)
+			fuse_session_unmount(fs->se);
+		fuse_remove_signal_handlers(fs->se);
+		fuse_session_destroy(fs->se);
 	}
-	if (lc)
-		fuse_loop_cfg_destroy(lc);
-	e2b_sandbox_free(fs.sb);
-	e2b_client_free(fs.client);
-	if (inited)
+	if (r->lc)
+		fuse_loop_cfg_destroy(r->lc);
+	e2b_sandbox_free(fs->sb);
+	e2b_client_free(fs->client);
+	if (r->inited)
 		e2b_global_shutdown();
-	if (key) {
-		memset(key, 0, strlen(key));
-		free(key);
+	if (r->key) {
+		memset(r->key, 0, strlen(r->key));
+		free(r->key);
 	}
-	e2b_entry_info_free(root_entry);
-	free(cd);
-	free(co.mountpoint);
-	free(fs.mountpoint);
-	free(pc.spec);
-	fuse_opt_free_args(&args);
+	e2b_entry_info_free(r->root_entry);
+	free(r->cd);
+	free(r->co.mountpoint);
+	free(fs->mountpoint);
+	free(r->pc.spec);
+	fuse_opt_free_args(&r->args);
+}
+
+/* The steps in order; the first that fails ends the run (status 1 unless
+ * it says otherwise), and release() undoes what the steps did. */
+int main(int argc, char *argv[])
+{
+	static struct fs fs;
+	struct run r = { .args = FUSE_ARGS_INIT(argc, argv), .cfg = E2B_CONFIG_INIT };
+	int ret = 1;
+
+	set_defaults(&fs, &r);
+	if (parse_options(&fs, &r, argv[0], &ret) < 0)
+		goto out;
+	if (parse_sizes(&fs) < 0) {
+		ret = 2;
+		goto out;
+	}
+	if (parse_target(&fs, &r, &ret) < 0 || make_client(&fs, &r) < 0 ||
+	    attach(&fs, &r) < 0 || mount_fs(&fs, &r, &ret) < 0)
+		goto out;
+	start_threads(&fs);
+	ret = serve(&fs, &r);
+	stop_threads(&fs);
+out:
+	release(&fs, &r);
 	return ret;
 }
