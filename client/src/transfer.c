@@ -97,6 +97,46 @@ static void parse_total(const char *cr, uint64_t *total)
 		*total = v;
 }
 
+/* The Range and If-Modified-Since headers of read options @o, onto @hdrs;
+ * a ranged read has @d skip to the offset should the server ignore Range. */
+static int get_headers(struct curl_slist **hdrs, struct dl *d, const e2b_read_options *o,
+		       const char *what)
+{
+	char tmp[96];
+	int error = 0;
+
+	if (o->offset || o->length) {
+		if (o->length && o->offset > UINT64_MAX - o->length)
+			return e2b__error_set(E2B_EINVALID, "%s: range overflows", what);
+		if (o->length)
+			snprintf(tmp, sizeof(tmp), "bytes=%llu-%llu", (unsigned long long)o->offset,
+				 (unsigned long long)(o->offset + o->length - 1));
+		else
+			snprintf(tmp, sizeof(tmp), "bytes=%llu-", (unsigned long long)o->offset);
+		error = e2b__headers_add(hdrs, "Range", tmp);
+		d->ranged = 1;
+		d->skip = o->offset;
+	}
+	if (!error && o->if_modified_since) {
+		e2b__format_http_date(tmp, sizeof(tmp), o->if_modified_since);
+		error = e2b__headers_add(hdrs, "If-Modified-Since", tmp);
+	}
+	return error;
+}
+
+/* The file's mtime and size, from the answer's headers, into @info. */
+static void get_info(e2b_read_info *info, const struct e2b__resp *resp)
+{
+	int64_t mt;
+
+	if (resp->last_modified[0] && e2b__parse_http_date(resp->last_modified, &mt) == 0)
+		info->mtime = mt;
+	if (resp->content_range[0])
+		parse_total(resp->content_range, &info->file_size);
+	else if (resp->status == 200 && resp->content_length >= 0)
+		info->file_size = (uint64_t)resp->content_length;
+}
+
 int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 		   const char *path, const e2b_read_options *o,
 		   e2b_data_cb sink, void *payload, int any_thread)
@@ -106,8 +146,7 @@ int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 	struct curl_slist *hdrs = NULL;
 	e2b_buf url = E2B_BUF_INIT;
 	struct dl d = { 0 };
-	char tmp[96], what[256];
-	int64_t mt;
+	char what[256];
 	int error;
 
 	memset(info, 0, sizeof(*info));
@@ -123,24 +162,7 @@ int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 	d.sink = sink;
 	d.payload = payload;
 	d.remain = o->length ? o->length : UINT64_MAX;
-	if (o->offset || o->length) {
-		if (o->length && o->offset > UINT64_MAX - o->length) {
-			error = e2b__error_set(E2B_EINVALID, "%s: range overflows", what);
-			goto out;
-		}
-		if (o->length)
-			snprintf(tmp, sizeof(tmp), "bytes=%llu-%llu", (unsigned long long)o->offset,
-				 (unsigned long long)(o->offset + o->length - 1));
-		else
-			snprintf(tmp, sizeof(tmp), "bytes=%llu-", (unsigned long long)o->offset);
-		error = e2b__headers_add(&hdrs, "Range", tmp);
-		d.ranged = 1;
-		d.skip = o->offset;
-	}
-	if (!error && o->if_modified_since) {
-		e2b__format_http_date(tmp, sizeof(tmp), o->if_modified_since);
-		error = e2b__headers_add(&hdrs, "If-Modified-Since", tmp);
-	}
+	error = get_headers(&hdrs, &d, o, what);
 	if (error < 0)
 		goto out;
 	r.method = "GET";
@@ -163,12 +185,7 @@ int e2b__files_get(e2b_read_info *info, const struct e2b__envd *e,
 			e2b__error_prefix(what);
 		goto out;
 	}
-	if (resp.last_modified[0] && e2b__parse_http_date(resp.last_modified, &mt) == 0)
-		info->mtime = mt;
-	if (resp.content_range[0])
-		parse_total(resp.content_range, &info->file_size);
-	else if (resp.status == 200 && resp.content_length >= 0)
-		info->file_size = (uint64_t)resp.content_length;
+	get_info(info, &resp);
 	if (resp.status == 304) {
 		info->not_modified = 1;
 		goto out;
@@ -325,90 +342,71 @@ static int ul_rewind(void *payload)
 	return 0;
 }
 
-int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
-		    const struct e2b__upload *up)
+/* The upload's Content-Type into @ct and, for multipart, the part head and
+ * the epilogue around the caller's bytes into @u. */
+static int post_framing(e2b_buf *ct, struct ul *u, const struct e2b__upload *up)
 {
-	struct e2b__req r = { 0 };
-	struct e2b__resp resp;
-	struct curl_slist *hdrs = NULL;
-	e2b_buf url = E2B_BUF_INIT, ct = E2B_BUF_INIT;
-	struct ul u;
-	json_error_t jerr;
-	json_t *j = NULL, *first;
-	int oom = 0;
-	e2b_write_info *wi = NULL;
-	char boundary[64], what[256];
-	int64_t total;
+	char boundary[64];
 	int error;
 
-	if (out)
-		*out = NULL;
-	memset(&u, 0, sizeof(u));
-	u.up = up;
-	e2b_buf_init(&u.head, 0);
-	e2b_buf_init(&u.tail, 0);
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "write", up->path);
-	error = files_url(&url, e, up->path);
-	if (error < 0)
-		goto out;
 	if (up->multipart) {
 		make_boundary(boundary, sizeof(boundary));
-		error = e2b_buf_printf(&ct, "multipart/form-data; boundary=%s", boundary);
+		error = e2b_buf_printf(ct, "multipart/form-data; boundary=%s", boundary);
 		if (!error)
-			error = e2b_buf_printf(&u.head, "--%s\r\nContent-Disposition: form-data; "
+			error = e2b_buf_printf(&u->head, "--%s\r\nContent-Disposition: form-data; "
 					       "name=\"file\"; filename=\"", boundary);
 		if (!error)
-			error = put_quoted(&u.head, up->path);
+			error = put_quoted(&u->head, up->path);
 		if (!error)
-			error = e2b_buf_puts(&u.head, "\"\r\n"
+			error = e2b_buf_puts(&u->head, "\"\r\n"
 					     "Content-Type: application/octet-stream\r\n\r\n");
 		if (!error)
-			error = e2b_buf_printf(&u.tail, "\r\n--%s--\r\n", boundary);
+			error = e2b_buf_printf(&u->tail, "\r\n--%s--\r\n", boundary);
 	} else {
-		error = e2b_buf_puts(&ct, "application/octet-stream");
+		error = e2b_buf_puts(ct, "application/octet-stream");
 	}
-	if (!error)
-		error = e2b__envd_headers(&hdrs, e, ct.ptr, 0);
-	if (!error)
-		error = add_metadata(&hdrs, up->metadata, up->metadata_count, what);
-	if (error < 0)
-		goto out;
+	return error;
+}
+
+/* The POST request @r of upload @up, its body read from @u. */
+static void post_request(struct e2b__req *r, const char *url, struct curl_slist *hdrs,
+			 struct ul *u, const struct e2b__upload *up)
+{
+	int64_t total;
+
 	total = up->src ? up->src_len : (int64_t)up->len;
 	if (total >= 0)
-		total += (int64_t)(u.head.size + u.tail.size);
-	r.method = "POST";
-	r.url = url.ptr;
-	r.headers = hdrs;
-	r.src = ul_source;
-	r.src_payload = &u;
-	r.src_len = total;
-	r.src_rewind = ul_rewind;
+		total += (int64_t)(u->head.size + u->tail.size);
+	r->method = "POST";
+	r->url = url;
+	r->headers = hdrs;
+	r->src = ul_source;
+	r->src_payload = u;
+	r->src_len = total;
+	r->src_rewind = ul_rewind;
 	/* Rewriting the same bytes is harmless, so memory uploads may retry. */
-	r.idempotent = up->src == NULL;
-	r.any_thread = up->src == NULL;
-	r.no_timeout = 1;
-	r.timeout_ms = up->timeout_ms;
-	error = e2b__http_do(e->http, &r, &resp);
-	if (error < 0) {
-		if (error != E2B_ECANCELED)
-			e2b__error_prefix(what);
-		goto out;
-	}
-	if (resp.status != 200 && resp.status != 201 && resp.status != 204) {
-		error = e2b__error_from_response(resp.status, resp.body.ptr, resp.body.size,
-						 resp.request_id, what);
-		goto out;
-	}
-	if (!out)
-		goto out;
+	r->idempotent = up->src == NULL;
+	r->any_thread = up->src == NULL;
+	r->no_timeout = 1;
+	r->timeout_ms = up->timeout_ms;
+}
+
+/* The written entry, from envd's answer @resp (its first entry) or, with no
+ * entry in it, made up from @up's path; *@out is set only on success. */
+static int post_write_info(e2b_write_info **out, const struct e2b__resp *resp,
+			   const struct e2b__upload *up)
+{
+	json_error_t jerr;
+	json_t *j = NULL, *first;
+	int oom = 0, error = 0;
+	e2b_write_info *wi;
+
 	wi = e2b__calloc(1, sizeof(*wi));
-	if (!wi) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	j = resp.body.size ? e2b__json_load(resp.body.ptr, resp.body.size, 0, &jerr, &oom) : NULL;
-	if (resp.body.size && oom) {
+	if (!wi)
+		return e2b__error_oom();
+	j = resp->body.size ? e2b__json_load(resp->body.ptr, resp->body.size, 0, &jerr, &oom) :
+			      NULL;
+	if (resp->body.size && oom) {
 		error = e2b__error_oom();
 		goto out;
 	}
@@ -433,6 +431,53 @@ out:
 		e2b__free(wi);
 	}
 	json_decref(j);
+	return error;
+}
+
+int e2b__files_post(e2b_write_info **out, const struct e2b__envd *e,
+		    const struct e2b__upload *up)
+{
+	struct e2b__req r = { 0 };
+	struct e2b__resp resp;
+	struct curl_slist *hdrs = NULL;
+	e2b_buf url = E2B_BUF_INIT, ct = E2B_BUF_INIT;
+	struct ul u;
+	char what[256];
+	int error;
+
+	if (out)
+		*out = NULL;
+	memset(&u, 0, sizeof(u));
+	u.up = up;
+	e2b_buf_init(&u.head, 0);
+	e2b_buf_init(&u.tail, 0);
+	e2b__resp_init(&resp);
+	e2b__what(what, sizeof(what), "write", up->path);
+	error = files_url(&url, e, up->path);
+	if (error < 0)
+		goto out;
+	error = post_framing(&ct, &u, up);
+	if (!error)
+		error = e2b__envd_headers(&hdrs, e, ct.ptr, 0);
+	if (!error)
+		error = add_metadata(&hdrs, up->metadata, up->metadata_count, what);
+	if (error < 0)
+		goto out;
+	post_request(&r, url.ptr, hdrs, &u, up);
+	error = e2b__http_do(e->http, &r, &resp);
+	if (error < 0) {
+		if (error != E2B_ECANCELED)
+			e2b__error_prefix(what);
+		goto out;
+	}
+	if (resp.status != 200 && resp.status != 201 && resp.status != 204) {
+		error = e2b__error_from_response(resp.status, resp.body.ptr, resp.body.size,
+						 resp.request_id, what);
+		goto out;
+	}
+	if (out)
+		error = post_write_info(out, &resp, up);
+out:
 	curl_slist_free_all(hdrs);
 	e2b_buf_release(&url);
 	e2b_buf_release(&ct);
@@ -514,6 +559,71 @@ static int many_listed(const json_t *j, const char *want)
 	return 0;
 }
 
+/* The URL of a multipart POST of several files.  No path query: each
+ * part's filename is its path (envd keeps the directories of a multipart
+ * filename). */
+static int many_url(e2b_buf *url, const struct e2b__envd *e)
+{
+	int error = e2b_buf_printf(url, "%s/files", e->base_url);
+
+	if (!error && e->user && *e->user) {
+		error = e2b_buf_puts(url, "?username=");
+		if (!error)
+			error = e2b__url_escape(url, e->user);
+	}
+	return error;
+}
+
+/* The Content-Type into @ct, every part head and the epilogue into
+ * @m->heads (their offsets into @m->head_off), the files' bytes added to
+ * *@total. */
+static int many_framing(e2b_buf *ct, struct many *m, int64_t *total)
+{
+	char boundary[64];
+	int error;
+	size_t i;
+
+	make_boundary(boundary, sizeof(boundary));
+	error = e2b_buf_printf(ct, "multipart/form-data; boundary=%s", boundary);
+	for (i = 0; !error && i < m->count; i++) {
+		m->head_off[i] = m->heads.size;
+		error = e2b_buf_printf(&m->heads, "%s--%s\r\nContent-Disposition: form-data; "
+				       "name=\"file\"; filename=\"", i ? "\r\n" : "", boundary);
+		if (!error)
+			error = put_quoted(&m->heads, m->files[i].path);
+		if (!error)
+			error = e2b_buf_puts(&m->heads, "\"\r\nContent-Type: "
+					     "application/octet-stream\r\n\r\n");
+		*total += (int64_t)m->files[i].len;
+	}
+	m->head_off[m->count] = m->heads.size;
+	if (!error)
+		error = e2b_buf_printf(&m->heads, "\r\n--%s--\r\n", boundary);
+	return error;
+}
+
+/* Each file's error from envd's answer @j: E2B_EPROTO for one it did not
+ * list as written (the call's error names the first). */
+static int many_check(e2b_write_file *files, size_t count, const json_t *j,
+		      const struct e2b__resp *resp, const char *what)
+{
+	int error = 0;
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		files[i].error = 0;
+		if (!json_is_array(j) || !many_listed(j, files[i].path)) {
+			files[i].error = E2B_EPROTO;
+			if (!error)
+				error = e2b__error_set_http(
+					E2B_EPROTO, (int)resp->status, NULL, resp->request_id,
+					"%s: envd did not report '%s' as written", what,
+					files[i].path);
+		}
+	}
+	return error;
+}
+
 int e2b__files_post_many(int *out_rejected, const struct e2b__envd *e, e2b_write_file *files,
 			 size_t count, const e2b_kv *metadata, size_t metadata_count,
 			 unsigned timeout_ms)
@@ -525,7 +635,7 @@ int e2b__files_post_many(int *out_rejected, const struct e2b__envd *e, e2b_write
 	struct many m;
 	json_error_t jerr;
 	json_t *j = NULL;
-	char boundary[64], what[256];
+	char what[256];
 	int64_t total = 0;
 	int error, oom = 0, answered = 0;
 	size_t i;
@@ -542,31 +652,9 @@ int e2b__files_post_many(int *out_rejected, const struct e2b__envd *e, e2b_write
 		error = e2b__error_oom();
 		goto out;
 	}
-	make_boundary(boundary, sizeof(boundary));
-	/* No path query: each part's filename is its path (envd keeps the
-	 * directories of a multipart filename). */
-	error = e2b_buf_printf(&url, "%s/files", e->base_url);
-	if (!error && e->user && *e->user) {
-		error = e2b_buf_puts(&url, "?username=");
-		if (!error)
-			error = e2b__url_escape(&url, e->user);
-	}
+	error = many_url(&url, e);
 	if (!error)
-		error = e2b_buf_printf(&ct, "multipart/form-data; boundary=%s", boundary);
-	for (i = 0; !error && i < count; i++) {
-		m.head_off[i] = m.heads.size;
-		error = e2b_buf_printf(&m.heads, "%s--%s\r\nContent-Disposition: form-data; "
-				       "name=\"file\"; filename=\"", i ? "\r\n" : "", boundary);
-		if (!error)
-			error = put_quoted(&m.heads, files[i].path);
-		if (!error)
-			error = e2b_buf_puts(&m.heads, "\"\r\nContent-Type: "
-					     "application/octet-stream\r\n\r\n");
-		total += (int64_t)files[i].len;
-	}
-	m.head_off[count] = m.heads.size;
-	if (!error)
-		error = e2b_buf_printf(&m.heads, "\r\n--%s--\r\n", boundary);
+		error = many_framing(&ct, &m, &total);
 	if (!error)
 		error = e2b__envd_headers(&hdrs, e, ct.ptr, 0);
 	if (!error)
@@ -603,17 +691,7 @@ int e2b__files_post_many(int *out_rejected, const struct e2b__envd *e, e2b_write
 		goto out;
 	}
 	answered = 1;
-	for (i = 0; i < count; i++) {
-		files[i].error = 0;
-		if (!json_is_array(j) || !many_listed(j, files[i].path)) {
-			files[i].error = E2B_EPROTO;
-			if (!error)
-				error = e2b__error_set_http(
-					E2B_EPROTO, (int)resp.status, NULL, resp.request_id,
-					"%s: envd did not report '%s' as written", what,
-					files[i].path);
-		}
-	}
+	error = many_check(files, count, j, &resp, what);
 out:
 	for (i = 0; !answered && i < count; i++)
 		files[i].error = error;
