@@ -245,31 +245,90 @@ static void copy_hdr(char *dst, size_t cap, const char *v, size_t n)
 	dst[n] = '\0';
 }
 
+/* A status line: a new response (after 1xx or a retry) starts afresh. */
+static void header_status(struct e2b__resp *r, const char *data, size_t len)
+{
+	const char *sp = memchr(data, ' ', len);
+
+	r->status = 0;
+	if (sp && sp + 4 <= data + len) {
+		r->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+		if (r->status < 100 || r->status > 999)
+			r->status = 0;
+	}
+	r->headers_done = 0;
+	r->request_id[0] = r->next_token[0] = r->content_type[0] = '\0';
+	r->content_range[0] = r->last_modified[0] = '\0';
+	r->retry_after = -1;
+	r->content_length = -1;
+}
+
+/* Split header line @data into its @name (NUL-terminated) and its value
+ * (*@v, *@vlen; blanks and the line end trimmed); -1 for a line without a
+ * colon or with a name too long for @name. */
+static int header_split(const char *data, size_t len, char name[32], const char **v,
+			size_t *vlen)
+{
+	const char *colon;
+	size_t nlen;
+
+	colon = memchr(data, ':', len);
+	if (!colon)
+		return -1;
+	nlen = (size_t)(colon - data);
+	if (nlen >= 32)
+		return -1;
+	memcpy(name, data, nlen);
+	name[nlen] = '\0';
+	*v = colon + 1;
+	*vlen = len - nlen - 1;
+	while (*vlen && (**v == ' ' || **v == '\t')) {
+		(*v)++;
+		(*vlen)--;
+	}
+	while (*vlen && ((*v)[*vlen - 1] == '\r' || (*v)[*vlen - 1] == '\n' ||
+			 (*v)[*vlen - 1] == ' '))
+		(*vlen)--;
+	return 0;
+}
+
+/* A Retry-After (@name starting with r or R: seconds or an HTTP date,
+ * capped at an hour) or Content-Length header's value into @r. */
+static void header_number(struct e2b__resp *r, const char *name, const char *v, size_t vlen)
+{
+	int64_t n;
+	char tmp[32];
+
+	copy_hdr(tmp, sizeof(tmp), v, vlen);
+	/* Retry-After may also be an HTTP date. */
+	if ((name[0] == 'r' || name[0] == 'R') && e2b__parse_i64(tmp, &n) < 0) {
+		char date[64];
+
+		copy_hdr(date, sizeof(date), v, vlen);
+		if (e2b__parse_http_date(date, &n) == 0) {
+			n -= (int64_t)time(NULL);
+			r->retry_after = n < 0 ? 0 : (long)(n > 3600 ? 3600 : n);
+		}
+		return;
+	}
+	if (e2b__parse_i64(tmp, &n) == 0 && n >= 0) {
+		if (name[0] == 'r' || name[0] == 'R')
+			r->retry_after = (long)(n > 3600 ? 3600 : n);
+		else
+			r->content_length = n;
+	}
+}
+
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct xfer *x = userp;
 	struct e2b__resp *r = x->resp;
-	size_t len = size * nmemb, nlen, vlen;
-	const char *colon, *v;
+	size_t len = size * nmemb, vlen;
+	const char *v;
 	char name[32];
-	int64_t n;
-	char tmp[32];
 
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
-		/* A new response (after 1xx or a retry) starts afresh. */
-		const char *sp = memchr(data, ' ', len);
-
-		r->status = 0;
-		if (sp && sp + 4 <= data + len) {
-			r->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
-			if (r->status < 100 || r->status > 999)
-				r->status = 0;
-		}
-		r->headers_done = 0;
-		r->request_id[0] = r->next_token[0] = r->content_type[0] = '\0';
-		r->content_range[0] = r->last_modified[0] = '\0';
-		r->retry_after = -1;
-		r->content_length = -1;
+		header_status(r, data, len);
 		return len;
 	}
 	if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
@@ -277,22 +336,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 			r->headers_done = 1;
 		return len;
 	}
-	colon = memchr(data, ':', len);
-	if (!colon)
+	if (header_split(data, len, name, &v, &vlen) < 0)
 		return len;
-	nlen = (size_t)(colon - data);
-	if (nlen >= sizeof(name))
-		return len;
-	memcpy(name, data, nlen);
-	name[nlen] = '\0';
-	v = colon + 1;
-	vlen = len - nlen - 1;
-	while (vlen && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
-		vlen--;
 	if (!strcasecmp(name, "x-request-id"))
 		copy_hdr(r->request_id, sizeof(r->request_id), v, vlen);
 	else if (!strcasecmp(name, "x-next-token"))
@@ -303,26 +348,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 		copy_hdr(r->content_range, sizeof(r->content_range), v, vlen);
 	else if (!strcasecmp(name, "last-modified"))
 		copy_hdr(r->last_modified, sizeof(r->last_modified), v, vlen);
-	else if (!strcasecmp(name, "retry-after") || !strcasecmp(name, "content-length")) {
-		copy_hdr(tmp, sizeof(tmp), v, vlen);
-		/* Retry-After may also be an HTTP date. */
-		if ((name[0] == 'r' || name[0] == 'R') && e2b__parse_i64(tmp, &n) < 0) {
-			char date[64];
-
-			copy_hdr(date, sizeof(date), v, vlen);
-			if (e2b__parse_http_date(date, &n) == 0) {
-				n -= (int64_t)time(NULL);
-				r->retry_after = n < 0 ? 0 : (long)(n > 3600 ? 3600 : n);
-			}
-			return len;
-		}
-		if (e2b__parse_i64(tmp, &n) == 0 && n >= 0) {
-			if (name[0] == 'r' || name[0] == 'R')
-				r->retry_after = (long)(n > 3600 ? 3600 : n);
-			else
-				r->content_length = n;
-		}
-	}
+	else if (!strcasecmp(name, "retry-after") || !strcasecmp(name, "content-length"))
+		header_number(r, name, v, vlen);
 	return len;
 }
 
@@ -497,7 +524,9 @@ static int setup_easy(struct e2b__http *h, CURL *e, struct xfer *x)
 	return 0;
 }
 
-/* Map a transfer failure to an error code and record it. */
+/* Map a transfer failure to an error code and record it.
+ * Long: one switch from curl's codes to ours, each a line or two; split,
+ * the mapping would be harder to read as a table. */
 static int transport_error(struct xfer *x, CURLcode rc, long timeout_ms)
 {
 	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
