@@ -34,26 +34,55 @@ void e2b__envd_release(struct e2b__envd *e)
 	memset(e, 0, sizeof(*e));
 }
 
-int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
-		      const char *content_type, int with_user)
+/* The client's custom headers onto @l.  They go first: ours win on
+ * collision (later duplicates are sent too, so skip names we set
+ * ourselves). */
+static int add_custom_headers(struct curl_slist **l, const struct e2b__conf *c)
 {
-	const struct e2b__conf *c = e->conf;
-	struct curl_slist *l = NULL;
-	e2b_buf b = E2B_BUF_INIT;
-	char port[16];
 	size_t i;
 	int error = 0;
 
-	/* Custom headers first: ours win on collision (later duplicates are
-	 * sent too, so skip names we set ourselves). */
 	for (i = 0; i < c->headers_count && !error; i++) {
 		const char *k = c->headers[i].key;
 
 		if (!strcasecmp(k, "X-Access-Token") || !strcasecmp(k, "E2b-Sandbox-Id") ||
 		    !strcasecmp(k, "E2b-Sandbox-Port") || !strcasecmp(k, "Content-Type"))
 			continue;
-		error = e2b__headers_add(&l, k, c->headers[i].value);
+		error = e2b__headers_add(l, k, c->headers[i].value);
 	}
+	return error;
+}
+
+/* An Authorization header onto @l: Basic, @user with no password. */
+static int add_basic_auth(struct curl_slist **l, const char *user)
+{
+	e2b_buf b = E2B_BUF_INIT;
+	int error;
+
+	error = e2b_buf_printf(&b, "%s:", user);
+	if (!error) {
+		e2b_buf enc = E2B_BUF_INIT;
+
+		error = e2b_buf_puts(&enc, "Basic ");
+		if (!error)
+			error = e2b__b64_encode(&enc, b.ptr, b.size);
+		if (!error)
+			error = e2b__headers_add(l, "Authorization", enc.ptr);
+		e2b_buf_release(&enc);
+	}
+	e2b_buf_release(&b);
+	return error;
+}
+
+int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
+		      const char *content_type, int with_user)
+{
+	const struct e2b__conf *c = e->conf;
+	struct curl_slist *l = NULL;
+	char port[16];
+	int error;
+
+	error = add_custom_headers(&l, c);
 	snprintf(port, sizeof(port), "%u", c->envd_port);
 	if (!error)
 		error = e2b__headers_add(&l, "E2b-Sandbox-Id", e->sandbox_id);
@@ -67,23 +96,11 @@ int e2b__envd_headers(struct curl_slist **out, const struct e2b__envd *e,
 		error = e2b__headers_add(&l, "X-API-Key", c->api_key);
 	if (!error && content_type)
 		error = e2b__headers_add(&l, "Content-Type", content_type);
-	if (!error && with_user && e->user && *e->user) {
-		error = e2b_buf_printf(&b, "%s:", e->user);
-		if (!error) {
-			e2b_buf enc = E2B_BUF_INIT;
-
-			error = e2b_buf_puts(&enc, "Basic ");
-			if (!error)
-				error = e2b__b64_encode(&enc, b.ptr, b.size);
-			if (!error)
-				error = e2b__headers_add(&l, "Authorization", enc.ptr);
-			e2b_buf_release(&enc);
-		}
-	}
+	if (!error && with_user && e->user && *e->user)
+		error = add_basic_auth(&l, e->user);
 	/* Small bodies: skip the 100-continue round trip. */
 	if (!error && !curl_slist_append(l, "Expect:"))
 		error = e2b__error_oom();
-	e2b_buf_release(&b);
 	if (error < 0) {
 		curl_slist_free_all(l);
 		return error;
@@ -170,6 +187,54 @@ int e2b__rpc_unary(json_t **out, const struct e2b__envd *e,
 	return e2b__rpc_unary_pb(out, NULL, e, procedure, req, idempotent, what);
 }
 
+/* The request's body: @req encoded as message @ind, or as JSON without
+ * @ind. */
+static int rpc_body(e2b_buf *body, const ProtobufCMessageDescriptor *ind, const json_t *req)
+{
+	int error = encode_msg(body, ind, req);
+
+	if (error < 0)
+		return error;
+	if (!body->size && !ind) {
+		/* connect-go rejects zero-length unary JSON payloads. */
+		error = e2b_buf_puts(body, "{}");
+	}
+	return error;
+}
+
+/* The answer @resp, message @outd (JSON without it), as the caller wants
+ * it: the message itself into *@out_pb, or as JSON into *@out. */
+static int rpc_answer(json_t **out, ProtobufCMessage **out_pb,
+		      const ProtobufCMessageDescriptor *outd, const struct e2b__resp *resp,
+		      const char *what)
+{
+	json_t *j = NULL;
+	int error = 0;
+
+	if (outd && out_pb) {
+		/* The caller reads the message itself. */
+		*out_pb = protobuf_c_message_unpack(outd, NULL, resp->body.size,
+						    (const uint8_t *)resp->body.ptr);
+		if (!*out_pb) {
+			error = e2b__error_set(E2B_EPROTO, "cannot decode %s", outd->name);
+			e2b__error_prefix(what);
+		}
+		return error;
+	}
+	error = decode_msg(&j, outd, resp->body.ptr, resp->body.size);
+	if (error < 0) {
+		e2b__error_prefix(what);
+		goto out;
+	}
+	if (out) {
+		*out = j;
+		j = NULL;
+	}
+out:
+	json_decref(j);
+	return error;
+}
+
 int e2b__rpc_unary_pb(json_t **out, ProtobufCMessage **out_pb, const struct e2b__envd *e,
 		      const char *procedure, const json_t *req, int idempotent,
 		      const char *what)
@@ -179,7 +244,6 @@ int e2b__rpc_unary_pb(json_t **out, ProtobufCMessage **out_pb, const struct e2b_
 	e2b_buf url = E2B_BUF_INIT, body = E2B_BUF_INIT;
 	struct curl_slist *hdrs = NULL;
 	const ProtobufCMessageDescriptor *ind, *outd;
-	json_t *j = NULL;
 	int error;
 
 	if (out)
@@ -201,15 +265,9 @@ int e2b__rpc_unary_pb(json_t **out, ProtobufCMessage **out_pb, const struct e2b_
 	error = rpc_url(&url, e, procedure);
 	if (error < 0)
 		goto out;
-	error = encode_msg(&body, ind, req);
+	error = rpc_body(&body, ind, req);
 	if (error < 0)
 		goto out;
-	if (!body.size && !ind) {
-		/* connect-go rejects zero-length unary JSON payloads. */
-		error = e2b_buf_puts(&body, "{}");
-		if (error < 0)
-			goto out;
-	}
 	error = e2b__envd_headers(&hdrs, e, ind ? "application/proto" : "application/json", 1);
 	if (error == 0 && !curl_slist_append(hdrs, "Connect-Protocol-Version: 1"))
 		error = e2b__error_oom();
@@ -238,27 +296,8 @@ int e2b__rpc_unary_pb(json_t **out, ProtobufCMessage **out_pb, const struct e2b_
 	/* A server that answers JSON anyway is understood. */
 	if (ind && !strncmp(resp.content_type, "application/json", 16))
 		outd = NULL;
-	if (outd && out_pb) {
-		/* The caller reads the message itself. */
-		*out_pb = protobuf_c_message_unpack(outd, NULL, resp.body.size,
-						    (const uint8_t *)resp.body.ptr);
-		if (!*out_pb) {
-			error = e2b__error_set(E2B_EPROTO, "cannot decode %s", outd->name);
-			e2b__error_prefix(what);
-		}
-		goto out;
-	}
-	error = decode_msg(&j, outd, resp.body.ptr, resp.body.size);
-	if (error < 0) {
-		e2b__error_prefix(what);
-		goto out;
-	}
-	if (out) {
-		*out = j;
-		j = NULL;
-	}
+	error = rpc_answer(out, out_pb, outd, &resp, what);
 out:
-	json_decref(j);
 	curl_slist_free_all(hdrs);
 	e2b_buf_release(&url);
 	e2b_buf_release(&body);
