@@ -601,19 +601,116 @@ struct init_state {
 	size_t nkids, capkids;
 };
 
+/* The stdio of a child being spawned: the child's ends and e2bd's ends. */
+struct child_stdio {
+	int cin, cout, cerr;	/* the child's ends */
+	int pfds[3];		/* e2bd's ends */
+	int npfds;
+};
+
+/* Make room in st->kids for one more child; -1 when out of memory. */
+static int reserve_kid_slot(struct init_state *st)
+{
+	if (st->nkids == st->capkids) {
+		size_t cap = st->capkids ? st->capkids * 2 : 64;
+		pid_t *k = realloc(st->kids, cap * sizeof(*k));
+
+		if (!k)
+			return -1;
+		st->kids = k;
+		st->capkids = cap;
+	}
+	return 0;
+}
+
+/* Open the child's stdio (a PTY, or pipes and /dev/null) into io; 0, or
+ * -1 when the PTY failed, -2 when a pipe or dup failed (errno set).  What
+ * was opened stays in io for the caller to close. */
+static int open_child_stdio(const struct spawn_args *a, struct child_stdio *io)
+{
+	if (a->sp->flags & NSSPAWN_PTY) {
+		if (open_pty(a->sp, &io->pfds[0], &io->cin) < 0)
+			return -1;
+		io->npfds = 1;
+		io->cout = dup(io->cin);
+		io->cerr = dup(io->cin);
+	} else {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -2;
+		io->pfds[0] = p[0];
+		io->cout = p[1];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -2;
+		io->pfds[1] = p[0];
+		io->cerr = p[1];
+		io->npfds = 2;
+		if (a->sp->flags & NSSPAWN_STDIN) {
+			if (pipe2(p, O_CLOEXEC) < 0)
+				return -2;
+			io->cin = p[0];
+			io->pfds[2] = p[1];
+			io->npfds = 3;
+		} else {
+			io->cin = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		}
+	}
+	if (io->cin < 0 || io->cout < 0 || io->cerr < 0)
+		return -2;
+	return 0;
+}
+
+/* Close every fd left open in io. */
+static void close_child_stdio(struct child_stdio *io)
+{
+	int *fds[] = { &io->pfds[0], &io->pfds[1], &io->pfds[2],
+		       &io->cin, &io->cout, &io->cerr };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+/* Reap the child whose exec failed and tell e2bd why (msg, from the
+ * child), naming the command as envd does: "cmd arg1 arg2 ...". */
+static void report_exec_failure(struct init_state *st, const struct nsmsg_hdr *h,
+				const struct spawn_args *a, pid_t pid,
+				const char *msg)
+{
+	char cmdline[512];
+	size_t off = 0;
+	int status, i;
+
+	waitpid(pid, &status, 0);
+	cmdline[0] = '\0';
+	for (i = 0; a->argv[i] && off < sizeof(cmdline) - 1; i++) {
+		int w = xfmt(cmdline + off, sizeof(cmdline) - off, "%s%s",
+			     i ? " " : "", a->argv[i]);
+
+		off = w < 0 ? sizeof(cmdline) - 1 : off + (size_t)w;
+	}
+	send_error(st->sock, h->seq, NSERR_START,
+		   "error starting process '%s': %s", cmdline, msg);
+}
+
+/* Spawn one process for e2bd: check the request, open its stdio, fork and
+ * exec it (child_exec), wait on the close-on-exec error pipe for the exec's
+ * outcome, and answer NSMSG_SPAWNED with e2bd's ends of the stdio, or an
+ * error. */
 static void handle_spawn(struct init_state *st, const struct nsmsg_hdr *h,
 			 char *payload, size_t len)
 {
 	struct nsmsg_hdr r = { .type = NSMSG_SPAWNED, .seq = h->seq };
 	struct spawn_args a = { 0 };
-	int cin = -1, cout = -1, cerr = -1;	/* the child's ends */
-	int pfds[3] = { -1, -1, -1 };		/* e2bd's ends */
-	int npfds = 0, errpipe[2] = { -1, -1 };
+	struct child_stdio io = { -1, -1, -1, { -1, -1, -1 }, 0 };
+	int errpipe[2] = { -1, -1 };
 	char es[128], msg[1024];
 	struct stat stbuf;
 	ssize_t n;
 	pid_t pid;
-	int i;
+	int rc;
 
 	if (parse_spawn(payload, len, &a) < 0) {
 		send_error(st->sock, h->seq, NSERR_INTERNAL,
@@ -625,51 +722,18 @@ static void handle_spawn(struct init_state *st, const struct nsmsg_hdr *h,
 			   "cwd '%s' does not exist", a.cwd);
 		goto out;
 	}
-	if (st->nkids == st->capkids) {
-		size_t cap = st->capkids ? st->capkids * 2 : 64;
-		pid_t *k = realloc(st->kids, cap * sizeof(*k));
-
-		if (!k) {
-			send_error(st->sock, h->seq, NSERR_INTERNAL,
-				   "out of memory");
-			goto out;
-		}
-		st->kids = k;
-		st->capkids = cap;
+	if (reserve_kid_slot(st) < 0) {
+		send_error(st->sock, h->seq, NSERR_INTERNAL, "out of memory");
+		goto out;
 	}
-	if (a.sp->flags & NSSPAWN_PTY) {
-		if (open_pty(a.sp, &pfds[0], &cin) < 0) {
-			send_error(st->sock, h->seq, NSERR_START,
-				   "error starting pty: %s",
-				   lc_strerror(errno, es, sizeof(es)));
-			goto out;
-		}
-		npfds = 1;
-		cout = dup(cin);
-		cerr = dup(cin);
-	} else {
-		int p[2];
-
-		if (pipe2(p, O_CLOEXEC) < 0)
-			goto pipefail;
-		pfds[0] = p[0];
-		cout = p[1];
-		if (pipe2(p, O_CLOEXEC) < 0)
-			goto pipefail;
-		pfds[1] = p[0];
-		cerr = p[1];
-		npfds = 2;
-		if (a.sp->flags & NSSPAWN_STDIN) {
-			if (pipe2(p, O_CLOEXEC) < 0)
-				goto pipefail;
-			cin = p[0];
-			pfds[2] = p[1];
-			npfds = 3;
-		} else {
-			cin = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		}
+	rc = open_child_stdio(&a, &io);
+	if (rc == -1) {
+		send_error(st->sock, h->seq, NSERR_START,
+			   "error starting pty: %s",
+			   lc_strerror(errno, es, sizeof(es)));
+		goto out;
 	}
-	if (cin < 0 || cout < 0 || cerr < 0)
+	if (rc < 0)
 		goto pipefail;
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		goto pipefail;
@@ -682,7 +746,7 @@ static void handle_spawn(struct init_state *st, const struct nsmsg_hdr *h,
 	}
 	if (pid == 0) {
 		close(errpipe[0]);
-		child_exec(&a, cin, cout, cerr, errpipe[1]);
+		child_exec(&a, io.cin, io.cout, io.cerr, errpipe[1]);
 	}
 	close(errpipe[1]);
 	errpipe[1] = -1;
@@ -691,41 +755,19 @@ static void handle_spawn(struct init_state *st, const struct nsmsg_hdr *h,
 		n = read(errpipe[0], msg, sizeof(msg) - 1);
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
-		char cmdline[512];
-		size_t off = 0;
-		int status;
-
 		msg[n] = '\0';
-		waitpid(pid, &status, 0);
-		/* envd names the command as "cmd arg1 arg2 ..." here. */
-		cmdline[0] = '\0';
-		for (i = 0; a.argv[i] && off < sizeof(cmdline) - 1; i++) {
-			int w = xfmt(cmdline + off, sizeof(cmdline) - off, "%s%s",
-				     i ? " " : "", a.argv[i]);
-
-			off = w < 0 ? sizeof(cmdline) - 1 : off + (size_t)w;
-		}
-		send_error(st->sock, h->seq, NSERR_START,
-			   "error starting process '%s': %s", cmdline, msg);
+		report_exec_failure(st, h, &a, pid, msg);
 		goto out;
 	}
 	st->kids[st->nkids++] = pid;
 	r.a = pid;
-	nsmsg_send(st->sock, &r, NULL, 0, pfds, npfds);
+	nsmsg_send(st->sock, &r, NULL, 0, io.pfds, io.npfds);
 	goto out;
 pipefail:
 	send_error(st->sock, h->seq, NSERR_INTERNAL,
 		   "error creating pipes: %s", lc_strerror(errno, es, sizeof(es)));
 out:
-	for (i = 0; i < 3; i++)
-		if (pfds[i] >= 0)
-			close(pfds[i]);
-	if (cin >= 0)
-		close(cin);
-	if (cout >= 0)
-		close(cout);
-	if (cerr >= 0)
-		close(cerr);
+	close_child_stdio(&io);
 	if (errpipe[0] >= 0)
 		close(errpipe[0]);
 	if (errpipe[1] >= 0)
