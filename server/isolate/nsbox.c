@@ -169,6 +169,48 @@ static void kids_fail_all(struct nsbox *ns)
 	}
 }
 
+/* Unlink and return the child registered for pid, NULL if none; the
+ * caller holds ns->lock. */
+static struct ns_child *kids_take(struct nsbox *ns, pid_t pid)
+{
+	struct ns_child **pp, *k = NULL;
+
+	for (pp = &ns->kids; *pp; pp = &(*pp)->next) {
+		if ((*pp)->pid == pid) {
+			k = *pp;
+			*pp = k->next;
+			break;
+		}
+	}
+	return k;
+}
+
+/* Register the child a SPAWNED reply names with its waiter's callback; when
+ * that fails, turn the reply in *h and buf (4096 bytes) into an error.  The
+ * caller holds ns->lock. */
+static void kids_track_spawned(struct nsbox *ns, const struct ns_wait *w,
+			       struct nsmsg_hdr *h, char *buf)
+{
+	struct ns_child *k = calloc(1, sizeof(*k));
+
+	if (k) {
+		k->pid = h->a;
+		k->cb = w->cb;
+		k->arg = w->arg;
+		k->next = ns->kids;
+		ns->kids = k;
+	} else {
+		/* Cannot track it: the caller gets an error. */
+		h->type = NSMSG_ERROR;
+		h->a = NSERR_INTERNAL;
+		xfmt(buf, 4096, "out of memory");
+	}
+}
+
+/* The reader thread: reads init's messages, runs the exit callback of a
+ * child that exited, hands every other reply to its waiter in ns->waits;
+ * when init's socket closes, marks the sandbox dead and fails its
+ * children. */
 static void *reader_main(void *arg)
 {
 	struct nsbox *ns = arg;
@@ -192,15 +234,7 @@ static void *reader_main(void *arg)
 		buf[n] = '\0';
 		pthread_mutex_lock(&ns->lock);
 		if (h.type == NSMSG_EXIT) {
-			struct ns_child **pp;
-
-			for (pp = &ns->kids; *pp; pp = &(*pp)->next) {
-				if ((*pp)->pid == h.a) {
-					k = *pp;
-					*pp = k->next;
-					break;
-				}
-			}
+			k = kids_take(ns, h.a);
 			pthread_mutex_unlock(&ns->lock);
 			if (k) {
 				k->cb(k->arg, h.b);
@@ -213,22 +247,8 @@ static void *reader_main(void *arg)
 		for (w = ns->waits; w; w = w->next)
 			if (w->seq == h.seq && !w->done)
 				break;
-		if (w && h.type == NSMSG_SPAWNED) {
-			k = calloc(1, sizeof(*k));
-			if (k) {
-				k->pid = h.a;
-				k->cb = w->cb;
-				k->arg = w->arg;
-				k->next = ns->kids;
-				ns->kids = k;
-			} else {
-				/* Cannot track it: the caller gets an error. */
-				h.type = NSMSG_ERROR;
-				h.a = NSERR_INTERNAL;
-				xfmt(buf, 4096, "out of memory");
-				n = (ssize_t)strlen(buf);
-			}
-		}
+		if (w && h.type == NSMSG_SPAWNED)
+			kids_track_spawned(ns, w, &h, buf);
 		if (w) {
 			w->h = h;
 			xfmt(w->msg, sizeof(w->msg), "%s", buf);
@@ -310,16 +330,15 @@ out:
 	return rc;
 }
 
-/* Ask the zygote for a new init and wait until it is READY. */
-static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
-		      size_t errlen)
+/* Send the zygote START for sb and read its answer into h, msg, fds and
+ * *nfds, holding G.zlock meanwhile; *np is nsmsg_recv()'s result.  -1 (err
+ * set) when the zygote could not be asked or did not answer. */
+static int zygote_ask_start(struct sandbox *sb, struct nsmsg_hdr *h, char *msg,
+			    size_t msgsize, int *fds, int *nfds, ssize_t *np,
+			    char *err, size_t errlen)
 {
-	struct nsmsg_hdr h = { .type = NSMSG_START };
-	char payload[PATH_MAX + 64], msg[1024];
-	int fds[NSMSG_MAXFDS], nfds = 0, sock = -1, i;
+	char payload[PATH_MAX + 64];
 	size_t len;
-	ssize_t n;
-	struct timeval tv = { .tv_sec = 5 };
 	struct pollfd p;
 
 	if (xfmt(payload, sizeof(payload), "%s%c%s", sb->root, '\0',
@@ -329,8 +348,8 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 	}
 	len = strlen(payload) + 1 + strlen(sb->id) + 1;
 	pthread_mutex_lock(&G.zlock);
-	h.seq = ++G.zseq;
-	if (nsmsg_send(G.zsock, &h, payload, len, NULL, 0) < 0) {
+	h->seq = ++G.zseq;
+	if (nsmsg_send(G.zsock, h, payload, len, NULL, 0) < 0) {
 		pthread_mutex_unlock(&G.zlock);
 		xfmt(err, errlen, "the sandbox zygote is gone: %m");
 		return -1;
@@ -342,8 +361,49 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 		xfmt(err, errlen, "the sandbox zygote did not answer");
 		return -1;
 	}
-	n = nsmsg_recv(G.zsock, &h, msg, sizeof(msg) - 1, fds, &nfds);
+	*np = nsmsg_recv(G.zsock, h, msg, msgsize - 1, fds, nfds);
 	pthread_mutex_unlock(&G.zlock);
+	return 0;
+}
+
+/* Wait for init's first message on sock, which says whether the sandbox is
+ * set up; -1 (err set) unless it is READY.  Fds it carries land in fds and
+ * *nfds. */
+static int wait_init_ready(int sock, char *msg, size_t msgsize, int *fds,
+			   int *nfds, char *err, size_t errlen)
+{
+	struct nsmsg_hdr h;
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, INIT_READY_TIMEOUT_MS) <= 0) {
+		xfmt(err, errlen, "sandbox init did not start");
+		return -1;
+	}
+	n = nsmsg_recv(sock, &h, msg, msgsize - 1, fds, nfds);
+	if (n < 0 || h.type != NSMSG_READY) {
+		if (n > 0)
+			msg[n] = '\0';
+		xfmt(err, errlen, "cannot set up sandbox: %s",
+			 n > 0 && h.type == NSMSG_ERROR ? msg : "init exited");
+		return -1;
+	}
+	return 0;
+}
+
+/* Ask the zygote for a new init and wait until it is READY. */
+static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
+		      size_t errlen)
+{
+	struct nsmsg_hdr h = { .type = NSMSG_START };
+	char msg[1024];
+	int fds[NSMSG_MAXFDS], nfds = 0, sock = -1, i;
+	ssize_t n;
+	struct timeval tv = { .tv_sec = 5 };
+
+	if (zygote_ask_start(sb, &h, msg, sizeof(msg), fds, &nfds, &n, err,
+			     errlen) < 0)
+		return -1;
 	if (n < 0 || (n == 0 && h.type == 0)) {
 		xfmt(err, errlen, "the sandbox zygote is gone");
 		goto fail;
@@ -360,19 +420,8 @@ static int start_init(struct sandbox *sb, struct nsbox *ns, char *err,
 	ns->init_pid = h.a;
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* The first message from init says whether the sandbox is set up. */
-	p.fd = sock;
-	if (poll(&p, 1, INIT_READY_TIMEOUT_MS) <= 0) {
-		xfmt(err, errlen, "sandbox init did not start");
+	if (wait_init_ready(sock, msg, sizeof(msg), fds, &nfds, err, errlen) < 0)
 		goto fail;
-	}
-	n = nsmsg_recv(sock, &h, msg, sizeof(msg) - 1, fds, &nfds);
-	if (n < 0 || h.type != NSMSG_READY) {
-		if (n > 0)
-			msg[n] = '\0';
-		xfmt(err, errlen, "cannot set up sandbox: %s",
-			 n > 0 && h.type == NSMSG_ERROR ? msg : "init exited");
-		goto fail;
-	}
 	if (nsbox_clone_net && netns_attach(&ns->net, sb->id, ns->init_pid,
 					!sb->no_internet, err, errlen) < 0)
 		goto fail;
@@ -863,26 +912,16 @@ int nsbox_connect_port(struct sandbox *sb, int port)
 
 /* ---- nsproc.h ---- */
 
-int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
-		nsbox_exit_fn cb, void *arg, struct nsbox_spawn_result *out,
-		struct rpc_error *err)
+/* Encode req as a NSMSG_SPAWN payload (struct nsmsg_spawn, then user, cwd,
+ * argv and envp, each NUL-terminated) in a malloc'ed buffer of *lenp bytes;
+ * NULL (err set) when it is too large or memory is short. */
+static char *encode_spawn(const struct nsbox_spawn_req *req, size_t *lenp,
+			  struct rpc_error *err)
 {
-	struct nsmsg_hdr h = { .type = NSMSG_SPAWN };
 	struct nsmsg_spawn sp = { 0 };
-	struct nsbox *ns = sb->ns;
-	struct ns_wait r;
-	char *buf = NULL, msg[1024];
+	char *buf;
 	size_t len, off, i, argc = 0, envc = 0;
-	int rc = -1, k;
 
-	out->pid = -1;
-	out->stdin_fd = out->stdout_fd = out->stderr_fd = out->pty_fd = -1;
-	if (!ns)
-		return rpc_fail(err, "internal", "sandbox is not running");
-	if (nsbox_unpriv && (req->user->uid != SB_UID || req->user->gid != SB_GID))
-		return rpc_fail(err, "invalid_argument", "user '%s' is not "
-				"available: e2bd runs unprivileged and sandboxes "
-				"have only uid %d", req->user->name, SB_UID);
 	while (req->argv[argc])
 		argc++;
 	while (req->envp && req->envp[envc])
@@ -892,13 +931,17 @@ int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
 		len += strlen(req->argv[i]) + 1;
 	for (i = 0; i < envc; i++)
 		len += strlen(req->envp[i]) + 1;
-	if (len > NSMSG_MAX)
-		return rpc_fail(err, "invalid_argument",
-				"command and environment too large (%zu bytes, "
-				"limit %u)", len, NSMSG_MAX);
+	if (len > NSMSG_MAX) {
+		rpc_fail(err, "invalid_argument",
+			 "command and environment too large (%zu bytes, "
+			 "limit %u)", len, NSMSG_MAX);
+		return NULL;
+	}
 	buf = malloc(len);
-	if (!buf)
-		return rpc_fail(err, "internal", "out of memory");
+	if (!buf) {
+		rpc_fail(err, "internal", "out of memory");
+		return NULL;
+	}
 	sp.flags = (req->pty ? NSSPAWN_PTY : 0) |
 		   (req->stdin_pipe ? NSSPAWN_STDIN : 0);
 	sp.uid = req->user->uid;
@@ -917,7 +960,13 @@ int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
 	for (i = 0; i < envc; i++)
 		PUT(req->envp[i]);
 #undef PUT
-	/* An init that died on its own is restarted (the root stays mounted). */
+	*lenp = len;
+	return buf;
+}
+
+/* Restart an init that died on its own (the root stays mounted). */
+static void restart_dead_init(struct sandbox *sb, struct nsbox *ns)
+{
 	pthread_mutex_lock(&ns->life);
 	if (ns->mounted && ns->reader_on) {
 		bool dead;
@@ -929,46 +978,85 @@ int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
 			log_warn("sandbox %s: cannot restart init", sb->id);
 	}
 	pthread_mutex_unlock(&ns->life);
-	if (ns_request(ns, &h, buf, len, cb, arg, &r, msg, sizeof(msg)) < 0) {
-		rpc_fail(err, "internal", "%s", msg);
-		goto out;
+}
+
+/* Close the fds a reply from init carries. */
+static void reply_close_fds(struct ns_wait *r)
+{
+	int k;
+
+	for (k = 0; k < r->nfds; k++)
+		close(r->fds[k]);
+}
+
+/* Turn init's reply r to a spawn request into *out (the pid and e2bd's ends
+ * of its stdio) or an error; 0 or -1. */
+static int take_spawn_reply(struct sandbox *sb, const struct nsbox_spawn_req *req,
+			    struct ns_wait *r, struct nsbox_spawn_result *out,
+			    struct rpc_error *err)
+{
+	if (r->h.type == NSMSG_ERROR) {
+		rpc_fail(err, r->h.a == NSERR_INTERNAL ? "internal" : "invalid_argument",
+			 "%s", r->msg);
+		reply_close_fds(r);
+		return -1;
 	}
-	if (r.h.type == NSMSG_ERROR) {
-		rpc_fail(err, r.h.a == NSERR_INTERNAL ? "internal" : "invalid_argument",
-			 "%s", r.msg);
-		for (k = 0; k < r.nfds; k++)
-			close(r.fds[k]);
-		goto out;
-	}
-	if (r.h.type != NSMSG_SPAWNED) {
-		for (k = 0; k < r.nfds; k++)
-			close(r.fds[k]);
+	if (r->h.type != NSMSG_SPAWNED) {
+		reply_close_fds(r);
 		rpc_fail(err, "internal", "bad reply from sandbox init");
-		goto out;
+		return -1;
 	}
-	if (r.nfds != (req->pty ? 1 : (req->stdin_pipe ? 3 : 2))) {
+	if (r->nfds != (req->pty ? 1 : (req->stdin_pipe ? 3 : 2))) {
 		/*
 		 * Cannot happen with our init; the exit callback is already
 		 * registered, so report success with no streams and kill it.
 		 */
-		for (k = 0; k < r.nfds; k++)
-			close(r.fds[k]);
-		out->pid = r.h.a;
-		(void)nsbox_signal(sb, r.h.a, SIGKILL, err);
-		rc = 0;
-		goto out;
+		reply_close_fds(r);
+		out->pid = r->h.a;
+		(void)nsbox_signal(sb, r->h.a, SIGKILL, err);
+		return 0;
 	}
-	out->pid = r.h.a;
+	out->pid = r->h.a;
 	if (req->pty) {
-		out->pty_fd = r.fds[0];
+		out->pty_fd = r->fds[0];
 	} else {
-		out->stdout_fd = r.fds[0];
-		out->stderr_fd = r.fds[1];
+		out->stdout_fd = r->fds[0];
+		out->stderr_fd = r->fds[1];
 		if (req->stdin_pipe)
-			out->stdin_fd = r.fds[2];
+			out->stdin_fd = r->fds[2];
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int nsbox_spawn(struct sandbox *sb, const struct nsbox_spawn_req *req,
+		nsbox_exit_fn cb, void *arg, struct nsbox_spawn_result *out,
+		struct rpc_error *err)
+{
+	struct nsmsg_hdr h = { .type = NSMSG_SPAWN };
+	struct nsbox *ns = sb->ns;
+	struct ns_wait r;
+	char *buf, msg[1024];
+	size_t len;
+	int rc;
+
+	out->pid = -1;
+	out->stdin_fd = out->stdout_fd = out->stderr_fd = out->pty_fd = -1;
+	if (!ns)
+		return rpc_fail(err, "internal", "sandbox is not running");
+	if (nsbox_unpriv && (req->user->uid != SB_UID || req->user->gid != SB_GID))
+		return rpc_fail(err, "invalid_argument", "user '%s' is not "
+				"available: e2bd runs unprivileged and sandboxes "
+				"have only uid %d", req->user->name, SB_UID);
+	buf = encode_spawn(req, &len, err);
+	if (!buf)
+		return -1;
+	restart_dead_init(sb, ns);
+	if (ns_request(ns, &h, buf, len, cb, arg, &r, msg, sizeof(msg)) < 0) {
+		rpc_fail(err, "internal", "%s", msg);
+		rc = -1;
+	} else {
+		rc = take_spawn_reply(sb, req, &r, out, err);
+	}
 	free(buf);
 	return rc;
 }
