@@ -343,19 +343,20 @@ void cgroup_global_init(void)
 	cgroup_init_from("/proc/self/mountinfo", "/proc/self/cgroup");
 }
 
-void cgroup_init_from(const char *mountinfo, const char *self_cgroup)
-{
-	FILE *f = fopen(mountinfo, "re");
-	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
-	char own1[PATH_MAX] = "", own2[PATH_MAX] = "", probe[PATH_MAX + 16];
-	char pids[PATH_MAX] = "", ownp[PATH_MAX] = "";
-	char mem[PATH_MAX] = "", ownm[PATH_MAX] = "";
-	const char *force;
+/* What cgroup_init_from() learns: the mount points of the cgroup v1
+ * freezer, pids and memory hierarchies and of cgroup v2, and e2bd's own
+ * group in each (from /proc/self/cgroup). */
+struct cg_found {
+	char v1[PATH_MAX], v2[PATH_MAX], pids[PATH_MAX], mem[PATH_MAX];
+	char own1[PATH_MAX], own2[PATH_MAX], ownp[PATH_MAX], ownm[PATH_MAX];
+};
 
-	memset(&CG, 0, sizeof(CG));
-	CG.freezer = CGROUP_FREEZER_SIGNAL;
-	if (!f)
-		return;
+/* Read the mount points of the hierarchies from mountinfo f into c (the
+ * first of each). */
+static void scan_mountinfo(FILE *f, struct cg_found *c)
+{
+	char line[4096];
+
 	while (fgets(line, sizeof(line), f)) {
 		char *sep = strstr(line, " - ");
 		char mp[PATH_MAX], fstype[64], src[256], opts[1024];
@@ -374,69 +375,99 @@ void cgroup_init_from(const char *mountinfo, const char *self_cgroup)
 			continue;
 		if (sscanf(sep + 3, "%63s %255s %1023s", fstype, src, opts) != 3)
 			continue;
-		if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "freezer") && !v1[0])
-			xfmt(v1, sizeof(v1), "%s", mp);
-		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "pids") && !pids[0])
-			xfmt(pids, sizeof(pids), "%s", mp);
-		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "memory") && !mem[0])
-			xfmt(mem, sizeof(mem), "%s", mp);
-		else if (strcmp(fstype, "cgroup2") == 0 && !v2[0])
-			xfmt(v2, sizeof(v2), "%s", mp);
+		if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "freezer") && !c->v1[0])
+			xfmt(c->v1, sizeof(c->v1), "%s", mp);
+		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "pids") && !c->pids[0])
+			xfmt(c->pids, sizeof(c->pids), "%s", mp);
+		else if (strcmp(fstype, "cgroup") == 0 && strstr(opts, "memory") && !c->mem[0])
+			xfmt(c->mem, sizeof(c->mem), "%s", mp);
+		else if (strcmp(fstype, "cgroup2") == 0 && !c->v2[0])
+			xfmt(c->v2, sizeof(c->v2), "%s", mp);
+	}
+}
+
+/* Read e2bd's own group in each hierarchy from self_cgroup into c. */
+static void read_own_groups(const char *self_cgroup, struct cg_found *c)
+{
+	FILE *f = fopen(self_cgroup, "re");
+	char line[4096];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2)
+			continue;
+		c2[strcspn(c2, "\n")] = '\0';
+		if (strncmp(c1, "::", 2) == 0)
+			xfmt(c->own2, sizeof(c->own2), "%s", c2 + 1);
+		else if (strstr(c1, "freezer"))
+			xfmt(c->own1, sizeof(c->own1), "%s", c2 + 1);
+		else if (strstr(c1, ":pids:") || strstr(c1, ",pids"))
+			xfmt(c->ownp, sizeof(c->ownp), "%s", c2 + 1);
+		else if (strstr(c1, ":memory:") || strstr(c1, ",memory"))
+			xfmt(c->ownm, sizeof(c->ownm), "%s", c2 + 1);
 	}
 	fclose(f);
-	f = fopen(self_cgroup, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+}
 
-			if (!c2)
-				continue;
-			c2[strcspn(c2, "\n")] = '\0';
-			if (strncmp(c1, "::", 2) == 0)
-				xfmt(own2, sizeof(own2), "%s", c2 + 1);
-			else if (strstr(c1, "freezer"))
-				xfmt(own1, sizeof(own1), "%s", c2 + 1);
-			else if (strstr(c1, ":pids:") || strstr(c1, ",pids"))
-				xfmt(ownp, sizeof(ownp), "%s", c2 + 1);
-			else if (strstr(c1, ":memory:") || strstr(c1, ",memory"))
-				xfmt(ownm, sizeof(ownm), "%s", c2 + 1);
-		}
-		fclose(f);
-	}
-	if (pids[0]) {
-		xfmt(CG.pidsbase, sizeof(CG.pidsbase), "%s%s/e2bd", pids,
-		     strcmp(ownp, "/") == 0 ? "" : ownp);
+/* Make e2bd's groups in the cgroup v1 pids and memory hierarchies. */
+static void make_v1_limit_bases(const struct cg_found *c)
+{
+	if (c->pids[0]) {
+		xfmt(CG.pidsbase, sizeof(CG.pidsbase), "%s%s/e2bd", c->pids,
+		     strcmp(c->ownp, "/") == 0 ? "" : c->ownp);
 		if (mkdir(CG.pidsbase, 0755) < 0 && errno != EEXIST)
 			CG.pidsbase[0] = '\0';
 	}
-	if (mem[0]) {
-		xfmt(CG.membase, sizeof(CG.membase), "%s%s/e2bd", mem,
-		     strcmp(ownm, "/") == 0 ? "" : ownm);
+	if (c->mem[0]) {
+		xfmt(CG.membase, sizeof(CG.membase), "%s%s/e2bd", c->mem,
+		     strcmp(c->ownm, "/") == 0 ? "" : c->ownm);
 		if (mkdir(CG.membase, 0755) < 0 && errno != EEXIST)
 			CG.membase[0] = '\0';
 	}
+}
+
+void cgroup_init_from(const char *mountinfo, const char *self_cgroup)
+{
+	FILE *f = fopen(mountinfo, "re");
+	struct cg_found c;
+	char probe[PATH_MAX + 16];
+	const char *force;
+
+	memset(&c, 0, sizeof(c));
+	memset(&CG, 0, sizeof(CG));
+	CG.freezer = CGROUP_FREEZER_SIGNAL;
+	if (!f)
+		return;
+	scan_mountinfo(f, &c);
+	fclose(f);
+	read_own_groups(self_cgroup, &c);
+	make_v1_limit_bases(&c);
 	/* E2BD_FREEZER=v2|signal: test the other freezers on a v1 host. */
 	force = getenv("E2BD_FREEZER");
 	if (force && strcmp(force, "signal") == 0)
 		return;
-	if (v1[0] && !(force && strcmp(force, "v2") == 0)) {
-		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s%s/e2bd", v1,
-			 strcmp(own1, "/") == 0 ? "" : own1);
+	if (c.v1[0] && !(force && strcmp(force, "v2") == 0)) {
+		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s%s/e2bd", c.v1,
+			 strcmp(c.own1, "/") == 0 ? "" : c.own1);
 		if ((mkdir(CG.cgbase, 0755) == 0 || errno == EEXIST)) {
 			CG.freezer = CGROUP_FREEZER_V1;
 			return;
 		}
 	}
-	if (v2[0]) {
-		xfmt(probe, sizeof(probe), "%s%s", v2, strcmp(own2, "/") == 0 ? "" : own2);
-		xfmt(own2, sizeof(own2), "%s", probe);	/* e2bd's own group's path */
-		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s/e2bd", own2);
+	if (c.v2[0]) {
+		xfmt(probe, sizeof(probe), "%s%s", c.v2,
+		     strcmp(c.own2, "/") == 0 ? "" : c.own2);
+		xfmt(c.own2, sizeof(c.own2), "%s", probe);	/* e2bd's own group's path */
+		xfmt(CG.cgbase, sizeof(CG.cgbase), "%s/e2bd", c.own2);
 		xfmt(probe, sizeof(probe), "%s/cgroup.freeze", CG.cgbase);
 		if ((mkdir(CG.cgbase, 0755) == 0 || errno == EEXIST) &&
 		    access(probe, W_OK) == 0) {
 			CG.freezer = CGROUP_FREEZER_V2;
 			/* Lets each sandbox's group have memory.max and pids.max. */
-			v2_delegate(own2, CG.cgbase);
+			v2_delegate(c.own2, CG.cgbase);
 			return;
 		}
 	}
