@@ -87,43 +87,43 @@ static void hide_host_file(struct sandbox *sb, int rootfd, const char *layers,
 	close(dfd);
 }
 
-/* /etc/shadow or gshadow of the host with every password field "!". */
-static void replace_shadow(struct sandbox *sb, int rootfd, const char *layers,
-			   const char *name)
+/* The host's file at path, of size bytes, NUL-terminated, malloc'ed; NULL
+ * when it cannot be read (unprivileged e2bd) or memory is short. */
+static char *read_host_file(const char *path, off_t size)
 {
-	char path[64], *host, *out, *line, *next, *o;
-	struct stat st;
-	int fd;
+	char *host = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	xfmt(path, sizeof(path), "etc/%s", name);
-	if (in_upper(layers, path))
-		return;
-	xfmt(path, sizeof(path), "/etc/%s", name);
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return;
-	host = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		host = malloc((size_t)st.st_size + 1);
+		host = malloc((size_t)size + 1);
 		if (host) {
-			ssize_t n = read(fd, host, (size_t)st.st_size);
+			ssize_t n = read(fd, host, (size_t)size);
 
 			host[n > 0 ? n : 0] = '\0';
 		}
 		close(fd);
 	}
+	return host;
+}
+
+/* The shadow or gshadow file (name) host with every password field "!",
+ * malloc'ed; a root entry only when host is NULL.  NULL when memory is
+ * short. */
+static char *lock_passwords(const char *host, const char *name)
+{
+	const char *line, *next;
+	char *out, *o;
+
 	/* Each line grows by at most 2 ("!" for an empty field, a newline). */
 	out = malloc(host ? 2 * strlen(host) + 64 : 64);
-	if (!out) {
-		free(host);
-		return;
-	}
+	if (!out)
+		return NULL;
 	o = out;
 	/* Unreadable (unprivileged e2bd): a root entry only. */
 	if (!host)
 		o += snprintf(o, 64, "root:!::%s\n", name[0] == 's' ? "0:99999:7:::" : "");
 	for (line = host; line && *line; line = next) {
-		char *c1 = strchr(line, ':'), *c2;
+		const char *c1 = strchr(line, ':'), *c2;
 
 		next = strchr(line, '\n');
 		next = next ? next + 1 : line + strlen(line);
@@ -139,6 +139,29 @@ static void replace_shadow(struct sandbox *sb, int rootfd, const char *layers,
 			*o++ = '\n';
 	}
 	*o = '\0';
+	return out;
+}
+
+/* /etc/shadow or gshadow of the host with every password field "!". */
+static void replace_shadow(struct sandbox *sb, int rootfd, const char *layers,
+			   const char *name)
+{
+	char path[64], *host, *out;
+	struct stat st;
+	int fd;
+
+	xfmt(path, sizeof(path), "etc/%s", name);
+	if (in_upper(layers, path))
+		return;
+	xfmt(path, sizeof(path), "/etc/%s", name);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	host = read_host_file(path, st.st_size);
+	out = lock_passwords(host, name);
+	if (!out) {
+		free(host);
+		return;
+	}
 	if (rootfs_replace(rootfd, "etc", name, out, 0640) < 0)
 		log_warn("sandbox %s: cannot replace the host's /etc/%s: %m", sb->id,
 			 name);
