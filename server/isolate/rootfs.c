@@ -333,13 +333,10 @@ static void write_e2b_markers(struct sandbox *sb, int rootfd)
 			log_warn("sandbox %s: cannot write /run/e2b/%s", sb->id, m[i].name);
 }
 
-/*
- * The sandbox's own users and directories: user `user` (uid/gid 1000,
- * home /home/user), passwordless sudo for it where sudo exists, the
- * hostname in /etc/hosts, and the writable top-level directories.
- */
-static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
-			      size_t errlen)
+/* The top-level directories: a mount point (required) that cannot be made
+ * is an error (-1, err set); any other is only warned about. */
+static int ensure_top_dirs(struct sandbox *sb, int rootfd, char *err,
+			   size_t errlen)
 {
 	static const struct {
 		const char *path;
@@ -356,10 +353,7 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 		{ "var/cache", 0755, 0, false }, { "var/lib", 0755, 0, false },
 		{ "mnt", 0755, 0, false },
 	};
-	char hosts[128];
-	struct stat st;
 	size_t i;
-	int fd;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (root_ensure_dir(rootfd, dirs[i].path, dirs[i].mode,
@@ -382,6 +376,38 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 		log_warn("sandbox %s: '/%s' is not a directory: %m", sb->id,
 			 dirs[i].path);
 	}
+	return 0;
+}
+
+/* /etc/hostname agrees with the UTS name. */
+static void write_hostname(struct sandbox *sb, int rootfd)
+{
+	char hosts[128];
+	char *cur = sbfs_read_small(rootfd, "etc/hostname", 63);
+
+	if (cur)
+		cur[strcspn(cur, "\n")] = '\0';
+	xfmt(hosts, sizeof(hosts), "%s\n", sb->id);
+	if ((!cur || strcmp(cur, sb->id) != 0) &&
+	    rootfs_replace(rootfd, "etc", "hostname", hosts, 0644) < 0)
+		log_warn("sandbox %s: cannot write /etc/hostname", sb->id);
+	free(cur);
+}
+
+/*
+ * The sandbox's own users and directories: user `user` (uid/gid 1000,
+ * home /home/user), passwordless sudo for it where sudo exists, the
+ * hostname in /etc/hosts, and the writable top-level directories.
+ */
+static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
+			      size_t errlen)
+{
+	char hosts[128];
+	struct stat st;
+	int fd;
+
+	if (ensure_top_dirs(sb, rootfd, err, errlen) < 0)
+		return -1;
 	/* A template without accounts still needs root (Basic root). */
 	if (ensure_line_prefix(rootfd, "etc/passwd", "root:",
 			       "root:x:0:0:root:/root:/bin/sh") < 0 ||
@@ -395,18 +421,7 @@ static int setup_sandbox_tree(struct sandbox *sb, int rootfd, char *err,
 		xfmt(err, errlen, "cannot add user 'user' to the sandbox: %m");
 		return -1;
 	}
-	/* /etc/hostname agrees with the UTS name. */
-	{
-		char *cur = sbfs_read_small(rootfd, "etc/hostname", 63);
-
-		if (cur)
-			cur[strcspn(cur, "\n")] = '\0';
-		xfmt(hosts, sizeof(hosts), "%s\n", sb->id);
-		if ((!cur || strcmp(cur, sb->id) != 0) &&
-		    rootfs_replace(rootfd, "etc", "hostname", hosts, 0644) < 0)
-			log_warn("sandbox %s: cannot write /etc/hostname", sb->id);
-		free(cur);
-	}
+	write_hostname(sb, rootfd);
 	fix_resolv_conf(sb, rootfd);
 	xfmt(hosts, sizeof(hosts), "127.0.1.1\t%s", sb->id);
 	if (ensure_line(rootfd, "etc", "hosts", hosts, 0644) < 0)
@@ -598,6 +613,59 @@ out:
 	return rc;
 }
 
+/* Where the skeleton and layers go, into base: the sandbox's disk image,
+ * mounted here when one is wanted, else (or when a new one cannot be made)
+ * its dir.  -1 (err set) on failure. */
+static int mount_disk_base(struct sandbox *sb, struct rootfs_sb *rf,
+			   char *base, size_t basesize, char *err, size_t errlen)
+{
+	xfmt(base, basesize, "%s", sb->dir);
+	if (disk_wanted(sb)) {
+		bool had = disk_exists(sb);
+
+		xfmt(base, basesize, "%s/disk", sb->dir);
+		if (disk_mount(sb, base, err, errlen) < 0) {
+			if (had)
+				return -1;
+			log_warn("sandbox %s: disk not limited (%s)", sb->id, err);
+			xfmt(base, basesize, "%s", sb->dir);
+		} else if (add_mount(rf, base) < 0) {
+			umount2(base, MNT_DETACH | UMOUNT_NOFOLLOW);
+			xfmt(err, errlen, "too many mounts");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Mount the sandbox's root at rootfs: an overlay on the template's
+ * (sb->lower), else the built-in root.  -1 (err set) on failure. */
+static int mount_root(struct sandbox *sb, struct rootfs_sb *rf,
+		      const char *base, const char *rootfs, char *err,
+		      size_t errlen)
+{
+	char layer[PATH_MAX];
+
+	if (sb->lower) {
+		int parent = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (parent < 0) {
+			xfmt(err, errlen, "cannot open '%s': %m", sb->dir);
+			return -1;
+		}
+		xfmt(layer, sizeof(layer), "%s/layers/root", base);
+		if (mount_overlay_at(rf, parent, "rootfs", rootfs, sb->lower,
+				     layer, err, errlen) < 0) {
+			close(parent);
+			return -1;
+		}
+		close(parent);
+	} else if (mount_builtin_root(rf, base, rootfs, err, errlen) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		 size_t errlen)
 {
@@ -615,22 +683,8 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		return -1;
 	}
 	/* Skeleton and layers: in the sandbox's disk image, or in its dir. */
-	xfmt(base, sizeof(base), "%s", sb->dir);
-	if (disk_wanted(sb)) {
-		bool had = disk_exists(sb);
-
-		xfmt(base, sizeof(base), "%s/disk", sb->dir);
-		if (disk_mount(sb, base, err, errlen) < 0) {
-			if (had)
-				return -1;
-			log_warn("sandbox %s: disk not limited (%s)", sb->id, err);
-			xfmt(base, sizeof(base), "%s", sb->dir);
-		} else if (add_mount(rf, base) < 0) {
-			umount2(base, MNT_DETACH | UMOUNT_NOFOLLOW);
-			xfmt(err, errlen, "too many mounts");
-			return -1;
-		}
-	}
+	if (mount_disk_base(sb, rf, base, sizeof(base), err, errlen) < 0)
+		return -1;
 	xfmt(rootfs, sizeof(rootfs), "%s/rootfs", sb->dir);
 	xfmt(layer, sizeof(layer), "%s/layers", base);
 	if (mkdir_p(layer, 0700) < 0 ||
@@ -638,23 +692,8 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		xfmt(err, errlen, "cannot create '%s': %m", rootfs);
 		goto fail;
 	}
-	if (sb->lower) {
-		int parent = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (parent < 0) {
-			xfmt(err, errlen, "cannot open '%s': %m", sb->dir);
-			goto fail;
-		}
-		xfmt(layer, sizeof(layer), "%s/layers/root", base);
-		if (mount_overlay_at(rf, parent, "rootfs", rootfs, sb->lower,
-				     layer, err, errlen) < 0) {
-			close(parent);
-			goto fail;
-		}
-		close(parent);
-	} else if (mount_builtin_root(rf, base, rootfs, err, errlen) < 0) {
+	if (mount_root(sb, rf, base, rootfs, err, errlen) < 0)
 		goto fail;
-	}
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		xfmt(err, errlen, "cannot open '%s': %m", rootfs);
