@@ -148,6 +148,14 @@ int sbfs_stat(int rootfd, const char *path, struct stat *st)
 	return rc;
 }
 
+/*
+ * Resolve path's symlinks beneath rootfd, one component at a time (see
+ * sbfs.h).
+ * Long: one walk over the components, each opened beneath the root with
+ * no symlink followed (RESOLVE_NO_SYMLINKS), a link's target spliced in
+ * front of the rest; it is the security boundary, and whole, every fd's
+ * open and close and every check on a component read in order on one page.
+ */
 int sbfs_realpath(int rootfd, const char *path, char *out, size_t outlen)
 {
 	char rest[2 * SBFS_PATH_MAX + 2], tmp[2 * SBFS_PATH_MAX + 2];
