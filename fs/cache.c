@@ -516,6 +516,14 @@ static void clear_dirty(struct file *f)
 	}
 }
 
+/*
+ * An open of @in, whose attributes the sandbox gave as @remote: the local
+ * copy is kept, uploaded first or reset, and truncated for O_TRUNC, all
+ * under the file's lock; *keep_cache says whether the kernel's pages stay.
+ * Long: one locked sequence whose conditions decide together whether the
+ * base (and the kernel's cache) is still good; split, each step would need
+ * the others' flags (fresh, keep_cache) and the lock held across them.
+ */
 int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *remote,
 	       int *keep_cache)
 {
@@ -965,6 +973,8 @@ static int ensure_complete(struct fs *fs, struct file *f)
  * that exists in the sandbox is touched, and only when its lock is free:
  * a reader or an upload that has it goes first.  The lock is held over the
  * GET, so an open of this file waits for this fetch instead of asking too.
+ * Long: 37 lines; the complexity is the conditions that say when the file
+ * is left alone, each one test in a row, clearer read together.
  */
 int cache_ahead(struct fs *fs, struct inode *in, const struct stat *remote)
 {
@@ -1029,6 +1039,11 @@ static void seq_note(struct file *f, uint64_t off, uint64_t end)
  * range (the FUSE reply splices them from the page cache, no copy through
  * us) or as the stream ring's bytes, while the file's lock is held, so
  * they cannot change under it.
+ * Long: the read hot path, one critical section under the file's lock
+ * with two exits (answer: from the stream or the cache file; out: unlock)
+ * that the readahead window, the stream and the fetches all jump to;
+ * split, the lock, the range and the answer's source would be spread over
+ * helpers that each can end the read.
  */
 static int read_common(struct fs *fs, struct inode *in, char *buf, size_t size, off_t off,
 		       size_t *out_len, cache_emit_fn *emit, void *arg)
@@ -1313,12 +1328,84 @@ static void upload_fix_of(struct file *f, struct upload_fix *fix)
 		fix->mtime = NULL;
 }
 
+/* Conflict: the remote changed since we fetched it.  Last close wins,
+ * but the other version is kept beside it (renamed away here).  0, or the
+ * Stat's error (not ENOENT); lock held. */
+static int keep_conflict_copy(struct fs *fs, struct file *f, const char *path)
+{
+	e2b_entry_info *e = NULL;
+	struct stat st;
+	int rc;
+
+	rc = remote_stat(fs, path, &e);
+	if (rc == 0) {
+		inode_attr_from_entry(fs, e, &st);
+		if (!same_base(f, &st) && S_ISREG(st.st_mode)) {
+			char cname[4200];
+			time_t t = time(NULL);
+
+			snprintf(cname, sizeof(cname), "%s.e2bfs-conflict-%lld", path,
+				 (long long)t);
+			fs_log(fs, "conflict on '%s': remote changed since open, "
+			       "kept as '%s'",
+			       path, cname);
+			if (remote_rename(fs, path, cname) == 0)
+				listing_add(cname);
+		}
+	} else if (rc != -ENOENT) {
+		e2b_entry_info_free(e);
+		return rc;
+	}
+	e2b_entry_info_free(e);
+	return 0;
+}
+
+/* After the upload (temporary + Move) of an existing file: its record
+ * from the Move's answer @e (fixing a mode or mtime the upload left to
+ * the sandbox), or, with no answer, no base; lock held. */
+static void settle_uploaded(struct fs *fs, struct file *f, const char *path,
+			    const e2b_entry_info *e, const struct upload_fix *fix)
+{
+	struct stat st;
+
+	if (e) {
+		inode_attr_from_entry(fs, e, &st);
+		/* Left to the upload (an upload's 0644 wanted): another umask
+		 * in the sandbox gave another. */
+		if (fix->mode < 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 0777) != (f->mode & 0777)) {
+			struct upload_fix mf = { (int)(f->mode & 07777), NULL, NULL };
+
+			if (remote_fix(fs, path, &mf) == 0)
+				st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 0777);
+		}
+		/* Shown while the upload ran, which left it to the sandbox:
+		 * the mount keeps showing it. */
+		if (!fix->mtime && mtime_shown(f)) {
+			struct upload_fix tf = { -1, NULL, &f->mtime };
+
+			if (remote_fix(fs, path, &tf) == 0)
+				st.st_mtim = f->mtime;
+		}
+		/* The upload gave the file f->mode before its Move (no
+		 * request here); envd's entry shows only its 0777 bits. */
+		if (S_ISREG(st.st_mode))
+			st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
+		set_base(f, &st);
+		st.st_ino = f->in->ino;
+		inode_set_attr(fs, f->in, &st);
+		inode_echo_settled(f->in);
+	} else {
+		f->has_base = 0;
+		inode_invalidate(f->in);
+	}
+}
+
 /* Upload a dirty file; lock held.  The error is the one fsync reports. */
 static int upload_once(struct fs *fs, struct file *f)
 {
 	struct upload_fix fix;
 	e2b_entry_info *e = NULL;
-	struct stat st;
 	char *path;
 	int fd, rc, created;
 
@@ -1330,33 +1417,14 @@ static int upload_once(struct fs *fs, struct file *f)
 		clear_dirty(f);
 		return 0;
 	}
-	/* Conflict: the remote changed since we fetched it.  Last close
-	 * wins, but the other version is kept beside it.  While the watch
-	 * vouches that the sandbox still has our base (any event on the
-	 * path since would have taken that word away), no Stat: the window
-	 * left is one event's latency, shorter than a Stat's before the
-	 * Move. */
+	/* While the watch vouches that the sandbox still has our base (any
+	 * event on the path since would have taken that word away), no
+	 * Stat: the window left is one event's latency, shorter than a
+	 * Stat's before the Move. */
 	if (f->has_base && !base_vouched(f)) {
-		rc = remote_stat(fs, path, &e);
-		if (rc == 0) {
-			inode_attr_from_entry(fs, e, &st);
-			if (!same_base(f, &st) && S_ISREG(st.st_mode)) {
-				char cname[4200];
-				time_t t = time(NULL);
-
-				snprintf(cname, sizeof(cname), "%s.e2bfs-conflict-%lld", path,
-					 (long long)t);
-				fs_log(fs, "conflict on '%s': remote changed since open, "
-				       "kept as '%s'",
-				       path, cname);
-				if (remote_rename(fs, path, cname) == 0)
-					listing_add(cname);
-			}
-		} else if (rc != -ENOENT) {
+		rc = keep_conflict_copy(fs, f, path);
+		if (rc < 0)
 			goto out;
-		}
-		e2b_entry_info_free(e);
-		e = NULL;
 	}
 	if (!f->cpath) {
 		rc = -EIO;
@@ -1395,37 +1463,7 @@ static int upload_once(struct fs *fs, struct file *f)
 	/* A new file under this name (temporary + Move): not a hard link of
 	 * the other names any more. */
 	inode_links_broken(f->in);
-	if (e) {
-		inode_attr_from_entry(fs, e, &st);
-		/* Left to the upload (an upload's 0644 wanted): another umask
-		 * in the sandbox gave another. */
-		if (fix.mode < 0 && S_ISREG(st.st_mode) &&
-		    (st.st_mode & 0777) != (f->mode & 0777)) {
-			struct upload_fix mf = { (int)(f->mode & 07777), NULL, NULL };
-
-			if (remote_fix(fs, path, &mf) == 0)
-				st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 0777);
-		}
-		/* Shown while the upload ran, which left it to the sandbox:
-		 * the mount keeps showing it. */
-		if (!fix.mtime && mtime_shown(f)) {
-			struct upload_fix tf = { -1, NULL, &f->mtime };
-
-			if (remote_fix(fs, path, &tf) == 0)
-				st.st_mtim = f->mtime;
-		}
-		/* The upload gave the file f->mode before its Move (no
-		 * request here); envd's entry shows only its 0777 bits. */
-		if (S_ISREG(st.st_mode))
-			st.st_mode = (st.st_mode & S_IFMT) | (f->mode & 07777);
-		set_base(f, &st);
-		st.st_ino = f->in->ino;
-		inode_set_attr(fs, f->in, &st);
-		inode_echo_settled(f->in);
-	} else {
-		f->has_base = 0;
-		inode_invalidate(f->in);
-	}
+	settle_uploaded(fs, f, path, e, &fix);
 out:
 	e2b_entry_info_free(e);
 	free(path);
@@ -1588,6 +1626,9 @@ static void *slurp(struct file *f)
  * of those files (git reading back the objects it just wrote) do not wait
  * for it.  A file written, truncated or given other attributes meanwhile
  * stays dirty and goes again (no longer new: with the temporary and Move).
+ * Long: four passes (take and lock, POST and unlock, fix and settle, the
+ * rest alone) over the same parallel arrays; which files are locked
+ * between the passes is clearer in one function than across helpers.
  */
 static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 {
@@ -1707,14 +1748,48 @@ static void upload_batch(struct fs *fs, struct file **fl, size_t n, int urgent)
 	free(alone);
 }
 
+/* Take the queue's head into @take, and with a new file the other new
+ * files that are due: they may ride in one request.  The count; up_lock
+ * held. */
+static size_t take_due(struct file **take)
+{
+	struct file *f, **pp, *prev;
+	size_t n;
+	double now;
+
+	n = 0;
+	now = now_mono();
+	for (pp = &up_head, prev = NULL; *pp && n < UP_BATCH_MAX;) {
+		f = *pp;
+		if (n && !up_urgent && !up_stop && f->due > now)
+			break;	/* the queue is in due order */
+		if (n && !f->local_new) {
+			prev = f;
+			pp = &f->qnext;
+			continue;
+		}
+		*pp = f->qnext;
+		if (up_tail == f)
+			up_tail = prev;
+		f->qnext = NULL;
+		f->queued = 0;
+		f->busy = 1;
+		up_queued--;
+		up_busy++;
+		take[n++] = f;
+		if (!take[0]->local_new)
+			break;
+	}
+	return n;
+}
+
 /* One upload worker: takes queued files until told to stop. */
 static void *up_main(void *arg)
 {
 	struct fs *fs = arg;
-	struct file *f, **pp, *prev, *take[UP_BATCH_MAX];
+	struct file *f, *take[UP_BATCH_MAX];
 	unsigned urgent;
 	size_t n, i;
-	double now;
 
 	pthread_mutex_lock(&up_lock);
 	for (;;) {
@@ -1735,31 +1810,7 @@ static void *up_main(void *arg)
 			pthread_cond_timedwait(&up_work, &up_lock, &ts);
 			continue;
 		}
-		/* The head, and with a new file the other new files that are
-		 * due: they may ride in one request. */
-		n = 0;
-		now = now_mono();
-		for (pp = &up_head, prev = NULL; *pp && n < UP_BATCH_MAX;) {
-			f = *pp;
-			if (n && !up_urgent && !up_stop && f->due > now)
-				break;	/* the queue is in due order */
-			if (n && !f->local_new) {
-				prev = f;
-				pp = &f->qnext;
-				continue;
-			}
-			*pp = f->qnext;
-			if (up_tail == f)
-				up_tail = prev;
-			f->qnext = NULL;
-			f->queued = 0;
-			f->busy = 1;
-			up_queued--;
-			up_busy++;
-			take[n++] = f;
-			if (!take[0]->local_new)
-				break;
-		}
+		n = take_due(take);
 		pthread_mutex_unlock(&up_lock);
 		if (up_delay_ms)
 			usleep(up_delay_ms * 1000u);
@@ -2408,23 +2459,14 @@ static int cmp_use(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * Periodic work: retry failed uploads of closed files, and evict the least
- * recently used clean, closed files while the cache is over cache_max.
- */
-void cache_housekeep(struct fs *fs)
+/* Queue again the failed uploads of the closed files in @arr whose
+ * backoff is over (all of them once a probe finds the sandbox answering). */
+static void retry_uploads(struct fs *fs, struct file **arr, size_t n)
 {
 	e2b_entry_info *probe = NULL;
 	int waiting;
-	struct file **arr;
-	uint64_t bytes;
-	unsigned nf, nd;
-	struct stat st;
-	size_t n, i;
+	size_t i;
 
-	if (nleftovers)
-		cache_recover(fs);
-	arr = snapshot(&n);
 	/* Uploads are waiting out a backoff: probe the sandbox (which also
 	 * resumes a paused one) and retry them all as soon as it answers. */
 	for (i = 0, waiting = 0; i < n; i++) {
@@ -2451,6 +2493,17 @@ void cache_housekeep(struct fs *fs)
 			enqueue(fs, arr[i]);
 		unlock_file(arr[i]);
 	}
+}
+
+/* Evict the least recently used clean, closed files of @arr while the
+ * cache is over cache_max. */
+static void evict_lru(struct fs *fs, struct file **arr, size_t n)
+{
+	uint64_t bytes;
+	unsigned nf, nd;
+	struct stat st;
+	size_t i;
+
 	cache_stats(fs, &bytes, &nf, &nd);
 	if (fs->cache_max && bytes > fs->cache_max) {
 		qsort(arr, n, sizeof(*arr), cmp_use);
@@ -2477,5 +2530,21 @@ void cache_housekeep(struct fs *fs)
 			unlock_file(f);
 		}
 	}
+}
+
+/*
+ * Periodic work: retry failed uploads of closed files, and evict the least
+ * recently used clean, closed files while the cache is over cache_max.
+ */
+void cache_housekeep(struct fs *fs)
+{
+	struct file **arr;
+	size_t n;
+
+	if (nleftovers)
+		cache_recover(fs);
+	arr = snapshot(&n);
+	retry_uploads(fs, arr, n);
+	evict_lru(fs, arr, n);
 	free(arr);
 }
