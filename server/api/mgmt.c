@@ -268,30 +268,36 @@ static bool alnum(char c)
  * Kubernetes IsQualifiedName, which OpenKruise applies to metadata keys
  * (they become annotations): [prefix/]name, the name 1-63 of
  * [A-Za-z0-9-_.] starting and ending alphanumeric, the prefix a DNS-1123
- * subdomain (lowercase, at most 253).
+ * subdomain (lowercase, at most 253).  The prefix (@pl bytes of @key,
+ * @name what follows its slash) here, the whole key below.
  */
+static bool qualified_prefix(const char *key, size_t pl, const char *name)
+{
+	size_t i;
+
+	if (pl == 0 || pl > 253 || strchr(name, '/'))
+		return false;
+	for (i = 0; i < pl; i++) {
+		char c = key[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.'))
+			return false;
+	}
+	if (!((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= '0' && key[0] <= '9')) ||
+	    !((key[pl - 1] >= 'a' && key[pl - 1] <= 'z') ||
+	      (key[pl - 1] >= '0' && key[pl - 1] <= '9')))
+		return false;
+	return true;
+}
+
 static bool qualified_name(const char *key)
 {
 	const char *slash = strchr(key, '/'), *name = slash ? slash + 1 : key;
 	size_t n = strlen(name), i;
 
-	if (slash) {
-		size_t pl = (size_t)(slash - key);
-
-		if (pl == 0 || pl > 253 || strchr(name, '/'))
-			return false;
-		for (i = 0; i < pl; i++) {
-			char c = key[i];
-
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			      c == '-' || c == '.'))
-				return false;
-		}
-		if (!((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= '0' && key[0] <= '9')) ||
-		    !((key[pl - 1] >= 'a' && key[pl - 1] <= 'z') ||
-		      (key[pl - 1] >= '0' && key[pl - 1] <= '9')))
-			return false;
-	}
+	if (slash && !qualified_prefix(key, (size_t)(slash - key), name))
+		return false;
 	if (n == 0 || n > 63 || !alnum(name[0]) || !alnum(name[n - 1]))
 		return false;
 	for (i = 0; i < n; i++)
@@ -319,6 +325,98 @@ static bool template_find(const char *name, const char **lower)
 	return false;
 }
 
+/* A create's "timeout" into o->timeout_s (E2B's or sandbox-manager's
+ * rules); -1 when it answered a 400 (*ret). */
+static int create_timeout(struct mreq *m, json_t *body, struct sandbox_opts *o,
+			  enum MHD_Result *ret)
+{
+	long long timeout = DEFAULT_TIMEOUT;
+	int r;
+
+	r = int_field(body, "timeout", &timeout);
+	if (r < 0) {
+		*ret = fail(m, 400, "timeout must be an integer");
+		return -1;
+	}
+	if (openkruise()) {
+		if (r == 0 || timeout == 0)
+			timeout = DEFAULT_TIMEOUT;
+		if (timeout < 30 || timeout > OK_MAX_TIMEOUT) {
+			*ret = fail(m, 400, "timeout should between 30 and %d", OK_MAX_TIMEOUT);
+			return -1;
+		}
+	} else {
+		if (r == 0)
+			timeout = DEFAULT_TIMEOUT;
+		if (timeout < 0 || timeout > INT32_MAX) {
+			*ret = fail(m, 400, "timeout must be between 0 and %d", INT32_MAX);
+			return -1;
+		}
+	}
+	o->timeout_s = (int)timeout;
+	return 0;
+}
+
+/* A create's booleans (autoPause, allow_internet_access, secure) into @o,
+ * whose template_id is set; -1 when it answered a 400 (*ret). */
+static int create_flags(struct mreq *m, json_t *body, bool v2, struct sandbox_opts *o,
+			enum MHD_Result *ret)
+{
+	json_t *v;
+
+	v = json_object_get(body, "autoPause");
+	if (v && !json_is_boolean(v) && !json_is_null(v)) {
+		*ret = fail(m, 400, "autoPause must be a boolean");
+		return -1;
+	}
+	o->auto_pause = json_is_true(v);
+	v = json_object_get(body, "allow_internet_access");
+	if (v && !json_is_boolean(v) && !json_is_null(v)) {
+		*ret = fail(m, 400, "allow_internet_access must be a boolean");
+		return -1;
+	}
+	/* allow_internet_access: false, or a template with --network NAME=none */
+	o->no_internet = json_is_false(v) || cfg_network_none(o->template_id);
+	v = json_object_get(body, "secure");
+	if (v && !json_is_boolean(v) && !json_is_null(v)) {
+		*ret = fail(m, 400, "secure must be a boolean");
+		return -1;
+	}
+	/* v2 sandboxes are always secured; OpenKruise always mints a token. */
+	o->secure = v2 || openkruise() || json_is_true(v);
+	return 0;
+}
+
+/* A create's metadata and envVars (borrowed from @body) into @o, NULL when
+ * null; -1 when it answered a 400 (*ret). */
+static int create_maps(struct mreq *m, json_t *body, struct sandbox_opts *o,
+		       enum MHD_Result *ret)
+{
+	o->metadata = json_object_get(body, "metadata");
+	o->env_vars = json_object_get(body, "envVars");
+	if (!string_map_ok(o->metadata) || !string_map_ok(o->env_vars)) {
+		*ret = fail(m, 400, "metadata and envVars must map strings to strings");
+		return -1;
+	}
+	if (json_is_null(o->metadata))
+		o->metadata = NULL;
+	if (json_is_null(o->env_vars))
+		o->env_vars = NULL;
+	if (openkruise() && o->metadata) {
+		const char *k;
+		json_t *mv;
+
+		json_object_foreach(o->metadata, k, mv) {
+			if (!qualified_name(k)) {
+				*ret = fail(m, 400, "metadata key '%s' is not a valid "
+					    "Kubernetes qualified name", k);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static enum MHD_Result do_create(struct mreq *m, bool v2)
 {
 	struct sandbox_opts o = { 0 };
@@ -326,9 +424,7 @@ static enum MHD_Result do_create(struct mreq *m, bool v2)
 	char err[512];
 	json_t *body, *v;
 	const char *tmpl;
-	long long timeout = DEFAULT_TIMEOUT;
 	enum MHD_Result ret;
-	int r;
 
 	body = body_json(m, false, err, sizeof(err));
 	if (!body)
@@ -349,69 +445,9 @@ static enum MHD_Result do_create(struct mreq *m, bool v2)
 		goto out;
 	}
 	o.template_id = tmpl;
-	r = int_field(body, "timeout", &timeout);
-	if (r < 0) {
-		ret = fail(m, 400, "timeout must be an integer");
+	if (create_timeout(m, body, &o, &ret) < 0 || create_flags(m, body, v2, &o, &ret) < 0 ||
+	    create_maps(m, body, &o, &ret) < 0)
 		goto out;
-	}
-	if (openkruise()) {
-		if (r == 0 || timeout == 0)
-			timeout = DEFAULT_TIMEOUT;
-		if (timeout < 30 || timeout > OK_MAX_TIMEOUT) {
-			ret = fail(m, 400, "timeout should between 30 and %d", OK_MAX_TIMEOUT);
-			goto out;
-		}
-	} else {
-		if (r == 0)
-			timeout = DEFAULT_TIMEOUT;
-		if (timeout < 0 || timeout > INT32_MAX) {
-			ret = fail(m, 400, "timeout must be between 0 and %d", INT32_MAX);
-			goto out;
-		}
-	}
-	o.timeout_s = (int)timeout;
-	v = json_object_get(body, "autoPause");
-	if (v && !json_is_boolean(v) && !json_is_null(v)) {
-		ret = fail(m, 400, "autoPause must be a boolean");
-		goto out;
-	}
-	o.auto_pause = json_is_true(v);
-	v = json_object_get(body, "allow_internet_access");
-	if (v && !json_is_boolean(v) && !json_is_null(v)) {
-		ret = fail(m, 400, "allow_internet_access must be a boolean");
-		goto out;
-	}
-	/* allow_internet_access: false, or a template with --network NAME=none */
-	o.no_internet = json_is_false(v) || cfg_network_none(tmpl);
-	v = json_object_get(body, "secure");
-	if (v && !json_is_boolean(v) && !json_is_null(v)) {
-		ret = fail(m, 400, "secure must be a boolean");
-		goto out;
-	}
-	/* v2 sandboxes are always secured; OpenKruise always mints a token. */
-	o.secure = v2 || openkruise() || json_is_true(v);
-	o.metadata = json_object_get(body, "metadata");
-	o.env_vars = json_object_get(body, "envVars");
-	if (!string_map_ok(o.metadata) || !string_map_ok(o.env_vars)) {
-		ret = fail(m, 400, "metadata and envVars must map strings to strings");
-		goto out;
-	}
-	if (json_is_null(o.metadata))
-		o.metadata = NULL;
-	if (json_is_null(o.env_vars))
-		o.env_vars = NULL;
-	if (openkruise() && o.metadata) {
-		const char *k;
-		json_t *mv;
-
-		json_object_foreach(o.metadata, k, mv) {
-			if (!qualified_name(k)) {
-				ret = fail(m, 400, "metadata key '%s' is not a valid "
-					   "Kubernetes qualified name", k);
-				goto out;
-			}
-		}
-	}
 	if (sandbox_create(&o, &sb, err, sizeof(err)) < 0) {
 		ret = fail(m, 500, "%s", err);
 		goto out;
@@ -507,6 +543,19 @@ static const char *list_arg(struct mreq *m, const char *key)
 	return MHD_lookup_connection_value(m->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* Query argument @key that is @yes or @no: 1 for @yes, 0 for @no or when
+ * absent, -1 for anything else. */
+static int arg_either(struct mreq *m, const char *key, const char *yes, const char *no)
+{
+	const char *q = list_arg(m, key);
+
+	if (q && strcmp(q, yes) == 0)
+		return 1;
+	if (q && strcmp(q, no) != 0)
+		return -1;
+	return 0;
+}
+
 /* state=running,paused (either, both, in any order). */
 static int list_parse_state(struct mreq *m, struct list_query *lq, const char *q,
 			    enum MHD_Result *ret)
@@ -552,6 +601,7 @@ static int list_parse_v2(struct mreq *m, struct list_query *lq, enum MHD_Result 
 {
 	const char *q;
 	char *end;
+	int r;
 
 	q = list_arg(m, "state");
 	if (q && list_parse_state(m, lq, q, ret) < 0)
@@ -570,13 +620,13 @@ static int list_parse_v2(struct mreq *m, struct list_query *lq, enum MHD_Result 
 		*ret = fail(m, 400, "invalid nextToken");
 		return -1;
 	}
-	q = list_arg(m, "order");
-	if (q && strcmp(q, "asc") == 0) {
-		lq->asc = true;
-	} else if (q && strcmp(q, "desc") != 0) {
+	r = arg_either(m, "order", "asc", "desc");
+	if (r < 0) {
 		*ret = fail(m, 400, "order must be asc or desc");
 		return -1;
 	}
+	if (r == 1)
+		lq->asc = true;
 	q = list_arg(m, "startedAfter");
 	if (q) {
 		if (reqparse_rfc3339(q, &lq->after) < 0) {
@@ -971,6 +1021,38 @@ static int arg_int(struct mreq *m, const char *key, long long min, long long max
 	return 0;
 }
 
+/* The v2 logs query's direction, level and search into @q; -1 when it
+ * answered a 400 (*ret). */
+static int logs_parse_v2(struct mreq *m, struct sblog_query *q, enum MHD_Result *ret)
+{
+	const char *s;
+	int r;
+
+	r = arg_either(m, "direction", "forward", "backward");
+	if (r < 0) {
+		*ret = fail(m, 400, "direction must be forward or backward");
+		return -1;
+	}
+	q->backward = r == 0;
+	s = list_arg(m, "level");
+	if (s) {
+		r = sblog_level_parse(s);
+		if (r < 0) {
+			*ret = fail(m, 400, "level must be debug, info, warn or error");
+			return -1;
+		}
+		q->min_level = (enum sblog_level)r;
+	}
+	q->search = list_arg(m, "search");
+	if (q->search && strlen(q->search) > 256) {
+		*ret = fail(m, 400, "search is longer than 256 bytes");
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result logs_reply_v1(struct mreq *m, json_t *entries);
+
 /*
  * Sandbox logs (sblog.c), of a live sandbox or a killed one still kept.
  * v1: `start` (ms, entries from it on) and `limit` (default 1000), oldest
@@ -986,10 +1068,8 @@ static enum MHD_Result do_logs(struct mreq *m, const char *id, bool v2)
 	struct sblog_query q = { .cursor_ms = -1, .limit = 1000,
 				 .min_level = SBLOG_DEBUG };
 	long long v;
-	const char *s;
-	json_t *entries = NULL, *lines, *line, *e;
-	size_t i;
-	char *text;
+	json_t *entries = NULL;
+	enum MHD_Result ret;
 	int r;
 
 	r = arg_int(m, v2 ? "cursor" : "start", 0, INT64_MAX, &v);
@@ -1004,24 +1084,8 @@ static enum MHD_Result do_logs(struct mreq *m, const char *id, bool v2)
 			    "limit must be a non-negative integer");
 	if (r == 0)
 		q.limit = (size_t)v;
-	if (v2) {
-		q.backward = true;
-		s = list_arg(m, "direction");
-		if (s && strcmp(s, "forward") == 0)
-			q.backward = false;
-		else if (s && strcmp(s, "backward") != 0)
-			return fail(m, 400, "direction must be forward or backward");
-		s = list_arg(m, "level");
-		if (s) {
-			r = sblog_level_parse(s);
-			if (r < 0)
-				return fail(m, 400, "level must be debug, info, warn or error");
-			q.min_level = (enum sblog_level)r;
-		}
-		q.search = list_arg(m, "search");
-		if (q.search && strlen(q.search) > 256)
-			return fail(m, 400, "search is longer than 256 bytes");
-	}
+	if (v2 && logs_parse_v2(m, &q, &ret) < 0)
+		return ret;
 	r = sblog_query(&entries, id, &q, NULL);
 	if (r == -1)
 		return not_found_sb(m, id);
@@ -1029,6 +1093,17 @@ static enum MHD_Result do_logs(struct mreq *m, const char *id, bool v2)
 		return fail(m, 500, "out of memory");
 	if (v2)
 		return reply(m, 200, json_pack("{s:o}", "logs", entries), NULL, NULL);
+	return logs_reply_v1(m, entries);
+}
+
+/* The v1 answer: @entries (consumed) as {"logs": [{timestamp, line}],
+ * "logEntries": @entries}. */
+static enum MHD_Result logs_reply_v1(struct mreq *m, json_t *entries)
+{
+	json_t *lines, *line, *e;
+	size_t i;
+	char *text;
+
 	lines = json_array();
 	if (!lines) {
 		json_decref(entries);
@@ -1273,6 +1348,8 @@ static enum action route_openkruise(const char *method, const char *path,
  * Match @path: fills *id for sandbox routes.  Returns the action for
  * @method, A_NONE with *allow set for a known path with another method,
  * or A_NONE with *allow NULL for an unknown path.
+ * Long: the routing table of E2B's paths, a few lines per path; split, the
+ * paths and their methods would no longer read in one place.
  */
 static enum action route(const char *method, const char *path, char *id,
 			 size_t idlen, const char **allow)
@@ -1352,6 +1429,81 @@ static enum action route(const char *method, const char *path, char *id,
 	return A_NONE;
 }
 
+/* GET or HEAD /health: "OK", as E2B's API answers it. */
+static enum MHD_Result do_health(struct mreq *m)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (strcmp(m->method, "GET") != 0 && strcmp(m->method, "HEAD") != 0)
+		return method_not_allowed(m, "GET");
+	r = MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	ret = MHD_queue_response(m->conn, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Action @a on the live sandbox @sb (id @id; the caller's reference). */
+static enum MHD_Result do_sandbox_action(struct mreq *m, enum action a, struct sandbox *sb,
+					 const char *id)
+{
+	switch (a) {
+	case A_GET:
+		return reply(m, 200, sandbox_json(m, sb, VIEW_DETAIL), NULL, NULL);
+	case A_DELETE:
+		if (sandbox_kill(sb) < 0 && !openkruise())
+			return not_found_sb(m, id);
+		return reply(m, 204, NULL, NULL, NULL);
+	case A_TIMEOUT:
+		return do_timeout(m, sb);
+	case A_PAUSE:
+		return do_pause(m, sb);
+	case A_RESUME:
+		return do_resume(m, sb);
+	case A_CONNECT:
+		return do_connect(m, sb, false);
+	case A_CONNECT_V2:
+		return do_connect(m, sb, true);
+	case A_REFRESH:
+		return do_refresh(m, sb);
+	case A_METRICS:
+		return do_metrics(m, sb);
+	default:
+		return unknown_path(m);
+	}
+}
+
+/* Action @a on sandbox @id: its logs (a killed sandbox's too), else the
+ * live sandbox's action; 404 when it is gone (sandbox-manager: 204 for a
+ * DELETE of a killed one). */
+static enum MHD_Result do_sandbox_route(struct mreq *m, enum action a, const char *id)
+{
+	struct sandbox *sb;
+	enum MHD_Result ret;
+
+	if (a == A_LOGS || a == A_LOGS_V2)
+		return do_logs(m, id, a == A_LOGS_V2);	/* a killed sandbox's too */
+	sb = sandbox_get(id);
+	if (sb && sandbox_state_get(sb, NULL) == SB_DEAD) {
+		/* Being killed right now: already gone for the API. */
+		sandbox_put(sb);
+		sb = NULL;
+		if (a == A_DELETE && openkruise())
+			return reply(m, 204, NULL, NULL, NULL);
+	}
+	if (!sb) {
+		if (a == A_DELETE && openkruise() && sandbox_was_killed(id))
+			return reply(m, 204, NULL, NULL, NULL);
+		return not_found_sb(m, id);
+	}
+	ret = do_sandbox_action(m, a, sb, id);
+	sandbox_put(sb);
+	return ret;
+}
+
 int mgmt_handle(struct MHD_Connection *c, const char *method,
 		const char *path, bool prefixed, const char *body, size_t len,
 		bool too_big)
@@ -1360,9 +1512,7 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 			  .len = body ? len : 0, .too_big = too_big };
 	char trimmed[1024], id[64];
 	const char *allow;
-	struct sandbox *sb;
 	enum action a;
-	enum MHD_Result ret;
 	size_t n = strlen(path);
 
 	fill_request(&m);
@@ -1373,22 +1523,8 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 	if (n > 1 && trimmed[n - 1] == '/')
 		trimmed[n - 1] = '\0';
 
-	if (strcmp(trimmed, "/health") == 0 && !prefixed) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return method_not_allowed(&m, "GET");
-		{
-			struct MHD_Response *r = MHD_create_response_from_buffer(
-				2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
-
-			if (!r)
-				return MHD_NO;
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"text/plain; charset=utf-8");
-			ret = MHD_queue_response(c, 200, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-	}
+	if (strcmp(trimmed, "/health") == 0 && !prefixed)
+		return do_health(&m);
 	a = route(method, trimmed, id, sizeof(id), &allow);
 	if (a == A_NONE)
 		return allow ? method_not_allowed(&m, allow) : unknown_path(&m);
@@ -1412,58 +1548,6 @@ int mgmt_handle(struct MHD_Connection *c, const char *method,
 	case A_TEMPLATES:
 		return do_templates(&m);
 	default:
-		break;
+		return do_sandbox_route(&m, a, id);
 	}
-	if (a == A_LOGS || a == A_LOGS_V2)
-		return do_logs(&m, id, a == A_LOGS_V2);	/* a killed sandbox's too */
-	sb = sandbox_get(id);
-	if (sb && sandbox_state_get(sb, NULL) == SB_DEAD) {
-		/* Being killed right now: already gone for the API. */
-		sandbox_put(sb);
-		sb = NULL;
-		if (a == A_DELETE && openkruise())
-			return reply(&m, 204, NULL, NULL, NULL);
-	}
-	if (!sb) {
-		if (a == A_DELETE && openkruise() && sandbox_was_killed(id))
-			return reply(&m, 204, NULL, NULL, NULL);
-		return not_found_sb(&m, id);
-	}
-	switch (a) {
-	case A_GET:
-		ret = reply(&m, 200, sandbox_json(&m, sb, VIEW_DETAIL), NULL, NULL);
-		break;
-	case A_DELETE:
-		if (sandbox_kill(sb) < 0 && !openkruise())
-			ret = not_found_sb(&m, id);
-		else
-			ret = reply(&m, 204, NULL, NULL, NULL);
-		break;
-	case A_TIMEOUT:
-		ret = do_timeout(&m, sb);
-		break;
-	case A_PAUSE:
-		ret = do_pause(&m, sb);
-		break;
-	case A_RESUME:
-		ret = do_resume(&m, sb);
-		break;
-	case A_CONNECT:
-		ret = do_connect(&m, sb, false);
-		break;
-	case A_CONNECT_V2:
-		ret = do_connect(&m, sb, true);
-		break;
-	case A_REFRESH:
-		ret = do_refresh(&m, sb);
-		break;
-	case A_METRICS:
-		ret = do_metrics(&m, sb);
-		break;
-	default:
-		ret = unknown_path(&m);
-		break;
-	}
-	sandbox_put(sb);
-	return ret;
 }
