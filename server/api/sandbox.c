@@ -277,50 +277,90 @@ static struct sandbox *sandbox_alloc(const char *id)
 	return sb;
 }
 
-int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
-		   char *err, size_t errlen)
+/* The new sandbox's id into @id (@idlen bytes): @o's own, else a random one no
+ * live or recently killed sandbox has (8 tries); -1 out of memory, -2 when
+ * @o's id is taken. */
+static int create_pick_id(const struct sandbox_opts *o, char *id, size_t idlen)
 {
-	struct sandbox *sb = NULL, *other;
-	char id[24];
-	bool started = false, made_dir = false;
+	struct sandbox *other;
 	int tries;
 
 	for (tries = 0; tries < 8; tries++) {
 		if (o->id)
-			snprintf(id, sizeof(id), "%s", o->id);
-		else if (random_alnum(id, sizeof(id), 20) < 0)
-			goto fail_nomsg;
+			snprintf(id, idlen, "%s", o->id);
+		else if (random_alnum(id, idlen, 20) < 0)
+			return -1;
 		other = sandbox_get(id);
 		if (!other && (o->id || !sandbox_was_killed(id)))
 			break;
 		sandbox_put(other);
-		if (o->id) {
-			snprintf(err, errlen, "sandbox '%s' exists", o->id);
-			return -1;
-		}
+		if (o->id)
+			return -2;
 	}
-	sb = sandbox_alloc(id);
-	if (!sb)
-		goto fail_nomsg;
+	return 0;
+}
+
+/* Copy @o's settings into the new @sb (template, layer, metadata, env,
+ * access token, times), RUNNING; -1 out of memory. */
+static int create_fill(struct sandbox *sb, const struct sandbox_opts *o)
+{
 	snprintf(sb->template_id, sizeof(sb->template_id), "%s", o->template_id);
 	if (o->lower) {
 		sb->lower = strdup(o->lower);
 		if (!sb->lower)
-			goto fail_nomsg;
+			return -1;
 	}
 	sb->metadata = o->metadata ? json_deep_copy(o->metadata) : json_object();
 	sb->env_vars = o->env_vars ? json_deep_copy(o->env_vars) : json_object();
 	if (!sb->metadata || !sb->env_vars)
-		goto fail_nomsg;
+		return -1;
 	sb->secure = o->secure;
 	if (o->secure &&
 	    random_hex(sb->access_token, sizeof(sb->access_token), 32) < 0)
-		goto fail_nomsg;
+		return -1;
 	sb->auto_pause = o->auto_pause;
 	sb->no_internet = o->no_internet;
 	sb->started_at = time(NULL);
 	sb->end_at = sb->started_at + o->timeout_s;
 	sb->state = SB_RUNNING;
+	return 0;
+}
+
+/* Open the sandbox log of the new @sb with its "sandbox.create" entry. */
+static void create_log(const struct sandbox *sb, int timeout_s)
+{
+	char t[16];
+
+	sblog_open(sb->id);
+	snprintf(t, sizeof(t), "%d", timeout_s);
+	sblog_add(sb->id, SBLOG_INFO, (const char *[]){
+			"event", "sandbox.create", "templateID", sb->template_id,
+			"timeout", t, "secure", sb->secure ? "true" : "false",
+			NULL },
+		  "sandbox created from template '%s' (timeout %d s)",
+		  sb->template_id, timeout_s);
+}
+
+int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
+		   char *err, size_t errlen)
+{
+	struct sandbox *sb = NULL;
+	char id[24];
+	bool started = false, made_dir = false;
+	int r;
+
+	r = create_pick_id(o, id, sizeof(id));
+	if (r == -2) {
+		snprintf(err, errlen, "sandbox '%s' exists", o->id);
+		return -1;
+	}
+	if (r < 0)
+		goto fail_nomsg;
+	sb = sandbox_alloc(id);
+	if (!sb)
+		goto fail_nomsg;
+	if (create_fill(sb, o) < 0)
+		goto fail_nomsg;
 
 	if (mkdir(sb->dir, 0700) < 0) {
 		snprintf(err, errlen, "cannot create '%s': %m", sb->dir);
@@ -346,18 +386,7 @@ int sandbox_create(const struct sandbox_opts *o, struct sandbox **out,
 		goto fail_nomsg;
 	log_info("sandbox %s created (template '%s', timeout %ds%s)", sb->id,
 		 sb->template_id, o->timeout_s, sb->secure ? ", secure" : "");
-	sblog_open(sb->id);
-	{
-		char t[16];
-
-		snprintf(t, sizeof(t), "%d", o->timeout_s);
-		sblog_add(sb->id, SBLOG_INFO, (const char *[]){
-				"event", "sandbox.create", "templateID", sb->template_id,
-				"timeout", t, "secure", sb->secure ? "true" : "false",
-				NULL },
-			  "sandbox created from template '%s' (timeout %d s)",
-			  sb->template_id, o->timeout_s);
-	}
+	create_log(sb, o->timeout_s);
 	*out = sb;
 	return 0;
 
