@@ -129,21 +129,17 @@ static void swap_sample(const char *id, uint64_t cpu_ns, uint64_t now,
 	pthread_mutex_unlock(&last_lock);
 }
 
-int usage_sample(struct sandbox *sb, struct usage *out)
+/* Walk /proc for the processes of pid namespace @want: their CPU ticks and
+ * resident pages summed into @ticks_out and @pages_out, their count into
+ * out->processes; -1 when /proc cannot be read. */
+static int pidns_totals(const char *want, unsigned long long *ticks_out,
+			unsigned long long *pages_out, struct usage *out)
 {
 	unsigned long long ticks, total_ticks = 0, pages, total_pages = 0;
-	char want[64], ns[64];
-	uint64_t now, cpu_ns, prev_cpu, prev_at, start_ns = 0, cg_mem;
-	long hz = sysconf(_SC_CLK_TCK), psize = sysconf(_SC_PAGESIZE);
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char ns[64];
 	struct dirent *de;
-	pid_t init;
 	DIR *d;
 
-	memset(out, 0, sizeof(*out));
-	init = nsbox_init_pid(sb);
-	if (init <= 0 || pidns_of(init, want, sizeof(want)) < 0)
-		return -1;	/* not running (paused or stopped): nothing used */
 	d = opendir("/proc");
 	if (!d)
 		return -1;
@@ -162,6 +158,49 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 		out->processes++;
 	}
 	closedir(d);
+	*ticks_out = total_ticks;
+	*pages_out = total_pages;
+	return 0;
+}
+
+/* For a first sample: the monotonic time @init started (from its start time
+ * in /proc/PID/stat), so the average runs since then; 0 when unknown. */
+static uint64_t init_started_at(pid_t init, long hz, uint64_t now)
+{
+	char buf[1024], *p = NULL;
+	unsigned long long st;
+	struct timespec bt;
+	uint64_t start_ns;
+
+	if (read_proc(init, "stat", buf, sizeof(buf)) > 0)
+		p = strrchr(buf, ')');
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u"
+			" %*d %*d %*d %*d %*d %*d %llu", &st) == 1 &&
+	    clock_gettime(CLOCK_BOOTTIME, &bt) == 0) {
+		uint64_t up = (uint64_t)bt.tv_sec * 1000000000u + (uint64_t)bt.tv_nsec;
+
+		start_ns = st * (1000000000ull / (unsigned long long)hz);
+		if (up > start_ns && now > up - start_ns)
+			return now - (up - start_ns);
+	}
+	return 0;
+}
+
+int usage_sample(struct sandbox *sb, struct usage *out)
+{
+	unsigned long long total_ticks, total_pages;
+	char want[64];
+	uint64_t now, cpu_ns, prev_cpu, prev_at, cg_mem;
+	long hz = sysconf(_SC_CLK_TCK), psize = sysconf(_SC_PAGESIZE);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pid_t init;
+
+	memset(out, 0, sizeof(*out));
+	init = nsbox_init_pid(sb);
+	if (init <= 0 || pidns_of(init, want, sizeof(want)) < 0)
+		return -1;	/* not running (paused or stopped): nothing used */
+	if (pidns_totals(want, &total_ticks, &total_pages, out) < 0)
+		return -1;
 	if (hz <= 0)
 		hz = 100;
 	if (ncpu < 1)
@@ -176,24 +215,8 @@ int usage_sample(struct sandbox *sb, struct usage *out)
 		out->mem_bytes = cg_mem;
 	now = mono_ns();
 	swap_sample(sb->id, cpu_ns, now, &prev_cpu, &prev_at);
-	if (!prev_at) {
-		/* First sample: average since init started (its start time). */
-		char buf[1024], *p = NULL;
-		unsigned long long st;
-		struct timespec bt;
-
-		if (read_proc(init, "stat", buf, sizeof(buf)) > 0)
-			p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u"
-				" %*d %*d %*d %*d %*d %*d %llu", &st) == 1 &&
-		    clock_gettime(CLOCK_BOOTTIME, &bt) == 0) {
-			uint64_t up = (uint64_t)bt.tv_sec * 1000000000u + (uint64_t)bt.tv_nsec;
-
-			start_ns = st * (1000000000ull / (unsigned long long)hz);
-			if (up > start_ns && now > up - start_ns)
-				prev_at = now - (up - start_ns);
-		}
-	}
+	if (!prev_at)
+		prev_at = init_started_at(init, hz, now);
 	if (prev_at && now > prev_at && cpu_ns >= prev_cpu) {
 		double pct = 100.0 * (double)(cpu_ns - prev_cpu) / (double)(now - prev_at) /
 			     (double)ncpu;
