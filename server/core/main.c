@@ -531,9 +531,9 @@ static bool store_opt(int opt, const char *arg, const char **key_file, bool *all
 }
 
 /*
- * One option from getopt_long: -1 to go on, else the exit status.  Its
- * complexity is one flat case per option, each a line or a check, left
- * whole so every option reads in one place.
+ * One option from getopt_long: -1 to go on, else the exit status.
+ * Long: one flat case per option, each a line or a check, left whole so
+ * every option reads in one place.
  */
 static int apply_opt(int opt, char **argv, const char **key_file, bool *allow_remote)
 {
