@@ -34,13 +34,49 @@ static int parse_id(const char *s, const char *e, unsigned long *out)
 	return 0;
 }
 
+/* One /etc/passwd line [line, end) into @out when it is @name's entry
+ * (name:passwd:uid:gid:gecos:home:shell, valid ids, a home that fits):
+ * 0, else -1 (and @out may be partly written). */
+static int passwd_line_user(const char *line, const char *end, const char *name, size_t nlen,
+			    struct sb_user *out)
+{
+	const char *f[7], *p;
+	unsigned long uid, gid;
+	int nf;
+
+	if ((size_t)(end - line) <= nlen || memcmp(line, name, nlen) != 0 ||
+	    line[nlen] != ':')
+		return -1;
+	/* name:passwd:uid:gid:gecos:home:shell */
+	nf = 0;
+	f[nf++] = line;
+	for (p = line; p < end && nf < 7; p++)
+		if (*p == ':')
+			f[nf++] = p + 1;
+	if (nf < 6)
+		return -1;
+	if (parse_id(f[2], f[3] - 1, &uid) < 0 || parse_id(f[3], f[4] - 1, &gid) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, name, nlen + 1);
+	out->uid = (uid_t)uid;
+	out->gid = (gid_t)gid;
+	p = nf > 6 ? f[6] - 1 : end;
+	if ((size_t)(p - f[5]) >= sizeof(out->home))
+		return -1;
+	memcpy(out->home, f[5], (size_t)(p - f[5]));
+	out->home[p - f[5]] = '\0';
+	if (out->home[0] != '/')
+		snprintf(out->home, sizeof(out->home), "/");
+	return 0;
+}
+
 int users_lookup(struct sandbox *sb, const char *name, struct sb_user *out)
 {
-	const char *f[7], *line, *end, *p;
-	unsigned long uid, gid;
+	const char *line, *end;
 	size_t nlen;
 	char *passwd;
-	int nf, rc = -1, rootfd;
+	int rc = -1, rootfd;
 
 	if (!sb || !name || !*name)
 		return -1;
@@ -58,30 +94,8 @@ int users_lookup(struct sandbox *sb, const char *name, struct sb_user *out)
 		end = strchr(line, '\n');
 		if (!end)
 			end = line + strlen(line);
-		if ((size_t)(end - line) <= nlen || memcmp(line, name, nlen) != 0 ||
-		    line[nlen] != ':')
+		if (passwd_line_user(line, end, name, nlen, out) < 0)
 			continue;
-		/* name:passwd:uid:gid:gecos:home:shell */
-		nf = 0;
-		f[nf++] = line;
-		for (p = line; p < end && nf < 7; p++)
-			if (*p == ':')
-				f[nf++] = p + 1;
-		if (nf < 6)
-			continue;
-		if (parse_id(f[2], f[3] - 1, &uid) < 0 || parse_id(f[3], f[4] - 1, &gid) < 0)
-			continue;
-		memset(out, 0, sizeof(*out));
-		memcpy(out->name, name, nlen + 1);
-		out->uid = (uid_t)uid;
-		out->gid = (gid_t)gid;
-		p = nf > 6 ? f[6] - 1 : end;
-		if ((size_t)(p - f[5]) >= sizeof(out->home))
-			continue;
-		memcpy(out->home, f[5], (size_t)(p - f[5]));
-		out->home[p - f[5]] = '\0';
-		if (out->home[0] != '/')
-			snprintf(out->home, sizeof(out->home), "/");
 		rc = 0;
 		break;
 	}
