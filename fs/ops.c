@@ -402,6 +402,128 @@ static int set_owner(struct fs *fs, struct inode *in, const char *path, const st
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME | \
 		       FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)
 
+/* setattr's size (truncate): of the local copy while the file is open,
+ * else in the sandbox; @st gets the new size and mtime.  0 or -errno;
+ * *remote set when the sandbox's file changes. */
+static int setattr_size(struct fs *fs, struct inode *in, const char *path,
+			const struct stat *attr, struct fuse_file_info *fi, struct stat *st,
+			int *remote)
+{
+	int rc;
+
+	if (S_ISDIR(st->st_mode))
+		return -EISDIR;
+	if (fi || cache_is_open(in)) {
+		rc = cache_truncate(fs, in, attr->st_size);
+		if (rc == 0 && !fi && !cache_is_open(in)) {
+			inode_mark_self(in);
+			*remote = 1;
+			rc = cache_flush(fs, in);
+		}
+		/* A truncation modifies the file: its mtime at once
+		 * (the local copy's while its data is pending). */
+		if (rc == 0 && !cache_local_attr(in, st)) {
+			clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+			st->st_ctim = st->st_mtim;
+		}
+	} else {
+		inode_mark_self(in);
+		*remote = 1;
+		rc = remote_truncate(fs, path, (uint64_t)attr->st_size);
+		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+		st->st_ctim = st->st_mtim;
+		cache_drop(fs, in);
+	}
+	if (rc < 0)
+		return rc;
+	st->st_size = attr->st_size;
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+/* setattr's mode (chmod): with a pending upload or unchanged, nothing to
+ * ask the sandbox.  0 or -errno; *remote as for setattr_size(). */
+static int setattr_mode(struct fs *fs, struct inode *in, const char *path,
+			const struct stat *attr, struct stat *st, int *remote)
+{
+	char mode[16];
+	int rc;
+
+	snprintf(mode, sizeof(mode), "%o", (unsigned)(attr->st_mode & 07777));
+	/* Unchanged modes (tar and cp -a set them all) cost nothing,
+	 * and a file with pending data gets its mode with the upload. */
+	if (!S_ISLNK(st->st_mode) && !cache_set_mode(in, attr->st_mode) &&
+	    (st->st_mode & 07777) != (attr->st_mode & 07777)) {
+		inode_mark_self(in);
+		*remote = 1;
+		rc = remote_fix_args(fs, path, mode, "", "");
+		if (rc < 0)
+			return rc;
+	}
+	st->st_mode = (st->st_mode & S_IFMT) | (attr->st_mode & 07777);
+	return 0;
+}
+
+/* setattr's atime and mtime (touch): with a pending upload they go with
+ * it, else to the sandbox now.  0 or -errno; *remote as for
+ * setattr_size(). */
+static int setattr_times(struct fs *fs, struct inode *in, const char *path,
+			 const struct stat *attr, int to_set, struct stat *st, int *remote)
+{
+	int rc;
+
+	if (cache_set_times(in, attr, to_set)) {
+		/* Pending data: the times go with the upload (tar, cp -a). */
+		cache_local_attr(in, st);
+		return 0;
+	}
+	inode_mark_self(in);
+	*remote = 1;
+	rc = set_times(fs, path, attr, to_set);
+	if (rc < 0)
+		return rc;
+	if (to_set & FUSE_SET_ATTR_MTIME) {
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+		else
+			st->st_mtim = attr->st_mtim;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME)
+		st->st_atim = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? st->st_mtim
+								 : attr->st_atim;
+	if (to_set & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
+		rc = stat_path(fs, path, NULL, st);
+		if (rc < 0)
+			return rc;
+	}
+	/* Our next open must not see the touch as a remote change. */
+	cache_touched(in, st);
+	return 0;
+}
+
+/* ftruncate of a file unlinked while open: its local copy; @st its
+ * attributes then.  0 or -errno. */
+static int truncate_unlinked(struct fs *fs, struct inode *in, const struct stat *attr,
+			     struct stat *st)
+{
+	int rc;
+
+	rc = cache_truncate(fs, in, attr->st_size);
+	pthread_mutex_lock(&inode_lock);
+	*st = in->attr;
+	pthread_mutex_unlock(&inode_lock);
+	st->st_nlink = 0;
+	st->st_ino = in->ino;
+	cache_local_attr(in, st);
+	return rc;
+}
+
+/*
+ * setattr: owner, then a directory's deferred fix, size, mode and times,
+ * each step on the local copy when that is enough, else in the sandbox.
+ * Long: 69 lines; its complexity is the guards (which attributes, open or
+ * not) that pick a step, each step already a helper above.
+ */
 static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
@@ -415,14 +537,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	in = inode_get(ino);
 	path = in ? inode_path(in) : NULL;
 	if (!path && in && fi && to_set == FUSE_SET_ATTR_SIZE && cache_is_open(in)) {
-		/* ftruncate of a file unlinked while open: its local copy. */
-		rc = cache_truncate(fs, in, attr->st_size);
-		pthread_mutex_lock(&inode_lock);
-		st = in->attr;
-		pthread_mutex_unlock(&inode_lock);
-		st.st_nlink = 0;
-		st.st_ino = in->ino;
-		cache_local_attr(in, &st);
+		rc = truncate_unlinked(fs, in, attr, &st);
 		goto out;
 	}
 	if (!path) {
@@ -456,78 +571,19 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		goto done;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (S_ISDIR(st.st_mode)) {
-			rc = -EISDIR;
-			goto out;
-		}
-		if (fi || cache_is_open(in)) {
-			rc = cache_truncate(fs, in, attr->st_size);
-			if (rc == 0 && !fi && !cache_is_open(in)) {
-				inode_mark_self(in);
-				remote = 1;
-				rc = cache_flush(fs, in);
-			}
-			/* A truncation modifies the file: its mtime at once
-			 * (the local copy's while its data is pending). */
-			if (rc == 0 && !cache_local_attr(in, &st)) {
-				clock_gettime(CLOCK_REALTIME, &st.st_mtim);
-				st.st_ctim = st.st_mtim;
-			}
-		} else {
-			inode_mark_self(in);
-			remote = 1;
-			rc = remote_truncate(fs, path, (uint64_t)attr->st_size);
-			clock_gettime(CLOCK_REALTIME, &st.st_mtim);
-			st.st_ctim = st.st_mtim;
-			cache_drop(fs, in);
-		}
+		rc = setattr_size(fs, in, path, attr, fi, &st, &remote);
 		if (rc < 0)
 			goto out;
-		st.st_size = attr->st_size;
-		st.st_blocks = (st.st_size + 511) / 512;
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
-		char mode[16];
-
-		snprintf(mode, sizeof(mode), "%o", (unsigned)(attr->st_mode & 07777));
-		/* Unchanged modes (tar and cp -a set them all) cost nothing,
-		 * and a file with pending data gets its mode with the upload. */
-		if (!S_ISLNK(st.st_mode) && !cache_set_mode(in, attr->st_mode) &&
-		    (st.st_mode & 07777) != (attr->st_mode & 07777)) {
-			inode_mark_self(in);
-			remote = 1;
-			rc = remote_fix_args(fs, path, mode, "", "");
-			if (rc < 0)
-				goto out;
-		}
-		st.st_mode = (st.st_mode & S_IFMT) | (attr->st_mode & 07777);
-	}
-	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) &&
-	    cache_set_times(in, attr, to_set)) {
-		/* Pending data: the times go with the upload (tar, cp -a). */
-		cache_local_attr(in, &st);
-	} else if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-		inode_mark_self(in);
-		remote = 1;
-		rc = set_times(fs, path, attr, to_set);
+		rc = setattr_mode(fs, in, path, attr, &st, &remote);
 		if (rc < 0)
 			goto out;
-		if (to_set & FUSE_SET_ATTR_MTIME) {
-			if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-				clock_gettime(CLOCK_REALTIME, &st.st_mtim);
-			else
-				st.st_mtim = attr->st_mtim;
-		}
-		if (to_set & FUSE_SET_ATTR_ATIME)
-			st.st_atim = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? st.st_mtim
-								       : attr->st_atim;
-		if (to_set & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
-			rc = stat_path(fs, path, NULL, &st);
-			if (rc < 0)
-				goto out;
-		}
-		/* Our next open must not see the touch as a remote change. */
-		cache_touched(in, &st);
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		rc = setattr_times(fs, in, path, attr, to_set, &st, &remote);
+		if (rc < 0)
+			goto out;
 	}
 done:
 	if (remote)
@@ -598,43 +654,36 @@ static char *link_resolve(const char *link_dir, const char *target)
  * link is contained on its own, so a chain of links, and ".." after a link
  * inside a target (resolved away lexically), stay in the mount too.
  */
-static char *transform_link(struct fs *fs, const char *link_path, const char *target)
+/* A target out of the mount, for the link @l ("/a/b/link" below the root):
+ * "<../ per directory of @l>.e2bfs/escaped<abs>"; NULL with no memory. */
+static char *escaped_link(const char *l, const char *abs)
 {
-	size_t rl = strlen(fs->root), off = rl == 1 ? 0 : rl;
-	const char *t, *l, *p;
-	char *dir, *abs, *out = NULL, *slash;
+	const char *p;
+	char *out;
 	size_t ups = 0, need, i;
 
-	if (fs->o.raw_links)
-		return strdup(target);
-	dir = strdup(link_path);
-	if (!dir)
-		return NULL;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		dir[1] = 0;
-	else if (slash)
-		*slash = 0;
-	abs = link_resolve(dir, target);
-	free(dir);
-	if (!abs)
-		return NULL;
-	/* link_path is under the root: l is "/a/b/link" below it. */
-	l = link_path + off;
-	if (!(rl == 1 || (!strncmp(abs, fs->root, rl) && (abs[rl] == '/' || !abs[rl])))) {
-		for (p = strchr(l + 1, '/'); p; p = strchr(p + 1, '/'))
-			ups++;
-		need = ups * 3 + sizeof(CTL_NAME "/escaped") + strlen(abs);
-		out = malloc(need);
-		if (out) {
-			for (i = 0; i < ups; i++)
-				memcpy(out + i * 3, "../", 3);
-			snprintf(out + ups * 3, need - ups * 3, "%s%s", CTL_NAME "/escaped",
-				 strcmp(abs, "/") ? abs : "");
-		}
-		goto out;
+	for (p = strchr(l + 1, '/'); p; p = strchr(p + 1, '/'))
+		ups++;
+	need = ups * 3 + sizeof(CTL_NAME "/escaped") + strlen(abs);
+	out = malloc(need);
+	if (out) {
+		for (i = 0; i < ups; i++)
+			memcpy(out + i * 3, "../", 3);
+		snprintf(out + ups * 3, need - ups * 3, "%s%s", CTL_NAME "/escaped",
+			 strcmp(abs, "/") ? abs : "");
 	}
-	t = abs + off;
+	return out;
+}
+
+/* A target @t in the mount (below the root, "/" for the root itself), for
+ * the link @l (likewise): the shortest relative path from the link's
+ * directory; NULL with no memory. */
+static char *relative_link(const char *l, const char *t)
+{
+	const char *p;
+	char *out;
+	size_t ups = 0, need, i;
+
 	if (!strcmp(t, "/"))
 		t = "";
 	/* Strip the common directory prefix of the link's dir and target. */
@@ -658,7 +707,7 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 	need = ups * 3 + strlen(t) + 2;
 	out = malloc(need);
 	if (!out)
-		goto out;
+		return NULL;
 	for (i = 0; i < ups; i++)
 		memcpy(out + i * 3, "../", 3);
 	snprintf(out + ups * 3, need - ups * 3, "%s", t[0] ? t + 1 : "");
@@ -666,7 +715,35 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 		out[ups * 3 - 1] = 0;
 	if (!out[0])
 		snprintf(out, need, ".");
-out:
+	return out;
+}
+
+static char *transform_link(struct fs *fs, const char *link_path, const char *target)
+{
+	size_t rl = strlen(fs->root), off = rl == 1 ? 0 : rl;
+	const char *l;
+	char *dir, *abs, *out, *slash;
+
+	if (fs->o.raw_links)
+		return strdup(target);
+	dir = strdup(link_path);
+	if (!dir)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = 0;
+	else if (slash)
+		*slash = 0;
+	abs = link_resolve(dir, target);
+	free(dir);
+	if (!abs)
+		return NULL;
+	/* link_path is under the root: l is "/a/b/link" below it. */
+	l = link_path + off;
+	if (!(rl == 1 || (!strncmp(abs, fs->root, rl) && (abs[rl] == '/' || !abs[rl]))))
+		out = escaped_link(l, abs);
+	else
+		out = relative_link(l, abs + off);
 	free(abs);
 	return out;
 }
@@ -1092,6 +1169,81 @@ static int rename_new(struct fs *fs, struct inode *sin, struct inode *din, const
 	return rc;
 }
 
+/* Whether @from (attributes @sst) may be renamed to @to, which exists
+ * with @dst or not (NULL): 0 or the errno rename(2) gives. */
+static int rename_check(struct fs *fs, const char *from, const char *to,
+			const struct stat *sst, const struct stat *dst, unsigned int flags)
+{
+	int rc = 0;
+
+	if (dst) {
+		if (flags & RENAME_NOREPLACE) {
+			rc = -EEXIST;
+		} else if (S_ISDIR(sst->st_mode) && !S_ISDIR(dst->st_mode)) {
+			rc = -ENOTDIR;
+		} else if (!S_ISDIR(sst->st_mode) && S_ISDIR(dst->st_mode)) {
+			rc = -EISDIR;
+		} else if (S_ISDIR(dst->st_mode)) {
+			rc = check_empty(fs, to);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (S_ISDIR(sst->st_mode)) {
+		size_t fl = strlen(from);
+
+		if (!strncmp(to, from, fl) && to[fl] == '/')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* The rename done by envd's Move, after the pending data of @from reached
+ * the sandbox; @to exists with @dst or not (NULL).  @sin and @din are the
+ * files' inodes.  0 or -errno. */
+static int rename_in_sandbox(struct fs *fs, struct inode *sin, struct inode *din,
+			     const char *from, const char *to, const struct stat *sst,
+			     const struct stat *dst)
+{
+	int rc;
+
+	/* Write-back: what was written under the old name reaches the
+	 * sandbox before the move, so the sandbox never sees the new name
+	 * with stale content. */
+	if (S_ISDIR(sst->st_mode))
+		cache_sync_all(fs);
+	else if (cache_is_dirty(sin))
+		cache_flush(fs, sin);
+	/* A replaced file open here keeps its content for its descriptors. */
+	if (dst && din != sin && !S_ISDIR(dst->st_mode)) {
+		rc = cache_unlinking(fs, din);
+		if (rc < 0)
+			return rc;
+	}
+	/* A replaced file's pending upload must not land over the move. */
+	if (dst && din != sin && cache_is_dirty(din))
+		cache_drop(fs, din);
+	/* envd's Move (Go's os.Rename) refuses to replace a directory, even
+	 * an empty one: remove the empty target first, as rename(2) would
+	 * replace it, and put it back if the Move then fails. */
+	if (dst && S_ISDIR(dst->st_mode)) {
+		rc = remote_remove(fs, to);
+		if (rc < 0)
+			return rc;
+	}
+	rc = remote_rename(fs, from, to);
+	if (rc < 0 && dst && S_ISDIR(dst->st_mode))
+		remote_mkdir(fs, to);
+	if (rc < 0)
+		return rc;
+	if (dst && din != sin)
+		cache_drop(fs, din);
+	inode_renamed(from, to);
+	inode_invalidate(sin);
+	cache_renamed(sin);
+	return rc;
+}
+
 static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
@@ -1121,27 +1273,9 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rc = 0;
 	if (!strcmp(from, to))
 		goto out;
-	if (dexists) {
-		if (flags & RENAME_NOREPLACE) {
-			rc = -EEXIST;
-		} else if (S_ISDIR(sst.st_mode) && !S_ISDIR(dst.st_mode)) {
-			rc = -ENOTDIR;
-		} else if (!S_ISDIR(sst.st_mode) && S_ISDIR(dst.st_mode)) {
-			rc = -EISDIR;
-		} else if (S_ISDIR(dst.st_mode)) {
-			rc = check_empty(fs, to);
-		}
-		if (rc < 0)
-			goto out;
-	}
-	if (S_ISDIR(sst.st_mode)) {
-		size_t fl = strlen(from);
-
-		if (!strncmp(to, from, fl) && to[fl] == '/') {
-			rc = -EINVAL;
-			goto out;
-		}
-	}
+	rc = rename_check(fs, from, to, &sst, dexists ? &dst : NULL, flags);
+	if (rc < 0)
+		goto out;
 	/* Created here and not uploaded yet: renamed here only, its upload
 	 * goes to the new name. */
 	if (!S_ISDIR(sst.st_mode) && cache_is_local_new(sin)) {
@@ -1149,40 +1283,7 @@ static void e2bfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (rc != -EAGAIN)
 			goto done;
 	}
-	/* Write-back: what was written under the old name reaches the
-	 * sandbox before the move, so the sandbox never sees the new name
-	 * with stale content. */
-	if (S_ISDIR(sst.st_mode))
-		cache_sync_all(fs);
-	else if (cache_is_dirty(sin))
-		cache_flush(fs, sin);
-	/* A replaced file open here keeps its content for its descriptors. */
-	if (dexists && din != sin && !S_ISDIR(dst.st_mode)) {
-		rc = cache_unlinking(fs, din);
-		if (rc < 0)
-			goto out;
-	}
-	/* A replaced file's pending upload must not land over the move. */
-	if (dexists && din != sin && cache_is_dirty(din))
-		cache_drop(fs, din);
-	/* envd's Move (Go's os.Rename) refuses to replace a directory, even
-	 * an empty one: remove the empty target first, as rename(2) would
-	 * replace it, and put it back if the Move then fails. */
-	if (dexists && S_ISDIR(dst.st_mode)) {
-		rc = remote_remove(fs, to);
-		if (rc < 0)
-			goto out;
-	}
-	rc = remote_rename(fs, from, to);
-	if (rc < 0 && dexists && S_ISDIR(dst.st_mode))
-		remote_mkdir(fs, to);
-	if (rc < 0)
-		goto out;
-	if (dexists && din != sin)
-		cache_drop(fs, din);
-	inode_renamed(from, to);
-	inode_invalidate(sin);
-	cache_renamed(sin);
+	rc = rename_in_sandbox(fs, sin, din, from, to, &sst, dexists ? &dst : NULL);
 done:
 	if (rc < 0)
 		goto out;
@@ -1517,15 +1618,59 @@ out:
 	return d;
 }
 
+/* A handle of the directory @ino at @path from the sandbox's listing @l
+ * (the control directory and upload temporaries left out), its entries
+ * pinned; NULL with no memory. */
+static struct dirh *dirh_from_list(struct fs *fs, fuse_ino_t ino, const char *path,
+				   const e2b_entry_list *l)
+{
+	struct inode *cin;
+	struct dirh *d;
+	char *cp;
+	size_t i;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->names = calloc(l->count + 1, sizeof(*d->names));
+	d->st = calloc(l->count + 1, sizeof(*d->st));
+	d->ins = calloc(l->count + 1, sizeof(*d->ins));
+	if (!d->names || !d->st || !d->ins)
+		goto fail;
+	for (i = 0; i < l->count; i++) {
+		if ((ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME)) ||
+		    inode_is_upload_temp(l->items[i].name))
+			continue;
+		cp = path_join(path, l->items[i].name);
+		cin = cp ? inode_for_path(cp) : NULL;
+		free(cp);
+		if (!cin)
+			goto fail;
+		d->names[d->n] = strdup(l->items[i].name);
+		if (!d->names[d->n]) {
+			inode_unpin(cin);
+			goto fail;
+		}
+		inode_attr_from_entry(fs, &l->items[i], &d->st[d->n]);
+		cache_local_attr(cin, &d->st[d->n]);
+		d->st[d->n].st_ino = cin->ino;
+		d->ins[d->n] = cin;
+		d->n++;
+	}
+	return d;
+fail:
+	dirh_free(d);
+	return NULL;
+}
+
 static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct inode *in, *cin;
+	struct inode *in;
 	struct inode_vtok tok;
 	e2b_entry_list *l = NULL;
 	struct dirh *d = NULL;
-	char *path, *cp;
-	size_t i;
+	char *path;
 	int rc;
 
 	CTL_ROUTE(ctl_is(ino), opendir, req, ino, fi);
@@ -1556,34 +1701,9 @@ static void e2bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (rc < 0)
 		goto out;
 	rc = -ENOMEM;
-	d = calloc(1, sizeof(*d));
+	d = dirh_from_list(fs, ino, path, l);
 	if (!d)
 		goto out;
-	d->names = calloc(l->count + 1, sizeof(*d->names));
-	d->st = calloc(l->count + 1, sizeof(*d->st));
-	d->ins = calloc(l->count + 1, sizeof(*d->ins));
-	if (!d->names || !d->st || !d->ins)
-		goto out;
-	for (i = 0; i < l->count; i++) {
-		if ((ino == FUSE_ROOT_ID && !strcmp(l->items[i].name, CTL_NAME)) ||
-		    inode_is_upload_temp(l->items[i].name))
-			continue;
-		cp = path_join(path, l->items[i].name);
-		cin = cp ? inode_for_path(cp) : NULL;
-		free(cp);
-		if (!cin)
-			goto out;
-		d->names[d->n] = strdup(l->items[i].name);
-		if (!d->names[d->n]) {
-			inode_unpin(cin);
-			goto out;
-		}
-		inode_attr_from_entry(fs, &l->items[i], &d->st[d->n]);
-		cache_local_attr(cin, &d->st[d->n]);
-		d->st[d->n].st_ino = cin->ino;
-		d->ins[d->n] = cin;
-		d->n++;
-	}
 	/* After pinning the entries, so their cached attributes stay while
 	 * the directory is open. */
 	inode_set_listing(fs, in, &tok, l);
