@@ -167,6 +167,9 @@ int e2b__code_from_connect(const char *code, const char *message)
 	return c;
 }
 
+/* The error code of HTTP status @status.
+ * Long: a lookup table written as one switch, a line per class; split, the
+ * table would be harder to read. */
 int e2b__code_from_http(long status)
 {
 	if (status >= 200 && status < 300)
@@ -227,14 +230,46 @@ int e2b__error_from_connect_json(const json_t *err, long status,
 	return c;
 }
 
+/* The error code, message, rpc code and request id an error body @j (an
+ * object) gives; @code, from the HTTP status, unless it says better.  *@rid
+ * is taken only when the headers had none. */
+static int json_error_fields(const json_t *j, int code, const char **msg, const char **rpc,
+			     const char **rid)
+{
+	json_t *jc, *jm, *jr;
+	int http_code;
+
+	jc = json_object_get(j, "code");
+	jm = json_object_get(j, "message");
+	jr = json_object_get(j, "request_id");
+	if (json_is_string(jm))
+		*msg = json_string_value(jm);
+	if (json_is_string(jr) && (!*rid || !**rid))
+		*rid = json_string_value(jr);
+	if (json_is_string(jc)) {
+		*rpc = json_string_value(jc);
+		code = e2b__code_from_connect(*rpc, *msg);
+	} else if (json_is_integer(jc) && json_integer_value(jc) >= 100 &&
+		   json_integer_value(jc) <= 599) {
+		http_code = e2b__code_from_http(json_integer_value(jc));
+		if (http_code != E2B_OK)
+			code = http_code;
+	}
+	if (code == E2B_ERROR && *msg)
+		code = e2b__code_from_connect(NULL, *msg);
+	if (!*msg && *rpc)
+		*msg = *rpc;
+	return code;
+}
+
 int e2b__error_from_response(long status, const char *body, size_t len,
 			     const char *request_id, const char *what)
 {
 	char text[256];
 	json_error_t jerr;
-	json_t *j = NULL, *jc, *jm, *jr;
+	json_t *j = NULL;
 	const char *msg = NULL, *rpc = NULL, *rid = request_id;
-	int code, http_code, oom;
+	int code, oom;
 
 	code = e2b__code_from_http(status);
 	if (code == E2B_OK)
@@ -245,28 +280,8 @@ int e2b__error_from_response(long status, const char *body, size_t len,
 		if (oom)
 			return e2b__error_oom();
 	}
-	if (j && json_is_object(j)) {
-		jc = json_object_get(j, "code");
-		jm = json_object_get(j, "message");
-		jr = json_object_get(j, "request_id");
-		if (json_is_string(jm))
-			msg = json_string_value(jm);
-		if (json_is_string(jr) && (!rid || !*rid))
-			rid = json_string_value(jr);
-		if (json_is_string(jc)) {
-			rpc = json_string_value(jc);
-			code = e2b__code_from_connect(rpc, msg);
-		} else if (json_is_integer(jc) && json_integer_value(jc) >= 100 &&
-			   json_integer_value(jc) <= 599) {
-			http_code = e2b__code_from_http(json_integer_value(jc));
-			if (http_code != E2B_OK)
-				code = http_code;
-		}
-		if (code == E2B_ERROR && msg)
-			code = e2b__code_from_connect(NULL, msg);
-		if (!msg && rpc)
-			msg = rpc;
-	}
+	if (j && json_is_object(j))
+		code = json_error_fields(j, code, &msg, &rpc, &rid);
 	if (!msg && len && !j) {
 		text_message(text, sizeof(text), body, len);
 		if (*text && !looks_like_html(text))
