@@ -246,6 +246,29 @@ static int finish_outcome(struct proc_state *ps, int stream_error, const char *w
 	return 0;
 }
 
+/* The process's environment: @extra_env, then the caller's (@o's envs win
+ * on collision); NULL when it cannot be made (*@error set to E2B_EINVALID
+ * when the merge failed). */
+static json_t *config_envs(const e2b_commands_options *o, const e2b_kv *extra_env,
+			   size_t extra_env_count, int *error)
+{
+	json_t *envs = e2b__kv_to_json(extra_env, extra_env_count);
+
+	if (envs && o && o->envs_count) {
+		json_t *more = e2b__kv_to_json(o->envs, o->envs_count);
+
+		if (!more || json_object_update(envs, more) < 0) {
+			json_decref(more);
+			json_decref(envs);
+			envs = NULL;
+			*error = E2B_EINVALID;
+		} else {
+			json_decref(more);
+		}
+	}
+	return envs;
+}
+
 static int build_config(json_t **out, const char *cmd, const char *const *args,
 			const e2b_commands_options *o, const e2b_kv *extra_env,
 			size_t extra_env_count)
@@ -275,19 +298,7 @@ static int build_config(json_t **out, const char *cmd, const char *const *args,
 	if (error < 0)
 		goto fail;
 	if ((o && o->envs_count) || extra_env_count) {
-		envs = e2b__kv_to_json(extra_env, extra_env_count);
-		if (envs && o && o->envs_count) {
-			json_t *more = e2b__kv_to_json(o->envs, o->envs_count);
-
-			if (!more || json_object_update(envs, more) < 0) {
-				json_decref(more);
-				json_decref(envs);
-				envs = NULL;
-				error = E2B_EINVALID;
-			} else {
-				json_decref(more);
-			}
-		}
+		envs = config_envs(o, extra_env, extra_env_count, &error);
 		if (!envs) {
 			error = error ? error : e2b_error_last()->code;
 			goto fail;
