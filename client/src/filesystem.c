@@ -549,12 +549,81 @@ static int apply_attrs(e2b_sandbox *sb, const e2b_write_options *o, const char *
 	return error;
 }
 
+/* A write straight to @path (no temporary), then @o's attributes. */
+static int write_in_place(e2b_write_info **out, e2b_sandbox *sb, const struct e2b__envd *e,
+			  const char *path, struct e2b__upload *up, const e2b_write_options *o)
+{
+	int error;
+
+	up->path = path;
+	error = e2b__files_post(out, e, up);
+	if (error == 0 && o->attrs)
+		error = apply_attrs(sb, o, path, NULL);
+	return error;
+}
+
+/* The write's info into *@out: @path, its entry *@moved (the rename's
+ * answer; taken, *@moved set to NULL). */
+static int renamed_info(e2b_write_info **out, const char *path, e2b_entry_info **moved)
+{
+	e2b_write_info *wi = e2b__calloc(1, sizeof(*wi));
+
+	if (wi) {
+		const char *slash = strrchr(path, '/');
+
+		wi->path = e2b__strdup(path);
+		wi->name = e2b__strdup(slash ? slash + 1 : path);
+		wi->type = E2B_FILE_TYPE_FILE;
+		wi->entry = *moved;
+		*moved = NULL;
+	}
+	if (!wi || !wi->path || !wi->name) {
+		e2b_write_info_free(wi);
+		return e2b__error_oom();
+	}
+	*out = wi;
+	return 0;
+}
+
+/* Remove the temporary @tmp of a failed write.  Best effort; keep the
+ * original error record. */
+static void remove_temp(e2b_sandbox *sb, const char *tmp)
+{
+	e2b_error tmp_err = *e2b_error_last();
+	char msg[512], rpc[48], rid[128];
+
+	snprintf(msg, sizeof(msg), "%s", tmp_err.message);
+	snprintf(rpc, sizeof(rpc), "%s", tmp_err.rpc_code);
+	snprintf(rid, sizeof(rid), "%s", tmp_err.request_id);
+	e2b_fs_remove(sb, tmp);
+	e2b__error_set_http(tmp_err.code, tmp_err.http_status, rpc, rid, "%s", msg);
+}
+
+/* The file @path a write replaces, into *@old (NULL when there is none or
+ * it is not needed).  The new file must keep the old one's permissions,
+ * unless the caller gives them or wants an upload's (then no Stat: one
+ * round trip less). */
+static int stat_old(e2b_entry_info **old, e2b_sandbox *sb, const char *path,
+		    const e2b_write_options *o)
+{
+	int error = 0;
+
+	if ((!o->attrs || !(o->attrs->set & E2B_META_SET_MODE)) &&
+	    !(o->flags & E2B_WRITE_UPLOAD_MODE)) {
+		error = e2b_fs_stat(old, sb, path);
+		if (error == E2B_ENOTFOUND) {
+			e2b_error_clear();
+			error = 0;
+		}
+	}
+	return error;
+}
+
 static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		    struct e2b__upload *up, const e2b_write_options *o)
 {
 	struct e2b__envd e;
 	e2b_buf tmp = E2B_BUF_INIT;
-	e2b_write_info *wi = NULL;
 	e2b_entry_info *old = NULL, *moved = NULL;
 	int error;
 
@@ -574,10 +643,7 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 	if (error < 0)
 		return error;
 	if (!(o->flags & E2B_WRITE_ATOMIC)) {
-		up->path = path;
-		error = e2b__files_post(out, &e, up);
-		if (error == 0 && o->attrs)
-			error = apply_attrs(sb, o, path, NULL);
+		error = write_in_place(out, sb, &e, path, up, o);
 		goto out;
 	}
 	error = temp_name(&tmp, path);
@@ -585,25 +651,12 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		goto out;
 	if (error == 1) {
 		/* No room for a temporary beside it: in place, as e2bfs did. */
-		up->path = path;
-		error = e2b__files_post(out, &e, up);
-		if (error == 0 && o->attrs)
-			error = apply_attrs(sb, o, path, NULL);
+		error = write_in_place(out, sb, &e, path, up, o);
 		goto out;
 	}
-	/* The new file must keep the old one's permissions, unless the
-	 * caller gives them or wants an upload's (then no Stat: one round
-	 * trip less). */
-	if ((!o->attrs || !(o->attrs->set & E2B_META_SET_MODE)) &&
-	    !(o->flags & E2B_WRITE_UPLOAD_MODE)) {
-		error = e2b_fs_stat(&old, sb, path);
-		if (error == E2B_ENOTFOUND) {
-			e2b_error_clear();
-			error = 0;
-		}
-		if (error < 0)
-			goto out;
-	}
+	error = stat_old(&old, sb, path, o);
+	if (error < 0)
+		goto out;
 	up->path = tmp.ptr;
 	error = e2b__files_post(NULL, &e, up);
 	if (error == 0 && o->attrs)
@@ -612,36 +665,11 @@ static int do_write(e2b_write_info **out, e2b_sandbox *sb, const char *path,
 		error = keep_mode(sb, tmp.ptr, old->mode, o->user);
 	if (error == 0) {
 		error = e2b_fs_rename(&moved, sb, tmp.ptr, path);
-		if (error == 0 && out) {
-			wi = e2b__calloc(1, sizeof(*wi));
-			if (wi) {
-				const char *slash = strrchr(path, '/');
-
-				wi->path = e2b__strdup(path);
-				wi->name = e2b__strdup(slash ? slash + 1 : path);
-				wi->type = E2B_FILE_TYPE_FILE;
-				wi->entry = moved;
-				moved = NULL;
-			}
-			if (!wi || !wi->path || !wi->name) {
-				e2b_write_info_free(wi);
-				error = e2b__error_oom();
-			} else {
-				*out = wi;
-			}
-		}
+		if (error == 0 && out)
+			error = renamed_info(out, path, &moved);
 	}
-	if (error < 0) {
-		/* Best effort; keep the original error record. */
-		e2b_error tmp_err = *e2b_error_last();
-		char msg[512], rpc[48], rid[128];
-
-		snprintf(msg, sizeof(msg), "%s", tmp_err.message);
-		snprintf(rpc, sizeof(rpc), "%s", tmp_err.rpc_code);
-		snprintf(rid, sizeof(rid), "%s", tmp_err.request_id);
-		e2b_fs_remove(sb, tmp.ptr);
-		e2b__error_set_http(tmp_err.code, tmp_err.http_status, rpc, rid, "%s", msg);
-	}
+	if (error < 0)
+		remove_temp(sb, tmp.ptr);
 out:
 	e2b_entry_info_free(old);
 	e2b_entry_info_free(moved);
@@ -761,15 +789,66 @@ static void err_save(struct saved_err *s)
 	snprintf(s->rid, sizeof(s->rid), "%s", e->request_id ? e->request_id : "");
 }
 
+/* Is files[@i] one that e2b_fs_write_files can send (its path, its data,
+ * no earlier entry with its path)? */
+static int check_file(const e2b_write_file *files, size_t i)
+{
+	int error;
+	size_t k;
+
+	error = check_path(files[i].path);
+	if (!error && files[i].path[strlen(files[i].path) - 1] == '/')
+		error = e2b__error_set(E2B_EINVALID, "write '%s': path is a directory",
+				       files[i].path);
+	if (!error && strpbrk(files[i].path, "\r\n"))
+		error = e2b__error_set(E2B_EINVALID,
+				       "write '%s': a multipart filename cannot hold "
+				       "CR or LF",
+				       files[i].path);
+	if (!error && files[i].len && !files[i].data)
+		error = e2b__error_set(E2B_EINVALID, "write '%s': data is NULL",
+				       files[i].path);
+	for (k = 0; !error && k < i; k++)
+		if (!strcmp(files[k].path, files[i].path))
+			error = e2b__error_set(E2B_EINVALID,
+					       "write files: '%s' given twice",
+					       files[i].path);
+	return error;
+}
+
+/* Write @files one request each, every entry's error set; the first
+ * failure's error is the call's (and the last error record). */
+static int write_one_by_one(e2b_sandbox *sb, e2b_write_file *files, size_t count,
+			    const e2b_write_options *o)
+{
+	struct saved_err first;
+	int error = 0, have_first = 0;
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		files[i].error = e2b_fs_write(NULL, sb, files[i].path, files[i].data,
+					      files[i].len, o);
+		if (files[i].error < 0 && !have_first) {
+			err_save(&first);
+			have_first = 1;
+			error = files[i].error;
+		}
+	}
+	if (have_first)
+		e2b__error_set_http(first.code, first.http, first.rpc, first.rid, "%s", first.msg);
+	else
+		e2b_error_clear();
+	return error;
+}
+
 int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
 		       const e2b_write_options *opts)
 {
 	e2b_write_options ob;
 	const e2b_write_options *o = &ob;
 	struct e2b__envd e;
-	struct saved_err first;
-	int error, rejected = 0, have_first = 0;
-	size_t i, k;
+	int error, rejected = 0;
+	size_t i;
 
 	E2B_ASSERT_ARG(sb);
 	E2B_ASSERT_ARG(files || !count);
@@ -782,23 +861,7 @@ int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
 		return e2b__error_set(E2B_EINVALID, "write files: attributes go one by one");
 	for (i = 0; i < count; i++) {
 		files[i].error = E2B_EINVALID;
-		error = check_path(files[i].path);
-		if (!error && files[i].path[strlen(files[i].path) - 1] == '/')
-			error = e2b__error_set(E2B_EINVALID, "write '%s': path is a directory",
-					       files[i].path);
-		if (!error && strpbrk(files[i].path, "\r\n"))
-			error = e2b__error_set(E2B_EINVALID,
-					       "write '%s': a multipart filename cannot hold "
-					       "CR or LF",
-					       files[i].path);
-		if (!error && files[i].len && !files[i].data)
-			error = e2b__error_set(E2B_EINVALID, "write '%s': data is NULL",
-					       files[i].path);
-		for (k = 0; !error && k < i; k++)
-			if (!strcmp(files[k].path, files[i].path))
-				error = e2b__error_set(E2B_EINVALID,
-						       "write files: '%s' given twice",
-						       files[i].path);
+		error = check_file(files, i);
 		if (error < 0)
 			return error;
 	}
@@ -815,21 +878,7 @@ int e2b_fs_write_files(e2b_sandbox *sb, e2b_write_file *files, size_t count,
 	if (!rejected || count == 1)
 		return error;	/* every entry has its error */
 	/* envd refused one part and does not say which: each file alone. */
-	error = 0;
-	for (i = 0; i < count; i++) {
-		files[i].error = e2b_fs_write(NULL, sb, files[i].path, files[i].data,
-					      files[i].len, o);
-		if (files[i].error < 0 && !have_first) {
-			err_save(&first);
-			have_first = 1;
-			error = files[i].error;
-		}
-	}
-	if (have_first)
-		e2b__error_set_http(first.code, first.http, first.rpc, first.rid, "%s", first.msg);
-	else
-		e2b_error_clear();
-	return error;
+	return write_one_by_one(sb, files, count, o);
 }
 
 int e2b_fs_compose(e2b_sandbox *sb, const char *const *sources, size_t count,
