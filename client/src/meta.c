@@ -110,6 +110,51 @@ static int valid_time(const struct timespec *ts)
 	return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
+/* Check a SETATTR @op and render its fields (op_fields' step). */
+static int setattr_fields(struct fields *f, const e2b_meta_op *op)
+{
+	f->verb = "fix";
+	if (op->set & ~(unsigned)(E2B_META_SET_MODE | E2B_META_SET_UID |
+				  E2B_META_SET_GID | E2B_META_SET_ATIME |
+				  E2B_META_SET_MTIME | E2B_META_SET_OWNER_OF |
+				  E2B_META_SET_ATIME_NOW | E2B_META_SET_MTIME_NOW))
+		return e2b__error_set(E2B_EINVALID, "unknown set flags 0x%x", op->set);
+	if (!op->set)
+		return e2b__error_set(E2B_EINVALID, "nothing to set");
+	if (op->set & E2B_META_SET_OWNER_OF) {
+		if (op->set & (E2B_META_SET_UID | E2B_META_SET_GID))
+			return e2b__error_set(E2B_EINVALID,
+					      "owner_of with uid or gid");
+		if (!op->owner_of || !*op->owner_of)
+			return e2b__error_set(E2B_EINVALID, "empty owner_of");
+		/* "=" + path: built by the caller of op_fields. */
+		f->f1p = NULL;
+	} else if ((op->set & E2B_META_SET_UID) && (op->set & E2B_META_SET_GID)) {
+		snprintf(f->f1, sizeof(f->f1), "%" PRIu32 ":%" PRIu32, op->uid, op->gid);
+	} else if (op->set & E2B_META_SET_UID) {
+		snprintf(f->f1, sizeof(f->f1), "%" PRIu32, op->uid);
+	} else if (op->set & E2B_META_SET_GID) {
+		snprintf(f->f1, sizeof(f->f1), ":%" PRIu32, op->gid);
+	}
+	if (op->set & E2B_META_SET_MODE)
+		snprintf(f->mode, sizeof(f->mode), "%o", (unsigned)(op->mode & 07777));
+	if ((op->set & E2B_META_SET_ATIME) && !valid_time(&op->atime))
+		return e2b__error_set(E2B_EINVALID, "atime nanoseconds out of range");
+	if ((op->set & E2B_META_SET_MTIME) && !valid_time(&op->mtime))
+		return e2b__error_set(E2B_EINVALID, "mtime nanoseconds out of range");
+	if (op->set & E2B_META_SET_ATIME)
+		snprintf(f->atime, sizeof(f->atime), "@%lld.%09ld",
+			 (long long)op->atime.tv_sec, (long)op->atime.tv_nsec);
+	if (op->set & E2B_META_SET_MTIME)
+		snprintf(f->mtime, sizeof(f->mtime), "@%lld.%09ld",
+			 (long long)op->mtime.tv_sec, (long)op->mtime.tv_nsec);
+	if (op->set & E2B_META_SET_ATIME_NOW)
+		snprintf(f->atime, sizeof(f->atime), "now");
+	if (op->set & E2B_META_SET_MTIME_NOW)
+		snprintf(f->mtime, sizeof(f->mtime), "now");
+	return 0;
+}
+
 /* Check @op and render its fields; E2B_EINVALID (error set) when bad. */
 static int op_fields(struct fields *f, const e2b_meta_op *op)
 {
@@ -119,46 +164,7 @@ static int op_fields(struct fields *f, const e2b_meta_op *op)
 		return e2b__error_set(E2B_EINVALID, "empty path");
 	switch (op->kind) {
 	case E2B_META_SETATTR:
-		f->verb = "fix";
-		if (op->set & ~(unsigned)(E2B_META_SET_MODE | E2B_META_SET_UID |
-					  E2B_META_SET_GID | E2B_META_SET_ATIME |
-					  E2B_META_SET_MTIME | E2B_META_SET_OWNER_OF |
-					  E2B_META_SET_ATIME_NOW | E2B_META_SET_MTIME_NOW))
-			return e2b__error_set(E2B_EINVALID, "unknown set flags 0x%x", op->set);
-		if (!op->set)
-			return e2b__error_set(E2B_EINVALID, "nothing to set");
-		if (op->set & E2B_META_SET_OWNER_OF) {
-			if (op->set & (E2B_META_SET_UID | E2B_META_SET_GID))
-				return e2b__error_set(E2B_EINVALID,
-						      "owner_of with uid or gid");
-			if (!op->owner_of || !*op->owner_of)
-				return e2b__error_set(E2B_EINVALID, "empty owner_of");
-			/* "=" + path: built by the caller of op_fields. */
-			f->f1p = NULL;
-		} else if ((op->set & E2B_META_SET_UID) && (op->set & E2B_META_SET_GID)) {
-			snprintf(f->f1, sizeof(f->f1), "%" PRIu32 ":%" PRIu32, op->uid, op->gid);
-		} else if (op->set & E2B_META_SET_UID) {
-			snprintf(f->f1, sizeof(f->f1), "%" PRIu32, op->uid);
-		} else if (op->set & E2B_META_SET_GID) {
-			snprintf(f->f1, sizeof(f->f1), ":%" PRIu32, op->gid);
-		}
-		if (op->set & E2B_META_SET_MODE)
-			snprintf(f->mode, sizeof(f->mode), "%o", (unsigned)(op->mode & 07777));
-		if ((op->set & E2B_META_SET_ATIME) && !valid_time(&op->atime))
-			return e2b__error_set(E2B_EINVALID, "atime nanoseconds out of range");
-		if ((op->set & E2B_META_SET_MTIME) && !valid_time(&op->mtime))
-			return e2b__error_set(E2B_EINVALID, "mtime nanoseconds out of range");
-		if (op->set & E2B_META_SET_ATIME)
-			snprintf(f->atime, sizeof(f->atime), "@%lld.%09ld",
-				 (long long)op->atime.tv_sec, (long)op->atime.tv_nsec);
-		if (op->set & E2B_META_SET_MTIME)
-			snprintf(f->mtime, sizeof(f->mtime), "@%lld.%09ld",
-				 (long long)op->mtime.tv_sec, (long)op->mtime.tv_nsec);
-		if (op->set & E2B_META_SET_ATIME_NOW)
-			snprintf(f->atime, sizeof(f->atime), "now");
-		if (op->set & E2B_META_SET_MTIME_NOW)
-			snprintf(f->mtime, sizeof(f->mtime), "now");
-		return 0;
+		return setattr_fields(f, op);
 	case E2B_META_TRUNCATE:
 		f->verb = "truncate";
 		if (op->size > (uint64_t)INT64_MAX)
@@ -326,6 +332,52 @@ static int oneshot_sh(e2b_process_result *r, e2b_sandbox *sb, const struct field
 	return e2b_commands_run_argv(r, sb, argv, co);
 }
 
+/* The argument naming @owner_of's owner: "=" and the path (allocated);
+ * NULL when out of memory. */
+static char *owner_arg(const char *owner_of)
+{
+	size_t n = strlen(owner_of);
+	char *owner_ref = e2b__malloc(n + 2);
+
+	if (!owner_ref)
+		return NULL;
+	owner_ref[0] = '=';
+	memcpy(owner_ref + 1, owner_of, n + 1);
+	return owner_ref;
+}
+
+/* @op's result from the one-shot helper's output @out (answer @token). */
+static int oneshot_answer(e2b_meta_op *op, char *out, const char *token, e2b_buf *text)
+{
+	size_t len;
+	int st;
+
+	len = out ? strlen(out) : 0;
+	st = out ? parse_answer(out, &len, token, 1, text) : -1;
+	if (st < 0)
+		return e2b__error_set(E2B_EPROTO, "%s '%s': the helper did not answer",
+				      kind_what(op->kind), op->path);
+	/* The tools' stderr is in stdout (2>&1); the process's own
+	 * stderr holds only envd's wrapper's complaints. */
+	if (st == 0)
+		op_done_text(op, text->ptr);
+	return st == 0 ? 0 : op_failed_text(op, text->ptr);
+}
+
+/* @op's failure, from the output of the one-shot helper that exited with
+ * an error (@r), its words gathered in @text. */
+static int oneshot_failed(e2b_meta_op *op, const e2b_process_result *r, e2b_buf *text)
+{
+	int error;
+
+	error = e2b_buf_puts(text, r->out ? r->out : "");
+	if (!error && r->err && *r->err)
+		error = e2b_buf_puts(text, r->err);
+	if (!error)
+		error = op_failed_text(op, text->ptr);
+	return error;
+}
+
 int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 			  unsigned timeout_ms)
 {
@@ -335,8 +387,7 @@ int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 	e2b_buf req = E2B_BUF_INIT, text = E2B_BUF_INIT;
 	struct fields f;
 	char *owner_ref = NULL, token[33];
-	size_t len;
-	int error, st = -1;
+	int error;
 
 	op->error = 0;
 	op->os_errno = 0;
@@ -345,15 +396,11 @@ int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 	if (error < 0)
 		goto out;
 	if (!f.f1p) {
-		size_t n = strlen(op->owner_of);
-
-		owner_ref = e2b__malloc(n + 2);
+		owner_ref = owner_arg(op->owner_of);
 		if (!owner_ref) {
 			error = e2b__error_oom();
 			goto out;
 		}
-		owner_ref[0] = '=';
-		memcpy(owner_ref + 1, op->owner_of, n + 1);
 		f.f1p = owner_ref;
 	}
 	/* The helper's loop for one request on stdin: paths as bytes. */
@@ -375,26 +422,11 @@ int e2b__meta_run_oneshot(e2b_sandbox *sb, e2b_meta_op *op, const char *user,
 		if (error == 0)
 			op_done_text(op, r.out);
 	} else if (error == 0 || error == E2B_EEXIT) {
-		len = r.out ? strlen(r.out) : 0;
-		st = r.out ? parse_answer(r.out, &len, token, 1, &text) : -1;
-		if (st < 0) {
-			error = e2b__error_set(E2B_EPROTO, "%s '%s': the helper did not answer",
-					       kind_what(op->kind), op->path);
-			goto out;
-		}
-		/* The tools' stderr is in stdout (2>&1); the process's own
-		 * stderr holds only envd's wrapper's complaints. */
-		if (st == 0)
-			op_done_text(op, text.ptr);
-		error = st == 0 ? 0 : op_failed_text(op, text.ptr);
+		error = oneshot_answer(op, r.out, token, &text);
 		goto out;
 	}
 	if (error == E2B_EEXIT) {
-		error = e2b_buf_puts(&text, r.out ? r.out : "");
-		if (!error && r.err && *r.err)
-			error = e2b_buf_puts(&text, r.err);
-		if (!error)
-			error = op_failed_text(op, text.ptr);
+		error = oneshot_failed(op, &r, &text);
 	} else if (error < 0) {
 		e2b__error_prefix(kind_what(op->kind));
 	}
@@ -767,6 +799,61 @@ static int regroup(const struct slot *v, size_t *ord, size_t m)
 	return 0;
 }
 
+/* The requests of the slots ord[0..@m) of @v into @req, a group of
+ * several paths where they may share one (not when @retry), numbered from
+ * @first; group g is ord[gstart[g]..gend[g]), *@ngroups of them. */
+static int put_groups(e2b_buf *req, struct slot *v, const size_t *ord, size_t m, int retry,
+		      uint64_t first, size_t *gstart, size_t *gend, size_t *ngroups)
+{
+	size_t i, k;
+	int error = 0;
+	char sq[24];
+
+	for (k = 0; k < m && !error; k++) {
+		i = ord[k];
+		if (!retry && *ngroups && same_group(&v[ord[k - 1]], &v[i])) {
+			/* Over the end mark of the group's paths. */
+			e2b_buf_truncate(req, req->size - 1);
+			error = put_field(req, v[i].op->path);
+			if (!error)
+				error = put_field(req, "");
+			gend[*ngroups - 1] = k + 1;
+			continue;
+		}
+		snprintf(sq, sizeof(sq), "%" PRIu64, first + *ngroups);
+		gstart[*ngroups] = k;
+		gend[*ngroups] = k + 1;
+		(*ngroups)++;
+		error = put_request(req, sq, &v[i].f, v[i].op->path);
+	}
+	return error;
+}
+
+/* A group's answer: status @st (0 done), its tools' words @text, for the
+ * slots ord[@from..@to) of @v.  A failed group of several is retried one
+ * by one. */
+static void group_answered(e2b_meta_session *s, struct slot *v, const size_t *ord,
+			   size_t from, size_t to, int st, e2b_buf *text)
+{
+	size_t i, k, members = to - from;
+
+	s->answered = 1;
+	for (k = from; k < to; k++) {
+		i = ord[k];
+		if (st == 0) {
+			slot_ok(&v[i]);
+			/* Links are never grouped: @text is its own. */
+			op_done_text(v[i].op, text->ptr);
+		} else if (members > 1)
+			v[i].state = SLOT_RETRY;
+		else
+			slot_fail(&v[i], op_failed_text(v[i].op, text->ptr));
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stats.ops += members;
+	pthread_mutex_unlock(&s->lock);
+}
+
 /*
  * One exchange: the slots of @v in state SLOT_TODO (or SLOT_RETRY when
  * @retry, each alone), grouped, in one stdin write; then wait for every
@@ -777,12 +864,11 @@ static int regroup(const struct slot *v, size_t *ord, size_t m)
 static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 {
 	e2b_buf req = E2B_BUF_INIT, text = E2B_BUF_INIT;
-	size_t i, k, g, m = 0, ngroups = 0, *ord = NULL, *gstart = NULL, *gend = NULL;
+	size_t i, g, m = 0, ngroups = 0, *ord = NULL, *gstart = NULL, *gend = NULL;
 	int want = retry ? SLOT_RETRY : SLOT_TODO, error = 0, ended = 0, st;
 	uint64_t first = s->seq + 1;
 	struct timespec now;
 	double deadline;
-	char sq[24];
 
 	ord = e2b__calloc(n + 1, sizeof(*ord));
 	gstart = e2b__calloc(n + 1, sizeof(*gstart));
@@ -796,23 +882,8 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 			ord[m++] = i;
 	if (!retry)
 		error = regroup(v, ord, m);
-	for (k = 0; k < m && !error; k++) {
-		i = ord[k];
-		if (!retry && ngroups && same_group(&v[ord[k - 1]], &v[i])) {
-			/* Over the end mark of the group's paths. */
-			e2b_buf_truncate(&req, req.size - 1);
-			error = put_field(&req, v[i].op->path);
-			if (!error)
-				error = put_field(&req, "");
-			gend[ngroups - 1] = k + 1;
-			continue;
-		}
-		snprintf(sq, sizeof(sq), "%" PRIu64, first + ngroups);
-		gstart[ngroups] = k;
-		gend[ngroups] = k + 1;
-		ngroups++;
-		error = put_request(&req, sq, &v[i].f, v[i].op->path);
-	}
+	if (!error)
+		error = put_groups(&req, v, ord, m, retry, first, gstart, gend, &ngroups);
 	if (error < 0 || !ngroups)
 		goto out;
 	s->seq += ngroups;
@@ -834,23 +905,7 @@ static int exchange(e2b_meta_session *s, struct slot *v, size_t n, int retry)
 
 		st = parse_answer(s->buf, &s->len, s->token, first + g, &text);
 		if (st >= 0) {
-			s->answered = 1;
-			size_t members = gend[g] - gstart[g];
-
-			for (k = gstart[g]; k < gend[g]; k++) {
-				i = ord[k];
-				if (st == 0) {
-					slot_ok(&v[i]);
-					/* Links are never grouped: @text is its own. */
-					op_done_text(v[i].op, text.ptr);
-				} else if (members > 1)
-					v[i].state = SLOT_RETRY;
-				else
-					slot_fail(&v[i], op_failed_text(v[i].op, text.ptr));
-			}
-			pthread_mutex_lock(&s->lock);
-			s->stats.ops += members;
-			pthread_mutex_unlock(&s->lock);
+			group_answered(s, v, ord, gstart[g], gend[g], st, &text);
 			g++;
 			continue;
 		}
