@@ -90,28 +90,11 @@ const char *e2b_sandbox_state_str(e2b_sandbox_state state)
 	}
 }
 
-int e2b_mgmt_create(e2b_sandbox_info **out, e2b_client *client,
-		   const e2b_sandbox_create_options *opts)
+/* The create request's fields from @opts into @body. */
+static int create_body(json_t *body, const e2b_sandbox_create_options *opts)
 {
-	static const e2b_sandbox_create_options defaults = E2B_SANDBOX_CREATE_OPTIONS_INIT;
-	struct e2b__resp resp;
-	json_t *body = NULL, *j = NULL, *ar;
 	int error;
 
-	E2B_ASSERT_ARG(out);
-	E2B_ASSERT_ARG(client);
-	*out = NULL;
-	if (!opts)
-		opts = &defaults;
-	if (opts->version != E2B_SANDBOX_CREATE_OPTIONS_VERSION)
-		return e2b__error_set(E2B_EINVALID, "unsupported create options version %u",
-				      opts->version);
-	e2b__resp_init(&resp);
-	body = json_object();
-	if (!body) {
-		error = e2b__error_oom();
-		goto out;
-	}
 	error = e2b__json_set_str(body, "templateID", opts->template_id ?
 				  opts->template_id : E2B_DEFAULT_TEMPLATE);
 	if (!error)
@@ -131,9 +114,36 @@ int e2b_mgmt_create(e2b_sandbox_info **out, e2b_client *client,
 		error = e2b__json_set_bool(body, "allow_internet_access",
 					   opts->allow_internet_access);
 	if (!error && opts->auto_resume >= 0) {
-		ar = json_pack("{s:b}", "enabled", opts->auto_resume);
+		json_t *ar = json_pack("{s:b}", "enabled", opts->auto_resume);
+
 		error = e2b__json_set_new(body, "autoResume", ar);
 	}
+	return error;
+}
+
+int e2b_mgmt_create(e2b_sandbox_info **out, e2b_client *client,
+		   const e2b_sandbox_create_options *opts)
+{
+	static const e2b_sandbox_create_options defaults = E2B_SANDBOX_CREATE_OPTIONS_INIT;
+	struct e2b__resp resp;
+	json_t *body = NULL, *j = NULL;
+	int error;
+
+	E2B_ASSERT_ARG(out);
+	E2B_ASSERT_ARG(client);
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != E2B_SANDBOX_CREATE_OPTIONS_VERSION)
+		return e2b__error_set(E2B_EINVALID, "unsupported create options version %u",
+				      opts->version);
+	e2b__resp_init(&resp);
+	body = json_object();
+	if (!body) {
+		error = e2b__error_oom();
+		goto out;
+	}
+	error = create_body(body, opts);
 	if (error < 0)
 		goto out;
 	error = e2b__rest_call(&j, &resp, &client->http, "POST", "/sandboxes", body, 0,
@@ -203,31 +213,13 @@ static int add_query(e2b_buf *b, int *first, const char *name, const char *value
 	return error;
 }
 
-static int list_page(e2b_sandbox_list *acc, e2b_client *client,
-		     const e2b_mgmt_list_options *opts, const char *token,
-		     char **out_next)
+/* The metadata filter of @opts into @md: urlencode(k)=urlencode(v)&...
+ * (then escaped again as one value). */
+static int metadata_filter(e2b_buf *md, const e2b_mgmt_list_options *opts)
 {
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT, md = E2B_BUF_INIT;
-	e2b_sandbox_list page = { 0 };
-	e2b_sandbox_info *items;
-	json_t *j = NULL;
-	char tmp[32];
 	size_t i;
-	int first = 1, error;
+	int error = 0;
 
-	*out_next = NULL;
-	e2b__resp_init(&resp);
-	error = e2b_buf_puts(&path, "/v2/sandboxes");
-	if (!error && opts->states) {
-		snprintf(tmp, sizeof(tmp), "%s%s%s",
-			 opts->states & E2B_MGMT_LIST_RUNNING ? "running" : "",
-			 (opts->states & E2B_MGMT_LIST_RUNNING) &&
-			 (opts->states & E2B_MGMT_LIST_PAUSED) ? "," : "",
-			 opts->states & E2B_MGMT_LIST_PAUSED ? "paused" : "");
-		error = add_query(&path, &first, "state", tmp);
-	}
-	/* metadata = urlencode(k)=urlencode(v)&..., then escaped again as one value. */
 	for (i = 0; !error && i < opts->metadata_count; i++) {
 		if (!opts->metadata[i].key || !opts->metadata[i].value) {
 			error = e2b__error_set(E2B_EINVALID,
@@ -235,22 +227,76 @@ static int list_page(e2b_sandbox_list *acc, e2b_client *client,
 			break;
 		}
 		if (i)
-			error = e2b_buf_puts(&md, "&");
+			error = e2b_buf_puts(md, "&");
 		if (!error)
-			error = e2b__url_escape(&md, opts->metadata[i].key);
+			error = e2b__url_escape(md, opts->metadata[i].key);
 		if (!error)
-			error = e2b_buf_puts(&md, "=");
+			error = e2b_buf_puts(md, "=");
 		if (!error)
-			error = e2b__url_escape(&md, opts->metadata[i].value);
+			error = e2b__url_escape(md, opts->metadata[i].value);
 	}
+	return error;
+}
+
+/* The path and query of a list request: @opts' filters, page @token. */
+static int list_path(e2b_buf *path, const e2b_mgmt_list_options *opts, const char *token)
+{
+	e2b_buf md = E2B_BUF_INIT;
+	char tmp[32];
+	int first = 1, error;
+
+	error = e2b_buf_puts(path, "/v2/sandboxes");
+	if (!error && opts->states) {
+		snprintf(tmp, sizeof(tmp), "%s%s%s",
+			 opts->states & E2B_MGMT_LIST_RUNNING ? "running" : "",
+			 (opts->states & E2B_MGMT_LIST_RUNNING) &&
+			 (opts->states & E2B_MGMT_LIST_PAUSED) ? "," : "",
+			 opts->states & E2B_MGMT_LIST_PAUSED ? "paused" : "");
+		error = add_query(path, &first, "state", tmp);
+	}
+	if (!error)
+		error = metadata_filter(&md, opts);
 	if (!error && md.size)
-		error = add_query(&path, &first, "metadata", md.ptr);
+		error = add_query(path, &first, "metadata", md.ptr);
 	if (!error && opts->limit) {
 		snprintf(tmp, sizeof(tmp), "%u", opts->limit);
-		error = add_query(&path, &first, "limit", tmp);
+		error = add_query(path, &first, "limit", tmp);
 	}
 	if (!error && token && *token)
-		error = add_query(&path, &first, "nextToken", token);
+		error = add_query(path, &first, "nextToken", token);
+	e2b_buf_release(&md);
+	return error;
+}
+
+/* Move the entries of @page to the end of @acc (@page keeps none). */
+static int list_append(e2b_sandbox_list *acc, e2b_sandbox_list *page)
+{
+	e2b_sandbox_info *items;
+
+	items = e2b__realloc(acc->items, (acc->count + page->count) * sizeof(*items));
+	if (!items)
+		return e2b__error_oom();
+	memcpy(items + acc->count, page->items, page->count * sizeof(*items));
+	acc->items = items;
+	acc->count += page->count;
+	page->count = 0;
+	return 0;
+}
+
+static int list_page(e2b_sandbox_list *acc, e2b_client *client,
+		     const e2b_mgmt_list_options *opts, const char *token,
+		     char **out_next)
+{
+	struct e2b__resp resp;
+	e2b_buf path = E2B_BUF_INIT;
+	e2b_sandbox_list page = { 0 };
+	json_t *j = NULL;
+	size_t i;
+	int error;
+
+	*out_next = NULL;
+	e2b__resp_init(&resp);
+	error = list_path(&path, opts, token);
 	if (error < 0)
 		goto out;
 	error = e2b__rest_call(&j, &resp, &client->http, "GET", path.ptr, NULL, 1,
@@ -263,15 +309,9 @@ static int list_page(e2b_sandbox_list *acc, e2b_client *client,
 			goto out;
 	}
 	if (page.count) {
-		items = e2b__realloc(acc->items, (acc->count + page.count) * sizeof(*items));
-		if (!items) {
-			error = e2b__error_oom();
+		error = list_append(acc, &page);
+		if (error < 0)
 			goto out;
-		}
-		memcpy(items + acc->count, page.items, page.count * sizeof(*items));
-		acc->items = items;
-		acc->count += page.count;
-		page.count = 0;
 	}
 	*out_next = e2b__strdup(resp.next_token);
 	if (!*out_next)
@@ -282,7 +322,6 @@ out:
 	e2b__free(page.items);
 	json_decref(j);
 	e2b_buf_release(&path);
-	e2b_buf_release(&md);
 	e2b__resp_release(&resp);
 	return error;
 }
