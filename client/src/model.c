@@ -67,16 +67,11 @@ void e2b__sandbox_info_release(e2b_sandbox_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-int e2b__sandbox_info_from_json(e2b_sandbox_info *out, const json_t *j)
+/* The string fields of sandbox @j into @out. */
+static int info_strings(e2b_sandbox_info *out, const json_t *j)
 {
-	const char *state;
-	e2b_kv *md = NULL;
-	size_t mdn = 0;
-	int error = 0;
+	int error;
 
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(j))
-		return e2b__error_set(E2B_EPROTO, "sandbox is not a json object");
 	error = dup_field(&out->sandbox_id, j, "sandboxID", "sandboxId");
 	if (!error)
 		error = dup_field(&out->template_id, j, "templateID", "templateId");
@@ -92,8 +87,14 @@ int e2b__sandbox_info_from_json(e2b_sandbox_info *out, const json_t *j)
 		error = dup_field(&out->traffic_access_token, j, "trafficAccessToken", NULL);
 	if (!error)
 		error = dup_field(&out->domain, j, "domain", NULL);
-	if (error < 0)
-		goto out;
+	return error;
+}
+
+/* The times and sizes of sandbox @j into @out. */
+static int info_numbers(e2b_sandbox_info *out, const json_t *j)
+{
+	int error;
+
 	error = time_field_ms(&out->started_at_ms, j, "startedAt");
 	if (!error)
 		error = time_field_ms(&out->end_at_ms, j, "endAt");
@@ -103,6 +104,23 @@ int e2b__sandbox_info_from_json(e2b_sandbox_info *out, const json_t *j)
 		error = e2b__json_int(j, "memoryMB", NULL, &out->memory_mb);
 	if (!error)
 		error = e2b__json_int(j, "diskSizeMB", NULL, &out->disk_size_mb);
+	return error;
+}
+
+int e2b__sandbox_info_from_json(e2b_sandbox_info *out, const json_t *j)
+{
+	const char *state;
+	e2b_kv *md = NULL;
+	size_t mdn = 0;
+	int error = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(j))
+		return e2b__error_set(E2B_EPROTO, "sandbox is not a json object");
+	error = info_strings(out, j);
+	if (error < 0)
+		goto out;
+	error = info_numbers(out, j);
 	if (error < 0)
 		goto out;
 	state = e2b__json_str(j, "state", NULL, &error);
