@@ -202,46 +202,35 @@ static ssize_t take(struct upstream *u, char *out, size_t max)
 	return up_recv(u, out, max);
 }
 
-static ssize_t body_reader(void *cls, uint64_t pos, char *out, size_t max)
+/* Parse a chunk-size line (hex, then maybe extensions) into *left; -1 if
+ * malformed. */
+static int parse_chunk_size(const char *line, uint64_t *left)
 {
-	struct upstream *u = cls;
+	char *end;
+
+	errno = 0;
+	*left = strtoull(line, &end, 16);
+	if (end == line || errno || (*end && *end != ';' &&
+				     *end != ' ' && *end != '\t'))
+		return -1;
+	return 0;
+}
+
+/* The next bytes of a chunked body, decoding its framing (sizes, chunk ends,
+ * trailers) on the way; u->ch is where the decoder is. */
+static ssize_t chunked_reader(struct upstream *u, char *out, size_t max)
+{
 	char line[1024];
 	ssize_t n;
 
-	(void)pos;
 	for (;;) {
-		switch (u->mode) {
-		case BODY_NONE:
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		case BODY_EOF:
-			n = take(u, out, max);
-			return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM :
-						    MHD_CONTENT_READER_END_WITH_ERROR;
-		case BODY_LENGTH:
-			if (u->left == 0)
-				return MHD_CONTENT_READER_END_OF_STREAM;
-			n = take(u, out, u->left < max ? (size_t)u->left : max);
-			if (n <= 0)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			u->left -= (uint64_t)n;
-			return n;
-		case BODY_CHUNKED:
-			break;
-		}
 		switch (u->ch) {
-		case CH_SIZE: {
-			char *end;
-
-			if (read_line(u, line, sizeof(line)) < 0)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			errno = 0;
-			u->left = strtoull(line, &end, 16);
-			if (end == line || errno || (*end && *end != ';' &&
-						     *end != ' ' && *end != '\t'))
+		case CH_SIZE:
+			if (read_line(u, line, sizeof(line)) < 0 ||
+			    parse_chunk_size(line, &u->left) < 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			u->ch = u->left ? CH_DATA : CH_TRAILER;
 			break;
-		}
 		case CH_DATA:
 			n = take(u, out, u->left < max ? (size_t)u->left : max);
 			if (n <= 0)
@@ -266,6 +255,34 @@ static ssize_t body_reader(void *cls, uint64_t pos, char *out, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		}
 	}
+}
+
+/* MHD's reader of the upstream body, framed as u->mode says. */
+static ssize_t body_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct upstream *u = cls;
+	ssize_t n;
+
+	(void)pos;
+	switch (u->mode) {
+	case BODY_NONE:
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	case BODY_EOF:
+		n = take(u, out, max);
+		return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM :
+					    MHD_CONTENT_READER_END_WITH_ERROR;
+	case BODY_LENGTH:
+		if (u->left == 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		n = take(u, out, u->left < max ? (size_t)u->left : max);
+		if (n <= 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		u->left -= (uint64_t)n;
+		return n;
+	case BODY_CHUNKED:
+		break;
+	}
+	return chunked_reader(u, out, max);
 }
 
 /* Hop-by-hop headers (RFC 9110 §7.6.1) and those we frame ourselves. */
@@ -438,6 +455,35 @@ struct portproxy *portproxy_begin(struct MHD_Connection *c,
  * the sandbox's server until both ends are done, one fails, e2bd shuts
  * down, the sandbox stops running or nothing moves for UPSTREAM_IDLE_S.
  */
+/* Send what was read ahead both ways: the upstream's bytes past its head
+ * to the client, the client's bytes past the request to the upstream. */
+static int relay_read_ahead(struct upstream *u, MHD_socket sock,
+			    const char *extra_in, size_t extra_in_size)
+{
+	if ((u->len && send_all(u, sock, u->buf + u->off, u->len) < 0) ||
+	    (extra_in_size && send_all(u, u->fd, extra_in, extra_in_size) < 0))
+		return -1;
+	return 0;
+}
+
+/* One read from `from` (polled ready) to `to`; on the end of `from` or its
+ * error, *from_open goes false and `to` is shut down for writing.  -1 when
+ * sending to `to` fails. */
+static int relay_once(struct upstream *u, int from, int to, char *buf,
+		      bool *from_open)
+{
+	ssize_t n = recv(from, buf, BUF_SIZE, MSG_DONTWAIT);
+
+	if (n > 0) {
+		if (send_all(u, to, buf, (size_t)n) < 0)
+			return -1;
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		*from_open = false;
+		shutdown(to, SHUT_WR);
+	}
+	return 0;
+}
+
 static void relay(void *cls, struct MHD_Connection *c, void *con_cls,
 		  const char *extra_in, size_t extra_in_size, MHD_socket sock,
 		  struct MHD_UpgradeResponseHandle *urh)
@@ -450,8 +496,7 @@ static void relay(void *cls, struct MHD_Connection *c, void *con_cls,
 
 	(void)c;
 	(void)con_cls;
-	if (!buf || (u->len && send_all(u, sock, u->buf + u->off, u->len) < 0) ||
-	    (extra_in_size && send_all(u, u->fd, extra_in, extra_in_size) < 0))
+	if (!buf || relay_read_ahead(u, sock, extra_in, extra_in_size) < 0)
 		goto out;
 	u->len = 0;
 	while ((client_open || server_open) && idle < UPSTREAM_IDLE_S) {
@@ -460,7 +505,6 @@ static void relay(void *cls, struct MHD_Connection *c, void *con_cls,
 			{ .fd = server_open ? u->fd : -1, .events = POLLIN },
 		};
 		int r = poll(pfd, 2, 1000);
-		ssize_t n;
 
 		if (g_shutting_down || sandbox_state_get(u->sb, NULL) != SB_RUNNING)
 			break;
@@ -473,75 +517,66 @@ static void relay(void *cls, struct MHD_Connection *c, void *con_cls,
 			continue;
 		}
 		idle = 0;
-		if (pfd[0].revents) {
-			n = recv(sock, buf, BUF_SIZE, MSG_DONTWAIT);
-			if (n > 0) {
-				if (send_all(u, u->fd, buf, (size_t)n) < 0)
-					break;
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				client_open = false;
-				shutdown(u->fd, SHUT_WR);
-			}
-		}
-		if (pfd[1].revents) {
-			n = recv(u->fd, buf, BUF_SIZE, MSG_DONTWAIT);
-			if (n > 0) {
-				if (send_all(u, sock, buf, (size_t)n) < 0)
-					break;
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				server_open = false;
-				shutdown(sock, SHUT_WR);
-			}
-		}
+		if (pfd[0].revents &&
+		    relay_once(u, sock, u->fd, buf, &client_open) < 0)
+			break;
+		if (pfd[1].revents &&
+		    relay_once(u, u->fd, sock, buf, &server_open) < 0)
+			break;
 	}
 out:
 	free(buf);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
-/*
- * Read the upstream head and make the response that streams the body
- * (it takes over p->up).  NULL on a malformed or missing answer.
- */
-static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
-					unsigned *status)
+/* Read the upstream's status line into *st, past informational answers
+ * (100 Continue, 103); -1 on a malformed or missing one, or a 101 that
+ * was not asked for. */
+static int read_status(struct portproxy *p, char *line, size_t linesize,
+		       unsigned *st)
 {
 	struct upstream *u = p->up;
-	struct MHD_Response *r;
-	char *hdrs, line[8192];
-	size_t used = 0, off;
-	uint64_t size = 0;
-	bool chunked = false, have_len = false;
-	char upgrade_to[128] = "";
-	unsigned st;
 
 	/* Informational answers (100 Continue, 103) come first. */
 	for (;;) {
 		int major, minor;
 
-		if (read_line(u, line, sizeof(line)) < 0 ||
-		    sscanf(line, "HTTP/%d.%d %3u", &major, &minor, &st) != 3 ||
-		    st < 100 || st > 999 || (st == 101 && !p->upgrade))
-			return NULL;
-		if (st >= 200 || st == 101)
-			break;
+		if (read_line(u, line, linesize) < 0 ||
+		    sscanf(line, "HTTP/%d.%d %3u", &major, &minor, st) != 3 ||
+		    *st < 100 || *st > 999 || (*st == 101 && !p->upgrade))
+			return -1;
+		if (*st >= 200 || *st == 101)
+			return 0;
 		do {
-			if (read_line(u, line, sizeof(line)) < 0)
-				return NULL;
+			if (read_line(u, line, linesize) < 0)
+				return -1;
 		} while (line[0]);
 	}
-	/* Header lines, NUL-separated "name\0value\0" pairs. */
-	hdrs = malloc(HEAD_MAX);
-	if (!hdrs)
-		return NULL;
+}
+
+/* The upstream's header lines, as read_headers() keeps them. */
+struct answer_head {
+	char *hdrs;		/* HEAD_MAX bytes: "name\0value\0" pairs */
+	size_t used;
+	uint64_t size;		/* Content-Length, when have_len */
+	bool chunked, have_len;
+	char upgrade_to[128];
+};
+
+/* Read the header lines up to the empty one into a: the end-to-end ones
+ * into a->hdrs, the framing and Upgrade ones noted.  -1 on a read error, a
+ * bad Content-Length or more than HEAD_MAX. */
+static int read_headers(struct upstream *u, char *line, size_t linesize,
+			struct answer_head *a)
+{
 	for (;;) {
 		char *colon, *v;
 		size_t kl, vl;
 
-		if (read_line(u, line, sizeof(line)) < 0)
-			goto fail;
+		if (read_line(u, line, linesize) < 0)
+			return -1;
 		if (!line[0])
-			break;
+			return 0;
 		colon = strchr(line, ':');
 		if (!colon || colon == line)
 			continue;
@@ -553,73 +588,112 @@ static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
 			v[strlen(v) - 1] = '\0';
 		vl = strlen(v);
 		if (strcasecmp(line, "Upgrade") == 0) {
-			snprintf(upgrade_to, sizeof(upgrade_to), "%s", v);
+			snprintf(a->upgrade_to, sizeof(a->upgrade_to), "%s", v);
 		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-			chunked = strcasestr(v, "chunked") != NULL;
+			a->chunked = strcasestr(v, "chunked") != NULL;
 		} else if (strcasecmp(line, "Content-Length") == 0) {
 			char *end;
 
 			errno = 0;
-			size = strtoull(v, &end, 10);
+			a->size = strtoull(v, &end, 10);
 			if (errno || end == v || *end)
-				goto fail;
-			have_len = true;
+				return -1;
+			a->have_len = true;
 		}
 		if (hop_by_hop(line))
 			continue;
-		if (used + kl + vl + 2 > HEAD_MAX)
-			goto fail;
-		memcpy(hdrs + used, line, kl + 1);
-		memcpy(hdrs + used + kl + 1, v, vl + 1);
-		used += kl + vl + 2;
+		if (a->used + kl + vl + 2 > HEAD_MAX)
+			return -1;
+		memcpy(a->hdrs + a->used, line, kl + 1);
+		memcpy(a->hdrs + a->used + kl + 1, v, vl + 1);
+		a->used += kl + vl + 2;
 	}
-	if (st == 101) {
-		/* The relay takes over: the response only carries the head. */
-		r = MHD_create_response_for_upgrade(relay, p);
-		if (!r)
-			goto fail;
-		for (off = 0; off < used;) {
-			const char *k = hdrs + off, *v = k + strlen(k) + 1;
+}
 
-			(void)MHD_add_response_header(r, k, v);
-			off = (size_t)(v + strlen(v) + 1 - hdrs);
-		}
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE,
-					      upgrade_to[0] ? upgrade_to : "websocket");
-		free(hdrs);
-		*status = st;
-		return r;
+/* Add the headers a->hdrs holds to r. */
+static void add_answer_headers(struct MHD_Response *r,
+			       const struct answer_head *a)
+{
+	size_t off;
+
+	for (off = 0; off < a->used;) {
+		const char *k = a->hdrs + off, *v = k + strlen(k) + 1;
+
+		(void)MHD_add_response_header(r, k, v);
+		off = (size_t)(v + strlen(v) + 1 - a->hdrs);
 	}
+}
+
+/* How the body of an answer with status st comes (u->mode, and u->left for
+ * a length); the size to tell MHD. */
+static uint64_t body_framing(struct upstream *u, bool head_req, unsigned st,
+			     const struct answer_head *a)
+{
+	uint64_t size = a->size;
+
 	if (head_req || st == 204 || st == 304) {
 		u->mode = BODY_NONE;
-		if (!have_len || st != 200)
+		if (!a->have_len || st != 200)
 			size = 0;	/* a HEAD answer keeps its length */
-	} else if (chunked) {
+	} else if (a->chunked) {
 		u->mode = BODY_CHUNKED;
 		size = MHD_SIZE_UNKNOWN;
-	} else if (have_len) {
+	} else if (a->have_len) {
 		u->mode = BODY_LENGTH;
 		u->left = size;
 	} else {
 		u->mode = BODY_EOF;
 		size = MHD_SIZE_UNKNOWN;
 	}
-	r = MHD_create_response_from_callback(size, BUF_SIZE, body_reader, u,
+	return size;
+}
+
+/*
+ * Read the upstream head and make the response that streams the body
+ * (it takes over p->up).  NULL on a malformed or missing answer.
+ */
+static struct MHD_Response *read_answer(struct portproxy *p, bool head_req,
+					unsigned *status)
+{
+	struct upstream *u = p->up;
+	struct MHD_Response *r;
+	struct answer_head a = { 0 };
+	char line[8192];
+	unsigned st;
+
+	if (read_status(p, line, sizeof(line), &st) < 0)
+		return NULL;
+	/* Header lines, NUL-separated "name\0value\0" pairs. */
+	a.hdrs = malloc(HEAD_MAX);
+	if (!a.hdrs)
+		return NULL;
+	if (read_headers(u, line, sizeof(line), &a) < 0)
+		goto fail;
+	if (st == 101) {
+		/* The relay takes over: the response only carries the head. */
+		r = MHD_create_response_for_upgrade(relay, p);
+		if (!r)
+			goto fail;
+		add_answer_headers(r, &a);
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE,
+					      a.upgrade_to[0] ? a.upgrade_to
+							      : "websocket");
+		free(a.hdrs);
+		*status = st;
+		return r;
+	}
+	r = MHD_create_response_from_callback(body_framing(u, head_req, st, &a),
+					      BUF_SIZE, body_reader, u,
 					      upstream_free_cb);
 	if (!r)
 		goto fail;
 	p->up = NULL;	/* the response owns it now */
-	for (off = 0; off < used;) {
-		const char *k = hdrs + off, *v = k + strlen(k) + 1;
-
-		(void)MHD_add_response_header(r, k, v);
-		off = (size_t)(v + strlen(v) + 1 - hdrs);
-	}
-	free(hdrs);
+	add_answer_headers(r, &a);
+	free(a.hdrs);
 	*status = st;
 	return r;
 fail:
-	free(hdrs);
+	free(a.hdrs);
 	return NULL;
 }
 
