@@ -615,6 +615,93 @@ static bool peer_gone(int fd)
 	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+/* Copy up to max bytes of the envelope being sent (s->cur) to buf, freeing
+ * it once all sent; the count.  Called with s->lock held. */
+static size_t stream_copy_cur(struct rpc_stream *s, char *buf, size_t max)
+{
+	size_t n = s->cur->len - s->cur_off;
+
+	if (n > max)
+		n = max;
+	memcpy(buf, s->cur->data + s->cur_off, n);
+	s->cur_off += n;
+	if (s->cur_off == s->cur->len) {
+		free(s->cur);
+		s->cur = NULL;
+		s->cur_off = 0;
+	}
+	return n;
+}
+
+/* Make the first queued envelope the one being sent, at now, and wake a
+ * producer waiting for room.  Called with s->lock held. */
+static void stream_dequeue(struct rpc_stream *s, int64_t now)
+{
+	s->cur = s->head;
+	s->head = s->cur->next;
+	if (!s->head)
+		s->tail = NULL;
+	s->queued_bytes -= s->cur->len;
+	s->queued_msgs--;
+	s->last_sent_ms = now;
+	pthread_cond_broadcast(&s->cond);
+}
+
+/* The error that ends the stream now, in *end (the first of these that
+ * holds: aborted, deadline, done, shutdown; derr holds the last two), or
+ * NULL; -1 when the stream was closed with nothing to send.  Called with
+ * s->lock held. */
+static int stream_end_error(struct rpc_stream *s, struct rpc_error *derr,
+			    const struct rpc_error **end)
+{
+	*end = NULL;
+	if (s->aborted) {
+		*end = &s->abort_err;
+	} else if (s->deadline_expired) {
+		rpc_fail(derr, "deadline_exceeded", "context deadline exceeded");
+		*end = derr;
+	} else if (s->done) {
+		*end = &s->err;
+	} else if (s->closed) {
+		return -1;
+	} else if (g_shutting_down) {
+		s->closed = true;
+		pthread_cond_broadcast(&s->cond);
+		rpc_fail(derr, "unavailable", "server shutting down");
+		*end = derr;
+	}
+	return 0;
+}
+
+/* When the method has keepalives and one is due at now, make it the
+ * envelope being sent (true); else shorten *wait_ms to when it is due.
+ * Called with s->lock held. */
+static bool stream_keepalive(struct rpc_stream *s, int64_t now,
+			     int64_t *wait_ms)
+{
+	if (s->m->keepalive_json && s->ctx.keepalive_s > 0) {
+		int64_t due = s->last_sent_ms +
+			      (int64_t)s->ctx.keepalive_s * 1000;
+
+		if (now >= due) {
+			const char *k = s->m->keepalive_json;
+
+			if (s->keepalive)
+				s->cur = envelope_new(0,
+						      (const char *)s->keepalive->data + 5,
+						      s->keepalive->len - 5);
+			else
+				s->cur = envelope_new(0, k, strlen(k));
+			s->last_sent_ms = now;
+			if (s->cur)
+				return true;
+		} else if (due - now < *wait_ms) {
+			*wait_ms = due - now;
+		}
+	}
+	return false;
+}
+
 /*
  * MHD content reader: hand out queued envelopes; in between, wait with a
  * bounded timeout and emit keepalives, the deadline error, or notice the
@@ -632,16 +719,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (s->cur) {
-			n = s->cur->len - s->cur_off;
-			if (n > max)
-				n = max;
-			memcpy(buf, s->cur->data + s->cur_off, n);
-			s->cur_off += n;
-			if (s->cur_off == s->cur->len) {
-				free(s->cur);
-				s->cur = NULL;
-				s->cur_off = 0;
-			}
+			n = stream_copy_cur(s, buf, max);
 			pthread_mutex_unlock(&s->lock);
 			return (ssize_t)n;
 		}
@@ -651,14 +729,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		now = now_ms();
 		if (s->head) {
-			s->cur = s->head;
-			s->head = s->cur->next;
-			if (!s->head)
-				s->tail = NULL;
-			s->queued_bytes -= s->cur->len;
-			s->queued_msgs--;
-			s->last_sent_ms = now;
-			pthread_cond_broadcast(&s->cond);
+			stream_dequeue(s, now);
 			continue;
 		}
 		if (!s->closed && s->ctx.deadline_ms && now >= s->ctx.deadline_ms) {
@@ -666,24 +737,9 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			s->deadline_expired = true;
 			pthread_cond_broadcast(&s->cond);
 		}
-		/* The first of these that holds ends the stream with its error. */
-		end = NULL;
-		if (s->aborted) {
-			end = &s->abort_err;
-		} else if (s->deadline_expired) {
-			rpc_fail(&derr, "deadline_exceeded",
-				 "context deadline exceeded");
-			end = &derr;
-		} else if (s->done) {
-			end = &s->err;
-		} else if (s->closed) {
+		if (stream_end_error(s, &derr, &end) < 0) {
 			pthread_mutex_unlock(&s->lock);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		} else if (g_shutting_down) {
-			s->closed = true;
-			pthread_cond_broadcast(&s->cond);
-			rpc_fail(&derr, "unavailable", "server shutting down");
-			end = &derr;
 		}
 		if (end) {
 			s->cur = envelope_end(end);
@@ -695,26 +751,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			continue;
 		}
 		wait_ms = STREAM_TICK_MS;
-		if (s->m->keepalive_json && s->ctx.keepalive_s > 0) {
-			int64_t due = s->last_sent_ms +
-				      (int64_t)s->ctx.keepalive_s * 1000;
-
-			if (now >= due) {
-				const char *k = s->m->keepalive_json;
-
-				if (s->keepalive)
-					s->cur = envelope_new(0,
-							      (const char *)s->keepalive->data + 5,
-							      s->keepalive->len - 5);
-				else
-					s->cur = envelope_new(0, k, strlen(k));
-				s->last_sent_ms = now;
-				if (s->cur)
-					continue;
-			} else if (due - now < wait_ms) {
-				wait_ms = due - now;
-			}
-		}
+		if (stream_keepalive(s, now, &wait_ms))
+			continue;
 		if (s->ctx.deadline_ms && s->ctx.deadline_ms - now < wait_ms)
 			wait_ms = s->ctx.deadline_ms - now;
 		if (wait_ms < 1)
