@@ -306,80 +306,70 @@ static int route_envd(struct MHD_Connection *c, const char *url, char *id,
 	return h ? reqparse_host(h, id, idlen, port) : 0;
 }
 
-/* First call for an envd request: envd's middleware chain, then dispatch. */
-static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c,
-				  const char *method, const char *id, long port,
-				  const char *path, bool kruise)
+/* A request for one of the sandbox's own ports (not envd's): hand it to
+ * the port proxy.  Puts sb's reference. */
+static enum MHD_Result begin_port_proxy(struct http_req *req,
+					struct MHD_Connection *c,
+					struct sandbox *sb, const char *method,
+					long port, const char *path, bool kruise)
 {
-	struct rpc_ctx ctx = { 0 };
-	struct rpc_error err = { 0 };
-	const struct rpc_method *m;
-	struct sandbox *sb;
 	enum MHD_Result ret;
+	char buf[8192];
+	const char *target;
+
+	/* Like E2B's edge: no access token for the sandbox's own ports. */
+	target = req->raw_uri ? portproxy_target(req->raw_uri, kruise,
+						 buf, sizeof(buf)) : path;
+	req->proxy = portproxy_begin(c, sb, port, method, target, &ret);
+	sandbox_put(sb);
+	if (!req->proxy)
+		return ret;
+	req->kind = RK_PROXY;
+	return MHD_YES;
+}
+
+/* The user an envd request runs as, into ctx: Basic auth's, else "user"
+ * (envd's defaults where the template has none).  -1 when the named user
+ * is unknown: the error is answered (*ret) and sb's reference put. */
+static int envd_user(struct MHD_Connection *c, struct sandbox *sb,
+		     struct rpc_ctx *ctx, enum MHD_Result *ret)
+{
+	struct rpc_error err = { 0 };
 	char user[128];
 	int explicit_user;
-	bool exempt;
 
-	sb = sandbox_get(id);
-	if (!sb || sandbox_state_get(sb, NULL) != SB_RUNNING) {
-		ret = send_not_found_sandbox(c, id, sb != NULL);
-		sandbox_put(sb);
-		return ret;
-	}
-	if (port != E2BD_ENVD_PORT) {
-		char buf[8192];
-		const char *target;
-
-		/* Like E2B's edge: no access token for the sandbox's own ports. */
-		target = req->raw_uri ? portproxy_target(req->raw_uri, kruise,
-							 buf, sizeof(buf)) : path;
-		req->proxy = portproxy_begin(c, sb, port, method, target, &ret);
-		sandbox_put(sb);
-		if (!req->proxy)
-			return ret;
-		req->kind = RK_PROXY;
-		return MHD_YES;
-	}
-	exempt = (strcmp(method, "GET") == 0 && strcmp(path, "/health") == 0) ||
-		 ((strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0) &&
-		  strcmp(path, "/files") == 0);
-	if (sb->secure && sb->access_token[0] && !exempt && !token_ok(sb, c)) {
-		sandbox_put(sb);
-		return rpc_send_error(c, 401, "unauthorized access, please provide a valid "
-				      "access token or method signing if supported");
-	}
-
-	ctx.sb = sb;
 	explicit_user = basic_user(c, user, sizeof(user));
 	if (explicit_user) {
-		if (users_lookup(sb, user, &ctx.user) < 0) {
+		if (users_lookup(sb, user, &ctx->user) < 0) {
 			const char *ct = MHD_lookup_connection_value(c,
 				MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 			rpc_fail(&err, "unauthenticated", "invalid username: '%s'", user);
 			sandbox_put(sb);
-			return rpc_is_stream_content_type(ct) ?
+			*ret = rpc_is_stream_content_type(ct) ?
 			       rpc_send_stream_error(c, &err) :
 			       rpc_send_connect_error(c, &err);
+			return -1;
 		}
-		ctx.user_explicit = true;
-	} else if (users_lookup(sb, "user", &ctx.user) < 0) {
+		ctx->user_explicit = true;
+	} else if (users_lookup(sb, "user", &ctx->user) < 0) {
 		/* Template without the default user yet: envd's defaults. */
-		snprintf(ctx.user.name, sizeof(ctx.user.name), "user");
-		ctx.user.uid = 1000;
-		ctx.user.gid = 1000;
-		snprintf(ctx.user.home, sizeof(ctx.user.home), "/home/user");
+		snprintf(ctx->user.name, sizeof(ctx->user.name), "user");
+		ctx->user.uid = 1000;
+		ctx->user.gid = 1000;
+		snprintf(ctx->user.home, sizeof(ctx->user.home), "/home/user");
 	}
-	ctx.keepalive_s = 90;
+	return 0;
+}
 
-	m = find_method(path);
-	if (m) {
-		req->call = rpc_call_begin(c, method, m, &ctx, &ret);
-		if (!req->call)
-			return ret;	/* rpc_call_begin put the reference */
-		req->kind = RK_RPC;
-		return MHD_YES;
-	}
+/* An envd request that is no RPC: envd's HTTP handlers (/files, /health,
+ * ...) take it from the body on; an unknown RPC path is a 404.  sb's
+ * reference goes with ctx, or is put on failure. */
+static enum MHD_Result begin_envd_http(struct http_req *req,
+				       struct MHD_Connection *c,
+				       struct sandbox *sb, const char *method,
+				       const char *path, const struct rpc_ctx *ctx)
+{
 	if (strncmp(path, "/filesystem.Filesystem/", 23) == 0 ||
 	    strncmp(path, "/process.Process/", 17) == 0) {
 		sandbox_put(sb);
@@ -395,10 +385,54 @@ static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c
 			 (strcmp(path, "/files") == 0 ||
 			  strcmp(path, "/files/compose") == 0);
 	req->envd.conn = c;
-	req->envd.ctx = ctx;
+	req->envd.ctx = *ctx;
 	req->envd.method = method;
 	req->envd.path = req->envd_path;
 	return MHD_YES;
+}
+
+/* First call for an envd request: envd's middleware chain, then dispatch. */
+static enum MHD_Result begin_envd(struct http_req *req, struct MHD_Connection *c,
+				  const char *method, const char *id, long port,
+				  const char *path, bool kruise)
+{
+	struct rpc_ctx ctx = { 0 };
+	const struct rpc_method *m;
+	struct sandbox *sb;
+	enum MHD_Result ret;
+	bool exempt;
+
+	sb = sandbox_get(id);
+	if (!sb || sandbox_state_get(sb, NULL) != SB_RUNNING) {
+		ret = send_not_found_sandbox(c, id, sb != NULL);
+		sandbox_put(sb);
+		return ret;
+	}
+	if (port != E2BD_ENVD_PORT)
+		return begin_port_proxy(req, c, sb, method, port, path, kruise);
+	exempt = (strcmp(method, "GET") == 0 && strcmp(path, "/health") == 0) ||
+		 ((strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0) &&
+		  strcmp(path, "/files") == 0);
+	if (sb->secure && sb->access_token[0] && !exempt && !token_ok(sb, c)) {
+		sandbox_put(sb);
+		return rpc_send_error(c, 401, "unauthorized access, please provide a valid "
+				      "access token or method signing if supported");
+	}
+
+	ctx.sb = sb;
+	if (envd_user(c, sb, &ctx, &ret) < 0)
+		return ret;
+	ctx.keepalive_s = 90;
+
+	m = find_method(path);
+	if (m) {
+		req->call = rpc_call_begin(c, method, m, &ctx, &ret);
+		if (!req->call)
+			return ret;	/* rpc_call_begin put the reference */
+		req->kind = RK_RPC;
+		return MHD_YES;
+	}
+	return begin_envd_http(req, c, sb, method, path, &ctx);
 }
 
 static enum MHD_Result begin_request(struct http_req *req,
