@@ -248,6 +248,14 @@ static int begin_part(struct multipart_parser *p, char *headers)
 				 have_file ? filename : NULL);
 }
 
+/*
+ * Advance the parser over what p->buf holds: find delimiters, read each
+ * part's headers, hand body bytes to the callbacks; keep a tail that may
+ * begin a delimiter for the next feed.  0, or -1 once failed.
+ * Long: one switch over the parser's five states, each a few lines that
+ * move pos and p->st together; split, every step would need pos, rc and
+ * the "wait for more input" exit passed in and out.
+ */
 static int run(struct multipart_parser *p)
 {
 	size_t pos = 0, keep = p->dlen - 1, hlen;
