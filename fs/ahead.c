@@ -144,6 +144,64 @@ static void ah_list(struct fs *fs, struct inode *dir)
 	free(path);
 }
 
+/* Of @dir's entries @names (@n, in name order), the small nonempty
+ * regular files, pinned into @files: their count, their size in *bytes.
+ * A large directory: its first ahead_files files at most. */
+static size_t pick_files(struct fs *fs, struct inode *dir, char **names, size_t n,
+			 struct inode **files, uint64_t *bytes)
+{
+	struct inode *in;
+	struct stat st;
+	size_t i, nf = 0;
+
+	for (i = 0; i < n && nf < fs->o.ahead_files && *bytes < fs->ahead_bytes; i++) {
+		if (inode_is_upload_temp(names[i]) ||
+		    inode_dir_lookup(fs, dir, names[i], &in, &st) != INODE_DIR_FOUND)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    (uint64_t)st.st_size <= fs->ahead_size) {
+			files[nf++] = in;
+			*bytes += (uint64_t)st.st_size;
+			continue;
+		}
+		inode_unpin(in);
+	}
+	return nf;
+}
+
+/* Queue the @nf @files of @path (@bytes in all) for run @rid, as many as
+ * the queue takes (those become the queue's: NULL in @files), and note
+ * the directory in the run; ah_lock held. */
+static void queue_dir_locked(uint64_t rid, const char *path, struct inode **files, size_t nf,
+			     uint64_t bytes)
+{
+	size_t i;
+
+	for (i = 0; i < nf && q_len < AHEAD_QUEUE; i++) {
+		queue[(q_head + q_len) % AHEAD_QUEUE] = (struct ah_job){ files[i], rid };
+		q_len++;
+		files[i] = NULL;
+		run_files++;
+	}
+	run_bytes += bytes;
+	if (run_n == AHEAD_RUN) {
+		/* Forget the directories the reader has left behind. */
+		size_t drop = run_pos ? run_pos : 1;
+
+		for (i = 0; i < drop; i++)
+			free(run[i].path);
+		memmove(run, run + drop, (run_n - drop) * sizeof(run[0]));
+		run_n -= drop;
+		run_pos = run_pos > drop ? run_pos - drop : 0;
+	}
+	run[run_n].path = strdup(path);
+	run[run_n].cum_files = run_files;
+	run[run_n].cum_bytes = run_bytes;
+	if (run[run_n].path)
+		run_n++;
+	pthread_cond_broadcast(&ah_cond);
+}
+
 /*
  * Queue @path's small regular files for run @rid (unless @subdirs_only)
  * and fill @fr with its subdirectories, in name order.  0, or -1 when the
@@ -152,11 +210,10 @@ static void ah_list(struct fs *fs, struct inode *dir)
 static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_only,
 		   struct ah_frame *fr)
 {
-	struct inode *dir = inode_for_path(path), *in, **files = NULL;
+	struct inode *dir = inode_for_path(path), **files = NULL;
 	char **names = NULL;
 	uint64_t bytes = 0;
 	size_t n = 0, i, nf = 0;
-	struct stat st;
 	int rc = 0;
 
 	memset(fr, 0, sizeof(*fr));
@@ -176,47 +233,12 @@ static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_on
 	files = calloc(n + 1, sizeof(*files));
 	if (!files)
 		goto out;
-	/* A large directory: its first ahead_files files at most. */
-	for (i = 0; i < n && nf < fs->o.ahead_files && bytes < fs->ahead_bytes; i++) {
-		if (inode_is_upload_temp(names[i]) ||
-		    inode_dir_lookup(fs, dir, names[i], &in, &st) != INODE_DIR_FOUND)
-			continue;
-		if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-		    (uint64_t)st.st_size <= fs->ahead_size) {
-			files[nf++] = in;
-			bytes += (uint64_t)st.st_size;
-			continue;
-		}
-		inode_unpin(in);
-	}
+	nf = pick_files(fs, dir, names, n, files, &bytes);
 	pthread_mutex_lock(&ah_lock);
-	if (ah_stop || rid != run_id) {
+	if (ah_stop || rid != run_id)
 		rc = -1;
-	} else {
-		for (i = 0; i < nf && q_len < AHEAD_QUEUE; i++) {
-			queue[(q_head + q_len) % AHEAD_QUEUE] = (struct ah_job){ files[i], rid };
-			q_len++;
-			files[i] = NULL;
-			run_files++;
-		}
-		run_bytes += bytes;
-		if (run_n == AHEAD_RUN) {
-			/* Forget the directories the reader has left behind. */
-			size_t drop = run_pos ? run_pos : 1;
-
-			for (i = 0; i < drop; i++)
-				free(run[i].path);
-			memmove(run, run + drop, (run_n - drop) * sizeof(run[0]));
-			run_n -= drop;
-			run_pos = run_pos > drop ? run_pos - drop : 0;
-		}
-		run[run_n].path = strdup(path);
-		run[run_n].cum_files = run_files;
-		run[run_n].cum_bytes = run_bytes;
-		if (run[run_n].path)
-			run_n++;
-		pthread_cond_broadcast(&ah_cond);
-	}
+	else
+		queue_dir_locked(rid, path, files, nf, bytes);
 	pthread_mutex_unlock(&ah_lock);
 out:
 	for (i = 0; files && i < nf; i++)
@@ -368,25 +390,13 @@ static void *ah_main(void *arg)
 	}
 }
 
-/*
- * A process opened @path (a remote path) with @flags: the hook that
- * starts and extends runs.  Cheap; never waits for the network.
- */
-void ahead_opened(struct fs *fs, const char *path, int flags)
+/* Is @dir in the run?  Then the reader got there: the run's position
+ * moves on, and the run is planned further if it runs short; ah_lock
+ * held. */
+static int run_reached_locked(struct fs *fs, const char *dir)
 {
-	const char *name = strrchr(path, '/');
-	struct ah_recent *r = NULL;
-	double now = now_mono();
-	char *dir;
 	size_t i;
 
-	if (!nthreads || (flags & O_ACCMODE) != O_RDONLY || !name)
-		return;
-	name++;
-	dir = parent_of(path);
-	if (!dir)
-		return;
-	pthread_mutex_lock(&ah_lock);
 	for (i = run_pos; i < run_n + run_pos; i++) {
 		size_t k = i % run_n;
 
@@ -397,10 +407,18 @@ void ahead_opened(struct fs *fs, const char *path, int flags)
 				want_plan = 1;
 				pthread_cond_signal(&ah_cond);
 			}
-			goto out;
+			return 1;
 		}
 	}
-	/* Not in the run: is the reader going through this directory? */
+	return 0;
+}
+
+/* The recent opens' slot of @dir, else the oldest slot; ah_lock held. */
+static struct ah_recent *recent_slot_locked(const char *dir)
+{
+	struct ah_recent *r = NULL;
+	size_t i;
+
 	for (i = 0; i < AHEAD_RECENT; i++) {
 		if (recent[i].dir && !strcmp(recent[i].dir, dir)) {
 			r = &recent[i];
@@ -409,6 +427,31 @@ void ahead_opened(struct fs *fs, const char *path, int flags)
 		if (!r || recent[i].t < r->t)
 			r = &recent[i];
 	}
+	return r;
+}
+
+/*
+ * A process opened @path (a remote path) with @flags: the hook that
+ * starts and extends runs.  Cheap; never waits for the network.
+ */
+void ahead_opened(struct fs *fs, const char *path, int flags)
+{
+	const char *name = strrchr(path, '/');
+	struct ah_recent *r;
+	double now = now_mono();
+	char *dir;
+
+	if (!nthreads || (flags & O_ACCMODE) != O_RDONLY || !name)
+		return;
+	name++;
+	dir = parent_of(path);
+	if (!dir)
+		return;
+	pthread_mutex_lock(&ah_lock);
+	if (run_reached_locked(fs, dir))
+		goto out;
+	/* Not in the run: is the reader going through this directory? */
+	r = recent_slot_locked(dir);
 	if (!r->dir || strcmp(r->dir, dir)) {
 		free(r->dir);
 		free(r->last);
