@@ -1431,6 +1431,56 @@ static unsigned level_below(const char *path, const char *root, size_t rl)
 	return lv;
 }
 
+/* Directories of the answer @l above the frontier (less than @depth levels
+ * below @root): empty unless entries follow; lock held. */
+static void store_frontier_dirs(struct fs *fs, const e2b_entry_list *l, const char *root,
+				size_t rl, unsigned depth, const e2b_entry_info **v,
+				uint64_t vepoch, const struct inode_vtok *tok)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++) {
+		struct dlist *c;
+
+		if (l->items[i].type != E2B_FILE_TYPE_DIR || l->items[i].is_symlink ||
+		    level_below(l->items[i].path, root, rl) >= depth)
+			continue;
+		c = dl_get(l->items[i].path);
+		if (c && c->ev_gen <= tok->gen)
+			dl_store(fs, c, v, 0, vepoch, tok);
+		dl_tidy(c);
+	}
+}
+
+/* The @n entries @v, sorted by parent, stored as their parents' listings
+ * (@d's own for those of its path); lock held. */
+static void store_by_parent(struct fs *fs, struct dlist *d, const e2b_entry_info **v,
+			    size_t n, uint64_t vepoch, const struct inode_vtok *tok)
+{
+	const char *root = d->path;
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		const char *s = strrchr(v[i]->path, '/');
+		size_t pl = (size_t)(s - v[i]->path);
+		char *parent = pl ? strndup(v[i]->path, pl) : strdup("/");
+		struct dlist *c;
+
+		for (j = i + 1; j < n; j++) {
+			const char *t = strrchr(v[j]->path, '/');
+
+			if ((size_t)(t - v[j]->path) != pl || strncmp(v[j]->path, v[i]->path, pl))
+				break;
+		}
+		c = parent ? (strcmp(parent, root) ? dl_get(parent) : d) : NULL;
+		if (c && c->ev_gen <= tok->gen)
+			dl_store(fs, c, v + i, j - i, vepoch, tok);
+		if (c != d)
+			dl_tidy(c);
+		free(parent);
+	}
+}
+
 /*
  * Store the answer of a ListDir of @d at @depth; lock held.  With depth N,
  * the listings of @d and of every directory less than N levels below it
@@ -1441,7 +1491,7 @@ static void dl_store_answer(struct fs *fs, struct dlist *d, const struct inode_v
 {
 	const e2b_entry_info **v;
 	uint64_t vepoch = 0;
-	size_t rl = strlen(d->path), i, j;
+	size_t rl = strlen(d->path), i;
 	char *root = d->path;
 
 	/* An event since the request: the answer may predate it. */
@@ -1466,38 +1516,9 @@ static void dl_store_answer(struct fs *fs, struct dlist *d, const struct inode_v
 		}
 		v[i] = &l->items[i];
 	}
-	/* Directories above the frontier: empty unless entries follow. */
-	for (i = 0; i < l->count; i++) {
-		struct dlist *c;
-
-		if (l->items[i].type != E2B_FILE_TYPE_DIR || l->items[i].is_symlink ||
-		    level_below(l->items[i].path, root, rl) >= depth)
-			continue;
-		c = dl_get(l->items[i].path);
-		if (c && c->ev_gen <= tok->gen)
-			dl_store(fs, c, v, 0, vepoch, tok);
-		dl_tidy(c);
-	}
+	store_frontier_dirs(fs, l, root, rl, depth, v, vepoch, tok);
 	qsort(v, l->count, sizeof(*v), cmp_parent);
-	for (i = 0; i < l->count; i = j) {
-		const char *s = strrchr(v[i]->path, '/');
-		size_t pl = (size_t)(s - v[i]->path);
-		char *parent = pl ? strndup(v[i]->path, pl) : strdup("/");
-		struct dlist *c;
-
-		for (j = i + 1; j < l->count; j++) {
-			const char *t = strrchr(v[j]->path, '/');
-
-			if ((size_t)(t - v[j]->path) != pl || strncmp(v[j]->path, v[i]->path, pl))
-				break;
-		}
-		c = parent ? (strcmp(parent, root) ? dl_get(parent) : d) : NULL;
-		if (c && c->ev_gen <= tok->gen)
-			dl_store(fs, c, v + i, j - i, vepoch, tok);
-		if (c != d)
-			dl_tidy(c);
-		free(parent);
-	}
+	store_by_parent(fs, d, v, l->count, vepoch, tok);
 	free(v);
 }
 
