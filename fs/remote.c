@@ -101,6 +101,49 @@ static void sandbox_gone(struct fs *fs)
 }
 
 /*
+ * The sandbox did not answer (@rc): ask the API for its state, at most
+ * once every two seconds; gone, the mount says so; paused, it is resumed
+ * (unless noautoresume).  1 when it was just resumed: the caller tries
+ * once more.
+ */
+static int check_sandbox_state(struct fs *fs, int rc)
+{
+	e2b_sandbox_info *info = NULL;
+	double now = now_mono();
+	int check = 0, code, retry = 0;
+
+	/* At most one state check every two seconds. */
+	pthread_mutex_lock(&fs->lock);
+	if (now - fs->last_resume_check > 2.0) {
+		fs->last_resume_check = now;
+		check = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (check)
+		fs_log(fs, "sandbox unreachable (%s), checking its state",
+		       e2b_error_code_str(rc));
+	code = check ? e2b_mgmt_get_info(&info, fs->client, fs->sandbox_id) : -1;
+	if (code == E2B_ENOTFOUND)
+		sandbox_gone(fs);
+	if (code == 0) {
+		if (info->state == E2B_SANDBOX_STATE_PAUSED && !fs->o.noautoresume) {
+			long long left = info->end_at_ms / 1000 - (long long)time(NULL);
+
+			/* With the time it had left, not a fresh 300 s. */
+			fs_log(fs, "sandbox '%s' is paused, resuming", fs->sandbox_id);
+			if (e2b_sandbox_resume(fs->sb, left > 300 && left < UINT_MAX ?
+						    (unsigned)left : 0) == 0)
+				retry = 1;
+			else
+				fs_log(fs, "cannot resume sandbox '%s': %s", fs->sandbox_id,
+				       e2b_error_last()->message);
+		}
+		e2b_sandbox_info_free(info);
+	}
+	return retry;
+}
+
+/*
  * Account for one finished call that made @n requests.  Returns 1 when
  * the caller should try once more because a paused sandbox was just
  * resumed.
@@ -129,40 +172,8 @@ static int account_n(struct fs *fs, int rc, double t0, uint64_t n)
 		fs->online = 1;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	if (sandbox_down && rc != E2B_ETIMEOUT) {
-		e2b_sandbox_info *info = NULL;
-		double now = now_mono();
-		int check = 0, code;
-
-		/* At most one state check every two seconds. */
-		pthread_mutex_lock(&fs->lock);
-		if (now - fs->last_resume_check > 2.0) {
-			fs->last_resume_check = now;
-			check = 1;
-		}
-		pthread_mutex_unlock(&fs->lock);
-		if (check)
-			fs_log(fs, "sandbox unreachable (%s), checking its state",
-			       e2b_error_code_str(rc));
-		code = check ? e2b_mgmt_get_info(&info, fs->client, fs->sandbox_id) : -1;
-		if (code == E2B_ENOTFOUND)
-			sandbox_gone(fs);
-		if (code == 0) {
-			if (info->state == E2B_SANDBOX_STATE_PAUSED && !fs->o.noautoresume) {
-				long long left = info->end_at_ms / 1000 - (long long)time(NULL);
-
-				/* With the time it had left, not a fresh 300 s. */
-				fs_log(fs, "sandbox '%s' is paused, resuming", fs->sandbox_id);
-				if (e2b_sandbox_resume(fs->sb, left > 300 && left < UINT_MAX ?
-							    (unsigned)left : 0) == 0)
-					retry = 1;
-				else
-					fs_log(fs, "cannot resume sandbox '%s': %s", fs->sandbox_id,
-					       e2b_error_last()->message);
-			}
-			e2b_sandbox_info_free(info);
-		}
-	}
+	if (sandbox_down && rc != E2B_ETIMEOUT)
+		retry = check_sandbox_state(fs, rc);
 	return retry;
 }
 
