@@ -110,6 +110,7 @@ void fs_log(struct fs *fs, const char *fmt, ...)
 void fs_log_syslog(void);
 /* "@dir/@name" (malloc'd; "/" + name gives "/name"), NULL on ENOMEM. */
 char *path_join(const char *dir, const char *name);
+char *path_parent(const char *path);
 
 /* ---- remote.c: every call into libe2b goes through here -------------- */
 int remote_errno(int code);

@@ -722,18 +722,13 @@ static char *transform_link(struct fs *fs, const char *link_path, const char *ta
 {
 	size_t rl = strlen(fs->root), off = rl == 1 ? 0 : rl;
 	const char *l;
-	char *dir, *abs, *out, *slash;
+	char *dir, *abs, *out;
 
 	if (fs->o.raw_links)
 		return strdup(target);
-	dir = strdup(link_path);
+	dir = path_parent(link_path);
 	if (!dir)
 		return NULL;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		dir[1] = 0;
-	else if (slash)
-		*slash = 0;
 	abs = link_resolve(dir, target);
 	free(dir);
 	if (!abs)

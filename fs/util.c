@@ -63,6 +63,23 @@ void fs_log(struct fs *fs, const char *fmt, ...)
 	}
 }
 
+/* A copy of @path without its last component ("/" for "/x"; @path
+ * itself with no '/'); NULL for a NULL @path or with no memory. */
+char *path_parent(const char *path)
+{
+	char *parent = path ? strdup(path) : NULL;
+	char *slash;
+
+	if (!parent)
+		return NULL;
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	return parent;
+}
+
 char *path_join(const char *dir, const char *name)
 {
 	size_t dl = strlen(dir), nl = strlen(name);

@@ -167,6 +167,47 @@ static int is_stopping(void)
 	return s;
 }
 
+/* The echo of our own change on @in at @path: the record stays, unless
+ * the sandbox now shows something else than we do (then asked again). */
+static void echo_event(struct inode *in, const e2b_fs_event *ev, const char *path)
+{
+	struct inode_vtok tok;
+
+	/* Unless the sandbox now shows exactly what we do. */
+	if (ev->entry && !cache_is_dirty(in)) {
+		inode_vouch_begin(&tok);
+		/* A file not as we show it: a step of our own
+		 * change that came late (a later echo confirms), or
+		 * the sandbox changed it inside the window: the
+		 * revalidator asks once quiet unless a later echo
+		 * vouched.  (A directory's mtime moves with every
+		 * name we add: its parent's events handle it.) */
+		if (!inode_echo_confirms(in, ev->entry, &tok) &&
+		    ev->entry->type == E2B_FILE_TYPE_FILE && !ev->entry->is_symlink) {
+			inode_unvouch(in);
+			reval_note(path);
+		}
+	} else if (ev->entry) {
+		/* The echo of an upload still finishing (a replace's
+		 * Move, a batch's POST land before the upload has set
+		 * the file's clean state): checked when it has, and
+		 * asked again later if that did not vouch. */
+		inode_vouch_begin(&tok);
+		inode_echo_stash(in, ev->entry, &tok);
+		reval_note(path);
+	}
+}
+
+/*
+ * One watch event on a path below the root: the path's record, the tree
+ * under a removed name, the parent's cached listing and the kernel's
+ * entries follow it (an echo of our own change leaves them).  Nonzero to
+ * stop watching.
+ * Long: the event's effects in their order (generation first, then the
+ * record, the listing, the kernel last) share the path, its parent, their
+ * pinned inodes and the echo/gone/member flags; split further, each step
+ * would take them all.
+ */
 static int on_event(const e2b_fs_event *ev, void *payload)
 {
 	struct fs *fs = payload;
@@ -185,18 +226,10 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	if (inode_is_upload_temp(base))
 		return is_stopping();
 	path = path_join(fs->root, ev->name);
-	parent = path ? strdup(path) : NULL;
+	parent = path_parent(path);
 	if (!parent) {
 		free(path);
 		return is_stopping();
-	}
-	{
-		char *slash = strrchr(parent, '/');
-
-		if (slash == parent)
-			slash[1] = 0;
-		else if (slash)
-			*slash = 0;
 	}
 	gone = ev->type == E2B_FS_EVENT_REMOVE || ev->type == E2B_FS_EVENT_RENAME;
 	member = gone || ev->type == E2B_FS_EVENT_CREATE;
@@ -224,29 +257,7 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	 */
 	echo = in && !gone && inode_is_echo(in);
 	if (echo) {
-		/* Unless the sandbox now shows exactly what we do. */
-		if (ev->entry && !cache_is_dirty(in)) {
-			inode_vouch_begin(&tok);
-			/* A file not as we show it: a step of our own
-			 * change that came late (a later echo confirms), or
-			 * the sandbox changed it inside the window: the
-			 * revalidator asks once quiet unless a later echo
-			 * vouched.  (A directory's mtime moves with every
-			 * name we add: its parent's events handle it.) */
-			if (!inode_echo_confirms(in, ev->entry, &tok) &&
-			    ev->entry->type == E2B_FILE_TYPE_FILE && !ev->entry->is_symlink) {
-				inode_unvouch(in);
-				reval_note(path);
-			}
-		} else if (ev->entry) {
-			/* The echo of an upload still finishing (a replace's
-			 * Move, a batch's POST land before the upload has set
-			 * the file's clean state): checked when it has, and
-			 * asked again later if that did not vouch. */
-			inode_vouch_begin(&tok);
-			inode_echo_stash(in, ev->entry, &tok);
-			reval_note(path);
-		}
+		echo_event(in, ev, path);
 		inode_unpin(in);
 		in = NULL;
 	} else if (in && ev->entry && !gone) {
