@@ -88,6 +88,40 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
+/* The length of the valid UTF-8 sequence at @p (1-4), 0 when @p's first
+ * byte does not start one (RFC 3629's table of well-formed sequences). */
+static size_t utf8_valid_len(const unsigned char *p)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len = 0, i;
+
+	if (c < 0x80)
+		len = 1;
+	else if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < len; i++) {
+		unsigned char b = p[i];
+
+		if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf))
+			break;
+	}
+	if (len == 0 || i < len)
+		return 0;
+	return len;
+}
+
 /*
  * A JSON string of S as Go's encoding/json writes it (envd's answers): each
  * byte that does not start a valid UTF-8 sequence becomes U+FFFD, so a name
@@ -103,32 +137,9 @@ static json_t *json_string_lossy(const char *s)
 	if (!buf)
 		return NULL;
 	while (*p) {
-		unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-		size_t len = 0, i;
+		size_t len = utf8_valid_len(p);
 
-		if (c < 0x80)
-			len = 1;
-		else if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		for (i = 1; i < len; i++) {
-			unsigned char b = p[i];
-
-			if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf))
-				break;
-		}
-		if (len == 0 || i < len) {
+		if (len == 0) {
 			memcpy(buf + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			p++;
@@ -189,6 +200,46 @@ static int files_user(struct envd_request *r, struct sb_user *u, char *err, size
 	return 0;
 }
 
+/* The v1_ signature envd expects for @operation on this request's path and
+ * username with token @tok (and expiry *@expv when given) into @out; -1 when
+ * SHA-256 cannot be started. */
+static int signing_expected(struct envd_request *r, const char *operation, const char *tok,
+			    const long long *expv, char *out, size_t outlen)
+{
+	const char *path = query(r, "path"), *user = query(r, "username");
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char b64[64];
+	EVP_MD_CTX *md;
+	int n;
+
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return -1;
+	}
+	EVP_DigestUpdate(md, path ? path : "", path ? strlen(path) : 0);
+	EVP_DigestUpdate(md, ":", 1);
+	EVP_DigestUpdate(md, operation, strlen(operation));
+	EVP_DigestUpdate(md, ":", 1);
+	EVP_DigestUpdate(md, user ? user : "", user ? strlen(user) : 0);
+	EVP_DigestUpdate(md, ":", 1);
+	EVP_DigestUpdate(md, tok, strlen(tok));
+	if (expv) {
+		char num[32];
+
+		n = snprintf(num, sizeof(num), ":%lld", *expv);
+		EVP_DigestUpdate(md, num, (size_t)n);
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	EVP_MD_CTX_free(md);
+	n = (int)e2bu_b64_encode(b64, digest, sizeof(digest));
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	snprintf(out, outlen, "v1_%s", b64);
+	return 0;
+}
+
 /*
  * envd's validateSigning: with an access token set, either X-Access-Token
  * matches, or a v1_ signature over path:operation:username:token[:exp].
@@ -196,14 +247,10 @@ static int files_user(struct envd_request *r, struct sb_user *u, char *err, size
 static int check_signing(struct envd_request *r, const char *operation,
 			 char *err, size_t errlen)
 {
-	const char *tok = r->ctx.sb->access_token, *hdr, *sig, *exp, *user, *path;
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char b64[64];
+	const char *tok = r->ctx.sb->access_token, *hdr, *sig, *exp;
 	char expected[80];
-	EVP_MD_CTX *md;
 	long long expv = 0;
 	char *end;
-	int n;
 
 	if (!tok[0])
 		return 0;
@@ -228,34 +275,11 @@ static int check_signing(struct envd_request *r, const char *operation,
 			return -1;
 		}
 	}
-	path = query(r, "path");
-	user = query(r, "username");
-	md = EVP_MD_CTX_new();
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(md);
+	if (signing_expected(r, operation, tok, exp ? &expv : NULL, expected,
+			     sizeof(expected)) < 0) {
 		snprintf(err, errlen, "invalid signature");
 		return -1;
 	}
-	EVP_DigestUpdate(md, path ? path : "", path ? strlen(path) : 0);
-	EVP_DigestUpdate(md, ":", 1);
-	EVP_DigestUpdate(md, operation, strlen(operation));
-	EVP_DigestUpdate(md, ":", 1);
-	EVP_DigestUpdate(md, user ? user : "", user ? strlen(user) : 0);
-	EVP_DigestUpdate(md, ":", 1);
-	EVP_DigestUpdate(md, tok, strlen(tok));
-	if (exp) {
-		char num[32];
-
-		n = snprintf(num, sizeof(num), ":%lld", expv);
-		EVP_DigestUpdate(md, num, (size_t)n);
-	}
-	EVP_DigestFinal_ex(md, digest, NULL);
-	EVP_MD_CTX_free(md);
-	n = (int)e2bu_b64_encode(b64, digest, sizeof(digest));
-	while (n > 0 && b64[n - 1] == '=')
-		n--;
-	b64[n] = '\0';
-	snprintf(expected, sizeof(expected), "v1_%s", b64);
 	if (strlen(sig) != strlen(expected) ||
 	    CRYPTO_memcmp(sig, expected, strlen(expected)) != 0) {
 		snprintf(err, errlen, "invalid signature");
@@ -385,6 +409,8 @@ static void content_disposition(const char *name, char *out, size_t outlen)
  * Parse a single "bytes=a-b" range against @size.  Returns 1 with the
  * range set, 0 to serve the whole file (no or multiple ranges), -1 if it
  * cannot be satisfied (416).
+ * Long: a parser of the header's forms (suffix "-N", "a-", "a-b"), each a
+ * few checks of strtoll's result; the checks are its complexity.
  */
 static int parse_range(const char *h, off_t size, off_t *start, off_t *len)
 {
@@ -436,96 +462,107 @@ static int parse_range(const char *h, off_t size, off_t *start, off_t *len)
 	return 1;
 }
 
-static enum MHD_Result files_get(struct envd_request *r)
+/* Open @path of the sandbox for a GET: its fd (stat in @st), or -1 when
+ * it answered (*ret: 404, 400 for a directory or a special file, 5xx). */
+static int get_open(struct envd_request *r, const char *path, struct stat *st,
+		    enum MHD_Result *ret)
 {
-	char err[SBFS_PATH_MAX + 256], path[SBFS_PATH_MAX], msg[512];
-	char ctype[64], disp[3 * SBFS_PATH_MAX + 64], lm[64], crange[96];
-	const char *qpath = query(r, "path"), *h;
-	struct MHD_Response *resp;
-	struct sb_user u;
-	struct stat st;
-	off_t start = 0, len;
-	enum MHD_Result ret;
-	int fd, rr, e, rootfd;
-	time_t t;
+	int fd, e, rootfd;
 
-	if (check_signing(r, "read", err, sizeof(err)) < 0)
-		return rpc_send_error(r->conn, 401, "%s", err);
-	if (files_user(r, &u, err, sizeof(err)) < 0)
-		return rpc_send_error(r->conn, 401, "%s", err);
-	if (users_resolve_path(&u, qpath ? qpath : "", path, sizeof(path), msg, sizeof(msg)) < 0)
-		return rpc_send_error(r->conn, 400, "error expanding and resolving path '%s': %s",
-				      qpath ? qpath : "", msg);
-	if (!path[0])
-		snprintf(path, sizeof(path), "%s", u.home);
 	rootfd = sbfs_root_get(r->ctx.sb);
-	if (rootfd < 0)
-		return rpc_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+	if (rootfd < 0) {
+		*ret = rpc_send_error(r->conn, 502, "sandbox filesystem is not mounted");
+		return -1;
+	}
 	fd = sbfs_open(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	e = errno;
 	close(rootfd);
 	if (fd < 0) {
 		if (e == ENOENT)
-			return rpc_send_error(r->conn, 404, "path '%s' does not exist", path);
-		return rpc_send_error(r->conn, 500,
-				      "error checking if path exists '%s': stat %s: %s",
-				      path, path, sbfs_errstr(e));
+			*ret = rpc_send_error(r->conn, 404, "path '%s' does not exist", path);
+		else
+			*ret = rpc_send_error(r->conn, 500,
+					      "error checking if path exists '%s': stat %s: %s",
+					      path, path, sbfs_errstr(e));
+		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		e = errno;
 		close(fd);
-		return rpc_send_error(r->conn, 500, "error checking if path exists '%s': %s",
+		*ret = rpc_send_error(r->conn, 500, "error checking if path exists '%s': %s",
 				      path, sbfs_errstr(e));
+		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		close(fd);
-		return rpc_send_error(r->conn, 400, "path '%s' is a directory", path);
+		*ret = rpc_send_error(r->conn, 400, "path '%s' is a directory", path);
+		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		return rpc_send_error(r->conn, 400, "path '%s' is not a regular file", path);
+		*ret = rpc_send_error(r->conn, 400, "path '%s' is not a regular file", path);
+		return -1;
 	}
 	/* Drop O_NONBLOCK again: it only guarded against opening a FIFO. */
 	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
 
-	/* Conditional requests (http.ServeContent; no ETag, so dates only). */
+/* Conditional requests (http.ServeContent; no ETag, so dates only): the
+ * status to answer (412, 304), or 0 to serve the file. */
+static unsigned get_precondition(struct envd_request *r, const struct stat *st)
+{
+	const char *h;
+	time_t t;
+
 	h = header(r, "If-Unmodified-Since");
-	if (h && parse_http_date(h, &t) == 0 && st.st_mtime > t) {
-		close(fd);
-		return send_empty(r->conn, 412);
-	}
+	if (h && parse_http_date(h, &t) == 0 && st->st_mtime > t)
+		return 412;
 	h = header(r, "If-Modified-Since");
 	if (h && !header(r, "If-None-Match") && parse_http_date(h, &t) == 0 &&
-	    st.st_mtime <= t) {
-		close(fd);
-		return send_empty(r->conn, 304);
-	}
+	    st->st_mtime <= t)
+		return 304;
+	return 0;
+}
 
-	len = st.st_size;
-	h = header(r, "Range");
-	rr = parse_range(h, st.st_size, &start, &len);
+/* The Range to serve of a file of @st: as parse_range() (1 with *start and
+ * *len set, -1 for a 416), 0 (the whole file, set) also when If-Range
+ * does not match. */
+static int get_range(struct envd_request *r, const struct stat *st, off_t *start, off_t *len)
+{
+	int rr;
+	time_t t;
+
+	*len = st->st_size;
+	rr = parse_range(header(r, "Range"), st->st_size, start, len);
 	if (rr != 0) {
 		const char *ifr = header(r, "If-Range");
 
 		/* If-Range with a stale date (or any ETag: we have none) → whole file. */
-		if (ifr && (parse_http_date(ifr, &t) < 0 || t != st.st_mtime))
+		if (ifr && (parse_http_date(ifr, &t) < 0 || t != st->st_mtime))
 			rr = 0;
 	}
-	if (rr < 0) {
-		close(fd);
-		snprintf(crange, sizeof(crange), "bytes */%lld", (long long)st.st_size);
-		return send_text(r->conn, 416, "invalid range: failed to overlap\n", crange);
-	}
 	if (rr == 0) {
-		start = 0;
-		len = st.st_size;
+		*start = 0;
+		*len = st->st_size;
 	}
+	return rr;
+}
+
+/* Serve [start, start + len) of @fd (consumed), the file @path of @st, as
+ * 206 (@rr 1) or 200, with http.ServeContent's headers. */
+static enum MHD_Result get_send(struct envd_request *r, const char *path, int fd,
+				const struct stat *st, off_t start, off_t len, int rr)
+{
+	char ctype[64], disp[3 * SBFS_PATH_MAX + 64], lm[64], crange[96];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
 
 	if (len == 0) {
 		close(fd);
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	} else {
-		content_type(base_name(path), fd, st.st_size, ctype, sizeof(ctype));
+		content_type(base_name(path), fd, st->st_size, ctype, sizeof(ctype));
 		/* MHD owns fd from here and serves it with sendfile(). */
 		resp = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)start);
 		if (!resp)
@@ -537,19 +574,58 @@ static enum MHD_Result files_get(struct envd_request *r)
 		snprintf(ctype, sizeof(ctype), "text/plain; charset=utf-8");
 	MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-	http_date(st.st_mtime, lm, sizeof(lm));
+	http_date(st->st_mtime, lm, sizeof(lm));
 	MHD_add_response_header(resp, "Last-Modified", lm);
 	content_disposition(base_name(path), disp, sizeof(disp));
 	MHD_add_response_header(resp, "Content-Disposition", disp);
 	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
 	if (rr == 1) {
 		snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld", (long long)start,
-			 (long long)(start + len - 1), (long long)st.st_size);
+			 (long long)(start + len - 1), (long long)st->st_size);
 		MHD_add_response_header(resp, "Content-Range", crange);
 	}
 	ret = MHD_queue_response(r->conn, rr == 1 ? 206 : 200, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* GET /files: a file of the sandbox, with Range and conditional requests
+ * as Go's http.ServeContent answers them. */
+static enum MHD_Result files_get(struct envd_request *r)
+{
+	char err[SBFS_PATH_MAX + 256], path[SBFS_PATH_MAX], msg[512], crange[96];
+	const char *qpath = query(r, "path");
+	struct sb_user u;
+	struct stat st;
+	off_t start = 0, len;
+	enum MHD_Result ret;
+	unsigned status;
+	int fd, rr;
+
+	if (check_signing(r, "read", err, sizeof(err)) < 0)
+		return rpc_send_error(r->conn, 401, "%s", err);
+	if (files_user(r, &u, err, sizeof(err)) < 0)
+		return rpc_send_error(r->conn, 401, "%s", err);
+	if (users_resolve_path(&u, qpath ? qpath : "", path, sizeof(path), msg, sizeof(msg)) < 0)
+		return rpc_send_error(r->conn, 400, "error expanding and resolving path '%s': %s",
+				      qpath ? qpath : "", msg);
+	if (!path[0])
+		snprintf(path, sizeof(path), "%s", u.home);
+	fd = get_open(r, path, &st, &ret);
+	if (fd < 0)
+		return ret;
+	status = get_precondition(r, &st);
+	if (status) {
+		close(fd);
+		return send_empty(r->conn, status);
+	}
+	rr = get_range(r, &st, &start, &len);
+	if (rr < 0) {
+		close(fd);
+		snprintf(crange, sizeof(crange), "bytes */%lld", (long long)st.st_size);
+		return send_text(r->conn, 416, "invalid range: failed to overlap\n", crange);
+	}
+	return get_send(r, path, fd, &st, start, len, rr);
 }
 
 /* ---- uploads ------------------------------------------------------------- */
@@ -640,6 +716,57 @@ static bool is_nospace(int e)
 	return e == ENOSPC || e == EDQUOT;
 }
 
+/* Whether an earlier part of this upload went to @dest. */
+static bool upload_has_dest(struct upload *u, const char *dest)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(u->results); i++) {
+		const char *p = json_string_value(json_object_get(json_array_get(u->results, i),
+								  "path"));
+
+		if (p && strcmp(p, dest) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Create the upload's temp file (a random name, 8 tries) in u->pfd, owned
+ * by the user with @mode; on failure it aborts the file and answers. */
+static int file_open_tmp(struct upload *u, const char *dest, mode_t mode)
+{
+	size_t i;
+	int e;
+
+	for (i = 0; i < 8; i++) {
+		char hex[17];
+
+		if (random_hex(hex, sizeof(hex), 8) < 0)
+			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)now_ms() + i);
+		snprintf(u->tmp, sizeof(u->tmp), UPLOAD_TMP_PREFIX "%s", hex);
+		u->fd = openat(u->pfd, u->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (u->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (u->fd < 0) {
+		e = errno;
+		u->tmp[0] = '\0';	/* not ours: never unlink it */
+		file_abort(u);
+		if (is_nospace(e))
+			return up_fail(u, 507, "not enough inodes available: open %s: %s",
+				       dest, sbfs_errstr(e));
+		return up_fail(u, 500, "error opening file: open %s: %s", dest, sbfs_errstr(e));
+	}
+	if (fchown(u->fd, u->user.uid, u->user.gid) < 0 || fchmod(u->fd, mode) < 0) {
+		e = errno;
+		file_abort(u);
+		return up_fail(u, 500, "error changing file ownership: chown %s: %s",
+			       dest, sbfs_errstr(e));
+	}
+	return 0;
+}
+
 /* Start writing @dest (resolved sandbox path) into a temp file beside it. */
 static int file_begin(struct upload *u, const char *dest)
 {
@@ -647,21 +774,15 @@ static int file_begin(struct upload *u, const char *dest)
 	const char *target = dest;
 	struct stat st;
 	mode_t mode = 0644;
-	size_t i;
 	int e;
 
 	/* Two parts to one path: envd refuses. */
-	for (i = 0; i < json_array_size(u->results); i++) {
-		const char *p = json_string_value(json_object_get(json_array_get(u->results, i),
-								  "path"));
-
-		if (p && strcmp(p, dest) == 0)
-			return up_fail(u, 400,
-				       "you cannot upload multiple files to the same path '%s' "
-				       "in one upload request, only the first specified file "
-				       "was uploaded",
-				       dest);
-	}
+	if (upload_has_dest(u, dest))
+		return up_fail(u, 400,
+			       "you cannot upload multiple files to the same path '%s' "
+			       "in one upload request, only the first specified file "
+			       "was uploaded",
+			       dest);
 	snprintf(u->dest, sizeof(u->dest), "%s", dest);
 	/* Writing through a symlink writes its target, as envd's open() does. */
 	if (sbfs_lstat(u->rootfd, dest, &st) == 0 && S_ISLNK(st.st_mode) &&
@@ -693,33 +814,7 @@ static int file_begin(struct upload *u, const char *dest)
 		return up_fail(u, 500, "error opening file: open %s: %s", dest, sbfs_errstr(e));
 	}
 	u->active = true;
-	for (i = 0; i < 8; i++) {
-		char hex[17];
-
-		if (random_hex(hex, sizeof(hex), 8) < 0)
-			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)now_ms() + i);
-		snprintf(u->tmp, sizeof(u->tmp), UPLOAD_TMP_PREFIX "%s", hex);
-		u->fd = openat(u->pfd, u->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			       0600);
-		if (u->fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (u->fd < 0) {
-		e = errno;
-		u->tmp[0] = '\0';	/* not ours: never unlink it */
-		file_abort(u);
-		if (is_nospace(e))
-			return up_fail(u, 507, "not enough inodes available: open %s: %s",
-				       dest, sbfs_errstr(e));
-		return up_fail(u, 500, "error opening file: open %s: %s", dest, sbfs_errstr(e));
-	}
-	if (fchown(u->fd, u->user.uid, u->user.gid) < 0 || fchmod(u->fd, mode) < 0) {
-		e = errno;
-		file_abort(u);
-		return up_fail(u, 500, "error changing file ownership: chown %s: %s",
-			       dest, sbfs_errstr(e));
-	}
-	return 0;
+	return file_open_tmp(u, dest, mode);
 }
 
 static int file_write(struct upload *u, const char *data, size_t len)
@@ -1046,14 +1141,67 @@ static enum MHD_Result meta_header(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* Content-Encoding @enc of an upload: gzip starts the inflater, identity
+ * or none is taken as is; -1 when it answered (500, 400 for another). */
+static int upload_encoding(struct upload *u, const char *enc)
+{
+	if (enc && strcasecmp(enc, "gzip") == 0) {
+		if (inflateInit2(&u->z, 16 + MAX_WBITS) != Z_OK) {
+			up_fail(u, 500, "error decompressing request body: cannot start inflate");
+			return -1;
+		}
+		u->gzip = true;
+	} else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		up_fail(u, 400,
+			"error decompressing request body: unsupported content encoding '%s'",
+			enc);
+		return -1;
+	}
+	return 0;
+}
+
+/* The media type of Content-Type @ctype (NULL: none) into @media: before any
+ * ';', trailing blanks dropped, cut to fit. */
+static void media_type(const char *ctype, char *media, size_t medialen)
+{
+	size_t n;
+
+	n = ctype ? strcspn(ctype, ";") : 0;
+	while (n > 0 && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
+		n--;
+	if (n >= medialen)
+		n = medialen - 1;
+	if (ctype)
+		memcpy(media, ctype, n);
+	media[n] = '\0';
+}
+
+/* A raw (application/octet-stream) upload: start the file at ?path=. */
+static void raw_begin(struct upload *u)
+{
+	char err[SBFS_PATH_MAX + 256], dest[SBFS_PATH_MAX];
+
+	if (!u->has_path) {
+		up_fail(u, 400, "path query parameter is required for raw body upload");
+		return;
+	}
+	if (users_resolve_path(&u->user, u->path_param, dest, sizeof(dest), err,
+			       sizeof(err)) < 0) {
+		up_fail(u, 400, "error resolving path: %s", err);
+		return;
+	}
+	if (!dest[0])
+		snprintf(dest, sizeof(dest), "%s", u->user.home);
+	file_begin(u, dest);
+}
+
 /* First call of POST /files: check everything that does not need the body. */
 static void upload_start(struct envd_request *r, struct upload *u)
 {
 	const char *ctype = header(r, "Content-Type"), *p = query(r, "path");
 	const char *enc = header(r, "Content-Encoding");
-	char err[SBFS_PATH_MAX + 256], media[128], dest[SBFS_PATH_MAX];
+	char err[SBFS_PATH_MAX + 256], media[128];
 	struct meta_scan ms = { u, 0 };
-	size_t n;
 
 	u->fd = u->pfd = -1;
 	u->results = json_array();
@@ -1070,18 +1218,8 @@ static void upload_start(struct envd_request *r, struct upload *u)
 		up_fail(u, 502, "sandbox filesystem is not mounted");
 		return;
 	}
-	if (enc && strcasecmp(enc, "gzip") == 0) {
-		if (inflateInit2(&u->z, 16 + MAX_WBITS) != Z_OK) {
-			up_fail(u, 500, "error decompressing request body: cannot start inflate");
-			return;
-		}
-		u->gzip = true;
-	} else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-		up_fail(u, 400,
-			"error decompressing request body: unsupported content encoding '%s'",
-			enc);
+	if (upload_encoding(u, enc) < 0)
 		return;
-	}
 	if (p) {
 		u->has_path = true;
 		snprintf(u->path_param, sizeof(u->path_param), "%s", p);
@@ -1089,28 +1227,10 @@ static void upload_start(struct envd_request *r, struct upload *u)
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, meta_header, &ms);
 	if (u->status)
 		return;
-	n = ctype ? strcspn(ctype, ";") : 0;
-	while (n > 0 && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
-		n--;
-	if (n >= sizeof(media))
-		n = sizeof(media) - 1;
-	if (ctype)
-		memcpy(media, ctype, n);
-	media[n] = '\0';
+	media_type(ctype, media, sizeof(media));
 	if (strcasecmp(media, "application/octet-stream") == 0) {
 		u->kind = UP_RAW;
-		if (!u->has_path) {
-			up_fail(u, 400, "path query parameter is required for raw body upload");
-			return;
-		}
-		if (users_resolve_path(&u->user, u->path_param, dest, sizeof(dest), err,
-				       sizeof(err)) < 0) {
-			up_fail(u, 400, "error resolving path: %s", err);
-			return;
-		}
-		if (!dest[0])
-			snprintf(dest, sizeof(dest), "%s", u->user.home);
-		file_begin(u, dest);
+		raw_begin(u);
 		return;
 	}
 	if (strncasecmp(media, "multipart/", 10) == 0) {
