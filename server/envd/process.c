@@ -405,18 +405,62 @@ static void log_end(struct sandbox *sb, pid_t pid, int status)
 		  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 }
 
-static void *reader_main(void *arg)
+/* Fill @pf for poll(): the two output fds @fds (-1: closed) and @wake
+ * (-1: none); whether an output fd is still open. */
+static bool reader_poll_set(struct pollfd pf[3], const int fds[2], int wake)
 {
-	struct proc *p = arg;
-	struct proc_table *t = p->t;
-	struct sandbox *sb = t->sb;
+	bool open_fds = false;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		pf[i].fd = fds[i];
+		pf[i].events = POLLIN;
+		pf[i].revents = 0;
+		if (fds[i] >= 0)
+			open_fds = true;
+	}
+	pf[2].fd = wake;
+	pf[2].events = POLLIN;
+	pf[2].revents = 0;
+	return open_fds;
+}
+
+/* Read a chunk from each of @fds that poll() found ready (stream @which,
+ * at most @cap); one at its end is closed (a pipe) and set to -1. */
+static void reader_read_ready(struct proc *p, const struct pollfd pf[3], int fds[2],
+			      const int which[2], size_t cap)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (read_chunk(p, fds[i], which[i], cap) == 0) {
+			if (!p->pty) {
+				close(fds[i]);
+				if (i == 0)
+					p->out_fd = -1;
+				else
+					p->err_fd = -1;
+			}
+			fds[i] = -1;
+		}
+	}
+}
+
+/*
+ * Read @p's output (its terminal, or stdout and stderr) into events until
+ * every fd is closed or, after the exit callback's wake byte, the output
+ * stays quiet DRAIN_IDLE_MS or DRAIN_MS pass (what is left is a
+ * grandchild's); also ends when poll fails.
+ */
+static void reader_pump(struct proc *p)
+{
 	int fds[2] = { p->pty ? p->pty_fd : p->out_fd, p->pty ? -1 : p->err_fd };
 	const int which[2] = { p->pty ? 3 : 1, 2 };
 	size_t cap = p->pty ? PTY_CHUNK : STD_CHUNK;
 	int64_t drain_until = 0;
 	bool exited = false;
-	json_t *end;
-	struct sub *s;
 	int i;
 
 	for (i = 0; i < 2; i++)
@@ -425,18 +469,8 @@ static void *reader_main(void *arg)
 	for (;;) {
 		struct pollfd pf[3];
 		int n, timeout = -1;
-		bool open_fds = false;
+		bool open_fds = reader_poll_set(pf, fds, exited ? -1 : p->wake[0]);
 
-		for (i = 0; i < 2; i++) {
-			pf[i].fd = fds[i];
-			pf[i].events = POLLIN;
-			pf[i].revents = 0;
-			if (fds[i] >= 0)
-				open_fds = true;
-		}
-		pf[2].fd = exited ? -1 : p->wake[0];
-		pf[2].events = POLLIN;
-		pf[2].revents = 0;
 		if (exited) {
 			int64_t left = drain_until - now_ms();
 
@@ -456,21 +490,21 @@ static void *reader_main(void *arg)
 			exited = true;
 			drain_until = now_ms() + DRAIN_MS;
 		}
-		for (i = 0; i < 2; i++) {
-			if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (read_chunk(p, fds[i], which[i], cap) == 0) {
-				if (!p->pty) {
-					close(fds[i]);
-					if (i == 0)
-						p->out_fd = -1;
-					else
-						p->err_fd = -1;
-				}
-				fds[i] = -1;
-			}
-		}
+		reader_read_ready(p, pf, fds, which, cap);
 	}
+}
+
+/* The reader thread of @p: pump its output, then, with its exit status,
+ * send the end event to its subscribers and drop the reader's reference. */
+static void *reader_main(void *arg)
+{
+	struct proc *p = arg;
+	struct proc_table *t = p->t;
+	struct sandbox *sb = t->sb;
+	json_t *end;
+	struct sub *s;
+
+	reader_pump(p);
 	/* Without the exit status (poll failed above) wait for it. */
 	pthread_mutex_lock(&t->lock);
 	while (!p->exited) {
@@ -638,18 +672,17 @@ static int json_u32(json_t *v, uint32_t *out)
  * Find the process a ProcessSelector names, with a reference.  Errors as
  * envd's getProcess(): not_found, or unimplemented for an empty selector.
  */
-static struct proc *proc_lookup(struct sandbox *sb, json_t *sel,
-				bool finished_too, struct rpc_error *err)
+/* A ProcessSelector @sel: its pid (*jpid set, *pid its value) or its tag
+ * (*jtag set), one of the two; -1 with @err set when it is not one. */
+static int selector_parse(json_t *sel, json_t **jpid_out, json_t **jtag_out, uint32_t *pid,
+			  struct rpc_error *err)
 {
-	struct proc_table *t = sb->procs;
 	json_t *jpid = json_object_get(sel, "pid");
 	json_t *jtag = json_object_get(sel, "tag");
-	struct proc *p, *found = NULL;
-	uint32_t pid = 0;
 
 	if (sel && !json_is_object(sel) && !json_is_null(sel)) {
 		rpc_fail(err, "invalid_argument", "invalid ProcessSelector: not an object");
-		return NULL;
+		return -1;
 	}
 	if (json_is_null(jpid))
 		jpid = NULL;
@@ -658,21 +691,38 @@ static struct proc *proc_lookup(struct sandbox *sb, json_t *sel,
 	if (jpid && jtag) {
 		rpc_fail(err, "invalid_argument",
 			 "invalid ProcessSelector: oneof selector is already set");
-		return NULL;
+		return -1;
 	}
-	if (jpid && json_u32(jpid, &pid) < 0) {
+	if (jpid && json_u32(jpid, pid) < 0) {
 		rpc_fail(err, "invalid_argument", "invalid value for uint32 field pid");
-		return NULL;
+		return -1;
 	}
 	if (jtag && !json_is_string(jtag)) {
 		rpc_fail(err, "invalid_argument", "invalid value for string field tag");
-		return NULL;
+		return -1;
 	}
 	if (!jpid && !jtag) {
 		rpc_fail(err, "unimplemented",
 			 "invalid input type *process.ProcessSelector");
-		return NULL;
+		return -1;
 	}
+	*jpid_out = jpid;
+	*jtag_out = jtag;
+	return 0;
+}
+
+/* The process @sel selects (by pid or tag; ended ones too when
+ * @finished_too), with a reference for the caller; NULL with @err set. */
+static struct proc *proc_lookup(struct sandbox *sb, json_t *sel,
+				bool finished_too, struct rpc_error *err)
+{
+	struct proc_table *t = sb->procs;
+	json_t *jpid = NULL, *jtag = NULL;
+	struct proc *p, *found = NULL;
+	uint32_t pid = 0;
+
+	if (selector_parse(sel, &jpid, &jtag, &pid, err) < 0)
+		return NULL;
 	if (!t) {
 		rpc_fail(err, "internal", "sandbox has no process table");
 		return NULL;
@@ -801,6 +851,26 @@ static int opt_field(json_t **out, json_t *obj, const char *name,
 	return 0;
 }
 
+/* A StartRequest's pty message @v (not null): a terminal of its size. */
+static int parse_start_pty(json_t *v, struct start_req *r, struct rpc_error *err)
+{
+	json_t *size = json_object_get(v, "size");
+
+	if (!json_is_object(v) || (size && !json_is_null(size) &&
+				   !json_is_object(size)))
+		return rpc_fail(err, "invalid_argument",
+				"invalid value for message field pty");
+	r->pty = true;
+	if ((json_object_get(size, "cols") &&
+	     json_u32(json_object_get(size, "cols"), &r->cols) < 0) ||
+	    (json_object_get(size, "rows") &&
+	     json_u32(json_object_get(size, "rows"), &r->rows) < 0))
+		return rpc_fail(err, "invalid_argument",
+				"invalid value for uint32 field cols/rows");
+	return 0;
+}
+
+/* A StartRequest @req into @r (borrowed from @req); -1 with @err set. */
 static int parse_start(json_t *req, struct start_req *r, struct rpc_error *err)
 {
 	json_t *proc = json_object_get(req, "process");
@@ -831,21 +901,8 @@ static int parse_start(json_t *req, struct start_req *r, struct rpc_error *err)
 	if (v)
 		r->stdin_pipe = json_is_true(v);
 	v = json_object_get(req, "pty");
-	if (v && !json_is_null(v)) {
-		json_t *size = json_object_get(v, "size");
-
-		if (!json_is_object(v) || (size && !json_is_null(size) &&
-					   !json_is_object(size)))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for message field pty");
-		r->pty = true;
-		if ((json_object_get(size, "cols") &&
-		     json_u32(json_object_get(size, "cols"), &r->cols) < 0) ||
-		    (json_object_get(size, "rows") &&
-		     json_u32(json_object_get(size, "rows"), &r->rows) < 0))
-			return rpc_fail(err, "invalid_argument",
-					"invalid value for uint32 field cols/rows");
-	}
+	if (v && !json_is_null(v))
+		return parse_start_pty(v, r, err);
 	return 0;
 }
 
