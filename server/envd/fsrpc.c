@@ -85,10 +85,37 @@ static const char *file_type_name(mode_t m)
 	return NULL;
 }
 
+/* An EntryInfo's fields from size to modifiedTime into @e, in proto field
+ * order, for a file of @st (@mode: its permission bits, a link's target's). */
+static void entry_set_stat(json_t *e, const struct sbfs_idnames *names, const struct stat *st,
+			   mode_t mode)
+{
+	char perms[32], owner[64], group[64], mtime[48];
+
+	if (st->st_size != 0) {
+		char sz[32];
+
+		snprintf(sz, sizeof(sz), "%lld", (long long)st->st_size);
+		json_object_set_new(e, "size", json_string(sz));
+	}
+	if (mode)
+		json_object_set_new(e, "mode", json_integer(mode));
+	sbfs_mode_string(st->st_mode, perms, sizeof(perms));
+	json_object_set_new(e, "permissions", json_string(perms));
+	sbfs_idnames_user(names, st->st_uid, owner, sizeof(owner));
+	sbfs_idnames_group(names, st->st_gid, group, sizeof(group));
+	json_object_set_new(e, "owner", json_string(owner));
+	json_object_set_new(e, "group", json_string(group));
+	if (st->st_mtim.tv_sec != 0 || st->st_mtim.tv_nsec != 0) {
+		fsrpc_format_time(&st->st_mtim, mtime, sizeof(mtime));
+		json_object_set_new(e, "modifiedTime", json_string(mtime));
+	}
+}
+
 json_t *fsrpc_entry_at(int rootfd, const struct sbfs_idnames *names, int dfd,
 		       const char *leaf, const char *path)
 {
-	char target[SBFS_PATH_MAX], perms[32], owner[64], group[64], mtime[48];
+	char target[SBFS_PATH_MAX];
 	const char *name, *type = NULL;
 	struct stat st, tst;
 	mode_t mode = 0;
@@ -131,24 +158,7 @@ json_t *fsrpc_entry_at(int rootfd, const struct sbfs_idnames *names, int dfd,
 	if (type)
 		json_object_set_new(e, "type", json_string(type));
 	json_object_set_new(e, "path", jpath);
-	if (st.st_size != 0) {
-		char sz[32];
-
-		snprintf(sz, sizeof(sz), "%lld", (long long)st.st_size);
-		json_object_set_new(e, "size", json_string(sz));
-	}
-	if (mode)
-		json_object_set_new(e, "mode", json_integer(mode));
-	sbfs_mode_string(st.st_mode, perms, sizeof(perms));
-	json_object_set_new(e, "permissions", json_string(perms));
-	sbfs_idnames_user(names, st.st_uid, owner, sizeof(owner));
-	sbfs_idnames_group(names, st.st_gid, group, sizeof(group));
-	json_object_set_new(e, "owner", json_string(owner));
-	json_object_set_new(e, "group", json_string(group));
-	if (st.st_mtim.tv_sec != 0 || st.st_mtim.tv_nsec != 0) {
-		fsrpc_format_time(&st.st_mtim, mtime, sizeof(mtime));
-		json_object_set_new(e, "modifiedTime", json_string(mtime));
-	}
+	entry_set_stat(e, names, &st, mode);
 	if (jtarget)
 		json_object_set_new(e, "symlinkTarget", jtarget);
 	if (!link && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
@@ -898,6 +908,87 @@ static int emit_one(struct fswatch *w, const char *name, const char *type,
 }
 
 /*
+ * The FilesystemEvents of inotify event @ev on @name (relative to the
+ * watched directory), one per op in fsnotify's order (CREATE, RENAME,
+ * CHMOD, WRITE, REMOVE); a directory created under a recursive watch is
+ * watched too.  -1 when @emit asks to stop.
+ */
+static int fswatch_emit_ops(struct fswatch *w, const struct inotify_event *ev, const char *name,
+			    fswatch_emit_fn emit, void *payload)
+{
+	/* The ops after CREATE (and an upload's rename), in fsnotify's order. */
+	static const struct {
+		uint32_t mask;
+		const char *type;
+	} later_ops[] = {
+		{ IN_MOVED_FROM, "EVENT_TYPE_RENAME" },
+		{ IN_ATTRIB, "EVENT_TYPE_CHMOD" },
+		{ IN_MODIFY, "EVENT_TYPE_WRITE" },
+		{ IN_DELETE, "EVENT_TYPE_REMOVE" },
+	};
+	size_t i;
+
+	if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+	    emit_one(w, name, "EVENT_TYPE_CREATE", emit, payload) < 0)
+		return -1;
+	if (w->recursive && (ev->mask & IN_ISDIR) &&
+	    (ev->mask & (IN_CREATE | IN_MOVED_TO)) && fswatch_add(w, name) == 0 &&
+	    fswatch_add_tree(w, name, emit, payload) < 0)
+		return -1;
+	if ((ev->mask & IN_MOVED_TO) && ev->cookie &&
+	    ev->cookie == w->upload_cookie) {
+		w->upload_cookie = 0;
+		if (emit_one(w, name, "EVENT_TYPE_WRITE", emit, payload) < 0)
+			return -1;
+		return 0;
+	}
+	for (i = 0; i < sizeof(later_ops) / sizeof(later_ops[0]); i++)
+		if ((ev->mask & later_ops[i].mask) &&
+		    emit_one(w, name, later_ops[i].type, emit, payload) < 0)
+			return -1;
+	return 0;
+}
+
+/* One inotify event @ev: forget a directory the kernel stopped watching,
+ * hide upload temp files, emit the rest (fswatch_emit_ops).  -1 when @emit
+ * asks to stop, -2 when the kernel's queue overflowed. */
+static int fswatch_event(struct fswatch *w, const struct inotify_event *ev,
+			 fswatch_emit_fn emit, void *payload)
+{
+	char name[SBFS_PATH_MAX];
+	struct wdir *d;
+
+	/* Events were lost: the client must not go on as if not. */
+	if (ev->mask & IN_Q_OVERFLOW)
+		return -2;
+	if (ev->mask & IN_IGNORED) {
+		d = fswatch_find(w, ev->wd);
+		if (d) {
+			free(d->rel);
+			*d = w->dirs[--w->ndirs];
+		}
+		return 0;
+	}
+	d = fswatch_find(w, ev->wd);
+	if (!d || ev->len == 0 || !ev->name[0])
+		return 0;
+	/*
+	 * Uploads write a temp file and rename it into place
+	 * (files.c).  Hide the temp file and report the rename
+	 * as envd's in-place write would show: CREATE + WRITE.
+	 */
+	if (strncmp(ev->name, UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0) {
+		if (ev->mask & IN_MOVED_FROM)
+			w->upload_cookie = ev->cookie;
+		return 0;
+	}
+	if (snprintf(name, sizeof(name), "%s%s%s", d->rel, d->rel[0] ? "/" : "",
+		     ev->name) >= (int)sizeof(name))
+		return 0;
+	return fswatch_emit_ops(w, ev, name, emit, payload);
+}
+
+/*
  * Read the pending inotify events and emit one FilesystemEvent per op,
  * in fsnotify's order (CREATE, RENAME, CHMOD, WRITE, REMOVE).  Returns -1
  * when @emit asks to stop, -2 when the kernel's queue overflowed (events
@@ -906,11 +997,10 @@ static int emit_one(struct fswatch *w, const char *name, const char *type,
 static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 {
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char name[SBFS_PATH_MAX];
 	const struct inotify_event *ev;
-	struct wdir *d;
 	ssize_t len;
 	char *p;
+	int rc;
 
 	for (;;) {
 		len = read(w->ifd, buf, sizeof(buf));
@@ -920,59 +1010,9 @@ static int fswatch_drain(struct fswatch *w, fswatch_emit_fn emit, void *payload)
 			return 0;
 		for (p = buf; p < buf + len; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
-			/* Events were lost: the client must not go on as if not. */
-			if (ev->mask & IN_Q_OVERFLOW)
-				return -2;
-			if (ev->mask & IN_IGNORED) {
-				d = fswatch_find(w, ev->wd);
-				if (d) {
-					free(d->rel);
-					*d = w->dirs[--w->ndirs];
-				}
-				continue;
-			}
-			d = fswatch_find(w, ev->wd);
-			if (!d || ev->len == 0 || !ev->name[0])
-				continue;
-			/*
-			 * Uploads write a temp file and rename it into place
-			 * (files.c).  Hide the temp file and report the rename
-			 * as envd's in-place write would show: CREATE + WRITE.
-			 */
-			if (strncmp(ev->name, UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0) {
-				if (ev->mask & IN_MOVED_FROM)
-					w->upload_cookie = ev->cookie;
-				continue;
-			}
-			if (snprintf(name, sizeof(name), "%s%s%s", d->rel, d->rel[0] ? "/" : "",
-				     ev->name) >= (int)sizeof(name))
-				continue;
-			if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
-			    emit_one(w, name, "EVENT_TYPE_CREATE", emit, payload) < 0)
-				return -1;
-			if (w->recursive && (ev->mask & IN_ISDIR) &&
-			    (ev->mask & (IN_CREATE | IN_MOVED_TO)) && fswatch_add(w, name) == 0 &&
-			    fswatch_add_tree(w, name, emit, payload) < 0)
-				return -1;
-			if ((ev->mask & IN_MOVED_TO) && ev->cookie &&
-			    ev->cookie == w->upload_cookie) {
-				w->upload_cookie = 0;
-				if (emit_one(w, name, "EVENT_TYPE_WRITE", emit, payload) < 0)
-					return -1;
-				continue;
-			}
-			if ((ev->mask & IN_MOVED_FROM) &&
-			    emit_one(w, name, "EVENT_TYPE_RENAME", emit, payload) < 0)
-				return -1;
-			if ((ev->mask & IN_ATTRIB) &&
-			    emit_one(w, name, "EVENT_TYPE_CHMOD", emit, payload) < 0)
-				return -1;
-			if ((ev->mask & IN_MODIFY) &&
-			    emit_one(w, name, "EVENT_TYPE_WRITE", emit, payload) < 0)
-				return -1;
-			if ((ev->mask & IN_DELETE) &&
-			    emit_one(w, name, "EVENT_TYPE_REMOVE", emit, payload) < 0)
-				return -1;
+			rc = fswatch_event(w, ev, emit, payload);
+			if (rc < 0)
+				return rc;
 		}
 	}
 }
