@@ -79,24 +79,37 @@ static int parse_offset(const char **pp, int *off)
 	return 0;
 }
 
+/* "YYYY-MM-DD" at *pp, in range; 0 or -1. */
+static int parse_date(const char **pp, int *Y, int *M, int *D)
+{
+	if (parse_digits(pp, 4, Y) || *(*pp)++ != '-' || parse_digits(pp, 2, M) ||
+	    *(*pp)++ != '-' || parse_digits(pp, 2, D))
+		return -1;
+	return *M < 1 || *M > 12 || *D < 1 || *D > 31 ? -1 : 0;
+}
+
+/* "hh:mm:ss" at *pp, in range (a leap second allowed); 0 or -1. */
+static int parse_time(const char **pp, int *h, int *m, int *ss)
+{
+	if (parse_digits(pp, 2, h) || *(*pp)++ != ':' || parse_digits(pp, 2, m) ||
+	    *(*pp)++ != ':' || parse_digits(pp, 2, ss))
+		return -1;
+	return *h > 23 || *m > 59 || *ss > 60 ? -1 : 0;
+}
+
 int e2bu_rfc3339_parse(const char *s, int64_t *sec, int32_t *nsec)
 {
 	int Y, M, D, h, m, ss, off;
 	const char *p = s;
 	int32_t ns;
 
-	if (!s || parse_digits(&p, 4, &Y) || *p++ != '-' || parse_digits(&p, 2, &M) ||
-	    *p++ != '-' || parse_digits(&p, 2, &D))
+	if (!s || parse_date(&p, &Y, &M, &D))
 		goto bad;
 	if (*p != 'T' && *p != 't' && *p != ' ')
 		goto bad;
 	p++;
-	if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &m) ||
-	    *p++ != ':' || parse_digits(&p, 2, &ss))
-		goto bad;
-	if (parse_fraction(&p, &ns) || parse_offset(&p, &off))
-		goto bad;
-	if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || ss > 60)
+	if (parse_time(&p, &h, &m, &ss) || parse_fraction(&p, &ns) || parse_offset(&p, &off) ||
+	    *p)
 		goto bad;
 	*sec = e2bu_days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + ss - off;
 	if (nsec)
