@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "random.h"
 #include "errdecode.h"
 #include "error.h"
 #include "json.h"
@@ -217,15 +218,10 @@ static void make_boundary(char *b, size_t cap)
 {
 	unsigned char rnd[12];
 	size_t i;
-	int fd;
 
-	memset(rnd, 0x5a, sizeof(rnd));
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (read(fd, rnd, sizeof(rnd)) < 0)
-			memset(rnd, 0x5a, sizeof(rnd));
-		close(fd);
-	}
+	/* A fixed one only if the kernel gives no random bytes. */
+	if (e2bu_random(rnd, sizeof(rnd)) < 0)
+		memset(rnd, 0x5a, sizeof(rnd));
 	snprintf(b, cap, "e2b-");
 	for (i = 0; i < sizeof(rnd) && 4 + 2 * i + 3 <= cap; i++)
 		snprintf(b + 4 + 2 * i, 3, "%02x", rnd[i]);
