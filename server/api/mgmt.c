@@ -376,7 +376,7 @@ static int create_flags(struct mreq *m, json_t *body, bool v2, struct sandbox_op
 		return -1;
 	}
 	/* allow_internet_access: false, or a template with --network NAME=none */
-	o->no_internet = json_is_false(v) || cfg_network_none(o->template_id);
+	o->no_internet = json_is_false(v) || util_cfg_network_none(o->template_id);
 	v = json_object_get(body, "secure");
 	if (v && !json_is_boolean(v) && !json_is_null(v)) {
 		*ret = fail(m, 400, "secure must be a boolean");
@@ -948,7 +948,7 @@ static json_t *template_json(const char *name, const char *rootfs,
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	uint64_t mem = cfg_memory_limit(name) >> 20, disk = cfg_disk_limit(name) >> 20;
+	uint64_t mem = util_cfg_memory_limit(name) >> 20, disk = util_cfg_disk_limit(name) >> 20;
 	char build[40];
 	struct stat st;
 	time_t t = stat(rootfs ? rootfs : "/usr", &st) == 0 ? st.st_mtime : time(NULL);
@@ -1221,7 +1221,7 @@ static void fill_request(struct mreq *m)
 	h = MHD_lookup_connection_value(m->conn, MHD_HEADER_KIND, "X-Request-ID");
 	if (h && is_hex32(h))
 		snprintf(m->request_id, sizeof(m->request_id), "%s", h);
-	else if (random_hex(m->request_id, sizeof(m->request_id), 16) < 0)
+	else if (util_random_hex(m->request_id, sizeof(m->request_id), 16) < 0)
 		snprintf(m->request_id, sizeof(m->request_id),
 			 "00000000000000000000000000000000");
 	if (g_cfg.domain) {

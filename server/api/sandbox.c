@@ -288,7 +288,7 @@ static int create_pick_id(const struct sandbox_opts *o, char *id, size_t idlen)
 	for (tries = 0; tries < 8; tries++) {
 		if (o->id)
 			snprintf(id, idlen, "%s", o->id);
-		else if (random_alnum(id, idlen, 20) < 0)
+		else if (util_random_alnum(id, idlen, 20) < 0)
 			return -1;
 		other = sandbox_get(id);
 		if (!other && (o->id || !sandbox_was_killed(id)))
@@ -316,7 +316,7 @@ static int create_fill(struct sandbox *sb, const struct sandbox_opts *o)
 		return -1;
 	sb->secure = o->secure;
 	if (o->secure &&
-	    random_hex(sb->access_token, sizeof(sb->access_token), 32) < 0)
+	    util_random_hex(sb->access_token, sizeof(sb->access_token), 32) < 0)
 		return -1;
 	sb->auto_pause = o->auto_pause;
 	sb->no_internet = o->no_internet;

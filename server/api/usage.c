@@ -238,7 +238,7 @@ void usage_room(struct sandbox *sb, struct usage_room *out)
 
 	memset(out, 0, sizeof(*out));
 	if (!lim && !nsbox_init_pid(sb))
-		lim = cfg_memory_limit(sb->template_id);	/* what it gets when started */
+		lim = util_cfg_memory_limit(sb->template_id);	/* what it gets when started */
 	out->mem_total = lim && (!host || lim < host) ? lim : host;
 	fd = sbfs_root_get(sb);
 	if (fd >= 0 && fstatvfs(fd, &vfs) == 0) {

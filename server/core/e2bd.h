@@ -75,20 +75,20 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
  * (--network NAME=none), else the default one; base and
  * code-interpreter are one template.
  */
-uint64_t cfg_memory_limit(const char *id);
-uint64_t cfg_disk_limit(const char *id);
+uint64_t util_cfg_memory_limit(const char *id);
+uint64_t util_cfg_disk_limit(const char *id);
 /* Whether sandboxes of template @id have loopback only (--network). */
-bool cfg_network_none(const char *id);
+bool util_cfg_network_none(const char *id);
 
 /* Monotonic clock in milliseconds. */
-int64_t now_ms(void);
+int64_t log_now_ms(void);
 
 /* main.c: set once SIGTERM/SIGINT arrived; long waits poll it. */
 extern volatile int g_shutting_down;
 /* Random bytes as lowercase hex (2 * nbytes chars + NUL) into @out. */
-int random_hex(char *out, size_t outlen, size_t nbytes);
+int util_random_hex(char *out, size_t outlen, size_t nbytes);
 /* @n random lowercase alphanumerics + NUL into @out (outlen > n). */
-int random_alnum(char *out, size_t outlen, size_t n);
+int util_random_alnum(char *out, size_t outlen, size_t n);
 
 /*
  * mgmt.c: answer one management API request (path with any /kruise/api

@@ -66,7 +66,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		return;
 }
 
-int64_t now_ms(void)
+int64_t log_now_ms(void)
 {
 	struct timespec ts;
 

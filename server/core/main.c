@@ -328,7 +328,7 @@ static int state_key(char *path, size_t pathlen)
 	if (access(path, F_OK) == 0)
 		return read_key(path);
 	memcpy(key, "e2b_", 4);
-	if (random_hex(key + 4, sizeof(key) - 4, 20) < 0) {
+	if (util_random_hex(key + 4, sizeof(key) - 4, 20) < 0) {
 		fprintf(stderr, "e2bd: cannot generate an API key\n");
 		return -1;
 	}

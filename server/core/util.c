@@ -11,7 +11,7 @@
 #include "core/e2bd.h"
 #include "random.h"
 
-int random_hex(char *out, size_t outlen, size_t nbytes)
+int util_random_hex(char *out, size_t outlen, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char buf[128];
@@ -29,7 +29,7 @@ int random_hex(char *out, size_t outlen, size_t nbytes)
 	return 0;
 }
 
-int random_alnum(char *out, size_t outlen, size_t n)
+int util_random_alnum(char *out, size_t outlen, size_t n)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char pool[64];
@@ -80,21 +80,21 @@ static const struct template_limit *limit_of(const char *id, enum limit_kind kin
 	return NULL;
 }
 
-uint64_t cfg_memory_limit(const char *id)
+uint64_t util_cfg_memory_limit(const char *id)
 {
 	const struct template_limit *l = limit_of(id, LIMIT_MEMORY);
 
 	return l ? l->memory : g_cfg.memory_limit;
 }
 
-uint64_t cfg_disk_limit(const char *id)
+uint64_t util_cfg_disk_limit(const char *id)
 {
 	const struct template_limit *l = limit_of(id, LIMIT_DISK);
 
 	return l ? l->disk : g_cfg.disk_limit;
 }
 
-bool cfg_network_none(const char *id)
+bool util_cfg_network_none(const char *id)
 {
 	const struct template_limit *l = limit_of(id, LIMIT_NETWORK);
 

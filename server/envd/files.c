@@ -741,8 +741,8 @@ static int file_open_tmp(struct upload *u, const char *dest, mode_t mode)
 	for (i = 0; i < 8; i++) {
 		char hex[17];
 
-		if (random_hex(hex, sizeof(hex), 8) < 0)
-			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)now_ms() + i);
+		if (util_random_hex(hex, sizeof(hex), 8) < 0)
+			snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)log_now_ms() + i);
 		snprintf(u->tmp, sizeof(u->tmp), UPLOAD_TMP_PREFIX "%s", hex);
 		u->fd = openat(u->pfd, u->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0600);

@@ -1201,7 +1201,7 @@ static int fs_create_watcher(struct rpc_ctx *ctx, json_t *req, json_t **out,
 	if (w->stopfd < 0 || !w->events)
 		goto fail;
 	pthread_mutex_lock(&t->lock);
-	snprintf(w->id, sizeof(w->id), "w%lx%04lx", (unsigned long)now_ms(), ++t->seq);
+	snprintf(w->id, sizeof(w->id), "w%lx%04lx", (unsigned long)log_now_ms(), ++t->seq);
 	pthread_mutex_unlock(&t->lock);
 	arg->t = t;
 	arg->w = w;

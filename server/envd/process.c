@@ -184,7 +184,7 @@ static bool late_connect_supported(void);
 static void table_gc_locked(struct proc_table *t)
 {
 	struct proc **pp = &t->procs;
-	int64_t now = now_ms();
+	int64_t now = log_now_ms();
 	int64_t retain = late_connect_supported() ? RETAIN_MS : 0;
 
 	while (*pp) {
@@ -472,7 +472,7 @@ static void reader_pump(struct proc *p)
 		bool open_fds = reader_poll_set(pf, fds, exited ? -1 : p->wake[0]);
 
 		if (exited) {
-			int64_t left = drain_until - now_ms();
+			int64_t left = drain_until - log_now_ms();
 
 			if (!open_fds || left <= 0)
 				break;
@@ -488,7 +488,7 @@ static void reader_pump(struct proc *p)
 
 			(void)!read(p->wake[0], &c, 1);
 			exited = true;
-			drain_until = now_ms() + DRAIN_MS;
+			drain_until = log_now_ms() + DRAIN_MS;
 		}
 		reader_read_ready(p, pf, fds, which, cap);
 	}
@@ -525,7 +525,7 @@ static void *reader_main(void *arg)
 	log_end(sb, p->pid, p->wstatus);
 	p->end_msg = end;
 	p->finished = true;
-	p->finished_ms = now_ms();
+	p->finished_ms = log_now_ms();
 	for (s = p->subs; s; s = s->next)
 		if (end)
 			sub_push_locked(s, end, NULL, 0, true);
@@ -961,7 +961,7 @@ static void kill_at_deadline(struct proc *p, int64_t deadline_ms)
 	bool exited;
 
 	pthread_mutex_lock(&t->lock);
-	while (!p->exited && now_ms() < deadline_ms && !g_shutting_down) {
+	while (!p->exited && log_now_ms() < deadline_ms && !g_shutting_down) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -974,7 +974,7 @@ static void kill_at_deadline(struct proc *p, int64_t deadline_ms)
 	}
 	exited = p->exited;
 	pthread_mutex_unlock(&t->lock);
-	if (!exited && now_ms() >= deadline_ms)
+	if (!exited && log_now_ms() >= deadline_ms)
 		(void)nsbox_signal(t->sb, p->pid, SIGKILL, &kerr);
 }
 
@@ -1088,7 +1088,7 @@ static void start_no_reader(struct sandbox *sb, struct proc *p, struct sub *s,
 	sub_detach_locked(p, s);
 	sub_free_locked(s);
 	p->finished = true;
-	p->finished_ms = now_ms() - RETAIN_MS;
+	p->finished_ms = log_now_ms() - RETAIN_MS;
 	proc_unref_locked(p);
 	pthread_mutex_unlock(&t->lock);
 	rpc_fail(err, "internal", "cannot create a thread");
@@ -1289,7 +1289,7 @@ static int process_list(struct rpc_ctx *ctx, json_t *req, json_t **out,
 static int write_all(int fd, const unsigned char *buf, size_t len,
 		     char *why, size_t whylen)
 {
-	int64_t until = now_ms() + INPUT_TIMEOUT_MS;
+	int64_t until = log_now_ms() + INPUT_TIMEOUT_MS;
 
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -1303,7 +1303,7 @@ static int write_all(int fd, const unsigned char *buf, size_t len,
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-			int64_t left = until - now_ms();
+			int64_t left = until - log_now_ms();
 
 			if (left <= 0) {
 				snprintf(why, whylen, "write timed out: the process "

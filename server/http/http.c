@@ -73,7 +73,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
 			return;
 		}
 		w->fd = info->connect_fd;
-		w->since_ms = now_ms();
+		w->since_ms = log_now_ms();
 		pthread_mutex_lock(&watch_lock);
 		w->next = watch_head;
 		if (watch_head)
@@ -107,7 +107,7 @@ static void watch_mark(struct MHD_Connection *c, bool in_request)
 		return;
 	pthread_mutex_lock(&watch_lock);
 	w->in_request = in_request;
-	w->since_ms = now_ms();
+	w->since_ms = log_now_ms();
 	pthread_mutex_unlock(&watch_lock);
 }
 
@@ -120,7 +120,7 @@ static void *watchdog_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&watchdog_stop)) {
 		usleep(250 * 1000);
-		now = now_ms();
+		now = log_now_ms();
 		cut = 0;
 		pthread_mutex_lock(&watch_lock);
 		for (w = watch_head; w; w = w->next) {
@@ -639,7 +639,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		 * most every 10 s, with the count of the ones in between. */
 		static atomic_llong last_ms;
 		static atomic_uint quiet;
-		int64_t now = now_ms(), last = atomic_load(&last_ms);
+		int64_t now = log_now_ms(), last = atomic_load(&last_ms);
 
 		if (now - last >= 10000 &&
 		    atomic_compare_exchange_strong(&last_ms, &last, now)) {
@@ -725,7 +725,7 @@ int http_start(char *err, size_t errlen)
 
 void http_stop(void)
 {
-	int64_t until = now_ms() + 2500;
+	int64_t until = log_now_ms() + 2500;
 
 	if (daemon_) {
 		/*
@@ -734,7 +734,7 @@ void http_stop(void)
 		 * "unavailable" end-stream before connections are cut.
 		 */
 		MHD_quiesce_daemon(daemon_);
-		while (rpc_open_streams() > 0 && now_ms() < until)
+		while (rpc_open_streams() > 0 && log_now_ms() < until)
 			usleep(50 * 1000);
 		MHD_stop_daemon(daemon_);
 		daemon_ = NULL;

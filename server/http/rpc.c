@@ -727,7 +727,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			pthread_mutex_unlock(&s->lock);
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		}
-		now = now_ms();
+		now = log_now_ms();
 		if (s->head) {
 			stream_dequeue(s, now);
 			continue;
@@ -870,7 +870,7 @@ static int parse_headers(struct MHD_Connection *c, struct rpc_ctx *ctx,
 		}
 		/* Like connect-go and envd, a zero timeout means none. */
 		if (ms > 0)
-			ctx->deadline_ms = now_ms() + ms;
+			ctx->deadline_ms = log_now_ms() + ms;
 	}
 	ctx->keepalive_s = 90;
 	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Keepalive-Ping-Interval");
@@ -1152,7 +1152,7 @@ static enum MHD_Result finish_server_stream(struct rpc_call *call)
 	s->req = req;
 	s->ctx = call->ctx;
 	s->ctx.sb = sandbox_ref(call->ctx.sb);
-	s->last_sent_ms = now_ms();
+	s->last_sent_ms = log_now_ms();
 	ci = MHD_get_connection_info(call->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;
 	call->stream = s;

@@ -22,7 +22,7 @@ struct rpc_ctx {
 	struct sandbox *sb;	/* referenced for the life of the call */
 	struct sb_user user;	/* Basic-auth user, or the default user */
 	bool user_explicit;	/* Authorization: Basic was sent */
-	int64_t deadline_ms;	/* now_ms() deadline from Connect-Timeout-Ms, 0 = none */
+	int64_t deadline_ms;	/* log_now_ms() deadline from Connect-Timeout-Ms, 0 = none */
 	int keepalive_s;	/* Keepalive-Ping-Interval, default 90 */
 };
 

@@ -111,7 +111,7 @@ static void memory_limit(const struct sandbox *sb, struct cgroup_sb *cg,
 {
 	char path[PATH_MAX], file[PATH_MAX + 32], val[32];
 	const char *what = path;
-	uint64_t limit = cfg_memory_limit(sb->template_id);
+	uint64_t limit = util_cfg_memory_limit(sb->template_id);
 
 	cg->memcg[0] = '\0';
 	if (!limit)
@@ -217,18 +217,18 @@ int cgroup_memory_used(const struct cgroup_sb *cg, uint64_t *out)
 
 void cgroup_remove(struct cgroup_sb *cg)
 {
-	int64_t until = now_ms() + 3000;
+	int64_t until = log_now_ms() + 3000;
 
 	/* Killed processes leave the cgroup asynchronously. */
-	while (cg->cgroup[0] && rmdir(cg->cgroup) < 0 && errno == EBUSY && now_ms() < until)
+	while (cg->cgroup[0] && rmdir(cg->cgroup) < 0 && errno == EBUSY && log_now_ms() < until)
 		sleep_ms(20);
 	cg->cgroup[0] = '\0';
 	while (cg->pidscg[0] && rmdir(cg->pidscg) < 0 && errno == EBUSY &&
-	       now_ms() < until)
+	       log_now_ms() < until)
 		sleep_ms(20);
 	cg->pidscg[0] = '\0';
 	while (cg->memcg[0] && rmdir(cg->memcg) < 0 && errno == EBUSY &&
-	       now_ms() < until)
+	       log_now_ms() < until)
 		sleep_ms(20);
 	cg->memcg[0] = '\0';
 }
@@ -237,13 +237,13 @@ void cgroup_remove(struct cgroup_sb *cg)
 int cgroup_freeze(struct cgroup_sb *cg, bool frozen)
 {
 	char path[PATH_MAX + 32], buf[256];
-	int64_t until = now_ms() + 5000;
+	int64_t until = log_now_ms() + 5000;
 
 	if (CG.freezer == CGROUP_FREEZER_V1) {
 		xfmt(path, sizeof(path), "%s/freezer.state", cg->cgroup);
 		if (write_file(path, frozen ? "FROZEN" : "THAWED") < 0)
 			return -1;
-		while (now_ms() < until) {
+		while (log_now_ms() < until) {
 			if (read_small(path, buf, sizeof(buf)) < 0)
 				return -1;
 			if (strncmp(buf, frozen ? "FROZEN" : "THAWED", 6) == 0)
@@ -256,7 +256,7 @@ int cgroup_freeze(struct cgroup_sb *cg, bool frozen)
 	if (write_file(path, frozen ? "1" : "0") < 0)
 		return -1;
 	xfmt(path, sizeof(path), "%s/cgroup.events", cg->cgroup);
-	while (now_ms() < until) {
+	while (log_now_ms() < until) {
 		if (read_small(path, buf, sizeof(buf)) < 0)
 			return -1;
 		if (strstr(buf, frozen ? "frozen 1" : "frozen 0"))

@@ -47,7 +47,7 @@ bool disk_wanted(const struct sandbox *sb)
 
 	if (disk_exists(sb))
 		return true;
-	if (!cfg_disk_limit(sb->template_id) || nsbox_unpriv)
+	if (!util_cfg_disk_limit(sb->template_id) || nsbox_unpriv)
 		return false;	/* no limit, or no loop devices (logged at start) */
 	/* A sandbox made before the limit was set keeps its layers as they are. */
 	xfmt(path, sizeof(path), "%s/layers", sb->dir);
@@ -170,7 +170,7 @@ int disk_mount(const struct sandbox *sb, const char *target, char *err,
 	}
 	xfmt(img, sizeof(img), "%s/disk.img", sb->dir);
 	if (access(img, F_OK) < 0 &&
-	    create_image(img, cfg_disk_limit(sb->template_id), err, errlen) < 0)
+	    create_image(img, util_cfg_disk_limit(sb->template_id), err, errlen) < 0)
 		return -1;
 	if (mkdir(target, 0755) < 0 && errno != EEXIST) {
 		xfmt(err, errlen, "cannot create '%s': %s", target, ERRSTR(errno));
