@@ -402,6 +402,14 @@ static int set_owner(struct fs *fs, struct inode *in, const char *path, const st
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME | \
 		       FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)
 
+/* setattr is about to change the sandbox's file: its echo is ours, and
+ * the record takes the answer (*remote). */
+static void going_remote(struct inode *in, int *remote)
+{
+	inode_mark_self(in);
+	*remote = 1;
+}
+
 /* setattr's size (truncate): of the local copy while the file is open,
  * else in the sandbox; @st gets the new size and mtime.  0 or -errno;
  * *remote set when the sandbox's file changes. */
@@ -416,8 +424,7 @@ static int setattr_size(struct fs *fs, struct inode *in, const char *path,
 	if (fi || cache_is_open(in)) {
 		rc = cache_truncate(fs, in, attr->st_size);
 		if (rc == 0 && !fi && !cache_is_open(in)) {
-			inode_mark_self(in);
-			*remote = 1;
+			going_remote(in, remote);
 			rc = cache_flush(fs, in);
 		}
 		/* A truncation modifies the file: its mtime at once
@@ -427,8 +434,7 @@ static int setattr_size(struct fs *fs, struct inode *in, const char *path,
 			st->st_ctim = st->st_mtim;
 		}
 	} else {
-		inode_mark_self(in);
-		*remote = 1;
+		going_remote(in, remote);
 		rc = remote_truncate(fs, path, (uint64_t)attr->st_size);
 		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
 		st->st_ctim = st->st_mtim;
@@ -454,8 +460,7 @@ static int setattr_mode(struct fs *fs, struct inode *in, const char *path,
 	 * and a file with pending data gets its mode with the upload. */
 	if (!S_ISLNK(st->st_mode) && !cache_set_mode(in, attr->st_mode) &&
 	    (st->st_mode & 07777) != (attr->st_mode & 07777)) {
-		inode_mark_self(in);
-		*remote = 1;
+		going_remote(in, remote);
 		rc = remote_fix_args(fs, path, mode, "", "");
 		if (rc < 0)
 			return rc;
@@ -477,8 +482,7 @@ static int setattr_times(struct fs *fs, struct inode *in, const char *path,
 		cache_local_attr(in, st);
 		return 0;
 	}
-	inode_mark_self(in);
-	*remote = 1;
+	going_remote(in, remote);
 	rc = set_times(fs, path, attr, to_set);
 	if (rc < 0)
 		return rc;
@@ -555,8 +559,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	 * leaves both, so the next open and upload need no Stat.
 	 */
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		inode_mark_self(in);
-		remote = 1;
+		going_remote(in, &remote);
 		rc = set_owner(fs, in, path, attr, to_set, &st);
 		if (rc < 0)
 			goto out;
@@ -565,8 +568,7 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	 * (tar sets them last, one directory after the other). */
 	if (S_ISDIR(st.st_mode) && !(to_set & ~DIR_FIX_ATTRS) &&
 	    cache_dir_fix(fs, in, &st, attr, to_set) == 0) {
-		inode_mark_self(in);
-		remote = 1;
+		going_remote(in, &remote);
 		cache_local_attr(in, &st);
 		goto done;
 	}

@@ -819,25 +819,68 @@ int remote_upload_new(struct fs *fs, const char *path, int fd, const struct uplo
 	return remote_fix(fs, path, fix);
 }
 
-struct sink {
-	int fd;
-	uint64_t off;
+/* A ranged GET handed to a callback; counts what the callback took. */
+struct cbsink {
+	e2b_data_cb cb;
+	void *arg;
 	uint64_t got;
 };
 
-static int sink_cb(const char *data, size_t len, void *payload)
+static int cbsink_cb(const char *data, size_t len, void *payload)
 {
-	struct sink *s = payload;
+	struct cbsink *s = payload;
+	int stop = s->cb(data, len, s->arg);
+
+	if (!stop)
+		s->got += len;
+	return stop;
+}
+
+/*
+ * Hand [off, off+len) of @path to @cb as it arrives (a non-zero return
+ * stops it); a retry after a dropped connection goes on where the data
+ * stopped, so @cb sees every byte once and in order.  *got: the bytes @cb
+ * took; @remote_size (may be NULL): the file's size as envd saw it.
+ */
+static int read_range(struct fs *fs, const char *path, uint64_t off, uint64_t len,
+		      uint64_t *got, uint64_t *remote_size, e2b_data_cb cb, void *arg)
+{
+	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
+	e2b_read_info info = { 0 };
+	struct cbsink s = { cb, arg, 0 };
+	int rc;
+
+	ro.user = fs->o.user;
+	RCALL(fs, rc, (ro.offset = off + s.got, ro.length = len - s.got,
+		       e2b_fs_read_stream(&info, fs->sb, path, &ro, cbsink_cb, &s)));
+	*got = s.got;
+	if (remote_size)
+		*remote_size = info.file_size;
+	pthread_mutex_lock(&fs->lock);
+	fs->st.cache_misses += s.got;
+	pthread_mutex_unlock(&fs->lock);
+	return remote_end(fs, rc);
+}
+
+/* Where a range goes in the cache file: the next byte's offset. */
+struct fdsink {
+	int fd;
+	uint64_t pos;
+};
+
+static int fdsink_cb(const char *data, size_t len, void *payload)
+{
+	struct fdsink *s = payload;
 	ssize_t n;
 
 	while (len) {
-		n = pwrite(s->fd, data, len, (off_t)(s->off + s->got));
+		n = pwrite(s->fd, data, len, (off_t)s->pos);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
-		s->got += (uint64_t)n;
+		s->pos += (uint64_t)n;
 		data += n;
 		len -= (size_t)n;
 	}
@@ -848,57 +891,16 @@ static int sink_cb(const char *data, size_t len, void *payload)
 int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 		      uint64_t len, uint64_t *got, uint64_t *remote_size)
 {
-	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
-	e2b_read_info info = { 0 };
-	struct sink s = { fd, off, 0 };
-	int rc;
+	struct fdsink s = { fd, off };
 
-	ro.user = fs->o.user;
-	ro.offset = off;
-	ro.length = len;
-	RCALL(fs, rc, (s.got = 0, e2b_fs_read_stream(&info, fs->sb, path, &ro, sink_cb, &s)));
-	*got = s.got;
-	if (remote_size)
-		*remote_size = info.file_size;
-	pthread_mutex_lock(&fs->lock);
-	fs->st.cache_misses += s.got;
-	pthread_mutex_unlock(&fs->lock);
-	return remote_end(fs, rc);
+	return read_range(fs, path, off, len, got, remote_size, fdsink_cb, &s);
 }
 
-/* A stream to a callback; counts what it was given. */
-struct cbsink {
-	e2b_data_cb cb;
-	void *arg;
-	uint64_t got;
-};
-
-static int cbsink_cb(const char *data, size_t len, void *payload)
-{
-	struct cbsink *s = payload;
-
-	s->got += len;
-	return s->cb(data, len, s->arg);
-}
-
-/* Hand [off, off+len) of @path to @cb as it arrives (a non-zero return
- * stops it); a retry after a dropped connection goes on where the data
- * stopped, so @cb sees every byte once and in order. */
+/* [off, off+len) of @path to @cb (read_range()). */
 int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
 		   uint64_t *got, e2b_data_cb cb, void *arg)
 {
-	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
-	struct cbsink s = { cb, arg, 0 };
-	int rc;
-
-	ro.user = fs->o.user;
-	RCALL(fs, rc, (ro.offset = off + s.got, ro.length = len - s.got,
-		       e2b_fs_read_stream(NULL, fs->sb, path, &ro, cbsink_cb, &s)));
-	*got = s.got;
-	pthread_mutex_lock(&fs->lock);
-	fs->st.cache_misses += s.got;
-	pthread_mutex_unlock(&fs->lock);
-	return remote_end(fs, rc);
+	return read_range(fs, path, off, len, got, NULL, cb, arg);
 }
 
 /*

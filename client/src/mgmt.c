@@ -162,8 +162,14 @@ out:
 	return error;
 }
 
-int e2b_mgmt_connect(e2b_sandbox_info **out, e2b_client *client,
-		    const char *sandbox_id, unsigned timeout_s)
+/*
+ * POST {"timeout": @timeout_s} to the sandbox's @suffix and read its info
+ * into @out (may be NULL).  @retry: the call may be repeated (connect is
+ * idempotent, resume is not).  @need_info: an empty answer is an error.
+ */
+static int post_timeout(e2b_sandbox_info **out, e2b_client *client, const char *sandbox_id,
+			const char *suffix, const char *verb, unsigned timeout_s, int retry,
+			int need_info)
 {
 	struct e2b__resp resp;
 	e2b_buf path = E2B_BUF_INIT;
@@ -175,31 +181,29 @@ int e2b_mgmt_connect(e2b_sandbox_info **out, e2b_client *client,
 	if (out)
 		*out = NULL;
 	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "connect to sandbox", sandbox_id);
-	error = sandbox_path(&path, sandbox_id, "/connect");
-	if (error < 0)
-		goto out;
+	e2b__what(what, sizeof(what), verb, sandbox_id);
 	body = json_pack("{s:i}", "timeout", (int)(timeout_s ? timeout_s :
 						   E2B_DEFAULT_SANDBOX_TIMEOUT_S));
-	if (!body) {
-		error = e2b__error_oom();
-		goto out;
-	}
-	error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, 1, what);
-	if (error < 0)
-		goto out;
-	if (!j) {
+	error = body ? sandbox_path(&path, sandbox_id, suffix) : e2b__error_oom();
+	if (!error)
+		error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, retry,
+				       what);
+	if (!error && !j && need_info)
 		error = e2b__error_set(E2B_EPROTO, "%s: empty response", what);
-		goto out;
-	}
-	if (out)
+	if (!error && j && out && (need_info || json_is_object(j)))
 		error = info_from(out, j);
-out:
 	json_decref(body);
 	json_decref(j);
 	e2b_buf_release(&path);
 	e2b__resp_release(&resp);
 	return error;
+}
+
+int e2b_mgmt_connect(e2b_sandbox_info **out, e2b_client *client,
+		    const char *sandbox_id, unsigned timeout_s)
+{
+	return post_timeout(out, client, sandbox_id, "/connect", "connect to sandbox", timeout_s,
+			    1, 1);
 }
 
 /* Append "&name=value" (or "?name=value" first) with the value escaped. */
@@ -499,29 +503,7 @@ int e2b_mgmt_pause(int *out_paused, e2b_client *client, const char *sandbox_id)
 int e2b_mgmt_resume(e2b_sandbox_info **out, e2b_client *client,
 		   const char *sandbox_id, unsigned timeout_s)
 {
-	struct e2b__resp resp;
-	e2b_buf path = E2B_BUF_INIT;
-	json_t *body = NULL, *j = NULL;
-	char what[256];
-	int error;
-
-	E2B_ASSERT_ARG(client);
-	if (out)
-		*out = NULL;
-	e2b__resp_init(&resp);
-	e2b__what(what, sizeof(what), "resume sandbox", sandbox_id);
-	body = json_pack("{s:i}", "timeout", (int)(timeout_s ? timeout_s :
-						   E2B_DEFAULT_SANDBOX_TIMEOUT_S));
-	error = body ? sandbox_path(&path, sandbox_id, "/resume") : e2b__error_oom();
-	if (!error)
-		error = e2b__rest_call(&j, &resp, &client->http, "POST", path.ptr, body, 0, what);
-	if (!error && j && out && json_is_object(j))
-		error = info_from(out, j);
-	json_decref(body);
-	json_decref(j);
-	e2b_buf_release(&path);
-	e2b__resp_release(&resp);
-	return error;
+	return post_timeout(out, client, sandbox_id, "/resume", "resume sandbox", timeout_s, 0, 0);
 }
 
 int e2b_mgmt_metrics(e2b_sandbox_metrics **out, e2b_client *client,
