@@ -92,11 +92,16 @@ struct file {
 	int st_active;		/* protected by lock; its GET running */
 	int st_cancel;		/* protected by lock; take nothing more, stop */
 	int st_waiting;		/* protected by lock; readers waiting for bytes */
+	uint64_t st_need;	/* protected by lock; the nearest end a waiting
+				 * reader needs (UINT64_MAX: none known) */
+	int st_full;		/* protected by lock; the GET waits for room */
 	size_t st_b0, st_b1;	/* protected by lock */
 	char *st_ring;		/* protected by lock; STREAM_RING bytes or NULL */
 	uint64_t st_lo, st_hi;	/* protected by lock */
 	uint64_t st_want;	/* protected by lock; the latest read's offset */
-	pthread_cond_t st_cond;	/* under lock: progress or the stream's end */
+	pthread_cond_t st_cond;	/* under lock: bytes a reader needs, or the
+				 * stream's end */
+	pthread_cond_t st_room;	/* under lock: room in the ring, or cancel */
 	int shown;		/* protected by pub_lock; the local mtime was shown
 				 * (a getattr answered with it) since the last write */
 	struct file *qnext;	/* protected by up_lock */
@@ -271,6 +276,8 @@ static struct file *get_file(struct inode *in)
 		if (f) {
 			pthread_mutex_init(&f->lock, NULL);
 			pthread_cond_init(&f->st_cond, NULL);
+			pthread_cond_init(&f->st_room, NULL);
+			f->st_need = UINT64_MAX;
 			f->fd = -1;
 			f->in = in;
 			in->file = f;
@@ -692,7 +699,9 @@ static int stream_data(const char *data, size_t len, void *arg)
 			keep = f->st_lo;
 		room = keep + STREAM_RING - f->st_hi;
 		if (!room) {
-			pthread_cond_wait(&f->st_cond, &f->lock);
+			f->st_full = 1;
+			pthread_cond_wait(&f->st_room, &f->lock);
+			f->st_full = 0;
 			continue;
 		}
 		n = len < room ? len : room;
@@ -706,8 +715,12 @@ static int stream_data(const char *data, size_t len, void *arg)
 		s->pos += n;
 		data += n;
 		len -= n;
-		if (f->st_waiting)
+		/* Wake the readers once the nearest of them can go on (not
+		 * for every piece curl hands over). */
+		if (f->st_waiting && f->st_hi >= f->st_need) {
+			f->st_need = UINT64_MAX;
 			pthread_cond_broadcast(&f->st_cond);
+		}
 	}
 	pthread_mutex_unlock(&f->lock);
 	return stop;
@@ -780,6 +793,7 @@ static void stream_start(struct fs *fs, struct file *f, size_t b0)
 	f->st_b0 = b0;
 	f->st_b1 = b1;
 	f->st_lo = f->st_hi = f->st_want = s->off;
+	f->st_need = UINT64_MAX;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	ok = pthread_create(&t, &at, stream_main, s) == 0;
@@ -807,10 +821,13 @@ static int stream_read(struct file *f, uint64_t off, uint64_t end, struct read_s
 		return 0;
 	if (off > f->st_want) {
 		f->st_want = off;
-		pthread_cond_broadcast(&f->st_cond);	/* room for the GET */
+		if (f->st_full)
+			pthread_cond_signal(&f->st_room);	/* room for the GET */
 	}
 	while (f->st_hi < end && f->st_active && !f->st_cancel) {
 		f->st_waiting++;
+		if (end < f->st_need)
+			f->st_need = end;
 		pthread_cond_wait(&f->st_cond, &f->lock);
 		f->st_waiting--;
 	}
@@ -839,6 +856,7 @@ static void stream_stop(struct file *f)
 	if (f->st_active) {
 		f->st_cancel = 1;
 		pthread_cond_broadcast(&f->st_cond);
+		pthread_cond_signal(&f->st_room);
 		stream_wait(f);
 	}
 	ring_free(f);
@@ -1919,9 +1937,14 @@ void cache_release(struct fs *fs, struct inode *in)
 	if (f->opens > 0)
 		f->opens--;
 	if (!f->opens) {
-		/* Nobody reads on: the rest is not worth fetching. */
-		if (f->st_active)
+		/* Nobody reads on: the rest is not worth fetching (a GET
+		 * waiting for room learns it now). */
+		if (f->st_active) {
 			f->st_cancel = 1;
+			pthread_cond_signal(&f->st_room);
+		} else {
+			ring_free(f);	/* the GET ended while the file was open */
+		}
 		if (f->dirty)
 			enqueue(fs, f);
 		if (f->fd >= 0) {

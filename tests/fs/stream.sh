@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # A large file read sequentially is streamed (one GET on its own thread
 # into a ring in memory; readers wait for the bytes they need): the content is exact, a reader
-# that stops early leaves no stale blocks behind, a change in the sandbox
+# that stops early leaves no stale blocks behind and no GET waiting, a change in the sandbox
 # while a stream runs is seen on the next open, and a write into a file
 # whose stream is running lands on complete, current content.
 . "$SRC_DIR/tests/lib.sh"
@@ -115,6 +115,31 @@ sleep 0.2
 kill -9 $reader
 { wait $reader; } 2>/dev/null
 expect_eq "after a reader killed mid-stream: exact" "$want" "$(sha256sum < "$mnt/st/c.bin" | cut -c1-64)"
+
+# Readers that stop early while their streams wait for room (the file is
+# larger than the ring): each close stops its GET and frees its ring; a
+# reader's last close frees the ring of a GET that ended; so more files
+# than there are rings each stream, and the next large read is
+# one GET (a stream left waiting would hold its ring, and with all rings
+# held, reads fall back to many ranged GETs).
+sb "for i in 1 2 3 4 5 6; do head -c 12M /dev/urandom > $H/st/h\$i.bin; done" >/dev/null
+for i in 1 2 3 4 5; do { head -c 1M > /dev/null; sleep 0.3; } < "$mnt/st/h$i.bin"; done
+# and readers that read to the end (their GETs end before they close)
+for i in 1 2 3 4; do cat "$mnt/st/h$i.bin" > /dev/null; done
+stat "$mnt/st/h6.bin" > /dev/null
+# the watch's events of the writes above and their revalidation settle first
+r0=-1
+for i in $(seq 20); do
+	r=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+	[ "$r" = "$r0" ] && break
+	r0=$r
+	sleep 0.5
+done
+got=$(cat "$mnt/st/h6.bin" | sha256sum | cut -c1-64)
+r1=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+expect_eq "after five readers stopped early: exact" "$(sb "sha256sum < $H/st/h6.bin" | cut -c1-64)" "$got"
+check "after five readers stopped early: one GET streams the next file ($((r1 - r0)) requests)" \
+	test $((r1 - r0)) -le 2
 
 fs_umount "$mnt"
 check "e2bfs stderr clean" sh -c "! grep -Ei 'runtime error|AddressSanitizer|LeakSanitizer' '$TEST_TMP/e2bfs.log'"
