@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,12 @@ struct file {
 	int dirfix;		/* protected by lock; a directory's mode and
 				 * times, queued behind the uploads into it */
 	int want_mode;		/* protected by lock; with dirfix */
+	/* A hard link made while the file was only here (git's loose
+	 * objects: link(tmp, obj) then unlink(tmp)): the new name is a copy
+	 * of the content, and the two records point at each other until the
+	 * link is made in the sandbox (plink_settle) or one name goes. */
+	struct file *plink;	/* protected by plink_lock */
+	int plink_new;		/* protected by plink_lock; this is the new name */
 	/* A sequential reader's stream (stream_main): one GET of blocks
 	 * [st_b0, st_b1) whose bytes go to a ring in memory, not to the
 	 * cache file: the reader is answered from the ring, which holds
@@ -145,10 +152,42 @@ static unsigned up_urgent;		/* protected by up_lock; barriers waiting */
 static unsigned up_new;			/* protected by up_lock; local_new files */
 static uint64_t up_seq;			/* protected by up_lock */
 static unsigned up_delay_ms;		/* tests only: E2BFS_TEST_UPLOAD_DELAY_MS */
+static pthread_mutex_t plink_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint plinks;		/* pending links (a quick "none") */
 
 static int upload_locked(struct fs *fs, struct file *f);
 static void enqueue_locked(struct fs *fs, struct file *f);
 static struct file **snapshot(size_t *n);
+
+/* The file whose pending link @f is the new name of, or NULL. */
+static struct file *plink_source(struct file *f)
+{
+	struct file *src = NULL;
+
+	if (!atomic_load(&plinks))
+		return NULL;
+	pthread_mutex_lock(&plink_lock);
+	if (f->plink && f->plink_new)
+		src = f->plink;
+	pthread_mutex_unlock(&plink_lock);
+	return src;
+}
+
+/* @f's pending link ends: each name goes on as a file of its own. */
+static void plink_dissolve(struct file *f)
+{
+	if (!atomic_load(&plinks))
+		return;
+	pthread_mutex_lock(&plink_lock);
+	if (f->plink) {
+		f->plink->plink = NULL;
+		f->plink->plink_new = 0;
+		f->plink = NULL;
+		f->plink_new = 0;
+		atomic_fetch_sub(&plinks, 1);
+	}
+	pthread_mutex_unlock(&plink_lock);
+}
 
 static void set_local_new(struct file *f, int v)
 {
@@ -539,6 +578,8 @@ int cache_open(struct fs *fs, struct inode *in, int flags, const struct stat *re
 
 	if (!f)
 		return -ENOMEM;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		cache_plink_settle(fs, in);
 	pthread_mutex_lock(&f->lock);
 	*keep_cache = 1;
 	if (!f->opens)
@@ -1213,6 +1254,9 @@ int cache_write(struct fs *fs, struct inode *in, const char *buf, size_t size, o
 
 	if (!f)
 		return -EBADF;
+	/* A name of a pending link: the link first (the other name sees
+	 * this write too). */
+	cache_plink_settle(fs, in);
 	pthread_mutex_lock(&f->lock);
 	rc = ensure_complete(fs, f);
 	if (rc == 0)
@@ -1244,6 +1288,7 @@ int cache_truncate(struct fs *fs, struct inode *in, off_t size)
 
 	if (!f)
 		return -EBADF;
+	cache_plink_settle(fs, in);
 	pthread_mutex_lock(&f->lock);
 	if (size == 0) {
 		stream_stop(f);
@@ -1420,10 +1465,48 @@ static void settle_uploaded(struct fs *fs, struct file *f, const char *path,
 }
 
 /* Upload a dirty file; lock held.  The error is the one fsync reports. */
+/*
+ * The upload of a pending link's new name @f (at @path) is the link, made
+ * in the sandbox after the old name's upload; lock held.  -EAGAIN: no
+ * link to make any more (the old name is gone there): upload the copy.
+ */
+static int plink_upload(struct fs *fs, struct file *f, struct file *src, const char *path)
+{
+	char *spath = inode_path(src->in);
+	unsigned n = 0;
+	int rc;
+
+	if (!spath) {
+		plink_dissolve(f);
+		return -EAGAIN;
+	}
+	/* Lock order: the new name, then the old (which never waits for
+	 * the new one). */
+	rc = cache_flush(fs, src->in);
+	if (rc == 0) {
+		inode_mark_self(f->in);
+		rc = remote_link(fs, spath, path, &n);
+	}
+	free(spath);
+	if (rc == -ENOENT || rc == -EEXIST || rc == -EXDEV || rc == -EPERM || rc == -ENOTSUP) {
+		plink_dissolve(f);
+		return -EAGAIN;
+	}
+	if (rc < 0)
+		return rc;
+	plink_dissolve(f);
+	if (fs->debug)
+		fs_log(fs, "upload %s: linked in the sandbox", path);
+	inode_set_links(src->in, f->in, n >= 2 && n <= 65000 ? n : 2);
+	new_uploaded(fs, f, &f->mtime);
+	return 0;
+}
+
 static int upload_once(struct fs *fs, struct file *f)
 {
 	struct upload_fix fix;
 	e2b_entry_info *e = NULL;
+	struct file *src;
 	char *path;
 	int fd, rc, created;
 
@@ -1447,6 +1530,11 @@ static int upload_once(struct fs *fs, struct file *f)
 	if (!f->cpath) {
 		rc = -EIO;
 		goto out;
+	}
+	if ((src = plink_source(f)) != NULL) {
+		rc = plink_upload(fs, f, src, path);
+		if (rc != -EAGAIN)
+			goto out;
 	}
 	fd = open(f->cpath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -1601,7 +1689,7 @@ static int upload_locked(struct fs *fs, struct file *f)
 static int batchable(struct file *f, int urgent)
 {
 	return f->dirty && (!f->opens || urgent) && f->cpath && f->size <= UP_SMALL &&
-	       is_local_new(f);
+	       is_local_new(f) && !plink_source(f);
 }
 
 /* The whole content of @f's cache file, malloc'd; lock held. */
@@ -2183,6 +2271,7 @@ static void drop_locked(struct file *f)
 	stream_stop(f);
 	clear_dirty(f);
 	set_local_new(f, 0);
+	plink_dissolve(f);	/* the other name goes on alone */
 	f->has_base = 0;
 	if (!f->opens && f->cpath) {
 		if (f->fd >= 0)
@@ -2244,6 +2333,100 @@ int cache_cancel_new(struct fs *fs, struct inode *in)
 		drop_locked(f);
 	unlock_file(f);
 	return was;
+}
+
+/* @d (brand new, its lock held) becomes a copy of @s (lock held) that
+ * waits to be linked to it. */
+static int plink_copy(struct fs *fs, struct file *s, struct file *d)
+{
+	char buf[65536];
+	uint64_t off = 0;
+	ssize_t r;
+	int sfd, rc;
+
+	clear_dirty(d);
+	d->orphan = 0;
+	reset_locked(d, 0);
+	d->has_base = 0;
+	rc = ensure_fd(fs, d);
+	if (rc < 0)
+		return rc;
+	sfd = open(s->cpath, O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	while (rc == 0 && off < s->size) {
+		r = pread(sfd, buf, sizeof(buf), (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || pwrite(d->fd, buf, (size_t)r, (off_t)off) != r)
+			rc = -EIO;
+		else
+			off += (uint64_t)r;
+	}
+	close(sfd);
+	if (rc < 0)
+		return rc;
+	d->size = s->size;
+	d->complete = 1;
+	d->mode = s->mode;
+	d->last_use = now_mono();
+	set_local_new(d, 1);
+	mark_dirty(d);
+	/* The same file under a second name: its times too. */
+	d->mtime = s->mtime;
+	d->want_mtime = s->want_mtime;
+	d->mtime_v = s->mtime_v;
+	d->want_atime = s->want_atime;
+	d->atime_v = s->atime_v;
+	return 0;
+}
+
+int cache_link_new(struct fs *fs, struct inode *src, struct inode *dst)
+{
+	struct file *s = peek_file(src), *d = get_file(dst);
+	int rc = -EAGAIN, ok;
+
+	if (!s || !d || s == d)
+		return -EAGAIN;
+	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&plink_lock);
+	ok = !s->plink && !d->plink;
+	pthread_mutex_unlock(&plink_lock);
+	if (ok && is_local_new(s) && s->dirty && s->complete && s->cpath && !s->dirfix &&
+	    s->size <= UP_SMALL && !is_local_new(d)) {
+		pthread_mutex_lock(&d->lock);
+		rc = plink_copy(fs, s, d);
+		if (rc == 0) {
+			pthread_mutex_lock(&plink_lock);
+			s->plink = d;
+			d->plink = s;
+			d->plink_new = 1;
+			atomic_fetch_add(&plinks, 1);
+			pthread_mutex_unlock(&plink_lock);
+		} else {
+			drop_locked(d);
+			rc = -EAGAIN;
+		}
+		unlock_file(d);
+	}
+	unlock_file(s);
+	if (rc == 0)
+		enqueue(fs, d);
+	return rc;
+}
+
+void cache_plink_settle(struct fs *fs, struct inode *in)
+{
+	struct file *f = peek_file(in), *d = NULL;
+
+	if (!f || !atomic_load(&plinks))
+		return;
+	pthread_mutex_lock(&plink_lock);
+	if (f->plink)
+		d = f->plink_new ? f : f->plink;
+	pthread_mutex_unlock(&plink_lock);
+	if (d)
+		cache_flush(fs, d->in);
 }
 
 /* Snapshot of the file list (files are never freed). */

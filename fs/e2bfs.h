@@ -353,6 +353,12 @@ void cache_touched(struct inode *in, const struct stat *st);
 int cache_unlinking(struct fs *fs, struct inode *in);
 void cache_drop(struct fs *fs, struct inode *in);
 int cache_cancel_new(struct fs *fs, struct inode *in);
+/* link(@src, @dst) of a file not uploaded yet, made here: @dst becomes a
+ * copy linked in the sandbox at its upload, or not at all if @src goes
+ * first (git's link-then-unlink).  0, or -EAGAIN: link in the sandbox. */
+int cache_link_new(struct fs *fs, struct inode *src, struct inode *dst);
+/* Before a change of either name of such a link: make the link now. */
+void cache_plink_settle(struct fs *fs, struct inode *in);
 void cache_wait_new(struct fs *fs, const char *path, int subtree);
 int cache_sync_all(struct fs *fs);
 void cache_shutdown(struct fs *fs);

@@ -342,8 +342,14 @@ static int lnk_add_locked(const char *path)
 
 void inode_mark_linked(const char *path)
 {
+	struct inode *in;
+
 	pthread_mutex_lock(&inode_lock);
 	lnk_add_locked(path);
+	/* The watch's word on it (if any) no longer holds. */
+	in = hash_find(path);
+	if (in)
+		in->attr_vepoch = 0;
 	pthread_mutex_unlock(&inode_lock);
 }
 
@@ -388,6 +394,7 @@ void inode_set_links(struct inode *a, struct inode *b, unsigned nlink)
 		g = ea->group ? ea->group : eb->group ? eb->group : ++g_link_group;
 		ea->group = eb->group = g;
 		links_group_set_locked(g, nlink);
+		a->attr_vepoch = b->attr_vepoch = 0;
 	}
 	pthread_mutex_unlock(&inode_lock);
 }
@@ -1090,8 +1097,10 @@ int inode_echo_confirms(struct inode *in, const e2b_entry_info *e, const struct 
 	     (in->attr.st_mode & 0777) == (e->mode & 0777) &&
 	     e->mtime_sec == (int64_t)in->attr.st_mtim.tv_sec &&
 	     e->mtime_nsec == (int32_t)in->attr.st_mtim.tv_nsec;
+	/* A name of a hard link: writes through the other names come with
+	 * no event for it, so the watch never vouches for it. */
 	if (ok)
-		in->attr_vepoch = g_vepoch;
+		in->attr_vepoch = is_linked(in->path) ? 0 : g_vepoch;
 	pthread_mutex_unlock(&inode_lock);
 	return ok;
 }

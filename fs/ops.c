@@ -548,6 +548,9 @@ static void e2bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		fuse_reply_err(req, in ? ENOENT : ESTALE);
 		return;
 	}
+	/* A name of a link made here: in the sandbox first (both names
+	 * change). */
+	cache_plink_settle(fs, in);
 	rc = get_attr(fs, in, &st);
 	if (rc < 0)
 		goto out;
@@ -1073,6 +1076,37 @@ static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	free(path);
 }
 
+/*
+ * link(@src, @path) of a file not uploaded yet, made here (cache_link_new):
+ * the new name's entry carries the file's attributes as shown.  1 if
+ * answered, 0 if the caller links in the sandbox.
+ */
+static int link_here(fuse_req_t req, struct fs *fs, struct inode *pin, const char *name,
+		     struct inode *src, const char *path)
+{
+	struct inode *in = inode_for_path(path);
+	struct stat st;
+
+	if (!in || cache_link_new(fs, src, in) < 0) {
+		inode_unpin(in);
+		return 0;
+	}
+	pthread_mutex_lock(&inode_lock);
+	st = src->attr;
+	pthread_mutex_unlock(&inode_lock);
+	cache_local_attr(src, &st);
+	st.st_ino = in->ino;
+	inode_set_attr(fs, in, &st);
+	inode_set_links(src, in, 2);
+	st.st_nlink = 2;
+	dir_entry_changed(fs, pin, name, 1);
+	reply_entry(req, fs, in, &st);
+	inode_unpin(in);
+	/* The kernel's attributes of the old name: its count changed. */
+	fuse_lowlevel_notify_inval_inode(fs->se, src->ino, -1, 0);
+	return 1;
+}
+
 static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct fs *fs = FS(req);
@@ -1087,6 +1121,8 @@ static void e2bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 	}
 	if (!src) {
 		fuse_reply_err(req, ENOENT);
+	} else if (cache_is_local_new(in) && link_here(req, fs, pin, newname, in, path)) {
+		/* made here; the sandbox gets it with the new name's upload */
 	} else {
 		/* The link and the sandbox's link count (envd has none), in
 		 * one request. */

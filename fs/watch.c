@@ -237,8 +237,14 @@ static int on_event(const e2b_fs_event *ev, void *payload)
 	inode_event_gen(path);
 	in = inode_find_path(path);
 	/* Created here and not uploaded yet: an event on the path is about
-	 * an older object (or our own upload landing). */
+	 * an older object or our own upload landing.  Kept as a possible
+	 * echo: the upload's end vouches for the file if the last event
+	 * shows exactly what it uploaded (an older object's would not). */
 	if (in && cache_is_local_new(in)) {
+		if (ev->entry && !gone) {
+			inode_vouch_begin(&tok);
+			inode_echo_stash(in, ev->entry, &tok);
+		}
 		inode_unpin(in);
 		free(parent);
 		free(path);

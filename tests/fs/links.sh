@@ -19,6 +19,8 @@ run() { "$E2BCTL_BIN" run "$id" -- "$1" 2>&1; }
 mkdir -p "$mnt/hl"
 echo one > "$mnt/hl/a"
 check "ln through the mount" ln "$mnt/hl/a" "$mnt/hl/b"
+# a was not uploaded yet: the link is made with b's upload (write-back)
+echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "link count in the sandbox" "2 2" "$(run 'stat -c %h hl/a hl/b | tr "\n" " " | sed "s/ $//"')"
 expect_eq "same inode in the sandbox" "1" "$(run 'stat -c %i hl/a hl/b | sort -u | wc -l')"
 expect_eq "both names read the content" "one one" "$(cat "$mnt/hl/a") $(cat "$mnt/hl/b")"
@@ -62,6 +64,52 @@ expect_eq "hostile link: nothing ran in the sandbox" "0" "$(run 'ls -a ~ hl | gr
 # Unlinking one name leaves the other.
 rm "$mnt/hl/a"
 expect_eq "other name survives unlink" "one two" "$(tr '\n' ' ' < "$mnt/hl/b" | sed 's/ $//')"
+
+# git's loose objects: a new file (mode 0444) linked to its final name and
+# the temporary unlinked at once, all before the upload: made here, nothing
+# waited for, and only the final name reaches the sandbox.
+mkdir -p "$mnt/obj"
+echo sync > "$mnt/.e2bfs/ctl"
+r0=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+python3 - "$mnt/obj" <<'PY'
+import os, sys
+d = sys.argv[1]
+for i in range(20):
+    t = os.path.join(d, "tmp_obj_%d" % i)
+    fd = os.open(t, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    os.write(fd, b"object %d\n" % i)
+    os.close(fd)
+    os.link(t, os.path.join(d, "o%02d" % i))
+    os.unlink(t)
+PY
+r1=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+# (uploads of earlier objects may already run meanwhile: fewer than one
+# request an object; linked in the sandbox it was 7 an object)
+check "link and unlink of 20 new files: $((r1 - r0)) requests" test $((r1 - r0)) -lt 20
+expect_eq "the final names through the mount" "20 1 444" \
+	"$(ls "$mnt/obj" | wc -l) $(stat -c %h "$mnt/obj/o07") $(stat -c %a "$mnt/obj/o07")"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "the final names in the sandbox: content, mode, no temporaries" "20 444 object 7 1" \
+	"$(run 'ls obj | grep -c "^o"') $(run 'stat -c %a obj/o07') $(run 'cat obj/o07') $(run 'stat -c %h obj/o07')"
+expect_eq "no temporary in the sandbox" "0" "$(run 'ls -a obj | grep -c tmp_obj')"
+
+# Both names of a link made before the upload stay: a hard link in the
+# sandbox after it; a write through one name before it made the link first.
+echo e > "$mnt/obj/e"
+ln "$mnt/obj/e" "$mnt/obj/f"
+expect_eq "both names, count 2, before the upload" "2 2 e e" \
+	"$(stat -c %h "$mnt/obj/e") $(stat -c %h "$mnt/obj/f") $(cat "$mnt/obj/e") $(cat "$mnt/obj/f")"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "a hard link in the sandbox" "2 2 1" \
+	"$(run 'stat -c %h obj/e obj/f | tr "\n" " " | sed "s/ $//"') $(run 'stat -c %i obj/e obj/f | sort -u | wc -l')"
+echo g > "$mnt/obj/g"
+ln "$mnt/obj/g" "$mnt/obj/h"
+echo more >> "$mnt/obj/h"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "written through the new name before the upload: linked, then that name saved" "g|g more" \
+	"$(run 'cat obj/g')|$(run 'cat obj/h | tr "\n" " " | sed "s/ $//"')"
+expect_eq "the same through the mount" "g|g more" \
+	"$(cat "$mnt/obj/g")|$(tr '\n' ' ' < "$mnt/obj/h" | sed 's/ $//')"
 
 fs_umount "$mnt"
 api DELETE "/sandboxes/$id" >/dev/null

@@ -199,16 +199,30 @@ int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
 	return rc;
 }
 
-int remote_rename(struct fs *fs, const char *from, const char *to)
+/* A call with two paths. */
+static void record2(const char *op, const char *a, const char *b)
 {
 	struct stub_call *c;
 
-	(void)fs;
 	pthread_mutex_lock(&stub.lock);
-	c = record("rename", from);
+	c = record(op, a);
 	if (c)
-		snprintf(c->path2, sizeof(c->path2), "%s", to);
+		snprintf(c->path2, sizeof(c->path2), "%s", b);
 	pthread_mutex_unlock(&stub.lock);
+}
+
+int remote_rename(struct fs *fs, const char *from, const char *to)
+{
+	(void)fs;
+	record2("rename", from, to);
+	return 0;
+}
+
+int remote_link(struct fs *fs, const char *target, const char *path, unsigned *nlink)
+{
+	(void)fs;
+	record2("link", target, path);
+	*nlink = 2;
 	return 0;
 }
 
