@@ -23,6 +23,7 @@
 #include "envd/fsrpc.h"
 #include "envd/process.h"
 #include "isolate/nsbox.h"
+#include "isolate/sbfs.h"
 #include "http/rpc.h"
 #include "api/sandbox.h"
 #include "api/sblog.h"
@@ -49,6 +50,8 @@ static void sandbox_free(struct sandbox *sb)
 	json_decref(sb->env_vars);
 	free((char *)sb->lower);
 	free(sb->dir);
+	sbfs_file_cache_release(&sb->passwd);
+	sbfs_file_cache_release(&sb->group);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb);
 }
@@ -269,6 +272,8 @@ static struct sandbox *sandbox_alloc(const char *id)
 	sb->dir = strdup(path);
 	sb->rootfd = -1;
 	pthread_mutex_init(&sb->lock, NULL);
+	pthread_mutex_init(&sb->passwd.lock, NULL);
+	pthread_mutex_init(&sb->group.lock, NULL);
 	if (!sb->dir) {
 		pthread_mutex_destroy(&sb->lock);
 		free(sb);

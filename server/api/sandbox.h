@@ -20,6 +20,21 @@ struct nsbox;		/* namespaces + init process, owned by nsbox.c */
 struct proc_table;	/* processes, owned by process.c */
 struct watch_table;	/* watchers, owned by fsrpc.c */
 
+/*
+ * A small file of the sandbox (its /etc/passwd, /etc/group) kept between
+ * requests: sbfs_read_cached() hands out a copy and re-reads the file
+ * only when its identity (device, inode, size, mtime, ctime) changed.
+ */
+struct sb_file_cache {
+	pthread_mutex_t lock;
+	dev_t dev;			/* protected by lock, like every field below */
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	bool racy;			/* changed too recently to trust the identity */
+	char *data;			/* NUL-terminated, NULL = nothing cached */
+};
+
 struct sandbox {
 	char id[40];
 	char template_id[128];
@@ -33,6 +48,10 @@ struct sandbox {
 	 */
 	char *root;
 	int rootfd;
+	/* Device and inode of rootfd's directory, set with it (0: unknown);
+	 * sbfs_root_get() checks a duplicate of rootfd against them. */
+	dev_t root_dev;
+	ino_t root_ino;
 	char access_token[80];	/* "" when not secure */
 	json_t *metadata;	/* object, owned */
 	json_t *env_vars;	/* object, owned */
@@ -50,6 +69,7 @@ struct sandbox {
 	struct nsbox *ns;
 	struct proc_table *procs;
 	struct watch_table *watches;
+	struct sb_file_cache passwd, group;	/* users.c, sbfs_idnames_load() */
 };
 
 /* Look up a sandbox by ID, taking a reference; NULL if unknown. */

@@ -767,13 +767,32 @@ static int file_open_tmp(struct upload *u, const char *dest, mode_t mode)
 	return 0;
 }
 
+/* Go on with u->pfd open on the target's directory and u->leaf set: @st
+ * is the target's stat, NULL when it does not exist. */
+static int file_begin_at(struct upload *u, const char *dest, const struct stat *st)
+{
+	mode_t mode = 0644;
+
+	u->overwrite = false;
+	u->active = true;
+	if (st && S_ISDIR(st->st_mode)) {
+		file_abort(u);
+		return up_fail(u, 400, "path is a directory: %s", dest);
+	}
+	if (st && S_ISREG(st->st_mode)) {
+		mode = st->st_mode & 0777;
+		u->overwrite = true;
+	}
+	return file_open_tmp(u, dest, mode);
+}
+
 /* Start writing @dest (resolved sandbox path) into a temp file beside it. */
 static int file_begin(struct upload *u, const char *dest)
 {
 	char dir[SBFS_PATH_MAX], real[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
 	const char *target = dest;
 	struct stat st;
-	mode_t mode = 0644;
+	bool exists;
 	int e;
 
 	/* Two parts to one path: envd refuses. */
@@ -784,6 +803,19 @@ static int file_begin(struct upload *u, const char *dest)
 			       "was uploaded",
 			       dest);
 	snprintf(u->dest, sizeof(u->dest), "%s", dest);
+	/* The common case first: the parent is a directory and @dest is no
+	 * symlink, so nothing is to be created or followed and its lstat is
+	 * its stat. */
+	u->pfd = sbfs_open_parent(u->rootfd, dest, u->leaf, sizeof(u->leaf));
+	if (u->pfd >= 0) {
+		if (fstatat(u->pfd, u->leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISLNK(st.st_mode))
+			return file_begin_at(u, dest, &st);
+		if (errno == ENOENT)
+			return file_begin_at(u, dest, NULL);
+		close(u->pfd);
+		u->pfd = -1;
+	}
 	/* Writing through a symlink writes its target, as envd's open() does. */
 	if (sbfs_lstat(u->rootfd, dest, &st) == 0 && S_ISLNK(st.st_mode) &&
 	    sbfs_realpath(u->rootfd, dest, real, sizeof(real)) == 0)
@@ -799,22 +831,13 @@ static int file_begin(struct upload *u, const char *dest)
 	}
 	if (sbfs_mkdirs(u->rootfd, dir, u->user.uid, u->user.gid, msg, sizeof(msg)) < 0)
 		return up_fail(u, 500, "error ensuring directories: %s", msg);
-	u->overwrite = false;
-	if (sbfs_stat(u->rootfd, target, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return up_fail(u, 400, "path is a directory: %s", dest);
-		if (S_ISREG(st.st_mode)) {
-			mode = st.st_mode & 0777;
-			u->overwrite = true;
-		}
-	}
+	exists = sbfs_stat(u->rootfd, target, &st) == 0;
 	u->pfd = sbfs_open_parent(u->rootfd, target, u->leaf, sizeof(u->leaf));
 	if (u->pfd < 0) {
 		e = errno;
 		return up_fail(u, 500, "error opening file: open %s: %s", dest, sbfs_errstr(e));
 	}
-	u->active = true;
-	return file_open_tmp(u, dest, mode);
+	return file_begin_at(u, dest, exists ? &st : NULL);
 }
 
 static int file_write(struct upload *u, const char *data, size_t len)
@@ -1005,8 +1028,9 @@ static int file_end(struct upload *u)
 		return -1;
 	}
 	if (rc == 1) {
-		/* A new file: metadata on the temp file, then rename it into place. */
-		if (replace_metadata(u, u->fd) < 0) {
+		/* A new file: metadata on the temp file, then rename it into place
+		 * (a temp file of ours has no user.e2b.* to remove). */
+		if (u->metadata && replace_metadata(u, u->fd) < 0) {
 			file_abort(u);
 			return -1;
 		}

@@ -11,12 +11,14 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -44,6 +46,37 @@ void fsrpc_format_time(const struct timespec *ts, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
+#ifndef __NR_listxattrat
+#define __NR_listxattrat 465	/* Linux 6.13; one number on every architecture */
+#endif
+
+static atomic_bool no_listxattrat;
+
+/*
+ * Whether @leaf (a name in @dfd, no symlink followed) may have user.e2b.*
+ * xattrs: false when listxattrat(2) lists none, which is one system call
+ * and most files; true when it lists some, or cannot tell.
+ */
+static bool entry_may_have_metadata(int dfd, const char *leaf)
+{
+	size_t off, plen = strlen(XATTR_PREFIX);
+	char list[4096];
+	ssize_t len;
+
+	if (atomic_load_explicit(&no_listxattrat, memory_order_relaxed))
+		return true;
+	len = syscall(__NR_listxattrat, dfd, leaf, AT_SYMLINK_NOFOLLOW, list, sizeof(list));
+	if (len < 0) {
+		if (errno == ENOSYS || errno == EPERM)
+			atomic_store(&no_listxattrat, true);
+		return true;
+	}
+	for (off = 0; off < (size_t)len; off += strlen(list + off) + 1)
+		if (strncmp(list + off, XATTR_PREFIX, plen) == 0)
+			return true;
+	return false;
+}
+
 /* user.e2b.* xattrs of the non-symlink entry @leaf in @dfd, or NULL. */
 static json_t *entry_metadata(int dfd, const char *leaf)
 {
@@ -53,6 +86,8 @@ static json_t *entry_metadata(int dfd, const char *leaf)
 	size_t off, plen = strlen(XATTR_PREFIX);
 	int fd;
 
+	if (!entry_may_have_metadata(dfd, leaf))
+		return NULL;
 	fd = openat(dfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -297,7 +332,7 @@ static int fs_stat_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	if (req_str(req, "path", NULL, &in, err) < 0 ||
 	    resolve(ctx, in, path, sizeof(path), err) < 0)
 		return -1;
-	sbfs_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, ctx->sb, rootfd);
 	e = fsrpc_entry(rootfd, &names, path);
 	e2 = errno;
 	sbfs_idnames_release(&names);
@@ -474,7 +509,7 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 		return rpc_fail(err, "internal", "error reading directory %s: open %s: %s",
 				real, real, sbfs_errstr(e));
 	}
-	sbfs_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, ctx->sb, rootfd);
 	w.rootfd = rootfd;
 	w.names = &names;
 	w.depth = depth;
@@ -521,7 +556,7 @@ static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 				path, sbfs_errstr(errno));
 	if (sbfs_mkdirs(rootfd, path, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
 		return rpc_fail(err, "internal", "%s", msg);
-	sbfs_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, ctx->sb, rootfd);
 	e = fsrpc_entry(rootfd, &names, path);
 	sbfs_idnames_release(&names);
 	if (!e) {
@@ -602,7 +637,7 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 		return rpc_fail(err, "internal", "error renaming: rename %s %s: %s",
 				src, dst, sbfs_errstr(e));
 	}
-	sbfs_idnames_load(&names, rootfd);
+	sbfs_idnames_load(&names, ctx->sb, rootfd);
 	entry = fsrpc_entry(rootfd, &names, dst);
 	e = errno;
 	sbfs_idnames_release(&names);
@@ -883,7 +918,7 @@ static struct fswatch *fswatch_new(struct rpc_ctx *ctx, json_t *req, struct rpc_
 	}
 	if (rec)
 		fswatch_add_tree(w, "", NULL, NULL);
-	sbfs_idnames_load(&w->names, rootfd);
+	sbfs_idnames_load(&w->names, ctx->sb, rootfd);
 	return w;
 }
 

@@ -86,7 +86,7 @@ int users_lookup(struct sandbox *sb, const char *name, struct sb_user *out)
 	rootfd = sbfs_root_get(sb);
 	if (rootfd < 0)
 		return -1;
-	passwd = sbfs_read_small(rootfd, "/etc/passwd", 1u << 20);
+	passwd = sbfs_read_cached(&sb->passwd, rootfd, "/etc/passwd", 1u << 20);
 	close(rootfd);
 	if (!passwd)
 		return -1;

@@ -5,7 +5,9 @@
  * methods (the test service stands in), envd HTTP routes swallow the body
  * and answer 204, and the users are root and user.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/e2bd.h"
@@ -13,6 +15,7 @@
 #include "envd/process.h"
 #include "envd/users.h"
 #include "isolate/nsbox.h"
+#include "isolate/sbfs.h"
 #include "http/rpc.h"
 #include "api/usage.h"
 
@@ -111,4 +114,11 @@ int users_lookup(struct sandbox *sb, const char *name, struct sb_user *out)
 	out->gid = out->uid;
 	snprintf(out->home, sizeof(out->home), "%s", root ? "/root" : "/home/user");
 	return 0;
+}
+
+void sbfs_file_cache_release(struct sb_file_cache *c)
+{
+	free(c->data);
+	c->data = NULL;
+	pthread_mutex_destroy(&c->lock);
 }

@@ -743,6 +743,8 @@ int nsbox_stop(struct sandbox *sb)
 		if (sb->rootfd >= 0)
 			close(sb->rootfd);
 		sb->rootfd = -1;
+		sb->root_ino = 0;
+		sb->root_dev = 0;
 		rootfs_unmount(&ns->rootfs);
 		ns->mounted = false;
 	}

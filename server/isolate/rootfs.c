@@ -714,6 +714,18 @@ int rootfs_mount(struct sandbox *sb, struct rootfs_sb *rf, char *err,
 		free(sb->root);
 		sb->root = r;
 	}
+	{
+		struct stat st;
+
+		/* sbfs_root_get() checks its duplicates against this identity. */
+		if (fstat(rootfd, &st) == 0) {
+			sb->root_dev = st.st_dev;
+			sb->root_ino = st.st_ino;
+		} else {
+			sb->root_dev = 0;
+			sb->root_ino = 0;
+		}
+	}
 	sb->rootfd = rootfd;
 	return 0;
 fail:

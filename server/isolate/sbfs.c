@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/e2bd.h"
@@ -56,6 +58,8 @@ int sbfs_root_get(struct sandbox *sb)
 {
 	struct stat a, b;
 	int fd = sb->rootfd, d;
+	dev_t dev;
+	ino_t ino;
 
 	if (fd < 0) {
 		errno = EBADF;
@@ -64,9 +68,24 @@ int sbfs_root_get(struct sandbox *sb)
 	d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (d < 0)
 		return -1;
+	if (fstat(d, &a) < 0) {
+		close(d);
+		return -1;
+	}
+	/* Read after the dup: a number reused for another file fails the check. */
+	dev = sb->root_dev;
+	ino = sb->root_ino;
+	if (ino != 0) {
+		/* The identity recorded when rootfd was opened on the mounted root. */
+		if (a.st_dev == dev && a.st_ino == ino)
+			return d;
+		close(d);
+		errno = ESTALE;
+		return -1;
+	}
 	/* Same directory as what is mounted at sb->root (inode, not spelling). */
-	if (sb->root && (fstat(d, &a) < 0 || stat(sb->root, &b) < 0 ||
-			 a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+	if (sb->root && (stat(sb->root, &b) < 0 || a.st_dev != b.st_dev ||
+			 a.st_ino != b.st_ino)) {
 		close(d);
 		errno = ESTALE;
 		return -1;
@@ -274,6 +293,9 @@ int sbfs_mkdirs(int rootfd, const char *path, uid_t uid, gid_t gid,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	/* Already a directory: then so is every prefix, nothing to create. */
+	if (sbfs_stat(rootfd, path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	/* Walk every prefix ending at a '/' boundary, then the whole path. */
 	for (i = 1; i <= len; i++) {
 		if (i < len && path[i] != '/')
@@ -476,16 +498,13 @@ void sbfs_mode_string(mode_t mode, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", buf);
 }
 
-char *sbfs_read_small(int rootfd, const char *path, size_t max)
+/* Read at most @max bytes of @fd into a new NUL-terminated buffer; closes @fd. */
+static char *read_fd_small(int fd, size_t max)
 {
-	char *buf;
 	size_t len = 0;
 	ssize_t n;
-	int fd;
+	char *buf;
 
-	fd = sbfs_open(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd < 0)
-		return NULL;
 	buf = malloc(max + 1);
 	if (!buf) {
 		close(fd);
@@ -502,6 +521,16 @@ char *sbfs_read_small(int rootfd, const char *path, size_t max)
 	close(fd);
 	buf[len] = '\0';
 	return buf;
+}
+
+char *sbfs_read_small(int rootfd, const char *path, size_t max)
+{
+	int fd;
+
+	fd = sbfs_open(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return NULL;
+	return read_fd_small(fd, max);
 }
 
 /* Find the name of @id in a passwd/group style file (field 3 = id). */
@@ -534,10 +563,88 @@ static void idfile_lookup(const char *file, unsigned long id, char *out, size_t 
 	}
 }
 
-void sbfs_idnames_load(struct sbfs_idnames *n, int rootfd)
+/* Whether @c holds the file whose identity is @st (caller holds c->lock). */
+static bool cache_matches(const struct sb_file_cache *c, const struct stat *st)
 {
-	n->passwd = sbfs_read_small(rootfd, "/etc/passwd", 1u << 20);
-	n->group = sbfs_read_small(rootfd, "/etc/group", 1u << 20);
+	return c->data && !c->racy && c->dev == st->st_dev && c->ino == st->st_ino &&
+	       c->size == st->st_size && c->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       c->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       c->ctime.tv_sec == st->st_ctim.tv_sec &&
+	       c->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* Read @path (a regular file of at most @max bytes) into @c with the
+ * identity it had before the read (caller holds c->lock); -1 when it is
+ * no regular file or cannot be read.  A change during the read changes
+ * the identity, so the next call reads again. */
+static int cache_fill(struct sb_file_cache *c, int rootfd, const char *path, size_t max)
+{
+	struct timespec now;
+	struct stat st;
+	char *buf;
+	int fd;
+
+	fd = sbfs_open(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	buf = read_fd_small(fd, (size_t)st.st_size < max ? (size_t)st.st_size : max);
+	if (!buf)
+		return -1;
+	free(c->data);
+	c->data = buf;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	c->size = st.st_size;
+	c->mtime = st.st_mtim;
+	c->ctime = st.st_ctim;
+	/* Timestamps have a clock tick's granularity: a same-size write in
+	 * the tick of this read would leave the identity as it is, so a file
+	 * changed in the last two seconds is read again next time ("racy git"). */
+	clock_gettime(CLOCK_REALTIME, &now);
+	c->racy = now.tv_sec - st.st_ctim.tv_sec < 2;
+	return 0;
+}
+
+char *sbfs_read_cached(struct sb_file_cache *c, int rootfd, const char *path, size_t max)
+{
+	struct stat st;
+	char *copy = NULL;
+	int fd, rc;
+
+	/* One O_PATH open beneath the root and an fstat: the file is not read
+	 * (nor opened for reading: no event for the sandbox's watchers) while
+	 * it is the one cached. */
+	fd = sbfs_open(rootfd, path, O_PATH, 0);
+	if (fd < 0)
+		return NULL;
+	rc = fstat(fd, &st);
+	close(fd);
+	if (rc < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode))
+		return sbfs_read_small(rootfd, path, max);
+	pthread_mutex_lock(&c->lock);
+	if (cache_matches(c, &st) || cache_fill(c, rootfd, path, max) == 0)
+		copy = strdup(c->data);
+	pthread_mutex_unlock(&c->lock);
+	return copy;
+}
+
+void sbfs_file_cache_release(struct sb_file_cache *c)
+{
+	free(c->data);
+	c->data = NULL;
+	pthread_mutex_destroy(&c->lock);
+}
+
+void sbfs_idnames_load(struct sbfs_idnames *n, struct sandbox *sb, int rootfd)
+{
+	n->passwd = sbfs_read_cached(&sb->passwd, rootfd, "/etc/passwd", 1u << 20);
+	n->group = sbfs_read_cached(&sb->group, rootfd, "/etc/group", 1u << 20);
 }
 
 void sbfs_idnames_release(struct sbfs_idnames *n)

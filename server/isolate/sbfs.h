@@ -75,14 +75,15 @@ void sbfs_mode_string(mode_t mode, char *out, size_t outlen);
 
 /*
  * User and group names from the sandbox's own /etc/passwd and /etc/group,
- * loaded once per request.  Unknown ids print as numbers, like envd.
+ * a copy of each per request.  Unknown ids print as numbers, like envd.
  */
 struct sbfs_idnames {
 	char *passwd;	/* file contents, NUL-terminated, or NULL */
 	char *group;
 };
 
-void sbfs_idnames_load(struct sbfs_idnames *n, int rootfd);
+/* Both files through the sandbox's caches (sbfs_read_cached). */
+void sbfs_idnames_load(struct sbfs_idnames *n, struct sandbox *sb, int rootfd);
 void sbfs_idnames_release(struct sbfs_idnames *n);
 void sbfs_idnames_user(const struct sbfs_idnames *n, uid_t uid, char *out, size_t outlen);
 void sbfs_idnames_group(const struct sbfs_idnames *n, gid_t gid, char *out, size_t outlen);
@@ -92,5 +93,16 @@ void sbfs_idnames_group(const struct sbfs_idnames *n, gid_t gid, char *out, size
  * NUL-terminated buffer.  Used for /etc/passwd and /etc/group.
  */
 char *sbfs_read_small(int rootfd, const char *path, size_t max);
+
+/*
+ * sbfs_read_small() through the cache @c (struct sandbox's passwd or
+ * group): the file is opened O_PATH beneath the root and fstat'ed, and
+ * read again only when its device, inode, size, mtime or ctime differ
+ * from the cached copy's.  A file that is no regular file is read every
+ * time.  Returns a new NUL-terminated copy (free it), NULL if unreadable.
+ */
+char *sbfs_read_cached(struct sb_file_cache *c, int rootfd, const char *path, size_t max);
+/* Free what @c holds and destroy its lock (sandbox_free). */
+void sbfs_file_cache_release(struct sb_file_cache *c);
 
 #endif

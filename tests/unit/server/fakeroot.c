@@ -9,6 +9,7 @@
 
 #include "envd/users.h"
 #include "fakeroot.h"
+#include "isolate/sbfs.h"
 
 static void put(struct fakeroot *f, const char *path, const char *text, mode_t mode)
 {
@@ -102,6 +103,8 @@ int fakeroot_teardown(void **state)
 	if (!f)
 		return 0;
 	close(f->sb.rootfd);
+	sbfs_file_cache_release(&f->sb.passwd);
+	sbfs_file_cache_release(&f->sb.group);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", f->dir);

@@ -96,7 +96,7 @@ static void test_entry_regular_file(void **state)
 	assert_int_equal(utimensat(AT_FDCWD, fakeroot_host(f, "/home/user/a.txt"), times, 0), 0);
 	if (getuid() == 0)
 		assert_int_equal(chown(fakeroot_host(f, "/home/user/a.txt"), 1000, 50), 0);
-	sbfs_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, &f->sb, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/home/user/a.txt");
 	assert_non_null(e);
 	assert_string_equal(str(e, "name"), "a.txt");
@@ -122,7 +122,7 @@ static void test_entry_zero_values_omitted(void **state)
 	struct sbfs_idnames names;
 	json_t *e;
 
-	sbfs_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, &f->sb, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/home/user/empty");
 	assert_non_null(e);
 	assert_null(json_object_get(e, "size"));
@@ -145,7 +145,7 @@ static void test_entry_symlink_reports_target(void **state)
 	struct sbfs_idnames names;
 	json_t *e;
 
-	sbfs_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, &f->sb, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/home/user/link");
 	assert_string_equal(str(e, "type"), "FILE_TYPE_DIRECTORY");
 	assert_string_equal(str(e, "size"), "9");	/* strlen("/opt/data") */
@@ -191,7 +191,7 @@ static void test_entry_metadata_from_xattrs(void **state)
 		return;
 	}
 	assert_int_equal(setxattr(p, "user.other", "hidden", 6, 0), 0);
-	sbfs_idnames_load(&names, f->sb.rootfd);
+	sbfs_idnames_load(&names, &f->sb, f->sb.rootfd);
 	e = fsrpc_entry(f->sb.rootfd, &names, "/opt/data/x");
 	m = json_object_get(e, "metadata");
 	assert_non_null(m);
@@ -295,7 +295,7 @@ static void test_list_dir_depth_and_order(void **state)
 	{
 		struct sbfs_idnames names;
 
-		sbfs_idnames_load(&names, f->sb.rootfd);
+		sbfs_idnames_load(&names, &f->sb, f->sb.rootfd);
 		errno = 0;
 		assert_null(fsrpc_entry(f->sb.rootfd, &names, "/lst/\xff\xfe.bin"));
 		assert_int_equal(errno, EILSEQ);

@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -50,6 +53,71 @@ static void test_user_needs_mounted_root(void **state)
 	memset(&sb, 0, sizeof(sb));
 	sb.rootfd = -1;
 	assert_int_equal(users_lookup(&sb, "user", &u), -1);
+}
+
+/* Write @text over the fake root's @path in place (same inode), the way
+ * `cp -p` or an editor writing through the file changes it. */
+static void write_in_place(struct fakeroot *f, const char *path, const char *text)
+{
+	int fd = open(fakeroot_host(f, path), O_WRONLY | O_TRUNC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static char *read_host(struct fakeroot *f, const char *path)
+{
+	char *buf = calloc(1, 4096);
+	int fd = open(fakeroot_host(f, path), O_RDONLY);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, 4095) > 0);
+	close(fd);
+	return buf;
+}
+
+/*
+ * Lookups read /etc/passwd through the sandbox's cache: a change of the
+ * file, even a same-size write in place, shows on the next lookup.  The
+ * cache is filled here when the file is older than its racy window
+ * (2 s), so the second lookup is answered by the identity check, not by a
+ * re-read forced by a recent change.
+ */
+static void test_user_cache_follows_passwd_changes(void **state)
+{
+	struct fakeroot *f = *state;
+	char *orig = read_host(f, "/etc/passwd"), *changed, *p;
+	struct sb_user u;
+	char more[4096];
+
+	sleep(3);
+	assert_int_equal(users_lookup(&f->sb, "svc", &u), 0);
+	assert_int_equal(u.uid, 998);
+	assert_non_null(f->sb.passwd.data);
+	assert_false(f->sb.passwd.racy);
+	/* Same size, same inode: only the timestamps tell. */
+	changed = strdup(orig);
+	assert_non_null(changed);
+	p = strstr(changed, "svc:x:998:");
+	assert_non_null(p);
+	memcpy(p, "svc:x:997:", 10);
+	write_in_place(f, "/etc/passwd", changed);
+	assert_int_equal(users_lookup(&f->sb, "svc", &u), 0);
+	assert_int_equal(u.uid, 997);
+	/* A user added (another size). */
+	snprintf(more, sizeof(more), "%sadded:x:1234:1234::/home/added:/bin/sh\n", orig);
+	write_in_place(f, "/etc/passwd", more);
+	assert_int_equal(users_lookup(&f->sb, "added", &u), 0);
+	assert_int_equal(u.uid, 1234);
+	assert_int_equal(users_lookup(&f->sb, "svc", &u), 0);
+	assert_int_equal(u.uid, 998);
+	/* And gone again. */
+	write_in_place(f, "/etc/passwd", orig);
+	assert_int_equal(users_lookup(&f->sb, "added", &u), -1);
+	free(changed);
+	free(orig);
 }
 
 static void expect_path(const struct sb_user *u, const char *in, const char *want)
@@ -107,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_user_from_sandbox_passwd),
 		cmocka_unit_test(test_user_unknown_or_hostile_names),
 		cmocka_unit_test(test_user_needs_mounted_root),
+		cmocka_unit_test(test_user_cache_follows_passwd_changes),
 		cmocka_unit_test(test_resolve_path_rules),
 		cmocka_unit_test(test_resolve_path_other_users_home_is_an_error),
 		cmocka_unit_test(test_resolve_path_too_long),
