@@ -122,6 +122,7 @@ struct file {
 		int atime_set;
 		int mtime_set;
 		int dirfix;
+		int complete;
 		mode_t mode;
 	} pub;			/* protected by pub_lock */
 	struct file *next;	/* protected by files_lock */
@@ -229,6 +230,7 @@ static void unlock_file(struct file *f)
 	f->pub.atime_set = f->want_atime;
 	f->pub.mtime_set = f->want_mtime;
 	f->pub.dirfix = f->dirfix;
+	f->pub.complete = f->complete;
 	f->pub.mode = f->mode;
 	pthread_mutex_unlock(&pub_lock);
 	pthread_mutex_unlock(&f->lock);
@@ -2246,6 +2248,19 @@ int cache_has_pending(struct inode *in)
 		pthread_mutex_unlock(&pub_lock);
 	}
 	return d;
+}
+
+int cache_has_content(struct inode *in)
+{
+	struct file *f = peek_file(in);
+	int c = 0;
+
+	if (f) {
+		pthread_mutex_lock(&pub_lock);
+		c = f->pub.complete;
+		pthread_mutex_unlock(&pub_lock);
+	}
+	return c;
 }
 
 int cache_is_dirty(struct inode *in)

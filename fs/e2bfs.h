@@ -339,6 +339,8 @@ void cache_release(struct fs *fs, struct inode *in);
 int cache_local_attr(struct inode *in, struct stat *st);
 int cache_has_pending(struct inode *in);
 int cache_is_dirty(struct inode *in);
+/* The whole content is here (no read of it asks the sandbox). */
+int cache_has_content(struct inode *in);
 int cache_is_local_new(struct inode *in);
 int cache_is_open(struct inode *in);
 int cache_set_mode(struct inode *in, mode_t mode);

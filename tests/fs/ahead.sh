@@ -82,6 +82,17 @@ expect_eq "the sandbox gets the local content" \
 expect_eq "d4 read through the mount is byte-identical" "$(sums_mount d4)" "$(sums_sandbox d4)"
 fs_umount "$mnt"
 
+# --- a reader of files written here (git add hashing new files) starts no
+# run: their content is here, and the directories after theirs are not next
+mount_check "mount for a reader of its own files" "$id" "$mnt" -o ahead_threads=8
+wait_until "watch up (written here)" watch_up
+mkdir "$mnt/ah/a0"
+for i in 1 2 3 4 5 6; do echo "mine $i" > "$mnt/ah/a0/m$i"; done
+cat "$mnt/ah/a0/m"* > /dev/null
+sleep 1
+expect_eq "reading files written here fetches nothing ahead" "$(st aheadFetched)" 0
+fs_umount "$mnt"
+
 # --- bounded: ahead_files=20 keeps at most 20 files ahead of the reader
 # (of d1: the first 20 by name, f10 and f11 already read; then d2's first 20)
 mount_check "mount with ahead_files=20" "$id" "$mnt" -o ahead_files=20
