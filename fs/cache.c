@@ -2236,44 +2236,37 @@ int cache_is_local_new(struct inode *in)
 	return f ? is_local_new(f) : 0;
 }
 
+/* What readers see of @in's file (all zero without one). */
+static struct pub pub_of(struct inode *in)
+{
+	struct file *f = peek_file(in);
+	struct pub p;
+
+	memset(&p, 0, sizeof(p));
+	if (f) {
+		pthread_mutex_lock(&pub_lock);
+		p = f->pub;
+		pthread_mutex_unlock(&pub_lock);
+	}
+	return p;
+}
+
 /* Local changes not yet in the sandbox: data, or a directory's mode/times. */
 int cache_has_pending(struct inode *in)
 {
-	struct file *f = peek_file(in);
-	int d = 0;
+	struct pub p = pub_of(in);
 
-	if (f) {
-		pthread_mutex_lock(&pub_lock);
-		d = f->pub.dirty || f->pub.dirfix;
-		pthread_mutex_unlock(&pub_lock);
-	}
-	return d;
+	return p.dirty || p.dirfix;
 }
 
 int cache_has_content(struct inode *in)
 {
-	struct file *f = peek_file(in);
-	int c = 0;
-
-	if (f) {
-		pthread_mutex_lock(&pub_lock);
-		c = f->pub.complete;
-		pthread_mutex_unlock(&pub_lock);
-	}
-	return c;
+	return pub_of(in).complete;
 }
 
 int cache_is_dirty(struct inode *in)
 {
-	struct file *f = peek_file(in);
-	int d = 0;
-
-	if (f) {
-		pthread_mutex_lock(&pub_lock);
-		d = f->pub.dirty;
-		pthread_mutex_unlock(&pub_lock);
-	}
-	return d;
+	return pub_of(in).dirty;
 }
 
 /* Forget pending data; lock held. */
