@@ -598,12 +598,16 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	    resolve(ctx, sin, src, sizeof(src), err) < 0 ||
 	    resolve(ctx, din, dst, sizeof(dst), err) < 0)
 		return -1;
-	path_dir(dst, dir, sizeof(dir));
-	if (sbfs_mkdirs(rootfd, dir, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
-		return rpc_fail(err, "internal", "%s", msg);
+	/* The destination's directory is there (the usual case): nothing to create. */
+	dpfd = sbfs_open_parent(rootfd, dst, dleaf, sizeof(dleaf));
+	if (dpfd < 0) {
+		path_dir(dst, dir, sizeof(dir));
+		if (sbfs_mkdirs(rootfd, dir, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
+			return rpc_fail(err, "internal", "%s", msg);
+	}
 	spfd = sbfs_open_parent(rootfd, src, sleaf, sizeof(sleaf));
 	e = errno;
-	if (spfd >= 0) {
+	if (spfd >= 0 && dpfd < 0) {
 		dpfd = sbfs_open_parent(rootfd, dst, dleaf, sizeof(dleaf));
 		e = errno;
 	}

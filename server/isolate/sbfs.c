@@ -284,7 +284,8 @@ int sbfs_mkdirs(int rootfd, const char *path, uid_t uid, gid_t gid,
 		char *err, size_t errlen)
 {
 	char sub[SBFS_PATH_MAX], leaf[NAME_MAX + 1];
-	size_t len = strlen(path), i;
+	size_t len = strlen(path), i, start;
+	const char *slash;
 	struct stat st;
 	int pfd, e;
 
@@ -294,10 +295,22 @@ int sbfs_mkdirs(int rootfd, const char *path, uid_t uid, gid_t gid,
 		return -1;
 	}
 	/* Already a directory: then so is every prefix, nothing to create. */
-	if (sbfs_stat(rootfd, path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
+	start = 1;
+	if (sbfs_stat(rootfd, path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+	} else if (errno == ENOENT) {
+		/* Only the last one missing (mkdir without -p): so is the walk. */
+		slash = strrchr(path, '/');
+		if (slash && slash > path) {
+			memcpy(sub, path, (size_t)(slash - path));
+			sub[slash - path] = '\0';
+			if (sbfs_stat(rootfd, sub, &st) == 0 && S_ISDIR(st.st_mode))
+				start = (size_t)(slash - path) + 1;
+		}
+	}
 	/* Walk every prefix ending at a '/' boundary, then the whole path. */
-	for (i = 1; i <= len; i++) {
+	for (i = start; i <= len; i++) {
 		if (i < len && path[i] != '/')
 			continue;
 		memcpy(sub, path, i);
@@ -533,34 +546,73 @@ char *sbfs_read_small(int rootfd, const char *path, size_t max)
 	return read_fd_small(fd, max);
 }
 
-/* Find the name of @id in a passwd/group style file (field 3 = id). */
-static void idfile_lookup(const char *file, unsigned long id, char *out, size_t outlen)
+/*
+ * Index a passwd/group style file (name:x:id:...): one entry per line
+ * with a name and a decimal id, in file order (the first line of an id
+ * names it).  An id that is not written the way "%lu" writes it can never
+ * match one, so it is left out.  Returns the count; *out is NULL on none
+ * or no memory (ids then print as numbers).
+ */
+static size_t idfile_index(const char *file, struct sbfs_idname **out)
 {
-	const char *line = file, *end, *c1, *c2, *c3;
-	char num[24];
-	size_t nlen;
+	const char *line = file, *end, *c1, *c2, *c3, *d;
+	struct sbfs_idname *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	unsigned long id;
 
-	snprintf(out, outlen, "%lu", id);
-	if (!file)
-		return;
-	snprintf(num, sizeof(num), "%lu", id);
-	nlen = strlen(num);
-	while (*line) {
-		end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
+	*out = NULL;
+	for (; file && *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
 		c1 = memchr(line, ':', (size_t)(end - line));
 		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
-		c3 = c2 ? memchr(c2 + 1, ':', (size_t)(end - c2 - 1)) : NULL;
+		if (!c2 || c1 == line)
+			continue;
+		c3 = memchr(c2 + 1, ':', (size_t)(end - c2 - 1));
 		if (!c3)
 			c3 = end;
-		if (c2 && (size_t)(c3 - c2 - 1) == nlen &&
-		    memcmp(c2 + 1, num, nlen) == 0 && c1 > line) {
-			snprintf(out, outlen, "%.*s", (int)(c1 - line), line);
-			return;
+		if (c3 == c2 + 1 || c3 - c2 - 1 > 20 || (c2[1] == '0' && c3 > c2 + 2))
+			continue;
+		id = 0;
+		for (d = c2 + 1; d < c3 && *d >= '0' && *d <= '9'; d++) {
+			if (id > (ULONG_MAX - (unsigned long)(*d - '0')) / 10)
+				break;
+			id = id * 10 + (unsigned long)(*d - '0');
 		}
-		line = *end ? end + 1 : end;
+		if (d != c3)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n].id = id;
+		v[n].name = line;
+		v[n].len = (size_t)(c1 - line);
+		n++;
 	}
+	*out = v;
+	return v ? n : 0;
+}
+
+/* The name of @id in @v (its number when none), like envd prints owners. */
+static void idfile_lookup(const struct sbfs_idname *v, size_t n, unsigned long id,
+			  char *out, size_t outlen)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].id != id)
+			continue;
+		if (outlen == 0)
+			return;
+		len = v[i].len < outlen ? v[i].len : outlen - 1;
+		memcpy(out, v[i].name, len);
+		out[len] = '\0';
+		return;
+	}
+	snprintf(out, outlen, "%lu", id);
 }
 
 /* Whether @c holds the file whose identity is @st (caller holds c->lock). */
@@ -645,6 +697,8 @@ void sbfs_idnames_load(struct sbfs_idnames *n, struct sandbox *sb, int rootfd)
 {
 	n->passwd = sbfs_read_cached(&sb->passwd, rootfd, "/etc/passwd", 1u << 20);
 	n->group = sbfs_read_cached(&sb->group, rootfd, "/etc/group", 1u << 20);
+	n->nusers = idfile_index(n->passwd, &n->users);
+	n->ngroups = idfile_index(n->group, &n->groups);
 }
 
 void sbfs_idnames_release(struct sbfs_idnames *n)
@@ -653,16 +707,21 @@ void sbfs_idnames_release(struct sbfs_idnames *n)
 		return;
 	free(n->passwd);
 	free(n->group);
+	free(n->users);
+	free(n->groups);
 	n->passwd = NULL;
 	n->group = NULL;
+	n->users = NULL;
+	n->groups = NULL;
+	n->nusers = n->ngroups = 0;
 }
 
 void sbfs_idnames_user(const struct sbfs_idnames *n, uid_t uid, char *out, size_t outlen)
 {
-	idfile_lookup(n->passwd, (unsigned long)uid, out, outlen);
+	idfile_lookup(n->users, n->nusers, (unsigned long)uid, out, outlen);
 }
 
 void sbfs_idnames_group(const struct sbfs_idnames *n, gid_t gid, char *out, size_t outlen)
 {
-	idfile_lookup(n->group, (unsigned long)gid, out, outlen);
+	idfile_lookup(n->groups, n->ngroups, (unsigned long)gid, out, outlen);
 }

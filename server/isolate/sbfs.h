@@ -77,9 +77,17 @@ void sbfs_mode_string(mode_t mode, char *out, size_t outlen);
  * User and group names from the sandbox's own /etc/passwd and /etc/group,
  * a copy of each per request.  Unknown ids print as numbers, like envd.
  */
+struct sbfs_idname {
+	unsigned long id;
+	const char *name;	/* in the file's text, not terminated */
+	size_t len;
+};
+
 struct sbfs_idnames {
 	char *passwd;	/* file contents, NUL-terminated, or NULL */
 	char *group;
+	struct sbfs_idname *users, *groups;	/* their lines, in file order */
+	size_t nusers, ngroups;
 };
 
 /* Both files through the sandbox's caches (sbfs_read_cached). */

@@ -398,6 +398,30 @@ else
 	expect_eq "process sees RPC-made files with owners" "(0, 'user:755\nuser:644\n')" "$r"
 fi
 
+# --- users follow the sandbox's /etc/passwd (e2bd caches it by identity):
+# a user added, then its uid changed by a same-size write in place (same
+# inode), shows on the very next request, for uploads and for processes.
+# The sleep puts the cached copy past its racy window (2 s), so the change
+# is found by the identity check and not by a re-read of a fresh file.
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "echo cachet:x:4321:4321::/tmp:/bin/sh >> /etc/passwd && stat -c %i /etc/passwd", user="root"))')
+ino=$(printf '%s' "$r" | sed -n "s/^(0, '\([0-9]*\).*/\1/p")
+sleep 3
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' --data-binary "@$T/hello" "$E2BD_URL/files?path=/tmp/c1&username=cachet")
+expect_eq "upload as a user added to /etc/passwd" "200" "$code"
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "c=$(sed s/:4321:4321:/:4322:4322:/ /etc/passwd) && printf \"%s\\n\" \"$c\" > /etc/passwd && stat -c %i /etc/passwd", user="root"))')
+expect_eq "uid changed in place (same inode)" "(0, '$ino\n')" "$r"
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' --data-binary "@$T/hello" "$E2BD_URL/files?path=/tmp/c2&username=cachet")
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "stat -c %u /tmp/c1 /tmp/c2"))')
+expect_eq "the next upload has the new uid" "200 (0, '4321\n4322\n')" "$code $r"
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "id -u", user="cachet"))')
+expect_eq "a process as that user runs with the new uid" "(0, '4322\n')" "$r"
+r=$(SB=$SB py 'import os; print(run(os.environ["SB"], "c=$(grep -v ^cachet: /etc/passwd) && printf \"%s\\n\" \"$c\" > /etc/passwd", user="root"))')
+code=$(curl -sS -o "$T/out" -w '%{http_code}' -H "E2b-Sandbox-Id: $SB" -H 'E2b-Sandbox-Port: 49983' \
+	-H 'Content-Type: application/octet-stream' --data-binary "@$T/hello" "$E2BD_URL/files?path=/tmp/c3&username=cachet")
+expect_eq "a user removed from /etc/passwd is unknown at once" "(0, '') 401" "$r $code"
+
 # --- secure sandbox: X-Access-Token or signature on /files
 SEC=$(new_sandbox '{"templateID":"base","secure":true}')
 TOK=$(sandbox_token "$SEC")
