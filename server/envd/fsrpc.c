@@ -583,6 +583,21 @@ static void path_dir(const char *path, char *out, size_t outlen)
 	out[len] = '\0';
 }
 
+/* envd's Move is Go's os.Rename, which refuses to replace an existing
+ * directory (even an empty one) unless it is the source itself (EEXIST). */
+static int go_rename(int spfd, const char *sleaf, int dpfd, const char *dleaf)
+{
+	struct stat sst, dst;
+
+	if (fstatat(dpfd, dleaf, &dst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(dst.st_mode))
+		return renameat(spfd, sleaf, dpfd, dleaf);
+	if (fstatat(spfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sst.st_dev == dst.st_dev && sst.st_ino == dst.st_ino)
+		return 0;
+	errno = EEXIST;
+	return -1;
+}
+
 static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
 			struct rpc_error *err)
 {
@@ -613,22 +628,8 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	}
 	rc = -1;
 	if (spfd >= 0 && dpfd >= 0) {
-		struct stat sst, dst_st;
-
-		/* envd's Move is Go's os.Rename, which refuses to replace an
-		 * existing directory (even an empty one) unless it is the
-		 * source itself. */
-		if (fstatat(dpfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(dst_st.st_mode)) {
-			if (fstatat(spfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    sst.st_dev == dst_st.st_dev && sst.st_ino == dst_st.st_ino)
-				rc = 0;
-			else
-				e = EEXIST;
-		} else {
-			rc = renameat(spfd, sleaf, dpfd, dleaf);
-			e = errno;
-		}
+		rc = go_rename(spfd, sleaf, dpfd, dleaf);
+		e = errno;
 	}
 	if (spfd >= 0)
 		close(spfd);

@@ -280,12 +280,32 @@ int sbfs_realpath(int rootfd, const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+/* Where sbfs_mkdirs() starts walking @path (shorter than SBFS_PATH_MAX):
+ * 0 when it is a directory already (then so is every prefix), after the
+ * parent when only the last component is missing, else 1 (the top). */
+static size_t mkdirs_start(int rootfd, const char *path)
+{
+	char parent[SBFS_PATH_MAX];
+	const char *slash;
+	struct stat st;
+
+	if (sbfs_stat(rootfd, path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : 1;
+	slash = strrchr(path, '/');
+	if (errno != ENOENT || !slash || slash == path)
+		return 1;
+	memcpy(parent, path, (size_t)(slash - path));
+	parent[slash - path] = '\0';
+	if (sbfs_stat(rootfd, parent, &st) == 0 && S_ISDIR(st.st_mode))
+		return (size_t)(slash - path) + 1;
+	return 1;
+}
+
 int sbfs_mkdirs(int rootfd, const char *path, uid_t uid, gid_t gid,
 		char *err, size_t errlen)
 {
 	char sub[SBFS_PATH_MAX], leaf[NAME_MAX + 1];
 	size_t len = strlen(path), i, start;
-	const char *slash;
 	struct stat st;
 	int pfd, e;
 
@@ -294,21 +314,9 @@ int sbfs_mkdirs(int rootfd, const char *path, uid_t uid, gid_t gid,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* Already a directory: then so is every prefix, nothing to create. */
-	start = 1;
-	if (sbfs_stat(rootfd, path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-	} else if (errno == ENOENT) {
-		/* Only the last one missing (mkdir without -p): so is the walk. */
-		slash = strrchr(path, '/');
-		if (slash && slash > path) {
-			memcpy(sub, path, (size_t)(slash - path));
-			sub[slash - path] = '\0';
-			if (sbfs_stat(rootfd, sub, &st) == 0 && S_ISDIR(st.st_mode))
-				start = (size_t)(slash - path) + 1;
-		}
-	}
+	start = mkdirs_start(rootfd, path);
+	if (start == 0)
+		return 0;
 	/* Walk every prefix ending at a '/' boundary, then the whole path. */
 	for (i = start; i <= len; i++) {
 		if (i < len && path[i] != '/')
@@ -546,6 +554,26 @@ char *sbfs_read_small(int rootfd, const char *path, size_t max)
 	return read_fd_small(fd, max);
 }
 
+/* The id [s, e) as "%lu" writes it (no sign, no leading zero) into *out;
+ * -1 when it is written otherwise or does not fit. */
+static int idfile_id(const char *s, const char *e, unsigned long *out)
+{
+	unsigned long id = 0, digit;
+
+	if (s == e || e - s > 20 || (s[0] == '0' && e > s + 1))
+		return -1;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		digit = (unsigned long)(*s - '0');
+		if (id > (ULONG_MAX - digit) / 10)
+			return -1;
+		id = id * 10 + digit;
+	}
+	*out = id;
+	return 0;
+}
+
 /*
  * Index a passwd/group style file (name:x:id:...): one entry per line
  * with a name and a decimal id, in file order (the first line of an id
@@ -555,7 +583,7 @@ char *sbfs_read_small(int rootfd, const char *path, size_t max)
  */
 static size_t idfile_index(const char *file, struct sbfs_idname **out)
 {
-	const char *line = file, *end, *c1, *c2, *c3, *d;
+	const char *line = file, *end, *c1, *c2, *c3;
 	struct sbfs_idname *v = NULL, *nv;
 	size_t n = 0, cap = 0;
 	unsigned long id;
@@ -570,15 +598,7 @@ static size_t idfile_index(const char *file, struct sbfs_idname **out)
 		c3 = memchr(c2 + 1, ':', (size_t)(end - c2 - 1));
 		if (!c3)
 			c3 = end;
-		if (c3 == c2 + 1 || c3 - c2 - 1 > 20 || (c2[1] == '0' && c3 > c2 + 2))
-			continue;
-		id = 0;
-		for (d = c2 + 1; d < c3 && *d >= '0' && *d <= '9'; d++) {
-			if (id > (ULONG_MAX - (unsigned long)(*d - '0')) / 10)
-				break;
-			id = id * 10 + (unsigned long)(*d - '0');
-		}
-		if (d != c3)
+		if (idfile_id(c2 + 1, c3, &id) < 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
