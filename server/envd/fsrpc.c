@@ -598,14 +598,54 @@ static int go_rename(int spfd, const char *sleaf, int dpfd, const char *dleaf)
 	return -1;
 }
 
+/*
+ * Open the directories of @src and @dst (O_PATH, once when it is the same
+ * one, as for an editor's save) into *spfd and *dpfd and their last
+ * components into @sleaf and @dleaf, after a mkdir -p of the destination's
+ * directory when it is missing.  Returns 0; 1 when one cannot be opened
+ * (errno set, nothing left open); -1 when mkdir -p failed (answered).
+ */
+static int move_open_dirs(struct rpc_ctx *ctx, int rootfd, const char *src, const char *dst,
+			  char *sleaf, char *dleaf, int *spfd, int *dpfd, struct rpc_error *err)
+{
+	char dir[SBFS_PATH_MAX], sdir[SBFS_PATH_MAX], msg[SBFS_PATH_MAX + 128];
+	int e;
+
+	*spfd = -1;
+	*dpfd = sbfs_open_parent(rootfd, dst, dleaf, NAME_MAX + 1);
+	if (*dpfd < 0) {
+		path_dir(dst, dir, sizeof(dir));
+		if (sbfs_mkdirs(rootfd, dir, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
+			return rpc_fail(err, "internal", "%s", msg);
+	} else if (sbfs_split(src, sdir, sizeof(sdir), sleaf, NAME_MAX + 1) == 0 &&
+		   sbfs_split(dst, dir, sizeof(dir), dleaf, NAME_MAX + 1) == 0 &&
+		   strcmp(sdir, dir) == 0) {
+		*spfd = *dpfd;
+		return 0;
+	}
+	*spfd = sbfs_open_parent(rootfd, src, sleaf, NAME_MAX + 1);
+	if (*spfd >= 0 && *dpfd < 0)
+		*dpfd = sbfs_open_parent(rootfd, dst, dleaf, NAME_MAX + 1);
+	if (*spfd >= 0 && *dpfd >= 0)
+		return 0;
+	e = errno;
+	if (*spfd >= 0)
+		close(*spfd);
+	if (*dpfd >= 0)
+		close(*dpfd);
+	*spfd = *dpfd = -1;
+	errno = e;
+	return 1;
+}
+
 static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
 			struct rpc_error *err)
 {
-	char src[SBFS_PATH_MAX], dst[SBFS_PATH_MAX], dir[SBFS_PATH_MAX];
-	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1], msg[SBFS_PATH_MAX + 128];
+	char src[SBFS_PATH_MAX], dst[SBFS_PATH_MAX];
+	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1];
 	struct sbfs_idnames names;
 	const char *sin, *din;
-	int spfd = -1, dpfd = -1, rc, e;
+	int spfd, dpfd, rc, e;
 	json_t *entry;
 
 	if (req_str(req, "source", NULL, &sin, err) < 0 ||
@@ -613,39 +653,31 @@ static int fs_move_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	    resolve(ctx, sin, src, sizeof(src), err) < 0 ||
 	    resolve(ctx, din, dst, sizeof(dst), err) < 0)
 		return -1;
-	/* The destination's directory is there (the usual case): nothing to create. */
-	dpfd = sbfs_open_parent(rootfd, dst, dleaf, sizeof(dleaf));
-	if (dpfd < 0) {
-		path_dir(dst, dir, sizeof(dir));
-		if (sbfs_mkdirs(rootfd, dir, ctx->user.uid, ctx->user.gid, msg, sizeof(msg)) < 0)
-			return rpc_fail(err, "internal", "%s", msg);
-	}
-	spfd = sbfs_open_parent(rootfd, src, sleaf, sizeof(sleaf));
-	e = errno;
-	if (spfd >= 0 && dpfd < 0) {
-		dpfd = sbfs_open_parent(rootfd, dst, dleaf, sizeof(dleaf));
-		e = errno;
-	}
-	rc = -1;
-	if (spfd >= 0 && dpfd >= 0) {
+	rc = move_open_dirs(ctx, rootfd, src, dst, sleaf, dleaf, &spfd, &dpfd, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
 		rc = go_rename(spfd, sleaf, dpfd, dleaf);
-		e = errno;
-	}
-	if (spfd >= 0)
+	else
+		rc = -1;
+	e = errno;
+	if (spfd >= 0 && spfd != dpfd)
 		close(spfd);
-	if (dpfd >= 0)
-		close(dpfd);
 	if (rc < 0) {
+		if (dpfd >= 0)
+			close(dpfd);
 		if (e == ENOENT)
 			return rpc_fail(err, "not_found", "source file not found: rename %s %s: %s",
 					src, dst, sbfs_errstr(e));
 		return rpc_fail(err, "internal", "error renaming: rename %s %s: %s",
 				src, dst, sbfs_errstr(e));
 	}
+	/* The entry as it is now in the directory it was moved into. */
 	sbfs_idnames_load(&names, ctx->sb, rootfd);
-	entry = fsrpc_entry(rootfd, &names, dst);
+	entry = fsrpc_entry_at(rootfd, &names, dpfd, dleaf, dst);
 	e = errno;
 	sbfs_idnames_release(&names);
+	close(dpfd);
 	if (!entry)
 		return rpc_fail(err, e == ENOENT ? "not_found" : "internal",
 				"file not found: lstat %s: %s", dst, sbfs_errstr(e));

@@ -98,30 +98,24 @@ int sbfs_open(int rootfd, const char *path, int flags, mode_t mode)
 	return openat2_in_root(rootfd, path, flags, mode, 0);
 }
 
-int sbfs_open_parent(int rootfd, const char *path, char *leaf, size_t leaflen)
+int sbfs_split(const char *path, char *parent, size_t parentlen, char *leaf, size_t leaflen)
 {
-	char parent[SBFS_PATH_MAX];
 	const char *slash, *name;
 	size_t plen, nlen;
 
 	slash = strrchr(path, '/');
-	if (!slash) {
+	plen = slash ? (size_t)(slash - path) : 0;
+	name = slash ? slash + 1 : path;
+	if (plen >= parentlen || parentlen < 2) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (plen == 0) {
 		parent[0] = '/';
 		parent[1] = '\0';
-		name = path;
 	} else {
-		plen = (size_t)(slash - path);
-		if (plen >= sizeof(parent)) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
 		memcpy(parent, path, plen);
 		parent[plen] = '\0';
-		if (plen == 0) {
-			parent[0] = '/';
-			parent[1] = '\0';
-		}
-		name = slash + 1;
 	}
 	if (name[0] == '\0')
 		name = ".";
@@ -135,6 +129,15 @@ int sbfs_open_parent(int rootfd, const char *path, char *leaf, size_t leaflen)
 		return -1;
 	}
 	memcpy(leaf, name, nlen + 1);
+	return 0;
+}
+
+int sbfs_open_parent(int rootfd, const char *path, char *leaf, size_t leaflen)
+{
+	char parent[SBFS_PATH_MAX];
+
+	if (sbfs_split(path, parent, sizeof(parent), leaf, leaflen) < 0)
+		return -1;
 	return openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY, 0, 0);
 }
 

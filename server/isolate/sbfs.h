@@ -43,6 +43,11 @@ int sbfs_open(int rootfd, const char *path, int flags, mode_t mode);
  */
 int sbfs_open_parent(int rootfd, const char *path, char *leaf, size_t leaflen);
 
+/* The directory and last component of @path as sbfs_open_parent() opens
+ * them, into @parent and @leaf.  Returns 0, or -1 (EINVAL for "..",
+ * ENAMETOOLONG). */
+int sbfs_split(const char *path, char *parent, size_t parentlen, char *leaf, size_t leaflen);
+
 int sbfs_lstat(int rootfd, const char *path, struct stat *st);
 int sbfs_stat(int rootfd, const char *path, struct stat *st);
 
