@@ -2523,6 +2523,7 @@ int cache_sync_all(struct fs *fs)
 	size_t n;
 	int rc;
 
+	remote_mkdir_flush(fs);
 	arr = snapshot(&n);
 	rc = arr || !n ? barrier(fs, arr, n) : -ENOMEM;
 	free(arr);

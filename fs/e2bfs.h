@@ -120,6 +120,12 @@ int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out);
 int remote_list(struct fs *fs, const char *path, e2b_entry_list **out);
 int remote_list_depth(struct fs *fs, const char *path, unsigned depth, e2b_entry_list **out);
 int remote_mkdir(struct fs *fs, const char *path);
+/* mkdir answered at once: the MakeDir runs in the background; envd calls
+ * about the directory, below it or about the directory holding it make it
+ * first (offline: remote_mkdir()). */
+int remote_mkdir_async(struct fs *fs, const char *path);
+/* Every pending MakeDir made (barriers). */
+void remote_mkdir_flush(struct fs *fs);
 int remote_rename(struct fs *fs, const char *from, const char *to);
 int remote_remove(struct fs *fs, const char *path);
 int remote_create(struct fs *fs, const char *path);

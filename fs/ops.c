@@ -897,7 +897,9 @@ static void e2bfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		return;
 	self = pre_self(path);
 	inode_vouch_begin(&tok);
-	rc = remote_mkdir(fs, path);
+	/* Answered now; made in the sandbox in the background, before
+	 * anything else asks envd about it (remote.c). */
+	rc = remote_mkdir_async(fs, path);
 	in = rc == 0 ? inode_for_path(path) : NULL;
 	if (rc == 0 && !in)
 		rc = -ENOMEM;

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,12 +216,196 @@ int remote_end(struct fs *fs, int rc)
 	return -err;
 }
 
+/*
+ * mkdir answered at once (remote_mkdir_async): the MakeDirs run in order
+ * on a thread of their own, and an envd call about such a directory, a
+ * path below it or the directory holding it first makes it (pmk_settle:
+ * envd's answer must include it), as barriers do (remote_mkdir_flush).
+ * Costs one atomic load while none is pending.
+ */
+struct pmk {
+	struct pmk *next;
+	char *path;
+	int running;
+};
+
+static pthread_mutex_t pmk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pmk_cond = PTHREAD_COND_INITIALIZER;
+static struct pmk *pmk_head;		/* protected by pmk_lock; in mkdir order */
+static atomic_uint pmk_count;
+static int pmk_started, pmk_stop;	/* protected by pmk_lock */
+static pthread_t pmk_thread;
+static unsigned pmk_delay_ms;		/* tests only: E2BFS_TEST_UPLOAD_DELAY_MS */
+
+/* Is one of @a, @b the other or below it? */
+static int pmk_related(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > lb)
+		return pmk_related(b, a);
+	if (la == 1 && a[0] == '/')
+		return 1;
+	return !strncmp(a, b, la) && (b[la] == 0 || b[la] == '/');
+}
+
+static int transient(int rc)
+{
+	return rc == -EIO || rc == -ENOTCONN || rc == -ETIMEDOUT || rc == -EAGAIN;
+}
+
+/* Make @p's directory (claimed by this thread), then forget it. */
+static void pmk_run(struct fs *fs, struct pmk *p)
+{
+	struct pmk **pp;
+	unsigned tries;
+	int rc, created = 0;
+
+	if (pmk_delay_ms)
+		usleep(pmk_delay_ms * 1000u);
+	for (tries = 0;; tries++) {
+		RCALL(fs, rc, e2b_fs_mkdir(&created, fs->sb, p->path));
+		rc = remote_end(fs, rc);
+		if (rc == 0 || !transient(rc) || tries >= 4)
+			break;
+		usleep((250u << tries) * 1000u);
+	}
+	/* Not made (its files' uploads make it too, or fail as well): said
+	 * in the log, as an upload's error is. */
+	if (rc < 0)
+		fs_log(fs, "mkdir '%s' in the sandbox: error %d", p->path, -rc);
+	pthread_mutex_lock(&pmk_lock);
+	for (pp = &pmk_head; *pp && *pp != p; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = p->next;
+	atomic_fetch_sub(&pmk_count, 1);
+	pthread_cond_broadcast(&pmk_cond);
+	pthread_mutex_unlock(&pmk_lock);
+	free(p->path);
+	free(p);
+}
+
+/* The first pending MakeDir related to @path (any, for NULL) that nobody
+ * makes yet, claimed; *busy: a related one is being made.  Lock held. */
+static struct pmk *pmk_claim_locked(const char *path, int *busy)
+{
+	struct pmk *p;
+
+	*busy = 0;
+	for (p = pmk_head; p; p = p->next) {
+		if (path && !pmk_related(p->path, path))
+			continue;
+		if (p->running) {
+			*busy = 1;
+			continue;
+		}
+		p->running = 1;
+		return p;
+	}
+	return NULL;
+}
+
+/* Make the pending MakeDirs related to @path (waiting for those being
+ * made), or, for NULL (the thread), all of them as they come until stop. */
+static void pmk_drain(struct fs *fs, const char *path)
+{
+	struct pmk *p;
+	int busy;
+
+	pthread_mutex_lock(&pmk_lock);
+	for (;;) {
+		p = pmk_claim_locked(path, &busy);
+		if (p) {
+			pthread_mutex_unlock(&pmk_lock);
+			pmk_run(fs, p);
+			pthread_mutex_lock(&pmk_lock);
+			continue;
+		}
+		if (path ? !busy : pmk_stop)
+			break;
+		pthread_cond_wait(&pmk_cond, &pmk_lock);
+	}
+	pthread_mutex_unlock(&pmk_lock);
+}
+
+/* Before envd is asked about @path. */
+static void pmk_settle(struct fs *fs, const char *path)
+{
+	if (atomic_load(&pmk_count))
+		pmk_drain(fs, path);
+}
+
+static void *pmk_main(void *arg)
+{
+	pmk_drain(arg, NULL);
+	return NULL;
+}
+
+int remote_mkdir_async(struct fs *fs, const char *path)
+{
+	struct pmk *p, **pp;
+	int online, ok = 1;
+
+	pthread_mutex_lock(&fs->lock);
+	online = fs->online;
+	pthread_mutex_unlock(&fs->lock);
+	p = online ? calloc(1, sizeof(*p)) : NULL;
+	if (p)
+		p->path = strdup(path);
+	pthread_mutex_lock(&pmk_lock);
+	if (p && p->path && !pmk_started && !pmk_stop) {
+		const char *d = getenv("E2BFS_TEST_UPLOAD_DELAY_MS");
+
+		pmk_delay_ms = d ? (unsigned)strtoul(d, NULL, 10) : 0;
+		pmk_started = pthread_create(&pmk_thread, NULL, pmk_main, fs) == 0;
+	}
+	ok = p && p->path && pmk_started && !pmk_stop;
+	if (ok) {
+		for (pp = &pmk_head; *pp; pp = &(*pp)->next)
+			;
+		*pp = p;
+		atomic_fetch_add(&pmk_count, 1);
+		pthread_cond_broadcast(&pmk_cond);
+	}
+	pthread_mutex_unlock(&pmk_lock);
+	if (ok)
+		return 0;
+	/* Offline (or no memory, no thread): made now, its error said now. */
+	if (p)
+		free(p->path);
+	free(p);
+	return remote_mkdir(fs, path);
+}
+
+void remote_mkdir_flush(struct fs *fs)
+{
+	pmk_settle(fs, "/");
+}
+
+/* Stop the MakeDir thread once the pending ones are made. */
+static void pmk_shutdown(struct fs *fs)
+{
+	int started;
+
+	remote_mkdir_flush(fs);
+	pthread_mutex_lock(&pmk_lock);
+	pmk_stop = 1;
+	started = pmk_started;
+	pmk_started = 0;
+	pthread_cond_broadcast(&pmk_cond);
+	pthread_mutex_unlock(&pmk_lock);
+	if (started)
+		pthread_join(pmk_thread, NULL);
+}
+
 int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
 {
 	int rc;
 
 	if (fs->debug)
 		fs_log(fs, "remote: Stat '%s'", path);
+	pmk_settle(fs, path);
 	cache_wait_new(fs, path, 0);	/* write-back: created here, not there yet */
 	RCALL(fs, rc, e2b_fs_stat(out, fs->sb, path));
 	return remote_end(fs, rc);
@@ -232,6 +418,7 @@ int remote_list_depth(struct fs *fs, const char *path, unsigned depth, e2b_entry
 
 	if (fs->debug)
 		fs_log(fs, "remote: ListDir '%s' depth %u", path, depth);
+	pmk_settle(fs, path);
 	cache_wait_new(fs, path, 1);	/* write-back: created here, not there yet */
 	RCALL(fs, rc, e2b_fs_list(out, fs->sb, path, depth));
 	return remote_end(fs, rc);
@@ -246,6 +433,7 @@ int remote_mkdir(struct fs *fs, const char *path)
 {
 	int rc, created = 0;
 
+	pmk_settle(fs, path);
 	RCALL(fs, rc, e2b_fs_mkdir(&created, fs->sb, path));
 	if (rc == 0 && !created)
 		return -EEXIST;
@@ -256,6 +444,8 @@ int remote_rename(struct fs *fs, const char *from, const char *to)
 {
 	int rc;
 
+	pmk_settle(fs, from);
+	pmk_settle(fs, to);
 	RCALL(fs, rc, e2b_fs_rename(NULL, fs->sb, from, to));
 	return remote_end(fs, rc);
 }
@@ -264,6 +454,7 @@ int remote_remove(struct fs *fs, const char *path)
 {
 	int rc;
 
+	pmk_settle(fs, path);
 	RCALL(fs, rc, e2b_fs_remove(fs->sb, path));
 	return remote_end(fs, rc);
 }
@@ -422,6 +613,9 @@ static int meta_one(struct fs *fs, e2b_meta_op *op)
 {
 	if (op->kind == E2B_META_SETATTR && !op->set)
 		return 0;
+	pmk_settle(fs, op->path);
+	if (op->kind == E2B_META_LINK && op->target)
+		pmk_settle(fs, op->target);
 	meta_run(fs, op, 1);
 	return meta_end(fs, op);
 }
@@ -660,6 +854,7 @@ int remote_mknod(struct fs *fs, const char *path, mode_t mode, dev_t rdev)
 	const char *const *argv;
 	int rc;
 
+	pmk_settle(fs, path);
 	snprintf(m, sizeof(m), "%o", (unsigned)(mode & 07777));
 	snprintf(maj, sizeof(maj), "%u", major(rdev));
 	snprintf(mi, sizeof(mi), "%u", minor(rdev));
@@ -721,7 +916,7 @@ gid_t remote_gid(const char *name)
 
 void remote_shutdown(struct fs *fs)
 {
-	(void)fs;
+	pmk_shutdown(fs);
 	/* Waits for the calls using the session (each bounded by
 	 * op_timeout); the helper is stopped with it. */
 	pthread_rwlock_wrlock(&meta.lock);

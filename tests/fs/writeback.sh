@@ -4,7 +4,8 @@
 # uploads run in the background.  Barriers (`e2bctl run .`, .e2bfs/ctl
 # sync, fsync, unmount) make everything written before them visible in the
 # sandbox; unlink and rename of a file with a pending upload are ordered
-# with it; a kill -9 with 500 closed-but-not-uploaded files loses none of
+# with it, and so is whatever touches a directory whose MakeDir is still
+# pending; a kill -9 with 500 closed-but-not-uploaded files loses none of
 # them (the next mount uploads them).  E2BFS_TEST_UPLOAD_DELAY_MS (tests
 # only) holds every background upload back so files really are pending.
 . "$SRC_DIR/tests/lib.sh"
@@ -121,6 +122,27 @@ touch -d '2001-02-03 04:05:06 UTC' "$mnt/wb/stamped"
 echo sync > "$mnt/.e2bfs/ctl"
 expect_eq "utimens after close folded into the upload" "981173106" \
 	"$("$E2BCTL_BIN" run "$id" -- stat -c %Y wb/stamped 2>&1)"
+
+# mkdir is answered at once; its MakeDir (held back 400 ms here) runs in
+# the background, and whatever asks envd about the directory first waits
+# for it: a rename, an rmdir, a symlink in it, a listing, a barrier.
+t0=$(date +%s%N)
+mkdir "$mnt/wb/d1" "$mnt/wb/d1/d2" "$mnt/wb/d3" "$mnt/wb/d4" "$mnt/wb/d5"
+mkdir -m 700 "$mnt/wb/d6"
+t1=$(date +%s%N)
+check "six mkdirs answered before their MakeDirs ($(( (t1 - t0) / 1000000 )) ms)" \
+	test $(( (t1 - t0) / 1000000 )) -lt 1000
+expect_eq "the last one not in the sandbox yet" "no" \
+	"$("$E2BCTL_BIN" run "$id" -- sh -c 'test -d wb/d6 && echo yes || echo no' 2>&1)"
+echo in-d2 > "$mnt/wb/d1/d2/f"
+check "rename of a directory just made" mv "$mnt/wb/d3" "$mnt/wb/d3b"
+check "rmdir of a directory just made" rmdir "$mnt/wb/d4"
+check "symlink in a directory just made" ln -s ../d1 "$mnt/wb/d5/l"
+expect_eq "listed through the mount" "d1 d3b d5 d6" \
+	"$(cd "$mnt/wb" && ls -d d* | tr '\n' ' ' | sed 's/ $//')"
+echo sync > "$mnt/.e2bfs/ctl"
+expect_eq "in the sandbox after the barrier" "in-d2|d3b|700|../d1|0" \
+	"$("$E2BCTL_BIN" run "$id" -- sh -c 'cat wb/d1/d2/f; printf "|"; ls -d wb/d3*; printf "|"; stat -c %a wb/d6; printf "|"; readlink wb/d5/l; printf "|"; ls -d wb/d4 2>/dev/null | wc -l' 2>&1 | tr -d '\n' | sed 's|wb/||')"
 fs_umount "$mnt"
 expect_eq "unmount is a barrier" "0" "$(find "$TEST_TMP/cache/$id" -name '*.dirty' | wc -l)"
 

@@ -199,6 +199,11 @@ int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out)
 	return rc;
 }
 
+void remote_mkdir_flush(struct fs *fs)
+{
+	(void)fs;
+}
+
 /* A call with two paths. */
 static void record2(const char *op, const char *a, const char *b)
 {
