@@ -152,6 +152,22 @@ sh_in_sandbox "echo two >> $H/co/rv/echo"
 sleep 0.5	# its event, and the revalidation once quiet (0.2 s)
 expect_eq "sandbox write inside our echo window: seen at the next open" \
 	"$(tr '\n' ' ' < "$mnt/co/rv/echo")" "one two "
+# rm of names the watch vouches for: one request each (no Stat first); a
+# name the sandbox turned into a directory meanwhile is refused, never
+# removed with its tree (envd's Remove is rm -rf).
+sh_in_sandbox "mkdir -p $H/co/rm && cd $H/co/rm && for i in 1 2 3 4 5 6 7 8 9 10; do echo \$i > r\$i; done && echo f > was-file"
+ls -l "$mnt/co/rm" > /dev/null
+sleep 1.1	# the listing's attributes expired: what vouches now is the watch
+r0=$(reqs)
+rm "$mnt/co/rm"/r*
+r1=$(reqs)
+check "rm of 10 vouched files: $((r1 - r0)) requests" test $((r1 - r0)) -le 10
+expect_eq "gone in the sandbox" "0" "$("$E2BCTL_BIN" run "$id" -- sh -c "ls $H/co/rm | grep -c '^r'" 2>&1)"
+sh_in_sandbox "cd $H/co/rm && rm was-file && mkdir was-file && echo keep > was-file/inside"
+sleep 1	# its events
+rm "$mnt/co/rm/was-file" 2>/dev/null
+expect_eq "a file turned directory in the sandbox: rm refuses, its tree stays" "keep" \
+	"$("$E2BCTL_BIN" run "$id" -- cat "$H/co/rm/was-file/inside" 2>&1)"
 fs_umount "$mnt"
 
 # --- a tree walk is a few requests (depth listings prefetched ahead), not
