@@ -970,6 +970,29 @@ static void e2bfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	free(path);
 }
 
+/*
+ * What @path is, before removing it: the watch's word while it vouches for
+ * the record (rm -rf then costs one request a name), else a Stat.  *in
+ * pinned on success.
+ */
+static int vouched_or_stat(struct fs *fs, const char *path, struct inode **in, struct stat *st)
+{
+	struct inode *v = inode_find_path(path);
+
+	if (v && inode_attr_vouched(v)) {
+		pthread_mutex_lock(&inode_lock);
+		*st = v->attr;
+		pthread_mutex_unlock(&inode_lock);
+		*in = v;
+		return 0;
+	}
+	if (v)
+		inode_invalidate(v);
+	inode_unpin(v);
+	*in = NULL;
+	return stat_path(fs, path, in, st);
+}
+
 static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = FS(req);
@@ -990,23 +1013,11 @@ static void e2bfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		free(path);
 		return;
 	}
-	/* While the watch vouches for what the name is (not a directory,
-	 * which envd's Remove would take whole), no Stat first: rm -rf costs
-	 * one request a file. */
-	if (in && inode_attr_vouched(in)) {
-		pthread_mutex_lock(&inode_lock);
-		st = in->attr;
-		pthread_mutex_unlock(&inode_lock);
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : 0;
-	} else {
-		if (in)
-			inode_invalidate(in);
-		inode_unpin(in);
-		in = NULL;
-		rc = stat_path(fs, path, &in, &st);
-		if (rc == 0 && S_ISDIR(st.st_mode))
-			rc = -EISDIR;
-	}
+	/* Not a directory (envd's Remove would take it whole). */
+	inode_unpin(in);
+	rc = vouched_or_stat(fs, path, &in, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		rc = -EISDIR;
 	/* Open here: its descriptors keep the content after the remove. */
 	if (rc == 0)
 		rc = cache_unlinking(fs, in);
@@ -1053,7 +1064,8 @@ static void e2bfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!path)
 		return;
-	rc = stat_path(fs, path, &in, &st);
+	/* (Its listing is asked for below all the same.) */
+	rc = vouched_or_stat(fs, path, &in, &st);
 	if (rc == 0 && !S_ISDIR(st.st_mode))
 		rc = -ENOTDIR;
 	if (rc == 0)
