@@ -2372,6 +2372,9 @@ static int plink_copy(struct fs *fs, struct file *s, struct file *d)
 			off += (uint64_t)r;
 	}
 	close(sfd);
+	/* (a cache file this record had before may be longer) */
+	if (rc == 0 && ftruncate(d->fd, (off_t)s->size) < 0)
+		rc = -errno;
 	if (rc < 0)
 		return rc;
 	d->size = s->size;
