@@ -9,9 +9,12 @@
  * subdirectories, then its later siblings and theirs: the order of git's
  * index and of fts), are fetched whole into the content cache by
  * ahead_threads threads, until ahead_files files or ahead_bytes bytes lie
- * ahead of the directory the reader is in.  As the reader moves on, the run
- * is extended; a reader that leaves it for a directory not in it starts a
- * new run there (at its second file) and the old run's queue is dropped.
+ * ahead of the directory the reader is in (a run's window starts at
+ * AHEAD_START files and doubles each time the reader moves on into a later
+ * directory of it: a reader that stays costs little).  As the reader moves
+ * on, the run is extended; a reader that leaves it for a directory not in
+ * it starts a new run there (at its second file) and the old run's queue
+ * is dropped.
  *
  * The fetch itself is cache_ahead(): it holds the file's lock over its GET,
  * so an open of that file waits for that one fetch instead of asking again;
@@ -34,6 +37,9 @@
 #define AHEAD_TRIGGER 2.0	/* seconds between two opens of one directory */
 #define AHEAD_DEPTH 32		/* depth of the walk below the run's parent */
 #define AHEAD_SUBDIRS 4096	/* subdirectories of one directory walked */
+#define AHEAD_START 64		/* a run's first window (files); doubled each
+				 * time the reader moves on to a later
+				 * directory of the run, up to ahead_files */
 
 struct ah_job {
 	struct inode *in;	/* pinned */
@@ -69,6 +75,7 @@ static uint64_t run_id;				/* protected by ah_lock */
 static char *run_start;		/* protected by ah_lock; a new run's directory */
 static struct ah_dir run[AHEAD_RUN];		/* protected by ah_lock */
 static size_t run_n, run_pos;			/* protected by ah_lock */
+static unsigned run_moves;	/* protected by ah_lock; the reader moved on */
 static uint64_t run_files, run_bytes;		/* protected by ah_lock; queued */
 static int run_more;		/* protected by ah_lock; the walk is not over */
 static int want_plan, planning;			/* protected by ah_lock */
@@ -111,6 +118,7 @@ static void run_clear_locked(void)
 	for (i = 0; i < run_n; i++)
 		free(run[i].path);
 	run_n = run_pos = 0;
+	run_moves = 0;
 	run_files = run_bytes = 0;
 }
 
@@ -118,8 +126,13 @@ static void run_clear_locked(void)
 static int run_short_locked(struct fs *fs)
 {
 	uint64_t f = run_n ? run[run_pos].cum_files : 0, b = run_n ? run[run_pos].cum_bytes : 0;
+	uint64_t win = (uint64_t)AHEAD_START << (run_moves < 16 ? run_moves : 16);
 
-	return run_files - f < fs->o.ahead_files && run_bytes - b < fs->ahead_bytes;
+	/* A reader that stays in its directory (make in a project) does not
+	 * get a whole window of the directories after it fetched. */
+	if (win > fs->o.ahead_files)
+		win = fs->o.ahead_files;
+	return run_files - f < win && run_bytes - b < fs->ahead_bytes;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -401,8 +414,10 @@ static int run_reached_locked(struct fs *fs, const char *dir)
 		size_t k = i % run_n;
 
 		if (!strcmp(run[k].path, dir)) {
-			if (k > run_pos)
+			if (k > run_pos) {
 				run_pos = k;
+				run_moves++;
+			}
 			if (run_more && run_short_locked(fs) && !want_plan) {
 				want_plan = 1;
 				pthread_cond_signal(&ah_cond);
@@ -434,7 +449,7 @@ static struct ah_recent *recent_slot_locked(const char *dir)
  * A process opened @path (a remote path) with @flags: the hook that
  * starts and extends runs.  Cheap; never waits for the network.
  */
-void ahead_opened(struct fs *fs, const char *path, int flags)
+void ahead_opened(struct fs *fs, const char *path, int flags, int here)
 {
 	const char *name = strrchr(path, '/');
 	struct ah_recent *r;
@@ -449,6 +464,11 @@ void ahead_opened(struct fs *fs, const char *path, int flags)
 		return;
 	pthread_mutex_lock(&ah_lock);
 	if (run_reached_locked(fs, dir))
+		goto out;
+	/* A file whose content is here starts no run (a reader of files
+	 * written here, as git add is, has nothing to wait for); in a run it
+	 * still moves the reader on (above). */
+	if (here)
 		goto out;
 	/* Not in the run: is the reader going through this directory? */
 	r = recent_slot_locked(dir);

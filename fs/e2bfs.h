@@ -408,7 +408,9 @@ void prefetch_stop(struct fs *fs);
 
 /* ---- ahead.c: small files fetched ahead of a reader ------------------ */
 int ahead_start(struct fs *fs);
-void ahead_opened(struct fs *fs, const char *path, int flags);
+/* An open of @path for reading; @here: its whole content is cached (such
+ * opens move a run's reader on but start none). */
+void ahead_opened(struct fs *fs, const char *path, int flags, int here);
 void ahead_stop(struct fs *fs);
 
 /* ---- watch.c ---------------------------------------------------------- */

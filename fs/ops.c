@@ -1401,11 +1401,8 @@ static void e2bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fi->keep_cache = keep;
 		fi->fh = 0;
 		fuse_reply_open(req, fi);
-		/* ahead.c: fetch what is read next, for a reader of files that
-		 * are not here (one going through files written here, as git
-		 * add does, has nothing to wait for) */
-		if (!cache_has_content(in))
-			ahead_opened(fs, path, fi->flags);
+		/* ahead.c: fetch what is read next */
+		ahead_opened(fs, path, fi->flags, cache_has_content(in));
 	}
 	free(path);
 }
