@@ -37,7 +37,7 @@
 #define AHEAD_TRIGGER 2.0	/* seconds between two opens of one directory */
 #define AHEAD_DEPTH 32		/* depth of the walk below the run's parent */
 #define AHEAD_SUBDIRS 4096	/* subdirectories of one directory walked */
-#define AHEAD_START 64		/* a run's first window (files); doubled each
+#define AHEAD_START 256		/* a run's first window (files); doubled each
 				 * time the reader moves on to a later
 				 * directory of the run, up to ahead_files */
 

@@ -32,8 +32,9 @@ watch_up() { [ "$(st watch)" = up ]; }
 sums_sandbox() { "$E2BCTL_BIN" run "$id" -- sh -c "cd $H/ah/$1 && sha256sum \$(ls | sort)" 2>&1; }
 sums_mount() { (cd "$mnt/ah/$1" && sha256sum $(ls | sort)) 2>&1; }
 
-# Three directories of 40 files of 1..6000 random bytes, one large file.
-sh_in_sandbox "mkdir -p $H/ah && cd $H/ah && for d in d1 d2 d3 d4; do mkdir \$d; for i in \$(seq 10 49); do head -c \$(( (i * 997) % 6000 + 1 )) /dev/urandom > \$d/f\$i; done; done && head -c 300000 /dev/urandom > d2/big"
+# Four directories of 40 files of 1..6000 random bytes, one large file,
+# then eight directories of 40 tiny files (after them in name order).
+sh_in_sandbox "mkdir -p $H/ah && cd $H/ah && for d in d1 d2 d3 d4; do mkdir \$d; for i in \$(seq 10 49); do head -c \$(( (i * 997) % 6000 + 1 )) /dev/urandom > \$d/f\$i; done; done && head -c 300000 /dev/urandom > d2/big && for d in e1 e2 e3 e4 e5 e6 e7 e8; do mkdir \$d; for i in \$(seq 10 49); do echo \$d\$i > \$d/f\$i; done; done"
 
 # ahead_size=64K leaves 'big' (300,000 bytes) to the reader.
 mount_check "mount" "$id" "$mnt" -o ahead_size=64K,ahead_threads=8
@@ -42,13 +43,13 @@ expect_eq "nothing fetched ahead before a read" "$(st aheadFetched)" 0
 cat "$mnt/ah/d1/f10" >/dev/null
 expect_eq "one file read: nothing fetched ahead" "$(st aheadFetched)" 0
 cat "$mnt/ah/d1/f11" >/dev/null
-# The rest of d1 (38), then d2 and d3 (40 small each): the first window
-# (64 files beyond the reader's directory) ends in d3; each move of the
-# reader into the next directory of the run doubles it.
-wait_until "the second file read fetches the directory and the next ones ahead" fetched_at_least 118
+# The rest of d1 (38), then d2, d3, d4 and e1..e4 (40 small each): the
+# first window (256 files beyond the reader's directory) ends in e4; each
+# move of the reader into the next directory of the run doubles it.
+wait_until "the second file read fetches the directory and the next ones ahead" fetched_at_least 318
 sleep 0.5
 check "a reader that stays in d1 gets no more than the first window ($(st aheadFetched))" \
-	test "$(st aheadFetched)" -le 118
+	test "$(st aheadFetched)" -le 318
 r0=$(st requests)
 h0=$(st aheadHits)
 f0=$(st aheadFetched)
