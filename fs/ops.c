@@ -1108,17 +1108,17 @@ static void e2bfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 static int link_here(fuse_req_t req, struct fs *fs, struct inode *pin, const char *name,
 		     struct inode *src, const char *path)
 {
-	struct inode *in = inode_for_path(path);
+	struct inode *in;
 	struct stat st;
 
+	/* The old name's attributes with its local content's size and times. */
+	if (!inode_stale_attr(src, &st))
+		return 0;
+	in = inode_for_path(path);
 	if (!in || cache_link_new(fs, src, in) < 0) {
 		inode_unpin(in);
 		return 0;
 	}
-	pthread_mutex_lock(&inode_lock);
-	st = src->attr;
-	pthread_mutex_unlock(&inode_lock);
-	cache_local_attr(src, &st);
 	st.st_ino = in->ino;
 	inode_set_attr(fs, in, &st);
 	inode_set_links(src, in, 2);
