@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fusefloor: the cost of moving a file's bytes through /dev/fuse alone.
  *
