@@ -5,12 +5,15 @@
  *
  *   pbjson-tool encode [-e] PROCEDURE   JSON request on stdin -> protobuf
  *                                       (-e: as one Connect envelope)
+ *   pbjson-tool encode -r PROCEDURE     JSON answer on stdin -> protobuf
+ *                                       (what e2bd sends for it)
  *   pbjson-tool decode [-e] PROCEDURE   protobuf answer on stdin -> JSON
  *                                       (-e: a stream of envelopes, one line
  *                                       each; end-of-stream as "eos JSON")
  *
  * JSON output is compact with sorted keys.  Exit 1 on any error.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,18 +100,46 @@ static int decode_envelopes(const ProtobufCMessageDescriptor *d, const uint8_t *
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* JSON @data of type @d to protobuf on stdout, as one envelope with @env. */
+static int encode(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t n,
+		  bool allow_nul, bool env)
 {
-	const ProtobufCMessageDescriptor *in, *out;
 	char err[PBJSON_ERR_MAX] = "";
-	int env = argc == 4 && !strcmp(argv[2], "-e");
-	uint8_t *data, *buf;
-	size_t n, len;
+	uint8_t *buf;
+	size_t len;
 	json_t *j;
 	int r;
 
-	if ((argc != 3 && !env) || (strcmp(argv[1], "encode") && strcmp(argv[1], "decode"))) {
-		fprintf(stderr, "usage: pbjson-tool encode|decode [-e] PROCEDURE\n");
+	j = json_loadb((const char *)data, n, allow_nul ? JSON_ALLOW_NUL : 0, NULL);
+	if (!j || pbjson_encode(&buf, &len, d, j, 5, err) < 0) {
+		fprintf(stderr, "pbjson-tool: %s\n", j ? err : "invalid JSON");
+		json_decref(j);
+		return -1;
+	}
+	json_decref(j);
+	buf[0] = 0;
+	buf[1] = (uint8_t)(len >> 24);
+	buf[2] = (uint8_t)(len >> 16);
+	buf[3] = (uint8_t)(len >> 8);
+	buf[4] = (uint8_t)len;
+	r = fwrite(env ? buf : buf + 5, 1, env ? len + 5 : len, stdout) != (env ? len + 5 : len);
+	free(buf);
+	return r ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const ProtobufCMessageDescriptor *in, *out;
+	int env = argc == 4 && !strcmp(argv[2], "-e");
+	int answer = argc == 4 && !strcmp(argv[2], "-r") && !strcmp(argv[1], "encode");
+	uint8_t *data;
+	size_t n;
+	int r;
+
+	if ((argc != 3 && !env && !answer) ||
+	    (strcmp(argv[1], "encode") && strcmp(argv[1], "decode"))) {
+		fprintf(stderr, "usage: pbjson-tool encode|decode [-e] PROCEDURE\n"
+			"       pbjson-tool encode -r PROCEDURE\n");
 		return 2;
 	}
 	if (pbjson_method(argv[argc - 1], &in, &out) < 0) {
@@ -119,25 +150,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pbjson-tool: cannot read stdin\n");
 		return 1;
 	}
-	if (!strcmp(argv[1], "decode")) {
+	if (!strcmp(argv[1], "decode"))
 		r = env ? decode_envelopes(out, data, n) : decode_one(out, data, n);
-		free(data);
-		return r < 0;
-	}
-	j = json_loadb((const char *)data, n, 0, NULL);
+	else if (answer)	/* an answer's strings may hold NULs (EntryInfo.metadata) */
+		r = encode(out, data, n, true, false);
+	else
+		r = encode(in, data, n, false, env);
 	free(data);
-	if (!j || pbjson_encode(&buf, &len, in, j, 5, err) < 0) {
-		fprintf(stderr, "pbjson-tool: %s\n", j ? err : "invalid JSON");
-		json_decref(j);
-		return 1;
-	}
-	json_decref(j);
-	buf[0] = 0;
-	buf[1] = (uint8_t)(len >> 24);
-	buf[2] = (uint8_t)(len >> 16);
-	buf[3] = (uint8_t)(len >> 8);
-	buf[4] = (uint8_t)len;
-	r = fwrite(env ? buf : buf + 5, 1, env ? len + 5 : len, stdout) != (env ? len + 5 : len);
-	free(buf);
-	return r;
+	return r < 0;
 }

@@ -24,6 +24,7 @@
 
 #include "core/e2bd.h"
 #include "envd/fsrpc.h"
+#include "envd/listdir.h"
 #include "envd/users.h"
 #include "isolate/nsbox.h"
 #include "http/rpc.h"
@@ -77,8 +78,7 @@ static bool entry_may_have_metadata(int dfd, const char *leaf)
 	return false;
 }
 
-/* user.e2b.* xattrs of the non-symlink entry @leaf in @dfd, or NULL. */
-static json_t *entry_metadata(int dfd, const char *leaf)
+json_t *fsrpc_entry_metadata(int dfd, const char *leaf)
 {
 	char proc[64], list[4096], val[4096];
 	json_t *meta = NULL;
@@ -197,7 +197,7 @@ json_t *fsrpc_entry_at(int rootfd, const struct sbfs_idnames *names, int dfd,
 	if (jtarget)
 		json_object_set_new(e, "symlinkTarget", jtarget);
 	if (!link && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-		meta = entry_metadata(dfd, leaf);
+		meta = fsrpc_entry_metadata(dfd, leaf);
 		if (meta)
 			json_object_set_new(e, "metadata", meta);
 	}
@@ -347,134 +347,16 @@ static int fs_stat_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **o
 	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Read the names in @dfd (without . and ..), sorted bytewise like Go. */
-static char **read_names(int dfd, size_t *count)
-{
-	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t n = 0, cap = 0;
-	DIR *d;
-	int fd;
-
-	*count = 0;
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[n] = strdup(de->d_name);
-		if (!v[n])
-			break;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), name_cmp);
-	*count = n;
-	if (!v)
-		v = calloc(1, sizeof(*v));
-	return v;
-}
-
-static void free_names(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /*
- * The walk keeps one path buffer that grows and shrinks with the
- * recursion, so a frame is small: a sandbox can nest ~2000 directories
- * inside a 4 KiB path and must not be able to overflow our stack.
+ * ListDir in the call's codec (see listdir.h): 0 with the answer's bytes
+ * in *out (malloc'd), -1 with @err set, or 1 when only the generic path
+ * can give this answer in protobuf (it then fails it as pbjson tells).
  */
-struct walk {
-	int rootfd;
-	const struct sbfs_idnames *names;
-	uint32_t depth;
-	json_t *entries;
-	char path[SBFS_PATH_MAX];	/* reported path of the current entry */
-};
-
-/* Append "/name" (or "name" after "/") to @buf of length @len; new length or 0. */
-static size_t path_push(char *buf, size_t len, size_t cap, const char *name)
-{
-	size_t sep = (len == 1 && buf[0] == '/') ? 0 : 1, nlen = strlen(name);
-
-	if (len + sep + nlen >= cap)
-		return 0;
-	if (sep)
-		buf[len] = '/';
-	memcpy(buf + len + sep, name, nlen + 1);
-	return len + sep + nlen;
-}
-
-/* Pre-order, lexical walk of @dfd (reported as w->path[0..len)); never follows symlinks. */
-static int walk_dir(struct walk *w, int dfd, size_t len, uint32_t level)
-{
-	struct stat st;
-	char **names;
-	size_t n, i, plen;
-	json_t *e;
-	int cfd, rc = 0;
-
-	names = read_names(dfd, &n);
-	if (!names)
-		return -1;
-	for (i = 0; i < n && rc == 0; i++) {
-		/* An upload in progress is invisible, as it would be with envd. */
-		if (strncmp(names[i], UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0)
-			continue;
-		plen = path_push(w->path, len, sizeof(w->path), names[i]);
-		if (!plen)
-			continue;
-		e = fsrpc_entry_at(w->rootfd, w->names, dfd, names[i], w->path);
-		if (e) {
-			json_array_append_new(w->entries, e);
-			if (level < w->depth &&
-			    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISDIR(st.st_mode)) {
-				cfd = openat(dfd, names[i],
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (cfd >= 0) {
-					rc = walk_dir(w, cfd, plen, level + 1);
-					close(cfd);
-				}
-			}
-		}
-		/* else: vanished mid-walk */
-		w->path[len] = '\0';
-	}
-	free_names(names, n);
-	return rc;
-}
-
-static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
-			struct rpc_error *err)
+static int list_dir(struct rpc_ctx *ctx, int rootfd, json_t *req, enum listdir_codec codec,
+		    char **out, size_t *out_len, struct rpc_error *err)
 {
 	char path[SBFS_PATH_MAX], real[SBFS_PATH_MAX];
 	struct sbfs_idnames names;
-	struct walk w;
 	struct stat st;
 	const char *in;
 	uint32_t depth;
@@ -510,26 +392,47 @@ static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t
 				real, real, sbfs_errstr(e));
 	}
 	sbfs_idnames_load(&names, ctx->sb, rootfd);
-	w.rootfd = rootfd;
-	w.names = &names;
-	w.depth = depth;
-	w.entries = json_array();
-	snprintf(w.path, sizeof(w.path), "%s", path);
-	rc = walk_dir(&w, dfd, strlen(w.path), 1);
+	rc = listdir_walk(out, out_len, rootfd, &names, dfd, path, depth, codec);
 	e = errno;
 	close(dfd);
 	sbfs_idnames_release(&names);
-	if (rc < 0) {
-		json_decref(w.entries);
+	if (rc < 0)
 		return rpc_fail(err, "internal", "error reading directory %s: %s",
 				real, sbfs_errstr(e));
-	}
-	*out = json_object();
-	if (json_array_size(w.entries))
-		json_object_set_new(*out, "entries", w.entries);
-	else
-		json_decref(w.entries);
+	return rc;
+}
+
+/* ListDir for the JSON-only callers of .unary: the direct answer, parsed. */
+static int fs_list_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
+			    struct rpc_error *err)
+{
+	json_error_t jerr;
+	size_t len;
+	char *text;
+	int rc;
+
+	rc = list_dir(ctx, rootfd, req, LISTDIR_JSON, &text, &len, err);
+	if (rc < 0)
+		return -1;
+	*out = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+	free(text);
+	if (!*out)
+		return rpc_fail(err, "internal", "listing: %s", jerr.text);
 	return 0;
+}
+
+/* ListDir answered in the call's codec without a json_t per entry. */
+static int fs_list_dir_raw(struct rpc_ctx *ctx, json_t *req, bool proto, char **out,
+			   size_t *out_len, struct rpc_error *err)
+{
+	int rootfd, rc;
+
+	rootfd = sbfs_root_get(ctx->sb);
+	if (rootfd < 0)
+		return rpc_fail(err, "unavailable", "sandbox filesystem is not mounted");
+	rc = list_dir(ctx, rootfd, req, proto ? LISTDIR_PROTO : LISTDIR_JSON, out, out_len, err);
+	close(rootfd);
+	return rc;
 }
 
 static int fs_make_dir_root(struct rpc_ctx *ctx, int rootfd, json_t *req, json_t **out,
@@ -843,13 +746,17 @@ static int emit_one(struct fswatch *w, const char *name, const char *type,
 static int fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len,
 			       fswatch_emit_fn emit, void *payload)
 {
+	struct listdir_names ln;
 	struct stat st;
 	char **names;
 	size_t n, i, nlen;
 	int cfd, rc = 0;
 
-	names = read_names(dfd, &n);
-	for (i = 0; names && i < n && rc == 0; i++) {
+	if (listdir_names_read(&ln, dfd) < 0)
+		return 0;
+	names = ln.v;
+	n = ln.n;
+	for (i = 0; i < n && rc == 0; i++) {
 		if (strncmp(names[i], UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) == 0)
 			continue;
 		nlen = strlen(names[i]);
@@ -873,8 +780,7 @@ static int fswatch_add_tree_at(struct fswatch *w, int dfd, size_t len,
 		}
 		w->rel[len] = '\0';
 	}
-	if (names)
-		free_names(names, n);
+	listdir_names_release(&ln);
 	return rc;
 }
 
@@ -1359,7 +1265,8 @@ static int fs_remove_watcher(struct rpc_ctx *ctx, json_t *req, json_t **out,
 
 const struct rpc_method fsrpc_methods[] = {
 	{ .path = "/filesystem.Filesystem/Stat", .kind = RPC_UNARY, .unary = fs_stat },
-	{ .path = "/filesystem.Filesystem/ListDir", .kind = RPC_UNARY, .unary = fs_list_dir },
+	{ .path = "/filesystem.Filesystem/ListDir", .kind = RPC_UNARY, .unary = fs_list_dir,
+	  .unary_raw = fs_list_dir_raw },
 	{ .path = "/filesystem.Filesystem/MakeDir", .kind = RPC_UNARY, .unary = fs_make_dir },
 	{ .path = "/filesystem.Filesystem/Move", .kind = RPC_UNARY, .unary = fs_move },
 	{ .path = "/filesystem.Filesystem/Remove", .kind = RPC_UNARY, .unary = fs_remove },

@@ -23,6 +23,10 @@
 json_t *fsrpc_entry_at(int rootfd, const struct sbfs_idnames *names, int dfd,
 		       const char *leaf, const char *path);
 
+/* user.e2b.* xattrs of the non-symlink entry @leaf in @dfd as a new
+ * object (EntryInfo.metadata), or NULL when it has none. */
+json_t *fsrpc_entry_metadata(int dfd, const char *leaf);
+
 /* The same for a sandbox path resolved beneath @rootfd. */
 json_t *fsrpc_entry(int rootfd, const struct sbfs_idnames *names, const char *path);
 

@@ -96,6 +96,28 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
+/* Queue @body (malloc'd; freed whatever happens) as a 200 response with @ctype. */
+static enum MHD_Result send_owned(struct MHD_Connection *c, const char *ctype, char *body,
+				  size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (len == 0) {
+		free(body);
+		return send_bytes(c, 200, ctype, "", 0);
+	}
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 enum MHD_Result rpc_send_json(struct MHD_Connection *c, unsigned status,
 			      json_t *body)
 {
@@ -1045,6 +1067,20 @@ static enum MHD_Result finish_unary(struct rpc_call *call)
 	req = parse_message(call->in_desc, call->buf, call->len, &err);
 	if (!req)
 		return rpc_send_connect_error(call->conn, &err);
+	if (call->m->unary_raw) {
+		char *body;
+		size_t blen;
+		int rc = call->m->unary_raw(&call->ctx, req, call->out_desc != NULL, &body,
+					    &blen, &err);
+
+		if (rc <= 0) {
+			json_decref(req);
+			if (rc < 0)
+				return rpc_send_connect_error(call->conn, &err);
+			return send_owned(call->conn, call->out_desc ? CT_UNARY_PROTO :
+					  "application/json", body, blen);
+		}
+	}
 	if (call->m->unary(&call->ctx, req, &out, &err) < 0) {
 		if (!err.code)
 			rpc_fail(&err, "internal", "internal error");

@@ -94,12 +94,24 @@ typedef int (*rpc_cstream_fn)(struct rpc_ctx *ctx, json_t *msg, void **state,
 typedef int (*rpc_cstream_input_fn)(struct rpc_ctx *ctx, int which, const void *data,
 				    size_t len, void **state, struct rpc_error *err);
 
+/*
+ * Optional direct path of a unary method whose answers can be large
+ * (ListDir): the handler writes the answer itself in the call's codec
+ * (@proto: binary protobuf, else JSON), with no json_t in between.
+ * Returns 0 with *out (malloc'd, taken over by the caller) and *out_len
+ * set, -1 with @err set, or 1 when it cannot write this answer: the call
+ * then goes to the method's rpc_unary_fn.
+ */
+typedef int (*rpc_unary_raw_fn)(struct rpc_ctx *ctx, json_t *req, bool proto, char **out,
+				size_t *out_len, struct rpc_error *err);
+
 enum rpc_kind { RPC_UNARY, RPC_SERVER_STREAM, RPC_CLIENT_STREAM };
 
 struct rpc_method {
 	const char *path;	/* "/filesystem.Filesystem/Stat" */
 	enum rpc_kind kind;
 	rpc_unary_fn unary;
+	rpc_unary_raw_fn unary_raw;	/* may be NULL */
 	rpc_stream_fn stream;
 	rpc_cstream_fn cstream;
 	rpc_cstream_input_fn cstream_input;	/* may be NULL */
