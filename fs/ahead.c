@@ -9,12 +9,14 @@
  * subdirectories, then its later siblings and theirs: the order of git's
  * index and of fts), are fetched whole into the content cache by
  * ahead_threads threads, until ahead_files files or ahead_bytes bytes lie
- * ahead of the directory the reader is in (a run's window starts at
- * AHEAD_START files and doubles each time the reader moves on into a later
- * directory of it: a reader that stays costs little).  As the reader moves
- * on, the run is extended; a reader that leaves it for a directory not in
- * it starts a new run there (at its second file) and the old run's queue
- * is dropped.
+ * ahead of the reader (a run's window starts at AHEAD_START files and
+ * doubles each time the reader moves on into a later directory of it: a
+ * reader that stays costs little).  The window counts files: a directory
+ * is taken in part when the window ends in it (or it holds more than
+ * ahead_files), and the rest follows as the reader's opens in its own
+ * directory, counted, bring it nearer.  As the reader moves on, the run is
+ * extended; a reader that leaves it for a directory not in it starts a new
+ * run there (at its second file) and the old run's queue is dropped.
  *
  * The fetch itself is cache_ahead(): it holds the file's lock over its GET,
  * so an open of that file waits for that one fetch instead of asking again;
@@ -46,11 +48,13 @@ struct ah_job {
 	uint64_t run;
 };
 
-/* A directory of the run: files queued up to and including it. */
+/* A directory of the run: files queued up to and including it, and of it
+ * (only the run's last directory can still be partly queued). */
 struct ah_dir {
 	char *path;
 	uint64_t cum_files;
 	uint64_t cum_bytes;
+	uint64_t picked;
 };
 
 /* A level of the depth-first walk (owned by the planning thread). */
@@ -76,8 +80,12 @@ static char *run_start;		/* protected by ah_lock; a new run's directory */
 static struct ah_dir run[AHEAD_RUN];		/* protected by ah_lock */
 static size_t run_n, run_pos;			/* protected by ah_lock */
 static unsigned run_moves;	/* protected by ah_lock; the reader moved on */
+static uint64_t run_opens;	/* protected by ah_lock; opens in the reader's
+				 * directory since it got there */
 static uint64_t run_files, run_bytes;		/* protected by ah_lock; queued */
 static int run_more;		/* protected by ah_lock; the walk is not over */
+static int run_tail_partial;	/* protected by ah_lock; the last directory
+				 * has more files to queue */
 static int want_plan, planning;			/* protected by ah_lock */
 static struct ah_recent recent[AHEAD_RECENT];	/* protected by ah_lock */
 static int ah_stop;				/* protected by ah_lock */
@@ -119,20 +127,36 @@ static void run_clear_locked(void)
 		free(run[i].path);
 	run_n = run_pos = 0;
 	run_moves = 0;
+	run_opens = 0;
+	run_tail_partial = 0;
 	run_files = run_bytes = 0;
 }
 
-/* Files and bytes queued beyond the directory the reader is in; lock held. */
-static int run_short_locked(struct fs *fs)
+/*
+ * How many more files the run may queue: the window less the files queued
+ * ahead of the reader, whose place is its directory's first files plus
+ * its opens there (at most the directory's end); 0 when the window or
+ * ahead_bytes (beyond the reader's directory) is full.  Lock held.
+ */
+static uint64_t run_room_locked(struct fs *fs)
 {
-	uint64_t f = run_n ? run[run_pos].cum_files : 0, b = run_n ? run[run_pos].cum_bytes : 0;
 	uint64_t win = (uint64_t)AHEAD_START << (run_moves < 16 ? run_moves : 16);
+	uint64_t end, at, b;
 
+	if (!run_n)
+		return 0;
+	end = run[run_pos].cum_files;
+	b = run[run_pos].cum_bytes;
+	at = end - run[run_pos].picked + run_opens;
+	if (at > end)
+		at = end;
 	/* A reader that stays in its directory (make in a project) does not
 	 * get a whole window of the directories after it fetched. */
 	if (win > fs->o.ahead_files)
 		win = fs->o.ahead_files;
-	return run_files - f < win && run_bytes - b < fs->ahead_bytes;
+	if (run_files - at >= win || run_bytes - b >= fs->ahead_bytes)
+		return 0;
+	return win - (run_files - at);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -158,45 +182,70 @@ static void ah_list(struct fs *fs, struct inode *dir)
 }
 
 /* Of @dir's entries @names (@n, in name order), the small nonempty
- * regular files, pinned into @files: their count, their size in *bytes.
- * A large directory: its first ahead_files files at most. */
+ * regular files after the first @skip of them, @limit at most (and
+ * ahead_files, ahead_bytes), pinned into @files: their count, their size
+ * in *bytes; *more: some were left. */
 static size_t pick_files(struct fs *fs, struct inode *dir, char **names, size_t n,
-			 struct inode **files, uint64_t *bytes)
+			 uint64_t skip, uint64_t limit, struct inode **files, uint64_t *bytes,
+			 int *more)
 {
 	struct inode *in;
 	struct stat st;
 	size_t i, nf = 0;
 
-	for (i = 0; i < n && nf < fs->o.ahead_files && *bytes < fs->ahead_bytes; i++) {
+	*more = 0;
+	if (limit > fs->o.ahead_files)
+		limit = fs->o.ahead_files;
+	for (i = 0; i < n; i++) {
 		if (inode_is_upload_temp(names[i]) ||
 		    inode_dir_lookup(fs, dir, names[i], &in, &st) != INODE_DIR_FOUND)
 			continue;
-		if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-		    (uint64_t)st.st_size <= fs->ahead_size) {
+		if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+		    (uint64_t)st.st_size > fs->ahead_size) {
+			inode_unpin(in);
+		} else if (skip) {
+			skip--;
+			inode_unpin(in);
+		} else if (nf >= limit || *bytes >= fs->ahead_bytes) {
+			inode_unpin(in);
+			*more = 1;
+			break;
+		} else {
 			files[nf++] = in;
 			*bytes += (uint64_t)st.st_size;
-			continue;
 		}
-		inode_unpin(in);
 	}
 	return nf;
 }
 
-/* Queue the @nf @files of @path (@bytes in all) for run @rid, as many as
- * the queue takes (those become the queue's: NULL in @files), and note
- * the directory in the run; ah_lock held. */
-static void queue_dir_locked(uint64_t rid, const char *path, struct inode **files, size_t nf,
-			     uint64_t bytes)
+/* Queue of the @nf @files (@bytes in all) for run @rid as many as the
+ * queue takes (those become the queue's: NULL in @files); their count.
+ * ah_lock held. */
+static uint64_t queue_files_locked(uint64_t rid, struct inode **files, size_t nf, uint64_t bytes)
 {
+	uint64_t q = 0;
 	size_t i;
 
 	for (i = 0; i < nf && q_len < AHEAD_QUEUE; i++) {
 		queue[(q_head + q_len) % AHEAD_QUEUE] = (struct ah_job){ files[i], rid };
 		q_len++;
 		files[i] = NULL;
-		run_files++;
+		q++;
 	}
+	run_files += q;
 	run_bytes += bytes;
+	pthread_cond_broadcast(&ah_cond);
+	return q;
+}
+
+/* Queue the @nf @files of @path (@bytes in all; @more: it has more) for
+ * run @rid and note the directory in the run; ah_lock held. */
+static void queue_dir_locked(uint64_t rid, const char *path, struct inode **files, size_t nf,
+			     uint64_t bytes, int more)
+{
+	uint64_t q = queue_files_locked(rid, files, nf, bytes);
+	size_t i;
+
 	if (run_n == AHEAD_RUN) {
 		/* Forget the directories the reader has left behind. */
 		size_t drop = run_pos ? run_pos : 1;
@@ -210,24 +259,27 @@ static void queue_dir_locked(uint64_t rid, const char *path, struct inode **file
 	run[run_n].path = strdup(path);
 	run[run_n].cum_files = run_files;
 	run[run_n].cum_bytes = run_bytes;
+	run[run_n].picked = q;
+	/* (no memory for the path: the rest of this directory is left out) */
+	run_tail_partial = run[run_n].path && (more || q < nf);
 	if (run[run_n].path)
 		run_n++;
-	pthread_cond_broadcast(&ah_cond);
 }
 
 /*
- * Queue @path's small regular files for run @rid (unless @subdirs_only)
- * and fill @fr with its subdirectories, in name order.  0, or -1 when the
- * run changed (or stopping) meanwhile; @fr is to be released either way.
+ * Queue @path's small regular files for run @rid (@limit at most; none
+ * with @subdirs_only) and fill @fr with its subdirectories, in name order.
+ * 0, or -1 when the run changed (or stopping) meanwhile; @fr is to be
+ * released either way.
  */
 static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_only,
-		   struct ah_frame *fr)
+		   uint64_t limit, struct ah_frame *fr)
 {
 	struct inode *dir = inode_for_path(path), **files = NULL;
 	char **names = NULL;
 	uint64_t bytes = 0;
 	size_t n = 0, i, nf = 0;
-	int rc = 0;
+	int rc = 0, more;
 
 	memset(fr, 0, sizeof(*fr));
 	fr->path = strdup(path);
@@ -246,12 +298,12 @@ static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_on
 	files = calloc(n + 1, sizeof(*files));
 	if (!files)
 		goto out;
-	nf = pick_files(fs, dir, names, n, files, &bytes);
+	nf = pick_files(fs, dir, names, n, 0, limit, files, &bytes, &more);
 	pthread_mutex_lock(&ah_lock);
 	if (ah_stop || rid != run_id)
 		rc = -1;
 	else
-		queue_dir_locked(rid, path, files, nf, bytes);
+		queue_dir_locked(rid, path, files, nf, bytes, more);
 	pthread_mutex_unlock(&ah_lock);
 out:
 	for (i = 0; files && i < nf; i++)
@@ -287,21 +339,21 @@ static int walk_begin(struct fs *fs, uint64_t rid, const char *start)
 	stack_clear();
 	if (parent) {
 		fr = &stack[depth++];
-		ah_emit(fs, rid, parent, 1, fr);
+		ah_emit(fs, rid, parent, 1, 0, fr);
 		while (fr->next < fr->n && strcmp(fr->subs[fr->next], start) <= 0)
 			fr->next++;
 	}
 	free(parent);
 	fr = &stack[depth++];
-	rc = ah_emit(fs, rid, start, 0, fr);
+	rc = ah_emit(fs, rid, start, 0, fs->o.ahead_files, fr);
 	if (rc < 0)
 		stack_clear();
 	return rc;
 }
 
-/* The next directory of the walk: 1 queued, 0 the walk is over, -1 the
- * run changed. */
-static int walk_next(struct fs *fs, uint64_t rid)
+/* The next directory of the walk (@limit files of it at most): 1 queued,
+ * 0 the walk is over, -1 the run changed. */
+static int walk_next(struct fs *fs, uint64_t rid, uint64_t limit)
 {
 	struct ah_frame *fr;
 	char *p;
@@ -311,7 +363,7 @@ static int walk_next(struct fs *fs, uint64_t rid)
 		fr = &stack[depth - 1];
 		if (fr->next < fr->n && depth < AHEAD_DEPTH) {
 			p = fr->subs[fr->next++];
-			rc = ah_emit(fs, rid, p, 0, &stack[depth++]);
+			rc = ah_emit(fs, rid, p, 0, limit, &stack[depth++]);
 			if (rc < 0) {
 				stack_clear();
 				return -1;
@@ -324,12 +376,56 @@ static int walk_next(struct fs *fs, uint64_t rid)
 	return 0;
 }
 
-/* Extend the run until enough lies ahead of the reader. */
+/*
+ * Queue @limit more files at most of the run's last directory @path, the
+ * first @skip of its files being queued already: 1 some were (or it has no
+ * more), 0 none, -1 the run changed.
+ */
+static int tail_more(struct fs *fs, uint64_t rid, const char *path, uint64_t skip,
+		     uint64_t limit)
+{
+	struct inode *dir = inode_for_path(path), **files = NULL;
+	char **names = NULL;
+	uint64_t bytes = 0, q;
+	size_t n = 0, i, nf = 0;
+	int rc = 0, more = 0;
+
+	names = dir ? inode_listing_names(dir, &n) : NULL;
+	if (names) {
+		qsort(names, n, sizeof(*names), cmp_str);
+		files = calloc(n + 1, sizeof(*files));
+	}
+	if (files)
+		nf = pick_files(fs, dir, names, n, skip, limit, files, &bytes, &more);
+	pthread_mutex_lock(&ah_lock);
+	if (ah_stop || rid != run_id || !run_n || strcmp(run[run_n - 1].path, path)) {
+		rc = -1;
+	} else {
+		q = queue_files_locked(rid, files, nf, bytes);
+		run[run_n - 1].picked += q;
+		run[run_n - 1].cum_files = run_files;
+		run[run_n - 1].cum_bytes = run_bytes;
+		run_tail_partial = files && (more || q < nf);
+		rc = q > 0 || !run_tail_partial;
+	}
+	pthread_mutex_unlock(&ah_lock);
+	for (i = 0; files && i < nf; i++)
+		inode_unpin(files[i]);
+	free(files);
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	inode_unpin(dir);
+	return rc;
+}
+
+/* Extend the run until enough lies ahead of the reader: the rest of its
+ * last directory first, then the walk's next ones. */
 static void ah_plan(struct fs *fs)
 {
-	uint64_t rid;
-	char *start;
-	int rc = 0, more;
+	uint64_t rid, room, skip = 0;
+	char *start, *tail = NULL;
+	int rc = 0;
 
 	pthread_mutex_lock(&ah_lock);
 	rid = run_id;
@@ -339,13 +435,23 @@ static void ah_plan(struct fs *fs)
 	if (start)
 		rc = walk_begin(fs, rid, start);
 	free(start);
-	for (;;) {
+	while (rc >= 0) {
 		pthread_mutex_lock(&ah_lock);
-		more = rc >= 0 && !ah_stop && rid == run_id && run_short_locked(fs);
+		room = !ah_stop && rid == run_id ? run_room_locked(fs) : 0;
+		if (room && run_tail_partial) {
+			tail = strdup(run[run_n - 1].path);
+			skip = run[run_n - 1].picked;
+		}
 		pthread_mutex_unlock(&ah_lock);
-		if (!more)
+		if (!room)
 			break;
-		rc = walk_next(fs, rid);
+		if (tail) {
+			rc = tail_more(fs, rid, tail, skip, room);
+			free(tail);
+			tail = NULL;
+		} else {
+			rc = walk_next(fs, rid, room);
+		}
 		if (rc <= 0)
 			break;
 	}
@@ -417,8 +523,11 @@ static int run_reached_locked(struct fs *fs, const char *dir)
 			if (k > run_pos) {
 				run_pos = k;
 				run_moves++;
+				run_opens = 0;
 			}
-			if (run_more && run_short_locked(fs) && !want_plan) {
+			if (k == run_pos)
+				run_opens++;
+			if ((run_more || run_tail_partial) && run_room_locked(fs) && !want_plan) {
 				want_plan = 1;
 				pthread_cond_signal(&ah_cond);
 			}
@@ -495,6 +604,7 @@ void ahead_opened(struct fs *fs, const char *path, int flags, int here)
 	run_clear_locked();
 	free(run_start);
 	run_start = strdup(r->dir);
+	run_opens = 2;
 	run_more = 1;
 	want_plan = 1;
 	pthread_cond_signal(&ah_cond);

@@ -27,6 +27,16 @@ wait_until() {
 	fail "$name" "never"
 }
 fetched_at_least() { [ "$(st aheadFetched)" -ge "$1" ]; }
+# quiet_until N CMD...: poll CMD up to N times 50 ms apart; its status.
+quiet_until() {
+	local n=$1 i
+	shift
+	for i in $(seq "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
 watch_up() { [ "$(st watch)" = up ]; }
 # Sums of every file below DIR in the sandbox and through the mount.
 sums_sandbox() { "$E2BCTL_BIN" run "$id" -- sh -c "cd $H/ah/$1 && sha256sum \$(ls | sort)" 2>&1; }
@@ -43,13 +53,14 @@ expect_eq "nothing fetched ahead before a read" "$(st aheadFetched)" 0
 cat "$mnt/ah/d1/f10" >/dev/null
 expect_eq "one file read: nothing fetched ahead" "$(st aheadFetched)" 0
 cat "$mnt/ah/d1/f11" >/dev/null
-# The rest of d1 (38), then d2, d3, d4 and e1..e4 (40 small each): the
-# first window (256 files beyond the reader's directory) ends in e4; each
-# move of the reader into the next directory of the run doubles it.
-wait_until "the second file read fetches the directory and the next ones ahead" fetched_at_least 318
+# The rest of d1 (38), then d2, d3, d4, e1, e2 (40 small each) and e3's
+# first 18: the first window (256 files beyond the reader, which is 2 files
+# into d1) ends inside e3; each move of the reader into the next directory
+# of the run doubles it.
+wait_until "the second file read fetches the directory and the next ones ahead" fetched_at_least 256
 sleep 0.5
 check "a reader that stays in d1 gets no more than the first window ($(st aheadFetched))" \
-	test "$(st aheadFetched)" -le 318
+	test "$(st aheadFetched)" -le 256
 r0=$(st requests)
 h0=$(st aheadHits)
 f0=$(st aheadFetched)
@@ -108,13 +119,29 @@ expect_eq "reading files written here fetches nothing ahead" "$(st aheadFetched)
 fs_umount "$mnt"
 
 # --- bounded: ahead_files=20 keeps at most 20 files ahead of the reader
-# (of d1: the first 20 by name, f10 and f11 already read; then d2's first 20)
+# (of d1: f12..f31, f10 and f11 being read already)
 mount_check "mount with ahead_files=20" "$id" "$mnt" -o ahead_files=20
 wait_until "watch up (bounded)" watch_up
 cat "$mnt/ah/d1/f10" "$mnt/ah/d1/f11" >/dev/null
-wait_until "ahead_files=20: the window is fetched" fetched_at_least 38
+wait_until "ahead_files=20: the window is fetched" fetched_at_least 20
 sleep 1
-check "ahead_files=20: no more than the window ($(st aheadFetched))" test "$(st aheadFetched)" -le 38
+check "ahead_files=20: no more than the window ($(st aheadFetched))" test "$(st aheadFetched)" -le 20
+# A directory of more files than the window: the rest of it is fetched
+# ahead as the reader goes through it (not one request per file from f32).
+r0=$(st requests)
+f0=$(st aheadFetched)
+k=0
+for i in $(seq 12 49); do
+	quiet_until 200 fetched_at_least $((k + 20)) || break
+	cat "$mnt/ah/d1/f$i" >/dev/null
+	k=$((k + 1))
+done
+expect_eq "the reader of d1 never outran the window by more than it holds" "$k" 38
+r1=$(st requests)
+f1=$(st aheadFetched)
+check "38 files of d1 read at no request of their own (took $((r1 - r0 - (f1 - f0))))" \
+	test $((r1 - r0 - (f1 - f0))) -le 2
+expect_eq "d1 read with a window of 20 is byte-identical" "$(sums_mount d1)" "$(sums_sandbox d1)"
 fs_umount "$mnt"
 
 # --- off: ahead_threads=0 fetches nothing ahead
