@@ -266,6 +266,22 @@ static void queue_dir_locked(uint64_t rid, const char *path, struct inode **file
 		run_n++;
 }
 
+/* Unpin @dir and what is left of @files (@nf: those the queue did not
+ * take), free @names (@n). */
+static void picks_release(struct inode *dir, char **names, size_t n, struct inode **files,
+			  size_t nf)
+{
+	size_t i;
+
+	for (i = 0; files && i < nf; i++)
+		inode_unpin(files[i]);
+	free(files);
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	inode_unpin(dir);
+}
+
 /*
  * Queue @path's small regular files for run @rid (@limit at most; none
  * with @subdirs_only) and fill @fr with its subdirectories, in name order.
@@ -278,7 +294,7 @@ static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_on
 	struct inode *dir = inode_for_path(path), **files = NULL;
 	char **names = NULL;
 	uint64_t bytes = 0;
-	size_t n = 0, i, nf = 0;
+	size_t n = 0, nf = 0;
 	int rc = 0, more;
 
 	memset(fr, 0, sizeof(*fr));
@@ -306,13 +322,7 @@ static int ah_emit(struct fs *fs, uint64_t rid, const char *path, int subdirs_on
 		queue_dir_locked(rid, path, files, nf, bytes, more);
 	pthread_mutex_unlock(&ah_lock);
 out:
-	for (i = 0; files && i < nf; i++)
-		inode_unpin(files[i]);
-	free(files);
-	for (i = 0; names && i < n; i++)
-		free(names[i]);
-	free(names);
-	inode_unpin(dir);
+	picks_release(dir, names, n, files, nf);
 	return rc;
 }
 
@@ -387,7 +397,7 @@ static int tail_more(struct fs *fs, uint64_t rid, const char *path, uint64_t ski
 	struct inode *dir = inode_for_path(path), **files = NULL;
 	char **names = NULL;
 	uint64_t bytes = 0, q;
-	size_t n = 0, i, nf = 0;
+	size_t n = 0, nf = 0;
 	int rc = 0, more = 0;
 
 	names = dir ? inode_listing_names(dir, &n) : NULL;
@@ -409,13 +419,7 @@ static int tail_more(struct fs *fs, uint64_t rid, const char *path, uint64_t ski
 		rc = q > 0 || !run_tail_partial;
 	}
 	pthread_mutex_unlock(&ah_lock);
-	for (i = 0; files && i < nf; i++)
-		inode_unpin(files[i]);
-	free(files);
-	for (i = 0; names && i < n; i++)
-		free(names[i]);
-	free(names);
-	inode_unpin(dir);
+	picks_release(dir, names, n, files, nf);
 	return rc;
 }
 
