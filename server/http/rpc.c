@@ -19,7 +19,8 @@
  * application/proto and application/connect+proto messages are converted
  * by pbjson.c through the method's protobuf-c descriptors.  Unary errors
  * and end-stream messages are JSON in both codecs, as Connect specifies.
- * Process output has a direct path (rpc_stream_send_output).
+ * Process output has a direct path (rpc_stream_send_output), and so have
+ * unary answers too large to build as json_t (rpc_method.unary_raw: ListDir).
  */
 #include <errno.h>
 #include <poll.h>
