@@ -210,7 +210,8 @@ int main(int argc, char **argv)
 	if (argc == 4) {
 		entries = strtoul(argv[3], &end, 10);
 		if (*end || entries > 10000000) {
-			fprintf(stderr, "fusefloor: bad entry count '%s' (0 to 10000000)\n", argv[3]);
+			fprintf(stderr, "fusefloor: bad entry count '%s' (0 to 10000000)\n",
+				argv[3]);
 			return 2;
 		}
 	}
