@@ -39,9 +39,13 @@
 #define AHEAD_TRIGGER 2.0	/* seconds between two opens of one directory */
 #define AHEAD_DEPTH 32		/* depth of the walk below the run's parent */
 #define AHEAD_SUBDIRS 4096	/* subdirectories of one directory walked */
-#define AHEAD_START 256		/* a run's first window (files); doubled each
-				 * time the reader moves on to a later
+#define AHEAD_START 256		/* a run's first window (files) at
+				 * AHEAD_START_MS of latency or more, less
+				 * nearer (AHEAD_START_MIN at least); doubled
+				 * each time the reader moves on to a later
 				 * directory of the run, up to ahead_files */
+#define AHEAD_START_MS 20.0
+#define AHEAD_START_MIN 32
 
 struct ah_job {
 	struct inode *in;	/* pinned */
@@ -133,6 +137,26 @@ static void run_clear_locked(void)
 }
 
 /*
+ * A run's first window: what keeps the fetches ahead of a reader for the
+ * round trips they take.  A reader going through cached files at some
+ * 0.1-0.2 ms each passes 100-200 of them in 20 ms: 256 files at 20 ms of
+ * latency or more; nearer, fewer (at loopback distance a fetch costs the
+ * sandbox's CPU more than the reader's wait).
+ */
+static uint64_t first_window(const struct fs *fs)
+{
+	double ms = remote_latency_ms(fs);
+	uint64_t w;
+
+	if (fs->o.ahead_start)
+		return fs->o.ahead_start;
+	if (ms < 0 || ms >= AHEAD_START_MS)
+		return AHEAD_START;
+	w = (uint64_t)(AHEAD_START * ms / AHEAD_START_MS);
+	return w < AHEAD_START_MIN ? AHEAD_START_MIN : w;
+}
+
+/*
  * How many more files the run may queue: the window less the files queued
  * ahead of the reader, whose place is its directory's first files plus
  * its opens there (at most the directory's end); 0 when the window or
@@ -140,7 +164,7 @@ static void run_clear_locked(void)
  */
 static uint64_t run_room_locked(struct fs *fs)
 {
-	uint64_t win = (uint64_t)AHEAD_START << (run_moves < 16 ? run_moves : 16);
+	uint64_t win = first_window(fs) << (run_moves < 16 ? run_moves : 16);
 	uint64_t end, at, b;
 
 	if (!run_n)

@@ -751,6 +751,10 @@ static char *connection_json(void)
 	return out;
 }
 
+/* Room for the status: its fields, and lastError and ctlError (255 bytes
+ * each) escaped at 6 bytes a byte at worst. */
+#define STATUS_MAX (1024 + 2 * 6 * 256)
+
 static char *status_json(void)
 {
 	struct stats st;
@@ -758,7 +762,7 @@ static char *status_json(void)
 	unsigned files, dirty, pending, failed;
 	size_t inodes, ghosts;
 	int online, gone;
-	char *err, *cerr, *out = malloc(2048);
+	char *err, *cerr, *out = malloc(STATUS_MAX);
 	double rate;
 
 	if (!out)
@@ -777,7 +781,7 @@ static char *status_json(void)
 	pthread_mutex_unlock(&g_fs->lock);
 	rate = st.cache_hits + st.cache_misses ?
 	       (double)st.cache_hits / (double)(st.cache_hits + st.cache_misses) : 0;
-	snprintf(out, 2048,
+	snprintf(out, STATUS_MAX,
 		 "{\"state\":\"%s\",\"lastError\":\"%s\",\"requests\":%" PRIu64 ","
 		 "\"requestErrors\":%" PRIu64 ",\"avgLatencyMs\":%.1f,"
 		 "\"uploads\":%" PRIu64 ",\"uploadErrors\":%" PRIu64 ","
@@ -785,14 +789,14 @@ static char *status_json(void)
 		 "\"cacheMissBytes\":%" PRIu64 ",\"cacheHitRate\":%.3f,\"dirtyFiles\":%u,"
 		 "\"pendingUploads\":%u,\"failedUploads\":%u,"
 		 "\"inodes\":%zu,\"knownPaths\":%zu,\"watch\":\"%s\",\"ctlError\":%s%s%s,"
-		 "\"aheadFetched\":%" PRIu64 ",\"aheadHits\":%" PRIu64 "}\n",
+		 "\"aheadFetched\":%" PRIu64 ",\"aheadHits\":%" PRIu64 ",\"latencyMs\":%.3f}\n",
 		 gone ? "gone" : online ? "online" : "offline", err ? err : "", st.rpc,
 		 st.rpc_errors,
 		 st.rpc ? (double)st.rpc_ms / (double)st.rpc : 0.0, st.uploads, st.upload_errors,
 		 bytes, files, st.cache_hits, st.cache_misses, rate, dirty, pending, failed,
 		 inodes, inodes + ghosts, watch_is_up() ? "up" : "down",
 		 cerr ? "\"" : "", cerr ? cerr : "null", cerr ? "\"" : "", st.ahead_fetched,
-		 st.ahead_hits);
+		 st.ahead_hits, remote_latency_ms(g_fs));
 	free(err);
 	free(cerr);
 	return out;

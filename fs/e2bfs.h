@@ -13,6 +13,7 @@
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -45,6 +46,7 @@ struct opts {
 	unsigned prefetch_threads;
 	unsigned ahead_threads;
 	unsigned ahead_files;
+	unsigned ahead_start;	/* a run's first window; 0: by the latency */
 	char *ahead_size;
 	char *ahead_bytes;
 	char *cache_dir;
@@ -97,7 +99,11 @@ struct fs {
 	char last_error[256];	/* protected by lock */
 	double last_resume_check; /* protected by lock */
 	int stopping;		/* protected by lock */
+	double lat_min[2];	/* protected by lock; least call time (ms) of
+				 * this and the last LATENCY_EPOCH */
+	double lat_since;	/* protected by lock; this epoch's start */
 	pthread_cond_t cond;	/* signalled on stopping */
+	atomic_uint_least64_t lat_us;	/* remote_latency_ms() + 1 us; 0: none yet */
 };
 
 /* ---- util.c: small helpers shared by every file ---------------------- */
@@ -114,6 +120,9 @@ char *path_parent(const char *path);
 
 /* ---- remote.c: every call into libe2b goes through here -------------- */
 int remote_errno(int code);
+/* The least time a call to envd took lately: its round trip plus the least
+ * work (milliseconds); < 0 until a call has ended.  Lock-free. */
+double remote_latency_ms(const struct fs *fs);
 int remote_begin(struct fs *fs);
 int remote_end(struct fs *fs, int rc);
 int remote_stat(struct fs *fs, const char *path, e2b_entry_info **out);

@@ -53,6 +53,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("prefetch_threads=%u", prefetch_threads),
 	OPT("ahead_threads=%u", ahead_threads),
 	OPT("ahead_files=%u", ahead_files),
+	OPT("ahead_start=%u", ahead_start),
 	OPT("ahead_size=%s", ahead_size),
 	OPT("ahead_bytes=%s", ahead_bytes),
 	OPT("cache_dir=%s", cache_dir),
@@ -222,6 +223,8 @@ static void usage(const char *prog)
 	       "                           its small files and those of the directories\n"
 	       "                           after it, N at a time (default 64, 0 = off)\n"
 	       "    -o ahead_files=N       files fetched ahead of the reader (default 1024)\n"
+	       "    -o ahead_start=N       a run's first window (default: 32 to 256 files,\n"
+	       "                           by the measured latency)\n"
 	       "    -o ahead_size=SIZE     largest file fetched ahead (default 256K)\n"
 	       "    -o ahead_bytes=SIZE    bytes fetched ahead of the reader (default 64M)\n"
 	       "    -o cache_dir=DIR       content cache (default ~/.cache/e2bfs)\n"

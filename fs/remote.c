@@ -145,6 +145,36 @@ static int check_sandbox_state(struct fs *fs, int rc)
 	return retry;
 }
 
+#define LATENCY_EPOCH 10.0	/* seconds a least call time is kept */
+
+/* A call of one request ended after @ms: the latency estimate is the least
+ * of this epoch and the last (the network's distance changes, a slow
+ * moment of envd's does not count); lock held. */
+static void latency_note_locked(struct fs *fs, double ms)
+{
+	double now = now_mono(), est;
+
+	if (ms < 0.001)
+		ms = 0.001;
+	if (now - fs->lat_since >= LATENCY_EPOCH) {
+		fs->lat_min[1] = fs->lat_min[0];
+		fs->lat_min[0] = ms;
+		fs->lat_since = now;
+	} else if (ms < fs->lat_min[0]) {
+		fs->lat_min[0] = ms;
+	}
+	est = fs->lat_min[1] > 0 && fs->lat_min[1] < fs->lat_min[0] ? fs->lat_min[1] :
+								     fs->lat_min[0];
+	atomic_store_explicit(&fs->lat_us, (uint64_t)(est * 1000.0) + 1, memory_order_relaxed);
+}
+
+double remote_latency_ms(const struct fs *fs)
+{
+	uint64_t v = atomic_load_explicit(&fs->lat_us, memory_order_relaxed);
+
+	return v ? (double)(v - 1) / 1000.0 : -1.0;
+}
+
 /*
  * Account for one finished call that made @n requests.  Returns 1 when
  * the caller should try once more because a paused sandbox was just
@@ -163,6 +193,8 @@ static int account_n(struct fs *fs, int rc, double t0, uint64_t n)
 	fs->st.rpc += n;
 	if (n)
 		fs->st.rpc_ms += (uint64_t)ms;
+	if (n == 1 && rc >= 0)
+		latency_note_locked(fs, ms);
 	if (rc < 0 && rc != E2B_ENOTFOUND && rc != E2B_EEXISTS)
 		fs->st.rpc_errors++;
 	if (sandbox_down) {

@@ -46,8 +46,9 @@ sums_mount() { (cd "$mnt/ah/$1" && sha256sum $(ls | sort)) 2>&1; }
 # then eight directories of 40 tiny files (after them in name order).
 sh_in_sandbox "mkdir -p $H/ah && cd $H/ah && for d in d1 d2 d3 d4; do mkdir \$d; for i in \$(seq 10 49); do head -c \$(( (i * 997) % 6000 + 1 )) /dev/urandom > \$d/f\$i; done; done && head -c 300000 /dev/urandom > d2/big && for d in e1 e2 e3 e4 e5 e6 e7 e8; do mkdir \$d; for i in \$(seq 10 49); do echo \$d\$i > \$d/f\$i; done; done"
 
-# ahead_size=64K leaves 'big' (300,000 bytes) to the reader.
-mount_check "mount" "$id" "$mnt" -o ahead_size=64K,ahead_threads=8
+# ahead_size=64K leaves 'big' (300,000 bytes) to the reader; ahead_start=256
+# is the first window at 20 ms or more (here, at loopback: 32, below).
+mount_check "mount" "$id" "$mnt" -o ahead_size=64K,ahead_threads=8,ahead_start=256
 wait_until "watch up" watch_up
 expect_eq "nothing fetched ahead before a read" "$(st aheadFetched)" 0
 cat "$mnt/ah/d1/f10" >/dev/null
@@ -143,6 +144,36 @@ check "38 files of d1 read at no request of their own (took $((r1 - r0 - (f1 - f
 	test $((r1 - r0 - (f1 - f0))) -le 2
 expect_eq "d1 read with a window of 20 is byte-identical" "$(sums_mount d1)" "$(sums_sandbox d1)"
 fs_umount "$mnt"
+
+# --- the first window follows the distance: at loopback latency a run
+# starts with the reader's directory and 32 files (d1 has 40), 20 ms away
+# with 256 files beyond the reader
+mount_check "mount at loopback distance" "$id" "$mnt" -o ahead_threads=8
+wait_until "watch up (loopback)" watch_up
+cat "$mnt/ah/d1/f10" "$mnt/ah/d1/f11" >/dev/null
+wait_until "loopback: d1 fetched ahead" fetched_at_least 38
+sleep 1
+lat=$(st latencyMs)
+n=$(st aheadFetched)
+check "loopback: latency measured ($lat ms), a small first window ($n files)" \
+	awk -v l="$lat" -v n="$n" 'BEGIN { exit !(l >= 0 && l < 10 && n <= 128) }'
+fs_umount "$mnt"
+
+pf=$TEST_TMP/delay.port
+"$BUILD_DIR/bench/delayproxy" --listen 127.0.0.1:0 --connect "127.0.0.1:${E2BD_URL##*:}" \
+	--rtt-ms 20 --port-file "$pf" >/dev/null 2>>"$TEST_TMP/delay.err" &
+dproxy=$!
+trap 'kill $dproxy 2>/dev/null; _fs_cleanup' EXIT
+for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+mount_check "mount 20 ms away" "$id" "$mnt" -o "sandbox_url=http://127.0.0.1:$(cat "$pf")"
+wait_until "watch up (20 ms away)" watch_up
+cat "$mnt/ah/d1/f10" "$mnt/ah/d1/f11" >/dev/null
+wait_until "20 ms away: the first window (256 files beyond the reader) is fetched" \
+	fetched_at_least 256
+lat=$(st latencyMs)
+check "20 ms away: latency measured ($lat ms)" awk -v l="$lat" 'BEGIN { exit !(l >= 20) }'
+fs_umount "$mnt"
+kill "$dproxy" 2>/dev/null
 
 # --- off: ahead_threads=0 fetches nothing ahead
 mount_check "mount without the fetch ahead" "$id" "$mnt" -o ahead_threads=0
