@@ -105,12 +105,18 @@ expect_eq "warm ls -l lists 301 entries" "302" "$n"
 check "warm ls -l costs no request (took $((r2 - r1)))" test $((r2 - r1)) -eq 0
 # Reading a file right after its lookup costs one Stat and one GET, not a
 # second Stat at open (+2 Stats for battery/ and d4/ after the refresh).
+# The reader's own requests: less the files fetched ahead of it meanwhile
+# (a run that took part of d4 earlier goes on as the reader gets there).
 echo refresh > "$mnt/.e2bfs/ctl"
 sleep 1.2
 r0=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
+f0=$(json_get 'd["aheadFetched"]' < "$mnt/.e2bfs/status")
 for f in m0010 m0011 m0012 m0013 m0014 m0015 m0016 m0017 m0018 m0019; do cat "$mnt/battery/d4/$f" >/dev/null; done
+sleep 0.5
 r1=$(json_get 'd["requests"]' < "$mnt/.e2bfs/status")
-check "cold cat of 10 files costs <= 24 requests (took $((r1 - r0)))" test $((r1 - r0)) -le 24
+f1=$(json_get 'd["aheadFetched"]' < "$mnt/.e2bfs/status")
+check "cold cat of 10 files costs <= 24 requests of its own (took $((r1 - r0 - (f1 - f0))))" \
+	test $((r1 - r0 - (f1 - f0))) -le 24
 
 # A key on the command line is refused, and the message does not echo it.
 out=$("$E2BFS_BIN" -o api_key=secret123 "$id" "$mnt" 2>&1)

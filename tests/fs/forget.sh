@@ -25,7 +25,9 @@ n0=$(inodes)
 expect_eq "find sees every file" 5000 "$(find "$mnt/tree" -type f | wc -l)"
 stat -c '%n %i' "$mnt"/tree/d1/f1 "$mnt"/tree/d7/f42 "$mnt"/tree/d50/f100 "$mnt"/tree/d20 > "$TEST_TMP/ino.before"
 n1=$(inodes)
-if [ "$n1" -ge $((n0 + 5000)) ]; then ok "walk fills the table ($n0 -> $n1)"; else fail "walk fills the table" "$n0 -> $n1"; fi
+# Most of the 5,000: the kernel may drop unused dentries (and forget their
+# inodes) at any time under memory pressure (CI once saw 1 -> 4494).
+if [ "$n1" -ge $((n0 + 4000)) ]; then ok "walk fills the table ($n0 -> $n1)"; else fail "walk fills the table" "$n0 -> $n1"; fi
 
 # Drop dentries and inodes; the kernel forgets them (asynchronously).
 sync
