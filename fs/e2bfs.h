@@ -35,6 +35,7 @@ struct opts {
 	char *api_key_file;
 	char *api_url;
 	char *sandbox_url;
+	char *ca_file;
 	char *domain;
 	char *user;
 	double attr_timeout;
@@ -88,6 +89,7 @@ struct fs {
 	uint64_t ahead_size;	/* largest file fetched ahead */
 	uint64_t ahead_bytes;	/* bytes fetched ahead of a reader at most */
 	struct fuse_session *se;
+	int shared_reads;	/* content reads on libe2b's shared HTTP/2 mux */
 	uid_t uid;
 	gid_t gid;
 	int debug;

@@ -42,6 +42,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("api_key_file=%s", api_key_file),
 	OPT("api_url=%s", api_url),
 	OPT("sandbox_url=%s", sandbox_url),
+	OPT("ca_file=%s", ca_file),
 	OPT("domain=%s", domain),
 	OPT("user=%s", user),
 	OPT("attr_timeout=%lf", attr_timeout),
@@ -205,6 +206,8 @@ static void usage(const char *prog)
 	       "                           the command line)\n"
 	       "    -o api_url=URL         management API URL (as E2B_API_URL; for fstab)\n"
 	       "    -o sandbox_url=URL     envd URL (as E2B_SANDBOX_URL)\n"
+	       "    -o ca_file=FILE        CA certificates (PEM) TLS trusts instead of\n"
+	       "                           the system's\n"
 	       "    -o domain=DOMAIN       service domain (as E2B_DOMAIN)\n"
 	       "    -o user=NAME           sandbox user for files and helpers (default:\n"
 	       "                           envd's default user)\n"
@@ -594,6 +597,7 @@ static int make_client(struct fs *fs, struct run *r)
 	/* For fstab, where no environment is passed. */
 	cfg->api_url = fs->o.api_url;
 	cfg->sandbox_url = fs->o.sandbox_url;
+	cfg->ca_file = fs->o.ca_file;
 	cfg->domain = fs->o.domain;
 	/* Each attempt gets half the op timeout; libe2b starts a retry only
 	 * within twice the request timeout.  Not call_timeout_ms: its bound

@@ -1070,7 +1070,7 @@ static int cbsink_cb(const char *data, size_t len, void *payload)
  * took; @remote_size (may be NULL): the file's size as envd saw it.
  */
 static int read_range(struct fs *fs, const char *path, uint64_t off, uint64_t len,
-		      uint64_t *got, uint64_t *remote_size, e2b_data_cb cb, void *arg)
+		      uint64_t *got, uint64_t *remote_size, e2b_data_cb cb, void *arg, int shared)
 {
 	e2b_read_options ro = E2B_READ_OPTIONS_INIT;
 	e2b_read_info info = { 0 };
@@ -1078,6 +1078,7 @@ static int read_range(struct fs *fs, const char *path, uint64_t off, uint64_t le
 	int rc;
 
 	ro.user = fs->o.user;
+	ro.shared = shared && fs->shared_reads;
 	RCALL(fs, rc, (ro.offset = off + s.got, ro.length = len - s.got,
 		       e2b_fs_read_stream(&info, fs->sb, path, &ro, cbsink_cb, &s)));
 	*got = s.got;
@@ -1120,14 +1121,15 @@ int remote_read_to_fd(struct fs *fs, const char *path, int fd, uint64_t off,
 {
 	struct fdsink s = { fd, off };
 
-	return read_range(fs, path, off, len, got, remote_size, fdsink_cb, &s);
+	return read_range(fs, path, off, len, got, remote_size, fdsink_cb, &s, 1);
 }
 
 /* [off, off+len) of @path to @cb (read_range()). */
 int remote_read_cb(struct fs *fs, const char *path, uint64_t off, uint64_t len,
 		   uint64_t *got, e2b_data_cb cb, void *arg)
 {
-	return read_range(fs, path, off, len, got, NULL, cb, arg);
+	/* (@cb may block: a stream's ring waits for its reader) */
+	return read_range(fs, path, off, len, got, NULL, cb, arg, 0);
 }
 
 /*
@@ -1299,6 +1301,7 @@ int remote_attach(struct fs *fs, int no_server_set)
 {
 	e2b_sandbox_open_options oo = E2B_SANDBOX_OPEN_OPTIONS_INIT;
 	e2b_sandbox_info *info = NULL;
+	char *url = NULL;
 	long long left;
 	int rc;
 
@@ -1331,6 +1334,12 @@ int remote_attach(struct fs *fs, int no_server_set)
 		attach_error(fs, "connect to", rc, no_server_set);
 		return -1;
 	}
+	/* Over TLS, content reads share the client's HTTP/2 connection: a
+	 * connection per thread cost the fetch-ahead's 64 threads a TLS
+	 * handshake each.  Plain HTTP/1.1 keeps a connection per thread. */
+	if (e2b_sandbox_envd_url(&url, fs->sb) == 0 && url)
+		fs->shared_reads = strncmp(url, "https://", 8) == 0;
+	e2b_free(url);
 	return 0;
 }
 

@@ -104,6 +104,34 @@ own_e2bd() {
 	return 1
 }
 
+# tls_proxy DIR: a throwaway CA (DIR/ca.pem) and nghttpx on a free port,
+# TLS + HTTP/2 in front of e2bd as E2B's edge serves envd; sets TLS_PORT
+# (the proxy goes at exit).  Status 1 when it does not serve HTTP/2.
+tls_proxy() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=e2bfs test CA" \
+		-keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+		-keyout "$d/srv.key" -out "$d/srv.csr" >/dev/null 2>&1
+	printf 'subjectAltName=DNS:localhost,DNS:*.localhost,IP:127.0.0.1\n' > "$d/ext"
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/ext" -out "$d/srv.pem" >/dev/null 2>&1 || return 1
+	TLS_PORT=$(free_port)
+	nghttpx --conf=/dev/null --frontend="127.0.0.1,$TLS_PORT" --backend="127.0.0.1,$E2BD_PORT" \
+		--backend-read-timeout=5m --frontend-read-timeout=5m --no-ocsp --workers=1 \
+		--errorlog-file="$d/nghttpx.log" --accesslog-file="$d/access.log" \
+		"$d/srv.key" "$d/srv.pem" > "$d/nghttpx.out" 2>&1 &
+	_lib_pids+=("$!")
+	for _ in $(seq 50); do
+		curl -fsS --cacert "$d/ca.pem" -o /dev/null "https://localhost:$TLS_PORT/health" \
+			2>/dev/null && break
+		sleep 0.1
+	done
+	curl -sS --cacert "$d/ca.pem" -o /dev/null -w '%{http_version}' \
+		"https://localhost:$TLS_PORT/health" 2>/dev/null | grep -q '^2'
+}
+
 _lib_cleanup() {
 	local p
 	for p in "${_lib_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

@@ -266,14 +266,25 @@ int e2b_fs_remove(e2b_sandbox *sb, const char *path)
 
 /* ---- reads ---------------------------------------------------------- */
 
-static int read_opts(const e2b_read_options **o, const e2b_read_options *in)
+/* @in (NULL: defaults) as the current version in @o: version 1 lacks
+ * `shared`. */
+static int read_opts(e2b_read_options *o, const e2b_read_options *in)
 {
 	static const e2b_read_options defaults = E2B_READ_OPTIONS_INIT;
 
-	*o = in ? in : &defaults;
-	if ((*o)->version != E2B_READ_OPTIONS_VERSION)
+	if (!in)
+		in = &defaults;
+	if (in->version == 1) {
+		*o = defaults;
+		memcpy(o, in, offsetof(e2b_read_options, shared));
+		o->version = E2B_READ_OPTIONS_VERSION;
+		o->shared = 0;
+		return 0;
+	}
+	if (in->version != E2B_READ_OPTIONS_VERSION)
 		return e2b__error_set(E2B_EINVALID, "unsupported read options version %u",
-				      (*o)->version);
+				      in->version);
+	*o = *in;
 	return 0;
 }
 
@@ -304,7 +315,7 @@ static int mem_sink(const char *data, size_t len, void *payload)
 int e2b_fs_read(char **out, size_t *out_len, e2b_sandbox *sb, const char *path,
 		const e2b_read_options *opts)
 {
-	const e2b_read_options *o;
+	e2b_read_options o;
 	e2b_buf b;
 	int error;
 
@@ -316,8 +327,8 @@ int e2b_fs_read(char **out, size_t *out_len, e2b_sandbox *sb, const char *path,
 	error = read_opts(&o, opts);
 	if (error < 0)
 		return error;
-	e2b_buf_init(&b, o->max_size ? o->max_size : MAX_READ_DEFAULT);
-	error = do_read(NULL, sb, path, o, mem_sink, &b, 1);
+	e2b_buf_init(&b, o.max_size ? o.max_size : MAX_READ_DEFAULT);
+	error = do_read(NULL, sb, path, &o, mem_sink, &b, 1);
 	if (error < 0) {
 		e2b_buf_release(&b);
 		return error;
@@ -346,7 +357,7 @@ static int range_sink(const char *data, size_t len, void *payload)
 int e2b_fs_read_range(size_t *out_len, e2b_sandbox *sb, const char *path,
 		      uint64_t offset, void *buf, size_t len, const e2b_read_options *opts)
 {
-	const e2b_read_options *o;
+	e2b_read_options o;
 	e2b_read_options ro;
 	struct range_ctx r = { buf, len, 0 };
 	int error;
@@ -360,7 +371,7 @@ int e2b_fs_read_range(size_t *out_len, e2b_sandbox *sb, const char *path,
 	error = read_opts(&o, opts);
 	if (error < 0)
 		return error;
-	ro = *o;
+	ro = o;
 	ro.offset = offset;
 	ro.length = len;
 	ro.if_modified_since = 0;
@@ -387,7 +398,7 @@ static int user_sink_cb(const char *data, size_t len, void *payload)
 int e2b_fs_read_stream(e2b_read_info *out_info, e2b_sandbox *sb, const char *path,
 		       const e2b_read_options *opts, e2b_data_cb cb, void *payload)
 {
-	const e2b_read_options *o;
+	e2b_read_options o;
 	struct user_sink u = { cb, payload };
 	int error;
 
@@ -396,7 +407,7 @@ int e2b_fs_read_stream(e2b_read_info *out_info, e2b_sandbox *sb, const char *pat
 	error = read_opts(&o, opts);
 	if (error < 0)
 		return error;
-	error = do_read(out_info, sb, path, o, user_sink_cb, &u, 0);
+	error = do_read(out_info, sb, path, &o, user_sink_cb, &u, o.shared);
 	if (error == E2B_ECANCELED && e2b_error_last()->code == E2B_ECANCELED &&
 	    !*e2b_error_last()->message)
 		e2b__error_set(E2B_ECANCELED, "read '%s' cancelled by callback", path);
@@ -426,7 +437,7 @@ static int fd_sink(const char *data, size_t len, void *payload)
 int e2b_fs_read_to_fd(e2b_read_info *out_info, e2b_sandbox *sb, const char *path,
 		      int fd, const e2b_read_options *opts)
 {
-	const e2b_read_options *o;
+	e2b_read_options o;
 	int error;
 
 	E2B_ASSERT_ARG(sb);
@@ -435,7 +446,7 @@ int e2b_fs_read_to_fd(e2b_read_info *out_info, e2b_sandbox *sb, const char *path
 	error = read_opts(&o, opts);
 	if (error < 0)
 		return error;
-	return do_read(out_info, sb, path, o, fd_sink, &fd, 0);
+	return do_read(out_info, sb, path, &o, fd_sink, &fd, o.shared);
 }
 
 /* ---- writes --------------------------------------------------------- */

@@ -12,34 +12,13 @@ command -v nghttpx >/dev/null || { skip "client h2" "nghttpx not installed"; don
 command -v openssl >/dev/null || { skip "client h2" "openssl not installed"; done_testing; }
 
 D=$TEST_TMP/h2
-mkdir -p "$D"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=e2bfs test CA" \
-	-keyout "$D/ca.key" -out "$D/ca.pem" >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-	-keyout "$D/srv.key" -out "$D/srv.csr" >/dev/null 2>&1
-printf 'subjectAltName=DNS:localhost,DNS:*.localhost,IP:127.0.0.1\n' > "$D/ext"
-openssl x509 -req -in "$D/srv.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
-	-days 2 -extfile "$D/ext" -out "$D/srv.pem" >/dev/null 2>&1 ||
-	{ fail "client h2 certificates" "openssl failed"; done_testing; }
-
-PORT=$(free_port)
-nghttpx --conf=/dev/null --frontend="127.0.0.1,$PORT" --backend="127.0.0.1,$E2BD_PORT" \
-	--backend-read-timeout=5m --frontend-read-timeout=5m --no-ocsp --workers=1 \
-	--errorlog-file="$D/nghttpx.log" --accesslog-file="$D/access.log" \
-	"$D/srv.key" "$D/srv.pem" > "$D/nghttpx.out" 2>&1 &
-NPID=$!
-trap 'kill $NPID 2>/dev/null; _lib_cleanup' EXIT
-for _ in $(seq 50); do
-	curl -fsS --cacert "$D/ca.pem" -o /dev/null "https://localhost:$PORT/health" 2>/dev/null && break
-	sleep 0.1
-done
-if curl -sS --cacert "$D/ca.pem" -o /dev/null -w '%{http_version}' "https://localhost:$PORT/health" |
-	grep -q '^2'; then
+if tls_proxy "$D"; then
 	ok "nghttpx serves h2 with the test CA"
 else
-	fail "nghttpx serves h2 with the test CA" "$(tail -n 3 "$D/nghttpx.log" | tr '\n' ' ')"
+	fail "nghttpx serves h2 with the test CA" "$(tail -n 3 "$D/nghttpx.log" 2>&1 | tr '\n' ' ')"
 	done_testing
 fi
+PORT=$TLS_PORT
 
 # run TAG CMD...: CMD through the proxy, output in $D/TAG.*
 run() {

@@ -127,7 +127,7 @@ E2B_EXTERN(int) e2b_fs_rename(e2b_entry_info **out, e2b_sandbox *sb,
  */
 E2B_EXTERN(int) e2b_fs_remove(e2b_sandbox *sb, const char *path);
 
-#define E2B_READ_OPTIONS_VERSION 1
+#define E2B_READ_OPTIONS_VERSION 2
 
 /** Options of the read functions. */
 typedef struct e2b_read_options {
@@ -148,6 +148,15 @@ typedef struct e2b_read_options {
 	unsigned timeout_ms;
 	/** Upper bound for e2b_fs_read() in bytes; 0 = 1 GiB. */
 	size_t max_size;
+	/**
+	 * Nonzero: e2b_fs_read_stream() and e2b_fs_read_to_fd() run on the
+	 * client's shared multiplexer, as e2b_fs_read() does: over TLS the
+	 * requests of many threads share one HTTP/2 connection instead of a
+	 * connection (and a TLS handshake) each.  The callback then runs on
+	 * whichever thread drives the multiplexer: it must be safe there and
+	 * must not block.  (Version 2; version 1 options read it as 0.)
+	 */
+	int shared;
 } e2b_read_options;
 
 #define E2B_READ_OPTIONS_INIT { .version = E2B_READ_OPTIONS_VERSION }
