@@ -16,17 +16,6 @@ H=/home/user
 
 st() { json_get "d[\"$1\"]" < "$mnt/.e2bfs/status"; }
 sh_in_sandbox() { "$E2BCTL_BIN" run "$id" -- sh -c "$1" >/dev/null 2>&1; }
-# wait_until NAME CMD...: poll CMD (bounded, 30 s), fail if it never holds.
-wait_until() {
-	local name=$1 i
-	shift
-	for i in $(seq 600); do
-		"$@" >/dev/null 2>&1 && { ok "$name"; return 0; }
-		sleep 0.05
-	done
-	fail "$name" "never"
-}
-fetched_at_least() { [ "$(st aheadFetched)" -ge "$1" ]; }
 # quiet_until N CMD...: poll CMD up to N times 50 ms apart; its status.
 quiet_until() {
 	local n=$1 i
@@ -37,6 +26,13 @@ quiet_until() {
 	done
 	return 1
 }
+# wait_until NAME CMD...: poll CMD (bounded, 30 s), fail if it never holds.
+wait_until() {
+	local name=$1
+	shift
+	if quiet_until 600 "$@"; then ok "$name"; else fail "$name" "never"; fi
+}
+fetched_at_least() { [ "$(st aheadFetched)" -ge "$1" ]; }
 watch_up() { [ "$(st watch)" = up ]; }
 # Sums of every file below DIR in the sandbox and through the mount.
 sums_sandbox() { "$E2BCTL_BIN" run "$id" -- sh -c "cd $H/ah/$1 && sha256sum \$(ls | sort)" 2>&1; }
